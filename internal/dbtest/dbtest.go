@@ -1,0 +1,190 @@
+// Package dbtest gives each test a database of its own on a real Postgres,
+// migrated and empty. Databases are copied from a template built once per
+// schema version (under an advisory lock, so that test binaries running in
+// parallel build it once) and dropped when the test ends.
+//
+// The server is CUTOVER_TEST_DATABASE_URL, else DATABASE_URL, else the local
+// default; the URL's database is only used to create and drop others.
+package dbtest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"runtime/debug"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cutover/cutover/internal/store"
+)
+
+// DefaultURL is the server tests use when no URL is set.
+const DefaultURL = "postgres://postgres:postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+// ServerURL returns the URL of the Postgres server tests run on.
+func ServerURL() string {
+	for _, k := range []string{"CUTOVER_TEST_DATABASE_URL", "DATABASE_URL"} {
+		if v := os.Getenv(k); v != "" {
+			return v
+		}
+	}
+	return DefaultURL
+}
+
+// WithDatabase returns url naming database name instead.
+func WithDatabase(rawURL, name string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		panic(fmt.Sprintf("dbtest: bad server URL: %v", err))
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+var (
+	templateOnce sync.Once
+	templateName string
+	templateErr  error
+)
+
+// URL creates a fresh, migrated database for the test and returns its URL.
+// It is dropped when the test ends.
+func URL(t testing.TB) string {
+	t.Helper()
+	ctx := context.Background()
+	templateOnce.Do(func() { templateName, templateErr = buildTemplate(ctx) })
+	if templateErr != nil {
+		t.Fatalf("dbtest: template database: %v", templateErr)
+	}
+	name := "cutover_test_" + randomSuffix()
+	admin := connect(t, ctx)
+	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, templateName)); err != nil {
+		t.Fatalf("dbtest: create database: %v", err)
+	}
+	admin.Close(ctx)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		admin, err := pgx.Connect(ctx, ServerURL())
+		if err != nil {
+			t.Logf("dbtest: drop %s: %v", name, err)
+			return
+		}
+		defer admin.Close(ctx)
+		if _, err := admin.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name)); err != nil {
+			t.Logf("dbtest: drop %s: %v", name, err)
+		}
+	})
+	return WithDatabase(ServerURL(), name)
+}
+
+// Pool returns a pool on a fresh database of the test's own, closed when the
+// test ends.
+func Pool(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	pool, err := pgxpool.New(context.Background(), URL(t))
+	if err != nil {
+		t.Fatalf("dbtest: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+func connect(t testing.TB, ctx context.Context) *pgx.Conn {
+	conn, err := pgx.Connect(ctx, ServerURL())
+	if err != nil {
+		t.Fatalf("dbtest: cannot reach Postgres at %s (start it, or set CUTOVER_TEST_DATABASE_URL): %v", store.Redact(ServerURL()), err)
+	}
+	return conn
+}
+
+// buildTemplate makes sure the template for the current migrations exists
+// and returns its name.
+func buildTemplate(ctx context.Context) (string, error) {
+	migrations, err := store.Migrations()
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	for _, m := range migrations {
+		fmt.Fprintf(h, "%d %s\n%s\n", m.Version, m.Name, m.SQL)
+	}
+	fmt.Fprint(h, riverVersion)
+	name := "cutover_tpl_" + hex.EncodeToString(h.Sum(nil))[:16]
+
+	admin, err := pgx.Connect(ctx, ServerURL())
+	if err != nil {
+		return "", fmt.Errorf("cannot reach Postgres at %s (start it, or set CUTOVER_TEST_DATABASE_URL): %w", store.Redact(ServerURL()), err)
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, "SELECT pg_advisory_lock(4242)"); err != nil {
+		return "", err
+	}
+	defer admin.Exec(ctx, "SELECT pg_advisory_unlock(4242)") //nolint:errcheck
+
+	var exists bool
+	if err := admin.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+		return "", err
+	}
+	if exists {
+		return name, nil
+	}
+	// Templates of older schemas are of no more use.
+	rows, _ := admin.Query(ctx, "SELECT datname FROM pg_database WHERE datname LIKE 'cutover\\_tpl\\_%'")
+	old, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return "", err
+	}
+	for _, o := range old {
+		if _, err := admin.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", o)); err != nil {
+			return "", err
+		}
+	}
+	building := name + "_building"
+	if _, err := admin.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", building)); err != nil {
+		return "", err
+	}
+	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s", building)); err != nil {
+		return "", err
+	}
+	pool, err := pgxpool.New(ctx, WithDatabase(ServerURL(), building))
+	if err != nil {
+		return "", err
+	}
+	_, err = store.Migrate(ctx, pool, slog.New(slog.DiscardHandler))
+	pool.Close()
+	if err != nil {
+		return "", err
+	}
+	if _, err := admin.Exec(ctx, fmt.Sprintf("ALTER DATABASE %s RENAME TO %s", building, name)); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+// riverVersion is part of the template's name: a new River brings new tables.
+var riverVersion = func() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == "github.com/riverqueue/river" {
+				return d.Version
+			}
+		}
+	}
+	return "unknown"
+}()
+
+func randomSuffix() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,206 @@
+package migration
+
+import (
+	"fmt"
+	"time"
+)
+
+// Group is a pilot group: a named set of users to move.
+type Group struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	Source    string    `json:"source"`
+	CreatedBy string    `json:"created_by"`
+	CreatedAt time.Time `json:"created_at"`
+	Members   int       `json:"members"`
+	Unplanned int       `json:"unplanned"`
+}
+
+// Wave is an ordered slice of a group, moved from its start time on.
+type Wave struct {
+	ID          int64      `json:"id"`
+	GroupID     int64      `json:"group_id"`
+	Number      int        `json:"number"`
+	Name        string     `json:"name"`
+	State       WaveState  `json:"state"`
+	Size        int        `json:"size"`
+	StartAt     time.Time  `json:"start_at"`
+	MaxAttempts int        `json:"max_attempts"`
+	Concurrency int        `json:"concurrency"`
+	StartedAt   *time.Time `json:"started_at,omitempty"`
+	FinishedAt  *time.Time `json:"finished_at,omitempty"`
+}
+
+// Move is one user in one wave.
+type Move struct {
+	ID            int64      `json:"id"`
+	WaveID        int64      `json:"wave_id"`
+	WaveName      string     `json:"wave_name"`
+	WaveStartAt   time.Time  `json:"wave_start_at"`
+	GroupID       int64      `json:"group_id"`
+	GroupName     string     `json:"group_name"`
+	UPN           string     `json:"upn"`
+	SIP           string     `json:"sip"`
+	DisplayName   string     `json:"display_name"`
+	State         MoveState  `json:"state"`
+	Run           int        `json:"run"`
+	Attempts      int        `json:"attempts"`
+	MaxAttempts   int        `json:"max_attempts"`
+	ErrorCode     ErrorCode  `json:"error_code,omitempty"`
+	ErrorMessage  string     `json:"error_message,omitempty"`
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	MoveIssuedAt  *time.Time `json:"move_issued_at,omitempty"`
+	StartedAt     *time.Time `json:"started_at,omitempty"`
+	FinishedAt    *time.Time `json:"finished_at,omitempty"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+}
+
+// MoveEvent is one entry in a move's timeline.
+type MoveEvent struct {
+	At        time.Time `json:"at"`
+	State     MoveState `json:"state"`
+	Attempt   int       `json:"attempt,omitempty"`
+	ErrorCode ErrorCode `json:"error_code,omitempty"`
+	Message   string    `json:"message"`
+	Actor     string    `json:"actor"`
+}
+
+// RollbackRecord is a user's on-premises state, captured before the move, that
+// a rollback restores.
+type RollbackRecord struct {
+	MoveID                 int64             `json:"move_id"`
+	SipAddress             string            `json:"sip_address"`
+	RegistrarPool          string            `json:"registrar_pool"`
+	HostingProvider        string            `json:"hosting_provider"`
+	EnterpriseVoiceEnabled bool              `json:"enterprise_voice_enabled"`
+	LineURI                string            `json:"line_uri"`
+	Policies               map[string]string `json:"policies"`
+	CapturedAt             time.Time         `json:"captured_at"`
+}
+
+// Progress is how far a wave (or a group) has come.
+type Progress struct {
+	Total           int               `json:"total"`
+	Counts          map[MoveState]int `json:"counts"`
+	Done            int               `json:"done"`
+	InFlight        int               `json:"in_flight"`
+	Percent         float64           `json:"percent_done"`
+	FailureRate     float64           `json:"failure_rate"`
+	EstimatedFinish *time.Time        `json:"estimated_finish,omitempty"`
+}
+
+// NewProgress sums move counts by state. With the time the work started (and,
+// if it has, finished) it estimates the finish from the throughput so far.
+func NewProgress(counts map[MoveState]int, startedAt, finishedAt *time.Time, now time.Time) Progress {
+	p := Progress{Counts: map[MoveState]int{}}
+	for s, n := range counts {
+		if n == 0 {
+			continue
+		}
+		p.Counts[s] = n
+		p.Total += n
+		if s.Done() {
+			p.Done += n
+		}
+		if s.InFlight() {
+			p.InFlight += n
+		}
+	}
+	if p.Total > 0 {
+		p.Percent = round1(100 * float64(p.Done) / float64(p.Total))
+	}
+	if p.Done > 0 {
+		p.FailureRate = round1(100 * float64(p.Counts[MoveStateFailed]) / float64(p.Done))
+	}
+	switch {
+	case finishedAt != nil:
+		p.EstimatedFinish = finishedAt
+	case startedAt != nil && p.Done > 0 && p.Done < p.Total:
+		elapsed := now.Sub(*startedAt)
+		eta := now.Add(time.Duration(float64(elapsed) * float64(p.Total-p.Done) / float64(p.Done))).Truncate(time.Second)
+		p.EstimatedFinish = &eta
+	}
+	return p
+}
+
+func round1(f float64) float64 { return float64(int(f*10+0.5)) / 10 }
+
+// Explanation is the helpdesk's plain-language answer for one user.
+type Explanation struct {
+	Summary string `json:"summary"`
+	Expect  string `json:"expect"`
+	Next    string `json:"next"`
+}
+
+// Explain says where a move stands in words a helpdesk agent can read out.
+func Explain(m Move, now time.Time) Explanation {
+	when := func(t time.Time) string {
+		if t.After(now) {
+			return "at " + t.Format("Mon 2 Jan 15:04 MST") + fmt.Sprintf(" (in %s)", t.Sub(now).Round(time.Minute))
+		}
+		return "at " + t.Format("Mon 2 Jan 15:04 MST")
+	}
+	f := FailureFor(m.ErrorCode)
+	switch m.State {
+	case MoveStatePending:
+		return Explanation{
+			Summary: fmt.Sprintf("Scheduled: %s of %s starts %s.", m.WaveName, m.GroupName, when(m.WaveStartAt)),
+			Expect:  "Nothing changes for the user until then; Skype for Business keeps working as today.",
+			Next:    "Nothing to do. Ask the user to sign out of Skype for Business before the wave starts if they can.",
+		}
+	case MoveStateQueued, MoveStatePreflight, MoveStateMoving, MoveStateVerifying:
+		return Explanation{
+			Summary: fmt.Sprintf("Being moved now (%s, %s).", m.WaveName, m.State),
+			Expect:  "The user may be signed out of Skype for Business for a few minutes; they then sign in to Teams.",
+			Next:    "Wait for the move to finish, then look again.",
+		}
+	case MoveStateRetrying:
+		next := "shortly"
+		if m.NextAttemptAt != nil {
+			next = when(*m.NextAttemptAt)
+		}
+		return Explanation{
+			Summary: fmt.Sprintf("Attempt %d of %d failed (%s); cutover tries again %s.", m.Attempts, m.MaxAttempts, m.ErrorCode, next),
+			Expect:  "The user is still on premises and can keep using Skype for Business.",
+			Next:    f.Fix,
+		}
+	case MoveStateMoved:
+		return Explanation{
+			Summary: fmt.Sprintf("Moved online %s.", when(*orNow(m.FinishedAt, now))),
+			Expect:  "The user signs in to Teams. Their Skype for Business contacts and scheduled meetings were moved with them; they should sign out and back in if anything looks stale.",
+			Next:    "Nothing to do.",
+		}
+	case MoveStateSkipped:
+		return Explanation{
+			Summary: "Not moved: the user was already homed online.",
+			Expect:  "Nothing changes for the user.",
+			Next:    "Nothing to do.",
+		}
+	case MoveStateFailed:
+		return Explanation{
+			Summary: fmt.Sprintf("The move failed: %s", f.Explanation),
+			Expect:  "The user is still on premises and can keep using Skype for Business.",
+			Next:    f.Fix + " A migration lead can retry the user.",
+		}
+	case MoveStateCancelled:
+		return Explanation{
+			Summary: "The move was cancelled before it started.",
+			Expect:  "The user is still on premises.",
+			Next:    "Ask the migration lead whether the user will be planned again.",
+		}
+	case MoveStateRollingBack, MoveStateRolledBack, MoveStateRollbackFailed:
+		return Explanation{
+			Summary: fmt.Sprintf("Rollback: %s.", m.State),
+			Expect:  "Moving back on premises loses the user's online meetings and contacts: they must schedule meetings again.",
+			Next:    "Tell the user; ask the migration lead if the rollback failed.",
+		}
+	}
+	return Explanation{Summary: string(m.State)}
+}
+
+func orNow(t *time.Time, now time.Time) *time.Time {
+	if t == nil {
+		return &now
+	}
+	return t
+}

@@ -1,0 +1,172 @@
+package migration
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// WaveSpec is one wave of a plan.
+type WaveSpec struct {
+	Name        string    `json:"name,omitempty"`
+	Size        int       `json:"size"`
+	StartAt     time.Time `json:"start_at"`
+	MaxAttempts int       `json:"max_attempts,omitempty"`
+	Concurrency int       `json:"concurrency,omitempty"`
+}
+
+// Plan defaults and limits.
+const (
+	DefaultMaxAttempts = 3
+	DefaultConcurrency = 10
+	MaxMaxAttempts     = 25
+	MaxConcurrency     = 1000
+	MaxWaves           = 1000
+)
+
+// CodeInvalidPlan is the code of every plan error.
+const CodeInvalidPlan = "invalid_plan"
+
+// Shorthand is the short form of a plan: a canary of Canary users, then waves
+// of WaveSize users every Every, the first (the canary) at Start.
+type Shorthand struct {
+	Canary   int
+	WaveSize int
+	Every    time.Duration
+	Start    time.Time
+}
+
+var shorthandRE = regexp.MustCompile(`^canary\s+(\S+)\s*,?\s*then\s+waves\s+of\s+(\S+)\s+every\s+(\S+)\s*,?\s*starting\s+(.+)$`)
+
+// ParseShorthand reads "canary N, then waves of M every D, starting at T".
+// D is a duration (90s, 30m, 2h, 1d); T is an RFC 3339 time
+// (2026-11-23T22:00:00Z), "now", or "in D". now is the time "now" means.
+func ParseShorthand(s string, now time.Time) (Shorthand, error) {
+	const field = "shorthand"
+	text := strings.Join(strings.Fields(strings.ToLower(s)), " ")
+	m := shorthandRE.FindStringSubmatch(text)
+	if m == nil {
+		return Shorthand{}, Invalid(CodeInvalidPlan, field, "%q is not of the form \"canary N, then waves of M every D, starting at T\" (T: a time like 2026-11-23T22:00:00Z, \"now\" or \"in 10m\")", s)
+	}
+	var sh Shorthand
+	var err error
+	if sh.Canary, err = strconv.Atoi(m[1]); err != nil || sh.Canary < 1 {
+		return Shorthand{}, Invalid(CodeInvalidPlan, field, "the canary size %q must be a whole number of at least 1", m[1])
+	}
+	if sh.WaveSize, err = strconv.Atoi(m[2]); err != nil || sh.WaveSize < 1 {
+		return Shorthand{}, Invalid(CodeInvalidPlan, field, "the wave size %q must be a whole number of at least 1", m[2])
+	}
+	if sh.Every, err = ParseDuration(m[3]); err != nil || sh.Every <= 0 {
+		return Shorthand{}, Invalid(CodeInvalidPlan, field, "the interval %q must be a positive duration like 90s, 30m, 2h or 1d", m[3])
+	}
+	start := strings.TrimSpace(m[4])
+	switch {
+	case start == "now":
+		sh.Start = now
+	case strings.HasPrefix(start, "in "):
+		d, err := ParseDuration(strings.TrimPrefix(start, "in "))
+		if err != nil || d < 0 {
+			return Shorthand{}, Invalid(CodeInvalidPlan, field, "%q is not a duration like 90s, 30m, 2h or 1d", strings.TrimPrefix(start, "in "))
+		}
+		sh.Start = now.Add(d)
+	case strings.HasPrefix(start, "at "):
+		// The text was lower-cased; RFC 3339 wants an upper-case T and Z.
+		t, err := time.Parse(time.RFC3339, strings.ToUpper(strings.TrimPrefix(start, "at ")))
+		if err != nil {
+			return Shorthand{}, Invalid(CodeInvalidPlan, field, "the start %q is not an RFC 3339 time like 2026-11-23T22:00:00Z", strings.TrimPrefix(start, "at "))
+		}
+		sh.Start = t
+	default:
+		return Shorthand{}, Invalid(CodeInvalidPlan, field, "the start %q must be \"at <time>\", \"now\" or \"in <duration>\"", start)
+	}
+	return sh, nil
+}
+
+// ParseDuration reads a Go duration (90s, 1h30m) or a number of days (2d).
+func ParseDuration(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil {
+			return 0, fmt.Errorf("invalid duration %q", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
+}
+
+// Waves splits users into the shorthand's waves: the canary, then waves of
+// WaveSize (the last one smaller) every Every. Canary larger than users is
+// an error; a canary equal to users makes a single wave.
+func (sh Shorthand) Waves(users, maxAttempts, concurrency int) ([]WaveSpec, error) {
+	if sh.Canary > users {
+		return nil, Invalid(CodeInvalidPlan, "shorthand", "the canary of %d is larger than the %d users left to plan", sh.Canary, users)
+	}
+	waves := []WaveSpec{{Name: "canary", Size: sh.Canary, StartAt: sh.Start, MaxAttempts: maxAttempts, Concurrency: concurrency}}
+	for left, i := users-sh.Canary, 1; left > 0; i++ {
+		size := min(sh.WaveSize, left)
+		waves = append(waves, WaveSpec{
+			Name: fmt.Sprintf("wave %d", i), Size: size, StartAt: sh.Start.Add(time.Duration(i) * sh.Every),
+			MaxAttempts: maxAttempts, Concurrency: concurrency,
+		})
+		left -= size
+	}
+	if len(waves) > MaxWaves {
+		return nil, Invalid(CodeInvalidPlan, "shorthand", "the plan makes %d waves, more than %d; make the waves larger", len(waves), MaxWaves)
+	}
+	return waves, nil
+}
+
+// CheckWaves validates and completes explicit wave specs for a group with
+// users members left to plan: every size at least 1 and together no more than
+// users, start times set, attempts and concurrency within limits (defaults
+// filled in). Waves are named "wave N" unless named; numbering starts after
+// the first existing wave number.
+func CheckWaves(specs []WaveSpec, users, firstNumber int) ([]WaveSpec, error) {
+	if len(specs) == 0 {
+		return nil, Invalid(CodeInvalidPlan, "waves", "the plan has no waves")
+	}
+	if len(specs) > MaxWaves {
+		return nil, Invalid(CodeInvalidPlan, "waves", "the plan has %d waves, more than %d", len(specs), MaxWaves)
+	}
+	out := make([]WaveSpec, len(specs))
+	total := 0
+	for i, w := range specs {
+		f := func(name string) string { return fmt.Sprintf("waves[%d].%s", i, name) }
+		if w.Size < 1 {
+			return nil, Invalid(CodeInvalidPlan, f("size"), "must be at least 1 (got %d)", w.Size)
+		}
+		total += w.Size
+		if total > users {
+			return nil, Invalid(CodeInvalidPlan, f("size"), "the waves up to this one hold %d users, but only %d are left to plan", total, users)
+		}
+		if w.StartAt.IsZero() {
+			return nil, Invalid(CodeInvalidPlan, f("start_at"), "is required (an RFC 3339 time like 2026-11-23T22:00:00Z)")
+		}
+		if w.MaxAttempts == 0 {
+			w.MaxAttempts = DefaultMaxAttempts
+		}
+		if w.MaxAttempts < 1 || w.MaxAttempts > MaxMaxAttempts {
+			return nil, Invalid(CodeInvalidPlan, f("max_attempts"), "must be between 1 and %d (got %d)", MaxMaxAttempts, w.MaxAttempts)
+		}
+		if w.Concurrency == 0 {
+			w.Concurrency = DefaultConcurrency
+		}
+		if w.Concurrency < 1 || w.Concurrency > MaxConcurrency {
+			return nil, Invalid(CodeInvalidPlan, f("concurrency"), "must be between 1 and %d (got %d)", MaxConcurrency, w.Concurrency)
+		}
+		w.Name = strings.TrimSpace(w.Name)
+		if w.Name == "" {
+			w.Name = fmt.Sprintf("wave %d", firstNumber+i)
+		}
+		if len(w.Name) > 100 {
+			return nil, Invalid(CodeInvalidPlan, f("name"), "is longer than 100 characters")
+		}
+		if i > 0 && w.StartAt.Before(out[i-1].StartAt) {
+			return nil, Invalid(CodeInvalidPlan, f("start_at"), "starts before the wave before it (%s)", out[i-1].StartAt.Format(time.RFC3339))
+		}
+		out[i] = w
+	}
+	return out, nil
+}

@@ -1,0 +1,147 @@
+package sim
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/cutover/cutover/internal/migration"
+)
+
+// shellRequest is the body of every call to a remote simulated shell.
+type shellRequest struct {
+	Identity string `json:"identity"`
+	Pool     string `json:"pool,omitempty"`
+}
+
+// shellReply is the answer: the user, or the shell's error message.
+type shellReply struct {
+	User  *migration.ShellUser `json:"user,omitempty"`
+	Error string               `json:"error,omitempty"`
+}
+
+// Handler serves a simulated shell over HTTP, so that worker processes on
+// other hosts (or in other processes) share one simulated tenant:
+//
+//	POST /shell/get-user      {"identity": "..."}
+//	POST /shell/move-online   {"identity": "..."}
+//	POST /shell/move-to-pool  {"identity": "...", "pool": "..."}
+//	GET  /shell/stats
+func (s *Shell) Handler() http.Handler {
+	mux := http.NewServeMux()
+	call := func(fn func(ctx context.Context, req shellRequest) (*migration.ShellUser, error)) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			var req shellRequest
+			if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil || req.Identity == "" {
+				http.Error(w, "want a JSON body with an identity", http.StatusBadRequest)
+				return
+			}
+			u, err := fn(r.Context(), req)
+			var rep shellReply
+			if err != nil {
+				rep.Error = err.Error()
+			}
+			rep.User = u
+			writeJSON(w, rep)
+		}
+	}
+	mux.Handle("POST /shell/get-user", call(func(ctx context.Context, req shellRequest) (*migration.ShellUser, error) {
+		u, err := s.GetUser(ctx, req.Identity)
+		if err != nil {
+			return nil, err
+		}
+		return &u, nil
+	}))
+	mux.Handle("POST /shell/move-online", call(func(ctx context.Context, req shellRequest) (*migration.ShellUser, error) {
+		return nil, s.MoveOnline(ctx, req.Identity)
+	}))
+	mux.Handle("POST /shell/move-to-pool", call(func(ctx context.Context, req shellRequest) (*migration.ShellUser, error) {
+		return nil, s.MoveToPool(ctx, req.Identity, req.Pool)
+	}))
+	mux.HandleFunc("GET /shell/stats", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, s.Stats()) })
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// RemoteShell is a migration.Shell that calls a simulated shell served by
+// Handler.
+type RemoteShell struct {
+	base   string
+	client *http.Client
+}
+
+var _ migration.Shell = (*RemoteShell)(nil)
+
+// NewRemoteShell returns a shell calling the simulator at base
+// (http://host:port).
+func NewRemoteShell(base string, client *http.Client) *RemoteShell {
+	if client == nil {
+		client = http.DefaultClient
+	}
+	return &RemoteShell{base: strings.TrimSuffix(base, "/"), client: client}
+}
+
+// ErrShell is an error the shell reported (as opposed to one reaching it).
+var ErrShell = errors.New("shell error")
+
+func (c *RemoteShell) call(ctx context.Context, path string, req shellRequest) (*migration.ShellUser, error) {
+	body, _ := json.Marshal(req)
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	resp, err := c.client.Do(hreq)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("simulated shell unreachable: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return nil, fmt.Errorf("simulated shell: %s: %s", resp.Status, bytes.TrimSpace(msg))
+	}
+	var rep shellReply
+	if err := json.NewDecoder(resp.Body).Decode(&rep); err != nil {
+		return nil, fmt.Errorf("simulated shell: malformed answer: %w", err)
+	}
+	if rep.Error != "" {
+		return nil, fmt.Errorf("%w: %s", ErrShell, rep.Error)
+	}
+	return rep.User, nil
+}
+
+// GetUser implements migration.Shell.
+func (c *RemoteShell) GetUser(ctx context.Context, identity string) (migration.ShellUser, error) {
+	u, err := c.call(ctx, "/shell/get-user", shellRequest{Identity: identity})
+	if err != nil {
+		return migration.ShellUser{}, err
+	}
+	if u == nil {
+		return migration.ShellUser{}, errors.New("simulated shell: answer without a user")
+	}
+	return *u, nil
+}
+
+// MoveOnline implements migration.Shell.
+func (c *RemoteShell) MoveOnline(ctx context.Context, identity string) error {
+	_, err := c.call(ctx, "/shell/move-online", shellRequest{Identity: identity})
+	return err
+}
+
+// MoveToPool implements migration.Shell.
+func (c *RemoteShell) MoveToPool(ctx context.Context, identity, pool string) error {
+	_, err := c.call(ctx, "/shell/move-to-pool", shellRequest{Identity: identity, Pool: pool})
+	return err
+}

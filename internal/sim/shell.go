@@ -1,0 +1,327 @@
+// Package sim is the simulated tenant: an on-premises management shell with
+// per-user homing state and a configurable, seeded mix of the failures real
+// migrations meet. The demo, the tests and the benchmarks move users against
+// it; a migration lead can rehearse a plan with it.
+package sim
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cutover/cutover/internal/migration"
+)
+
+// Kind is a way a simulated user's move goes.
+type Kind string
+
+// The kinds of simulated user.
+const (
+	KindOK                  Kind = "ok"
+	KindAlreadyOnline       Kind = "already_online"
+	KindNotFound            Kind = "not_found"
+	KindLicenceMissing      Kind = "licence_missing"
+	KindTenantNotEnabled    Kind = "tenant_not_enabled"
+	KindLicenceProvisioning Kind = "licence_provisioning"
+	KindTimeout             Kind = "timeout"
+	KindThrottled           Kind = "throttled"
+)
+
+// Mix is the share of users (0 to 1) of each kind; the rest move cleanly.
+type Mix map[Kind]float64
+
+// DefaultMix is a plausible pilot group: mostly clean moves, a few users
+// online already, a few permanent failures, some that need a retry or two.
+var DefaultMix = Mix{
+	KindAlreadyOnline:       0.05,
+	KindNotFound:            0.02,
+	KindLicenceMissing:      0.03,
+	KindTenantNotEnabled:    0.01,
+	KindLicenceProvisioning: 0.04,
+	KindTimeout:             0.06,
+	KindThrottled:           0.04,
+}
+
+// mixOrder fixes the order in which Mix bands are laid out, so that a seed
+// gives the same users the same kinds on every run.
+var mixOrder = []Kind{KindAlreadyOnline, KindNotFound, KindLicenceMissing, KindTenantNotEnabled,
+	KindLicenceProvisioning, KindTimeout, KindThrottled}
+
+// Behaviour is how one simulated user responds.
+type Behaviour struct {
+	Kind Kind
+	// Failures is how many move calls fail before one succeeds, for the
+	// transient kinds (licence_provisioning, timeout, throttled).
+	Failures int
+	// Lands makes a timed-out move call take effect all the same (the move
+	// happened; only the answer was lost).
+	Lands bool
+}
+
+// ShellConfig configures a simulated shell.
+type ShellConfig struct {
+	// Seed picks each user's behaviour from the mix. Defaults to 1.
+	Seed int64
+	// Mix is the share of users of each kind. Defaults to DefaultMix; an
+	// empty, non-nil Mix makes every move clean.
+	Mix Mix
+	// Latency is the mean time a call takes; each call takes between half
+	// and one and a half times it. Defaults to 0.
+	Latency time.Duration
+}
+
+// Calls counts the shell calls made for one user.
+type Calls struct {
+	GetUser    int `json:"get_user"`
+	MoveOnline int `json:"move_online"`
+	MoveToPool int `json:"move_to_pool"`
+}
+
+// Stats are totals over every simulated user.
+type Stats struct {
+	Calls       Calls `json:"calls"`
+	MovesOnline int   `json:"moves_online"` // move calls that took effect
+	InFlight    int   `json:"in_flight"`    // move calls running now
+	MaxInFlight int   `json:"max_in_flight"`
+}
+
+type simUser struct {
+	b         Behaviour
+	online    bool
+	pool      string
+	failures  int // failed move calls so far
+	calls     Calls
+	moves     int // move calls that took effect
+}
+
+// Shell is a simulated Skype for Business management shell. It is safe for
+// concurrent use and deterministic under its seed: a user's behaviour depends
+// only on the seed, the mix and the user.
+type Shell struct {
+	cfg ShellConfig
+
+	mu       sync.Mutex
+	users    map[string]*simUser
+	inFlight int
+	stats    Stats
+}
+
+var _ migration.Shell = (*Shell)(nil)
+
+// NewShell returns a simulated shell.
+func NewShell(cfg ShellConfig) *Shell {
+	if cfg.Seed == 0 {
+		cfg.Seed = 1
+	}
+	if cfg.Mix == nil {
+		cfg.Mix = DefaultMix
+	}
+	return &Shell{cfg: cfg, users: map[string]*simUser{}}
+}
+
+// SetBehaviour fixes how a user behaves, overriding the mix.
+func (s *Shell) SetBehaviour(identity string, b Behaviour) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.user(identity)
+	u.b = b
+	u.online = b.Kind == KindAlreadyOnline
+}
+
+// BehaviourOf returns how a user behaves.
+func (s *Shell) BehaviourOf(identity string) Behaviour {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.user(identity).b
+}
+
+// CallsFor returns the calls made for a user.
+func (s *Shell) CallsFor(identity string) Calls {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.user(identity).calls
+}
+
+// MovesFor returns how many move calls took effect for a user: more than one
+// means the user was moved twice.
+func (s *Shell) MovesFor(identity string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.user(identity).moves
+}
+
+// Stats returns totals over every user.
+func (s *Shell) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats
+	st.InFlight = s.inFlight
+	return st
+}
+
+// user returns the simulated user, made from the seed on first sight. s.mu is held.
+func (s *Shell) user(identity string) *simUser {
+	id := migration.NormalizeAddress(identity)
+	u, ok := s.users[id]
+	if !ok {
+		b := s.behaviourFromMix(id)
+		_, domain, _ := strings.Cut(id, "@")
+		u = &simUser{b: b, online: b.Kind == KindAlreadyOnline, pool: "pool01." + domain}
+		s.users[id] = u
+	}
+	return u
+}
+
+func (s *Shell) behaviourFromMix(id string) Behaviour {
+	r := s.unit(id, "kind")
+	for _, k := range mixOrder {
+		if r < s.cfg.Mix[k] {
+			b := Behaviour{Kind: k}
+			switch k {
+			case KindLicenceProvisioning, KindTimeout, KindThrottled:
+				b.Failures = 1 + int(s.unit(id, "failures")*2) // 1 or 2
+				b.Lands = k == KindTimeout && s.unit(id, "lands") < 0.5
+			}
+			return b
+		}
+		r -= s.cfg.Mix[k]
+	}
+	return Behaviour{Kind: KindOK}
+}
+
+// unit returns a number in [0, 1) from the seed, a user and a purpose.
+func (s *Shell) unit(id, purpose string) float64 {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d\x00%s\x00%s", s.cfg.Seed, id, purpose)
+	return float64(h.Sum64()>>11) / float64(1<<53)
+}
+
+// wait sleeps for a call's latency, or until ctx is done.
+func (s *Shell) wait(ctx context.Context, id string, call int) error {
+	if s.cfg.Latency <= 0 {
+		return ctx.Err()
+	}
+	d := time.Duration(float64(s.cfg.Latency) * (0.5 + s.unit(id, fmt.Sprint("latency", call))))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// GetUser reads a simulated user, like Get-CsUser.
+func (s *Shell) GetUser(ctx context.Context, identity string) (migration.ShellUser, error) {
+	s.mu.Lock()
+	u := s.user(identity)
+	u.calls.GetUser++
+	s.stats.Calls.GetUser++
+	n := u.calls.GetUser
+	s.mu.Unlock()
+	if err := s.wait(ctx, identity, n); err != nil {
+		return migration.ShellUser{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u.b.Kind == KindNotFound {
+		return migration.ShellUser{}, fmt.Errorf("Get-CsUser : Management object not found for identity %q.", identity)
+	}
+	id := migration.NormalizeAddress(identity)
+	su := migration.ShellUser{
+		Identity:               id,
+		SipAddress:             "sip:" + id,
+		HostingProvider:        "SRV:",
+		RegistrarPool:          u.pool,
+		EnterpriseVoiceEnabled: s.unit(id, "voice") < 0.3,
+		Policies:               map[string]string{"ConferencingPolicy": "Default", "ClientPolicy": "Standard"},
+	}
+	if su.EnterpriseVoiceEnabled {
+		su.LineURI = fmt.Sprintf("tel:+1425555%04d", int(s.unit(id, "line")*10000))
+	}
+	if u.online {
+		su.HostingProvider, su.RegistrarPool = migration.OnlineHostingProvider, ""
+	}
+	return su, nil
+}
+
+// MoveOnline moves a simulated user online, like Move-CsUser -Target
+// sipfed.online.lync.com, failing as the user's behaviour says.
+func (s *Shell) MoveOnline(ctx context.Context, identity string) error {
+	s.mu.Lock()
+	u := s.user(identity)
+	u.calls.MoveOnline++
+	s.stats.Calls.MoveOnline++
+	n := u.calls.MoveOnline
+	s.inFlight++
+	s.stats.MaxInFlight = max(s.stats.MaxInFlight, s.inFlight)
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.inFlight--
+		s.mu.Unlock()
+	}()
+	if err := s.wait(ctx, identity, 1000+n); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	const fault = "Move-CsUser : HostedMigration fault: Error=(%d), Description=(%s)"
+	switch u.b.Kind {
+	case KindNotFound:
+		return fmt.Errorf("Move-CsUser : Cannot find user in Active Directory with the following SIP URI: \"sip:%s\"", migration.NormalizeAddress(identity))
+	case KindLicenceMissing:
+		return fmt.Errorf(fault, 507, "User is not licensed for Skype for Business Online. Assign a license and try again.")
+	case KindTenantNotEnabled:
+		return fmt.Errorf(fault, 510, "This tenant is not enabled for shared SIP address space.")
+	}
+	if u.failures < u.b.Failures {
+		u.failures++
+		switch u.b.Kind {
+		case KindLicenceProvisioning:
+			return fmt.Errorf(fault, 507, "The user's license is still being provisioned in Skype for Business Online. Try again later.")
+		case KindThrottled:
+			return fmt.Errorf(fault, 503, "The server is busy: too many requests. Try again later.")
+		case KindTimeout:
+			if u.b.Lands && !u.online {
+				s.land(u)
+			}
+			return fmt.Errorf("Move-CsUser : The operation has timed out.")
+		}
+	}
+	if !u.online {
+		s.land(u)
+	}
+	return nil
+}
+
+func (s *Shell) land(u *simUser) {
+	u.online = true
+	u.moves++
+	s.stats.MovesOnline++
+}
+
+// MoveToPool moves a simulated user back on premises, like Move-CsUser
+// -Target pool.
+func (s *Shell) MoveToPool(ctx context.Context, identity, pool string) error {
+	s.mu.Lock()
+	u := s.user(identity)
+	u.calls.MoveToPool++
+	s.stats.Calls.MoveToPool++
+	n := u.calls.MoveToPool
+	s.mu.Unlock()
+	if err := s.wait(ctx, identity, 2000+n); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u.b.Kind == KindNotFound {
+		return fmt.Errorf("Move-CsUser : Cannot find user in Active Directory with the following SIP URI: \"sip:%s\"", migration.NormalizeAddress(identity))
+	}
+	u.online, u.pool = false, pool
+	return nil
+}

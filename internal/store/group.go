@@ -1,0 +1,72 @@
+package store
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cutover/cutover/internal/migration"
+)
+
+// NewGroup is a pilot group to create.
+type NewGroup struct {
+	Name      string
+	Source    string
+	CreatedBy string
+	Members   []migration.Member
+}
+
+// GroupCreate creates a pilot group and its members in one transaction: all of
+// them or nothing. A name in use is an EInvalid error on the name field.
+func (q *Queries) GroupCreate(ctx context.Context, g NewGroup) (migration.Group, error) {
+	var id int64
+	err := q.inTx(ctx, func(tx *Queries) error {
+		err := tx.db.QueryRow(ctx,
+			`INSERT INTO pilot_groups (name, source, created_by) VALUES ($1, $2, $3) RETURNING id`,
+			g.Name, g.Source, g.CreatedBy).Scan(&id)
+		if err != nil {
+			return translate(err)
+		}
+		rows := make([][]any, len(g.Members))
+		for i, m := range g.Members {
+			rows[i] = []any{id, i + 1, m.UPN, m.SIP, m.DisplayName}
+		}
+		_, err = tx.db.CopyFrom(ctx, pgx.Identifier{"group_members"},
+			[]string{"group_id", "position", "upn", "sip", "display_name"}, pgx.CopyFromRows(rows))
+		return translate(err)
+	})
+	if err != nil {
+		return migration.Group{}, err
+	}
+	return q.GroupGet(ctx, id)
+}
+
+const groupSelect = `
+SELECT g.id, g.name, g.source, g.created_by, g.created_at,
+       (SELECT count(*) FROM group_members gm WHERE gm.group_id = g.id)::int AS members,
+       (SELECT count(*) FROM group_members gm WHERE gm.group_id = g.id
+          AND NOT EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id))::int AS unplanned
+FROM pilot_groups g`
+
+// GroupGet returns a pilot group with its member counts.
+func (q *Queries) GroupGet(ctx context.Context, id int64) (migration.Group, error) {
+	rows, _ := q.db.Query(ctx, groupSelect+` WHERE g.id = $1`, id)
+	g, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[migration.Group])
+	if err != nil {
+		return g, notFound(err, "pilot group %d does not exist", id)
+	}
+	return g, nil
+}
+
+// GroupList returns every pilot group, newest first.
+func (q *Queries) GroupList(ctx context.Context) ([]migration.Group, error) {
+	rows, _ := q.db.Query(ctx, groupSelect+` ORDER BY g.id DESC`)
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[migration.Group])
+}
+
+func notFound(err error, format string, args ...any) error {
+	if err == pgx.ErrNoRows {
+		return migration.Errorf(migration.ENotFound, "not_found", format, args...)
+	}
+	return err
+}

@@ -1,0 +1,118 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/cutover/cutover/sql"
+)
+
+// migrateLockKey is the advisory lock that serialises migrations, so that
+// processes starting together do not race.
+const migrateLockKey = 0x6375746f766572 // "cutover"
+
+// Migration is one of cutover's schema files.
+type Migration struct {
+	Version int
+	Name    string
+	SQL     string
+}
+
+// Migrations returns cutover's schema files in order.
+func Migrations() ([]Migration, error) {
+	entries, err := fs.ReadDir(sql.Migrations, ".")
+	if err != nil {
+		return nil, err
+	}
+	var out []Migration
+	for _, e := range entries {
+		num, name, ok := strings.Cut(strings.TrimSuffix(e.Name(), ".sql"), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("migration file %s: want NNNN_name.sql", e.Name())
+		}
+		body, err := fs.ReadFile(sql.Migrations, e.Name())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Migration{Version: v, Name: name, SQL: string(body)})
+	}
+	slices.SortFunc(out, func(a, b Migration) int { return a.Version - b.Version })
+	return out, nil
+}
+
+// Migrate brings the database up to date: River's tables (through
+// rivermigrate), then cutover's own in one transaction, under an advisory
+// lock. It returns the versions of cutover's own that it applied.
+func Migrate(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) ([]int, error) {
+	migrations, err := Migrations()
+	if err != nil {
+		return nil, err
+	}
+	riverMigrator, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: discardLogger()})
+	if err != nil {
+		return nil, err
+	}
+	// A session lock on one connection serialises processes that start
+	// together. River's migrations run in transactions of their own (one of
+	// them adds an enum value, which cannot be used in the transaction that
+	// adds it); cutover's run in one transaction.
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", int64(migrateLockKey)); err != nil {
+		return nil, err
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", int64(migrateLockKey)) //nolint:errcheck
+	res, err := riverMigrator.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	if err != nil {
+		return nil, fmt.Errorf("river migrations: %w", err)
+	}
+	if len(res.Versions) > 0 {
+		log.Info("applied River migrations", "count", len(res.Versions))
+	}
+	var applied []int
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS cutover_migrations (
+			version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, "SELECT version FROM cutover_migrations")
+		if err != nil {
+			return err
+		}
+		done, err := pgx.CollectRows(rows, pgx.RowTo[int])
+		if err != nil {
+			return err
+		}
+		for _, m := range migrations {
+			if slices.Contains(done, m.Version) {
+				continue
+			}
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+				return fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
+			}
+			if _, err := tx.Exec(ctx, "INSERT INTO cutover_migrations (version, name) VALUES ($1, $2)", m.Version, m.Name); err != nil {
+				return err
+			}
+			log.Info("applied migration", "version", m.Version, "name", m.Name)
+			applied = append(applied, m.Version)
+		}
+		return nil
+	})
+	return applied, err
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -1,0 +1,241 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cutover/cutover/internal/migration"
+)
+
+const moveSelect = `
+SELECT m.id, m.wave_id, w.name, w.start_at, g.id, g.name, m.upn, m.sip, gm.display_name,
+       m.state, m.run, m.attempts, w.max_attempts, coalesce(m.error_code, ''), coalesce(m.error_message, ''),
+       m.next_attempt_at, m.move_issued_at, m.started_at, m.finished_at, m.updated_at
+FROM moves m
+JOIN waves w ON w.id = m.wave_id
+JOIN pilot_groups g ON g.id = w.group_id
+JOIN group_members gm ON gm.id = m.member_id`
+
+// MoveGet returns a move.
+func (q *Queries) MoveGet(ctx context.Context, id int64) (migration.Move, error) {
+	rows, _ := q.db.Query(ctx, moveSelect+` WHERE m.id = $1`, id)
+	m, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[migration.Move])
+	return m, notFound(err, "move %d does not exist", id)
+}
+
+// MovesByUser returns the moves of the user with this UPN or SIP address
+// (with or without "sip:"), newest first.
+func (q *Queries) MovesByUser(ctx context.Context, identity string) ([]migration.Move, error) {
+	rows, _ := q.db.Query(ctx, moveSelect+` WHERE m.upn = $1 OR m.sip = $1 ORDER BY m.id DESC`, NormalizeIdentity(identity))
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[migration.Move])
+}
+
+// MoveList returns a wave's moves, optionally only those in one state, in
+// plan order.
+func (q *Queries) MoveList(ctx context.Context, waveID int64, state migration.MoveState) ([]migration.Move, error) {
+	rows, _ := q.db.Query(ctx, moveSelect+` WHERE m.wave_id = $1 AND ($2 = '' OR m.state = $2) ORDER BY gm.position`, waveID, state)
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[migration.Move])
+}
+
+// Membership is a pilot group a user is a member of.
+type Membership struct {
+	GroupID     int64  `json:"group_id"`
+	GroupName   string `json:"group_name"`
+	UPN         string `json:"upn"`
+	SIP         string `json:"sip"`
+	DisplayName string `json:"display_name"`
+	Planned     bool   `json:"planned"`
+}
+
+// MembershipsByUser returns the pilot groups the user with this UPN or SIP
+// address is a member of.
+func (q *Queries) MembershipsByUser(ctx context.Context, identity string) ([]Membership, error) {
+	rows, _ := q.db.Query(ctx, `
+		SELECT g.id, g.name, gm.upn, gm.sip, gm.display_name,
+		       EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id)
+		FROM group_members gm JOIN pilot_groups g ON g.id = gm.group_id
+		WHERE gm.upn = $1 OR gm.sip = $1 ORDER BY g.id DESC`, NormalizeIdentity(identity))
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[Membership])
+}
+
+// NormalizeIdentity lower-cases a UPN or SIP address and drops "sip:".
+func NormalizeIdentity(identity string) string {
+	return migration.NormalizeAddress(identity)
+}
+
+// MoveEvents returns a move's timeline, oldest first.
+func (q *Queries) MoveEvents(ctx context.Context, moveID int64) ([]migration.MoveEvent, error) {
+	rows, _ := q.db.Query(ctx, `
+		SELECT at, state, attempt, coalesce(error_code, ''), message, actor
+		FROM move_events WHERE move_id = $1 ORDER BY id`, moveID)
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[migration.MoveEvent])
+}
+
+// MoveChange is a change of a move's state and the event that records it.
+type MoveChange struct {
+	MoveID int64
+	To     migration.MoveState
+	// From limits the change to moves in these states; nil means any state
+	// from which To is legal.
+	From []migration.MoveState
+	// Attempt is the attempt the change belongs to (recorded on the move and
+	// on its event); 0 leaves the move's count alone.
+	Attempt       int
+	ErrorCode     migration.ErrorCode
+	ErrorMessage  string
+	NextAttemptAt *time.Time
+	MoveIssued    bool // the move call is about to be made
+	Message       string
+	Actor         string
+}
+
+// MoveUpdate applies a change and appends its event, in one statement. If the
+// move is not in a state the change may start from, it returns ErrStale.
+func (q *Queries) MoveUpdate(ctx context.Context, c MoveChange) error {
+	from := c.From
+	if from == nil {
+		from = migration.MoveStatesTo(c.To)
+	}
+	var n int
+	err := q.db.QueryRow(ctx, `
+		WITH changed AS (
+			UPDATE moves SET
+				state = $2,
+				attempts = CASE WHEN $4 > 0 THEN $4 ELSE attempts END,
+				error_code = nullif($5, ''),
+				error_message = nullif($6, ''),
+				next_attempt_at = $7,
+				move_issued_at = CASE WHEN $8 THEN coalesce(move_issued_at, now()) ELSE move_issued_at END,
+				started_at = CASE WHEN $2 = 'preflight' THEN coalesce(started_at, now()) ELSE started_at END,
+				finished_at = CASE WHEN $2 IN `+activeStates+` THEN NULL ELSE now() END,
+				updated_at = now()
+			WHERE id = $1 AND state = ANY($3)
+			RETURNING id, attempts
+		), ev AS (
+			INSERT INTO move_events (move_id, state, attempt, error_code, message, actor)
+			SELECT id, $2, attempts, nullif($5, ''), $9, $10 FROM changed
+		)
+		SELECT count(*) FROM changed`,
+		c.MoveID, c.To, from, c.Attempt, c.ErrorCode, c.ErrorMessage, c.NextAttemptAt, c.MoveIssued, c.Message, c.Actor).Scan(&n)
+	if err != nil {
+		return translate(err)
+	}
+	if n == 0 {
+		return fmt.Errorf("move %d to %s: %w", c.MoveID, c.To, ErrStale)
+	}
+	return nil
+}
+
+// MoveEventAdd appends an event to a move's timeline without changing it.
+func (q *Queries) MoveEventAdd(ctx context.Context, moveID int64, e migration.MoveEvent) error {
+	_, err := q.db.Exec(ctx, `
+		INSERT INTO move_events (move_id, state, attempt, error_code, message, actor)
+		SELECT id, state, $2, nullif($3, ''), $4, $5 FROM moves WHERE id = $1`,
+		moveID, e.Attempt, e.ErrorCode, e.Message, e.Actor)
+	return err
+}
+
+// MoveRequeue queues a failed move again (a lead's retry): a new run, its
+// attempts counted from zero. It returns the move as queued.
+func (q *Queries) MoveRequeue(ctx context.Context, moveID int64, actor string) (migration.Move, error) {
+	tag, err := q.db.Exec(ctx, `
+		WITH q AS (
+			UPDATE moves SET state = 'queued', run = run + 1, attempts = 0, error_code = NULL, error_message = NULL,
+			                 next_attempt_at = NULL, finished_at = NULL, updated_at = now()
+			WHERE id = $1 AND state = 'failed' RETURNING id, wave_id
+		), reopened AS (
+			-- the wave is running again until this move ends
+			UPDATE waves SET state = 'running', finished_at = NULL
+			WHERE id = (SELECT wave_id FROM q) AND state = 'completed'
+		)
+		INSERT INTO move_events (move_id, state, message, actor)
+		SELECT id, 'queued', 'retry requested; queued for a worker', $2 FROM q`, moveID, actor)
+	if err != nil {
+		return migration.Move{}, translate(err)
+	}
+	if tag.RowsAffected() == 0 {
+		return migration.Move{}, fmt.Errorf("requeue move %d: %w", moveID, ErrStale)
+	}
+	return q.MoveGet(ctx, moveID)
+}
+
+// RollbackRecordCapture stores the user's on-premises state for a move, once:
+// a record captured already (by an earlier attempt, before its move) is kept.
+func (q *Queries) RollbackRecordCapture(ctx context.Context, moveID int64, u migration.ShellUser) error {
+	policies := u.Policies
+	if policies == nil {
+		policies = map[string]string{}
+	}
+	_, err := q.db.Exec(ctx, `
+		INSERT INTO rollback_records (move_id, sip_address, registrar_pool, hosting_provider,
+		                              enterprise_voice_enabled, line_uri, policies)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (move_id) DO NOTHING`,
+		moveID, u.SipAddress, u.RegistrarPool, u.HostingProvider, u.EnterpriseVoiceEnabled, u.LineURI, policies)
+	return err
+}
+
+// RollbackRecordGet returns a move's rollback record, or nil if none was
+// captured.
+func (q *Queries) RollbackRecordGet(ctx context.Context, moveID int64) (*migration.RollbackRecord, error) {
+	rows, _ := q.db.Query(ctx, `
+		SELECT move_id, sip_address, registrar_pool, hosting_provider, enterprise_voice_enabled,
+		       line_uri, policies, captured_at
+		FROM rollback_records WHERE move_id = $1`, moveID)
+	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByPos[migration.RollbackRecord])
+	if err == pgx.ErrNoRows {
+		return nil, nil
+	}
+	return r, err
+}
+
+// LeaseAcquire takes one of a wave's concurrency slots for a move, unless the
+// wave has as many unexpired leases as its concurrency. A move that holds a
+// lease already renews it. Expired leases (of a worker that died) are freed.
+func (q *Queries) LeaseAcquire(ctx context.Context, waveID, moveID int64, ttl time.Duration) (bool, error) {
+	var ok bool
+	err := q.inTx(ctx, func(tx *Queries) error {
+		var concurrency int
+		if err := tx.db.QueryRow(ctx, `SELECT concurrency FROM waves WHERE id = $1 FOR UPDATE`, waveID).Scan(&concurrency); err != nil {
+			return err
+		}
+		err := tx.db.QueryRow(ctx, `
+			WITH expired AS (
+				DELETE FROM move_leases WHERE wave_id = $1 AND expires_at < now() AND move_id <> $2
+			), held AS (
+				SELECT count(*) AS n FROM move_leases WHERE wave_id = $1 AND expires_at >= now() AND move_id <> $2
+			)
+			INSERT INTO move_leases (move_id, wave_id, expires_at)
+			SELECT $2, $1, now() + make_interval(secs => $3) FROM held WHERE n < $4
+			ON CONFLICT (move_id) DO UPDATE SET expires_at = excluded.expires_at
+			RETURNING true`, waveID, moveID, ttl.Seconds(), concurrency).Scan(&ok)
+		if err == pgx.ErrNoRows {
+			return nil
+		}
+		return err
+	})
+	return ok, err
+}
+
+// LeaseRelease frees a move's concurrency slot.
+func (q *Queries) LeaseRelease(ctx context.Context, moveID int64) error {
+	_, err := q.db.Exec(ctx, `DELETE FROM move_leases WHERE move_id = $1`, moveID)
+	return err
+}
+
+// FailureCount is how many moves failed with one error code.
+type FailureCount struct {
+	Code  migration.ErrorCode `json:"code"`
+	Count int                 `json:"count"`
+}
+
+// FailureCounts returns a group's failed moves counted by error code, most
+// frequent first.
+func (q *Queries) FailureCounts(ctx context.Context, groupID int64) ([]FailureCount, error) {
+	rows, _ := q.db.Query(ctx, `
+		SELECT m.error_code, count(*)::int FROM moves m JOIN waves w ON w.id = m.wave_id
+		WHERE w.group_id = $1 AND m.state = 'failed' GROUP BY 1 ORDER BY 2 DESC, 1`, groupID)
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[FailureCount])
+}

@@ -1,0 +1,82 @@
+// Package store is cutover's Postgres adapter: the schema migrations and every
+// query on groups, waves, moves, their timeline, rollback records and leases.
+//
+// Queries run on a DBTX, a pool or a transaction alike, so that a caller can
+// compose them with River's own writes (InsertTx, JobCompleteTx) in one
+// transaction.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cutover/cutover/internal/migration"
+)
+
+// DBTX is what queries run on: a *pgxpool.Pool, a *pgx.Conn or a pgx.Tx.
+type DBTX interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error)
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// Queries runs cutover's queries on a DBTX.
+type Queries struct {
+	db DBTX
+}
+
+// New returns Queries running on db.
+func New(db DBTX) *Queries { return &Queries{db: db} }
+
+// Open connects a pool to the database at url and checks that it answers.
+func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL is not a valid Postgres URL: %w", redactErr(err))
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("cannot reach Postgres at %s: %w", Redact(url), err)
+	}
+	return pool, nil
+}
+
+// inTx runs fn in a transaction on q's DBTX (a savepoint if it is a
+// transaction already).
+func (q *Queries) inTx(ctx context.Context, fn func(tx *Queries) error) error {
+	return pgx.BeginFunc(ctx, q.db, func(tx pgx.Tx) error { return fn(New(tx)) })
+}
+
+// ErrStale means a move or wave was not in a state the change expected:
+// another worker or a lead changed it first.
+var ErrStale = errors.New("changed concurrently")
+
+// translate turns Postgres errors a person can cause into domain errors; any
+// other error is returned as it is.
+func translate(err error) error {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return migration.Errorf(migration.ENotFound, "not_found", "not found")
+		}
+		return err
+	}
+	switch {
+	case pgErr.Code == "23505" && pgErr.ConstraintName == "pilot_groups_name_key":
+		return migration.Invalid("group_exists", "name", "a pilot group with this name exists already")
+	case pgErr.Code == "23505" && pgErr.ConstraintName == "moves_one_active_per_upn":
+		return migration.Errorf(migration.EConflict, "user_busy", "a user in this request has an active move in another wave: %s", pgErr.Detail)
+	}
+	return err
+}

@@ -1,0 +1,136 @@
+// Package jobs holds cutover's River job kinds and their workers: the start
+// of a wave, which queues its moves in bulk, and the move of one user. It also
+// holds the operations that write domain rows and River jobs in one
+// transaction (planning a group, retrying a user).
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/cutover/cutover/internal/migration"
+)
+
+// Queues. A worker process on the Skype for Business host may serve only
+// QueueMoves.
+const (
+	QueueMoves   = "moves"
+	QueueControl = "control"
+)
+
+// Config configures the River client and the workers. Zero values take the
+// documented defaults.
+type Config struct {
+	// ID names this process in River and in timeline events. Defaults to
+	// the host name and process ID.
+	ID string
+	// MoveWorkers is how many moves this process works at once; 0 serves
+	// no moves (an API-only process).
+	MoveWorkers int
+	// Control makes this process start waves (the control queue).
+	Control bool
+	// ShellTimeout bounds one call to the on-premises shell. Defaults to
+	// 2 minutes.
+	ShellTimeout time.Duration
+	// RetryBase is the wait before the first retry of a transient failure;
+	// it doubles with each attempt, up to RetryMax. Defaults to 30 seconds.
+	RetryBase time.Duration
+	// RetryMax caps the wait between attempts. Defaults to 30 minutes.
+	RetryMax time.Duration
+	// PollInterval is how often idle workers look for jobs when no
+	// notification reaches them. Defaults to 1 second.
+	PollInterval time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.ID == "" {
+		host, _ := os.Hostname()
+		c.ID = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	if c.ShellTimeout <= 0 {
+		c.ShellTimeout = 2 * time.Minute
+	}
+	if c.RetryBase <= 0 {
+		c.RetryBase = 30 * time.Second
+	}
+	if c.RetryMax <= 0 {
+		c.RetryMax = 30 * time.Minute
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = time.Second
+	}
+	return c
+}
+
+// jobTimeout bounds one attempt of a move: three shell calls and the
+// database work around them.
+func (c Config) jobTimeout() time.Duration { return 3*c.ShellTimeout + 30*time.Second }
+
+// RescueAfter is how long a move may run before River takes its worker for
+// dead and runs it again elsewhere: a little longer than an attempt may take,
+// minutes rather than River's default hour.
+func (c Config) RescueAfter() time.Duration { return c.jobTimeout() + time.Minute }
+
+// leaseTTL is how long a move holds its wave's concurrency slot without
+// renewing it; a dead worker's slot comes back after it.
+func (c Config) leaseTTL() time.Duration { return c.jobTimeout() + 30*time.Second }
+
+// Backoff is the wait after failed attempt n (1-based): RetryBase doubled per
+// attempt, capped at RetryMax, spread by up to ±10% by the job ID so that a
+// wave's retries do not all land at once.
+func (c Config) Backoff(attempt int, jobID int64) time.Duration {
+	d := c.RetryBase
+	for i := 1; i < attempt && d < c.RetryMax; i++ {
+		d *= 2
+	}
+	d = min(d, c.RetryMax)
+	h := fnv.New32a()
+	fmt.Fprintf(h, "%d/%d", jobID, attempt)
+	spread := float64(h.Sum32()%2001)/10000 - 0.1 // -0.1 .. +0.1
+	return time.Duration(float64(d) * (1 + spread))
+}
+
+// NewClient returns a River client with cutover's workers. It works the queues
+// that cfg asks for; with none it only inserts (an API-only process).
+func NewClient(pool *pgxpool.Pool, shell migration.Shell, cfg Config, log *slog.Logger) (*river.Client[pgx.Tx], error) {
+	cfg = cfg.withDefaults()
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &WaveStartWorker{pool: pool, actor: "worker " + cfg.ID})
+	river.AddWorker(workers, &MoveWorker{pool: pool, shell: shell, cfg: cfg, log: log, actor: "worker " + cfg.ID})
+	queues := map[string]river.QueueConfig{}
+	if cfg.MoveWorkers > 0 {
+		queues[QueueMoves] = river.QueueConfig{MaxWorkers: cfg.MoveWorkers}
+	}
+	if cfg.Control {
+		queues[QueueControl] = river.QueueConfig{MaxWorkers: 4}
+	}
+	rc := &river.Config{
+		ID:                   cfg.ID,
+		Logger:               log,
+		Workers:              workers,
+		JobTimeout:           cfg.jobTimeout(),
+		RescueStuckJobsAfter: cfg.RescueAfter(),
+		FetchPollInterval:    cfg.PollInterval,
+		FetchCooldown:        min(100*time.Millisecond, cfg.PollInterval),
+	}
+	if len(queues) > 0 {
+		rc.Queues = queues
+	}
+	return river.NewClient(riverpgxv5.New(pool), rc)
+}
+
+// complete marks a job done in tx, so that the job's end commits with the
+// domain rows it changed.
+func complete[T river.JobArgs](ctx context.Context, tx pgx.Tx, job *river.Job[T]) error {
+	_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
+	return err
+}

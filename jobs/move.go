@@ -1,0 +1,246 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+
+	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/store"
+)
+
+// MoveArgs moves one user. Run is the move's run the job belongs to: a job
+// of an earlier run (before a lead's retry) does nothing.
+type MoveArgs struct {
+	MoveID int64 `json:"move_id"`
+	Run    int   `json:"run"`
+}
+
+// Kind implements river.JobArgs.
+func (MoveArgs) Kind() string { return "move" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts: one job per move and run.
+func (MoveArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueMoves, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// MoveWorker moves one user: pre-flight (read the homing), capture the
+// rollback record, move, verify. A transient failure retries with backoff up
+// to the wave's max attempts; a permanent one fails the move at once. Every
+// outcome is written in the transaction that completes the job.
+type MoveWorker struct {
+	river.WorkerDefaults[MoveArgs]
+	pool  *pgxpool.Pool
+	shell migration.Shell
+	cfg   Config
+	log   *slog.Logger
+	actor string
+}
+
+// NextRetry implements river.Worker: the backoff of Config.
+func (w *MoveWorker) NextRetry(job *river.Job[MoveArgs]) time.Time {
+	return time.Now().Add(w.cfg.Backoff(job.Attempt, job.ID))
+}
+
+// Timeout implements river.Worker.
+func (w *MoveWorker) Timeout(*river.Job[MoveArgs]) time.Duration { return w.cfg.jobTimeout() }
+
+// Work implements river.Worker.
+func (w *MoveWorker) Work(ctx context.Context, job *river.Job[MoveArgs]) error {
+	q := store.New(w.pool)
+	m, err := q.MoveGet(ctx, job.Args.MoveID)
+	if migration.ErrorKind(err) == migration.ENotFound {
+		return river.JobCancel(err)
+	}
+	if err != nil {
+		return err
+	}
+	if m.Run != job.Args.Run || m.State.Done() {
+		return nil // a job of an earlier run, or a move already finished
+	}
+	ok, err := q.LeaseAcquire(ctx, m.WaveID, m.ID, w.cfg.leaseTTL())
+	if err != nil {
+		return err
+	}
+	if !ok {
+		// The wave is at its concurrency: wait without spending an attempt.
+		return river.JobSnooze(time.Second + time.Duration(job.ID%500)*time.Millisecond)
+	}
+	a := &attempt{w: w, job: job, move: m, n: job.Attempt}
+	err = a.run(ctx)
+	if err != nil && ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		// Cancelled (the process is stopping): free the slot and hand the
+		// move to the next worker without spending an attempt. That worker
+		// reads the homing first, so a move cut off half way is not repeated.
+		_ = q.LeaseRelease(context.WithoutCancel(ctx), m.ID)
+		return river.JobSnooze(0)
+	}
+	return err
+}
+
+// attempt is one run of a move job.
+type attempt struct {
+	w    *MoveWorker
+	job  *river.Job[MoveArgs]
+	move migration.Move
+	n    int
+}
+
+func (a *attempt) prefix() string {
+	return fmt.Sprintf("attempt %d of %d: ", a.n, a.job.MaxAttempts)
+}
+
+func (a *attempt) run(ctx context.Context) error {
+	q := store.New(a.w.pool)
+	if err := a.change(ctx, q, store.MoveChange{
+		To:      migration.MoveStatePreflight,
+		From:    []migration.MoveState{migration.MoveStateQueued, migration.MoveStateRetrying, migration.MoveStatePreflight, migration.MoveStateMoving, migration.MoveStateVerifying},
+		Message: a.prefix() + "pre-flight: reading the user's homing (Get-CsUser)",
+	}); err != nil {
+		return err
+	}
+	u, err := a.getUser(ctx)
+	if err != nil {
+		return a.fail(ctx, err)
+	}
+	if u.HomedOnline() {
+		if a.move.MoveIssuedAt != nil {
+			return a.finish(ctx, migration.MoveStateMoved, "", "homed online after the move call of an earlier attempt (HostingProvider "+u.HostingProvider+"); verified, not moved again")
+		}
+		return a.finish(ctx, migration.MoveStateSkipped, "", "already homed online (HostingProvider "+u.HostingProvider+"); not moved")
+	}
+
+	err = pgx.BeginFunc(ctx, a.w.pool, func(tx pgx.Tx) error {
+		q := store.New(tx)
+		if err := q.RollbackRecordCapture(ctx, a.move.ID, u); err != nil {
+			return err
+		}
+		return a.change(ctx, q, store.MoveChange{
+			To:         migration.MoveStateMoving,
+			MoveIssued: true,
+			Message: fmt.Sprintf("rollback record captured (registrar pool %s); moving online (Move-CsUser -Target %s)",
+				u.RegistrarPool, migration.OnlineHostingProvider),
+		})
+	})
+	if err != nil {
+		return err
+	}
+	if err := a.shellCall(ctx, func(ctx context.Context) error { return a.w.shell.MoveOnline(ctx, a.move.UPN) }); err != nil {
+		return a.fail(ctx, err)
+	}
+
+	if err := a.change(ctx, q, store.MoveChange{To: migration.MoveStateVerifying, Message: "move accepted; verifying the homing (Get-CsUser)"}); err != nil {
+		return err
+	}
+	if u, err = a.getUser(ctx); err != nil {
+		return a.fail(ctx, err)
+	}
+	if !u.HomedOnline() {
+		return a.fail(ctx, fmt.Errorf("the user is not homed online after the move (HostingProvider %q, RegistrarPool %q)", u.HostingProvider, u.RegistrarPool))
+	}
+	return a.finish(ctx, migration.MoveStateMoved, "", "homed online (HostingProvider "+u.HostingProvider+")")
+}
+
+func (a *attempt) getUser(ctx context.Context) (migration.ShellUser, error) {
+	var u migration.ShellUser
+	err := a.shellCall(ctx, func(ctx context.Context) (err error) {
+		u, err = a.w.shell.GetUser(ctx, a.move.UPN)
+		return err
+	})
+	return u, err
+}
+
+// shellCall runs one shell call under the shell time-out.
+func (a *attempt) shellCall(ctx context.Context, call func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, a.w.cfg.ShellTimeout)
+	defer cancel()
+	return call(ctx)
+}
+
+// change moves the move to a new state and records the event.
+func (a *attempt) change(ctx context.Context, q *store.Queries, c store.MoveChange) error {
+	c.MoveID, c.Attempt, c.Actor = a.move.ID, a.n, a.w.actor
+	if err := q.MoveUpdate(ctx, c); err != nil {
+		return err
+	}
+	a.move.State = c.To
+	return nil
+}
+
+// fail records a failed attempt: a transient failure with attempts left
+// waits for its retry (River schedules it with NextRetry); anything else
+// fails the move.
+func (a *attempt) fail(ctx context.Context, cause error) error {
+	if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return cause // stopping: Work hands the move on
+	}
+	f := migration.Classify(cause)
+	msg := truncate(cause.Error(), 1000)
+	if !f.Transient || a.n >= a.job.MaxAttempts {
+		note := ""
+		if f.Transient {
+			note = "; no attempts left"
+		}
+		return a.finish(ctx, migration.MoveStateFailed, f.Code, fmt.Sprintf("failed: %s: %s%s", f.Code, msg, note), msg)
+	}
+	next := time.Now().Add(a.w.cfg.Backoff(a.n, a.job.ID)).Truncate(time.Second)
+	err := pgx.BeginFunc(context.WithoutCancel(ctx), a.w.pool, func(tx pgx.Tx) error {
+		q := store.New(tx)
+		if err := a.change(ctx, q, store.MoveChange{
+			To: migration.MoveStateRetrying, ErrorCode: f.Code, ErrorMessage: msg, NextAttemptAt: &next,
+			Message: a.prefix() + fmt.Sprintf("failed: %s: %s; next attempt at %s", f.Code, msg, next.UTC().Format("15:04:05 UTC")),
+		}); err != nil {
+			return err
+		}
+		return q.LeaseRelease(ctx, a.move.ID)
+	})
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("%s: %w", f.Code, cause)
+}
+
+// finish ends the move (moved, skipped or failed), frees its slot, finishes
+// the wave if this was its last move, and completes the job: one transaction.
+func (a *attempt) finish(ctx context.Context, to migration.MoveState, code migration.ErrorCode, message string, errMessage ...string) error {
+	ctx = context.WithoutCancel(ctx) // the outcome is known: record it even if the job times out now
+	c := store.MoveChange{To: to, ErrorCode: code, Message: a.prefix() + message}
+	if len(errMessage) > 0 {
+		c.ErrorMessage = errMessage[0]
+	}
+	return pgx.BeginFunc(ctx, a.w.pool, func(tx pgx.Tx) error {
+		q := store.New(tx)
+		if err := a.change(ctx, q, c); err != nil {
+			return err
+		}
+		if err := q.LeaseRelease(ctx, a.move.ID); err != nil {
+			return err
+		}
+		finished, err := q.WaveFinishIfDone(ctx, a.move.WaveID)
+		if err != nil {
+			return err
+		}
+		if finished {
+			a.w.log.Info("wave completed", "wave_id", a.move.WaveID, "wave", a.move.WaveName)
+		}
+		return complete(ctx, tx, a.job)
+	})
+}
+
+// truncate cuts s to at most n bytes, on a character boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,79 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+
+	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/store"
+)
+
+// Scheduler writes the changes that need River jobs, each in one transaction
+// with its jobs: planning a group into waves, retrying a user.
+type Scheduler struct {
+	pool   *pgxpool.Pool
+	client *river.Client[pgx.Tx]
+}
+
+// NewScheduler returns a Scheduler inserting jobs through client.
+func NewScheduler(pool *pgxpool.Pool, client *river.Client[pgx.Tx]) *Scheduler {
+	return &Scheduler{pool: pool, client: client}
+}
+
+// Plan plans the group's members not yet in a wave into the waves plan makes,
+// and schedules a start job for each wave at its start time.
+//
+// Errors: ENotFound (no such group), EConflict (every member planned already,
+// or users with an active move elsewhere), EInvalid (from plan).
+func (s *Scheduler) Plan(ctx context.Context, groupID int64, actor string, plan store.PlanFunc) ([]migration.Wave, error) {
+	var waves []migration.Wave
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		if waves, err = store.New(tx).WavesCreate(ctx, groupID, actor, plan); err != nil {
+			return err
+		}
+		params := make([]river.InsertManyParams, len(waves))
+		for i, w := range waves {
+			params[i] = river.InsertManyParams{Args: WaveStartArgs{WaveID: w.ID}, InsertOpts: &river.InsertOpts{ScheduledAt: w.StartAt}}
+		}
+		_, err = s.client.InsertManyTx(ctx, tx, params)
+		return err
+	})
+	return waves, err
+}
+
+// Retry queues a user's failed move again, as a new run with its own
+// attempts.
+//
+// Errors: ENotFound (no move for this user), EConflict (the user's latest
+// move has not failed).
+func (s *Scheduler) Retry(ctx context.Context, identity, actor string) (migration.Move, error) {
+	var m migration.Move
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		q := store.New(tx)
+		moves, err := q.MovesByUser(ctx, identity)
+		if err != nil {
+			return err
+		}
+		if len(moves) == 0 {
+			return migration.Errorf(migration.ENotFound, "not_found", "%s has no move to retry", identity)
+		}
+		latest := moves[0]
+		if latest.State != migration.MoveStateFailed {
+			return migration.Errorf(migration.EConflict, "not_failed", "%s cannot be retried: their move is %s, and only a failed move can be retried", latest.UPN, latest.State)
+		}
+		if m, err = q.MoveRequeue(ctx, latest.ID, actor); err != nil {
+			if errors.Is(err, store.ErrStale) {
+				return migration.Errorf(migration.EConflict, "not_failed", "%s changed while it was being retried; look again", latest.UPN)
+			}
+			return err
+		}
+		_, err = s.client.InsertTx(ctx, tx, MoveArgs{MoveID: m.ID, Run: m.Run}, &river.InsertOpts{MaxAttempts: m.MaxAttempts})
+		return err
+	})
+	return m, err
+}
