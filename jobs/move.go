@@ -119,14 +119,18 @@ func (a *attempt) run(ctx context.Context) error {
 
 	err = pgx.BeginFunc(ctx, a.w.pool, func(tx pgx.Tx) error {
 		q := store.New(tx)
-		if err := q.RollbackRecordCapture(ctx, a.move.ID, u); err != nil {
+		captured, err := q.RollbackRecordCapture(ctx, a.move.ID, u)
+		if err != nil {
 			return err
+		}
+		record := "rollback record kept from an earlier attempt"
+		if captured {
+			record = "rollback record captured (registrar pool " + u.RegistrarPool + ")"
 		}
 		return a.change(ctx, q, store.MoveChange{
 			To:         migration.MoveStateMoving,
 			MoveIssued: true,
-			Message: fmt.Sprintf("rollback record captured (registrar pool %s); moving online (Move-CsUser -Target %s)",
-				u.RegistrarPool, migration.OnlineHostingProvider),
+			Message:    record + "; moving online (Move-CsUser -Target " + migration.OnlineHostingProvider + ")",
 		})
 	})
 	if err != nil {

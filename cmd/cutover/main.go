@@ -1,10 +1,19 @@
+// Command cutover moves Skype for Business users from on-premises servers to
+// the cloud, in waves. See "cutover --help".
 package main
+
 import (
- _ "github.com/riverqueue/river"
- _ "github.com/riverqueue/river/riverdriver/riverpgxv5"
- _ "github.com/riverqueue/river/rivermigrate"
- _ "github.com/riverqueue/river/rivertest"
- _ "github.com/jackc/pgx/v5"
- _ "github.com/stretchr/testify/require"
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/cutover/cutover/internal/cli"
 )
-func main(){}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.Main(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

@@ -7,12 +7,13 @@ import (
 
 // Kinds of error, each shown to API clients with its own HTTP status.
 const (
-	EInvalid     = "invalid"      // the request is wrong; Field or Line says where
-	ENotFound    = "not_found"    // the thing asked for does not exist
-	EConflict    = "conflict"     // the request clashes with the current state
-	ETooLarge    = "too_large"    // the request body is over the limit
-	EUnsupported = "unsupported"  // a content type cutover does not read
-	EInternal    = "internal"     // cutover's own fault; details are logged, never shown
+	EMalformed   = "malformed"   // the request cannot be read (not JSON, wrong types)
+	EInvalid     = "invalid"     // the request is wrong; Field or Line says where
+	ENotFound    = "not_found"   // the thing asked for does not exist
+	EConflict    = "conflict"    // the request clashes with the current state
+	ETooLarge    = "too_large"   // the request body is over the limit
+	EUnsupported = "unsupported" // a content type cutover does not read
+	EInternal    = "internal"    // cutover's own fault; details are logged, never shown
 )
 
 // Error is an error a person may see: a kind, a stable code, a message safe to

@@ -84,6 +84,7 @@ type Progress struct {
 	Counts          map[MoveState]int `json:"counts"`
 	Done            int               `json:"done"`
 	InFlight        int               `json:"in_flight"`
+	Retried         int               `json:"retried"` // moves that needed more than one attempt
 	Percent         float64           `json:"percent_done"`
 	FailureRate     float64           `json:"failure_rate"`
 	EstimatedFinish *time.Time        `json:"estimated_finish,omitempty"`

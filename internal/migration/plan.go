@@ -38,7 +38,7 @@ type Shorthand struct {
 	Start    time.Time
 }
 
-var shorthandRE = regexp.MustCompile(`^canary\s+(\S+)\s*,?\s*then\s+waves\s+of\s+(\S+)\s+every\s+(\S+)\s*,?\s*starting\s+(.+)$`)
+var shorthandRE = regexp.MustCompile(`^canary\s+([^\s,]+)\s*,?\s*then\s+waves\s+of\s+([^\s,]+)\s+every\s+([^\s,]+)\s*,?\s*starting\s+(.+)$`)
 
 // ParseShorthand reads "canary N, then waves of M every D, starting at T".
 // D is a duration (90s, 30m, 2h, 1d); T is an RFC 3339 time

@@ -89,12 +89,12 @@ type Stats struct {
 }
 
 type simUser struct {
-	b         Behaviour
-	online    bool
-	pool      string
-	failures  int // failed move calls so far
-	calls     Calls
-	moves     int // move calls that took effect
+	b        Behaviour
+	online   bool
+	pool     string
+	failures int // failed move calls so far
+	calls    Calls
+	moves    int // move calls that took effect
 }
 
 // Shell is a simulated Skype for Business management shell. It is safe for

@@ -164,17 +164,18 @@ func (q *Queries) MoveRequeue(ctx context.Context, moveID int64, actor string) (
 
 // RollbackRecordCapture stores the user's on-premises state for a move, once:
 // a record captured already (by an earlier attempt, before its move) is kept.
-func (q *Queries) RollbackRecordCapture(ctx context.Context, moveID int64, u migration.ShellUser) error {
+// It reports whether it stored one.
+func (q *Queries) RollbackRecordCapture(ctx context.Context, moveID int64, u migration.ShellUser) (bool, error) {
 	policies := u.Policies
 	if policies == nil {
 		policies = map[string]string{}
 	}
-	_, err := q.db.Exec(ctx, `
+	tag, err := q.db.Exec(ctx, `
 		INSERT INTO rollback_records (move_id, sip_address, registrar_pool, hosting_provider,
 		                              enterprise_voice_enabled, line_uri, policies)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (move_id) DO NOTHING`,
 		moveID, u.SipAddress, u.RegistrarPool, u.HostingProvider, u.EnterpriseVoiceEnabled, u.LineURI, policies)
-	return err
+	return tag.RowsAffected() == 1, err
 }
 
 // RollbackRecordGet returns a move's rollback record, or nil if none was

@@ -131,23 +131,35 @@ func (q *Queries) WaveList(ctx context.Context, groupID int64) ([]migration.Wave
 	return pgx.CollectRows(rows, pgx.RowToStructByPos[migration.Wave])
 }
 
-// WaveCounts returns the number of moves in each state, per wave.
-func (q *Queries) WaveCounts(ctx context.Context, waveIDs []int64) (map[int64]map[migration.MoveState]int, error) {
-	rows, err := q.db.Query(ctx, `SELECT wave_id, state, count(*)::int FROM moves WHERE wave_id = ANY($1) GROUP BY 1, 2`, waveIDs)
+// WaveTally counts a wave's moves by state, and those that needed more than
+// one attempt.
+type WaveTally struct {
+	Counts  map[migration.MoveState]int
+	Retried int
+}
+
+// WaveTallies returns the tally of each wave.
+func (q *Queries) WaveTallies(ctx context.Context, waveIDs []int64) (map[int64]WaveTally, error) {
+	rows, err := q.db.Query(ctx, `
+		SELECT wave_id, state, count(*)::int, (count(*) FILTER (WHERE attempts > 1))::int
+		FROM moves WHERE wave_id = ANY($1) GROUP BY 1, 2`, waveIDs)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[int64]map[migration.MoveState]int, len(waveIDs))
+	out := make(map[int64]WaveTally, len(waveIDs))
 	var (
-		waveID int64
-		state  migration.MoveState
-		n      int
+		waveID     int64
+		state      migration.MoveState
+		n, retried int
 	)
-	_, err = pgx.ForEachRow(rows, []any{&waveID, &state, &n}, func() error {
-		if out[waveID] == nil {
-			out[waveID] = map[migration.MoveState]int{}
+	_, err = pgx.ForEachRow(rows, []any{&waveID, &state, &n, &retried}, func() error {
+		t := out[waveID]
+		if t.Counts == nil {
+			t.Counts = map[migration.MoveState]int{}
 		}
-		out[waveID][state] = n
+		t.Counts[state] = n
+		t.Retried += retried
+		out[waveID] = t
 		return nil
 	})
 	return out, err

@@ -1,0 +1,127 @@
+// Package api is cutover's HTTP API under /api/v1: pilot groups (from JSON or
+// CSV), planning into waves, progress, the helpdesk lookup of one user, and a
+// lead's retry. Requests and responses are JSON; every error is a JSON object
+// with a stable code and a message naming the field or CSV line at fault.
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/store"
+	"github.com/cutover/cutover/jobs"
+)
+
+// DefaultMaxBody is the largest request body accepted: a CSV of about
+// 100,000 users.
+const DefaultMaxBody = 8 << 20
+
+// Server serves the API.
+type Server struct {
+	pool      *pgxpool.Pool
+	q         *store.Queries
+	scheduler *jobs.Scheduler
+	log       *slog.Logger
+	now       func() time.Time
+	maxBody   int64
+}
+
+// Options configure a Server; zero values take the documented defaults.
+type Options struct {
+	// MaxBody is the largest request body accepted. Defaults to DefaultMaxBody.
+	MaxBody int64
+	// Now is the clock. Defaults to time.Now.
+	Now func() time.Time
+}
+
+// NewServer returns an API server.
+func NewServer(pool *pgxpool.Pool, scheduler *jobs.Scheduler, log *slog.Logger, opts *Options) *Server {
+	s := &Server{pool: pool, q: store.New(pool), scheduler: scheduler, log: log, now: time.Now, maxBody: DefaultMaxBody}
+	if opts != nil {
+		if opts.MaxBody > 0 {
+			s.maxBody = opts.MaxBody
+		}
+		if opts.Now != nil {
+			s.now = opts.Now
+		}
+	}
+	return s
+}
+
+// Handler returns the API's routes.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.health)
+	mux.HandleFunc("GET /api/v1/groups", s.groupList)
+	mux.HandleFunc("POST /api/v1/groups", s.groupCreate)
+	mux.HandleFunc("GET /api/v1/groups/{id}", s.groupGet)
+	mux.HandleFunc("POST /api/v1/groups/{id}/plan", s.groupPlan)
+	mux.HandleFunc("GET /api/v1/waves/{id}", s.waveGet)
+	mux.HandleFunc("GET /api/v1/waves/{id}/moves", s.waveMoves)
+	mux.HandleFunc("GET /api/v1/users/{identity}", s.userGet)
+	mux.HandleFunc("POST /api/v1/users/{identity}/retry", s.userRetry)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.error(w, r, migration.Errorf(migration.ENotFound, "no_route", "no route %s %s; the API is under /api/v1", r.Method, r.URL.Path))
+	})
+	return mux
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	if err := s.pool.Ping(r.Context()); err != nil {
+		s.log.Warn("health check: database unreachable", "error", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unreachable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// statusOf maps an error kind to its HTTP status: the one place that does.
+var statusOf = map[string]int{
+	migration.EMalformed:   http.StatusBadRequest,
+	migration.EInvalid:     http.StatusUnprocessableEntity,
+	migration.ENotFound:    http.StatusNotFound,
+	migration.EConflict:    http.StatusConflict,
+	migration.ETooLarge:    http.StatusRequestEntityTooLarge,
+	migration.EUnsupported: http.StatusUnsupportedMediaType,
+}
+
+// errorBody is the JSON of every error response.
+type errorBody struct {
+	Error *migration.Error `json:"error"`
+}
+
+// error writes err as JSON. Errors that are not a *migration.Error are
+// cutover's own fault: logged in full, shown as "Internal error."
+func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
+	e, ok := errors.AsType[*migration.Error](err)
+	status := statusOf[migration.ErrorKind(err)]
+	if !ok || status == 0 {
+		s.log.Error("internal error", "method", r.Method, "path", r.URL.Path, "error", err)
+		e, status = &migration.Error{Code: "internal", Message: "Internal error."}, http.StatusInternalServerError
+	}
+	writeJSON(w, status, errorBody{Error: e})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// pathID reads a numeric path value.
+func pathID(r *http.Request, name string) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	if err != nil || id < 1 {
+		return 0, migration.Errorf(migration.ENotFound, "not_found", "%s %q is not a valid id", name, r.PathValue(name))
+	}
+	return id, nil
+}

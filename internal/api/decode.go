@@ -1,0 +1,111 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/cutover/cutover/internal/migration"
+)
+
+// readBody reads the whole request body, up to the limit.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+	if err != nil {
+		return nil, s.bodyError(err)
+	}
+	return data, nil
+}
+
+func (s *Server) bodyError(err error) error {
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return migration.Errorf(migration.ETooLarge, "body_too_large",
+			"the request body is larger than %d MiB; split the group into smaller files", s.maxBody>>20)
+	}
+	return migration.Errorf(migration.EMalformed, "unreadable_body", "the request body could not be read: %v", err)
+}
+
+// decodeJSON reads a JSON body into v, refusing unknown fields and trailing
+// data, with errors that name the field or the byte at fault.
+func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	if ct := mediaType(r); ct != "application/json" && ct != "" {
+		return migration.Errorf(migration.EUnsupported, "unsupported_media_type", "send JSON (Content-Type: application/json), not %s", ct)
+	}
+	data, err := s.readBody(w, r)
+	if err != nil {
+		return err
+	}
+	return decodeJSONBytes(data, v)
+}
+
+func decodeJSONBytes(data []byte, v any) error {
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil && dec.More() {
+		err = errors.New("trailing data")
+	}
+	if err == nil {
+		return nil
+	}
+	const code = "invalid_json"
+	if se, ok := errors.AsType[*json.SyntaxError](err); ok {
+		return migration.Errorf(migration.EMalformed, code, "the body is not valid JSON: %v (at byte %d)", se, se.Offset)
+	}
+	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+		e := migration.Errorf(migration.EMalformed, code, "%s: expected %s, got JSON %s", orBody(te.Field), jsonType(te.Type.Kind().String()), te.Value)
+		e.Field = te.Field
+		return e
+	}
+	switch {
+	case errors.Is(err, io.EOF):
+		return migration.Errorf(migration.EMalformed, code, "the body is empty; send a JSON object")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return migration.Errorf(migration.EMalformed, code, "the body is not valid JSON: it ends too soon")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		e := migration.Errorf(migration.EMalformed, code, "%s: unknown field", field)
+		e.Field = field
+		return e
+	}
+	return migration.Errorf(migration.EMalformed, code, "the body is not valid JSON: %v", err)
+}
+
+func orBody(field string) string {
+	if field == "" {
+		return "the body"
+	}
+	return field
+}
+
+func jsonType(goKind string) string {
+	switch goKind {
+	case "int", "int64", "int32", "float64", "uint", "uint64":
+		return "a number"
+	case "string":
+		return "a string"
+	case "slice", "array":
+		return "an array"
+	case "struct", "map":
+		return "an object"
+	case "bool":
+		return "true or false"
+	}
+	return goKind
+}
+
+func mediaType(r *http.Request) string {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return ""
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return fmt.Sprintf("an unreadable Content-Type %q", ct)
+	}
+	return mt
+}

@@ -1,0 +1,141 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/cutover/cutover/internal/migration"
+)
+
+// planRequest plans a group: either explicit waves, or the shorthand with
+// the attempts and concurrency of every wave it makes.
+type planRequest struct {
+	Waves       []waveRequest `json:"waves"`
+	Shorthand   string        `json:"shorthand"`
+	MaxAttempts int           `json:"max_attempts"`
+	Concurrency int           `json:"concurrency"`
+}
+
+type waveRequest struct {
+	Name        string `json:"name"`
+	Size        int    `json:"size"`
+	StartAt     string `json:"start_at"`
+	MaxAttempts int    `json:"max_attempts"`
+	Concurrency int    `json:"concurrency"`
+}
+
+// specs reads a plan request into the function that makes its
+// waves once the number of users left to plan is known.
+func (req planRequest) specs(now time.Time) (func(unplanned, next int) ([]migration.WaveSpec, error), error) {
+	switch {
+	case req.Shorthand != "" && len(req.Waves) > 0:
+		return nil, migration.Invalid(migration.CodeInvalidPlan, "waves", "give either waves or shorthand, not both")
+	case req.Shorthand != "":
+		sh, err := migration.ParseShorthand(req.Shorthand, now)
+		if err != nil {
+			return nil, err
+		}
+		return func(unplanned, next int) ([]migration.WaveSpec, error) {
+			waves, err := sh.Waves(unplanned, req.MaxAttempts, req.Concurrency)
+			if err != nil {
+				return nil, err
+			}
+			return migration.CheckWaves(waves, unplanned, next)
+		}, nil
+	case len(req.Waves) > 0:
+		if req.MaxAttempts != 0 || req.Concurrency != 0 {
+			return nil, migration.Invalid(migration.CodeInvalidPlan, "max_attempts", "with explicit waves, set max_attempts and concurrency on each wave")
+		}
+		specs := make([]migration.WaveSpec, len(req.Waves))
+		for i, w := range req.Waves {
+			specs[i] = migration.WaveSpec{Name: w.Name, Size: w.Size, MaxAttempts: w.MaxAttempts, Concurrency: w.Concurrency}
+			if w.StartAt == "now" {
+				specs[i].StartAt = now
+			} else if w.StartAt != "" {
+				t, err := time.Parse(time.RFC3339, w.StartAt)
+				if err != nil {
+					return nil, migration.Invalid(migration.CodeInvalidPlan, fmt.Sprintf("waves[%d].start_at", i), "%q is not an RFC 3339 time like 2026-11-23T22:00:00Z (or \"now\")", w.StartAt)
+				}
+				specs[i].StartAt = t
+			}
+		}
+		return func(unplanned, next int) ([]migration.WaveSpec, error) {
+			return migration.CheckWaves(specs, unplanned, next)
+		}, nil
+	}
+	return nil, migration.Invalid(migration.CodeInvalidPlan, "waves", "the plan needs waves ([{size, start_at, max_attempts, concurrency}]) or a shorthand (\"canary 10, then waves of 50 every 1h, starting at 2026-11-23T22:00:00Z\")")
+}
+
+func (s *Server) groupPlan(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	var req planRequest
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	plan, err := req.specs(s.now())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	waves, err := s.scheduler.Plan(r.Context(), id, "api", plan)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.log.Info("pilot group planned", "group_id", id, "waves", len(waves))
+	views, err := waveViews(r.Context(), s.q, waves, s.now())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"waves": views})
+}
+
+func (s *Server) waveGet(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	wave, err := s.q.WaveGet(r.Context(), id)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	views, err := waveViews(r.Context(), s.q, []migration.Wave{wave}, s.now())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, views[0])
+}
+
+// waveMoves lists a wave's moves, optionally those in one state (?state=failed).
+func (s *Server) waveMoves(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	state := migration.MoveState(r.URL.Query().Get("state"))
+	if state != "" && !state.Valid() {
+		s.error(w, r, migration.Invalid("invalid_state", "state", "%q is not a move state (one of %v)", state, migration.MoveStates))
+		return
+	}
+	if _, err := s.q.WaveGet(r.Context(), id); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	moves, err := s.q.MoveList(r.Context(), id, state)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"moves": moves})
+}

@@ -1,0 +1,176 @@
+// Package cli is the cutover command line: serve, migrate, status, demo and
+// simulate. Main takes its arguments, environment and output streams as
+// parameters, so that tests run it as a user would.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Env reads an environment variable ("" if unset).
+type Env func(key string) string
+
+// Main runs the command line and returns the process exit code.
+func Main(ctx context.Context, args []string, getenv Env, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, usage)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "cutover: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	err := cmd(ctx, args[1:], getenv, stdout, stderr)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	}
+	fmt.Fprintf(stderr, "cutover %s: %v\n", args[0], err)
+	return 1
+}
+
+const usage = `cutover moves Skype for Business users from on-premises servers to the cloud, in waves.
+
+Usage: cutover <command> [flags]
+
+Commands:
+  serve     run the API and the workers (or one of them: --role api|workers)
+  migrate   bring the database schema up to date
+  status    show where one user's move stands (the helpdesk view)
+  demo      move a sample pilot group of 200 users against the simulated tenant
+  simulate  serve the simulated tenant for worker processes to share
+
+Run "cutover <command> --help" for a command's flags. Every flag can also be
+set in the environment variable named in its help.
+`
+
+type command func(ctx context.Context, args []string, getenv Env, stdout, stderr io.Writer) error
+
+var commands map[string]command
+
+func init() {
+	commands = map[string]command{
+		"serve":    runServe,
+		"migrate":  runMigrate,
+		"status":   runStatus,
+		"demo":     runDemo,
+		"simulate": runSimulate,
+	}
+}
+
+// errUsage is a mistake in the command line, already reported.
+var errUsage = errors.New("usage")
+
+// flags is a flag set whose defaults come from the environment.
+type flags struct {
+	*flag.FlagSet
+	getenv Env
+	errs   []error
+}
+
+func newFlags(name, synopsis string, getenv Env, stderr io.Writer) *flags {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: cutover %s\n\nFlags (each also read from the environment variable shown):\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return &flags{FlagSet: fs, getenv: getenv}
+}
+
+func (f *flags) str(p *string, name, env, def, usage string) {
+	if v := f.getenv(env); v != "" {
+		def = v
+	}
+	f.StringVar(p, name, def, usage+" ($"+env+")")
+}
+
+func (f *flags) int(p *int, name, env string, def int, usage string) {
+	if v := f.getenv(env); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			f.errs = append(f.errs, fmt.Errorf("%s=%q is not a whole number", env, v))
+		} else {
+			def = n
+		}
+	}
+	f.IntVar(p, name, def, usage+" ($"+env+")")
+}
+
+func (f *flags) dur(p *time.Duration, name, env string, def time.Duration, usage string) {
+	if v := f.getenv(env); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			f.errs = append(f.errs, fmt.Errorf("%s=%q is not a duration like 30s or 2m", env, v))
+		} else {
+			def = d
+		}
+	}
+	f.DurationVar(p, name, def, usage+" ($"+env+")")
+}
+
+// parse parses args; positional arguments beyond want are an error.
+func (f *flags) parse(args []string, want int) error {
+	if err := f.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if len(f.errs) > 0 {
+		return errors.Join(f.errs...)
+	}
+	if f.NArg() != want {
+		fmt.Fprintf(f.Output(), "cutover %s: want %d argument(s), got %d: %s\n", f.Name(), want, f.NArg(), strings.Join(f.Args(), " "))
+		f.Usage()
+		return errUsage
+	}
+	return nil
+}
+
+// common are the flags every command that reaches the database shares.
+type common struct {
+	DatabaseURL string
+	LogLevel    string
+	LogFormat   string
+}
+
+// DefaultDatabaseURL is the database used when DATABASE_URL is not set.
+const DefaultDatabaseURL = "postgres://postgres:postgres@127.0.0.1:5432/cutover?sslmode=disable"
+
+func (c *common) register(f *flags) {
+	f.str(&c.DatabaseURL, "database-url", "DATABASE_URL", DefaultDatabaseURL, "Postgres URL")
+	f.str(&c.LogLevel, "log-level", "CUTOVER_LOG_LEVEL", "info", "log level: debug, info, warn or error")
+	f.str(&c.LogFormat, "log-format", "CUTOVER_LOG_FORMAT", "text", "log format: text or json")
+}
+
+func (c *common) logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return nil, fmt.Errorf("log level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch c.LogFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("log format %q: want text or json", c.LogFormat)
+}

@@ -1,0 +1,242 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/cutover/cutover/examples"
+	"github.com/cutover/cutover/internal/api"
+	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/sim"
+	"github.com/cutover/cutover/internal/store"
+)
+
+// demoPlan is the plan the demo gives its group: a canary, then two waves a
+// few seconds apart.
+const demoPlan = "canary 20, then waves of 90 every 8s, starting now"
+
+func runDemo(ctx context.Context, args []string, getenv Env, stdout, stderr io.Writer) error {
+	f := newFlags("demo", "demo [flags]", getenv, stderr)
+	var (
+		c                common
+		wf               workerFlags
+		dbName, listen   string
+		csvPath, plan    string
+		seed             int
+		latency, timeout time.Duration
+		keep             bool
+	)
+	c.register(f)
+	wf.register(f, time.Second)
+	f.str(&dbName, "database", "CUTOVER_DEMO_DATABASE", "cutover_demo", "database the demo creates (and resets each run) on the server of --database-url")
+	f.str(&listen, "listen", "CUTOVER_LISTEN", "127.0.0.1:8080", "address the API listens on (another free port if taken)")
+	f.str(&csvPath, "users", "CUTOVER_DEMO_USERS", "", "CSV of the pilot group (default: the 200 users of examples/pilot-users.csv)")
+	f.str(&plan, "plan", "CUTOVER_DEMO_PLAN", demoPlan, "the plan, in shorthand")
+	f.int(&seed, "sim-seed", "CUTOVER_SIM_SEED", 7, "seed of the simulated tenant's failure mix")
+	f.dur(&latency, "sim-latency", "CUTOVER_SIM_LATENCY", 150*time.Millisecond, "mean latency of a simulated shell call")
+	f.dur(&timeout, "timeout", "CUTOVER_DEMO_TIMEOUT", 3*time.Minute, "give up if the waves have not finished by then")
+	f.BoolVar(&keep, "keep", false, "keep the API up after the summary, until interrupted")
+	// The demo's own output is the progress; logs only say what went wrong.
+	c.LogLevel = "warn"
+	if err := f.parse(args, 0); err != nil {
+		return err
+	}
+	if getenv("CUTOVER_LOG_LEVEL") == "" && !flagSet(f, "log-level") {
+		c.LogLevel = "warn"
+	}
+	log, err := c.logger(stderr)
+	if err != nil {
+		return err
+	}
+	users := examples.PilotUsersCSV
+	if csvPath != "" {
+		if users, err = os.ReadFile(csvPath); err != nil {
+			return err
+		}
+	}
+
+	demoURL := withDatabase(c.DatabaseURL, dbName)
+	fmt.Fprintf(stdout, "cutover demo: a pilot group moved against the simulated tenant\n\nDatabase %s (reset)\n", store.Redact(demoURL))
+	if err := resetDatabase(ctx, demoURL); err != nil {
+		return err
+	}
+	pool, err := openDatabase(ctx, demoURL, log)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	shell := sim.NewShell(sim.ShellConfig{Seed: int64(seed), Latency: latency})
+	jc := jobsConfig(wf)
+	jc.PollInterval = 200 * time.Millisecond
+	wf.RetryMax = min(wf.RetryMax, 5*time.Second)
+	jc.RetryMax = wf.RetryMax
+	svc, err := startService(ctx, pool, shell, serviceConfig{Role: RoleAll, Listen: listen, FallbackListen: true, Jobs: jc}, log)
+	if err != nil {
+		return err
+	}
+	defer svc.stop(context.WithoutCancel(ctx))
+	fmt.Fprintf(stdout, "API      %s/api/v1\n", svc.URL)
+	fmt.Fprintf(stdout, "Tenant   simulated (seed %d, %s per shell call), %d moves at once\n\n", seed, latency, wf.Workers)
+
+	cl := &apiClient{base: svc.URL + "/api/v1", http: &http.Client{Timeout: 30 * time.Second}}
+	var group api.GroupView
+	if err := cl.do(ctx, "POST", "/groups?name="+url.QueryEscape("Pilot (demo)"), "text/csv", users, &group); err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	fmt.Fprintf(stdout, "Imported %d users into pilot group %q.\n", group.Members, group.Name)
+	var planned struct {
+		Waves []api.WaveView `json:"waves"`
+	}
+	body, _ := json.Marshal(map[string]any{"shorthand": plan, "max_attempts": 4, "concurrency": 10})
+	if err := cl.do(ctx, "POST", fmt.Sprintf("/groups/%d/plan", group.ID), "application/json", body, &planned); err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
+	fmt.Fprintf(stdout, "Planned %q: %d waves, up to 4 attempts and 10 moves at once each.\n\n", plan, len(planned.Waves))
+
+	start := time.Now()
+	deadline := time.After(timeout)
+	p := newProgressPrinter(stdout)
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		id := group.ID
+		group = api.GroupView{} // decode afresh: decoding into the old maps would keep stale counts
+		if err := cl.do(ctx, "GET", fmt.Sprintf("/groups/%d", id), "", nil, &group); err != nil {
+			return fmt.Errorf("progress: %w", err)
+		}
+		p.print(group, time.Now())
+		if group.FinishedAt != nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline:
+			return fmt.Errorf("the waves did not finish within %s", timeout)
+		case <-tick.C:
+		}
+	}
+	fmt.Fprintf(stdout, "\nAll %d users reached a final state in %s.\n\n", group.Members, time.Since(start).Round(100*time.Millisecond))
+	printSummary(stdout, group)
+
+	q := store.New(pool)
+	if err := printExample(ctx, stdout, q, group); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nLook any user up:  cutover status --database-url '%s' <upn or sip address>\n", store.Redact(demoURL))
+	if !keep {
+		fmt.Fprintf(stdout, "The API was at %s/api/v1 (stopped now; run with --keep to explore it, e.g. GET /api/v1/groups/%d).\n", svc.URL, group.ID)
+		return nil
+	}
+	fmt.Fprintf(stdout, "The API stays up at %s/api/v1 (try GET /api/v1/groups/%d). Ctrl-C to stop.\n", svc.URL, group.ID)
+	<-ctx.Done()
+	return nil
+}
+
+func flagSet(f *flags, name string) bool {
+	set := false
+	f.Visit(func(fl *flag.Flag) { set = set || fl.Name == name })
+	return set
+}
+
+// apiClient calls the API over HTTP, as a lead's script would.
+type apiClient struct {
+	base string
+	http *http.Client
+}
+
+func (c *apiClient) do(ctx context.Context, method, path, contentType string, body []byte, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		var e struct {
+			Error migration.Error `json:"error"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&e)
+		return fmt.Errorf("%s %s: %s: %s (%s)", method, path, resp.Status, e.Error.Message, e.Error.Code)
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// printSummary prints the outcome per wave and the failures by error code.
+func printSummary(w io.Writer, g api.GroupView) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "wave\tusers\tmoved\tskipped\tfailed\tretried\ttook\t")
+	for _, wv := range g.Waves {
+		c := wv.Progress.Counts
+		took := "-"
+		if wv.StartedAt != nil && wv.FinishedAt != nil {
+			took = wv.FinishedAt.Sub(*wv.StartedAt).Round(100 * time.Millisecond).String()
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t\n", wv.Name, wv.Progress.Total,
+			c[migration.MoveStateMoved], c[migration.MoveStateSkipped], c[migration.MoveStateFailed], wv.Progress.Retried, took)
+	}
+	c := g.Progress.Counts
+	fmt.Fprintf(tw, "all\t%d\t%d\t%d\t%d\t%d\t\t\n", g.Members, c[migration.MoveStateMoved], c[migration.MoveStateSkipped], c[migration.MoveStateFailed], g.Progress.Retried)
+	tw.Flush()
+	if len(g.Failures) == 0 {
+		fmt.Fprintln(w, "\nNo failures.")
+		return
+	}
+	fmt.Fprintln(w, "\nFailed, by error code:")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, f := range g.Failures {
+		fmt.Fprintf(tw, "  %s\t%d\t%s\n", f.Code, f.Count, f.Explanation)
+		fmt.Fprintf(tw, "  \t\tFix: %s\n", f.Fix)
+	}
+	tw.Flush()
+}
+
+// printExample shows the helpdesk view of one user who needed a retry.
+func printExample(ctx context.Context, w io.Writer, q *store.Queries, g api.GroupView) error {
+	for _, wv := range g.Waves {
+		moves, err := q.MoveList(ctx, wv.ID, migration.MoveStateMoved)
+		if err != nil {
+			return err
+		}
+		for _, m := range moves {
+			if m.Attempts > 1 {
+				st, err := api.LookUp(ctx, q, m.UPN, time.Now())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(w, "\nA user who needed %d attempts, as helpdesk sees them (cutover status %s):\n\n", m.Attempts, m.UPN)
+				var b strings.Builder
+				printStatus(&b, st)
+				fmt.Fprint(w, indent(b.String(), "  "))
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
+func indent(s, prefix string) string {
+	lines := strings.SplitAfter(s, "\n")
+	for i, l := range lines {
+		if l != "" && l != "\n" {
+			lines[i] = prefix + l
+		}
+	}
+	return strings.Join(lines, "")
+}

@@ -1,0 +1,121 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/sim"
+	"github.com/cutover/cutover/internal/store"
+	"github.com/cutover/cutover/jobs"
+)
+
+// shellFlags choose and configure the on-premises shell.
+type shellFlags struct {
+	Shell   string
+	Seed    int
+	Latency time.Duration
+}
+
+func (s *shellFlags) register(f *flags) {
+	f.str(&s.Shell, "shell", "CUTOVER_SHELL", "sim", `on-premises shell: "sim" (a simulated tenant in this process) or "sim+http://host:port" (one served by "cutover simulate")`)
+	f.int(&s.Seed, "sim-seed", "CUTOVER_SIM_SEED", 1, "seed of the simulated tenant's failure mix")
+	f.dur(&s.Latency, "sim-latency", "CUTOVER_SIM_LATENCY", 200*time.Millisecond, "mean latency of a simulated shell call")
+}
+
+func (s *shellFlags) open() (migration.Shell, error) {
+	switch {
+	case s.Shell == "sim":
+		return sim.NewShell(sim.ShellConfig{Seed: int64(s.Seed), Latency: s.Latency}), nil
+	case strings.HasPrefix(s.Shell, "sim+http://"), strings.HasPrefix(s.Shell, "sim+https://"):
+		return sim.NewRemoteShell(strings.TrimPrefix(s.Shell, "sim+"), &http.Client{Timeout: 5 * time.Minute}), nil
+	}
+	return nil, fmt.Errorf("shell %q: want sim or sim+http://host:port (the PowerShell driver is not built yet)", s.Shell)
+}
+
+// workerFlags configure the workers of serve and demo.
+type workerFlags struct {
+	Workers      int
+	ShellTimeout time.Duration
+	RetryBase    time.Duration
+	RetryMax     time.Duration
+}
+
+func (w *workerFlags) register(f *flags, retryBase time.Duration) {
+	f.int(&w.Workers, "workers", "CUTOVER_WORKERS", 25, "moves this process works at once")
+	f.dur(&w.ShellTimeout, "shell-timeout", "CUTOVER_SHELL_TIMEOUT", 2*time.Minute, "time-out of one shell call")
+	f.dur(&w.RetryBase, "retry-base", "CUTOVER_RETRY_BASE", retryBase, "wait before the first retry of a transient failure; doubles per attempt")
+	f.dur(&w.RetryMax, "retry-max", "CUTOVER_RETRY_MAX", 30*time.Minute, "longest wait between attempts")
+}
+
+func runServe(ctx context.Context, args []string, getenv Env, stdout, stderr io.Writer) error {
+	f := newFlags("serve", "serve [flags]", getenv, stderr)
+	var c common
+	var sh shellFlags
+	var wf workerFlags
+	var role, listen string
+	c.register(f)
+	sh.register(f)
+	wf.register(f, 30*time.Second)
+	f.str(&role, "role", "CUTOVER_ROLE", RoleAll, "what this process runs: all (API and workers), api, or workers")
+	f.str(&listen, "listen", "CUTOVER_LISTEN", "127.0.0.1:8080", "address the API listens on")
+	if err := f.parse(args, 0); err != nil {
+		return err
+	}
+	log, err := c.logger(stderr)
+	if err != nil {
+		return err
+	}
+	log.Info("starting", "role", role, "database", store.Redact(c.DatabaseURL), "shell", sh.Shell, "workers", wf.Workers)
+	pool, err := openDatabase(ctx, c.DatabaseURL, log)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	var shell migration.Shell
+	if role != RoleAPI {
+		if shell, err = sh.open(); err != nil {
+			return err
+		}
+	}
+	svc, err := startService(ctx, pool, shell, serviceConfig{
+		Role: role, Listen: listen,
+		Jobs: jobsConfig(wf),
+	}, log)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	log.Info("stopping: moves in flight get 10 seconds to finish")
+	svc.stop(context.WithoutCancel(ctx))
+	log.Info("stopped")
+	return nil
+}
+
+func runMigrate(ctx context.Context, args []string, getenv Env, stdout, stderr io.Writer) error {
+	f := newFlags("migrate", "migrate [flags]", getenv, stderr)
+	var c common
+	c.register(f)
+	if err := f.parse(args, 0); err != nil {
+		return err
+	}
+	log, err := c.logger(stderr)
+	if err != nil {
+		return err
+	}
+	pool, err := openDatabase(ctx, c.DatabaseURL, log)
+	if err != nil {
+		return err
+	}
+	pool.Close()
+	fmt.Fprintln(stdout, "database is up to date")
+	return nil
+}
+
+func jobsConfig(wf workerFlags) jobs.Config {
+	return jobs.Config{MoveWorkers: wf.Workers, ShellTimeout: wf.ShellTimeout, RetryBase: wf.RetryBase, RetryMax: wf.RetryMax}
+}

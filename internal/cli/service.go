@@ -1,0 +1,113 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+
+	"github.com/cutover/cutover/internal/api"
+	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/jobs"
+)
+
+// Roles a process can take.
+const (
+	RoleAll     = "all"     // API and workers
+	RoleAPI     = "api"     // API only: inserts jobs, works none
+	RoleWorkers = "workers" // workers only: no API
+)
+
+// serviceConfig is what a running service needs.
+type serviceConfig struct {
+	Role   string
+	Listen string
+	// FallbackListen lets the API take any free port if Listen is in use.
+	FallbackListen bool
+	Jobs           jobs.Config
+}
+
+// service is a running cutover: API and/or workers.
+type service struct {
+	log    *slog.Logger
+	client *river.Client[pgx.Tx]
+	server *http.Server
+	// URL is the API's base URL ("" without an API).
+	URL string
+}
+
+func startService(ctx context.Context, pool *pgxpool.Pool, shell migration.Shell, cfg serviceConfig, log *slog.Logger) (*service, error) {
+	switch cfg.Role {
+	case RoleAll, RoleAPI, RoleWorkers:
+	default:
+		return nil, fmt.Errorf("role %q: want all, api or workers", cfg.Role)
+	}
+	jc := cfg.Jobs
+	if cfg.Role == RoleAPI {
+		jc.MoveWorkers, jc.Control = 0, false
+	} else {
+		if jc.MoveWorkers < 1 {
+			return nil, fmt.Errorf("workers %d: want at least 1", jc.MoveWorkers)
+		}
+		jc.Control = true
+	}
+	client, err := jobs.NewClient(pool, shell, jc, log)
+	if err != nil {
+		return nil, err
+	}
+	s := &service{log: log, client: client}
+	if cfg.Role != RoleAPI {
+		// Stopping is stop's business, not the caller context's.
+		if err := client.Start(context.WithoutCancel(ctx)); err != nil {
+			return nil, fmt.Errorf("start workers: %w", err)
+		}
+		log.Info("workers started", "moves_at_once", jc.MoveWorkers)
+	}
+	if cfg.Role != RoleWorkers {
+		ln, err := net.Listen("tcp", cfg.Listen)
+		if errors.Is(err, syscall.EADDRINUSE) && cfg.FallbackListen {
+			host, _, _ := net.SplitHostPort(cfg.Listen)
+			ln, err = net.Listen("tcp", net.JoinHostPort(host, "0"))
+		}
+		if err != nil {
+			s.stop(context.WithoutCancel(ctx))
+			return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+		}
+		srv := api.NewServer(pool, jobs.NewScheduler(pool, client), log, nil)
+		s.server = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		s.URL = "http://" + ln.Addr().String()
+		go func() {
+			if err := s.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("API server stopped", "error", err)
+			}
+		}()
+		log.Info("API listening", "url", s.URL+"/api/v1")
+	}
+	return s, nil
+}
+
+// stop stops the API, then the workers: moves in flight get a while to
+// finish; those that do not are handed back to the queue (their next worker
+// reads the homing first).
+func (s *service) stop(ctx context.Context) {
+	if s.server != nil {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_ = s.server.Shutdown(ctx)
+		cancel()
+	}
+	soft, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := s.client.Stop(soft); err != nil {
+		hard, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		_ = s.client.StopAndCancel(hard)
+	}
+}

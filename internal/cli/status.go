@@ -1,0 +1,93 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/cutover/cutover/internal/api"
+	"github.com/cutover/cutover/internal/store"
+)
+
+func runStatus(ctx context.Context, args []string, getenv Env, stdout, stderr io.Writer) error {
+	f := newFlags("status", "status [flags] UPN-or-SIP-address", getenv, stderr)
+	var c common
+	var asJSON bool
+	c.register(f)
+	f.BoolVar(&asJSON, "json", false, "print the status as JSON")
+	if err := f.parse(args, 1); err != nil {
+		return err
+	}
+	pool, err := store.Open(ctx, c.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	st, err := api.LookUp(ctx, store.New(pool), f.Arg(0), time.Now())
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(st)
+	}
+	printStatus(stdout, st)
+	return nil
+}
+
+// printStatus writes the helpdesk view of a user for a terminal.
+func printStatus(w io.Writer, st api.UserStatus) {
+	name := st.DisplayName
+	if name == "" {
+		name = st.UPN
+	}
+	fmt.Fprintf(w, "%s <%s>  sip:%s\n\n", name, st.UPN, st.SIP)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	where := ""
+	if st.Move != nil {
+		where = fmt.Sprintf(" (%s of %s)", st.Move.WaveName, st.Move.GroupName)
+	} else if len(st.Groups) > 0 {
+		where = fmt.Sprintf(" (pilot group %s)", st.Groups[0].GroupName)
+	}
+	fmt.Fprintf(tw, "State:\t%s%s\n", st.State, where)
+	fmt.Fprintf(tw, "Summary:\t%s\n", st.Explanation.Summary)
+	fmt.Fprintf(tw, "The user:\t%s\n", st.Explanation.Expect)
+	fmt.Fprintf(tw, "Next:\t%s\n", st.Explanation.Next)
+	if st.Error != nil {
+		kind := "permanent"
+		if st.Error.Transient {
+			kind = "transient: retried automatically"
+		}
+		fmt.Fprintf(tw, "Error:\t%s (%s)\n", st.Error.Code, kind)
+		if st.Move != nil && st.Move.ErrorMessage != "" {
+			fmt.Fprintf(tw, "Message:\t%s\n", st.Move.ErrorMessage)
+		}
+	}
+	if st.Move != nil && st.Move.Attempts > 0 {
+		fmt.Fprintf(tw, "Attempts:\t%d of %d\n", st.Move.Attempts, st.Move.MaxAttempts)
+	}
+	if r := st.RollbackRecord; r != nil {
+		fmt.Fprintf(tw, "Rollback record:\tpool %s, enterprise voice %t, captured %s\n", r.RegistrarPool, r.EnterpriseVoiceEnabled, r.CapturedAt.Local().Format("2006-01-02 15:04:05"))
+	}
+	tw.Flush()
+	if len(st.Timeline) > 0 {
+		fmt.Fprintln(w, "\nTimeline:")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, e := range st.Timeline {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", e.At.Local().Format("2006-01-02 15:04:05"), e.State, e.Message, e.Actor)
+		}
+		tw.Flush()
+	}
+	if len(st.PreviousMoves) > 0 {
+		var prev []string
+		for _, m := range st.PreviousMoves {
+			prev = append(prev, fmt.Sprintf("%s of %s: %s", m.WaveName, m.GroupName, m.State))
+		}
+		fmt.Fprintf(w, "\nEarlier moves: %s\n", strings.Join(prev, "; "))
+	}
+}
