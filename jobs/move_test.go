@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cutover/cutover/internal/dbtest"
@@ -19,6 +21,7 @@ import (
 
 type testBundle struct {
 	pool      *pgxpool.Pool
+	client    *river.Client[pgx.Tx]
 	shell     *sim.Shell
 	scheduler *jobs.Scheduler
 	q         *store.Queries
@@ -28,8 +31,12 @@ type testBundle struct {
 // shell with no failures unless the test sets behaviours.
 func setup(t *testing.T) *testBundle {
 	t.Helper()
+	return setupWith(t, sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}}))
+}
+
+func setupWith(t *testing.T, shell *sim.Shell) *testBundle {
+	t.Helper()
 	pool := dbtest.Pool(t)
-	shell := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}})
 	log := slog.New(slog.DiscardHandler)
 	client, err := jobs.NewClient(pool, shell, jobs.Config{
 		MoveWorkers: 10, Control: true, RetryBase: 50 * time.Millisecond, ShellTimeout: 2 * time.Second,
@@ -43,7 +50,7 @@ func setup(t *testing.T) *testBundle {
 		defer cancel()
 		_ = client.Stop(ctx)
 	})
-	return &testBundle{pool: pool, shell: shell, scheduler: jobs.NewScheduler(pool, client), q: store.New(pool)}
+	return &testBundle{pool: pool, client: client, shell: shell, scheduler: jobs.NewScheduler(pool, client), q: store.New(pool)}
 }
 
 func members(n int, domain string) []migration.Member {
@@ -83,40 +90,155 @@ func waitWaves(t *testing.T, q *store.Queries, groupID int64) []migration.Wave {
 	}
 }
 
-func TestWholeGroupMoved(t *testing.T) {
+func TestMoveOutcomes(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
-	b.shell.SetBehaviour("user001@contoso.com", sim.Behaviour{Kind: sim.KindAlreadyOnline})
-	b.shell.SetBehaviour("user002@contoso.com", sim.Behaviour{Kind: sim.KindLicenceMissing})
-	b.shell.SetBehaviour("user003@contoso.com", sim.Behaviour{Kind: sim.KindTimeout, Failures: 2})
-	b.shell.SetBehaviour("user004@contoso.com", sim.Behaviour{Kind: sim.KindTimeout, Failures: 1, Lands: true})
-
-	g, err := b.q.GroupCreate(ctx, store.NewGroup{Name: "pilot", Source: "json", Members: members(40, "contoso.com")})
+	tests := []struct {
+		name      string
+		behaviour sim.Behaviour
+		// want
+		state       migration.MoveState
+		code        migration.ErrorCode
+		attempts    int
+		moveCalls   int
+		retryEvents int
+		rollback    bool
+	}{
+		{"clean move", sim.Behaviour{Kind: sim.KindOK}, migration.MoveStateMoved, "", 1, 1, 0, true},
+		{"already online is skipped", sim.Behaviour{Kind: sim.KindAlreadyOnline}, migration.MoveStateSkipped, "", 1, 0, 0, false},
+		{"no licence fails at once", sim.Behaviour{Kind: sim.KindLicenceMissing}, migration.MoveStateFailed, migration.CodeLicenceMissing, 1, 1, 0, true},
+		{"tenant not enabled fails at once", sim.Behaviour{Kind: sim.KindTenantNotEnabled}, migration.MoveStateFailed, migration.CodeTenantNotEnabled, 1, 1, 0, true},
+		{"unknown user fails in pre-flight", sim.Behaviour{Kind: sim.KindNotFound}, migration.MoveStateFailed, migration.CodeUserNotFound, 1, 0, 0, false},
+		{"time-outs retry, then succeed", sim.Behaviour{Kind: sim.KindTimeout, Failures: 2}, migration.MoveStateMoved, "", 3, 3, 2, true},
+		{"throttling retries, then succeeds", sim.Behaviour{Kind: sim.KindThrottled, Failures: 1}, migration.MoveStateMoved, "", 2, 2, 1, true},
+		{"licence provisioning outlasts the attempts", sim.Behaviour{Kind: sim.KindLicenceProvisioning, Failures: 5}, migration.MoveStateFailed, migration.CodeLicenceProvisioning, 4, 4, 3, true},
+		{"a time-out after the move landed is verified, not moved again", sim.Behaviour{Kind: sim.KindTimeout, Failures: 1, Lands: true}, migration.MoveStateMoved, "", 2, 1, 1, true},
+	}
+	var ms []migration.Member
+	for i, tt := range tests {
+		upn := fmt.Sprintf("outcome%02d@contoso.com", i)
+		b.shell.SetBehaviour(upn, tt.behaviour)
+		ms = append(ms, migration.Member{UPN: upn, SIP: upn})
+	}
+	g, err := b.q.GroupCreate(ctx, store.NewGroup{Name: "outcomes", Source: "json", Members: ms})
 	require.NoError(t, err)
-	_, err = b.scheduler.Plan(ctx, g.ID, "test", planAll(3, 5))
+	_, err = b.scheduler.Plan(ctx, g.ID, "test", planAll(4, 10))
 	require.NoError(t, err)
 	waitWaves(t, b.q, g.ID)
 
-	for i := range 40 {
-		upn := fmt.Sprintf("user%03d@contoso.com", i)
-		moves, err := b.q.MovesByUser(ctx, upn)
-		require.NoError(t, err)
-		require.Len(t, moves, 1)
-		want := migration.MoveStateMoved
-		switch i {
-		case 1:
-			want = migration.MoveStateSkipped
-		case 2:
-			want = migration.MoveStateFailed
-		}
-		require.Equal(t, want, moves[0].State, upn)
-		require.LessOrEqual(t, b.shell.MovesFor(upn), 1, upn)
-		rec, err := b.q.RollbackRecordGet(ctx, moves[0].ID)
-		require.NoError(t, err)
-		if want == migration.MoveStateMoved {
-			require.NotNil(t, rec, "%s moved without a rollback record", upn)
-		}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			upn := ms[i].UPN
+			moves, err := b.q.MovesByUser(ctx, upn)
+			require.NoError(t, err)
+			require.Len(t, moves, 1)
+			m := moves[0]
+			require.Equal(t, tt.state, m.State)
+			require.Equal(t, tt.code, m.ErrorCode)
+			require.Equal(t, tt.attempts, m.Attempts)
+			require.Equal(t, tt.moveCalls, b.shell.CallsFor(upn).MoveOnline, "Move-CsUser calls")
+			require.LessOrEqual(t, b.shell.MovesFor(upn), 1, "moved twice")
+
+			events, err := b.q.MoveEvents(ctx, m.ID)
+			require.NoError(t, err)
+			retries := 0
+			for _, e := range events {
+				if e.State == migration.MoveStateRetrying {
+					retries++
+					require.NotEmpty(t, e.ErrorCode, "a failed attempt's event names its error")
+					require.Equal(t, retries, e.Attempt)
+				}
+			}
+			require.Equal(t, tt.retryEvents, retries)
+			require.Equal(t, tt.state, events[len(events)-1].State, "the last event is the outcome")
+
+			rec, err := b.q.RollbackRecordGet(ctx, m.ID)
+			require.NoError(t, err)
+			require.Equal(t, tt.rollback, rec != nil, "rollback record")
+			if rec != nil {
+				require.Equal(t, "pool01.contoso.com", rec.RegistrarPool)
+			}
+		})
 	}
-	require.LessOrEqual(t, b.shell.Stats().MaxInFlight, 5)
+}
+
+// TestWaveConcurrency holds a wave to its concurrency even with more
+// workers free.
+func TestWaveConcurrency(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	shell := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}, Latency: 20 * time.Millisecond})
+	b := setupWith(t, shell)
+	g, err := b.q.GroupCreate(ctx, store.NewGroup{Name: "capped", Source: "json", Members: members(30, "contoso.com")})
+	require.NoError(t, err)
+	_, err = b.scheduler.Plan(ctx, g.ID, "test", planAll(3, 3))
+	require.NoError(t, err)
+	waitWaves(t, b.q, g.ID)
+	require.Equal(t, 30, shell.Stats().MovesOnline)
+	require.LessOrEqual(t, shell.Stats().MaxInFlight, 3)
+	require.GreaterOrEqual(t, shell.Stats().MaxInFlight, 2, "the cap should be used")
+}
+
+// TestRetryByLead requeues a failed user as a new run; the job of the old
+// run, if it ran again, would do nothing.
+func TestRetryByLead(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.shell.SetBehaviour("user000@contoso.com", sim.Behaviour{Kind: sim.KindLicenceMissing})
+	g, err := b.q.GroupCreate(ctx, store.NewGroup{Name: "retry", Source: "json", Members: members(3, "contoso.com")})
+	require.NoError(t, err)
+	_, err = b.scheduler.Plan(ctx, g.ID, "test", planAll(3, 3))
+	require.NoError(t, err)
+	waitWaves(t, b.q, g.ID)
+
+	_, err = b.scheduler.Retry(ctx, "user001@contoso.com", "lead")
+	require.Equal(t, migration.EConflict, migration.ErrorKind(err), "a moved user cannot be retried")
+	_, err = b.scheduler.Retry(ctx, "nobody@contoso.com", "lead")
+	require.Equal(t, migration.ENotFound, migration.ErrorKind(err))
+
+	b.shell.SetBehaviour("user000@contoso.com", sim.Behaviour{Kind: sim.KindOK})
+	m, err := b.scheduler.Retry(ctx, "USER000@contoso.com", "lead")
+	require.NoError(t, err)
+	require.Equal(t, 2, m.Run)
+	waves := waitWaves(t, b.q, g.ID)
+	require.NotNil(t, waves[0].FinishedAt)
+	moves, err := b.q.MovesByUser(ctx, "user000@contoso.com")
+	require.NoError(t, err)
+	require.Equal(t, migration.MoveStateMoved, moves[0].State)
+	require.Equal(t, 2, b.shell.CallsFor("user000@contoso.com").MoveOnline)
+}
+
+// TestResumeAfterWorkerDied: a move whose worker died after the move call
+// (state moving, call issued) is found online by the next attempt and
+// finished without a second move.
+func TestResumeAfterWorkerDied(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	g, err := b.q.GroupCreate(ctx, store.NewGroup{Name: "resume", Source: "json", Members: members(1, "contoso.com")})
+	require.NoError(t, err)
+	// A wave far in the future, started by hand below.
+	waves, err := b.scheduler.Plan(ctx, g.ID, "test", func(unplanned, next int) ([]migration.WaveSpec, error) {
+		return migration.CheckWaves([]migration.WaveSpec{{Size: 1, StartAt: time.Now().Add(time.Hour)}}, unplanned, next)
+	})
+	require.NoError(t, err)
+	_, queued, started, err := b.q.WaveStart(ctx, waves[0].ID, "test")
+	require.NoError(t, err)
+	require.True(t, started)
+	// What the dead worker got done: pre-flight, the move call (which landed).
+	for _, to := range []migration.MoveState{migration.MoveStatePreflight, migration.MoveStateMoving} {
+		require.NoError(t, b.q.MoveUpdate(ctx, store.MoveChange{MoveID: queued[0].MoveID, To: to, Attempt: 1, MoveIssued: to == migration.MoveStateMoving, Message: "dead worker", Actor: "test"}))
+	}
+	require.NoError(t, b.shell.MoveOnline(ctx, "user000@contoso.com"))
+
+	_, err = b.client.Insert(ctx, jobs.MoveArgs{MoveID: queued[0].MoveID, Run: queued[0].Run}, nil)
+	require.NoError(t, err)
+	waitWaves(t, b.q, g.ID)
+	m, err := b.q.MoveGet(ctx, queued[0].MoveID)
+	require.NoError(t, err)
+	require.Equal(t, migration.MoveStateMoved, m.State)
+	require.Equal(t, 1, b.shell.CallsFor("user000@contoso.com").MoveOnline, "moved once, by the dead worker")
 }

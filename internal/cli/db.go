@@ -20,14 +20,19 @@ import (
 func openDatabase(ctx context.Context, dbURL string, log *slog.Logger) (*pgxpool.Pool, error) {
 	pool, err := store.Open(ctx, dbURL)
 	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "3D000" {
-		name, err := databaseName(dbURL)
-		if err != nil {
-			return nil, err
+		name, nameErr := databaseName(dbURL)
+		if nameErr != nil {
+			return nil, nameErr
 		}
-		if err := adminExec(ctx, dbURL, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		err := adminExec(ctx, dbURL, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+		if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "42P04" {
+			err = nil // another process starting with this one created it
+		} else if err == nil {
+			log.Info("created database", "name", name)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("create database %s: %w", name, err)
 		}
-		log.Info("created database", "name", name)
 		pool, err = store.Open(ctx, dbURL)
 	}
 	if err != nil {

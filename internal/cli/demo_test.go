@@ -1,0 +1,61 @@
+package cli_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cutover/cutover/internal/dbtest"
+)
+
+// TestDemo runs the demo as a user would, on a database of its own, and checks
+// what it promises: every user of the sample group in a final state, one
+// rollback record per moved user captured before its move, and the timeline
+// of a retried user showing each attempt with its error.
+func TestDemo(t *testing.T) {
+	t.Parallel()
+	name := fmt.Sprintf("cutover_demotest_%d", time.Now().UnixNano())
+	t.Cleanup(func() { dropDatabase(t, name) })
+	code, stdout, stderr := run(t, map[string]string{"DATABASE_URL": dbtest.ServerURL()},
+		"demo", "--database", name, "--listen", "127.0.0.1:0", "--sim-latency", "10ms",
+		"--plan", "canary 20, then waves of 90 every 2s, starting now")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	for _, want := range []string{"Imported 200 users", "All 200 users reached a final state", "Failed, by error code:", "licence_missing", "Fix:", "/api/v1", "A user who needed"} {
+		require.Contains(t, stdout, want)
+	}
+
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dbtest.WithDatabase(dbtest.ServerURL(), name))
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	count := func(sql string) int {
+		t.Helper()
+		var n int
+		require.NoError(t, conn.QueryRow(ctx, sql).Scan(&n))
+		return n
+	}
+	require.Equal(t, 200, count(`SELECT count(*) FROM moves WHERE state IN ('moved', 'skipped', 'failed')`))
+	require.Positive(t, count(`SELECT count(*) FROM moves WHERE state = 'skipped'`))
+	require.Positive(t, count(`SELECT count(*) FROM moves WHERE state = 'failed'`))
+	require.Zero(t, count(`SELECT count(*) FROM waves WHERE state <> 'completed'`))
+	// Every moved user has exactly one rollback record, captured before the
+	// first move call of the move.
+	require.Zero(t, count(`
+		SELECT count(*) FROM moves m
+		WHERE m.state = 'moved' AND (
+			(SELECT count(*) FROM rollback_records r WHERE r.move_id = m.id) <> 1 OR
+			(SELECT r.captured_at FROM rollback_records r WHERE r.move_id = m.id) >
+			(SELECT min(e.at) FROM move_events e WHERE e.move_id = m.id AND e.state = 'moving'))`))
+	// A user moved after retries has a failed-attempt event, with its error
+	// code, for every attempt but the last.
+	require.Positive(t, count(`SELECT count(*) FROM moves WHERE state = 'moved' AND attempts > 1`))
+	require.Zero(t, count(`
+		SELECT count(*) FROM moves m
+		WHERE m.state = 'moved' AND m.attempts > 1 AND
+			(SELECT count(DISTINCT e.attempt) FROM move_events e
+			 WHERE e.move_id = m.id AND e.state = 'retrying' AND e.error_code IS NOT NULL) <> m.attempts - 1`))
+}
