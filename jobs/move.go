@@ -112,9 +112,11 @@ func (a *attempt) run(ctx context.Context) error {
 	}
 	if u.HomedOnline() {
 		if a.move.MoveIssuedAt != nil {
-			return a.finish(ctx, migration.MoveStateMoved, "", "homed online after the move call of an earlier attempt (HostingProvider "+u.HostingProvider+"); verified, not moved again")
+			return a.finish(ctx, store.MoveChange{To: migration.MoveStateMoved,
+				Message: "homed online after the move call of an earlier attempt (HostingProvider " + u.HostingProvider + "); verified, not moved again"})
 		}
-		return a.finish(ctx, migration.MoveStateSkipped, "", "already homed online (HostingProvider "+u.HostingProvider+"); not moved")
+		return a.finish(ctx, store.MoveChange{To: migration.MoveStateSkipped,
+			Message: "already homed online (HostingProvider " + u.HostingProvider + "); not moved"})
 	}
 
 	err = pgx.BeginFunc(ctx, a.w.pool, func(tx pgx.Tx) error {
@@ -149,7 +151,7 @@ func (a *attempt) run(ctx context.Context) error {
 	if !u.HomedOnline() {
 		return a.fail(ctx, fmt.Errorf("the user is not homed online after the move (HostingProvider %q, RegistrarPool %q)", u.HostingProvider, u.RegistrarPool))
 	}
-	return a.finish(ctx, migration.MoveStateMoved, "", "homed online (HostingProvider "+u.HostingProvider+")")
+	return a.finish(ctx, store.MoveChange{To: migration.MoveStateMoved, Message: "homed online (HostingProvider " + u.HostingProvider + ")"})
 }
 
 func (a *attempt) getUser(ctx context.Context) (migration.ShellUser, error) {
@@ -192,7 +194,8 @@ func (a *attempt) fail(ctx context.Context, cause error) error {
 		if f.Transient {
 			note = "; no attempts left"
 		}
-		return a.finish(ctx, migration.MoveStateFailed, f.Code, fmt.Sprintf("failed: %s: %s%s", f.Code, msg, note), msg)
+		return a.finish(ctx, store.MoveChange{To: migration.MoveStateFailed, ErrorCode: f.Code, ErrorMessage: msg,
+			Message: fmt.Sprintf("failed: %s: %s%s", f.Code, msg, note)})
 	}
 	next := time.Now().Add(a.w.cfg.Backoff(a.n, a.job.ID)).Truncate(time.Second)
 	err := pgx.BeginFunc(context.WithoutCancel(ctx), a.w.pool, func(tx pgx.Tx) error {
@@ -213,12 +216,9 @@ func (a *attempt) fail(ctx context.Context, cause error) error {
 
 // finish ends the move (moved, skipped or failed), frees its slot, finishes
 // the wave if this was its last move, and completes the job: one transaction.
-func (a *attempt) finish(ctx context.Context, to migration.MoveState, code migration.ErrorCode, message string, errMessage ...string) error {
+func (a *attempt) finish(ctx context.Context, c store.MoveChange) error {
 	ctx = context.WithoutCancel(ctx) // the outcome is known: record it even if the job times out now
-	c := store.MoveChange{To: to, ErrorCode: code, Message: a.prefix() + message}
-	if len(errMessage) > 0 {
-		c.ErrorMessage = errMessage[0]
-	}
+	c.Message = a.prefix() + c.Message
 	return pgx.BeginFunc(ctx, a.w.pool, func(tx pgx.Tx) error {
 		q := store.New(tx)
 		if err := a.change(ctx, q, c); err != nil {
