@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -37,8 +38,15 @@ func (s *Scheduler) Plan(ctx context.Context, groupID int64, actor string, plan 
 			return err
 		}
 		params := make([]river.InsertManyParams, len(waves))
+		now := time.Now()
 		for i, w := range waves {
-			params[i] = river.InsertManyParams{Args: WaveStartArgs{WaveID: w.ID}, InsertOpts: &river.InsertOpts{ScheduledAt: w.StartAt}}
+			opts := &river.InsertOpts{}
+			if w.StartAt.After(now) {
+				// A wave due now is available at once rather than waiting
+				// for River's scheduler to promote it.
+				opts.ScheduledAt = w.StartAt
+			}
+			params[i] = river.InsertManyParams{Args: WaveStartArgs{WaveID: w.ID}, InsertOpts: opts}
 		}
 		_, err = s.client.InsertManyTx(ctx, tx, params)
 		return err
@@ -60,7 +68,7 @@ func (s *Scheduler) Retry(ctx context.Context, identity, actor string) (migratio
 			return err
 		}
 		if len(moves) == 0 {
-			return migration.Errorf(migration.ENotFound, "not_found", "%s has no move to retry", identity)
+			return migration.Errorf(migration.ENotFound, "user_not_found", "%s has no move to retry", identity)
 		}
 		latest := moves[0]
 		if latest.State != migration.MoveStateFailed {

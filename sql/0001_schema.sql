@@ -125,6 +125,8 @@ END
 $$;
 CREATE TRIGGER move_events_append_only BEFORE UPDATE OR DELETE ON move_events
     FOR EACH ROW EXECUTE FUNCTION move_events_append_only();
+CREATE TRIGGER move_events_no_truncate BEFORE TRUNCATE ON move_events
+    FOR EACH STATEMENT EXECUTE FUNCTION move_events_append_only();
 
 -- The user's on-premises state, captured once, before the move.
 CREATE TABLE rollback_records (

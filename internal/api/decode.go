@@ -24,7 +24,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 func (s *Server) bodyError(err error) error {
 	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 		return migration.Errorf(migration.ETooLarge, "body_too_large",
-			"the request body is larger than %d MiB; split the group into smaller files", s.maxBody>>20)
+			"the request body is larger than %s; split the group into smaller files", byteSize(s.maxBody))
 	}
 	return migration.Errorf(migration.EMalformed, "unreadable_body", "the request body could not be read: %v", err)
 }
@@ -108,4 +108,15 @@ func mediaType(r *http.Request) string {
 		return fmt.Sprintf("an unreadable Content-Type %q", ct)
 	}
 	return mt
+}
+
+// byteSize writes a size for people: 8 MiB, 512 KiB, 100 bytes.
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/store"
@@ -106,7 +107,7 @@ func (s *Server) readGroup(w http.ResponseWriter, r *http.Request) (store.NewGro
 		if err != nil {
 			return g, nil, s.bodyError(err)
 		}
-		if name := strings.TrimSpace(r.FormValue("name")); name != "" {
+		if name := strings.TrimSpace(r.PostFormValue("name")); name != "" {
 			g.Name = name
 		} else if g.Name == "" {
 			g.Name = strings.TrimSuffix(path.Base(header.Filename), path.Ext(header.Filename))
@@ -130,7 +131,7 @@ func checkName(name string) error {
 	switch {
 	case name == "":
 		return migration.Invalid("invalid_group", "name", "the group needs a name (JSON: \"name\"; CSV: ?name=...)")
-	case len(name) > 200:
+	case utf8.RuneCountInString(name) > 200:
 		return migration.Invalid("invalid_group", "name", "the name is longer than 200 characters")
 	}
 	return nil

@@ -36,8 +36,14 @@ func (req planRequest) specs(now time.Time) (func(unplanned, next int) ([]migrat
 		if err != nil {
 			return nil, err
 		}
+		if req.MaxAttempts < 0 || req.MaxAttempts > migration.MaxMaxAttempts {
+			return nil, migration.Invalid(migration.CodeInvalidPlan, "max_attempts", "must be between 1 and %d (got %d)", migration.MaxMaxAttempts, req.MaxAttempts)
+		}
+		if req.Concurrency < 0 || req.Concurrency > migration.MaxConcurrency {
+			return nil, migration.Invalid(migration.CodeInvalidPlan, "concurrency", "must be between 1 and %d (got %d)", migration.MaxConcurrency, req.Concurrency)
+		}
 		return func(unplanned, next int) ([]migration.WaveSpec, error) {
-			waves, err := sh.Waves(unplanned, req.MaxAttempts, req.Concurrency)
+			waves, err := sh.Waves(unplanned, next, req.MaxAttempts, req.Concurrency)
 			if err != nil {
 				return nil, err
 			}
@@ -123,13 +129,13 @@ func (s *Server) waveMoves(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	if _, err := s.q.WaveGet(r.Context(), id); err != nil {
+		s.error(w, r, err)
+		return
+	}
 	state := migration.MoveState(r.URL.Query().Get("state"))
 	if state != "" && !state.Valid() {
 		s.error(w, r, migration.Invalid("invalid_state", "state", "%q is not a move state (one of %v)", state, migration.MoveStates))
-		return
-	}
-	if _, err := s.q.WaveGet(r.Context(), id); err != nil {
-		s.error(w, r, err)
 		return
 	}
 	moves, err := s.q.MoveList(r.Context(), id, state)

@@ -20,18 +20,8 @@ import (
 func openDatabase(ctx context.Context, dbURL string, log *slog.Logger) (*pgxpool.Pool, error) {
 	pool, err := store.Open(ctx, dbURL)
 	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "3D000" {
-		name, nameErr := databaseName(dbURL)
-		if nameErr != nil {
-			return nil, nameErr
-		}
-		err := adminExec(ctx, dbURL, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
-		if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "42P04" {
-			err = nil // another process starting with this one created it
-		} else if err == nil {
-			log.Info("created database", "name", name)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("create database %s: %w", name, err)
+		if err := createDatabase(ctx, dbURL, log); err != nil {
+			return nil, err
 		}
 		pool, err = store.Open(ctx, dbURL)
 	}
@@ -43,6 +33,24 @@ func openDatabase(ctx context.Context, dbURL string, log *slog.Logger) (*pgxpool
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
 	return pool, nil
+}
+
+// createDatabase creates the database dbURL names; one that another process
+// created meanwhile will do.
+func createDatabase(ctx context.Context, dbURL string, log *slog.Logger) error {
+	name, err := databaseName(dbURL)
+	if err != nil {
+		return err
+	}
+	err = adminExec(ctx, dbURL, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "42P04" {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create database %s: %w", name, err)
+	}
+	log.Info("created database", "name", name)
+	return nil
 }
 
 // resetDatabase drops and creates the database at dbURL.

@@ -67,6 +67,7 @@ func ParseMembersCSV(data []byte) (ImportResult, error) {
 	if err != nil {
 		return ImportResult{}, csvSyntaxError(err)
 	}
+	headerLine, _ := r.FieldPos(0) // blank lines before the header are skipped
 	index := map[string]int{}
 	var res ImportResult
 	for i, name := range header {
@@ -79,12 +80,12 @@ func ParseMembersCSV(data []byte) (ImportResult, error) {
 			continue
 		}
 		if _, dup := index[col]; dup {
-			return ImportResult{}, InvalidProblems(CodeInvalidCSV, []Problem{{Line: 1, Field: col, Message: fmt.Sprintf("column %q appears twice in the header", name)}})
+			return ImportResult{}, InvalidProblems(CodeInvalidCSV, []Problem{{Line: headerLine, Field: col, Message: fmt.Sprintf("column %q appears twice in the header", name)}})
 		}
 		index[col] = i
 	}
 	if _, ok := index["upn"]; !ok {
-		return ImportResult{}, InvalidProblems(CodeInvalidCSV, []Problem{{Line: 1, Field: "upn", Message: fmt.Sprintf("the header has no upn column (found: %s)", strings.Join(header, ", "))}})
+		return ImportResult{}, InvalidProblems(CodeInvalidCSV, []Problem{{Line: headerLine, Field: "upn", Message: fmt.Sprintf("the header has no upn column (found: %s)", strings.Join(header, ", "))}})
 	}
 	field := func(rec []string, col string) string {
 		if i, ok := index[col]; ok && i < len(rec) {
@@ -109,7 +110,7 @@ func ParseMembersCSV(data []byte) (ImportResult, error) {
 		})
 	}
 	if len(res.Members) == 0 {
-		return ImportResult{}, InvalidProblems(CodeInvalidCSV, []Problem{{Line: 2, Message: "the file has a header but no users"}})
+		return ImportResult{}, InvalidProblems(CodeInvalidCSV, []Problem{{Line: headerLine + 1, Message: "the file has a header but no users"}})
 	}
 	members, err := NormalizeMembers(res.Members)
 	if err != nil {
@@ -122,7 +123,11 @@ func ParseMembersCSV(data []byte) (ImportResult, error) {
 func csvSyntaxError(err error) error {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return InvalidProblems(CodeInvalidCSV, []Problem{{Line: pe.Line, Message: "malformed CSV: " + pe.Err.Error()}})
+		msg := "malformed CSV: " + pe.Err.Error()
+		if pe.StartLine != pe.Line {
+			msg += fmt.Sprintf(" (in the record starting on line %d, found on line %d)", pe.StartLine, pe.Line)
+		}
+		return InvalidProblems(CodeInvalidCSV, []Problem{{Line: pe.StartLine, Message: msg}})
 	}
 	return InvalidProblems(CodeInvalidCSV, []Problem{{Message: "malformed CSV: " + err.Error()}})
 }
@@ -200,8 +205,8 @@ func NormalizeMembers(in []Member) ([]Member, error) {
 			add(i, m, "sip", "SIP address %s appears twice (first %s)", m.SIP, where(prev, "sip"))
 			continue
 		}
-		upns[m.UPN], sips[m.SIP] = m, m
 		m.index = i
+		upns[m.UPN], sips[m.SIP] = m, m
 		out = append(out, m)
 	}
 	if len(problems) > 0 {

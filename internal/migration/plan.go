@@ -2,10 +2,12 @@ package migration
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // WaveSpec is one wave of a plan.
@@ -88,7 +90,8 @@ func ParseShorthand(s string, now time.Time) (Shorthand, error) {
 func ParseDuration(s string) (time.Duration, error) {
 	if days, ok := strings.CutSuffix(s, "d"); ok {
 		n, err := strconv.Atoi(days)
-		if err != nil {
+		const day = int64(24 * time.Hour)
+		if err != nil || n > math.MaxInt64/int(day) || n < math.MinInt64/int(day) {
 			return 0, fmt.Errorf("invalid duration %q", s)
 		}
 		return time.Duration(n) * 24 * time.Hour, nil
@@ -98,16 +101,22 @@ func ParseDuration(s string) (time.Duration, error) {
 
 // Waves splits users into the shorthand's waves: the canary, then waves of
 // WaveSize (the last one smaller) every Every. Canary larger than users is
-// an error; a canary equal to users makes a single wave.
-func (sh Shorthand) Waves(users, maxAttempts, concurrency int) ([]WaveSpec, error) {
+// an error; a canary equal to users makes a single wave. next is the number
+// the canary will have in its group: a group's first plan names its waves
+// "canary", "wave 1", "wave 2"...; a later plan goes on from its number.
+func (sh Shorthand) Waves(users, next, maxAttempts, concurrency int) ([]WaveSpec, error) {
 	if sh.Canary > users {
 		return nil, Invalid(CodeInvalidPlan, "shorthand", "the canary of %d is larger than the %d users left to plan", sh.Canary, users)
 	}
-	waves := []WaveSpec{{Name: "canary", Size: sh.Canary, StartAt: sh.Start, MaxAttempts: maxAttempts, Concurrency: concurrency}}
+	canary := "canary"
+	if next > 1 {
+		canary = fmt.Sprintf("canary %d", next)
+	}
+	waves := []WaveSpec{{Name: canary, Size: sh.Canary, StartAt: sh.Start, MaxAttempts: maxAttempts, Concurrency: concurrency}}
 	for left, i := users-sh.Canary, 1; left > 0; i++ {
 		size := min(sh.WaveSize, left)
 		waves = append(waves, WaveSpec{
-			Name: fmt.Sprintf("wave %d", i), Size: size, StartAt: sh.Start.Add(time.Duration(i) * sh.Every),
+			Name: fmt.Sprintf("wave %d", next-1+i), Size: size, StartAt: sh.Start.Add(time.Duration(i) * sh.Every),
 			MaxAttempts: maxAttempts, Concurrency: concurrency,
 		})
 		left -= size
@@ -160,7 +169,7 @@ func CheckWaves(specs []WaveSpec, users, firstNumber int) ([]WaveSpec, error) {
 		if w.Name == "" {
 			w.Name = fmt.Sprintf("wave %d", firstNumber+i)
 		}
-		if len(w.Name) > 100 {
+		if utf8.RuneCountInString(w.Name) > 100 {
 			return nil, Invalid(CodeInvalidPlan, f("name"), "is longer than 100 characters")
 		}
 		if i > 0 && w.StartAt.Before(out[i-1].StartAt) {

@@ -1,0 +1,376 @@
+package migration_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cutover/cutover/internal/migration"
+)
+
+// Short names for the states, to keep the tables readable.
+const (
+	pending        = migration.MoveStatePending
+	queued         = migration.MoveStateQueued
+	preflight      = migration.MoveStatePreflight
+	moving         = migration.MoveStateMoving
+	verifying      = migration.MoveStateVerifying
+	retrying       = migration.MoveStateRetrying
+	moved          = migration.MoveStateMoved
+	skipped        = migration.MoveStateSkipped
+	failed         = migration.MoveStateFailed
+	cancelled      = migration.MoveStateCancelled
+	rollingBack    = migration.MoveStateRollingBack
+	rolledBack     = migration.MoveStateRolledBack
+	rollbackFailed = migration.MoveStateRollbackFailed
+)
+
+// legalMoves is the move state machine of the design, written out by hand:
+// from → the states it may go to. Nothing else is legal.
+var legalMoves = map[migration.MoveState][]migration.MoveState{
+	pending:        {queued, cancelled},
+	queued:         {preflight, cancelled},
+	retrying:       {preflight, cancelled},
+	preflight:      {moving, skipped, failed, retrying, moved},
+	moving:         {verifying, failed, retrying, preflight},
+	verifying:      {moved, failed, retrying, preflight},
+	failed:         {queued},
+	moved:          {rollingBack},
+	rollingBack:    {rolledBack, rollbackFailed},
+	rollbackFailed: {rollingBack},
+}
+
+func legal(from, to migration.MoveState) bool {
+	for _, s := range legalMoves[from] {
+		if s == to {
+			return true
+		}
+	}
+	return false
+}
+
+func TestMoveStates(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, []migration.MoveState{
+		pending, queued, preflight, moving, verifying, retrying, moved, skipped, failed, cancelled,
+		rollingBack, rolledBack, rollbackFailed,
+	}, migration.MoveStates)
+}
+
+func TestCanMoveTo(t *testing.T) {
+	t.Parallel()
+	// Every pair, and some that are not states at all.
+	states := append([]migration.MoveState{"", "bogus", "Pending"}, migration.MoveStates...)
+	for _, from := range states {
+		for _, to := range states {
+			t.Run(fmt.Sprintf("%s->%s", from, to), func(t *testing.T) {
+				t.Parallel()
+				require.Equal(t, legal(from, to), from.CanMoveTo(to))
+			})
+		}
+	}
+}
+
+func TestCanMoveToCount(t *testing.T) {
+	t.Parallel()
+	n := 0
+	for _, from := range migration.MoveStates {
+		for _, to := range migration.MoveStates {
+			if from.CanMoveTo(to) {
+				n++
+			}
+		}
+	}
+	require.Equal(t, 24, n, "the design has 24 legal changes")
+}
+
+func TestMoveStatesTo(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		to   migration.MoveState
+		want []migration.MoveState
+	}{
+		{pending, nil},
+		{queued, []migration.MoveState{pending, failed}},
+		{preflight, []migration.MoveState{queued, moving, verifying, retrying}},
+		{moving, []migration.MoveState{preflight}},
+		{verifying, []migration.MoveState{moving}},
+		{retrying, []migration.MoveState{preflight, moving, verifying}},
+		{moved, []migration.MoveState{preflight, verifying}},
+		{skipped, []migration.MoveState{preflight}},
+		{failed, []migration.MoveState{preflight, moving, verifying}},
+		{cancelled, []migration.MoveState{pending, queued, retrying}},
+		{rollingBack, []migration.MoveState{moved, rollbackFailed}},
+		{rolledBack, []migration.MoveState{rollingBack}},
+		{rollbackFailed, []migration.MoveState{rollingBack}},
+	}
+	require.Len(t, tests, len(migration.MoveStates))
+	for _, tt := range tests {
+		t.Run(string(tt.to), func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tt.want, migration.MoveStatesTo(tt.to))
+		})
+	}
+}
+
+func TestMoveStatePredicates(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		state                         migration.MoveState
+		valid, active, done, inFlight bool
+	}{
+		{state: pending, valid: true, active: true},
+		{state: queued, valid: true, active: true},
+		{state: preflight, valid: true, active: true, inFlight: true},
+		{state: moving, valid: true, active: true, inFlight: true},
+		{state: verifying, valid: true, active: true, inFlight: true},
+		{state: retrying, valid: true, active: true},
+		{state: moved, valid: true, done: true},
+		{state: skipped, valid: true, done: true},
+		{state: failed, valid: true, done: true},
+		{state: cancelled, valid: true, done: true},
+		{state: rollingBack, valid: true, active: true},
+		{state: rolledBack, valid: true, done: true},
+		{state: rollbackFailed, valid: true, done: true},
+		{state: ""},
+		{state: "bogus"},
+		{state: "MOVED"},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.state), func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tt.valid, tt.state.Valid(), "Valid")
+			require.Equal(t, tt.active, tt.state.Active(), "Active")
+			require.Equal(t, tt.done, tt.state.Done(), "Done")
+			require.Equal(t, tt.inFlight, tt.state.InFlight(), "InFlight")
+		})
+	}
+}
+
+func TestMoveStateDoneIsTerminalForItsWave(t *testing.T) {
+	t.Parallel()
+	// A state a move leaves only by a lead's retry or a rollback is done;
+	// every state a worker moves on from by itself is active.
+	for _, s := range migration.MoveStates {
+		t.Run(string(s), func(t *testing.T) {
+			t.Parallel()
+			require.NotEqual(t, s.Active(), s.Done())
+			if s.Done() {
+				for _, to := range migration.MoveStatesTo(s) {
+					require.True(t, to.Active(), "%s reaches done state %s", to, s)
+				}
+			}
+		})
+	}
+}
+
+func TestWaveStateDone(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		state migration.WaveState
+		done  bool
+	}{
+		{migration.WaveStateScheduled, false},
+		{migration.WaveStateRunning, false},
+		{migration.WaveStateCompleted, true},
+		{migration.WaveStateCancelled, true},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.state), func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tt.done, tt.state.Done())
+		})
+	}
+}
+
+func TestNewProgress(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 23, 22, 30, 0, 0, time.UTC)
+	ptr := func(t time.Time) *time.Time { return &t }
+	tests := []struct {
+		name                  string
+		counts                map[migration.MoveState]int
+		startedAt, finishedAt *time.Time
+		want                  migration.Progress
+	}{
+		{
+			name:   "nothing",
+			counts: nil,
+			want:   migration.Progress{Counts: map[migration.MoveState]int{}},
+		},
+		{
+			name:   "not started",
+			counts: map[migration.MoveState]int{pending: 40},
+			want:   migration.Progress{Total: 40, Counts: map[migration.MoveState]int{pending: 40}},
+		},
+		{
+			name:      "half way: finish from throughput",
+			counts:    map[migration.MoveState]int{moved: 4, failed: 1, moving: 2, preflight: 1, verifying: 1, queued: 1, pending: 0},
+			startedAt: ptr(now.Add(-10 * time.Minute)),
+			want: migration.Progress{
+				Total:           10,
+				Counts:          map[migration.MoveState]int{moved: 4, failed: 1, moving: 2, preflight: 1, verifying: 1, queued: 1},
+				Done:            5,
+				InFlight:        4,
+				Percent:         50,
+				FailureRate:     20,
+				EstimatedFinish: ptr(now.Add(10 * time.Minute)),
+			},
+		},
+		{
+			name:      "a third done, rounded to a tenth",
+			counts:    map[migration.MoveState]int{moved: 1, skipped: 1, cancelled: 1, retrying: 6},
+			startedAt: ptr(now.Add(-90 * time.Second)),
+			want: migration.Progress{
+				Total:           9,
+				Counts:          map[migration.MoveState]int{moved: 1, skipped: 1, cancelled: 1, retrying: 6},
+				Done:            3,
+				Percent:         33.3,
+				FailureRate:     0,
+				EstimatedFinish: ptr(now.Add(3 * time.Minute)),
+			},
+		},
+		{
+			name:      "two thirds failed, rounded up",
+			counts:    map[migration.MoveState]int{failed: 2, moved: 1, pending: 3},
+			startedAt: ptr(now.Add(-time.Hour)),
+			want: migration.Progress{
+				Total:           6,
+				Counts:          map[migration.MoveState]int{failed: 2, moved: 1, pending: 3},
+				Done:            3,
+				Percent:         50,
+				FailureRate:     66.7,
+				EstimatedFinish: ptr(now.Add(time.Hour)),
+			},
+		},
+		{
+			name:      "estimate truncated to the second",
+			counts:    map[migration.MoveState]int{moved: 3, pending: 1},
+			startedAt: ptr(now.Add(-11 * time.Second)),
+			want: migration.Progress{
+				Total:           4,
+				Counts:          map[migration.MoveState]int{moved: 3, pending: 1},
+				Done:            3,
+				Percent:         75,
+				EstimatedFinish: ptr(now.Add(3 * time.Second)), // 3.667s, truncated
+			},
+		},
+		{
+			name:      "started, nothing done yet: no estimate",
+			counts:    map[migration.MoveState]int{moving: 2, queued: 3},
+			startedAt: ptr(now.Add(-time.Minute)),
+			want: migration.Progress{
+				Total:    5,
+				Counts:   map[migration.MoveState]int{moving: 2, queued: 3},
+				InFlight: 2,
+			},
+		},
+		{
+			name:      "all done, not marked finished: no estimate",
+			counts:    map[migration.MoveState]int{moved: 5},
+			startedAt: ptr(now.Add(-time.Minute)),
+			want:      migration.Progress{Total: 5, Counts: map[migration.MoveState]int{moved: 5}, Done: 5, Percent: 100},
+		},
+		{
+			name:       "finished: the finish time is the estimate",
+			counts:     map[migration.MoveState]int{moved: 8, failed: 2},
+			startedAt:  ptr(now.Add(-time.Hour)),
+			finishedAt: ptr(now.Add(-time.Minute)),
+			want: migration.Progress{
+				Total: 10, Counts: map[migration.MoveState]int{moved: 8, failed: 2}, Done: 10, Percent: 100, FailureRate: 20,
+				EstimatedFinish: ptr(now.Add(-time.Minute)),
+			},
+		},
+		{
+			name:       "finished wins over throughput",
+			counts:     map[migration.MoveState]int{moved: 1, pending: 1},
+			startedAt:  ptr(now.Add(-time.Hour)),
+			finishedAt: ptr(now.Add(-2 * time.Minute)),
+			want: migration.Progress{
+				Total: 2, Counts: map[migration.MoveState]int{moved: 1, pending: 1}, Done: 1, Percent: 50,
+				EstimatedFinish: ptr(now.Add(-2 * time.Minute)),
+			},
+		},
+		{
+			name:   "rollbacks",
+			counts: map[migration.MoveState]int{rollingBack: 1, rolledBack: 2, rollbackFailed: 1},
+			want: migration.Progress{
+				Total: 4, Counts: map[migration.MoveState]int{rollingBack: 1, rolledBack: 2, rollbackFailed: 1}, Done: 3, Percent: 75,
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := migration.NewProgress(tt.counts, tt.startedAt, tt.finishedAt, now)
+			if tt.want.EstimatedFinish == nil {
+				require.Nil(t, got.EstimatedFinish)
+			} else {
+				require.NotNil(t, got.EstimatedFinish)
+				require.True(t, tt.want.EstimatedFinish.Equal(*got.EstimatedFinish), "estimated finish %s, want %s", got.EstimatedFinish, tt.want.EstimatedFinish)
+			}
+			got.EstimatedFinish, tt.want.EstimatedFinish = nil, nil
+			require.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestClassify(t *testing.T) {
+	t.Parallel()
+	fault := "Move-CsUser : HostedMigration exception has occurred: HostedMigration fault: Error=(%d), Description=(%s)"
+	tests := []struct {
+		name      string
+		err       error
+		code      migration.ErrorCode
+		transient bool
+	}{
+		{"507 licence provisioning", fmt.Errorf(fault, 507, "The user's license is still being provisioned in Skype for Business Online. Try again later."), migration.CodeLicenceProvisioning, true},
+		{"507 provisioning in upper case", errors.New("HOSTEDMIGRATION FAULT: ERROR=(507), LICENCE PROVISIONING IN PROGRESS"), migration.CodeLicenceProvisioning, true},
+		{"507 no licence", fmt.Errorf(fault, 507, "User is not licensed for Skype for Business Online. Assign a license and try again."), migration.CodeLicenceMissing, false},
+		{"510", fmt.Errorf(fault, 510, "This tenant is not enabled for shared SIP address space."), migration.CodeTenantNotEnabled, false},
+		{"506", fmt.Errorf(fault, 506, "The user's attributes are not synchronized."), migration.CodeNotSynchronised, false},
+		{"not in Active Directory", errors.New(`Move-CsUser : Cannot find user in Active Directory with the following SIP URI: "sip:alice@contoso.com"`), migration.CodeUserNotFound, false},
+		{"management object not found", errors.New(`Get-CsUser : Management object not found for identity "alice@contoso.com".`), migration.CodeUserNotFound, false},
+		{"503", fmt.Errorf(fault, 503, "The server is busy: too many requests. Try again later."), migration.CodeThrottled, true},
+		{"timed out", errors.New("Move-CsUser : The operation has timed out."), migration.CodeTimeout, true},
+		{"deadline wrapped", fmt.Errorf("move alice@contoso.com: %w", context.DeadlineExceeded), migration.CodeTimeout, true},
+		{"deadline wrapped twice", fmt.Errorf("attempt 2: %w", fmt.Errorf("shell: %w", context.DeadlineExceeded)), migration.CodeTimeout, true},
+		{"not homed online", errors.New("alice@contoso.com is not homed online yet"), migration.CodeNotHomedOnline, true},
+		{"cancelled is not a time-out", fmt.Errorf("shell: %w", context.Canceled), migration.CodeUnknown, false},
+		{"unknown", errors.New("Move-CsUser : Access is denied."), migration.CodeUnknown, false},
+		{"a bare 507 without parentheses", errors.New("error 507"), migration.CodeUnknown, false},
+		{"empty message", errors.New(""), migration.CodeUnknown, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := migration.Classify(tt.err)
+			require.Equal(t, tt.code, f.Code, "%v", tt.err)
+			require.Equal(t, tt.transient, f.Transient, "%v", tt.err)
+			require.NotEmpty(t, f.Explanation)
+			require.NotEmpty(t, f.Fix)
+		})
+	}
+}
+
+func TestFailureFor(t *testing.T) {
+	t.Parallel()
+	for _, f := range migration.Catalogue {
+		t.Run(string(f.Code), func(t *testing.T) {
+			t.Parallel()
+			got := migration.FailureFor(f.Code)
+			require.Equal(t, f.Code, got.Code)
+			require.Equal(t, f.Transient, got.Transient)
+		})
+	}
+	t.Run("unknown code", func(t *testing.T) {
+		t.Parallel()
+		got := migration.FailureFor("no_such_code")
+		require.Equal(t, migration.CodeUnknown, got.Code)
+		require.False(t, got.Transient)
+	})
+}

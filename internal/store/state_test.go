@@ -1,0 +1,637 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cutover/cutover/internal/dbtest"
+	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/store"
+)
+
+// seq makes names, numbers and positions unique across a test's rows.
+var seq atomic.Int64
+
+// fixtures writes rows straight into the tables, bypassing the store (and,
+// since the state trigger fires only on UPDATE, the state machine).
+type fixtures struct {
+	pool *pgxpool.Pool
+}
+
+func newFixtures(t *testing.T) (fixtures, *store.Queries) {
+	t.Helper()
+	pool := dbtest.Pool(t)
+	return fixtures{pool: pool}, store.New(pool)
+}
+
+func (f fixtures) group(t *testing.T) int64 {
+	t.Helper()
+	var id int64
+	err := f.pool.QueryRow(context.Background(),
+		`INSERT INTO pilot_groups (name, source) VALUES ($1, 'json') RETURNING id`,
+		fmt.Sprintf("group %d", seq.Add(1))).Scan(&id)
+	require.NoError(t, err)
+	return id
+}
+
+// wave adds a wave in the given state (started and finished as the state
+// needs) with the given concurrency.
+func (f fixtures) wave(t *testing.T, groupID int64, state migration.WaveState, concurrency int) int64 {
+	t.Helper()
+	var id int64
+	err := f.pool.QueryRow(context.Background(), `
+		INSERT INTO waves (group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at)
+		VALUES ($1, $2, 'wave', $3, 1, now(), 3, $4,
+		        CASE WHEN $3 IN ('running', 'completed') THEN now() END,
+		        CASE WHEN $3 IN ('completed', 'cancelled') THEN now() END)
+		RETURNING id`,
+		groupID, seq.Add(1), state, concurrency).Scan(&id)
+	require.NoError(t, err)
+	return id
+}
+
+// move adds a member of the group and its move in the wave, in the given
+// state. Every move has an error code, so that moves_failed_has_code never
+// gets in the way of a state change.
+func (f fixtures) move(t *testing.T, groupID, waveID int64, upn string, state migration.MoveState) int64 {
+	t.Helper()
+	id, err := f.tryMove(groupID, waveID, upn, state)
+	require.NoError(t, err)
+	return id
+}
+
+func (f fixtures) tryMove(groupID, waveID int64, upn string, state migration.MoveState) (int64, error) {
+	var id int64
+	err := f.pool.QueryRow(context.Background(), `
+		WITH gm AS (
+			INSERT INTO group_members (group_id, position, upn, sip) VALUES ($1, $3, $4, $4) RETURNING id
+		)
+		INSERT INTO moves (wave_id, member_id, upn, sip, state, error_code)
+		SELECT $2, gm.id, $4, $4, $5, 'unknown' FROM gm
+		RETURNING id`,
+		groupID, waveID, seq.Add(1), upn, state).Scan(&id)
+	return id, err
+}
+
+func (f fixtures) moveState(t *testing.T, id int64) migration.MoveState {
+	t.Helper()
+	var s migration.MoveState
+	require.NoError(t, f.pool.QueryRow(context.Background(), `SELECT state FROM moves WHERE id = $1`, id).Scan(&s))
+	return s
+}
+
+func (f fixtures) count(t *testing.T, query string, args ...any) int {
+	t.Helper()
+	var n int
+	require.NoError(t, f.pool.QueryRow(context.Background(), query, args...).Scan(&n))
+	return n
+}
+
+// requirePgError checks that err is a Postgres error with this SQLSTATE and,
+// if given, constraint.
+func requirePgError(t *testing.T, err error, code, constraint string) {
+	t.Helper()
+	require.Error(t, err)
+	var pgErr *pgconn.PgError
+	require.True(t, errors.As(err, &pgErr), "want a Postgres error, got %T: %v", err, err)
+	require.Equal(t, code, pgErr.Code, pgErr.Message)
+	if constraint != "" {
+		require.Equal(t, constraint, pgErr.ConstraintName, pgErr.Message)
+	}
+}
+
+func TestMoveStateTrigger(t *testing.T) {
+	t.Parallel()
+	f, _ := newFixtures(t)
+	g := f.group(t)
+	w := f.wave(t, g, migration.WaveStateScheduled, 10)
+	for _, from := range migration.MoveStates {
+		for _, to := range migration.MoveStates {
+			t.Run(fmt.Sprintf("%s->%s", from, to), func(t *testing.T) {
+				t.Parallel()
+				id := f.move(t, g, w, fmt.Sprintf("%s.%s@trigger.example.com", from, to), from)
+				_, err := f.pool.Exec(context.Background(), `UPDATE moves SET state = $2 WHERE id = $1`, id, to)
+				if from == to || from.CanMoveTo(to) {
+					require.NoError(t, err)
+					require.Equal(t, to, f.moveState(t, id))
+					return
+				}
+				requirePgError(t, err, "23514", "moves_state_transition")
+				require.Contains(t, err.Error(), fmt.Sprintf("illegal move state change %s -> %s", from, to))
+				require.Equal(t, from, f.moveState(t, id), "the refused change left the move alone")
+			})
+		}
+	}
+}
+
+func TestMoveStateTransitionsTable(t *testing.T) {
+	t.Parallel()
+	f, _ := newFixtures(t)
+	rows, err := f.pool.Query(context.Background(), `SELECT from_state || ' -> ' || to_state FROM move_state_transitions ORDER BY 1`)
+	require.NoError(t, err)
+	inDB, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+
+	var inGo []string
+	for _, from := range migration.MoveStates {
+		for _, to := range migration.MoveStates {
+			if from.CanMoveTo(to) {
+				inGo = append(inGo, fmt.Sprintf("%s -> %s", from, to))
+			}
+		}
+	}
+	slices.Sort(inGo)
+	require.Equal(t, inGo, inDB)
+}
+
+func TestMoveStateCheck(t *testing.T) {
+	t.Parallel()
+	f, _ := newFixtures(t)
+	g := f.group(t)
+	w := f.wave(t, g, migration.WaveStateScheduled, 10)
+	for _, s := range []migration.MoveState{"", "bogus", "Moved", "done"} {
+		t.Run(string(s), func(t *testing.T) {
+			t.Parallel()
+			_, err := f.tryMove(g, w, fmt.Sprintf("check%d@check.example.com", seq.Add(1)), s)
+			requirePgError(t, err, "23514", "moves_state_check")
+		})
+	}
+}
+
+// TestMoveUpdateTransitions checks store.MoveUpdate against the state
+// machine: with no From, a change applies from exactly the states that may
+// lead to it, and otherwise is stale and records nothing.
+func TestMoveUpdateTransitions(t *testing.T) {
+	t.Parallel()
+	f, q := newFixtures(t)
+	g := f.group(t)
+	w := f.wave(t, g, migration.WaveStateScheduled, 10)
+	for _, from := range migration.MoveStates {
+		for _, to := range migration.MoveStates {
+			t.Run(fmt.Sprintf("%s->%s", from, to), func(t *testing.T) {
+				t.Parallel()
+				ctx := context.Background()
+				id := f.move(t, g, w, fmt.Sprintf("%s.%s@update.example.com", from, to), from)
+				err := q.MoveUpdate(ctx, store.MoveChange{
+					MoveID: id, To: to, ErrorCode: migration.CodeUnknown, Message: "test", Actor: "test",
+				})
+				events, evErr := q.MoveEvents(ctx, id)
+				require.NoError(t, evErr)
+				if !from.CanMoveTo(to) {
+					require.ErrorIs(t, err, store.ErrStale)
+					require.Equal(t, from, f.moveState(t, id))
+					require.Empty(t, events)
+					return
+				}
+				require.NoError(t, err)
+				require.Equal(t, to, f.moveState(t, id))
+				require.Len(t, events, 1)
+				require.Equal(t, to, events[0].State)
+			})
+		}
+	}
+}
+
+func TestOneActiveMovePerUser(t *testing.T) {
+	t.Parallel()
+	f, _ := newFixtures(t)
+	ga, gb := f.group(t), f.group(t)
+	wa := f.wave(t, ga, migration.WaveStateRunning, 10)
+	wb := f.wave(t, gb, migration.WaveStateScheduled, 10)
+	for _, s := range migration.MoveStates {
+		t.Run(string(s), func(t *testing.T) {
+			t.Parallel()
+			upn := fmt.Sprintf("busy.%s@contoso.com", s)
+			f.move(t, ga, wa, upn, s)
+			_, err := f.tryMove(gb, wb, upn, migration.MoveStatePending)
+			if s.Active() {
+				requirePgError(t, err, "23505", "moves_one_active_per_upn")
+				return
+			}
+			require.NoError(t, err, "a %s move does not hold its user", s)
+		})
+	}
+}
+
+func TestOneActiveMovePerUserOnRetry(t *testing.T) {
+	t.Parallel()
+	f, q := newFixtures(t)
+	ctx := context.Background()
+	ga, gb := f.group(t), f.group(t)
+	wa := f.wave(t, ga, migration.WaveStateCompleted, 10)
+	wb := f.wave(t, gb, migration.WaveStateScheduled, 10)
+	failedMove := f.move(t, ga, wa, "alice@contoso.com", migration.MoveStateFailed)
+	f.move(t, gb, wb, "alice@contoso.com", migration.MoveStatePending)
+
+	// Straight SQL: the index refuses a second active move.
+	_, err := f.pool.Exec(ctx, `UPDATE moves SET state = 'queued' WHERE id = $1`, failedMove)
+	requirePgError(t, err, "23505", "moves_one_active_per_upn")
+
+	// Through the store: a conflict a lead can understand.
+	_, err = q.MoveRequeue(ctx, failedMove, "lead")
+	require.Error(t, err)
+	var e *migration.Error
+	require.True(t, errors.As(err, &e), "want a *migration.Error, got %T: %v", err, err)
+	require.Equal(t, migration.EConflict, e.Kind)
+	require.Equal(t, "user_busy", e.Code)
+	require.Contains(t, e.Message, "alice@contoso.com")
+	require.Equal(t, migration.MoveStateFailed, f.moveState(t, failedMove))
+	var waveState migration.WaveState
+	require.NoError(t, f.pool.QueryRow(ctx, `SELECT state FROM waves WHERE id = $1`, wa).Scan(&waveState))
+	require.Equal(t, migration.WaveStateCompleted, waveState, "the wave is not reopened by a refused retry")
+}
+
+func TestWavesCreateBusyUser(t *testing.T) {
+	t.Parallel()
+	f, q := newFixtures(t)
+	ctx := context.Background()
+	other := f.group(t)
+	w := f.wave(t, other, migration.WaveStateRunning, 10)
+	f.move(t, other, w, "busy@contoso.com", migration.MoveStateMoving)
+	f.move(t, other, w, "failed@contoso.com", migration.MoveStateFailed)
+
+	plan := func(unplanned, next int) ([]migration.WaveSpec, error) {
+		return migration.CheckWaves([]migration.WaveSpec{{Size: unplanned, StartAt: time.Now()}}, unplanned, next)
+	}
+	busy, err := q.GroupCreate(ctx, store.NewGroup{Name: "busy", Source: "json", Members: []migration.Member{
+		{UPN: "free@contoso.com", SIP: "free@contoso.com"}, {UPN: "busy@contoso.com", SIP: "busy@contoso.com"},
+	}})
+	require.NoError(t, err)
+	_, err = q.WavesCreate(ctx, busy.ID, "lead", plan)
+	var e *migration.Error
+	require.True(t, errors.As(err, &e), "want a *migration.Error, got %T: %v", err, err)
+	require.Equal(t, migration.EConflict, e.Kind)
+	require.Equal(t, "user_busy", e.Code)
+	require.Len(t, e.Details, 1)
+	require.Contains(t, e.Details[0].Message, "busy@contoso.com")
+	require.Zero(t, f.count(t, `SELECT count(*) FROM waves WHERE group_id = $1`, busy.ID), "nothing planned")
+
+	// A user whose earlier move failed may be planned again.
+	again, err := q.GroupCreate(ctx, store.NewGroup{Name: "again", Source: "json", Members: []migration.Member{
+		{UPN: "failed@contoso.com", SIP: "failed@contoso.com"},
+	}})
+	require.NoError(t, err)
+	waves, err := q.WavesCreate(ctx, again.ID, "lead", plan)
+	require.NoError(t, err)
+	require.Len(t, waves, 1)
+}
+
+func TestMoveEventsAppendOnly(t *testing.T) {
+	t.Parallel()
+	f, q := newFixtures(t)
+	ctx := context.Background()
+	g := f.group(t)
+	w := f.wave(t, g, migration.WaveStateRunning, 10)
+	id := f.move(t, g, w, "alice@contoso.com", migration.MoveStateQueued)
+	require.NoError(t, q.MoveEventAdd(ctx, id, migration.MoveEvent{Message: "first", Actor: "test"}))
+	require.NoError(t, q.MoveEventAdd(ctx, id, migration.MoveEvent{Message: "second", Actor: "test"}))
+
+	tests := []struct {
+		name, sql string
+	}{
+		{"update one", `UPDATE move_events SET message = 'rewritten' WHERE move_id = $1 AND message = 'first'`},
+		{"update all", `UPDATE move_events SET actor = 'someone else' WHERE move_id = $1`},
+		{"delete one", `DELETE FROM move_events WHERE move_id = $1 AND message = 'second'`},
+		{"delete all", `DELETE FROM move_events WHERE move_id = $1`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := f.pool.Exec(ctx, tt.sql, id)
+			requirePgError(t, err, "42501", "")
+			require.Contains(t, err.Error(), "append-only")
+		})
+	}
+	t.Run("append", func(t *testing.T) {
+		t.Parallel()
+		other := f.move(t, g, w, "bob@contoso.com", migration.MoveStateQueued)
+		require.NoError(t, q.MoveEventAdd(ctx, other, migration.MoveEvent{Message: "appended", Actor: "test"}))
+		events, err := q.MoveEvents(ctx, other)
+		require.NoError(t, err)
+		require.Len(t, events, 1)
+		require.Equal(t, migration.MoveStateQueued, events[0].State)
+	})
+	t.Cleanup(func() {
+		// After the subtests: the events are as written.
+		events, err := q.MoveEvents(context.Background(), id)
+		require.NoError(t, err)
+		require.Len(t, events, 2)
+		require.Equal(t, "first", events[0].Message)
+		require.Equal(t, "second", events[1].Message)
+		require.Equal(t, "test", events[0].Actor)
+	})
+}
+
+func TestRollbackRecordCapturedOnce(t *testing.T) {
+	t.Parallel()
+	f, q := newFixtures(t)
+	ctx := context.Background()
+	g := f.group(t)
+	w := f.wave(t, g, migration.WaveStateRunning, 10)
+	id := f.move(t, g, w, "alice@contoso.com", migration.MoveStatePreflight)
+
+	rec, err := q.RollbackRecordGet(ctx, id)
+	require.NoError(t, err)
+	require.Nil(t, rec, "no record before a capture")
+
+	first := migration.ShellUser{
+		Identity: "alice@contoso.com", SipAddress: "sip:alice@contoso.com", RegistrarPool: "pool01.contoso.local",
+		HostingProvider: "SRV:", EnterpriseVoiceEnabled: true, LineURI: "tel:+441134960000",
+		Policies: map[string]string{"ConferencingPolicy": "BposSAllModality", "VoicePolicy": "UK"},
+	}
+	stored, err := q.RollbackRecordCapture(ctx, id, first)
+	require.NoError(t, err)
+	require.True(t, stored)
+
+	// A later attempt (after the move, say) must not overwrite it.
+	second := migration.ShellUser{
+		Identity: "alice@contoso.com", SipAddress: "sip:alice@contoso.com", RegistrarPool: "pool02.contoso.local",
+		HostingProvider: migration.OnlineHostingProvider, Policies: map[string]string{"VoicePolicy": "Online"},
+	}
+	stored, err = q.RollbackRecordCapture(ctx, id, second)
+	require.NoError(t, err)
+	require.False(t, stored)
+
+	require.Equal(t, 1, f.count(t, `SELECT count(*) FROM rollback_records WHERE move_id = $1`, id))
+	rec, err = q.RollbackRecordGet(ctx, id)
+	require.NoError(t, err)
+	require.NotNil(t, rec)
+	require.Equal(t, id, rec.MoveID)
+	require.Equal(t, "sip:alice@contoso.com", rec.SipAddress)
+	require.Equal(t, "pool01.contoso.local", rec.RegistrarPool)
+	require.Equal(t, "SRV:", rec.HostingProvider)
+	require.True(t, rec.EnterpriseVoiceEnabled)
+	require.Equal(t, "tel:+441134960000", rec.LineURI)
+	require.Equal(t, first.Policies, rec.Policies)
+	require.False(t, rec.CapturedAt.IsZero())
+
+	// A straight second insert is refused by the key.
+	_, err = f.pool.Exec(ctx, `INSERT INTO rollback_records (move_id, sip_address, registrar_pool, hosting_provider, enterprise_voice_enabled)
+		VALUES ($1, 'x', 'pool', 'SRV:', false)`, id)
+	requirePgError(t, err, "23505", "rollback_records_pkey")
+
+	// No policies are stored as none.
+	other := f.move(t, g, w, "bob@contoso.com", migration.MoveStatePreflight)
+	stored, err = q.RollbackRecordCapture(ctx, other, migration.ShellUser{SipAddress: "sip:bob@contoso.com", RegistrarPool: "pool01.contoso.local", HostingProvider: "SRV:"})
+	require.NoError(t, err)
+	require.True(t, stored)
+	rec, err = q.RollbackRecordGet(ctx, other)
+	require.NoError(t, err)
+	require.NotNil(t, rec)
+	require.Empty(t, rec.Policies)
+}
+
+func TestLeaseAcquire(t *testing.T) {
+	t.Parallel()
+	f, q := newFixtures(t)
+	ctx := context.Background()
+	g := f.group(t)
+	w := f.wave(t, g, migration.WaveStateRunning, 2)
+	m := make([]int64, 4)
+	for i := range m {
+		m[i] = f.move(t, g, w, fmt.Sprintf("lease%d@contoso.com", i), migration.MoveStatePreflight)
+	}
+	acquire := func(move int64, ttl time.Duration) bool {
+		t.Helper()
+		ok, err := q.LeaseAcquire(ctx, w, move, ttl)
+		require.NoError(t, err)
+		return ok
+	}
+	expires := func(move int64) time.Time {
+		t.Helper()
+		var at time.Time
+		require.NoError(t, f.pool.QueryRow(ctx, `SELECT expires_at FROM move_leases WHERE move_id = $1`, move).Scan(&at))
+		return at
+	}
+	live := func(move int64) bool {
+		t.Helper()
+		return f.count(t, `SELECT count(*) FROM move_leases WHERE move_id = $1 AND expires_at > now()`, move) == 1
+	}
+	leases := func() []int64 {
+		t.Helper()
+		rows, err := f.pool.Query(ctx, `SELECT move_id FROM move_leases WHERE wave_id = $1 ORDER BY move_id`, w)
+		require.NoError(t, err)
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		require.NoError(t, err)
+		return ids
+	}
+
+	// Up to the wave's concurrency, and no further.
+	require.True(t, acquire(m[0], time.Minute))
+	require.True(t, acquire(m[1], time.Minute))
+	require.False(t, acquire(m[2], time.Minute), "the wave's two slots are taken")
+	require.Equal(t, []int64{m[0], m[1]}, leases())
+
+	// A move that holds a lease renews it, even with the wave full.
+	before := expires(m[0])
+	require.True(t, acquire(m[0], time.Hour))
+	require.True(t, expires(m[0]).After(before.Add(30*time.Minute)), "renewed: %s, before %s", expires(m[0]), before)
+	require.Equal(t, []int64{m[0], m[1]}, leases())
+
+	// A lease whose worker died expires and frees its slot.
+	_, err := f.pool.Exec(ctx, `UPDATE move_leases SET expires_at = now() - interval '1 second' WHERE move_id = $1`, m[1])
+	require.NoError(t, err)
+	require.True(t, acquire(m[2], time.Minute))
+	require.Equal(t, []int64{m[0], m[2]}, leases(), "the expired lease is gone")
+	require.False(t, acquire(m[1], time.Minute), "the dead worker's move waits like any other")
+
+	// A move whose own lease expired renews it while a slot is free for it.
+	_, err = f.pool.Exec(ctx, `UPDATE move_leases SET expires_at = now() - interval '1 second' WHERE move_id = $1`, m[0])
+	require.NoError(t, err)
+	require.False(t, live(m[0]))
+	require.True(t, acquire(m[0], time.Minute))
+	require.True(t, live(m[0]), "renewed")
+
+	// Released slots are taken again.
+	require.NoError(t, q.LeaseRelease(ctx, m[0]))
+	require.Equal(t, []int64{m[2]}, leases())
+	require.True(t, acquire(m[3], time.Minute))
+	require.False(t, acquire(m[1], time.Minute))
+
+	// Other waves have slots of their own.
+	w2 := f.wave(t, g, migration.WaveStateRunning, 1)
+	other := f.move(t, g, w2, "lease-other@contoso.com", migration.MoveStatePreflight)
+	ok, err := q.LeaseAcquire(ctx, w2, other, time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, []int64{m[2], m[3]}, leases())
+}
+
+func TestLeaseAcquireConcurrent(t *testing.T) {
+	t.Parallel()
+	f, q := newFixtures(t)
+	ctx := context.Background()
+	g := f.group(t)
+	const concurrency, workers = 3, 24
+	w := f.wave(t, g, migration.WaveStateRunning, concurrency)
+	moves := make([]int64, workers)
+	for i := range moves {
+		moves[i] = f.move(t, g, w, fmt.Sprintf("race%d@contoso.com", i), migration.MoveStateQueued)
+	}
+	var (
+		wg      sync.WaitGroup
+		granted atomic.Int64
+		errs    = make(chan error, workers)
+	)
+	for _, id := range moves {
+		wg.Go(func() {
+			ok, err := q.LeaseAcquire(ctx, w, id, time.Minute)
+			if err != nil {
+				errs <- err
+				return
+			}
+			if ok {
+				granted.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	require.Equal(t, int64(concurrency), granted.Load())
+	require.Equal(t, concurrency, f.count(t, `SELECT count(*) FROM move_leases WHERE wave_id = $1`, w))
+}
+
+// TestLeaseAcquireSerialised checks that an acquire does not take a slot that
+// another transaction's acquire, not yet committed, has taken: it must wait
+// for it (here: give up after lock_timeout) or refuse.
+func TestLeaseAcquireSerialised(t *testing.T) {
+	t.Parallel()
+	f, _ := newFixtures(t)
+	ctx := context.Background()
+	g := f.group(t)
+	w := f.wave(t, g, migration.WaveStateRunning, 1)
+	first := f.move(t, g, w, "first@contoso.com", migration.MoveStateQueued)
+	second := f.move(t, g, w, "second@contoso.com", migration.MoveStateQueued)
+
+	tx, err := f.pool.Begin(ctx)
+	require.NoError(t, err)
+	defer tx.Rollback(ctx) //nolint:errcheck
+	ok, err := store.New(tx).LeaseAcquire(ctx, w, first, time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok)
+
+	conn, err := f.pool.Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	_, err = conn.Exec(ctx, "SET lock_timeout = '200ms'")
+	require.NoError(t, err)
+	defer conn.Exec(context.Background(), "RESET lock_timeout") //nolint:errcheck
+	ok, err = store.New(conn).LeaseAcquire(ctx, w, second, time.Minute)
+	require.False(t, err == nil && ok, "the wave's only slot was given twice")
+
+	require.NoError(t, tx.Commit(ctx))
+	ok, err = store.New(conn).LeaseAcquire(ctx, w, second, time.Minute)
+	require.NoError(t, err)
+	require.False(t, ok, "the slot is taken")
+}
+
+func TestWaveFinishIfDone(t *testing.T) {
+	t.Parallel()
+	f, q := newFixtures(t)
+	ctx := context.Background()
+	g := f.group(t)
+	waveState := func(t *testing.T, id int64) (migration.WaveState, bool) {
+		t.Helper()
+		var (
+			s        migration.WaveState
+			finished bool
+		)
+		require.NoError(t, f.pool.QueryRow(ctx, `SELECT state, finished_at IS NOT NULL FROM waves WHERE id = $1`, id).Scan(&s, &finished))
+		return s, finished
+	}
+
+	// A running wave with one move in each state finishes iff that move is
+	// not active.
+	for _, s := range migration.MoveStates {
+		t.Run("one move "+string(s), func(t *testing.T) {
+			t.Parallel()
+			w := f.wave(t, g, migration.WaveStateRunning, 10)
+			f.move(t, g, w, fmt.Sprintf("finish.%s@contoso.com", s), s)
+			done, err := q.WaveFinishIfDone(ctx, w)
+			require.NoError(t, err)
+			require.Equal(t, !s.Active(), done)
+			state, finished := waveState(t, w)
+			if s.Active() {
+				require.Equal(t, migration.WaveStateRunning, state)
+				require.False(t, finished)
+				return
+			}
+			require.Equal(t, migration.WaveStateCompleted, state)
+			require.True(t, finished)
+		})
+	}
+
+	t.Run("last move finishing", func(t *testing.T) {
+		t.Parallel()
+		w := f.wave(t, g, migration.WaveStateRunning, 10)
+		f.move(t, g, w, "last.moved@contoso.com", migration.MoveStateMoved)
+		f.move(t, g, w, "last.failed@contoso.com", migration.MoveStateFailed)
+		f.move(t, g, w, "last.skipped@contoso.com", migration.MoveStateSkipped)
+		last := f.move(t, g, w, "last.moving@contoso.com", migration.MoveStateMoving)
+
+		done, err := q.WaveFinishIfDone(ctx, w)
+		require.NoError(t, err)
+		require.False(t, done, "a move is still moving")
+
+		_, err = f.pool.Exec(ctx, `UPDATE moves SET state = 'verifying' WHERE id = $1`, last)
+		require.NoError(t, err)
+		done, err = q.WaveFinishIfDone(ctx, w)
+		require.NoError(t, err)
+		require.False(t, done, "a move is still verifying")
+
+		_, err = f.pool.Exec(ctx, `UPDATE moves SET state = 'moved' WHERE id = $1`, last)
+		require.NoError(t, err)
+		done, err = q.WaveFinishIfDone(ctx, w)
+		require.NoError(t, err)
+		require.True(t, done)
+		state, finished := waveState(t, w)
+		require.Equal(t, migration.WaveStateCompleted, state)
+		require.True(t, finished)
+
+		done, err = q.WaveFinishIfDone(ctx, w)
+		require.NoError(t, err)
+		require.False(t, done, "a completed wave is finished once")
+	})
+
+	t.Run("running wave without moves", func(t *testing.T) {
+		t.Parallel()
+		w := f.wave(t, g, migration.WaveStateRunning, 10)
+		done, err := q.WaveFinishIfDone(ctx, w)
+		require.NoError(t, err)
+		require.True(t, done)
+	})
+
+	for _, ws := range []migration.WaveState{migration.WaveStateScheduled, migration.WaveStateCancelled, migration.WaveStateCompleted} {
+		t.Run("wave "+string(ws), func(t *testing.T) {
+			t.Parallel()
+			w := f.wave(t, g, ws, 10)
+			f.move(t, g, w, fmt.Sprintf("notrunning.%s@contoso.com", ws), migration.MoveStateCancelled)
+			done, err := q.WaveFinishIfDone(ctx, w)
+			require.NoError(t, err)
+			require.False(t, done, "only a running wave finishes")
+			state, _ := waveState(t, w)
+			require.Equal(t, ws, state)
+		})
+	}
+
+	t.Run("no such wave", func(t *testing.T) {
+		t.Parallel()
+		done, err := q.WaveFinishIfDone(ctx, 1<<40)
+		require.NoError(t, err)
+		require.False(t, done)
+	})
+}
