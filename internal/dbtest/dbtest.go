@@ -16,13 +16,14 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
-	"runtime/debug"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/cutover/cutover/internal/store"
 )
@@ -118,7 +119,14 @@ func buildTemplate(ctx context.Context) (string, error) {
 	for _, m := range migrations {
 		fmt.Fprintf(h, "%d %s\n%s\n", m.Version, m.Name, m.SQL)
 	}
-	fmt.Fprint(h, riverVersion)
+	// A new River brings new tables: its migrations are part of the name.
+	rm, err := rivermigrate.New(riverpgxv5.New(nil), nil)
+	if err != nil {
+		return "", err
+	}
+	for _, m := range rm.AllVersions() {
+		fmt.Fprintf(h, "river %d\n%s\n", m.Version, m.SQLUp)
+	}
 	name := "cutover_tpl_" + hex.EncodeToString(h.Sum(nil))[:16]
 
 	admin, err := pgx.Connect(ctx, ServerURL())
@@ -170,18 +178,6 @@ func buildTemplate(ctx context.Context) (string, error) {
 	}
 	return name, nil
 }
-
-// riverVersion is part of the template's name: a new River brings new tables.
-var riverVersion = func() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, d := range bi.Deps {
-			if d.Path == "github.com/riverqueue/river" {
-				return d.Version
-			}
-		}
-	}
-	return "unknown"
-}()
 
 func randomSuffix() string {
 	b := make([]byte, 6)
