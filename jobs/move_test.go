@@ -3,7 +3,6 @@ package jobs_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/cutover/cutover/internal/sim"
 	"github.com/cutover/cutover/internal/store"
 	"github.com/cutover/cutover/jobs"
+	"github.com/cutover/cutover/jobs/jobstest"
 )
 
 type testBundle struct {
@@ -37,19 +37,7 @@ func setup(t *testing.T) *testBundle {
 func setupWith(t *testing.T, shell *sim.Shell) *testBundle {
 	t.Helper()
 	pool := dbtest.Pool(t)
-	log := slog.New(slog.DiscardHandler)
-	client, err := jobs.NewClient(pool, shell, jobs.Config{
-		MoveWorkers: 10, Control: true, RetryBase: 50 * time.Millisecond, ShellTimeout: 2 * time.Second,
-		PollInterval: 50 * time.Millisecond,
-	}, log)
-	require.NoError(t, err)
-	ctx := context.Background()
-	require.NoError(t, client.Start(ctx))
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = client.Stop(ctx)
-	})
+	client := jobstest.Start(t, pool, shell)
 	return &testBundle{pool: pool, client: client, shell: shell, scheduler: jobs.NewScheduler(pool, client), q: store.New(pool)}
 }
 

@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,6 +20,7 @@ import (
 	"github.com/cutover/cutover/internal/dbtest"
 	"github.com/cutover/cutover/internal/sim"
 	"github.com/cutover/cutover/jobs"
+	"github.com/cutover/cutover/jobs/jobstest"
 )
 
 type testBundle struct {
@@ -35,19 +35,8 @@ func setup(t *testing.T) *testBundle {
 	t.Helper()
 	pool := dbtest.Pool(t)
 	shell := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}})
-	log := slog.New(slog.DiscardHandler)
-	client, err := jobs.NewClient(pool, shell, jobs.Config{
-		MoveWorkers: 10, Control: true, RetryBase: 50 * time.Millisecond, ShellTimeout: 2 * time.Second,
-		PollInterval: 50 * time.Millisecond,
-	}, log)
-	require.NoError(t, err)
-	require.NoError(t, client.Start(context.Background()))
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = client.Stop(ctx)
-	})
-	srv := httptest.NewServer(api.NewServer(pool, jobs.NewScheduler(pool, client), log, nil).Handler())
+	client := jobstest.Start(t, pool, shell)
+	srv := httptest.NewServer(api.NewServer(pool, jobs.NewScheduler(pool, client), slog.New(slog.DiscardHandler), nil).Handler())
 	t.Cleanup(srv.Close)
 	return &testBundle{srv: srv, shell: shell}
 }

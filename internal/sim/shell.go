@@ -215,18 +215,28 @@ func (s *Shell) wait(ctx context.Context, id string, call int) error {
 	}
 }
 
-// GetUser reads a simulated user, like Get-CsUser.
-func (s *Shell) GetUser(ctx context.Context, identity string) (migration.ShellUser, error) {
+// call counts a call for a user (counter picks which), waits for its latency
+// and returns the user with s.mu held; on an error (ctx done) it is not held.
+func (s *Shell) call(ctx context.Context, identity string, counter func(*Calls) *int, salt int) (*simUser, error) {
 	s.mu.Lock()
 	u := s.user(identity)
-	u.calls.GetUser++
-	s.stats.Calls.GetUser++
-	n := u.calls.GetUser
+	*counter(&u.calls)++
+	*counter(&s.stats.Calls)++
+	n := *counter(&u.calls)
 	s.mu.Unlock()
-	if err := s.wait(ctx, identity, n); err != nil {
-		return migration.ShellUser{}, err
+	if err := s.wait(ctx, identity, salt+n); err != nil {
+		return nil, err
 	}
 	s.mu.Lock()
+	return u, nil
+}
+
+// GetUser reads a simulated user, like Get-CsUser.
+func (s *Shell) GetUser(ctx context.Context, identity string) (migration.ShellUser, error) {
+	u, err := s.call(ctx, identity, func(c *Calls) *int { return &c.GetUser }, 0)
+	if err != nil {
+		return migration.ShellUser{}, err
+	}
 	defer s.mu.Unlock()
 	if u.b.Kind == KindNotFound {
 		return migration.ShellUser{}, fmt.Errorf("Get-CsUser : Management object not found for identity %q.", identity)
@@ -253,23 +263,18 @@ func (s *Shell) GetUser(ctx context.Context, identity string) (migration.ShellUs
 // sipfed.online.lync.com, failing as the user's behaviour says.
 func (s *Shell) MoveOnline(ctx context.Context, identity string) error {
 	s.mu.Lock()
-	u := s.user(identity)
-	u.calls.MoveOnline++
-	s.stats.Calls.MoveOnline++
-	n := u.calls.MoveOnline
 	s.inFlight++
 	s.stats.MaxInFlight = max(s.stats.MaxInFlight, s.inFlight)
 	s.mu.Unlock()
-	defer func() {
+	u, err := s.call(ctx, identity, func(c *Calls) *int { return &c.MoveOnline }, 1000)
+	if err != nil {
 		s.mu.Lock()
 		s.inFlight--
 		s.mu.Unlock()
-	}()
-	if err := s.wait(ctx, identity, 1000+n); err != nil {
 		return err
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.inFlight--
 	const fault = "Move-CsUser : HostedMigration fault: Error=(%d), Description=(%s)"
 	switch u.b.Kind {
 	case KindNotFound:
@@ -308,16 +313,10 @@ func (s *Shell) land(u *simUser) {
 // MoveToPool moves a simulated user back on premises, like Move-CsUser
 // -Target pool.
 func (s *Shell) MoveToPool(ctx context.Context, identity, pool string) error {
-	s.mu.Lock()
-	u := s.user(identity)
-	u.calls.MoveToPool++
-	s.stats.Calls.MoveToPool++
-	n := u.calls.MoveToPool
-	s.mu.Unlock()
-	if err := s.wait(ctx, identity, 2000+n); err != nil {
+	u, err := s.call(ctx, identity, func(c *Calls) *int { return &c.MoveToPool }, 2000)
+	if err != nil {
 		return err
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
 	if u.b.Kind == KindNotFound {
 		return fmt.Errorf("Move-CsUser : Cannot find user in Active Directory with the following SIP URI: \"sip:%s\"", migration.NormalizeAddress(identity))

@@ -1,0 +1,134 @@
+package sim_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/sim"
+)
+
+func kinds(s *sim.Shell, n int) map[sim.Kind]int {
+	out := map[sim.Kind]int{}
+	for i := range n {
+		out[s.BehaviourOf(fmt.Sprintf("u%05d@contoso.com", i)).Kind]++
+	}
+	return out
+}
+
+func TestSeedDecidesBehaviour(t *testing.T) {
+	t.Parallel()
+	a := sim.NewShell(sim.ShellConfig{Seed: 42})
+	b := sim.NewShell(sim.ShellConfig{Seed: 42})
+	c := sim.NewShell(sim.ShellConfig{Seed: 43})
+	same, differ := true, false
+	for i := range 500 {
+		upn := fmt.Sprintf("u%05d@contoso.com", i)
+		same = same && a.BehaviourOf(upn) == b.BehaviourOf(upn)
+		differ = differ || a.BehaviourOf(upn) != c.BehaviourOf(upn)
+	}
+	require.True(t, same, "one seed, one behaviour per user")
+	require.True(t, differ, "another seed, other behaviours")
+
+	// The mix holds in the large: each kind within a few points of its share.
+	const n = 20000
+	got := kinds(sim.NewShell(sim.ShellConfig{Seed: 7}), n)
+	for k, share := range sim.DefaultMix {
+		require.InDelta(t, share, float64(got[k])/n, 0.01, "share of %s", k)
+	}
+	require.Equal(t, map[sim.Kind]int{sim.KindOK: 100}, kinds(sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}}), 100))
+}
+
+// TestShellErrorsClassify checks that every simulated failure reads, through
+// the catalogue, as the code a real shell's message would.
+func TestShellErrorsClassify(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		kind      sim.Kind
+		code      migration.ErrorCode
+		transient bool
+	}{
+		{sim.KindLicenceMissing, migration.CodeLicenceMissing, false},
+		{sim.KindTenantNotEnabled, migration.CodeTenantNotEnabled, false},
+		{sim.KindNotFound, migration.CodeUserNotFound, false},
+		{sim.KindLicenceProvisioning, migration.CodeLicenceProvisioning, true},
+		{sim.KindTimeout, migration.CodeTimeout, true},
+		{sim.KindThrottled, migration.CodeThrottled, true},
+	}
+	local := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}})
+	srv := httptest.NewServer(local.Handler())
+	t.Cleanup(srv.Close)
+	remote := sim.NewRemoteShell(srv.URL, srv.Client())
+	for _, tt := range tests {
+		t.Run(string(tt.kind), func(t *testing.T) {
+			t.Parallel()
+			upn := string(tt.kind) + "@contoso.com"
+			local.SetBehaviour(upn, sim.Behaviour{Kind: tt.kind, Failures: 1})
+			err := remote.MoveOnline(context.Background(), upn) // the first call fails
+			require.Error(t, err)
+			f := migration.Classify(err)
+			require.Equal(t, tt.code, f.Code, err.Error())
+			require.Equal(t, tt.transient, f.Transient)
+			if tt.transient { // the second succeeds
+				require.NoError(t, remote.MoveOnline(context.Background(), upn))
+				u, err := remote.GetUser(context.Background(), upn)
+				require.NoError(t, err)
+				require.True(t, u.HomedOnline())
+			}
+			wantCalls := 1
+			if tt.transient {
+				wantCalls = 2
+			}
+			require.Equal(t, wantCalls, local.CallsFor(upn).MoveOnline)
+		})
+	}
+}
+
+func TestHomingAndCalls(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}})
+	s.SetBehaviour("online@contoso.com", sim.Behaviour{Kind: sim.KindAlreadyOnline})
+
+	u, err := s.GetUser(ctx, "SIP:Alice@Contoso.com")
+	require.NoError(t, err)
+	require.False(t, u.HomedOnline())
+	require.Equal(t, "pool01.contoso.com", u.RegistrarPool)
+	require.Equal(t, "sip:alice@contoso.com", u.SipAddress)
+
+	require.NoError(t, s.MoveOnline(ctx, "alice@contoso.com"))
+	require.NoError(t, s.MoveOnline(ctx, "alice@contoso.com")) // a second call is a no-op, as Move-CsUser to where the user is
+	u, err = s.GetUser(ctx, "alice@contoso.com")
+	require.NoError(t, err)
+	require.True(t, u.HomedOnline())
+	require.Empty(t, u.RegistrarPool)
+	require.Equal(t, sim.Calls{GetUser: 2, MoveOnline: 2}, s.CallsFor("alice@contoso.com"))
+	require.Equal(t, 1, s.MovesFor("alice@contoso.com"))
+
+	require.NoError(t, s.MoveToPool(ctx, "alice@contoso.com", "pool02.contoso.com"))
+	u, err = s.GetUser(ctx, "alice@contoso.com")
+	require.NoError(t, err)
+	require.Equal(t, "pool02.contoso.com", u.RegistrarPool)
+
+	u, err = s.GetUser(ctx, "online@contoso.com")
+	require.NoError(t, err)
+	require.True(t, u.HomedOnline())
+	require.Equal(t, 0, s.Stats().InFlight)
+}
+
+func TestLatencyAndCancel(t *testing.T) {
+	t.Parallel()
+	s := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}, Latency: time.Hour})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	err := s.MoveOnline(ctx, "slow@contoso.com")
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Equal(t, migration.CodeTimeout, migration.Classify(err).Code)
+	require.Equal(t, 0, s.MovesFor("slow@contoso.com"), "a call cut off does not land")
+	require.Equal(t, 0, s.Stats().InFlight)
+}

@@ -1,0 +1,43 @@
+// Package jobstest starts cutover's workers for tests: fast polling and short
+// retries, stopped when the test ends.
+package jobstest
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+
+	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/jobs"
+)
+
+// Config is the workers' configuration in tests: ten moves at once, retries
+// after 50 ms (doubling), a 2 s shell time-out, polling every 50 ms.
+var Config = jobs.Config{
+	MoveWorkers: 10, Control: true, RetryBase: 50 * time.Millisecond, ShellTimeout: 2 * time.Second,
+	PollInterval: 50 * time.Millisecond,
+}
+
+// Start starts workers moving users through shell, and stops them when the
+// test ends.
+func Start(t testing.TB, pool *pgxpool.Pool, shell migration.Shell) *river.Client[pgx.Tx] {
+	t.Helper()
+	client, err := jobs.NewClient(pool, shell, Config, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("jobstest: %v", err)
+	}
+	if err := client.Start(context.Background()); err != nil {
+		t.Fatalf("jobstest: start: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = client.Stop(ctx)
+	})
+	return client
+}
