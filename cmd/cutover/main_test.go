@@ -3,21 +3,23 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
-	"log/slog"
+	"io"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/cutover/cutover/internal/dbtest"
-	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/sim"
 	"github.com/cutover/cutover/internal/store"
-	"github.com/cutover/cutover/jobs"
 )
 
 // TestMain lets the test binary stand in for the cutover binary: run with
@@ -56,10 +58,39 @@ func startCutover(t *testing.T, args ...string) *bytes.Buffer {
 	return &out
 }
 
-// TestTwoWorkerProcesses moves a 500-user group with two worker-only serve
-// processes sharing one database and one simulated tenant: every user is
-// moved, none twice, and both processes did part of the work.
-func TestTwoWorkerProcesses(t *testing.T) {
+// freeAddr returns a loopback address with a port free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// post sends a request to the API and decodes its JSON answer.
+func post(t *testing.T, url, contentType string, body []byte, out any) {
+	t.Helper()
+	var resp *http.Response
+	var err error
+	for range 100 { // the API process may still be starting
+		if resp, err = http.Post(url, contentType, bytes.NewReader(body)); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, resp.StatusCode, string(data))
+	require.NoError(t, json.Unmarshal(data, out))
+}
+
+// TestRolesAcrossProcesses runs cutover as operators would spread it: one
+// API-only process, which imports and plans a 500-user group, and two
+// worker-only processes sharing one database and one simulated tenant. Every
+// user is moved, none twice, and both worker processes did part of the work.
+func TestRolesAcrossProcesses(t *testing.T) {
 	t.Parallel()
 	const users = 500
 	ctx := context.Background()
@@ -68,33 +99,28 @@ func TestTwoWorkerProcesses(t *testing.T) {
 	tenant := httptest.NewServer(shell.Handler())
 	t.Cleanup(tenant.Close)
 
-	pool, err := store.Open(ctx, dbURL)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
-	inserter, err := jobs.NewClient(pool, nil, jobs.Config{}, slog.New(slog.DiscardHandler))
-	require.NoError(t, err)
-	members := make([]migration.Member, users)
-	for i := range members {
-		members[i] = migration.Member{UPN: fmt.Sprintf("u%04d@contoso.com", i)}
-	}
-	members, err = migration.NormalizeMembers(members)
-	require.NoError(t, err)
-	q := store.New(pool)
-	g, err := q.GroupCreate(ctx, store.NewGroup{Name: "two workers", Source: "json", Members: members})
-	require.NoError(t, err)
-
+	addr := freeAddr(t)
+	startCutover(t, "serve", "--role", "api", "--database-url", dbURL, "--listen", addr, "--log-level", "warn")
 	for range 2 {
 		startCutover(t, "serve", "--role", "workers", "--database-url", dbURL, "--workers", "20",
 			"--shell", "sim+"+tenant.URL, "--log-level", "warn", "--retry-base", "100ms")
 	}
-	_, err = jobs.NewScheduler(pool, inserter).Plan(ctx, g.ID, "test", func(unplanned, next int) ([]migration.WaveSpec, error) {
-		return migration.CheckWaves([]migration.WaveSpec{
-			{Size: 100, StartAt: time.Now(), Concurrency: 30},
-			{Size: 400, StartAt: time.Now(), Concurrency: 30},
-		}, unplanned, next)
-	})
-	require.NoError(t, err)
 
+	var csv strings.Builder
+	csv.WriteString("upn\n")
+	for i := range users {
+		fmt.Fprintf(&csv, "u%04d@contoso.com\n", i)
+	}
+	var group struct{ ID int64 }
+	post(t, "http://"+addr+"/api/v1/groups?name=spread", "text/csv", []byte(csv.String()), &group)
+	var planned struct{ Waves []struct{ ID int64 } }
+	post(t, fmt.Sprintf("http://%s/api/v1/groups/%d/plan", addr, group.ID), "application/json",
+		[]byte(`{"shorthand": "canary 100, then waves of 400 every 1s, starting now", "concurrency": 30}`), &planned)
+	require.Len(t, planned.Waves, 2)
+
+	pool, err := store.Open(ctx, dbURL)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		var active int
@@ -110,11 +136,11 @@ func TestTwoWorkerProcesses(t *testing.T) {
 	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM moves WHERE state = 'moved'`).Scan(&moved))
 	require.Equal(t, users, moved)
 	require.NoError(t, pool.QueryRow(ctx, `SELECT count(DISTINCT actor) FROM move_events WHERE state = 'moved'`).Scan(&workers))
-	require.Equal(t, 2, workers, "both processes should have moved users")
-	for _, m := range members {
-		calls := shell.CallsFor(m.UPN)
-		require.Equal(t, 1, calls.MoveOnline, "%s: Move-CsUser calls", m.UPN)
-		require.Equal(t, 1, shell.MovesFor(m.UPN), "%s: moves that took effect", m.UPN)
+	require.Equal(t, 2, workers, "both worker processes should have moved users")
+	for i := range users {
+		upn := fmt.Sprintf("u%04d@contoso.com", i)
+		require.Equal(t, 1, shell.CallsFor(upn).MoveOnline, "%s: Move-CsUser calls", upn)
+		require.Equal(t, 1, shell.MovesFor(upn), "%s: moves that took effect", upn)
 	}
 	require.LessOrEqual(t, shell.Stats().MaxInFlight, 60, "two waves of concurrency 30")
 }

@@ -70,7 +70,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, migration.Errorf(migration.ENotFound, "no_route", "no route %s %s; the API is under /api/v1", r.Method, r.URL.Path))
 	})
-	return mux
+	return logRequests(s.log, mux)
 }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
