@@ -72,17 +72,21 @@ func (c Config) withDefaults() Config {
 }
 
 // jobTimeout bounds one attempt of a move: three shell calls and the
-// database work around them.
-func (c Config) jobTimeout() time.Duration { return 3*c.ShellTimeout + 30*time.Second }
+// database work around them (6.5 minutes with the default shell time-out).
+func (c Config) jobTimeout() time.Duration {
+	return 3*c.ShellTimeout + min(30*time.Second, c.ShellTimeout)
+}
 
 // RescueAfter is how long a move may run before River takes its worker for
 // dead and runs it again elsewhere: a little longer than an attempt may take,
-// minutes rather than River's default hour.
-func (c Config) RescueAfter() time.Duration { return c.jobTimeout() + time.Minute }
+// minutes rather than River's default hour (7.5 minutes with the default
+// shell time-out). River looks for such jobs every 30 seconds.
+func (c Config) RescueAfter() time.Duration { return c.jobTimeout() + min(time.Minute, c.jobTimeout()) }
 
 // leaseTTL is how long a move holds its wave's concurrency slot without
-// renewing it; a dead worker's slot comes back after it.
-func (c Config) leaseTTL() time.Duration { return c.jobTimeout() + 30*time.Second }
+// renewing it; a dead worker's slot comes back after it, before River
+// rescues its job.
+func (c Config) leaseTTL() time.Duration { return c.jobTimeout() + min(30*time.Second, c.ShellTimeout) }
 
 // Backoff is the wait after failed attempt n (1-based): RetryBase doubled per
 // attempt, capped at RetryMax, spread by up to ±10% by the job ID so that a

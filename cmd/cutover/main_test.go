@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -15,11 +16,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cutover/cutover/internal/dbtest"
+	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/sim"
 	"github.com/cutover/cutover/internal/store"
+	"github.com/cutover/cutover/jobs"
 )
 
 // TestMain lets the test binary stand in for the cutover binary: run with
@@ -34,7 +38,7 @@ func TestMain(m *testing.M) {
 
 // startCutover starts this binary as "cutover args...", stopped (SIGTERM) when
 // the test ends.
-func startCutover(t *testing.T, args ...string) *bytes.Buffer {
+func startCutover(t *testing.T, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "CUTOVER_TEST_MAIN=1")
@@ -42,6 +46,9 @@ func startCutover(t *testing.T, args ...string) *bytes.Buffer {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() {
+		if cmd.ProcessState != nil { // killed and reaped by the test
+			return
+		}
 		_ = cmd.Process.Signal(os.Interrupt)
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
@@ -55,7 +62,7 @@ func startCutover(t *testing.T, args ...string) *bytes.Buffer {
 			t.Logf("cutover %v:\n%s", args, out.String())
 		}
 	})
-	return &out
+	return cmd
 }
 
 // freeAddr returns a loopback address with a port free a moment ago.
@@ -143,4 +150,78 @@ func TestRolesAcrossProcesses(t *testing.T) {
 		require.Equal(t, 1, shell.MovesFor(upn), "%s: moves that took effect", upn)
 	}
 	require.LessOrEqual(t, shell.Stats().MaxInFlight, 60, "two waves of concurrency 30")
+}
+
+// waitFor polls a count query until it reaches want.
+func waitFor(t *testing.T, pool *pgxpool.Pool, within time.Duration, want int, query string) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		var n int
+		require.NoError(t, pool.QueryRow(context.Background(), query).Scan(&n))
+		if n >= want {
+			return
+		}
+		require.True(t, time.Now().Before(deadline), "%q: %d, want %d, after %s", query, n, want, within)
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestKilledWorkerResumes kills a worker process (SIGKILL) in the middle of
+// a wave. Another worker takes its moves over once River rescues them (the
+// rescue is configured from the shell time-out: seconds here, minutes by
+// default), reads each user's homing first, and moves every user exactly
+// once.
+func TestKilledWorkerResumes(t *testing.T) {
+	t.Parallel()
+	const users = 20
+	ctx := context.Background()
+	dbURL := dbtest.URL(t)
+	shell := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}, Latency: time.Second})
+	tenant := httptest.NewServer(shell.Handler())
+	t.Cleanup(tenant.Close)
+	pool, err := store.Open(ctx, dbURL)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+
+	worker := []string{"serve", "--role", "workers", "--database-url", dbURL, "--workers", "20",
+		"--shell", "sim+" + tenant.URL, "--shell-timeout", "3s", "--retry-base", "100ms", "--log-level", "warn"}
+	first := startCutover(t, worker...)
+
+	inserter, err := jobs.NewClient(pool, nil, jobs.Config{}, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	members := make([]migration.Member, users)
+	for i := range members {
+		members[i] = migration.Member{UPN: fmt.Sprintf("k%02d@contoso.com", i)}
+	}
+	members, err = migration.NormalizeMembers(members)
+	require.NoError(t, err)
+	g, err := store.New(pool).GroupCreate(ctx, store.NewGroup{Name: "killed", Source: "json", Members: members})
+	require.NoError(t, err)
+	_, err = jobs.NewScheduler(pool, inserter).Plan(ctx, g.ID, "test", func(unplanned, next int) ([]migration.WaveSpec, error) {
+		return migration.CheckWaves([]migration.WaveSpec{{Size: users, StartAt: time.Now(), Concurrency: users}}, unplanned, next)
+	})
+	require.NoError(t, err)
+
+	// Kill the first worker while moves are in flight.
+	waitFor(t, pool, 30*time.Second, 5, `SELECT count(*) FROM moves WHERE state IN ('moving', 'verifying')`)
+	require.NoError(t, first.Process.Kill())
+	_ = first.Wait()
+	var stranded int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM moves WHERE state IN ('preflight', 'moving', 'verifying')`).Scan(&stranded))
+	require.Positive(t, stranded)
+
+	startCutover(t, worker...)
+	waitFor(t, pool, 2*time.Minute, users, `SELECT count(*) FROM moves WHERE state = 'moved'`)
+	waitFor(t, pool, 10*time.Second, 1, `SELECT count(*) FROM waves WHERE state = 'completed'`)
+	for _, m := range members {
+		require.Equal(t, 1, shell.MovesFor(m.UPN), "%s: moves that took effect", m.UPN)
+	}
+	// The stranded moves were taken over: their timelines go back to
+	// pre-flight from where the dead worker left them.
+	var resumed int
+	require.NoError(t, pool.QueryRow(ctx, `
+		SELECT count(DISTINCT move_id) FROM move_events e
+		WHERE e.state = 'preflight' AND e.attempt > 1`).Scan(&resumed))
+	require.GreaterOrEqual(t, resumed, stranded)
 }
