@@ -28,6 +28,11 @@ const (
 	KindLicenceProvisioning Kind = "licence_provisioning"
 	KindTimeout             Kind = "timeout"
 	KindThrottled           Kind = "throttled"
+	// Kinds only Microsoft Graph shows (the shell moves these users).
+	KindDisabled        Kind = "disabled"          // account disabled in Entra ID
+	KindNotSynced       Kind = "not_synced"        // cloud-only: not synchronised from AD
+	KindNoUsageLocation Kind = "no_usage_location" // no usage location set
+	KindSIPMismatch     Kind = "sip_mismatch"      // proxyAddresses hold another SIP address
 )
 
 // Mix is the share of users (0 to 1) of each kind; the rest move cleanly.
@@ -43,12 +48,17 @@ var DefaultMix = Mix{
 	KindLicenceProvisioning: 0.04,
 	KindTimeout:             0.06,
 	KindThrottled:           0.04,
+	KindDisabled:            0.01,
+	KindNotSynced:           0.01,
+	KindNoUsageLocation:     0.01,
+	KindSIPMismatch:         0.02,
 }
 
 // mixOrder fixes the order in which Mix bands are laid out, so that a seed
 // gives the same users the same kinds on every run.
 var mixOrder = []Kind{KindAlreadyOnline, KindNotFound, KindLicenceMissing, KindTenantNotEnabled,
-	KindLicenceProvisioning, KindTimeout, KindThrottled}
+	KindLicenceProvisioning, KindTimeout, KindThrottled, KindDisabled, KindNotSynced, KindNoUsageLocation,
+	KindSIPMismatch}
 
 // Behaviour is how one simulated user responds.
 type Behaviour struct {
@@ -90,6 +100,7 @@ type Stats struct {
 
 type simUser struct {
 	b        Behaviour
+	seen     time.Time // when the tenant first heard of the user
 	online   bool
 	pool     string
 	failures int // failed move calls so far
@@ -169,7 +180,7 @@ func (s *Shell) user(identity string) *simUser {
 	if !ok {
 		b := s.behaviourFromMix(id)
 		_, domain, _ := strings.Cut(id, "@")
-		u = &simUser{b: b, online: b.Kind == KindAlreadyOnline, pool: "pool01." + domain}
+		u = &simUser{b: b, online: b.Kind == KindAlreadyOnline, pool: "pool01." + domain, seen: time.Now()}
 		s.users[id] = u
 	}
 	return u

@@ -1,0 +1,117 @@
+package migration
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Directory is what cutover asks of Microsoft Graph (Entra ID and Teams).
+// The Graph package implements it with msgraph-sdk-go; nothing else imports
+// the SDK.
+//
+// Errors Graph answered with are *DirectoryError; throttling is retried
+// inside the implementation (honouring Retry-After) before it gives up.
+type Directory interface {
+	// Tenant reads the organisation's directory synchronisation, its
+	// domains and its subscribed SKUs.
+	Tenant(ctx context.Context) (Tenant, error)
+	// Users looks users up by UPN, many at once. Users Graph does not know
+	// are absent from the result.
+	Users(ctx context.Context, upns []string) (map[string]DirectoryUser, error)
+	// GroupUsers lists the users among a group's transitive members: nested
+	// groups are followed; devices, contacts and other objects are skipped.
+	// Errors: a *DirectoryError with Status 404 if there is no such group.
+	GroupUsers(ctx context.Context, groupID string) ([]DirectoryUser, error)
+	// TeamsAccountType reads a user's Teams account type
+	// (/admin/teams/userConfigurations/{id}: accountType), which is
+	// AccountTypeOnPrem until the user is homed online.
+	TeamsAccountType(ctx context.Context, userID string) (string, error)
+}
+
+// AccountTypeOnPrem is the Teams account type of a user still homed on
+// premises.
+const AccountTypeOnPrem = "sfbOnPremUser"
+
+// Tenant is what Graph says of the organisation.
+type Tenant struct {
+	ID          string     `json:"id"`
+	DisplayName string     `json:"display_name"`
+	SyncEnabled bool       `json:"sync_enabled"`
+	LastSync    *time.Time `json:"last_sync,omitempty"`
+	Domains     []Domain   `json:"domains"`
+	SKUs        []SKU      `json:"skus"`
+}
+
+// Domain is a domain added to the tenant.
+type Domain struct {
+	Name     string   `json:"name"`
+	Verified bool     `json:"verified"`
+	Services []string `json:"services"` // supportedServices, e.g. OfficeCommunicationsOnline
+}
+
+// SKU is a subscribed licence product.
+type SKU struct {
+	ID         string    `json:"id"`
+	PartNumber string    `json:"part_number"` // e.g. ENTERPRISEPACK
+	Enabled    int       `json:"enabled"`     // prepaid units enabled
+	Consumed   int       `json:"consumed"`
+	Plans      []SKUPlan `json:"plans"`
+}
+
+// SKUPlan is a service plan of a SKU.
+type SKUPlan struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`   // servicePlanName, e.g. TEAMS1, MCOSTANDARD
+	Status string `json:"status"` // provisioningStatus, e.g. Success
+}
+
+// DirectoryUser is a user as Entra ID shows them.
+type DirectoryUser struct {
+	ID             string         `json:"id"`
+	UPN            string         `json:"upn"`
+	DisplayName    string         `json:"display_name"`
+	Enabled        bool           `json:"enabled"`
+	SyncEnabled    bool           `json:"sync_enabled"` // onPremisesSyncEnabled
+	ImmutableID    string         `json:"immutable_id"` // onPremisesImmutableId
+	UsageLocation  string         `json:"usage_location"`
+	ProxyAddresses []string       `json:"proxy_addresses"`
+	Plans          []AssignedPlan `json:"plans"`
+}
+
+// AssignedPlan is a service plan assigned to a user.
+type AssignedPlan struct {
+	ID         string    `json:"id"`      // servicePlanId
+	Service    string    `json:"service"` // e.g. TeamspaceAPI, MicrosoftCommunicationsOnline
+	Status     string    `json:"status"`  // capabilityStatus, e.g. Enabled
+	AssignedAt time.Time `json:"assigned_at"`
+}
+
+// Service plans cutover needs, by their IDs and names.
+const (
+	PlanTeams1       = "57ff2da0-773e-42df-b2af-ffb7a2317929" // Microsoft Teams (TEAMS1)
+	PlanMCOStandard  = "0feaeb32-d00e-4d66-bd5a-43b5b83db82c" // Skype for Business Online (Plan 2) (MCOSTANDARD)
+	PlanNameTeams1   = "TEAMS1"
+	PlanNameMCOStd   = "MCOSTANDARD"
+	ServiceSfBOnline = "OfficeCommunicationsOnline" // the domain service a SIP domain needs
+)
+
+// DirectoryError is an error Microsoft Graph answered with. Message may be
+// empty: Graph does not always say.
+type DirectoryError struct {
+	Status     int
+	Code       string // the OData error code, e.g. Request_ResourceNotFound
+	Message    string
+	RetryAfter time.Duration
+}
+
+func (e *DirectoryError) Error() string {
+	msg := e.Message
+	if msg == "" {
+		msg = "no message"
+	}
+	if e.Code != "" {
+		return fmt.Sprintf("Microsoft Graph (%d) %s: %s", e.Status, e.Code, msg)
+	}
+	return fmt.Sprintf("Microsoft Graph (%d): %s", e.Status, msg)
+}
