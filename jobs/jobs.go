@@ -10,6 +10,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -49,6 +50,16 @@ type Config struct {
 	// PollInterval is how often idle workers look for jobs when no
 	// notification reaches them. Defaults to 1 second.
 	PollInterval time.Duration
+	// Directory is Microsoft Graph, for the pre-flight checks of every move
+	// and the check after it. Nil moves users on the shell's word alone.
+	Directory migration.Directory
+	// LicenceSettle is how long a fresh licence takes to provision; a move
+	// before that retries later. Defaults to 30 minutes.
+	LicenceSettle time.Duration
+	// ProvisioningWait is how long after the move call Teams may go on
+	// showing the user as on premises before the move fails. Defaults to
+	// 30 minutes.
+	ProvisioningWait time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -67,6 +78,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = time.Second
+	}
+	if c.LicenceSettle <= 0 {
+		c.LicenceSettle = migration.DefaultLicenceSettle
+	}
+	if c.ProvisioningWait <= 0 {
+		c.ProvisioningWait = 30 * time.Minute
 	}
 	return c
 }
@@ -137,4 +154,28 @@ func NewClient(pool *pgxpool.Pool, shell migration.Shell, cfg Config, log *slog.
 func complete[T river.JobArgs](ctx context.Context, tx pgx.Tx, job *river.Job[T]) error {
 	_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
 	return err
+}
+
+// tenantCache keeps the tenant's details a few minutes, so that each move's
+// pre-flight does not read the organisation, domains and SKUs again.
+type tenantCache struct {
+	mu      sync.Mutex
+	tenant  migration.Tenant
+	fetched time.Time
+}
+
+const tenantCacheTTL = 5 * time.Minute
+
+func (c *tenantCache) get(ctx context.Context, dir migration.Directory) (migration.Tenant, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.fetched.IsZero() && time.Since(c.fetched) < tenantCacheTTL {
+		return c.tenant, nil
+	}
+	t, err := dir.Tenant(ctx)
+	if err != nil {
+		return t, err
+	}
+	c.tenant, c.fetched = t, time.Now()
+	return t, nil
 }

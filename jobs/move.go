@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -37,11 +38,12 @@ func (MoveArgs) InsertOpts() river.InsertOpts {
 // outcome is written in the transaction that completes the job.
 type MoveWorker struct {
 	river.WorkerDefaults[MoveArgs]
-	pool  *pgxpool.Pool
-	shell migration.Shell
-	cfg   Config
-	log   *slog.Logger
-	actor string
+	pool   *pgxpool.Pool
+	shell  migration.Shell
+	cfg    Config
+	log    *slog.Logger
+	actor  string
+	tenant tenantCache
 }
 
 // NextRetry implements river.Worker: the backoff of Config.
@@ -87,10 +89,11 @@ func (w *MoveWorker) Work(ctx context.Context, job *river.Job[MoveArgs]) error {
 
 // attempt is one run of a move job.
 type attempt struct {
-	w    *MoveWorker
-	job  *river.Job[MoveArgs]
-	move migration.Move
-	n    int
+	w           *MoveWorker
+	job         *river.Job[MoveArgs]
+	move        migration.Move
+	n           int
+	directoryID string // the user's object ID in Entra ID, once known
 }
 
 func (a *attempt) prefix() string {
@@ -98,6 +101,11 @@ func (a *attempt) prefix() string {
 }
 
 func (a *attempt) run(ctx context.Context) error {
+	if a.move.State == migration.MoveStateVerifying && a.move.MoveIssuedAt != nil {
+		// Back from waiting for Teams to show the move (or from a worker
+		// that died while verifying): verification reads the homing afresh.
+		return a.verify(ctx)
+	}
 	q := store.New(a.w.pool)
 	if err := a.change(ctx, q, store.MoveChange{
 		To:      migration.MoveStatePreflight,
@@ -112,11 +120,17 @@ func (a *attempt) run(ctx context.Context) error {
 	}
 	if u.HomedOnline() {
 		if a.move.MoveIssuedAt != nil {
-			return a.finish(ctx, store.MoveChange{To: migration.MoveStateMoved,
-				Message: "homed online after the move call of an earlier attempt (HostingProvider " + u.HostingProvider + "); verified, not moved again"})
+			if err := a.change(ctx, q, store.MoveChange{To: migration.MoveStateVerifying,
+				Message: "homed online after the move call of an earlier attempt (HostingProvider " + u.HostingProvider + "); verifying, not moving again"}); err != nil {
+				return err
+			}
+			return a.verify(ctx)
 		}
 		return a.finish(ctx, store.MoveChange{To: migration.MoveStateSkipped,
 			Message: "already homed online (HostingProvider " + u.HostingProvider + "); not moved"})
+	}
+	if err := a.preflight(ctx, q); err != nil {
+		return a.fail(ctx, err)
 	}
 
 	err = pgx.BeginFunc(ctx, a.w.pool, func(tx pgx.Tx) error {
@@ -141,17 +155,119 @@ func (a *attempt) run(ctx context.Context) error {
 	if err := a.shellCall(ctx, func(ctx context.Context) error { return a.w.shell.MoveOnline(ctx, a.move.UPN) }); err != nil {
 		return a.fail(ctx, err)
 	}
-
 	if err := a.change(ctx, q, store.MoveChange{To: migration.MoveStateVerifying, Message: "move accepted; verifying the homing (Get-CsUser)"}); err != nil {
 		return err
 	}
-	if u, err = a.getUser(ctx); err != nil {
+	return a.verify(ctx)
+}
+
+// preflight checks the user in Microsoft Graph (when cutover has it) and
+// records the result: a failed check stops the move with its code.
+func (a *attempt) preflight(ctx context.Context, q *store.Queries) error {
+	dir := a.w.cfg.Directory
+	if dir == nil {
+		return nil
+	}
+	tenant, err := a.w.tenant.get(ctx, dir)
+	if err != nil {
+		return err
+	}
+	users, err := dir.Users(ctx, []string{a.move.UPN})
+	if err != nil {
+		return err
+	}
+	var du *migration.DirectoryUser
+	if u, ok := users[a.move.UPN]; ok {
+		du = &u
+	}
+	now := time.Now()
+	checks := migration.UserPreflight(du, migration.Member{UPN: a.move.UPN, SIP: a.move.SIP}, tenant, now, a.w.cfg.LicenceSettle)
+	if err := q.PreflightSave(ctx, a.move.MemberID, checks, now); err != nil {
+		return err
+	}
+	if err := migration.FirstFailure(checks); err != nil {
+		return err
+	}
+	if du != nil {
+		a.directoryID = du.ID
+	}
+	return q.MoveEventAdd(ctx, a.move.ID, migration.MoveEvent{Attempt: a.n, Actor: a.w.actor,
+		Message: "pre-flight in Entra ID: " + summarise(checks)})
+}
+
+// summarise says in a line how checks went, naming the warnings.
+func summarise(checks []migration.Check) string {
+	passed := 0
+	var warnings []string
+	for _, c := range checks {
+		switch c.Status {
+		case migration.CheckPass:
+			passed++
+		case migration.CheckWarn:
+			warnings = append(warnings, c.Name+": "+c.Evidence)
+		}
+	}
+	s := fmt.Sprintf("%d checks passed", passed)
+	if len(warnings) > 0 {
+		s += fmt.Sprintf(", %d warning(s): %s", len(warnings), strings.Join(warnings, "; "))
+	}
+	return s
+}
+
+// verify reads the homing back from the shell and, with Graph, waits (up to
+// ProvisioningWait after the move call) for Teams to stop showing the user
+// as on premises. The move is moved only when both agree.
+func (a *attempt) verify(ctx context.Context) error {
+	u, err := a.getUser(ctx)
+	if err != nil {
 		return a.fail(ctx, err)
 	}
 	if !u.HomedOnline() {
 		return a.fail(ctx, fmt.Errorf("the user is not homed online after the move (HostingProvider %q, RegistrarPool %q)", u.HostingProvider, u.RegistrarPool))
 	}
-	return a.finish(ctx, store.MoveChange{To: migration.MoveStateMoved, Message: "homed online (HostingProvider " + u.HostingProvider + ")"})
+	dir := a.w.cfg.Directory
+	if dir == nil {
+		return a.finish(ctx, store.MoveChange{To: migration.MoveStateMoved, Message: "homed online (HostingProvider " + u.HostingProvider + ")"})
+	}
+	if a.directoryID == "" {
+		users, err := dir.Users(ctx, []string{a.move.UPN})
+		if err != nil {
+			return a.fail(ctx, err)
+		}
+		du, ok := users[a.move.UPN]
+		if !ok {
+			return a.fail(ctx, &migration.PreflightError{Check: migration.Check{Name: "account", Status: migration.CheckFail,
+				Code: migration.CodeAccountNotFound, Evidence: a.move.UPN + " has no account in Entra ID"}})
+		}
+		a.directoryID = du.ID
+	}
+	account, err := dir.TeamsAccountType(ctx, a.directoryID)
+	if err != nil {
+		return a.fail(ctx, err)
+	}
+	if account != migration.AccountTypeOnPrem {
+		return a.finish(ctx, store.MoveChange{To: migration.MoveStateMoved,
+			Message: "homed online (HostingProvider " + u.HostingProvider + "; Teams accountType " + account + ")"})
+	}
+	waited := time.Since(*a.move.MoveIssuedAt)
+	if waited >= a.w.cfg.ProvisioningWait {
+		return a.finish(ctx, store.MoveChange{To: migration.MoveStateFailed, ErrorCode: migration.CodeNotProvisionedOnline,
+			ErrorMessage: fmt.Sprintf("Teams accountType is still %s %s after the move", account, waited.Round(time.Second)),
+			Message:      fmt.Sprintf("failed: %s: Teams accountType is still %s %s after the move", migration.CodeNotProvisionedOnline, account, waited.Round(time.Second))})
+	}
+	// Wait for provisioning without holding a slot or spending an attempt.
+	// Look again after half the time waited so far: at least RetryBase, at
+	// most five minutes, and not past the end of the wait.
+	wait := min(max(waited/2, a.w.cfg.RetryBase), 5*time.Minute, a.w.cfg.ProvisioningWait-waited) + 10*time.Millisecond
+	q := store.New(a.w.pool)
+	if err := q.MoveWaitNote(ctx, a.move.ID, time.Now().Add(wait), migration.MoveEvent{Attempt: a.n, Actor: a.w.actor,
+		Message: fmt.Sprintf("on premises the user is online; Teams still shows accountType %s: waiting up to %s for provisioning", account, a.w.cfg.ProvisioningWait)}); err != nil {
+		return err
+	}
+	if err := q.LeaseRelease(ctx, a.move.ID); err != nil {
+		return err
+	}
+	return river.JobSnooze(wait)
 }
 
 func (a *attempt) getUser(ctx context.Context) (migration.ShellUser, error) {

@@ -83,7 +83,7 @@ INSERT INTO move_state_transitions (from_state, to_state) VALUES
     ('queued', 'preflight'), ('queued', 'cancelled'),
     ('retrying', 'preflight'), ('retrying', 'cancelled'),
     ('preflight', 'moving'), ('preflight', 'skipped'), ('preflight', 'failed'), ('preflight', 'retrying'),
-    ('preflight', 'moved'),
+    ('preflight', 'verifying'),
     ('moving', 'verifying'), ('moving', 'failed'), ('moving', 'retrying'), ('moving', 'preflight'),
     ('verifying', 'moved'), ('verifying', 'failed'), ('verifying', 'retrying'), ('verifying', 'preflight'),
     ('failed', 'queued'),

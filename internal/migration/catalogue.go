@@ -3,6 +3,7 @@ package migration
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 )
 
@@ -21,6 +22,17 @@ const (
 	CodeThrottled           ErrorCode = "throttled"
 	CodeNotHomedOnline      ErrorCode = "not_homed_online"
 	CodeUnknown             ErrorCode = "unknown"
+
+	// Found by the pre-flight checks in Microsoft Graph.
+	CodeAccountNotFound        ErrorCode = "account_not_found"
+	CodeAccountDisabled        ErrorCode = "account_disabled"
+	CodeAccountNotSynchronised ErrorCode = "account_not_synchronised"
+	CodeUsageLocationMissing   ErrorCode = "usage_location_missing"
+	CodeDomainNotVerified      ErrorCode = "domain_not_verified"
+	CodeNotProvisionedOnline   ErrorCode = "not_provisioned_online"
+	CodeGraphThrottled         ErrorCode = "graph_throttled"
+	CodeGraphUnavailable       ErrorCode = "graph_unavailable"
+	CodeGraphAccessDenied      ErrorCode = "graph_access_denied"
 )
 
 // Failure is one entry of the error catalogue: what an error means to a person
@@ -94,6 +106,29 @@ var Catalogue = []Failure{
 	},
 }
 
+// directoryFailures are the failures found in Microsoft Graph: by pre-flight
+// checks (the check says the evidence) or by Graph's own answers.
+var directoryFailures = []Failure{
+	{Code: CodeAccountNotFound, Explanation: "The user has no account in Entra ID.",
+		Fix: "Check that Entra Connect synchronises the user and that the UPN in the pilot group is right; then retry."},
+	{Code: CodeAccountDisabled, Explanation: "The user's account is disabled in Entra ID.",
+		Fix: "Enable the account in Active Directory, or remove the user from the pilot group."},
+	{Code: CodeAccountNotSynchronised, Explanation: "The user's account is not synchronised from on premises (a cloud-only account cannot be moved).",
+		Fix: "Synchronise the on-premises account with Entra Connect, then retry."},
+	{Code: CodeUsageLocationMissing, Explanation: "The user has no usage location, which licences need.",
+		Fix: "Set the user's usage location (Update-MgUser -UsageLocation), then retry."},
+	{Code: CodeDomainNotVerified, Explanation: "The user's domain is not verified (or not enabled for Skype for Business Online) in the tenant.",
+		Fix: "Verify the domain in the admin centre and enable it for Skype for Business / Teams, then retry."},
+	{Code: CodeNotProvisionedOnline, Explanation: "The move finished on premises, but Teams still shows the user as homed on premises after the provisioning wait.",
+		Fix: "Check the user with Get-CsOnlineUser; open a support case if the homing does not update."},
+	{Code: CodeGraphThrottled, Transient: true, Explanation: "Microsoft Graph throttled cutover's requests.",
+		Fix: "Nothing: cutover waits as Graph asks and tries again."},
+	{Code: CodeGraphUnavailable, Transient: true, Explanation: "Microsoft Graph did not answer or answered with a server error.",
+		Fix: "Nothing: cutover tries again. Check the service health dashboard if it persists."},
+	{Code: CodeGraphAccessDenied, Explanation: "Microsoft Graph refused cutover's credentials.",
+		Fix: "Check the app registration's client secret or certificate and its application permissions (User.Read.All, Directory.Read.All, Organization.Read.All, TeamsUserConfiguration.Read.All), with admin consent."},
+}
+
 var unknownFailure = Failure{
 	Code:        CodeUnknown,
 	Transient:   false,
@@ -104,7 +139,7 @@ var unknownFailure = Failure{
 // FailureFor returns the catalogue entry of a code (the entry for unknown
 // errors if the code is not in the catalogue).
 func FailureFor(code ErrorCode) Failure {
-	for _, f := range Catalogue {
+	for _, f := range slices.Concat(Catalogue, directoryFailures) {
 		if f.Code == code {
 			return f
 		}
@@ -117,6 +152,19 @@ func FailureFor(code ErrorCode) Failure {
 func Classify(err error) Failure {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return FailureFor(CodeTimeout)
+	}
+	if pe, ok := errors.AsType[*PreflightError](err); ok {
+		return FailureFor(pe.Check.Code)
+	}
+	if de, ok := errors.AsType[*DirectoryError](err); ok {
+		switch {
+		case de.Status == 429:
+			return FailureFor(CodeGraphThrottled)
+		case de.Status == 401 || de.Status == 403:
+			return FailureFor(CodeGraphAccessDenied)
+		case de.Status == 0 || de.Status >= 500:
+			return FailureFor(CodeGraphUnavailable)
+		}
 	}
 	msg := strings.ToLower(err.Error())
 	for _, f := range Catalogue {

@@ -53,6 +53,7 @@ type Move struct {
 	StartedAt     *time.Time `json:"started_at,omitempty"`
 	FinishedAt    *time.Time `json:"finished_at,omitempty"`
 	UpdatedAt     time.Time  `json:"updated_at"`
+	MemberID      int64      `json:"-"`
 }
 
 // MoveEvent is one entry in a move's timeline.

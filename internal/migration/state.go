@@ -36,7 +36,9 @@ var moveTransitions = map[MoveState][]MoveState{
 	MoveStatePending:   {MoveStateQueued, MoveStateCancelled},
 	MoveStateQueued:    {MoveStatePreflight, MoveStateCancelled},
 	MoveStateRetrying:  {MoveStatePreflight, MoveStateCancelled},
-	MoveStatePreflight: {MoveStateMoving, MoveStateSkipped, MoveStateFailed, MoveStateRetrying, MoveStateMoved},
+	// A user found online whose move call an earlier attempt made goes
+	// straight to verifying.
+	MoveStatePreflight: {MoveStateMoving, MoveStateSkipped, MoveStateFailed, MoveStateRetrying, MoveStateVerifying},
 	// A move found in moving or verifying when its job starts was cut off (its
 	// worker died): it starts again at pre-flight, which reads the homing first.
 	MoveStateMoving:         {MoveStateVerifying, MoveStateFailed, MoveStateRetrying, MoveStatePreflight},

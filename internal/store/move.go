@@ -13,7 +13,7 @@ import (
 const moveSelect = `
 SELECT m.id, m.wave_id, w.name, w.start_at, g.id, g.name, m.upn, m.sip, gm.display_name,
        m.state, m.run, m.attempts, w.max_attempts, coalesce(m.error_code, ''), coalesce(m.error_message, ''),
-       m.next_attempt_at, m.move_issued_at, m.started_at, m.finished_at, m.updated_at
+       m.next_attempt_at, m.move_issued_at, m.started_at, m.finished_at, m.updated_at, m.member_id
 FROM moves m
 JOIN waves w ON w.id = m.wave_id
 JOIN pilot_groups g ON g.id = w.group_id
@@ -135,6 +135,19 @@ func (q *Queries) MoveEventAdd(ctx context.Context, moveID int64, e migration.Mo
 		INSERT INTO move_events (move_id, state, attempt, error_code, message, actor)
 		SELECT id, state, $2, nullif($3, ''), $4, $5 FROM moves WHERE id = $1`,
 		moveID, e.Attempt, e.ErrorCode, e.Message, e.Actor)
+	return err
+}
+
+// MoveWaitNote records when a move waiting in its state is looked at next,
+// adding the event only when the wait begins (the move had no next attempt
+// set), so that a long wait is one line in the timeline.
+func (q *Queries) MoveWaitNote(ctx context.Context, moveID int64, next time.Time, e migration.MoveEvent) error {
+	_, err := q.db.Exec(ctx, `
+		WITH prev AS (SELECT id, next_attempt_at FROM moves WHERE id = $1 FOR UPDATE),
+		upd AS (UPDATE moves SET next_attempt_at = $2, updated_at = now() WHERE id = $1)
+		INSERT INTO move_events (move_id, state, attempt, message, actor)
+		SELECT m.id, m.state, $3, $4, $5 FROM moves m JOIN prev ON prev.id = m.id
+		WHERE prev.next_attempt_at IS NULL`, moveID, next, e.Attempt, e.Message, e.Actor)
 	return err
 }
 

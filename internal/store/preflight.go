@@ -1,0 +1,78 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cutover/cutover/internal/migration"
+)
+
+// Preflight is the latest pre-flight result of a group member.
+type Preflight struct {
+	CheckedAt time.Time             `json:"checked_at"`
+	Status    migration.CheckStatus `json:"status"`
+	Checks    []migration.Check     `json:"checks"`
+}
+
+// PreflightSave records a member's pre-flight result, replacing the last.
+func (q *Queries) PreflightSave(ctx context.Context, memberID int64, checks []migration.Check, at time.Time) error {
+	_, err := q.db.Exec(ctx, `
+		INSERT INTO preflight_results (member_id, checked_at, status, checks) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (member_id) DO UPDATE SET checked_at = excluded.checked_at, status = excluded.status, checks = excluded.checks`,
+		memberID, at, migration.Worst(checks), checks)
+	return err
+}
+
+// PreflightGet returns a member's latest pre-flight result, or nil if the
+// member was never checked.
+func (q *Queries) PreflightGet(ctx context.Context, memberID int64) (*Preflight, error) {
+	rows, _ := q.db.Query(ctx, `SELECT checked_at, status, checks FROM preflight_results WHERE member_id = $1`, memberID)
+	p, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByPos[Preflight])
+	if err == pgx.ErrNoRows {
+		return nil, nil
+	}
+	return p, err
+}
+
+// GroupMember is a member of a pilot group, with its ID.
+type GroupMember struct {
+	ID int64
+	migration.Member
+}
+
+// MemberList returns a group's members in import order; with waveID > 0,
+// only those planned into that wave.
+func (q *Queries) MemberList(ctx context.Context, groupID, waveID int64) ([]GroupMember, error) {
+	rows, err := q.db.Query(ctx, `
+		SELECT gm.id, gm.upn, gm.sip, gm.display_name FROM group_members gm
+		WHERE gm.group_id = $1
+		  AND ($2 = 0 OR EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id AND m.wave_id = $2))
+		ORDER BY gm.position`, groupID, waveID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (GroupMember, error) {
+		var m GroupMember
+		err := row.Scan(&m.ID, &m.UPN, &m.SIP, &m.DisplayName)
+		return m, err
+	})
+}
+
+// SIPDomains returns the domains of the SIP addresses of every pilot group's
+// members.
+func (q *Queries) SIPDomains(ctx context.Context) ([]string, error) {
+	rows, _ := q.db.Query(ctx, `SELECT DISTINCT split_part(sip, '@', 2) FROM group_members ORDER BY 1`)
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// UsersToMove counts the members of every pilot group whose latest move has
+// not moved them (or found them online already).
+func (q *Queries) UsersToMove(ctx context.Context) (int, error) {
+	var n int
+	err := q.db.QueryRow(ctx, `
+		SELECT count(DISTINCT gm.upn) FROM group_members gm
+		WHERE NOT EXISTS (SELECT 1 FROM moves m WHERE m.upn = gm.upn AND m.state IN ('moved', 'skipped'))`).Scan(&n)
+	return n, err
+}
