@@ -293,6 +293,10 @@ func (a *attempt) change(ctx context.Context, q *store.Queries, c store.MoveChan
 		return err
 	}
 	a.move.State = c.To
+	if c.MoveIssued && a.move.MoveIssuedAt == nil {
+		now := time.Now() // the database's own is a moment earlier
+		a.move.MoveIssuedAt = &now
+	}
 	return nil
 }
 

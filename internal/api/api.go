@@ -5,6 +5,7 @@
 package api
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -31,6 +32,18 @@ type Server struct {
 	log       *slog.Logger
 	now       func() time.Time
 	maxBody   int64
+	dir       migration.Directory
+	checks    CheckSettings
+}
+
+// CheckSettings tune the checks against Microsoft Graph.
+type CheckSettings struct {
+	// MaxSyncAge is how old the last directory synchronisation may be.
+	// Defaults to migration.DefaultMaxSyncAge.
+	MaxSyncAge time.Duration
+	// LicenceSettle is how long a fresh licence takes to provision.
+	// Defaults to migration.DefaultLicenceSettle.
+	LicenceSettle time.Duration
 }
 
 // Options configure a Server; zero values take the documented defaults.
@@ -39,6 +52,11 @@ type Options struct {
 	MaxBody int64
 	// Now is the clock. Defaults to time.Now.
 	Now func() time.Time
+	// Directory is Microsoft Graph. Without it, tenant readiness, dry runs
+	// and imports from Entra ID groups answer 503.
+	Directory migration.Directory
+	// Checks tune the checks against the directory.
+	Checks CheckSettings
 }
 
 // NewServer returns an API server.
@@ -51,7 +69,10 @@ func NewServer(pool *pgxpool.Pool, scheduler *jobs.Scheduler, log *slog.Logger, 
 		if opts.Now != nil {
 			s.now = opts.Now
 		}
+		s.dir, s.checks = opts.Directory, opts.Checks
 	}
+	s.checks.MaxSyncAge = cmp.Or(s.checks.MaxSyncAge, migration.DefaultMaxSyncAge)
+	s.checks.LicenceSettle = cmp.Or(s.checks.LicenceSettle, migration.DefaultLicenceSettle)
 	return s
 }
 
@@ -67,6 +88,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/waves/{id}/moves", s.waveMoves)
 	mux.HandleFunc("GET /api/v1/users/{identity}", s.userGet)
 	mux.HandleFunc("POST /api/v1/users/{identity}/retry", s.userRetry)
+	mux.HandleFunc("GET /api/v1/tenant/readiness", s.tenantReadiness)
+	mux.HandleFunc("POST /api/v1/groups/{id}/preflight", s.groupPreflight)
+	mux.HandleFunc("POST /api/v1/waves/{id}/preflight", s.wavePreflight)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, migration.Errorf(migration.ENotFound, "no_route", "no route %s %s; the API is under /api/v1", r.Method, r.URL.Path))
 	})
@@ -90,6 +114,8 @@ var statusOf = map[string]int{
 	migration.EConflict:    http.StatusConflict,
 	migration.ETooLarge:    http.StatusRequestEntityTooLarge,
 	migration.EUnsupported: http.StatusUnsupportedMediaType,
+	migration.EUnavailable: http.StatusServiceUnavailable,
+	migration.EUpstream:    http.StatusBadGateway,
 }
 
 // errorBody is the JSON of every error response.
@@ -100,6 +126,11 @@ type errorBody struct {
 // error writes err as JSON. Errors that are not a *migration.Error are
 // cutover's own fault: logged in full, shown as "Internal error."
 func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
+	if de, ok := errors.AsType[*migration.DirectoryError](err); ok {
+		// Graph's own words are safe to show, and say what is wrong.
+		f := migration.Classify(de)
+		err = &migration.Error{Kind: migration.EUpstream, Code: string(f.Code), Message: de.Error() + ". " + f.Fix}
+	}
 	e, ok := errors.AsType[*migration.Error](err)
 	status := statusOf[migration.ErrorKind(err)]
 	if !ok || status == 0 {

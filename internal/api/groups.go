@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"path"
@@ -11,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/preflight"
 	"github.com/cutover/cutover/internal/store"
 )
 
@@ -23,34 +25,38 @@ type WaveView struct {
 	Progress migration.Progress `json:"progress"`
 }
 
-// FailureView is how many moves failed with one error, and what it means.
-type FailureView struct {
-	migration.Failure
-	Count int `json:"count"`
-}
-
 // GroupView is a pilot group with its waves, its progress and its failures
 // by error code.
 type GroupView struct {
 	migration.Group
-	StartedAt      *time.Time         `json:"started_at,omitempty"`
-	FinishedAt     *time.Time         `json:"finished_at,omitempty"`
-	Progress       migration.Progress `json:"progress"`
-	Waves          []WaveView         `json:"waves"`
-	Failures       []FailureView      `json:"failures"`
-	IgnoredColumns []string           `json:"ignored_columns,omitempty"`
+	StartedAt      *time.Time               `json:"started_at,omitempty"`
+	FinishedAt     *time.Time               `json:"finished_at,omitempty"`
+	Progress       migration.Progress       `json:"progress"`
+	Waves          []WaveView               `json:"waves"`
+	Failures       []migration.FailureCount `json:"failures"`
+	IgnoredColumns []string                 `json:"ignored_columns,omitempty"`
+	SkippedUsers   []preflight.Skipped      `json:"skipped_users,omitempty"`
 }
 
-// groupCreateRequest is the JSON form of a new pilot group.
+// groupCreateRequest is the JSON form of a new pilot group: its members
+// listed, or read from an Entra ID group.
 type groupCreateRequest struct {
-	Name    string             `json:"name"`
-	Members []migration.Member `json:"members"`
+	Name         string             `json:"name"`
+	Members      []migration.Member `json:"members"`
+	EntraGroupID string             `json:"entra_group_id"`
+}
+
+// importNotes is what an import reports besides the group: CSV columns it
+// did not read, directory users it left out.
+type importNotes struct {
+	ignoredColumns []string
+	skippedUsers   []preflight.Skipped
 }
 
 // groupCreate creates a pilot group from JSON, a CSV body (text/csv, name in
 // ?name=) or a multipart upload (fields file and name).
 func (s *Server) groupCreate(w http.ResponseWriter, r *http.Request) {
-	g, ignored, err := s.readGroup(w, r)
+	g, notes, err := s.readGroup(w, r)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -66,46 +72,70 @@ func (s *Server) groupCreate(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	view.IgnoredColumns = ignored
+	view.IgnoredColumns, view.SkippedUsers = notes.ignoredColumns, notes.skippedUsers
 	w.Header().Set("Location", "/api/v1/groups/"+strconv.FormatInt(created.ID, 10))
 	writeJSON(w, http.StatusCreated, view)
 }
 
-func (s *Server) readGroup(w http.ResponseWriter, r *http.Request) (store.NewGroup, []string, error) {
+func (s *Server) readGroup(w http.ResponseWriter, r *http.Request) (store.NewGroup, importNotes, error) {
+	var notes importNotes
 	g := store.NewGroup{Name: strings.TrimSpace(r.URL.Query().Get("name")), CreatedBy: "api"}
 	var csvData []byte
 	switch mt := mediaType(r); mt {
 	case "application/json", "":
 		var req groupCreateRequest
 		if err := s.decodeJSON(w, r, &req); err != nil {
-			return g, nil, err
+			return g, notes, err
+		}
+		g.Name, g.Source = strings.TrimSpace(req.Name), "json"
+		if err := checkName(g.Name); err != nil {
+			return g, notes, err
+		}
+		if req.EntraGroupID != "" {
+			if len(req.Members) > 0 {
+				return g, notes, migration.Invalid("invalid_group", "entra_group_id", "give either members or entra_group_id, not both")
+			}
+			if s.dir == nil {
+				return g, notes, errNoDirectory
+			}
+			members, skipped, err := preflight.GroupMembers(r.Context(), s.dir, req.EntraGroupID)
+			if de, ok := errors.AsType[*migration.DirectoryError](err); ok && de.Status == http.StatusNotFound {
+				return g, notes, migration.Invalid("entra_group_not_found", "entra_group_id", "Entra ID has no group %q", req.EntraGroupID)
+			}
+			if err != nil {
+				return g, notes, err
+			}
+			if len(members) == 0 {
+				return g, notes, migration.Invalid("invalid_members", "entra_group_id", "group %q has no enabled users (%d disabled)", req.EntraGroupID, len(skipped))
+			}
+			req.Members, g.Source, notes.skippedUsers = members, "entra", skipped
 		}
 		members, err := migration.NormalizeMembers(req.Members)
 		if err != nil {
-			return g, nil, err
+			return g, notes, err
 		}
-		g.Name, g.Source, g.Members = strings.TrimSpace(req.Name), "json", members
-		return g, nil, checkName(g.Name)
+		g.Members = members
+		return g, notes, nil
 	case "text/csv", "application/csv", "text/plain":
 		data, err := s.readBody(w, r)
 		if err != nil {
-			return g, nil, err
+			return g, notes, err
 		}
 		csvData = data
 	case "multipart/form-data":
 		r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
 		if err := r.ParseMultipartForm(s.maxBody); err != nil {
-			return g, nil, s.bodyError(err)
+			return g, notes, s.bodyError(err)
 		}
 		defer r.MultipartForm.RemoveAll() //nolint:errcheck
 		file, header, err := r.FormFile("file")
 		if err != nil {
-			return g, nil, migration.Invalid(migration.CodeInvalidCSV, "file", "the upload has no file field (curl -F file=@pilot.csv)")
+			return g, notes, migration.Invalid(migration.CodeInvalidCSV, "file", "the upload has no file field (curl -F file=@pilot.csv)")
 		}
 		csvData, err = io.ReadAll(file)
 		file.Close()
 		if err != nil {
-			return g, nil, s.bodyError(err)
+			return g, notes, s.bodyError(err)
 		}
 		if name := strings.TrimSpace(r.PostFormValue("name")); name != "" {
 			g.Name = name
@@ -113,18 +143,18 @@ func (s *Server) readGroup(w http.ResponseWriter, r *http.Request) (store.NewGro
 			g.Name = strings.TrimSuffix(path.Base(header.Filename), path.Ext(header.Filename))
 		}
 	default:
-		return g, nil, migration.Errorf(migration.EUnsupported, "unsupported_media_type",
+		return g, notes, migration.Errorf(migration.EUnsupported, "unsupported_media_type",
 			"send JSON (application/json), CSV (text/csv) or a multipart upload with a file field, not %s", mt)
 	}
 	if err := checkName(g.Name); err != nil {
-		return g, nil, err
+		return g, notes, err
 	}
 	res, err := migration.ParseMembersCSV(csvData)
 	if err != nil {
-		return g, nil, err
+		return g, notes, err
 	}
-	g.Source, g.Members = "csv", res.Members
-	return g, res.IgnoredColumns, nil
+	g.Source, g.Members, notes.ignoredColumns = "csv", res.Members, res.IgnoredColumns
+	return g, notes, nil
 }
 
 func checkName(name string) error {
@@ -195,9 +225,9 @@ func groupView(ctx context.Context, q *store.Queries, g migration.Group, now tim
 	if err != nil {
 		return GroupView{}, err
 	}
-	v := GroupView{Group: g, Waves: views, Failures: make([]FailureView, 0, len(failures))}
+	v := GroupView{Group: g, Waves: views, Failures: make([]migration.FailureCount, 0, len(failures))}
 	for _, f := range failures {
-		v.Failures = append(v.Failures, FailureView{Failure: migration.FailureFor(f.Code), Count: f.Count})
+		v.Failures = append(v.Failures, migration.FailureCount{Failure: migration.FailureFor(f.Code), Count: f.Count})
 	}
 	counts := map[migration.MoveState]int{MoveStateUnplanned: g.Unplanned}
 	allDone := g.Unplanned == 0 && len(waves) > 0

@@ -22,6 +22,7 @@ type UserStatus struct {
 	Error          *migration.Failure        `json:"error,omitempty"`
 	Timeline       []migration.MoveEvent     `json:"timeline"`
 	RollbackRecord *migration.RollbackRecord `json:"rollback_record,omitempty"`
+	Preflight      *store.Preflight          `json:"preflight,omitempty"`
 	PreviousMoves  []migration.Move          `json:"previous_moves,omitempty"`
 	Groups         []store.Membership        `json:"groups"`
 }
@@ -41,6 +42,9 @@ func LookUp(ctx context.Context, q *store.Queries, identity string, now time.Tim
 	}
 	st.Groups = groups
 	st.UPN, st.SIP, st.DisplayName = groups[0].UPN, groups[0].SIP, groups[0].DisplayName
+	if st.Preflight, err = q.PreflightGet(ctx, groups[0].MemberID); err != nil {
+		return st, err
+	}
 	moves, err := q.MovesByUser(ctx, identity)
 	if err != nil {
 		return st, err
@@ -74,6 +78,9 @@ func LookUp(ctx context.Context, q *store.Queries, identity string, now time.Tim
 		return st, err
 	}
 	if st.RollbackRecord, err = q.RollbackRecordGet(ctx, current.ID); err != nil {
+		return st, err
+	}
+	if st.Preflight, err = q.PreflightGet(ctx, current.MemberID); err != nil {
 		return st, err
 	}
 	for _, m := range moves {

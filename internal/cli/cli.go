@@ -10,16 +10,51 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cutover/cutover/internal/migration"
 )
 
 // Env reads an environment variable ("" if unset).
 type Env func(key string) string
 
-// Main runs the command line and returns the process exit code.
+// Program is the command line with the adapters that live outside it.
+type Program struct {
+	// OpenDirectory connects to Microsoft Graph. The Graph client lives in
+	// a package of its own (its SDK is large), which the binary wires in
+	// here; without it, cutover runs without Graph.
+	OpenDirectory func(ctx context.Context, s GraphSettings) (migration.Directory, error)
+}
+
+// GraphSettings are what a Graph client needs.
+type GraphSettings struct {
+	BaseURL       string // Graph's root, e.g. https://graph.microsoft.com/v1.0
+	AuthorityHost string // e.g. https://login.microsoftonline.com/
+	TenantID      string
+	ClientID      string
+	ClientSecret  string       // a secret, or
+	Certificate   string       // a PEM or PKCS#12 file with the certificate and its key
+	HTTPClient    *http.Client // nil for the default
+}
+
+// Main runs the command line without Microsoft Graph.
 func Main(ctx context.Context, args []string, getenv Env, stdout, stderr io.Writer) int {
+	return Program{}.Main(ctx, args, getenv, stdout, stderr)
+}
+
+// Main runs the command line and returns the process exit code.
+func (p Program) Main(ctx context.Context, args []string, getenv Env, stdout, stderr io.Writer) int {
+	commands := map[string]command{
+		"serve":     p.runServe,
+		"migrate":   runMigrate,
+		"status":    runStatus,
+		"demo":      p.runDemo,
+		"simulate":  runSimulate,
+		"preflight": p.runPreflight,
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stdout, usage)
 		if len(args) == 0 {
@@ -53,6 +88,8 @@ Commands:
   serve     run the API and the workers (or one of them: --role api|workers)
   migrate   bring the database schema up to date
   status    show where one user's move stands (the helpdesk view)
+  preflight check the tenant (preflight tenant), or a group or wave before it starts
+            (preflight group ID, preflight wave ID), in Microsoft Graph
   demo      move a sample pilot group of 200 users against the simulated tenant
   simulate  serve the simulated tenant for worker processes to share
 
@@ -62,18 +99,6 @@ set in the environment variable named in its help.
 
 type command func(ctx context.Context, args []string, getenv Env, stdout, stderr io.Writer) error
 
-var commands map[string]command
-
-func init() {
-	commands = map[string]command{
-		"serve":    runServe,
-		"migrate":  runMigrate,
-		"status":   runStatus,
-		"demo":     runDemo,
-		"simulate": runSimulate,
-	}
-}
-
 // errUsage is a mistake in the command line, already reported.
 var errUsage = errors.New("usage")
 
@@ -82,6 +107,7 @@ type flags struct {
 	*flag.FlagSet
 	getenv Env
 	errs   []error
+	after  []func()
 }
 
 func newFlags(name, synopsis string, getenv Env, stderr io.Writer) *flags {
@@ -99,6 +125,17 @@ func (f *flags) str(p *string, name, env, def, usage string) {
 		def = v
 	}
 	f.StringVar(p, name, def, usage+" ($"+env+")")
+}
+
+// secret registers a flag for a secret: its environment value is read after
+// parsing, so that --help never prints it.
+func (f *flags) secret(p *string, name, env, usage string) {
+	f.StringVar(p, name, "", usage+" ($"+env+"; never logged)")
+	f.after = append(f.after, func() {
+		if *p == "" {
+			*p = f.getenv(env)
+		}
+	})
 }
 
 func (f *flags) int(p *int, name, env string, def int, usage string) {
@@ -125,7 +162,8 @@ func (f *flags) dur(p *time.Duration, name, env string, def time.Duration, usage
 	f.DurationVar(p, name, def, usage+" ($"+env+")")
 }
 
-// parse parses args; positional arguments beyond want are an error.
+// parse parses args; a number of positional arguments other than want is an
+// error, unless want is -1.
 func (f *flags) parse(args []string, want int) error {
 	if err := f.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -136,7 +174,10 @@ func (f *flags) parse(args []string, want int) error {
 	if len(f.errs) > 0 {
 		return errors.Join(f.errs...)
 	}
-	if f.NArg() != want {
+	for _, fn := range f.after {
+		fn()
+	}
+	if want >= 0 && f.NArg() != want {
 		fmt.Fprintf(f.Output(), "cutover %s: want %d argument(s), got %d: %s\n", f.Name(), want, f.NArg(), strings.Join(f.Args(), " "))
 		f.Usage()
 		return errUsage

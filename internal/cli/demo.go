@@ -17,6 +17,7 @@ import (
 	"github.com/cutover/cutover/examples"
 	"github.com/cutover/cutover/internal/api"
 	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/preflight"
 	"github.com/cutover/cutover/internal/sim"
 	"github.com/cutover/cutover/internal/store"
 )
@@ -25,7 +26,7 @@ import (
 // few seconds apart.
 const demoPlan = "canary 20, then waves of 90 every 8s, starting now"
 
-func runDemo(ctx context.Context, args []string, getenv Env, stdout, stderr io.Writer) error {
+func (p Program) runDemo(ctx context.Context, args []string, getenv Env, stdout, stderr io.Writer) error {
 	f := newFlags("demo", "demo [flags]", getenv, stderr)
 	var (
 		c                common
@@ -36,8 +37,10 @@ func runDemo(ctx context.Context, args []string, getenv Env, stdout, stderr io.W
 		latency, timeout time.Duration
 		keep             bool
 	)
+	var gf graphFlags
 	c.register(f)
 	wf.register(f, time.Second)
+	gf.register(f, "sim", 3*time.Second) // simulated licences provision in seconds
 	f.str(&dbName, "database", "CUTOVER_DEMO_DATABASE", "cutover_demo", "database the demo creates (and resets each run) on the server of --database-url")
 	f.str(&listen, "listen", "CUTOVER_LISTEN", "127.0.0.1:8080", "address the API listens on (another free port if taken)")
 	f.str(&csvPath, "users", "CUTOVER_DEMO_USERS", "", "CSV of the pilot group (default: the 200 users of examples/pilot-users.csv)")
@@ -46,12 +49,11 @@ func runDemo(ctx context.Context, args []string, getenv Env, stdout, stderr io.W
 	f.dur(&latency, "sim-latency", "CUTOVER_SIM_LATENCY", 150*time.Millisecond, "mean latency of a simulated shell call")
 	f.dur(&timeout, "timeout", "CUTOVER_DEMO_TIMEOUT", 3*time.Minute, "give up if the waves have not finished by then")
 	f.BoolVar(&keep, "keep", false, "keep the API up after the summary, until interrupted")
-	// The demo's own output is the progress; logs only say what went wrong.
-	c.LogLevel = "warn"
 	if err := f.parse(args, 0); err != nil {
 		return err
 	}
 	if getenv("CUTOVER_LOG_LEVEL") == "" && !flagSet(f, "log-level") {
+		// The demo's own output is the progress; logs only say what went wrong.
 		c.LogLevel = "warn"
 	}
 	log, err := c.logger(stderr)
@@ -76,17 +78,25 @@ func runDemo(ctx context.Context, args []string, getenv Env, stdout, stderr io.W
 	}
 	defer pool.Close()
 	shell := sim.NewShell(sim.ShellConfig{Seed: int64(seed), Latency: latency})
-	jc := jobsConfig(wf)
+	dir, closeGraph, err := gf.open(ctx, p, shell)
+	if err != nil {
+		return err
+	}
+	defer closeGraph()
+	jc := jobsConfig(wf, gf, dir)
 	jc.PollInterval = 200 * time.Millisecond
-	wf.RetryMax = min(wf.RetryMax, 5*time.Second)
-	jc.RetryMax = wf.RetryMax
-	svc, err := startService(ctx, pool, shell, serviceConfig{Role: RoleAll, Listen: listen, FallbackListen: true, Jobs: jc}, log)
+	jc.RetryMax = min(wf.RetryMax, 5*time.Second)
+	svc, err := startService(ctx, pool, shell, serviceConfig{Role: RoleAll, Listen: listen, FallbackListen: true, Jobs: jc, MaxSyncAge: gf.MaxSyncAge}, log)
 	if err != nil {
 		return err
 	}
 	defer svc.stop(context.WithoutCancel(ctx))
+	graph := "off"
+	if dir != nil {
+		graph = gf.Graph
+	}
 	fmt.Fprintf(stdout, "API      %s/api/v1\n", svc.URL)
-	fmt.Fprintf(stdout, "Tenant   simulated (seed %d, %s per shell call), %d moves at once\n\n", seed, latency, wf.Workers)
+	fmt.Fprintf(stdout, "Tenant   simulated (seed %d, %s per shell call), Microsoft Graph %s, %d moves at once\n\n", seed, latency, graph, wf.Workers)
 
 	cl := &apiClient{base: svc.URL + "/api/v1", http: &http.Client{Timeout: 30 * time.Second}}
 	var group api.GroupView
@@ -94,6 +104,23 @@ func runDemo(ctx context.Context, args []string, getenv Env, stdout, stderr io.W
 		return fmt.Errorf("import: %w", err)
 	}
 	fmt.Fprintf(stdout, "Imported %d users into pilot group %q.\n", group.Members, group.Name)
+	if dir != nil {
+		var r preflight.Readiness
+		if err := cl.do(ctx, "GET", "/tenant/readiness", "", nil, &r); err != nil {
+			return fmt.Errorf("tenant readiness: %w", err)
+		}
+		fmt.Fprintf(stdout, "\nTenant readiness (%s): %s\n", r.Tenant, r.Status)
+		printChecks(stdout, r.Checks)
+		fmt.Fprintln(stdout)
+	}
+	if dir != nil {
+		var r preflight.Report
+		if err := cl.do(ctx, "POST", fmt.Sprintf("/groups/%d/preflight", group.ID), "", nil, &r); err != nil {
+			return fmt.Errorf("pre-flight: %w", err)
+		}
+		fmt.Fprintf(stdout, "Pre-flight (dry run) in Entra ID: %d pass, %d with warnings, %d would fail.\n", r.Passed, r.Warned, r.Failed)
+		printFailures(stdout, r.ByCode)
+	}
 	var planned struct {
 		Waves []api.WaveView `json:"waves"`
 	}
@@ -105,7 +132,7 @@ func runDemo(ctx context.Context, args []string, getenv Env, stdout, stderr io.W
 
 	start := time.Now()
 	deadline := time.After(timeout)
-	p := newProgressPrinter(stdout)
+	bars := newProgressPrinter(stdout)
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -114,7 +141,7 @@ func runDemo(ctx context.Context, args []string, getenv Env, stdout, stderr io.W
 		if err := cl.do(ctx, "GET", fmt.Sprintf("/groups/%d", id), "", nil, &group); err != nil {
 			return fmt.Errorf("progress: %w", err)
 		}
-		p.print(group, time.Now())
+		bars.print(group, time.Now())
 		if group.FinishedAt != nil {
 			break
 		}
@@ -199,12 +226,7 @@ func printSummary(w io.Writer, g api.GroupView) {
 		return
 	}
 	fmt.Fprintln(w, "\nFailed, by error code:")
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for _, f := range g.Failures {
-		fmt.Fprintf(tw, "  %s\t%d\t%s\n", f.Code, f.Count, f.Explanation)
-		fmt.Fprintf(tw, "  \t\tFix: %s\n", f.Fix)
-	}
-	tw.Flush()
+	printFailures(w, g.Failures)
 }
 
 // printExample shows the helpdesk view of one user who needed a retry.

@@ -52,14 +52,16 @@ func (w *workerFlags) register(f *flags, retryBase time.Duration) {
 	f.dur(&w.RetryMax, "retry-max", "CUTOVER_RETRY_MAX", 30*time.Minute, "longest wait between attempts")
 }
 
-func runServe(ctx context.Context, args []string, getenv Env, stdout, stderr io.Writer) error {
+func (p Program) runServe(ctx context.Context, args []string, getenv Env, stdout, stderr io.Writer) error {
 	f := newFlags("serve", "serve [flags]", getenv, stderr)
 	var c common
 	var sh shellFlags
 	var wf workerFlags
+	var gf graphFlags
 	var role, listen string
 	c.register(f)
 	sh.register(f)
+	gf.register(f, "off", migration.DefaultLicenceSettle)
 	wf.register(f, 30*time.Second)
 	f.str(&role, "role", "CUTOVER_ROLE", RoleAll, "what this process runs: all (API and workers), api, or workers")
 	f.str(&listen, "listen", "CUTOVER_LISTEN", "127.0.0.1:8080", "address the API listens on")
@@ -76,15 +78,21 @@ func runServe(ctx context.Context, args []string, getenv Env, stdout, stderr io.
 		return err
 	}
 	defer pool.Close()
-	var shell migration.Shell
-	if role != RoleAPI {
-		if shell, err = sh.open(); err != nil {
-			return err
-		}
+	shell, err := sh.open()
+	if err != nil {
+		return err
+	}
+	dir, closeGraph, err := gf.open(ctx, p, shell)
+	if err != nil {
+		return err
+	}
+	defer closeGraph()
+	if dir == nil {
+		log.Warn("Microsoft Graph is off: moves run without pre-flight checks in Entra ID and without the check in Teams after the move (set --graph)")
 	}
 	svc, err := startService(ctx, pool, shell, serviceConfig{
-		Role: role, Listen: listen,
-		Jobs: jobsConfig(wf),
+		Role: role, Listen: listen, MaxSyncAge: gf.MaxSyncAge,
+		Jobs: jobsConfig(wf, gf, dir),
 	}, log)
 	if err != nil {
 		return err
@@ -116,6 +124,7 @@ func runMigrate(ctx context.Context, args []string, getenv Env, stdout, stderr i
 	return nil
 }
 
-func jobsConfig(wf workerFlags) jobs.Config {
-	return jobs.Config{MoveWorkers: wf.Workers, ShellTimeout: wf.ShellTimeout, RetryBase: wf.RetryBase, RetryMax: wf.RetryMax}
+func jobsConfig(wf workerFlags, gf graphFlags, dir migration.Directory) jobs.Config {
+	return jobs.Config{MoveWorkers: wf.Workers, ShellTimeout: wf.ShellTimeout, RetryBase: wf.RetryBase, RetryMax: wf.RetryMax,
+		Directory: dir, LicenceSettle: gf.LicenceSettle, ProvisioningWait: gf.ProvisioningWait}
 }

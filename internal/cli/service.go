@@ -33,6 +33,8 @@ type serviceConfig struct {
 	// FallbackListen lets the API take any free port if Listen is in use.
 	FallbackListen bool
 	Jobs           jobs.Config
+	// MaxSyncAge is how old the tenant's last directory sync may be.
+	MaxSyncAge time.Duration
 }
 
 // service is a running cutover: API and/or workers.
@@ -81,7 +83,10 @@ func startService(ctx context.Context, pool *pgxpool.Pool, shell migration.Shell
 			s.stop(context.WithoutCancel(ctx))
 			return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 		}
-		srv := api.NewServer(pool, jobs.NewScheduler(pool, client), log, nil)
+		srv := api.NewServer(pool, jobs.NewScheduler(pool, client), log, &api.Options{
+			Directory: jc.Directory,
+			Checks:    api.CheckSettings{MaxSyncAge: cfg.MaxSyncAge, LicenceSettle: jc.LicenceSettle},
+		})
 		s.server = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 		s.URL = "http://" + ln.Addr().String()
 		go func() {

@@ -75,6 +75,10 @@ func printStatus(w io.Writer, st api.UserStatus) {
 		fmt.Fprintf(tw, "Rollback record:\tpool %s, enterprise voice %t, captured %s\n", r.RegistrarPool, r.EnterpriseVoiceEnabled, r.CapturedAt.Local().Format("2006-01-02 15:04:05"))
 	}
 	tw.Flush()
+	if pf := st.Preflight; pf != nil {
+		fmt.Fprintf(w, "\nPre-flight in Entra ID (%s): %s\n", pf.CheckedAt.Local().Format("2006-01-02 15:04:05"), pf.Status)
+		printChecks(w, pf.Checks)
+	}
 	if len(st.Timeline) > 0 {
 		fmt.Fprintln(w, "\nTimeline:")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

@@ -129,6 +129,13 @@ var directoryFailures = []Failure{
 		Fix: "Check the app registration's client secret or certificate and its application permissions (User.Read.All, Directory.Read.All, Organization.Read.All, TeamsUserConfiguration.Read.All), with admin consent."},
 }
 
+// FailureCount is how many users failed (or would fail) with one error, and
+// what it means.
+type FailureCount struct {
+	Failure
+	Count int `json:"count"`
+}
+
 var unknownFailure = Failure{
 	Code:        CodeUnknown,
 	Transient:   false,

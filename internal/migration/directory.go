@@ -16,8 +16,8 @@ type Directory interface {
 	// Tenant reads the organisation's directory synchronisation, its
 	// domains and its subscribed SKUs.
 	Tenant(ctx context.Context) (Tenant, error)
-	// Users looks users up by UPN, many at once. Users Graph does not know
-	// are absent from the result.
+	// Users looks users up by UPN, many at once. The result is keyed by the
+	// UPNs as passed; users Graph does not know are absent from it.
 	Users(ctx context.Context, upns []string) (map[string]DirectoryUser, error)
 	// GroupUsers lists the users among a group's transitive members: nested
 	// groups are followed; devices, contacts and other objects are skipped.

@@ -13,6 +13,8 @@ const (
 	EConflict    = "conflict"    // the request clashes with the current state
 	ETooLarge    = "too_large"   // the request body is over the limit
 	EUnsupported = "unsupported" // a content type cutover does not read
+	EUnavailable = "unavailable" // a service cutover needs is not configured
+	EUpstream    = "upstream"    // a service cutover called (Microsoft Graph) failed
 	EInternal    = "internal"    // cutover's own fault; details are logged, never shown
 )
 

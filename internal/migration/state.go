@@ -33,9 +33,9 @@ var MoveStates = []MoveState{
 // to. The schema holds the same table (move_state_transitions) and refuses any
 // other change; a test keeps the two equal.
 var moveTransitions = map[MoveState][]MoveState{
-	MoveStatePending:   {MoveStateQueued, MoveStateCancelled},
-	MoveStateQueued:    {MoveStatePreflight, MoveStateCancelled},
-	MoveStateRetrying:  {MoveStatePreflight, MoveStateCancelled},
+	MoveStatePending:  {MoveStateQueued, MoveStateCancelled},
+	MoveStateQueued:   {MoveStatePreflight, MoveStateCancelled},
+	MoveStateRetrying: {MoveStatePreflight, MoveStateCancelled},
 	// A user found online whose move call an earlier attempt made goes
 	// straight to verifying.
 	MoveStatePreflight: {MoveStateMoving, MoveStateSkipped, MoveStateFailed, MoveStateRetrying, MoveStateVerifying},

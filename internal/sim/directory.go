@@ -21,7 +21,7 @@ func (s *Shell) HomedOnline(identity string) bool {
 // the shell: a user the shell cannot find is not in the directory either
 // (ok is false); a user the shell refuses for want of a licence has no
 // Teams or Skype for Business Online plan; a user whose licence is still
-// provisioning had it assigned when the tenant first heard of them.
+// provisioning had it assigned when the directory was first asked about them.
 func (s *Shell) DirectoryUser(identity string) (u migration.DirectoryUser, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -49,10 +49,13 @@ func (s *Shell) DirectoryUser(identity string) (u migration.DirectoryUser, ok bo
 	if su.b.Kind == KindSIPMismatch {
 		u.ProxyAddresses[1] = "SIP:" + local + ".old@" + domain
 	}
+	if su.listed.IsZero() {
+		su.listed = time.Now()
+	}
 	if su.b.Kind != KindLicenceMissing {
 		assigned := su.seen.Add(-400 * 24 * time.Hour)
 		if su.b.Kind == KindLicenceProvisioning {
-			assigned = su.seen
+			assigned = su.listed
 		}
 		u.Plans = []migration.AssignedPlan{
 			{ID: migration.PlanTeams1, Service: "TeamspaceAPI", Status: "Enabled", AssignedAt: assigned},

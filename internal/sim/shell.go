@@ -101,6 +101,7 @@ type Stats struct {
 type simUser struct {
 	b        Behaviour
 	seen     time.Time // when the tenant first heard of the user
+	listed   time.Time // when the directory was first asked about the user
 	online   bool
 	pool     string
 	failures int // failed move calls so far
@@ -207,7 +208,15 @@ func (s *Shell) behaviourFromMix(id string) Behaviour {
 func (s *Shell) unit(id, purpose string) float64 {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%d\x00%s\x00%s", s.cfg.Seed, id, purpose)
-	return float64(h.Sum64()>>11) / float64(1<<53)
+	// FNV barely moves its high bits when only the last bytes differ: mix
+	// them (the splitmix64 finaliser) before taking the top 53.
+	x := h.Sum64()
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return float64(x>>11) / float64(1<<53)
 }
 
 // wait sleeps for a call's latency, or until ctx is done.

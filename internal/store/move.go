@@ -48,6 +48,7 @@ type Membership struct {
 	SIP         string `json:"sip"`
 	DisplayName string `json:"display_name"`
 	Planned     bool   `json:"planned"`
+	MemberID    int64  `json:"-"`
 }
 
 // MembershipsByUser returns the pilot groups the user with this UPN or SIP
@@ -55,7 +56,7 @@ type Membership struct {
 func (q *Queries) MembershipsByUser(ctx context.Context, identity string) ([]Membership, error) {
 	rows, _ := q.db.Query(ctx, `
 		SELECT g.id, g.name, gm.upn, gm.sip, gm.display_name,
-		       EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id)
+		       EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id), gm.id
 		FROM group_members gm JOIN pilot_groups g ON g.id = gm.group_id
 		WHERE gm.upn = $1 OR gm.sip = $1 ORDER BY g.id DESC`, NormalizeIdentity(identity))
 	return pgx.CollectRows(rows, pgx.RowToStructByPos[Membership])

@@ -24,10 +24,14 @@ var Config = jobs.Config{
 }
 
 // Start starts workers moving users through shell, and stops them when the
-// test ends.
-func Start(t testing.TB, pool *pgxpool.Pool, shell migration.Shell) *river.Client[pgx.Tx] {
+// test ends. Options change Config for this start.
+func Start(t testing.TB, pool *pgxpool.Pool, shell migration.Shell, options ...func(*jobs.Config)) *river.Client[pgx.Tx] {
 	t.Helper()
-	client, err := jobs.NewClient(pool, shell, Config, slog.New(slog.DiscardHandler))
+	cfg := Config
+	for _, o := range options {
+		o(&cfg)
+	}
+	client, err := jobs.NewClient(pool, shell, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatalf("jobstest: %v", err)
 	}

@@ -1,6 +1,7 @@
-package cli_test
+package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"testing"
@@ -12,23 +13,30 @@ import (
 	"github.com/cutover/cutover/internal/dbtest"
 )
 
-// TestDemo runs the demo as a user would, on a database of its own, and checks
-// what it promises: every user of the sample group in a final state, one
-// rollback record per moved user captured before its move, and the timeline
-// of a retried user showing each attempt with its error.
+// TestDemo runs the demo as a user would (the binary's command line, with
+// Microsoft Graph through the SDK on the simulated tenant), on a database of
+// its own, and checks what it promises: pre-flight failures with their code
+// and fix, every user of the sample group in a final state, one rollback
+// record per moved user captured before its move, and the timeline of a
+// retried user showing each attempt with its error.
 func TestDemo(t *testing.T) {
 	t.Parallel()
 	name := fmt.Sprintf("cutover_demotest_%d", time.Now().UnixNano())
 	t.Cleanup(func() { dropDatabase(t, name) })
-	code, stdout, stderr := run(t, map[string]string{"DATABASE_URL": dbtest.ServerURL()},
-		"demo", "--database", name, "--listen", "127.0.0.1:0", "--sim-latency", "10ms",
-		"--plan", "canary 20, then waves of 90 every 2s, starting now")
-	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
-	for _, want := range []string{"Imported 200 users", "All 200 users reached a final state", "Failed, by error code:", "licence_missing", "Fix:", "/api/v1", "A user who needed"} {
-		require.Contains(t, stdout, want)
+	var stdout, stderr bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	env := map[string]string{"DATABASE_URL": dbtest.ServerURL()}
+	code := program().Main(ctx, []string{"demo", "--database", name, "--listen", "127.0.0.1:0", "--sim-latency", "10ms",
+		"--plan", "canary 20, then waves of 90 every 2s, starting now"}, func(k string) string { return env[k] }, &stdout, &stderr)
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	for _, want := range []string{"Imported 200 users", "Tenant readiness", "Pre-flight (dry run) in Entra ID",
+		"account_disabled", "usage_location_missing", "All 200 users reached a final state", "Failed, by error code:",
+		"licence_missing", "Fix:", "/api/v1", "A user who needed", "Pre-flight in Entra ID"} {
+		require.Contains(t, stdout.String(), want)
 	}
+	require.NotContains(t, stderr.String(), "level=ERROR")
 
-	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, dbtest.WithDatabase(dbtest.ServerURL(), name))
 	require.NoError(t, err)
 	defer conn.Close(ctx)

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cutover/cutover/internal/cli"
+	"github.com/cutover/cutover/internal/dbtest"
+	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/sim"
+	"github.com/cutover/cutover/internal/store"
+	"github.com/cutover/cutover/jobs"
+	"github.com/cutover/cutover/jobs/jobstest"
+)
+
+func dropDatabase(t *testing.T, name string) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dbtest.ServerURL())
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+	require.NoError(t, err)
+}
+
+// graphBundle is workers moving users with the simulated shell and Microsoft
+// Graph reached through the SDK on the simulated tenant's Graph.
+type graphBundle struct {
+	q         *store.Queries
+	shell     *sim.Shell
+	fake      *sim.Graph
+	scheduler *jobs.Scheduler
+}
+
+func setupGraph(t *testing.T, gcfg sim.GraphConfig, options ...func(*jobs.Config)) *graphBundle {
+	t.Helper()
+	pool := dbtest.Pool(t)
+	shell := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}})
+	fake, err := sim.StartGraph(shell, gcfg)
+	require.NoError(t, err)
+	t.Cleanup(fake.Close)
+	dir, err := openDirectory(context.Background(), cliSettings(fake))
+	require.NoError(t, err)
+	options = append([]func(*jobs.Config){func(c *jobs.Config) {
+		c.Directory, c.ProvisioningWait = dir, 30*time.Second
+	}}, options...)
+	client := jobstest.Start(t, pool, shell, options...)
+	return &graphBundle{q: store.New(pool), shell: shell, fake: fake, scheduler: jobs.NewScheduler(pool, client)}
+}
+
+// plan imports users as a group and plans it as one wave starting now.
+func (b *graphBundle) plan(t *testing.T, upns []string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	ms := make([]migration.Member, len(upns))
+	for i, u := range upns {
+		ms[i] = migration.Member{UPN: u}
+	}
+	ms, err := migration.NormalizeMembers(ms)
+	require.NoError(t, err)
+	g, err := b.q.GroupCreate(ctx, store.NewGroup{Name: t.Name(), Source: "json", Members: ms})
+	require.NoError(t, err)
+	_, err = b.scheduler.Plan(ctx, g.ID, "test", func(unplanned, next int) ([]migration.WaveSpec, error) {
+		return migration.CheckWaves([]migration.WaveSpec{{Size: unplanned, StartAt: time.Now(), MaxAttempts: 4, Concurrency: 10}}, unplanned, next)
+	})
+	require.NoError(t, err)
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		waves, err := b.q.WaveList(ctx, g.ID)
+		require.NoError(t, err)
+		if waves[0].State == migration.WaveStateCompleted {
+			return g.ID
+		}
+		require.True(t, time.Now().Before(deadline), "the wave did not complete")
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (b *graphBundle) lookUp(t *testing.T, upn string) (migration.Move, []migration.MoveEvent, *store.Preflight) {
+	t.Helper()
+	ctx := context.Background()
+	moves, err := b.q.MovesByUser(ctx, upn)
+	require.NoError(t, err)
+	require.Len(t, moves, 1)
+	events, err := b.q.MoveEvents(ctx, moves[0].ID)
+	require.NoError(t, err)
+	pf, err := b.q.PreflightGet(ctx, moves[0].MemberID)
+	require.NoError(t, err)
+	return moves[0], events, pf
+}
+
+func messages(events []migration.MoveEvent) string {
+	var b strings.Builder
+	for _, e := range events {
+		fmt.Fprintf(&b, "%s %s | %s\n", e.State, e.ErrorCode, e.Message)
+	}
+	return b.String()
+}
+
+// TestMovesWithGraph moves users of every kind with the pre-flight checks in
+// Graph before the move and the Teams check after it.
+func TestMovesWithGraph(t *testing.T) {
+	t.Parallel()
+	b := setupGraph(t, sim.GraphConfig{ProvisioningDelay: 300 * time.Millisecond})
+	tests := []struct {
+		kind      sim.Kind
+		state     migration.MoveState
+		code      migration.ErrorCode
+		moveCalls int
+		preflight migration.CheckStatus // "" when no Graph check ran
+		timeline  []string              // fragments the timeline holds
+	}{
+		{sim.KindOK, migration.MoveStateMoved, "", 1, migration.CheckPass, []string{"pre-flight in Entra ID: 7 checks passed", "waiting up to", "Teams accountType user"}},
+		{sim.KindDisabled, migration.MoveStateFailed, migration.CodeAccountDisabled, 0, migration.CheckFail, []string{"accountEnabled is false"}},
+		{sim.KindNotSynced, migration.MoveStateFailed, migration.CodeAccountNotSynchronised, 0, migration.CheckFail, nil},
+		{sim.KindNoUsageLocation, migration.MoveStateFailed, migration.CodeUsageLocationMissing, 0, migration.CheckFail, nil},
+		{sim.KindLicenceMissing, migration.MoveStateFailed, migration.CodeLicenceMissing, 0, migration.CheckFail, []string{"no enabled TEAMS1 or MCOSTANDARD plan"}},
+		{sim.KindSIPMismatch, migration.MoveStateMoved, "", 1, migration.CheckWarn, []string{"1 warning(s): sip_address: SIP address differs"}},
+		{sim.KindNotFound, migration.MoveStateFailed, migration.CodeUserNotFound, 0, "", nil},
+		{sim.KindAlreadyOnline, migration.MoveStateSkipped, "", 0, "", nil},
+	}
+	var upns []string
+	for _, tt := range tests {
+		upn := strings.ReplaceAll(string(tt.kind), "_", ".") + "@contoso.com"
+		b.shell.SetBehaviour(upn, sim.Behaviour{Kind: tt.kind})
+		upns = append(upns, upn)
+	}
+	b.plan(t, upns)
+	for i, tt := range tests {
+		t.Run(string(tt.kind), func(t *testing.T) {
+			t.Parallel()
+			m, events, pf := b.lookUp(t, upns[i])
+			require.Equal(t, tt.state, m.State, messages(events))
+			require.Equal(t, tt.code, m.ErrorCode, messages(events))
+			require.Equal(t, tt.moveCalls, b.shell.CallsFor(upns[i]).MoveOnline, "Move-CsUser calls")
+			if tt.preflight == "" {
+				require.Nil(t, pf)
+			} else {
+				require.NotNil(t, pf)
+				require.Equal(t, tt.preflight, pf.Status)
+			}
+			for _, want := range tt.timeline {
+				require.Contains(t, messages(events), want)
+			}
+		})
+	}
+}
+
+// TestTeamsNeverCatchesUp fails a move that the shell made but Teams still
+// shows on premises after the provisioning wait, and holds it in verifying
+// until then.
+func TestTeamsNeverCatchesUp(t *testing.T) {
+	t.Parallel()
+	b := setupGraph(t, sim.GraphConfig{ProvisioningDelay: time.Hour}, func(c *jobs.Config) {
+		c.ProvisioningWait = 2 * time.Second
+	})
+	b.plan(t, []string{"stuck@contoso.com"})
+	m, events, _ := b.lookUp(t, "stuck@contoso.com")
+	require.Equal(t, migration.MoveStateFailed, m.State, messages(events))
+	require.Equal(t, migration.CodeNotProvisionedOnline, m.ErrorCode)
+	require.Equal(t, 1, b.shell.CallsFor("stuck@contoso.com").MoveOnline)
+	waits := strings.Count(messages(events), "waiting up to")
+	require.Equal(t, 1, waits, "the wait is one line in the timeline:\n%s", messages(events))
+	require.Equal(t, 1, m.Attempts, "waiting spends no attempt")
+}
+
+// cliSettings are the settings the command line gives the Graph client for
+// the simulated tenant's Graph.
+func cliSettings(fake *sim.Graph) cli.GraphSettings {
+	return cli.GraphSettings{BaseURL: fake.GraphURL(), AuthorityHost: fake.URL() + "/", TenantID: fake.TenantID(),
+		ClientID: "cutover-test", ClientSecret: "test-secret", HTTPClient: fake.Client()}
+}
+
+// TestLicenceProvisioningRetries: a licence assigned moments ago fails the
+// pre-flight as transient, and the move retries until it has settled.
+func TestLicenceProvisioningRetries(t *testing.T) {
+	t.Parallel()
+	// Graph gives assignment times to the second: a licence settling in
+	// 1.5 s is fresh at the first attempt (its lookup is the first), and
+	// settled by the third (retries after about 1 s and 2 s more).
+	b := setupGraph(t, sim.GraphConfig{}, func(c *jobs.Config) {
+		c.LicenceSettle, c.RetryBase = 1500*time.Millisecond, time.Second
+	})
+	const upn = "fresh.licence@contoso.com"
+	b.shell.SetBehaviour(upn, sim.Behaviour{Kind: sim.KindLicenceProvisioning})
+	b.plan(t, []string{upn})
+	m, events, pf := b.lookUp(t, upn)
+	require.Equal(t, migration.MoveStateMoved, m.State, messages(events))
+	require.GreaterOrEqual(t, m.Attempts, 2)
+	require.Contains(t, messages(events), "retrying licence_provisioning | attempt 1 of 4: failed: licence_provisioning")
+	require.Equal(t, 1, b.shell.CallsFor(upn).MoveOnline, "no move call while the licence provisions")
+	require.Equal(t, migration.CheckPass, pf.Status)
+}

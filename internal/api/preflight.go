@@ -1,0 +1,72 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/preflight"
+)
+
+// errNoDirectory answers requests that need Microsoft Graph when cutover has
+// no connection to it.
+var errNoDirectory = migration.Errorf(migration.EUnavailable, "graph_not_configured",
+	"cutover has no Microsoft Graph connection: set CUTOVER_GRAPH and the app registration's credentials")
+
+func (s *Server) tenantReadiness(w http.ResponseWriter, r *http.Request) {
+	if s.dir == nil {
+		s.error(w, r, errNoDirectory)
+		return
+	}
+	res, err := preflight.Tenant(r.Context(), s.q, s.dir, s.now(), s.checks.MaxSyncAge)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// groupPreflight runs the per-user checks for every member of a group: a dry
+// run before its waves start.
+func (s *Server) groupPreflight(w http.ResponseWriter, r *http.Request) {
+	s.memberPreflight(w, r, func(id int64) (int64, int64, error) {
+		_, err := s.q.GroupGet(r.Context(), id)
+		return id, 0, err
+	})
+}
+
+// wavePreflight runs the per-user checks for the members of one wave.
+func (s *Server) wavePreflight(w http.ResponseWriter, r *http.Request) {
+	s.memberPreflight(w, r, func(id int64) (int64, int64, error) {
+		wave, err := s.q.WaveGet(r.Context(), id)
+		return wave.GroupID, id, err
+	})
+}
+
+func (s *Server) memberPreflight(w http.ResponseWriter, r *http.Request, scope func(id int64) (groupID, waveID int64, err error)) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	groupID, waveID, err := scope(id)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if s.dir == nil {
+		s.error(w, r, errNoDirectory)
+		return
+	}
+	members, err := s.q.MemberList(r.Context(), groupID, waveID)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	report, err := preflight.Members(r.Context(), s.q, s.dir, members, s.now(), s.checks.LicenceSettle)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.log.Info("pre-flight dry run", "group_id", groupID, "wave_id", waveID, "checked", report.Checked, "failed", report.Failed)
+	writeJSON(w, http.StatusOK, report)
+}

@@ -1,0 +1,118 @@
+package graph
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	abs "github.com/microsoft/kiota-abstractions-go"
+	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
+
+	"github.com/cutover/cutover/internal/migration"
+)
+
+// AsDirectoryError reads an error of the SDK as what Graph answered: the
+// HTTP status, the OData error code and message (either may be empty) and
+// the Retry-After. ok is false for errors that are not answers of Graph
+// (the network, the credential, the context).
+//
+// It never calls (*odataerrors.ODataError).Error, which dereferences the
+// message and panics when Graph sent none, or no "error" object at all; it
+// reads the error's parts nil-safely instead.
+func AsDirectoryError(err error) (de *migration.DirectoryError, ok bool) {
+	if err == nil {
+		return nil, false
+	}
+	if errors.As(err, &de) {
+		return de, true
+	}
+	var oe *odataerrors.ODataError
+	if errors.As(err, &oe) && oe != nil {
+		code, msg := odataParts(oe)
+		return &migration.DirectoryError{
+			Status: oe.ResponseStatusCode, Code: code, Message: msg,
+			RetryAfter: retryAfterOf(oe.ResponseHeaders),
+		}, true
+	}
+	var ae *abs.ApiError
+	if errors.As(err, &ae) && ae != nil {
+		return &migration.DirectoryError{
+			Status: ae.ResponseStatusCode, Message: ae.Message,
+			RetryAfter: retryAfterOf(ae.ResponseHeaders),
+		}, true
+	}
+	var other abs.ApiErrorable
+	if errors.As(err, &other) && other != nil {
+		return &migration.DirectoryError{Status: other.GetStatusCode(), RetryAfter: retryAfterOf(other.GetResponseHeaders())}, true
+	}
+	return nil, false
+}
+
+// odataParts reads an OData error's code and message, nil-safely: the error
+// may have no main error, and the main error no code or message. A getter
+// that panics (an ODataError not made by the SDK has no backing store)
+// leaves them empty.
+func odataParts(oe *odataerrors.ODataError) (code, msg string) {
+	defer func() {
+		if recover() != nil {
+			code, msg = "", ""
+		}
+	}()
+	main := oe.GetErrorEscaped()
+	if main == nil {
+		return "", ""
+	}
+	return deref(main.GetCode()), deref(main.GetMessage())
+}
+
+// retryAfterOf reads a Retry-After header: seconds or an HTTP date.
+func retryAfterOf(h *abs.ResponseHeaders) time.Duration {
+	if h == nil {
+		return 0
+	}
+	v := h.Get("Retry-After")
+	if len(v) == 0 {
+		return 0
+	}
+	return parseRetryAfter(v[0])
+}
+
+func parseRetryAfter(v string) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.ParseFloat(v, 64); err == nil {
+		if s < 0 {
+			return 0
+		}
+		return time.Duration(s * float64(time.Second))
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(time.Until(t), 0)
+	}
+	return 0
+}
+
+// wrap turns an SDK error into a *migration.DirectoryError if Graph
+// answered it, and otherwise says what was being done.
+func wrap(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	if de, ok := AsDirectoryError(err); ok {
+		return de
+	}
+	return fmt.Errorf("microsoft graph: %s: %w", what, err)
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}

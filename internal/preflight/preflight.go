@@ -1,0 +1,156 @@
+// Package preflight runs cutover's checks against Microsoft Graph on demand:
+// the tenant's readiness, and a dry run of the per-user checks for a whole
+// group or wave before it starts, storing each user's result.
+package preflight
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/store"
+)
+
+// Readiness is the tenant's readiness: every check and the worst outcome.
+type Readiness struct {
+	Status    migration.CheckStatus `json:"status"`
+	CheckedAt time.Time             `json:"checked_at"`
+	Tenant    string                `json:"tenant"`
+	Checks    []migration.Check     `json:"checks"`
+}
+
+// Tenant checks the tenant for the SIP domains and users of every pilot group.
+func Tenant(ctx context.Context, q *store.Queries, dir migration.Directory, now time.Time, maxSyncAge time.Duration) (Readiness, error) {
+	t, err := dir.Tenant(ctx)
+	if err != nil {
+		return Readiness{}, err
+	}
+	domains, err := q.SIPDomains(ctx)
+	if err != nil {
+		return Readiness{}, err
+	}
+	toMove, err := q.UsersToMove(ctx)
+	if err != nil {
+		return Readiness{}, err
+	}
+	checks := migration.TenantReadiness(t, domains, toMove, now, maxSyncAge)
+	return Readiness{Status: migration.Worst(checks), CheckedAt: now, Tenant: t.DisplayName, Checks: checks}, nil
+}
+
+// UserResult is one user's outcome in a dry run: the checks that did not
+// pass (all of them pass otherwise).
+type UserResult struct {
+	UPN    string                `json:"upn"`
+	Status migration.CheckStatus `json:"status"`
+	Checks []migration.Check     `json:"checks"`
+}
+
+// Report is the outcome of a dry run over many users.
+type Report struct {
+	CheckedAt time.Time                `json:"checked_at"`
+	Checked   int                      `json:"checked"`
+	Passed    int                      `json:"passed"`
+	Warned    int                      `json:"warned"`
+	Failed    int                      `json:"failed"`
+	ByCode    []migration.FailureCount `json:"by_code"`
+	Users     []UserResult             `json:"users"` // those with a warning or a failure
+}
+
+// Members runs the per-user checks for members (in batches through the
+// directory), stores each member's result and reports them.
+func Members(ctx context.Context, q *store.Queries, dir migration.Directory, members []store.GroupMember, now time.Time, licenceSettle time.Duration) (Report, error) {
+	r := Report{CheckedAt: now, Users: []UserResult{}, ByCode: []migration.FailureCount{}}
+	if len(members) == 0 {
+		return r, nil
+	}
+	t, err := dir.Tenant(ctx)
+	if err != nil {
+		return r, err
+	}
+	upns := make([]string, len(members))
+	for i, m := range members {
+		upns[i] = m.UPN
+	}
+	found, err := dir.Users(ctx, upns)
+	if err != nil {
+		return r, err
+	}
+	counts := map[migration.ErrorCode]int{}
+	for _, m := range members {
+		var du *migration.DirectoryUser
+		if u, ok := found[m.UPN]; ok {
+			du = &u
+		}
+		checks := migration.UserPreflight(du, m.Member, t, now, licenceSettle)
+		if err := q.PreflightSave(ctx, m.ID, checks, now); err != nil {
+			return r, err
+		}
+		r.Checked++
+		res := UserResult{UPN: m.UPN, Status: migration.Worst(checks)}
+		switch res.Status {
+		case migration.CheckPass:
+			r.Passed++
+			continue
+		case migration.CheckWarn:
+			r.Warned++
+		case migration.CheckFail:
+			r.Failed++
+		}
+		for _, c := range checks {
+			if c.Status != migration.CheckPass {
+				res.Checks = append(res.Checks, c)
+			}
+			if c.Status == migration.CheckFail {
+				counts[c.Code]++
+				break // the move would stop at the first failure
+			}
+		}
+		r.Users = append(r.Users, res)
+	}
+	for code, n := range counts {
+		r.ByCode = append(r.ByCode, migration.FailureCount{Failure: migration.FailureFor(code), Count: n})
+	}
+	slices.SortFunc(r.ByCode, func(a, b migration.FailureCount) int {
+		if a.Count != b.Count {
+			return b.Count - a.Count
+		}
+		return cmp.Compare(a.Code, b.Code)
+	})
+	return r, nil
+}
+
+// Skipped is a directory user left out of an import, and why.
+type Skipped struct {
+	UPN    string `json:"upn"`
+	Reason string `json:"reason"`
+}
+
+// GroupMembers reads an Entra ID group's users (nested groups followed) as
+// pilot group members: the SIP address from proxyAddresses (else the UPN),
+// disabled accounts left out and reported.
+func GroupMembers(ctx context.Context, dir migration.Directory, groupID string) ([]migration.Member, []Skipped, error) {
+	users, err := dir.GroupUsers(ctx, groupID)
+	if err != nil {
+		return nil, nil, err
+	}
+	var members []migration.Member
+	skipped := []Skipped{}
+	for _, u := range users {
+		if !u.Enabled {
+			skipped = append(skipped, Skipped{UPN: u.UPN, Reason: "account disabled"})
+			continue
+		}
+		m := migration.Member{UPN: u.UPN, DisplayName: u.DisplayName}
+		for _, p := range u.ProxyAddresses {
+			if prefix, addr, ok := strings.Cut(p, ":"); ok && strings.EqualFold(prefix, "sip") {
+				m.SIP = addr
+				break
+			}
+		}
+		members = append(members, m)
+	}
+	return members, skipped, nil
+}
