@@ -368,3 +368,34 @@ func TestRoutes(t *testing.T) {
 		require.Contains(t, e.Message, "/api/v1/nope")
 	})
 }
+
+// TestWithoutGraph: what needs Microsoft Graph says so, with a 503, when
+// cutover has no connection to it.
+func TestWithoutGraph(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	g := b.createGroup(t, "no graph", users(2, "nog"))
+	tests := []struct {
+		name, method, path string
+		body               any
+	}{
+		{"tenant readiness", http.MethodGet, "/api/v1/tenant/readiness", nil},
+		{"group dry run", http.MethodPost, fmt.Sprintf("/api/v1/groups/%d/preflight", g.ID), nil},
+		{"import from Entra ID", http.MethodPost, "/api/v1/groups", map[string]string{"name": "entra", "entra_group_id": "g1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var r response
+			if tt.body != nil {
+				r = b.postJSON(t, tt.path, tt.body)
+			} else {
+				r = b.do(t, tt.method, tt.path, "", nil)
+			}
+			e := apiErr(t, r, http.StatusServiceUnavailable, "graph_not_configured")
+			require.Contains(t, e.Message, "CUTOVER_GRAPH")
+		})
+	}
+	// A dry run of a group that does not exist is still a 404.
+	apiErr(t, b.do(t, http.MethodPost, "/api/v1/groups/4242/preflight", "", nil), http.StatusNotFound, "not_found")
+}

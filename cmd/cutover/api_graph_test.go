@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cutover/cutover/internal/api"
+	"github.com/cutover/cutover/internal/dbtest"
+	"github.com/cutover/cutover/internal/sim"
+	"github.com/cutover/cutover/jobs"
+	"github.com/cutover/cutover/jobs/jobstest"
+)
+
+// apiWithGraph serves the API with Microsoft Graph reached through the SDK on
+// a simulated tenant whose directory holds a pilot group.
+func apiWithGraph(t *testing.T, gcfg sim.GraphConfig) (*httptest.Server, *sim.Shell) {
+	t.Helper()
+	pool := dbtest.Pool(t)
+	shell := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}})
+	shell.SetBehaviour("dora.disabled@contoso.com", sim.Behaviour{Kind: sim.KindDisabled})
+	shell.SetBehaviour("nora.nolocation@contoso.com", sim.Behaviour{Kind: sim.KindNoUsageLocation})
+	gcfg.Groups = map[string]sim.GraphGroup{
+		"pilot": {DisplayName: "SfB pilot", Members: []string{"ann.lee@contoso.com", "dora.disabled@contoso.com"},
+			Groups: []string{"pilot-fabrikam"}, Devices: []string{"ROOM-1"}, Contacts: []string{"vendor@example.com"}},
+		"pilot-fabrikam": {DisplayName: "SfB pilot (Fabrikam)", Members: []string{"bo.chen@fabrikam.com", "nora.nolocation@contoso.com"}},
+	}
+	fake, err := sim.StartGraph(shell, gcfg)
+	require.NoError(t, err)
+	t.Cleanup(fake.Close)
+	dir, err := openDirectory(context.Background(), cliSettings(fake))
+	require.NoError(t, err)
+	client := jobstest.Start(t, pool, shell, func(c *jobs.Config) { c.Directory = dir })
+	srv := httptest.NewServer(api.NewServer(pool, jobs.NewScheduler(pool, client), slog.New(slog.DiscardHandler),
+		&api.Options{Directory: dir}).Handler())
+	t.Cleanup(srv.Close)
+	return srv, shell
+}
+
+func call(t *testing.T, method, url string, body any, status int) map[string]any {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		data, err := json.Marshal(body)
+		require.NoError(t, err)
+		r = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, url, r)
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, status, resp.StatusCode, string(data))
+	var out map[string]any
+	require.NoError(t, json.Unmarshal(data, &out))
+	return out
+}
+
+// TestAPIWithGraph: import a pilot group from Entra ID, check the tenant's
+// readiness for it, dry-run its pre-flight, and see a user's result.
+func TestAPIWithGraph(t *testing.T) {
+	t.Parallel()
+	srv, _ := apiWithGraph(t, sim.GraphConfig{})
+	base := srv.URL + "/api/v1"
+
+	g := call(t, "POST", base+"/groups", map[string]string{"name": "From Entra", "entra_group_id": "pilot"}, http.StatusCreated)
+	require.Equal(t, "entra", g["source"])
+	require.EqualValues(t, 3, g["members"], "ann, bo and nora: nested group followed, the disabled account, device and contact left out")
+	require.Equal(t, []any{map[string]any{"upn": "dora.disabled@contoso.com", "reason": "account disabled"}}, g["skipped_users"])
+
+	e := call(t, "POST", base+"/groups", map[string]string{"name": "Nope", "entra_group_id": "no-such-group"}, http.StatusUnprocessableEntity)
+	require.Equal(t, "entra_group_not_found", e["error"].(map[string]any)["code"])
+
+	r := call(t, "GET", base+"/tenant/readiness", nil, http.StatusOK)
+	require.Equal(t, "pass", r["status"], "%v", r)
+	var names []string
+	for _, c := range r["checks"].([]any) {
+		names = append(names, c.(map[string]any)["name"].(string))
+	}
+	require.Equal(t, []string{"directory_sync", "last_sync", "sip_domain contoso.com", "sip_domain fabrikam.com", "licences TEAMS1", "licences MCOSTANDARD"}, names)
+
+	id := int64(g["id"].(float64))
+	rep := call(t, "POST", fmt.Sprintf("%s/groups/%d/preflight", base, id), nil, http.StatusOK)
+	require.EqualValues(t, 3, rep["checked"])
+	require.EqualValues(t, 2, rep["passed"])
+	require.EqualValues(t, 1, rep["failed"])
+	byCode := rep["by_code"].([]any)
+	require.Len(t, byCode, 1)
+	require.Equal(t, "usage_location_missing", byCode[0].(map[string]any)["code"])
+	require.NotEmpty(t, byCode[0].(map[string]any)["fix"])
+
+	u := call(t, "GET", base+"/users/nora.nolocation@contoso.com", nil, http.StatusOK)
+	pf := u["preflight"].(map[string]any)
+	require.Equal(t, "fail", pf["status"])
+}
+
+// TestAPIGraphFailures: what Graph refuses reaches the caller as a 502 with
+// the code and fix, and an unready tenant says which checks fail.
+func TestAPIGraphFailures(t *testing.T) {
+	t.Parallel()
+	srv, _ := apiWithGraph(t, sim.GraphConfig{SyncDisabled: true, Faults: []sim.GraphFault{
+		{Path: "/groups/pilot", Status: 403, Code: "Authorization_RequestDenied"}, // no message, as Graph sometimes answers
+	}})
+	base := srv.URL + "/api/v1"
+	e := call(t, "POST", base+"/groups", map[string]string{"name": "Denied", "entra_group_id": "pilot"}, http.StatusBadGateway)
+	require.Equal(t, "graph_access_denied", e["error"].(map[string]any)["code"])
+	require.Contains(t, e["error"].(map[string]any)["message"], "Authorization_RequestDenied")
+
+	r := call(t, "GET", base+"/tenant/readiness", nil, http.StatusOK)
+	require.Equal(t, "fail", r["status"])
+	c := r["checks"].([]any)[0].(map[string]any)
+	require.Equal(t, "directory_sync", c["name"])
+	require.Equal(t, "fail", c["status"])
+	require.Contains(t, c["fix"], "Entra Connect")
+}
+
+// TestPreflightCommand runs "cutover preflight tenant" and "preflight group"
+// as an operator would, with the simulated tenant's Graph.
+func TestPreflightCommand(t *testing.T) {
+	t.Parallel()
+	dbURL := dbtest.URL(t)
+	run := func(args ...string) (int, string, string) {
+		var stdout, stderr bytes.Buffer
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		env := map[string]string{"DATABASE_URL": dbURL, "CUTOVER_GRAPH": "sim"}
+		code := program().Main(ctx, args, func(k string) string { return env[k] }, &stdout, &stderr)
+		return code, stdout.String(), stderr.String()
+	}
+	code, out, errOut := run("preflight", "tenant")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "Tenant Contoso: pass")
+	require.Contains(t, out, "directory_sync")
+
+	code, _, errOut = run("preflight", "group", "42")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "pilot group 42 does not exist")
+
+	code, _, errOut = run("preflight")
+	require.Equal(t, 2, code)
+	require.True(t, strings.Contains(errOut, "tenant, group ID or wave ID"), errOut)
+}
