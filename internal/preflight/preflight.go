@@ -79,15 +79,15 @@ func Members(ctx context.Context, q *store.Queries, dir migration.Directory, mem
 		return r, err
 	}
 	counts := map[migration.ErrorCode]int{}
-	for _, m := range members {
+	ids := make([]int64, len(members))
+	results := make([][]migration.Check, len(members))
+	for i, m := range members {
 		var du *migration.DirectoryUser
 		if u, ok := found[m.UPN]; ok {
 			du = &u
 		}
 		checks := migration.UserPreflight(du, m.Member, t, now, licenceSettle)
-		if err := q.PreflightSave(ctx, m.ID, checks, now); err != nil {
-			return r, err
-		}
+		ids[i], results[i] = m.ID, checks
 		r.Checked++
 		res := UserResult{UPN: m.UPN, Status: migration.Worst(checks)}
 		switch res.Status {
@@ -109,6 +109,9 @@ func Members(ctx context.Context, q *store.Queries, dir migration.Directory, mem
 			}
 		}
 		r.Users = append(r.Users, res)
+	}
+	if err := q.PreflightSaveMany(ctx, ids, results, now); err != nil {
+		return r, err
 	}
 	for code, n := range counts {
 		r.ByCode = append(r.ByCode, migration.FailureCount{Failure: migration.FailureFor(code), Count: n})

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -22,6 +23,28 @@ func (q *Queries) PreflightSave(ctx context.Context, memberID int64, checks []mi
 		INSERT INTO preflight_results (member_id, checked_at, status, checks) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (member_id) DO UPDATE SET checked_at = excluded.checked_at, status = excluded.status, checks = excluded.checks`,
 		memberID, at, migration.Worst(checks), checks)
+	return err
+}
+
+// PreflightSaveMany records the pre-flight results of many members at once
+// (checks[i] belongs to memberIDs[i]), replacing their last.
+func (q *Queries) PreflightSaveMany(ctx context.Context, memberIDs []int64, checks [][]migration.Check, at time.Time) error {
+	statuses := make([]migration.CheckStatus, len(checks))
+	docs := make([]string, len(checks))
+	for i, c := range checks {
+		statuses[i] = migration.Worst(c)
+		doc, err := json.Marshal(c)
+		if err != nil {
+			return err
+		}
+		docs[i] = string(doc)
+	}
+	_, err := q.db.Exec(ctx, `
+		INSERT INTO preflight_results (member_id, checked_at, status, checks)
+		SELECT r.member_id, $2, r.status, r.checks::jsonb
+		FROM unnest($1::bigint[], $3::text[], $4::text[]) AS r(member_id, status, checks)
+		ON CONFLICT (member_id) DO UPDATE SET checked_at = excluded.checked_at, status = excluded.status, checks = excluded.checks`,
+		memberIDs, at, statuses, docs)
 	return err
 }
 
