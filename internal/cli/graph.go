@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/sim"
@@ -36,6 +39,34 @@ func (g *graphFlags) register(f *flags, def string, settle time.Duration) {
 	f.dur(&g.MaxSyncAge, "max-sync-age", "CUTOVER_MAX_SYNC_AGE", migration.DefaultMaxSyncAge, "tenant readiness warns when the last directory sync is older")
 	f.dur(&g.LicenceSettle, "licence-settle", "CUTOVER_LICENCE_SETTLE", settle, "how long a fresh licence takes to provision; moves before that retry later")
 	f.dur(&g.ProvisioningWait, "provisioning-wait", "CUTOVER_PROVISIONING_WAIT", 30*time.Minute, "how long after a move Teams may still show the user on premises")
+}
+
+// adapters are what a command works with: the database, the on-premises
+// shell and Microsoft Graph (nil when off).
+type adapters struct {
+	pool  *pgxpool.Pool
+	shell migration.Shell
+	dir   migration.Directory
+	close func()
+}
+
+// openAdapters opens the database (migrated), the shell and Graph.
+func (p Program) openAdapters(ctx context.Context, dbURL string, sh shellFlags, gf graphFlags, log *slog.Logger) (*adapters, error) {
+	pool, err := openDatabase(ctx, dbURL, log)
+	if err != nil {
+		return nil, err
+	}
+	shell, err := sh.open()
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	dir, closeGraph, err := gf.open(ctx, p, shell)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &adapters{pool: pool, shell: shell, dir: dir, close: func() { closeGraph(); pool.Close() }}, nil
 }
 
 // open connects to Graph as configured: nil for "off". With "sim" it starts

@@ -47,21 +47,12 @@ func (p Program) runPreflight(ctx context.Context, args []string, getenv Env, st
 	if gf.Graph == "off" || gf.Graph == "" {
 		return errors.New("pre-flight checks need Microsoft Graph: set --graph (or CUTOVER_GRAPH) to sim or Graph's URL")
 	}
-	pool, err := openDatabase(ctx, c.DatabaseURL, log)
+	a, err := p.openAdapters(ctx, c.DatabaseURL, sh, gf, log)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	shell, err := sh.open()
-	if err != nil {
-		return err
-	}
-	dir, closeGraph, err := gf.open(ctx, p, shell)
-	if err != nil {
-		return err
-	}
-	defer closeGraph()
-	q := store.New(pool)
+	defer a.close()
+	q, dir := store.New(a.pool), a.dir
 	now := time.Now()
 
 	if what[0] == "tenant" {

@@ -73,20 +73,12 @@ func (p Program) runServe(ctx context.Context, args []string, getenv Env, stdout
 		return err
 	}
 	log.Info("starting", "role", role, "database", store.Redact(c.DatabaseURL), "shell", sh.Shell, "workers", wf.Workers)
-	pool, err := openDatabase(ctx, c.DatabaseURL, log)
+	a, err := p.openAdapters(ctx, c.DatabaseURL, sh, gf, log)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	shell, err := sh.open()
-	if err != nil {
-		return err
-	}
-	dir, closeGraph, err := gf.open(ctx, p, shell)
-	if err != nil {
-		return err
-	}
-	defer closeGraph()
+	defer a.close()
+	pool, shell, dir := a.pool, a.shell, a.dir
 	if dir == nil {
 		log.Warn("Microsoft Graph is off: moves run without pre-flight checks in Entra ID and without the check in Teams after the move (set --graph)")
 	}

@@ -503,23 +503,7 @@ func (g *Graph) throttled(key string, rate float64) bool {
 }
 
 // draw returns a number in [0, 1) from the seed and the parts.
-func (g *Graph) draw(parts ...string) float64 {
-	h := fnv.New64a()
-	fmt.Fprintf(h, "%d", g.cfg.Seed)
-	for _, p := range parts {
-		_, _ = h.Write([]byte{0})
-		_, _ = io.WriteString(h, p)
-	}
-	// FNV alone mixes its last bytes into the low bits only: finish it with
-	// splitmix64's mixer so that the high bits vary too.
-	x := h.Sum64()
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return float64(x>>11) / float64(1<<53)
-}
+func (g *Graph) draw(parts ...string) float64 { return draw(g.cfg.Seed, parts...) }
 
 // retryAfter is the Retry-After of a 429, whole seconds.
 func (g *Graph) retryAfter() time.Duration {

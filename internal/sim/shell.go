@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"strings"
 	"sync"
 	"time"
@@ -205,9 +206,17 @@ func (s *Shell) behaviourFromMix(id string) Behaviour {
 }
 
 // unit returns a number in [0, 1) from the seed, a user and a purpose.
-func (s *Shell) unit(id, purpose string) float64 {
+func (s *Shell) unit(id, purpose string) float64 { return draw(s.cfg.Seed, id, purpose) }
+
+// draw returns a number in [0, 1) that depends only on the seed and the
+// parts: the simulator's one source of chance, so that a seed replays.
+func draw(seed int64, parts ...string) float64 {
 	h := fnv.New64a()
-	fmt.Fprintf(h, "%d\x00%s\x00%s", s.cfg.Seed, id, purpose)
+	fmt.Fprintf(h, "%d", seed)
+	for _, p := range parts {
+		_, _ = h.Write([]byte{0})
+		_, _ = io.WriteString(h, p)
+	}
 	// FNV barely moves its high bits when only the last bytes differ: mix
 	// them (the splitmix64 finaliser) before taking the top 53.
 	x := h.Sum64()
