@@ -309,9 +309,9 @@ func (a *attempt) fail(ctx context.Context, cause error) error {
 	}
 	f := migration.Classify(cause)
 	msg := truncate(cause.Error(), 1000)
-	if !f.Transient || a.n >= a.job.MaxAttempts {
+	if !f.Retries(a.n) || a.n >= a.job.MaxAttempts {
 		note := ""
-		if f.Transient {
+		if f.Retries(a.n) {
 			note = "; no attempts left"
 		}
 		return a.finish(ctx, store.MoveChange{To: migration.MoveStateFailed, ErrorCode: f.Code, ErrorMessage: msg,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -66,7 +67,13 @@ func (p Program) openAdapters(ctx context.Context, dbURL string, sh shellFlags, 
 		pool.Close()
 		return nil, err
 	}
-	return &adapters{pool: pool, shell: shell, dir: dir, close: func() { closeGraph(); pool.Close() }}, nil
+	return &adapters{pool: pool, shell: shell, dir: dir, close: func() {
+		closeGraph()
+		if c, ok := shell.(io.Closer); ok {
+			_ = c.Close() // the PowerShell driver's script
+		}
+		pool.Close()
+	}}, nil
 }
 
 // open connects to Graph as configured: nil for "off". With "sim" it starts

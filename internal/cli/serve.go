@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/pwsh"
 	"github.com/cutover/cutover/internal/sim"
 	"github.com/cutover/cutover/internal/store"
 	"github.com/cutover/cutover/jobs"
@@ -19,22 +20,40 @@ type shellFlags struct {
 	Shell   string
 	Seed    int
 	Latency time.Duration
+	// The PowerShell driver's.
+	Executable  string
+	PoolFQDN    string
+	OverrideURL string
+	User        string
+	Password    string
 }
 
 func (s *shellFlags) register(f *flags) {
-	f.str(&s.Shell, "shell", "CUTOVER_SHELL", "sim", `on-premises shell: "sim" (a simulated tenant in this process) or "sim+http://host:port" (one served by "cutover simulate")`)
+	f.str(&s.Shell, "shell", "CUTOVER_SHELL", "sim", `on-premises shell: "pwsh" (the Skype for Business management shell through PowerShell), "sim" (a simulated tenant in this process) or "sim+http://host:port" (one served by "cutover simulate")`)
+	f.str(&s.Executable, "pwsh", "CUTOVER_PWSH", "", "PowerShell to run (default powershell.exe on Windows, pwsh elsewhere)")
+	f.str(&s.PoolFQDN, "pwsh-pool", "CUTOVER_PWSH_POOL", "", "front-end pool FQDN for a remote session (default: import the SkypeForBusiness module locally)")
+	f.str(&s.OverrideURL, "hosted-migration-override-url", "CUTOVER_HOSTED_MIGRATION_OVERRIDE_URL", "", "Move-CsUser -HostedMigrationOverrideUrl")
+	f.str(&s.User, "pwsh-user", "CUTOVER_PWSH_USER", "", "account for Move-CsUser -Credential and the remote session (default: the process's own)")
+	f.secret(&s.Password, "pwsh-password", "CUTOVER_PWSH_PASSWORD", "password of --pwsh-user")
 	f.int(&s.Seed, "sim-seed", "CUTOVER_SIM_SEED", 1, "seed of the simulated tenant's failure mix")
 	f.dur(&s.Latency, "sim-latency", "CUTOVER_SIM_LATENCY", 200*time.Millisecond, "mean latency of a simulated shell call")
 }
 
 func (s *shellFlags) open() (migration.Shell, error) {
 	switch {
+	case s.Shell == "pwsh":
+		cfg := pwsh.Config{Executable: s.Executable, PoolFQDN: s.PoolFQDN, HostedMigrationOverrideURL: s.OverrideURL}
+		if s.User != "" {
+			user, password := s.User, s.Password
+			cfg.Credential = func(context.Context) (string, string, error) { return user, password, nil }
+		}
+		return pwsh.New(cfg)
 	case s.Shell == "sim":
 		return sim.NewShell(sim.ShellConfig{Seed: int64(s.Seed), Latency: s.Latency}), nil
 	case strings.HasPrefix(s.Shell, "sim+http://"), strings.HasPrefix(s.Shell, "sim+https://"):
 		return sim.NewRemoteShell(strings.TrimPrefix(s.Shell, "sim+"), &http.Client{Timeout: 5 * time.Minute}), nil
 	}
-	return nil, fmt.Errorf("shell %q: want sim or sim+http://host:port (the PowerShell driver is not built yet)", s.Shell)
+	return nil, fmt.Errorf("shell %q: want pwsh, sim or sim+http://host:port", s.Shell)
 }
 
 // workerFlags configure the workers of serve and demo.

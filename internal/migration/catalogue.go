@@ -143,6 +143,13 @@ var unknownFailure = Failure{
 	Fix:         "Read the message in the timeline; fix the cause and retry the user.",
 }
 
+// Retries reports whether a failure on attempt n (1-based) is worth another
+// attempt: a transient one always; an unknown one once, in case it was a
+// passing fault.
+func (f Failure) Retries(n int) bool {
+	return f.Transient || (f.Code == CodeUnknown && n == 1)
+}
+
 // FailureFor returns the catalogue entry of a code (the entry for unknown
 // errors if the code is not in the catalogue).
 func FailureFor(code ErrorCode) Failure {

@@ -6,6 +6,7 @@ package sim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -268,7 +269,7 @@ func (s *Shell) GetUser(ctx context.Context, identity string) (migration.ShellUs
 	}
 	defer s.mu.Unlock()
 	if u.b.Kind == KindNotFound {
-		return migration.ShellUser{}, fmt.Errorf("Get-CsUser : Management object not found for identity %q.", identity)
+		return migration.ShellUser{}, errors.New(FailureMessage(u.b.Kind, identity, true))
 	}
 	id := migration.NormalizeAddress(identity)
 	su := migration.ShellUser{
@@ -304,28 +305,16 @@ func (s *Shell) MoveOnline(ctx context.Context, identity string) error {
 	}
 	defer s.mu.Unlock()
 	s.inFlight--
-	const fault = "Move-CsUser : HostedMigration fault: Error=(%d), Description=(%s)"
 	switch u.b.Kind {
-	case KindNotFound:
-		return fmt.Errorf("Move-CsUser : Cannot find user in Active Directory with the following SIP URI: \"sip:%s\"", migration.NormalizeAddress(identity))
-	case KindLicenceMissing:
-		return fmt.Errorf(fault, 507, "User is not licensed for Skype for Business Online. Assign a license and try again.")
-	case KindTenantNotEnabled:
-		return fmt.Errorf(fault, 510, "This tenant is not enabled for shared SIP address space.")
+	case KindNotFound, KindLicenceMissing, KindTenantNotEnabled:
+		return errors.New(FailureMessage(u.b.Kind, identity, false))
 	}
-	if u.failures < u.b.Failures {
+	if u.b.Kind.Transient() && u.failures < u.b.Failures {
 		u.failures++
-		switch u.b.Kind {
-		case KindLicenceProvisioning:
-			return fmt.Errorf(fault, 507, "The user's license is still being provisioned in Skype for Business Online. Try again later.")
-		case KindThrottled:
-			return fmt.Errorf(fault, 503, "The server is busy: too many requests. Try again later.")
-		case KindTimeout:
-			if u.b.Lands && !u.online {
-				s.land(u)
-			}
-			return fmt.Errorf("Move-CsUser : The operation has timed out.")
+		if u.b.Kind == KindTimeout && u.b.Lands && !u.online {
+			s.land(u)
 		}
+		return errors.New(FailureMessage(u.b.Kind, identity, false))
 	}
 	if !u.online {
 		s.land(u)
@@ -348,7 +337,7 @@ func (s *Shell) MoveToPool(ctx context.Context, identity, pool string) error {
 	}
 	defer s.mu.Unlock()
 	if u.b.Kind == KindNotFound {
-		return fmt.Errorf("Move-CsUser : Cannot find user in Active Directory with the following SIP URI: \"sip:%s\"", migration.NormalizeAddress(identity))
+		return errors.New(FailureMessage(KindNotFound, identity, false))
 	}
 	u.online, u.pool = false, pool
 	return nil

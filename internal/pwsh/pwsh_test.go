@@ -1,0 +1,171 @@
+package pwsh_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/pwsh"
+	"github.com/cutover/cutover/internal/sim"
+)
+
+// fakePwsh is the path of the built testdata/fakepwsh.
+var fakePwsh string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "fakepwsh-")
+	if err != nil {
+		panic(err)
+	}
+	fakePwsh = filepath.Join(dir, "pwsh")
+	if out, err := exec.Command("go", "build", "-o", fakePwsh, "./testdata/fakepwsh").CombinedOutput(); err != nil {
+		panic("building the fake pwsh: " + err.Error() + "\n" + string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type fakeUser struct {
+	Kind     string `json:"kind"`
+	Failures int    `json:"failures,omitempty"`
+}
+
+// setup writes the fake shell's state and returns a driver on it.
+func setup(t *testing.T, users map[string]fakeUser, cfg pwsh.Config) (*pwsh.Shell, string) {
+	t.Helper()
+	dir := t.TempDir()
+	state, err := json.Marshal(map[string]any{"users": users})
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "state.json"), state, 0o600))
+	cfg.Env = []string{"FAKEPWSH_STATE=" + filepath.Join(dir, "state.json"), "FAKEPWSH_LOG=" + filepath.Join(dir, "calls.log"),
+		"FAKEPWSH_CHILD=" + filepath.Join(dir, "child.pid")}
+	cfg.Executable = fakePwsh
+	s, err := pwsh.New(cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s, dir
+}
+
+func TestMoveThroughPowerShell(t *testing.T) {
+	t.Parallel()
+	s, _ := setup(t, nil, pwsh.Config{})
+	ctx := context.Background()
+	u, err := s.GetUser(ctx, "alice@contoso.com")
+	require.NoError(t, err)
+	require.False(t, u.HomedOnline())
+	require.Equal(t, "pool01.contoso.com", u.RegistrarPool)
+	require.Equal(t, "sip:alice@contoso.com", u.SipAddress)
+
+	require.NoError(t, s.MoveOnline(ctx, "alice@contoso.com"))
+	u, err = s.GetUser(ctx, "alice@contoso.com")
+	require.NoError(t, err)
+	require.True(t, u.HomedOnline())
+
+	require.NoError(t, s.MoveToPool(ctx, "alice@contoso.com", "pool02.contoso.com"))
+	u, err = s.GetUser(ctx, "alice@contoso.com")
+	require.NoError(t, err)
+	require.Equal(t, "pool02.contoso.com", u.RegistrarPool)
+}
+
+// TestSameCodesAsSimulator: the driver and the simulated shell yield the same
+// error code, through the one catalogue, for the same situation.
+func TestSameCodesAsSimulator(t *testing.T) {
+	t.Parallel()
+	kinds := []sim.Kind{sim.KindNotFound, sim.KindLicenceMissing, sim.KindTenantNotEnabled,
+		sim.KindLicenceProvisioning, sim.KindThrottled, sim.KindTimeout}
+	users := map[string]fakeUser{}
+	simShell := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}})
+	for _, k := range kinds {
+		users[string(k)+"@contoso.com"] = fakeUser{Kind: string(k), Failures: 1}
+		simShell.SetBehaviour(string(k)+"@contoso.com", sim.Behaviour{Kind: k, Failures: 1})
+	}
+	s, _ := setup(t, users, pwsh.Config{})
+	ctx := context.Background()
+	for _, k := range kinds {
+		t.Run(string(k), func(t *testing.T) {
+			t.Parallel()
+			upn := string(k) + "@contoso.com"
+			simErr := simShell.MoveOnline(ctx, upn)
+			pwshErr := s.MoveOnline(ctx, upn)
+			require.Error(t, simErr)
+			require.Error(t, pwshErr)
+			var pe *pwsh.Error
+			require.ErrorAs(t, pwshErr, &pe)
+			require.Equal(t, "Microsoft.Rtc.Management.AD.ManagementException", pe.Type)
+			want := migration.Classify(simErr)
+			require.NotEqual(t, migration.CodeUnknown, want.Code)
+			require.Equal(t, want.Code, migration.Classify(pwshErr).Code)
+			if k.Transient() { // the second call goes through, as in the simulator
+				require.NoError(t, s.MoveOnline(ctx, upn))
+			}
+		})
+	}
+	_, err := s.GetUser(ctx, "not_found@contoso.com")
+	require.Equal(t, migration.CodeUserNotFound, migration.Classify(err).Code)
+}
+
+func TestBrokenShell(t *testing.T) {
+	t.Parallel()
+	users := map[string]fakeUser{
+		"garbage@contoso.com":  {Kind: "garbage"},
+		"crash@contoso.com":    {Kind: "crash"},
+		"huge@contoso.com":     {Kind: "huge"},
+		"noanswer@contoso.com": {Kind: "noanswer"},
+	}
+	s, _ := setup(t, users, pwsh.Config{Credential: func(context.Context) (string, string, error) {
+		return `CONTOSO\svc-cutover`, "Pa55-Never-Shown", nil
+	}})
+	tests := []struct {
+		upn  string
+		want string
+	}{
+		{"garbage@contoso.com", "the answer is not JSON"},
+		{"crash@contoso.com", "exit status 3"},
+		{"huge@contoso.com", "larger than"},
+		{"noanswer@contoso.com", "without an answer"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.upn, func(t *testing.T) {
+			t.Parallel()
+			_, err := s.GetUser(context.Background(), tt.upn)
+			require.ErrorIs(t, err, pwsh.ErrProtocol)
+			require.Contains(t, err.Error(), tt.want)
+			require.NotContains(t, err.Error(), "Pa55-Never-Shown")
+			require.Equal(t, migration.CodeUnknown, migration.Classify(err).Code)
+		})
+	}
+	_, err := s.GetUser(context.Background(), "crash@contoso.com")
+	require.Contains(t, err.Error(), "ran out of memory", "standard error is kept")
+}
+
+// TestHangIsKilled: a call that hangs ends at its time-out, and the shell's
+// whole process tree is killed.
+func TestHangIsKilled(t *testing.T) {
+	t.Parallel()
+	s, dir := setup(t, map[string]fakeUser{"hang@contoso.com": {Kind: "hang"}}, pwsh.Config{CallTimeout: time.Second})
+	start := time.Now()
+	err := s.MoveOnline(context.Background(), "hang@contoso.com")
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Equal(t, migration.CodeTimeout, migration.Classify(err).Code)
+	require.Less(t, time.Since(start), 10*time.Second)
+
+	raw, err := os.ReadFile(filepath.Join(dir, "child.pid"))
+	require.NoError(t, err)
+	pid, err := strconv.Atoi(string(raw))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		err := syscall.Kill(pid, 0)
+		return errors.Is(err, syscall.ESRCH)
+	}, 5*time.Second, 50*time.Millisecond, "the shell's child process outlived the call")
+}

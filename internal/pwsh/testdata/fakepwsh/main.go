@@ -1,0 +1,178 @@
+// Command fakepwsh stands in for PowerShell in the driver's tests. It speaks
+// the script's protocol (a JSON request per line on standard input, a JSON
+// answer per line on standard output) and answers from a state file that
+// several processes may share:
+//
+//	FAKEPWSH_STATE  JSON: {"users": {"upn": {"kind": "...", "failures": n, "online": bool}}}
+//	FAKEPWSH_LOG    a line per call is appended: "op identity"
+//
+// Kinds are the simulated tenant's (internal/sim), plus the ways a shell
+// process goes wrong: hang, crash, garbage, huge, noanswer.
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/sim"
+)
+
+type user struct {
+	Kind     string `json:"kind"`
+	Failures int    `json:"failures"`
+	Online   bool   `json:"online"`
+	Pool     string `json:"pool"`
+	Moves    int    `json:"moves"`
+}
+
+type state struct {
+	Users map[string]*user `json:"users"`
+}
+
+func main() {
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		line := strings.TrimSpace(in.Text())
+		if line == "" {
+			continue
+		}
+		var req struct {
+			Op, Identity, Target, Pool string
+		}
+		if err := json.Unmarshal([]byte(line), &req); err != nil {
+			answer(map[string]any{"ok": false, "error": map[string]string{"type": "System.ArgumentException", "message": err.Error()}})
+			continue
+		}
+		logCall(req.Op + " " + req.Identity)
+		serve(req.Op, migration.NormalizeAddress(req.Identity), req.Pool)
+	}
+}
+
+func serve(op, id, pool string) {
+	f, st := lockState()
+	defer unlockState(f, st)
+	u := st.Users[id]
+	if u == nil {
+		u = &user{Kind: string(sim.KindOK)}
+		st.Users[id] = u
+	}
+	if u.Pool == "" {
+		_, domain, _ := strings.Cut(id, "@")
+		u.Pool = "pool01." + domain
+	}
+	switch u.Kind {
+	case "hang":
+		// A child that outlives nobody: the driver must kill the tree.
+		child := exec.Command("sleep", "300")
+		_ = child.Start()
+		if p := os.Getenv("FAKEPWSH_CHILD"); p != "" && child.Process != nil {
+			_ = os.WriteFile(p, []byte(fmt.Sprint(child.Process.Pid)), 0o600)
+		}
+		unlockState(f, st)
+		time.Sleep(time.Hour)
+	case "crash":
+		fmt.Print(`{"ok": tr`)
+		fmt.Fprintln(os.Stderr, "Unhandled exception: the process ran out of memory")
+		os.Exit(3)
+	case "noanswer":
+		os.Exit(0)
+	case "garbage":
+		fmt.Println("WARNING: The names of some imported commands include unapproved verbs.")
+		return
+	case "huge":
+		fmt.Println(strings.Repeat("x", 2<<20))
+		return
+	}
+	kind := sim.Kind(u.Kind)
+	fail := func(msg string) {
+		answer(map[string]any{"ok": false, "error": map[string]string{"type": "Microsoft.Rtc.Management.AD.ManagementException", "message": msg}})
+	}
+	switch op {
+	case "get-user":
+		if msg := sim.FailureMessage(kind, id, true); msg != "" {
+			fail(msg)
+			return
+		}
+		su := migration.ShellUser{Identity: id, SipAddress: "sip:" + id, HostingProvider: "SRV:", RegistrarPool: u.Pool,
+			Policies: map[string]string{"ClientPolicy": "Standard"}}
+		if u.Online || kind == sim.KindAlreadyOnline {
+			su.HostingProvider, su.RegistrarPool = migration.OnlineHostingProvider, ""
+		}
+		answer(map[string]any{"ok": true, "user": su})
+	case "move-online":
+		msg := sim.FailureMessage(kind, id, false)
+		if msg != "" && (!kind.Transient() || u.Failures > 0) {
+			if kind.Transient() {
+				u.Failures--
+			}
+			fail(msg)
+			return
+		}
+		if !u.Online {
+			u.Online = true
+			u.Moves++
+		}
+		answer(map[string]any{"ok": true})
+	case "move-to-pool":
+		u.Online, u.Pool = false, pool
+		answer(map[string]any{"ok": true})
+	default:
+		fail("unknown operation '" + op + "'")
+	}
+}
+
+func answer(v any) {
+	b, _ := json.Marshal(v)
+	fmt.Println(string(b))
+}
+
+func logCall(line string) {
+	p := os.Getenv("FAKEPWSH_LOG")
+	if p == "" {
+		return
+	}
+	f, err := os.OpenFile(p, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_, _ = f.WriteString(line + "\n")
+}
+
+// lockState opens and locks the state file (several fake shells may run at
+// once) and reads it.
+func lockState() (*os.File, *state) {
+	st := &state{Users: map[string]*user{}}
+	p := os.Getenv("FAKEPWSH_STATE")
+	if p == "" {
+		return nil, st
+	}
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(4)
+	}
+	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
+	_ = json.NewDecoder(f).Decode(st)
+	if st.Users == nil {
+		st.Users = map[string]*user{}
+	}
+	return f, st
+}
+
+func unlockState(f *os.File, st *state) {
+	if f == nil {
+		return
+	}
+	b, _ := json.Marshal(st)
+	_ = f.Truncate(0)
+	_, _ = f.WriteAt(b, 0)
+	_ = f.Close() // releases the lock
+}
