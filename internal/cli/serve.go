@@ -26,6 +26,7 @@ type shellFlags struct {
 	OverrideURL string
 	User        string
 	Password    string
+	Sessions    int
 }
 
 func (s *shellFlags) register(f *flags) {
@@ -35,6 +36,7 @@ func (s *shellFlags) register(f *flags) {
 	f.str(&s.OverrideURL, "hosted-migration-override-url", "CUTOVER_HOSTED_MIGRATION_OVERRIDE_URL", "", "Move-CsUser -HostedMigrationOverrideUrl")
 	f.str(&s.User, "pwsh-user", "CUTOVER_PWSH_USER", "", "account for Move-CsUser -Credential and the remote session (default: the process's own)")
 	f.secret(&s.Password, "pwsh-password", "CUTOVER_PWSH_PASSWORD", "password of --pwsh-user")
+	f.int(&s.Sessions, "pwsh-sessions", "CUTOVER_PWSH_SESSIONS", 8, "long-lived PowerShell sessions to keep (0: a process per call)")
 	f.int(&s.Seed, "sim-seed", "CUTOVER_SIM_SEED", 1, "seed of the simulated tenant's failure mix")
 	f.dur(&s.Latency, "sim-latency", "CUTOVER_SIM_LATENCY", 200*time.Millisecond, "mean latency of a simulated shell call")
 }
@@ -42,7 +44,7 @@ func (s *shellFlags) register(f *flags) {
 func (s *shellFlags) open() (migration.Shell, error) {
 	switch {
 	case s.Shell == "pwsh":
-		cfg := pwsh.Config{Executable: s.Executable, PoolFQDN: s.PoolFQDN, HostedMigrationOverrideURL: s.OverrideURL}
+		cfg := pwsh.Config{Executable: s.Executable, PoolFQDN: s.PoolFQDN, HostedMigrationOverrideURL: s.OverrideURL, Sessions: s.Sessions}
 		if s.User != "" {
 			user, password := s.User, s.Password
 			cfg.Credential = func(context.Context) (string, string, error) { return user, password, nil }

@@ -57,12 +57,21 @@ type Config struct {
 	// Env is added to the shell process's environment (KEY=value), e.g. a
 	// PSModulePath.
 	Env []string
+	// Sessions is how many long-lived PowerShell processes to keep, each
+	// fed request after request, so that a call does not pay for loading
+	// the module or opening the remote session (seconds). 0 runs a process
+	// per call.
+	Sessions int
+	// SessionMaxAge retires a session after this long (remote sessions
+	// expire). Defaults to 30 minutes.
+	SessionMaxAge time.Duration
 }
 
 // Shell is a migration.Shell on PowerShell.
 type Shell struct {
 	cfg    Config
 	script string // path of shell.ps1, written out at New
+	pool   *sessionPool
 }
 
 var _ migration.Shell = (*Shell)(nil)
@@ -85,6 +94,9 @@ func New(cfg Config) (*Shell, error) {
 	if cfg.MaxOutput <= 0 {
 		cfg.MaxOutput = 1 << 20
 	}
+	if cfg.SessionMaxAge <= 0 {
+		cfg.SessionMaxAge = 30 * time.Minute
+	}
 	dir, err := os.MkdirTemp("", "cutover-pwsh-")
 	if err != nil {
 		return nil, err
@@ -94,11 +106,30 @@ func New(cfg Config) (*Shell, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	return &Shell{cfg: cfg, script: path}, nil
+	s := &Shell{cfg: cfg, script: path}
+	if cfg.Sessions > 0 {
+		s.pool = newSessionPool(s, cfg.Sessions)
+	}
+	return s, nil
 }
 
-// Close removes the script written out by New.
-func (s *Shell) Close() error { return os.RemoveAll(filepath.Dir(s.script)) }
+// Close ends the sessions and removes the script written out by New.
+func (s *Shell) Close() error {
+	if s.pool != nil {
+		s.pool.close()
+	}
+	return os.RemoveAll(filepath.Dir(s.script))
+}
+
+// command is the PowerShell process running the script.
+func (s *Shell) command(ctx context.Context) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, s.cfg.Executable, "-NoProfile", "-NonInteractive", "-File", s.script)
+	killTree(cmd)
+	if len(s.cfg.Env) > 0 {
+		cmd.Env = append(os.Environ(), s.cfg.Env...)
+	}
+	return cmd
+}
 
 // request is what the script reads.
 type request struct {
@@ -163,7 +194,8 @@ func (s *Shell) MoveToPool(ctx context.Context, identity, pool string) error {
 	return err
 }
 
-// call runs the script for one request in a process of its own.
+// call sends one request to the script: to a session if there are any,
+// else to a process of its own.
 func (s *Shell) call(ctx context.Context, req request) (answer, error) {
 	req.OverrideURL, req.PoolFQDN = s.cfg.HostedMigrationOverrideURL, s.cfg.PoolFQDN
 	if s.cfg.Credential != nil {
@@ -179,12 +211,11 @@ func (s *Shell) call(ctx context.Context, req request) (answer, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
 	defer cancel()
-
-	cmd := exec.CommandContext(ctx, s.cfg.Executable, "-NoProfile", "-NonInteractive", "-File", s.script)
-	killTree(cmd)
-	if len(s.cfg.Env) > 0 {
-		cmd.Env = append(os.Environ(), s.cfg.Env...)
+	if s.pool != nil {
+		return s.pool.call(ctx, req, line)
 	}
+
+	cmd := s.command(ctx)
 	cmd.Stdin = bytes.NewReader(append(line, '\n'))
 	stdout := &limitedBuffer{max: s.cfg.MaxOutput}
 	stderr := &limitedBuffer{max: 4096}
@@ -207,13 +238,19 @@ func (s *Shell) call(ctx context.Context, req request) (answer, error) {
 	if i := bytes.LastIndexByte(out, '\n'); i >= 0 {
 		out = out[i+1:] // the answer is the last line
 	}
+	exit := ""
+	if runErr != nil {
+		exit = "; PowerShell " + runErr.Error()
+	}
+	return parseAnswer(out, exit+stderrNote(stderr))
+}
+
+// parseAnswer reads the script's answer line; note is added to protocol
+// errors (how the process ended, its standard error).
+func parseAnswer(out []byte, note string) (answer, error) {
 	var a answer
 	if err := json.Unmarshal(out, &a); err != nil {
-		exit := ""
-		if runErr != nil {
-			exit = "; PowerShell " + runErr.Error()
-		}
-		return answer{}, fmt.Errorf("%w: the answer is not JSON (%.120q)%s%s", ErrProtocol, out, exit, stderrNote(stderr))
+		return answer{}, fmt.Errorf("%w: the answer is not JSON (%.120q)%s", ErrProtocol, out, note)
 	}
 	if !a.OK {
 		if a.Error == nil {

@@ -1,3 +1,5 @@
+//go:build !windows
+
 package pwsh_test
 
 import (
@@ -8,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -42,14 +45,14 @@ type fakeUser struct {
 }
 
 // setup writes the fake shell's state and returns a driver on it.
-func setup(t *testing.T, users map[string]fakeUser, cfg pwsh.Config) (*pwsh.Shell, string) {
+func setup(t testing.TB, users map[string]fakeUser, cfg pwsh.Config) (*pwsh.Shell, string) {
 	t.Helper()
 	dir := t.TempDir()
 	state, err := json.Marshal(map[string]any{"users": users})
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "state.json"), state, 0o600))
-	cfg.Env = []string{"FAKEPWSH_STATE=" + filepath.Join(dir, "state.json"), "FAKEPWSH_LOG=" + filepath.Join(dir, "calls.log"),
-		"FAKEPWSH_CHILD=" + filepath.Join(dir, "child.pid")}
+	cfg.Env = append(cfg.Env, "FAKEPWSH_STATE="+filepath.Join(dir, "state.json"), "FAKEPWSH_LOG="+filepath.Join(dir, "calls.log"),
+		"FAKEPWSH_CHILD="+filepath.Join(dir, "child.pid"))
 	cfg.Executable = fakePwsh
 	s, err := pwsh.New(cfg)
 	require.NoError(t, err)
@@ -57,9 +60,29 @@ func setup(t *testing.T, users map[string]fakeUser, cfg pwsh.Config) (*pwsh.Shel
 	return s, dir
 }
 
+// modes are the two ways the driver runs PowerShell.
+var modes = []struct {
+	name     string
+	sessions int
+}{{"process per call", 0}, {"sessions", 2}}
+
+// eachMode runs test once per mode, in parallel.
+func eachMode(t *testing.T, test func(t *testing.T, sessions int)) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			test(t, m.sessions)
+		})
+	}
+}
+
 func TestMoveThroughPowerShell(t *testing.T) {
 	t.Parallel()
-	s, _ := setup(t, nil, pwsh.Config{})
+	eachMode(t, testMoveThroughPowerShell)
+}
+
+func testMoveThroughPowerShell(t *testing.T, sessions int) {
+	s, dir := setup(t, nil, pwsh.Config{Sessions: sessions})
 	ctx := context.Background()
 	u, err := s.GetUser(ctx, "alice@contoso.com")
 	require.NoError(t, err)
@@ -76,12 +99,26 @@ func TestMoveThroughPowerShell(t *testing.T) {
 	u, err = s.GetUser(ctx, "alice@contoso.com")
 	require.NoError(t, err)
 	require.Equal(t, "pool02.contoso.com", u.RegistrarPool)
+
+	// Five calls: five processes, or one session.
+	calls, err := os.ReadFile(filepath.Join(dir, "calls.log"))
+	require.NoError(t, err)
+	starts := strings.Count(string(calls), "start\n")
+	if sessions == 0 {
+		require.Equal(t, 5, starts)
+	} else {
+		require.Equal(t, 1, starts)
+	}
 }
 
 // TestSameCodesAsSimulator: the driver and the simulated shell yield the same
 // error code, through the one catalogue, for the same situation.
 func TestSameCodesAsSimulator(t *testing.T) {
 	t.Parallel()
+	eachMode(t, testSameCodesAsSimulator)
+}
+
+func testSameCodesAsSimulator(t *testing.T, sessions int) {
 	kinds := []sim.Kind{sim.KindNotFound, sim.KindLicenceMissing, sim.KindTenantNotEnabled,
 		sim.KindLicenceProvisioning, sim.KindThrottled, sim.KindTimeout}
 	users := map[string]fakeUser{}
@@ -90,7 +127,7 @@ func TestSameCodesAsSimulator(t *testing.T) {
 		users[string(k)+"@contoso.com"] = fakeUser{Kind: string(k), Failures: 1}
 		simShell.SetBehaviour(string(k)+"@contoso.com", sim.Behaviour{Kind: k, Failures: 1})
 	}
-	s, _ := setup(t, users, pwsh.Config{})
+	s, _ := setup(t, users, pwsh.Config{Sessions: sessions})
 	ctx := context.Background()
 	for _, k := range kinds {
 		t.Run(string(k), func(t *testing.T) {
@@ -117,13 +154,17 @@ func TestSameCodesAsSimulator(t *testing.T) {
 
 func TestBrokenShell(t *testing.T) {
 	t.Parallel()
+	eachMode(t, testBrokenShell)
+}
+
+func testBrokenShell(t *testing.T, sessions int) {
 	users := map[string]fakeUser{
 		"garbage@contoso.com":  {Kind: "garbage"},
 		"crash@contoso.com":    {Kind: "crash"},
 		"huge@contoso.com":     {Kind: "huge"},
 		"noanswer@contoso.com": {Kind: "noanswer"},
 	}
-	s, _ := setup(t, users, pwsh.Config{Credential: func(context.Context) (string, string, error) {
+	s, _ := setup(t, users, pwsh.Config{Sessions: sessions, Credential: func(context.Context) (string, string, error) {
 		return `CONTOSO\svc-cutover`, "Pa55-Never-Shown", nil
 	}})
 	tests := []struct {
@@ -153,7 +194,11 @@ func TestBrokenShell(t *testing.T) {
 // whole process tree is killed.
 func TestHangIsKilled(t *testing.T) {
 	t.Parallel()
-	s, dir := setup(t, map[string]fakeUser{"hang@contoso.com": {Kind: "hang"}}, pwsh.Config{CallTimeout: time.Second})
+	eachMode(t, testHangIsKilled)
+}
+
+func testHangIsKilled(t *testing.T, sessions int) {
+	s, dir := setup(t, map[string]fakeUser{"hang@contoso.com": {Kind: "hang"}}, pwsh.Config{CallTimeout: time.Second, Sessions: sessions})
 	start := time.Now()
 	err := s.MoveOnline(context.Background(), "hang@contoso.com")
 	require.ErrorIs(t, err, context.DeadlineExceeded)
@@ -168,4 +213,25 @@ func TestHangIsKilled(t *testing.T) {
 		err := syscall.Kill(pid, 0)
 		return errors.Is(err, syscall.ESRCH)
 	}, 5*time.Second, 50*time.Millisecond, "the shell's child process outlived the call")
+}
+
+// BenchmarkGetUser compares a process per call with sessions, against a fake
+// shell whose start costs 100 ms (the module load of the real one is
+// seconds). Run: go test -bench GetUser ./internal/pwsh
+func BenchmarkGetUser(b *testing.B) {
+	for _, m := range modes {
+		b.Run(m.name, func(b *testing.B) {
+			s, _ := setup(b, nil, pwsh.Config{Sessions: m.sessions, Env: []string{"FAKEPWSH_STARTUP=100ms"}})
+			ctx := context.Background()
+			if _, err := s.GetUser(ctx, "warm@contoso.com"); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := s.GetUser(ctx, "alice@contoso.com"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -4,7 +4,8 @@
 // several processes may share:
 //
 //	FAKEPWSH_STATE  JSON: {"users": {"upn": {"kind": "...", "failures": n, "online": bool}}}
-//	FAKEPWSH_LOG    a line per call is appended: "op identity"
+//	FAKEPWSH_LOG    a line per call is appended: "op identity" ("start" per process)
+//	FAKEPWSH_STARTUP  a duration the process takes to start (module load)
 //
 // Kinds are the simulated tenant's (internal/sim), plus the ways a shell
 // process goes wrong: hang, crash, garbage, huge, noanswer.
@@ -37,6 +38,10 @@ type state struct {
 }
 
 func main() {
+	logCall("start")
+	if d, err := time.ParseDuration(os.Getenv("FAKEPWSH_STARTUP")); err == nil {
+		time.Sleep(d) // what loading the SkypeForBusiness module costs
+	}
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
 		line := strings.TrimSpace(in.Text())
