@@ -21,6 +21,9 @@ const (
 	CodeTimeout             ErrorCode = "timeout"
 	CodeThrottled           ErrorCode = "throttled"
 	CodeNotHomedOnline      ErrorCode = "not_homed_online"
+	CodeMultipleEdgePools   ErrorCode = "multiple_federated_edge_pools"
+	CodeSessionExpired      ErrorCode = "session_expired"
+	CodeAccessDenied        ErrorCode = "access_denied"
 	CodeUnknown             ErrorCode = "unknown"
 
 	// Found by the pre-flight checks in Microsoft Graph.
@@ -42,9 +45,10 @@ type Failure struct {
 	Transient   bool      `json:"transient"`
 	Explanation string    `json:"explanation"`
 	Fix         string    `json:"fix"`
-	// match lists lower-case fragments of the shell's or the service's message,
-	// all of which must appear for the entry to apply.
-	match []string
+	// match lists the messages the entry applies to: each is a list of
+	// lower-case fragments of the shell's or the service's message, all of
+	// which must appear.
+	match [][]string
 }
 
 // Catalogue is every known failure, most specific first: Classify returns the
@@ -54,55 +58,67 @@ var Catalogue = []Failure{
 		Code: CodeLicenceProvisioning, Transient: true,
 		Explanation: "The user's Teams / Skype for Business Online licence is still being provisioned (this takes up to 30 minutes after it is assigned).",
 		Fix:         "Nothing: cutover tries again later. If it keeps failing, check the licence in the admin centre.",
-		match:       []string{"(507)", "provision"},
+		match:       [][]string{{"(507)", "provision"}},
 	},
 	{
 		Code: CodeLicenceMissing, Transient: false,
 		Explanation: "The user has no Skype for Business Online licence (error 507).",
 		Fix:         "Assign a Teams and Skype for Business Online (Plan 2) licence, wait 30 minutes, then retry the user.",
-		match:       []string{"(507)"},
+		match:       [][]string{{"(507)"}},
 	},
 	{
 		Code: CodeTenantNotEnabled, Transient: false,
 		Explanation: "The tenant is not enabled for shared SIP address space (error 510).",
 		Fix:         "Run Set-CsTenantFederationConfiguration -SharedSipAddressSpace $true online, then retry.",
-		match:       []string{"(510)"},
+		match:       [][]string{{"(510)"}},
 	},
 	{
 		Code: CodeNotSynchronised, Transient: false,
 		Explanation: "The user's attributes are not synchronised between Active Directory and the tenant (error 506).",
 		Fix:         "Check directory synchronisation for this user, run a delta sync, then retry.",
-		match:       []string{"(506)"},
+		match:       [][]string{{"(506)"}},
 	},
 	{
 		Code: CodeUserNotFound, Transient: false,
-		Explanation: "The on-premises server has no user with this SIP address in Active Directory.",
+		Explanation: "The on-premises server has no such user (no Active Directory user with this SIP address, or no Skype for Business object for this identity).",
 		Fix:         "Check the UPN and SIP address in the pilot group against Get-CsUser; fix the group and retry.",
-		match:       []string{"cannot find user in active directory"},
+		match:       [][]string{{"cannot find user in active directory"}, {"management object not found"}},
 	},
 	{
-		Code: CodeUserNotFound, Transient: false,
-		Explanation: "The on-premises server has no user with this identity (Get-CsUser found no object).",
-		Fix:         "Check the UPN and SIP address in the pilot group against Get-CsUser; fix the group and retry.",
-		match:       []string{"management object not found"},
+		Code: CodeMultipleEdgePools, Transient: false,
+		Explanation: "The topology has more than one federated Edge pool, so the hosted migration service cannot tell which route to use.",
+		Fix:         "Federate a single Edge pool for hybrid (Topology Builder), or pass -HostedMigrationOverrideUrl; then retry.",
+		match:       [][]string{{"multiple", "edge"}},
+	},
+	{
+		Code: CodeAccessDenied, Transient: false,
+		Explanation: "The account cutover runs the shell as may not move users.",
+		Fix:         "Give the account CsServerAdministrator (or CsUserAdministrator) on premises and the Teams administrator role online, then retry.",
+		match:       [][]string{{"access is denied"}, {"unauthorizedaccessexception"}},
+	},
+	{
+		Code: CodeSessionExpired, Transient: true,
+		Explanation: "The PowerShell session to the server or to the hosted migration service expired or broke.",
+		Fix:         "Nothing: cutover opens a new session and tries again.",
+		match:       [][]string{{"session", "expired"}, {"session state is broken"}},
 	},
 	{
 		Code: CodeThrottled, Transient: true,
 		Explanation: "The hosted migration service is busy and asked cutover to slow down.",
 		Fix:         "Nothing: cutover tries again after a pause. Lower the wave's concurrency if it persists.",
-		match:       []string{"(503)"},
+		match:       [][]string{{"too many requests"}, {"(503)"}},
 	},
 	{
 		Code: CodeTimeout, Transient: true,
 		Explanation: "The call to the management shell or the hosted migration service timed out.",
 		Fix:         "Nothing: cutover tries again. If many users time out, check the front-end pool and the network to the service.",
-		match:       []string{"timed out"},
+		match:       [][]string{{"timed out"}},
 	},
 	{
 		Code: CodeNotHomedOnline, Transient: true,
 		Explanation: "The move was accepted but the user does not show as homed online yet.",
 		Fix:         "Nothing: cutover checks again. If it persists, run Get-CsUser for the user.",
-		match:       []string{"not homed online"},
+		match:       [][]string{{"not homed online"}},
 	},
 }
 
@@ -182,11 +198,20 @@ func Classify(err error) Failure {
 	}
 	msg := strings.ToLower(err.Error())
 	for _, f := range Catalogue {
-		if containsAll(msg, f.match) {
+		if matches(msg, f.match) {
 			return f
 		}
 	}
 	return unknownFailure
+}
+
+func matches(s string, alternatives [][]string) bool {
+	for _, fragments := range alternatives {
+		if containsAll(s, fragments) {
+			return true
+		}
+	}
+	return false
 }
 
 func containsAll(s string, fragments []string) bool {

@@ -341,7 +341,7 @@ func TestClassify(t *testing.T) {
 		{"deadline wrapped twice", fmt.Errorf("attempt 2: %w", fmt.Errorf("shell: %w", context.DeadlineExceeded)), migration.CodeTimeout, true},
 		{"not homed online", errors.New("alice@contoso.com is not homed online yet"), migration.CodeNotHomedOnline, true},
 		{"cancelled is not a time-out", fmt.Errorf("shell: %w", context.Canceled), migration.CodeUnknown, false},
-		{"unknown", errors.New("Move-CsUser : Access is denied."), migration.CodeUnknown, false},
+		{"unknown", errors.New("Move-CsUser : An unexpected error occurred in the pool."), migration.CodeUnknown, false},
 		{"a bare 507 without parentheses", errors.New("error 507"), migration.CodeUnknown, false},
 		{"empty message", errors.New(""), migration.CodeUnknown, false},
 	}

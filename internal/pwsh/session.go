@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cutover/cutover/internal/migration"
 )
 
 // session is a long-lived PowerShell process running the script, answering
@@ -159,6 +161,10 @@ func (p *sessionPool) call(ctx context.Context, req request, line []byte) (answe
 			return answer{}, fmt.Errorf("%w%s", r.err, stderrNote(ss.stderr))
 		}
 		a, err := parseAnswer(r.line, "")
+		if err != nil && migration.Classify(err).Code == migration.CodeSessionExpired {
+			p.end(ss) // a broken session answers no more
+			return a, err
+		}
 		if errors.Is(err, ErrProtocol) {
 			// Out of protocol: say how the process ended, if it did.
 			select {
