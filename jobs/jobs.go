@@ -127,6 +127,7 @@ func NewClient(pool *pgxpool.Pool, shell migration.Shell, cfg Config, log *slog.
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &WaveStartWorker{pool: pool, actor: "worker " + cfg.ID})
 	river.AddWorker(workers, &MoveWorker{pool: pool, shell: shell, cfg: cfg, log: log, actor: "worker " + cfg.ID})
+	river.AddWorker(workers, &RollbackWorker{pool: pool, shell: shell, cfg: cfg, log: log, actor: "worker " + cfg.ID})
 	queues := map[string]river.QueueConfig{}
 	if cfg.MoveWorkers > 0 {
 		queues[QueueMoves] = river.QueueConfig{MaxWorkers: cfg.MoveWorkers}

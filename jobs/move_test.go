@@ -230,3 +230,43 @@ func TestResumeAfterWorkerDied(t *testing.T) {
 	require.Equal(t, migration.MoveStateMoved, m.State)
 	require.Equal(t, 1, b.shell.CallsFor("user000@contoso.com").MoveOnline, "moved once, by the dead worker")
 }
+
+// TestRollback moves a user, then back to the pool in their rollback record.
+func TestRollback(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	g, err := b.q.GroupCreate(ctx, store.NewGroup{Name: "rollback", Source: "json", Members: members(2, "contoso.com")})
+	require.NoError(t, err)
+	_, err = b.scheduler.Plan(ctx, g.ID, "test", planAll(3, 3))
+	require.NoError(t, err)
+	waitWaves(t, b.q, g.ID)
+
+	_, err = b.scheduler.Rollback(ctx, "nobody@contoso.com", "lead")
+	require.Equal(t, migration.ENotFound, migration.ErrorKind(err))
+	m, err := b.scheduler.Rollback(ctx, "user000@contoso.com", "lead")
+	require.NoError(t, err)
+	_, err = b.scheduler.Rollback(ctx, "user000@contoso.com", "lead")
+	require.Equal(t, migration.EConflict, migration.ErrorKind(err), "a rollback under way cannot be asked again")
+
+	require.Eventually(t, func() bool {
+		got, err := b.q.MoveGet(ctx, m.ID)
+		return err == nil && got.State == migration.MoveStateRolledBack
+	}, 30*time.Second, 50*time.Millisecond)
+	u, err := b.shell.GetUser(ctx, "user000@contoso.com")
+	require.NoError(t, err)
+	require.False(t, u.HomedOnline())
+	require.Equal(t, "pool01.contoso.com", u.RegistrarPool)
+	require.Equal(t, 1, b.shell.CallsFor("user000@contoso.com").MoveToPool)
+	events, err := b.q.MoveEvents(ctx, m.ID)
+	require.NoError(t, err)
+	last := events[len(events)-1]
+	require.Equal(t, migration.MoveStateRolledBack, last.State)
+	require.Contains(t, last.Message, "moved back to pool01.contoso.com")
+	require.Contains(t, last.Message, "meetings scheduled online must be scheduled again")
+
+	// The other user stays online; their move is untouched.
+	u, err = b.shell.GetUser(ctx, "user001@contoso.com")
+	require.NoError(t, err)
+	require.True(t, u.HomedOnline())
+}

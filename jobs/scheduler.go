@@ -54,6 +54,40 @@ func (s *Scheduler) Plan(ctx context.Context, groupID int64, actor string, plan 
 	return waves, err
 }
 
+// Rollback moves a moved user back on premises, to the pool in their
+// rollback record; a failed rollback can be asked for again.
+//
+// Errors: ENotFound (no move for this user), EConflict (the user's latest
+// move is not moved or rollback_failed).
+func (s *Scheduler) Rollback(ctx context.Context, identity, actor string) (migration.Move, error) {
+	var m migration.Move
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		q := store.New(tx)
+		moves, err := q.MovesByUser(ctx, identity)
+		if err != nil {
+			return err
+		}
+		if len(moves) == 0 {
+			return migration.Errorf(migration.ENotFound, "user_not_found", "%s has no move to roll back", identity)
+		}
+		m = moves[0]
+		if m.State != migration.MoveStateMoved && m.State != migration.MoveStateRollbackFailed {
+			return migration.Errorf(migration.EConflict, "not_moved", "%s cannot be rolled back: their move is %s; only a moved user (or a failed rollback) can be", m.UPN, m.State)
+		}
+		runs, err := q.MoveEventCount(ctx, m.ID, migration.MoveStateRollingBack)
+		if err != nil {
+			return err
+		}
+		if err := q.MoveUpdate(ctx, store.MoveChange{MoveID: m.ID, To: migration.MoveStateRollingBack, Attempt: m.Attempts,
+			Message: "rollback requested: moving the user back on premises", Actor: actor}); err != nil {
+			return err
+		}
+		_, err = s.client.InsertTx(ctx, tx, RollbackArgs{MoveID: m.ID, Run: runs + 1}, &river.InsertOpts{MaxAttempts: m.MaxAttempts})
+		return err
+	})
+	return m, err
+}
+
 // Retry queues a user's failed move again, as a new run with its own
 // attempts.
 //

@@ -88,6 +88,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/waves/{id}/moves", s.waveMoves)
 	mux.HandleFunc("GET /api/v1/users/{identity}", s.userGet)
 	mux.HandleFunc("POST /api/v1/users/{identity}/retry", s.userRetry)
+	mux.HandleFunc("POST /api/v1/users/{identity}/rollback", s.userRollback)
 	mux.HandleFunc("GET /api/v1/tenant/readiness", s.tenantReadiness)
 	mux.HandleFunc("POST /api/v1/groups/{id}/preflight", s.groupPreflight)
 	mux.HandleFunc("POST /api/v1/waves/{id}/preflight", s.wavePreflight)

@@ -101,13 +101,24 @@ func (s *Server) userGet(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) userRetry(w http.ResponseWriter, r *http.Request) {
+	s.userAction(w, r, "retried", s.scheduler.Retry)
+}
+
+// userRollback moves a moved user back on premises.
+func (s *Server) userRollback(w http.ResponseWriter, r *http.Request) {
+	s.userAction(w, r, "rollback requested", s.scheduler.Rollback)
+}
+
+// userAction runs a lead's action on one user and answers with their status.
+func (s *Server) userAction(w http.ResponseWriter, r *http.Request, done string,
+	action func(ctx context.Context, identity, actor string) (migration.Move, error)) {
 	identity := r.PathValue("identity")
-	m, err := s.scheduler.Retry(r.Context(), identity, "api")
+	m, err := action(r.Context(), identity, "api")
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	s.log.Info("user retried", "upn", m.UPN, "move_id", m.ID, "run", m.Run)
+	s.log.Info("user "+done, "upn", m.UPN, "move_id", m.ID)
 	st, err := LookUp(r.Context(), s.q, identity, s.now())
 	if err != nil {
 		s.error(w, r, err)

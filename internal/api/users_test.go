@@ -387,3 +387,31 @@ func TestRetry(t *testing.T) {
 	e = apiErr(t, retry(t, failing), http.StatusConflict, "not_failed")
 	require.Contains(t, e.Message, "moved")
 }
+
+func TestRollbackUser(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	const (
+		failing = "fay@contoso.com"
+		moved   = "mo@contoso.com"
+	)
+	b.shell.SetBehaviour(failing, sim.Behaviour{Kind: sim.KindTenantNotEnabled})
+	g := b.createGroup(t, "Rollback pilot", []member{{UPN: failing}, {UPN: moved}})
+	decode[map[string]any](t, b.plan(t, g.ID, map[string]any{"shorthand": "canary 2, then waves of 1 every 1h, starting now"}), http.StatusCreated)
+	b.waitFinished(t, g.ID)
+	rollback := func(t *testing.T, identity string) response {
+		t.Helper()
+		return b.do(t, http.MethodPost, "/api/v1/users/"+url.PathEscape(identity)+"/rollback", "", nil)
+	}
+	apiErr(t, rollback(t, failing), http.StatusConflict, "not_moved")
+	apiErr(t, rollback(t, "nobody@contoso.com"), http.StatusNotFound, "user_not_found")
+
+	st := decode[userStatus](t, rollback(t, moved), http.StatusAccepted)
+	require.Contains(t, []string{"rolling_back", "rolled_back"}, st.State)
+	st = waitFor(t, "the rollback", func() (userStatus, bool) {
+		st := b.user(t, moved)
+		return st, st.State == "rolled_back"
+	})
+	require.Contains(t, st.Explanation.Expect, "loses the user's online meetings")
+	require.Equal(t, 1, b.shell.CallsFor(moved).MoveToPool)
+}

@@ -24,6 +24,7 @@ const (
 	CodeMultipleEdgePools   ErrorCode = "multiple_federated_edge_pools"
 	CodeSessionExpired      ErrorCode = "session_expired"
 	CodeAccessDenied        ErrorCode = "access_denied"
+	CodeNoRollbackRecord    ErrorCode = "no_rollback_record"
 	CodeUnknown             ErrorCode = "unknown"
 
 	// Found by the pre-flight checks in Microsoft Graph.
@@ -137,6 +138,8 @@ var directoryFailures = []Failure{
 		Fix: "Verify the domain in the admin centre and enable it for Skype for Business / Teams, then retry."},
 	{Code: CodeNotProvisionedOnline, Explanation: "The move finished on premises, but Teams still shows the user as homed on premises after the provisioning wait.",
 		Fix: "Check the user with Get-CsOnlineUser; open a support case if the homing does not update."},
+	{Code: CodeNoRollbackRecord, Explanation: "cutover holds no record of the user's on-premises state from before the move, so it cannot tell where to move them back.",
+		Fix: "Move the user back by hand (Move-CsUser -Target <pool>) after checking Get-CsUser."},
 	{Code: CodeGraphThrottled, Transient: true, Explanation: "Microsoft Graph throttled cutover's requests.",
 		Fix: "Nothing: cutover waits as Graph asks and tries again."},
 	{Code: CodeGraphUnavailable, Transient: true, Explanation: "Microsoft Graph did not answer or answered with a server error.",

@@ -130,6 +130,13 @@ func (q *Queries) MoveUpdate(ctx context.Context, c MoveChange) error {
 	return nil
 }
 
+// MoveEventCount counts a move's events in one state.
+func (q *Queries) MoveEventCount(ctx context.Context, moveID int64, state migration.MoveState) (int, error) {
+	var n int
+	err := q.db.QueryRow(ctx, `SELECT count(*) FROM move_events WHERE move_id = $1 AND state = $2`, moveID, state).Scan(&n)
+	return n, err
+}
+
 // MoveEventAdd appends an event to a move's timeline without changing it.
 func (q *Queries) MoveEventAdd(ctx context.Context, moveID int64, e migration.MoveEvent) error {
 	_, err := q.db.Exec(ctx, `

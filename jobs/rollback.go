@@ -1,0 +1,121 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+
+	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/store"
+)
+
+// RollbackArgs moves one moved user back on premises, to the registrar pool
+// in the move's rollback record.
+type RollbackArgs struct {
+	MoveID int64 `json:"move_id"`
+	// Run counts the rollbacks of the move (a failed rollback can be
+	// requested again).
+	Run int `json:"run"`
+}
+
+// Kind implements river.JobArgs.
+func (RollbackArgs) Kind() string { return "rollback" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts: one job per rollback.
+func (RollbackArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueMoves, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// RollbackWorker moves a user back to the pool their rollback record names,
+// with its own retries and timeline events. The user loses what lives only
+// online: meetings scheduled in Teams and contacts added since the move.
+type RollbackWorker struct {
+	river.WorkerDefaults[RollbackArgs]
+	pool  *pgxpool.Pool
+	shell migration.Shell
+	cfg   Config
+	log   *slog.Logger
+	actor string
+}
+
+// NextRetry implements river.Worker: the backoff of Config.
+func (w *RollbackWorker) NextRetry(job *river.Job[RollbackArgs]) time.Time {
+	return time.Now().Add(w.cfg.Backoff(job.Attempt, job.ID))
+}
+
+// Timeout implements river.Worker.
+func (w *RollbackWorker) Timeout(*river.Job[RollbackArgs]) time.Duration { return w.cfg.jobTimeout() }
+
+// lost is what a user moved back on premises loses, in words for them.
+const lost = "meetings scheduled online must be scheduled again, and contacts added online since the move are gone"
+
+// Work implements river.Worker.
+func (w *RollbackWorker) Work(ctx context.Context, job *river.Job[RollbackArgs]) error {
+	q := store.New(w.pool)
+	m, err := q.MoveGet(ctx, job.Args.MoveID)
+	if err != nil {
+		return err
+	}
+	if m.State != migration.MoveStateRollingBack {
+		return nil // done already, or not asked for
+	}
+	prefix := fmt.Sprintf("rollback attempt %d of %d: ", job.Attempt, job.MaxAttempts)
+	rec, err := q.RollbackRecordGet(ctx, m.ID)
+	if err != nil {
+		return err
+	}
+	finish := func(to migration.MoveState, code migration.ErrorCode, msg, errMsg string) error {
+		return pgx.BeginFunc(context.WithoutCancel(ctx), w.pool, func(tx pgx.Tx) error {
+			if err := store.New(tx).MoveUpdate(ctx, store.MoveChange{MoveID: m.ID, To: to, Attempt: m.Attempts,
+				ErrorCode: code, ErrorMessage: errMsg, Message: prefix + msg, Actor: w.actor}); err != nil {
+				return err
+			}
+			return complete(ctx, tx, job)
+		})
+	}
+	if rec == nil {
+		return finish(migration.MoveStateRollbackFailed, migration.CodeNoRollbackRecord,
+			"failed: no rollback record was captured for this move", "no rollback record")
+	}
+	fail := func(cause error) error {
+		f := migration.Classify(cause)
+		msg := truncate(cause.Error(), 1000)
+		if f.Retries(job.Attempt) && job.Attempt < job.MaxAttempts {
+			if err := q.MoveEventAdd(ctx, m.ID, migration.MoveEvent{ErrorCode: f.Code, Actor: w.actor,
+				Message: prefix + "failed: " + string(f.Code) + ": " + msg + "; retrying"}); err != nil {
+				return err
+			}
+			return fmt.Errorf("%s: %w", f.Code, cause)
+		}
+		return finish(migration.MoveStateRollbackFailed, f.Code, "failed: "+string(f.Code)+": "+msg, msg)
+	}
+	call := func(fn func(context.Context) error) error {
+		ctx, cancel := context.WithTimeout(ctx, w.cfg.ShellTimeout)
+		defer cancel()
+		return fn(ctx)
+	}
+	var u migration.ShellUser
+	if err := call(func(ctx context.Context) (err error) { u, err = w.shell.GetUser(ctx, m.UPN); return err }); err != nil {
+		return fail(err)
+	}
+	if u.HomedOnline() {
+		if err := call(func(ctx context.Context) error { return w.shell.MoveToPool(ctx, m.UPN, rec.RegistrarPool) }); err != nil {
+			return fail(err)
+		}
+		if err := call(func(ctx context.Context) (err error) { u, err = w.shell.GetUser(ctx, m.UPN); return err }); err != nil {
+			return fail(err)
+		}
+	}
+	if u.HomedOnline() || !strings.EqualFold(u.RegistrarPool, rec.RegistrarPool) {
+		return fail(fmt.Errorf("the user is not back on %s (HostingProvider %q, RegistrarPool %q)", rec.RegistrarPool, u.HostingProvider, u.RegistrarPool))
+	}
+	return finish(migration.MoveStateRolledBack, "", fmt.Sprintf(
+		"moved back to %s (Move-CsUser -Target %s). The user has lost what lived online: %s. Recorded before the move, for checking: SIP %s, enterprise voice %t, line URI %q.",
+		rec.RegistrarPool, rec.RegistrarPool, lost, rec.SipAddress, rec.EnterpriseVoiceEnabled, rec.LineURI), "")
+}
