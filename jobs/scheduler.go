@@ -63,14 +63,10 @@ func (s *Scheduler) Rollback(ctx context.Context, identity, actor string) (migra
 	var m migration.Move
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		q := store.New(tx)
-		moves, err := q.MovesByUser(ctx, identity)
-		if err != nil {
+		var err error
+		if m, err = latestMove(ctx, q, identity, "roll back"); err != nil {
 			return err
 		}
-		if len(moves) == 0 {
-			return migration.Errorf(migration.ENotFound, "user_not_found", "%s has no move to roll back", identity)
-		}
-		m = moves[0]
 		if m.State != migration.MoveStateMoved && m.State != migration.MoveStateRollbackFailed {
 			return migration.Errorf(migration.EConflict, "not_moved", "%s cannot be rolled back: their move is %s; only a moved user (or a failed rollback) can be", m.UPN, m.State)
 		}
@@ -97,14 +93,10 @@ func (s *Scheduler) Retry(ctx context.Context, identity, actor string) (migratio
 	var m migration.Move
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		q := store.New(tx)
-		moves, err := q.MovesByUser(ctx, identity)
+		latest, err := latestMove(ctx, q, identity, "retry")
 		if err != nil {
 			return err
 		}
-		if len(moves) == 0 {
-			return migration.Errorf(migration.ENotFound, "user_not_found", "%s has no move to retry", identity)
-		}
-		latest := moves[0]
 		if latest.State != migration.MoveStateFailed {
 			return migration.Errorf(migration.EConflict, "not_failed", "%s cannot be retried: their move is %s, and only a failed move can be retried", latest.UPN, latest.State)
 		}
@@ -118,4 +110,17 @@ func (s *Scheduler) Retry(ctx context.Context, identity, actor string) (migratio
 		return err
 	})
 	return m, err
+}
+
+// latestMove returns the user's latest move, or an ENotFound error saying
+// there is none to act on.
+func latestMove(ctx context.Context, q *store.Queries, identity, action string) (migration.Move, error) {
+	moves, err := q.MovesByUser(ctx, identity)
+	if err != nil {
+		return migration.Move{}, err
+	}
+	if len(moves) == 0 {
+		return migration.Move{}, migration.Errorf(migration.ENotFound, "user_not_found", "%s has no move to %s", identity, action)
+	}
+	return moves[0], nil
 }
