@@ -40,8 +40,14 @@ func TestMain(m *testing.M) {
 // the test ends.
 func startCutover(t *testing.T, args ...string) *exec.Cmd {
 	t.Helper()
+	return startCutoverEnv(t, nil, args...)
+}
+
+// startCutoverEnv is startCutover with more environment.
+func startCutoverEnv(t *testing.T, env []string, args ...string) *exec.Cmd {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), "CUTOVER_TEST_MAIN=1")
+	cmd.Env = append(append(os.Environ(), "CUTOVER_TEST_MAIN=1"), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	require.NoError(t, cmd.Start())

@@ -6,6 +6,7 @@
 //	FAKEPWSH_STATE  JSON: {"users": {"upn": {"kind": "...", "failures": n, "online": bool}}}
 //	FAKEPWSH_LOG    a line per call is appended: "op identity" ("start" per process)
 //	FAKEPWSH_STARTUP  a duration the process takes to start (module load)
+//	FAKEPWSH_DELAY    a duration each call takes
 //
 // Kinds are the simulated tenant's (internal/sim), plus the ways a shell
 // process goes wrong: hang, crash, garbage, huge, noanswer.
@@ -56,6 +57,9 @@ func main() {
 			continue
 		}
 		logCall(req.Op + " " + req.Identity)
+		if d, err := time.ParseDuration(os.Getenv("FAKEPWSH_DELAY")); err == nil {
+			time.Sleep(d)
+		}
 		serve(req.Op, migration.NormalizeAddress(req.Identity), req.Pool)
 	}
 }
