@@ -120,7 +120,8 @@ func TestSameCodesAsSimulator(t *testing.T) {
 
 func testSameCodesAsSimulator(t *testing.T, sessions int) {
 	kinds := []sim.Kind{sim.KindNotFound, sim.KindLicenceMissing, sim.KindTenantNotEnabled,
-		sim.KindLicenceProvisioning, sim.KindThrottled, sim.KindTimeout}
+		sim.KindLicenceProvisioning, sim.KindThrottled, sim.KindTimeout,
+		sim.KindMultipleEdgePools, sim.KindAccessDenied, sim.KindSessionExpired}
 	users := map[string]fakeUser{}
 	simShell := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}})
 	for _, k := range kinds {

@@ -33,6 +33,12 @@ func FailureMessage(kind Kind, identity string, getUser bool) string {
 		return fmt.Sprintf(fault, 503, "The server is busy: too many requests. Try again later.")
 	case KindTimeout:
 		return "Move-CsUser : The operation has timed out."
+	case KindMultipleEdgePools:
+		return "Move-CsUser : There are multiple federated Edge pools in the topology; cannot determine the hosted migration route."
+	case KindAccessDenied:
+		return "Move-CsUser : Access is denied."
+	case KindSessionExpired:
+		return "Move-CsUser : Processing data from remote server failed: the session has expired."
 	}
 	return ""
 }
@@ -40,5 +46,5 @@ func FailureMessage(kind Kind, identity string, getUser bool) string {
 // Transient reports whether the kind's failures pass after Behaviour.Failures
 // calls.
 func (k Kind) Transient() bool {
-	return k == KindLicenceProvisioning || k == KindThrottled || k == KindTimeout
+	return k == KindLicenceProvisioning || k == KindThrottled || k == KindTimeout || k == KindSessionExpired
 }

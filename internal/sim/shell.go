@@ -30,6 +30,10 @@ const (
 	KindLicenceProvisioning Kind = "licence_provisioning"
 	KindTimeout             Kind = "timeout"
 	KindThrottled           Kind = "throttled"
+	// Rarer failures of the shell and the hosted migration service.
+	KindMultipleEdgePools Kind = "multiple_edge_pools" // the topology federates more than one Edge pool
+	KindAccessDenied      Kind = "access_denied"       // the shell's account may not move users
+	KindSessionExpired    Kind = "session_expired"     // the session broke (transient)
 	// Kinds only Microsoft Graph shows (the shell moves these users).
 	KindDisabled        Kind = "disabled"          // account disabled in Entra ID
 	KindNotSynced       Kind = "not_synced"        // cloud-only: not synchronised from AD
@@ -306,7 +310,7 @@ func (s *Shell) MoveOnline(ctx context.Context, identity string) error {
 	defer s.mu.Unlock()
 	s.inFlight--
 	switch u.b.Kind {
-	case KindNotFound, KindLicenceMissing, KindTenantNotEnabled:
+	case KindNotFound, KindLicenceMissing, KindTenantNotEnabled, KindMultipleEdgePools, KindAccessDenied:
 		return errors.New(FailureMessage(u.b.Kind, identity, false))
 	}
 	if u.b.Kind.Transient() && u.failures < u.b.Failures {

@@ -60,11 +60,14 @@ func main() {
 		if d, err := time.ParseDuration(os.Getenv("FAKEPWSH_DELAY")); err == nil {
 			time.Sleep(d)
 		}
-		serve(req.Op, migration.NormalizeAddress(req.Identity), req.Pool)
+		// The state is saved before the answer goes out: the driver may
+		// kill this process as soon as it has its answer.
+		answer(serve(req.Op, migration.NormalizeAddress(req.Identity), req.Pool))
 	}
 }
 
-func serve(op, id, pool string) {
+// serve carries out a request and returns the answer to give (nil: none).
+func serve(op, id, pool string) any {
 	f, st := lockState()
 	defer unlockState(f, st)
 	u := st.Users[id]
@@ -94,50 +97,50 @@ func serve(op, id, pool string) {
 		os.Exit(0)
 	case "garbage":
 		fmt.Println("WARNING: The names of some imported commands include unapproved verbs.")
-		return
+		return nil
 	case "huge":
 		fmt.Println(strings.Repeat("x", 2<<20))
-		return
+		return nil
 	}
 	kind := sim.Kind(u.Kind)
-	fail := func(msg string) {
-		answer(map[string]any{"ok": false, "error": map[string]string{"type": "Microsoft.Rtc.Management.AD.ManagementException", "message": msg}})
+	fail := func(msg string) any {
+		return map[string]any{"ok": false, "error": map[string]string{"type": "Microsoft.Rtc.Management.AD.ManagementException", "message": msg}}
 	}
 	switch op {
 	case "get-user":
 		if msg := sim.FailureMessage(kind, id, true); msg != "" {
-			fail(msg)
-			return
+			return fail(msg)
 		}
 		su := migration.ShellUser{Identity: id, SipAddress: "sip:" + id, HostingProvider: "SRV:", RegistrarPool: u.Pool,
 			Policies: map[string]string{"ClientPolicy": "Standard"}}
 		if u.Online || kind == sim.KindAlreadyOnline {
 			su.HostingProvider, su.RegistrarPool = migration.OnlineHostingProvider, ""
 		}
-		answer(map[string]any{"ok": true, "user": su})
+		return map[string]any{"ok": true, "user": su}
 	case "move-online":
 		msg := sim.FailureMessage(kind, id, false)
 		if msg != "" && (!kind.Transient() || u.Failures > 0) {
 			if kind.Transient() {
 				u.Failures--
 			}
-			fail(msg)
-			return
+			return fail(msg)
 		}
 		if !u.Online {
 			u.Online = true
 			u.Moves++
 		}
-		answer(map[string]any{"ok": true})
+		return map[string]any{"ok": true}
 	case "move-to-pool":
 		u.Online, u.Pool = false, pool
-		answer(map[string]any{"ok": true})
-	default:
-		fail("unknown operation '" + op + "'")
+		return map[string]any{"ok": true}
 	}
+	return fail("unknown operation '" + op + "'")
 }
 
 func answer(v any) {
+	if v == nil {
+		return
+	}
 	b, _ := json.Marshal(v)
 	fmt.Println(string(b))
 }
@@ -163,25 +166,32 @@ func lockState() (*os.File, *state) {
 	if p == "" {
 		return nil, st
 	}
-	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(p+".lock", os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(4)
 	}
 	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
-	_ = json.NewDecoder(f).Decode(st)
+	if raw, err := os.ReadFile(p); err == nil {
+		_ = json.Unmarshal(raw, st)
+	}
 	if st.Users == nil {
 		st.Users = map[string]*user{}
 	}
 	return f, st
 }
 
+// unlockState saves the state (written whole, then renamed into place, so
+// that a process killed meanwhile leaves the old state) and unlocks it.
 func unlockState(f *os.File, st *state) {
 	if f == nil {
 		return
 	}
 	b, _ := json.Marshal(st)
-	_ = f.Truncate(0)
-	_, _ = f.WriteAt(b, 0)
+	p := os.Getenv("FAKEPWSH_STATE")
+	tmp := fmt.Sprintf("%s.%d", p, os.Getpid())
+	if os.WriteFile(tmp, b, 0o600) == nil {
+		_ = os.Rename(tmp, p)
+	}
 	_ = f.Close() // releases the lock
 }
