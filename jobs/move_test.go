@@ -236,7 +236,8 @@ func TestRollback(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
-	g, err := b.q.GroupCreate(ctx, store.NewGroup{Name: "rollback", Source: "json", Members: members(2, "contoso.com")})
+	b.shell.SetBehaviour("user002@contoso.com", sim.Behaviour{Kind: sim.KindNotSyncedBack})
+	g, err := b.q.GroupCreate(ctx, store.NewGroup{Name: "rollback", Source: "json", Members: members(3, "contoso.com")})
 	require.NoError(t, err)
 	_, err = b.scheduler.Plan(ctx, g.ID, "test", planAll(3, 3))
 	require.NoError(t, err)
@@ -269,4 +270,20 @@ func TestRollback(t *testing.T) {
 	u, err = b.shell.GetUser(ctx, "user001@contoso.com")
 	require.NoError(t, err)
 	require.True(t, u.HomedOnline())
+
+	// A move back the service refuses (506) ends the rollback, failed.
+	m, err = b.scheduler.Rollback(ctx, "user002@contoso.com", "lead")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		got, err := b.q.MoveGet(ctx, m.ID)
+		return err == nil && got.State == migration.MoveStateRollbackFailed && got.ErrorCode == migration.CodeNotSynchronised
+	}, 30*time.Second, 50*time.Millisecond)
+	// ...and can be asked for again.
+	b.shell.SetBehaviour("user002@contoso.com", sim.Behaviour{Kind: sim.KindOK})
+	_, err = b.scheduler.Rollback(ctx, "user002@contoso.com", "lead")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		got, err := b.q.MoveGet(ctx, m.ID)
+		return err == nil && got.State == migration.MoveStateRolledBack
+	}, 30*time.Second, 50*time.Millisecond)
 }

@@ -151,6 +151,17 @@ func testSameCodesAsSimulator(t *testing.T, sessions int) {
 	}
 	_, err := s.GetUser(ctx, "not_found@contoso.com")
 	require.Equal(t, migration.CodeUserNotFound, migration.Classify(err).Code)
+
+	// 506 comes on the way back.
+	const back = "not_synced_back@contoso.com"
+	simShell.SetBehaviour(back, sim.Behaviour{Kind: sim.KindNotSyncedBack})
+	require.NoError(t, simShell.MoveOnline(ctx, back))
+	simErr := simShell.MoveToPool(ctx, back, "pool01.contoso.com")
+	s2, _ := setup(t, map[string]fakeUser{back: {Kind: string(sim.KindNotSyncedBack)}}, pwsh.Config{Sessions: sessions})
+	require.NoError(t, s2.MoveOnline(ctx, back))
+	pwshErr := s2.MoveToPool(ctx, back, "pool01.contoso.com")
+	require.Equal(t, migration.CodeNotSynchronised, migration.Classify(simErr).Code)
+	require.Equal(t, migration.CodeNotSynchronised, migration.Classify(pwshErr).Code)
 }
 
 func TestBrokenShell(t *testing.T) {

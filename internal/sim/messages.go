@@ -7,7 +7,8 @@ import (
 )
 
 // FailureMessage is what the management shell says when a call for a user
-// of this kind fails, as Get-CsUser (getUser) or Move-CsUser reports it. The
+// of this kind fails, as Get-CsUser (getUser) or Move-CsUser reports it
+// (KindNotSyncedBack fails only moves back to a pool). The
 // simulated shell and the fake PowerShell of the driver's tests both speak
 // from this table, so that one error catalogue classifies them alike. It is
 // "" for kinds whose calls succeed.
@@ -37,6 +38,8 @@ func FailureMessage(kind Kind, identity string, getUser bool) string {
 		return "Move-CsUser : There are multiple federated Edge pools in the topology; cannot determine the hosted migration route."
 	case KindAccessDenied:
 		return "Move-CsUser : Access is denied."
+	case KindNotSyncedBack:
+		return fmt.Sprintf(fault, 506, "The user's attributes are not synchronized between the on-premises directory and the tenant.")
 	case KindSessionExpired:
 		return "Move-CsUser : Processing data from remote server failed: the session has expired."
 	}

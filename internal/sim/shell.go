@@ -34,6 +34,7 @@ const (
 	KindMultipleEdgePools Kind = "multiple_edge_pools" // the topology federates more than one Edge pool
 	KindAccessDenied      Kind = "access_denied"       // the shell's account may not move users
 	KindSessionExpired    Kind = "session_expired"     // the session broke (transient)
+	KindNotSyncedBack     Kind = "not_synced_back"     // moving back fails: attributes not synchronised (506)
 	// Kinds only Microsoft Graph shows (the shell moves these users).
 	KindDisabled        Kind = "disabled"          // account disabled in Entra ID
 	KindNotSynced       Kind = "not_synced"        // cloud-only: not synchronised from AD
@@ -140,13 +141,14 @@ func NewShell(cfg ShellConfig) *Shell {
 	return &Shell{cfg: cfg, users: map[string]*simUser{}}
 }
 
-// SetBehaviour fixes how a user behaves, overriding the mix.
+// SetBehaviour fixes how a user behaves, overriding the mix. A user made
+// KindAlreadyOnline is homed online; otherwise the homing does not change.
 func (s *Shell) SetBehaviour(identity string, b Behaviour) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u := s.user(identity)
 	u.b = b
-	u.online = b.Kind == KindAlreadyOnline
+	u.online = u.online || b.Kind == KindAlreadyOnline // a change of behaviour leaves the homing alone
 }
 
 // BehaviourOf returns how a user behaves.
@@ -340,8 +342,8 @@ func (s *Shell) MoveToPool(ctx context.Context, identity, pool string) error {
 		return err
 	}
 	defer s.mu.Unlock()
-	if u.b.Kind == KindNotFound {
-		return errors.New(FailureMessage(KindNotFound, identity, false))
+	if msg := FailureMessage(u.b.Kind, identity, false); msg != "" && (u.b.Kind == KindNotFound || u.b.Kind == KindNotSyncedBack) {
+		return errors.New(msg)
 	}
 	u.online, u.pool = false, pool
 	return nil

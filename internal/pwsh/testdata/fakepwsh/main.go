@@ -119,6 +119,9 @@ func serve(op, id, pool string) any {
 		return map[string]any{"ok": true, "user": su}
 	case "move-online":
 		msg := sim.FailureMessage(kind, id, false)
+		if kind == sim.KindNotSyncedBack {
+			msg = "" // only moves back fail
+		}
 		if msg != "" && (!kind.Transient() || u.Failures > 0) {
 			if kind.Transient() {
 				u.Failures--
@@ -131,6 +134,9 @@ func serve(op, id, pool string) any {
 		}
 		return map[string]any{"ok": true}
 	case "move-to-pool":
+		if kind == sim.KindNotFound || kind == sim.KindNotSyncedBack {
+			return fail(sim.FailureMessage(kind, id, false))
+		}
 		u.Online, u.Pool = false, pool
 		return map[string]any{"ok": true}
 	}
