@@ -194,20 +194,7 @@ func TestKilledWorkerResumes(t *testing.T) {
 		"--shell", "sim+" + tenant.URL, "--shell-timeout", "3s", "--retry-base", "100ms", "--log-level", "warn"}
 	first := startCutover(t, worker...)
 
-	inserter, err := jobs.NewClient(pool, nil, jobs.Config{}, slog.New(slog.DiscardHandler))
-	require.NoError(t, err)
-	members := make([]migration.Member, users)
-	for i := range members {
-		members[i] = migration.Member{UPN: fmt.Sprintf("k%02d@contoso.com", i)}
-	}
-	members, err = migration.NormalizeMembers(members)
-	require.NoError(t, err)
-	g, err := store.New(pool).GroupCreate(ctx, store.NewGroup{Name: "killed", Source: "json", Members: members})
-	require.NoError(t, err)
-	_, err = jobs.NewScheduler(pool, inserter).Plan(ctx, g.ID, "test", func(unplanned, next int) ([]migration.WaveSpec, error) {
-		return migration.CheckWaves([]migration.WaveSpec{{Size: users, StartAt: time.Now(), Concurrency: users}}, unplanned, next)
-	})
-	require.NoError(t, err)
+	members := planUsers(t, pool, "k", users, users)
 
 	// Kill the first worker while moves are in flight.
 	waitFor(t, pool, 30*time.Second, 5, `SELECT count(*) FROM moves WHERE state IN ('moving', 'verifying')`)
@@ -230,4 +217,27 @@ func TestKilledWorkerResumes(t *testing.T) {
 		SELECT count(DISTINCT move_id) FROM move_events e
 		WHERE e.state = 'preflight' AND e.attempt > 1`).Scan(&resumed))
 	require.GreaterOrEqual(t, resumed, stranded)
+}
+
+// planUsers imports n users (prefix000@contoso.com, ...) as a pilot group and
+// plans them as one wave starting now, inserting its job with a River client
+// of its own (no workers: those run in the processes under test).
+func planUsers(t *testing.T, pool *pgxpool.Pool, prefix string, n, concurrency int) []migration.Member {
+	t.Helper()
+	ctx := context.Background()
+	inserter, err := jobs.NewClient(pool, nil, jobs.Config{}, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	members := make([]migration.Member, n)
+	for i := range members {
+		members[i] = migration.Member{UPN: fmt.Sprintf("%s%03d@contoso.com", prefix, i)}
+	}
+	members, err = migration.NormalizeMembers(members)
+	require.NoError(t, err)
+	g, err := store.New(pool).GroupCreate(ctx, store.NewGroup{Name: t.Name(), Source: "json", Members: members})
+	require.NoError(t, err)
+	_, err = jobs.NewScheduler(pool, inserter).Plan(ctx, g.ID, "test", func(unplanned, next int) ([]migration.WaveSpec, error) {
+		return migration.CheckWaves([]migration.WaveSpec{{Size: n, StartAt: time.Now(), Concurrency: concurrency}}, unplanned, next)
+	})
+	require.NoError(t, err)
+	return members
 }

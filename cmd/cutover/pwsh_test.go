@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,9 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cutover/cutover/internal/dbtest"
-	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/store"
-	"github.com/cutover/cutover/jobs"
 )
 
 // TestKilledWorkerThroughPowerShell kills (SIGKILL) a worker moving 200 users
@@ -45,20 +41,7 @@ func TestKilledWorkerThroughPowerShell(t *testing.T) {
 	env := []string{"FAKEPWSH_STATE=" + statePath, "FAKEPWSH_LOG=" + filepath.Join(dir, "calls.log"), "FAKEPWSH_DELAY=250ms"}
 	first := startCutoverEnv(t, env, worker...)
 
-	inserter, err := jobs.NewClient(pool, nil, jobs.Config{}, slog.New(slog.DiscardHandler))
-	require.NoError(t, err)
-	members := make([]migration.Member, users)
-	for i := range members {
-		members[i] = migration.Member{UPN: fmt.Sprintf("p%03d@contoso.com", i)}
-	}
-	members, err = migration.NormalizeMembers(members)
-	require.NoError(t, err)
-	g, err := store.New(pool).GroupCreate(ctx, store.NewGroup{Name: "pwsh killed", Source: "json", Members: members})
-	require.NoError(t, err)
-	_, err = jobs.NewScheduler(pool, inserter).Plan(ctx, g.ID, "test", func(unplanned, next int) ([]migration.WaveSpec, error) {
-		return migration.CheckWaves([]migration.WaveSpec{{Size: users, StartAt: time.Now(), Concurrency: 20}}, unplanned, next)
-	})
-	require.NoError(t, err)
+	members := planUsers(t, pool, "p", users, 20)
 
 	waitFor(t, pool, 60*time.Second, 40, `SELECT count(*) FROM moves WHERE state = 'moved'`)
 	require.NoError(t, first.Process.Kill())
