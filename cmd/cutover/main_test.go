@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -240,4 +241,40 @@ func planUsers(t *testing.T, pool *pgxpool.Pool, prefix string, n, concurrency i
 	})
 	require.NoError(t, err)
 	return members
+}
+
+// TestSimulatorProcess runs the simulated tenant as its own process, shell
+// and Microsoft Graph, and a worker process reaching both over the network,
+// as several worker hosts would share it.
+func TestSimulatorProcess(t *testing.T) {
+	t.Parallel()
+	const users = 20
+	dir := t.TempDir()
+	shellAddr, graphAddr, ca := freeAddr(t), freeAddr(t), filepath.Join(dir, "graph.pem")
+	startCutover(t, "simulate", "--listen", shellAddr, "--graph-listen", graphAddr, "--graph-ca-out", ca,
+		"--sim-latency", "20ms", "--log-level", "warn")
+	require.Eventually(t, func() bool { _, err := os.Stat(ca); return err == nil }, 30*time.Second, 50*time.Millisecond)
+
+	dbURL := dbtest.URL(t)
+	pool, err := store.Open(context.Background(), dbURL)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	// The secret comes from the environment, as operators should give it.
+	startCutoverEnv(t, []string{"CUTOVER_GRAPH_CLIENT_SECRET=simulated-secret"},
+		"serve", "--role", "workers", "--database-url", dbURL, "--workers", "10", "--log-level", "warn",
+		"--shell", "sim+http://"+shellAddr, "--graph", "https://"+graphAddr+"/v1.0", "--graph-authority", "https://"+graphAddr+"/",
+		"--graph-tenant", sim.DefaultGraphTenantID, "--graph-client-id", "cutover-simulator", "--graph-ca-file", ca,
+		"--retry-base", "200ms")
+	planUsers(t, pool, "s", users, 10)
+	waitFor(t, pool, 90*time.Second, users, `SELECT count(*) FROM moves WHERE state IN ('moved', 'skipped', 'failed')`)
+	var checked, reachedGraph, verified int
+	require.NoError(t, pool.QueryRow(context.Background(), `SELECT count(*) FROM preflight_results`).Scan(&checked))
+	// Users online already, or unknown on premises, stop before Graph.
+	require.NoError(t, pool.QueryRow(context.Background(),
+		`SELECT count(*) FROM moves WHERE state <> 'skipped' AND coalesce(error_code, '') <> 'user_not_found'`).Scan(&reachedGraph))
+	require.NoError(t, pool.QueryRow(context.Background(),
+		`SELECT count(*) FROM move_events WHERE message LIKE '%Teams accountType%'`).Scan(&verified))
+	require.Equal(t, reachedGraph, checked, "every user past the homing read was checked in the simulated Graph")
+	require.Greater(t, checked, users/2)
+	require.Positive(t, verified, "moves were verified in Teams")
 }

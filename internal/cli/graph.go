@@ -2,10 +2,14 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -23,6 +27,7 @@ type graphFlags struct {
 	ClientSecret     string
 	Certificate      string
 	Authority        string
+	CAFile           string
 	MaxSyncAge       time.Duration
 	LicenceSettle    time.Duration
 	ProvisioningWait time.Duration
@@ -37,6 +42,7 @@ func (g *graphFlags) register(f *flags, def string, settle time.Duration) {
 	f.secret(&g.ClientSecret, "graph-client-secret", "CUTOVER_GRAPH_CLIENT_SECRET", "client secret of the app registration")
 	f.str(&g.Certificate, "graph-certificate", "CUTOVER_GRAPH_CERTIFICATE", "", "PEM or PKCS#12 file with the app's certificate and key (instead of a secret)")
 	f.str(&g.Authority, "graph-authority", "CUTOVER_GRAPH_AUTHORITY", "https://login.microsoftonline.com/", "Entra ID sign-in host")
+	f.str(&g.CAFile, "graph-ca-file", "CUTOVER_GRAPH_CA_FILE", "", "PEM certificates to trust for Graph and sign-in besides the system's (e.g. the simulated Graph's)")
 	f.dur(&g.MaxSyncAge, "max-sync-age", "CUTOVER_MAX_SYNC_AGE", migration.DefaultMaxSyncAge, "tenant readiness warns when the last directory sync is older")
 	f.dur(&g.LicenceSettle, "licence-settle", "CUTOVER_LICENCE_SETTLE", settle, "how long a fresh licence takes to provision; moves before that retry later")
 	f.dur(&g.ProvisioningWait, "provisioning-wait", "CUTOVER_PROVISIONING_WAIT", 30*time.Minute, "how long after a move Teams may still show the user on premises")
@@ -92,7 +98,7 @@ func (g *graphFlags) open(ctx context.Context, p Program, shell migration.Shell)
 	case g.Graph == "sim":
 		simShell, ok := shell.(*sim.Shell)
 		if !ok {
-			return nil, close, errors.New(`--graph sim needs the simulated shell in this process (--shell sim)`)
+			return nil, close, errors.New(`--graph sim needs the simulated shell in this process (--shell sim); with "cutover simulate", use the --graph flags it prints`)
 		}
 		// Teams shows a moved user online a moment after the shell does.
 		fake, err := sim.StartGraph(simShell, sim.GraphConfig{ProvisioningDelay: 2 * time.Second})
@@ -101,13 +107,18 @@ func (g *graphFlags) open(ctx context.Context, p Program, shell migration.Shell)
 		}
 		close = fake.Close
 		s = GraphSettings{BaseURL: fake.GraphURL(), AuthorityHost: fake.URL() + "/", TenantID: fake.TenantID(),
-			ClientID: "cutover-simulator", ClientSecret: "simulated-secret", HTTPClient: fake.Client()}
+			ClientID: simClientID, ClientSecret: simClientSecret, HTTPClient: fake.Client()}
 	case strings.HasPrefix(g.Graph, "https://"):
 		if g.TenantID == "" || g.ClientID == "" || (g.ClientSecret == "" && g.Certificate == "") {
 			return nil, close, errors.New("Microsoft Graph needs --graph-tenant, --graph-client-id and a --graph-client-secret or --graph-certificate")
 		}
 		s = GraphSettings{BaseURL: strings.TrimSuffix(g.Graph, "/"), AuthorityHost: g.Authority, TenantID: g.TenantID,
 			ClientID: g.ClientID, ClientSecret: g.ClientSecret, Certificate: g.Certificate}
+		if g.CAFile != "" {
+			if s.HTTPClient, err = clientTrusting(g.CAFile); err != nil {
+				return nil, close, err
+			}
+		}
 	default:
 		return nil, close, fmt.Errorf(`--graph %q: want off, sim or an https:// URL`, g.Graph)
 	}
@@ -117,4 +128,23 @@ func (g *graphFlags) open(ctx context.Context, p Program, shell migration.Shell)
 		return nil, func() {}, fmt.Errorf("Microsoft Graph: %w", err)
 	}
 	return dir, close, nil
+}
+
+// clientTrusting returns an HTTP client that trusts the certificates in a
+// PEM file besides the system's.
+func clientTrusting(caFile string) (*http.Client, error) {
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("--graph-ca-file: %w", err)
+	}
+	roots, err := x509.SystemCertPool()
+	if err != nil {
+		roots = x509.NewCertPool()
+	}
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("--graph-ca-file %s holds no PEM certificate", caFile)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	return &http.Client{Transport: tr}, nil
 }
