@@ -190,11 +190,23 @@ func Explain(m Move, now time.Time) Explanation {
 			Expect:  "The user is still on premises.",
 			Next:    "Ask the migration lead whether the user will be planned again.",
 		}
-	case MoveStateRollingBack, MoveStateRolledBack, MoveStateRollbackFailed:
+	case MoveStateRollingBack:
 		return Explanation{
-			Summary: fmt.Sprintf("Rollback: %s.", m.State),
-			Expect:  "Moving back on premises loses the user's online meetings and contacts: they must schedule meetings again.",
-			Next:    "Tell the user; ask the migration lead if the rollback failed.",
+			Summary: "Being moved back on premises (a rollback a migration lead asked for).",
+			Expect:  "Moving back on premises loses the user's online meetings and contacts added online: they must schedule meetings again.",
+			Next:    "Tell the user; look again in a few minutes.",
+		}
+	case MoveStateRolledBack:
+		return Explanation{
+			Summary: fmt.Sprintf("Moved back on premises %s.", when(*orNow(m.FinishedAt, now))),
+			Expect:  "The user signs in to Skype for Business again. Moving back on premises loses the user's online meetings and contacts added online: they must schedule meetings again.",
+			Next:    "Nothing to do, unless the user misses a contact or a meeting.",
+		}
+	case MoveStateRollbackFailed:
+		return Explanation{
+			Summary: fmt.Sprintf("The move back on premises failed: %s", f.Explanation),
+			Expect:  "The user is still homed online, in Teams.",
+			Next:    f.Fix + " A migration lead can ask for the rollback again.",
 		}
 	}
 	return Explanation{Summary: string(m.State)}
