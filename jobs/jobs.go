@@ -94,6 +94,13 @@ func (c Config) jobTimeout() time.Duration {
 	return 3*c.ShellTimeout + min(30*time.Second, c.ShellTimeout)
 }
 
+// shellCall runs one call to the on-premises shell under ShellTimeout.
+func (c Config) shellCall(ctx context.Context, call func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, c.ShellTimeout)
+	defer cancel()
+	return call(ctx)
+}
+
 // RescueAfter is how long a move may run before River takes its worker for
 // dead and runs it again elsewhere: a little longer than an attempt may take,
 // minutes rather than River's default hour (7.5 minutes with the default

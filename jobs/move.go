@@ -281,9 +281,7 @@ func (a *attempt) getUser(ctx context.Context) (migration.ShellUser, error) {
 
 // shellCall runs one shell call under the shell time-out.
 func (a *attempt) shellCall(ctx context.Context, call func(context.Context) error) error {
-	ctx, cancel := context.WithTimeout(ctx, a.w.cfg.ShellTimeout)
-	defer cancel()
-	return call(ctx)
+	return a.w.cfg.shellCall(ctx, call)
 }
 
 // change moves the move to a new state and records the event.

@@ -95,11 +95,7 @@ func (w *RollbackWorker) Work(ctx context.Context, job *river.Job[RollbackArgs])
 		}
 		return finish(migration.MoveStateRollbackFailed, f.Code, "failed: "+string(f.Code)+": "+msg, msg)
 	}
-	call := func(fn func(context.Context) error) error {
-		ctx, cancel := context.WithTimeout(ctx, w.cfg.ShellTimeout)
-		defer cancel()
-		return fn(ctx)
-	}
+	call := func(fn func(context.Context) error) error { return w.cfg.shellCall(ctx, fn) }
 	var u migration.ShellUser
 	if err := call(func(ctx context.Context) (err error) { u, err = w.shell.GetUser(ctx, m.UPN); return err }); err != nil {
 		return fail(err)

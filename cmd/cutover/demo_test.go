@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
@@ -21,8 +20,7 @@ import (
 // retried user showing each attempt with its error.
 func TestDemo(t *testing.T) {
 	t.Parallel()
-	name := fmt.Sprintf("cutover_demotest_%d", time.Now().UnixNano())
-	t.Cleanup(func() { dropDatabase(t, name) })
+	name := dbtest.Name(t, "cutover_demotest")
 	var stdout, stderr bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

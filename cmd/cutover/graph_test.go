@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cutover/cutover/internal/cli"
@@ -18,15 +17,6 @@ import (
 	"github.com/cutover/cutover/jobs"
 	"github.com/cutover/cutover/jobs/jobstest"
 )
-
-func dropDatabase(t *testing.T, name string) {
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dbtest.ServerURL())
-	require.NoError(t, err)
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
-	require.NoError(t, err)
-}
 
 // graphBundle is workers moving users with the simulated shell and Microsoft
 // Graph reached through the SDK on the simulated tenant's Graph.

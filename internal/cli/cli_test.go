@@ -3,12 +3,10 @@ package cli_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cutover/cutover/internal/cli"
@@ -80,21 +78,11 @@ func TestBadInvocations(t *testing.T) {
 
 func TestMigrateCreatesDatabase(t *testing.T) {
 	t.Parallel()
-	name := fmt.Sprintf("cutover_clitest_%d", time.Now().UnixNano())
+	name := dbtest.Name(t, "cutover_clitest")
 	url := dbtest.WithDatabase(dbtest.ServerURL(), name)
-	t.Cleanup(func() { dropDatabase(t, name) })
 	for range 2 { // a second run finds nothing to do
 		code, stdout, stderr := run(t, map[string]string{"DATABASE_URL": url}, "migrate")
 		require.Equal(t, 0, code, stderr)
 		require.Contains(t, stdout, "database is up to date")
 	}
-}
-
-func dropDatabase(t *testing.T, name string) {
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dbtest.ServerURL())
-	require.NoError(t, err)
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
-	require.NoError(t, err)
 }

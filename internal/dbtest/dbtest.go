@@ -72,20 +72,33 @@ func URL(t testing.TB) string {
 		t.Fatalf("dbtest: create database: %v", err)
 	}
 	admin.Close(ctx)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		admin, err := pgx.Connect(ctx, ServerURL())
-		if err != nil {
-			t.Logf("dbtest: drop %s: %v", name, err)
-			return
-		}
-		defer admin.Close(ctx)
-		if _, err := admin.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name)); err != nil {
-			t.Logf("dbtest: drop %s: %v", name, err)
-		}
-	})
+	t.Cleanup(func() { drop(t, name) })
 	return WithDatabase(ServerURL(), name)
+}
+
+// Name returns the name of a database that does not exist yet, for a test
+// whose command creates it itself (migrate, demo); whatever has that name
+// when the test ends is dropped.
+func Name(t testing.TB, prefix string) string {
+	t.Helper()
+	name := prefix + "_" + randomSuffix()
+	t.Cleanup(func() { drop(t, name) })
+	return name
+}
+
+// drop drops a test's database, saying in the test log if it cannot.
+func drop(t testing.TB, name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	admin, err := pgx.Connect(ctx, ServerURL())
+	if err != nil {
+		t.Logf("dbtest: drop %s: %v", name, err)
+		return
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+		t.Logf("dbtest: drop %s: %v", name, err)
+	}
 }
 
 // Pool returns a pool on a fresh database of the test's own, closed when the

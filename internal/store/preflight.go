@@ -19,11 +19,7 @@ type Preflight struct {
 
 // PreflightSave records a member's pre-flight result, replacing the last.
 func (q *Queries) PreflightSave(ctx context.Context, memberID int64, checks []migration.Check, at time.Time) error {
-	_, err := q.db.Exec(ctx, `
-		INSERT INTO preflight_results (member_id, checked_at, status, checks) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (member_id) DO UPDATE SET checked_at = excluded.checked_at, status = excluded.status, checks = excluded.checks`,
-		memberID, at, migration.Worst(checks), checks)
-	return err
+	return q.PreflightSaveMany(ctx, []int64{memberID}, [][]migration.Check{checks}, at)
 }
 
 // PreflightSaveMany records the pre-flight results of many members at once
