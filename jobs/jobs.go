@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"net/http"
 	"os"
 	"sync"
 	"time"
@@ -60,6 +61,22 @@ type Config struct {
 	// showing the user as on premises before the move fails. Defaults to
 	// 30 minutes.
 	ProvisioningWait time.Duration
+	// Now is the clock of maintenance windows. Defaults to time.Now.
+	Now func() time.Time
+	// PausePoll is how often a move of a paused wave looks whether the
+	// wave was resumed. Defaults to 15 seconds.
+	PausePoll time.Duration
+	// WindowRecheck, when set, caps how long a move (or a wave's start)
+	// outside its maintenance window waits before it looks at the clock
+	// again; by default it waits until the window opens.
+	WindowRecheck time.Duration
+	// SlotPoll is how often a move waiting for a slot looks for one freed
+	// by another process; slots freed in this process wake it at once.
+	// Defaults to 250 milliseconds.
+	SlotPoll time.Duration
+	// HTTPClient sends webhook notifications. Defaults to a client with a
+	// 10-second time-out.
+	HTTPClient *http.Client
 }
 
 func (c Config) withDefaults() Config {
@@ -85,13 +102,40 @@ func (c Config) withDefaults() Config {
 	if c.ProvisioningWait <= 0 {
 		c.ProvisioningWait = 30 * time.Minute
 	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.PausePoll <= 0 {
+		c.PausePoll = 15 * time.Second
+	}
+	if c.SlotPoll <= 0 {
+		c.SlotPoll = 250 * time.Millisecond
+	}
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
 	return c
 }
 
-// jobTimeout bounds one attempt of a move: three shell calls and the
-// database work around them (6.5 minutes with the default shell time-out).
+// slotWait is how long a move waits in its worker for a slot before it
+// snoozes and lets the worker go (30 seconds with the default shell
+// time-out).
+func (c Config) slotWait() time.Duration { return min(30*time.Second, c.ShellTimeout) }
+
+// jobTimeout bounds one attempt of a move: the wait for a slot, three shell
+// calls and the database work around them (7 minutes with the default shell
+// time-out).
 func (c Config) jobTimeout() time.Duration {
-	return 3*c.ShellTimeout + min(30*time.Second, c.ShellTimeout)
+	return c.slotWait() + 3*c.ShellTimeout + min(30*time.Second, c.ShellTimeout)
+}
+
+// windowWait is how long to wait for a maintenance window opening at next.
+func (c Config) windowWait(next time.Time) time.Duration {
+	d := max(next.Sub(c.Now()), 0)
+	if c.WindowRecheck > 0 {
+		d = min(d, c.WindowRecheck)
+	}
+	return d
 }
 
 // shellCall runs one call to the on-premises shell under ShellTimeout.
@@ -103,7 +147,7 @@ func (c Config) shellCall(ctx context.Context, call func(context.Context) error)
 
 // RescueAfter is how long a move may run before River takes its worker for
 // dead and runs it again elsewhere: a little longer than an attempt may take,
-// minutes rather than River's default hour (7.5 minutes with the default
+// minutes rather than River's default hour (8 minutes with the default
 // shell time-out). River looks for such jobs every 30 seconds.
 func (c Config) RescueAfter() time.Duration { return c.jobTimeout() + min(time.Minute, c.jobTimeout()) }
 
@@ -132,9 +176,11 @@ func (c Config) Backoff(attempt int, jobID int64) time.Duration {
 func NewClient(pool *pgxpool.Pool, shell migration.Shell, cfg Config, log *slog.Logger) (*river.Client[pgx.Tx], error) {
 	cfg = cfg.withDefaults()
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &WaveStartWorker{pool: pool, actor: "worker " + cfg.ID})
-	river.AddWorker(workers, &MoveWorker{pool: pool, shell: shell, cfg: cfg, log: log, actor: "worker " + cfg.ID})
-	river.AddWorker(workers, &RollbackWorker{pool: pool, shell: shell, cfg: cfg, log: log, actor: "worker " + cfg.ID})
+	actor := "worker " + cfg.ID
+	river.AddWorker(workers, &WaveStartWorker{pool: pool, cfg: cfg, actor: actor})
+	river.AddWorker(workers, &MoveWorker{pool: pool, shell: shell, cfg: cfg, log: log, actor: actor})
+	river.AddWorker(workers, &RollbackWorker{pool: pool, shell: shell, cfg: cfg, log: log, actor: actor})
+	river.AddWorker(workers, &WebhookWorker{pool: pool, cfg: cfg, log: log})
 	queues := map[string]river.QueueConfig{}
 	if cfg.MoveWorkers > 0 {
 		queues[QueueMoves] = river.QueueConfig{MaxWorkers: cfg.MoveWorkers}

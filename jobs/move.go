@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -36,6 +37,10 @@ func (MoveArgs) InsertOpts() river.InsertOpts {
 // rollback record, move, verify. A transient failure retries with backoff up
 // to the wave's max attempts; a permanent one fails the move at once. Every
 // outcome is written in the transaction that completes the job.
+//
+// A move starts only while its wave runs, inside the wave's maintenance
+// windows, and with a slot: under the wave's adaptive limit and the
+// deployment's cap on moves in flight.
 type MoveWorker struct {
 	river.WorkerDefaults[MoveArgs]
 	pool   *pgxpool.Pool
@@ -44,6 +49,7 @@ type MoveWorker struct {
 	log    *slog.Logger
 	actor  string
 	tenant tenantCache
+	freed  signal // a slot was freed in this process
 }
 
 // NextRetry implements river.Worker: the backoff of Config.
@@ -65,26 +71,122 @@ func (w *MoveWorker) Work(ctx context.Context, job *river.Job[MoveArgs]) error {
 		return err
 	}
 	if m.Run != job.Args.Run || m.State.Done() {
-		return nil // a job of an earlier run, or a move already finished
+		return nil // a job of an earlier run, or a move ended (or cancelled)
 	}
-	ok, err := q.LeaseAcquire(ctx, m.WaveID, m.ID, w.cfg.leaseTTL())
+	// A move cut off in flight (its worker died) finishes whatever its wave
+	// does since; one that has not started waits for its wave and window.
+	if !m.State.InFlight() {
+		wave, err := q.WaveGet(ctx, m.WaveID)
+		if err != nil {
+			return err
+		}
+		if wave.State == migration.WaveStatePaused {
+			return river.JobSnooze(w.cfg.PausePoll)
+		}
+		if cal := wave.Calendar(); !cal.Always() {
+			now := w.cfg.Now()
+			next, ok := cal.NextOpen(now)
+			if !ok {
+				return river.JobSnooze(24 * time.Hour)
+			}
+			if next.After(now) {
+				return river.JobSnooze(w.cfg.windowWait(next) + time.Duration(job.ID%1000)*time.Millisecond)
+			}
+		}
+	}
+	lease, err := w.acquire(ctx, m)
 	if err != nil {
 		return err
 	}
-	if !ok {
-		// The wave is at its concurrency: wait without spending an attempt.
-		return river.JobSnooze(time.Second + time.Duration(job.ID%500)*time.Millisecond)
+	if !lease.OK {
+		switch lease.WaveState {
+		case migration.WaveStateRunning:
+			// Still no slot: wait without spending an attempt.
+			return river.JobSnooze(time.Second + time.Duration(job.ID%500)*time.Millisecond)
+		case migration.WaveStatePaused:
+			return river.JobSnooze(w.cfg.PausePoll)
+		}
+		return nil // the wave halted or was cancelled: the move was cancelled with it
 	}
-	a := &attempt{w: w, job: job, move: m, n: job.Attempt}
+	a := &attempt{w: w, job: job, move: m, n: job.Attempt, leasedAt: lease.At}
 	err = a.run(ctx)
+	if errors.Is(err, store.ErrStale) && a.move.State == m.State {
+		// The move changed under us before it started (its wave halted or
+		// was cancelled): nothing was done.
+		w.release(context.WithoutCancel(ctx), m.ID)
+		return nil
+	}
 	if err != nil && ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		// Cancelled (the process is stopping): free the slot and hand the
 		// move to the next worker without spending an attempt. That worker
 		// reads the homing first, so a move cut off half way is not repeated.
-		_ = q.LeaseRelease(context.WithoutCancel(ctx), m.ID)
+		w.release(context.WithoutCancel(ctx), m.ID)
 		return river.JobSnooze(0)
 	}
 	return err
+}
+
+// acquire takes a slot for the move, waiting for one up to slotWait: a slot
+// freed in this process wakes it at once, one freed elsewhere within
+// SlotPoll. A move in flight already (cut off by a dead worker) takes a
+// slot whatever its wave's state.
+func (w *MoveWorker) acquire(ctx context.Context, m migration.Move) (store.Lease, error) {
+	q := store.New(w.pool)
+	deadline := time.Now().Add(w.cfg.slotWait())
+	for {
+		freed := w.freed.C()
+		lease, err := q.LeaseAcquire(ctx, m.WaveID, m.ID, w.cfg.leaseTTL(), m.State.InFlight())
+		if err != nil || lease.OK || lease.WaveState != migration.WaveStateRunning && !m.State.InFlight() {
+			return lease, err
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return lease, nil
+		}
+		poll := time.NewTimer(min(left, w.cfg.SlotPoll))
+		select {
+		case <-ctx.Done():
+			poll.Stop()
+			return lease, ctx.Err()
+		case <-freed:
+		case <-poll.C:
+		}
+		poll.Stop()
+	}
+}
+
+// release frees the move's slot and wakes the moves waiting for one here.
+func (w *MoveWorker) release(ctx context.Context, moveID int64) {
+	if err := store.New(w.pool).LeaseRelease(ctx, moveID); err != nil {
+		w.log.Warn("freeing a slot failed; it frees itself when its lease expires", "move_id", moveID, "error", err)
+	}
+	w.freed.Broadcast()
+}
+
+// signal wakes every goroutine waiting on it.
+type signal struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+// C returns a channel closed at the next Broadcast.
+func (s *signal) C() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ch == nil {
+		s.ch = make(chan struct{})
+	}
+	return s.ch
+}
+
+// Broadcast wakes the waiters.
+func (s *signal) Broadcast() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ch != nil {
+		close(s.ch)
+		s.ch = nil
+	}
 }
 
 // attempt is one run of a move job.
@@ -93,7 +195,8 @@ type attempt struct {
 	job         *river.Job[MoveArgs]
 	move        migration.Move
 	n           int
-	directoryID string // the user's object ID in Entra ID, once known
+	directoryID string    // the user's object ID in Entra ID, once known
+	leasedAt    time.Time // when the attempt took its slot (the database's clock)
 }
 
 func (a *attempt) prefix() string {
@@ -264,9 +367,7 @@ func (a *attempt) verify(ctx context.Context) error {
 		Message: fmt.Sprintf("on premises the user is online; Teams still shows accountType %s: waiting up to %s for provisioning", account, a.w.cfg.ProvisioningWait)}); err != nil {
 		return err
 	}
-	if err := q.LeaseRelease(ctx, a.move.ID); err != nil {
-		return err
-	}
+	a.w.release(ctx, a.move.ID)
 	return river.JobSnooze(wait)
 }
 
@@ -329,15 +430,35 @@ func (a *attempt) fail(ctx context.Context, cause error) error {
 	if err != nil {
 		return err
 	}
+	a.w.freed.Broadcast()
+	if f.Overload() {
+		a.overload(context.WithoutCancel(ctx), f.Code)
+	}
 	return fmt.Errorf("%s: %w", f.Code, cause)
 }
 
-// finish ends the move (moved, skipped or failed), frees its slot, finishes
-// the wave if this was its last move, and completes the job: one transaction.
+// overload lowers the wave's adaptive limit after a throttling or time-out
+// failure. It runs after the failure is recorded, in a transaction of its
+// own: a limit not lowered is no reason to lose the failure.
+func (a *attempt) overload(ctx context.Context, code migration.ErrorCode) {
+	from, to, err := store.New(a.w.pool).WaveLimitOverload(ctx, a.move.WaveID, a.leasedAt, code, a.w.actor)
+	switch {
+	case err != nil:
+		a.w.log.Warn("lowering the wave's concurrency failed", "wave_id", a.move.WaveID, "error", err)
+	case to < from:
+		a.w.log.Info("wave's concurrency lowered", "wave_id", a.move.WaveID, "wave", a.move.WaveName, "from", from, "to", to, "code", code)
+	}
+}
+
+// finish ends the move (moved, skipped or failed), frees its slot, counts
+// the outcome toward the wave's adaptive limit, halts or completes the wave
+// as the outcome says, and completes the job: one transaction.
 func (a *attempt) finish(ctx context.Context, c store.MoveChange) error {
 	ctx = context.WithoutCancel(ctx) // the outcome is known: record it even if the job times out now
 	c.Message = a.prefix() + c.Message
-	return pgx.BeginFunc(ctx, a.w.pool, func(tx pgx.Tx) error {
+	overload := c.To == migration.MoveStateFailed && migration.FailureFor(c.ErrorCode).Overload()
+	var out store.WaveOutcome
+	err := pgx.BeginFunc(ctx, a.w.pool, func(tx pgx.Tx) error {
 		q := store.New(tx)
 		if err := a.change(ctx, q, c); err != nil {
 			return err
@@ -345,15 +466,31 @@ func (a *attempt) finish(ctx context.Context, c store.MoveChange) error {
 		if err := q.LeaseRelease(ctx, a.move.ID); err != nil {
 			return err
 		}
-		finished, err := q.WaveFinishIfDone(ctx, a.move.WaveID)
-		if err != nil {
-			return err
+		if !overload {
+			if err := q.WaveLimitSuccess(ctx, a.move.WaveID, a.w.actor); err != nil {
+				return err
+			}
 		}
-		if finished {
-			a.w.log.Info("wave completed", "wave_id", a.move.WaveID, "wave", a.move.WaveName)
+		var err error
+		if out, err = afterMove(ctx, tx, river.ClientFromContext[pgx.Tx](ctx), a.move.WaveID, a.w.actor); err != nil {
+			return err
 		}
 		return complete(ctx, tx, a.job)
 	})
+	if err != nil {
+		return err
+	}
+	a.w.freed.Broadcast()
+	switch {
+	case out.Halted:
+		a.w.log.Warn("wave halted", "wave_id", a.move.WaveID, "wave", a.move.WaveName, "reason", out.Reason, "cancelled", out.Cancelled, "blocked_waves", len(out.Blocked))
+	case out.Completed:
+		a.w.log.Info("wave completed", "wave_id", a.move.WaveID, "wave", a.move.WaveName)
+	}
+	if overload {
+		a.overload(ctx, c.ErrorCode)
+	}
+	return nil
 }
 
 // truncate cuts s to at most n bytes, on a character boundary.

@@ -71,10 +71,22 @@ func (w *RollbackWorker) Work(ctx context.Context, job *river.Job[RollbackArgs])
 		return err
 	}
 	finish := func(to migration.MoveState, code migration.ErrorCode, msg, errMsg string) error {
-		return pgx.BeginFunc(context.WithoutCancel(ctx), w.pool, func(tx pgx.Tx) error {
-			if err := store.New(tx).MoveUpdate(ctx, store.MoveChange{MoveID: m.ID, To: to, Attempt: m.Attempts,
+		ctx := context.WithoutCancel(ctx)
+		return pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
+			q := store.New(tx)
+			if err := q.MoveUpdate(ctx, store.MoveChange{MoveID: m.ID, To: to, Attempt: m.Attempts,
 				ErrorCode: code, ErrorMessage: errMsg, Message: prefix + msg, Actor: w.actor}); err != nil {
 				return err
+			}
+			// The wave's last rollback ends the wave's rollback.
+			ev, wave, ended, err := q.WaveRollbackEnded(ctx, m.WaveID, w.actor)
+			if err != nil {
+				return err
+			}
+			if ended {
+				if err := notify(ctx, tx, river.ClientFromContext[pgx.Tx](ctx), ev, wave); err != nil {
+					return err
+				}
 			}
 			return complete(ctx, tx, job)
 		})

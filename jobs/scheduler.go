@@ -3,7 +3,6 @@ package jobs
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -37,19 +36,12 @@ func (s *Scheduler) Plan(ctx context.Context, groupID int64, actor string, plan 
 		if waves, err = store.New(tx).WavesCreate(ctx, groupID, actor, plan); err != nil {
 			return err
 		}
-		params := make([]river.InsertManyParams, len(waves))
-		now := time.Now()
-		for i, w := range waves {
-			opts := &river.InsertOpts{}
-			if w.StartAt.After(now) {
-				// A wave due now is available at once rather than waiting
-				// for River's scheduler to promote it.
-				opts.ScheduledAt = w.StartAt
+		for _, w := range waves {
+			if err := scheduleStart(ctx, tx, s.client, w); err != nil {
+				return err
 			}
-			params[i] = river.InsertManyParams{Args: WaveStartArgs{WaveID: w.ID}, InsertOpts: opts}
 		}
-		_, err = s.client.InsertManyTx(ctx, tx, params)
-		return err
+		return nil
 	})
 	return waves, err
 }
@@ -99,6 +91,15 @@ func (s *Scheduler) Retry(ctx context.Context, identity, actor string) (migratio
 		}
 		if latest.State != migration.MoveStateFailed {
 			return migration.Errorf(migration.EConflict, "not_failed", "%s cannot be retried: their move is %s, and only a failed move can be retried", latest.UPN, latest.State)
+		}
+		wave, err := q.WaveGet(ctx, latest.WaveID)
+		if err != nil {
+			return err
+		}
+		switch wave.State {
+		case migration.WaveStateRunning, migration.WaveStateCompleted, migration.WaveStatePaused:
+		default:
+			return migration.Errorf(migration.EConflict, "wave_"+string(wave.State), "%s cannot be retried in %s, which is %s; retry the wave's failed users as a new wave instead", latest.UPN, wave.Name, wave.State)
 		}
 		if m, err = q.MoveRequeue(ctx, latest.ID, actor); err != nil {
 			if errors.Is(err, store.ErrStale) {

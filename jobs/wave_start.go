@@ -2,59 +2,118 @@ package jobs
 
 import (
 	"context"
+	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
+	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/store"
 )
 
 // WaveStartArgs starts a wave. The job is scheduled at the wave's start time.
+// Rev is the wave's schedule it belongs to: a reschedule makes earlier jobs
+// do nothing.
 type WaveStartArgs struct {
 	WaveID int64 `json:"wave_id"`
+	Rev    int   `json:"rev,omitempty"`
 }
 
 // Kind implements river.JobArgs.
 func (WaveStartArgs) Kind() string { return "wave_start" }
 
-// InsertOpts implements river.JobArgsWithInsertOpts: one start job per wave.
+// InsertOpts implements river.JobArgsWithInsertOpts: one start job per wave
+// and schedule.
 func (WaveStartArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueControl, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }
 
-// WaveStartWorker sets a wave running and queues a move job for each of its
-// users, in one transaction with the job's completion.
+// WaveStartWorker starts a wave at its time: unless an earlier wave of its
+// group is halted (the wave is blocked), and only inside its maintenance
+// windows (it waits for the next). It sets the wave running and queues a
+// move job for each of its users, in one transaction with the job's
+// completion.
 type WaveStartWorker struct {
 	river.WorkerDefaults[WaveStartArgs]
 	pool  *pgxpool.Pool
+	cfg   Config
 	actor string
 }
 
 // Work implements river.Worker.
 func (w *WaveStartWorker) Work(ctx context.Context, job *river.Job[WaveStartArgs]) error {
+	wave, err := store.New(w.pool).WaveGet(ctx, job.Args.WaveID)
+	if migration.ErrorKind(err) == migration.ENotFound {
+		return river.JobCancel(err)
+	}
+	if err != nil {
+		return err
+	}
+	if wave.ScheduleRev != job.Args.Rev || wave.State != migration.WaveStateScheduled {
+		return nil // rescheduled, or not to start (paused, cancelled, started)
+	}
+	if cal := wave.Calendar(); !cal.Always() {
+		now := w.cfg.Now()
+		if next, ok := cal.NextOpen(now); !ok || next.After(now) {
+			return w.waitForWindow(ctx, wave, next, ok)
+		}
+	}
+	client := river.ClientFromContext[pgx.Tx](ctx)
 	return pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
 		q := store.New(tx)
-		wave, queued, started, err := q.WaveStart(ctx, job.Args.WaveID, w.actor)
+		blocked, err := q.WaveGate(ctx, wave, w.actor)
 		if err != nil {
 			return err
 		}
-		if started {
-			if len(queued) > 0 {
-				params := make([]river.InsertManyParams, len(queued))
-				for i, m := range queued {
-					params[i] = river.InsertManyParams{
-						Args:       MoveArgs{MoveID: m.MoveID, Run: m.Run},
-						InsertOpts: &river.InsertOpts{MaxAttempts: wave.MaxAttempts},
-					}
-				}
-				if _, err := river.ClientFromContext[pgx.Tx](ctx).InsertManyFastTx(ctx, tx, params); err != nil {
-					return err
-				}
-			} else if _, err := q.WaveFinishIfDone(ctx, wave.ID); err != nil {
+		if blocked != "" {
+			return complete(ctx, tx, job)
+		}
+		wave, queued, started, err := q.WaveStart(ctx, job.Args.WaveID, w.actor)
+		if err != nil || !started {
+			return err
+		}
+		ev, err := q.WaveEventAdd(ctx, wave.ID, store.WaveEventStarted, fmt.Sprintf("started: %d moves queued", len(queued)), w.actor)
+		if err != nil {
+			return err
+		}
+		if err := notify(ctx, tx, client, ev, wave); err != nil {
+			return err
+		}
+		if err := enqueueMoves(ctx, tx, client, queued, wave.MaxAttempts, time.Time{}); err != nil {
+			return err
+		}
+		if len(queued) == 0 {
+			if _, err := afterMove(ctx, tx, client, wave.ID, w.actor); err != nil {
 				return err
 			}
 		}
 		return complete(ctx, tx, job)
 	})
+}
+
+// waitForWindow notes in the wave's timeline (once) that it waits for its
+// maintenance window, and snoozes the start until then.
+func (w *WaveStartWorker) waitForWindow(ctx context.Context, wave migration.Wave, next time.Time, ok bool) error {
+	reason := "no maintenance window opens in the next 18 months; reschedule the wave or change its windows"
+	wait := 24 * time.Hour
+	if ok {
+		reason = "waiting for its maintenance window, which opens " + next.Format("Mon 2 Jan 2006 15:04 MST")
+		wait = w.cfg.windowWait(next)
+	}
+	if wave.StateReason != reason {
+		err := pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
+			q := store.New(tx)
+			if err := q.WaveReason(ctx, wave.ID, migration.WaveStateScheduled, reason); err != nil {
+				return err
+			}
+			_, err := q.WaveEventAdd(ctx, wave.ID, store.WaveEventWaiting, reason, w.actor)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return river.JobSnooze(wait)
 }

@@ -37,6 +37,11 @@ const (
 	CodeGraphThrottled         ErrorCode = "graph_throttled"
 	CodeGraphUnavailable       ErrorCode = "graph_unavailable"
 	CodeGraphAccessDenied      ErrorCode = "graph_access_denied"
+
+	// Why a move was cancelled before it started.
+	CodeWaveHalted    ErrorCode = "wave_halted"
+	CodeWaveCancelled ErrorCode = "wave_cancelled"
+	CodeRemoved       ErrorCode = "removed_from_wave"
 )
 
 // Failure is one entry of the error catalogue: what an error means to a person
@@ -146,6 +151,22 @@ var directoryFailures = []Failure{
 		Fix: "Nothing: cutover tries again. Check the service health dashboard if it persists."},
 	{Code: CodeGraphAccessDenied, Explanation: "Microsoft Graph refused cutover's credentials.",
 		Fix: "Check the app registration's client secret or certificate and its application permissions (User.Read.All, Directory.Read.All, Organization.Read.All, TeamsUserConfiguration.Read.All), with admin consent."},
+	{Code: CodeWaveHalted, Explanation: "Not started: the wave was halted because too many of its moves failed.",
+		Fix: "A migration lead looks into the failures, then resumes the wave (the user is moved then) or cancels it."},
+	{Code: CodeWaveCancelled, Explanation: "Not started: a migration lead cancelled the wave.",
+		Fix: "Ask the migration lead whether the user will be planned into another wave."},
+	{Code: CodeRemoved, Explanation: "Not started: a migration lead removed the user from the wave.",
+		Fix: "Nothing, unless the user should be moved: then plan or add them to another wave."},
+}
+
+// Overload reports whether a failure says the service or the server is
+// overloaded (throttling, time-outs): adaptive concurrency backs off on it.
+func (f Failure) Overload() bool {
+	switch f.Code {
+	case CodeThrottled, CodeTimeout, CodeGraphThrottled:
+		return true
+	}
+	return false
 }
 
 // FailureCount is how many users failed (or would fail) with one error, and

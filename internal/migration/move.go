@@ -29,6 +29,18 @@ type Wave struct {
 	Concurrency int        `json:"concurrency"`
 	StartedAt   *time.Time `json:"started_at,omitempty"`
 	FinishedAt  *time.Time `json:"finished_at,omitempty"`
+	// StateReason says why the wave is paused, halted or blocked.
+	StateReason string `json:"state_reason,omitempty"`
+	// ConcurrencyLimit is the adaptive limit on moves in flight now: at
+	// most Concurrency, lower while the service pushes back.
+	ConcurrencyLimit int `json:"concurrency_limit"`
+	Controls
+	// RetryOf is the wave whose failed users this wave retries.
+	RetryOf        *int64     `json:"retry_of,omitempty"`
+	// GateOverride lets the wave start although an earlier wave is halted.
+	GateOverride   bool       `json:"gate_override,omitempty"`
+	ThresholdSince *time.Time `json:"-"`
+	ScheduleRev    int        `json:"-"`
 }
 
 // Move is one user in one wave.

@@ -17,6 +17,7 @@ type WaveSpec struct {
 	StartAt     time.Time `json:"start_at"`
 	MaxAttempts int       `json:"max_attempts,omitempty"`
 	Concurrency int       `json:"concurrency,omitempty"`
+	Controls    Controls  `json:"controls"`
 }
 
 // Plan defaults and limits.
@@ -165,6 +166,11 @@ func CheckWaves(specs []WaveSpec, users, firstNumber int) ([]WaveSpec, error) {
 		if w.Concurrency < 1 || w.Concurrency > MaxConcurrency {
 			return nil, Invalid(CodeInvalidPlan, f("concurrency"), "must be between 1 and %d (got %d)", MaxConcurrency, w.Concurrency)
 		}
+		c, err := w.Controls.Check(fmt.Sprintf("waves[%d].", i))
+		if err != nil {
+			return nil, err
+		}
+		w.Controls = c
 		w.Name = strings.TrimSpace(w.Name)
 		if w.Name == "" {
 			w.Name = fmt.Sprintf("wave %d", firstNumber+i)

@@ -44,6 +44,9 @@ var moveTransitions = map[MoveState][]MoveState{
 	MoveStateMoving:         {MoveStateVerifying, MoveStateFailed, MoveStateRetrying, MoveStatePreflight},
 	MoveStateVerifying:      {MoveStateMoved, MoveStateFailed, MoveStateRetrying, MoveStatePreflight},
 	MoveStateFailed:         {MoveStateQueued},
+	// A move cancelled by its wave's halt is queued again when a lead
+	// resumes the wave.
+	MoveStateCancelled:      {MoveStateQueued},
 	MoveStateMoved:          {MoveStateRollingBack},
 	MoveStateRollingBack:    {MoveStateRolledBack, MoveStateRollbackFailed},
 	MoveStateRollbackFailed: {MoveStateRollingBack},
@@ -101,13 +104,38 @@ func (s MoveState) Valid() bool {
 // WaveState is where a wave stands.
 type WaveState string
 
-// The states of a wave.
+// The states of a wave. A wave is scheduled until its start time, then
+// running until none of its moves is active (completed). A lead can pause a
+// running wave (paused: moves in flight finish, none start) and resume it. A
+// wave whose failures cross its threshold is halted (moves not started are
+// cancelled); the group's later waves are blocked until a lead resumes or
+// cancels the halted wave. A lead can cancel a wave that has not finished, and
+// roll back one that has (rolling_back, then rolled_back).
 const (
-	WaveStateScheduled WaveState = "scheduled"
-	WaveStateRunning   WaveState = "running"
-	WaveStateCompleted WaveState = "completed"
-	WaveStateCancelled WaveState = "cancelled"
+	WaveStateScheduled   WaveState = "scheduled"
+	WaveStateBlocked     WaveState = "blocked"
+	WaveStateRunning     WaveState = "running"
+	WaveStatePaused      WaveState = "paused"
+	WaveStateHalted      WaveState = "halted"
+	WaveStateCompleted   WaveState = "completed"
+	WaveStateCancelled   WaveState = "cancelled"
+	WaveStateRollingBack WaveState = "rolling_back"
+	WaveStateRolledBack  WaveState = "rolled_back"
 )
 
+// WaveStates lists every wave state.
+var WaveStates = []WaveState{
+	WaveStateScheduled, WaveStateBlocked, WaveStateRunning, WaveStatePaused, WaveStateHalted,
+	WaveStateCompleted, WaveStateCancelled, WaveStateRollingBack, WaveStateRolledBack,
+}
+
 // Done reports whether the wave has finished.
-func (s WaveState) Done() bool { return s == WaveStateCompleted || s == WaveStateCancelled }
+func (s WaveState) Done() bool {
+	return s == WaveStateCompleted || s == WaveStateCancelled || s == WaveStateRolledBack
+}
+
+// Started reports whether the wave is past its start: it may have moves in
+// flight or moved users.
+func (s WaveState) Started() bool {
+	return s != WaveStateScheduled && s != WaveStateBlocked
+}

@@ -39,6 +39,7 @@ var legalMoves = map[migration.MoveState][]migration.MoveState{
 	moving:         {verifying, failed, retrying, preflight},
 	verifying:      {moved, failed, retrying, preflight},
 	failed:         {queued},
+	cancelled:      {queued},
 	moved:          {rollingBack},
 	rollingBack:    {rolledBack, rollbackFailed},
 	rollbackFailed: {rollingBack},
@@ -85,7 +86,7 @@ func TestCanMoveToCount(t *testing.T) {
 			}
 		}
 	}
-	require.Equal(t, 24, n, "the design has 24 legal changes")
+	require.Equal(t, 25, n, "the design has 25 legal changes")
 }
 
 func TestMoveStatesTo(t *testing.T) {
@@ -95,7 +96,7 @@ func TestMoveStatesTo(t *testing.T) {
 		want []migration.MoveState
 	}{
 		{pending, nil},
-		{queued, []migration.MoveState{pending, failed}},
+		{queued, []migration.MoveState{pending, failed, cancelled}},
 		{preflight, []migration.MoveState{queued, moving, verifying, retrying}},
 		{moving, []migration.MoveState{preflight}},
 		{verifying, []migration.MoveState{preflight, moving}},

@@ -213,34 +213,6 @@ func (q *Queries) RollbackRecordGet(ctx context.Context, moveID int64) (*migrati
 	return r, err
 }
 
-// LeaseAcquire takes one of a wave's concurrency slots for a move, unless the
-// wave has as many unexpired leases as its concurrency. A move that holds a
-// lease already renews it. Expired leases (of a worker that died) are freed.
-func (q *Queries) LeaseAcquire(ctx context.Context, waveID, moveID int64, ttl time.Duration) (bool, error) {
-	var ok bool
-	err := q.inTx(ctx, func(tx *Queries) error {
-		var concurrency int
-		if err := tx.db.QueryRow(ctx, `SELECT concurrency FROM waves WHERE id = $1 FOR UPDATE`, waveID).Scan(&concurrency); err != nil {
-			return err
-		}
-		err := tx.db.QueryRow(ctx, `
-			WITH expired AS (
-				DELETE FROM move_leases WHERE wave_id = $1 AND expires_at < now() AND move_id <> $2
-			), held AS (
-				SELECT count(*) AS n FROM move_leases WHERE wave_id = $1 AND expires_at >= now() AND move_id <> $2
-			)
-			INSERT INTO move_leases (move_id, wave_id, expires_at)
-			SELECT $2, $1, now() + make_interval(secs => $3) FROM held WHERE n < $4
-			ON CONFLICT (move_id) DO UPDATE SET expires_at = excluded.expires_at
-			RETURNING true`, waveID, moveID, ttl.Seconds(), concurrency).Scan(&ok)
-		if err == pgx.ErrNoRows {
-			return nil
-		}
-		return err
-	})
-	return ok, err
-}
-
 // LeaseRelease frees a move's concurrency slot.
 func (q *Queries) LeaseRelease(ctx context.Context, moveID int64) error {
 	_, err := q.db.Exec(ctx, `DELETE FROM move_leases WHERE move_id = $1`, moveID)

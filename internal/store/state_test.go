@@ -404,7 +404,8 @@ func TestLeaseAcquire(t *testing.T) {
 	}
 	acquire := func(move int64, ttl time.Duration) bool {
 		t.Helper()
-		ok, err := q.LeaseAcquire(ctx, w, move, ttl)
+		lease, err := q.LeaseAcquire(ctx, w, move, ttl, false)
+		ok := lease.OK
 		require.NoError(t, err)
 		return ok
 	}
@@ -462,7 +463,8 @@ func TestLeaseAcquire(t *testing.T) {
 	// Other waves have slots of their own.
 	w2 := f.wave(t, g, migration.WaveStateRunning, 1)
 	other := f.move(t, g, w2, "lease-other@contoso.com", migration.MoveStatePreflight)
-	ok, err := q.LeaseAcquire(ctx, w2, other, time.Minute)
+	lease, err := q.LeaseAcquire(ctx, w2, other, time.Minute, false)
+	ok := lease.OK
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, []int64{m[2], m[3]}, leases())
@@ -486,7 +488,8 @@ func TestLeaseAcquireConcurrent(t *testing.T) {
 	)
 	for _, id := range moves {
 		wg.Go(func() {
-			ok, err := q.LeaseAcquire(ctx, w, id, time.Minute)
+			lease, err := q.LeaseAcquire(ctx, w, id, time.Minute, false)
+			ok := lease.OK
 			if err != nil {
 				errs <- err
 				return
@@ -520,7 +523,8 @@ func TestLeaseAcquireSerialised(t *testing.T) {
 	tx, err := f.pool.Begin(ctx)
 	require.NoError(t, err)
 	defer tx.Rollback(ctx) //nolint:errcheck
-	ok, err := store.New(tx).LeaseAcquire(ctx, w, first, time.Minute)
+	lease, err := store.New(tx).LeaseAcquire(ctx, w, first, time.Minute, false)
+	ok := lease.OK
 	require.NoError(t, err)
 	require.True(t, ok)
 
@@ -530,20 +534,26 @@ func TestLeaseAcquireSerialised(t *testing.T) {
 	_, err = conn.Exec(ctx, "SET lock_timeout = '200ms'")
 	require.NoError(t, err)
 	defer conn.Exec(context.Background(), "RESET lock_timeout") //nolint:errcheck
-	ok, err = store.New(conn).LeaseAcquire(ctx, w, second, time.Minute)
+	lease, err = store.New(conn).LeaseAcquire(ctx, w, second, time.Minute, false)
+	ok = lease.OK
 	require.False(t, err == nil && ok, "the wave's only slot was given twice")
 
 	require.NoError(t, tx.Commit(ctx))
-	ok, err = store.New(conn).LeaseAcquire(ctx, w, second, time.Minute)
+	lease, err = store.New(conn).LeaseAcquire(ctx, w, second, time.Minute, false)
+	ok = lease.OK
 	require.NoError(t, err)
 	require.False(t, ok, "the slot is taken")
 }
 
-func TestWaveFinishIfDone(t *testing.T) {
+func TestWaveAfterMoveCompletes(t *testing.T) {
 	t.Parallel()
 	f, q := newFixtures(t)
 	ctx := context.Background()
 	g := f.group(t)
+	finish := func(w int64) (bool, error) {
+		out, err := q.WaveAfterMove(ctx, w, "test")
+		return out.Completed, err
+	}
 	waveState := func(t *testing.T, id int64) (migration.WaveState, bool) {
 		t.Helper()
 		var (
@@ -561,7 +571,7 @@ func TestWaveFinishIfDone(t *testing.T) {
 			t.Parallel()
 			w := f.wave(t, g, migration.WaveStateRunning, 10)
 			f.move(t, g, w, fmt.Sprintf("finish.%s@contoso.com", s), s)
-			done, err := q.WaveFinishIfDone(ctx, w)
+			done, err := finish(w)
 			require.NoError(t, err)
 			require.Equal(t, !s.Active(), done)
 			state, finished := waveState(t, w)
@@ -583,26 +593,26 @@ func TestWaveFinishIfDone(t *testing.T) {
 		f.move(t, g, w, "last.skipped@contoso.com", migration.MoveStateSkipped)
 		last := f.move(t, g, w, "last.moving@contoso.com", migration.MoveStateMoving)
 
-		done, err := q.WaveFinishIfDone(ctx, w)
+		done, err := finish(w)
 		require.NoError(t, err)
 		require.False(t, done, "a move is still moving")
 
 		_, err = f.pool.Exec(ctx, `UPDATE moves SET state = 'verifying' WHERE id = $1`, last)
 		require.NoError(t, err)
-		done, err = q.WaveFinishIfDone(ctx, w)
+		done, err = finish(w)
 		require.NoError(t, err)
 		require.False(t, done, "a move is still verifying")
 
 		_, err = f.pool.Exec(ctx, `UPDATE moves SET state = 'moved' WHERE id = $1`, last)
 		require.NoError(t, err)
-		done, err = q.WaveFinishIfDone(ctx, w)
+		done, err = finish(w)
 		require.NoError(t, err)
 		require.True(t, done)
 		state, finished := waveState(t, w)
 		require.Equal(t, migration.WaveStateCompleted, state)
 		require.True(t, finished)
 
-		done, err = q.WaveFinishIfDone(ctx, w)
+		done, err = finish(w)
 		require.NoError(t, err)
 		require.False(t, done, "a completed wave is finished once")
 	})
@@ -610,17 +620,18 @@ func TestWaveFinishIfDone(t *testing.T) {
 	t.Run("running wave without moves", func(t *testing.T) {
 		t.Parallel()
 		w := f.wave(t, g, migration.WaveStateRunning, 10)
-		done, err := q.WaveFinishIfDone(ctx, w)
+		done, err := finish(w)
 		require.NoError(t, err)
 		require.True(t, done)
 	})
 
-	for _, ws := range []migration.WaveState{migration.WaveStateScheduled, migration.WaveStateCancelled, migration.WaveStateCompleted} {
+	for _, ws := range []migration.WaveState{migration.WaveStateScheduled, migration.WaveStateCancelled, migration.WaveStateCompleted,
+		migration.WaveStatePaused, migration.WaveStateBlocked} {
 		t.Run("wave "+string(ws), func(t *testing.T) {
 			t.Parallel()
 			w := f.wave(t, g, ws, 10)
 			f.move(t, g, w, fmt.Sprintf("notrunning.%s@contoso.com", ws), migration.MoveStateCancelled)
-			done, err := q.WaveFinishIfDone(ctx, w)
+			done, err := finish(w)
 			require.NoError(t, err)
 			require.False(t, done, "only a running wave finishes")
 			state, _ := waveState(t, w)
@@ -630,8 +641,8 @@ func TestWaveFinishIfDone(t *testing.T) {
 
 	t.Run("no such wave", func(t *testing.T) {
 		t.Parallel()
-		done, err := q.WaveFinishIfDone(ctx, 1<<40)
-		require.NoError(t, err)
+		done, err := finish(1 << 40)
+		require.Equal(t, migration.ENotFound, migration.ErrorKind(err))
 		require.False(t, done)
 	})
 }

@@ -65,11 +65,7 @@ func (q *Queries) WavesCreate(ctx context.Context, groupID int64, actor string, 
 		waveIDs := make([]int64, 0, len(members))
 		for i, spec := range specs {
 			var w migration.Wave
-			rows, _ := tx.db.Query(ctx, `
-				INSERT INTO waves (group_id, number, name, size, start_at, max_attempts, concurrency)
-				VALUES ($1, $2, $3, $4, $5, $6, $7)
-				RETURNING `+waveColumns, groupID, next+i, spec.Name, spec.Size, spec.StartAt, spec.MaxAttempts, spec.Concurrency)
-			if w, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[migration.Wave]); err != nil {
+			if w, err = tx.waveInsert(ctx, groupID, next+i, spec, nil); err != nil {
 				return err
 			}
 			waves = append(waves, w)
@@ -96,6 +92,22 @@ func (q *Queries) WavesCreate(ctx context.Context, groupID int64, actor string, 
 	return waves, err
 }
 
+// waveInsert adds a wave to a group.
+func (q *Queries) waveInsert(ctx context.Context, groupID int64, number int, spec migration.WaveSpec, retryOf *int64) (migration.Wave, error) {
+	c := spec.Controls
+	rows, _ := q.db.Query(ctx, `
+		INSERT INTO waves (group_id, number, name, size, start_at, max_attempts, concurrency,
+		                   failure_threshold_percent, failure_threshold_count, failure_min_sample, rollback_on_halt,
+		                   windows, time_zone, blackout_dates, retry_of)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, nullif($8, 0::double precision), nullif($9, 0), $10, $11,
+		        coalesce($12::text[], '{}'), coalesce(nullif($13, ''), 'UTC'), coalesce($14::date[], '{}'), $15)
+		RETURNING `+waveColumns, groupID, number, spec.Name, spec.Size, spec.StartAt, spec.MaxAttempts, spec.Concurrency,
+		c.Threshold.Percent, c.Threshold.Count, max(c.Threshold.MinSample, 1), c.RollbackOnHalt,
+		c.Windows, c.TimeZone, c.BlackoutDates, retryOf)
+	w, err := pgx.CollectExactlyOneRow(rows, scanWave)
+	return w, translate(err)
+}
+
 // busyUsers returns an EConflict error naming the users (up to
 // migration.MaxProblems) that have an active move.
 func (q *Queries) busyUsers(ctx context.Context, upns []string) error {
@@ -116,19 +128,40 @@ func (q *Queries) busyUsers(ctx context.Context, upns []string) error {
 	return e
 }
 
-const waveColumns = `id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at`
+const waveColumns = `id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at,
+	state_reason, concurrency_limit, coalesce(failure_threshold_percent, 0), coalesce(failure_threshold_count, 0),
+	failure_min_sample, rollback_on_halt, windows, time_zone, blackout_dates::text[], retry_of, threshold_since, schedule_rev, gate_override`
+
+// scanWave reads a row of waveColumns.
+func scanWave(row pgx.CollectableRow) (migration.Wave, error) {
+	var w migration.Wave
+	err := row.Scan(&w.ID, &w.GroupID, &w.Number, &w.Name, &w.State, &w.Size, &w.StartAt, &w.MaxAttempts, &w.Concurrency,
+		&w.StartedAt, &w.FinishedAt, &w.StateReason, &w.ConcurrencyLimit, &w.Threshold.Percent, &w.Threshold.Count,
+		&w.Threshold.MinSample, &w.RollbackOnHalt, &w.Windows, &w.TimeZone, &w.BlackoutDates, &w.RetryOf,
+		&w.ThresholdSince, &w.ScheduleRev, &w.GateOverride)
+	if !w.Threshold.Set() {
+		w.Threshold.MinSample = 0
+	}
+	if len(w.Windows) == 0 {
+		w.Windows = nil
+	}
+	if len(w.BlackoutDates) == 0 {
+		w.BlackoutDates = nil
+	}
+	return w, err
+}
 
 // WaveGet returns a wave.
 func (q *Queries) WaveGet(ctx context.Context, id int64) (migration.Wave, error) {
 	rows, _ := q.db.Query(ctx, `SELECT `+waveColumns+` FROM waves WHERE id = $1`, id)
-	w, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[migration.Wave])
+	w, err := pgx.CollectExactlyOneRow(rows, scanWave)
 	return w, notFound(err, "wave %d does not exist", id)
 }
 
 // WaveList returns the waves of a group in order.
 func (q *Queries) WaveList(ctx context.Context, groupID int64) ([]migration.Wave, error) {
 	rows, _ := q.db.Query(ctx, `SELECT `+waveColumns+` FROM waves WHERE group_id = $1 ORDER BY number`, groupID)
-	return pgx.CollectRows(rows, pgx.RowToStructByPos[migration.Wave])
+	return pgx.CollectRows(rows, scanWave)
 }
 
 // WaveTally counts a wave's moves by state, and those that needed more than
@@ -177,9 +210,9 @@ type QueuedMove struct {
 // started is false.
 func (q *Queries) WaveStart(ctx context.Context, waveID int64, actor string) (w migration.Wave, queued []QueuedMove, started bool, err error) {
 	rows, _ := q.db.Query(ctx, `
-		UPDATE waves SET state = 'running', started_at = now()
+		UPDATE waves SET state = 'running', started_at = now(), state_reason = ''
 		WHERE id = $1 AND state = 'scheduled' RETURNING `+waveColumns, waveID)
-	w, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[migration.Wave])
+	w, err = pgx.CollectExactlyOneRow(rows, scanWave)
 	if err == pgx.ErrNoRows {
 		return w, nil, false, nil
 	}
@@ -197,18 +230,4 @@ func (q *Queries) WaveStart(ctx context.Context, waveID int64, actor string) (w 
 		SELECT id, run FROM q ORDER BY id`, waveID, fmt.Sprintf("%s started; waiting for a worker", w.Name), actor)
 	queued, err = pgx.CollectRows(rows, pgx.RowToStructByPos[QueuedMove])
 	return w, queued, true, err
-}
-
-// WaveFinishIfDone marks a running wave completed once none of its moves is
-// active. It locks the wave so that the last two moves to finish, each in its
-// own transaction, cannot both miss it. It reports whether it finished the wave.
-func (q *Queries) WaveFinishIfDone(ctx context.Context, waveID int64) (bool, error) {
-	if _, err := q.db.Exec(ctx, `SELECT 1 FROM waves WHERE id = $1 FOR UPDATE`, waveID); err != nil {
-		return false, err
-	}
-	tag, err := q.db.Exec(ctx, `
-		UPDATE waves SET state = 'completed', finished_at = now()
-		WHERE id = $1 AND state = 'running'
-		  AND NOT EXISTS (SELECT 1 FROM moves WHERE wave_id = $1 AND state IN `+activeStates+`)`, waveID)
-	return tag.RowsAffected() == 1, err
 }

@@ -1,0 +1,123 @@
+package migration
+
+import (
+	"fmt"
+	"math"
+)
+
+// Threshold is a wave's failure gate: crossing it halts the wave. A wave
+// halts once at least MinSample of its moves have ended and either Percent of
+// them (when set) or Count of them (when set) failed permanently.
+type Threshold struct {
+	Percent   float64 `json:"percent,omitempty"`
+	Count     int     `json:"count,omitempty"`
+	MinSample int     `json:"min_sample,omitempty"`
+}
+
+// DefaultMinSample is the sample a threshold waits for when none is given.
+const DefaultMinSample = 20
+
+// Set reports whether the threshold can halt a wave.
+func (t Threshold) Set() bool { return t.Percent > 0 || t.Count > 0 }
+
+// Check returns the threshold with its default sample, or an error naming
+// the field at fault (prefix is the field's path, e.g. "waves[1].").
+func (t Threshold) Check(prefix string) (Threshold, error) {
+	switch {
+	case t.Percent < 0 || t.Percent > 100 || math.IsNaN(t.Percent):
+		return t, Invalid(CodeInvalidPlan, prefix+"failure_threshold.percent", "must be between 0 and 100 (got %g)", t.Percent)
+	case t.Count < 0:
+		return t, Invalid(CodeInvalidPlan, prefix+"failure_threshold.count", "must be at least 1 (got %d)", t.Count)
+	case t.MinSample < 0:
+		return t, Invalid(CodeInvalidPlan, prefix+"failure_threshold.min_sample", "must be at least 1 (got %d)", t.MinSample)
+	case t.MinSample > 0 && !t.Set():
+		return t, Invalid(CodeInvalidPlan, prefix+"failure_threshold", "min_sample needs a percent or a count")
+	}
+	if t.Set() && t.MinSample == 0 {
+		t.MinSample = DefaultMinSample
+	}
+	return t, nil
+}
+
+// Crossed reports whether failed permanent failures among ended moves cross
+// the threshold, and says how in words.
+func (t Threshold) Crossed(failed, ended int) (bool, string) {
+	if !t.Set() || ended < t.MinSample || ended == 0 {
+		return false, ""
+	}
+	if t.Count > 0 && failed >= t.Count {
+		return true, fmt.Sprintf("%d permanent failures reached the threshold of %d", failed, t.Count)
+	}
+	rate := 100 * float64(failed) / float64(ended)
+	if t.Percent > 0 && rate >= t.Percent {
+		return true, fmt.Sprintf("%d of %d ended moves failed (%.1f%%), over the threshold of %g%%", failed, ended, rate, t.Percent)
+	}
+	return false, ""
+}
+
+// Controls are how a wave runs beyond its size and start: its failure gate,
+// what a halt does, and its maintenance windows.
+type Controls struct {
+	Threshold      Threshold `json:"failure_threshold"`
+	RollbackOnHalt bool      `json:"rollback_on_halt"`
+	Windows        []string  `json:"windows"`
+	TimeZone       string    `json:"time_zone"`
+	BlackoutDates  []string  `json:"blackout_dates"`
+}
+
+// Check validates the controls and returns them normalised (default sample,
+// windows as written by ParseWindow, sorted dates). prefix is the fields' path.
+func (c Controls) Check(prefix string) (Controls, error) {
+	var err error
+	if c.Threshold, err = c.Threshold.Check(prefix); err != nil {
+		return c, err
+	}
+	if c.RollbackOnHalt && !c.Threshold.Set() {
+		return c, Invalid(CodeInvalidPlan, prefix+"rollback_on_halt", "needs a failure_threshold (a percent or a count) that can halt the wave")
+	}
+	cal, err := NewCalendar(c.Windows, c.TimeZone, c.BlackoutDates)
+	if err != nil {
+		if e, ok := err.(*Error); ok && prefix != "" {
+			e.Field = prefix + e.Field
+			e.Message = prefix + e.Message
+		}
+		return c, err
+	}
+	c.Windows, c.BlackoutDates = cal.WindowStrings(), cal.Blackouts
+	if c.TimeZone != "" {
+		c.TimeZone = cal.Zone()
+	}
+	return c, nil
+}
+
+// Calendar returns the controls' maintenance calendar. Stored controls were
+// checked when they were written; a calendar that no longer reads (a time
+// zone gone from the system's database) is always open.
+func (c Controls) Calendar() Calendar {
+	cal, err := NewCalendar(c.Windows, c.TimeZone, c.BlackoutDates)
+	if err != nil {
+		return Calendar{}
+	}
+	return cal
+}
+
+// Adaptive concurrency: a wave's limit on moves in flight backs off when the
+// service pushes back and creeps up again when it stops.
+
+// LimitDecrease is the limit after a move failed by throttling or a time-out:
+// half, at least 1.
+func LimitDecrease(limit int) int { return max(1, limit/2) }
+
+// LimitIncrease is the limit and the count of successes toward the next step
+// after a move that went well: one more once a whole limit's worth of moves
+// has gone well since the last change (additive increase), up to ceiling.
+func LimitIncrease(limit, successes, ceiling int) (int, int) {
+	successes++
+	if limit >= ceiling {
+		return ceiling, 0
+	}
+	if successes >= limit {
+		return limit + 1, 0
+	}
+	return limit, successes
+}

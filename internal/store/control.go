@@ -1,0 +1,642 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cutover/cutover/internal/migration"
+)
+
+// Settings are the deployment's settings, shared by every process.
+type Settings struct {
+	// MaxInFlight caps the moves in flight across every wave and worker.
+	MaxInFlight int       `json:"max_in_flight"`
+	UpdatedAt   time.Time `json:"updated_at"`
+	UpdatedBy   string    `json:"updated_by"`
+}
+
+// MaxMaxInFlight is the highest cap the schema accepts.
+const MaxMaxInFlight = 10000
+
+// SettingsGet returns the deployment's settings.
+func (q *Queries) SettingsGet(ctx context.Context) (Settings, error) {
+	rows, _ := q.db.Query(ctx, `SELECT max_in_flight, updated_at, updated_by FROM deployment_settings`)
+	return pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[Settings])
+}
+
+// SettingsSetMaxInFlight sets the deployment's cap on moves in flight.
+func (q *Queries) SettingsSetMaxInFlight(ctx context.Context, n int, actor string) (Settings, error) {
+	if n < 1 || n > MaxMaxInFlight {
+		return Settings{}, migration.Invalid("invalid_settings", "max_in_flight", "must be between 1 and %d (got %d)", MaxMaxInFlight, n)
+	}
+	rows, _ := q.db.Query(ctx, `
+		UPDATE deployment_settings SET max_in_flight = $1, updated_at = now(), updated_by = $2
+		RETURNING max_in_flight, updated_at, updated_by`, n, actor)
+	return pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[Settings])
+}
+
+// Lease is the answer to a request for a slot.
+type Lease struct {
+	OK bool
+	// WaveState is the wave's state: a wave that is not running gives no
+	// slots.
+	WaveState migration.WaveState
+	// At is the database's time when the slot was taken.
+	At time.Time
+}
+
+// LeaseAcquire takes a slot for a move, if its wave is running (or
+// anyState: a move cut off in flight finishes whatever its wave's state) and
+// neither the wave's adaptive limit nor the deployment's cap on moves in
+// flight is reached. A move that holds a slot already renews it. Slots whose lease
+// expired (their worker died) are freed. Every taker locks the one settings
+// row first, so that the cap holds across processes.
+func (q *Queries) LeaseAcquire(ctx context.Context, waveID, moveID int64, ttl time.Duration, anyState bool) (Lease, error) {
+	var l Lease
+	err := q.inTx(ctx, func(tx *Queries) error {
+		var capacity int
+		if err := tx.db.QueryRow(ctx, `SELECT max_in_flight FROM deployment_settings FOR UPDATE`).Scan(&capacity); err != nil {
+			return err
+		}
+		// A new statement, so that it sees every lease committed before the
+		// lock was granted.
+		var limit, waveHeld, allHeld int
+		err := tx.db.QueryRow(ctx, `
+			WITH expired AS (
+				DELETE FROM move_leases WHERE expires_at < now() AND move_id <> $2
+			)
+			SELECT w.state, w.concurrency_limit, now(),
+			       (SELECT count(*) FROM move_leases WHERE wave_id = $1 AND expires_at >= now() AND move_id <> $2),
+			       (SELECT count(*) FROM move_leases WHERE expires_at >= now() AND move_id <> $2)
+			FROM waves w WHERE w.id = $1`, waveID, moveID).Scan(&l.WaveState, &limit, &l.At, &waveHeld, &allHeld)
+		if err != nil {
+			return notFound(err, "wave %d does not exist", waveID)
+		}
+		if (l.WaveState != migration.WaveStateRunning && !anyState) || waveHeld >= limit || allHeld >= capacity {
+			return nil
+		}
+		l.OK = true
+		_, err = tx.db.Exec(ctx, `
+			INSERT INTO move_leases (move_id, wave_id, expires_at) VALUES ($1, $2, now() + make_interval(secs => $3))
+			ON CONFLICT (move_id) DO UPDATE SET expires_at = excluded.expires_at`, moveID, waveID, ttl.Seconds())
+		return err
+	})
+	return l, err
+}
+
+// LeasesHeld counts the unexpired slots held across the deployment.
+func (q *Queries) LeasesHeld(ctx context.Context) (int, error) {
+	var n int
+	err := q.db.QueryRow(ctx, `SELECT count(*) FROM move_leases WHERE expires_at >= now()`).Scan(&n)
+	return n, err
+}
+
+// WaveEvent is one entry in a wave's timeline.
+type WaveEvent struct {
+	ID      int64     `json:"-"`
+	WaveID  int64     `json:"-"`
+	At      time.Time `json:"at"`
+	Kind    string    `json:"kind"`
+	Message string    `json:"message"`
+	Actor   string    `json:"actor"`
+}
+
+// Kinds of wave event. Those a webhook hears of are marked.
+const (
+	WaveEventStarted       = "started" // notified
+	WaveEventWaiting       = "waiting_for_window"
+	WaveEventPaused        = "paused"
+	WaveEventResumed       = "resumed"
+	WaveEventHalted        = "halted" // notified
+	WaveEventBlocked       = "blocked"
+	WaveEventUnblocked     = "unblocked"
+	WaveEventCancelled     = "cancelled"
+	WaveEventCompleted     = "completed" // notified
+	WaveEventRollingBack   = "rolling_back"
+	WaveEventRolledBack    = "rolled_back" // notified
+	WaveEventLimitLowered  = "concurrency_lowered"
+	WaveEventLimitRaised   = "concurrency_raised"
+	WaveEventRescheduled   = "rescheduled"
+	WaveEventMembers       = "members_changed"
+	WaveEventRetryPlanned  = "retry_planned"
+	WaveEventSettingsShift = "settings_changed"
+)
+
+// WaveEventAdd appends an event to a wave's timeline.
+func (q *Queries) WaveEventAdd(ctx context.Context, waveID int64, kind, message, actor string) (WaveEvent, error) {
+	rows, _ := q.db.Query(ctx, `
+		INSERT INTO wave_events (wave_id, kind, message, actor) VALUES ($1, $2, $3, $4)
+		RETURNING id, wave_id, at, kind, message, actor`, waveID, kind, message, actor)
+	return pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[WaveEvent])
+}
+
+// WaveEvents returns a wave's timeline, oldest first.
+func (q *Queries) WaveEvents(ctx context.Context, waveID int64) ([]WaveEvent, error) {
+	rows, _ := q.db.Query(ctx, `SELECT id, wave_id, at, kind, message, actor FROM wave_events WHERE wave_id = $1 ORDER BY id`, waveID)
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[WaveEvent])
+}
+
+// waveLock locks a wave and returns it.
+func (q *Queries) waveLock(ctx context.Context, waveID int64) (migration.Wave, error) {
+	rows, _ := q.db.Query(ctx, `SELECT `+waveColumns+` FROM waves WHERE id = $1 FOR UPDATE`, waveID)
+	w, err := pgx.CollectExactlyOneRow(rows, scanWave)
+	return w, notFound(err, "wave %d does not exist", waveID)
+}
+
+// WaveSetState locks a wave and changes its state if it is in one of from,
+// with the reason shown beside it and an event (none if message is ""). It
+// returns the wave as changed, or an EConflict error saying why it cannot
+// change.
+func (q *Queries) WaveSetState(ctx context.Context, waveID int64, from []migration.WaveState, to migration.WaveState, reason, kind, message, actor string) (migration.Wave, error) {
+	w, err := q.waveLock(ctx, waveID)
+	if err != nil {
+		return w, err
+	}
+	ok := false
+	for _, s := range from {
+		ok = ok || w.State == s
+	}
+	if !ok {
+		return w, migration.Errorf(migration.EConflict, "wave_"+string(w.State), "%s is %s, so it cannot be %s", w.Name, w.State, kind)
+	}
+	rows, _ := q.db.Query(ctx, `
+		UPDATE waves SET state = $2, state_reason = $3,
+		       started_at = CASE WHEN $2 IN ('running', 'halted', 'completed') THEN coalesce(started_at, now()) ELSE started_at END,
+		       finished_at = CASE WHEN $2 IN ('completed', 'cancelled', 'rolled_back') THEN now() ELSE NULL END
+		WHERE id = $1 RETURNING `+waveColumns, waveID, to, reason)
+	if w, err = pgx.CollectExactlyOneRow(rows, scanWave); err != nil || message == "" {
+		return w, err
+	}
+	_, err = q.WaveEventAdd(ctx, waveID, kind, message, actor)
+	return w, err
+}
+
+// MovesCancel cancels a wave's moves that have not started (pending, queued,
+// waiting for a retry) with a code saying why, each with an event. It
+// returns how many it cancelled.
+func (q *Queries) MovesCancel(ctx context.Context, waveID int64, code migration.ErrorCode, message, actor string) (int, error) {
+	tag, err := q.db.Exec(ctx, `
+		WITH c AS (
+			UPDATE moves SET state = 'cancelled', error_code = $2, error_message = $3, next_attempt_at = NULL,
+			                 finished_at = now(), updated_at = now()
+			WHERE wave_id = $1 AND state IN ('pending', 'queued', 'retrying') RETURNING id, attempts
+		)
+		INSERT INTO move_events (move_id, state, attempt, error_code, message, actor)
+		SELECT id, 'cancelled', attempts, $2, $3, $4 FROM c`, waveID, code, message, actor)
+	return int(tag.RowsAffected()), translate(err)
+}
+
+// MovesRequeueCancelled queues again a wave's moves that its halt cancelled,
+// unless their user has an active move elsewhere or was planned again since.
+// It returns them for the caller to enqueue.
+func (q *Queries) MovesRequeueCancelled(ctx context.Context, waveID int64, message, actor string) ([]QueuedMove, error) {
+	rows, _ := q.db.Query(ctx, `
+		WITH q AS (
+			UPDATE moves m SET state = 'queued', run = run + 1, attempts = 0, error_code = NULL, error_message = NULL,
+			                   finished_at = NULL, updated_at = now()
+			WHERE m.wave_id = $1 AND m.state = 'cancelled' AND m.error_code = 'wave_halted'
+			  AND NOT EXISTS (SELECT 1 FROM moves o WHERE o.upn = m.upn AND o.id <> m.id
+			                  AND (o.id > m.id OR o.state IN `+activeStates+`))
+			RETURNING m.id, m.run
+		), ev AS (
+			INSERT INTO move_events (move_id, state, message, actor) SELECT id, 'queued', $2, $3 FROM q
+		)
+		SELECT id, run FROM q ORDER BY id`, waveID, message, actor)
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[QueuedMove])
+}
+
+// WaveOutcome is what ending a move did to its wave.
+type WaveOutcome struct {
+	Halted    bool
+	Completed bool
+	Wave      migration.Wave
+	Reason    string
+	Cancelled int
+	Blocked   []migration.Wave
+	Event     WaveEvent // the halt's or the completion's
+}
+
+// WaveAfterMove looks at a wave once a move of it has ended, in the
+// transaction that ended it: a running wave whose permanent failures cross
+// its threshold halts (its moves not started are cancelled, the group's later
+// waves are blocked); a wave with no active move left completes.
+func (q *Queries) WaveAfterMove(ctx context.Context, waveID int64, actor string) (WaveOutcome, error) {
+	var out WaveOutcome
+	w, err := q.waveLock(ctx, waveID)
+	if err != nil {
+		return out, err
+	}
+	out.Wave = w
+	if w.State == migration.WaveStateRunning && w.Threshold.Set() {
+		var failed, ended int
+		if err := q.db.QueryRow(ctx, `
+			SELECT count(*) FILTER (WHERE state = 'failed'), count(*)
+			FROM moves WHERE wave_id = $1 AND state IN ('moved', 'skipped', 'failed', 'rolling_back', 'rolled_back', 'rollback_failed')
+			  AND ($2::timestamptz IS NULL OR finished_at >= $2)`, waveID, w.ThresholdSince).Scan(&failed, &ended); err != nil {
+			return out, err
+		}
+		if crossed, why := w.Threshold.Crossed(failed, ended); crossed {
+			out.Halted, out.Reason = true, why
+			return out, q.halt(ctx, &out, actor)
+		}
+	}
+	if w.State != migration.WaveStateRunning {
+		return out, nil
+	}
+	tag, err := q.db.Exec(ctx, `
+		UPDATE waves SET state = 'completed', finished_at = now(), state_reason = ''
+		WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM moves WHERE wave_id = $1 AND state IN `+activeStates+`)`, waveID)
+	if err != nil || tag.RowsAffected() == 0 {
+		return out, err
+	}
+	out.Completed = true
+	out.Event, err = q.WaveEventAdd(ctx, waveID, WaveEventCompleted, w.Name+" completed", actor)
+	return out, err
+}
+
+// halt halts the locked wave of out: cancels its moves not started and blocks
+// the group's later waves.
+func (q *Queries) halt(ctx context.Context, out *WaveOutcome, actor string) error {
+	w := out.Wave
+	reason := "failure threshold crossed: " + out.Reason
+	var err error
+	if out.Wave, err = q.WaveSetState(ctx, w.ID, []migration.WaveState{migration.WaveStateRunning}, migration.WaveStateHalted, reason, WaveEventHalted, "", actor); err != nil {
+		return err
+	}
+	if out.Cancelled, err = q.MovesCancel(ctx, w.ID, migration.CodeWaveHalted,
+		"cancelled before it started: "+w.Name+" halted ("+out.Reason+")", actor); err != nil {
+		return err
+	}
+	msg := fmt.Sprintf("halted: %s; %d moves not started were cancelled; moves in flight finish", out.Reason, out.Cancelled)
+	if w.RollbackOnHalt {
+		msg += "; the users it moved are rolled back"
+	}
+	if out.Event, err = q.WaveEventAdd(ctx, w.ID, WaveEventHalted, msg, actor); err != nil {
+		return err
+	}
+	out.Blocked, err = q.blockLater(ctx, w, actor)
+	return err
+}
+
+// blockLater blocks the scheduled waves after w in its group.
+func (q *Queries) blockLater(ctx context.Context, w migration.Wave, actor string) ([]migration.Wave, error) {
+	reason := fmt.Sprintf("%s halted: resume or cancel it to let later waves start", w.Name)
+	rows, _ := q.db.Query(ctx, `
+		UPDATE waves SET state = 'blocked', state_reason = $3
+		WHERE group_id = $1 AND number > $2 AND state = 'scheduled'
+		RETURNING `+waveColumns, w.GroupID, w.Number, reason)
+	blocked, err := pgx.CollectRows(rows, scanWave)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range blocked {
+		if _, err := q.WaveEventAdd(ctx, b.ID, WaveEventBlocked, "blocked: "+reason, actor); err != nil {
+			return nil, err
+		}
+	}
+	return blocked, nil
+}
+
+// WaveGate blocks a wave about to start if an earlier wave of its group is
+// halted, and says which; "" means it may start.
+func (q *Queries) WaveGate(ctx context.Context, w migration.Wave, actor string) (string, error) {
+	if w.GateOverride {
+		return "", nil
+	}
+	var halted string
+	err := q.db.QueryRow(ctx, `
+		SELECT name FROM waves WHERE group_id = $1 AND number < $2 AND state = 'halted' ORDER BY number LIMIT 1`,
+		w.GroupID, w.Number).Scan(&halted)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	reason := fmt.Sprintf("%s halted: resume or cancel it to let later waves start", halted)
+	_, err = q.WaveSetState(ctx, w.ID, []migration.WaveState{migration.WaveStateScheduled}, migration.WaveStateBlocked, reason,
+		WaveEventBlocked, "blocked: "+reason, actor)
+	return reason, err
+}
+
+// WavesUnblock returns the group's blocked waves after number to scheduled,
+// unless an earlier wave is still halted. It returns them, for the caller to
+// schedule their start.
+func (q *Queries) WavesUnblock(ctx context.Context, groupID int64, actor string) ([]migration.Wave, error) {
+	rows, _ := q.db.Query(ctx, `
+		UPDATE waves w SET state = 'scheduled', state_reason = '', schedule_rev = schedule_rev + 1
+		WHERE w.group_id = $1 AND w.state = 'blocked'
+		  AND NOT EXISTS (SELECT 1 FROM waves h WHERE h.group_id = $1 AND h.number < w.number AND h.state = 'halted')
+		RETURNING `+waveColumns, groupID)
+	waves, err := pgx.CollectRows(rows, scanWave)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range waves {
+		if _, err := q.WaveEventAdd(ctx, w.ID, WaveEventUnblocked, "unblocked: no earlier wave is halted; starts at its time", actor); err != nil {
+			return nil, err
+		}
+	}
+	return waves, nil
+}
+
+// WaveLimitOverload halves a wave's adaptive limit after a move that started
+// at started failed with throttling or a time-out, unless the limit was
+// lowered since that move started (its failure is news from before). It
+// returns the limits before and after, equal when nothing changed.
+func (q *Queries) WaveLimitOverload(ctx context.Context, waveID int64, started time.Time, code migration.ErrorCode, actor string) (int, int, error) {
+	var from int
+	var lowered *time.Time
+	if err := q.db.QueryRow(ctx, `
+		SELECT concurrency_limit, limit_lowered_at FROM waves WHERE id = $1 FOR UPDATE`, waveID).Scan(&from, &lowered); err != nil {
+		return 0, 0, err
+	}
+	to := migration.LimitDecrease(from)
+	if (lowered != nil && !started.After(*lowered)) || from == to {
+		return from, from, nil
+	}
+	if _, err := q.db.Exec(ctx, `
+		UPDATE waves SET concurrency_limit = $2, limit_successes = 0, limit_lowered_at = now() WHERE id = $1`, waveID, to); err != nil {
+		return 0, 0, err
+	}
+	_, err := q.WaveEventAdd(ctx, waveID, WaveEventLimitLowered,
+		fmt.Sprintf("moves in flight limited to %d (was %d): %s", to, from, code), actor)
+	return from, to, err
+}
+
+// WaveLimitSuccess counts a move that went without throttling toward raising
+// the wave's adaptive limit by one.
+func (q *Queries) WaveLimitSuccess(ctx context.Context, waveID int64, actor string) error {
+	var limit, successes, ceiling int
+	if err := q.db.QueryRow(ctx, `
+		SELECT concurrency_limit, limit_successes, concurrency FROM waves WHERE id = $1 FOR UPDATE`, waveID).Scan(&limit, &successes, &ceiling); err != nil {
+		return err
+	}
+	if limit >= ceiling && successes == 0 {
+		return nil
+	}
+	next, successes := migration.LimitIncrease(limit, successes, ceiling)
+	if _, err := q.db.Exec(ctx, `UPDATE waves SET concurrency_limit = $2, limit_successes = $3 WHERE id = $1`, waveID, next, successes); err != nil {
+		return err
+	}
+	if next != limit {
+		_, err := q.WaveEventAdd(ctx, waveID, WaveEventLimitRaised, fmt.Sprintf("moves in flight limited to %d (was %d)", next, limit), actor)
+		return err
+	}
+	return nil
+}
+
+// RollbackQueued is a move set rolling back, with the run of its rollback.
+type RollbackQueued struct {
+	MoveID      int64
+	Run         int
+	MaxAttempts int
+}
+
+// MovesRollBack sets a wave's moved users (and failed rollbacks) rolling
+// back, each with an event, and returns them for the caller to enqueue.
+func (q *Queries) MovesRollBack(ctx context.Context, waveID int64, message, actor string) ([]RollbackQueued, error) {
+	rows, _ := q.db.Query(ctx, `
+		WITH r AS (
+			UPDATE moves SET state = 'rolling_back', error_code = NULL, error_message = NULL, finished_at = NULL, updated_at = now()
+			WHERE wave_id = $1 AND state IN ('moved', 'rollback_failed') RETURNING id, attempts
+		), ev AS (
+			INSERT INTO move_events (move_id, state, attempt, message, actor)
+			SELECT id, 'rolling_back', attempts, $2, $3 FROM r
+		)
+		SELECT r.id, (SELECT count(*)::int FROM move_events e WHERE e.move_id = r.id AND e.state = 'rolling_back') + 1,
+		       (SELECT max_attempts FROM waves WHERE id = $1)
+		FROM r ORDER BY r.id`, waveID, message, actor)
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[RollbackQueued])
+	return out, translate(err)
+}
+
+// WaveRollbackEnded looks at a wave once a rollback of one of its moves has
+// ended, in that transaction: when none of its moves is still rolling back,
+// a wave rolling back is rolled back, and the event saying so is returned
+// (for a halted wave rolling back the users it moved, too). ok is false while
+// rollbacks remain.
+func (q *Queries) WaveRollbackEnded(ctx context.Context, waveID int64, actor string) (ev WaveEvent, w migration.Wave, ok bool, err error) {
+	if w, err = q.waveLock(ctx, waveID); err != nil {
+		return ev, w, false, err
+	}
+	if w.State != migration.WaveStateRollingBack && !(w.State == migration.WaveStateHalted && w.RollbackOnHalt) {
+		return ev, w, false, nil
+	}
+	var rolling, rolledBack, failed int
+	if err := q.db.QueryRow(ctx, `
+		SELECT count(*) FILTER (WHERE state = 'rolling_back'), count(*) FILTER (WHERE state = 'rolled_back'),
+		       count(*) FILTER (WHERE state = 'rollback_failed')
+		FROM moves WHERE wave_id = $1`, waveID).Scan(&rolling, &rolledBack, &failed); err != nil {
+		return ev, w, false, err
+	}
+	if rolling > 0 {
+		return ev, w, false, nil
+	}
+	msg := fmt.Sprintf("rollback ended: %d users moved back on premises, %d rollbacks failed", rolledBack, failed)
+	if w.State == migration.WaveStateRollingBack {
+		w, err = q.WaveSetState(ctx, waveID, []migration.WaveState{migration.WaveStateRollingBack}, migration.WaveStateRolledBack, "", WaveEventRolledBack, "", actor)
+		if err != nil {
+			return ev, w, false, err
+		}
+	}
+	ev, err = q.WaveEventAdd(ctx, waveID, WaveEventRolledBack, msg, actor)
+	return ev, w, err == nil, err
+}
+
+// WaveRetryCreate adds a wave to w's group holding w's failed users whose
+// latest move is that failure, starting at startAt with w's settings, and
+// returns it. Its users' moves are pending until it starts.
+func (q *Queries) WaveRetryCreate(ctx context.Context, w migration.Wave, startAt time.Time, actor string) (migration.Wave, error) {
+	var next int
+	if err := q.db.QueryRow(ctx, `SELECT coalesce(max(number), 0) + 1 FROM waves WHERE group_id = $1 FOR UPDATE`, w.GroupID).Scan(&next); err != nil {
+		return migration.Wave{}, err
+	}
+	rows, _ := q.db.Query(ctx, `
+		SELECT m.member_id FROM moves m
+		WHERE m.wave_id = $1 AND m.state = 'failed'
+		  AND NOT EXISTS (SELECT 1 FROM moves o WHERE o.upn = m.upn AND o.id > m.id)
+		ORDER BY m.id`, w.ID)
+	members, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return migration.Wave{}, err
+	}
+	if len(members) == 0 {
+		return migration.Wave{}, migration.Errorf(migration.EConflict, "no_failed_users", "%s has no failed users to retry", w.Name)
+	}
+	name := fmt.Sprintf("%s retry", w.Name)
+	if len([]rune(name)) > 100 {
+		name = fmt.Sprintf("retry of wave %d", w.Number)
+	}
+	spec := migration.WaveSpec{Name: name, Size: len(members), StartAt: startAt, MaxAttempts: w.MaxAttempts,
+		Concurrency: w.Concurrency, Controls: w.Controls}
+	retry, err := q.waveInsert(ctx, w.GroupID, next, spec, &w.ID)
+	if err != nil {
+		return retry, err
+	}
+	if err := q.movesPlan(ctx, retry, members, fmt.Sprintf("planned into %s to retry the failure in %s", retry.Name, w.Name), actor); err != nil {
+		return retry, err
+	}
+	_, err = q.WaveEventAdd(ctx, w.ID, WaveEventRetryPlanned, fmt.Sprintf("%d failed users planned into %s", len(members), retry.Name), actor)
+	return retry, err
+}
+
+// movesPlan adds a pending move to wave w for each member, with an event.
+func (q *Queries) movesPlan(ctx context.Context, w migration.Wave, memberIDs []int64, message, actor string) error {
+	_, err := q.db.Exec(ctx, `
+		WITH planned AS (
+			INSERT INTO moves (wave_id, member_id, upn, sip)
+			SELECT $1, gm.id, gm.upn, gm.sip FROM group_members gm WHERE gm.id = ANY($2)
+			RETURNING id
+		)
+		INSERT INTO move_events (move_id, state, message, actor)
+		SELECT id, 'pending', $3, $4 FROM planned`, w.ID, memberIDs, message, actor)
+	return translate(err)
+}
+
+// WaveMembersChange adds group members (by UPN or SIP address) to a wave that
+// has not started and removes users from it. Members to add must be in the
+// wave's group and not planned (or only in cancelled moves); users to remove
+// must be in the wave. Every problem is named; nothing changes unless all
+// are right. It returns the wave as changed.
+func (q *Queries) WaveMembersChange(ctx context.Context, waveID int64, add, remove []string, actor string) (migration.Wave, error) {
+	w, err := q.waveLock(ctx, waveID)
+	if err != nil {
+		return w, err
+	}
+	if w.State.Started() && w.StartedAt != nil || w.State.Done() || w.State == migration.WaveStateHalted {
+		return w, migration.Errorf(migration.EConflict, "wave_started", "%s has started (%s): users can be added or removed only before it starts", w.Name, w.State)
+	}
+	var problems []migration.Problem
+	var addIDs, removeIDs []int64
+	for i, id := range add {
+		var memberID int64
+		var why string
+		err := q.db.QueryRow(ctx, `
+			SELECT gm.id,
+			       CASE WHEN EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id AND m.state <> 'cancelled') THEN 'is planned into a wave already'
+			            WHEN EXISTS (SELECT 1 FROM moves m WHERE m.upn = gm.upn AND m.state IN `+activeStates+`) THEN 'has an active move in another group'
+			            ELSE '' END
+			FROM group_members gm WHERE gm.group_id = $1 AND (gm.upn = $2 OR gm.sip = $2)`,
+			w.GroupID, NormalizeIdentity(id)).Scan(&memberID, &why)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			problems = append(problems, migration.Problem{Field: fmt.Sprintf("add[%d]", i), Message: fmt.Sprintf("%s is not a member of the wave's pilot group", id)})
+		case err != nil:
+			return w, err
+		case why != "":
+			problems = append(problems, migration.Problem{Field: fmt.Sprintf("add[%d]", i), Message: id + " " + why})
+		default:
+			addIDs = append(addIDs, memberID)
+		}
+	}
+	for i, id := range remove {
+		var moveID int64
+		err := q.db.QueryRow(ctx, `
+			SELECT id FROM moves WHERE wave_id = $1 AND (upn = $2 OR sip = $2) AND state = 'pending'`,
+			waveID, NormalizeIdentity(id)).Scan(&moveID)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			problems = append(problems, migration.Problem{Field: fmt.Sprintf("remove[%d]", i), Message: fmt.Sprintf("%s is not in %s", id, w.Name)})
+		case err != nil:
+			return w, err
+		default:
+			removeIDs = append(removeIDs, moveID)
+		}
+	}
+	if len(problems) > 0 {
+		return w, migration.InvalidProblems("invalid_members", problems)
+	}
+	size := w.Size + len(addIDs) - len(removeIDs)
+	if size < 1 {
+		return w, migration.Invalid("invalid_members", "remove", "removing %d users would leave %s empty; cancel the wave instead", len(removeIDs), w.Name)
+	}
+	if len(addIDs) > 0 {
+		if err := q.movesPlan(ctx, w, addIDs, "added to "+w.Name+" by a migration lead", actor); err != nil {
+			return w, err
+		}
+	}
+	if len(removeIDs) > 0 {
+		if _, err := q.db.Exec(ctx, `
+			WITH c AS (
+				UPDATE moves SET state = 'cancelled', error_code = 'removed_from_wave',
+				                 error_message = 'removed from the wave by a migration lead', finished_at = now(), updated_at = now()
+				WHERE id = ANY($1) RETURNING id
+			)
+			INSERT INTO move_events (move_id, state, error_code, message, actor)
+			SELECT id, 'cancelled', 'removed_from_wave', $2, $3 FROM c`, removeIDs, "removed from "+w.Name+" by a migration lead", actor); err != nil {
+			return w, translate(err)
+		}
+	}
+	rows, _ := q.db.Query(ctx, `UPDATE waves SET size = $2 WHERE id = $1 RETURNING `+waveColumns, waveID, size)
+	if w, err = pgx.CollectExactlyOneRow(rows, scanWave); err != nil {
+		return w, err
+	}
+	_, err = q.WaveEventAdd(ctx, waveID, WaveEventMembers, fmt.Sprintf("%d users added, %d removed; %d in the wave", len(addIDs), len(removeIDs), size), actor)
+	return w, err
+}
+
+// WaveReschedule moves the start of a wave that has not started, and bumps
+// its schedule so that its earlier start job does nothing. It returns the
+// wave as changed.
+func (q *Queries) WaveReschedule(ctx context.Context, waveID int64, startAt time.Time, actor string) (migration.Wave, error) {
+	w, err := q.waveLock(ctx, waveID)
+	if err != nil {
+		return w, err
+	}
+	if w.StartedAt != nil || w.State.Done() {
+		return w, migration.Errorf(migration.EConflict, "wave_started", "%s has started (%s), so it cannot be rescheduled", w.Name, w.State)
+	}
+	rows, _ := q.db.Query(ctx, `
+		UPDATE waves SET start_at = $2, schedule_rev = schedule_rev + 1 WHERE id = $1 RETURNING `+waveColumns, waveID, startAt)
+	if w, err = pgx.CollectExactlyOneRow(rows, scanWave); err != nil {
+		return w, err
+	}
+	_, err = q.WaveEventAdd(ctx, waveID, WaveEventRescheduled, "rescheduled to start "+startAt.UTC().Format("2006-01-02 15:04:05 UTC"), actor)
+	return w, err
+}
+
+// WaveResumeHalted sets a halted wave running again: failures before now no
+// longer count toward its threshold, and the moves its halt cancelled are
+// queued again (returned for the caller to enqueue).
+func (q *Queries) WaveResumeHalted(ctx context.Context, waveID int64, actor string) (migration.Wave, []QueuedMove, error) {
+	w, err := q.WaveSetState(ctx, waveID, []migration.WaveState{migration.WaveStateHalted}, migration.WaveStateRunning, "",
+		WaveEventResumed, "", actor)
+	if err != nil {
+		return w, nil, err
+	}
+	if _, err := q.db.Exec(ctx, `UPDATE waves SET threshold_since = now() WHERE id = $1`, waveID); err != nil {
+		return w, nil, err
+	}
+	queued, err := q.MovesRequeueCancelled(ctx, waveID, "queued again: "+w.Name+" was resumed after its halt", actor)
+	if err != nil {
+		return w, nil, err
+	}
+	_, err = q.WaveEventAdd(ctx, waveID, WaveEventResumed,
+		fmt.Sprintf("resumed after the halt: %d moves queued again; failures before now no longer count toward the threshold", len(queued)), actor)
+	return w, queued, err
+}
+
+// WaveGateOverride lets a blocked wave start at its time although an earlier
+// wave is halted (a lead's decision).
+func (q *Queries) WaveGateOverride(ctx context.Context, waveID int64, actor string) (migration.Wave, error) {
+	w, err := q.WaveSetState(ctx, waveID, []migration.WaveState{migration.WaveStateBlocked}, migration.WaveStateScheduled, "",
+		WaveEventUnblocked, "unblocked by a migration lead: starts at its time although an earlier wave is halted", actor)
+	if err != nil {
+		return w, err
+	}
+	rows, _ := q.db.Query(ctx, `
+		UPDATE waves SET gate_override = true, schedule_rev = schedule_rev + 1 WHERE id = $1 RETURNING `+waveColumns, waveID)
+	return pgx.CollectExactlyOneRow(rows, scanWave)
+}
+
+// WaveReason sets the reason shown beside a wave's state, if the wave is
+// still in that state.
+func (q *Queries) WaveReason(ctx context.Context, waveID int64, state migration.WaveState, reason string) error {
+	_, err := q.db.Exec(ctx, `UPDATE waves SET state_reason = $3 WHERE id = $1 AND state = $2`, waveID, state, reason)
+	return err
+}

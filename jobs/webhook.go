@@ -1,0 +1,188 @@
+package jobs
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+
+	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/store"
+)
+
+// notified are the wave events webhooks hear of.
+var notified = map[string]bool{
+	store.WaveEventStarted:    true,
+	store.WaveEventHalted:     true,
+	store.WaveEventCompleted:  true,
+	store.WaveEventRolledBack: true,
+}
+
+// WebhookArgs delivers one notification.
+type WebhookArgs struct {
+	DeliveryID int64 `json:"delivery_id"`
+}
+
+// Kind implements river.JobArgs.
+func (WebhookArgs) Kind() string { return "webhook" }
+
+// webhookAttempts is how many times a notification is tried: with River's
+// backoff (attempt⁴ seconds) the last try comes about 40 minutes after the
+// first.
+const webhookAttempts = 8
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (WebhookArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueControl, MaxAttempts: webhookAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// Notification is the JSON body of a "json" webhook, and what the Slack and
+// Teams bodies are written from.
+type Notification struct {
+	Event    string             `json:"event"`
+	At       time.Time          `json:"at"`
+	Message  string             `json:"message"`
+	Wave     NotificationWave   `json:"wave"`
+	Progress migration.Progress `json:"progress"`
+}
+
+// NotificationWave names the wave a notification is about.
+type NotificationWave struct {
+	ID     int64               `json:"id"`
+	Name   string              `json:"name"`
+	Group  string              `json:"group"`
+	State  migration.WaveState `json:"state"`
+	Reason string              `json:"reason,omitempty"`
+}
+
+// notify records a delivery of a wave event to every webhook and queues
+// their jobs, in the caller's transaction. Events webhooks do not hear of
+// are left alone.
+func notify(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], ev store.WaveEvent, w migration.Wave) error {
+	if !notified[ev.Kind] {
+		return nil
+	}
+	q := store.New(tx)
+	hooks, err := q.WebhookList(ctx)
+	if err != nil || len(hooks) == 0 {
+		return err
+	}
+	group, err := q.GroupName(ctx, w.GroupID)
+	if err != nil {
+		return err
+	}
+	tallies, err := q.WaveTallies(ctx, []int64{w.ID})
+	if err != nil {
+		return err
+	}
+	n := Notification{Event: "wave." + ev.Kind, At: ev.At, Message: ev.Message,
+		Wave:     NotificationWave{ID: w.ID, Name: w.Name, Group: group, State: w.State, Reason: w.StateReason},
+		Progress: migration.NewProgress(tallies[w.ID].Counts, w.StartedAt, w.FinishedAt, ev.At)}
+	params := make([]river.InsertManyParams, 0, len(hooks))
+	for _, h := range hooks {
+		body, err := payload(h.Format, n)
+		if err != nil {
+			return err
+		}
+		id, err := q.WebhookDeliveryAdd(ctx, h.ID, ev.ID, n.Event, body)
+		if err != nil {
+			return err
+		}
+		params = append(params, river.InsertManyParams{Args: WebhookArgs{DeliveryID: id}})
+	}
+	_, err = client.InsertManyTx(ctx, tx, params)
+	return err
+}
+
+// payload writes a notification in a webhook's format: Slack's incoming
+// webhooks read "text"; Teams' read a MessageCard; "json" is the
+// notification itself.
+func payload(format string, n Notification) ([]byte, error) {
+	title := fmt.Sprintf("%s of %s: %s", n.Wave.Name, n.Wave.Group, strings.ReplaceAll(n.Event, "wave.", ""))
+	counts := fmt.Sprintf("%d of %d done (%.1f%%): %d moved, %d skipped, %d failed, %d cancelled",
+		n.Progress.Done, n.Progress.Total, n.Progress.Percent, n.Progress.Counts[migration.MoveStateMoved],
+		n.Progress.Counts[migration.MoveStateSkipped], n.Progress.Counts[migration.MoveStateFailed], n.Progress.Counts[migration.MoveStateCancelled])
+	switch format {
+	case store.WebhookSlack:
+		return json.Marshal(map[string]string{"text": fmt.Sprintf("*cutover: %s*\n%s\n%s", title, n.Message, counts)})
+	case store.WebhookTeams:
+		colour := map[string]string{"wave.halted": "D13438", "wave.completed": "107C10", "wave.rolled_back": "CA5010"}[n.Event]
+		if colour == "" {
+			colour = "0078D4"
+		}
+		return json.Marshal(map[string]any{
+			"@type": "MessageCard", "@context": "https://schema.org/extensions",
+			"summary": "cutover: " + title, "themeColor": colour, "title": "cutover: " + title,
+			"text": n.Message + "\n\n" + counts,
+		})
+	}
+	return json.Marshal(n)
+}
+
+// WebhookWorker posts a notification to its webhook and records each try.
+type WebhookWorker struct {
+	river.WorkerDefaults[WebhookArgs]
+	pool *pgxpool.Pool
+	cfg  Config
+	log  *slog.Logger
+}
+
+// Work implements river.Worker.
+func (w *WebhookWorker) Work(ctx context.Context, job *river.Job[WebhookArgs]) error {
+	q := store.New(w.pool)
+	d, err := q.WebhookDeliveryGet(ctx, job.Args.DeliveryID)
+	if migration.ErrorKind(err) == migration.ENotFound {
+		return river.JobCancel(err) // its webhook was deleted
+	}
+	if err != nil {
+		return err
+	}
+	if d.State != "pending" {
+		return nil
+	}
+	status, sendErr := w.send(ctx, d.URL, d.Payload)
+	final := sendErr != nil && job.Attempt >= job.MaxAttempts
+	if err := q.WebhookDeliveryAttempt(context.WithoutCancel(ctx), d.ID, status, sendErr, final); err != nil {
+		return err
+	}
+	if sendErr != nil {
+		w.log.Warn("webhook delivery failed", "webhook", d.WebhookName, "event", d.Event, "attempt", job.Attempt, "error", sendErr)
+		return sendErr
+	}
+	return nil
+}
+
+// send posts body to target. Its errors never hold the URL: a webhook's URL
+// carries its key.
+func (w *WebhookWorker) send(ctx context.Context, target string, body []byte) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		return 0, errors.New("the webhook's URL does not parse")
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "cutover")
+	resp, err := w.cfg.HTTPClient.Do(req)
+	if err != nil {
+		if ue, ok := errors.AsType[*url.Error](err); ok {
+			err = ue.Err
+		}
+		return 0, fmt.Errorf("post: %w", err)
+	}
+	defer resp.Body.Close()
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	if resp.StatusCode/100 != 2 {
+		return resp.StatusCode, fmt.Errorf("the webhook answered %s: %s", resp.Status, strings.TrimSpace(string(answer)))
+	}
+	return resp.StatusCode, nil
+}
