@@ -36,7 +36,7 @@ type Wave struct {
 	ConcurrencyLimit int `json:"concurrency_limit"`
 	Controls
 	// RetryOf is the wave whose failed users this wave retries.
-	RetryOf        *int64     `json:"retry_of,omitempty"`
+	RetryOf *int64 `json:"retry_of,omitempty"`
 	// GateOverride lets the wave start although an earlier wave is halted.
 	GateOverride   bool       `json:"gate_override,omitempty"`
 	ThresholdSince *time.Time `json:"-"`

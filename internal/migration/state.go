@@ -41,9 +41,9 @@ var moveTransitions = map[MoveState][]MoveState{
 	MoveStatePreflight: {MoveStateMoving, MoveStateSkipped, MoveStateFailed, MoveStateRetrying, MoveStateVerifying},
 	// A move found in moving or verifying when its job starts was cut off (its
 	// worker died): it starts again at pre-flight, which reads the homing first.
-	MoveStateMoving:         {MoveStateVerifying, MoveStateFailed, MoveStateRetrying, MoveStatePreflight},
-	MoveStateVerifying:      {MoveStateMoved, MoveStateFailed, MoveStateRetrying, MoveStatePreflight},
-	MoveStateFailed:         {MoveStateQueued},
+	MoveStateMoving:    {MoveStateVerifying, MoveStateFailed, MoveStateRetrying, MoveStatePreflight},
+	MoveStateVerifying: {MoveStateMoved, MoveStateFailed, MoveStateRetrying, MoveStatePreflight},
+	MoveStateFailed:    {MoveStateQueued},
 	// A move cancelled by its wave's halt is queued again when a lead
 	// resumes the wave.
 	MoveStateCancelled:      {MoveStateQueued},
