@@ -32,11 +32,25 @@ func (s *Server) bodyError(err error) error {
 // decodeJSON reads a JSON body into v, refusing unknown fields and trailing
 // data, with errors that name the field or the byte at fault.
 func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
-	if ct := mediaType(r); ct != "application/json" && ct != "" {
-		return migration.Errorf(migration.EUnsupported, "unsupported_media_type", "send JSON (Content-Type: application/json), not %s", ct)
-	}
-	data, err := s.readBody(w, r)
+	data, err := s.jsonBody(w, r)
 	if err != nil {
+		return err
+	}
+	return decodeJSONBytes(data, v)
+}
+
+// jsonBody reads a body sent as JSON (or with no media type).
+func (s *Server) jsonBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if ct := mediaType(r); ct != "application/json" && ct != "" {
+		return nil, migration.Errorf(migration.EUnsupported, "unsupported_media_type", "send JSON (Content-Type: application/json), not %s", ct)
+	}
+	return s.readBody(w, r)
+}
+
+// decodeOptionalJSON is decodeJSON for a body that may be left out.
+func (s *Server) decodeOptionalJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	data, err := s.jsonBody(w, r)
+	if err != nil || len(strings.TrimSpace(string(data))) == 0 {
 		return err
 	}
 	return decodeJSONBytes(data, v)

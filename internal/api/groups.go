@@ -23,6 +23,9 @@ const MoveStateUnplanned migration.MoveState = "unplanned"
 type WaveView struct {
 	migration.Wave
 	Progress migration.Progress `json:"progress"`
+	// NextWindowOpen is when moves may start again, for a wave outside
+	// its maintenance windows.
+	NextWindowOpen *time.Time `json:"next_window_open,omitempty"`
 }
 
 // GroupView is a pilot group with its waves, its progress and its failures
@@ -221,7 +224,7 @@ func groupView(ctx context.Context, q *store.Queries, g migration.Group, now tim
 	if err != nil {
 		return GroupView{}, err
 	}
-	failures, err := q.FailureCounts(ctx, g.ID)
+	failures, err := q.FailureCounts(ctx, g.ID, 0)
 	if err != nil {
 		return GroupView{}, err
 	}
@@ -267,6 +270,14 @@ func waveViews(ctx context.Context, q *store.Queries, waves []migration.Wave, no
 	for i, w := range waves {
 		views[i] = WaveView{Wave: w, Progress: migration.NewProgress(tallies[w.ID].Counts, w.StartedAt, w.FinishedAt, now)}
 		views[i].Progress.Retried = tallies[w.ID].Retried
+		if w.State != migration.WaveStateRunning && w.FinishedAt == nil {
+			views[i].Progress.EstimatedFinish = nil // no throughput while it does not run
+		}
+		if cal := w.Calendar(); !w.State.Done() && !cal.Always() {
+			if next, ok := cal.NextOpen(now); ok && next.After(now) {
+				views[i].NextWindowOpen = &next
+			}
+		}
 	}
 	return views, nil
 }

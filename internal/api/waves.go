@@ -9,12 +9,15 @@ import (
 )
 
 // planRequest plans a group: either explicit waves, or the shorthand with
-// the attempts and concurrency of every wave it makes.
+// the attempts and concurrency of every wave it makes. Its controls (failure
+// threshold, rollback on halt, maintenance windows) apply to every wave that
+// sets none of its own.
 type planRequest struct {
 	Waves       []waveRequest `json:"waves"`
 	Shorthand   string        `json:"shorthand"`
 	MaxAttempts int           `json:"max_attempts"`
 	Concurrency int           `json:"concurrency"`
+	migration.Controls
 }
 
 type waveRequest struct {
@@ -23,6 +26,7 @@ type waveRequest struct {
 	StartAt     string `json:"start_at"`
 	MaxAttempts int    `json:"max_attempts"`
 	Concurrency int    `json:"concurrency"`
+	migration.Controls
 }
 
 // specs reads a plan request into the function that makes its
@@ -47,6 +51,9 @@ func (req planRequest) specs(now time.Time) (func(unplanned, next int) ([]migrat
 			if err != nil {
 				return nil, err
 			}
+			for i := range waves {
+				waves[i].Controls = req.Controls
+			}
 			return migration.CheckWaves(waves, unplanned, next)
 		}, nil
 	case len(req.Waves) > 0:
@@ -55,7 +62,10 @@ func (req planRequest) specs(now time.Time) (func(unplanned, next int) ([]migrat
 		}
 		specs := make([]migration.WaveSpec, len(req.Waves))
 		for i, w := range req.Waves {
-			specs[i] = migration.WaveSpec{Name: w.Name, Size: w.Size, MaxAttempts: w.MaxAttempts, Concurrency: w.Concurrency}
+			specs[i] = migration.WaveSpec{Name: w.Name, Size: w.Size, MaxAttempts: w.MaxAttempts, Concurrency: w.Concurrency, Controls: w.Controls}
+			if w.Controls.IsZero() {
+				specs[i].Controls = req.Controls
+			}
 			if w.StartAt == "now" {
 				specs[i].StartAt = now
 			} else if w.StartAt != "" {

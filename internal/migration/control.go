@@ -65,6 +65,11 @@ type Controls struct {
 	BlackoutDates  []string  `json:"blackout_dates"`
 }
 
+// IsZero reports whether no control is set.
+func (c Controls) IsZero() bool {
+	return c.Threshold == Threshold{} && !c.RollbackOnHalt && len(c.Windows) == 0 && c.TimeZone == "" && len(c.BlackoutDates) == 0
+}
+
 // Check validates the controls and returns them normalised (default sample,
 // windows as written by ParseWindow, sorted dates). prefix is the fields' path.
 func (c Controls) Check(prefix string) (Controls, error) {

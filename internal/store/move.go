@@ -225,11 +225,42 @@ type FailureCount struct {
 	Count int                 `json:"count"`
 }
 
-// FailureCounts returns a group's failed moves counted by error code, most
-// frequent first.
-func (q *Queries) FailureCounts(ctx context.Context, groupID int64) ([]FailureCount, error) {
+// FailureCounts returns the failed moves of a group, or of one wave (waveID
+// not 0), counted by error code, most frequent first.
+func (q *Queries) FailureCounts(ctx context.Context, groupID, waveID int64) ([]FailureCount, error) {
 	rows, _ := q.db.Query(ctx, `
 		SELECT m.error_code, count(*)::int FROM moves m JOIN waves w ON w.id = m.wave_id
-		WHERE w.group_id = $1 AND m.state = 'failed' GROUP BY 1 ORDER BY 2 DESC, 1`, groupID)
+		WHERE (w.group_id = $1 OR $1 = 0) AND (w.id = $2 OR $2 = 0) AND m.state = 'failed'
+		GROUP BY 1 ORDER BY 2 DESC, 1`, groupID, waveID)
 	return pgx.CollectRows(rows, pgx.RowToStructByPos[FailureCount])
+}
+
+// ReportRow is one user's line in a wave's or a group's report.
+type ReportRow struct {
+	Group        string
+	Wave         string
+	UPN          string
+	SIP          string
+	DisplayName  string
+	State        migration.MoveState
+	Attempts     int
+	ErrorCode    migration.ErrorCode
+	ErrorMessage string
+	StartedAt    *time.Time
+	FinishedAt   *time.Time
+	RolledBack   bool
+}
+
+// Report returns a line per move of a group, or of one wave (waveID not 0),
+// in wave and plan order.
+func (q *Queries) Report(ctx context.Context, groupID, waveID int64) ([]ReportRow, error) {
+	rows, _ := q.db.Query(ctx, `
+		SELECT g.name, w.name, m.upn, m.sip, gm.display_name, m.state, m.attempts,
+		       coalesce(m.error_code, ''), coalesce(m.error_message, ''), m.started_at, m.finished_at,
+		       m.state = 'rolled_back'
+		FROM moves m JOIN waves w ON w.id = m.wave_id JOIN pilot_groups g ON g.id = w.group_id
+		JOIN group_members gm ON gm.id = m.member_id
+		WHERE (w.group_id = $1 OR $1 = 0) AND (w.id = $2 OR $2 = 0)
+		ORDER BY w.number, gm.position`, groupID, waveID)
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[ReportRow])
 }

@@ -1,0 +1,267 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/store"
+)
+
+// A lead's actions on a wave. Each answers with the wave as it is after.
+
+func (s *Server) wavePause(w http.ResponseWriter, r *http.Request) {
+	s.waveAction(w, r, "paused", s.scheduler.WavePause)
+}
+
+func (s *Server) waveResume(w http.ResponseWriter, r *http.Request) {
+	s.waveAction(w, r, "resumed", s.scheduler.WaveResume)
+}
+
+func (s *Server) waveCancel(w http.ResponseWriter, r *http.Request) {
+	s.waveAction(w, r, "cancelled", s.scheduler.WaveCancel)
+}
+
+func (s *Server) waveRollback(w http.ResponseWriter, r *http.Request) {
+	s.waveAction(w, r, "rollback requested", s.scheduler.WaveRollback)
+}
+
+// startRequest is the body of a reschedule, or of a retry of a wave's
+// failed users (optional there: now).
+type startRequest struct {
+	StartAt string `json:"start_at"`
+}
+
+func (req startRequest) at(now time.Time, required bool) (time.Time, error) {
+	switch req.StartAt {
+	case "":
+		if required {
+			return time.Time{}, migration.Invalid("invalid_start", "start_at", "is required (an RFC 3339 time like 2026-11-23T22:00:00Z, or \"now\")")
+		}
+		return now, nil
+	case "now":
+		return now, nil
+	}
+	t, err := time.Parse(time.RFC3339, req.StartAt)
+	if err != nil {
+		return time.Time{}, migration.Invalid("invalid_start", "start_at", "%q is not an RFC 3339 time like 2026-11-23T22:00:00Z (or \"now\")", req.StartAt)
+	}
+	return t, nil
+}
+
+func (s *Server) waveReschedule(w http.ResponseWriter, r *http.Request) {
+	var req startRequest
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	at, err := req.at(s.now(), true)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.waveAction(w, r, "rescheduled", func(ctx context.Context, id int64, actor string) (migration.Wave, error) {
+		return s.scheduler.WaveReschedule(ctx, id, at, actor)
+	})
+}
+
+// waveRetryFailed plans the wave's failed users into a new wave and answers
+// with the new wave.
+func (s *Server) waveRetryFailed(w http.ResponseWriter, r *http.Request) {
+	var req startRequest
+	if err := s.decodeOptionalJSON(w, r, &req); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	at, err := req.at(s.now(), false)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	retry, err := s.scheduler.WaveRetryFailed(r.Context(), id, at, "api")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.log.Info("failed users planned into a new wave", "wave_id", id, "new_wave_id", retry.ID, "users", retry.Size)
+	s.writeWave(w, r, retry, http.StatusCreated)
+}
+
+// membersRequest adds users (UPN or SIP address) to a wave and removes users
+// from it.
+type membersRequest struct {
+	Add    []string `json:"add"`
+	Remove []string `json:"remove"`
+}
+
+func (s *Server) waveMembers(w http.ResponseWriter, r *http.Request) {
+	var req membersRequest
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if len(req.Add)+len(req.Remove) == 0 {
+		s.error(w, r, migration.Invalid("invalid_members", "add", "give users to add or to remove"))
+		return
+	}
+	s.waveAction(w, r, "members changed", func(ctx context.Context, id int64, actor string) (migration.Wave, error) {
+		return s.scheduler.WaveMembers(ctx, id, req.Add, req.Remove, actor)
+	})
+}
+
+// waveAction runs a lead's action on a wave and answers with the wave.
+func (s *Server) waveAction(w http.ResponseWriter, r *http.Request, done string,
+	action func(ctx context.Context, id int64, actor string) (migration.Wave, error)) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	wave, err := action(r.Context(), id, "api")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.log.Info("wave "+done, "wave_id", id, "wave", wave.Name, "state", wave.State)
+	if wave, err = s.q.WaveGet(r.Context(), id); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.writeWave(w, r, wave, http.StatusOK)
+}
+
+func (s *Server) writeWave(w http.ResponseWriter, r *http.Request, wave migration.Wave, status int) {
+	views, err := waveViews(r.Context(), s.q, []migration.Wave{wave}, s.now())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, status, views[0])
+}
+
+// waveEvents is a wave's timeline.
+func (s *Server) waveEvents(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if _, err := s.q.WaveGet(r.Context(), id); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	events, err := s.q.WaveEvents(r.Context(), id)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": events})
+}
+
+// waveNotifications lists the webhook deliveries of a wave's events.
+func (s *Server) waveNotifications(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if _, err := s.q.WaveGet(r.Context(), id); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	deliveries, err := s.q.WebhookDeliveries(r.Context(), id)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"deliveries": deliveries})
+}
+
+// Deployment settings.
+
+func (s *Server) settingsGet(w http.ResponseWriter, r *http.Request) {
+	st, err := s.q.SettingsGet(r.Context())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+type settingsRequest struct {
+	MaxInFlight *int `json:"max_in_flight"`
+}
+
+func (s *Server) settingsPut(w http.ResponseWriter, r *http.Request) {
+	var req settingsRequest
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if req.MaxInFlight == nil {
+		s.error(w, r, migration.Invalid("invalid_settings", "max_in_flight", "is required"))
+		return
+	}
+	st, err := s.q.SettingsSetMaxInFlight(r.Context(), *req.MaxInFlight, "api")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.log.Info("settings changed", "max_in_flight", st.MaxInFlight)
+	writeJSON(w, http.StatusOK, st)
+}
+
+// Webhooks.
+
+type webhookRequest struct {
+	Name   string `json:"name"`
+	URL    string `json:"url"`
+	Format string `json:"format"`
+}
+
+func (s *Server) webhookCreate(w http.ResponseWriter, r *http.Request) {
+	var req webhookRequest
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	h, err := s.q.WebhookCreate(r.Context(), req.Name, req.URL, req.Format, "api")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.log.Info("webhook added", "webhook_id", h.ID, "name", h.Name, "host", h.Host, "format", h.Format)
+	writeJSON(w, http.StatusCreated, h)
+}
+
+func (s *Server) webhookList(w http.ResponseWriter, r *http.Request) {
+	hooks, err := s.q.WebhookList(r.Context())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if hooks == nil {
+		hooks = []store.Webhook{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"webhooks": hooks})
+}
+
+func (s *Server) webhookDelete(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if err := s.q.WebhookDelete(r.Context(), id); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.log.Info("webhook deleted", "webhook_id", id)
+	w.WriteHeader(http.StatusNoContent)
+}
