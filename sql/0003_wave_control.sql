@@ -66,8 +66,9 @@ CREATE TRIGGER waves_limit_default BEFORE INSERT OR UPDATE OF concurrency, concu
     FOR EACH ROW EXECUTE FUNCTION waves_limit_default();
 
 -- A wave halted or cancelled cancels its moves not yet started; resuming a
--- halted wave queues them again.
-INSERT INTO move_state_transitions (from_state, to_state) VALUES ('cancelled', 'queued');
+-- halted wave queues them again. A user removed from a wave that has not
+-- started can be added back.
+INSERT INTO move_state_transitions (from_state, to_state) VALUES ('cancelled', 'queued'), ('cancelled', 'pending');
 
 CREATE INDEX move_leases_expires_idx ON move_leases (expires_at);
 

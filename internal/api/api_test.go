@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cutover/cutover/internal/api"
@@ -26,6 +27,7 @@ import (
 type testBundle struct {
 	srv   *httptest.Server
 	shell *sim.Shell
+	pool  *pgxpool.Pool
 }
 
 // setup serves the API over HTTP against a database of the test's own, with
@@ -33,12 +35,18 @@ type testBundle struct {
 // latency) unless the test sets behaviours.
 func setup(t *testing.T) *testBundle {
 	t.Helper()
+	return setupWith(t, sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}}))
+}
+
+// setupWith is setup with a shell of the test's own and changes to the
+// workers' configuration.
+func setupWith(t *testing.T, shell *sim.Shell, options ...func(*jobs.Config)) *testBundle {
+	t.Helper()
 	pool := dbtest.Pool(t)
-	shell := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}})
-	client := jobstest.Start(t, pool, shell)
+	client := jobstest.Start(t, pool, shell, options...)
 	srv := httptest.NewServer(api.NewServer(pool, jobs.NewScheduler(pool, client), slog.New(slog.DiscardHandler), nil).Handler())
 	t.Cleanup(srv.Close)
-	return &testBundle{srv: srv, shell: shell}
+	return &testBundle{srv: srv, shell: shell, pool: pool}
 }
 
 // response is an API answer, read in full.
@@ -137,21 +145,27 @@ type progress struct {
 	Retried     int            `json:"retried"`
 	Percent     float64        `json:"percent_done"`
 	FailureRate float64        `json:"failure_rate"`
+	// EstimatedFinish is the ETA from the throughput so far.
+	EstimatedFinish *time.Time `json:"estimated_finish"`
 }
 
 type wave struct {
-	ID          int64      `json:"id"`
-	GroupID     int64      `json:"group_id"`
-	Number      int        `json:"number"`
-	Name        string     `json:"name"`
-	State       string     `json:"state"`
-	Size        int        `json:"size"`
-	StartAt     time.Time  `json:"start_at"`
-	MaxAttempts int        `json:"max_attempts"`
-	Concurrency int        `json:"concurrency"`
-	StartedAt   *time.Time `json:"started_at"`
-	FinishedAt  *time.Time `json:"finished_at"`
-	Progress    progress   `json:"progress"`
+	ID               int64      `json:"id"`
+	StateReason      string     `json:"state_reason"`
+	ConcurrencyLimit int        `json:"concurrency_limit"`
+	RetryOf          *int64     `json:"retry_of"`
+	NextWindowOpen   *time.Time `json:"next_window_open"`
+	GroupID          int64      `json:"group_id"`
+	Number           int        `json:"number"`
+	Name             string     `json:"name"`
+	State            string     `json:"state"`
+	Size             int        `json:"size"`
+	StartAt          time.Time  `json:"start_at"`
+	MaxAttempts      int        `json:"max_attempts"`
+	Concurrency      int        `json:"concurrency"`
+	StartedAt        *time.Time `json:"started_at"`
+	FinishedAt       *time.Time `json:"finished_at"`
+	Progress         progress   `json:"progress"`
 }
 
 type failure struct {

@@ -45,8 +45,9 @@ var moveTransitions = map[MoveState][]MoveState{
 	MoveStateVerifying: {MoveStateMoved, MoveStateFailed, MoveStateRetrying, MoveStatePreflight},
 	MoveStateFailed:    {MoveStateQueued},
 	// A move cancelled by its wave's halt is queued again when a lead
-	// resumes the wave.
-	MoveStateCancelled:      {MoveStateQueued},
+	// resumes the wave; a user removed from a wave that has not started can
+	// be added back.
+	MoveStateCancelled:      {MoveStateQueued, MoveStatePending},
 	MoveStateMoved:          {MoveStateRollingBack},
 	MoveStateRollingBack:    {MoveStateRolledBack, MoveStateRollbackFailed},
 	MoveStateRollbackFailed: {MoveStateRollingBack},

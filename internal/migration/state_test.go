@@ -39,7 +39,7 @@ var legalMoves = map[migration.MoveState][]migration.MoveState{
 	moving:         {verifying, failed, retrying, preflight},
 	verifying:      {moved, failed, retrying, preflight},
 	failed:         {queued},
-	cancelled:      {queued},
+	cancelled:      {queued, pending},
 	moved:          {rollingBack},
 	rollingBack:    {rolledBack, rollbackFailed},
 	rollbackFailed: {rollingBack},
@@ -86,7 +86,7 @@ func TestCanMoveToCount(t *testing.T) {
 			}
 		}
 	}
-	require.Equal(t, 25, n, "the design has 25 legal changes")
+	require.Equal(t, 26, n, "the design has 26 legal changes")
 }
 
 func TestMoveStatesTo(t *testing.T) {
@@ -95,7 +95,7 @@ func TestMoveStatesTo(t *testing.T) {
 		to   migration.MoveState
 		want []migration.MoveState
 	}{
-		{pending, nil},
+		{pending, []migration.MoveState{cancelled}},
 		{queued, []migration.MoveState{pending, failed, cancelled}},
 		{preflight, []migration.MoveState{queued, moving, verifying, retrying}},
 		{moving, []migration.MoveState{preflight}},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -453,7 +454,10 @@ func (q *Queries) WaveRollbackEnded(ctx context.Context, waveID int64, actor str
 // returns it. Its users' moves are pending until it starts.
 func (q *Queries) WaveRetryCreate(ctx context.Context, w migration.Wave, startAt time.Time, actor string) (migration.Wave, error) {
 	var next int
-	if err := q.db.QueryRow(ctx, `SELECT coalesce(max(number), 0) + 1 FROM waves WHERE group_id = $1 FOR UPDATE`, w.GroupID).Scan(&next); err != nil {
+	if _, err := q.db.Exec(ctx, `SELECT 1 FROM pilot_groups WHERE id = $1 FOR UPDATE`, w.GroupID); err != nil {
+		return migration.Wave{}, err
+	}
+	if err := q.db.QueryRow(ctx, `SELECT coalesce(max(number), 0) + 1 FROM waves WHERE group_id = $1`, w.GroupID).Scan(&next); err != nil {
 		return migration.Wave{}, err
 	}
 	rows, _ := q.db.Query(ctx, `
@@ -556,8 +560,24 @@ func (q *Queries) WaveMembersChange(ctx context.Context, waveID int64, add, remo
 		return w, migration.Invalid("invalid_members", "remove", "removing %d users would leave %s empty; cancel the wave instead", len(removeIDs), w.Name)
 	}
 	if len(addIDs) > 0 {
-		if err := q.movesPlan(ctx, w, addIDs, "added to "+w.Name+" by a migration lead", actor); err != nil {
-			return w, err
+		// A user removed from this wave and added back gets their move back.
+		rows, _ := q.db.Query(ctx, `
+			WITH back AS (
+				UPDATE moves SET state = 'pending', error_code = NULL, error_message = NULL, finished_at = NULL, updated_at = now()
+				WHERE wave_id = $1 AND member_id = ANY($2) AND state = 'cancelled' RETURNING id, member_id
+			), ev AS (
+				INSERT INTO move_events (move_id, state, message, actor) SELECT id, 'pending', $3, $4 FROM back
+			)
+			SELECT member_id FROM back`, waveID, addIDs, "added back to "+w.Name+" by a migration lead", actor)
+		revived, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return w, translate(err)
+		}
+		fresh := slices.DeleteFunc(addIDs, func(id int64) bool { return slices.Contains(revived, id) })
+		if len(fresh) > 0 {
+			if err := q.movesPlan(ctx, w, fresh, "added to "+w.Name+" by a migration lead", actor); err != nil {
+				return w, err
+			}
 		}
 	}
 	if len(removeIDs) > 0 {
