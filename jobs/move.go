@@ -75,6 +75,7 @@ func (w *MoveWorker) Work(ctx context.Context, job *river.Job[MoveArgs]) error {
 	}
 	// A move cut off in flight (its worker died) finishes whatever its wave
 	// does since; one that has not started waits for its wave and window.
+	var cal migration.Calendar
 	if !m.State.InFlight() {
 		wave, err := q.WaveGet(ctx, m.WaveID)
 		if err != nil {
@@ -83,18 +84,26 @@ func (w *MoveWorker) Work(ctx context.Context, job *river.Job[MoveArgs]) error {
 		if wave.State == migration.WaveStatePaused {
 			return river.JobSnooze(w.cfg.PausePoll)
 		}
-		if cal := wave.Calendar(); !cal.Always() {
-			now := w.cfg.Now()
-			next, ok := cal.NextOpen(now)
-			if !ok {
-				return river.JobSnooze(24 * time.Hour)
-			}
-			if next.After(now) {
-				return river.JobSnooze(w.cfg.windowWait(next) + time.Duration(job.ID%1000)*time.Millisecond)
-			}
-		}
+		cal = wave.Calendar()
 	}
-	lease, err := w.acquire(ctx, m)
+	closed := func() error {
+		if cal.Always() {
+			return nil
+		}
+		now := w.cfg.Now()
+		next, ok := cal.NextOpen(now)
+		if !ok {
+			return river.JobSnooze(24 * time.Hour)
+		}
+		if next.After(now) {
+			return river.JobSnooze(w.cfg.windowWait(next) + time.Duration(job.ID%1000)*time.Millisecond)
+		}
+		return nil
+	}
+	if err := closed(); err != nil {
+		return err
+	}
+	lease, err := w.acquire(ctx, m, closed)
 	if err != nil {
 		return err
 	}
@@ -129,15 +138,26 @@ func (w *MoveWorker) Work(ctx context.Context, job *river.Job[MoveArgs]) error {
 // acquire takes a slot for the move, waiting for one up to slotWait: a slot
 // freed in this process wakes it at once, one freed elsewhere within
 // SlotPoll. A move in flight already (cut off by a dead worker) takes a
-// slot whatever its wave's state.
-func (w *MoveWorker) acquire(ctx context.Context, m migration.Move) (store.Lease, error) {
+// slot whatever its wave's state. closed says whether the move's window has
+// closed (an error to return) while it waited; a slot taken then is given
+// back.
+func (w *MoveWorker) acquire(ctx context.Context, m migration.Move, closed func() error) (store.Lease, error) {
 	q := store.New(w.pool)
 	deadline := time.Now().Add(w.cfg.slotWait())
 	for {
 		freed := w.freed.C()
 		lease, err := q.LeaseAcquire(ctx, m.WaveID, m.ID, w.cfg.leaseTTL(), m.State.InFlight())
-		if err != nil || lease.OK || lease.WaveState != migration.WaveStateRunning && !m.State.InFlight() {
+		if err != nil {
 			return lease, err
+		}
+		if err := closed(); err != nil {
+			if lease.OK {
+				w.release(context.WithoutCancel(ctx), m.ID)
+			}
+			return store.Lease{}, err
+		}
+		if lease.OK || lease.WaveState != migration.WaveStateRunning && !m.State.InFlight() {
+			return lease, nil
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
