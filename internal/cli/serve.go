@@ -17,9 +17,10 @@ import (
 
 // shellFlags choose and configure the on-premises shell.
 type shellFlags struct {
-	Shell   string
-	Seed    int
-	Latency time.Duration
+	Shell       string
+	Seed        int
+	Latency     time.Duration
+	MoveLatency time.Duration
 	// The PowerShell driver's.
 	Executable  string
 	PoolFQDN    string
@@ -39,6 +40,7 @@ func (s *shellFlags) register(f *flags) {
 	f.int(&s.Sessions, "pwsh-sessions", "CUTOVER_PWSH_SESSIONS", 8, "long-lived PowerShell sessions to keep (0: a process per call)")
 	f.int(&s.Seed, "sim-seed", "CUTOVER_SIM_SEED", 1, "seed of the simulated tenant's failure mix")
 	f.dur(&s.Latency, "sim-latency", "CUTOVER_SIM_LATENCY", 200*time.Millisecond, "mean latency of a simulated shell call")
+	f.dur(&s.MoveLatency, "sim-move-latency", "CUTOVER_SIM_MOVE_LATENCY", 0, "mean latency of a simulated move call (default: --sim-latency)")
 }
 
 func (s *shellFlags) open() (migration.Shell, error) {
@@ -51,11 +53,15 @@ func (s *shellFlags) open() (migration.Shell, error) {
 		}
 		return pwsh.New(cfg)
 	case s.Shell == "sim":
-		return sim.NewShell(sim.ShellConfig{Seed: int64(s.Seed), Latency: s.Latency}), nil
+		return sim.NewShell(s.simConfig()), nil
 	case strings.HasPrefix(s.Shell, "sim+http://"), strings.HasPrefix(s.Shell, "sim+https://"):
 		return sim.NewRemoteShell(strings.TrimPrefix(s.Shell, "sim+"), &http.Client{Timeout: 5 * time.Minute}), nil
 	}
 	return nil, fmt.Errorf("shell %q: want pwsh, sim or sim+http://host:port", s.Shell)
+}
+
+func (s *shellFlags) simConfig() sim.ShellConfig {
+	return sim.ShellConfig{Seed: int64(s.Seed), Latency: s.Latency, MoveLatency: s.MoveLatency}
 }
 
 // workerFlags configure the workers of serve and demo.

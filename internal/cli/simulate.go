@@ -37,7 +37,7 @@ func runSimulate(ctx context.Context, args []string, getenv Env, stdout, stderr 
 	if err != nil {
 		return err
 	}
-	shell := sim.NewShell(sim.ShellConfig{Seed: int64(sh.Seed), Latency: sh.Latency})
+	shell := sim.NewShell(sh.simConfig())
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return err

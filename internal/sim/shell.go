@@ -88,6 +88,9 @@ type ShellConfig struct {
 	// Latency is the mean time a call takes; each call takes between half
 	// and one and a half times it. Defaults to 0.
 	Latency time.Duration
+	// MoveLatency is the mean time a move call (Move-CsUser) takes, which
+	// on a real server is far longer than a read. Defaults to Latency.
+	MoveLatency time.Duration
 }
 
 // Calls counts the shell calls made for one user.
@@ -103,6 +106,12 @@ type Stats struct {
 	MovesOnline int   `json:"moves_online"` // move calls that took effect
 	InFlight    int   `json:"in_flight"`    // move calls running now
 	MaxInFlight int   `json:"max_in_flight"`
+	// MeanInFlight is the average number of move calls running, over the
+	// time from the first move call to the start of the last: while work
+	// remained.
+	MeanInFlight float64    `json:"mean_in_flight"`
+	FirstMoveAt  *time.Time `json:"first_move_at,omitempty"`
+	LastMoveAt   *time.Time `json:"last_move_at,omitempty"` // when the last move call started
 }
 
 type simUser struct {
@@ -126,6 +135,10 @@ type Shell struct {
 	users    map[string]*simUser
 	inFlight int
 	stats    Stats
+	// The integral of inFlight over time, to the last change and to the
+	// start of the last move call.
+	busy, busyAtLastStart time.Duration
+	changed               time.Time
 }
 
 var _ migration.Shell = (*Shell)(nil)
@@ -179,6 +192,9 @@ func (s *Shell) Stats() Stats {
 	defer s.mu.Unlock()
 	st := s.stats
 	st.InFlight = s.inFlight
+	if st.FirstMoveAt != nil && st.LastMoveAt.After(*st.FirstMoveAt) {
+		st.MeanInFlight = float64(s.busyAtLastStart) / float64(st.LastMoveAt.Sub(*st.FirstMoveAt))
+	}
 	return st
 }
 
@@ -236,11 +252,11 @@ func draw(seed int64, parts ...string) float64 {
 }
 
 // wait sleeps for a call's latency, or until ctx is done.
-func (s *Shell) wait(ctx context.Context, id string, call int) error {
-	if s.cfg.Latency <= 0 {
+func (s *Shell) wait(ctx context.Context, id string, call int, latency time.Duration) error {
+	if latency <= 0 {
 		return ctx.Err()
 	}
-	d := time.Duration(float64(s.cfg.Latency) * (0.5 + s.unit(id, fmt.Sprint("latency", call))))
+	d := time.Duration(float64(latency) * (0.5 + s.unit(id, fmt.Sprint("latency", call))))
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -260,7 +276,11 @@ func (s *Shell) call(ctx context.Context, identity string, counter func(*Calls) 
 	*counter(&s.stats.Calls)++
 	n := *counter(&u.calls)
 	s.mu.Unlock()
-	if err := s.wait(ctx, identity, salt+n); err != nil {
+	latency := s.cfg.Latency
+	if salt == moveSalt && s.cfg.MoveLatency > 0 {
+		latency = s.cfg.MoveLatency
+	}
+	if err := s.wait(ctx, identity, salt+n, latency); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -299,18 +319,22 @@ func (s *Shell) GetUser(ctx context.Context, identity string) (migration.ShellUs
 // sipfed.online.lync.com, failing as the user's behaviour says.
 func (s *Shell) MoveOnline(ctx context.Context, identity string) error {
 	s.mu.Lock()
-	s.inFlight++
+	now := s.account(+1)
+	if s.stats.FirstMoveAt == nil {
+		s.stats.FirstMoveAt = &now
+	}
+	s.stats.LastMoveAt, s.busyAtLastStart = &now, s.busy
 	s.stats.MaxInFlight = max(s.stats.MaxInFlight, s.inFlight)
 	s.mu.Unlock()
-	u, err := s.call(ctx, identity, func(c *Calls) *int { return &c.MoveOnline }, 1000)
+	u, err := s.call(ctx, identity, func(c *Calls) *int { return &c.MoveOnline }, moveSalt)
 	if err != nil {
 		s.mu.Lock()
-		s.inFlight--
+		s.account(-1)
 		s.mu.Unlock()
 		return err
 	}
 	defer s.mu.Unlock()
-	s.inFlight--
+	s.account(-1)
 	switch u.b.Kind {
 	case KindNotFound, KindLicenceMissing, KindTenantNotEnabled, KindMultipleEdgePools, KindAccessDenied:
 		return errors.New(FailureMessage(u.b.Kind, identity, false))
@@ -326,6 +350,21 @@ func (s *Shell) MoveOnline(ctx context.Context, identity string) error {
 		s.land(u)
 	}
 	return nil
+}
+
+// moveSalt marks move calls' latency draws (and gives them MoveLatency).
+const moveSalt = 1000
+
+// account changes the count of move calls running by delta, adding the time
+// since the last change to the integral first. s.mu is held.
+func (s *Shell) account(delta int) time.Time {
+	now := time.Now()
+	if !s.changed.IsZero() {
+		s.busy += time.Duration(s.inFlight) * now.Sub(s.changed)
+	}
+	s.changed = now
+	s.inFlight += delta
+	return now
 }
 
 func (s *Shell) land(u *simUser) {
