@@ -1,0 +1,56 @@
+package jobs_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cutover/cutover/internal/sim"
+	"github.com/cutover/cutover/internal/store"
+)
+
+// TestAdaptiveConcurrency: throttling halves the wave's limit on moves in
+// flight (once per burst: failures of moves that started before the cut do
+// not cut again); moves that go well raise it one step at a time, back up to
+// the wave's concurrency.
+func TestAdaptiveConcurrency(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	shell := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}, Latency: 10 * time.Millisecond})
+	b := setupWith(t, shell)
+	// The first users of the wave are throttled once each.
+	for i := range 8 {
+		shell.SetBehaviour(fmt.Sprintf("user%03d@contoso.com", i), sim.Behaviour{Kind: sim.KindThrottled, Failures: 1})
+	}
+	g, err := b.q.GroupCreate(ctx, store.NewGroup{Name: "adaptive", Source: "json", Members: members(120, "contoso.com")})
+	require.NoError(t, err)
+	waves, err := b.scheduler.Plan(ctx, g.ID, "test", planAll(3, 8))
+	require.NoError(t, err)
+	waitWaves(t, b.q, g.ID)
+
+	events, err := b.q.WaveEvents(ctx, waves[0].ID)
+	require.NoError(t, err)
+	var lowered, raised []string
+	for _, e := range events {
+		switch e.Kind {
+		case store.WaveEventLimitLowered:
+			lowered = append(lowered, e.Message)
+		case store.WaveEventLimitRaised:
+			raised = append(raised, e.Message)
+		}
+	}
+	require.NotEmpty(t, lowered, "throttling lowers the limit")
+	require.Contains(t, lowered[0], "limited to 4 (was 8): throttled")
+	require.Less(t, len(lowered), 8, "one cut per burst, not one per failure: %v", lowered)
+	require.NotEmpty(t, raised, "the limit comes back")
+	w, err := b.q.WaveGet(ctx, waves[0].ID)
+	require.NoError(t, err)
+	require.Equal(t, 8, w.ConcurrencyLimit, "back to the wave's concurrency once throttling stopped: %v", raised)
+	require.Equal(t, 120, shell.Stats().MovesOnline)
+	for _, e := range raised {
+		require.Regexp(t, `^moves in flight limited to \d+ \(was \d+\)$`, e)
+	}
+}
