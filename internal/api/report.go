@@ -3,12 +3,14 @@ package api
 import (
 	"encoding/csv"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/store"
 )
 
 // Reports: a CSV line per user, and failures counted by error code (JSON, or
@@ -52,6 +54,11 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, group bool) {
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", fileName(name)+".csv"))
+	_ = WriteReport(w, rows)
+}
+
+// WriteReport writes a report as CSV: ReportHeader, then a line per user.
+func WriteReport(w io.Writer, rows []store.ReportRow) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write(ReportHeader)
 	for _, row := range rows {
@@ -63,6 +70,7 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, group bool) {
 			string(row.ErrorCode), explanation, row.ErrorMessage, stamp(row.StartedAt), stamp(row.FinishedAt), strconv.FormatBool(row.RolledBack)))
 	}
 	cw.Flush()
+	return cw.Error()
 }
 
 // FailureSummary is the failures of a wave or group counted by error code.
@@ -87,23 +95,35 @@ func (s *Server) failures(w http.ResponseWriter, r *http.Request, group bool) {
 		s.error(w, r, err)
 		return
 	}
-	sum := FailureSummary{Failures: make([]migration.FailureCount, 0, len(counts))}
-	for _, c := range counts {
-		sum.Failures = append(sum.Failures, migration.FailureCount{Failure: migration.FailureFor(c.Code), Count: c.Count})
-		sum.Total += c.Count
-	}
+	sum := Summarise(counts)
 	if format != "csv" {
 		writeJSON(w, http.StatusOK, sum)
 		return
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", fileName(name)+"-failures.csv"))
+	_ = sum.WriteCSV(w)
+}
+
+// Summarise explains failure counts from the catalogue.
+func Summarise(counts []store.FailureCount) FailureSummary {
+	sum := FailureSummary{Failures: make([]migration.FailureCount, 0, len(counts))}
+	for _, c := range counts {
+		sum.Failures = append(sum.Failures, migration.FailureCount{Failure: migration.FailureFor(c.Code), Count: c.Count})
+		sum.Total += c.Count
+	}
+	return sum
+}
+
+// WriteCSV writes the summary as CSV, a line per error code.
+func (sum FailureSummary) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"error_code", "count", "retry_helps", "explanation", "fix"})
 	for _, f := range sum.Failures {
 		_ = cw.Write(cells(string(f.Code), strconv.Itoa(f.Count), strconv.FormatBool(f.Transient), f.Explanation, f.Fix))
 	}
 	cw.Flush()
+	return cw.Error()
 }
 
 // cells guards CSV cells against spreadsheet formulas: a cell starting

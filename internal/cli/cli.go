@@ -54,6 +54,10 @@ func (p Program) Main(ctx context.Context, args []string, getenv Env, stdout, st
 		"demo":      p.runDemo,
 		"simulate":  runSimulate,
 		"preflight": p.runPreflight,
+		"wave":      runWave,
+		"report":    runReport,
+		"settings":  runSettings,
+		"webhook":   runWebhook,
 	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stdout, usage)
@@ -90,6 +94,12 @@ Commands:
   status    show where one user's move stands (the helpdesk view)
   preflight check the tenant (preflight tenant), or a group or wave before it starts
             (preflight group ID, preflight wave ID), in Microsoft Graph
+  wave      a lead's actions on a wave: show, pause, resume, cancel, rollback,
+            retry-failed, reschedule, add, remove (cutover wave for the list)
+  report    a wave's or a group's report as CSV, or its failures by error code
+  settings  show or set the cap on moves in flight across every worker
+  webhook   add, list or remove webhooks told of waves started, halted,
+            completed and rolled back (Slack, Teams or JSON)
   demo      move a sample pilot group of 200 users against the simulated tenant
   simulate  serve the simulated tenant for worker processes to share
 
@@ -108,6 +118,21 @@ type flags struct {
 	getenv Env
 	errs   []error
 	after  []func()
+	args   []string // positional arguments, flags taken out
+}
+
+// Args returns the positional arguments.
+func (f *flags) Args() []string { return f.args }
+
+// NArg is how many positional arguments there are.
+func (f *flags) NArg() int { return len(f.args) }
+
+// Arg returns positional argument i, or "".
+func (f *flags) Arg(i int) string {
+	if i < 0 || i >= len(f.args) {
+		return ""
+	}
+	return f.args[i]
 }
 
 func newFlags(name, synopsis string, getenv Env, stderr io.Writer) *flags {
@@ -165,11 +190,23 @@ func (f *flags) dur(p *time.Duration, name, env string, def time.Duration, usage
 // parse parses args; a number of positional arguments other than want is an
 // error, unless want is -1.
 func (f *flags) parse(args []string, want int) error {
-	if err := f.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
+	// Flags may come before, between or after the positional arguments.
+	for rest := args; ; {
+		if err := f.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return errUsage
 		}
-		return errUsage
+		rest = f.FlagSet.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if i := len(args) - len(rest); i > 0 && args[i-1] == "--" {
+			f.args = append(f.args, rest...)
+			break
+		}
+		f.args, rest = append(f.args, rest[0]), rest[1:]
 	}
 	if len(f.errs) > 0 {
 		return errors.Join(f.errs...)

@@ -1,0 +1,87 @@
+package cli_test
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cutover/cutover/internal/dbtest"
+	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/store"
+	"github.com/cutover/cutover/jobs"
+)
+
+// TestLeadCommands runs a lead's wave commands against a planned group, as a
+// lead would at a terminal.
+func TestLeadCommands(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := dbtest.URL(t)
+	pool, err := store.Open(ctx, url)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	q := store.New(pool)
+	ms := make([]migration.Member, 4)
+	for i := range ms {
+		ms[i] = migration.Member{UPN: fmt.Sprintf("lead%d@contoso.com", i), SIP: fmt.Sprintf("lead%d@contoso.com", i)}
+	}
+	g, err := q.GroupCreate(ctx, store.NewGroup{Name: "leads", Source: "json", Members: ms})
+	require.NoError(t, err)
+	client, err := jobs.NewClient(pool, nil, jobs.Config{}, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	waves, err := jobs.NewScheduler(pool, client).Plan(ctx, g.ID, "test", func(unplanned, next int) ([]migration.WaveSpec, error) {
+		return migration.CheckWaves([]migration.WaveSpec{{Size: 3, StartAt: time.Now().Add(24 * time.Hour),
+			Controls: migration.Controls{Threshold: migration.Threshold{Percent: 20}, Windows: []string{"mon-fri 22:00-05:00"}, TimeZone: "Europe/London"}}}, unplanned, next)
+	})
+	require.NoError(t, err)
+	id := fmt.Sprint(waves[0].ID)
+	env := map[string]string{"DATABASE_URL": url, "USER": "lee", "CUTOVER_WEBHOOK_URL": "https://hooks.slack.com/services/T0/B0/sekrit"}
+
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout []string
+		stderr string
+	}{
+		{"show", []string{"wave", "show", id}, 0, []string{"scheduled", "20% permanent failures, once 20 moves have ended", "mon-fri 22:00-05:00"}, ""},
+		{"add a user, flags after the ID", []string{"wave", "add", id, "lead3@contoso.com", "--json"}, 0, []string{`"size": 4`, `"members_changed"`, `"actor": "cli:lee"`}, ""},
+		{"add an unknown user", []string{"wave", "add", id, "nobody@contoso.com", "lead0@contoso.com"}, 1, nil, "add[0]: nobody@contoso.com is not a member"},
+		{"reschedule without a time", []string{"wave", "reschedule", id}, 1, nil, "reschedule needs --start"},
+		{"reschedule to a bad time", []string{"wave", "reschedule", id, "--start", "soon"}, 1, nil, `--start "soon" is not an RFC 3339 time`},
+		{"reschedule", []string{"wave", "reschedule", id, "--start", "2030-01-07T22:00:00Z"}, 0, []string{"2030-01-07T22:00:00Z", "rescheduled"}, ""},
+		{"pause", []string{"wave", "pause", id}, 0, []string{"paused: paused by cli:lee"}, ""},
+		{"pause again", []string{"wave", "pause", id}, 1, nil, "is paused, so it cannot be paused"},
+		{"resume", []string{"wave", "resume", id}, 0, []string{"scheduled"}, ""},
+		{"roll back a scheduled wave", []string{"wave", "rollback", id}, 1, nil, "cannot be rolling_back"},
+		{"unknown action", []string{"wave", "frob", id}, 2, nil, `want an action`},
+		{"no wave", []string{"wave", "show", "999999"}, 1, nil, "wave 999999 does not exist"},
+		{"settings", []string{"settings", "--max-in-flight", "7"}, 0, []string{"at most 7 across every wave", "by cli:lee"}, ""},
+		{"settings out of range", []string{"settings", "--max-in-flight", "-1"}, 1, nil, "max_in_flight: must be between 1 and 10000"},
+		{"webhook", []string{"webhook", "add", "--name", "ops"}, 0, []string{"slack format to hooks.slack.com"}, ""},
+		{"webhook list", []string{"webhook", "list"}, 0, []string{"ops", "hooks.slack.com"}, ""},
+		{"report", []string{"report", "--wave", id}, 0, []string{"upn,sip,display_name,group,wave,state", "lead0@contoso.com"}, ""},
+		{"report without a scope", []string{"report"}, 1, nil, "say which wave"},
+		{"cancel", []string{"wave", "cancel", id}, 0, []string{"cancelled", "4 moves not started were cancelled"}, ""},
+	}
+	for _, tt := range tests { // in order: each builds on the last
+		code, stdout, stderr := run(t, env, tt.args...)
+		require.Equal(t, tt.code, code, "%s: %s%s", tt.name, stdout, stderr)
+		for _, want := range tt.stdout {
+			require.Contains(t, stdout, want, tt.name)
+		}
+		require.Contains(t, stderr, tt.stderr, tt.name)
+		require.NotContains(t, stdout+stderr, "sekrit", "%s: a webhook's key reached the output", tt.name)
+	}
+	_, stdout, _ := run(t, env, "report", "--wave", id)
+	rows, err := csv.NewReader(strings.NewReader(stdout)).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, rows, 5)
+	require.Equal(t, "wave_cancelled", rows[1][7])
+}
