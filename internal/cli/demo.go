@@ -124,11 +124,13 @@ func (p Program) runDemo(ctx context.Context, args []string, getenv Env, stdout,
 	var planned struct {
 		Waves []api.WaveView `json:"waves"`
 	}
-	body, _ := json.Marshal(map[string]any{"shorthand": plan, "max_attempts": 4, "concurrency": 10})
+	body, _ := json.Marshal(map[string]any{"shorthand": plan, "max_attempts": 4, "concurrency": 10,
+		"failure_threshold": map[string]any{"percent": demoHaltPercent, "min_sample": 20}})
 	if err := cl.do(ctx, "POST", fmt.Sprintf("/groups/%d/plan", group.ID), "application/json", body, &planned); err != nil {
 		return fmt.Errorf("plan: %w", err)
 	}
-	fmt.Fprintf(stdout, "Planned %q: %d waves, up to 4 attempts and 10 moves at once each.\n\n", plan, len(planned.Waves))
+	fmt.Fprintf(stdout, "Planned %q: %d waves, up to 4 attempts and 10 moves at once each;\n"+
+		"a wave halts (and the waves after it wait) if %d%% of its moves fail for good.\n\n", plan, len(planned.Waves), demoHaltPercent)
 
 	start := time.Now()
 	deadline := time.After(timeout)
@@ -144,6 +146,12 @@ func (p Program) runDemo(ctx context.Context, args []string, getenv Env, stdout,
 		bars.print(group, time.Now())
 		if group.FinishedAt != nil {
 			break
+		}
+		if halted := haltedWave(group); halted != nil {
+			fmt.Fprintf(stdout, "\n%s halted: %s\nLater waves are blocked until a lead resumes or cancels it (cutover wave resume|cancel %d).\n",
+				halted.Name, halted.StateReason, halted.ID)
+			printSummary(stdout, group)
+			return nil
 		}
 		select {
 		case <-ctx.Done():
@@ -161,6 +169,8 @@ func (p Program) runDemo(ctx context.Context, args []string, getenv Env, stdout,
 		return err
 	}
 	fmt.Fprintf(stdout, "\nLook any user up:  cutover status --database-url '%s' <upn or sip address>\n", store.Redact(demoURL))
+	fmt.Fprintf(stdout, "A wave's timeline: cutover wave show %d; its report: cutover report --wave %d (add --failures for the summary by error code)\n",
+		group.Waves[0].ID, group.Waves[0].ID)
 	if !keep {
 		fmt.Fprintf(stdout, "The API was at %s/api/v1 (stopped now; run with --keep to explore it, e.g. GET /api/v1/groups/%d).\n", svc.URL, group.ID)
 		return nil
@@ -203,6 +213,20 @@ func (c *apiClient) do(ctx context.Context, method, path, contentType string, bo
 		return fmt.Errorf("%s %s: %s: %s (%s)", method, path, resp.Status, e.Error.Message, e.Error.Code)
 	}
 	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// demoHaltPercent is the demo waves' failure threshold: far above the
+// simulated tenant's share of permanent failures.
+const demoHaltPercent = 35
+
+// haltedWave returns the group's first halted wave, if any.
+func haltedWave(g api.GroupView) *api.WaveView {
+	for i := range g.Waves {
+		if g.Waves[i].State == migration.WaveStateHalted {
+			return &g.Waves[i]
+		}
+	}
+	return nil
 }
 
 // printSummary prints the outcome per wave and the failures by error code.

@@ -76,6 +76,9 @@ func waveLine(wv api.WaveView, now time.Time) string {
 	case wv.State == migration.WaveStateRunning && pr.EstimatedFinish != nil:
 		status = fmt.Sprintf("running, about %s left", max(0, pr.EstimatedFinish.Sub(now)).Round(time.Second))
 	}
+	if wv.State == migration.WaveStateRunning && wv.ConcurrencyLimit < wv.Concurrency {
+		status += fmt.Sprintf(" (backed off to %d in flight)", wv.ConcurrencyLimit)
+	}
 	return fmt.Sprintf("  %-8s %s %5.1f%%  %3d/%-3d  moved %3d  skipped %2d  failed %2d  in flight %2d  retrying %2d  %s",
 		wv.Name, bar, pr.Percent, pr.Done, pr.Total,
 		c[migration.MoveStateMoved], c[migration.MoveStateSkipped], c[migration.MoveStateFailed], pr.InFlight, c[migration.MoveStateRetrying], status)

@@ -6,8 +6,11 @@ import (
 )
 
 // Threshold is a wave's failure gate: crossing it halts the wave. A wave
-// halts once at least MinSample of its moves have ended and either Percent of
-// them (when set) or Count of them (when set) failed permanently.
+// halts once at least MinSample of its moves have ended and either Count of
+// them failed permanently (when set) or the permanent failures reach Percent
+// of the moves started (when set). Started, not ended: a permanent failure
+// ends a move in seconds while a good move takes minutes, so early in a wave
+// the ended moves are mostly failures.
 type Threshold struct {
 	Percent   float64 `json:"percent,omitempty"`
 	Count     int     `json:"count,omitempty"`
@@ -39,18 +42,19 @@ func (t Threshold) Check(prefix string) (Threshold, error) {
 	return t, nil
 }
 
-// Crossed reports whether failed permanent failures among ended moves cross
-// the threshold, and says how in words.
-func (t Threshold) Crossed(failed, ended int) (bool, string) {
+// Crossed reports whether failed permanent failures, with ended moves
+// ended of started, cross the threshold, and says how in words.
+func (t Threshold) Crossed(failed, ended, started int) (bool, string) {
 	if !t.Set() || ended < t.MinSample || ended == 0 {
 		return false, ""
 	}
 	if t.Count > 0 && failed >= t.Count {
 		return true, fmt.Sprintf("%d permanent failures reached the threshold of %d", failed, t.Count)
 	}
-	rate := 100 * float64(failed) / float64(ended)
+	started = max(started, ended)
+	rate := 100 * float64(failed) / float64(started)
 	if t.Percent > 0 && rate >= t.Percent {
-		return true, fmt.Sprintf("%d of %d ended moves failed (%.1f%%), over the threshold of %g%%", failed, ended, rate, t.Percent)
+		return true, fmt.Sprintf("%d of %d moves started failed for good (%.1f%%), over the threshold of %g%%", failed, started, rate, t.Percent)
 	}
 	return false, ""
 }

@@ -123,23 +123,25 @@ func TestCalendarErrors(t *testing.T) {
 func TestThreshold(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name          string
-		th            migration.Threshold
-		failed, ended int
-		crossed       bool
+		name                   string
+		th                     migration.Threshold
+		failed, ended, started int
+		crossed                bool
 	}{
-		{"unset never halts", migration.Threshold{}, 50, 50, false},
-		{"under the sample", migration.Threshold{Percent: 10, MinSample: 20}, 10, 19, false},
-		{"at the sample, over the rate", migration.Threshold{Percent: 10, MinSample: 20}, 2, 20, true},
-		{"at the sample, under the rate", migration.Threshold{Percent: 10, MinSample: 20}, 1, 20, false},
-		{"count reached", migration.Threshold{Count: 3, MinSample: 1}, 3, 100, true},
-		{"count not reached", migration.Threshold{Count: 3, MinSample: 1}, 2, 3, false},
-		{"either", migration.Threshold{Percent: 50, Count: 5, MinSample: 4}, 2, 4, true},
+		{"unset never halts", migration.Threshold{}, 50, 50, 50, false},
+		{"under the sample", migration.Threshold{Percent: 10, MinSample: 20}, 10, 19, 40, false},
+		{"at the sample, over the rate", migration.Threshold{Percent: 10, MinSample: 20}, 2, 20, 20, true},
+		{"at the sample, under the rate", migration.Threshold{Percent: 10, MinSample: 20}, 1, 20, 20, false},
+		{"quick failures among many started", migration.Threshold{Percent: 35, MinSample: 20}, 9, 20, 60, false},
+		{"the rate counts moves started", migration.Threshold{Percent: 10, MinSample: 20}, 6, 20, 50, true},
+		{"count reached", migration.Threshold{Count: 3, MinSample: 1}, 3, 100, 100, true},
+		{"count not reached", migration.Threshold{Count: 3, MinSample: 1}, 2, 3, 10, false},
+		{"either", migration.Threshold{Percent: 50, Count: 5, MinSample: 4}, 2, 4, 4, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			crossed, why := tt.th.Crossed(tt.failed, tt.ended)
+			crossed, why := tt.th.Crossed(tt.failed, tt.ended, tt.started)
 			require.Equal(t, tt.crossed, crossed)
 			require.Equal(t, crossed, why != "")
 		})

@@ -233,14 +233,18 @@ func (q *Queries) WaveAfterMove(ctx context.Context, waveID int64, actor string)
 	}
 	out.Wave = w
 	if w.State == migration.WaveStateRunning && w.Threshold.Set() {
-		var failed, ended int
+		var failed, ended, started int
 		if err := q.db.QueryRow(ctx, `
-			SELECT count(*) FILTER (WHERE state = 'failed'), count(*)
-			FROM moves WHERE wave_id = $1 AND state IN ('moved', 'skipped', 'failed', 'rolling_back', 'rolled_back', 'rollback_failed')
-			  AND ($2::timestamptz IS NULL OR finished_at >= $2)`, waveID, w.ThresholdSince).Scan(&failed, &ended); err != nil {
+			WITH counted AS (
+				SELECT state, state IN ('moved', 'skipped', 'failed', 'rolling_back', 'rolled_back', 'rollback_failed') AS ended
+				FROM moves WHERE wave_id = $1 AND started_at IS NOT NULL
+				  AND ($2::timestamptz IS NULL OR started_at >= $2 OR finished_at >= $2)
+			)
+			SELECT count(*) FILTER (WHERE state = 'failed'), count(*) FILTER (WHERE ended), count(*) FROM counted`,
+			waveID, w.ThresholdSince).Scan(&failed, &ended, &started); err != nil {
 			return out, err
 		}
-		if crossed, why := w.Threshold.Crossed(failed, ended); crossed {
+		if crossed, why := w.Threshold.Crossed(failed, ended, started); crossed {
 			out.Halted, out.Reason = true, why
 			return out, q.halt(ctx, &out, actor)
 		}
