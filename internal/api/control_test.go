@@ -467,3 +467,61 @@ func TestWaveMembersAndReschedule(t *testing.T) {
 	apiErr(t, b.waveAction(t, w.ID, "members", map[string]any{"remove": []string{"edit.001@contoso.com"}}), http.StatusConflict, "wave_started")
 	require.Equal(t, []string{"members_changed", "members_changed", "rescheduled", "started", "completed"}, kinds(b.waveEvents(t, w.ID)))
 }
+
+func TestWebhooks(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	created := decode[map[string]any](t, b.postJSON(t, "/api/v1/webhooks",
+		map[string]string{"name": "teams", "url": "https://contoso.webhook.office.com/webhookb2/abc/IncomingWebhook/def/secret-key"}), http.StatusCreated)
+	require.Equal(t, "teams", created["format"], "the format follows the host")
+	require.Equal(t, "contoso.webhook.office.com", created["host"])
+	decode[map[string]any](t, b.postJSON(t, "/api/v1/webhooks",
+		map[string]string{"name": "dead", "url": "http://127.0.0.1:1/hook/secret-key", "format": "json"}), http.StatusCreated)
+	list := b.get(t, "/api/v1/webhooks")
+	require.Equal(t, http.StatusOK, list.Status)
+	require.NotContains(t, string(list.Body), "secret-key", "a webhook's key is never shown")
+
+	tests := []struct {
+		name   string
+		body   any
+		status int
+		code   string
+		field  string
+	}{
+		{"no name", map[string]string{"url": "https://example.com/x"}, 422, "invalid_webhook", "name"},
+		{"not a URL", map[string]string{"name": "x", "url": "hooks.slack.com/services/x"}, 422, "invalid_webhook", "url"},
+		{"ftp", map[string]string{"name": "x", "url": "ftp://example.com/x"}, 422, "invalid_webhook", "url"},
+		{"bad format", map[string]string{"name": "x", "url": "https://example.com/x", "format": "xml"}, 422, "invalid_webhook", "format"},
+		{"name taken", map[string]string{"name": "teams", "url": "https://example.com/x"}, 409, "webhook_exists", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := apiErr(t, b.postJSON(t, "/api/v1/webhooks", tt.body), tt.status, tt.code)
+			require.Equal(t, tt.field, e.Field)
+		})
+	}
+
+	// A delivery that fails is recorded, with an error that does not
+	// hold the URL.
+	require.Equal(t, http.StatusNoContent, b.do(t, http.MethodDelete, fmt.Sprintf("/api/v1/webhooks/%v", created["id"]), "", nil).Status)
+	apiErr(t, b.do(t, http.MethodDelete, fmt.Sprintf("/api/v1/webhooks/%v", created["id"]), "", nil), http.StatusNotFound, "not_found")
+	w := b.planOne(t, "hooked", 2, 2, nil)
+	type delivery struct {
+		Webhook   string `json:"webhook"`
+		Event     string `json:"event"`
+		State     string `json:"state"`
+		Attempts  int    `json:"attempts"`
+		LastError string `json:"last_error"`
+	}
+	got := waitFor(t, "a failed delivery", func() ([]delivery, bool) {
+		d := decode[struct {
+			Deliveries []delivery `json:"deliveries"`
+		}](t, b.get(t, fmt.Sprintf("/api/v1/waves/%d/notifications", w.ID)), http.StatusOK).Deliveries
+		return d, len(d) > 0 && d[0].Attempts > 0
+	})
+	require.Equal(t, "dead", got[0].Webhook)
+	require.Equal(t, "wave.started", got[0].Event)
+	require.Equal(t, "pending", got[0].State, "retried with backoff")
+	require.Contains(t, got[0].LastError, "connection refused")
+	require.NotContains(t, got[0].LastError, "secret-key")
+}
