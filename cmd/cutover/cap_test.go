@@ -6,14 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/cutover/cutover/internal/dbtest"
 	"github.com/cutover/cutover/internal/sim"
 	"github.com/cutover/cutover/internal/store"
 )
@@ -26,18 +24,9 @@ func TestGlobalCapAcrossProcesses(t *testing.T) {
 	t.Parallel()
 	const users, maxInFlight = 240, 10
 	ctx := context.Background()
-	dbURL := dbtest.URL(t)
 	// Move-CsUser is slow; reads are quick.
 	shell := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}, MoveLatency: 400 * time.Millisecond})
-	tenant := httptest.NewServer(shell.Handler())
-	t.Cleanup(tenant.Close)
-
-	addr := freeAddr(t)
-	startCutover(t, "serve", "--role", "api", "--database-url", dbURL, "--listen", addr, "--log-level", "warn")
-	for range 3 {
-		startCutover(t, "serve", "--role", "workers", "--database-url", dbURL, "--workers", "10",
-			"--shell", "sim+"+tenant.URL, "--log-level", "warn")
-	}
+	addr, dbURL := startFleet(t, shell, 3, "--workers", "10")
 	put := func(path, body string) {
 		t.Helper()
 		req, err := http.NewRequest(http.MethodPut, "http://"+addr+path, strings.NewReader(body))

@@ -100,6 +100,23 @@ func post(t *testing.T, url, contentType string, body []byte, out any) {
 	require.NoError(t, json.Unmarshal(data, out))
 }
 
+// startFleet starts an API-only process and worker-only processes (with
+// workerArgs) on a database of the test's own, the workers sharing shell over
+// HTTP. It returns the API's address and the database.
+func startFleet(t *testing.T, shell *sim.Shell, workers int, workerArgs ...string) (addr, dbURL string) {
+	t.Helper()
+	dbURL = dbtest.URL(t)
+	tenant := httptest.NewServer(shell.Handler())
+	t.Cleanup(tenant.Close)
+	addr = freeAddr(t)
+	startCutover(t, "serve", "--role", "api", "--database-url", dbURL, "--listen", addr, "--log-level", "warn")
+	for range workers {
+		startCutover(t, append([]string{"serve", "--role", "workers", "--database-url", dbURL,
+			"--shell", "sim+" + tenant.URL, "--log-level", "warn"}, workerArgs...)...)
+	}
+	return addr, dbURL
+}
+
 // TestRolesAcrossProcesses runs cutover as operators would spread it: one
 // API-only process, which imports and plans a 500-user group, and two
 // worker-only processes sharing one database and one simulated tenant. Every
@@ -108,17 +125,8 @@ func TestRolesAcrossProcesses(t *testing.T) {
 	t.Parallel()
 	const users = 500
 	ctx := context.Background()
-	dbURL := dbtest.URL(t)
 	shell := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}, Latency: 10 * time.Millisecond})
-	tenant := httptest.NewServer(shell.Handler())
-	t.Cleanup(tenant.Close)
-
-	addr := freeAddr(t)
-	startCutover(t, "serve", "--role", "api", "--database-url", dbURL, "--listen", addr, "--log-level", "warn")
-	for range 2 {
-		startCutover(t, "serve", "--role", "workers", "--database-url", dbURL, "--workers", "20",
-			"--shell", "sim+"+tenant.URL, "--log-level", "warn", "--retry-base", "100ms")
-	}
+	addr, dbURL := startFleet(t, shell, 2, "--workers", "20", "--retry-base", "100ms")
 
 	var csv strings.Builder
 	csv.WriteString("upn\n")

@@ -147,25 +147,17 @@ func (s *Server) writeWave(w http.ResponseWriter, r *http.Request, wave migratio
 
 // waveEvents is a wave's timeline.
 func (s *Server) waveEvents(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	if _, err := s.q.WaveGet(r.Context(), id); err != nil {
-		s.error(w, r, err)
-		return
-	}
-	events, err := s.q.WaveEvents(r.Context(), id)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"events": events})
+	s.waveList(w, r, "events", func(ctx context.Context, id int64) (any, error) { return s.q.WaveEvents(ctx, id) })
 }
 
 // waveNotifications lists the webhook deliveries of a wave's events.
 func (s *Server) waveNotifications(w http.ResponseWriter, r *http.Request) {
+	s.waveList(w, r, "deliveries", func(ctx context.Context, id int64) (any, error) { return s.q.WebhookDeliveries(ctx, id) })
+}
+
+// waveList answers {name: list} with what list finds for the wave in the
+// path, once it is known to exist.
+func (s *Server) waveList(w http.ResponseWriter, r *http.Request, name string, list func(context.Context, int64) (any, error)) {
 	id, err := pathID(r, "id")
 	if err != nil {
 		s.error(w, r, err)
@@ -175,12 +167,12 @@ func (s *Server) waveNotifications(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	deliveries, err := s.q.WebhookDeliveries(r.Context(), id)
+	v, err := list(r.Context(), id)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"deliveries": deliveries})
+	writeJSON(w, http.StatusOK, map[string]any{name: v})
 }
 
 // Deployment settings.

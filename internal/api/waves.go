@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"time"
@@ -134,24 +135,10 @@ func (s *Server) waveGet(w http.ResponseWriter, r *http.Request) {
 
 // waveMoves lists a wave's moves, optionally those in one state (?state=failed).
 func (s *Server) waveMoves(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	if _, err := s.q.WaveGet(r.Context(), id); err != nil {
-		s.error(w, r, err)
-		return
-	}
 	state := migration.MoveState(r.URL.Query().Get("state"))
 	if state != "" && !state.Valid() {
 		s.error(w, r, migration.Invalid("invalid_state", "state", "%q is not a move state (one of %v)", state, migration.MoveStates))
 		return
 	}
-	moves, err := s.q.MoveList(r.Context(), id, state)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"moves": moves})
+	s.waveList(w, r, "moves", func(ctx context.Context, id int64) (any, error) { return s.q.MoveList(ctx, id, state) })
 }
