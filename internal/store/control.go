@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -127,6 +128,13 @@ const (
 	WaveEventSettingsShift = "settings_changed"
 )
 
+// actionWords says in words what an event did to a wave, for errors.
+var actionWords = map[string]string{
+	WaveEventPaused: "paused", WaveEventResumed: "resumed", WaveEventHalted: "halted", WaveEventBlocked: "blocked",
+	WaveEventUnblocked: "unblocked", WaveEventCancelled: "cancelled", WaveEventRollingBack: "rolled back",
+	WaveEventRolledBack: "marked rolled back",
+}
+
 // WaveEventAdd appends an event to a wave's timeline.
 func (q *Queries) WaveEventAdd(ctx context.Context, waveID int64, kind, message, actor string) (WaveEvent, error) {
 	rows, _ := q.db.Query(ctx, `
@@ -162,7 +170,12 @@ func (q *Queries) WaveSetState(ctx context.Context, waveID int64, from []migrati
 		ok = ok || w.State == s
 	}
 	if !ok {
-		return w, migration.Errorf(migration.EConflict, "wave_"+string(w.State), "%s is %s, so it cannot be %s", w.Name, w.State, kind)
+		allowed := make([]string, len(from))
+		for i, s := range from {
+			allowed[i] = string(s)
+		}
+		return w, migration.Errorf(migration.EConflict, "wave_"+string(w.State), "%s is %s, so it cannot be %s (only a wave that is %s can)",
+			w.Name, w.State, actionWords[kind], strings.Join(allowed, ", "))
 	}
 	rows, _ := q.db.Query(ctx, `
 		UPDATE waves SET state = $2, state_reason = $3,
