@@ -13,18 +13,38 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cutover/cutover/internal/api"
+	"github.com/cutover/cutover/internal/auth"
 	"github.com/cutover/cutover/internal/dbtest"
 	"github.com/cutover/cutover/internal/sim"
+	"github.com/cutover/cutover/internal/store"
 	"github.com/cutover/cutover/jobs"
 	"github.com/cutover/cutover/jobs/jobstest"
 )
 
 // apiWithGraph serves the API with Microsoft Graph reached through the SDK on
-// a simulated tenant whose directory holds a pilot group.
+// a simulated tenant whose directory holds a pilot group. Requests without
+// a token of their own carry a lead's.
 func apiWithGraph(t *testing.T, gcfg sim.GraphConfig) (*httptest.Server, *sim.Shell) {
+	t.Helper()
+	env := newAPIEnv(t, gcfg)
+	return env.lead, env.shell
+}
+
+// apiEnv is the API on a database of the test's own, with workers and
+// Microsoft Graph on a simulated tenant.
+type apiEnv struct {
+	raw       *httptest.Server // the API as it is: every request brings its own token
+	lead      *httptest.Server // the API with a lead's token on requests that bring none
+	shell     *sim.Shell
+	pool      *pgxpool.Pool
+	scheduler *jobs.Scheduler
+}
+
+func newAPIEnv(t *testing.T, gcfg sim.GraphConfig) *apiEnv {
 	t.Helper()
 	pool := dbtest.Pool(t)
 	shell := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}})
@@ -41,10 +61,20 @@ func apiWithGraph(t *testing.T, gcfg sim.GraphConfig) (*httptest.Server, *sim.Sh
 	dir, err := openDirectory(context.Background(), cliSettings(fake))
 	require.NoError(t, err)
 	client := jobstest.Start(t, pool, shell, func(c *jobs.Config) { c.Directory = dir })
-	srv := httptest.NewServer(api.NewServer(pool, jobs.NewScheduler(pool, client), slog.New(slog.DiscardHandler),
-		&api.Options{Directory: dir}).Handler())
-	t.Cleanup(srv.Close)
-	return srv, shell
+	scheduler := jobs.NewScheduler(pool, client)
+	handler := api.NewServer(pool, scheduler, slog.New(slog.DiscardHandler), &api.Options{Directory: dir}).Handler()
+	raw := httptest.NewServer(handler)
+	t.Cleanup(raw.Close)
+	_, secret, err := store.New(pool).TokenCreate(context.Background(), "test lead", auth.RoleLead, "test")
+	require.NoError(t, err)
+	lead := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "" {
+			r.Header.Set("Authorization", "Bearer "+secret)
+		}
+		handler.ServeHTTP(w, r)
+	}))
+	t.Cleanup(lead.Close)
+	return &apiEnv{raw: raw, lead: lead, shell: shell, pool: pool, scheduler: scheduler}
 }
 
 func call(t *testing.T, method, url string, body any, status int) map[string]any {

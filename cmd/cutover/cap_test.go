@@ -26,12 +26,13 @@ func TestGlobalCapAcrossProcesses(t *testing.T) {
 	ctx := context.Background()
 	// Move-CsUser is slow; reads are quick.
 	shell := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}, MoveLatency: 400 * time.Millisecond})
-	addr, dbURL := startFleet(t, shell, 3, "--workers", "10")
+	addr, dbURL, token := startFleet(t, shell, 3, "--workers", "10")
 	put := func(path, body string) {
 		t.Helper()
 		req, err := http.NewRequest(http.MethodPut, "http://"+addr+path, strings.NewReader(body))
 		require.NoError(t, err)
 		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
 		var res *http.Response
 		require.Eventually(t, func() bool { res, err = http.DefaultClient.Do(req); return err == nil }, 30*time.Second, 50*time.Millisecond)
 		defer res.Body.Close()
@@ -50,11 +51,11 @@ func TestGlobalCapAcrossProcesses(t *testing.T) {
 		fmt.Fprintf(&csv, "cap%04d@contoso.com\n", i)
 	}
 	var group struct{ ID int64 }
-	post(t, "http://"+addr+"/api/v1/groups?name=capped", "text/csv", csv.Bytes(), &group)
+	post(t, token, "http://"+addr+"/api/v1/groups?name=capped", "text/csv", csv.Bytes(), &group)
 	// Two waves at once, each allowed more than the cap: only the
 	// deployment's cap holds them.
 	var planned struct{ Waves []struct{ ID int64 } }
-	post(t, fmt.Sprintf("http://%s/api/v1/groups/%d/plan", addr, group.ID), "application/json",
+	post(t, token, fmt.Sprintf("http://%s/api/v1/groups/%d/plan", addr, group.ID), "application/json",
 		[]byte(`{"waves": [{"size": 120, "start_at": "now", "concurrency": 50}, {"size": 120, "start_at": "now", "concurrency": 50}]}`), &planned)
 	require.Len(t, planned.Waves, 2)
 

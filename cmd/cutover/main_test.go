@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cutover/cutover/internal/auth"
 	"github.com/cutover/cutover/internal/dbtest"
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/sim"
@@ -81,13 +82,17 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// post sends a request to the API and decodes its JSON answer.
-func post(t *testing.T, url, contentType string, body []byte, out any) {
+// post sends a request with a token to the API and decodes its JSON answer.
+func post(t *testing.T, token, url, contentType string, body []byte, out any) {
 	t.Helper()
 	var resp *http.Response
 	var err error
 	for range 100 { // the API process may still be starting
-		if resp, err = http.Post(url, contentType, bytes.NewReader(body)); err == nil {
+		req, rerr := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+		require.NoError(t, rerr)
+		req.Header.Set("Content-Type", contentType)
+		req.Header.Set("Authorization", "Bearer "+token)
+		if resp, err = http.DefaultClient.Do(req); err == nil {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -102,10 +107,11 @@ func post(t *testing.T, url, contentType string, body []byte, out any) {
 
 // startFleet starts an API-only process and worker-only processes (with
 // workerArgs) on a database of the test's own, the workers sharing shell over
-// HTTP. It returns the API's address and the database.
-func startFleet(t *testing.T, shell *sim.Shell, workers int, workerArgs ...string) (addr, dbURL string) {
+// HTTP. It returns the API's address, the database and a lead's token.
+func startFleet(t *testing.T, shell *sim.Shell, workers int, workerArgs ...string) (addr, dbURL, token string) {
 	t.Helper()
 	dbURL = dbtest.URL(t)
+	token = leadToken(t, dbURL)
 	tenant := httptest.NewServer(shell.Handler())
 	t.Cleanup(tenant.Close)
 	addr = freeAddr(t)
@@ -114,7 +120,18 @@ func startFleet(t *testing.T, shell *sim.Shell, workers int, workerArgs ...strin
 		startCutover(t, append([]string{"serve", "--role", "workers", "--database-url", dbURL,
 			"--shell", "sim+" + tenant.URL, "--log-level", "warn"}, workerArgs...)...)
 	}
-	return addr, dbURL
+	return addr, dbURL, token
+}
+
+// leadToken makes a lead's token in the database at dbURL.
+func leadToken(t *testing.T, dbURL string) string {
+	t.Helper()
+	pool, err := store.Open(context.Background(), dbURL)
+	require.NoError(t, err)
+	defer pool.Close()
+	_, secret, err := store.New(pool).TokenCreate(context.Background(), "test lead", auth.RoleLead, "test")
+	require.NoError(t, err)
+	return secret
 }
 
 // TestRolesAcrossProcesses runs cutover as operators would spread it: one
@@ -126,7 +143,7 @@ func TestRolesAcrossProcesses(t *testing.T) {
 	const users = 500
 	ctx := context.Background()
 	shell := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}, Latency: 10 * time.Millisecond})
-	addr, dbURL := startFleet(t, shell, 2, "--workers", "20", "--retry-base", "100ms")
+	addr, dbURL, token := startFleet(t, shell, 2, "--workers", "20", "--retry-base", "100ms")
 
 	var csv strings.Builder
 	csv.WriteString("upn\n")
@@ -134,9 +151,9 @@ func TestRolesAcrossProcesses(t *testing.T) {
 		fmt.Fprintf(&csv, "u%04d@contoso.com\n", i)
 	}
 	var group struct{ ID int64 }
-	post(t, "http://"+addr+"/api/v1/groups?name=spread", "text/csv", []byte(csv.String()), &group)
+	post(t, token, "http://"+addr+"/api/v1/groups?name=spread", "text/csv", []byte(csv.String()), &group)
 	var planned struct{ Waves []struct{ ID int64 } }
-	post(t, fmt.Sprintf("http://%s/api/v1/groups/%d/plan", addr, group.ID), "application/json",
+	post(t, token, fmt.Sprintf("http://%s/api/v1/groups/%d/plan", addr, group.ID), "application/json",
 		[]byte(`{"shorthand": "canary 100, then waves of 400 every 1s, starting now", "concurrency": 30}`), &planned)
 	require.Len(t, planned.Waves, 2)
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/cutover/cutover/internal/auth"
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/store"
 	"github.com/cutover/cutover/jobs"
@@ -34,6 +35,7 @@ type Server struct {
 	maxBody   int64
 	dir       migration.Directory
 	checks    CheckSettings
+	auth      auth.Authenticator
 }
 
 // CheckSettings tune the checks against Microsoft Graph.
@@ -57,6 +59,9 @@ type Options struct {
 	Directory migration.Directory
 	// Checks tune the checks against the directory.
 	Checks CheckSettings
+	// Authenticator establishes who a token (or, later, a sign-in) is.
+	// Defaults to the API tokens in the database.
+	Authenticator auth.Authenticator
 }
 
 // NewServer returns an API server.
@@ -69,51 +74,100 @@ func NewServer(pool *pgxpool.Pool, scheduler *jobs.Scheduler, log *slog.Logger, 
 		if opts.Now != nil {
 			s.now = opts.Now
 		}
-		s.dir, s.checks = opts.Directory, opts.Checks
+		s.dir, s.checks, s.auth = opts.Directory, opts.Checks, opts.Authenticator
+	}
+	if s.auth == nil {
+		s.auth = s.q
 	}
 	s.checks.MaxSyncAge = cmp.Or(s.checks.MaxSyncAge, migration.DefaultMaxSyncAge)
 	s.checks.LicenceSettle = cmp.Or(s.checks.LicenceSettle, migration.DefaultLicenceSettle)
 	return s
 }
 
-// Handler returns the API's routes.
+// Route is one route of the API and the least role it needs ("" for
+// none: the health checks).
+type Route struct {
+	Method  string
+	Pattern string
+	Role    auth.Role
+	handler http.HandlerFunc
+}
+
+// Routes lists every route. The router is built from it, and tests walk it.
+func (s *Server) Routes() []Route {
+	const (
+		public   = auth.Role("")
+		helpdesk = auth.RoleHelpdesk
+		lead     = auth.RoleLead
+		admin    = auth.RoleAdmin
+	)
+	return []Route{
+		{"GET", "/healthz", public, s.health},
+		{"GET", "/readyz", public, s.ready},
+		{"GET", "/api/v1/me", helpdesk, s.me},
+		{"GET", "/api/v1/users/{identity}", helpdesk, s.userGet},
+		{"POST", "/api/v1/users/{identity}/retry", lead, s.userRetry},
+		{"POST", "/api/v1/users/{identity}/rollback", lead, s.userRollback},
+		{"GET", "/api/v1/groups", lead, s.groupList},
+		{"POST", "/api/v1/groups", lead, s.groupCreate},
+		{"GET", "/api/v1/groups/{id}", lead, s.groupGet},
+		{"POST", "/api/v1/groups/{id}/plan", lead, s.groupPlan},
+		{"POST", "/api/v1/groups/{id}/preflight", lead, s.groupPreflight},
+		{"GET", "/api/v1/groups/{id}/report.csv", lead, s.groupReport},
+		{"GET", "/api/v1/groups/{id}/failures", lead, s.groupFailures},
+		{"GET", "/api/v1/waves/{id}", lead, s.waveGet},
+		{"GET", "/api/v1/waves/{id}/moves", lead, s.waveMoves},
+		{"GET", "/api/v1/waves/{id}/events", lead, s.waveEvents},
+		{"GET", "/api/v1/waves/{id}/notifications", lead, s.waveNotifications},
+		{"GET", "/api/v1/waves/{id}/report.csv", lead, s.waveReport},
+		{"GET", "/api/v1/waves/{id}/failures", lead, s.waveFailures},
+		{"POST", "/api/v1/waves/{id}/preflight", lead, s.wavePreflight},
+		{"POST", "/api/v1/waves/{id}/pause", lead, s.wavePause},
+		{"POST", "/api/v1/waves/{id}/resume", lead, s.waveResume},
+		{"POST", "/api/v1/waves/{id}/cancel", lead, s.waveCancel},
+		{"POST", "/api/v1/waves/{id}/rollback", lead, s.waveRollback},
+		{"POST", "/api/v1/waves/{id}/retry-failed", lead, s.waveRetryFailed},
+		{"POST", "/api/v1/waves/{id}/reschedule", lead, s.waveReschedule},
+		{"POST", "/api/v1/waves/{id}/members", lead, s.waveMembers},
+		{"GET", "/api/v1/tenant/readiness", lead, s.tenantReadiness},
+		{"GET", "/api/v1/settings", lead, s.settingsGet},
+		{"PUT", "/api/v1/settings", lead, s.settingsPut},
+		{"GET", "/api/v1/webhooks", lead, s.webhookList},
+		{"POST", "/api/v1/webhooks", lead, s.webhookCreate},
+		{"DELETE", "/api/v1/webhooks/{id}", lead, s.webhookDelete},
+		{"GET", "/api/v1/audit", lead, s.auditList},
+		{"GET", "/api/v1/tokens", admin, s.tokenList},
+		{"POST", "/api/v1/tokens", admin, s.tokenCreate},
+		{"DELETE", "/api/v1/tokens/{id}", admin, s.tokenRevoke},
+	}
+}
+
+// Handler returns the API's routes, each behind the check of its role.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", s.health)
-	mux.HandleFunc("GET /api/v1/groups", s.groupList)
-	mux.HandleFunc("POST /api/v1/groups", s.groupCreate)
-	mux.HandleFunc("GET /api/v1/groups/{id}", s.groupGet)
-	mux.HandleFunc("POST /api/v1/groups/{id}/plan", s.groupPlan)
-	mux.HandleFunc("GET /api/v1/waves/{id}", s.waveGet)
-	mux.HandleFunc("GET /api/v1/waves/{id}/moves", s.waveMoves)
-	mux.HandleFunc("GET /api/v1/users/{identity}", s.userGet)
-	mux.HandleFunc("POST /api/v1/users/{identity}/retry", s.userRetry)
-	mux.HandleFunc("POST /api/v1/users/{identity}/rollback", s.userRollback)
-	mux.HandleFunc("GET /api/v1/tenant/readiness", s.tenantReadiness)
-	mux.HandleFunc("POST /api/v1/groups/{id}/preflight", s.groupPreflight)
-	mux.HandleFunc("POST /api/v1/waves/{id}/preflight", s.wavePreflight)
-	mux.HandleFunc("GET /api/v1/waves/{id}/events", s.waveEvents)
-	mux.HandleFunc("GET /api/v1/waves/{id}/notifications", s.waveNotifications)
-	mux.HandleFunc("POST /api/v1/waves/{id}/pause", s.wavePause)
-	mux.HandleFunc("POST /api/v1/waves/{id}/resume", s.waveResume)
-	mux.HandleFunc("POST /api/v1/waves/{id}/cancel", s.waveCancel)
-	mux.HandleFunc("POST /api/v1/waves/{id}/rollback", s.waveRollback)
-	mux.HandleFunc("POST /api/v1/waves/{id}/retry-failed", s.waveRetryFailed)
-	mux.HandleFunc("POST /api/v1/waves/{id}/reschedule", s.waveReschedule)
-	mux.HandleFunc("POST /api/v1/waves/{id}/members", s.waveMembers)
-	mux.HandleFunc("GET /api/v1/waves/{id}/report.csv", s.waveReport)
-	mux.HandleFunc("GET /api/v1/waves/{id}/failures", s.waveFailures)
-	mux.HandleFunc("GET /api/v1/groups/{id}/report.csv", s.groupReport)
-	mux.HandleFunc("GET /api/v1/groups/{id}/failures", s.groupFailures)
-	mux.HandleFunc("GET /api/v1/settings", s.settingsGet)
-	mux.HandleFunc("PUT /api/v1/settings", s.settingsPut)
-	mux.HandleFunc("GET /api/v1/webhooks", s.webhookList)
-	mux.HandleFunc("POST /api/v1/webhooks", s.webhookCreate)
-	mux.HandleFunc("DELETE /api/v1/webhooks/{id}", s.webhookDelete)
+	for _, rt := range s.Routes() {
+		mux.Handle(rt.Method+" "+rt.Pattern, s.guard(rt))
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, migration.Errorf(migration.ENotFound, "no_route", "no route %s %s; the API is under /api/v1", r.Method, r.URL.Path))
 	})
 	return logRequests(s.log, mux)
+}
+
+// ready answers 200 when the database answers and its schema is current: a
+// process whose schema is behind (another version migrated it, or none
+// did) should get no traffic.
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	pending, err := store.MigrationsPending(r.Context(), s.pool)
+	switch {
+	case err != nil:
+		s.log.Warn("readiness: database unreachable", "error", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "database unreachable"})
+	case len(pending) > 0:
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "schema not current: run cutover migrate", "pending_migrations": pending})
+	default:
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ready"})
+	}
 }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
@@ -127,14 +181,16 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 
 // statusOf maps an error kind to its HTTP status: the one place that does.
 var statusOf = map[string]int{
-	migration.EMalformed:   http.StatusBadRequest,
-	migration.EInvalid:     http.StatusUnprocessableEntity,
-	migration.ENotFound:    http.StatusNotFound,
-	migration.EConflict:    http.StatusConflict,
-	migration.ETooLarge:    http.StatusRequestEntityTooLarge,
-	migration.EUnsupported: http.StatusUnsupportedMediaType,
-	migration.EUnavailable: http.StatusServiceUnavailable,
-	migration.EUpstream:    http.StatusBadGateway,
+	migration.EMalformed:       http.StatusBadRequest,
+	migration.EInvalid:         http.StatusUnprocessableEntity,
+	migration.ENotFound:        http.StatusNotFound,
+	migration.EConflict:        http.StatusConflict,
+	migration.ETooLarge:        http.StatusRequestEntityTooLarge,
+	migration.EUnsupported:     http.StatusUnsupportedMediaType,
+	migration.EUnavailable:     http.StatusServiceUnavailable,
+	migration.EUpstream:        http.StatusBadGateway,
+	migration.EUnauthenticated: http.StatusUnauthorized,
+	migration.EForbidden:       http.StatusForbidden,
 }
 
 // errorBody is the JSON of every error response.
@@ -155,6 +211,12 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	if !ok || status == 0 {
 		s.log.Error("internal error", "method", r.Method, "path", r.URL.Path, "error", err)
 		e, status = &migration.Error{Code: "internal", Message: "Internal error."}, http.StatusInternalServerError
+	}
+	if info, ok := r.Context().Value(auditKey{}).(*auditInfo); ok {
+		info.code = e.Code
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="cutover"`)
 	}
 	writeJSON(w, status, errorBody{Error: e})
 }

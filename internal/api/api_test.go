@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,8 +19,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cutover/cutover/internal/api"
+	"github.com/cutover/cutover/internal/auth"
 	"github.com/cutover/cutover/internal/dbtest"
 	"github.com/cutover/cutover/internal/sim"
+	"github.com/cutover/cutover/internal/store"
 	"github.com/cutover/cutover/jobs"
 	"github.com/cutover/cutover/jobs/jobstest"
 )
@@ -28,6 +31,9 @@ type testBundle struct {
 	srv   *httptest.Server
 	shell *sim.Shell
 	pool  *pgxpool.Pool
+	// token is the lead's token every request carries unless it sets its
+	// own Authorization header.
+	token string
 }
 
 // setup serves the API over HTTP against a database of the test's own, with
@@ -46,7 +52,15 @@ func setupWith(t *testing.T, shell *sim.Shell, options ...func(*jobs.Config)) *t
 	client := jobstest.Start(t, pool, shell, options...)
 	srv := httptest.NewServer(api.NewServer(pool, jobs.NewScheduler(pool, client), slog.New(slog.DiscardHandler), nil).Handler())
 	t.Cleanup(srv.Close)
-	return &testBundle{srv: srv, shell: shell, pool: pool}
+	return &testBundle{srv: srv, shell: shell, pool: pool, token: newToken(t, pool, auth.RoleLead)}
+}
+
+// newToken makes a token with a role and returns its secret.
+func newToken(t *testing.T, pool *pgxpool.Pool, role auth.Role) string {
+	t.Helper()
+	_, secret, err := store.New(pool).TokenCreate(context.Background(), "test "+string(role)+" "+t.Name(), role, "test")
+	require.NoError(t, err)
+	return secret
 }
 
 // response is an API answer, read in full.
@@ -67,6 +81,9 @@ func (b *testBundle) do(t *testing.T, method, path, contentType string, body io.
 	require.NoError(t, err)
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
+	}
+	if b.token != "" {
+		req.Header.Set("Authorization", "Bearer "+b.token)
 	}
 	res, err := b.srv.Client().Do(req)
 	require.NoError(t, err, "%s %s", method, path)

@@ -84,7 +84,7 @@ func (s *Server) waveRetryFailed(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	retry, err := s.scheduler.WaveRetryFailed(r.Context(), id, at, "api")
+	retry, err := s.scheduler.WaveRetryFailed(r.Context(), id, at, actor(r))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -123,7 +123,7 @@ func (s *Server) waveAction(w http.ResponseWriter, r *http.Request, done string,
 		s.error(w, r, err)
 		return
 	}
-	wave, err := action(r.Context(), id, "api")
+	wave, err := action(r.Context(), id, actor(r))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -200,7 +200,7 @@ func (s *Server) settingsPut(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, migration.Invalid("invalid_settings", "max_in_flight", "is required"))
 		return
 	}
-	st, err := s.q.SettingsSetMaxInFlight(r.Context(), *req.MaxInFlight, "api")
+	st, err := s.q.SettingsSetMaxInFlight(r.Context(), *req.MaxInFlight, actor(r))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -223,7 +223,7 @@ func (s *Server) webhookCreate(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	h, err := s.q.WebhookCreate(r.Context(), req.Name, req.URL, req.Format, "api")
+	h, err := s.q.WebhookCreate(r.Context(), req.Name, req.URL, req.Format, actor(r))
 	if err != nil {
 		s.error(w, r, err)
 		return

@@ -90,7 +90,7 @@ func TestWavePauseResume(t *testing.T) {
 
 	paused := decode[wave](t, b.waveAction(t, w.ID, "pause", nil), http.StatusOK)
 	require.Equal(t, "paused", paused.State)
-	require.Contains(t, paused.StateReason, "paused by api")
+	require.Contains(t, paused.StateReason, "paused by token:test lead TestWavePauseResume (lead)")
 	apiErr(t, b.waveAction(t, w.ID, "pause", nil), http.StatusConflict, "wave_paused")
 
 	// Moves in flight finish; none starts while the wave is paused.

@@ -82,7 +82,7 @@ func (s *Server) groupCreate(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) readGroup(w http.ResponseWriter, r *http.Request) (store.NewGroup, importNotes, error) {
 	var notes importNotes
-	g := store.NewGroup{Name: strings.TrimSpace(r.URL.Query().Get("name")), CreatedBy: "api"}
+	g := store.NewGroup{Name: strings.TrimSpace(r.URL.Query().Get("name")), CreatedBy: actor(r)}
 	var csvData []byte
 	switch mt := mediaType(r); mt {
 	case "application/json", "":

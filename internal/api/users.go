@@ -113,7 +113,7 @@ func (s *Server) userRollback(w http.ResponseWriter, r *http.Request) {
 func (s *Server) userAction(w http.ResponseWriter, r *http.Request, done string,
 	action func(ctx context.Context, identity, actor string) (migration.Move, error)) {
 	identity := r.PathValue("identity")
-	m, err := action(r.Context(), identity, "api")
+	m, err := action(r.Context(), identity, actor(r))
 	if err != nil {
 		s.error(w, r, err)
 		return

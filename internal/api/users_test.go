@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -345,7 +346,7 @@ func TestRetry(t *testing.T) {
 	require.Contains(t, []string{"queued", "preflight", "moving", "verifying", "moved"}, st.State)
 	require.NotNil(t, st.Move)
 	require.Equal(t, 2, st.Move.Run, "a retry is the move's second run")
-	require.True(t, slices.ContainsFunc(st.Timeline, func(e event) bool { return e.State == "queued" && e.Actor == "api" }),
+	require.True(t, slices.ContainsFunc(st.Timeline, func(e event) bool { return e.State == "queued" && strings.HasPrefix(e.Actor, "token:test lead") }),
 		"the timeline shows the retry: %+v", st.Timeline)
 
 	e = apiErr(t, retry(t, failing), http.StatusConflict, "not_failed")
@@ -369,7 +370,7 @@ func TestRetry(t *testing.T) {
 	require.GreaterOrEqual(t, failedAt, 0, "the earlier failure is in the timeline: %+v", st.Timeline)
 	require.Equal(t, "licence_missing", st.Timeline[failedAt].ErrorCode)
 	require.Equal(t, 1, st.Timeline[failedAt].Attempt)
-	retriedAt := slices.IndexFunc(st.Timeline, func(e event) bool { return e.State == "queued" && e.Actor == "api" })
+	retriedAt := slices.IndexFunc(st.Timeline, func(e event) bool { return e.State == "queued" && strings.HasPrefix(e.Actor, "token:") })
 	require.Greater(t, retriedAt, failedAt, "the retry comes after the failure")
 	require.Contains(t, st.Timeline[retriedAt].Message, "retry")
 	last := st.Timeline[len(st.Timeline)-1]

@@ -100,7 +100,7 @@ func (s *Server) groupPlan(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	waves, err := s.scheduler.Plan(r.Context(), id, "api", plan)
+	waves, err := s.scheduler.Plan(r.Context(), id, actor(r), plan)
 	if err != nil {
 		s.error(w, r, err)
 		return

@@ -58,6 +58,7 @@ func (p Program) Main(ctx context.Context, args []string, getenv Env, stdout, st
 		"report":    runReport,
 		"settings":  runSettings,
 		"webhook":   runWebhook,
+		"token":     runToken,
 	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stdout, usage)
@@ -100,6 +101,7 @@ Commands:
   settings  show or set the cap on moves in flight across every worker
   webhook   add, list or remove webhooks told of waves started, halted,
             completed and rolled back (Slack, Teams or JSON)
+  token     create (shown once), list or revoke API tokens: helpdesk, lead, admin
   demo      move a sample pilot group of 200 users against the simulated tenant
   simulate  serve the simulated tenant for worker processes to share
 

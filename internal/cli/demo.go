@@ -16,6 +16,7 @@ import (
 
 	"github.com/cutover/cutover/examples"
 	"github.com/cutover/cutover/internal/api"
+	"github.com/cutover/cutover/internal/auth"
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/preflight"
 	"github.com/cutover/cutover/internal/sim"
@@ -98,7 +99,12 @@ func (p Program) runDemo(ctx context.Context, args []string, getenv Env, stdout,
 	fmt.Fprintf(stdout, "API      %s/api/v1\n", svc.URL)
 	fmt.Fprintf(stdout, "Tenant   simulated (seed %d, %s per shell call), Microsoft Graph %s, %d moves at once\n\n", seed, latency, graph, wf.Workers)
 
-	cl := &apiClient{base: svc.URL + "/api/v1", http: &http.Client{Timeout: 30 * time.Second}}
+	// The demo acts as a lead, with a token of its own made for this run.
+	_, token, err := store.New(pool).TokenCreate(ctx, "demo", auth.RoleLead, "cutover demo")
+	if err != nil {
+		return err
+	}
+	cl := &apiClient{base: svc.URL + "/api/v1", token: token, http: &http.Client{Timeout: 30 * time.Second}}
 	var group api.GroupView
 	if err := cl.do(ctx, "POST", "/groups?name="+url.QueryEscape("Pilot (demo)"), "text/csv", users, &group); err != nil {
 		return fmt.Errorf("import: %w", err)
@@ -175,7 +181,8 @@ func (p Program) runDemo(ctx context.Context, args []string, getenv Env, stdout,
 		fmt.Fprintf(stdout, "The API was at %s/api/v1 (stopped now; run with --keep to explore it, e.g. GET /api/v1/groups/%d).\n", svc.URL, group.ID)
 		return nil
 	}
-	fmt.Fprintf(stdout, "The API stays up at %s/api/v1 (try GET /api/v1/groups/%d). Ctrl-C to stop.\n", svc.URL, group.ID)
+	fmt.Fprintf(stdout, "The API stays up at %s/api/v1 (try GET /api/v1/groups/%d with a token: cutover token create --role lead --name me --database-url '%s'). Ctrl-C to stop.\n",
+		svc.URL, group.ID, store.Redact(demoURL))
 	<-ctx.Done()
 	return nil
 }
@@ -188,8 +195,9 @@ func flagSet(f *flags, name string) bool {
 
 // apiClient calls the API over HTTP, as a lead's script would.
 type apiClient struct {
-	base string
-	http *http.Client
+	base  string
+	token string
+	http  *http.Client
 }
 
 func (c *apiClient) do(ctx context.Context, method, path, contentType string, body []byte, out any) error {
@@ -200,6 +208,7 @@ func (c *apiClient) do(ctx context.Context, method, path, contentType string, bo
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return err

@@ -135,6 +135,9 @@ func runWave(ctx context.Context, args []string, getenv Env, stdout, stderr io.W
 	case "remove":
 		w, err = s.scheduler.WaveMembers(ctx, id, nil, f.Args()[1:], s.actor)
 	}
+	if action != "show" {
+		auditCLI(ctx, s.q, s.actor, "wave "+action, "wave "+f.Arg(0), err)
+	}
 	if err != nil {
 		return explain(err)
 	}
@@ -238,6 +241,7 @@ func runSettings(ctx context.Context, args []string, getenv Env, stdout, stderr 
 	var st store.Settings
 	if maxInFlight != 0 {
 		st, err = q.SettingsSetMaxInFlight(ctx, maxInFlight, cliActor(getenv))
+		auditCLI(ctx, q, cliActor(getenv), "settings max-in-flight", fmt.Sprint(maxInFlight), err)
 	} else {
 		st, err = q.SettingsGet(ctx)
 	}
@@ -285,6 +289,7 @@ func runWebhook(ctx context.Context, args []string, getenv Env, stdout, stderr i
 	switch {
 	case action == "add" && f.NArg() == 0:
 		h, err := q.WebhookCreate(ctx, name, url, format, cliActor(getenv))
+		auditCLI(ctx, q, cliActor(getenv), "webhook add", "webhook "+name, err)
 		if err != nil {
 			return err
 		}
@@ -306,7 +311,9 @@ func runWebhook(ctx context.Context, args []string, getenv Env, stdout, stderr i
 		if err != nil {
 			return fmt.Errorf("webhook ID %q is not a number", f.Arg(0))
 		}
-		if err := q.WebhookDelete(ctx, id); err != nil {
+		err = q.WebhookDelete(ctx, id)
+		auditCLI(ctx, q, cliActor(getenv), "webhook remove", "webhook "+f.Arg(0), err)
+		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "webhook %d removed\n", id)

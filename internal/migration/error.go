@@ -7,15 +7,17 @@ import (
 
 // Kinds of error, each shown to API clients with its own HTTP status.
 const (
-	EMalformed   = "malformed"   // the request cannot be read (not JSON, wrong types)
-	EInvalid     = "invalid"     // the request is wrong; Field or Line says where
-	ENotFound    = "not_found"   // the thing asked for does not exist
-	EConflict    = "conflict"    // the request clashes with the current state
-	ETooLarge    = "too_large"   // the request body is over the limit
-	EUnsupported = "unsupported" // a content type cutover does not read
-	EUnavailable = "unavailable" // a service cutover needs is not configured
-	EUpstream    = "upstream"    // a service cutover called (Microsoft Graph) failed
-	EInternal    = "internal"    // cutover's own fault; details are logged, never shown
+	EMalformed       = "malformed"       // the request cannot be read (not JSON, wrong types)
+	EInvalid         = "invalid"         // the request is wrong; Field or Line says where
+	ENotFound        = "not_found"       // the thing asked for does not exist
+	EConflict        = "conflict"        // the request clashes with the current state
+	ETooLarge        = "too_large"       // the request body is over the limit
+	EUnsupported     = "unsupported"     // a content type cutover does not read
+	EUnavailable     = "unavailable"     // a service cutover needs is not configured
+	EUpstream        = "upstream"        // a service cutover called (Microsoft Graph) failed
+	EInternal        = "internal"        // cutover's own fault; details are logged, never shown
+	EUnauthenticated = "unauthenticated" // no valid token
+	EForbidden       = "forbidden"       // a valid token whose role may not do this
 )
 
 // Error is an error a person may see: a kind, a stable code, a message safe to

@@ -116,3 +116,30 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) ([]int, 
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// MigrationsPending lists cutover's schema files the database has not had
+// (all of them if it has had none).
+func MigrationsPending(ctx context.Context, db DBTX) ([]string, error) {
+	migrations, err := Migrations()
+	if err != nil {
+		return nil, err
+	}
+	var done []int
+	var exists bool
+	if err := db.QueryRow(ctx, `SELECT to_regclass('cutover_migrations') IS NOT NULL`).Scan(&exists); err != nil {
+		return nil, err
+	}
+	if exists {
+		rows, _ := db.Query(ctx, "SELECT version FROM cutover_migrations")
+		if done, err = pgx.CollectRows(rows, pgx.RowTo[int]); err != nil {
+			return nil, err
+		}
+	}
+	var pending []string
+	for _, m := range migrations {
+		if !slices.Contains(done, m.Version) {
+			pending = append(pending, fmt.Sprintf("%04d_%s", m.Version, m.Name))
+		}
+	}
+	return pending, nil
+}

@@ -1,0 +1,278 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cutover/cutover/internal/api"
+	"github.com/cutover/cutover/internal/auth"
+	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/sim"
+	"github.com/cutover/cutover/internal/store"
+)
+
+// request is one call of a route, made ready to succeed for a role strong
+// enough.
+type request struct {
+	path        string
+	body        string
+	contentType string
+}
+
+// fixtures prepares what each route needs to answer 2xx. Every call makes
+// fresh state, so that a route is tried once per role without one try
+// spoiling the next.
+type fixtures struct {
+	t   *testing.T
+	env *apiEnv
+	q   *store.Queries
+	n   atomic.Int64
+}
+
+func (f *fixtures) name(prefix string) string { return fmt.Sprintf("%s%d", prefix, f.n.Add(1)) }
+
+// group makes a pilot group of n users and returns its ID and their UPNs.
+func (f *fixtures) group(n int) (int64, []string) {
+	f.t.Helper()
+	prefix := f.name("g")
+	ms := make([]migration.Member, n)
+	upns := make([]string, n)
+	for i := range ms {
+		upns[i] = fmt.Sprintf("%s.user%d@contoso.com", prefix, i)
+		ms[i] = migration.Member{UPN: upns[i], SIP: upns[i]}
+	}
+	g, err := f.q.GroupCreate(context.Background(), store.NewGroup{Name: prefix, Source: "json", Members: ms})
+	require.NoError(f.t, err)
+	return g.ID, upns
+}
+
+// wave plans the first size users of a new group of n into a wave starting
+// at start, and returns it with the UPNs.
+func (f *fixtures) wave(n, size int, start time.Time) (migration.Wave, []string) {
+	f.t.Helper()
+	id, upns := f.group(n)
+	waves, err := f.env.scheduler.Plan(context.Background(), id, "test", func(unplanned, next int) ([]migration.WaveSpec, error) {
+		return migration.CheckWaves([]migration.WaveSpec{{Size: size, StartAt: start, MaxAttempts: 1}}, unplanned, next)
+	})
+	require.NoError(f.t, err)
+	return waves[0], upns
+}
+
+// ended is a wave that ran to its end, with the users given failing for good.
+func (f *fixtures) ended(n int, failing ...int) (migration.Wave, []string) {
+	f.t.Helper()
+	id, upns := f.group(n)
+	for _, i := range failing {
+		f.env.shell.SetBehaviour(upns[i], sim.Behaviour{Kind: sim.KindTenantNotEnabled})
+	}
+	waves, err := f.env.scheduler.Plan(context.Background(), id, "test", func(unplanned, next int) ([]migration.WaveSpec, error) {
+		return migration.CheckWaves([]migration.WaveSpec{{Size: n, StartAt: time.Now(), MaxAttempts: 1}}, unplanned, next)
+	})
+	require.NoError(f.t, err)
+	require.Eventually(f.t, func() bool {
+		w, err := f.q.WaveGet(context.Background(), waves[0].ID)
+		require.NoError(f.t, err)
+		return w.State == migration.WaveStateCompleted
+	}, time.Minute, 20*time.Millisecond)
+	return waves[0], upns
+}
+
+func (f *fixtures) later() time.Time { return time.Now().Add(24 * time.Hour) }
+
+// cases returns how to call each route so that it succeeds, by "METHOD
+// pattern".
+func (f *fixtures) cases() map[string]func() request {
+	wavePath := func(w migration.Wave, rest string) string { return fmt.Sprintf("/api/v1/waves/%d%s", w.ID, rest) }
+	scheduled := func(rest string) func() request {
+		return func() request { w, _ := f.wave(3, 3, f.later()); return request{path: wavePath(w, rest)} }
+	}
+	endedWave := func(rest string) func() request {
+		return func() request { w, _ := f.ended(2, 0); return request{path: wavePath(w, rest)} }
+	}
+	groupPath := func(rest string) func() request {
+		return func() request {
+			id, _ := f.group(2)
+			return request{path: fmt.Sprintf("/api/v1/groups/%d%s", id, rest)}
+		}
+	}
+	return map[string]func() request{
+		"GET /healthz":   func() request { return request{path: "/healthz"} },
+		"GET /readyz":    func() request { return request{path: "/readyz"} },
+		"GET /api/v1/me": func() request { return request{path: "/api/v1/me"} },
+		"GET /api/v1/users/{identity}": func() request {
+			_, upns := f.group(1)
+			return request{path: "/api/v1/users/" + url.PathEscape(upns[0])}
+		},
+		"POST /api/v1/users/{identity}/retry": func() request {
+			_, upns := f.ended(2, 1)
+			return request{path: "/api/v1/users/" + upns[1] + "/retry"}
+		},
+		"POST /api/v1/users/{identity}/rollback": func() request {
+			_, upns := f.ended(1)
+			return request{path: "/api/v1/users/" + upns[0] + "/rollback"}
+		},
+		"GET /api/v1/groups": func() request { return request{path: "/api/v1/groups"} },
+		"POST /api/v1/groups": func() request {
+			return request{path: "/api/v1/groups", contentType: "application/json",
+				body: fmt.Sprintf(`{"name": %q, "members": [{"upn": "%s@contoso.com"}]}`, f.name("new"), f.name("u"))}
+		},
+		"GET /api/v1/groups/{id}": groupPath(""),
+		"POST /api/v1/groups/{id}/plan": func() request {
+			r := groupPath("/plan")()
+			r.body, r.contentType = `{"shorthand": "canary 1, then waves of 1 every 1h, starting in 1d"}`, "application/json"
+			return r
+		},
+		"POST /api/v1/groups/{id}/preflight":   groupPath("/preflight"),
+		"GET /api/v1/groups/{id}/report.csv":   groupPath("/report.csv"),
+		"GET /api/v1/groups/{id}/failures":     groupPath("/failures"),
+		"GET /api/v1/waves/{id}":               scheduled(""),
+		"GET /api/v1/waves/{id}/moves":         scheduled("/moves"),
+		"GET /api/v1/waves/{id}/events":        scheduled("/events"),
+		"GET /api/v1/waves/{id}/notifications": scheduled("/notifications"),
+		"GET /api/v1/waves/{id}/report.csv":    scheduled("/report.csv"),
+		"GET /api/v1/waves/{id}/failures":      scheduled("/failures"),
+		"POST /api/v1/waves/{id}/preflight":    scheduled("/preflight"),
+		"POST /api/v1/waves/{id}/pause":        scheduled("/pause"),
+		"POST /api/v1/waves/{id}/resume": func() request {
+			w, _ := f.wave(2, 2, f.later())
+			_, err := f.env.scheduler.WavePause(context.Background(), w.ID, "test")
+			require.NoError(f.t, err)
+			return request{path: wavePath(w, "/resume")}
+		},
+		"POST /api/v1/waves/{id}/cancel":       scheduled("/cancel"),
+		"POST /api/v1/waves/{id}/rollback":     endedWave("/rollback"),
+		"POST /api/v1/waves/{id}/retry-failed": endedWave("/retry-failed"),
+		"POST /api/v1/waves/{id}/reschedule": func() request {
+			r := scheduled("/reschedule")()
+			r.body, r.contentType = `{"start_at": "2030-01-07T22:00:00Z"}`, "application/json"
+			return r
+		},
+		"POST /api/v1/waves/{id}/members": func() request {
+			w, upns := f.wave(3, 2, f.later())
+			return request{path: wavePath(w, "/members"), contentType: "application/json", body: fmt.Sprintf(`{"add": [%q]}`, upns[2])}
+		},
+		"GET /api/v1/tenant/readiness": func() request { return request{path: "/api/v1/tenant/readiness"} },
+		"GET /api/v1/settings":         func() request { return request{path: "/api/v1/settings"} },
+		"PUT /api/v1/settings": func() request {
+			return request{path: "/api/v1/settings", contentType: "application/json", body: `{"max_in_flight": 25}`}
+		},
+		"GET /api/v1/webhooks": func() request { return request{path: "/api/v1/webhooks"} },
+		"POST /api/v1/webhooks": func() request {
+			return request{path: "/api/v1/webhooks", contentType: "application/json",
+				body: fmt.Sprintf(`{"name": %q, "url": "https://example.com/hook", "format": "json"}`, f.name("hook"))}
+		},
+		"DELETE /api/v1/webhooks/{id}": func() request {
+			h, err := f.q.WebhookCreate(context.Background(), f.name("hook"), "https://example.com/hook", "json", "test")
+			require.NoError(f.t, err)
+			return request{path: fmt.Sprintf("/api/v1/webhooks/%d", h.ID)}
+		},
+		"GET /api/v1/audit":  func() request { return request{path: "/api/v1/audit"} },
+		"GET /api/v1/tokens": func() request { return request{path: "/api/v1/tokens"} },
+		"POST /api/v1/tokens": func() request {
+			return request{path: "/api/v1/tokens", contentType: "application/json", body: fmt.Sprintf(`{"name": %q, "role": "helpdesk"}`, f.name("t"))}
+		},
+		"DELETE /api/v1/tokens/{id}": func() request {
+			t, _, err := f.q.TokenCreate(context.Background(), f.name("t"), auth.RoleHelpdesk, "test")
+			require.NoError(f.t, err)
+			return request{path: fmt.Sprintf("/api/v1/tokens/%d", t.ID)}
+		},
+	}
+}
+
+// TestRouteAuthMatrix walks every route of the router × {no token, a
+// malformed one, an unknown one, a revoked one, helpdesk, lead, admin}: a
+// route needs a token unless it is a health check (401 without a valid
+// one), a role too weak gets 403, and a role strong enough gets 2xx.
+func TestRouteAuthMatrix(t *testing.T) {
+	t.Parallel()
+	env := newAPIEnv(t, sim.GraphConfig{})
+	q := store.New(env.pool)
+	ctx := context.Background()
+	tokens := map[string]string{"none": "", "malformed": "not-a-token", "unknown": auth.NewToken()}
+	for _, role := range auth.Roles {
+		_, secret, err := q.TokenCreate(ctx, "matrix "+string(role), role, "test")
+		require.NoError(t, err)
+		tokens[string(role)] = secret
+	}
+	revoked, secret, err := q.TokenCreate(ctx, "matrix revoked", auth.RoleAdmin, "test")
+	require.NoError(t, err)
+	_, err = q.TokenRevoke(ctx, fmt.Sprint(revoked.ID))
+	require.NoError(t, err)
+	tokens["revoked"] = secret
+
+	f := &fixtures{t: t, env: env, q: q}
+	cases := f.cases()
+	routes := api.NewServer(env.pool, env.scheduler, slog.New(slog.DiscardHandler), nil).Routes()
+	seen := map[string]bool{}
+	for _, rt := range routes {
+		key := rt.Method + " " + rt.Pattern
+		seen[key] = true
+		prepare, ok := cases[key]
+		require.True(t, ok, "route %s has no case in the matrix", key)
+		for _, who := range []string{"none", "malformed", "unknown", "revoked", "helpdesk", "lead", "admin"} {
+			role := auth.Role(who)
+			var want string
+			switch {
+			case rt.Role == "":
+				want = "2xx"
+			case !role.Valid():
+				want = "401"
+			case !role.Allows(rt.Role):
+				want = "403"
+			default:
+				want = "2xx"
+			}
+			req := prepare()
+			r, err := http.NewRequest(rt.Method, env.raw.URL+req.path, strings.NewReader(req.body))
+			require.NoError(t, err)
+			if req.contentType != "" {
+				r.Header.Set("Content-Type", req.contentType)
+			}
+			if tokens[who] != "" {
+				r.Header.Set("Authorization", "Bearer "+tokens[who])
+			}
+			res, err := http.DefaultClient.Do(r)
+			require.NoError(t, err)
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			got := fmt.Sprint(res.StatusCode)
+			if res.StatusCode/100 == 2 {
+				got = "2xx"
+			}
+			require.Equal(t, want, got, "%s as %s: %s", key, who, body)
+			if got == "401" {
+				require.Equal(t, `Bearer realm="cutover"`, res.Header.Get("WWW-Authenticate"))
+			}
+		}
+	}
+	for key := range cases {
+		require.True(t, seen[key], "the matrix has a case for %s, which the router does not serve", key)
+	}
+
+	// Writes are in the audit log with who did them and how it went,
+	// refusals included.
+	entries, err := q.AuditList(ctx, 1000, 0)
+	require.NoError(t, err)
+	var pauses, refused int
+	for _, e := range entries {
+		if e.Action == "POST /api/v1/waves/{id}/pause" {
+			pauses++
+			if strings.HasPrefix(e.Outcome, "refused 403") {
+				refused++
+				require.Equal(t, "token:matrix helpdesk (helpdesk)", e.Actor)
+			}
+		}
+	}
+	require.Equal(t, 3, pauses, "helpdesk refused, lead and admin done: %+v", entries)
+	require.Equal(t, 1, refused)
+}

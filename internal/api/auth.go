@@ -1,0 +1,203 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/cutover/cutover/internal/auth"
+	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/store"
+)
+
+type principalKey struct{}
+
+// auditKey holds the auditInfo of a write, for error to fill in.
+type auditKey struct{}
+
+// auditInfo is what a write's handler tells the audit log beyond its status.
+type auditInfo struct {
+	code string // the error code, if the write was refused
+}
+
+// PrincipalOf returns whoever the request acts for.
+func PrincipalOf(ctx context.Context) (auth.Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(auth.Principal)
+	return p, ok
+}
+
+// actor names the request's principal in timelines and the audit log.
+func actor(r *http.Request) string {
+	if p, ok := PrincipalOf(r.Context()); ok {
+		return p.Actor()
+	}
+	return "api"
+}
+
+// CookieName is the cookie the web pages keep the token in after sign-in.
+const CookieName = "cutover_token"
+
+// credential returns the token a request carries: "Authorization: Bearer
+// <token>", or the pages' cookie.
+func credential(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, token, _ := strings.Cut(h, " ")
+		if strings.EqualFold(scheme, "Bearer") {
+			return strings.TrimSpace(token)
+		}
+		return ""
+	}
+	if c, err := r.Cookie(CookieName); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+// authenticate returns the request's principal, or the error to answer.
+func (s *Server) authenticate(r *http.Request) (auth.Principal, error) {
+	cred := credential(r)
+	if cred == "" {
+		return auth.Principal{}, migration.Errorf(migration.EUnauthenticated, "unauthenticated",
+			"this needs a token: send Authorization: Bearer <token> (an admin makes one with: cutover token create --role lead --name NAME)")
+	}
+	p, err := s.auth.Authenticate(r.Context(), cred)
+	if errors.Is(err, auth.ErrUnknown) {
+		return p, migration.Errorf(migration.EUnauthenticated, "invalid_token", "the token is unknown or revoked")
+	}
+	return p, err
+}
+
+// guard puts a route behind its role: no token or a bad one is a 401, a
+// role too weak a 403. Writes are recorded in the audit log with their
+// outcome, refusals included.
+func (s *Server) guard(rt Route) http.Handler {
+	if rt.Role == "" {
+		return rt.handler
+	}
+	action := rt.Method + " " + rt.Pattern
+	write := rt.Method != http.MethodGet && rt.Method != http.MethodHead
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.authenticate(r)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		ctx := context.WithValue(r.Context(), principalKey{}, p)
+		if !p.Role.Allows(rt.Role) {
+			if write {
+				s.audit(ctx, p.Actor(), action, r.URL.Path, http.StatusForbidden, "forbidden")
+			}
+			s.error(w, r, migration.Errorf(migration.EForbidden, "forbidden", "%s may not %s: it needs the %s role", p.Name, action, rt.Role))
+			return
+		}
+		if !write {
+			rt.handler(w, r.WithContext(ctx))
+			return
+		}
+		info := &auditInfo{}
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		rt.handler(rec, r.WithContext(context.WithValue(ctx, auditKey{}, info)))
+		s.audit(ctx, p.Actor(), action, r.URL.Path, rec.status, info.code)
+	})
+}
+
+// audit records a write and its outcome. A failure to record is logged: the
+// answer has gone already.
+func (s *Server) audit(ctx context.Context, who, action, target string, status int, code string) {
+	outcome := "ok"
+	if status >= 400 {
+		outcome = "refused"
+		if status >= 500 {
+			outcome = "failed"
+		}
+	}
+	outcome += " " + strconv.Itoa(status)
+	if code != "" {
+		outcome += " " + code
+	}
+	if err := s.q.AuditAdd(context.WithoutCancel(ctx), store.AuditEntry{Actor: who, Action: action, Target: target, Outcome: outcome}); err != nil {
+		s.log.Error("audit log: recording failed", "action", action, "target", target, "error", err)
+	}
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request) {
+	p, _ := PrincipalOf(r.Context())
+	writeJSON(w, http.StatusOK, map[string]any{"name": p.Name, "role": p.Role})
+}
+
+func (s *Server) auditList(w http.ResponseWriter, r *http.Request) {
+	limit, before := 100, int64(0)
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			s.error(w, r, migration.Invalid("invalid_limit", "limit", "%q is not a number from 1 to 1000", v))
+			return
+		}
+		limit = n
+	}
+	if v := r.URL.Query().Get("before"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			s.error(w, r, migration.Invalid("invalid_before", "before", "%q is not an entry ID", v))
+			return
+		}
+		before = n
+	}
+	entries, err := s.q.AuditList(r.Context(), limit, before)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entries": entries})
+}
+
+type tokenRequest struct {
+	Name string    `json:"name"`
+	Role auth.Role `json:"role"`
+}
+
+func (s *Server) tokenCreate(w http.ResponseWriter, r *http.Request) {
+	var req tokenRequest
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	t, secret, err := s.q.TokenCreate(r.Context(), req.Name, req.Role, actor(r))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.log.Info("token created", "token_id", t.ID, "name", t.Name, "role", t.Role)
+	writeJSON(w, http.StatusCreated, map[string]any{"token": t, "secret": secret,
+		"note": "The secret is shown this once; cutover keeps only its hash."})
+}
+
+func (s *Server) tokenList(w http.ResponseWriter, r *http.Request) {
+	tokens, err := s.q.TokenList(r.Context())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if tokens == nil {
+		tokens = []store.Token{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tokens": tokens})
+}
+
+func (s *Server) tokenRevoke(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	t, err := s.q.TokenRevoke(r.Context(), fmt.Sprint(id))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.log.Info("token revoked", "token_id", t.ID, "name", t.Name)
+	writeJSON(w, http.StatusOK, t)
+}

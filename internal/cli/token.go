@@ -1,0 +1,93 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/cutover/cutover/internal/auth"
+	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/store"
+)
+
+const tokenUsage = `token create --role helpdesk|lead|admin --name NAME | list | revoke ID-or-NAME`
+
+func runToken(ctx context.Context, args []string, getenv Env, stdout, stderr io.Writer) error {
+	f := newFlags("token", tokenUsage, getenv, stderr)
+	var c common
+	var role, name string
+	c.register(f)
+	f.StringVar(&role, "role", "", "the token's role: helpdesk (looks users up), lead (runs migrations) or admin (also manages tokens)")
+	f.StringVar(&name, "name", "", "who or what the token is for (shown in the audit log and timelines)")
+	if len(args) == 0 {
+		f.Usage()
+		return errUsage
+	}
+	action := args[0]
+	if err := f.parse(args[1:], -1); err != nil {
+		return err
+	}
+	want := map[string]int{"create": 0, "list": 0, "revoke": 1}
+	if n, ok := want[action]; !ok || f.NArg() != n {
+		fmt.Fprintf(stderr, "cutover token: want create, list or revoke ID-or-NAME; got %q %v\n", action, f.Args())
+		f.Usage()
+		return errUsage
+	}
+	pool, err := store.Open(ctx, c.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	q := store.New(pool)
+	who := cliActor(getenv)
+	switch action {
+	case "create":
+		t, secret, err := q.TokenCreate(ctx, name, auth.Role(role), who)
+		auditCLI(ctx, q, who, "token create", "token "+name, err)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s\n\nToken %d %q (%s). It is shown this once: cutover keeps only its hash.\nSend it as: Authorization: Bearer <token>\n", secret, t.ID, t.Name, t.Role)
+		return nil
+	case "revoke":
+		t, err := q.TokenRevoke(ctx, f.Arg(0))
+		auditCLI(ctx, q, who, "token revoke", "token "+f.Arg(0), err)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "token %d %q revoked\n", t.ID, t.Name)
+		return nil
+	}
+	tokens, err := q.TokenList(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tROLE\tCREATED\tBY\tLAST USED\tREVOKED")
+	for _, t := range tokens {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Role, t.CreatedAt.Local().Format(time.DateTime), t.CreatedBy, stampOr(t.LastUsedAt, "never"), stampOr(t.RevokedAt, ""))
+	}
+	return tw.Flush()
+}
+
+func stampOr(t *time.Time, none string) string {
+	if t == nil {
+		return none
+	}
+	return t.Local().Format(time.DateTime)
+}
+
+// auditCLI records a change made at the command line, and how it went. A
+// failure to record is reported but does not undo the change.
+func auditCLI(ctx context.Context, q *store.Queries, who, action, target string, err error) {
+	outcome := "ok"
+	if e, ok := errors.AsType[*migration.Error](err); ok {
+		outcome = "refused " + e.Code
+	} else if err != nil {
+		outcome = "failed"
+	}
+	_ = q.AuditAdd(context.WithoutCancel(ctx), store.AuditEntry{Actor: who, Action: action, Target: target, Outcome: outcome})
+}
