@@ -3,14 +3,21 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/url"
+	"regexp"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cutover/cutover/internal/auth"
 	"github.com/cutover/cutover/internal/dbtest"
 )
+
+// simClientSecretForTest is the simulated tenant's Graph client secret,
+// which the demo signs in with.
+const simClientSecretForTest = "simulated-secret"
 
 // TestDemo runs the demo as a user would (the binary's command line, with
 // Microsoft Graph through the SDK on the simulated tenant), on a database of
@@ -26,8 +33,22 @@ func TestDemo(t *testing.T) {
 	defer cancel()
 	env := map[string]string{"DATABASE_URL": dbtest.ServerURL()}
 	code := program().Main(ctx, []string{"demo", "--database", name, "--listen", "127.0.0.1:0", "--sim-latency", "10ms",
-		"--plan", "canary 20, then waves of 90 every 2s, starting now"}, func(k string) string { return env[k] }, &stdout, &stderr)
+		"--plan", "canary 20, then waves of 90 every 2s, starting now", "--log-level", "debug"},
+		func(k string) string { return env[k] }, &stdout, &stderr)
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+
+	// No secret reaches the output or the logs (at debug level): not the
+	// demo's API token, not the Graph client's secret, not the database
+	// password.
+	out := stdout.String() + stderr.String()
+	require.NotRegexp(t, regexp.MustCompile(regexp.QuoteMeta(auth.TokenPrefix)+`[A-Za-z0-9_-]{43}`), out, "an API token reached the output")
+	require.NotContains(t, out, simClientSecretForTest, "the Graph client secret reached the output")
+	if u, err := url.Parse(dbtest.ServerURL()); err == nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			require.NotContains(t, out, u.User.Username()+":"+pw+"@", "the database password reached the output")
+		}
+	}
+	require.Contains(t, stderr.String(), "level=DEBUG", "the logs were captured at debug level")
 	for _, want := range []string{"Imported 200 users", "Tenant readiness", "Pre-flight (dry run) in Entra ID",
 		"account_disabled", "usage_location_missing", "All 200 users reached a final state", "Failed, by error code:",
 		"licence_missing", "Fix:", "/api/v1", "A user who needed", "Pre-flight in Entra ID"} {
