@@ -77,6 +77,9 @@ type Config struct {
 	// HTTPClient sends webhook notifications. Defaults to a client with a
 	// 10-second time-out.
 	HTTPClient *http.Client
+	// MoveEnded, when set, hears of each move's outcome and how long it
+	// took from its first pre-flight (for metrics).
+	MoveEnded func(outcome migration.MoveState, took time.Duration)
 }
 
 func (c Config) withDefaults() Config {

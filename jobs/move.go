@@ -412,6 +412,10 @@ func (a *attempt) change(ctx context.Context, q *store.Queries, c store.MoveChan
 		return err
 	}
 	a.move.State = c.To
+	if c.To == migration.MoveStatePreflight && a.move.StartedAt == nil {
+		now := time.Now()
+		a.move.StartedAt = &now
+	}
 	if c.MoveIssued && a.move.MoveIssuedAt == nil {
 		now := time.Now() // the database's own is a moment earlier
 		a.move.MoveIssuedAt = &now
@@ -501,6 +505,13 @@ func (a *attempt) finish(ctx context.Context, c store.MoveChange) error {
 		return err
 	}
 	a.w.freed.Broadcast()
+	if a.w.cfg.MoveEnded != nil {
+		took := time.Duration(0)
+		if a.move.StartedAt != nil {
+			took = time.Since(*a.move.StartedAt)
+		}
+		a.w.cfg.MoveEnded(c.To, took)
+	}
 	switch {
 	case out.Halted:
 		a.w.log.Warn("wave halted", "wave_id", a.move.WaveID, "wave", a.move.WaveName, "reason", out.Reason, "cancelled", out.Cancelled, "blocked_waves", len(out.Blocked))

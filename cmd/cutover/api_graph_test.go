@@ -19,6 +19,7 @@ import (
 	"github.com/cutover/cutover/internal/api"
 	"github.com/cutover/cutover/internal/auth"
 	"github.com/cutover/cutover/internal/dbtest"
+	"github.com/cutover/cutover/internal/metrics"
 	"github.com/cutover/cutover/internal/sim"
 	"github.com/cutover/cutover/internal/store"
 	"github.com/cutover/cutover/jobs"
@@ -60,9 +61,11 @@ func newAPIEnv(t *testing.T, gcfg sim.GraphConfig) *apiEnv {
 	t.Cleanup(fake.Close)
 	dir, err := openDirectory(context.Background(), cliSettings(fake))
 	require.NoError(t, err)
-	client := jobstest.Start(t, pool, shell, func(c *jobs.Config) { c.Directory = dir })
+	m := metrics.New(pool, slog.New(slog.DiscardHandler))
+	dir = m.Directory(dir)
+	client := jobstest.Start(t, pool, m.Shell(shell), func(c *jobs.Config) { c.Directory, c.MoveEnded = dir, m.MoveEnded })
 	scheduler := jobs.NewScheduler(pool, client)
-	handler := api.NewServer(pool, scheduler, slog.New(slog.DiscardHandler), &api.Options{Directory: dir}).Handler()
+	handler := api.NewServer(pool, scheduler, slog.New(slog.DiscardHandler), &api.Options{Directory: dir, Metrics: m.Handler()}).Handler()
 	raw := httptest.NewServer(handler)
 	t.Cleanup(raw.Close)
 	_, secret, err := store.New(pool).TokenCreate(context.Background(), "test lead", auth.RoleLead, "test")

@@ -109,6 +109,7 @@ func (f *fixtures) cases() map[string]func() request {
 		"GET /healthz":   func() request { return request{path: "/healthz"} },
 		"GET /readyz":    func() request { return request{path: "/readyz"} },
 		"GET /api/v1/me": func() request { return request{path: "/api/v1/me"} },
+		"GET /metrics":   func() request { return request{path: "/metrics"} },
 		"GET /api/v1/users/{identity}": func() request {
 			_, upns := f.group(1)
 			return request{path: "/api/v1/users/" + url.PathEscape(upns[0])}
@@ -196,7 +197,7 @@ func expectedRole(route string) auth.Role {
 	switch route {
 	case "GET /healthz", "GET /readyz":
 		return ""
-	case "GET /api/v1/me", "GET /api/v1/users/{identity}":
+	case "GET /api/v1/me", "GET /api/v1/users/{identity}", "GET /metrics":
 		return auth.RoleHelpdesk
 	case "GET /api/v1/tokens", "POST /api/v1/tokens", "DELETE /api/v1/tokens/{id}":
 		return auth.RoleAdmin
@@ -291,4 +292,44 @@ func TestRouteAuthMatrix(t *testing.T) {
 	}
 	require.Equal(t, 3, pauses, "helpdesk refused, lead and admin done: %+v", entries)
 	require.Equal(t, 1, refused)
+}
+
+// TestMetrics scrapes /metrics after a wave, as Prometheus would with a
+// token, and finds each family with the values the wave left.
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	env := newAPIEnv(t, sim.GraphConfig{})
+	f := &fixtures{t: t, env: env, q: store.New(env.pool)}
+	f.ended(4, 1)
+	res, err := http.Get(env.raw.URL + "/metrics")
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusUnauthorized, res.StatusCode, "metrics need a token")
+
+	req, err := http.NewRequest(http.MethodGet, env.lead.URL+"/metrics", nil)
+	require.NoError(t, err)
+	res, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	body := string(data)
+	for _, want := range []string{
+		`cutover_moves{error_code="",state="moved"} 3`,
+		`cutover_moves{error_code="tenant_not_enabled",state="failed"} 1`,
+		`cutover_moves_in_flight 0`,
+		`cutover_moves_in_flight_max 25`,
+		`cutover_move_duration_seconds_count{outcome="moved"} 3`,
+		`cutover_move_duration_seconds_count{outcome="failed"} 1`,
+		`cutover_shell_call_duration_seconds_count{call="Move-CsUser online",result="ok"} 3`,
+		`cutover_shell_call_duration_seconds_count{call="Move-CsUser online",result="tenant_not_enabled"} 1`,
+		`cutover_graph_call_duration_seconds_count{call="users",result="ok"}`,
+		`cutover_graph_call_duration_seconds_count{call="teams account type",result="ok"}`,
+		`cutover_river_jobs{`,
+		`cutover_database_up 1`,
+		`go_goroutines`,
+	} {
+		require.Contains(t, body, want)
+	}
 }

@@ -36,6 +36,7 @@ type Server struct {
 	dir       migration.Directory
 	checks    CheckSettings
 	auth      auth.Authenticator
+	metrics   http.Handler
 }
 
 // CheckSettings tune the checks against Microsoft Graph.
@@ -62,6 +63,8 @@ type Options struct {
 	// Authenticator establishes who a token (or, later, a sign-in) is.
 	// Defaults to the API tokens in the database.
 	Authenticator auth.Authenticator
+	// Metrics serves /metrics (Prometheus); nil serves 404 there.
+	Metrics http.Handler
 }
 
 // NewServer returns an API server.
@@ -74,7 +77,7 @@ func NewServer(pool *pgxpool.Pool, scheduler *jobs.Scheduler, log *slog.Logger, 
 		if opts.Now != nil {
 			s.now = opts.Now
 		}
-		s.dir, s.checks, s.auth = opts.Directory, opts.Checks, opts.Authenticator
+		s.dir, s.checks, s.auth, s.metrics = opts.Directory, opts.Checks, opts.Authenticator, opts.Metrics
 	}
 	if s.auth == nil {
 		s.auth = s.q
@@ -104,6 +107,7 @@ func (s *Server) Routes() []Route {
 	return []Route{
 		{"GET", "/healthz", public, s.health},
 		{"GET", "/readyz", public, s.ready},
+		{"GET", "/metrics", helpdesk, s.serveMetrics},
 		{"GET", "/api/v1/me", helpdesk, s.me},
 		{"GET", "/api/v1/users/{identity}", helpdesk, s.userGet},
 		{"POST", "/api/v1/users/{identity}/retry", lead, s.userRetry},
@@ -152,6 +156,16 @@ func (s *Server) Handler() http.Handler {
 		s.error(w, r, migration.Errorf(migration.ENotFound, "no_route", "no route %s %s; the API is under /api/v1", r.Method, r.URL.Path))
 	})
 	return logRequests(s.log, mux)
+}
+
+// serveMetrics serves Prometheus' scrape (with a token: Prometheus sends
+// it with authorization: credentials).
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	if s.metrics == nil {
+		s.error(w, r, migration.Errorf(migration.ENotFound, "no_metrics", "this server has no metrics"))
+		return
+	}
+	s.metrics.ServeHTTP(w, r)
 }
 
 // ready answers 200 when the database answers and its schema is current: a

@@ -15,6 +15,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/cutover/cutover/internal/api"
+	"github.com/cutover/cutover/internal/metrics"
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/jobs"
 )
@@ -53,6 +54,9 @@ func startService(ctx context.Context, pool *pgxpool.Pool, shell migration.Shell
 		return nil, fmt.Errorf("role %q: want all, api or workers", cfg.Role)
 	}
 	jc := cfg.Jobs
+	m := metrics.New(pool, log)
+	shell, jc.Directory = m.Shell(shell), m.Directory(jc.Directory)
+	jc.MoveEnded = m.MoveEnded
 	if cfg.Role == RoleAPI {
 		jc.MoveWorkers, jc.Control = 0, false
 	} else {
@@ -85,6 +89,7 @@ func startService(ctx context.Context, pool *pgxpool.Pool, shell migration.Shell
 		}
 		srv := api.NewServer(pool, jobs.NewScheduler(pool, client), log, &api.Options{
 			Directory: jc.Directory,
+			Metrics:   m.Handler(),
 			Checks:    api.CheckSettings{MaxSyncAge: cfg.MaxSyncAge, LicenceSettle: jc.LicenceSettle},
 		})
 		s.server = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}

@@ -1,0 +1,233 @@
+// Package metrics is cutover's Prometheus metrics: what the database says at
+// each scrape (moves by state and error code, moves in flight, wave
+// progress, River's queues), and what this process times (moves, shell and
+// Graph calls).
+package metrics
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/cutover/cutover/internal/migration"
+)
+
+// Metrics holds a process's metrics in a registry of its own.
+type Metrics struct {
+	reg          *prometheus.Registry
+	moveDuration *prometheus.HistogramVec
+	shellCalls   *prometheus.HistogramVec
+	graphCalls   *prometheus.HistogramVec
+}
+
+// New returns the metrics of a process whose database is pool.
+func New(pool *pgxpool.Pool, log *slog.Logger) *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	m.moveDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "cutover_move_duration_seconds",
+		Help:    "Time from a move's first pre-flight to its outcome, by outcome (moved, skipped, failed).",
+		Buckets: []float64{1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200},
+	}, []string{"outcome"})
+	calls := []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120}
+	m.shellCalls = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "cutover_shell_call_duration_seconds", Help: "On-premises shell calls (Get-CsUser, Move-CsUser), by call and result (ok, or the error code).", Buckets: calls,
+	}, []string{"call", "result"})
+	m.graphCalls = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "cutover_graph_call_duration_seconds", Help: "Microsoft Graph calls, by call and result (ok, or the error code).", Buckets: calls,
+	}, []string{"call", "result"})
+	m.reg.MustRegister(m.moveDuration, m.shellCalls, m.graphCalls,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		&dbCollector{pool: pool, log: log})
+	return m
+}
+
+// Handler serves the metrics in Prometheus' text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// MoveEnded records a move's outcome and how long it took.
+func (m *Metrics) MoveEnded(outcome migration.MoveState, took time.Duration) {
+	m.moveDuration.WithLabelValues(string(outcome)).Observe(took.Seconds())
+}
+
+func result(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	return string(migration.Classify(err).Code)
+}
+
+// Shell times the calls of a shell.
+func (m *Metrics) Shell(s migration.Shell) migration.Shell { return &shell{s: s, m: m} }
+
+type shell struct {
+	s migration.Shell
+	m *Metrics
+}
+
+func (s *shell) observe(call string, start time.Time, err error) {
+	s.m.shellCalls.WithLabelValues(call, result(err)).Observe(time.Since(start).Seconds())
+}
+
+func (s *shell) GetUser(ctx context.Context, identity string) (migration.ShellUser, error) {
+	start := time.Now()
+	u, err := s.s.GetUser(ctx, identity)
+	s.observe("Get-CsUser", start, err)
+	return u, err
+}
+
+func (s *shell) MoveOnline(ctx context.Context, identity string) error {
+	start := time.Now()
+	err := s.s.MoveOnline(ctx, identity)
+	s.observe("Move-CsUser online", start, err)
+	return err
+}
+
+func (s *shell) MoveToPool(ctx context.Context, identity, pool string) error {
+	start := time.Now()
+	err := s.s.MoveToPool(ctx, identity, pool)
+	s.observe("Move-CsUser to pool", start, err)
+	return err
+}
+
+// Unwrap returns the shell timed, for those who need its own methods.
+func (s *shell) Unwrap() migration.Shell { return s.s }
+
+// Directory times the calls of a directory; nil stays nil.
+func (m *Metrics) Directory(d migration.Directory) migration.Directory {
+	if d == nil {
+		return nil
+	}
+	return &directory{d: d, m: m}
+}
+
+type directory struct {
+	d migration.Directory
+	m *Metrics
+}
+
+func (d *directory) observe(call string, start time.Time, err error) {
+	d.m.graphCalls.WithLabelValues(call, result(err)).Observe(time.Since(start).Seconds())
+}
+
+func (d *directory) Tenant(ctx context.Context) (migration.Tenant, error) {
+	start := time.Now()
+	t, err := d.d.Tenant(ctx)
+	d.observe("tenant", start, err)
+	return t, err
+}
+
+func (d *directory) Users(ctx context.Context, upns []string) (map[string]migration.DirectoryUser, error) {
+	start := time.Now()
+	u, err := d.d.Users(ctx, upns)
+	d.observe("users", start, err)
+	return u, err
+}
+
+func (d *directory) GroupUsers(ctx context.Context, groupID string) ([]migration.DirectoryUser, error) {
+	start := time.Now()
+	u, err := d.d.GroupUsers(ctx, groupID)
+	d.observe("group users", start, err)
+	return u, err
+}
+
+func (d *directory) TeamsAccountType(ctx context.Context, userID string) (string, error) {
+	start := time.Now()
+	a, err := d.d.TeamsAccountType(ctx, userID)
+	d.observe("teams account type", start, err)
+	return a, err
+}
+
+// dbCollector reads, at each scrape, what the database says: it is the same
+// from every process.
+type dbCollector struct {
+	pool *pgxpool.Pool
+	log  *slog.Logger
+}
+
+var (
+	movesDesc    = prometheus.NewDesc("cutover_moves", "Moves by state and error code.", []string{"state", "error_code"}, nil)
+	inFlightDesc = prometheus.NewDesc("cutover_moves_in_flight", "Moves holding a slot now, across every worker process.", nil, nil)
+	capDesc      = prometheus.NewDesc("cutover_moves_in_flight_max", "The deployment's cap on moves in flight.", nil, nil)
+	waveDesc     = prometheus.NewDesc("cutover_wave_moves", "Moves of each wave not finished, by state.", []string{"wave_id", "wave", "group", "state"}, nil)
+	waveLimit    = prometheus.NewDesc("cutover_wave_concurrency_limit", "Each running wave's adaptive limit on moves in flight.", []string{"wave_id", "wave", "group"}, nil)
+	riverDesc    = prometheus.NewDesc("cutover_river_jobs", "River jobs by queue and state (the queue's depth).", []string{"queue", "state"}, nil)
+	upDesc       = prometheus.NewDesc("cutover_database_up", "1 if the database answered the scrape's queries.", nil, nil)
+)
+
+func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{movesDesc, inFlightDesc, capDesc, waveDesc, waveLimit, riverDesc, upDesc} {
+		ch <- d
+	}
+}
+
+func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := c.collect(ctx, ch)
+	up := 1.0
+	if err != nil {
+		c.log.Warn("metrics: reading the database failed", "error", err)
+		up = 0
+	}
+	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, up)
+}
+
+func (c *dbCollector) collect(ctx context.Context, ch chan<- prometheus.Metric) error {
+	query := func(desc *prometheus.Desc, sql string, labels int) error {
+		rows, err := c.pool.Query(ctx, sql)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			vals := make([]any, labels+1)
+			strs := make([]string, labels)
+			for i := range strs {
+				vals[i] = &strs[i]
+			}
+			var n float64
+			vals[labels] = &n
+			if err := rows.Scan(vals...); err != nil {
+				return err
+			}
+			ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, n, strs...)
+		}
+		return rows.Err()
+	}
+	if err := query(movesDesc, `SELECT state, coalesce(error_code, ''), count(*)::float8 FROM moves GROUP BY 1, 2`, 2); err != nil {
+		return err
+	}
+	if err := query(inFlightDesc, `SELECT count(*)::float8 FROM move_leases WHERE expires_at >= now()`, 0); err != nil {
+		return err
+	}
+	if err := query(capDesc, `SELECT max_in_flight::float8 FROM deployment_settings`, 0); err != nil {
+		return err
+	}
+	if err := query(waveDesc, `
+		SELECT w.id::text, w.name, g.name, m.state, count(*)::float8
+		FROM waves w JOIN pilot_groups g ON g.id = w.group_id JOIN moves m ON m.wave_id = w.id
+		WHERE w.finished_at IS NULL GROUP BY 1, 2, 3, 4`, 4); err != nil {
+		return err
+	}
+	if err := query(waveLimit, `
+		SELECT w.id::text, w.name, g.name, w.concurrency_limit::float8
+		FROM waves w JOIN pilot_groups g ON g.id = w.group_id WHERE w.state = 'running'`, 3); err != nil {
+		return err
+	}
+	// Every queue and waiting state, zeros included, so that a graph of
+	// the depth does not break off when a queue empties.
+	return query(riverDesc, `
+		SELECT q.queue, s.state, count(j.id)::float8
+		FROM (SELECT 'moves' UNION SELECT 'control' UNION SELECT DISTINCT queue FROM river_job WHERE state IN ('available', 'scheduled', 'running', 'retryable')) AS q(queue)
+		CROSS JOIN (VALUES ('available'), ('scheduled'), ('running'), ('retryable')) AS s(state)
+		LEFT JOIN river_job j ON j.queue = q.queue AND j.state::text = s.state
+		GROUP BY 1, 2`, 2)
+}
