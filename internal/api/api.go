@@ -87,13 +87,15 @@ func NewServer(pool *pgxpool.Pool, scheduler *jobs.Scheduler, log *slog.Logger, 
 	return s
 }
 
-// Route is one route of the API and the least role it needs ("" for
-// none: the health checks).
+// Route is one route and the least role it needs ("" for none: the health
+// checks, and the sign-in page and what it needs). Page routes answer
+// errors as pages (the sign-in form for a 401).
 type Route struct {
 	Method  string
 	Pattern string
 	Role    auth.Role
 	handler http.HandlerFunc
+	Page    bool
 }
 
 // Routes lists every route. The router is built from it, and tests walk it.
@@ -104,46 +106,56 @@ func (s *Server) Routes() []Route {
 		lead     = auth.RoleLead
 		admin    = auth.RoleAdmin
 	)
-	return []Route{
-		{"GET", "/healthz", public, s.health},
-		{"GET", "/readyz", public, s.ready},
-		{"GET", "/metrics", helpdesk, s.serveMetrics},
-		{"GET", "/api/v1/me", helpdesk, s.me},
-		{"GET", "/api/v1/users/{identity}", helpdesk, s.userGet},
-		{"POST", "/api/v1/users/{identity}/retry", lead, s.userRetry},
-		{"POST", "/api/v1/users/{identity}/rollback", lead, s.userRollback},
-		{"GET", "/api/v1/groups", lead, s.groupList},
-		{"POST", "/api/v1/groups", lead, s.groupCreate},
-		{"GET", "/api/v1/groups/{id}", lead, s.groupGet},
-		{"POST", "/api/v1/groups/{id}/plan", lead, s.groupPlan},
-		{"POST", "/api/v1/groups/{id}/preflight", lead, s.groupPreflight},
-		{"GET", "/api/v1/groups/{id}/report.csv", lead, s.groupReport},
-		{"GET", "/api/v1/groups/{id}/failures", lead, s.groupFailures},
-		{"GET", "/api/v1/waves/{id}", lead, s.waveGet},
-		{"GET", "/api/v1/waves/{id}/moves", lead, s.waveMoves},
-		{"GET", "/api/v1/waves/{id}/events", lead, s.waveEvents},
-		{"GET", "/api/v1/waves/{id}/notifications", lead, s.waveNotifications},
-		{"GET", "/api/v1/waves/{id}/report.csv", lead, s.waveReport},
-		{"GET", "/api/v1/waves/{id}/failures", lead, s.waveFailures},
-		{"POST", "/api/v1/waves/{id}/preflight", lead, s.wavePreflight},
-		{"POST", "/api/v1/waves/{id}/pause", lead, s.wavePause},
-		{"POST", "/api/v1/waves/{id}/resume", lead, s.waveResume},
-		{"POST", "/api/v1/waves/{id}/cancel", lead, s.waveCancel},
-		{"POST", "/api/v1/waves/{id}/rollback", lead, s.waveRollback},
-		{"POST", "/api/v1/waves/{id}/retry-failed", lead, s.waveRetryFailed},
-		{"POST", "/api/v1/waves/{id}/reschedule", lead, s.waveReschedule},
-		{"POST", "/api/v1/waves/{id}/members", lead, s.waveMembers},
-		{"GET", "/api/v1/tenant/readiness", lead, s.tenantReadiness},
-		{"GET", "/api/v1/settings", lead, s.settingsGet},
-		{"PUT", "/api/v1/settings", lead, s.settingsPut},
-		{"GET", "/api/v1/webhooks", lead, s.webhookList},
-		{"POST", "/api/v1/webhooks", lead, s.webhookCreate},
-		{"DELETE", "/api/v1/webhooks/{id}", lead, s.webhookDelete},
-		{"GET", "/api/v1/audit", lead, s.auditList},
-		{"GET", "/api/v1/tokens", admin, s.tokenList},
-		{"POST", "/api/v1/tokens", admin, s.tokenCreate},
-		{"DELETE", "/api/v1/tokens/{id}", admin, s.tokenRevoke},
+	pageRoutes := []Route{
+		{"GET", "/ui/signin", public, s.pageSignin, true},
+		{"POST", "/ui/signin", public, s.pageSigninPost, true},
+		{"POST", "/ui/signout", public, s.pageSignout, true},
+		{"GET", "/ui/static/{file}", public, s.pageStatic, true},
+		{"GET", "/ui/{$}", helpdesk, s.pageHome, true},
+		{"GET", "/ui/lookup", helpdesk, s.pageLookup, true},
+		{"GET", "/ui/groups", lead, s.pageGroups, true},
+		{"GET", "/ui/groups/{id}", lead, s.pageGroup, true},
 	}
+	return append([]Route{
+		{"GET", "/healthz", public, s.health, false},
+		{"GET", "/readyz", public, s.ready, false},
+		{"GET", "/metrics", helpdesk, s.serveMetrics, false},
+		{"GET", "/api/v1/me", helpdesk, s.me, false},
+		{"GET", "/api/v1/users/{identity}", helpdesk, s.userGet, false},
+		{"POST", "/api/v1/users/{identity}/retry", lead, s.userRetry, false},
+		{"POST", "/api/v1/users/{identity}/rollback", lead, s.userRollback, false},
+		{"GET", "/api/v1/groups", lead, s.groupList, false},
+		{"POST", "/api/v1/groups", lead, s.groupCreate, false},
+		{"GET", "/api/v1/groups/{id}", lead, s.groupGet, false},
+		{"POST", "/api/v1/groups/{id}/plan", lead, s.groupPlan, false},
+		{"POST", "/api/v1/groups/{id}/preflight", lead, s.groupPreflight, false},
+		{"GET", "/api/v1/groups/{id}/report.csv", lead, s.groupReport, false},
+		{"GET", "/api/v1/groups/{id}/failures", lead, s.groupFailures, false},
+		{"GET", "/api/v1/waves/{id}", lead, s.waveGet, false},
+		{"GET", "/api/v1/waves/{id}/moves", lead, s.waveMoves, false},
+		{"GET", "/api/v1/waves/{id}/events", lead, s.waveEvents, false},
+		{"GET", "/api/v1/waves/{id}/notifications", lead, s.waveNotifications, false},
+		{"GET", "/api/v1/waves/{id}/report.csv", lead, s.waveReport, false},
+		{"GET", "/api/v1/waves/{id}/failures", lead, s.waveFailures, false},
+		{"POST", "/api/v1/waves/{id}/preflight", lead, s.wavePreflight, false},
+		{"POST", "/api/v1/waves/{id}/pause", lead, s.wavePause, false},
+		{"POST", "/api/v1/waves/{id}/resume", lead, s.waveResume, false},
+		{"POST", "/api/v1/waves/{id}/cancel", lead, s.waveCancel, false},
+		{"POST", "/api/v1/waves/{id}/rollback", lead, s.waveRollback, false},
+		{"POST", "/api/v1/waves/{id}/retry-failed", lead, s.waveRetryFailed, false},
+		{"POST", "/api/v1/waves/{id}/reschedule", lead, s.waveReschedule, false},
+		{"POST", "/api/v1/waves/{id}/members", lead, s.waveMembers, false},
+		{"GET", "/api/v1/tenant/readiness", lead, s.tenantReadiness, false},
+		{"GET", "/api/v1/settings", lead, s.settingsGet, false},
+		{"PUT", "/api/v1/settings", lead, s.settingsPut, false},
+		{"GET", "/api/v1/webhooks", lead, s.webhookList, false},
+		{"POST", "/api/v1/webhooks", lead, s.webhookCreate, false},
+		{"DELETE", "/api/v1/webhooks/{id}", lead, s.webhookDelete, false},
+		{"GET", "/api/v1/audit", lead, s.auditList, false},
+		{"GET", "/api/v1/tokens", admin, s.tokenList, false},
+		{"POST", "/api/v1/tokens", admin, s.tokenCreate, false},
+		{"DELETE", "/api/v1/tokens/{id}", admin, s.tokenRevoke, false},
+	}, pageRoutes...)
 }
 
 // Handler returns the API's routes, each behind the check of its role.
@@ -152,8 +164,9 @@ func (s *Server) Handler() http.Handler {
 	for _, rt := range s.Routes() {
 		mux.Handle(rt.Method+" "+rt.Pattern, s.guard(rt))
 	}
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/ui/", http.StatusSeeOther) })
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.error(w, r, migration.Errorf(migration.ENotFound, "no_route", "no route %s %s; the API is under /api/v1", r.Method, r.URL.Path))
+		s.error(w, r, migration.Errorf(migration.ENotFound, "no_route", "no route %s %s; the API is under /api/v1, the pages under /ui/", r.Method, r.URL.Path))
 	})
 	return logRequests(s.log, mux)
 }

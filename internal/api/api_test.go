@@ -363,7 +363,7 @@ func TestRoutes(t *testing.T) {
 		{"health", http.MethodGet, "/healthz", http.StatusOK, ""},
 		{"empty group list", http.MethodGet, "/api/v1/groups", http.StatusOK, ""},
 		{"unknown route", http.MethodGet, "/api/v1/nope", http.StatusNotFound, "no_route"},
-		{"outside the API", http.MethodGet, "/", http.StatusNotFound, "no_route"},
+		{"outside the API", http.MethodGet, "/index.html", http.StatusNotFound, "no_route"},
 		{"old API version", http.MethodGet, "/api/v0/groups", http.StatusNotFound, "no_route"},
 		{"group id not a number", http.MethodGet, "/api/v1/groups/abc", http.StatusNotFound, "not_found"},
 		{"group id zero", http.MethodGet, "/api/v1/groups/0", http.StatusNotFound, "not_found"},

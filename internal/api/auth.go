@@ -41,13 +41,17 @@ func actor(r *http.Request) string {
 const CookieName = "cutover_token"
 
 // credential returns the token a request carries: "Authorization: Bearer
-// <token>", or the pages' cookie.
+// <token>", or for reading only (GET, HEAD) the pages' cookie. A change never
+// rides on the cookie, which a browser would send on another site's behalf.
 func credential(r *http.Request) string {
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, token, _ := strings.Cut(h, " ")
 		if strings.EqualFold(scheme, "Bearer") {
 			return strings.TrimSpace(token)
 		}
+		return ""
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return ""
 	}
 	if c, err := r.Cookie(CookieName); err == nil {
@@ -79,10 +83,14 @@ func (s *Server) guard(rt Route) http.Handler {
 	}
 	action := rt.Method + " " + rt.Pattern
 	write := rt.Method != http.MethodGet && rt.Method != http.MethodHead
+	fail := s.error
+	if rt.Page {
+		fail = s.pageError
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.authenticate(r)
 		if err != nil {
-			s.error(w, r, err)
+			fail(w, r, err)
 			return
 		}
 		ctx := context.WithValue(r.Context(), principalKey{}, p)
@@ -90,7 +98,7 @@ func (s *Server) guard(rt Route) http.Handler {
 			if write {
 				s.audit(ctx, p.Actor(), action, r.URL.Path, http.StatusForbidden, "forbidden")
 			}
-			s.error(w, r, migration.Errorf(migration.EForbidden, "forbidden", "%s may not %s: it needs the %s role", p.Name, action, rt.Role))
+			fail(w, r.WithContext(ctx), migration.Errorf(migration.EForbidden, "forbidden", "%s may not %s: it needs the %s role", p.Name, action, rt.Role))
 			return
 		}
 		if !write {
