@@ -1,0 +1,184 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cutover/cutover/internal/auth"
+	"github.com/cutover/cutover/internal/sim"
+)
+
+// The browser tests drive the pages in headless Chromium, as people use
+// them, and keep screenshots in CUTOVER_TEST_ARTIFACTS (default
+// .artifacts/browser at the top of the repository).
+
+// chromium returns the Chromium to run, or skips the test.
+func chromium(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("CUTOVER_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("browser test skipped: no Chromium found (install Debian's chromium package, or set CUTOVER_CHROMIUM); .ci/run installs it")
+	return ""
+}
+
+// browser starts a headless Chromium for the test, at laptop size.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 900))
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(alloc)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	require.NoError(t, chromedp.Run(ctx), "starting Chromium")
+	return ctx
+}
+
+// screenshot keeps a full-page screenshot as a test artefact.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("CUTOVER_TEST_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", ".artifacts", "browser")
+	}
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	var png []byte
+	require.NoError(t, chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100)))
+	path := filepath.Join(dir, name+".png")
+	require.NoError(t, os.WriteFile(path, png, 0o644))
+	t.Logf("screenshot: %s", path)
+}
+
+// signIn fills the sign-in form the page showed in place of itself.
+func signIn(token string) chromedp.Tasks {
+	return chromedp.Tasks{
+		chromedp.WaitVisible(`#token`, chromedp.ByID),
+		chromedp.SendKeys(`#token`, token, chromedp.ByID),
+		chromedp.Submit(`#token`, chromedp.ByID),
+	}
+}
+
+func TestBrowserHelpdeskLookup(t *testing.T) {
+	t.Parallel()
+	ctx := browser(t)
+	b := setup(t)
+	g := b.createGroup(t, "Browser pilot", []member{{UPN: "grace.chen@contoso.com", DisplayName: "Grace Chen"}, {UPN: "ivan.petrov@contoso.com"}})
+	future := time.Now().Add(2 * time.Hour).UTC().Format(time.RFC3339)
+	decode[map[string]any](t, b.plan(t, g.ID, map[string]any{"waves": []map[string]any{{"size": 2, "start_at": future, "name": "canary"}}}), http.StatusCreated)
+	token := newToken(t, b.pool, auth.RoleHelpdesk)
+
+	var label, heading, summary, state string
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate(b.srv.URL+"/ui/lookup"),
+		signIn(token),
+		chromedp.WaitVisible(`#q`, chromedp.ByID),
+		chromedp.Text(`label[for="q"]`, &label),
+		chromedp.SendKeys(`#q`, "SIP:Grace.Chen@contoso.com", chromedp.ByID),
+		chromedp.Submit(`#q`, chromedp.ByID),
+		chromedp.WaitVisible(`#summary`, chromedp.ByID),
+		chromedp.Text(`#user-name`, &heading, chromedp.ByID),
+		chromedp.Text(`#summary`, &summary, chromedp.ByID),
+		chromedp.Text(`#user-state`, &state, chromedp.ByID),
+	))
+	require.Equal(t, "UPN or SIP address", label, "the search box is labelled")
+	require.Equal(t, "Grace Chen", heading)
+	require.Equal(t, "pending", state)
+	require.Contains(t, summary, "Scheduled: canary of Browser pilot starts")
+	screenshot(t, ctx, "helpdesk-lookup")
+
+	// Someone not in any group: said plainly.
+	var notice string
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate(b.srv.URL+"/ui/lookup?q=nobody@contoso.com"),
+		chromedp.Text(`.notice`, &notice, chromedp.ByQuery),
+	))
+	require.Contains(t, notice, `No user "nobody@contoso.com" in any pilot group`)
+
+	// Helpdesk sees users, not the pilot groups.
+	var title string
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate(b.srv.URL+"/ui/groups"),
+		chromedp.Text(`h1`, &title, chromedp.ByQuery),
+	))
+	require.Equal(t, "Not for your role", title)
+
+	// On a phone.
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.EmulateViewport(390, 844),
+		chromedp.Navigate(b.srv.URL+"/ui/lookup?q=grace.chen@contoso.com"),
+		chromedp.WaitVisible(`#summary`, chromedp.ByID),
+	))
+	var overflow bool
+	require.NoError(t, chromedp.Run(ctx, chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth + 1`, &overflow)))
+	require.False(t, overflow, "the lookup fits a phone's width")
+	screenshot(t, ctx, "helpdesk-lookup-phone")
+}
+
+func TestBrowserWaveDashboardLive(t *testing.T) {
+	t.Parallel()
+	ctx := browser(t)
+	b := setupWith(t, sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}, Latency: 25 * time.Millisecond}))
+	const n = 40
+	g := b.createGroup(t, "Live pilot", users(n, "live."))
+	b.shell.SetBehaviour("live.007@contoso.com", sim.Behaviour{Kind: sim.KindLicenceMissing})
+	start := time.Now().Add(4 * time.Second).UTC().Format(time.RFC3339)
+	decode[map[string]any](t, b.plan(t, g.ID, map[string]any{"waves": []map[string]any{
+		{"size": n, "start_at": start, "name": "wave A", "concurrency": 2, "max_attempts": 1}}}), http.StatusCreated)
+	token := b.token // a lead's
+
+	var before string
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate(fmt.Sprintf("%s/ui/groups/%d", b.srv.URL, g.ID)),
+		signIn(token),
+		chromedp.WaitVisible(`#dashboard`, chromedp.ByID),
+		chromedp.Text(`#group-summary`, &before, chromedp.ByID),
+		// A mark that a reload would wipe out.
+		chromedp.Evaluate(`window.notReloaded = true`, nil),
+	))
+	require.Contains(t, before, fmt.Sprintf("0 of %d done", n))
+	screenshot(t, ctx, "dashboard-before")
+
+	// The wave starts and runs; the page follows it by itself.
+	var summary, counts, state, failures string
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		require.NoError(t, chromedp.Run(ctx, chromedp.Text(`#group-summary`, &summary, chromedp.ByID)))
+		if strings.HasPrefix(summary, fmt.Sprintf("%d of %d done", n, n)) {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the dashboard never showed the wave done; last: %q", summary)
+		time.Sleep(200 * time.Millisecond)
+	}
+	var notReloaded bool
+	var progress float64
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Evaluate(`window.notReloaded === true`, &notReloaded),
+		chromedp.Text(`#wave-1 [data-field="counts"]`, &counts, chromedp.ByQuery),
+		chromedp.Text(`#wave-1 [data-field="state"]`, &state, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector('#wave-1 progress').value`, &progress),
+		chromedp.Text(`#failures tbody`, &failures, chromedp.ByQuery),
+	))
+	require.True(t, notReloaded, "the page updated in place, without a reload")
+	require.Equal(t, "completed", state)
+	require.Equal(t, 100.0, progress)
+	require.Contains(t, counts, fmt.Sprintf("%d moved", n-1))
+	require.Contains(t, counts, "1 failed")
+	require.Contains(t, failures, "licence_missing")
+	screenshot(t, ctx, "dashboard-after")
+}
