@@ -525,3 +525,38 @@ func TestWebhooks(t *testing.T) {
 	require.Contains(t, got[0].LastError, "connection refused")
 	require.NotContains(t, got[0].LastError, "secret-key")
 }
+
+// TestAuditLog: writes through the API are in the audit log, with who did
+// them, to what, and how they went; leads read it.
+func TestAuditLog(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	g := b.createGroup(t, "audited", users(2, "audited."))
+	apiErr(t, b.plan(t, g.ID, map[string]any{"shorthand": "canary 5"}), http.StatusUnprocessableEntity, "invalid_plan")
+	w := decode[struct {
+		Waves []wave `json:"waves"`
+	}](t, b.plan(t, g.ID, map[string]any{"waves": []map[string]any{{"size": 2, "start_at": "2030-01-07T22:00:00Z"}}}), http.StatusCreated).Waves[0]
+	decode[wave](t, b.waveAction(t, w.ID, "cancel", nil), http.StatusOK)
+
+	type entry struct {
+		Actor, Action, Target, Outcome string
+		At                             time.Time
+	}
+	got := decode[struct {
+		Entries []entry `json:"entries"`
+	}](t, b.get(t, "/api/v1/audit?limit=10"), http.StatusOK).Entries
+	require.Len(t, got, 4, "%+v", got)
+	who := "token:test lead TestAuditLog (lead)"
+	want := []entry{
+		{who, "POST /api/v1/waves/{id}/cancel", fmt.Sprintf("/api/v1/waves/%d/cancel", w.ID), "ok 200", time.Time{}},
+		{who, "POST /api/v1/groups/{id}/plan", fmt.Sprintf("/api/v1/groups/%d/plan", g.ID), "ok 201", time.Time{}},
+		{who, "POST /api/v1/groups/{id}/plan", fmt.Sprintf("/api/v1/groups/%d/plan", g.ID), "refused 422 invalid_plan", time.Time{}},
+		{who, "POST /api/v1/groups", "/api/v1/groups", "ok 201", time.Time{}},
+	}
+	for i := range got {
+		require.WithinDuration(t, time.Now(), got[i].At, time.Minute)
+		got[i].At = time.Time{}
+	}
+	require.Equal(t, want, got, "newest first")
+	apiErr(t, b.get(t, "/api/v1/audit?limit=5000"), http.StatusUnprocessableEntity, "invalid_limit")
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cutover/cutover/internal/auth"
 	"github.com/cutover/cutover/internal/dbtest"
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/store"
@@ -84,4 +85,54 @@ func TestLeadCommands(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, rows, 5)
 	require.Equal(t, "wave_cancelled", rows[1][7])
+}
+
+func TestTokenCommands(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := dbtest.URL(t)
+	env := map[string]string{"DATABASE_URL": url, "USER": "ada"}
+	code, stdout, stderr := run(t, env, "token", "create", "--role", "helpdesk", "--name", "desk")
+	require.Equal(t, 0, code, stderr)
+	secret := strings.Fields(stdout)[0]
+	require.True(t, strings.HasPrefix(secret, "cutover_"), stdout)
+	require.Contains(t, stdout, "shown this once")
+
+	pool, err := store.Open(ctx, url)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	q := store.New(pool)
+	p, err := q.Authenticate(ctx, secret)
+	require.NoError(t, err)
+	require.Equal(t, "token:desk (helpdesk)", p.Name)
+
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{"list", []string{"token", "list"}, 0, "desk", ""},
+		{"bad role", []string{"token", "create", "--role", "boss", "--name", "x"}, 1, "", `role: "boss" is not a role (helpdesk, lead or admin)`},
+		{"no name", []string{"token", "create", "--role", "lead"}, 1, "", "name: must be 1 to 100 characters"},
+		{"name in use", []string{"token", "create", "--role", "lead", "--name", "desk"}, 1, "", `a token named "desk" is in use already`},
+		{"revoke", []string{"token", "revoke", "desk"}, 0, `token 1 "desk" revoked`, ""},
+		{"revoke again", []string{"token", "revoke", "desk"}, 1, "", `no token in use is called or numbered "desk"`},
+		{"no action", []string{"token"}, 2, "", "token create"},
+	}
+	for _, tt := range tests {
+		code, stdout, stderr := run(t, env, tt.args...)
+		require.Equal(t, tt.code, code, "%s: %s%s", tt.name, stdout, stderr)
+		require.Contains(t, stdout, tt.stdout, tt.name)
+		require.Contains(t, stderr, tt.stderr, tt.name)
+		require.NotContains(t, stdout+stderr, secret, "%s: the token was shown again", tt.name)
+	}
+	_, err = q.Authenticate(ctx, secret)
+	require.ErrorIs(t, err, auth.ErrUnknown, "a revoked token opens nothing")
+	entries, err := q.AuditList(ctx, 10, 0)
+	require.NoError(t, err)
+	require.Equal(t, "cli:ada", entries[0].Actor)
+	require.Equal(t, "token revoke", entries[0].Action)
+	require.Equal(t, "refused not_found", entries[0].Outcome)
 }
