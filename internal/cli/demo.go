@@ -84,6 +84,11 @@ func (p Program) runDemo(ctx context.Context, args []string, getenv Env, stdout,
 		return err
 	}
 	defer closeGraph()
+	// The demo acts as a lead, with a token of its own made for this run.
+	_, token, err := store.New(pool).TokenCreate(ctx, "demo", auth.RoleLead, "cutover demo")
+	if err != nil {
+		return err
+	}
 	jc := jobsConfig(wf, gf, dir)
 	jc.PollInterval = 200 * time.Millisecond
 	jc.RetryMax = min(wf.RetryMax, 5*time.Second)
@@ -99,11 +104,6 @@ func (p Program) runDemo(ctx context.Context, args []string, getenv Env, stdout,
 	fmt.Fprintf(stdout, "API      %s/api/v1\n", svc.URL)
 	fmt.Fprintf(stdout, "Tenant   simulated (seed %d, %s per shell call), Microsoft Graph %s, %d moves at once\n\n", seed, latency, graph, wf.Workers)
 
-	// The demo acts as a lead, with a token of its own made for this run.
-	_, token, err := store.New(pool).TokenCreate(ctx, "demo", auth.RoleLead, "cutover demo")
-	if err != nil {
-		return err
-	}
 	cl := &apiClient{base: svc.URL + "/api/v1", token: token, http: &http.Client{Timeout: 30 * time.Second}}
 	var group api.GroupView
 	if err := cl.do(ctx, "POST", "/groups?name="+url.QueryEscape("Pilot (demo)"), "text/csv", users, &group); err != nil {

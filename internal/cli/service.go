@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"syscall"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 
 	"github.com/cutover/cutover/internal/api"
 	"github.com/cutover/cutover/internal/metrics"
+	"github.com/cutover/cutover/internal/store"
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/jobs"
 )
@@ -99,7 +101,10 @@ func startService(ctx context.Context, pool *pgxpool.Pool, shell migration.Shell
 				log.Error("API server stopped", "error", err)
 			}
 		}()
-		log.Info("API listening", "url", s.URL+"/api/v1")
+		log.Info("API listening", "url", s.URL+"/api/v1", "pages", s.URL+"/ui/")
+		if tokens, err := store.New(pool).TokenList(ctx); err == nil && !slices.ContainsFunc(tokens, func(t store.Token) bool { return t.RevokedAt == nil }) {
+			log.Warn("no API token is in use yet: every request will be refused until an admin makes one (cutover token create --role admin --name NAME)")
+		}
 	}
 	return s, nil
 }
