@@ -105,6 +105,9 @@ func TestTokenCommands(t *testing.T) {
 	p, err := q.Authenticate(ctx, secret)
 	require.NoError(t, err)
 	require.Equal(t, "token:desk (helpdesk)", p.Name)
+	tokens, err := q.TokenList(ctx)
+	require.NoError(t, err)
+	require.NotNil(t, tokens[0].LastUsedAt, "its use is noted")
 
 	tests := []struct {
 		name   string

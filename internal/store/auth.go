@@ -73,10 +73,15 @@ func (q *Queries) Authenticate(ctx context.Context, credential string) (auth.Pri
 	}
 	var p auth.Principal
 	var name string
+	// The last use is written only when it is a minute old: a request is
+	// not a write.
 	err := q.db.QueryRow(ctx, `
-		UPDATE api_tokens SET last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < now() - interval '1 minute'
-		                                          THEN now() ELSE last_used_at END
-		WHERE hash = $1 AND revoked_at IS NULL RETURNING id, name, role`, auth.Hash(credential)).Scan(&p.TokenID, &name, &p.Role)
+		WITH t AS (SELECT id, name, role, last_used_at FROM api_tokens WHERE hash = $1 AND revoked_at IS NULL),
+		used AS (
+			UPDATE api_tokens SET last_used_at = now()
+			WHERE id = (SELECT id FROM t) AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
+		)
+		SELECT id, name, role FROM t`, auth.Hash(credential)).Scan(&p.TokenID, &name, &p.Role)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return p, auth.ErrUnknown
 	}
