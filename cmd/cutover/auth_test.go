@@ -128,6 +128,10 @@ func (f *fixtures) cases() map[string]func() request {
 		},
 		"GET /ui/groups":      func() request { return request{path: "/ui/groups"} },
 		"GET /ui/groups/{id}": groupPage(),
+		"GET /ui/waves/{id}": func() request {
+			w, _ := f.ended(2, 1)
+			return request{path: fmt.Sprintf("/ui/waves/%d", w.ID)}
+		},
 		"GET /api/v1/users/{identity}": func() request {
 			_, upns := f.group(1)
 			return request{path: "/api/v1/users/" + url.PathEscape(upns[0])}

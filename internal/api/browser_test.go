@@ -181,4 +181,19 @@ func TestBrowserWaveDashboardLive(t *testing.T) {
 	require.Contains(t, counts, "1 failed")
 	require.Contains(t, failures, "licence_missing")
 	screenshot(t, ctx, "dashboard-after")
+
+	// The wave's own page, by its link: its timeline and failures.
+	var waveState, timeline, waveFailures string
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Click(`#wave-1-name a`, chromedp.ByQuery),
+		chromedp.WaitVisible(`h1 [data-field="state"]`, chromedp.ByQuery),
+		chromedp.Text(`h1 [data-field="state"]`, &waveState, chromedp.ByQuery),
+		chromedp.Text(`table:not(#failures) tbody`, &timeline, chromedp.ByQuery),
+		chromedp.Text(`#failures tbody`, &waveFailures, chromedp.ByQuery),
+	))
+	require.Equal(t, "completed", waveState)
+	require.Contains(t, timeline, "started: 40 moves queued")
+	require.Contains(t, timeline, "wave A completed")
+	require.Contains(t, waveFailures, "licence_missing")
+	screenshot(t, ctx, "wave-page")
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cutover/cutover/internal/auth"
 	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/store"
 )
 
 // The web pages: the helpdesk lookup, the pilot groups and each group's
@@ -62,16 +63,19 @@ func waveDetail(w WaveView) string {
 
 // page is what every page's template gets.
 type page struct {
-	Title   string
-	Who     string
-	Lead    bool
-	Message string
-	Next    string
-	Now     time.Time
-	Query   string
-	Status  *UserStatus
-	Groups  []GroupView
-	Group   *GroupView
+	Title    string
+	Who      string
+	Lead     bool
+	Message  string
+	Next     string
+	Now      time.Time
+	Query    string
+	Status   *UserStatus
+	Groups   []GroupView
+	Group    *GroupView
+	Wave     *WaveView
+	Events   []store.WaveEvent
+	Failures []migration.FailureCount
 }
 
 // render writes a page; the template is rendered to a buffer first, so that
@@ -228,4 +232,33 @@ func (s *Server) pageGroup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "group", page{Title: g.Name, Group: &v})
+}
+
+func (s *Server) pageWave(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	wave, err := s.q.WaveGet(r.Context(), id)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	views, err := waveViews(r.Context(), s.q, []migration.Wave{wave}, s.now())
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	events, err := s.q.WaveEvents(r.Context(), id)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	counts, err := s.q.FailureCounts(r.Context(), 0, id)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "wave", page{Title: wave.Name, Wave: &views[0], Events: events, Failures: Summarise(counts).Failures})
 }

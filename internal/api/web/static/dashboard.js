@@ -5,7 +5,7 @@
   "use strict";
   var root = document.getElementById("dashboard");
   if (!root) { return; }
-  var id = root.dataset.group;
+  var id = root.dataset.group, waveID = root.dataset.wave;
   var states = ["moved", "skipped", "failed", "cancelled", "rolled_back"];
 
   function counts(p) {
@@ -26,27 +26,30 @@
   }
   function set(el, text) { if (el && el.textContent !== text) { el.textContent = text; } }
 
+  function renderWave(w) {
+    var card = document.getElementById("wave-" + w.id);
+    if (!card) { return; }
+    var st = card.querySelector('[data-field="state"]');
+    set(st, w.state);
+    st.className = "state state-" + w.state;
+    var reason = card.querySelector('[data-field="reason"]');
+    set(reason, w.state_reason || "");
+    reason.hidden = !w.state_reason;
+    var bar = card.querySelector('[data-field="progress"]');
+    bar.value = w.progress.percent_done;
+    bar.setAttribute("aria-label", w.name + ": " + w.progress.percent_done + "% done");
+    set(card.querySelector('[data-field="counts"]'), counts(w.progress));
+    set(card.querySelector('[data-field="detail"]'), detail(w));
+  }
+
   function render(g) {
+    if (waveID) { renderWave(g); return; }
     set(document.getElementById("group-summary"),
       g.progress.done + " of " + g.progress.total + " done (" + g.progress.percent_done + "%), " + ((g.progress.counts || {}).failed || 0) + " failed");
     var gp = document.getElementById("group-progress");
     gp.value = g.progress.percent_done;
     gp.setAttribute("aria-label", "The whole group: " + g.progress.percent_done + "% done");
-    (g.waves || []).forEach(function (w) {
-      var card = document.getElementById("wave-" + w.id);
-      if (!card) { return; }
-      var st = card.querySelector('[data-field="state"]');
-      set(st, w.state);
-      st.className = "state state-" + w.state;
-      var reason = card.querySelector('[data-field="reason"]');
-      set(reason, w.state_reason || "");
-      reason.hidden = !w.state_reason;
-      var bar = card.querySelector('[data-field="progress"]');
-      bar.value = w.progress.percent_done;
-      bar.setAttribute("aria-label", w.name + ": " + w.progress.percent_done + "% done");
-      set(card.querySelector('[data-field="counts"]'), counts(w.progress));
-      set(card.querySelector('[data-field="detail"]'), detail(w));
-    });
+    (g.waves || []).forEach(renderWave);
     var body = document.querySelector("#failures tbody");
     var rows = (g.failures || []).map(function (f) {
       var tr = document.createElement("tr");
@@ -62,7 +65,8 @@
   }
 
   function tick() {
-    fetch("/api/v1/groups/" + encodeURIComponent(id), { credentials: "same-origin", headers: { Accept: "application/json" } })
+    var url = waveID ? "/api/v1/waves/" + encodeURIComponent(waveID) : "/api/v1/groups/" + encodeURIComponent(id);
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
       .then(render)
       .catch(function (e) { set(document.querySelector("#updated"), "not updated: " + e.message); })
