@@ -59,6 +59,7 @@ func (p Program) Main(ctx context.Context, args []string, getenv Env, stdout, st
 		"settings":  runSettings,
 		"webhook":   runWebhook,
 		"token":     runToken,
+		"bench":     runBench,
 	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stdout, usage)
@@ -102,6 +103,8 @@ Commands:
   webhook   add, list or remove webhooks told of waves started, halted,
             completed and rolled back (Slack, Teams or JSON)
   token     create (shown once), list or revoke API tokens: helpdesk, lead, admin
+  bench     measure cutover against raw River and Postgres (each figure beside
+            its baseline from the same run, with the ratio)
   demo      move a sample pilot group of 200 users against the simulated tenant
   simulate  serve the simulated tenant for worker processes to share
 

@@ -1,0 +1,661 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/cutover/cutover/internal/api"
+	"github.com/cutover/cutover/internal/auth"
+	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/sim"
+	"github.com/cutover/cutover/internal/store"
+	"github.com/cutover/cutover/jobs"
+)
+
+// Figure is one benchmark: cutover's figure beside its baseline from the
+// same run, and the ratio against the goal.
+type Figure struct {
+	Name     string  `json:"name"`
+	Baseline string  `json:"baseline"`
+	Base     float64 `json:"baseline_value"`
+	Value    float64 `json:"value"`
+	Unit     string  `json:"unit"`
+	// Ratio is Value / Base for times, Value / Base for rates: what the
+	// goal is stated in.
+	Ratio float64 `json:"ratio"`
+	Goal  string  `json:"goal"`
+	Met   bool    `json:"met"`
+	Notes string  `json:"notes,omitempty"`
+}
+
+// BenchReport is what cutover bench prints as JSON.
+type BenchReport struct {
+	At      time.Time `json:"at"`
+	Machine string    `json:"machine"`
+	Figures []Figure  `json:"figures"`
+}
+
+type benchSizes struct {
+	Enqueue, Moves, BaselineJobs, Wave, LookupSeconds int
+	RSS                                               []int
+}
+
+func runBench(ctx context.Context, args []string, getenv Env, stdout, stderr io.Writer) error {
+	f := newFlags("bench", "bench [flags]", getenv, stderr)
+	var c common
+	var jsonOut, only, rss string
+	var sz benchSizes
+	c.register(f)
+	f.IntVar(&sz.Enqueue, "enqueue", 100000, "users imported, planned and queued (and River jobs inserted for the baseline)")
+	f.IntVar(&sz.Moves, "moves", 20000, "moves worked with a zero-latency shell")
+	f.IntVar(&sz.BaselineJobs, "baseline-jobs", 50000, "no-op River jobs worked for the throughput baseline")
+	f.IntVar(&sz.Wave, "wave", 2000, "users of the wave timed against N·L/C")
+	f.IntVar(&sz.LookupSeconds, "lookup-seconds", 10, "how long each side of the lookup benchmark runs")
+	f.StringVar(&rss, "rss", "10000,100000", "users of the waves whose server's peak memory is measured (comma-separated; the last against the first)")
+	f.StringVar(&only, "only", "", "run only the benchmarks whose names contain this")
+	f.StringVar(&jsonOut, "json", "", "also write the report as JSON to this file")
+	if err := f.parse(args, 0); err != nil {
+		return err
+	}
+	for _, s := range strings.Split(rss, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			return fmt.Errorf("--rss %q: want user counts like 10000,100000", rss)
+		}
+		sz.RSS = append(sz.RSS, n)
+	}
+	log := slog.New(slog.DiscardHandler)
+	b := &bencher{dbURL: c.DatabaseURL, log: log, stderr: stderr}
+	report := BenchReport{At: time.Now().UTC(), Machine: machine()}
+	benches := []struct {
+		name string
+		run  func(context.Context, benchSizes) (Figure, error)
+	}{
+		{"enqueue", b.enqueue},
+		{"throughput", b.throughput},
+		{"wave", b.wave},
+		{"lookup", b.lookup},
+		{"memory", b.memory},
+	}
+	for _, bn := range benches {
+		if only != "" && !strings.Contains(bn.name, only) {
+			continue
+		}
+		fmt.Fprintf(stderr, "bench %s ...\n", bn.name)
+		fig, err := bn.run(ctx, sz)
+		if err != nil {
+			return fmt.Errorf("bench %s: %w", bn.name, err)
+		}
+		report.Figures = append(report.Figures, fig)
+	}
+	printFigures(stdout, report)
+	if jsonOut != "" {
+		data, _ := json.MarshalIndent(report, "", "  ")
+		if err := os.WriteFile(jsonOut, append(data, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func printFigures(w io.Writer, r BenchReport) {
+	fmt.Fprintf(w, "cutover bench, %s, %s\n\n", r.At.Format(time.RFC3339), r.Machine)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "benchmark\tbaseline\tcutover\tratio\tgoal\t")
+	for _, f := range r.Figures {
+		met := "met"
+		if !f.Met {
+			met = "MISSED"
+		}
+		fmt.Fprintf(tw, "%s\t%s: %.4g %s\t%.4g %s\t%.3f\t%s: %s\t\n", f.Name, f.Baseline, f.Base, f.Unit, f.Value, f.Unit, f.Ratio, f.Goal, met)
+	}
+	_ = tw.Flush()
+	for _, f := range r.Figures {
+		if f.Notes != "" {
+			fmt.Fprintf(w, "  %s: %s\n", f.Name, f.Notes)
+		}
+	}
+}
+
+// machine describes where the figures came from.
+func machine() string {
+	cpu := ""
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	mem := ""
+	if data, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb int
+		if _, err := fmt.Sscanf(string(data), "MemTotal: %d kB", &kb); err == nil {
+			mem = fmt.Sprintf(", %.0f GiB", float64(kb)/(1<<20))
+		}
+	}
+	return fmt.Sprintf("%s/%s, %d CPUs %s%s, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpu, mem, runtime.Version())
+}
+
+type bencher struct {
+	dbURL  string
+	log    *slog.Logger
+	stderr io.Writer
+	n      int
+}
+
+// fresh returns a pool on a new, migrated database of its own, dropped at
+// cleanup.
+func (b *bencher) fresh(ctx context.Context) (*pgxpool.Pool, string, func(), error) {
+	b.n++
+	url := withDatabase(b.dbURL, fmt.Sprintf("cutover_bench_%d_%d", os.Getpid(), b.n))
+	if err := resetDatabase(ctx, url); err != nil {
+		return nil, "", nil, err
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	cfg.MaxConns = 60
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err == nil {
+		_, err = store.Migrate(ctx, pool, b.log)
+	}
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return pool, url, func() {
+		pool.Close()
+		name, _ := databaseName(url)
+		_ = adminExec(context.WithoutCancel(ctx), url, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+	}, nil
+}
+
+// noopArgs is the baselines' River job: nothing to do.
+type noopArgs struct {
+	N int `json:"n"`
+}
+
+func (noopArgs) Kind() string { return "bench_noop" }
+
+type noopWorker struct {
+	river.WorkerDefaults[noopArgs]
+	done func()
+}
+
+func (w *noopWorker) Work(ctx context.Context, job *river.Job[noopArgs]) error {
+	w.done()
+	return nil
+}
+
+// riverClient is a River client with only the no-op worker, working queue
+// "moves" with workers at once (0: insert only).
+func riverClient(pool *pgxpool.Pool, workers int, done func()) (*river.Client[pgx.Tx], error) {
+	ws := river.NewWorkers()
+	river.AddWorker(ws, &noopWorker{done: done})
+	cfg := &river.Config{Workers: ws, Logger: slog.New(slog.DiscardHandler), FetchPollInterval: 50 * time.Millisecond,
+		FetchCooldown: 50 * time.Millisecond}
+	if workers > 0 {
+		cfg.Queues = map[string]river.QueueConfig{jobs.QueueMoves: {MaxWorkers: workers}}
+	}
+	return river.NewClient(riverpgxv5.New(pool), cfg)
+}
+
+// timed runs fn and returns how long it took.
+func timed(fn func() error) (time.Duration, error) {
+	start := time.Now()
+	err := fn()
+	return time.Since(start), err
+}
+
+// waitFor polls cond until it holds.
+func waitFor(ctx context.Context, every time.Duration, cond func() (bool, error)) error {
+	for {
+		ok, err := cond()
+		if err != nil || ok {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(every):
+		}
+	}
+}
+
+func benchCSV(n int, prefix string) []byte {
+	var buf bytes.Buffer
+	buf.WriteString("upn,display_name\n")
+	for i := range n {
+		fmt.Fprintf(&buf, "%s%07d@contoso.com,User %d\n", prefix, i, i)
+	}
+	return buf.Bytes()
+}
+
+// benchAPI serves the API on pool with a lead's token, with the workers of
+// cfg (none works moves unless cfg says so).
+func (b *bencher) benchAPI(ctx context.Context, pool *pgxpool.Pool, shell migration.Shell, cfg jobs.Config) (*httptest.Server, *river.Client[pgx.Tx], string, error) {
+	client, err := jobs.NewClient(pool, shell, cfg, b.log)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if cfg.MoveWorkers > 0 || cfg.Control {
+		if err := client.Start(ctx); err != nil {
+			return nil, nil, "", err
+		}
+	}
+	_, token, err := store.New(pool).TokenCreate(ctx, "bench", auth.RoleLead, "cutover bench")
+	if err != nil {
+		return nil, nil, "", err
+	}
+	srv := httptest.NewServer(api.NewServer(pool, jobs.NewScheduler(pool, client), b.log, &api.Options{MaxBody: 64 << 20}).Handler())
+	return srv, client, token, nil
+}
+
+func call(ctx context.Context, srv, token, method, path, contentType string, body []byte, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, srv+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	data, _ := io.ReadAll(res.Body)
+	if res.StatusCode >= 300 {
+		return fmt.Errorf("%s %s: %s: %s", method, path, res.Status, data)
+	}
+	if out != nil {
+		return json.Unmarshal(data, out)
+	}
+	return nil
+}
+
+// importAndPlan imports n users over the API and plans them as one wave
+// starting now with concurrency, returning the wave's ID.
+func importAndPlan(ctx context.Context, srv, token string, n, concurrency int) (int64, error) {
+	var g struct{ ID int64 }
+	if err := call(ctx, srv, token, "POST", "/api/v1/groups?name=bench", "text/csv", benchCSV(n, "b"), &g); err != nil {
+		return 0, err
+	}
+	var planned struct{ Waves []struct{ ID int64 } }
+	body := fmt.Sprintf(`{"waves": [{"size": %d, "start_at": "now", "concurrency": %d, "max_attempts": 1}]}`, n, concurrency)
+	if err := call(ctx, srv, token, "POST", fmt.Sprintf("/api/v1/groups/%d/plan", g.ID), "application/json", []byte(body), &planned); err != nil {
+		return 0, err
+	}
+	return planned.Waves[0].ID, nil
+}
+
+func count(ctx context.Context, pool *pgxpool.Pool, sql string, args ...any) (int, error) {
+	var n int
+	err := pool.QueryRow(ctx, sql, args...).Scan(&n)
+	return n, err
+}
+
+// enqueue: import, plan and queue a group of n users, against River
+// inserting n jobs with InsertManyFast.
+func (b *bencher) enqueue(ctx context.Context, sz benchSizes) (Figure, error) {
+	n := sz.Enqueue
+	pool, _, done, err := b.fresh(ctx)
+	if err != nil {
+		return Figure{}, err
+	}
+	base, err := timed(func() error {
+		client, err := riverClient(pool, 0, func() {})
+		if err != nil {
+			return err
+		}
+		params := make([]river.InsertManyParams, n)
+		for i := range params {
+			params[i] = river.InsertManyParams{Args: noopArgs{N: i}}
+		}
+		_, err = client.InsertManyFast(ctx, params)
+		return err
+	})
+	done()
+	if err != nil {
+		return Figure{}, err
+	}
+	pool, _, done, err = b.fresh(ctx)
+	if err != nil {
+		return Figure{}, err
+	}
+	defer done()
+	srv, client, token, err := b.benchAPI(ctx, pool, nil, jobs.Config{Control: true, PollInterval: 20 * time.Millisecond})
+	if err != nil {
+		return Figure{}, err
+	}
+	defer srv.Close()
+	defer client.Stop(context.WithoutCancel(ctx)) //nolint:errcheck
+	ours, err := timed(func() error {
+		if _, err := importAndPlan(ctx, srv.URL, token, n, 10); err != nil {
+			return err
+		}
+		return waitFor(ctx, 20*time.Millisecond, func() (bool, error) {
+			c, err := count(ctx, pool, `SELECT count(*) FROM river_job WHERE kind = 'move'`)
+			return c >= n, err
+		})
+	})
+	if err != nil {
+		return Figure{}, err
+	}
+	ratio := ours.Seconds() / base.Seconds()
+	return Figure{Name: fmt.Sprintf("import+plan+enqueue %d users", n), Baseline: fmt.Sprintf("River InsertManyFast %d jobs", n),
+		Base: base.Seconds(), Value: ours.Seconds(), Unit: "s", Ratio: ratio, Goal: "≤ 3×", Met: ratio <= 3,
+		Notes: "cutover: CSV import over HTTP (validated, one transaction), plan, and the wave's start queueing a move job per user"}, nil
+}
+
+// throughput: moves per second with a shell that answers at once, against
+// River working no-op jobs with the same workers.
+func (b *bencher) throughput(ctx context.Context, sz benchSizes) (Figure, error) {
+	const workers = 50
+	pool, _, done, err := b.fresh(ctx)
+	if err != nil {
+		return Figure{}, err
+	}
+	var mu sync.Mutex
+	worked := 0
+	client, err := riverClient(pool, workers, func() { mu.Lock(); worked++; mu.Unlock() })
+	if err != nil {
+		done()
+		return Figure{}, err
+	}
+	params := make([]river.InsertManyParams, sz.BaselineJobs)
+	for i := range params {
+		params[i] = river.InsertManyParams{Args: noopArgs{N: i}, InsertOpts: &river.InsertOpts{Queue: jobs.QueueMoves}}
+	}
+	if _, err := client.InsertManyFast(ctx, params); err != nil {
+		done()
+		return Figure{}, err
+	}
+	base, err := timed(func() error {
+		if err := client.Start(ctx); err != nil {
+			return err
+		}
+		return waitFor(ctx, 10*time.Millisecond, func() (bool, error) { mu.Lock(); defer mu.Unlock(); return worked >= sz.BaselineJobs, nil })
+	})
+	_ = client.Stop(context.WithoutCancel(ctx))
+	done()
+	if err != nil {
+		return Figure{}, err
+	}
+	baseRate := float64(sz.BaselineJobs) / base.Seconds()
+
+	rate, err := b.waveRate(ctx, sz.Moves, workers, sim.ShellConfig{Mix: sim.Mix{}})
+	if err != nil {
+		return Figure{}, err
+	}
+	ratio := rate.perSecond / baseRate
+	return Figure{Name: fmt.Sprintf("moves/s, %d users, instant shell", sz.Moves), Baseline: fmt.Sprintf("River, %d no-op jobs", sz.BaselineJobs),
+		Base: baseRate, Value: rate.perSecond, Unit: "/s", Ratio: ratio, Goal: "≥ 0.5×", Met: ratio >= 0.5,
+		Notes: fmt.Sprintf("%d workers each; a move is a lease, 4 state changes with timeline events, 2 Get-CsUser and a Move-CsUser, and its outcome with the job's completion in one transaction", workers)}, nil
+}
+
+type waveRun struct {
+	took      time.Duration
+	perSecond float64
+}
+
+// waveRate runs one wave of n users at concurrency (and cap) c through the
+// API and workers, and times it from its start to its end.
+func (b *bencher) waveRate(ctx context.Context, n, c int, shellCfg sim.ShellConfig) (waveRun, error) {
+	pool, _, done, err := b.fresh(ctx)
+	if err != nil {
+		return waveRun{}, err
+	}
+	defer done()
+	if _, err := store.New(pool).SettingsSetMaxInFlight(ctx, c, "bench"); err != nil {
+		return waveRun{}, err
+	}
+	cfg := jobs.Config{MoveWorkers: c, Control: true, PollInterval: 50 * time.Millisecond, ShellTimeout: time.Minute, SlotPoll: 50 * time.Millisecond}
+	srv, client, token, err := b.benchAPI(ctx, pool, sim.NewShell(shellCfg), cfg)
+	if err != nil {
+		return waveRun{}, err
+	}
+	defer srv.Close()
+	defer client.Stop(context.WithoutCancel(ctx)) //nolint:errcheck
+	waveID, err := importAndPlan(ctx, srv.URL, token, n, c)
+	if err != nil {
+		return waveRun{}, err
+	}
+	var took time.Duration
+	err = waitFor(ctx, 20*time.Millisecond, func() (bool, error) {
+		var finished bool
+		err := pool.QueryRow(ctx, `SELECT state = 'completed', coalesce(finished_at - started_at, '0')::interval FROM waves WHERE id = $1`, waveID).Scan(&finished, &took)
+		return finished, err
+	})
+	if err != nil {
+		return waveRun{}, err
+	}
+	return waveRun{took: took, perSecond: float64(n) / took.Seconds()}, nil
+}
+
+// wave: the wall-clock of a wave whose moves take 200 ms, against N·L/C.
+func (b *bencher) wave(ctx context.Context, sz benchSizes) (Figure, error) {
+	const capacity, latency = 50, 200 * time.Millisecond
+	run, err := b.waveRate(ctx, sz.Wave, capacity, sim.ShellConfig{Mix: sim.Mix{}, MoveLatency: latency})
+	if err != nil {
+		return Figure{}, err
+	}
+	ideal := time.Duration(sz.Wave) * latency / capacity
+	ratio := run.took.Seconds() / ideal.Seconds()
+	return Figure{Name: fmt.Sprintf("wave of %d users, 200 ms moves, cap %d", sz.Wave, capacity), Baseline: "ideal N·L/C",
+		Base: ideal.Seconds(), Value: run.took.Seconds(), Unit: "s", Ratio: ratio, Goal: "≤ 1.10×", Met: ratio <= 1.10,
+		Notes: "the Move-CsUser of the simulated shell mean 200 ms (100 to 300 ms); reads instant"}, nil
+}
+
+// lookup: helpdesk lookups over HTTP from 50 clients, against a single-row
+// primary-key select through pgx in the same process.
+func (b *bencher) lookup(ctx context.Context, sz benchSizes) (Figure, error) {
+	const clients, users = 50, 2000
+	pool, _, done, err := b.fresh(ctx)
+	if err != nil {
+		return Figure{}, err
+	}
+	defer done()
+	srv, client, token, err := b.benchAPI(ctx, pool, nil, jobs.Config{})
+	if err != nil {
+		return Figure{}, err
+	}
+	defer srv.Close()
+	_ = client
+	if _, err := importAndPlan(ctx, srv.URL, token, users, 10); err != nil {
+		return Figure{}, err
+	}
+	_, helpdesk, err := store.New(pool).TokenCreate(ctx, "bench helpdesk", auth.RoleHelpdesk, "cutover bench")
+	if err != nil {
+		return Figure{}, err
+	}
+	ids, err := count(ctx, pool, `SELECT max(id) FROM group_members`)
+	if err != nil {
+		return Figure{}, err
+	}
+	duration := time.Duration(sz.LookupSeconds) * time.Second
+	base, err := load(ctx, clients, duration, func(rnd *rand.Rand) error {
+		var upn string
+		return pool.QueryRow(ctx, `SELECT upn FROM group_members WHERE id = $1`, 1+rnd.IntN(ids)).Scan(&upn)
+	})
+	if err != nil {
+		return Figure{}, err
+	}
+	transport := &http.Transport{MaxIdleConnsPerHost: clients}
+	hc := &http.Client{Transport: transport, Timeout: 30 * time.Second}
+	ours, err := load(ctx, clients, duration, func(rnd *rand.Rand) error {
+		req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/api/v1/users/b%07d@contoso.com", srv.URL, rnd.IntN(users)), nil)
+		req.Header.Set("Authorization", "Bearer "+helpdesk)
+		res, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			return fmt.Errorf("lookup: %s", res.Status)
+		}
+		return nil
+	})
+	if err != nil {
+		return Figure{}, err
+	}
+	ratio := ours.rate / base.rate
+	return Figure{Name: fmt.Sprintf("helpdesk lookups/s, %d clients, HTTP", clients), Baseline: "pgx primary-key select",
+		Base: base.rate, Value: ours.rate, Unit: "/s", Ratio: ratio, Goal: "≥ 0.33×", Met: ratio >= 0.33,
+		Notes: fmt.Sprintf("p50/p99: baseline %s/%s, cutover %s/%s; a lookup checks the token, then reads memberships, pre-flight, moves, timeline and rollback record",
+			base.p50, base.p99, ours.p50, ours.p99)}, nil
+}
+
+type loadResult struct {
+	rate     float64
+	p50, p99 time.Duration
+}
+
+// load runs op from clients goroutines for d and measures it.
+func load(ctx context.Context, clients int, d time.Duration, op func(*rand.Rand) error) (loadResult, error) {
+	var mu sync.Mutex
+	var lat []time.Duration
+	var firstErr error
+	var wg sync.WaitGroup
+	end := time.Now().Add(d)
+	for i := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rnd := rand.New(rand.NewPCG(uint64(i), 7))
+			var mine []time.Duration
+			for time.Now().Before(end) && ctx.Err() == nil {
+				start := time.Now()
+				if err := op(rnd); err != nil {
+					mu.Lock()
+					firstErr = err
+					mu.Unlock()
+					return
+				}
+				mine = append(mine, time.Since(start))
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return loadResult{}, firstErr
+	}
+	slices.Sort(lat)
+	pct := func(p float64) time.Duration { return lat[int(p*float64(len(lat)-1))].Round(10 * time.Microsecond) }
+	return loadResult{rate: float64(len(lat)) / d.Seconds(), p50: pct(0.50), p99: pct(0.99)}, nil
+}
+
+// memory: the peak resident memory of a cutover serve process working a
+// wave, for each size; the largest against the smallest.
+func (b *bencher) memory(ctx context.Context, sz benchSizes) (Figure, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return Figure{}, err
+	}
+	var peaks []float64
+	for _, n := range sz.RSS {
+		peak, err := b.serveWave(ctx, exe, n)
+		if err != nil {
+			return Figure{}, err
+		}
+		fmt.Fprintf(b.stderr, "  %d users: peak RSS %.1f MB\n", n, peak)
+		peaks = append(peaks, peak)
+	}
+	first, last := peaks[0], peaks[len(peaks)-1]
+	ratio := last / first
+	return Figure{Name: fmt.Sprintf("server peak RSS, %d-user wave", sz.RSS[len(sz.RSS)-1]), Baseline: fmt.Sprintf("%d-user wave", sz.RSS[0]),
+		Base: first, Value: last, Unit: "MB", Ratio: ratio, Goal: "< 200 MB and ≤ 1.5×", Met: last < 200 && ratio <= 1.5,
+		Notes: "cutover serve (API and 50 workers, simulated shell in process, instant) importing, planning and moving the whole wave; VmHWM from /proc"}, nil
+}
+
+// serveWave runs cutover serve as a process of its own, moves a wave of n
+// users through it, and returns its peak resident memory in MB.
+func (b *bencher) serveWave(ctx context.Context, exe string, n int) (float64, error) {
+	pool, url, done, err := b.fresh(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	_, token, err := store.New(pool).TokenCreate(ctx, "bench", auth.RoleLead, "cutover bench")
+	if err != nil {
+		return 0, err
+	}
+	if _, err := store.New(pool).SettingsSetMaxInFlight(ctx, 50, "bench"); err != nil {
+		return 0, err
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(20000))
+	cmd := exec.CommandContext(ctx, exe, "serve", "--database-url", url, "--listen", addr, "--shell", "sim", "--sim-latency", "0",
+		"--workers", "50", "--log-level", "error")
+	cmd.Stdout, cmd.Stderr = io.Discard, b.stderr
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	defer func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }()
+	srv := "http://" + addr
+	if err := waitFor(ctx, 50*time.Millisecond, func() (bool, error) {
+		res, err := http.Get(srv + "/healthz")
+		if err == nil {
+			res.Body.Close()
+		}
+		return err == nil, nil
+	}); err != nil {
+		return 0, err
+	}
+	waveID, err := importAndPlan(ctx, srv, token, n, 50)
+	if err != nil {
+		return 0, err
+	}
+	if err := waitFor(ctx, 200*time.Millisecond, func() (bool, error) {
+		c, err := count(ctx, pool, `SELECT count(*) FROM waves WHERE id = $1 AND state = 'completed'`, waveID)
+		return c == 1, err
+	}); err != nil {
+		return 0, err
+	}
+	return peakRSS(cmd.Process.Pid)
+}
+
+// peakRSS reads a process's peak resident memory (VmHWM), in MB.
+func peakRSS(pid int) (float64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("peak memory needs /proc (Linux): %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			return float64(kb) / 1024, err
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", pid)
+}
