@@ -17,8 +17,8 @@ import (
 
 	"github.com/cutover/cutover/internal/api"
 	"github.com/cutover/cutover/internal/metrics"
-	"github.com/cutover/cutover/internal/store"
 	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/store"
 	"github.com/cutover/cutover/jobs"
 )
 
