@@ -59,35 +59,17 @@ type Lease struct {
 // row first, so that the cap holds across processes.
 func (q *Queries) LeaseAcquire(ctx context.Context, waveID, moveID int64, ttl time.Duration, anyState bool) (Lease, error) {
 	var l Lease
-	err := q.inTx(ctx, func(tx *Queries) error {
-		var capacity int
-		if err := tx.db.QueryRow(ctx, `SELECT max_in_flight FROM deployment_settings FOR UPDATE`).Scan(&capacity); err != nil {
-			return err
-		}
-		// A new statement, so that it sees every lease committed before the
-		// lock was granted.
-		var limit, waveHeld, allHeld int
-		err := tx.db.QueryRow(ctx, `
-			WITH expired AS (
-				DELETE FROM move_leases WHERE expires_at < now() AND move_id <> $2
-			)
-			SELECT w.state, w.concurrency_limit, now(),
-			       (SELECT count(*) FROM move_leases WHERE wave_id = $1 AND expires_at >= now() AND move_id <> $2),
-			       (SELECT count(*) FROM move_leases WHERE expires_at >= now() AND move_id <> $2)
-			FROM waves w WHERE w.id = $1`, waveID, moveID).Scan(&l.WaveState, &limit, &l.At, &waveHeld, &allHeld)
-		if err != nil {
-			return notFound(err, "wave %d does not exist", waveID)
-		}
-		if (l.WaveState != migration.WaveStateRunning && !anyState) || waveHeld >= limit || allHeld >= capacity {
-			return nil
-		}
-		l.OK = true
-		_, err = tx.db.Exec(ctx, `
-			INSERT INTO move_leases (move_id, wave_id, expires_at) VALUES ($1, $2, now() + make_interval(secs => $3))
-			ON CONFLICT (move_id) DO UPDATE SET expires_at = excluded.expires_at`, moveID, waveID, ttl.Seconds())
-		return err
-	})
-	return l, err
+	var state *string
+	err := q.db.QueryRow(ctx, `SELECT ok, wave_state, at FROM cutover_lease_acquire($1, $2, $3, $4)`,
+		waveID, moveID, ttl.Seconds(), anyState).Scan(&l.OK, &state, &l.At)
+	if err != nil {
+		return l, err
+	}
+	if state == nil {
+		return l, migration.Errorf(migration.ENotFound, "not_found", "wave %d does not exist", waveID)
+	}
+	l.WaveState = migration.WaveState(*state)
+	return l, nil
 }
 
 // LeasesHeld counts the unexpired slots held across the deployment.
