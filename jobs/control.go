@@ -13,12 +13,12 @@ import (
 )
 
 // afterMove looks at a move's wave once the move has ended, in the
-// transaction that ended it: it halts the wave when its failures cross the
+// transaction that ended it (success: it went without throttling): it halts the wave when its failures cross the
 // threshold, rolls back what a halt says to roll back, completes the wave
 // when nothing is left, and notifies webhooks of what happened.
-func afterMove(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], waveID int64, actor string) (store.WaveOutcome, error) {
+func afterMove(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], waveID int64, success bool, actor string) (store.WaveOutcome, error) {
 	q := store.New(tx)
-	out, err := q.WaveAfterMove(ctx, waveID, actor)
+	out, err := q.WaveAfterMove(ctx, waveID, success, actor)
 	if err != nil {
 		return out, err
 	}
@@ -137,7 +137,7 @@ func (s *Scheduler) WaveResume(ctx context.Context, waveID int64, actor string) 
 				}
 				return scheduleStart(ctx, tx, s.client, w)
 			}
-			_, err = afterMove(ctx, tx, s.client, waveID, actor) // a wave whose last move ended while paused completes
+			_, err = afterMove(ctx, tx, s.client, waveID, false, actor) // a wave whose last move ended while paused completes
 			return err
 		case migration.WaveStateHalted:
 			var queued []store.QueuedMove
@@ -150,7 +150,7 @@ func (s *Scheduler) WaveResume(ctx context.Context, waveID int64, actor string) 
 			if err := unblock(ctx, tx, s.client, w.GroupID, actor); err != nil {
 				return err
 			}
-			_, err = afterMove(ctx, tx, s.client, waveID, actor)
+			_, err = afterMove(ctx, tx, s.client, waveID, false, actor)
 			return err
 		case migration.WaveStateBlocked:
 			if w, err = q.WaveGateOverride(ctx, waveID, actor); err != nil {

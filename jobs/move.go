@@ -490,13 +490,8 @@ func (a *attempt) finish(ctx context.Context, c store.MoveChange) error {
 		if err := q.LeaseRelease(ctx, a.move.ID); err != nil {
 			return err
 		}
-		if !overload {
-			if err := q.WaveLimitSuccess(ctx, a.move.WaveID, a.w.actor); err != nil {
-				return err
-			}
-		}
 		var err error
-		if out, err = afterMove(ctx, tx, river.ClientFromContext[pgx.Tx](ctx), a.move.WaveID, a.w.actor); err != nil {
+		if out, err = afterMove(ctx, tx, river.ClientFromContext[pgx.Tx](ctx), a.move.WaveID, !overload, a.w.actor); err != nil {
 			return err
 		}
 		return complete(ctx, tx, a.job)

@@ -41,6 +41,7 @@ type Wave struct {
 	GateOverride   bool       `json:"gate_override,omitempty"`
 	ThresholdSince *time.Time `json:"-"`
 	ScheduleRev    int        `json:"-"`
+	LimitSuccesses int        `json:"-"` // good moves since the adaptive limit last changed
 }
 
 // Move is one user in one wave.

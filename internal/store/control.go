@@ -217,14 +217,21 @@ type WaveOutcome struct {
 }
 
 // WaveAfterMove looks at a wave once a move of it has ended, in the
-// transaction that ended it: a running wave whose permanent failures cross
-// its threshold halts (its moves not started are cancelled, the group's later
-// waves are blocked); a wave with no active move left completes.
-func (q *Queries) WaveAfterMove(ctx context.Context, waveID int64, actor string) (WaveOutcome, error) {
+// transaction that ended it: a move that went well (success) counts toward
+// raising the wave's adaptive limit; a running wave whose permanent failures
+// cross its threshold halts (its moves not started are cancelled, the
+// group's later waves are blocked); a wave with no active move left
+// completes.
+func (q *Queries) WaveAfterMove(ctx context.Context, waveID int64, success bool, actor string) (WaveOutcome, error) {
 	var out WaveOutcome
 	w, err := q.waveLock(ctx, waveID)
 	if err != nil {
 		return out, err
+	}
+	if success {
+		if err := q.limitSuccess(ctx, w, actor); err != nil {
+			return out, err
+		}
 	}
 	out.Wave = w
 	if w.State == migration.WaveStateRunning && w.Threshold.Set() {
@@ -368,23 +375,20 @@ func (q *Queries) WaveLimitOverload(ctx context.Context, waveID int64, started t
 	return from, to, err
 }
 
-// WaveLimitSuccess counts a move that went without throttling toward raising
-// the wave's adaptive limit by one.
-func (q *Queries) WaveLimitSuccess(ctx context.Context, waveID int64, actor string) error {
-	var limit, successes, ceiling int
-	if err := q.db.QueryRow(ctx, `
-		SELECT concurrency_limit, limit_successes, concurrency FROM waves WHERE id = $1 FOR UPDATE`, waveID).Scan(&limit, &successes, &ceiling); err != nil {
-		return err
-	}
-	if limit >= ceiling && successes == 0 {
+// limitSuccess counts a move that went without throttling toward raising
+// the locked wave's adaptive limit by one. A wave at its concurrency is left
+// alone: nothing is written.
+func (q *Queries) limitSuccess(ctx context.Context, w migration.Wave, actor string) error {
+	limit, successes := w.ConcurrencyLimit, w.LimitSuccesses
+	if limit >= w.Concurrency && successes == 0 {
 		return nil
 	}
-	next, successes := migration.LimitIncrease(limit, successes, ceiling)
-	if _, err := q.db.Exec(ctx, `UPDATE waves SET concurrency_limit = $2, limit_successes = $3 WHERE id = $1`, waveID, next, successes); err != nil {
+	next, successes := migration.LimitIncrease(limit, successes, w.Concurrency)
+	if _, err := q.db.Exec(ctx, `UPDATE waves SET concurrency_limit = $2, limit_successes = $3 WHERE id = $1`, w.ID, next, successes); err != nil {
 		return err
 	}
 	if next != limit {
-		_, err := q.WaveEventAdd(ctx, waveID, WaveEventLimitRaised, fmt.Sprintf("moves in flight limited to %d (was %d)", next, limit), actor)
+		_, err := q.WaveEventAdd(ctx, w.ID, WaveEventLimitRaised, fmt.Sprintf("moves in flight limited to %d (was %d)", next, limit), actor)
 		return err
 	}
 	return nil

@@ -551,7 +551,7 @@ func TestWaveAfterMoveCompletes(t *testing.T) {
 	ctx := context.Background()
 	g := f.group(t)
 	finish := func(w int64) (bool, error) {
-		out, err := q.WaveAfterMove(ctx, w, "test")
+		out, err := q.WaveAfterMove(ctx, w, false, "test")
 		return out.Completed, err
 	}
 	waveState := func(t *testing.T, id int64) (migration.WaveState, bool) {
