@@ -82,6 +82,7 @@ func NewServer(pool *pgxpool.Pool, scheduler *jobs.Scheduler, log *slog.Logger, 
 	if s.auth == nil {
 		s.auth = s.q
 	}
+	s.auth = &cachedAuth{next: s.auth, now: time.Now, seen: map[string]cachedPrincipal{}}
 	s.checks.MaxSyncAge = cmp.Or(s.checks.MaxSyncAge, migration.DefaultMaxSyncAge)
 	s.checks.LicenceSettle = cmp.Or(s.checks.LicenceSettle, migration.DefaultLicenceSettle)
 	return s

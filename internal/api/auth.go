@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/cutover/cutover/internal/auth"
 	"github.com/cutover/cutover/internal/migration"
@@ -208,4 +210,45 @@ func (s *Server) tokenRevoke(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("token revoked", "token_id", t.ID, "name", t.Name)
 	writeJSON(w, http.StatusOK, t)
+}
+
+// authCacheTTL is how long a token found valid is taken as valid without
+// asking the database again: a revoked token is refused within this.
+const authCacheTTL = 5 * time.Second
+
+// cachedAuth remembers, for authCacheTTL, the principals of tokens found
+// valid, keyed by the token's hash (the token itself is not kept). Unknown
+// tokens are always asked about.
+type cachedAuth struct {
+	next auth.Authenticator
+	now  func() time.Time
+	mu   sync.Mutex
+	seen map[string]cachedPrincipal
+}
+
+type cachedPrincipal struct {
+	p       auth.Principal
+	expires time.Time
+}
+
+func (c *cachedAuth) Authenticate(ctx context.Context, credential string) (auth.Principal, error) {
+	key := string(auth.Hash(credential))
+	now := c.now()
+	c.mu.Lock()
+	hit, ok := c.seen[key]
+	c.mu.Unlock()
+	if ok && now.Before(hit.expires) {
+		return hit.p, nil
+	}
+	p, err := c.next.Authenticate(ctx, credential)
+	if err != nil {
+		return p, err
+	}
+	c.mu.Lock()
+	if len(c.seen) >= 10000 {
+		clear(c.seen)
+	}
+	c.seen[key] = cachedPrincipal{p: p, expires: now.Add(authCacheTTL)}
+	c.mu.Unlock()
+	return p, nil
 }

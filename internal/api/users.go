@@ -80,8 +80,10 @@ func LookUp(ctx context.Context, q *store.Queries, identity string, now time.Tim
 	if st.RollbackRecord, err = q.RollbackRecordGet(ctx, current.ID); err != nil {
 		return st, err
 	}
-	if st.Preflight, err = q.PreflightGet(ctx, current.MemberID); err != nil {
-		return st, err
+	if current.MemberID != groups[0].MemberID {
+		if st.Preflight, err = q.PreflightGet(ctx, current.MemberID); err != nil {
+			return st, err
+		}
 	}
 	for _, m := range moves {
 		if m.ID != current.ID {

@@ -1,0 +1,53 @@
+package api
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cutover/cutover/internal/auth"
+)
+
+// countingAuth counts lookups and can be told a token was revoked.
+type countingAuth struct {
+	calls   int
+	revoked bool
+}
+
+func (c *countingAuth) Authenticate(_ context.Context, credential string) (auth.Principal, error) {
+	c.calls++
+	if c.revoked || credential != "good" {
+		return auth.Principal{}, auth.ErrUnknown
+	}
+	return auth.Principal{Name: "token:t (lead)", Role: auth.RoleLead}, nil
+}
+
+func TestCachedAuth(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	next := &countingAuth{}
+	c := &cachedAuth{next: next, now: func() time.Time { return now }, seen: map[string]cachedPrincipal{}}
+	ctx := context.Background()
+
+	for range 3 {
+		p, err := c.Authenticate(ctx, "good")
+		require.NoError(t, err)
+		require.Equal(t, auth.RoleLead, p.Role)
+	}
+	require.Equal(t, 1, next.calls, "asked once, then remembered")
+	for range 2 {
+		_, err := c.Authenticate(ctx, "bad")
+		require.ErrorIs(t, err, auth.ErrUnknown)
+	}
+	require.Equal(t, 3, next.calls, "an unknown token is asked about every time")
+
+	next.revoked = true
+	now = now.Add(authCacheTTL - time.Millisecond)
+	_, err := c.Authenticate(ctx, "good")
+	require.NoError(t, err, "within the cache's time a revoked token still passes")
+	now = now.Add(time.Millisecond)
+	_, err = c.Authenticate(ctx, "good")
+	require.ErrorIs(t, err, auth.ErrUnknown, "after it, the revocation holds")
+}
