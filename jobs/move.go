@@ -256,23 +256,14 @@ func (a *attempt) run(ctx context.Context) error {
 		return a.fail(ctx, err)
 	}
 
-	err = pgx.BeginFunc(ctx, a.w.pool, func(tx pgx.Tx) error {
-		q := store.New(tx)
-		captured, err := q.RollbackRecordCapture(ctx, a.move.ID, u)
-		if err != nil {
-			return err
-		}
-		record := "rollback record kept from an earlier attempt"
-		if captured {
-			record = "rollback record captured (registrar pool " + u.RegistrarPool + ")"
-		}
-		return a.change(ctx, q, store.MoveChange{
-			To:         migration.MoveStateMoving,
-			MoveIssued: true,
-			Message:    record + "; moving online (Move-CsUser -Target " + migration.OnlineHostingProvider + ")",
-		})
-	})
-	if err != nil {
+	// The rollback record and the change to moving: one statement, before
+	// the move call.
+	if err := a.change(ctx, q, store.MoveChange{
+		To:         migration.MoveStateMoving,
+		MoveIssued: true,
+		Capture:    &u,
+		Message:    "moving online (Move-CsUser -Target " + migration.OnlineHostingProvider + ")",
+	}); err != nil {
 		return err
 	}
 	if err := a.shellCall(ctx, func(ctx context.Context) error { return a.w.shell.MoveOnline(ctx, a.move.UPN) }); err != nil {

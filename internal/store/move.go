@@ -89,20 +89,45 @@ type MoveChange struct {
 	ErrorMessage  string
 	NextAttemptAt *time.Time
 	MoveIssued    bool // the move call is about to be made
-	Message       string
-	Actor         string
+	// Capture, when set, is the user's on-premises state, kept as the
+	// move's rollback record in the same statement (see MoveUpdate).
+	Capture *migration.ShellUser
+	Message string
+	Actor   string
 }
 
 // MoveUpdate applies a change and appends its event, in one statement. If the
 // move is not in a state the change may start from, it returns ErrStale.
+//
+// With Capture, the same statement stores the user's on-premises state as
+// the move's rollback record, unless an earlier attempt stored it, and the
+// event says which. The record's time is the statement's start, before the
+// event's.
 func (q *Queries) MoveUpdate(ctx context.Context, c MoveChange) error {
 	from := c.From
 	if from == nil {
 		from = migration.MoveStatesTo(c.To)
 	}
+	capture, message := "", "$9::text"
+	args := []any{c.MoveID, c.To, from, c.Attempt, c.ErrorCode, c.ErrorMessage, c.NextAttemptAt, c.MoveIssued, c.Message, c.Actor}
+	if u := c.Capture; u != nil {
+		policies := u.Policies
+		if policies == nil {
+			policies = map[string]string{}
+		}
+		capture = `rec AS (
+			INSERT INTO rollback_records (move_id, sip_address, registrar_pool, hosting_provider,
+			                              enterprise_voice_enabled, line_uri, policies, captured_at)
+			SELECT $1, $11, $12, $13, $14, $15, $16, now() WHERE EXISTS (SELECT 1 FROM moves WHERE id = $1 AND state = ANY($3))
+			ON CONFLICT (move_id) DO NOTHING RETURNING move_id
+		), `
+		message = `CASE WHEN EXISTS (SELECT 1 FROM rec) THEN 'rollback record captured (registrar pool ' || $12 || '); '
+		           ELSE 'rollback record kept from an earlier attempt; ' END || $9`
+		args = append(args, u.SipAddress, u.RegistrarPool, u.HostingProvider, u.EnterpriseVoiceEnabled, u.LineURI, policies)
+	}
 	var n int
 	err := q.db.QueryRow(ctx, `
-		WITH changed AS (
+		WITH `+capture+`changed AS (
 			UPDATE moves SET
 				state = $2,
 				attempts = CASE WHEN $4 > 0 THEN $4 ELSE attempts END,
@@ -117,10 +142,9 @@ func (q *Queries) MoveUpdate(ctx context.Context, c MoveChange) error {
 			RETURNING id, attempts
 		), ev AS (
 			INSERT INTO move_events (move_id, state, attempt, error_code, message, actor)
-			SELECT id, $2, attempts, nullif($5, ''), $9, $10 FROM changed
+			SELECT id, $2, attempts, nullif($5, ''), `+message+`, $10 FROM changed
 		)
-		SELECT count(*) FROM changed`,
-		c.MoveID, c.To, from, c.Attempt, c.ErrorCode, c.ErrorMessage, c.NextAttemptAt, c.MoveIssued, c.Message, c.Actor).Scan(&n)
+		SELECT count(*) FROM changed`, args...).Scan(&n)
 	if err != nil {
 		return translate(err)
 	}
@@ -181,22 +205,6 @@ func (q *Queries) MoveRequeue(ctx context.Context, moveID int64, actor string) (
 		return migration.Move{}, fmt.Errorf("requeue move %d: %w", moveID, ErrStale)
 	}
 	return q.MoveGet(ctx, moveID)
-}
-
-// RollbackRecordCapture stores the user's on-premises state for a move, once:
-// a record captured already (by an earlier attempt, before its move) is kept.
-// It reports whether it stored one.
-func (q *Queries) RollbackRecordCapture(ctx context.Context, moveID int64, u migration.ShellUser) (bool, error) {
-	policies := u.Policies
-	if policies == nil {
-		policies = map[string]string{}
-	}
-	tag, err := q.db.Exec(ctx, `
-		INSERT INTO rollback_records (move_id, sip_address, registrar_pool, hosting_provider,
-		                              enterprise_voice_enabled, line_uri, policies)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (move_id) DO NOTHING`,
-		moveID, u.SipAddress, u.RegistrarPool, u.HostingProvider, u.EnterpriseVoiceEnabled, u.LineURI, policies)
-	return tag.RowsAffected() == 1, err
 }
 
 // RollbackRecordGet returns a move's rollback record, or nil if none was

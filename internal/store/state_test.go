@@ -344,24 +344,33 @@ func TestRollbackRecordCapturedOnce(t *testing.T) {
 	rec, err := q.RollbackRecordGet(ctx, id)
 	require.NoError(t, err)
 	require.Nil(t, rec, "no record before a capture")
+	toMoving := func(move int64, u migration.ShellUser) error {
+		return q.MoveUpdate(ctx, store.MoveChange{MoveID: move, To: migration.MoveStateMoving, From: []migration.MoveState{migration.MoveStatePreflight},
+			MoveIssued: true, Capture: &u, Message: "moving online", Actor: "test"})
+	}
+	lastEvent := func(move int64) string {
+		t.Helper()
+		events, err := q.MoveEvents(ctx, move)
+		require.NoError(t, err)
+		return events[len(events)-1].Message
+	}
 
 	first := migration.ShellUser{
 		Identity: "alice@contoso.com", SipAddress: "sip:alice@contoso.com", RegistrarPool: "pool01.contoso.local",
 		HostingProvider: "SRV:", EnterpriseVoiceEnabled: true, LineURI: "tel:+441134960000",
 		Policies: map[string]string{"ConferencingPolicy": "BposSAllModality", "VoicePolicy": "UK"},
 	}
-	stored, err := q.RollbackRecordCapture(ctx, id, first)
-	require.NoError(t, err)
-	require.True(t, stored)
+	require.NoError(t, toMoving(id, first))
+	require.Equal(t, "rollback record captured (registrar pool pool01.contoso.local); moving online", lastEvent(id))
 
 	// A later attempt (after the move, say) must not overwrite it.
 	second := migration.ShellUser{
 		Identity: "alice@contoso.com", SipAddress: "sip:alice@contoso.com", RegistrarPool: "pool02.contoso.local",
 		HostingProvider: migration.OnlineHostingProvider, Policies: map[string]string{"VoicePolicy": "Online"},
 	}
-	stored, err = q.RollbackRecordCapture(ctx, id, second)
-	require.NoError(t, err)
-	require.False(t, stored)
+	require.NoError(t, q.MoveUpdate(ctx, store.MoveChange{MoveID: id, To: migration.MoveStatePreflight, Message: "again", Actor: "test"}))
+	require.NoError(t, toMoving(id, second))
+	require.Equal(t, "rollback record kept from an earlier attempt; moving online", lastEvent(id))
 
 	require.Equal(t, 1, f.count(t, `SELECT count(*) FROM rollback_records WHERE move_id = $1`, id))
 	rec, err = q.RollbackRecordGet(ctx, id)
@@ -381,11 +390,14 @@ func TestRollbackRecordCapturedOnce(t *testing.T) {
 		VALUES ($1, 'x', 'pool', 'SRV:', false)`, id)
 	requirePgError(t, err, "23505", "rollback_records_pkey")
 
+	// A move no longer in pre-flight neither changes nor gets a record.
+	gone := f.move(t, g, w, "carol@contoso.com", migration.MoveStateCancelled)
+	require.ErrorIs(t, toMoving(gone, first), store.ErrStale)
+	require.Zero(t, f.count(t, `SELECT count(*) FROM rollback_records WHERE move_id = $1`, gone))
+
 	// No policies are stored as none.
 	other := f.move(t, g, w, "bob@contoso.com", migration.MoveStatePreflight)
-	stored, err = q.RollbackRecordCapture(ctx, other, migration.ShellUser{SipAddress: "sip:bob@contoso.com", RegistrarPool: "pool01.contoso.local", HostingProvider: "SRV:"})
-	require.NoError(t, err)
-	require.True(t, stored)
+	require.NoError(t, toMoving(other, migration.ShellUser{SipAddress: "sip:bob@contoso.com", RegistrarPool: "pool01.contoso.local", HostingProvider: "SRV:"}))
 	rec, err = q.RollbackRecordGet(ctx, other)
 	require.NoError(t, err)
 	require.NotNil(t, rec)
