@@ -91,23 +91,22 @@ type WaveEvent struct {
 
 // Kinds of wave event. Those a webhook hears of are marked.
 const (
-	WaveEventStarted       = "started" // notified
-	WaveEventWaiting       = "waiting_for_window"
-	WaveEventPaused        = "paused"
-	WaveEventResumed       = "resumed"
-	WaveEventHalted        = "halted" // notified
-	WaveEventBlocked       = "blocked"
-	WaveEventUnblocked     = "unblocked"
-	WaveEventCancelled     = "cancelled"
-	WaveEventCompleted     = "completed" // notified
-	WaveEventRollingBack   = "rolling_back"
-	WaveEventRolledBack    = "rolled_back" // notified
-	WaveEventLimitLowered  = "concurrency_lowered"
-	WaveEventLimitRaised   = "concurrency_raised"
-	WaveEventRescheduled   = "rescheduled"
-	WaveEventMembers       = "members_changed"
-	WaveEventRetryPlanned  = "retry_planned"
-	WaveEventSettingsShift = "settings_changed"
+	WaveEventStarted      = "started" // notified
+	WaveEventWaiting      = "waiting_for_window"
+	WaveEventPaused       = "paused"
+	WaveEventResumed      = "resumed"
+	WaveEventHalted       = "halted" // notified
+	WaveEventBlocked      = "blocked"
+	WaveEventUnblocked    = "unblocked"
+	WaveEventCancelled    = "cancelled"
+	WaveEventCompleted    = "completed" // notified
+	WaveEventRollingBack  = "rolling_back"
+	WaveEventRolledBack   = "rolled_back" // notified
+	WaveEventLimitLowered = "concurrency_lowered"
+	WaveEventLimitRaised  = "concurrency_raised"
+	WaveEventRescheduled  = "rescheduled"
+	WaveEventMembers      = "members_changed"
+	WaveEventRetryPlanned = "retry_planned"
 )
 
 // actionWords says in words what an event did to a wave, for errors.
