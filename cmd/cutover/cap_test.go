@@ -63,16 +63,7 @@ func TestGlobalCapAcrossProcesses(t *testing.T) {
 	pool, err := store.Open(ctx, dbURL)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		var active int
-		require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM waves WHERE state <> 'completed'`).Scan(&active))
-		if active == 0 {
-			break
-		}
-		require.True(t, time.Now().Before(deadline), "waves still running after 2 minutes: %+v", shell.Stats())
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitFor(t, pool, 2*time.Minute, 2, `SELECT count(*) FROM waves WHERE state = 'completed'`)
 	st := shell.Stats()
 	require.Equal(t, users, st.MovesOnline)
 	require.LessOrEqual(t, st.MaxInFlight, maxInFlight, "the cap held: %+v", st)

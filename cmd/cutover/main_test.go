@@ -160,16 +160,7 @@ func TestRolesAcrossProcesses(t *testing.T) {
 	pool, err := store.Open(ctx, dbURL)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		var active int
-		require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM waves WHERE state <> 'completed'`).Scan(&active))
-		if active == 0 {
-			break
-		}
-		require.True(t, time.Now().Before(deadline), "waves still running after 2 minutes")
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitFor(t, pool, 2*time.Minute, 2, `SELECT count(*) FROM waves WHERE state = 'completed'`)
 
 	var moved, workers int
 	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM moves WHERE state = 'moved'`).Scan(&moved))

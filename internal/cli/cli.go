@@ -192,6 +192,16 @@ func (f *flags) dur(p *time.Duration, name, env string, def time.Duration, usage
 	f.DurationVar(p, name, def, usage+" ($"+env+")")
 }
 
+// action splits a command's action (its first argument) off args and
+// parses the flags and arguments after it.
+func (f *flags) action(args []string) (string, error) {
+	if len(args) == 0 {
+		f.Usage()
+		return "", errUsage
+	}
+	return args[0], f.parse(args[1:], -1)
+}
+
 // parse parses args; a number of positional arguments other than want is an
 // error, unless want is -1.
 func (f *flags) parse(args []string, want int) error {

@@ -22,12 +22,8 @@ func runToken(ctx context.Context, args []string, getenv Env, stdout, stderr io.
 	c.register(f)
 	f.StringVar(&role, "role", "", "the token's role: helpdesk (looks users up), lead (runs migrations) or admin (also manages tokens)")
 	f.StringVar(&name, "name", "", "who or what the token is for (shown in the audit log and timelines)")
-	if len(args) == 0 {
-		f.Usage()
-		return errUsage
-	}
-	action := args[0]
-	if err := f.parse(args[1:], -1); err != nil {
+	action, err := f.action(args)
+	if err != nil {
 		return err
 	}
 	want := map[string]int{"create": 0, "list": 0, "revoke": 1}

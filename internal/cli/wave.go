@@ -78,12 +78,8 @@ func runWave(ctx context.Context, args []string, getenv Env, stdout, stderr io.W
 	c.register(f)
 	f.StringVar(&start, "start", "", `start time: RFC 3339 (2026-11-23T22:00:00Z) or "now" (retry-failed, reschedule)`)
 	f.BoolVar(&asJSON, "json", false, "print the wave as JSON")
-	if len(args) == 0 {
-		f.Usage()
-		return errUsage
-	}
-	action := args[0]
-	if err := f.parse(args[1:], -1); err != nil {
+	action, err := f.action(args)
+	if err != nil {
 		return err
 	}
 	want := map[string]bool{"show": false, "pause": false, "resume": false, "cancel": false, "rollback": false,
@@ -272,12 +268,8 @@ func runWebhook(ctx context.Context, args []string, getenv Env, stdout, stderr i
 	f.StringVar(&name, "name", "", "the webhook's name")
 	f.secret(&url, "url", "CUTOVER_WEBHOOK_URL", "the incoming webhook's URL")
 	f.StringVar(&format, "format", "", "slack, teams or json (default: from the URL's host)")
-	if len(args) == 0 {
-		f.Usage()
-		return errUsage
-	}
-	action := args[0]
-	if err := f.parse(args[1:], -1); err != nil {
+	action, err := f.action(args)
+	if err != nil {
 		return err
 	}
 	pool, err := store.Open(ctx, c.DatabaseURL)
