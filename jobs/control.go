@@ -3,19 +3,23 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/store"
 )
 
-// afterMove looks at a move's wave once the move has ended, in the
-// transaction that ended it (success: it went without throttling): it halts the wave when its failures cross the
-// threshold, rolls back what a halt says to roll back, completes the wave
-// when nothing is left, and notifies webhooks of what happened.
+// afterMove looks at a move's wave once the move has ended, under the wave's
+// lock in tx (success: it went without throttling): it halts the wave when
+// its failures cross the threshold, rolls back what a halt says to roll
+// back, completes the wave when nothing is left, and notifies webhooks of
+// what happened.
 func afterMove(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], waveID int64, success bool, actor string) (store.WaveOutcome, error) {
 	q := store.New(tx)
 	out, err := q.WaveAfterMove(ctx, waveID, success, actor)
@@ -35,6 +39,80 @@ func afterMove(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], wav
 		}
 	}
 	return out, nil
+}
+
+// settle looks at a move's wave once the move's end has committed: when the
+// end may change the wave (store.WaveMaySettle) it runs afterMove, under the
+// wave's lock, in a transaction of its own. A look cut off by a dead process
+// is made up for by WaveSweepWorker.
+func settle(ctx context.Context, pool *pgxpool.Pool, client *river.Client[pgx.Tx], waveID, moveID int64, success bool, actor string) (store.WaveOutcome, error) {
+	var out store.WaveOutcome
+	may, err := store.New(pool).WaveMaySettle(ctx, waveID, moveID, success)
+	if err != nil || !may {
+		return out, err
+	}
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		out, err = afterMove(ctx, tx, client, waveID, success, actor)
+		return err
+	})
+	return out, err
+}
+
+// WaveSweepArgs looks at every wave a move's end may still change, in case
+// the look after some move's end was cut off (its process died between the
+// move's end and the look): a wave whose last move so ended would otherwise
+// run for ever. River's leader inserts it every SweepInterval.
+type WaveSweepArgs struct{}
+
+// Kind implements river.JobArgs.
+func (WaveSweepArgs) Kind() string { return "wave_sweep" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (WaveSweepArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueControl, MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStateScheduled}}}
+}
+
+// SweepInterval is how often the waves are swept (WaveSweepArgs).
+const SweepInterval = 30 * time.Second
+
+// WaveSweepWorker works WaveSweepArgs.
+type WaveSweepWorker struct {
+	river.WorkerDefaults[WaveSweepArgs]
+	pool  *pgxpool.Pool
+	log   *slog.Logger
+	actor string
+}
+
+// Work implements river.Worker.
+func (w *WaveSweepWorker) Work(ctx context.Context, job *river.Job[WaveSweepArgs]) error {
+	ids, err := store.New(w.pool).WavesUnsettled(ctx)
+	if err != nil {
+		return err
+	}
+	client := river.ClientFromContext[pgx.Tx](ctx)
+	for _, id := range ids {
+		var out store.WaveOutcome
+		err := pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
+			out, err = afterMove(ctx, tx, client, id, false, w.actor)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		logOutcome(w.log, out)
+	}
+	return nil
+}
+
+// logOutcome logs a wave's halt or completion.
+func logOutcome(log *slog.Logger, out store.WaveOutcome) {
+	switch {
+	case out.Halted:
+		log.Warn("wave halted", "wave_id", out.Wave.ID, "wave", out.Wave.Name, "reason", out.Reason, "cancelled", out.Cancelled, "blocked_waves", len(out.Blocked))
+	case out.Completed:
+		log.Info("wave completed", "wave_id", out.Wave.ID, "wave", out.Wave.Name)
+	}
 }
 
 // rollBackWave sets the wave's moved users rolling back and queues their

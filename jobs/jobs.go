@@ -184,6 +184,7 @@ func NewClient(pool *pgxpool.Pool, shell migration.Shell, cfg Config, log *slog.
 	river.AddWorker(workers, &MoveWorker{pool: pool, shell: shell, cfg: cfg, log: log, actor: actor})
 	river.AddWorker(workers, &RollbackWorker{pool: pool, shell: shell, cfg: cfg, log: log, actor: actor})
 	river.AddWorker(workers, &WebhookWorker{pool: pool, cfg: cfg, log: log})
+	river.AddWorker(workers, &WaveSweepWorker{pool: pool, log: log, actor: actor})
 	queues := map[string]river.QueueConfig{}
 	if cfg.MoveWorkers > 0 {
 		queues[QueueMoves] = river.QueueConfig{MaxWorkers: cfg.MoveWorkers}
@@ -202,6 +203,10 @@ func NewClient(pool *pgxpool.Pool, shell migration.Shell, cfg Config, log *slog.
 	}
 	if len(queues) > 0 {
 		rc.Queues = queues
+	}
+	if cfg.Control {
+		rc.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(SweepInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return WaveSweepArgs{}, nil }, nil)}
 	}
 	return river.NewClient(riverpgxv5.New(pool), rc)
 }

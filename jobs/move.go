@@ -76,6 +76,7 @@ func (w *MoveWorker) Work(ctx context.Context, job *river.Job[MoveArgs]) error {
 	// A move cut off in flight (its worker died) finishes whatever its wave
 	// does since; one that has not started waits for its wave and window.
 	var cal migration.Calendar
+	hold := true // a move cut off in flight is rare: hold its slot whatever its wave
 	if !m.State.InFlight() {
 		wave, err := q.WaveGet(ctx, m.WaveID)
 		if err != nil {
@@ -84,7 +85,7 @@ func (w *MoveWorker) Work(ctx context.Context, job *river.Job[MoveArgs]) error {
 		if wave.State == migration.WaveStatePaused {
 			return river.JobSnooze(w.cfg.PausePoll)
 		}
-		cal = wave.Calendar()
+		cal, hold = wave.Calendar(), wave.Threshold.Set()
 	}
 	closed := func() error {
 		if cal.Always() {
@@ -100,10 +101,15 @@ func (w *MoveWorker) Work(ctx context.Context, job *river.Job[MoveArgs]) error {
 		}
 		return nil
 	}
-	if err := closed(); err != nil {
-		return err
+	a := &attempt{w: w, job: job, move: m, n: job.Attempt, holdSlot: hold}
+	start := a.start()
+	lease, err := w.acquire(ctx, m, closed, start)
+	if errors.Is(err, store.ErrStale) {
+		// The slot was taken, but the move changed under us before it
+		// started (its wave halted or was cancelled): nothing was done.
+		w.release(context.WithoutCancel(ctx), m.ID)
+		return nil
 	}
-	lease, err := w.acquire(ctx, m, closed)
 	if err != nil {
 		return err
 	}
@@ -117,14 +123,11 @@ func (w *MoveWorker) Work(ctx context.Context, job *river.Job[MoveArgs]) error {
 		}
 		return nil // the wave halted or was cancelled: the move was cancelled with it
 	}
-	a := &attempt{w: w, job: job, move: m, n: job.Attempt, leasedAt: lease.At}
-	err = a.run(ctx)
-	if errors.Is(err, store.ErrStale) && a.move.State == m.State {
-		// The move changed under us before it started (its wave halted or
-		// was cancelled): nothing was done.
-		w.release(context.WithoutCancel(ctx), m.ID)
-		return nil
+	a.leasedAt = lease.At
+	if start != nil {
+		a.changed(*start)
 	}
+	err = a.run(ctx)
 	if err != nil && ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		// Cancelled (the process is stopping): free the slot and hand the
 		// move to the next worker without spending an attempt. That worker
@@ -138,23 +141,28 @@ func (w *MoveWorker) Work(ctx context.Context, job *river.Job[MoveArgs]) error {
 // acquire takes a slot for the move, waiting for one up to slotWait: a slot
 // freed in this process wakes it at once, one freed elsewhere within
 // SlotPoll. A move in flight already (cut off by a dead worker) takes a
-// slot whatever its wave's state. closed says whether the move's window has
-// closed (an error to return) while it waited; a slot taken then is given
-// back.
-func (w *MoveWorker) acquire(ctx context.Context, m migration.Move, closed func() error) (store.Lease, error) {
+// slot whatever its wave's state. closed says whether the move's window is
+// closed (an error to return), before each try. start, when set, is the
+// change that starts the move, made with the slot in one statement; the
+// slot is held when that returns ErrStale.
+func (w *MoveWorker) acquire(ctx context.Context, m migration.Move, closed func() error, start *store.MoveChange) (store.Lease, error) {
 	q := store.New(w.pool)
+	req := store.LeaseRequest{WaveID: m.WaveID, MoveID: m.ID, TTL: w.cfg.leaseTTL(), AnyState: m.State.InFlight()}
 	deadline := time.Now().Add(w.cfg.slotWait())
 	for {
+		if err := closed(); err != nil {
+			return store.Lease{}, err
+		}
 		freed := w.freed.C()
-		lease, err := q.LeaseAcquire(ctx, m.WaveID, m.ID, w.cfg.leaseTTL(), m.State.InFlight())
+		var lease store.Lease
+		var err error
+		if start != nil {
+			lease, err = q.LeaseStart(ctx, req, *start)
+		} else {
+			lease, err = q.LeaseAcquire(ctx, req.WaveID, req.MoveID, req.TTL, req.AnyState)
+		}
 		if err != nil {
 			return lease, err
-		}
-		if err := closed(); err != nil {
-			if lease.OK {
-				w.release(context.WithoutCancel(ctx), m.ID)
-			}
-			return store.Lease{}, err
 		}
 		if lease.OK || lease.WaveState != migration.WaveStateRunning && !m.State.InFlight() {
 			return lease, nil
@@ -217,26 +225,48 @@ type attempt struct {
 	n           int
 	directoryID string    // the user's object ID in Entra ID, once known
 	leasedAt    time.Time // when the attempt took its slot (the database's clock)
+	// pending is a change made but not yet written (verifying, after the
+	// move call): it is written with the next change, in the same round
+	// trip. A move cut off before then is still moving with its move call
+	// recorded, and the next attempt reads the homing before anything else.
+	pending *store.MoveChange
+	// holdSlot keeps the slot through the look at the wave after the
+	// move's end (see finish).
+	holdSlot bool
+}
+
+// start is the change that starts the attempt, made with its slot: nil for
+// a move back from waiting for Teams, which verifies without a pre-flight.
+func (a *attempt) start() *store.MoveChange {
+	if a.resumesVerifying() {
+		return nil
+	}
+	return &store.MoveChange{
+		MoveID: a.move.ID, Attempt: a.n, Actor: a.w.actor,
+		To:      migration.MoveStatePreflight,
+		From:    []migration.MoveState{migration.MoveStateQueued, migration.MoveStateRetrying, migration.MoveStatePreflight, migration.MoveStateMoving, migration.MoveStateVerifying},
+		Message: a.prefix() + "pre-flight: reading the user's homing (Get-CsUser)",
+	}
+}
+
+// resumesVerifying reports whether the move is back from waiting for Teams
+// to show the move (or from a worker that died while verifying).
+func (a *attempt) resumesVerifying() bool {
+	return a.move.State == migration.MoveStateVerifying && a.move.MoveIssuedAt != nil
 }
 
 func (a *attempt) prefix() string {
 	return fmt.Sprintf("attempt %d of %d: ", a.n, a.job.MaxAttempts)
 }
 
+// run works the attempt, started (see start) and holding its slot.
 func (a *attempt) run(ctx context.Context) error {
-	if a.move.State == migration.MoveStateVerifying && a.move.MoveIssuedAt != nil {
+	if a.move.State == migration.MoveStateVerifying {
 		// Back from waiting for Teams to show the move (or from a worker
 		// that died while verifying): verification reads the homing afresh.
 		return a.verify(ctx)
 	}
 	q := store.New(a.w.pool)
-	if err := a.change(ctx, q, store.MoveChange{
-		To:      migration.MoveStatePreflight,
-		From:    []migration.MoveState{migration.MoveStateQueued, migration.MoveStateRetrying, migration.MoveStatePreflight, migration.MoveStateMoving, migration.MoveStateVerifying},
-		Message: a.prefix() + "pre-flight: reading the user's homing (Get-CsUser)",
-	}); err != nil {
-		return err
-	}
 	u, err := a.getUser(ctx)
 	if err != nil {
 		return a.fail(ctx, err)
@@ -269,9 +299,8 @@ func (a *attempt) run(ctx context.Context) error {
 	if err := a.shellCall(ctx, func(ctx context.Context) error { return a.w.shell.MoveOnline(ctx, a.move.UPN) }); err != nil {
 		return a.fail(ctx, err)
 	}
-	if err := a.change(ctx, q, store.MoveChange{To: migration.MoveStateVerifying, Message: "move accepted; verifying the homing (Get-CsUser)"}); err != nil {
-		return err
-	}
+	a.pending = &store.MoveChange{MoveID: a.move.ID, Attempt: a.n, Actor: a.w.actor,
+		To: migration.MoveStateVerifying, Message: "move accepted; verifying the homing (Get-CsUser)"}
 	return a.verify(ctx)
 }
 
@@ -374,6 +403,9 @@ func (a *attempt) verify(ctx context.Context) error {
 	// most five minutes, and not past the end of the wait.
 	wait := min(max(waited/2, a.w.cfg.RetryBase), 5*time.Minute, a.w.cfg.ProvisioningWait-waited) + 10*time.Millisecond
 	q := store.New(a.w.pool)
+	if err := a.flush(ctx, q); err != nil {
+		return err
+	}
 	if err := q.MoveWaitNote(ctx, a.move.ID, time.Now().Add(wait), migration.MoveEvent{Attempt: a.n, Actor: a.w.actor,
 		Message: fmt.Sprintf("on premises the user is online; Teams still shows accountType %s: waiting up to %s for provisioning", account, a.w.cfg.ProvisioningWait)}); err != nil {
 		return err
@@ -396,11 +428,40 @@ func (a *attempt) shellCall(ctx context.Context, call func(context.Context) erro
 	return a.w.cfg.shellCall(ctx, call)
 }
 
-// change moves the move to a new state and records the event.
-func (a *attempt) change(ctx context.Context, q *store.Queries, c store.MoveChange) error {
+// change moves the move to a new state and records the event, after the
+// pending change if there is one, in one round trip; with release it frees
+// the move's slot in the same implicit transaction.
+func (a *attempt) change(ctx context.Context, q *store.Queries, c store.MoveChange, release ...bool) error {
 	c.MoveID, c.Attempt, c.Actor = a.move.ID, a.n, a.w.actor
-	if err := q.MoveUpdate(ctx, c); err != nil {
+	cs := []store.MoveChange{c}
+	if a.pending != nil {
+		cs = []store.MoveChange{*a.pending, c}
+	}
+	if err := q.MoveUpdates(ctx, len(release) > 0 && release[0], cs...); err != nil {
 		return err
+	}
+	for _, c := range cs {
+		a.changed(c)
+	}
+	return nil
+}
+
+// flush writes the pending change, if any.
+func (a *attempt) flush(ctx context.Context, q *store.Queries) error {
+	if a.pending == nil {
+		return nil
+	}
+	if err := q.MoveUpdate(ctx, *a.pending); err != nil {
+		return err
+	}
+	a.changed(*a.pending)
+	return nil
+}
+
+// changed notes a change written to the move.
+func (a *attempt) changed(c store.MoveChange) {
+	if a.pending != nil && c.To == a.pending.To {
+		a.pending = nil
 	}
 	a.move.State = c.To
 	if c.To == migration.MoveStatePreflight && a.move.StartedAt == nil {
@@ -411,7 +472,6 @@ func (a *attempt) change(ctx context.Context, q *store.Queries, c store.MoveChan
 		now := time.Now() // the database's own is a moment earlier
 		a.move.MoveIssuedAt = &now
 	}
-	return nil
 }
 
 // fail records a failed attempt: a transient failure with attempts left
@@ -432,16 +492,10 @@ func (a *attempt) fail(ctx context.Context, cause error) error {
 			Message: fmt.Sprintf("failed: %s: %s%s", f.Code, msg, note)})
 	}
 	next := time.Now().Add(a.w.cfg.Backoff(a.n, a.job.ID)).Truncate(time.Second)
-	err := pgx.BeginFunc(context.WithoutCancel(ctx), a.w.pool, func(tx pgx.Tx) error {
-		q := store.New(tx)
-		if err := a.change(ctx, q, store.MoveChange{
-			To: migration.MoveStateRetrying, ErrorCode: f.Code, ErrorMessage: msg, NextAttemptAt: &next,
-			Message: a.prefix() + fmt.Sprintf("failed: %s: %s; next attempt at %s", f.Code, msg, next.UTC().Format("15:04:05 UTC")),
-		}); err != nil {
-			return err
-		}
-		return q.LeaseRelease(ctx, a.move.ID)
-	})
+	err := a.change(context.WithoutCancel(ctx), store.New(a.w.pool), store.MoveChange{
+		To: migration.MoveStateRetrying, ErrorCode: f.Code, ErrorMessage: msg, NextAttemptAt: &next,
+		Message: a.prefix() + fmt.Sprintf("failed: %s: %s; next attempt at %s", f.Code, msg, next.UTC().Format("15:04:05 UTC")),
+	}, true)
 	if err != nil {
 		return err
 	}
@@ -465,44 +519,44 @@ func (a *attempt) overload(ctx context.Context, code migration.ErrorCode) {
 	}
 }
 
-// finish ends the move (moved, skipped or failed), frees its slot, counts
-// the outcome toward the wave's adaptive limit, halts or completes the wave
-// as the outcome says, and completes the job: one transaction.
+// finish ends the move (moved, skipped or failed) and frees its slot in one
+// round trip; then it looks at the wave (settle),
+// which counts the outcome toward the wave's adaptive limit and halts or
+// completes the wave as the outcome says.
 func (a *attempt) finish(ctx context.Context, c store.MoveChange) error {
 	ctx = context.WithoutCancel(ctx) // the outcome is known: record it even if the job times out now
 	c.Message = a.prefix() + c.Message
 	overload := c.To == migration.MoveStateFailed && migration.FailureFor(c.ErrorCode).Overload()
-	var out store.WaveOutcome
-	err := pgx.BeginFunc(ctx, a.w.pool, func(tx pgx.Tx) error {
-		q := store.New(tx)
-		if err := a.change(ctx, q, c); err != nil {
-			return err
-		}
-		if err := q.LeaseRelease(ctx, a.move.ID); err != nil {
-			return err
-		}
-		var err error
-		if out, err = afterMove(ctx, tx, river.ClientFromContext[pgx.Tx](ctx), a.move.WaveID, !overload, a.w.actor); err != nil {
-			return err
-		}
-		return complete(ctx, tx, a.job)
-	})
-	if err != nil {
+	// River completes the job once Work returns: a move already ended
+	// makes a rerun of the job do nothing, so the two need not commit
+	// together.
+	//
+	// In a wave with a failure threshold the slot is held until the wave
+	// has been looked at, so that no move takes it before the threshold
+	// halts the wave.
+	hold := a.holdSlot
+	if err := a.change(ctx, store.New(a.w.pool), c, !hold); err != nil {
 		return err
 	}
-	a.w.freed.Broadcast()
+	if !hold {
+		a.w.freed.Broadcast()
+	}
+	out, err := settle(ctx, a.w.pool, river.ClientFromContext[pgx.Tx](ctx), a.move.WaveID, a.move.ID, !overload, a.w.actor)
+	if err != nil {
+		// The move's end is recorded; the wave is looked at again by the
+		// next move's end or the sweep.
+		a.w.log.Warn("looking at the wave after a move failed", "wave_id", a.move.WaveID, "move_id", a.move.ID, "error", err)
+	}
+	if hold {
+		a.w.release(ctx, a.move.ID)
+	}
+	logOutcome(a.w.log, out)
 	if a.w.cfg.MoveEnded != nil {
 		took := time.Duration(0)
 		if a.move.StartedAt != nil {
 			took = time.Since(*a.move.StartedAt)
 		}
 		a.w.cfg.MoveEnded(c.To, took)
-	}
-	switch {
-	case out.Halted:
-		a.w.log.Warn("wave halted", "wave_id", a.move.WaveID, "wave", a.move.WaveName, "reason", out.Reason, "cancelled", out.Cancelled, "blocked_waves", len(out.Blocked))
-	case out.Completed:
-		a.w.log.Info("wave completed", "wave_id", a.move.WaveID, "wave", a.move.WaveName)
 	}
 	if overload {
 		a.overload(ctx, c.ErrorCode)

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -65,7 +66,7 @@ type benchSizes struct {
 func runBench(ctx context.Context, args []string, getenv Env, stdout, stderr io.Writer) error {
 	f := newFlags("bench", "bench [flags]", getenv, stderr)
 	var c common
-	var jsonOut, only, rss string
+	var jsonOut, only, rss, cpuProfile string
 	var sz benchSizes
 	c.register(f)
 	f.IntVar(&sz.Enqueue, "enqueue", 100000, "users imported, planned and queued (and River jobs inserted for the baseline)")
@@ -76,6 +77,7 @@ func runBench(ctx context.Context, args []string, getenv Env, stdout, stderr io.
 	f.StringVar(&rss, "rss", "10000,100000", "users of the waves whose server's peak memory is measured (comma-separated; the last against the first)")
 	f.StringVar(&only, "only", "", "run only the benchmarks whose names contain this")
 	f.StringVar(&jsonOut, "json", "", "also write the report as JSON to this file")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the benchmarks (this process: API and workers) to this file")
 	if err := f.parse(args, 0); err != nil {
 		return err
 	}
@@ -85,6 +87,17 @@ func runBench(ctx context.Context, args []string, getenv Env, stdout, stderr io.
 			return fmt.Errorf("--rss %q: want user counts like 10000,100000", rss)
 		}
 		sz.RSS = append(sz.RSS, n)
+	}
+	if cpuProfile != "" {
+		out, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer out.Close()
+		if err := pprof.StartCPUProfile(out); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	log := slog.New(slog.DiscardHandler)
 	b := &bencher{dbURL: c.DatabaseURL, log: log, stderr: stderr}

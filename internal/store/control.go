@@ -56,7 +56,9 @@ type Lease struct {
 // neither the wave's adaptive limit nor the deployment's cap on moves in
 // flight is reached. A move that holds a slot already renews it. Slots whose lease
 // expired (their worker died) are freed. Every taker locks the one settings
-// row first, so that the cap holds across processes.
+// row first, so that the cap holds across processes. It commits without
+// waiting for the WAL flush (see sql/0006), so it must not run inside a
+// transaction that writes anything else.
 func (q *Queries) LeaseAcquire(ctx context.Context, waveID, moveID int64, ttl time.Duration, anyState bool) (Lease, error) {
 	var l Lease
 	var state *string
@@ -132,7 +134,7 @@ func (q *Queries) WaveEvents(ctx context.Context, waveID int64) ([]WaveEvent, er
 
 // waveLock locks a wave and returns it.
 func (q *Queries) waveLock(ctx context.Context, waveID int64) (migration.Wave, error) {
-	rows, _ := q.db.Query(ctx, `SELECT `+waveColumns+` FROM waves WHERE id = $1 FOR UPDATE`, waveID)
+	rows, _ := q.db.Query(ctx, `SELECT `+waveColumns+` FROM waves WHERE id = $1 FOR NO KEY UPDATE`, waveID)
 	w, err := pgx.CollectExactlyOneRow(rows, scanWave)
 	return w, notFound(err, "wave %d does not exist", waveID)
 }
@@ -215,8 +217,8 @@ type WaveOutcome struct {
 	Event     WaveEvent // the halt's or the completion's
 }
 
-// WaveAfterMove looks at a wave once a move of it has ended, in the
-// transaction that ended it: a move that went well (success) counts toward
+// WaveAfterMove looks at a wave once a move of it has ended, under the
+// wave's lock (see WaveMaySettle): a move that went well (success) counts toward
 // raising the wave's adaptive limit; a running wave whose permanent failures
 // cross its threshold halts (its moves not started are cancelled, the
 // group's later waves are blocked); a wave with no active move left
@@ -234,18 +236,11 @@ func (q *Queries) WaveAfterMove(ctx context.Context, waveID int64, success bool,
 	}
 	out.Wave = w
 	if w.State == migration.WaveStateRunning && w.Threshold.Set() {
-		var failed, ended, started int
-		if err := q.db.QueryRow(ctx, `
-			WITH counted AS (
-				SELECT state, state IN ('moved', 'skipped', 'failed', 'rolling_back', 'rolled_back', 'rollback_failed') AS ended
-				FROM moves WHERE wave_id = $1 AND started_at IS NOT NULL
-				  AND ($2::timestamptz IS NULL OR started_at >= $2 OR finished_at >= $2)
-			)
-			SELECT count(*) FILTER (WHERE state = 'failed'), count(*) FILTER (WHERE ended), count(*) FROM counted`,
-			waveID, w.ThresholdSince).Scan(&failed, &ended, &started); err != nil {
+		crossed, why, err := q.thresholdCrossed(ctx, w)
+		if err != nil {
 			return out, err
 		}
-		if crossed, why := w.Threshold.Crossed(failed, ended, started); crossed {
+		if crossed {
 			out.Halted, out.Reason = true, why
 			return out, q.halt(ctx, &out, actor)
 		}
@@ -262,6 +257,113 @@ func (q *Queries) WaveAfterMove(ctx context.Context, waveID int64, success bool,
 	out.Completed = true
 	out.Event, err = q.WaveEventAdd(ctx, waveID, WaveEventCompleted, w.Name+" completed", actor)
 	return out, err
+}
+
+// endedStates are the states of a move that has ended, counted by the
+// failure threshold.
+const endedStates = `('moved', 'skipped', 'failed', 'rolling_back', 'rolled_back', 'rollback_failed')`
+
+// thresholdCrossed counts the wave's moves started since its threshold
+// counts from, and says whether their permanent failures cross it.
+func (q *Queries) thresholdCrossed(ctx context.Context, w migration.Wave) (bool, string, error) {
+	var failed, ended, started int
+	if err := q.db.QueryRow(ctx, `
+		WITH counted AS (
+			SELECT state, state IN `+endedStates+` AS ended
+			FROM moves WHERE wave_id = $1 AND started_at IS NOT NULL
+			  AND ($2::timestamptz IS NULL OR started_at >= $2 OR finished_at >= $2)
+		)
+		SELECT count(*) FILTER (WHERE state = 'failed'), count(*) FILTER (WHERE ended), count(*) FROM counted`,
+		w.ID, w.ThresholdSince).Scan(&failed, &ended, &started); err != nil {
+		return false, "", err
+	}
+	crossed, why := w.Threshold.Crossed(failed, ended, started)
+	return crossed, why, nil
+}
+
+// WaveMaySettle says, without locking the wave, whether the end of its move
+// moveID (success: it went without throttling) may change it, so that
+// WaveAfterMove, which locks the wave, runs only then: while a wave of
+// thousands runs, almost every move's end changes nothing, and taking the
+// wave's lock for each made the lock the ceiling on moves per second.
+//
+// It is true when the move counts toward raising the adaptive limit, when the
+// threshold may be crossed (a failure that crosses it, or a success among
+// the first ended moves, where the minimum sample is reached), when a halted
+// wave rolls back the users it moved, and when no move of the wave is
+// active. A move's end whose look is cut off (its process died) is made up
+// for by the periodic look at every unsettled wave (jobs.WaveSweepArgs).
+func (q *Queries) WaveMaySettle(ctx context.Context, waveID, moveID int64, success bool) (bool, error) {
+	// The wave and whether it has a move active, in one round trip. While
+	// another move of the wave holds a slot the wave cannot be complete,
+	// and that move looks again once its own end has committed: the cheap
+	// test first, then the wave's moves.
+	b := &pgx.Batch{}
+	var w migration.Wave
+	var active bool
+	b.Queue(`SELECT `+waveColumns+` FROM waves WHERE id = $1`, waveID).Query(func(rows pgx.Rows) error {
+		var err error
+		w, err = pgx.CollectExactlyOneRow(rows, scanWave)
+		return notFound(err, "wave %d does not exist", waveID)
+	})
+	b.Queue(`
+		SELECT EXISTS (SELECT 1 FROM move_leases WHERE wave_id = $1 AND move_id <> $2)
+		    OR EXISTS (SELECT 1 FROM moves WHERE wave_id = $1 AND state IN `+activeStates+`)`, waveID, moveID).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&active)
+	})
+	if err := q.db.SendBatch(ctx, b).Close(); err != nil {
+		return false, err
+	}
+	switch w.State {
+	case migration.WaveStateRunning, migration.WaveStatePaused:
+	case migration.WaveStateHalted:
+		return w.RollbackOnHalt, nil
+	default:
+		return false, nil
+	}
+	if success && (w.ConcurrencyLimit < w.Concurrency || w.LimitSuccesses > 0) {
+		return true, nil
+	}
+	if w.State != migration.WaveStateRunning {
+		return false, nil // a paused wave completes when it is resumed
+	}
+	if w.Threshold.Set() {
+		if success {
+			// A success crosses nothing once the minimum sample is
+			// reached: it changes neither the failures nor the moves
+			// started. Moves ending at once each count the others, so
+			// the margin is the wave's concurrency.
+			margin := w.Threshold.MinSample + w.Concurrency
+			var ended int
+			if err := q.db.QueryRow(ctx, `
+				SELECT count(*) FROM (SELECT 1 FROM moves WHERE wave_id = $1 AND started_at IS NOT NULL AND state IN `+endedStates+`
+				  AND ($2::timestamptz IS NULL OR started_at >= $2 OR finished_at >= $2) LIMIT $3) e`,
+				waveID, w.ThresholdSince, margin+1).Scan(&ended); err != nil {
+				return false, err
+			}
+			if ended <= margin {
+				return true, nil
+			}
+		} else {
+			crossed, _, err := q.thresholdCrossed(ctx, w)
+			if err != nil || crossed {
+				return crossed, err
+			}
+		}
+	}
+	return !active, nil
+}
+
+// WavesUnsettled returns the waves whose state a move's end may still change
+// (running ones, and halted ones that roll back what they moved and have a
+// user moved), for the periodic look that makes up for a look cut
+// off by a dead process.
+func (q *Queries) WavesUnsettled(ctx context.Context) ([]int64, error) {
+	rows, _ := q.db.Query(ctx, `
+		SELECT id FROM waves w WHERE state = 'running'
+		   OR (state = 'halted' AND rollback_on_halt AND EXISTS (SELECT 1 FROM moves m WHERE m.wave_id = w.id AND m.state = 'moved'))
+		ORDER BY id`)
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
 }
 
 // halt halts the locked wave of out: cancels its moves not started and blocks
@@ -358,7 +460,7 @@ func (q *Queries) WaveLimitOverload(ctx context.Context, waveID int64, started t
 	var from int
 	var lowered *time.Time
 	if err := q.db.QueryRow(ctx, `
-		SELECT concurrency_limit, limit_lowered_at FROM waves WHERE id = $1 FOR UPDATE`, waveID).Scan(&from, &lowered); err != nil {
+		SELECT concurrency_limit, limit_lowered_at FROM waves WHERE id = $1 FOR NO KEY UPDATE`, waveID).Scan(&from, &lowered); err != nil {
 		return 0, 0, err
 	}
 	to := migration.LimitDecrease(from)
@@ -456,7 +558,7 @@ func (q *Queries) WaveRollbackEnded(ctx context.Context, waveID int64, actor str
 // returns it. Its users' moves are pending until it starts.
 func (q *Queries) WaveRetryCreate(ctx context.Context, w migration.Wave, startAt time.Time, actor string) (migration.Wave, error) {
 	var next int
-	if _, err := q.db.Exec(ctx, `SELECT 1 FROM pilot_groups WHERE id = $1 FOR UPDATE`, w.GroupID); err != nil {
+	if _, err := q.db.Exec(ctx, `SELECT 1 FROM pilot_groups WHERE id = $1 FOR NO KEY UPDATE`, w.GroupID); err != nil {
 		return migration.Wave{}, err
 	}
 	if err := q.db.QueryRow(ctx, `SELECT coalesce(max(number), 0) + 1 FROM waves WHERE group_id = $1`, w.GroupID).Scan(&next); err != nil {

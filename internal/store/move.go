@@ -2,10 +2,13 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/cutover/cutover/internal/migration"
 )
@@ -104,6 +107,90 @@ type MoveChange struct {
 // event says which. The record's time is the statement's start, before the
 // event's.
 func (q *Queries) MoveUpdate(ctx context.Context, c MoveChange) error {
+	sql, args := moveUpdateSQL(c, "", "")
+	var n int
+	if err := q.db.QueryRow(ctx, sql, args...).Scan(&n); err != nil {
+		return translate(err)
+	}
+	return stale(c, n)
+}
+
+// MoveUpdates applies changes one after the other and, with release, frees
+// the move's slot, all in one round trip: on a pool, in one implicit
+// transaction. A change whose move is not in a state it may start from
+// changes nothing, nor do the ones after it, and MoveUpdates returns
+// ErrStale.
+func (q *Queries) MoveUpdates(ctx context.Context, release bool, cs ...MoveChange) error {
+	b := &pgx.Batch{}
+	for _, c := range cs {
+		sql, args := moveUpdateSQL(c, "", "")
+		b.Queue(strings.Replace(sql, "SELECT count(*) FROM changed", "SELECT cutover_expect_changed(count(*)) FROM changed", 1), args...)
+	}
+	if release && len(cs) > 0 {
+		b.Queue(`DELETE FROM move_leases WHERE move_id = $1`, cs[0].MoveID)
+	}
+	res := q.db.SendBatch(ctx, b)
+	for _, c := range cs {
+		var n int
+		if err := res.QueryRow().Scan(&n); err != nil {
+			res.Close()
+			if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "CT001" {
+				return stale(c, 0)
+			}
+			return translate(err)
+		}
+	}
+	return res.Close()
+}
+
+// LeaseRequest asks for a concurrency slot for a move (see LeaseAcquire).
+type LeaseRequest struct {
+	WaveID, MoveID int64
+	TTL            time.Duration
+	AnyState       bool
+}
+
+// LeaseStart takes a slot for a move as LeaseAcquire does and, if it got
+// one, applies the change that starts the move, in one statement. The
+// statement commits without waiting for the WAL flush, as a lease does: a
+// move that has only started its pre-flight has done nothing a crash could
+// lose. It returns the lease, and ErrStale if the slot was taken but the
+// move was not in a state the change may start from.
+func (q *Queries) LeaseStart(ctx context.Context, r LeaseRequest, c MoveChange) (Lease, error) {
+	_, args := moveUpdateSQL(c, "", "")
+	n := len(args)
+	args = append(args, r.WaveID, r.TTL.Seconds(), r.AnyState)
+	lease := fmt.Sprintf(`lease AS MATERIALIZED (SELECT ok, wave_state, at FROM cutover_lease_acquire($%d, $1, $%d, $%d)), `, n+1, n+2, n+3)
+	sql, _ := moveUpdateSQL(c, lease, " AND (SELECT ok FROM lease)")
+	sql = strings.Replace(sql, "SELECT count(*) FROM changed", "SELECT lease.ok, lease.wave_state, lease.at, (SELECT count(*) FROM changed) FROM lease", 1)
+	var l Lease
+	var state *string
+	var changed int
+	if err := q.db.QueryRow(ctx, sql, args...).Scan(&l.OK, &state, &l.At, &changed); err != nil {
+		return l, translate(err)
+	}
+	if state == nil {
+		return l, migration.Errorf(migration.ENotFound, "not_found", "wave %d does not exist", r.WaveID)
+	}
+	l.WaveState = migration.WaveState(*state)
+	if l.OK {
+		return l, stale(c, changed)
+	}
+	return l, nil
+}
+
+// stale is ErrStale when change c changed n = 0 moves.
+func stale(c MoveChange, n int) error {
+	if n == 0 {
+		return fmt.Errorf("move %d to %s: %w", c.MoveID, c.To, ErrStale)
+	}
+	return nil
+}
+
+// moveUpdateSQL is the statement of a change and its arguments. with is
+// prepended to the statement's common table expressions, and gate to the
+// update's condition.
+func moveUpdateSQL(c MoveChange, with, gate string) (string, []any) {
 	from := c.From
 	if from == nil {
 		from = migration.MoveStatesTo(c.To)
@@ -118,16 +205,15 @@ func (q *Queries) MoveUpdate(ctx context.Context, c MoveChange) error {
 		capture = `rec AS (
 			INSERT INTO rollback_records (move_id, sip_address, registrar_pool, hosting_provider,
 			                              enterprise_voice_enabled, line_uri, policies, captured_at)
-			SELECT $1, $11, $12, $13, $14, $15, $16, now() WHERE EXISTS (SELECT 1 FROM moves WHERE id = $1 AND state = ANY($3))
+			SELECT $1, $11, $12, $13, $14, $15, $16, now() WHERE EXISTS (SELECT 1 FROM moves WHERE id = $1 AND state = ANY($3))` + gate + `
 			ON CONFLICT (move_id) DO NOTHING RETURNING move_id
 		), `
 		message = `CASE WHEN EXISTS (SELECT 1 FROM rec) THEN 'rollback record captured (registrar pool ' || $12 || '); '
 		           ELSE 'rollback record kept from an earlier attempt; ' END || $9`
 		args = append(args, u.SipAddress, u.RegistrarPool, u.HostingProvider, u.EnterpriseVoiceEnabled, u.LineURI, policies)
 	}
-	var n int
-	err := q.db.QueryRow(ctx, `
-		WITH `+capture+`changed AS (
+	return `
+		WITH ` + with + capture + `changed AS (
 			UPDATE moves SET
 				state = $2,
 				attempts = CASE WHEN $4 > 0 THEN $4 ELSE attempts END,
@@ -136,22 +222,15 @@ func (q *Queries) MoveUpdate(ctx context.Context, c MoveChange) error {
 				next_attempt_at = $7,
 				move_issued_at = CASE WHEN $8 THEN coalesce(move_issued_at, now()) ELSE move_issued_at END,
 				started_at = CASE WHEN $2 = 'preflight' THEN coalesce(started_at, now()) ELSE started_at END,
-				finished_at = CASE WHEN $2 IN `+activeStates+` THEN NULL ELSE now() END,
+				finished_at = CASE WHEN $2 IN ` + activeStates + ` THEN NULL ELSE now() END,
 				updated_at = now()
-			WHERE id = $1 AND state = ANY($3)
+			WHERE id = $1 AND state = ANY($3)` + gate + `
 			RETURNING id, attempts
 		), ev AS (
 			INSERT INTO move_events (move_id, state, attempt, error_code, message, actor)
-			SELECT id, $2, attempts, nullif($5, ''), `+message+`, $10 FROM changed
+			SELECT id, $2, attempts, nullif($5, ''), ` + message + `, $10 FROM changed
 		)
-		SELECT count(*) FROM changed`, args...).Scan(&n)
-	if err != nil {
-		return translate(err)
-	}
-	if n == 0 {
-		return fmt.Errorf("move %d to %s: %w", c.MoveID, c.To, ErrStale)
-	}
-	return nil
+		SELECT count(*) FROM changed`, args
 }
 
 // MoveEventCount counts a move's events in one state.
@@ -175,7 +254,7 @@ func (q *Queries) MoveEventAdd(ctx context.Context, moveID int64, e migration.Mo
 // set), so that a long wait is one line in the timeline.
 func (q *Queries) MoveWaitNote(ctx context.Context, moveID int64, next time.Time, e migration.MoveEvent) error {
 	_, err := q.db.Exec(ctx, `
-		WITH prev AS (SELECT id, next_attempt_at FROM moves WHERE id = $1 FOR UPDATE),
+		WITH prev AS (SELECT id, next_attempt_at FROM moves WHERE id = $1 FOR NO KEY UPDATE),
 		upd AS (UPDATE moves SET next_attempt_at = $2, updated_at = now() WHERE id = $1)
 		INSERT INTO move_events (move_id, state, attempt, message, actor)
 		SELECT m.id, m.state, $3, $4, $5 FROM moves m JOIN prev ON prev.id = m.id

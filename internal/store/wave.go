@@ -27,7 +27,7 @@ func (q *Queries) WavesCreate(ctx context.Context, groupID int64, actor string, 
 	var waves []migration.Wave
 	err := q.inTx(ctx, func(tx *Queries) error {
 		var name string
-		if err := tx.db.QueryRow(ctx, `SELECT name FROM pilot_groups WHERE id = $1 FOR UPDATE`, groupID).Scan(&name); err != nil {
+		if err := tx.db.QueryRow(ctx, `SELECT name FROM pilot_groups WHERE id = $1 FOR NO KEY UPDATE`, groupID).Scan(&name); err != nil {
 			return notFound(err, "pilot group %d does not exist", groupID)
 		}
 		rows, _ := tx.db.Query(ctx, `
