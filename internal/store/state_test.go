@@ -658,3 +658,157 @@ func TestWaveAfterMoveCompletes(t *testing.T) {
 		require.False(t, done)
 	})
 }
+
+// TestMoveUpdatesAllOrNothing: changes sent together apply in order, and one
+// that finds the move changed under it undoes the ones before it.
+func TestMoveUpdatesAllOrNothing(t *testing.T) {
+	t.Parallel()
+	f, q := newFixtures(t)
+	ctx := context.Background()
+	g := f.group(t)
+	w := f.wave(t, g, migration.WaveStateRunning, 10)
+	tests := []struct {
+		name  string
+		from  migration.MoveState
+		to    []migration.MoveState
+		stale bool
+	}{
+		{name: "both apply", from: migration.MoveStateMoving, to: []migration.MoveState{migration.MoveStateVerifying, migration.MoveStateMoved}},
+		{name: "second stale", from: migration.MoveStateMoving, to: []migration.MoveState{migration.MoveStateVerifying, migration.MoveStateQueued}, stale: true},
+		{name: "first stale", from: migration.MoveStateQueued, to: []migration.MoveState{migration.MoveStateVerifying, migration.MoveStateMoved}, stale: true},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			id := f.move(t, g, w, fmt.Sprintf("batch.%d@contoso.com", i), tt.from)
+			f.lease(t, w, id)
+			events := f.count(t, `SELECT count(*) FROM move_events WHERE move_id = $1`, id)
+			var cs []store.MoveChange
+			for _, to := range tt.to {
+				cs = append(cs, store.MoveChange{MoveID: id, To: to, Attempt: 1, Message: "batch", Actor: "test"})
+			}
+			err := q.MoveUpdates(ctx, true, cs...)
+			m, getErr := q.MoveGet(ctx, id)
+			require.NoError(t, getErr)
+			if tt.stale {
+				require.ErrorIs(t, err, store.ErrStale)
+				require.Equal(t, tt.from, m.State, "nothing applied")
+				require.Equal(t, events, f.count(t, `SELECT count(*) FROM move_events WHERE move_id = $1`, id))
+				require.Equal(t, 1, f.count(t, `SELECT count(*) FROM move_leases WHERE move_id = $1`, id), "the slot is still held")
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.to[len(tt.to)-1], m.State)
+			require.Equal(t, events+len(tt.to), f.count(t, `SELECT count(*) FROM move_events WHERE move_id = $1`, id))
+			require.Zero(t, f.count(t, `SELECT count(*) FROM move_leases WHERE move_id = $1`, id), "the slot is freed")
+		})
+	}
+}
+
+// TestLeaseStart: the slot and the move's start in one statement; a move
+// changed under it keeps the slot taken (for the caller to free) and is not
+// started.
+func TestLeaseStart(t *testing.T) {
+	t.Parallel()
+	f, q := newFixtures(t)
+	ctx := context.Background()
+	g := f.group(t)
+	tests := []struct {
+		name    string
+		state   migration.MoveState
+		limit   int
+		wantOK  bool
+		stale   bool
+		started bool
+	}{
+		{name: "queued starts", state: migration.MoveStateQueued, limit: 1, wantOK: true, started: true},
+		{name: "cancelled is stale", state: migration.MoveStateCancelled, limit: 1, wantOK: true, stale: true},
+		{name: "no slot", state: migration.MoveStateQueued, limit: 0, wantOK: false},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := f.wave(t, g, migration.WaveStateRunning, max(tt.limit, 1))
+			if tt.limit == 0 {
+				f.lease(t, w, f.move(t, g, w, fmt.Sprintf("holder.%d@contoso.com", i), migration.MoveStateMoving))
+			}
+			id := f.move(t, g, w, fmt.Sprintf("start.%d@contoso.com", i), tt.state)
+			lease, err := q.LeaseStart(ctx, store.LeaseRequest{WaveID: w, MoveID: id, TTL: time.Minute},
+				store.MoveChange{MoveID: id, To: migration.MoveStatePreflight, From: []migration.MoveState{migration.MoveStateQueued}, Attempt: 1, Message: "start", Actor: "test"})
+			if tt.stale {
+				require.ErrorIs(t, err, store.ErrStale)
+			} else {
+				require.NoError(t, err)
+			}
+			require.Equal(t, tt.wantOK, lease.OK)
+			m, err := q.MoveGet(ctx, id)
+			require.NoError(t, err)
+			if tt.started {
+				require.Equal(t, migration.MoveStatePreflight, m.State)
+				require.NotNil(t, m.StartedAt)
+			} else {
+				require.Equal(t, tt.state, m.State)
+			}
+			require.Equal(t, map[bool]int{true: 1, false: 0}[tt.wantOK], f.count(t, `SELECT count(*) FROM move_leases WHERE move_id = $1`, id))
+		})
+	}
+}
+
+// lease gives a move a slot of its wave for a minute.
+func (f fixtures) lease(t *testing.T, waveID, moveID int64) {
+	t.Helper()
+	_, err := f.pool.Exec(context.Background(), `INSERT INTO move_leases (move_id, wave_id, expires_at) VALUES ($1, $2, now() + interval '1 minute')`, moveID, waveID)
+	require.NoError(t, err)
+}
+
+// TestWaveMaySettle: the end of a move asks for the wave's lock only when
+// it may change the wave.
+func TestWaveMaySettle(t *testing.T) {
+	t.Parallel()
+	f, q := newFixtures(t)
+	ctx := context.Background()
+	g := f.group(t)
+	tests := []struct {
+		name    string
+		state   migration.WaveState
+		set     string // an update of the wave
+		other   migration.MoveState
+		leased  bool // the other move holds a slot
+		success bool
+		want    bool
+	}{
+		{name: "another move active", state: migration.WaveStateRunning, other: migration.MoveStateQueued, want: false},
+		{name: "another move holds a slot", state: migration.WaveStateRunning, other: migration.MoveStateMoved, leased: true, want: false},
+		{name: "last move", state: migration.WaveStateRunning, other: migration.MoveStateMoved, want: true},
+		{name: "completed wave", state: migration.WaveStateCompleted, other: migration.MoveStateMoved, want: false},
+		{name: "paused wave", state: migration.WaveStatePaused, other: migration.MoveStateMoved, want: false},
+		{name: "halted, rolling back on halt", state: migration.WaveStateRunning, set: "state = 'halted', rollback_on_halt = true, failure_threshold_count = 1", other: migration.MoveStateQueued, want: true},
+		{name: "success under a lowered limit", state: migration.WaveStateRunning, set: "concurrency = 4, concurrency_limit = 2", other: migration.MoveStateQueued, success: true, want: true},
+		{name: "failure under a lowered limit", state: migration.WaveStateRunning, set: "concurrency = 4, concurrency_limit = 2", other: migration.MoveStateQueued, want: false},
+		{name: "failure crossing the threshold", state: migration.WaveStateRunning, set: "failure_threshold_count = 1, failure_min_sample = 1", other: migration.MoveStateQueued, want: true},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := f.wave(t, g, tt.state, 1)
+			if tt.set != "" {
+				_, err := f.pool.Exec(ctx, `UPDATE waves SET `+tt.set+` WHERE id = $1`, w)
+				require.NoError(t, err)
+			}
+			end := migration.MoveStateMoved
+			if !tt.success {
+				end = migration.MoveStateFailed
+			}
+			ended := f.move(t, g, w, fmt.Sprintf("ended.%d@contoso.com", i), end)
+			_, err := f.pool.Exec(ctx, `UPDATE moves SET started_at = now() WHERE id = $1`, ended)
+			require.NoError(t, err)
+			other := f.move(t, g, w, fmt.Sprintf("other.%d@contoso.com", i), tt.other)
+			if tt.leased {
+				f.lease(t, w, other)
+			}
+			got, err := q.WaveMaySettle(ctx, w, ended, tt.success)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+		})
+	}
+}

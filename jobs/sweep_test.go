@@ -1,0 +1,73 @@
+package jobs_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/store"
+	"github.com/cutover/cutover/jobs"
+)
+
+// TestWaveSweep: a worker that recorded its move's end and died before it
+// looked at the wave leaves the wave running; the sweep completes it, or
+// halts it when the threshold was crossed.
+func TestWaveSweep(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		outcome   migration.MoveState
+		threshold migration.Threshold
+		want      migration.WaveState
+	}{
+		{name: "last move moved", outcome: migration.MoveStateMoved, want: migration.WaveStateCompleted},
+		{name: "failure over the threshold", outcome: migration.MoveStateFailed,
+			threshold: migration.Threshold{Count: 1, MinSample: 1}, want: migration.WaveStateHalted},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			ctx := context.Background()
+			g, err := b.q.GroupCreate(ctx, store.NewGroup{Name: "sweep", Source: "json", Members: members(2, "contoso.com")})
+			require.NoError(t, err)
+			// A wave far in the future, started by hand below, so that no
+			// worker moves its users.
+			waves, err := b.scheduler.Plan(ctx, g.ID, "test", func(unplanned, next int) ([]migration.WaveSpec, error) {
+				return migration.CheckWaves([]migration.WaveSpec{{Size: 2, StartAt: time.Now().Add(time.Hour),
+					Controls: migration.Controls{Threshold: tt.threshold}}}, unplanned, next)
+			})
+			require.NoError(t, err)
+			_, queued, started, err := b.q.WaveStart(ctx, waves[0].ID, "test")
+			require.NoError(t, err)
+			require.True(t, started)
+			// The dead worker's moves: both ended, the wave not looked at.
+			for i, m := range queued {
+				to := []migration.MoveState{migration.MoveStatePreflight, migration.MoveStateMoving, migration.MoveStateVerifying, migration.MoveStateMoved}
+				if i == 0 && tt.outcome == migration.MoveStateFailed {
+					to = []migration.MoveState{migration.MoveStatePreflight, migration.MoveStateFailed}
+				}
+				for _, s := range to {
+					c := store.MoveChange{MoveID: m.MoveID, To: s, Attempt: 1, MoveIssued: s == migration.MoveStateMoving, Message: "dead worker", Actor: "test"}
+					if s == migration.MoveStateFailed {
+						c.ErrorCode = migration.CodeLicenceMissing
+					}
+					require.NoError(t, b.q.MoveUpdate(ctx, c))
+				}
+			}
+			w, err := b.q.WaveGet(ctx, waves[0].ID)
+			require.NoError(t, err)
+			require.Equal(t, migration.WaveStateRunning, w.State, "nothing looked at the wave yet")
+
+			_, err = b.client.Insert(ctx, jobs.WaveSweepArgs{}, nil)
+			require.NoError(t, err)
+			require.Eventually(t, func() bool {
+				w, err = b.q.WaveGet(ctx, waves[0].ID)
+				return err == nil && w.State == tt.want
+			}, 10*time.Second, 20*time.Millisecond, "the wave is %s", w.State)
+		})
+	}
+}
