@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -49,7 +50,7 @@ type MoveWorker struct {
 	log    *slog.Logger
 	actor  string
 	tenant tenantCache
-	freed  signal // a slot was freed in this process
+	freed  waiters // moves waiting for a slot freed in this process
 }
 
 // NextRetry implements river.Worker: the backoff of Config.
@@ -149,11 +150,22 @@ func (w *MoveWorker) acquire(ctx context.Context, m migration.Move, closed func(
 	q := store.New(w.pool)
 	req := store.LeaseRequest{WaveID: m.WaveID, MoveID: m.ID, TTL: w.cfg.leaseTTL(), AnyState: m.State.InFlight()}
 	deadline := time.Now().Add(w.cfg.slotWait())
+	// Registered before each try, so that a slot freed here during the
+	// try wakes this move (or another waiting one) rather than nobody.
+	wake := w.freed.wait()
+	defer func() {
+		select {
+		case hops := <-wake: // woken for a slot this move no longer needs: pass it on
+			w.freed.wakeOne(hops)
+		default:
+			w.freed.cancel(wake)
+		}
+	}()
+	hops := -1 // not woken
 	for {
 		if err := closed(); err != nil {
 			return store.Lease{}, err
 		}
-		freed := w.freed.C()
 		var lease store.Lease
 		var err error
 		if start != nil {
@@ -167,6 +179,15 @@ func (w *MoveWorker) acquire(ctx context.Context, m migration.Move, closed func(
 		if lease.OK || lease.WaveState != migration.WaveStateRunning && !m.State.InFlight() {
 			return lease, nil
 		}
+		if hops >= 0 && hops < maxHops && lease.WaveFull {
+			// Woken for a slot this move's wave may not take (it is at
+			// its limit): pass it on to the next move waiting, which may
+			// be of another wave. (A slot another move took first is
+			// gone: there is nothing to pass on.)
+			w.freed.cancel(wake)
+			w.freed.wakeOne(hops + 1)
+			wake = w.freed.wait()
+		}
 		left := time.Until(deadline)
 		if left <= 0 {
 			return lease, nil
@@ -176,46 +197,64 @@ func (w *MoveWorker) acquire(ctx context.Context, m migration.Move, closed func(
 		case <-ctx.Done():
 			poll.Stop()
 			return lease, ctx.Err()
-		case <-freed:
+		case hops = <-wake:
+			wake = w.freed.wait()
 		case <-poll.C:
+			hops = -1
 		}
 		poll.Stop()
 	}
 }
 
-// release frees the move's slot and wakes the moves waiting for one here.
+// release frees the move's slot and wakes a move waiting for one here.
 func (w *MoveWorker) release(ctx context.Context, moveID int64) {
 	if err := store.New(w.pool).LeaseRelease(ctx, moveID); err != nil {
 		w.log.Warn("freeing a slot failed; it frees itself when its lease expires", "move_id", moveID, "error", err)
 	}
-	w.freed.Broadcast()
+	w.freed.wakeOne(0)
 }
 
-// signal wakes every goroutine waiting on it.
-type signal struct {
+// waiters are the moves of this process waiting for a slot, first come
+// first woken: a slot freed here wakes one of them, not all, which would
+// send them all to the settings row's lock for the one slot.
+type waiters struct {
 	mu sync.Mutex
-	ch chan struct{}
+	q  []chan int
 }
 
-// C returns a channel closed at the next Broadcast.
-func (s *signal) C() <-chan struct{} {
+// wait registers a waiter. Its channel receives, when it is woken, how many
+// waiters the wake was passed on by already.
+func (s *waiters) wait() chan int {
+	ch := make(chan int, 1)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ch == nil {
-		s.ch = make(chan struct{})
-	}
-	return s.ch
+	s.q = append(s.q, ch)
+	return ch
 }
 
-// Broadcast wakes the waiters.
-func (s *signal) Broadcast() {
+// cancel unregisters a waiter that was not woken.
+func (s *waiters) cancel(ch chan int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ch != nil {
-		close(s.ch)
-		s.ch = nil
+	if i := slices.Index(s.q, ch); i >= 0 {
+		s.q = slices.Delete(s.q, i, i+1)
 	}
 }
+
+// wakeOne wakes the waiter that has waited longest, if any, telling it the
+// wake was passed on hops times.
+func (s *waiters) wakeOne(hops int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.q) > 0 {
+		s.q[0] <- hops
+		s.q = slices.Delete(s.q, 0, 1)
+	}
+}
+
+// maxHops bounds how often a wake is passed on, so that moves of waves at
+// their limits do not pass it round for ever.
+const maxHops = 8
 
 // attempt is one run of a move job.
 type attempt struct {
@@ -499,7 +538,7 @@ func (a *attempt) fail(ctx context.Context, cause error) error {
 	if err != nil {
 		return err
 	}
-	a.w.freed.Broadcast()
+	a.w.freed.wakeOne(0)
 	if f.Overload() {
 		a.overload(context.WithoutCancel(ctx), f.Code)
 	}
@@ -539,7 +578,7 @@ func (a *attempt) finish(ctx context.Context, c store.MoveChange) error {
 		return err
 	}
 	if !hold {
-		a.w.freed.Broadcast()
+		a.w.freed.wakeOne(0)
 	}
 	out, err := settle(ctx, a.w.pool, river.ClientFromContext[pgx.Tx](ctx), a.move.WaveID, a.move.ID, !overload, a.w.actor)
 	if err != nil {

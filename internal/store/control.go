@@ -49,6 +49,9 @@ type Lease struct {
 	WaveState migration.WaveState
 	// At is the database's time when the slot was taken.
 	At time.Time
+	// WaveFull says that the wave's own limit refused the slot, rather
+	// than the deployment's cap.
+	WaveFull bool
 }
 
 // LeaseAcquire takes a slot for a move, if its wave is running (or
@@ -62,8 +65,8 @@ type Lease struct {
 func (q *Queries) LeaseAcquire(ctx context.Context, waveID, moveID int64, ttl time.Duration, anyState bool) (Lease, error) {
 	var l Lease
 	var state *string
-	err := q.db.QueryRow(ctx, `SELECT ok, wave_state, at FROM cutover_lease_acquire($1, $2, $3, $4)`,
-		waveID, moveID, ttl.Seconds(), anyState).Scan(&l.OK, &state, &l.At)
+	err := q.db.QueryRow(ctx, `SELECT ok, wave_state, at, wave_full FROM cutover_lease_acquire($1, $2, $3, $4)`,
+		waveID, moveID, ttl.Seconds(), anyState).Scan(&l.OK, &state, &l.At, &l.WaveFull)
 	if err != nil {
 		return l, err
 	}

@@ -160,13 +160,13 @@ func (q *Queries) LeaseStart(ctx context.Context, r LeaseRequest, c MoveChange) 
 	_, args := moveUpdateSQL(c, "", "")
 	n := len(args)
 	args = append(args, r.WaveID, r.TTL.Seconds(), r.AnyState)
-	lease := fmt.Sprintf(`lease AS MATERIALIZED (SELECT ok, wave_state, at FROM cutover_lease_acquire($%d, $1, $%d, $%d)), `, n+1, n+2, n+3)
+	lease := fmt.Sprintf(`lease AS MATERIALIZED (SELECT ok, wave_state, at, wave_full FROM cutover_lease_acquire($%d, $1, $%d, $%d)), `, n+1, n+2, n+3)
 	sql, _ := moveUpdateSQL(c, lease, " AND (SELECT ok FROM lease)")
-	sql = strings.Replace(sql, "SELECT count(*) FROM changed", "SELECT lease.ok, lease.wave_state, lease.at, (SELECT count(*) FROM changed) FROM lease", 1)
+	sql = strings.Replace(sql, "SELECT count(*) FROM changed", "SELECT lease.ok, lease.wave_state, lease.at, lease.wave_full, (SELECT count(*) FROM changed) FROM lease", 1)
 	var l Lease
 	var state *string
 	var changed int
-	if err := q.db.QueryRow(ctx, sql, args...).Scan(&l.OK, &state, &l.At, &changed); err != nil {
+	if err := q.db.QueryRow(ctx, sql, args...).Scan(&l.OK, &state, &l.At, &l.WaveFull, &changed); err != nil {
 		return l, translate(err)
 	}
 	if state == nil {
