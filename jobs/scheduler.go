@@ -43,6 +43,13 @@ func (s *Scheduler) Plan(ctx context.Context, groupID int64, actor string, plan 
 		}
 		return nil
 	})
+	if err == nil {
+		n := 0
+		for _, w := range waves {
+			n += w.Size
+		}
+		store.New(s.pool).AnalyzeAfterBulk(ctx, n, "moves", "move_events")
+	}
 	return waves, err
 }
 

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/cutover/cutover/internal/auth"
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/store"
@@ -224,6 +226,11 @@ type cachedAuth struct {
 	now  func() time.Time
 	mu   sync.Mutex
 	seen map[string]cachedPrincipal
+	// fill makes the requests of one token that miss the cache at once
+	// (fifty clients starting together, or all of them when the entry
+	// expires) share one look-up: each would otherwise queue on the
+	// token row's once-a-minute update of its last use.
+	fill singleflight.Group
 }
 
 type cachedPrincipal struct {
@@ -240,10 +247,15 @@ func (c *cachedAuth) Authenticate(ctx context.Context, credential string) (auth.
 	if ok && now.Before(hit.expires) {
 		return hit.p, nil
 	}
-	p, err := c.next.Authenticate(ctx, credential)
+	v, err, _ := c.fill.Do(key, func() (any, error) {
+		// Shared by every request waiting: not cut short by the first
+		// one's going away.
+		return c.next.Authenticate(context.WithoutCancel(ctx), credential)
+	})
 	if err != nil {
-		return p, err
+		return auth.Principal{}, err
 	}
+	p := v.(auth.Principal)
 	c.mu.Lock()
 	if len(c.seen) >= 10000 {
 		clear(c.seen)

@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,4 +52,42 @@ func TestCachedAuth(t *testing.T) {
 	now = now.Add(time.Millisecond)
 	_, err = c.Authenticate(ctx, "good")
 	require.ErrorIs(t, err, auth.ErrUnknown, "after it, the revocation holds")
+}
+
+// gatedAuth answers once released, counting the lookups that reached it.
+type gatedAuth struct {
+	calls   atomic.Int32
+	release chan struct{}
+}
+
+func (g *gatedAuth) Authenticate(context.Context, string) (auth.Principal, error) {
+	g.calls.Add(1)
+	<-g.release
+	return auth.Principal{Name: "token:t (helpdesk)", Role: auth.RoleHelpdesk}, nil
+}
+
+// TestCachedAuthSharesMisses: requests of one token that miss the cache at
+// once share one lookup.
+func TestCachedAuthSharesMisses(t *testing.T) {
+	t.Parallel()
+	next := &gatedAuth{release: make(chan struct{})}
+	c := &cachedAuth{next: next, now: time.Now, seen: map[string]cachedPrincipal{}}
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Go(func() {
+			_, err := c.Authenticate(context.Background(), "good")
+			errs <- err
+		})
+	}
+	require.Eventually(t, func() bool { return next.calls.Load() == 1 }, 5*time.Second, time.Millisecond)
+	time.Sleep(50 * time.Millisecond) // the others are waiting by now, not asking
+	close(next.release)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	require.Equal(t, int32(1), next.calls.Load())
 }

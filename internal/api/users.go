@@ -33,23 +33,18 @@ type UserStatus struct {
 // Errors: ENotFound if the user is in no pilot group.
 func LookUp(ctx context.Context, q *store.Queries, identity string, now time.Time) (UserStatus, error) {
 	st := UserStatus{Identity: identity}
-	groups, err := q.MembershipsByUser(ctx, identity)
+	v, err := q.UserView(ctx, identity)
 	if err != nil {
 		return st, err
 	}
+	groups := v.Groups
 	if len(groups) == 0 {
 		return st, migration.Errorf(migration.ENotFound, "user_not_found", "%s is in no pilot group (looked up by UPN and SIP address)", identity)
 	}
 	st.Groups = groups
 	st.UPN, st.SIP, st.DisplayName = groups[0].UPN, groups[0].SIP, groups[0].DisplayName
-	if st.Preflight, err = q.PreflightGet(ctx, groups[0].MemberID); err != nil {
-		return st, err
-	}
-	moves, err := q.MovesByUser(ctx, identity)
-	if err != nil {
-		return st, err
-	}
-	if len(moves) == 0 {
+	st.Preflight = v.Preflight
+	if v.Current == nil {
 		st.State = MoveStateUnplanned
 		st.Explanation = migration.Explanation{
 			Summary: "In pilot group " + groups[0].GroupName + ", not yet planned into a wave.",
@@ -59,14 +54,7 @@ func LookUp(ctx context.Context, q *store.Queries, identity string, now time.Tim
 		st.Timeline = []migration.MoveEvent{}
 		return st, nil
 	}
-	// The current move is the active one if there is one, else the latest.
-	current := moves[0]
-	for _, m := range moves {
-		if m.State.Active() {
-			current = m
-			break
-		}
-	}
+	current := *v.Current
 	st.Move, st.State = &current, current.State
 	st.UPN, st.SIP, st.DisplayName = current.UPN, current.SIP, current.DisplayName
 	st.Explanation = migration.Explain(current, now)
@@ -74,18 +62,8 @@ func LookUp(ctx context.Context, q *store.Queries, identity string, now time.Tim
 		f := migration.FailureFor(current.ErrorCode)
 		st.Error = &f
 	}
-	if st.Timeline, err = q.MoveEvents(ctx, current.ID); err != nil {
-		return st, err
-	}
-	if st.RollbackRecord, err = q.RollbackRecordGet(ctx, current.ID); err != nil {
-		return st, err
-	}
-	if current.MemberID != groups[0].MemberID {
-		if st.Preflight, err = q.PreflightGet(ctx, current.MemberID); err != nil {
-			return st, err
-		}
-	}
-	for _, m := range moves {
+	st.Timeline, st.RollbackRecord = v.Timeline, v.Rollback
+	for _, m := range v.Moves {
 		if m.ID != current.ID {
 			st.PreviousMoves = append(st.PreviousMoves, m)
 		}

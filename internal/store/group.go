@@ -38,6 +38,7 @@ func (q *Queries) GroupCreate(ctx context.Context, g NewGroup) (migration.Group,
 	if err != nil {
 		return migration.Group{}, err
 	}
+	q.AnalyzeAfterBulk(ctx, len(g.Members), "group_members")
 	return q.GroupGet(ctx, id)
 }
 

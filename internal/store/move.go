@@ -32,7 +32,7 @@ func (q *Queries) MoveGet(ctx context.Context, id int64) (migration.Move, error)
 // MovesByUser returns the moves of the user with this UPN or SIP address
 // (with or without "sip:"), newest first.
 func (q *Queries) MovesByUser(ctx context.Context, identity string) ([]migration.Move, error) {
-	rows, _ := q.db.Query(ctx, moveSelect+` WHERE m.upn = $1 OR m.sip = $1 ORDER BY m.id DESC`, NormalizeIdentity(identity))
+	rows, _ := q.db.Query(ctx, movesByUserSQL, NormalizeIdentity(identity))
 	return pgx.CollectRows(rows, pgx.RowToStructByPos[migration.Move])
 }
 
@@ -57,12 +57,80 @@ type Membership struct {
 // MembershipsByUser returns the pilot groups the user with this UPN or SIP
 // address is a member of.
 func (q *Queries) MembershipsByUser(ctx context.Context, identity string) ([]Membership, error) {
-	rows, _ := q.db.Query(ctx, `
-		SELECT g.id, g.name, gm.upn, gm.sip, gm.display_name,
-		       EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id), gm.id
-		FROM group_members gm JOIN pilot_groups g ON g.id = gm.group_id
-		WHERE gm.upn = $1 OR gm.sip = $1 ORDER BY g.id DESC`, NormalizeIdentity(identity))
+	rows, _ := q.db.Query(ctx, membershipsSQL, NormalizeIdentity(identity))
 	return pgx.CollectRows(rows, pgx.RowToStructByPos[Membership])
+}
+
+// membershipsSQL reads the memberships of the user $1, newest group first.
+const membershipsSQL = `
+	SELECT g.id, g.name, gm.upn, gm.sip, gm.display_name,
+	       EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id), gm.id
+	FROM group_members gm JOIN pilot_groups g ON g.id = gm.group_id
+	WHERE gm.upn = $1 OR gm.sip = $1 ORDER BY g.id DESC`
+
+// movesByUserSQL reads the moves of the user $1, newest first.
+const movesByUserSQL = moveSelect + ` WHERE m.upn = $1 OR m.sip = $1 ORDER BY m.id DESC`
+
+// UserView is what a lookup of one user shows, read in one round trip.
+type UserView struct {
+	Groups []Membership      // newest group first
+	Moves  []migration.Move  // newest first
+	// Current is the move that matters: the active one, else the latest;
+	// nil when the user was never planned.
+	Current  *migration.Move
+	Timeline []migration.MoveEvent // the current move's
+	Rollback *migration.RollbackRecord
+	// Preflight is the last pre-flight of the current move's member, or of
+	// the newest membership when there is no move.
+	Preflight *Preflight
+}
+
+// UserView reads what a lookup of the user with this UPN or SIP address
+// shows: five queries sent at once.
+func (q *Queries) UserView(ctx context.Context, identity string) (UserView, error) {
+	var v UserView
+	id := NormalizeIdentity(identity)
+	current := `(SELECT id FROM moves WHERE upn = $1 OR sip = $1 ORDER BY state IN ` + activeStates + ` DESC, id DESC LIMIT 1)`
+	member := `coalesce((SELECT member_id FROM moves WHERE id = ` + current + `),
+		(SELECT gm.id FROM group_members gm WHERE gm.upn = $1 OR gm.sip = $1 ORDER BY gm.group_id DESC LIMIT 1))`
+	b := &pgx.Batch{}
+	b.Queue(membershipsSQL, id).Query(func(rows pgx.Rows) (err error) {
+		v.Groups, err = pgx.CollectRows(rows, pgx.RowToStructByPos[Membership])
+		return err
+	})
+	b.Queue(movesByUserSQL, id).Query(func(rows pgx.Rows) (err error) {
+		v.Moves, err = pgx.CollectRows(rows, pgx.RowToStructByPos[migration.Move])
+		return err
+	})
+	b.Queue(eventsSQL(current), id).Query(func(rows pgx.Rows) (err error) {
+		v.Timeline, err = pgx.CollectRows(rows, pgx.RowToStructByPos[migration.MoveEvent])
+		return err
+	})
+	b.Queue(rollbackSQL(current), id).Query(func(rows pgx.Rows) (err error) {
+		v.Rollback, err = optional(pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByPos[migration.RollbackRecord]))
+		return err
+	})
+	b.Queue(preflightSQL(member), id).Query(func(rows pgx.Rows) (err error) {
+		v.Preflight, err = optional(pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByPos[Preflight]))
+		return err
+	})
+	if err := q.db.SendBatch(ctx, b).Close(); err != nil {
+		return v, err
+	}
+	for i, m := range v.Moves {
+		if v.Current == nil || m.State.Active() && !v.Current.State.Active() {
+			v.Current = &v.Moves[i]
+		}
+	}
+	return v, nil
+}
+
+// optional turns "no row" into nil.
+func optional[T any](v *T, err error) (*T, error) {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	return v, err
 }
 
 // NormalizeIdentity lower-cases a UPN or SIP address and drops "sip:".
@@ -72,10 +140,14 @@ func NormalizeIdentity(identity string) string {
 
 // MoveEvents returns a move's timeline, oldest first.
 func (q *Queries) MoveEvents(ctx context.Context, moveID int64) ([]migration.MoveEvent, error) {
-	rows, _ := q.db.Query(ctx, `
-		SELECT at, state, attempt, coalesce(error_code, ''), message, actor
-		FROM move_events WHERE move_id = $1 ORDER BY id`, moveID)
+	rows, _ := q.db.Query(ctx, eventsSQL("$1"), moveID)
 	return pgx.CollectRows(rows, pgx.RowToStructByPos[migration.MoveEvent])
+}
+
+// eventsSQL reads the timeline of the move whose ID is the expression moveID.
+func eventsSQL(moveID string) string {
+	return `SELECT at, state, attempt, coalesce(error_code, ''), message, actor
+		FROM move_events WHERE move_id = ` + moveID + ` ORDER BY id`
 }
 
 // MoveChange is a change of a move's state and the event that records it.
@@ -289,15 +361,16 @@ func (q *Queries) MoveRequeue(ctx context.Context, moveID int64, actor string) (
 // RollbackRecordGet returns a move's rollback record, or nil if none was
 // captured.
 func (q *Queries) RollbackRecordGet(ctx context.Context, moveID int64) (*migration.RollbackRecord, error) {
-	rows, _ := q.db.Query(ctx, `
-		SELECT move_id, sip_address, registrar_pool, hosting_provider, enterprise_voice_enabled,
+	rows, _ := q.db.Query(ctx, rollbackSQL("$1"), moveID)
+	return optional(pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByPos[migration.RollbackRecord]))
+}
+
+// rollbackSQL reads the rollback record of the move whose ID is the
+// expression moveID.
+func rollbackSQL(moveID string) string {
+	return `SELECT move_id, sip_address, registrar_pool, hosting_provider, enterprise_voice_enabled,
 		       line_uri, policies, captured_at
-		FROM rollback_records WHERE move_id = $1`, moveID)
-	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByPos[migration.RollbackRecord])
-	if err == pgx.ErrNoRows {
-		return nil, nil
-	}
-	return r, err
+		FROM rollback_records WHERE move_id = ` + moveID
 }
 
 // LeaseRelease frees a move's concurrency slot.

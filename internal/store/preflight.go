@@ -47,12 +47,14 @@ func (q *Queries) PreflightSaveMany(ctx context.Context, memberIDs []int64, chec
 // PreflightGet returns a member's latest pre-flight result, or nil if the
 // member was never checked.
 func (q *Queries) PreflightGet(ctx context.Context, memberID int64) (*Preflight, error) {
-	rows, _ := q.db.Query(ctx, `SELECT checked_at, status, checks FROM preflight_results WHERE member_id = $1`, memberID)
-	p, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByPos[Preflight])
-	if err == pgx.ErrNoRows {
-		return nil, nil
-	}
-	return p, err
+	rows, _ := q.db.Query(ctx, preflightSQL("$1"), memberID)
+	return optional(pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByPos[Preflight]))
+}
+
+// preflightSQL reads the last pre-flight of the member whose ID is the
+// expression memberID.
+func preflightSQL(memberID string) string {
+	return `SELECT checked_at, status, checks FROM preflight_results WHERE member_id = ` + memberID
 }
 
 // GroupMember is a member of a pilot group, with its ID.

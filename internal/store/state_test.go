@@ -812,3 +812,34 @@ func TestWaveMaySettle(t *testing.T) {
 		})
 	}
 }
+
+// TestAnalyzeAfterBulkImport: a big import refreshes the planner's
+// statistics of the members at once; a small one leaves them to autovacuum.
+func TestAnalyzeAfterBulkImport(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		members  int
+		analyzed bool
+	}{
+		{name: "small import", members: 10, analyzed: false},
+		{name: "bulk import", members: store.BulkRows, analyzed: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f, q := newFixtures(t)
+			ms := make([]migration.Member, tt.members)
+			for i := range ms {
+				upn := fmt.Sprintf("bulk.%05d@contoso.com", i)
+				ms[i] = migration.Member{UPN: upn, SIP: upn}
+			}
+			_, err := q.GroupCreate(context.Background(), store.NewGroup{Name: "bulk", Source: "json", Members: ms})
+			require.NoError(t, err)
+			// reltuples is -1 until the table is first analyzed.
+			var tuples float64
+			require.NoError(t, f.pool.QueryRow(context.Background(), `SELECT reltuples FROM pg_class WHERE oid = 'group_members'::regclass`).Scan(&tuples))
+			require.Equal(t, tt.analyzed, tuples >= 0, "reltuples %v", tuples)
+		})
+	}
+}

@@ -59,6 +59,26 @@ func (q *Queries) inTx(ctx context.Context, fn func(tx *Queries) error) error {
 	return pgx.BeginFunc(ctx, q.db, func(tx pgx.Tx) error { return fn(New(tx)) })
 }
 
+// BulkRows is the size of a write (members imported, moves planned) after
+// which cutover refreshes the planner's statistics of the tables written
+// at once, rather than leaving it to autovacuum.
+const BulkRows = 1000
+
+// AnalyzeAfterBulk refreshes the planner's statistics of tables after a
+// write of n rows, when n is at least BulkRows. Without it, the plans of the
+// queries that follow a first big import or plan (a user's lookup, the
+// wave's views) are made on empty statistics until autovacuum looks, up to a
+// minute later: a lookup then hashed every move of the deployment. The
+// statistics are an optimisation, so a failure is not an error.
+func (q *Queries) AnalyzeAfterBulk(ctx context.Context, n int, tables ...string) {
+	if n < BulkRows {
+		return
+	}
+	for _, t := range tables {
+		_, _ = q.db.Exec(ctx, "ANALYZE "+pgx.Identifier{t}.Sanitize())
+	}
+}
+
 // ErrStale means a move or wave was not in a state the change expected:
 // another worker or a lead changed it first.
 var ErrStale = errors.New("changed concurrently")
