@@ -73,8 +73,8 @@ const movesByUserSQL = moveSelect + ` WHERE m.upn = $1 OR m.sip = $1 ORDER BY m.
 
 // UserView is what a lookup of one user shows, read in one round trip.
 type UserView struct {
-	Groups []Membership      // newest group first
-	Moves  []migration.Move  // newest first
+	Groups []Membership     // newest group first
+	Moves  []migration.Move // newest first
 	// Current is the move that matters: the active one, else the latest;
 	// nil when the user was never planned.
 	Current  *migration.Move
