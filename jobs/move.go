@@ -63,8 +63,7 @@ func (w *MoveWorker) Timeout(*river.Job[MoveArgs]) time.Duration { return w.cfg.
 
 // Work implements river.Worker.
 func (w *MoveWorker) Work(ctx context.Context, job *river.Job[MoveArgs]) error {
-	q := store.New(w.pool)
-	m, err := q.MoveGet(ctx, job.Args.MoveID)
+	m, wave, err := store.New(w.pool).MoveWithWave(ctx, job.Args.MoveID)
 	if migration.ErrorKind(err) == migration.ENotFound {
 		return river.JobCancel(err)
 	}
@@ -79,10 +78,6 @@ func (w *MoveWorker) Work(ctx context.Context, job *river.Job[MoveArgs]) error {
 	var cal migration.Calendar
 	hold := true // a move cut off in flight is rare: hold its slot whatever its wave
 	if !m.State.InFlight() {
-		wave, err := q.WaveGet(ctx, m.WaveID)
-		if err != nil {
-			return err
-		}
 		if wave.State == migration.WaveStatePaused {
 			return river.JobSnooze(w.cfg.PausePoll)
 		}

@@ -29,6 +29,23 @@ func (q *Queries) MoveGet(ctx context.Context, id int64) (migration.Move, error)
 	return m, notFound(err, "move %d does not exist", id)
 }
 
+// MoveWithWave returns a move and its wave, in one round trip.
+func (q *Queries) MoveWithWave(ctx context.Context, id int64) (migration.Move, migration.Wave, error) {
+	var m migration.Move
+	var w migration.Wave
+	b := &pgx.Batch{}
+	b.Queue(moveSelect+` WHERE m.id = $1`, id).Query(func(rows pgx.Rows) (err error) {
+		m, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[migration.Move])
+		return notFound(err, "move %d does not exist", id)
+	})
+	b.Queue(`SELECT `+waveColumns+` FROM waves WHERE id = (SELECT wave_id FROM moves WHERE id = $1)`, id).Query(func(rows pgx.Rows) (err error) {
+		w, err = pgx.CollectExactlyOneRow(rows, scanWave)
+		return notFound(err, "move %d does not exist", id)
+	})
+	err := q.db.SendBatch(ctx, b).Close()
+	return m, w, err
+}
+
 // MovesByUser returns the moves of the user with this UPN or SIP address
 // (with or without "sip:"), newest first.
 func (q *Queries) MovesByUser(ctx context.Context, identity string) ([]migration.Move, error) {
