@@ -205,7 +205,7 @@ func (c *dbCollector) collect(ctx context.Context, ch chan<- prometheus.Metric) 
 	if err := query(movesDesc, `SELECT state, coalesce(error_code, ''), count(*)::float8 FROM moves GROUP BY 1, 2`, 2); err != nil {
 		return err
 	}
-	if err := query(inFlightDesc, `SELECT count(*)::float8 FROM move_leases WHERE expires_at >= now()`, 0); err != nil {
+	if err := query(inFlightDesc, `SELECT count(*)::float8 FROM cap_slots WHERE expires_at >= now()`, 0); err != nil {
 		return err
 	}
 	if err := query(capDesc, `SELECT max_in_flight::float8 FROM deployment_settings`, 0); err != nil {

@@ -57,11 +57,11 @@ type Lease struct {
 // LeaseAcquire takes a slot for a move, if its wave is running (or
 // anyState: a move cut off in flight finishes whatever its wave's state) and
 // neither the wave's adaptive limit nor the deployment's cap on moves in
-// flight is reached. A move that holds a slot already renews it. Slots whose lease
-// expired (their worker died) are freed. Every taker locks the one settings
-// row first, so that the cap holds across processes. It commits without
-// waiting for the WAL flush (see sql/0006), so it must not run inside a
-// transaction that writes anything else.
+// flight is reached: a row of the wave's slots and one of the deployment's,
+// so that the cap holds across processes (sql/0006). A move that holds a
+// slot already renews it; a slot whose holder died is taken once it has
+// expired. It commits without waiting for the WAL flush, so it must not run
+// inside a transaction that writes anything else.
 func (q *Queries) LeaseAcquire(ctx context.Context, waveID, moveID int64, ttl time.Duration, anyState bool) (Lease, error) {
 	var l Lease
 	var state *string
@@ -80,7 +80,7 @@ func (q *Queries) LeaseAcquire(ctx context.Context, waveID, moveID int64, ttl ti
 // LeasesHeld counts the unexpired slots held across the deployment.
 func (q *Queries) LeasesHeld(ctx context.Context) (int, error) {
 	var n int
-	err := q.db.QueryRow(ctx, `SELECT count(*) FROM move_leases WHERE expires_at >= now()`).Scan(&n)
+	err := q.db.QueryRow(ctx, `SELECT count(*) FROM cap_slots WHERE expires_at >= now()`).Scan(&n)
 	return n, err
 }
 
@@ -310,7 +310,7 @@ func (q *Queries) WaveMaySettle(ctx context.Context, waveID, moveID int64, succe
 		return notFound(err, "wave %d does not exist", waveID)
 	})
 	b.Queue(`
-		SELECT EXISTS (SELECT 1 FROM move_leases WHERE wave_id = $1 AND move_id <> $2)
+		SELECT EXISTS (SELECT 1 FROM wave_slots WHERE wave_id = $1 AND move_id <> $2)
 		    OR EXISTS (SELECT 1 FROM moves WHERE wave_id = $1 AND state IN `+activeStates+`)`, waveID, moveID).QueryRow(func(row pgx.Row) error {
 		return row.Scan(&active)
 	})

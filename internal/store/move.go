@@ -216,7 +216,7 @@ func (q *Queries) MoveUpdates(ctx context.Context, release bool, cs ...MoveChang
 		b.Queue(strings.Replace(sql, "SELECT count(*) FROM changed", "SELECT cutover_expect_changed(count(*)) FROM changed", 1), args...)
 	}
 	if release && len(cs) > 0 {
-		b.Queue(`DELETE FROM move_leases WHERE move_id = $1`, cs[0].MoveID)
+		b.Queue(`SELECT cutover_lease_release($1)`, cs[0].MoveID)
 	}
 	res := q.db.SendBatch(ctx, b)
 	for _, c := range cs {
@@ -392,7 +392,7 @@ func rollbackSQL(moveID string) string {
 
 // LeaseRelease frees a move's concurrency slot.
 func (q *Queries) LeaseRelease(ctx context.Context, moveID int64) error {
-	_, err := q.db.Exec(ctx, `DELETE FROM move_leases WHERE move_id = $1`, moveID)
+	_, err := q.db.Exec(ctx, `SELECT cutover_lease_release($1)`, moveID)
 	return err
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cutover/cutover/internal/dbtest"
@@ -424,16 +425,16 @@ func TestLeaseAcquire(t *testing.T) {
 	expires := func(move int64) time.Time {
 		t.Helper()
 		var at time.Time
-		require.NoError(t, f.pool.QueryRow(ctx, `SELECT expires_at FROM move_leases WHERE move_id = $1`, move).Scan(&at))
+		require.NoError(t, f.pool.QueryRow(ctx, `SELECT expires_at FROM wave_slots WHERE move_id = $1`, move).Scan(&at))
 		return at
 	}
 	live := func(move int64) bool {
 		t.Helper()
-		return f.count(t, `SELECT count(*) FROM move_leases WHERE move_id = $1 AND expires_at > now()`, move) == 1
+		return f.count(t, `SELECT count(*) FROM wave_slots WHERE move_id = $1 AND expires_at > now()`, move) == 1
 	}
 	leases := func() []int64 {
 		t.Helper()
-		rows, err := f.pool.Query(ctx, `SELECT move_id FROM move_leases WHERE wave_id = $1 ORDER BY move_id`, w)
+		rows, err := f.pool.Query(ctx, `SELECT move_id FROM wave_slots WHERE wave_id = $1 AND move_id IS NOT NULL ORDER BY move_id`, w)
 		require.NoError(t, err)
 		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 		require.NoError(t, err)
@@ -453,15 +454,13 @@ func TestLeaseAcquire(t *testing.T) {
 	require.Equal(t, []int64{m[0], m[1]}, leases())
 
 	// A lease whose worker died expires and frees its slot.
-	_, err := f.pool.Exec(ctx, `UPDATE move_leases SET expires_at = now() - interval '1 second' WHERE move_id = $1`, m[1])
-	require.NoError(t, err)
+	f.expire(t, m[1])
 	require.True(t, acquire(m[2], time.Minute))
 	require.Equal(t, []int64{m[0], m[2]}, leases(), "the expired lease is gone")
 	require.False(t, acquire(m[1], time.Minute), "the dead worker's move waits like any other")
 
 	// A move whose own lease expired renews it while a slot is free for it.
-	_, err = f.pool.Exec(ctx, `UPDATE move_leases SET expires_at = now() - interval '1 second' WHERE move_id = $1`, m[0])
-	require.NoError(t, err)
+	f.expire(t, m[0])
 	require.False(t, live(m[0]))
 	require.True(t, acquire(m[0], time.Minute))
 	require.True(t, live(m[0]), "renewed")
@@ -517,7 +516,7 @@ func TestLeaseAcquireConcurrent(t *testing.T) {
 		require.NoError(t, err)
 	}
 	require.Equal(t, int64(concurrency), granted.Load())
-	require.Equal(t, concurrency, f.count(t, `SELECT count(*) FROM move_leases WHERE wave_id = $1`, w))
+	require.Equal(t, concurrency, f.count(t, `SELECT count(*) FROM wave_slots WHERE wave_id = $1 AND move_id IS NOT NULL`, w))
 }
 
 // TestLeaseAcquireSerialised checks that an acquire does not take a slot that
@@ -694,13 +693,13 @@ func TestMoveUpdatesAllOrNothing(t *testing.T) {
 				require.ErrorIs(t, err, store.ErrStale)
 				require.Equal(t, tt.from, m.State, "nothing applied")
 				require.Equal(t, events, f.count(t, `SELECT count(*) FROM move_events WHERE move_id = $1`, id))
-				require.Equal(t, 1, f.count(t, `SELECT count(*) FROM move_leases WHERE move_id = $1`, id), "the slot is still held")
+				require.Equal(t, 1, f.count(t, `SELECT count(*) FROM wave_slots WHERE move_id = $1`, id), "the slot is still held")
 				return
 			}
 			require.NoError(t, err)
 			require.Equal(t, tt.to[len(tt.to)-1], m.State)
 			require.Equal(t, events+len(tt.to), f.count(t, `SELECT count(*) FROM move_events WHERE move_id = $1`, id))
-			require.Zero(t, f.count(t, `SELECT count(*) FROM move_leases WHERE move_id = $1`, id), "the slot is freed")
+			require.Zero(t, f.count(t, `SELECT count(*) FROM wave_slots WHERE move_id = $1`, id), "the slot is freed")
 		})
 	}
 }
@@ -749,7 +748,7 @@ func TestLeaseStart(t *testing.T) {
 			} else {
 				require.Equal(t, tt.state, m.State)
 			}
-			require.Equal(t, map[bool]int{true: 1, false: 0}[tt.wantOK], f.count(t, `SELECT count(*) FROM move_leases WHERE move_id = $1`, id))
+			require.Equal(t, map[bool]int{true: 1, false: 0}[tt.wantOK], f.count(t, `SELECT count(*) FROM wave_slots WHERE move_id = $1`, id))
 		})
 	}
 }
@@ -757,8 +756,18 @@ func TestLeaseStart(t *testing.T) {
 // lease gives a move a slot of its wave for a minute.
 func (f fixtures) lease(t *testing.T, waveID, moveID int64) {
 	t.Helper()
-	_, err := f.pool.Exec(context.Background(), `INSERT INTO move_leases (move_id, wave_id, expires_at) VALUES ($1, $2, now() + interval '1 minute')`, moveID, waveID)
-	require.NoError(t, err)
+	var ok bool
+	require.NoError(t, f.pool.QueryRow(context.Background(), `SELECT ok FROM cutover_lease_acquire($1, $2, 60, true)`, waveID, moveID).Scan(&ok))
+	require.True(t, ok, "a slot for move %d", moveID)
+}
+
+// expire makes a move's slots expire, as if its worker had died.
+func (f fixtures) expire(t *testing.T, moveID int64) {
+	t.Helper()
+	for _, table := range []string{"wave_slots", "cap_slots"} {
+		_, err := f.pool.Exec(context.Background(), `UPDATE `+table+` SET expires_at = now() - interval '1 second' WHERE move_id = $1`, moveID)
+		require.NoError(t, err)
+	}
 }
 
 // TestWaveMaySettle: the end of a move asks for the wave's lock only when
@@ -842,4 +851,76 @@ func TestAnalyzeAfterBulkImport(t *testing.T) {
 			require.Equal(t, tt.analyzed, tuples >= 0, "reltuples %v", tuples)
 		})
 	}
+}
+
+// TestLeaseAcquireCap: the deployment's cap holds across waves and
+// concurrent takers, follows a raised cap, and a lowered one takes effect as
+// slots are freed.
+func TestLeaseAcquireCap(t *testing.T) {
+	t.Parallel()
+	f, q := newFixtures(t)
+	ctx := context.Background()
+	g := f.group(t)
+	const waves, perWave = 4, 6
+	_, err := q.SettingsSetMaxInFlight(ctx, 5, "test")
+	require.NoError(t, err)
+	type take struct{ wave, move int64 }
+	var takes []take
+	for i := range waves {
+		w := f.wave(t, g, migration.WaveStateRunning, perWave)
+		for j := range perWave {
+			takes = append(takes, take{w, f.move(t, g, w, fmt.Sprintf("cap.%d.%d@contoso.com", i, j), migration.MoveStateQueued)})
+		}
+	}
+	acquireAll := func(ts []take) []take {
+		var mu sync.Mutex
+		var granted []take
+		var wg sync.WaitGroup
+		for _, tk := range ts {
+			wg.Go(func() {
+				lease, err := q.LeaseAcquire(ctx, tk.wave, tk.move, time.Minute, false)
+				if !assert.NoError(t, err) || !lease.OK {
+					return
+				}
+				mu.Lock()
+				granted = append(granted, tk)
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		return granted
+	}
+	held := func() int {
+		n, err := q.LeasesHeld(ctx)
+		require.NoError(t, err)
+		return n
+	}
+
+	granted := acquireAll(takes)
+	require.Len(t, granted, 5, "24 takers at once, a cap of 5")
+	require.Equal(t, 5, held())
+
+	_, err = q.SettingsSetMaxInFlight(ctx, 8, "test")
+	require.NoError(t, err)
+	require.Len(t, acquireAll(takes), 8, "raised to 8: three more, and the five renew theirs")
+	require.Equal(t, 8, held())
+
+	_, err = q.SettingsSetMaxInFlight(ctx, 2, "test")
+	require.NoError(t, err)
+	require.Equal(t, 8, held(), "lowered: the holders keep their slots")
+	for _, tk := range granted {
+		require.NoError(t, q.LeaseRelease(ctx, tk.move))
+	}
+	require.Equal(t, 3, held())
+	var waiting []take
+	for _, tk := range takes {
+		if f.count(t, `SELECT count(*) FROM cap_slots WHERE move_id = $1`, tk.move) == 0 {
+			waiting = append(waiting, tk)
+		}
+	}
+	require.Empty(t, acquireAll(waiting), "above the lowered cap, nothing is taken")
+	for _, tk := range takes {
+		require.NoError(t, q.LeaseRelease(ctx, tk.move))
+	}
+	require.Len(t, acquireAll(waiting), 2, "drained: the lowered cap of 2")
 }
