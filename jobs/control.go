@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -135,17 +136,26 @@ func enqueueMoves(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], 
 	if len(queued) == 0 {
 		return nil
 	}
-	params := make([]river.InsertManyParams, len(queued))
-	for i, m := range queued {
-		opts := &river.InsertOpts{MaxAttempts: maxAttempts}
-		if at.After(time.Now()) {
-			opts.ScheduledAt = at
-		}
-		params[i] = river.InsertManyParams{Args: MoveArgs{MoveID: m.MoveID, Run: m.Run}, InsertOpts: opts}
+	opts := &river.InsertOpts{MaxAttempts: maxAttempts}
+	if at.After(time.Now()) {
+		opts.ScheduledAt = at
 	}
-	_, err := client.InsertManyFastTx(ctx, tx, params)
-	return err
+	// In chunks, so that a wave of 100,000 does not hold every job's
+	// encoded row in memory at once.
+	for chunk := range slices.Chunk(queued, enqueueChunk) {
+		params := make([]river.InsertManyParams, len(chunk))
+		for i, m := range chunk {
+			params[i] = river.InsertManyParams{Args: MoveArgs{MoveID: m.MoveID, Run: m.Run}, InsertOpts: opts}
+		}
+		if _, err := client.InsertManyFastTx(ctx, tx, params); err != nil {
+			return err
+		}
+	}
+	return nil
 }
+
+// enqueueChunk is how many move jobs are inserted at a time.
+const enqueueChunk = 2000
 
 // scheduleStart queues the start job of a wave at its start time (at once if
 // that has passed).

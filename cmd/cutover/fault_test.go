@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"math/rand/v2"
 	"net/http/httptest"
 	"net/url"
@@ -162,6 +163,45 @@ func TestFaultDatabaseConnectionsDropped(t *testing.T) {
 }
 
 // waitWaveEnd waits for a wave to leave running, and returns its state.
+// TestFaultPostgresCrash crashes the database server twice in the middle
+// of a wave (an immediate shutdown: no checkpoint, recovery from the WAL on
+// start) and starts it again: the wave completes and nothing is lost. The
+// server is one of the test's own, so that the other tests' is untouched.
+func TestFaultPostgresCrash(t *testing.T) {
+	t.Parallel()
+	const users = 600
+	ctx := context.Background()
+	srv := startPgServer(t)
+	admin, err := pgx.Connect(ctx, srv.URL("postgres"))
+	require.NoError(t, err)
+	_, err = admin.Exec(ctx, "CREATE DATABASE cutover")
+	require.NoError(t, err)
+	require.NoError(t, admin.Close(ctx))
+	dbURL := srv.URL("cutover")
+	pool, err := store.Open(ctx, dbURL)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	_, err = store.Migrate(ctx, pool, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	shell := sim.NewShell(sim.ShellConfig{Seed: 4, Latency: 20 * time.Millisecond})
+	tenant := httptest.NewServer(shell.Handler())
+	t.Cleanup(tenant.Close)
+
+	startCutover(t, faultWorker(dbURL, tenant.URL)...)
+	members := planUsers(t, pool, "crash", users, 40)
+	for i := range 2 {
+		waitFor(t, pool, time.Minute, (i+1)*users/4, `SELECT count(*) FROM moves WHERE state IN ('moved', 'skipped', 'failed')`)
+		srv.Crash()
+		t.Logf("crashed and restarted the server (%d)", i+1)
+		pool.Reset() // this test's own connections went too
+	}
+	waitFor(t, pool, 4*time.Minute, 1, `SELECT count(*) FROM waves WHERE state = 'completed'`)
+	checkWaveOutcome(t, pool, shell, members)
+	var n int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM moves`).Scan(&n))
+	require.Equal(t, users, n, "no move lost")
+}
+
 func waitWaveEnd(t *testing.T, pool *pgxpool.Pool, waveID int64, within time.Duration) migration.WaveState {
 	t.Helper()
 	deadline := time.Now().Add(within)
