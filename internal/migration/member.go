@@ -59,6 +59,7 @@ func ParseMembersCSV(data []byte) (ImportResult, error) {
 	r := csv.NewReader(bytes.NewReader(data))
 	r.FieldsPerRecord = -1
 	r.TrimLeadingSpace = true
+	r.ReuseRecord = true // fields are copied out of each record below
 
 	header, err := r.Read()
 	if errors.Is(err, io.EOF) {

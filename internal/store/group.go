@@ -27,12 +27,14 @@ func (q *Queries) GroupCreate(ctx context.Context, g NewGroup) (migration.Group,
 		if err != nil {
 			return translate(err)
 		}
-		rows := make([][]any, len(g.Members))
-		for i, m := range g.Members {
-			rows[i] = []any{id, i + 1, m.UPN, m.SIP, m.DisplayName}
-		}
+		// Row by row from the members, not a copy of them all as rows:
+		// a 100,000-user import would hold both at once.
 		_, err = tx.db.CopyFrom(ctx, pgx.Identifier{"group_members"},
-			[]string{"group_id", "position", "upn", "sip", "display_name"}, pgx.CopyFromRows(rows))
+			[]string{"group_id", "position", "upn", "sip", "display_name"},
+			pgx.CopyFromSlice(len(g.Members), func(i int) ([]any, error) {
+				m := g.Members[i]
+				return []any{id, i + 1, m.UPN, m.SIP, m.DisplayName}, nil
+			}))
 		return translate(err)
 	})
 	if err != nil {
