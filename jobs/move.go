@@ -148,14 +148,7 @@ func (w *MoveWorker) acquire(ctx context.Context, m migration.Move, closed func(
 	// Registered before each try, so that a slot freed here during the
 	// try wakes this move (or another waiting one) rather than nobody.
 	wake := w.freed.wait()
-	defer func() {
-		select {
-		case hops := <-wake: // woken for a slot this move no longer needs: pass it on
-			w.freed.wakeOne(hops)
-		default:
-			w.freed.cancel(wake)
-		}
-	}()
+	defer func() { w.freed.drop(wake) }()
 	hops := -1 // not woken
 	for {
 		if err := closed(); err != nil {
@@ -179,7 +172,7 @@ func (w *MoveWorker) acquire(ctx context.Context, m migration.Move, closed func(
 			// its limit): pass it on to the next move waiting, which may
 			// be of another wave. (A slot another move took first is
 			// gone: there is nothing to pass on.)
-			w.freed.cancel(wake)
+			w.freed.drop(wake)
 			w.freed.wakeOne(hops + 1)
 			wake = w.freed.wait()
 		}
@@ -211,7 +204,7 @@ func (w *MoveWorker) release(ctx context.Context, moveID int64) {
 
 // waiters are the moves of this process waiting for a slot, first come
 // first woken: a slot freed here wakes one of them, not all, which would
-// send them all to the settings row's lock for the one slot.
+// send them all to the database for the one slot.
 type waiters struct {
 	mu sync.Mutex
 	q  []chan int
@@ -227,12 +220,21 @@ func (s *waiters) wait() chan int {
 	return ch
 }
 
-// cancel unregisters a waiter that was not woken.
-func (s *waiters) cancel(ch chan int) {
+// drop unregisters a waiter that no longer waits: a wake it was given and
+// did not use (its own try took a slot, or it passes a wake on) goes to the
+// next waiter.
+func (s *waiters) drop(ch chan int) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if i := slices.Index(s.q, ch); i >= 0 {
 		s.q = slices.Delete(s.q, i, i+1)
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
+	select {
+	case hops := <-ch:
+		s.wakeOne(hops)
+	default:
 	}
 }
 

@@ -3,19 +3,22 @@ package jobs
 import "testing"
 
 // TestWaiters: a freed slot wakes the move that has waited longest, once;
-// a cancelled waiter is skipped; the wake says how often it was passed on.
+// a dropped waiter is skipped, and a wake it did not use goes to the next;
+// the wake says how often it was passed on.
 func TestWaiters(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name   string
-		cancel []int // waiters cancelled before the wakes
+		cancel []int // waiters dropped before the wakes
 		wakes  []int // hops of each wake, in order
+		after  []int // waiters dropped after the wakes
 		woken  map[int]int
 	}{
 		{name: "first come first woken", wakes: []int{0}, woken: map[int]int{0: 0}},
 		{name: "one wake each", wakes: []int{0, 2, 0}, woken: map[int]int{0: 0, 1: 2, 2: 0}},
 		{name: "cancelled skipped", cancel: []int{0}, wakes: []int{1}, woken: map[int]int{1: 1}},
 		{name: "no waiter left", cancel: []int{0, 1, 2}, wakes: []int{0}, woken: map[int]int{}},
+		{name: "unused wake passed on", wakes: []int{3}, after: []int{0}, woken: map[int]int{1: 3}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -23,10 +26,13 @@ func TestWaiters(t *testing.T) {
 			var s waiters
 			chs := []chan int{s.wait(), s.wait(), s.wait()}
 			for _, i := range tt.cancel {
-				s.cancel(chs[i])
+				s.drop(chs[i])
 			}
 			for _, h := range tt.wakes {
 				s.wakeOne(h)
+			}
+			for _, i := range tt.after {
+				s.drop(chs[i])
 			}
 			for i, ch := range chs {
 				select {
