@@ -429,7 +429,7 @@ func (b *bencher) throughput(ctx context.Context, sz benchSizes) (Figure, error)
 	ratio := rate.perSecond / baseRate
 	return Figure{Name: fmt.Sprintf("moves/s, %d users, instant shell", sz.Moves), Baseline: fmt.Sprintf("River, %d no-op jobs", sz.BaselineJobs),
 		Base: baseRate, Value: rate.perSecond, Unit: "/s", Ratio: ratio, Goal: "≥ 0.5×", Met: ratio >= 0.5,
-		Notes: fmt.Sprintf("%d workers each; a move is a lease, 4 state changes with timeline events, 2 Get-CsUser and a Move-CsUser, and its outcome with the job's completion in one transaction", workers)}, nil
+		Notes: fmt.Sprintf("%d workers each; a move is a slot taken with the start of its pre-flight, its change to moving with the rollback record (on disk before the call), 2 Get-CsUser and a Move-CsUser, then its check and outcome written in one round trip; 4 states and their timeline events in all", workers)}, nil
 }
 
 type waveRun struct {
