@@ -122,18 +122,27 @@ func TestMaintenanceWindow(t *testing.T) {
 	waitWave("moves", func(w migration.Wave) bool { return w.State == migration.WaveStateRunning && len(shell.Calls()) >= 6 })
 	require.Equal(t, monday(22, 0, 0), shell.Calls()[0], "the first call comes at the opening")
 
-	// 05:00 on Tuesday: the window closes; the move in flight ends, no
-	// other starts.
+	// 05:00 on Tuesday: the window closes; the moves in flight end, no
+	// other starts. A move that looked at the clock just before it closed
+	// and was starting as it did counts as in flight: the test waits until
+	// none is in flight twice, 200 ms apart, with no call between.
 	clk.Set(monday(29, 0, 0))
-	var settled int
-	require.Eventually(t, func() bool {
+	var settled, calls int
+	idle := func() bool {
 		tallies, err := q.WaveTallies(ctx, []int64{id})
 		require.NoError(t, err)
 		c := tallies[id].Counts
 		settled = c[migration.MoveStateMoved]
 		return c[migration.MoveStatePreflight]+c[migration.MoveStateMoving]+c[migration.MoveStateVerifying] == 0
+	}
+	require.Eventually(t, func() bool {
+		if !idle() {
+			return false
+		}
+		calls = len(shell.Calls())
+		time.Sleep(200 * time.Millisecond)
+		return idle() && len(shell.Calls()) == calls
 	}, 10*time.Second, 10*time.Millisecond)
-	calls := len(shell.Calls())
 	time.Sleep(150 * time.Millisecond)
 	require.Equal(t, calls, len(shell.Calls()), "no move outside the window")
 	require.Less(t, settled, 30)
