@@ -123,22 +123,40 @@ func TestFaultKillWorkerRepeatedly(t *testing.T) {
 	checkWaveOutcome(t, pool, shell, members)
 }
 
+// faultWave runs a wave of users in the database at dbURL (pool is on it),
+// with a worker process and the simulated tenant, calls fault n times, after
+// each n+1th share of the users has ended, and checks the outcome once the
+// wave has completed.
+func faultWave(t *testing.T, pool *pgxpool.Pool, dbURL, prefix string, seed int64, users, n int, fault func(i int)) {
+	t.Helper()
+	shell := sim.NewShell(sim.ShellConfig{Seed: seed, Latency: 20 * time.Millisecond})
+	tenant := httptest.NewServer(shell.Handler())
+	t.Cleanup(tenant.Close)
+	startCutover(t, faultWorker(dbURL, tenant.URL)...)
+	members := planUsers(t, pool, prefix, users, 40)
+	for i := range n {
+		waitFor(t, pool, time.Minute, (i+1)*users/(n+2), `SELECT count(*) FROM moves WHERE state IN ('moved', 'skipped', 'failed')`)
+		fault(i)
+		pool.Reset() // this test's own connections went too
+	}
+	waitFor(t, pool, 4*time.Minute, 1, `SELECT count(*) FROM waves WHERE state = 'completed'`)
+	checkWaveOutcome(t, pool, shell, members)
+	var moves int
+	require.NoError(t, pool.QueryRow(context.Background(), `SELECT count(*) FROM moves`).Scan(&moves))
+	require.Equal(t, users, moves, "no move lost")
+}
+
 // TestFaultDatabaseConnectionsDropped drops every connection of the wave's
 // database in the middle of a wave, three times, as a Postgres restart does
 // to its clients: transactions in flight fail, and every process must
-// reconnect and carry on. (It does not restart the server itself, which the
-// other tests running at the same time share; see the note in the README.)
+// reconnect and carry on. (TestFaultPostgresCrash restarts a server itself.)
 func TestFaultDatabaseConnectionsDropped(t *testing.T) {
 	t.Parallel()
-	const users = 600
 	ctx := context.Background()
 	dbURL := dbtest.URL(t)
 	u, err := url.Parse(dbURL)
 	require.NoError(t, err)
 	name := strings.TrimPrefix(u.Path, "/")
-	shell := sim.NewShell(sim.ShellConfig{Seed: 3, Latency: 20 * time.Millisecond})
-	tenant := httptest.NewServer(shell.Handler())
-	t.Cleanup(tenant.Close)
 	pool, err := store.Open(ctx, dbURL)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
@@ -146,30 +164,22 @@ func TestFaultDatabaseConnectionsDropped(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { admin.Close(context.Background()) })
 
-	startCutover(t, faultWorker(dbURL, tenant.URL)...)
-	members := planUsers(t, pool, "drop", users, 40)
-	for i := range 3 {
-		waitFor(t, pool, time.Minute, (i+1)*users/5, `SELECT count(*) FROM moves WHERE state IN ('moved', 'skipped', 'failed')`)
+	faultWave(t, pool, dbURL, "drop", 3, 600, 3, func(int) {
 		var dropped int
 		require.NoError(t, admin.QueryRow(ctx, `
 			SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 			                      WHERE datname = $1 AND pid <> pg_backend_pid()) t`, name).Scan(&dropped))
 		t.Logf("dropped %d connections", dropped)
 		require.Positive(t, dropped)
-		pool.Reset() // this test's own connections went too
-	}
-	waitFor(t, pool, 4*time.Minute, 1, `SELECT count(*) FROM waves WHERE state = 'completed'`)
-	checkWaveOutcome(t, pool, shell, members)
+	})
 }
 
-// waitWaveEnd waits for a wave to leave running, and returns its state.
 // TestFaultPostgresCrash crashes the database server twice in the middle
 // of a wave (an immediate shutdown: no checkpoint, recovery from the WAL on
 // start) and starts it again: the wave completes and nothing is lost. The
 // server is one of the test's own, so that the other tests' is untouched.
 func TestFaultPostgresCrash(t *testing.T) {
 	t.Parallel()
-	const users = 600
 	ctx := context.Background()
 	srv := startPgServer(t)
 	admin, err := pgx.Connect(ctx, srv.URL("postgres"))
@@ -183,25 +193,14 @@ func TestFaultPostgresCrash(t *testing.T) {
 	t.Cleanup(pool.Close)
 	_, err = store.Migrate(ctx, pool, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
-	shell := sim.NewShell(sim.ShellConfig{Seed: 4, Latency: 20 * time.Millisecond})
-	tenant := httptest.NewServer(shell.Handler())
-	t.Cleanup(tenant.Close)
 
-	startCutover(t, faultWorker(dbURL, tenant.URL)...)
-	members := planUsers(t, pool, "crash", users, 40)
-	for i := range 2 {
-		waitFor(t, pool, time.Minute, (i+1)*users/4, `SELECT count(*) FROM moves WHERE state IN ('moved', 'skipped', 'failed')`)
+	faultWave(t, pool, dbURL, "crash", 4, 600, 2, func(i int) {
 		srv.Crash()
 		t.Logf("crashed and restarted the server (%d)", i+1)
-		pool.Reset() // this test's own connections went too
-	}
-	waitFor(t, pool, 4*time.Minute, 1, `SELECT count(*) FROM waves WHERE state = 'completed'`)
-	checkWaveOutcome(t, pool, shell, members)
-	var n int
-	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM moves`).Scan(&n))
-	require.Equal(t, users, n, "no move lost")
+	})
 }
 
+// waitWaveEnd waits for a wave to leave running, and returns its state.
 func waitWaveEnd(t *testing.T, pool *pgxpool.Pool, waveID int64, within time.Duration) migration.WaveState {
 	t.Helper()
 	deadline := time.Now().Add(within)
