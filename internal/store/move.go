@@ -71,13 +71,6 @@ type Membership struct {
 	MemberID    int64  `json:"-"`
 }
 
-// MembershipsByUser returns the pilot groups the user with this UPN or SIP
-// address is a member of.
-func (q *Queries) MembershipsByUser(ctx context.Context, identity string) ([]Membership, error) {
-	rows, _ := q.db.Query(ctx, membershipsSQL, NormalizeIdentity(identity))
-	return pgx.CollectRows(rows, pgx.RowToStructByPos[Membership])
-}
-
 // membershipsSQL reads the memberships of the user $1, newest group first.
 const membershipsSQL = `
 	SELECT g.id, g.name, gm.upn, gm.sip, gm.display_name,
