@@ -52,7 +52,13 @@ func settle(ctx context.Context, pool *pgxpool.Pool, client *river.Client[pgx.Tx
 	if err != nil || !may {
 		return out, err
 	}
-	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+	return afterMoveTx(ctx, pool, client, waveID, success, actor)
+}
+
+// afterMoveTx runs afterMove in a transaction of its own.
+func afterMoveTx(ctx context.Context, pool *pgxpool.Pool, client *river.Client[pgx.Tx], waveID int64, success bool, actor string) (store.WaveOutcome, error) {
+	var out store.WaveOutcome
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) (err error) {
 		out, err = afterMove(ctx, tx, client, waveID, success, actor)
 		return err
 	})
@@ -93,11 +99,7 @@ func (w *WaveSweepWorker) Work(ctx context.Context, job *river.Job[WaveSweepArgs
 	}
 	client := river.ClientFromContext[pgx.Tx](ctx)
 	for _, id := range ids {
-		var out store.WaveOutcome
-		err := pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
-			out, err = afterMove(ctx, tx, client, id, false, w.actor)
-			return err
-		})
+		out, err := afterMoveTx(ctx, w.pool, client, id, false, w.actor)
 		if err != nil {
 			return err
 		}

@@ -197,7 +197,7 @@ func (w *MoveWorker) acquire(ctx context.Context, m migration.Move, closed func(
 // release frees the move's slot and wakes a move waiting for one here.
 func (w *MoveWorker) release(ctx context.Context, moveID int64) {
 	if err := store.New(w.pool).LeaseRelease(ctx, moveID); err != nil {
-		w.log.Warn("freeing a slot failed; it frees itself when its lease expires", "move_id", moveID, "error", err)
+		w.log.Warn("freeing a move's slot failed; the slot frees itself when it expires", "move_id", moveID, "error", err)
 	}
 	w.freed.wakeOne(0)
 }

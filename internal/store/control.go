@@ -298,9 +298,9 @@ func (q *Queries) thresholdCrossed(ctx context.Context, w migration.Wave) (bool,
 // for by the periodic look at every unsettled wave (jobs.WaveSweepArgs).
 func (q *Queries) WaveMaySettle(ctx context.Context, waveID, moveID int64, success bool) (bool, error) {
 	// The wave and whether it has a move active, in one round trip. While
-	// another move of the wave holds a slot the wave cannot be complete,
-	// and that move looks again once its own end has committed: the cheap
-	// test first, then the wave's moves.
+	// another move of the wave holds a live slot the wave cannot be
+	// complete, and that move looks again once its own end has committed:
+	// the cheap test first, then the wave's moves.
 	b := &pgx.Batch{}
 	var w migration.Wave
 	var active bool
@@ -310,7 +310,7 @@ func (q *Queries) WaveMaySettle(ctx context.Context, waveID, moveID int64, succe
 		return notFound(err, "wave %d does not exist", waveID)
 	})
 	b.Queue(`
-		SELECT EXISTS (SELECT 1 FROM wave_slots WHERE wave_id = $1 AND move_id <> $2)
+		SELECT EXISTS (SELECT 1 FROM wave_slots WHERE wave_id = $1 AND move_id <> $2 AND expires_at >= now())
 		    OR EXISTS (SELECT 1 FROM moves WHERE wave_id = $1 AND state IN `+activeStates+`)`, waveID, moveID).QueryRow(func(row pgx.Row) error {
 		return row.Scan(&active)
 	})

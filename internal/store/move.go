@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -189,7 +188,7 @@ type MoveChange struct {
 // event says which. The record's time is the statement's start, before the
 // event's.
 func (q *Queries) MoveUpdate(ctx context.Context, c MoveChange) error {
-	sql, args := moveUpdateSQL(c, "", "")
+	sql, args := moveUpdateSQL(c, countChanged, nil)
 	var n int
 	if err := q.db.QueryRow(ctx, sql, args...).Scan(&n); err != nil {
 		return translate(err)
@@ -205,8 +204,8 @@ func (q *Queries) MoveUpdate(ctx context.Context, c MoveChange) error {
 func (q *Queries) MoveUpdates(ctx context.Context, release bool, cs ...MoveChange) error {
 	b := &pgx.Batch{}
 	for _, c := range cs {
-		sql, args := moveUpdateSQL(c, "", "")
-		b.Queue(strings.Replace(sql, "SELECT count(*) FROM changed", "SELECT cutover_expect_changed(count(*)) FROM changed", 1), args...)
+		sql, args := moveUpdateSQL(c, expectChanged, nil)
+		b.Queue(sql, args...)
 	}
 	if release && len(cs) > 0 {
 		b.Queue(`SELECT cutover_lease_release($1)`, cs[0].MoveID)
@@ -239,12 +238,7 @@ type LeaseRequest struct {
 // lose. It returns the lease, and ErrStale if the slot was taken but the
 // move was not in a state the change may start from.
 func (q *Queries) LeaseStart(ctx context.Context, r LeaseRequest, c MoveChange) (Lease, error) {
-	_, args := moveUpdateSQL(c, "", "")
-	n := len(args)
-	args = append(args, r.WaveID, r.TTL.Seconds(), r.AnyState)
-	lease := fmt.Sprintf(`lease AS MATERIALIZED (SELECT ok, wave_state, at, wave_full FROM cutover_lease_acquire($%d, $1, $%d, $%d)), `, n+1, n+2, n+3)
-	sql, _ := moveUpdateSQL(c, lease, " AND (SELECT ok FROM lease)")
-	sql = strings.Replace(sql, "SELECT count(*) FROM changed", "SELECT lease.ok, lease.wave_state, lease.at, lease.wave_full, (SELECT count(*) FROM changed) FROM lease", 1)
+	sql, args := moveUpdateSQL(c, withLease, &r)
 	var l Lease
 	var state *string
 	var changed int
@@ -269,16 +263,32 @@ func stale(c MoveChange, n int) error {
 	return nil
 }
 
-// moveUpdateSQL is the statement of a change and its arguments. with is
-// prepended to the statement's common table expressions, and gate to the
-// update's condition.
-func moveUpdateSQL(c MoveChange, with, gate string) (string, []any) {
+// updateResult is what the statement of a change answers.
+type updateResult int
+
+const (
+	countChanged  updateResult = iota // how many moves it changed (0 or 1)
+	expectChanged                     // the same, raising CT001 for 0 (see MoveUpdates)
+	withLease                         // the lease taken first, then the count (see LeaseStart)
+)
+
+// moveUpdateSQL is the statement of a change and its arguments. withLease
+// takes the slot of lease first and changes the move only if it got one.
+func moveUpdateSQL(c MoveChange, result updateResult, lease *LeaseRequest) (string, []any) {
 	from := c.From
 	if from == nil {
 		from = migration.MoveStatesTo(c.To)
 	}
 	capture, message := "", "$9::text"
 	args := []any{c.MoveID, c.To, from, c.Attempt, c.ErrorCode, c.ErrorMessage, c.NextAttemptAt, c.MoveIssued, c.Message, c.Actor}
+	with, gate, answer := "", "", "SELECT count(*) FROM changed"
+	switch result {
+	case expectChanged:
+		answer = "SELECT cutover_expect_changed(count(*)) FROM changed"
+	case withLease:
+		gate = " AND (SELECT ok FROM lease)"
+		answer = "SELECT lease.ok, lease.wave_state, lease.at, lease.wave_full, (SELECT count(*) FROM changed) FROM lease"
+	}
 	if u := c.Capture; u != nil {
 		policies := u.Policies
 		if policies == nil {
@@ -293,6 +303,11 @@ func moveUpdateSQL(c MoveChange, with, gate string) (string, []any) {
 		message = `CASE WHEN EXISTS (SELECT 1 FROM rec) THEN 'rollback record captured (registrar pool ' || $12 || '); '
 		           ELSE 'rollback record kept from an earlier attempt; ' END || $9`
 		args = append(args, u.SipAddress, u.RegistrarPool, u.HostingProvider, u.EnterpriseVoiceEnabled, u.LineURI, policies)
+	}
+	if result == withLease {
+		n := len(args)
+		with = fmt.Sprintf(`lease AS MATERIALIZED (SELECT ok, wave_state, at, wave_full FROM cutover_lease_acquire($%d, $1, $%d, $%d)), `, n+1, n+2, n+3)
+		args = append(args, lease.WaveID, lease.TTL.Seconds(), lease.AnyState)
 	}
 	return `
 		WITH ` + with + capture + `changed AS (
@@ -312,7 +327,7 @@ func moveUpdateSQL(c MoveChange, with, gate string) (string, []any) {
 			INSERT INTO move_events (move_id, state, attempt, error_code, message, actor)
 			SELECT id, $2, attempts, nullif($5, ''), ` + message + `, $10 FROM changed
 		)
-		SELECT count(*) FROM changed`, args
+		` + answer, args
 }
 
 // MoveEventCount counts a move's events in one state.
