@@ -12,7 +12,7 @@ import (
 	"github.com/cutover/cutover/internal/store"
 )
 
-// TestAdaptiveConcurrency: throttling halves the wave's limit on moves in
+// TestAdaptiveConcurrency: time-outs halve the wave's limit on moves in
 // flight (once per burst: failures of moves that started before the cut do
 // not cut again); moves that go well raise it one step at a time, back up to
 // the wave's concurrency.
@@ -21,9 +21,9 @@ func TestAdaptiveConcurrency(t *testing.T) {
 	ctx := context.Background()
 	shell := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}, Latency: 10 * time.Millisecond})
 	b := setupWith(t, shell)
-	// The first users of the wave are throttled once each.
+	// The first users of the wave time out once each.
 	for i := range 8 {
-		shell.SetBehaviour(fmt.Sprintf("user%03d@contoso.com", i), sim.Behaviour{Kind: sim.KindThrottled, Failures: 1})
+		shell.SetBehaviour(fmt.Sprintf("user%03d@contoso.com", i), sim.Behaviour{Kind: sim.KindTimeout, Failures: 1})
 	}
 	g, err := b.q.GroupCreate(ctx, store.NewGroup{Name: "adaptive", Source: "json", Members: members(120, "contoso.com")})
 	require.NoError(t, err)
@@ -42,13 +42,13 @@ func TestAdaptiveConcurrency(t *testing.T) {
 			raised = append(raised, e.Message)
 		}
 	}
-	require.NotEmpty(t, lowered, "throttling lowers the limit")
-	require.Contains(t, lowered[0], "limited to 4 (was 8): throttled")
+	require.NotEmpty(t, lowered, "time-outs lower the limit")
+	require.Contains(t, lowered[0], "limited to 4 (was 8): timeout")
 	require.Less(t, len(lowered), 8, "one cut per burst, not one per failure: %v", lowered)
 	require.NotEmpty(t, raised, "the limit comes back")
 	w, err := b.q.WaveGet(ctx, waves[0].ID)
 	require.NoError(t, err)
-	require.Equal(t, 8, w.ConcurrencyLimit, "back to the wave's concurrency once throttling stopped: %v", raised)
+	require.Equal(t, 8, w.ConcurrencyLimit, "back to the wave's concurrency once the time-outs stopped: %v", raised)
 	require.Equal(t, 120, shell.Stats().MovesOnline)
 	for _, e := range raised {
 		require.Regexp(t, `^moves in flight limited to \d+ \(was \d+\)$`, e)

@@ -57,6 +57,10 @@ type Config struct {
 	// LicenceSettle is how long a fresh licence takes to provision; a move
 	// before that retries later. Defaults to 30 minutes.
 	LicenceSettle time.Duration
+	// Target is the ProxyFqdn of the hosting provider users are moved to
+	// (Move-CsUser -Target), and the HostingProvider that shows them homed
+	// online. Defaults to migration.DefaultOnlineTarget.
+	Target string
 	// ProvisioningWait is how long after the move call Teams may go on
 	// showing the user as on premises before the move fails. Defaults to
 	// 30 minutes.
@@ -102,6 +106,7 @@ func (c Config) withDefaults() Config {
 	if c.LicenceSettle <= 0 {
 		c.LicenceSettle = migration.DefaultLicenceSettle
 	}
+	c.Target = migration.MoveOnlineOptions{Target: c.Target}.TargetOrDefault()
 	if c.ProvisioningWait <= 0 {
 		c.ProvisioningWait = 30 * time.Minute
 	}

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -97,7 +98,7 @@ func (w *MoveWorker) Work(ctx context.Context, job *river.Job[MoveArgs]) error {
 		}
 		return nil
 	}
-	a := &attempt{w: w, job: job, move: m, n: job.Attempt, holdSlot: hold}
+	a := &attempt{w: w, job: job, move: m, wave: wave, n: job.Attempt, holdSlot: hold}
 	start := a.start()
 	lease, err := w.acquire(ctx, m, closed, start)
 	if errors.Is(err, store.ErrStale) {
@@ -258,8 +259,10 @@ type attempt struct {
 	w           *MoveWorker
 	job         *river.Job[MoveArgs]
 	move        migration.Move
+	wave        migration.Wave
 	n           int
 	directoryID string    // the user's object ID in Entra ID, once known
+	licencedAt  time.Time // when the user's licence was assigned, as Graph says (zero: unknown)
 	leasedAt    time.Time // when the attempt took its slot (the database's clock)
 	// pending is a change made but not yet written (verifying, after the
 	// move call): it is written with the next change, in the same round
@@ -307,7 +310,7 @@ func (a *attempt) run(ctx context.Context) error {
 	if err != nil {
 		return a.fail(ctx, err)
 	}
-	if u.HomedOnline() {
+	if u.HomedOnline(a.w.cfg.Target) {
 		if a.move.MoveIssuedAt != nil {
 			if err := a.change(ctx, q, store.MoveChange{To: migration.MoveStateVerifying,
 				Message: "homed online after the move call of an earlier attempt (HostingProvider " + u.HostingProvider + "); verifying, not moving again"}); err != nil {
@@ -318,21 +321,23 @@ func (a *attempt) run(ctx context.Context) error {
 		return a.finish(ctx, store.MoveChange{To: migration.MoveStateSkipped,
 			Message: "already homed online (HostingProvider " + u.HostingProvider + "); not moved"})
 	}
-	if err := a.preflight(ctx, q); err != nil {
+	if err := a.preflight(ctx, q, u); err != nil {
 		return a.fail(ctx, err)
 	}
 
 	// The rollback record and the change to moving: one statement, before
 	// the move call.
+	opts := migration.MoveOnlineOptions{Target: a.w.cfg.Target,
+		BypassEnterpriseVoiceCheck: a.wave.BypassEnterpriseVoiceCheck && u.EnterpriseVoiceEnabled}
 	if err := a.change(ctx, q, store.MoveChange{
 		To:         migration.MoveStateMoving,
 		MoveIssued: true,
 		Capture:    &u,
-		Message:    "moving online (Move-CsUser -Target " + migration.OnlineHostingProvider + ")",
+		Message:    "moving online (" + moveCommand(opts) + ")",
 	}); err != nil {
 		return err
 	}
-	if err := a.shellCall(ctx, func(ctx context.Context) error { return a.w.shell.MoveOnline(ctx, a.move.UPN) }); err != nil {
+	if err := a.shellCall(ctx, func(ctx context.Context) error { return a.w.shell.MoveOnline(ctx, a.move.UPN, opts) }); err != nil {
 		return a.fail(ctx, err)
 	}
 	a.pending = &store.MoveChange{MoveID: a.move.ID, Attempt: a.n, Actor: a.w.actor,
@@ -340,9 +345,19 @@ func (a *attempt) run(ctx context.Context) error {
 	return a.verify(ctx)
 }
 
-// preflight checks the user in Microsoft Graph (when cutover has it) and
-// records the result: a failed check stops the move with its code.
-func (a *attempt) preflight(ctx context.Context, q *store.Queries) error {
+// moveCommand is the move call in words for the timeline.
+func moveCommand(o migration.MoveOnlineOptions) string {
+	s := "Move-CsUser -Target " + o.TargetOrDefault()
+	if o.BypassEnterpriseVoiceCheck {
+		s += " -BypassEnterpriseVoiceCheck"
+	}
+	return s
+}
+
+// preflight checks the user in Microsoft Graph (when cutover has it), with
+// what Get-CsUser says of their voice settings, and records the result: a
+// failed check stops the move with its code.
+func (a *attempt) preflight(ctx context.Context, q *store.Queries, on migration.ShellUser) error {
 	dir := a.w.cfg.Directory
 	if dir == nil {
 		return nil
@@ -361,6 +376,9 @@ func (a *attempt) preflight(ctx context.Context, q *store.Queries) error {
 	}
 	now := time.Now()
 	checks := migration.UserPreflight(du, migration.Member{UPN: a.move.UPN, SIP: a.move.SIP}, tenant, now, a.w.cfg.LicenceSettle)
+	if c := migration.VoiceCheck(du, on, a.wave.BypassEnterpriseVoiceCheck); c != nil && du != nil {
+		checks = append(checks, *c)
+	}
 	if err := q.PreflightSave(ctx, a.move.MemberID, checks, now); err != nil {
 		return err
 	}
@@ -368,7 +386,7 @@ func (a *attempt) preflight(ctx context.Context, q *store.Queries) error {
 		return err
 	}
 	if du != nil {
-		a.directoryID = du.ID
+		a.directoryID, a.licencedAt = du.ID, migration.LicenceAssignedAt(du)
 	}
 	return q.MoveEventAdd(ctx, a.move.ID, migration.MoveEvent{Attempt: a.n, Actor: a.w.actor,
 		Message: "pre-flight in Entra ID: " + summarise(checks)})
@@ -401,8 +419,8 @@ func (a *attempt) verify(ctx context.Context) error {
 	if err != nil {
 		return a.fail(ctx, err)
 	}
-	if !u.HomedOnline() {
-		return a.fail(ctx, fmt.Errorf("the user is not homed online after the move (HostingProvider %q, RegistrarPool %q)", u.HostingProvider, u.RegistrarPool))
+	if !u.HomedOnline(a.w.cfg.Target) {
+		return a.fail(ctx, fmt.Errorf("the user is not homed online at %s after the move (HostingProvider %q, RegistrarPool %q)", a.w.cfg.Target, u.HostingProvider, u.RegistrarPool))
 	}
 	dir := a.w.cfg.Directory
 	if dir == nil {
@@ -424,15 +442,18 @@ func (a *attempt) verify(ctx context.Context) error {
 	if err != nil {
 		return a.fail(ctx, err)
 	}
-	if account != migration.AccountTypeOnPrem {
+	if account == migration.AccountTypeUser {
 		return a.finish(ctx, store.MoveChange{To: migration.MoveStateMoved,
 			Message: "homed online (HostingProvider " + u.HostingProvider + "; Teams accountType " + account + ")"})
 	}
+	// Anything but user is not done: sfbOnPremUser while Teams takes the
+	// move in; ineligibleUser, unknown and the rest say why in the timeline.
+	shows := fmt.Sprintf("Teams shows accountType %s (%s)", account, migration.AccountTypeMeaning(account))
 	waited := time.Since(*a.move.MoveIssuedAt)
 	if waited >= a.w.cfg.ProvisioningWait {
+		msg := fmt.Sprintf("%s %s after the move, not user", shows, waited.Round(time.Second))
 		return a.finish(ctx, store.MoveChange{To: migration.MoveStateFailed, ErrorCode: migration.CodeNotProvisionedOnline,
-			ErrorMessage: fmt.Sprintf("Teams accountType is still %s %s after the move", account, waited.Round(time.Second)),
-			Message:      fmt.Sprintf("failed: %s: Teams accountType is still %s %s after the move", migration.CodeNotProvisionedOnline, account, waited.Round(time.Second))})
+			ErrorMessage: msg, Message: fmt.Sprintf("failed: %s: %s", migration.CodeNotProvisionedOnline, msg)})
 	}
 	// Wait for provisioning without holding a slot or spending an attempt.
 	// Look again after half the time waited so far: at least RetryBase, at
@@ -443,7 +464,7 @@ func (a *attempt) verify(ctx context.Context) error {
 		return err
 	}
 	if err := q.MoveWaitNote(ctx, a.move.ID, time.Now().Add(wait), migration.MoveEvent{Attempt: a.n, Actor: a.w.actor,
-		Message: fmt.Sprintf("on premises the user is online; Teams still shows accountType %s: waiting up to %s for provisioning", account, a.w.cfg.ProvisioningWait)}); err != nil {
+		Message: fmt.Sprintf("on premises the user is online; %s: waiting up to %s for accountType user", shows, a.w.cfg.ProvisioningWait)}); err != nil {
 		return err
 	}
 	a.w.release(ctx, a.move.ID)
@@ -517,7 +538,10 @@ func (a *attempt) fail(ctx context.Context, cause error) error {
 	if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return cause // stopping: Work hands the move on
 	}
-	f := migration.Classify(cause)
+	f, err := a.classify(ctx, cause)
+	if err != nil {
+		return err
+	}
 	msg := truncate(cause.Error(), 1000)
 	if !f.Retries(a.n) || a.n >= a.job.MaxAttempts {
 		note := ""
@@ -528,7 +552,7 @@ func (a *attempt) fail(ctx context.Context, cause error) error {
 			Message: fmt.Sprintf("failed: %s: %s%s", f.Code, msg, note)})
 	}
 	next := time.Now().Add(a.w.cfg.Backoff(a.n, a.job.ID)).Truncate(time.Second)
-	err := a.change(context.WithoutCancel(ctx), store.New(a.w.pool), store.MoveChange{
+	err = a.change(context.WithoutCancel(ctx), store.New(a.w.pool), store.MoveChange{
 		To: migration.MoveStateRetrying, ErrorCode: f.Code, ErrorMessage: msg, NextAttemptAt: &next,
 		Message: a.prefix() + fmt.Sprintf("failed: %s: %s; next attempt at %s", f.Code, msg, next.UTC().Format("15:04:05 UTC")),
 	}, true)
@@ -540,6 +564,22 @@ func (a *attempt) fail(ctx context.Context, cause error) error {
 		a.overload(context.WithoutCancel(ctx), f.Code)
 	}
 	return fmt.Errorf("%s: %w", f.Code, cause)
+}
+
+// classify finds the failure's catalogue entry. A 507 is read against time
+// (migration.SettleLicence): from the licence's assignment in Graph, or
+// else from the first 507 of this run of the move.
+func (a *attempt) classify(ctx context.Context, cause error) (migration.Failure, error) {
+	f := migration.Classify(cause)
+	since := a.licencedAt
+	if since.IsZero() && f.Code == migration.CodeLicenceMissing {
+		first, err := store.New(a.w.pool).MoveFirstErrorAt(context.WithoutCancel(ctx), a.move.ID, migration.CodeLicenceProvisioning)
+		if err != nil {
+			return f, err
+		}
+		since = cmp.Or(first, time.Now())
+	}
+	return migration.SettleLicence(f, since, time.Now(), a.w.cfg.LicenceSettle), nil
 }
 
 // overload lowers the wave's adaptive limit after a throttling or time-out

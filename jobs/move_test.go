@@ -95,12 +95,10 @@ func TestMoveOutcomes(t *testing.T) {
 	}{
 		{"clean move", sim.Behaviour{Kind: sim.KindOK}, migration.MoveStateMoved, "", 1, 1, 0, true},
 		{"already online is skipped", sim.Behaviour{Kind: sim.KindAlreadyOnline}, migration.MoveStateSkipped, "", 1, 0, 0, false},
-		{"no licence fails at once", sim.Behaviour{Kind: sim.KindLicenceMissing}, migration.MoveStateFailed, migration.CodeLicenceMissing, 1, 1, 0, true},
 		{"tenant not enabled fails at once", sim.Behaviour{Kind: sim.KindTenantNotEnabled}, migration.MoveStateFailed, migration.CodeTenantNotEnabled, 1, 1, 0, true},
 		{"unknown user fails in pre-flight", sim.Behaviour{Kind: sim.KindNotFound}, migration.MoveStateFailed, migration.CodeUserNotFound, 1, 0, 0, false},
 		{"time-outs retry, then succeed", sim.Behaviour{Kind: sim.KindTimeout, Failures: 2}, migration.MoveStateMoved, "", 3, 3, 2, true},
-		{"throttling retries, then succeeds", sim.Behaviour{Kind: sim.KindThrottled, Failures: 1}, migration.MoveStateMoved, "", 2, 2, 1, true},
-		{"licence provisioning outlasts the attempts", sim.Behaviour{Kind: sim.KindLicenceProvisioning, Failures: 5}, migration.MoveStateFailed, migration.CodeLicenceProvisioning, 4, 4, 3, true},
+		{"a 507 within the licence settle time outlasts the attempts", sim.Behaviour{Kind: sim.KindLicenceProvisioning, Failures: 5}, migration.MoveStateFailed, migration.CodeLicenceProvisioning, 4, 4, 3, true},
 		{"a time-out after the move landed is verified, not moved again", sim.Behaviour{Kind: sim.KindTimeout, Failures: 1, Lands: true}, migration.MoveStateMoved, "", 2, 1, 1, true},
 	}
 	var ms []migration.Member
@@ -152,6 +150,64 @@ func TestMoveOutcomes(t *testing.T) {
 	}
 }
 
+// TestLicence507Settles: Microsoft answers 507 alike for a licence missing
+// and one still provisioning. Without Graph, a user answering 507 is
+// retried as provisioning within the licence settle time of its first 507,
+// and fails as licence_missing after it; a licence that arrives meanwhile
+// lets the move through.
+func TestLicence507Settles(t *testing.T) {
+	t.Parallel()
+	const settle = 400 * time.Millisecond
+	shell := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}})
+	pool := dbtest.Pool(t)
+	client := jobstest.Start(t, pool, shell, func(c *jobs.Config) { c.LicenceSettle = settle })
+	q, ctx := store.New(pool), context.Background()
+	shell.SetBehaviour("missing@contoso.com", sim.Behaviour{Kind: sim.KindLicenceMissing})
+	shell.SetBehaviour("arriving@contoso.com", sim.Behaviour{Kind: sim.KindLicenceProvisioning, Failures: 2})
+	g, err := q.GroupCreate(ctx, store.NewGroup{Name: "licences", Source: "json", Members: []migration.Member{
+		{UPN: "missing@contoso.com", SIP: "missing@contoso.com"}, {UPN: "arriving@contoso.com", SIP: "arriving@contoso.com"}}})
+	require.NoError(t, err)
+	_, err = jobs.NewScheduler(pool, client).Plan(ctx, g.ID, "test", planAll(20, 2))
+	require.NoError(t, err)
+	waitWaves(t, q, g.ID)
+
+	tests := []struct {
+		upn   string
+		state migration.MoveState
+		code  migration.ErrorCode
+	}{
+		{"missing@contoso.com", migration.MoveStateFailed, migration.CodeLicenceMissing},
+		{"arriving@contoso.com", migration.MoveStateMoved, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.upn, func(t *testing.T) {
+			t.Parallel()
+			moves, err := q.MovesByUser(ctx, tt.upn)
+			require.NoError(t, err)
+			m := moves[0]
+			require.Equal(t, tt.state, m.State)
+			require.Equal(t, tt.code, m.ErrorCode)
+			events, err := q.MoveEvents(ctx, m.ID)
+			require.NoError(t, err)
+			var first, last time.Time
+			for _, e := range events {
+				if e.State == migration.MoveStateRetrying {
+					require.Equal(t, migration.CodeLicenceProvisioning, e.ErrorCode, "a 507 within the settle time is retried as provisioning")
+					if first.IsZero() {
+						first = e.At
+					}
+				}
+				last = e.At
+			}
+			require.False(t, first.IsZero(), "the first 507 was retried")
+			if tt.state == migration.MoveStateFailed {
+				require.GreaterOrEqual(t, last.Sub(first), settle, "failed only once the settle time had passed")
+				require.Less(t, m.Attempts, 20, "not every attempt spent")
+			}
+		})
+	}
+}
+
 // TestWaveConcurrency holds a wave to its concurrency even with more
 // workers free.
 func TestWaveConcurrency(t *testing.T) {
@@ -175,7 +231,7 @@ func TestRetryByLead(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
-	b.shell.SetBehaviour("user000@contoso.com", sim.Behaviour{Kind: sim.KindLicenceMissing})
+	b.shell.SetBehaviour("user000@contoso.com", sim.Behaviour{Kind: sim.KindTenantNotEnabled})
 	g, err := b.q.GroupCreate(ctx, store.NewGroup{Name: "retry", Source: "json", Members: members(3, "contoso.com")})
 	require.NoError(t, err)
 	_, err = b.scheduler.Plan(ctx, g.ID, "test", planAll(3, 3))
@@ -220,7 +276,7 @@ func TestResumeAfterWorkerDied(t *testing.T) {
 	for _, to := range []migration.MoveState{migration.MoveStatePreflight, migration.MoveStateMoving} {
 		require.NoError(t, b.q.MoveUpdate(ctx, store.MoveChange{MoveID: queued[0].MoveID, To: to, Attempt: 1, MoveIssued: to == migration.MoveStateMoving, Message: "dead worker", Actor: "test"}))
 	}
-	require.NoError(t, b.shell.MoveOnline(ctx, "user000@contoso.com"))
+	require.NoError(t, b.shell.MoveOnline(ctx, "user000@contoso.com", migration.MoveOnlineOptions{}))
 
 	_, err = b.client.Insert(ctx, jobs.MoveArgs{MoveID: queued[0].MoveID, Run: queued[0].Run}, nil)
 	require.NoError(t, err)
@@ -256,7 +312,7 @@ func TestRollback(t *testing.T) {
 	}, 30*time.Second, 50*time.Millisecond)
 	u, err := b.shell.GetUser(ctx, "user000@contoso.com")
 	require.NoError(t, err)
-	require.False(t, u.HomedOnline())
+	require.False(t, u.HomedOnline(""))
 	require.Equal(t, "pool01.contoso.com", u.RegistrarPool)
 	require.Equal(t, 1, b.shell.CallsFor("user000@contoso.com").MoveToPool)
 	events, err := b.q.MoveEvents(ctx, m.ID)
@@ -269,7 +325,7 @@ func TestRollback(t *testing.T) {
 	// The other user stays online; their move is untouched.
 	u, err = b.shell.GetUser(ctx, "user001@contoso.com")
 	require.NoError(t, err)
-	require.True(t, u.HomedOnline())
+	require.True(t, u.HomedOnline(""))
 
 	// A move back the service refuses (506) ends the rollback, failed.
 	m, err = b.scheduler.Rollback(ctx, "user002@contoso.com", "lead")

@@ -112,7 +112,7 @@ func (w *RollbackWorker) Work(ctx context.Context, job *river.Job[RollbackArgs])
 	if err := call(func(ctx context.Context) (err error) { u, err = w.shell.GetUser(ctx, m.UPN); return err }); err != nil {
 		return fail(err)
 	}
-	if u.HomedOnline() {
+	if u.HomedOnline(w.cfg.Target) {
 		if err := call(func(ctx context.Context) error { return w.shell.MoveToPool(ctx, m.UPN, rec.RegistrarPool) }); err != nil {
 			return fail(err)
 		}
@@ -120,7 +120,7 @@ func (w *RollbackWorker) Work(ctx context.Context, job *river.Job[RollbackArgs])
 			return fail(err)
 		}
 	}
-	if u.HomedOnline() || !strings.EqualFold(u.RegistrarPool, rec.RegistrarPool) {
+	if u.HomedOnline(w.cfg.Target) || !strings.EqualFold(u.RegistrarPool, rec.RegistrarPool) {
 		return fail(fmt.Errorf("the user is not back on %s (HostingProvider %q, RegistrarPool %q)", rec.RegistrarPool, u.HostingProvider, u.RegistrarPool))
 	}
 	return finish(migration.MoveStateRolledBack, "", fmt.Sprintf(

@@ -53,9 +53,9 @@ func (s *clockedShell) GetUser(ctx context.Context, id string) (migration.ShellU
 	return s.Shell.GetUser(ctx, id)
 }
 
-func (s *clockedShell) MoveOnline(ctx context.Context, id string) error {
+func (s *clockedShell) MoveOnline(ctx context.Context, id string, opts migration.MoveOnlineOptions) error {
 	s.note()
-	return s.Shell.MoveOnline(ctx, id)
+	return s.Shell.MoveOnline(ctx, id, opts)
 }
 
 func (s *clockedShell) Calls() []time.Time {

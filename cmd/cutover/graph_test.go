@@ -46,6 +46,12 @@ func setupGraph(t *testing.T, gcfg sim.GraphConfig, options ...func(*jobs.Config
 // plan imports users as a group and plans it as one wave starting now.
 func (b *graphBundle) plan(t *testing.T, upns []string) int64 {
 	t.Helper()
+	return b.planWith(t, upns, migration.Controls{})
+}
+
+// planWith is plan with the wave's controls.
+func (b *graphBundle) planWith(t *testing.T, upns []string, controls migration.Controls) int64 {
+	t.Helper()
 	ctx := context.Background()
 	ms := make([]migration.Member, len(upns))
 	for i, u := range upns {
@@ -56,7 +62,7 @@ func (b *graphBundle) plan(t *testing.T, upns []string) int64 {
 	g, err := b.q.GroupCreate(ctx, store.NewGroup{Name: t.Name(), Source: "json", Members: ms})
 	require.NoError(t, err)
 	_, err = b.scheduler.Plan(ctx, g.ID, "test", func(unplanned, next int) ([]migration.WaveSpec, error) {
-		return migration.CheckWaves([]migration.WaveSpec{{Size: unplanned, StartAt: time.Now(), MaxAttempts: 4, Concurrency: 10}}, unplanned, next)
+		return migration.CheckWaves([]migration.WaveSpec{{Size: unplanned, StartAt: time.Now(), MaxAttempts: 4, Concurrency: 10, Controls: controls}}, unplanned, next)
 	})
 	require.NoError(t, err)
 	deadline := time.Now().Add(90 * time.Second)
@@ -105,7 +111,7 @@ func TestMovesWithGraph(t *testing.T) {
 		preflight migration.CheckStatus // "" when no Graph check ran
 		timeline  []string              // fragments the timeline holds
 	}{
-		{sim.KindOK, migration.MoveStateMoved, "", 1, migration.CheckPass, []string{"pre-flight in Entra ID: 7 checks passed", "waiting up to", "Teams accountType user"}},
+		{sim.KindOK, migration.MoveStateMoved, "", 1, migration.CheckPass, []string{"pre-flight in Entra ID: 8 checks passed", "waiting up to", "Teams accountType user"}}, // an Enterprise Voice user holding Teams Phone: the eighth check
 		{sim.KindDisabled, migration.MoveStateFailed, migration.CodeAccountDisabled, 0, migration.CheckFail, []string{"accountEnabled is false"}},
 		{sim.KindNotSynced, migration.MoveStateFailed, migration.CodeAccountNotSynchronised, 0, migration.CheckFail, nil},
 		{sim.KindNoUsageLocation, migration.MoveStateFailed, migration.CodeUsageLocationMissing, 0, migration.CheckFail, nil},
@@ -137,6 +143,77 @@ func TestMovesWithGraph(t *testing.T) {
 			for _, want := range tt.timeline {
 				require.Contains(t, messages(events), want)
 			}
+		})
+	}
+}
+
+// TestEnterpriseVoice: an Enterprise Voice user without Teams Phone fails the
+// pre-flight with its own code and fix, and is not moved; the same user in a
+// wave with bypass_enterprise_voice_check is moved with
+// -BypassEnterpriseVoiceCheck, the pre-flight warning that their number
+// needs work of its own. A voice user with Teams Phone is moved without it.
+func TestEnterpriseVoice(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		kind      sim.Kind
+		bypass    bool
+		state     migration.MoveState
+		code      migration.ErrorCode
+		preflight migration.CheckStatus
+		passed    bool // -BypassEnterpriseVoiceCheck
+		timeline  string
+	}{
+		{"no Teams Phone", sim.KindVoiceNoPhone, false, migration.MoveStateFailed, migration.CodeTeamsPhoneMissing, migration.CheckFail, false, "holds no Teams Phone (MCOEV) plan"},
+		{"no Teams Phone, bypassed", sim.KindVoiceNoPhone, true, migration.MoveStateMoved, "", migration.CheckWarn, true, "Move-CsUser -Target sipfed.online.lync.com -BypassEnterpriseVoiceCheck"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setupGraph(t, sim.GraphConfig{})
+			const upn = "voice@contoso.com"
+			b.shell.SetBehaviour(upn, sim.Behaviour{Kind: tt.kind})
+			b.planWith(t, []string{upn}, migration.Controls{BypassEnterpriseVoiceCheck: tt.bypass})
+			m, events, pf := b.lookUp(t, upn)
+			require.Equal(t, tt.state, m.State, messages(events))
+			require.Equal(t, tt.code, m.ErrorCode)
+			require.Equal(t, tt.preflight, pf.Status)
+			require.Contains(t, messages(events), tt.timeline)
+			require.Equal(t, tt.passed, b.shell.MoveOptionsFor(upn).BypassEnterpriseVoiceCheck)
+			if tt.code != "" {
+				require.Zero(t, b.shell.CallsFor(upn).MoveOnline, "stopped before Move-CsUser")
+				require.NotEmpty(t, migration.FailureFor(tt.code).Fix)
+			}
+		})
+	}
+}
+
+// TestTeamsAccountTypeNotUser: a move is done only when Teams shows
+// accountType user; unknown (or ineligibleUser) after the move is not, and
+// the timeline says what the value means.
+func TestTeamsAccountTypeNotUser(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		accountType string
+		meaning     string
+	}{
+		{"unknown", "a user type that is not known"},
+		{"ineligibleUser", "does not have a valid Teams license"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.accountType, func(t *testing.T) {
+			t.Parallel()
+			upn := strings.ToLower(tt.accountType) + "@contoso.com"
+			b := setupGraph(t, sim.GraphConfig{AccountTypes: map[string]string{upn: tt.accountType}}, func(c *jobs.Config) {
+				c.ProvisioningWait = time.Second
+			})
+			b.plan(t, []string{upn})
+			m, events, _ := b.lookUp(t, upn)
+			require.Equal(t, migration.MoveStateFailed, m.State, messages(events))
+			require.Equal(t, migration.CodeNotProvisionedOnline, m.ErrorCode)
+			require.Contains(t, m.ErrorMessage, "accountType "+tt.accountType)
+			require.Contains(t, messages(events), tt.meaning)
+			require.Equal(t, 1, b.shell.MovesFor(upn), "moved on premises once, never counted as done")
 		})
 	}
 }

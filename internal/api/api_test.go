@@ -45,10 +45,13 @@ func setup(t *testing.T) *testBundle {
 }
 
 // setupWith is setup with a shell of the test's own and changes to the
-// workers' configuration.
+// workers' configuration. A 507 is a missing licence at once (no licence
+// settle time): these tests are about what the lead and helpdesk see of a
+// failed user, not about the wait (jobs.TestLicence507Settles is).
 func setupWith(t *testing.T, shell *sim.Shell, options ...func(*jobs.Config)) *testBundle {
 	t.Helper()
 	pool := dbtest.Pool(t)
+	options = append([]func(*jobs.Config){func(c *jobs.Config) { c.LicenceSettle = time.Nanosecond }}, options...)
 	client := jobstest.Start(t, pool, shell, options...)
 	srv := httptest.NewServer(api.NewServer(pool, jobs.NewScheduler(pool, client), slog.New(slog.DiscardHandler), nil).Handler())
 	t.Cleanup(srv.Close)

@@ -159,7 +159,7 @@ func TestWaveRollback(t *testing.T) {
 	for _, u := range users(12, "rollback.") {
 		got, err := b.shell.GetUser(context.Background(), u.UPN)
 		require.NoError(t, err)
-		require.False(t, got.HomedOnline(), "%s is back on premises", u.UPN)
+		require.False(t, got.HomedOnline(""), "%s is back on premises", u.UPN)
 	}
 	require.Equal(t, []string{"started", "completed", "rolling_back", "rolled_back"}, kinds(b.waveEvents(t, w.ID)))
 	apiErr(t, b.waveAction(t, w.ID, "rollback", nil), http.StatusConflict, "nothing_to_roll_back")

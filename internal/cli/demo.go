@@ -89,7 +89,7 @@ func (p Program) runDemo(ctx context.Context, args []string, getenv Env, stdout,
 	if err != nil {
 		return err
 	}
-	jc := jobsConfig(wf, gf, dir)
+	jc := jobsConfig(wf, gf, shellFlags{}, dir)
 	jc.PollInterval = 200 * time.Millisecond
 	jc.RetryMax = min(wf.RetryMax, 5*time.Second)
 	svc, err := startService(ctx, pool, shell, serviceConfig{Role: RoleAll, Listen: listen, FallbackListen: true, Jobs: jc, MaxSyncAge: gf.MaxSyncAge}, log)

@@ -21,17 +21,22 @@ type shellFlags struct {
 	Seed        int
 	Latency     time.Duration
 	MoveLatency time.Duration
+	// Target is the hosting provider's ProxyFqdn (Move-CsUser -Target).
+	Target string
 	// The PowerShell driver's.
-	Executable  string
-	PoolFQDN    string
-	OverrideURL string
-	User        string
-	Password    string
-	Sessions    int
+	DomainController string
+	Executable       string
+	PoolFQDN         string
+	OverrideURL      string
+	User             string
+	Password         string
+	Sessions         int
 }
 
 func (s *shellFlags) register(f *flags) {
 	f.str(&s.Shell, "shell", "CUTOVER_SHELL", "sim", `on-premises shell: "pwsh" (the Skype for Business management shell through PowerShell), "sim" (a simulated tenant in this process) or "sim+http://host:port" (one served by "cutover simulate")`)
+	f.str(&s.Target, "online-target", "CUTOVER_ONLINE_TARGET", migration.DefaultOnlineTarget, "ProxyFqdn of the hosting provider users move to (Get-CsHostingProvider; Move-CsUser -Target)")
+	f.str(&s.DomainController, "domain-controller", "CUTOVER_DOMAIN_CONTROLLER", "", "domain controller for Get-CsUser and Move-CsUser -DomainController (users of other domains of a multi-domain forest)")
 	f.str(&s.Executable, "pwsh", "CUTOVER_PWSH", "", "PowerShell to run (default powershell.exe on Windows, pwsh elsewhere)")
 	f.str(&s.PoolFQDN, "pwsh-pool", "CUTOVER_PWSH_POOL", "", "front-end pool FQDN for a remote session (default: import the SkypeForBusiness module locally)")
 	f.str(&s.OverrideURL, "hosted-migration-override-url", "CUTOVER_HOSTED_MIGRATION_OVERRIDE_URL", "", "Move-CsUser -HostedMigrationOverrideUrl")
@@ -46,7 +51,8 @@ func (s *shellFlags) register(f *flags) {
 func (s *shellFlags) open() (migration.Shell, error) {
 	switch {
 	case s.Shell == "pwsh":
-		cfg := pwsh.Config{Executable: s.Executable, PoolFQDN: s.PoolFQDN, HostedMigrationOverrideURL: s.OverrideURL, Sessions: s.Sessions}
+		cfg := pwsh.Config{Executable: s.Executable, PoolFQDN: s.PoolFQDN, HostedMigrationOverrideURL: s.OverrideURL, Sessions: s.Sessions,
+			DomainController: s.DomainController}
 		if s.User != "" {
 			user, password := s.User, s.Password
 			cfg.Credential = func(context.Context) (string, string, error) { return user, password, nil }
@@ -61,7 +67,7 @@ func (s *shellFlags) open() (migration.Shell, error) {
 }
 
 func (s *shellFlags) simConfig() sim.ShellConfig {
-	return sim.ShellConfig{Seed: int64(s.Seed), Latency: s.Latency, MoveLatency: s.MoveLatency}
+	return sim.ShellConfig{Seed: int64(s.Seed), Latency: s.Latency, MoveLatency: s.MoveLatency, Target: s.Target}
 }
 
 // workerFlags configure the workers of serve and demo.
@@ -111,7 +117,7 @@ func (p Program) runServe(ctx context.Context, args []string, getenv Env, stdout
 	}
 	svc, err := startService(ctx, pool, shell, serviceConfig{
 		Role: role, Listen: listen, MaxSyncAge: gf.MaxSyncAge,
-		Jobs: jobsConfig(wf, gf, dir),
+		Jobs: jobsConfig(wf, gf, sh, dir),
 	}, log)
 	if err != nil {
 		return err
@@ -143,7 +149,7 @@ func runMigrate(ctx context.Context, args []string, getenv Env, stdout, stderr i
 	return nil
 }
 
-func jobsConfig(wf workerFlags, gf graphFlags, dir migration.Directory) jobs.Config {
+func jobsConfig(wf workerFlags, gf graphFlags, sh shellFlags, dir migration.Directory) jobs.Config {
 	return jobs.Config{MoveWorkers: wf.Workers, ShellTimeout: wf.ShellTimeout, RetryBase: wf.RetryBase, RetryMax: wf.RetryMax,
-		Directory: dir, LicenceSettle: gf.LicenceSettle, ProvisioningWait: gf.ProvisioningWait}
+		Directory: dir, LicenceSettle: gf.LicenceSettle, ProvisioningWait: gf.ProvisioningWait, Target: sh.Target}
 }

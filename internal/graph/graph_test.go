@@ -342,7 +342,7 @@ func TestTeamsAccountType(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, migration.AccountTypeOnPrem, at)
 
-	require.NoError(t, shell.MoveOnline(ctx, "mover@contoso.com"))
+	require.NoError(t, shell.MoveOnline(ctx, "mover@contoso.com", migration.MoveOnlineOptions{}))
 	at, err = d.TeamsAccountType(ctx, id)
 	require.NoError(t, err)
 	require.Equal(t, migration.AccountTypeOnPrem, at, "still provisioning")

@@ -83,9 +83,9 @@ func (s *shell) GetUser(ctx context.Context, identity string) (migration.ShellUs
 	return u, err
 }
 
-func (s *shell) MoveOnline(ctx context.Context, identity string) error {
+func (s *shell) MoveOnline(ctx context.Context, identity string, opts migration.MoveOnlineOptions) error {
 	start := time.Now()
-	err := s.s.MoveOnline(ctx, identity)
+	err := s.s.MoveOnline(ctx, identity, opts)
 	s.observe("Move-CsUser online", start, err)
 	return err
 }

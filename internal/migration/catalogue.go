@@ -3,8 +3,10 @@ package migration
 import (
 	"context"
 	"errors"
+	"regexp"
 	"slices"
 	"strings"
+	"time"
 )
 
 // ErrorCode is the stable name of something that went wrong with a move. It
@@ -18,12 +20,11 @@ const (
 	CodeTenantNotEnabled    ErrorCode = "tenant_not_enabled"
 	CodeNotSynchronised     ErrorCode = "attributes_not_synchronised"
 	CodeUserNotFound        ErrorCode = "user_not_found"
+	CodeUserNotInDomain     ErrorCode = "user_not_in_domain"
 	CodeTimeout             ErrorCode = "timeout"
-	CodeThrottled           ErrorCode = "throttled"
 	CodeNotHomedOnline      ErrorCode = "not_homed_online"
 	CodeMultipleEdgePools   ErrorCode = "multiple_federated_edge_pools"
-	CodeSessionExpired      ErrorCode = "session_expired"
-	CodeAccessDenied        ErrorCode = "access_denied"
+	CodeSessionBroken       ErrorCode = "session_broken"
 	CodeNoRollbackRecord    ErrorCode = "no_rollback_record"
 	CodeUnknown             ErrorCode = "unknown"
 
@@ -34,6 +35,7 @@ const (
 	CodeUsageLocationMissing   ErrorCode = "usage_location_missing"
 	CodeDomainNotVerified      ErrorCode = "domain_not_verified"
 	CodeNotProvisionedOnline   ErrorCode = "not_provisioned_online"
+	CodeTeamsPhoneMissing      ErrorCode = "teams_phone_missing"
 	CodeGraphThrottled         ErrorCode = "graph_throttled"
 	CodeGraphUnavailable       ErrorCode = "graph_unavailable"
 	CodeGraphAccessDenied      ErrorCode = "graph_access_denied"
@@ -51,86 +53,176 @@ type Failure struct {
 	Transient   bool      `json:"transient"`
 	Explanation string    `json:"explanation"`
 	Fix         string    `json:"fix"`
-	// match lists the messages the entry applies to: each is a list of
-	// lower-case fragments of the shell's or the service's message, all of
-	// which must appear.
-	match [][]string
+	// Texts are the messages Microsoft publishes for this failure,
+	// verbatim, each with where it is published: Classify matches them,
+	// and the simulated tenant speaks nothing else.
+	Texts []Published `json:"texts,omitempty"`
+	// hints match a failure Microsoft describes without publishing its
+	// message: lower-case fragments taken from the description, all of
+	// which must appear. The simulated tenant never speaks them.
+	hints [][]string
+	// settles marks a failure whose meaning depends on time (the 507):
+	// see SettleLicence.
+	settles bool
 }
 
-// Catalogue is every known failure, most specific first: Classify returns the
-// first entry whose fragments all appear in the message.
+// Published is a message as Microsoft publishes it, and where. A part
+// between angle brackets (<SipAddress>) stands for a value.
+type Published struct {
+	Text   string `json:"text"`
+	Source string `json:"source"`
+}
+
+// Fill puts values into the message's placeholders, in order.
+func (p Published) Fill(values ...string) string {
+	s := p.Text
+	for _, v := range values {
+		i := strings.IndexByte(s, '<')
+		j := strings.IndexByte(s[max(i, 0):], '>')
+		if i < 0 || j < 0 {
+			break
+		}
+		s = s[:i] + v + s[i+j+1:]
+	}
+	return s
+}
+
+// fragments are the literal parts of the message, lower case, without the
+// cmdlet's name in front (PowerShell adds "Move-CsUser : " when it shows an
+// error record; the exception's own message has none).
+func (p Published) fragments() []string {
+	s := strings.ToLower(p.Text)
+	if _, rest, ok := strings.Cut(s, ": "); ok && strings.HasPrefix(strings.TrimSpace(s), "move-csuser") {
+		s = rest
+	}
+	var out []string
+	for s != "" {
+		i := strings.IndexByte(s, '<')
+		j := strings.IndexByte(s[max(i, 0):], '>')
+		if i < 0 || j < 0 {
+			out = append(out, s)
+			break
+		}
+		if lit := strings.TrimSpace(s[:i]); lit != "" {
+			out = append(out, lit)
+		}
+		s = s[i+j+1:]
+	}
+	return out
+}
+
+// Messages Microsoft publishes for Move-CsUser and Get-CsUser, verbatim.
+var (
+	// SupportArticles-docs: SkypeForBusiness/SkypeHybrid/hybrid-move-sfb-online/move-csuser-hostedmigration-fault-507.md.
+	// "After you assign a license, you may receive the error ... until the
+	// user is fully provisioned": the same text for a licence missing and
+	// one still provisioning.
+	Text507 = Published{
+		Text:   "Move-CsUser: HostedMigration fault: Error=(507), Description=(User must has an assigned license to use Skype for Business Online.)",
+		Source: "MicrosoftDocs/SupportArticles-docs SkypeForBusiness/SkypeHybrid/hybrid-move-sfb-online/move-csuser-hostedmigration-fault-507.md",
+	}
+	Text510 = Published{
+		Text:   "Move-CsUser : HostedMigration fault: Error=(510), Description=(This user's tenant is not enabled for shared sip address space.)",
+		Source: "MicrosoftDocs/SupportArticles-docs SkypeForBusiness/SkypeHybrid/hybrid-move-sfb-online/move-csuser--hostedmigration-fault.md",
+	}
+	// Moving back on premises ("could move be moved" as published).
+	Text506 = Published{
+		Text:   "Exception: Microsoft.Rtc.Management.AD.MoveUserException: HostedMigration fault: Error=(506), Description=(The user could move be moved because there appears to be a problem with this user account. Please verify the attribute settings on the account and then try again.)",
+		Source: "MicrosoftDocs/SupportArticles-docs SkypeForBusiness/SkypeHybrid/hybrid-move-sfb-online/hostedmigration-fault-error-506.md",
+	}
+	// A user of another Active Directory domain, looked up without
+	// -DomainController.
+	TextNoSIPURI = Published{
+		Text:   "Cannot find user in Active Directory with the following SIP URI: <SipAddress>.",
+		Source: "MicrosoftDocs/SupportArticles-docs SkypeForBusiness/SkypeHybrid/hybrid-move-sfb-online/cannot-move-users-from-different-ad-domain.md",
+	}
+	// The management cmdlets' answer for an identity they cannot find,
+	// quoted for Remove-CsUserAcp (the identity between double quotes).
+	TextNoObject = Published{
+		Text:   `Management object not found for identity "<Identity>".`,
+		Source: "MicrosoftDocs/office-docs-powershell skype/skype-ps/SkypeForBusiness/Remove-CsUserAcp.md",
+	}
+)
+
+// Catalogue is every known failure of the shell, most specific first:
+// Classify returns the first entry one of whose texts (or hints) the
+// message holds.
+//
+// Microsoft publishes no text for throttling of the hosted migration
+// service, a session that expired or access denied to Move-CsUser, so none
+// is matched here: such messages are unknown, retried once, and shown as
+// they came.
 var Catalogue = []Failure{
 	{
-		Code: CodeLicenceProvisioning, Transient: true,
-		Explanation: "The user's Teams / Skype for Business Online licence is still being provisioned (this takes up to 30 minutes after it is assigned).",
-		Fix:         "Nothing: cutover tries again later. If it keeps failing, check the licence in the admin centre.",
-		match:       [][]string{{"(507)", "provision"}},
-	},
-	{
-		Code: CodeLicenceMissing, Transient: false,
-		Explanation: "The user has no Skype for Business Online licence (error 507).",
-		Fix:         "Assign a Teams and Skype for Business Online (Plan 2) licence, wait 30 minutes, then retry the user.",
-		match:       [][]string{{"(507)"}},
+		Code: CodeLicenceMissing, Transient: false, settles: true,
+		Explanation: "The user has no Teams / Skype for Business Online (Plan 2) licence (error 507), or it was assigned too long ago to be still provisioning.",
+		Fix:         "Assign a licence with Microsoft Teams and Skype for Business Online (Plan 2), wait 30 minutes, then retry the user.",
+		Texts:       []Published{Text507},
 	},
 	{
 		Code: CodeTenantNotEnabled, Transient: false,
 		Explanation: "The tenant is not enabled for shared SIP address space (error 510).",
-		Fix:         "Run Set-CsTenantFederationConfiguration -SharedSipAddressSpace $true online, then retry.",
-		match:       [][]string{{"(510)"}},
+		Fix:         "Run Set-CsTenantFederationConfiguration -SharedSipAddressSpace $true in Teams PowerShell (it must stay true until no user remains on premises), then retry.",
+		Texts:       []Published{Text510},
 	},
 	{
 		Code: CodeNotSynchronised, Transient: false,
-		Explanation: "The user's attributes are not synchronised between Active Directory and the tenant (error 506).",
-		Fix:         "Check directory synchronisation for this user, run a delta sync, then retry.",
-		match:       [][]string{{"(506)"}},
+		Explanation: "The user's Skype for Business attributes (msRTCSIP-*) are not synchronised to the tenant, so the user cannot be moved back (error 506).",
+		Fix:         "Rerun the Microsoft Entra Connect configuration wizard so that it synchronises the msRTCSIP-* attributes, let it synchronise, then retry.",
+		Texts:       []Published{Text506},
+	},
+	{
+		Code: CodeUserNotInDomain, Transient: false,
+		Explanation: "Move-CsUser found no Active Directory user with this SIP address in the domain it searched: the user is in another domain of the forest, or the SIP address is wrong.",
+		Fix:         "Set --domain-controller to a domain controller of the user's domain (it is passed as Move-CsUser -DomainController), or correct the SIP address in the pilot group; then retry.",
+		Texts:       []Published{TextNoSIPURI},
 	},
 	{
 		Code: CodeUserNotFound, Transient: false,
-		Explanation: "The on-premises server has no such user (no Active Directory user with this SIP address, or no Skype for Business object for this identity).",
+		Explanation: "The on-premises server has no Skype for Business user with this identity.",
 		Fix:         "Check the UPN and SIP address in the pilot group against Get-CsUser; fix the group and retry.",
-		match:       [][]string{{"cannot find user in active directory"}, {"management object not found"}},
+		Texts:       []Published{TextNoObject},
 	},
 	{
+		// Move-CsUser.md: "If you receive an error while running this
+		// cmdlet about multiple federated Edge pools, Skype for Business
+		// Federation can only be enabled for a single Edge pool." The
+		// error's own text is not published.
 		Code: CodeMultipleEdgePools, Transient: false,
-		Explanation: "The topology has more than one federated Edge pool, so the hosted migration service cannot tell which route to use.",
-		Fix:         "Federate a single Edge pool for hybrid (Topology Builder), or pass -HostedMigrationOverrideUrl; then retry.",
-		match:       [][]string{{"multiple", "edge"}},
-	},
-	{
-		Code: CodeAccessDenied, Transient: false,
-		Explanation: "The account cutover runs the shell as may not move users.",
-		Fix:         "Give the account CsServerAdministrator (or CsUserAdministrator) on premises and the Teams administrator role online, then retry.",
-		match:       [][]string{{"access is denied"}, {"unauthorizedaccessexception"}},
-	},
-	{
-		Code: CodeSessionExpired, Transient: true,
-		Explanation: "The PowerShell session to the server or to the hosted migration service expired or broke.",
-		Fix:         "Nothing: cutover opens a new session and tries again.",
-		match:       [][]string{{"session", "expired"}, {"session state is broken"}},
-	},
-	{
-		Code: CodeThrottled, Transient: true,
-		Explanation: "The hosted migration service is busy and asked cutover to slow down.",
-		Fix:         "Nothing: cutover tries again after a pause. Lower the wave's concurrency if it persists.",
-		match:       [][]string{{"too many requests"}, {"(503)"}},
-	},
-	{
-		Code: CodeTimeout, Transient: true,
-		Explanation: "The call to the management shell or the hosted migration service timed out.",
-		Fix:         "Nothing: cutover tries again. If many users time out, check the front-end pool and the network to the service.",
-		match:       [][]string{{"timed out"}},
-	},
-	{
-		Code: CodeNotHomedOnline, Transient: true,
-		Explanation: "The move was accepted but the user does not show as homed online yet.",
-		Fix:         "Nothing: cutover checks again. If it persists, run Get-CsUser for the user.",
-		match:       [][]string{{"not homed online"}},
+		Explanation: "Federation is enabled for more than one Edge pool; Skype for Business federation can be enabled for a single Edge pool only.",
+		Fix:         "Choose one Edge pool as the federating Edge pool (Topology Builder), publish the topology, then retry.",
+		hints:       [][]string{{"multiple federated edge pools"}},
 	},
 }
+
+// shellConditions are failures cutover sees in how a shell call went, not
+// in a message: the call timed out, the remote session broke, the move was
+// accepted but the homing did not change.
+var shellConditions = []Failure{
+	{Code: CodeTimeout, Transient: true,
+		Explanation: "The call to the management shell or the hosted migration service did not answer within the shell time-out.",
+		Fix:         "Nothing: cutover tries again. If many users time out, check the front-end pool and the network to the service."},
+	{Code: CodeSessionBroken, Transient: true,
+		Explanation: "The remote PowerShell session to the front-end pool broke (a PSRemotingTransportException).",
+		Fix:         "Nothing: cutover opens a new session and tries again. If it persists, check WinRM on the front-end pool."},
+	{Code: CodeNotHomedOnline, Transient: true,
+		Explanation: "The move was accepted but Get-CsUser does not show the user homed online yet.",
+		Fix:         "Nothing: cutover checks again. If it persists, run Get-CsUser for the user."},
+}
+
+// ErrSessionBroken marks a shell call that failed because its remote
+// session broke: PowerShell's
+// System.Management.Automation.Remoting.PSRemotingTransportException
+// (PowerShell/PowerShell
+// src/System.Management.Automation/engine/remoting/common/remotingexceptions.cs).
+var ErrSessionBroken = errors.New("the remote PowerShell session broke")
 
 // directoryFailures are the failures found in Microsoft Graph: by pre-flight
 // checks (the check says the evidence) or by Graph's own answers.
 var directoryFailures = []Failure{
+	{Code: CodeLicenceProvisioning, Transient: true,
+		Explanation: "The user's licence is still being provisioned: Move-CsUser answers 507 for up to 30 minutes after a licence is assigned.",
+		Fix:         "Nothing: cutover tries again. If it still fails 30 minutes after the licence was assigned, check the licence in the admin centre."},
 	{Code: CodeAccountNotFound, Explanation: "The user has no account in Entra ID.",
 		Fix: "Check that Entra Connect synchronises the user and that the UPN in the pilot group is right; then retry."},
 	{Code: CodeAccountDisabled, Explanation: "The user's account is disabled in Entra ID.",
@@ -141,7 +233,9 @@ var directoryFailures = []Failure{
 		Fix: "Set the user's usage location (Update-MgUser -UsageLocation), then retry."},
 	{Code: CodeDomainNotVerified, Explanation: "The user's domain is not verified (or not enabled for Skype for Business Online) in the tenant.",
 		Fix: "Verify the domain in the admin centre and enable it for Skype for Business / Teams, then retry."},
-	{Code: CodeNotProvisionedOnline, Explanation: "The move finished on premises, but Teams still shows the user as homed on premises after the provisioning wait.",
+	{Code: CodeTeamsPhoneMissing, Explanation: "The user is enabled for Enterprise Voice on premises; a move online provisions them for Teams Phone, which needs a Teams Phone (MCOEV) licence.",
+		Fix: "Assign a Teams Phone licence (MCOEV), then retry; or move the user in a wave with bypass_enterprise_voice_check (Move-CsUser -BypassEnterpriseVoiceCheck) and handle their number separately."},
+	{Code: CodeNotProvisionedOnline, Explanation: "The move finished on premises, but Teams does not show the user as a Teams user (accountType user) after the provisioning wait.",
 		Fix: "Check the user with Get-CsOnlineUser; open a support case if the homing does not update."},
 	{Code: CodeNoRollbackRecord, Explanation: "cutover holds no record of the user's on-premises state from before the move, so it cannot tell where to move them back.",
 		Fix: "Move the user back by hand (Move-CsUser -Target <pool>) after checking Get-CsUser."},
@@ -163,7 +257,7 @@ var directoryFailures = []Failure{
 // overloaded (throttling, time-outs): adaptive concurrency backs off on it.
 func (f Failure) Overload() bool {
 	switch f.Code {
-	case CodeThrottled, CodeTimeout, CodeGraphThrottled:
+	case CodeTimeout, CodeGraphThrottled:
 		return true
 	}
 	return false
@@ -193,7 +287,7 @@ func (f Failure) Retries(n int) bool {
 // FailureFor returns the catalogue entry of a code (the entry for unknown
 // errors if the code is not in the catalogue).
 func FailureFor(code ErrorCode) Failure {
-	for _, f := range slices.Concat(Catalogue, directoryFailures) {
+	for _, f := range slices.Concat(Catalogue, shellConditions, directoryFailures) {
 		if f.Code == code {
 			return f
 		}
@@ -207,8 +301,13 @@ func Classify(err error) Failure {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return FailureFor(CodeTimeout)
 	}
+	if errors.Is(err, ErrSessionBroken) {
+		return FailureFor(CodeSessionBroken)
+	}
 	if pe, ok := errors.AsType[*PreflightError](err); ok {
-		return FailureFor(pe.Check.Code)
+		f := FailureFor(pe.Check.Code)
+		f.settles = false // a check in Graph says which it is: no 507 to read
+		return f
 	}
 	if de, ok := errors.AsType[*DirectoryError](err); ok {
 		switch {
@@ -222,20 +321,66 @@ func Classify(err error) Failure {
 	}
 	msg := strings.ToLower(err.Error())
 	for _, f := range Catalogue {
-		if matches(msg, f.match) {
+		if f.matches(msg) {
 			return f
 		}
 	}
 	return unknownFailure
 }
 
-func matches(s string, alternatives [][]string) bool {
-	for _, fragments := range alternatives {
-		if containsAll(s, fragments) {
+// matches reports whether a lower-case message is one of the entry's.
+func (f Failure) matches(msg string) bool {
+	for _, t := range f.Texts {
+		if containsAll(msg, t.fragments()) {
+			return true
+		}
+	}
+	for _, fragments := range f.hints {
+		if containsAll(msg, fragments) {
 			return true
 		}
 	}
 	return false
+}
+
+// PublishedText finds the catalogue's published text a message is, its
+// placeholders filled with anything (with or without the cmdlet's name in
+// front).
+func PublishedText(msg string) (Published, bool) {
+	for _, f := range Catalogue {
+		for _, p := range f.Texts {
+			if p.is(msg) {
+				return p, true
+			}
+		}
+	}
+	return Published{}, false
+}
+
+// is reports whether msg is the text, its placeholders filled.
+func (p Published) is(msg string) bool {
+	pattern := regexp.QuoteMeta(p.Text)
+	pattern = placeholderRE.ReplaceAllString(pattern, ".+")
+	pattern = strings.Replace(pattern, `Move-CsUser: `, `(Move-CsUser ?: )?`, 1)
+	pattern = strings.Replace(pattern, `Move-CsUser : `, `(Move-CsUser ?: )?`, 1)
+	return regexp.MustCompile(`^` + pattern + `$`).MatchString(msg)
+}
+
+// placeholderRE finds a placeholder in a text quoted by regexp.QuoteMeta.
+var placeholderRE = regexp.MustCompile(`<[A-Za-z]+>`)
+
+// SettleLicence says what a 507 means, which Microsoft answers alike for a
+// licence missing and one still provisioning ("This can require up to 30
+// minutes in some cases": SupportArticles-docs
+// SkypeForBusiness/SkypeHybrid/hybrid-move-sfb-online/move-csuser-hostedmigration-fault-507.md).
+// since is when the licence was assigned, as Graph says, or else when the
+// user first answered 507: within settle of it the licence is taken to be
+// provisioning (retried); after it, missing. Other failures pass unchanged.
+func SettleLicence(f Failure, since, now time.Time, settle time.Duration) Failure {
+	if !f.settles || since.IsZero() || now.Sub(since) >= settle {
+		return f
+	}
+	return FailureFor(CodeLicenceProvisioning)
 }
 
 func containsAll(s string, fragments []string) bool {

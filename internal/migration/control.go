@@ -67,11 +67,18 @@ type Controls struct {
 	Windows        []string  `json:"windows"`
 	TimeZone       string    `json:"time_zone"`
 	BlackoutDates  []string  `json:"blackout_dates"`
+	// BypassEnterpriseVoiceCheck moves Enterprise Voice users without a
+	// Teams Phone licence, with Move-CsUser -BypassEnterpriseVoiceCheck:
+	// "If you want to move such a user to Office 365 but do not want to
+	// configure them for Phone System, specify this switch"
+	// (MicrosoftDocs/office-docs-powershell skype/skype-ps/SkypeForBusiness/Move-CsUser.md).
+	BypassEnterpriseVoiceCheck bool `json:"bypass_enterprise_voice_check"`
 }
 
 // IsZero reports whether no control is set.
 func (c Controls) IsZero() bool {
-	return c.Threshold == Threshold{} && !c.RollbackOnHalt && len(c.Windows) == 0 && c.TimeZone == "" && len(c.BlackoutDates) == 0
+	return c.Threshold == Threshold{} && !c.RollbackOnHalt && len(c.Windows) == 0 && c.TimeZone == "" && len(c.BlackoutDates) == 0 &&
+		!c.BypassEnterpriseVoiceCheck
 }
 
 // Check validates the controls and returns them normalised (default sample,

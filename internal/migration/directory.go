@@ -29,9 +29,37 @@ type Directory interface {
 	TeamsAccountType(ctx context.Context, userID string) (string, error)
 }
 
-// AccountTypeOnPrem is the Teams account type of a user still homed on
-// premises.
-const AccountTypeOnPrem = "sfbOnPremUser"
+// Teams account types: Graph's teamsUserConfiguration accountType, whose
+// values are user, resourceAccount, guest, sfbOnPremUser, unknown,
+// unknownFutureValue and ineligibleUser
+// (microsoftgraph/microsoft-graph-docs-contrib
+// api-reference/v1.0/resources/teamsadministration-teamsuserconfiguration.md).
+// A move is done when Teams shows AccountTypeUser.
+const (
+	AccountTypeUser   = "user"
+	AccountTypeOnPrem = "sfbOnPremUser"
+)
+
+// AccountTypeMeaning says what a Teams account type means for a user being
+// moved, in the words of Get-CsOnlineUser -AccountType
+// (MicrosoftDocs/office-docs-powershell teams/teams-ps/teams/Get-CsOnlineUser.md).
+func AccountTypeMeaning(accountType string) string {
+	switch accountType {
+	case AccountTypeUser:
+		return "a Teams user account: the move is done"
+	case AccountTypeOnPrem:
+		return "a user hosted on premises: Teams has not taken the move in yet"
+	case "ineligibleUser":
+		return "a user that does not have a valid Teams license"
+	case "resourceAccount":
+		return "an app endpoint or resource account, not a user"
+	case "guest":
+		return "a guest account, not a user of the tenant"
+	case "unknown", "unknownFutureValue", "":
+		return "a user type that is not known"
+	}
+	return "an account type cutover does not know"
+}
 
 // Tenant is what Graph says of the organisation.
 type Tenant struct {
@@ -87,10 +115,12 @@ type AssignedPlan struct {
 	AssignedAt time.Time `json:"assigned_at"`
 }
 
-// Service plans cutover needs, by their IDs and names.
+// Service plans cutover needs, by their IDs and names
+// (MicrosoftDocs/entra-docs docs/identity/users/licensing-service-plan-reference.md).
 const (
 	PlanTeams1       = "57ff2da0-773e-42df-b2af-ffb7a2317929" // Microsoft Teams (TEAMS1)
 	PlanMCOStandard  = "0feaeb32-d00e-4d66-bd5a-43b5b83db82c" // Skype for Business Online (Plan 2) (MCOSTANDARD)
+	PlanMCOEV        = "4828c8ec-dc2e-4779-b502-87ac9ce28ab7" // Microsoft 365 Phone System, i.e. Teams Phone (MCOEV)
 	PlanNameTeams1   = "TEAMS1"
 	PlanNameMCOStd   = "MCOSTANDARD"
 	ServiceSfBOnline = "OfficeCommunicationsOnline" // the domain service a SIP domain needs

@@ -195,11 +195,14 @@ func UserPreflight(u *DirectoryUser, m Member, t Tenant, now time.Time, licenceS
 	return checks
 }
 
-func planCheck(u *DirectoryUser, now time.Time, settle time.Duration) Check {
-	c := Check{Name: "licence"}
-	var missing []string
-	var latest time.Time
-	for _, need := range []struct{ id, name string }{{PlanTeams1, PlanNameTeams1}, {PlanMCOStandard, PlanNameMCOStd}} {
+// movePlans are the service plans a move needs: Move-CsUser answers 507
+// without them.
+var movePlans = []struct{ id, name string }{{PlanTeams1, PlanNameTeams1}, {PlanMCOStandard, PlanNameMCOStd}}
+
+// licences returns which of the plans a move needs the user lacks, and when
+// the last of those held was assigned.
+func licences(u *DirectoryUser) (missing []string, latest time.Time) {
+	for _, need := range movePlans {
 		i := slices.IndexFunc(u.Plans, func(p AssignedPlan) bool { return strings.EqualFold(p.ID, need.id) && p.Status == "Enabled" })
 		if i < 0 {
 			missing = append(missing, need.name)
@@ -209,6 +212,19 @@ func planCheck(u *DirectoryUser, now time.Time, settle time.Duration) Check {
 			latest = at
 		}
 	}
+	return missing, latest
+}
+
+// LicenceAssignedAt returns when the last of the plans a move needs was
+// assigned to the user (zero if none is).
+func LicenceAssignedAt(u *DirectoryUser) time.Time {
+	_, latest := licences(u)
+	return latest
+}
+
+func planCheck(u *DirectoryUser, now time.Time, settle time.Duration) Check {
+	c := Check{Name: "licence"}
+	missing, latest := licences(u)
 	switch {
 	case len(missing) > 0:
 		c.Status, c.Code = CheckFail, CodeLicenceMissing
@@ -221,6 +237,40 @@ func planCheck(u *DirectoryUser, now time.Time, settle time.Duration) Check {
 	default:
 		c.Status = CheckPass
 		c.Evidence = "TEAMS1 and MCOSTANDARD assigned and enabled"
+	}
+	return c
+}
+
+// VoiceCheck checks an on-premises Enterprise Voice user for Teams Phone: "If
+// the user is enabled for Enterprise Voice in on premises, the user must have
+// a Teams Phone license assigned in Teams before you move the user online"
+// (MicrosoftDocs/OfficeDocs-SkypeForBusiness
+// Skype/SfbHybrid/hybrid/move-users-between-on-premises-and-cloud.md),
+// unless the move passes -BypassEnterpriseVoiceCheck, which moves the user
+// without configuring them for Phone System (Move-CsUser.md): a warning, as
+// their number then needs work of its own. It is nil for a user without
+// Enterprise Voice.
+func VoiceCheck(u *DirectoryUser, on ShellUser, bypass bool) *Check {
+	if !on.EnterpriseVoiceEnabled {
+		return nil
+	}
+	who := "Enterprise Voice user"
+	if on.LineURI != "" {
+		who += " (LineURI " + on.LineURI + ")"
+	}
+	c := &Check{Name: "teams_phone"}
+	has := u != nil && slices.ContainsFunc(u.Plans, func(p AssignedPlan) bool { return strings.EqualFold(p.ID, PlanMCOEV) && p.Status == "Enabled" })
+	switch {
+	case has:
+		c.Status, c.Evidence = CheckPass, who+" holds Teams Phone (MCOEV): provisioned for Teams Phone on the move"
+	case bypass:
+		c.Status = CheckWarn
+		c.Evidence = who + " without Teams Phone (MCOEV): moved with -BypassEnterpriseVoiceCheck, not provisioned for Teams Phone"
+		c.Fix = "Plan the user's phone number separately (Teams Phone licence and number assignment) after the move."
+	default:
+		c.Status, c.Code = CheckFail, CodeTeamsPhoneMissing
+		c.Evidence = who + " holds no Teams Phone (MCOEV) plan"
+		c.Fix = "Assign a Teams Phone licence (MCOEV), then retry; or move the user in a wave with bypass_enterprise_voice_check, leaving the number to its own workstream."
 	}
 	return c
 }

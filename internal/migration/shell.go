@@ -1,10 +1,37 @@
 package migration
 
-import "context"
+import (
+	"context"
+	"strings"
+)
 
-// OnlineHostingProvider is the HostingProvider of a user homed in Skype for
-// Business Online / Teams; on-premises users show "SRV:".
-const OnlineHostingProvider = "sipfed.online.lync.com"
+// DefaultOnlineTarget is the ProxyFqdn of Microsoft's hosting provider "in
+// most cases"; "in specialized environments, there will be variants of this
+// address", read with Get-CsHostingProvider (MicrosoftDocs/office-docs-powershell
+// skype/skype-ps/SkypeForBusiness/Move-CsUser.md). A user homed online shows
+// it as HostingProvider; a user on premises shows "SRV:"
+// (MicrosoftDocs/SupportArticles-docs
+// SkypeForBusiness/SkypeHybrid/hybrid-move-sfb-online/hostedmigration-fault-error-506.md).
+const DefaultOnlineTarget = "sipfed.online.lync.com"
+
+// MoveOnlineOptions are the parameters of a move online.
+type MoveOnlineOptions struct {
+	// Target is the hosting provider's ProxyFqdn (Move-CsUser -Target).
+	// Defaults to DefaultOnlineTarget.
+	Target string
+	// BypassEnterpriseVoiceCheck passes -BypassEnterpriseVoiceCheck: an
+	// Enterprise Voice user is moved without being provisioned for Teams
+	// Phone, so without its licence (Move-CsUser.md).
+	BypassEnterpriseVoiceCheck bool
+}
+
+// TargetOrDefault is the target, or DefaultOnlineTarget if none is set.
+func (o MoveOnlineOptions) TargetOrDefault() string {
+	if o.Target == "" {
+		return DefaultOnlineTarget
+	}
+	return o.Target
+}
 
 // Shell is what cutover asks of the Skype for Business Server management shell.
 //
@@ -13,9 +40,8 @@ const OnlineHostingProvider = "sipfed.online.lync.com"
 type Shell interface {
 	// GetUser reads a user's homing and settings (Get-CsUser).
 	GetUser(ctx context.Context, identity string) (ShellUser, error)
-	// MoveOnline moves a user to Skype for Business Online / Teams
-	// (Move-CsUser -Target sipfed.online.lync.com).
-	MoveOnline(ctx context.Context, identity string) error
+	// MoveOnline moves a user to Teams (Move-CsUser -Target ProxyFqdn).
+	MoveOnline(ctx context.Context, identity string, opts MoveOnlineOptions) error
 	// MoveToPool moves a user back to an on-premises registrar pool
 	// (Move-CsUser -Target pool).
 	MoveToPool(ctx context.Context, identity, pool string) error
@@ -32,5 +58,8 @@ type ShellUser struct {
 	Policies               map[string]string `json:"policies"`
 }
 
-// HomedOnline reports whether the user is already homed online.
-func (u ShellUser) HomedOnline() bool { return u.HostingProvider == OnlineHostingProvider }
+// HomedOnline reports whether the user is homed online at the hosting
+// provider whose ProxyFqdn is target ("" for DefaultOnlineTarget).
+func (u ShellUser) HomedOnline(target string) bool {
+	return strings.EqualFold(u.HostingProvider, MoveOnlineOptions{Target: target}.TargetOrDefault())
+}

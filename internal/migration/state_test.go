@@ -1,8 +1,6 @@
 package migration_test
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -316,44 +314,6 @@ func TestNewProgress(t *testing.T) {
 			}
 			got.EstimatedFinish, tt.want.EstimatedFinish = nil, nil
 			require.Equal(t, tt.want, got)
-		})
-	}
-}
-
-func TestClassify(t *testing.T) {
-	t.Parallel()
-	fault := "Move-CsUser : HostedMigration exception has occurred: HostedMigration fault: Error=(%d), Description=(%s)"
-	tests := []struct {
-		name      string
-		err       error
-		code      migration.ErrorCode
-		transient bool
-	}{
-		{"507 licence provisioning", fmt.Errorf(fault, 507, "The user's license is still being provisioned in Skype for Business Online. Try again later."), migration.CodeLicenceProvisioning, true},
-		{"507 provisioning in upper case", errors.New("HOSTEDMIGRATION FAULT: ERROR=(507), LICENCE PROVISIONING IN PROGRESS"), migration.CodeLicenceProvisioning, true},
-		{"507 no licence", fmt.Errorf(fault, 507, "User is not licensed for Skype for Business Online. Assign a license and try again."), migration.CodeLicenceMissing, false},
-		{"510", fmt.Errorf(fault, 510, "This tenant is not enabled for shared SIP address space."), migration.CodeTenantNotEnabled, false},
-		{"506", fmt.Errorf(fault, 506, "The user's attributes are not synchronized."), migration.CodeNotSynchronised, false},
-		{"not in Active Directory", errors.New(`Move-CsUser : Cannot find user in Active Directory with the following SIP URI: "sip:alice@contoso.com"`), migration.CodeUserNotFound, false},
-		{"management object not found", errors.New(`Get-CsUser : Management object not found for identity "alice@contoso.com".`), migration.CodeUserNotFound, false},
-		{"503", fmt.Errorf(fault, 503, "The server is busy: too many requests. Try again later."), migration.CodeThrottled, true},
-		{"timed out", errors.New("Move-CsUser : The operation has timed out."), migration.CodeTimeout, true},
-		{"deadline wrapped", fmt.Errorf("move alice@contoso.com: %w", context.DeadlineExceeded), migration.CodeTimeout, true},
-		{"deadline wrapped twice", fmt.Errorf("attempt 2: %w", fmt.Errorf("shell: %w", context.DeadlineExceeded)), migration.CodeTimeout, true},
-		{"not homed online", errors.New("alice@contoso.com is not homed online yet"), migration.CodeNotHomedOnline, true},
-		{"cancelled is not a time-out", fmt.Errorf("shell: %w", context.Canceled), migration.CodeUnknown, false},
-		{"unknown", errors.New("Move-CsUser : An unexpected error occurred in the pool."), migration.CodeUnknown, false},
-		{"a bare 507 without parentheses", errors.New("error 507"), migration.CodeUnknown, false},
-		{"empty message", errors.New(""), migration.CodeUnknown, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			f := migration.Classify(tt.err)
-			require.Equal(t, tt.code, f.Code, "%v", tt.err)
-			require.Equal(t, tt.transient, f.Transient, "%v", tt.err)
-			require.NotEmpty(t, f.Explanation)
-			require.NotEmpty(t, f.Fix)
 		})
 	}
 }

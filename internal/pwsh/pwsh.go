@@ -40,9 +40,12 @@ type Config struct {
 	// PoolFQDN, if set, makes the script open a remote session to this
 	// front-end pool instead of importing the SkypeForBusiness module.
 	PoolFQDN string
-	// Target is where MoveOnline moves users. Defaults to
-	// migration.OnlineHostingProvider (sipfed.online.lync.com).
-	Target string
+	// DomainController, if set, is passed to Get-CsUser and Move-CsUser as
+	// -DomainController: in a forest of several domains, Move-CsUser finds
+	// users of another domain only so ("Cannot find user in Active
+	// Directory with the following SIP URI": MicrosoftDocs/SupportArticles-docs
+	// SkypeForBusiness/SkypeHybrid/hybrid-move-sfb-online/cannot-move-users-from-different-ad-domain.md).
+	DomainController string
 	// HostedMigrationOverrideURL is passed to Move-CsUser when set.
 	HostedMigrationOverrideURL string
 	// Credential, if set, gives the account the script runs Move-CsUser
@@ -84,9 +87,6 @@ func New(cfg Config) (*Shell, error) {
 		if runtime.GOOS == "windows" {
 			cfg.Executable = "powershell.exe"
 		}
-	}
-	if cfg.Target == "" {
-		cfg.Target = migration.OnlineHostingProvider
 	}
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = 5 * time.Minute
@@ -133,13 +133,15 @@ func (s *Shell) command(ctx context.Context) *exec.Cmd {
 
 // request is what the script reads.
 type request struct {
-	Op          string      `json:"op"`
-	Identity    string      `json:"identity"`
-	Target      string      `json:"target,omitempty"`
-	Pool        string      `json:"pool,omitempty"`
-	OverrideURL string      `json:"override_url,omitempty"`
-	PoolFQDN    string      `json:"pool_fqdn,omitempty"`
-	Credential  *credential `json:"credential,omitempty"`
+	Op               string      `json:"op"`
+	Identity         string      `json:"identity"`
+	Target           string      `json:"target,omitempty"`
+	Pool             string      `json:"pool,omitempty"`
+	BypassEVCheck    bool        `json:"bypass_enterprise_voice_check,omitempty"`
+	DomainController string      `json:"domain_controller,omitempty"`
+	OverrideURL      string      `json:"override_url,omitempty"`
+	PoolFQDN         string      `json:"pool_fqdn,omitempty"`
+	Credential       *credential `json:"credential,omitempty"`
 }
 
 type credential struct {
@@ -165,6 +167,16 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Message + " (" + e.Type + ")" }
 
+// Unwrap says what the exception's type tells: a
+// PSRemotingTransportException is a broken remote session
+// (migration.ErrSessionBroken).
+func (e *Error) Unwrap() error {
+	if e.Type == "System.Management.Automation.Remoting.PSRemotingTransportException" {
+		return migration.ErrSessionBroken
+	}
+	return nil
+}
+
 // ErrProtocol marks answers the script should never give: none, malformed,
 // too large. Such calls are classified as unknown errors.
 var ErrProtocol = errors.New("the management shell gave no valid answer")
@@ -181,10 +193,10 @@ func (s *Shell) GetUser(ctx context.Context, identity string) (migration.ShellUs
 	return *a.User, nil
 }
 
-// MoveOnline implements migration.Shell with Move-CsUser -Target
-// sipfed.online.lync.com (or the configured target).
-func (s *Shell) MoveOnline(ctx context.Context, identity string) error {
-	_, err := s.call(ctx, request{Op: "move-online", Identity: identity, Target: s.cfg.Target})
+// MoveOnline implements migration.Shell with Move-CsUser -Target ProxyFqdn
+// (and -BypassEnterpriseVoiceCheck when asked).
+func (s *Shell) MoveOnline(ctx context.Context, identity string, opts migration.MoveOnlineOptions) error {
+	_, err := s.call(ctx, request{Op: "move-online", Identity: identity, Target: opts.TargetOrDefault(), BypassEVCheck: opts.BypassEnterpriseVoiceCheck})
 	return err
 }
 
@@ -197,7 +209,7 @@ func (s *Shell) MoveToPool(ctx context.Context, identity, pool string) error {
 // call sends one request to the script: to a session if there are any,
 // else to a process of its own.
 func (s *Shell) call(ctx context.Context, req request) (answer, error) {
-	req.OverrideURL, req.PoolFQDN = s.cfg.HostedMigrationOverrideURL, s.cfg.PoolFQDN
+	req.OverrideURL, req.PoolFQDN, req.DomainController = s.cfg.HostedMigrationOverrideURL, s.cfg.PoolFQDN, s.cfg.DomainController
 	if s.cfg.Credential != nil {
 		user, password, err := s.cfg.Credential(ctx)
 		if err != nil {

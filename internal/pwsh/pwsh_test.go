@@ -86,14 +86,14 @@ func testMoveThroughPowerShell(t *testing.T, sessions int) {
 	ctx := context.Background()
 	u, err := s.GetUser(ctx, "alice@contoso.com")
 	require.NoError(t, err)
-	require.False(t, u.HomedOnline())
+	require.False(t, u.HomedOnline(""))
 	require.Equal(t, "pool01.contoso.com", u.RegistrarPool)
 	require.Equal(t, "sip:alice@contoso.com", u.SipAddress)
 
-	require.NoError(t, s.MoveOnline(ctx, "alice@contoso.com"))
+	require.NoError(t, s.MoveOnline(ctx, "alice@contoso.com", migration.MoveOnlineOptions{}))
 	u, err = s.GetUser(ctx, "alice@contoso.com")
 	require.NoError(t, err)
-	require.True(t, u.HomedOnline())
+	require.True(t, u.HomedOnline(""))
 
 	require.NoError(t, s.MoveToPool(ctx, "alice@contoso.com", "pool02.contoso.com"))
 	u, err = s.GetUser(ctx, "alice@contoso.com")
@@ -120,8 +120,7 @@ func TestSameCodesAsSimulator(t *testing.T) {
 
 func testSameCodesAsSimulator(t *testing.T, sessions int) {
 	kinds := []sim.Kind{sim.KindNotFound, sim.KindLicenceMissing, sim.KindTenantNotEnabled,
-		sim.KindLicenceProvisioning, sim.KindThrottled, sim.KindTimeout,
-		sim.KindMultipleEdgePools, sim.KindAccessDenied, sim.KindSessionExpired}
+		sim.KindLicenceProvisioning, sim.KindOtherDomain}
 	users := map[string]fakeUser{}
 	simShell := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}})
 	for _, k := range kinds {
@@ -134,8 +133,8 @@ func testSameCodesAsSimulator(t *testing.T, sessions int) {
 		t.Run(string(k), func(t *testing.T) {
 			t.Parallel()
 			upn := string(k) + "@contoso.com"
-			simErr := simShell.MoveOnline(ctx, upn)
-			pwshErr := s.MoveOnline(ctx, upn)
+			simErr := simShell.MoveOnline(ctx, upn, migration.MoveOnlineOptions{})
+			pwshErr := s.MoveOnline(ctx, upn, migration.MoveOnlineOptions{})
 			require.Error(t, simErr)
 			require.Error(t, pwshErr)
 			var pe *pwsh.Error
@@ -145,7 +144,7 @@ func testSameCodesAsSimulator(t *testing.T, sessions int) {
 			require.NotEqual(t, migration.CodeUnknown, want.Code)
 			require.Equal(t, want.Code, migration.Classify(pwshErr).Code)
 			if k.Transient() { // the second call goes through, as in the simulator
-				require.NoError(t, s.MoveOnline(ctx, upn))
+				require.NoError(t, s.MoveOnline(ctx, upn, migration.MoveOnlineOptions{}))
 			}
 		})
 	}
@@ -155,10 +154,10 @@ func testSameCodesAsSimulator(t *testing.T, sessions int) {
 	// 506 comes on the way back.
 	const back = "not_synced_back@contoso.com"
 	simShell.SetBehaviour(back, sim.Behaviour{Kind: sim.KindNotSyncedBack})
-	require.NoError(t, simShell.MoveOnline(ctx, back))
+	require.NoError(t, simShell.MoveOnline(ctx, back, migration.MoveOnlineOptions{}))
 	simErr := simShell.MoveToPool(ctx, back, "pool01.contoso.com")
 	s2, _ := setup(t, map[string]fakeUser{back: {Kind: string(sim.KindNotSyncedBack)}}, pwsh.Config{Sessions: sessions})
-	require.NoError(t, s2.MoveOnline(ctx, back))
+	require.NoError(t, s2.MoveOnline(ctx, back, migration.MoveOnlineOptions{}))
 	pwshErr := s2.MoveToPool(ctx, back, "pool01.contoso.com")
 	require.Equal(t, migration.CodeNotSynchronised, migration.Classify(simErr).Code)
 	require.Equal(t, migration.CodeNotSynchronised, migration.Classify(pwshErr).Code)
@@ -199,7 +198,7 @@ func testBrokenShell(t *testing.T, sessions int) {
 		})
 	}
 	_, err := s.GetUser(context.Background(), "crash@contoso.com")
-	require.Contains(t, err.Error(), "ran out of memory", "standard error is kept")
+	require.Contains(t, err.Error(), "crashed on purpose", "standard error is kept")
 }
 
 // TestHangIsKilled: a call that hangs ends at its time-out, and the shell's
@@ -212,7 +211,7 @@ func TestHangIsKilled(t *testing.T) {
 func testHangIsKilled(t *testing.T, sessions int) {
 	s, dir := setup(t, map[string]fakeUser{"hang@contoso.com": {Kind: "hang"}}, pwsh.Config{CallTimeout: time.Second, Sessions: sessions})
 	start := time.Now()
-	err := s.MoveOnline(context.Background(), "hang@contoso.com")
+	err := s.MoveOnline(context.Background(), "hang@contoso.com", migration.MoveOnlineOptions{})
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.Equal(t, migration.CodeTimeout, migration.Classify(err).Code)
 	require.Less(t, time.Since(start), 10*time.Second)
@@ -246,4 +245,73 @@ func BenchmarkGetUser(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestMoveParameters: what Move-CsUser receives: the target, and
+// -BypassEnterpriseVoiceCheck and -DomainController when asked; a user of
+// another domain is found only with -DomainController; the user is homed at
+// the target it was moved to (a government cloud's ProxyFqdn, say).
+func TestMoveParameters(t *testing.T) {
+	t.Parallel()
+	const gov = "sipfed.online.gov.skypeforbusiness.us" // MicrosoftDocs/microsoft-365-docs microsoft-365/enterprise/dns-records-for-office-365-gcc-high.md
+	tests := []struct {
+		name string
+		user fakeUser
+		dc   string
+		opts migration.MoveOnlineOptions
+		want []string
+		code migration.ErrorCode
+	}{
+		{"default target", fakeUser{Kind: "ok"}, "", migration.MoveOnlineOptions{}, []string{"-Target", migration.DefaultOnlineTarget}, ""},
+		{"bypass the voice check", fakeUser{Kind: "ok"}, "", migration.MoveOnlineOptions{BypassEnterpriseVoiceCheck: true}, []string{"-BypassEnterpriseVoiceCheck"}, ""},
+		{"a government cloud", fakeUser{Kind: "ok"}, "", migration.MoveOnlineOptions{Target: gov}, []string{"-Target", gov}, ""},
+		{"another domain without a domain controller", fakeUser{Kind: string(sim.KindOtherDomain)}, "", migration.MoveOnlineOptions{}, nil, migration.CodeUserNotInDomain},
+		{"another domain with one", fakeUser{Kind: string(sim.KindOtherDomain)}, "dc01.emea.contoso.com", migration.MoveOnlineOptions{}, []string{"-DomainController", "dc01.emea.contoso.com"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			const upn = "ev@contoso.com"
+			s, dir := setup(t, map[string]fakeUser{upn: tt.user}, pwsh.Config{DomainController: tt.dc})
+			ctx := context.Background()
+			err := s.MoveOnline(ctx, upn, tt.opts)
+			if tt.code != "" {
+				require.Equal(t, tt.code, migration.Classify(err).Code, "%v", err)
+				return
+			}
+			require.NoError(t, err)
+			raw, err := os.ReadFile(filepath.Join(dir, "state.json"))
+			require.NoError(t, err)
+			var st struct {
+				Users map[string]struct{ Params []string }
+			}
+			require.NoError(t, json.Unmarshal(raw, &st))
+			params := strings.Join(st.Users[upn].Params, " ")
+			require.Contains(t, params, strings.Join(tt.want, " "))
+			require.Equal(t, tt.opts.BypassEnterpriseVoiceCheck, strings.Contains(params, "-BypassEnterpriseVoiceCheck"))
+			u, err := s.GetUser(ctx, upn)
+			require.NoError(t, err)
+			require.True(t, u.HomedOnline(tt.opts.Target), "homed at %s", u.HostingProvider)
+			require.Equal(t, tt.opts.Target != "" && tt.opts.Target != migration.DefaultOnlineTarget, !u.HomedOnline(""), "homed at the target, not a fixed name")
+		})
+	}
+}
+
+// TestBrokenSession: a remote session that broke (PowerShell's
+// PSRemotingTransportException) is a transient failure of its own, and the
+// session is not used again.
+func TestBrokenSession(t *testing.T) {
+	t.Parallel()
+	s, dir := setup(t, map[string]fakeUser{"broken@contoso.com": {Kind: "broken"}}, pwsh.Config{Sessions: 1})
+	ctx := context.Background()
+	_, err := s.GetUser(ctx, "broken@contoso.com")
+	require.ErrorIs(t, err, migration.ErrSessionBroken)
+	f := migration.Classify(err)
+	require.Equal(t, migration.CodeSessionBroken, f.Code)
+	require.True(t, f.Transient)
+	_, err = s.GetUser(ctx, "alice@contoso.com")
+	require.NoError(t, err)
+	calls, err := os.ReadFile(filepath.Join(dir, "calls.log"))
+	require.NoError(t, err)
+	require.Equal(t, 2, strings.Count(string(calls), "start\n"), "a new session after the broken one")
 }

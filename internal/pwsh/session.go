@@ -161,7 +161,7 @@ func (p *sessionPool) call(ctx context.Context, req request, line []byte) (answe
 			return answer{}, fmt.Errorf("%w%s", r.err, stderrNote(ss.stderr))
 		}
 		a, err := parseAnswer(r.line, "")
-		if err != nil && migration.Classify(err).Code == migration.CodeSessionExpired {
+		if errors.Is(err, migration.ErrSessionBroken) {
 			p.end(ss) // a broken session answers no more
 			return a, err
 		}

@@ -3,8 +3,11 @@
 # Reads one JSON request per line on standard input and writes one JSON
 # answer per line on standard output, until standard input ends. A request:
 #   {"op": "get-user" | "move-online" | "move-to-pool", "identity": "...",
-#    "target": "...", "override_url": "...", "pool_fqdn": "...",
+#    "target": "...", "pool": "...", "bypass_enterprise_voice_check": true,
+#    "domain_controller": "...", "override_url": "...", "pool_fqdn": "...",
 #    "credential": {"user": "...", "password": "..."}}
+# Parameters are Move-CsUser's and Get-CsUser's as MicrosoftDocs/office-docs-powershell
+# skype/skype-ps/SkypeForBusiness/Move-CsUser.md and Get-CsUser.md publish them.
 # An answer: {"ok": true, "user": {...}} or
 #            {"ok": false, "error": {"type": "...", "message": "..."}}
 # Nothing else is written to standard output; warnings go to standard error.
@@ -44,11 +47,16 @@ while ($null -ne ($line = [Console]::In.ReadLine())) {
         $req = $line | ConvertFrom-Json
         Initialize-Shell $req
         $move = @{ Identity = $req.identity; Confirm = $false }
+        $get = @{ Identity = $req.identity }
+        if ($req.domain_controller) {
+            $move.DomainController = $req.domain_controller
+            $get.DomainController = $req.domain_controller
+        }
         $cred = Get-Credential-From $req
         if ($cred) { $move.Credential = $cred }
         switch ($req.op) {
             'get-user' {
-                $u = Get-CsUser -Identity $req.identity
+                $u = Get-CsUser @get
                 Write-Answer @{ ok = $true; user = @{
                     identity                 = [string]$u.UserPrincipalName
                     sip_address              = [string]$u.SipAddress
@@ -68,6 +76,7 @@ while ($null -ne ($line = [Console]::In.ReadLine())) {
             'move-online' {
                 $move.Target = $req.target
                 if ($req.override_url) { $move.HostedMigrationOverrideUrl = $req.override_url }
+                if ($req.bypass_enterprise_voice_check) { $move.BypassEnterpriseVoiceCheck = $true }
                 Move-CsUser @move
                 Write-Answer @{ ok = $true }
             }

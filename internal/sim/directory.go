@@ -21,7 +21,8 @@ func (s *Shell) HomedOnline(identity string) bool {
 // the shell: a user the shell cannot find is not in the directory either
 // (ok is false); a user the shell refuses for want of a licence has no
 // Teams or Skype for Business Online plan; a user whose licence is still
-// provisioning had it assigned when the directory was first asked about them.
+// provisioning had it assigned when the directory was first asked about them;
+// an Enterprise Voice user holds Teams Phone (MCOEV), unless KindVoiceNoPhone.
 func (s *Shell) DirectoryUser(identity string) (u migration.DirectoryUser, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -60,6 +61,9 @@ func (s *Shell) DirectoryUser(identity string) (u migration.DirectoryUser, ok bo
 		u.Plans = []migration.AssignedPlan{
 			{ID: migration.PlanTeams1, Service: "TeamspaceAPI", Status: "Enabled", AssignedAt: assigned},
 			{ID: migration.PlanMCOStandard, Service: "MicrosoftCommunicationsOnline", Status: "Enabled", AssignedAt: assigned},
+		}
+		if s.voice(id, su) && su.b.Kind != KindVoiceNoPhone {
+			u.Plans = append(u.Plans, migration.AssignedPlan{ID: migration.PlanMCOEV, Service: "MicrosoftCommunicationsOnline", Status: "Enabled", AssignedAt: assigned})
 		}
 	}
 	return u, true

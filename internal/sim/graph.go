@@ -77,6 +77,10 @@ type GraphConfig struct {
 	// ProvisioningDelay is how long a user's Teams account type stays
 	// sfbOnPremUser after the simulator first sees them homed online.
 	ProvisioningDelay time.Duration
+	// AccountTypes, by UPN, is the accountType Teams shows for these users
+	// once provisioned, in place of user: one of the values Graph documents
+	// (unknown, ineligibleUser, ...).
+	AccountTypes map[string]string
 
 	// Throttle is the share (0 to 1) of /v1.0 requests answered 429;
 	// ThrottleBatchItems the share of $batch items answered 429.

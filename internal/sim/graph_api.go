@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"encoding/base64"
 	"fmt"
 	"net/http"
@@ -363,7 +364,7 @@ func (g *Graph) userConfiguration(w http.ResponseWriter, r *http.Request) {
 		}
 		g.mu.Unlock()
 		if now.Sub(since) >= g.cfg.ProvisioningDelay {
-			accountType = "user"
+			accountType = cmp.Or(g.cfg.AccountTypes[u.UPN], migration.AccountTypeUser)
 		}
 	} else {
 		g.mu.Lock()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/sim"
 )
 
@@ -402,7 +403,7 @@ func TestGraphTeamsAccountType(t *testing.T) {
 	c.do("GET", c.g.GraphURL()+"/admin/teams/userConfigurations/"+u.ID, nil, nil, http.StatusOK, &conf)
 	require.Equal(t, u.ID, conf.ID)
 	require.Equal(t, "sfbOnPremUser", conf.AccountType)
-	require.NoError(t, shell.MoveOnline(t.Context(), "mover@contoso.com"))
+	require.NoError(t, shell.MoveOnline(t.Context(), "mover@contoso.com", migration.MoveOnlineOptions{}))
 	c.do("GET", c.g.GraphURL()+"/admin/teams/userConfigurations/"+u.ID, nil, nil, http.StatusOK, &conf)
 	require.Equal(t, "sfbOnPremUser", conf.AccountType, "provisioning")
 	time.Sleep(250 * time.Millisecond)

@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"context"
+	"errors"
 	"fmt"
 
 	"github.com/cutover/cutover/internal/migration"
@@ -8,46 +10,51 @@ import (
 
 // FailureMessage is what the management shell says when a call for a user
 // of this kind fails, as Get-CsUser (getUser) or Move-CsUser reports it
-// (KindNotSyncedBack fails only moves back to a pool). The
-// simulated shell and the fake PowerShell of the driver's tests both speak
-// from this table, so that one error catalogue classifies them alike. It is
-// "" for kinds whose calls succeed.
+// (KindNotSyncedBack fails only moves back to a pool). It speaks only the
+// messages Microsoft publishes, from the error catalogue (migration.Text507
+// and the rest, each with its source), so that the simulated shell and the
+// fake PowerShell of the driver's tests say nothing a real server would not.
+// It is "" for kinds whose calls succeed, and for time-outs, which are not
+// a message (see FailureError).
 func FailureMessage(kind Kind, identity string, getUser bool) string {
-	const fault = "Move-CsUser : HostedMigration fault: Error=(%d), Description=(%s)"
 	id := migration.NormalizeAddress(identity)
 	if getUser {
 		if kind == KindNotFound {
-			return fmt.Sprintf("Get-CsUser : Management object not found for identity %q.", identity)
+			return migration.TextNoObject.Fill(identity)
 		}
 		return ""
 	}
 	switch kind {
 	case KindNotFound:
-		return fmt.Sprintf("Move-CsUser : Cannot find user in Active Directory with the following SIP URI: \"sip:%s\"", id)
-	case KindLicenceMissing:
-		return fmt.Sprintf(fault, 507, "User is not licensed for Skype for Business Online. Assign a license and try again.")
+		return migration.TextNoObject.Fill(identity)
+	case KindOtherDomain:
+		return migration.TextNoSIPURI.Fill("sip:" + id)
+	case KindLicenceMissing, KindLicenceProvisioning:
+		// The same text whether the licence is missing or provisioning.
+		return migration.Text507.Text
 	case KindTenantNotEnabled:
-		return fmt.Sprintf(fault, 510, "This tenant is not enabled for shared SIP address space.")
-	case KindLicenceProvisioning:
-		return fmt.Sprintf(fault, 507, "The user's license is still being provisioned in Skype for Business Online. Try again later.")
-	case KindThrottled:
-		return fmt.Sprintf(fault, 503, "The server is busy: too many requests. Try again later.")
-	case KindTimeout:
-		return "Move-CsUser : The operation has timed out."
-	case KindMultipleEdgePools:
-		return "Move-CsUser : There are multiple federated Edge pools in the topology; cannot determine the hosted migration route."
-	case KindAccessDenied:
-		return "Move-CsUser : Access is denied."
+		return migration.Text510.Text
 	case KindNotSyncedBack:
-		return fmt.Sprintf(fault, 506, "The user's attributes are not synchronized between the on-premises directory and the tenant.")
-	case KindSessionExpired:
-		return "Move-CsUser : Processing data from remote server failed: the session has expired."
+		return migration.Text506.Text
 	}
 	return ""
+}
+
+// FailureError is the error a failing call of this kind returns: the
+// published message, or for a time-out the deadline the caller's shell
+// time-out would have hit. Nil for kinds whose calls succeed.
+func FailureError(kind Kind, identity string, getUser bool) error {
+	if kind == KindTimeout && !getUser {
+		return fmt.Errorf("management shell call for %s: %w", migration.NormalizeAddress(identity), context.DeadlineExceeded)
+	}
+	if msg := FailureMessage(kind, identity, getUser); msg != "" {
+		return errors.New(msg)
+	}
+	return nil
 }
 
 // Transient reports whether the kind's failures pass after Behaviour.Failures
 // calls.
 func (k Kind) Transient() bool {
-	return k == KindLicenceProvisioning || k == KindThrottled || k == KindTimeout || k == KindSessionExpired
+	return k == KindLicenceProvisioning || k == KindTimeout
 }

@@ -15,14 +15,17 @@ import (
 
 // shellRequest is the body of every call to a remote simulated shell.
 type shellRequest struct {
-	Identity string `json:"identity"`
-	Pool     string `json:"pool,omitempty"`
+	Identity string                       `json:"identity"`
+	Pool     string                       `json:"pool,omitempty"`
+	Move     *migration.MoveOnlineOptions `json:"move,omitempty"`
 }
 
-// shellReply is the answer: the user, or the shell's error message.
+// shellReply is the answer: the user, or the shell's error message (or,
+// for a call that did not answer in time, Timeout).
 type shellReply struct {
-	User  *migration.ShellUser `json:"user,omitempty"`
-	Error string               `json:"error,omitempty"`
+	User    *migration.ShellUser `json:"user,omitempty"`
+	Error   string               `json:"error,omitempty"`
+	Timeout bool                 `json:"timeout,omitempty"`
 }
 
 // Handler serves a simulated shell over HTTP, so that worker processes on
@@ -44,7 +47,7 @@ func (s *Shell) Handler() http.Handler {
 			u, err := fn(r.Context(), req)
 			var rep shellReply
 			if err != nil {
-				rep.Error = err.Error()
+				rep.Error, rep.Timeout = err.Error(), errors.Is(err, context.DeadlineExceeded)
 			}
 			rep.User = u
 			writeJSON(w, rep)
@@ -58,7 +61,11 @@ func (s *Shell) Handler() http.Handler {
 		return &u, nil
 	}))
 	mux.Handle("POST /shell/move-online", call(func(ctx context.Context, req shellRequest) (*migration.ShellUser, error) {
-		return nil, s.MoveOnline(ctx, req.Identity)
+		var opts migration.MoveOnlineOptions
+		if req.Move != nil {
+			opts = *req.Move
+		}
+		return nil, s.MoveOnline(ctx, req.Identity, opts)
 	}))
 	mux.Handle("POST /shell/move-to-pool", call(func(ctx context.Context, req shellRequest) (*migration.ShellUser, error) {
 		return nil, s.MoveToPool(ctx, req.Identity, req.Pool)
@@ -116,6 +123,9 @@ func (c *RemoteShell) call(ctx context.Context, path string, req shellRequest) (
 	if err := json.NewDecoder(resp.Body).Decode(&rep); err != nil {
 		return nil, fmt.Errorf("simulated shell: malformed answer: %w", err)
 	}
+	if rep.Timeout {
+		return nil, fmt.Errorf("%w: %s: %w", ErrShell, rep.Error, context.DeadlineExceeded)
+	}
 	if rep.Error != "" {
 		return nil, fmt.Errorf("%w: %s", ErrShell, rep.Error)
 	}
@@ -135,8 +145,8 @@ func (c *RemoteShell) GetUser(ctx context.Context, identity string) (migration.S
 }
 
 // MoveOnline implements migration.Shell.
-func (c *RemoteShell) MoveOnline(ctx context.Context, identity string) error {
-	_, err := c.call(ctx, "/shell/move-online", shellRequest{Identity: identity})
+func (c *RemoteShell) MoveOnline(ctx context.Context, identity string, opts migration.MoveOnlineOptions) error {
+	_, err := c.call(ctx, "/shell/move-online", shellRequest{Identity: identity, Move: &opts})
 	return err
 }
 

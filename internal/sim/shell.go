@@ -6,7 +6,6 @@ package sim
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -28,18 +27,16 @@ const (
 	KindLicenceMissing      Kind = "licence_missing"
 	KindTenantNotEnabled    Kind = "tenant_not_enabled"
 	KindLicenceProvisioning Kind = "licence_provisioning"
-	KindTimeout             Kind = "timeout"
-	KindThrottled           Kind = "throttled"
+	KindTimeout             Kind = "timeout" // the call does not answer within the shell time-out
 	// Rarer failures of the shell and the hosted migration service.
-	KindMultipleEdgePools Kind = "multiple_edge_pools" // the topology federates more than one Edge pool
-	KindAccessDenied      Kind = "access_denied"       // the shell's account may not move users
-	KindSessionExpired    Kind = "session_expired"     // the session broke (transient)
-	KindNotSyncedBack     Kind = "not_synced_back"     // moving back fails: attributes not synchronised (506)
+	KindOtherDomain   Kind = "other_domain"    // in a child domain: Move-CsUser finds the user only with -DomainController
+	KindNotSyncedBack Kind = "not_synced_back" // moving back fails: attributes not synchronised (506)
 	// Kinds only Microsoft Graph shows (the shell moves these users).
 	KindDisabled        Kind = "disabled"          // account disabled in Entra ID
 	KindNotSynced       Kind = "not_synced"        // cloud-only: not synchronised from AD
 	KindNoUsageLocation Kind = "no_usage_location" // no usage location set
 	KindSIPMismatch     Kind = "sip_mismatch"      // proxyAddresses hold another SIP address
+	KindVoiceNoPhone    Kind = "voice_no_phone"    // Enterprise Voice on premises, no Teams Phone (MCOEV) licence
 )
 
 // Mix is the share of users (0 to 1) of each kind; the rest move cleanly.
@@ -53,25 +50,30 @@ var DefaultMix = Mix{
 	KindLicenceMissing:      0.03,
 	KindTenantNotEnabled:    0.01,
 	KindLicenceProvisioning: 0.04,
-	KindTimeout:             0.06,
-	KindThrottled:           0.04,
+	KindTimeout:             0.10,
 	KindDisabled:            0.01,
 	KindNotSynced:           0.01,
 	KindNoUsageLocation:     0.01,
 	KindSIPMismatch:         0.02,
+	KindVoiceNoPhone:        0.02,
+}
+
+// Kinds returns every kind of simulated user.
+func Kinds() []Kind {
+	return append([]Kind{KindOK, KindOtherDomain, KindNotSyncedBack}, mixOrder...)
 }
 
 // mixOrder fixes the order in which Mix bands are laid out, so that a seed
 // gives the same users the same kinds on every run.
 var mixOrder = []Kind{KindAlreadyOnline, KindNotFound, KindLicenceMissing, KindTenantNotEnabled,
-	KindLicenceProvisioning, KindTimeout, KindThrottled, KindDisabled, KindNotSynced, KindNoUsageLocation,
-	KindSIPMismatch}
+	KindLicenceProvisioning, KindTimeout, KindDisabled, KindNotSynced, KindNoUsageLocation,
+	KindSIPMismatch, KindVoiceNoPhone}
 
 // Behaviour is how one simulated user responds.
 type Behaviour struct {
 	Kind Kind
 	// Failures is how many move calls fail before one succeeds, for the
-	// transient kinds (licence_provisioning, timeout, throttled).
+	// transient kinds (licence_provisioning, timeout).
 	Failures int
 	// Lands makes a timed-out move call take effect all the same (the move
 	// happened; only the answer was lost).
@@ -91,6 +93,10 @@ type ShellConfig struct {
 	// MoveLatency is the mean time a move call (Move-CsUser) takes, which
 	// on a real server is far longer than a read. Defaults to Latency.
 	MoveLatency time.Duration
+	// Target is the ProxyFqdn of the deployment's hosting provider: users
+	// online already show it as their HostingProvider. Defaults to
+	// migration.DefaultOnlineTarget.
+	Target string
 }
 
 // Calls counts the shell calls made for one user.
@@ -119,6 +125,8 @@ type simUser struct {
 	seen     time.Time // when the tenant first heard of the user
 	listed   time.Time // when the directory was first asked about the user
 	online   bool
+	provider string                      // HostingProvider while online
+	lastMove migration.MoveOnlineOptions // the options of the last move call
 	pool     string
 	failures int // failed move calls so far
 	calls    Calls
@@ -151,6 +159,7 @@ func NewShell(cfg ShellConfig) *Shell {
 	if cfg.Mix == nil {
 		cfg.Mix = DefaultMix
 	}
+	cfg.Target = migration.MoveOnlineOptions{Target: cfg.Target}.TargetOrDefault()
 	return &Shell{cfg: cfg, users: map[string]*simUser{}}
 }
 
@@ -205,7 +214,7 @@ func (s *Shell) user(identity string) *simUser {
 	if !ok {
 		b := s.behaviourFromMix(id)
 		_, domain, _ := strings.Cut(id, "@")
-		u = &simUser{b: b, online: b.Kind == KindAlreadyOnline, pool: "pool01." + domain, seen: time.Now()}
+		u = &simUser{b: b, online: b.Kind == KindAlreadyOnline, provider: s.cfg.Target, pool: "pool01." + domain, seen: time.Now()}
 		s.users[id] = u
 	}
 	return u
@@ -217,7 +226,7 @@ func (s *Shell) behaviourFromMix(id string) Behaviour {
 		if r < s.cfg.Mix[k] {
 			b := Behaviour{Kind: k}
 			switch k {
-			case KindLicenceProvisioning, KindTimeout, KindThrottled:
+			case KindLicenceProvisioning, KindTimeout:
 				b.Failures = 1 + int(s.unit(id, "failures")*2) // 1 or 2
 				b.Lands = k == KindTimeout && s.unit(id, "lands") < 0.5
 			}
@@ -226,6 +235,12 @@ func (s *Shell) behaviourFromMix(id string) Behaviour {
 		r -= s.cfg.Mix[k]
 	}
 	return Behaviour{Kind: KindOK}
+}
+
+// voice reports whether a user is enabled for Enterprise Voice on premises:
+// three users in ten, and every KindVoiceNoPhone user.
+func (s *Shell) voice(id string, u *simUser) bool {
+	return u.b.Kind == KindVoiceNoPhone || s.unit(id, "voice") < 0.3
 }
 
 // unit returns a number in [0, 1) from the seed, a user and a purpose.
@@ -295,7 +310,7 @@ func (s *Shell) GetUser(ctx context.Context, identity string) (migration.ShellUs
 	}
 	defer s.mu.Unlock()
 	if u.b.Kind == KindNotFound {
-		return migration.ShellUser{}, errors.New(FailureMessage(u.b.Kind, identity, true))
+		return migration.ShellUser{}, FailureError(u.b.Kind, identity, true)
 	}
 	id := migration.NormalizeAddress(identity)
 	su := migration.ShellUser{
@@ -303,21 +318,29 @@ func (s *Shell) GetUser(ctx context.Context, identity string) (migration.ShellUs
 		SipAddress:             "sip:" + id,
 		HostingProvider:        "SRV:",
 		RegistrarPool:          u.pool,
-		EnterpriseVoiceEnabled: s.unit(id, "voice") < 0.3,
+		EnterpriseVoiceEnabled: s.voice(id, u),
 		Policies:               map[string]string{"ConferencingPolicy": "Default", "ClientPolicy": "Standard"},
 	}
 	if su.EnterpriseVoiceEnabled {
 		su.LineURI = fmt.Sprintf("tel:+1425555%04d", int(s.unit(id, "line")*10000))
 	}
 	if u.online {
-		su.HostingProvider, su.RegistrarPool = migration.OnlineHostingProvider, ""
+		su.HostingProvider, su.RegistrarPool = u.provider, ""
 	}
 	return su, nil
 }
 
+// MoveOptionsFor returns the options of the last move call for a user (what
+// Move-CsUser was given).
+func (s *Shell) MoveOptionsFor(identity string) migration.MoveOnlineOptions {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.user(identity).lastMove
+}
+
 // MoveOnline moves a simulated user online, like Move-CsUser -Target
-// sipfed.online.lync.com, failing as the user's behaviour says.
-func (s *Shell) MoveOnline(ctx context.Context, identity string) error {
+// ProxyFqdn, failing as the user's behaviour says.
+func (s *Shell) MoveOnline(ctx context.Context, identity string, opts migration.MoveOnlineOptions) error {
 	s.mu.Lock()
 	now := s.account(+1)
 	if s.stats.FirstMoveAt == nil {
@@ -335,19 +358,20 @@ func (s *Shell) MoveOnline(ctx context.Context, identity string) error {
 	}
 	defer s.mu.Unlock()
 	s.account(-1)
+	u.lastMove = opts
 	switch u.b.Kind {
-	case KindNotFound, KindLicenceMissing, KindTenantNotEnabled, KindMultipleEdgePools, KindAccessDenied:
-		return errors.New(FailureMessage(u.b.Kind, identity, false))
+	case KindNotFound, KindLicenceMissing, KindTenantNotEnabled, KindOtherDomain:
+		return FailureError(u.b.Kind, identity, false)
 	}
 	if u.b.Kind.Transient() && u.failures < u.b.Failures {
 		u.failures++
 		if u.b.Kind == KindTimeout && u.b.Lands && !u.online {
-			s.land(u)
+			s.land(u, opts.TargetOrDefault())
 		}
-		return errors.New(FailureMessage(u.b.Kind, identity, false))
+		return FailureError(u.b.Kind, identity, false)
 	}
 	if !u.online {
-		s.land(u)
+		s.land(u, opts.TargetOrDefault())
 	}
 	return nil
 }
@@ -367,8 +391,8 @@ func (s *Shell) account(delta int) time.Time {
 	return now
 }
 
-func (s *Shell) land(u *simUser) {
-	u.online = true
+func (s *Shell) land(u *simUser, provider string) {
+	u.online, u.provider = true, provider
 	u.moves++
 	s.stats.MovesOnline++
 }
@@ -381,8 +405,8 @@ func (s *Shell) MoveToPool(ctx context.Context, identity, pool string) error {
 		return err
 	}
 	defer s.mu.Unlock()
-	if msg := FailureMessage(u.b.Kind, identity, false); msg != "" && (u.b.Kind == KindNotFound || u.b.Kind == KindNotSyncedBack) {
-		return errors.New(msg)
+	if u.b.Kind == KindNotFound || u.b.Kind == KindNotSyncedBack {
+		return FailureError(u.b.Kind, identity, false)
 	}
 	u.online, u.pool = false, pool
 	return nil

@@ -2,6 +2,7 @@ package sim_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http/httptest"
 	"testing"
@@ -56,9 +57,11 @@ func TestShellErrorsClassify(t *testing.T) {
 		{sim.KindLicenceMissing, migration.CodeLicenceMissing, false},
 		{sim.KindTenantNotEnabled, migration.CodeTenantNotEnabled, false},
 		{sim.KindNotFound, migration.CodeUserNotFound, false},
-		{sim.KindLicenceProvisioning, migration.CodeLicenceProvisioning, true},
+		// The same 507 as a missing licence: the move's attempt reads it
+		// against time (migration.SettleLicence).
+		{sim.KindLicenceProvisioning, migration.CodeLicenceMissing, false},
+		{sim.KindOtherDomain, migration.CodeUserNotInDomain, false},
 		{sim.KindTimeout, migration.CodeTimeout, true},
-		{sim.KindThrottled, migration.CodeThrottled, true},
 	}
 	local := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}})
 	srv := httptest.NewServer(local.Handler())
@@ -69,24 +72,46 @@ func TestShellErrorsClassify(t *testing.T) {
 			t.Parallel()
 			upn := string(tt.kind) + "@contoso.com"
 			local.SetBehaviour(upn, sim.Behaviour{Kind: tt.kind, Failures: 1})
-			err := remote.MoveOnline(context.Background(), upn) // the first call fails
+			err := remote.MoveOnline(context.Background(), upn, migration.MoveOnlineOptions{}) // the first call fails
 			require.Error(t, err)
 			f := migration.Classify(err)
 			require.Equal(t, tt.code, f.Code, err.Error())
 			require.Equal(t, tt.transient, f.Transient)
-			if tt.transient { // the second succeeds
-				require.NoError(t, remote.MoveOnline(context.Background(), upn))
+			if tt.kind.Transient() { // the second succeeds
+				require.NoError(t, remote.MoveOnline(context.Background(), upn, migration.MoveOnlineOptions{}))
 				u, err := remote.GetUser(context.Background(), upn)
 				require.NoError(t, err)
-				require.True(t, u.HomedOnline())
+				require.True(t, u.HomedOnline(""))
 			}
 			wantCalls := 1
-			if tt.transient {
+			if tt.kind.Transient() {
 				wantCalls = 2
 			}
 			require.Equal(t, wantCalls, local.CallsFor(upn).MoveOnline)
 		})
 	}
+}
+
+// TestSpeaksOnlyPublishedMessages: every message the simulated shell (and
+// so the fake PowerShell, which speaks from the same table) can answer is one
+// Microsoft publishes, found in the catalogue with where it is published.
+func TestSpeaksOnlyPublishedMessages(t *testing.T) {
+	t.Parallel()
+	spoken := 0
+	for _, k := range sim.Kinds() {
+		for _, getUser := range []bool{true, false} {
+			msg := sim.FailureMessage(k, "alice@contoso.com", getUser)
+			if msg == "" {
+				continue
+			}
+			spoken++
+			p, ok := migration.PublishedText(msg)
+			require.True(t, ok, "%s (get-user %t) speaks %q, which is not a published text in the catalogue", k, getUser, msg)
+			require.NotEmpty(t, p.Source, "%q names no source", p.Text)
+			require.NotEqual(t, migration.CodeUnknown, migration.Classify(errors.New(msg)).Code)
+		}
+	}
+	require.GreaterOrEqual(t, spoken, 6, "the kinds that fail speak")
 }
 
 func TestHomingAndCalls(t *testing.T) {
@@ -97,15 +122,15 @@ func TestHomingAndCalls(t *testing.T) {
 
 	u, err := s.GetUser(ctx, "SIP:Alice@Contoso.com")
 	require.NoError(t, err)
-	require.False(t, u.HomedOnline())
+	require.False(t, u.HomedOnline(""))
 	require.Equal(t, "pool01.contoso.com", u.RegistrarPool)
 	require.Equal(t, "sip:alice@contoso.com", u.SipAddress)
 
-	require.NoError(t, s.MoveOnline(ctx, "alice@contoso.com"))
-	require.NoError(t, s.MoveOnline(ctx, "alice@contoso.com")) // a second call is a no-op, as Move-CsUser to where the user is
+	require.NoError(t, s.MoveOnline(ctx, "alice@contoso.com", migration.MoveOnlineOptions{}))
+	require.NoError(t, s.MoveOnline(ctx, "alice@contoso.com", migration.MoveOnlineOptions{})) // a second call is a no-op, as Move-CsUser to where the user is
 	u, err = s.GetUser(ctx, "alice@contoso.com")
 	require.NoError(t, err)
-	require.True(t, u.HomedOnline())
+	require.True(t, u.HomedOnline(""))
 	require.Empty(t, u.RegistrarPool)
 	require.Equal(t, sim.Calls{GetUser: 2, MoveOnline: 2}, s.CallsFor("alice@contoso.com"))
 	require.Equal(t, 1, s.MovesFor("alice@contoso.com"))
@@ -117,7 +142,7 @@ func TestHomingAndCalls(t *testing.T) {
 
 	u, err = s.GetUser(ctx, "online@contoso.com")
 	require.NoError(t, err)
-	require.True(t, u.HomedOnline())
+	require.True(t, u.HomedOnline(""))
 	require.Equal(t, 0, s.Stats().InFlight)
 }
 
@@ -126,7 +151,7 @@ func TestLatencyAndCancel(t *testing.T) {
 	s := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}, Latency: time.Hour})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	err := s.MoveOnline(ctx, "slow@contoso.com")
+	err := s.MoveOnline(ctx, "slow@contoso.com", migration.MoveOnlineOptions{})
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.Equal(t, migration.CodeTimeout, migration.Classify(err).Code)
 	require.Equal(t, 0, s.MovesFor("slow@contoso.com"), "a call cut off does not land")

@@ -337,6 +337,21 @@ func (q *Queries) MoveEventCount(ctx context.Context, moveID int64, state migrat
 	return n, err
 }
 
+// MoveFirstErrorAt returns when the move's current run (since it was last
+// queued) first failed with one of codes, or the zero time if it has not.
+func (q *Queries) MoveFirstErrorAt(ctx context.Context, moveID int64, codes ...migration.ErrorCode) (time.Time, error) {
+	var at *time.Time
+	err := q.db.QueryRow(ctx, `
+		SELECT min(e.at) FROM move_events e
+		WHERE e.move_id = $1 AND e.error_code = ANY($2)
+		  AND e.at > coalesce((SELECT max(at) FROM move_events WHERE move_id = $1 AND state = 'queued'), '-infinity')`,
+		moveID, codes).Scan(&at)
+	if err != nil || at == nil {
+		return time.Time{}, err
+	}
+	return *at, nil
+}
+
 // MoveEventAdd appends an event to a move's timeline without changing it.
 func (q *Queries) MoveEventAdd(ctx context.Context, moveID int64, e migration.MoveEvent) error {
 	_, err := q.db.Exec(ctx, `

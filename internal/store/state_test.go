@@ -367,7 +367,7 @@ func TestRollbackRecordCapturedOnce(t *testing.T) {
 	// A later attempt (after the move, say) must not overwrite it.
 	second := migration.ShellUser{
 		Identity: "alice@contoso.com", SipAddress: "sip:alice@contoso.com", RegistrarPool: "pool02.contoso.local",
-		HostingProvider: migration.OnlineHostingProvider, Policies: map[string]string{"VoicePolicy": "Online"},
+		HostingProvider: migration.DefaultOnlineTarget, Policies: map[string]string{"VoicePolicy": "Online"},
 	}
 	require.NoError(t, q.MoveUpdate(ctx, store.MoveChange{MoveID: id, To: migration.MoveStatePreflight, Message: "again", Actor: "test"}))
 	require.NoError(t, toMoving(id, second))

@@ -98,12 +98,12 @@ func (q *Queries) waveInsert(ctx context.Context, groupID int64, number int, spe
 	rows, _ := q.db.Query(ctx, `
 		INSERT INTO waves (group_id, number, name, size, start_at, max_attempts, concurrency,
 		                   failure_threshold_percent, failure_threshold_count, failure_min_sample, rollback_on_halt,
-		                   windows, time_zone, blackout_dates, retry_of)
+		                   windows, time_zone, blackout_dates, retry_of, bypass_enterprise_voice_check)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, nullif($8, 0::double precision), nullif($9, 0), $10, $11,
-		        coalesce($12::text[], '{}'), coalesce(nullif($13, ''), 'UTC'), coalesce($14::date[], '{}'), $15)
+		        coalesce($12::text[], '{}'), coalesce(nullif($13, ''), 'UTC'), coalesce($14::date[], '{}'), $15, $16)
 		RETURNING `+waveColumns, groupID, number, spec.Name, spec.Size, spec.StartAt, spec.MaxAttempts, spec.Concurrency,
 		c.Threshold.Percent, c.Threshold.Count, max(c.Threshold.MinSample, 1), c.RollbackOnHalt,
-		c.Windows, c.TimeZone, c.BlackoutDates, retryOf)
+		c.Windows, c.TimeZone, c.BlackoutDates, retryOf, c.BypassEnterpriseVoiceCheck)
 	w, err := pgx.CollectExactlyOneRow(rows, scanWave)
 	return w, translate(err)
 }
@@ -130,7 +130,8 @@ func (q *Queries) busyUsers(ctx context.Context, upns []string) error {
 
 const waveColumns = `id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at,
 	state_reason, concurrency_limit, coalesce(failure_threshold_percent, 0), coalesce(failure_threshold_count, 0),
-	failure_min_sample, rollback_on_halt, windows, time_zone, blackout_dates::text[], retry_of, threshold_since, schedule_rev, gate_override, limit_successes`
+	failure_min_sample, rollback_on_halt, windows, time_zone, blackout_dates::text[], retry_of, threshold_since, schedule_rev, gate_override, limit_successes,
+	bypass_enterprise_voice_check`
 
 // scanWave reads a row of waveColumns.
 func scanWave(row pgx.CollectableRow) (migration.Wave, error) {
@@ -138,7 +139,7 @@ func scanWave(row pgx.CollectableRow) (migration.Wave, error) {
 	err := row.Scan(&w.ID, &w.GroupID, &w.Number, &w.Name, &w.State, &w.Size, &w.StartAt, &w.MaxAttempts, &w.Concurrency,
 		&w.StartedAt, &w.FinishedAt, &w.StateReason, &w.ConcurrencyLimit, &w.Threshold.Percent, &w.Threshold.Count,
 		&w.Threshold.MinSample, &w.RollbackOnHalt, &w.Windows, &w.TimeZone, &w.BlackoutDates, &w.RetryOf,
-		&w.ThresholdSince, &w.ScheduleRev, &w.GateOverride, &w.LimitSuccesses)
+		&w.ThresholdSince, &w.ScheduleRev, &w.GateOverride, &w.LimitSuccesses, &w.BypassEnterpriseVoiceCheck)
 	if !w.Threshold.Set() {
 		w.Threshold.MinSample = 0
 	}

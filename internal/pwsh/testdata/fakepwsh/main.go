@@ -8,12 +8,17 @@
 //	FAKEPWSH_STARTUP  a duration the process takes to start (module load)
 //	FAKEPWSH_DELAY    a duration each call takes
 //
-// Kinds are the simulated tenant's (internal/sim), plus the ways a shell
-// process goes wrong: hang, crash, garbage, huge, noanswer.
+// Kinds are the simulated tenant's (internal/sim), answered with the same
+// published messages, plus the ways a shell process goes wrong: hang,
+// crash, garbage, huge, noanswer, and broken (a remote session that broke:
+// PowerShell's PSRemotingTransportException). A time-out is a call that
+// does not answer: the driver's call time-out ends it. Each user records
+// the Move-CsUser parameters of its last move call (params).
 package main
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -27,11 +32,20 @@ import (
 )
 
 type user struct {
-	Kind     string `json:"kind"`
-	Failures int    `json:"failures"`
-	Online   bool   `json:"online"`
-	Pool     string `json:"pool"`
-	Moves    int    `json:"moves"`
+	Kind     string   `json:"kind"`
+	Failures int      `json:"failures"`
+	Online   bool     `json:"online"`
+	Pool     string   `json:"pool"`
+	Moves    int      `json:"moves"`
+	Provider string   `json:"provider,omitempty"` // HostingProvider while online
+	Params   []string `json:"params,omitempty"`   // of the last Move-CsUser
+}
+
+// request is what the driver sends (the fields the fake reads).
+type request struct {
+	Op, Identity, Target, Pool string
+	Bypass                     bool   `json:"bypass_enterprise_voice_check"`
+	DomainController           string `json:"domain_controller"`
 }
 
 type state struct {
@@ -49,9 +63,7 @@ func main() {
 		if line == "" {
 			continue
 		}
-		var req struct {
-			Op, Identity, Target, Pool string
-		}
+		var req request
 		if err := json.Unmarshal([]byte(line), &req); err != nil {
 			answer(map[string]any{"ok": false, "error": map[string]string{"type": "System.ArgumentException", "message": err.Error()}})
 			continue
@@ -62,12 +74,13 @@ func main() {
 		}
 		// The state is saved before the answer goes out: the driver may
 		// kill this process as soon as it has its answer.
-		answer(serve(req.Op, migration.NormalizeAddress(req.Identity), req.Pool))
+		answer(serve(req))
 	}
 }
 
 // serve carries out a request and returns the answer to give (nil: none).
-func serve(op, id, pool string) any {
+func serve(req request) any {
+	op, id, pool := req.Op, migration.NormalizeAddress(req.Identity), req.Pool
 	f, st := lockState()
 	defer unlockState(f, st)
 	u := st.Users[id]
@@ -91,13 +104,15 @@ func serve(op, id, pool string) any {
 		time.Sleep(time.Hour)
 	case "crash":
 		fmt.Print(`{"ok": tr`)
-		fmt.Fprintln(os.Stderr, "Unhandled exception: the process ran out of memory")
+		fmt.Fprintln(os.Stderr, "fakepwsh: crashed on purpose")
 		os.Exit(3)
 	case "noanswer":
 		os.Exit(0)
 	case "garbage":
-		fmt.Println("WARNING: The names of some imported commands include unapproved verbs.")
+		fmt.Println("<not an answer>")
 		return nil
+	case "broken":
+		return map[string]any{"ok": false, "error": map[string]string{"type": "System.Management.Automation.Remoting.PSRemotingTransportException", "message": ""}}
 	case "huge":
 		fmt.Println(strings.Repeat("x", 2<<20))
 		return nil
@@ -114,22 +129,32 @@ func serve(op, id, pool string) any {
 		su := migration.ShellUser{Identity: id, SipAddress: "sip:" + id, HostingProvider: "SRV:", RegistrarPool: u.Pool,
 			Policies: map[string]string{"ClientPolicy": "Standard"}}
 		if u.Online || kind == sim.KindAlreadyOnline {
-			su.HostingProvider, su.RegistrarPool = migration.OnlineHostingProvider, ""
+			su.HostingProvider, su.RegistrarPool = cmp.Or(u.Provider, migration.DefaultOnlineTarget), ""
 		}
 		return map[string]any{"ok": true, "user": su}
 	case "move-online":
-		msg := sim.FailureMessage(kind, id, false)
-		if kind == sim.KindNotSyncedBack {
-			msg = "" // only moves back fail
+		u.Params = []string{"-Identity", req.Identity, "-Target", req.Target}
+		if req.Bypass {
+			u.Params = append(u.Params, "-BypassEnterpriseVoiceCheck")
 		}
-		if msg != "" && (!kind.Transient() || u.Failures > 0) {
-			if kind.Transient() {
-				u.Failures--
-			}
+		if req.DomainController != "" {
+			u.Params = append(u.Params, "-DomainController", req.DomainController)
+		}
+		failing := kind != sim.KindNotSyncedBack && kind != sim.KindOK && kind != sim.KindAlreadyOnline && // only moves back fail 506
+			!(kind == sim.KindOtherDomain && req.DomainController != "") && // found with -DomainController
+			(!kind.Transient() || u.Failures > 0)
+		if kind.Transient() && failing {
+			u.Failures--
+		}
+		if failing && kind == sim.KindTimeout {
+			unlockState(f, st)
+			time.Sleep(time.Hour) // no answer: the driver's time-out ends the call
+		}
+		if msg := sim.FailureMessage(kind, id, false); failing && msg != "" {
 			return fail(msg)
 		}
 		if !u.Online {
-			u.Online = true
+			u.Online, u.Provider = true, req.Target
 			u.Moves++
 		}
 		return map[string]any{"ok": true}
