@@ -81,6 +81,14 @@ type Config struct {
 	// HTTPClient sends webhook notifications. Defaults to a client with a
 	// 10-second time-out.
 	HTTPClient *http.Client
+	// HostCheckEvery is how often a worker process checks its host
+	// (PowerShell, modules, server build, TLS 1.2, sign-in). Defaults to 5
+	// minutes.
+	HostCheckEvery time.Duration
+	// HostRecheck is how often it checks while its host is not ready or
+	// the deployment is held, and about how long a move waits before it
+	// looks again. Defaults to 15 seconds.
+	HostRecheck time.Duration
 	// MoveEnded, when set, hears of each move's outcome and how long it
 	// took from its first pre-flight (for metrics).
 	MoveEnded func(outcome migration.MoveState, took time.Duration)
@@ -118,6 +126,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SlotPoll <= 0 {
 		c.SlotPoll = 250 * time.Millisecond
+	}
+	if c.HostCheckEvery <= 0 {
+		c.HostCheckEvery = 5 * time.Minute
+	}
+	if c.HostRecheck <= 0 {
+		c.HostRecheck = 15 * time.Second
 	}
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{Timeout: 10 * time.Second}
@@ -180,14 +194,24 @@ func (c Config) Backoff(attempt int, jobID int64) time.Duration {
 }
 
 // NewClient returns a River client with cutover's workers. It works the queues
-// that cfg asks for; with none it only inserts (an API-only process).
+// that cfg asks for; with none it only inserts (an API-only process). The
+// worker host is checked from the first move on (see NewClientWithReadiness
+// to check it at start).
 func NewClient(pool *pgxpool.Pool, shell migration.Shell, cfg Config, log *slog.Logger) (*river.Client[pgx.Tx], error) {
+	client, _, err := NewClientWithReadiness(pool, shell, cfg, log)
+	return client, err
+}
+
+// NewClientWithReadiness is NewClient, with the process's Readiness: Start it
+// once the client runs, to check the host at once.
+func NewClientWithReadiness(pool *pgxpool.Pool, shell migration.Shell, cfg Config, log *slog.Logger) (*river.Client[pgx.Tx], *Readiness, error) {
 	cfg = cfg.withDefaults()
 	workers := river.NewWorkers()
 	actor := "worker " + cfg.ID
+	ready := newReadiness(pool, shell, cfg, log)
 	river.AddWorker(workers, &WaveStartWorker{pool: pool, cfg: cfg, actor: actor})
-	river.AddWorker(workers, &MoveWorker{pool: pool, shell: shell, cfg: cfg, log: log, actor: actor})
-	river.AddWorker(workers, &RollbackWorker{pool: pool, shell: shell, cfg: cfg, log: log, actor: actor})
+	river.AddWorker(workers, &MoveWorker{pool: pool, shell: shell, cfg: cfg, log: log, actor: actor, ready: ready})
+	river.AddWorker(workers, &RollbackWorker{pool: pool, shell: shell, cfg: cfg, log: log, actor: actor, ready: ready})
 	river.AddWorker(workers, &WebhookWorker{pool: pool, cfg: cfg, log: log})
 	river.AddWorker(workers, &WaveSweepWorker{pool: pool, log: log, actor: actor})
 	queues := map[string]river.QueueConfig{}
@@ -213,7 +237,8 @@ func NewClient(pool *pgxpool.Pool, shell migration.Shell, cfg Config, log *slog.
 		rc.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(SweepInterval),
 			func() (river.JobArgs, *river.InsertOpts) { return WaveSweepArgs{}, nil }, nil)}
 	}
-	return river.NewClient(riverpgxv5.New(pool), rc)
+	client, err := river.NewClient(riverpgxv5.New(pool), rc)
+	return client, ready, err
 }
 
 // complete marks a job done in tx, so that the job's end commits with the

@@ -52,6 +52,7 @@ type MoveWorker struct {
 	actor  string
 	tenant tenantCache
 	freed  waiters // moves waiting for a slot freed in this process
+	ready  *Readiness
 }
 
 // NextRetry implements river.Worker: the backoff of Config.
@@ -73,6 +74,12 @@ func (w *MoveWorker) Work(ctx context.Context, job *river.Job[MoveArgs]) error {
 	}
 	if m.Run != job.Args.Run || m.State.Done() {
 		return nil // a job of an earlier run, or a move ended (or cancelled)
+	}
+	// Nothing starts on a host that is not ready, or while the deployment
+	// is held (a sign-in that fails): the move waits, spending no attempt.
+	w.ready.ensure(river.ClientFromContext[pgx.Tx](ctx))
+	if err := w.ready.gate(ctx, job.ID); err != nil {
+		return err
 	}
 	// A move cut off in flight (its worker died) finishes whatever its wave
 	// does since; one that has not started waits for its wave and window.
@@ -543,6 +550,9 @@ func (a *attempt) fail(ctx context.Context, cause error) error {
 		return err
 	}
 	msg := truncate(cause.Error(), 1000)
+	if f.Deployment {
+		return a.hold(ctx, f, msg)
+	}
 	if !f.Retries(a.n) || a.n >= a.job.MaxAttempts {
 		note := ""
 		if f.Retries(a.n) {
@@ -564,6 +574,24 @@ func (a *attempt) fail(ctx context.Context, cause error) error {
 		a.overload(context.WithoutCancel(ctx), f.Code)
 	}
 	return fmt.Errorf("%s: %w", f.Code, cause)
+}
+
+// hold stops moves across the deployment for a failure that is not the
+// user's (a sign-in that fails): the attempt is not counted, the slot is
+// freed, and the move waits for the hold to clear. The next run reads the
+// homing first, so a move cut off here is not made twice.
+func (a *attempt) hold(ctx context.Context, f migration.Failure, msg string) error {
+	ctx = context.WithoutCancel(ctx)
+	client := river.ClientFromContext[pgx.Tx](ctx)
+	if err := a.w.ready.Hold(ctx, client, f.Code, "Move-CsUser cannot sign in to Teams", msg); err != nil {
+		return err
+	}
+	if err := store.New(a.w.pool).MoveEventAdd(ctx, a.move.ID, migration.MoveEvent{Attempt: a.n, Actor: a.w.actor, ErrorCode: f.Code,
+		Message: a.prefix() + "not counted: " + string(f.Code) + ": " + msg + "; moves across the deployment wait until the worker host's sign-in check passes"}); err != nil {
+		return err
+	}
+	a.w.release(ctx, a.move.ID)
+	return river.JobSnooze(a.w.cfg.HostRecheck/2 + time.Duration(a.job.ID%250)*time.Millisecond)
 }
 
 // classify finds the failure's catalogue entry. A 507 is read against time

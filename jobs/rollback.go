@@ -34,7 +34,7 @@ func (RollbackArgs) InsertOpts() river.InsertOpts {
 
 // RollbackWorker moves a user back to the pool their rollback record names,
 // with its own retries and timeline events. The user loses what lives only
-// online: meetings scheduled in Teams and contacts added since the move.
+// online: no contacts come back from Teams (migration.ExpectMovedBack).
 type RollbackWorker struct {
 	river.WorkerDefaults[RollbackArgs]
 	pool  *pgxpool.Pool
@@ -42,6 +42,7 @@ type RollbackWorker struct {
 	cfg   Config
 	log   *slog.Logger
 	actor string
+	ready *Readiness
 }
 
 // NextRetry implements river.Worker: the backoff of Config.
@@ -52,8 +53,6 @@ func (w *RollbackWorker) NextRetry(job *river.Job[RollbackArgs]) time.Time {
 // Timeout implements river.Worker.
 func (w *RollbackWorker) Timeout(*river.Job[RollbackArgs]) time.Duration { return w.cfg.jobTimeout() }
 
-// lost is what a user moved back on premises loses, in words for them.
-const lost = "meetings scheduled online must be scheduled again, and contacts added online since the move are gone"
 
 // Work implements river.Worker.
 func (w *RollbackWorker) Work(ctx context.Context, job *river.Job[RollbackArgs]) error {
@@ -64,6 +63,10 @@ func (w *RollbackWorker) Work(ctx context.Context, job *river.Job[RollbackArgs])
 	}
 	if m.State != migration.MoveStateRollingBack {
 		return nil // done already, or not asked for
+	}
+	w.ready.ensure(river.ClientFromContext[pgx.Tx](ctx))
+	if err := w.ready.gate(ctx, job.ID); err != nil {
+		return err
 	}
 	prefix := fmt.Sprintf("rollback attempt %d of %d: ", job.Attempt, job.MaxAttempts)
 	rec, err := q.RollbackRecordGet(ctx, m.ID)
@@ -98,6 +101,12 @@ func (w *RollbackWorker) Work(ctx context.Context, job *river.Job[RollbackArgs])
 	fail := func(cause error) error {
 		f := migration.Classify(cause)
 		msg := truncate(cause.Error(), 1000)
+		if f.Deployment { // not the user's: held, not counted
+			if err := w.ready.Hold(context.WithoutCancel(ctx), river.ClientFromContext[pgx.Tx](ctx), f.Code, "Move-CsUser cannot sign in to Teams", msg); err != nil {
+				return err
+			}
+			return river.JobSnooze(w.cfg.HostRecheck / 2)
+		}
 		if f.Retries(job.Attempt) && job.Attempt < job.MaxAttempts {
 			if err := q.MoveEventAdd(ctx, m.ID, migration.MoveEvent{ErrorCode: f.Code, Actor: w.actor,
 				Message: prefix + "failed: " + string(f.Code) + ": " + msg + "; retrying"}); err != nil {
@@ -124,6 +133,6 @@ func (w *RollbackWorker) Work(ctx context.Context, job *river.Job[RollbackArgs])
 		return fail(fmt.Errorf("the user is not back on %s (HostingProvider %q, RegistrarPool %q)", rec.RegistrarPool, u.HostingProvider, u.RegistrarPool))
 	}
 	return finish(migration.MoveStateRolledBack, "", fmt.Sprintf(
-		"moved back to %s (Move-CsUser -Target %s). The user has lost what lived online: %s. Recorded before the move, for checking: SIP %s, enterprise voice %t, line URI %q.",
-		rec.RegistrarPool, rec.RegistrarPool, lost, rec.SipAddress, rec.EnterpriseVoiceEnabled, rec.LineURI), "")
+		"moved back to %s (Move-CsUser -Target %s). %s Recorded before the move, for checking: SIP %s, enterprise voice %t, line URI %q.",
+		rec.RegistrarPool, rec.RegistrarPool, migration.ExpectMovedBack, rec.SipAddress, rec.EnterpriseVoiceEnabled, rec.LineURI), "")
 }

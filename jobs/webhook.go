@@ -27,6 +27,7 @@ var notified = map[string]bool{
 	store.WaveEventHalted:     true,
 	store.WaveEventCompleted:  true,
 	store.WaveEventRolledBack: true,
+	WaveEventHeld:             true,
 }
 
 // WebhookArgs delivers one notification.

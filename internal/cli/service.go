@@ -67,7 +67,7 @@ func startService(ctx context.Context, pool *pgxpool.Pool, shell migration.Shell
 		}
 		jc.Control = true
 	}
-	client, err := jobs.NewClient(pool, shell, jc, log)
+	client, ready, err := jobs.NewClientWithReadiness(pool, shell, jc, log)
 	if err != nil {
 		return nil, err
 	}
@@ -78,6 +78,11 @@ func startService(ctx context.Context, pool *pgxpool.Pool, shell migration.Shell
 			return nil, fmt.Errorf("start workers: %w", err)
 		}
 		log.Info("workers started", "moves_at_once", jc.MoveWorkers)
+		// The host's readiness now, then every few minutes: a host that
+		// fails takes no moves, and says why.
+		if err := ready.Start(ctx, client); err != nil {
+			log.Warn("checking the worker host failed", "error", err)
+		}
 	}
 	if cfg.Role != RoleWorkers {
 		ln, err := net.Listen("tcp", cfg.Listen)

@@ -90,6 +90,10 @@ func (s *shell) MoveOnline(ctx context.Context, identity string, opts migration.
 	return err
 }
 
+func (s *shell) CheckHost(ctx context.Context) (migration.HostFacts, error) {
+	return s.s.CheckHost(ctx)
+}
+
 func (s *shell) MoveToPool(ctx context.Context, identity, pool string) error {
 	start := time.Now()
 	err := s.s.MoveToPool(ctx, identity, pool)

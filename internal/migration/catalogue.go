@@ -25,6 +25,7 @@ const (
 	CodeNotHomedOnline      ErrorCode = "not_homed_online"
 	CodeMultipleEdgePools   ErrorCode = "multiple_federated_edge_pools"
 	CodeSessionBroken       ErrorCode = "session_broken"
+	CodeSignInFailed        ErrorCode = "sign_in_failed"
 	CodeNoRollbackRecord    ErrorCode = "no_rollback_record"
 	CodeUnknown             ErrorCode = "unknown"
 
@@ -64,6 +65,10 @@ type Failure struct {
 	// settles marks a failure whose meaning depends on time (the 507):
 	// see SettleLicence.
 	settles bool
+	// Deployment marks a failure of the whole deployment, not of the user
+	// (a sign-in that cannot work): moves stop across the deployment
+	// until readiness passes again, and no user spends an attempt on it.
+	Deployment bool `json:"deployment,omitempty"`
 }
 
 // Published is a message as Microsoft publishes it, and where. A part
@@ -144,6 +149,22 @@ var (
 	}
 )
 
+// Sign-in messages: Entra ID's, and PowerShell's when a sign-in would prompt.
+var (
+	// A sample of Entra ID's answer when MFA is required
+	// (MicrosoftDocs/entra-docs docs/identity-platform/v2-conditional-access-dev-guide.md).
+	TextMFARequired = Published{
+		Text:   "AADSTS50076: Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '<Web API 2 App/Client ID>'.",
+		Source: "MicrosoftDocs/entra-docs docs/identity-platform/v2-conditional-access-dev-guide.md",
+	}
+	// What a prompt (Get-Credential, an interactive sign-in) gives under
+	// -NonInteractive.
+	TextNonInteractive = Published{
+		Text:   "Windows PowerShell is in NonInteractive mode. Read and Prompt functionality is not available.",
+		Source: "PowerShell/PowerShell src/Microsoft.PowerShell.ConsoleHost/resources/ConsoleHostUserInterfaceStrings.resx",
+	}
+)
+
 // Catalogue is every known failure of the shell, most specific first:
 // Classify returns the first entry one of whose texts (or hints) the
 // message holds.
@@ -153,6 +174,16 @@ var (
 // is matched here: such messages are unknown, retried once, and shown as
 // they came.
 var Catalogue = []Failure{
+	{
+		// Any Entra ID sign-in error: "AADSTS" and its number
+		// (MicrosoftDocs/entra-docs docs/identity-platform/reference-error-codes.md,
+		// which warns against depending on the text that follows).
+		Code: CodeSignInFailed, Transient: false, Deployment: true,
+		Explanation: "Move-CsUser could not sign in to Teams: the deployment's sign-in fails (MFA required, a wrong or expired password, a locked account, or a prompt the unattended worker cannot show). No user is at fault.",
+		Fix:         "Give the worker a dedicated account exempt from interactive MFA (--pwsh-user, --pwsh-password) or run it in a session already signed in; fix the account in Entra ID. Moves resume by themselves once the worker host's sign-in check passes.",
+		Texts:       []Published{TextMFARequired, TextNonInteractive},
+		hints:       [][]string{{"aadsts"}, {"is in noninteractive mode. read and prompt functionality is not available."}},
+	},
 	{
 		Code: CodeLicenceMissing, Transient: false, settles: true,
 		Explanation: "The user has no Teams / Skype for Business Online (Plan 2) licence (error 507), or it was assigned too long ago to be still provisioning.",
@@ -367,7 +398,7 @@ func (p Published) is(msg string) bool {
 }
 
 // placeholderRE finds a placeholder in a text quoted by regexp.QuoteMeta.
-var placeholderRE = regexp.MustCompile(`<[A-Za-z]+>`)
+var placeholderRE = regexp.MustCompile(`<[^<>]+>`)
 
 // SettleLicence says what a 507 means, which Microsoft answers alike for a
 // licence missing and one still provisioning ("This can require up to 30

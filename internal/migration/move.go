@@ -147,6 +147,22 @@ type Explanation struct {
 	Next    string `json:"next"`
 }
 
+// What a user can expect of a move, as Microsoft says it now.
+const (
+	// MicrosoftDocs/office-docs-powershell skype/skype-ps/SkypeForBusiness/Move-CsUser.md:
+	// "their meetings from on-premises are automatically converted to Teams
+	// meetings"; contacts "become available in Teams after the move is
+	// complete and the user logs on to Teams. To ensure these contacts are
+	// migrated to Teams, the migrated user must sign in to Teams within 30
+	// days".
+	ExpectMoved = "The user signs in to Teams, now their only client. Their meetings scheduled on premises become Teams meetings. " +
+		"Their Skype for Business contacts arrive in Teams only if they sign in to Teams within 30 days of the move: ask them to sign in soon."
+	// The same page: "As of November 10, 2023, moving users from Teams to
+	// On-Premises will no longer migrate their contacts."
+	ExpectMovedBack = "Moving back on premises brings no contacts from Teams (Microsoft stopped migrating them on 10 November 2023): " +
+		"contacts the user has in Teams must be added again in Skype for Business."
+)
+
 // Explain says where a move stands in words a helpdesk agent can read out.
 func Explain(m Move, now time.Time) Explanation {
 	when := func(t time.Time) string {
@@ -182,7 +198,7 @@ func Explain(m Move, now time.Time) Explanation {
 	case MoveStateMoved:
 		return Explanation{
 			Summary: fmt.Sprintf("Moved online %s.", when(*orNow(m.FinishedAt, now))),
-			Expect:  "The user signs in to Teams. Their Skype for Business contacts and scheduled meetings were moved with them; they should sign out and back in if anything looks stale.",
+			Expect:  ExpectMoved,
 			Next:    "Nothing to do.",
 		}
 	case MoveStateSkipped:
@@ -206,13 +222,13 @@ func Explain(m Move, now time.Time) Explanation {
 	case MoveStateRollingBack:
 		return Explanation{
 			Summary: "Being moved back on premises (a rollback a migration lead asked for).",
-			Expect:  "Moving back on premises loses the user's online meetings and contacts added online: they must schedule meetings again.",
+			Expect:  ExpectMovedBack,
 			Next:    "Tell the user; look again in a few minutes.",
 		}
 	case MoveStateRolledBack:
 		return Explanation{
 			Summary: fmt.Sprintf("Moved back on premises %s.", when(*orNow(m.FinishedAt, now))),
-			Expect:  "The user signs in to Skype for Business again. Moving back on premises loses the user's online meetings and contacts added online: they must schedule meetings again.",
+			Expect:  "The user signs in to Skype for Business again. " + ExpectMovedBack,
 			Next:    "Nothing to do, unless the user misses a contact or a meeting.",
 		}
 	case MoveStateRollbackFailed:

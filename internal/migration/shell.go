@@ -45,6 +45,9 @@ type Shell interface {
 	// MoveToPool moves a user back to an on-premises registrar pool
 	// (Move-CsUser -Target pool).
 	MoveToPool(ctx context.Context, identity, pool string) error
+	// CheckHost reports the worker host's facts (HostReadiness checks
+	// them). Read-only: it moves nobody.
+	CheckHost(ctx context.Context) (HostFacts, error)
 }
 
 // ShellUser is a user as Get-CsUser shows them.

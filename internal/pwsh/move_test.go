@@ -4,10 +4,19 @@ package pwsh_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -88,4 +97,212 @@ func TestWaveThroughPowerShell(t *testing.T) {
 	require.NoError(t, err)
 	require.NotContains(t, string(state), `"moves":2`)
 	require.Equal(t, 1, strings.Count(string(calls), "move-online ok@contoso.com\n"))
+}
+
+// TestSignInFailureHoldsTheDeployment: the fake PowerShell starts answering
+// every move with Entra ID's MFA error mid-wave. Move starts stop across the
+// deployment within a move's time; no user spends an attempt or fails; the
+// wave shows one reason and one webhook goes out; once the host's sign-in
+// check passes again the wave finishes, nobody moved twice.
+func TestSignInFailureHoldsTheDeployment(t *testing.T) {
+	t.Parallel()
+	var members []migration.Member
+	for i := range 40 {
+		upn := fmt.Sprintf("user%02d@contoso.com", i)
+		members = append(members, migration.Member{UPN: upn, SIP: upn})
+	}
+	shell, dir := setup(t, nil, pwsh.Config{Sessions: 4, Env: []string{"FAKEPWSH_DELAY=50ms"}})
+	pool := dbtest.Pool(t)
+	client := jobstest.Start(t, pool, shell, func(c *jobs.Config) { c.MoveWorkers = 4 })
+	q, ctx := store.New(pool), context.Background()
+
+	var hooks atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if strings.Contains(string(body), `"wave.held"`) {
+			hooks.Add(1)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	_, err := q.WebhookCreate(ctx, "lead", srv.URL, "json", "test")
+	require.NoError(t, err)
+
+	g, err := q.GroupCreate(ctx, store.NewGroup{Name: "signin", Source: "json", Members: members})
+	require.NoError(t, err)
+	waves, err := jobs.NewScheduler(pool, client).Plan(ctx, g.ID, "test", func(unplanned, next int) ([]migration.WaveSpec, error) {
+		return migration.CheckWaves([]migration.WaveSpec{{Size: unplanned, StartAt: time.Now(), MaxAttempts: 3, Concurrency: 4}}, unplanned, next)
+	})
+	require.NoError(t, err)
+	moved := func() int {
+		n, err := q.MoveList(ctx, waves[0].ID, migration.MoveStateMoved)
+		require.NoError(t, err)
+		return len(n)
+	}
+	require.Eventually(t, func() bool { return moved() >= 8 }, 30*time.Second, 20*time.Millisecond)
+
+	// Entra ID now wants MFA: the fake answers every move with it.
+	mfa := migration.TextMFARequired.Fill("cutover")
+	setHost(t, dir, func(h *migration.HostFacts) { h.SignIn = mfa })
+	require.Eventually(t, func() bool {
+		holds, err := q.Holds(ctx)
+		return err == nil && len(holds) == 1
+	}, 10*time.Second, 20*time.Millisecond)
+	holds, err := q.Holds(ctx)
+	require.NoError(t, err)
+	require.Equal(t, migration.CodeSignInFailed, holds[0].Code)
+	require.Contains(t, holds[0].Evidence, "AADSTS50076")
+
+	// Within a move's time no move call starts any more.
+	time.Sleep(500 * time.Millisecond)
+	before := moveCalls(t, dir)
+	time.Sleep(time.Second)
+	require.Equal(t, before, moveCalls(t, dir), "move calls went on during the hold")
+	w, err := q.WaveGet(ctx, waves[0].ID)
+	require.NoError(t, err)
+	require.Equal(t, migration.WaveStateRunning, w.State)
+	require.Contains(t, w.StateReason, "Move-CsUser cannot sign in to Teams", "the wave says why its moves wait")
+	failed, err := q.MoveList(ctx, waves[0].ID, migration.MoveStateFailed)
+	require.NoError(t, err)
+	require.Empty(t, failed, "no user fails for the deployment's sign-in")
+	require.Less(t, moved(), 40)
+
+	// The sign-in works again: the host check clears the hold.
+	setHost(t, dir, func(h *migration.HostFacts) { h.SignIn = "" })
+	require.Eventually(t, func() bool {
+		w, err := q.WaveGet(ctx, waves[0].ID)
+		return err == nil && w.State == migration.WaveStateCompleted
+	}, 60*time.Second, 50*time.Millisecond)
+	require.Equal(t, 40, moved())
+	for _, m := range members {
+		moves, err := q.MovesByUser(ctx, m.UPN)
+		require.NoError(t, err)
+		require.Equal(t, 1, moves[0].Attempts, "%s: the hold spent no attempt", m.UPN)
+	}
+	state, err := os.ReadFile(filepath.Join(dir, "state.json"))
+	require.NoError(t, err)
+	require.NotContains(t, string(state), `"moves":2`, "nobody moved twice")
+	require.Eventually(t, func() bool { return hooks.Load() == 1 }, 10*time.Second, 20*time.Millisecond, "one webhook for the hold")
+	events, err := q.WaveEvents(ctx, waves[0].ID)
+	require.NoError(t, err)
+	var held, released int
+	for _, e := range events {
+		switch e.Kind {
+		case jobs.WaveEventHeld:
+			held++
+		case jobs.WaveEventReleased:
+			released++
+		}
+	}
+	require.Equal(t, 1, held)
+	require.Equal(t, 1, released)
+}
+
+// setHost changes the facts the fake PowerShell's check-host answers.
+func setHost(t *testing.T, dir string, change func(*migration.HostFacts)) {
+	t.Helper()
+	path := filepath.Join(dir, "state.json")
+	lock, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	require.NoError(t, err)
+	defer lock.Close()
+	require.NoError(t, syscall.Flock(int(lock.Fd()), syscall.LOCK_EX))
+	var st map[string]json.RawMessage
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(raw, &st))
+	h := sim.DefaultHost
+	if st["host"] != nil {
+		require.NoError(t, json.Unmarshal(st["host"], &h))
+	}
+	change(&h)
+	st["host"], err = json.Marshal(h)
+	require.NoError(t, err)
+	raw, err = json.Marshal(st)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, raw, 0o600))
+}
+
+// moveCalls counts the move calls the fake PowerShell received.
+func moveCalls(t *testing.T, dir string) int {
+	t.Helper()
+	calls, err := os.ReadFile(filepath.Join(dir, "calls.log"))
+	require.NoError(t, err)
+	return strings.Count(string(calls), "move-online ")
+}
+
+// TestOldTeamsModuleTakesNoMoves: a worker host whose MicrosoftTeams module is
+// older than 6.2.1 fails its readiness check and takes no move, while a ready
+// host beside it moves the whole wave; the old host's check is kept for the
+// lead, naming the fix.
+func TestOldTeamsModuleTakesNoMoves(t *testing.T) {
+	t.Parallel()
+	var members []migration.Member
+	for i := range 30 {
+		upn := fmt.Sprintf("user%02d@contoso.com", i)
+		members = append(members, migration.Member{UPN: upn, SIP: upn})
+	}
+	oldShell, oldDir := setup(t, nil, pwsh.Config{Sessions: 2, Env: []string{"FAKEPWSH_DELAY=20ms"}})
+	setHost(t, oldDir, func(h *migration.HostFacts) { h.TeamsModule = "5.9.0" })
+	readyShell, readyDir := setup(t, nil, pwsh.Config{Sessions: 2, Env: []string{"FAKEPWSH_DELAY=20ms"}})
+	pool := dbtest.Pool(t)
+	q, ctx := store.New(pool), context.Background()
+	start := func(id string, shell *pwsh.Shell) *river.Client[pgx.Tx] {
+		client, ready, err := jobs.NewClientWithReadiness(pool, shell, withTestConfig(id), slog.New(slog.DiscardHandler))
+		require.NoError(t, err)
+		require.NoError(t, client.Start(ctx))
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = client.Stop(ctx)
+		})
+		require.NoError(t, ready.Start(ctx, client))
+		return client
+	}
+	oldClient := start("old-host", oldShell)
+	start("ready-host", readyShell)
+
+	hosts, err := q.HostList(ctx, time.Now().Add(-time.Minute))
+	require.NoError(t, err)
+	require.Len(t, hosts, 2)
+	for _, h := range hosts {
+		if h.ID == "old-host" {
+			require.False(t, h.Ready)
+			require.Contains(t, failedEvidence(h.Checks), "MicrosoftTeams 5.9.0 is older than 6.2.1")
+			require.Contains(t, failedEvidence(h.Checks), "fix: Update-Module MicrosoftTeams")
+		} else {
+			require.True(t, h.Ready, "%+v", h.Checks)
+		}
+	}
+
+	g, err := q.GroupCreate(ctx, store.NewGroup{Name: "hosts", Source: "json", Members: members})
+	require.NoError(t, err)
+	waves, err := jobs.NewScheduler(pool, oldClient).Plan(ctx, g.ID, "test", func(unplanned, next int) ([]migration.WaveSpec, error) {
+		return migration.CheckWaves([]migration.WaveSpec{{Size: unplanned, StartAt: time.Now(), MaxAttempts: 3, Concurrency: 6}}, unplanned, next)
+	})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		w, err := q.WaveGet(ctx, waves[0].ID)
+		return err == nil && w.State == migration.WaveStateCompleted
+	}, 60*time.Second, 50*time.Millisecond)
+	moved, err := q.MoveList(ctx, waves[0].ID, migration.MoveStateMoved)
+	require.NoError(t, err)
+	require.Len(t, moved, 30)
+	require.Zero(t, moveCalls(t, oldDir), "the host with the old module took a move")
+	require.Equal(t, 30, moveCalls(t, readyDir))
+}
+
+// withTestConfig is the tests' worker configuration for a process of its own.
+func withTestConfig(id string) jobs.Config {
+	c := jobstest.Config
+	c.ID, c.MoveWorkers = id, 4
+	return c
+}
+
+func failedEvidence(checks []migration.Check) string {
+	var b strings.Builder
+	for _, c := range checks {
+		if c.Status == migration.CheckFail {
+			fmt.Fprintf(&b, "%s: %s (fix: %s)\n", c.Name, c.Evidence, c.Fix)
+		}
+	}
+	return b.String()
 }

@@ -153,6 +153,7 @@ type credential struct {
 type answer struct {
 	OK    bool                 `json:"ok"`
 	User  *migration.ShellUser `json:"user"`
+	Host  *migration.HostFacts `json:"host"`
 	Error *struct {
 		Type    string `json:"type"`
 		Message string `json:"message"`
@@ -198,6 +199,23 @@ func (s *Shell) GetUser(ctx context.Context, identity string) (migration.ShellUs
 func (s *Shell) MoveOnline(ctx context.Context, identity string, opts migration.MoveOnlineOptions) error {
 	_, err := s.call(ctx, request{Op: "move-online", Identity: identity, Target: opts.TargetOrDefault(), BypassEVCheck: opts.BypassEnterpriseVoiceCheck})
 	return err
+}
+
+// CheckHost implements migration.Shell: the script's check-host, read-only.
+func (s *Shell) CheckHost(ctx context.Context) (migration.HostFacts, error) {
+	a, err := s.call(ctx, request{Op: "check-host"})
+	if err != nil {
+		return migration.HostFacts{}, err
+	}
+	if a.Host == nil {
+		return migration.HostFacts{}, fmt.Errorf("%w: check-host answered without the host's facts", ErrProtocol)
+	}
+	f := *a.Host
+	f.SignInMode = migration.SignInSession
+	if s.cfg.Credential != nil {
+		f.SignInMode = migration.SignInCredential
+	}
+	return f, nil
 }
 
 // MoveToPool implements migration.Shell with Move-CsUser -Target pool.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -314,4 +315,62 @@ func TestBrokenSession(t *testing.T) {
 	calls, err := os.ReadFile(filepath.Join(dir, "calls.log"))
 	require.NoError(t, err)
 	require.Equal(t, 2, strings.Count(string(calls), "start\n"), "a new session after the broken one")
+}
+
+// TestHostReadiness turns each readiness check of a worker host from pass to
+// fail through the fake PowerShell's check-host, and the report names the
+// fix.
+func TestHostReadiness(t *testing.T) {
+	t.Parallel()
+	mfa := migration.TextMFARequired.Fill("cutover")
+	tests := []struct {
+		check  string
+		change func(*migration.HostFacts)
+		status migration.CheckStatus
+		fix    string
+	}{
+		{"powershell", func(h *migration.HostFacts) { h.PSEdition, h.PSVersion = "Core", "7.1.3" }, migration.CheckFail, "Windows PowerShell 5.1"},
+		{"skype_module", func(h *migration.HostFacts) { h.SkypeModule = "The specified module 'SkypeForBusiness' was not loaded" }, migration.CheckFail, "administrative tools"},
+		{"teams_module", func(h *migration.HostFacts) { h.TeamsModule = "" }, migration.CheckFail, "Install-Module -Name MicrosoftTeams -Force -AllowClobber"},
+		{"teams_module", func(h *migration.HostFacts) { h.TeamsModule = "6.1.0" }, migration.CheckFail, "Update-Module MicrosoftTeams"},
+		{"teams_module", func(h *migration.HostFacts) { h.TeamsModule = "7.3.1" }, migration.CheckWarn, "-RequiredVersion 7.1.0"},
+		{"server_build", func(h *migration.HostFacts) { h.ServerBuild = "7.0.2046.367" }, migration.CheckFail, "Skype for Business Server 2019 CU6"},
+		{"server_build", func(h *migration.HostFacts) {
+			h.ServerProduct, h.ServerBuild = "Skype for Business Server 2015", "6.0.9319.598"
+		}, migration.CheckFail, "Skype for Business Server 2015 CU12"},
+		{"tls12", func(h *migration.HostFacts) { h.TLS12 = false }, migration.CheckFail, "SchUseStrongCrypto = 1"},
+		{"sign_in", func(h *migration.HostFacts) { h.SignIn = mfa }, migration.CheckFail, "exempt from interactive MFA"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.check+" "+tt.fix, func(t *testing.T) {
+			t.Parallel()
+			s, dir := setup(t, nil, pwsh.Config{Credential: func(context.Context) (string, string, error) { return "svc@contoso.com", "x", nil }})
+			ctx := context.Background()
+			facts, err := s.CheckHost(ctx)
+			require.NoError(t, err)
+			require.Equal(t, migration.SignInCredential, facts.SignInMode)
+			for _, c := range migration.HostReadiness(facts) {
+				require.Equal(t, migration.CheckPass, c.Status, "%s before the change: %s", c.Name, c.Evidence)
+			}
+			setHost(t, dir, tt.change)
+			facts, err = s.CheckHost(ctx)
+			require.NoError(t, err)
+			checks := migration.HostReadiness(facts)
+			i := slices.IndexFunc(checks, func(c migration.Check) bool { return c.Name == tt.check })
+			require.GreaterOrEqual(t, i, 0)
+			require.Equal(t, tt.status, checks[i].Status, checks[i].Evidence)
+			require.Contains(t, checks[i].Fix, tt.fix)
+			require.Equal(t, tt.status != migration.CheckFail || tt.check == migration.CheckSignIn, migration.HostReady(checks),
+				"a failed check other than the sign-in (the deployment's) takes the host out of service")
+		})
+	}
+}
+
+func TestSubscriptionEditionPasses(t *testing.T) {
+	t.Parallel()
+	f := sim.DefaultHost
+	f.ServerProduct, f.ServerBuild = "Skype for Business Server Subscription Edition", "7.0.2046.820"
+	for _, c := range migration.HostReadiness(f) {
+		require.Equal(t, migration.CheckPass, c.Status, c.Name)
+	}
 }

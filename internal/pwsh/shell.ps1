@@ -2,13 +2,13 @@
 #
 # Reads one JSON request per line on standard input and writes one JSON
 # answer per line on standard output, until standard input ends. A request:
-#   {"op": "get-user" | "move-online" | "move-to-pool", "identity": "...",
+#   {"op": "get-user" | "move-online" | "move-to-pool" | "check-host", "identity": "...",
 #    "target": "...", "pool": "...", "bypass_enterprise_voice_check": true,
 #    "domain_controller": "...", "override_url": "...", "pool_fqdn": "...",
 #    "credential": {"user": "...", "password": "..."}}
 # Parameters are Move-CsUser's and Get-CsUser's as MicrosoftDocs/office-docs-powershell
 # skype/skype-ps/SkypeForBusiness/Move-CsUser.md and Get-CsUser.md publish them.
-# An answer: {"ok": true, "user": {...}} or
+# An answer: {"ok": true, "user": {...}}, {"ok": true, "host": {...}} or
 #            {"ok": false, "error": {"type": "...", "message": "..."}}
 # Nothing else is written to standard output; warnings go to standard error.
 $ErrorActionPreference = 'Stop'
@@ -41,10 +41,54 @@ function Initialize-Shell($req) {
     $script:ready = $true
 }
 
+# The worker host's facts, read-only: the PowerShell, the modules
+# (MicrosoftTeams 6.2.1 or later: Move-CsUser.md), the server build
+# (Get-CsServerVersion, Get-CsServerPatchVersion), strong cryptography for
+# TLS 1.2 (the SchUseStrongCrypto value of
+# Skype/SfbServer/manage/topology/disable-tls-1.0-1.1.md) and a sign-in to
+# Teams (Connect-MicrosoftTeams, then Disconnect-MicrosoftTeams).
+function Get-HostFacts($req) {
+    $facts = @{
+        ps_edition     = [string]$PSVersionTable.PSEdition
+        ps_version     = [string]$PSVersionTable.PSVersion
+        skype_module   = ''
+        teams_module   = ''
+        server_product = ''
+        server_build   = ''
+        tls12          = $false
+        sign_in        = ''
+    }
+    try { Initialize-Shell $req } catch { $facts.skype_module = $_.Exception.Message }
+    $teams = Get-Module -ListAvailable -Name MicrosoftTeams | Sort-Object Version -Descending | Select-Object -First 1
+    if ($teams) { $facts.teams_module = [string]$teams.Version }
+    if ($facts.skype_module -eq '') {
+        try {
+            $facts.server_product = [string](Get-CsServerVersion)
+            $builds = @(Get-CsServerPatchVersion | ForEach-Object { [Version]$_.Version } | Sort-Object -Descending)
+            if ($builds.Count -gt 0) { $facts.server_build = [string]$builds[0] }
+        } catch { $facts.server_product = 'unknown: ' + $_.Exception.Message }
+    }
+    $strong = Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\.NETFramework\v4.0.30319' -Name SchUseStrongCrypto -ErrorAction SilentlyContinue
+    $facts.tls12 = ($PSVersionTable.PSEdition -eq 'Core') -or ($null -ne $strong -and $strong.SchUseStrongCrypto -eq 1)
+    try {
+        Import-Module MicrosoftTeams
+        $connect = @{}
+        $cred = Get-Credential-From $req
+        if ($cred) { $connect.Credential = $cred }
+        Connect-MicrosoftTeams @connect | Out-Null
+        Disconnect-MicrosoftTeams | Out-Null
+    } catch { $facts.sign_in = $_.Exception.Message }
+    return $facts
+}
+
 while ($null -ne ($line = [Console]::In.ReadLine())) {
     if ($line.Trim() -eq '') { continue }
     try {
         $req = $line | ConvertFrom-Json
+        if ($req.op -eq 'check-host') {
+            Write-Answer @{ ok = $true; host = (Get-HostFacts $req) }
+            continue
+        }
         Initialize-Shell $req
         $move = @{ Identity = $req.identity; Confirm = $false }
         $get = @{ Identity = $req.identity }

@@ -71,6 +71,10 @@ func (s *Shell) Handler() http.Handler {
 		return nil, s.MoveToPool(ctx, req.Identity, req.Pool)
 	}))
 	mux.HandleFunc("GET /shell/stats", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, s.Stats()) })
+	mux.HandleFunc("GET /shell/host", func(w http.ResponseWriter, r *http.Request) {
+		f, _ := s.CheckHost(r.Context())
+		writeJSON(w, f)
+	})
 	return mux
 }
 
@@ -148,6 +152,27 @@ func (c *RemoteShell) GetUser(ctx context.Context, identity string) (migration.S
 func (c *RemoteShell) MoveOnline(ctx context.Context, identity string, opts migration.MoveOnlineOptions) error {
 	_, err := c.call(ctx, "/shell/move-online", shellRequest{Identity: identity, Move: &opts})
 	return err
+}
+
+// CheckHost implements migration.Shell: the simulated host's facts.
+func (c *RemoteShell) CheckHost(ctx context.Context) (migration.HostFacts, error) {
+	var f migration.HostFacts
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/shell/host", nil)
+	if err != nil {
+		return f, err
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return f, fmt.Errorf("simulated shell unreachable: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return f, fmt.Errorf("simulated shell: %s", resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&f); err != nil {
+		return f, fmt.Errorf("simulated shell: malformed host facts: %w", err)
+	}
+	return f, nil
 }
 
 // MoveToPool implements migration.Shell.

@@ -5,6 +5,7 @@
 package sim
 
 import (
+	"errors"
 	"context"
 	"fmt"
 	"hash/fnv"
@@ -140,6 +141,7 @@ type Shell struct {
 	cfg ShellConfig
 
 	mu       sync.Mutex
+	host     migration.HostFacts
 	users    map[string]*simUser
 	inFlight int
 	stats    Stats
@@ -160,7 +162,29 @@ func NewShell(cfg ShellConfig) *Shell {
 		cfg.Mix = DefaultMix
 	}
 	cfg.Target = migration.MoveOnlineOptions{Target: cfg.Target}.TargetOrDefault()
-	return &Shell{cfg: cfg, users: map[string]*simUser{}}
+	return &Shell{cfg: cfg, users: map[string]*simUser{}, host: DefaultHost}
+}
+
+// DefaultHost is a simulated worker host that passes every readiness check:
+// Windows PowerShell 5.1, MicrosoftTeams 6.2.1, Skype for Business Server
+// 2019 CU6, TLS 1.2, a dedicated account.
+var DefaultHost = migration.HostFacts{PSEdition: "Desktop", PSVersion: "5.1.17763.6054", TeamsModule: "6.2.1",
+	ServerProduct: "Skype for Business Server 2019", ServerBuild: "7.0.2046.385", TLS12: true, SignInMode: migration.SignInCredential}
+
+// SetHost changes what the simulated host reports of itself. With SignIn
+// set, every move call fails with it (as Move-CsUser signing in to Teams
+// would), while Get-CsUser, which stays on premises, works.
+func (s *Shell) SetHost(f migration.HostFacts) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.host = f
+}
+
+// CheckHost implements migration.Shell.
+func (s *Shell) CheckHost(ctx context.Context) (migration.HostFacts, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.host, ctx.Err()
 }
 
 // SetBehaviour fixes how a user behaves, overriding the mix. A user made
@@ -359,6 +383,9 @@ func (s *Shell) MoveOnline(ctx context.Context, identity string, opts migration.
 	defer s.mu.Unlock()
 	s.account(-1)
 	u.lastMove = opts
+	if s.host.SignIn != "" {
+		return errors.New(s.host.SignIn)
+	}
 	switch u.b.Kind {
 	case KindNotFound, KindLicenceMissing, KindTenantNotEnabled, KindOtherDomain:
 		return FailureError(u.b.Kind, identity, false)
@@ -405,6 +432,9 @@ func (s *Shell) MoveToPool(ctx context.Context, identity, pool string) error {
 		return err
 	}
 	defer s.mu.Unlock()
+	if s.host.SignIn != "" {
+		return errors.New(s.host.SignIn)
+	}
 	if u.b.Kind == KindNotFound || u.b.Kind == KindNotSyncedBack {
 		return FailureError(u.b.Kind, identity, false)
 	}

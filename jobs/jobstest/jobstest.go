@@ -18,10 +18,12 @@ import (
 
 // Config is the workers' configuration in tests: ten moves at once, retries
 // after 50 ms (doubling), a 2 s shell time-out, polling every 50 ms, a paused
-// wave looked at every 50 ms.
+// wave looked at every 50 ms, a host that is not ready (or a held
+// deployment) checked every 100 ms.
 var Config = jobs.Config{
 	MoveWorkers: 10, Control: true, RetryBase: 50 * time.Millisecond, ShellTimeout: 2 * time.Second,
 	PollInterval: 50 * time.Millisecond, PausePoll: 50 * time.Millisecond, SlotPoll: 20 * time.Millisecond,
+	HostRecheck: 100 * time.Millisecond,
 }
 
 // Start starts workers moving users through shell, and stops them when the

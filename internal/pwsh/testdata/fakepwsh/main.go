@@ -8,6 +8,11 @@
 //	FAKEPWSH_STARTUP  a duration the process takes to start (module load)
 //	FAKEPWSH_DELAY    a duration each call takes
 //
+// A check-host request answers the state's host facts (a module missing or
+// too old, an old server build, a sign-in that fails); with a sign-in error
+// set, every move call fails with it, as Move-CsUser signing in to Teams
+// would.
+//
 // Kinds are the simulated tenant's (internal/sim), answered with the same
 // published messages, plus the ways a shell process goes wrong: hang,
 // crash, garbage, huge, noanswer, and broken (a remote session that broke:
@@ -50,6 +55,9 @@ type request struct {
 
 type state struct {
 	Users map[string]*user `json:"users"`
+	// Host is what check-host answers (sim.DefaultHost when absent). With
+	// SignIn set, every move call fails with it.
+	Host *migration.HostFacts `json:"host,omitempty"`
 }
 
 func main() {
@@ -83,6 +91,16 @@ func serve(req request) any {
 	op, id, pool := req.Op, migration.NormalizeAddress(req.Identity), req.Pool
 	f, st := lockState()
 	defer unlockState(f, st)
+	host := sim.DefaultHost
+	if st.Host != nil {
+		host = *st.Host
+	}
+	if op == "check-host" {
+		return map[string]any{"ok": true, "host": host}
+	}
+	if host.SignIn != "" && (op == "move-online" || op == "move-to-pool") {
+		return map[string]any{"ok": false, "error": map[string]string{"type": "Microsoft.Rtc.Management.AD.ManagementException", "message": host.SignIn}}
+	}
 	u := st.Users[id]
 	if u == nil {
 		u = &user{Kind: string(sim.KindOK)}

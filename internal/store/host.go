@@ -1,0 +1,77 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cutover/cutover/internal/migration"
+)
+
+// WorkerHost is a worker process's last check of its host.
+type WorkerHost struct {
+	ID        string              `json:"id"`
+	Host      string              `json:"host"`
+	Ready     bool                `json:"ready"`
+	Facts     migration.HostFacts `json:"facts"`
+	Checks    []migration.Check   `json:"checks"`
+	CheckedAt time.Time           `json:"checked_at"`
+}
+
+// HostSave records a worker process's check of its host.
+func (q *Queries) HostSave(ctx context.Context, h WorkerHost) error {
+	_, err := q.db.Exec(ctx, `
+		INSERT INTO worker_hosts (id, host, ready, facts, checks, checked_at) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (id) DO UPDATE SET host = $2, ready = $3, facts = $4, checks = $5, checked_at = $6`,
+		h.ID, h.Host, h.Ready, h.Facts, h.Checks, h.CheckedAt)
+	return err
+}
+
+// HostList returns the worker hosts checked since since, most recent first.
+func (q *Queries) HostList(ctx context.Context, since time.Time) ([]WorkerHost, error) {
+	rows, _ := q.db.Query(ctx, `
+		SELECT id, host, ready, facts, checks, checked_at FROM worker_hosts
+		WHERE checked_at >= $1 ORDER BY checked_at DESC, id`, since)
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[WorkerHost])
+}
+
+// Hold is a condition of the whole deployment that stops every move start.
+type Hold struct {
+	Code     migration.ErrorCode `json:"code"`
+	Reason   string              `json:"reason"`
+	Evidence string              `json:"evidence"`
+	Since    time.Time           `json:"since"`
+	SetBy    string              `json:"set_by"`
+}
+
+// Holds returns the deployment's holds.
+func (q *Queries) Holds(ctx context.Context) ([]Hold, error) {
+	rows, _ := q.db.Query(ctx, `SELECT code, reason, evidence, since, set_by FROM deployment_holds ORDER BY since, code`)
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[Hold])
+}
+
+// HoldSet records a hold, unless one of its code is held already: created
+// says whether this call made it (and so whether to tell anyone).
+func (q *Queries) HoldSet(ctx context.Context, h Hold) (created bool, err error) {
+	tag, err := q.db.Exec(ctx, `
+		INSERT INTO deployment_holds (code, reason, evidence, set_by) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (code) DO NOTHING`, h.Code, h.Reason, h.Evidence, h.SetBy)
+	return err == nil && tag.RowsAffected() == 1, err
+}
+
+// HoldClear removes a hold, returning it if there was one.
+func (q *Queries) HoldClear(ctx context.Context, code migration.ErrorCode) (*Hold, error) {
+	rows, _ := q.db.Query(ctx, `DELETE FROM deployment_holds WHERE code = $1 RETURNING code, reason, evidence, since, set_by`, code)
+	h, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[Hold])
+	if err == pgx.ErrNoRows {
+		return nil, nil
+	}
+	return &h, err
+}
+
+// WavesRunning returns the waves that are running.
+func (q *Queries) WavesRunning(ctx context.Context) ([]migration.Wave, error) {
+	rows, _ := q.db.Query(ctx, `SELECT `+waveColumns+` FROM waves WHERE state = 'running' ORDER BY id`)
+	return pgx.CollectRows(rows, scanWave)
+}

@@ -1,0 +1,295 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+
+	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/store"
+)
+
+// Readiness is what a worker process knows of whether the deployment can
+// move anyone: its own host's readiness (checked at start, every
+// HostCheckEvery, and every HostRecheck while something is wrong), and the
+// deployment's holds, which every process sees. A move starts only on a
+// ready host and while nothing holds the deployment; a move stopped by a
+// hold spends no attempt and waits.
+type Readiness struct {
+	pool  *pgxpool.Pool
+	shell migration.Shell
+	cfg   Config
+	log   *slog.Logger
+	host  string
+
+	ready   atomic.Bool // the host passed its last check (true until checked)
+	started sync.Once
+	wake    chan struct{} // a hold was set here: check the host now
+
+	mu      sync.Mutex
+	holds   []store.Hold
+	readAt  time.Time
+	checked migration.HostFacts
+}
+
+// Hold codes that are not failures of a move.
+const (
+	// HoldNoReadyHost: every worker host failed its readiness check.
+	HoldNoReadyHost migration.ErrorCode = "no_ready_host"
+)
+
+// Wave events of the deployment's holds.
+const (
+	WaveEventHeld     = "held"          // notified
+	WaveEventReleased = "hold_released" // moves start again
+)
+
+func newReadiness(pool *pgxpool.Pool, shell migration.Shell, cfg Config, log *slog.Logger) *Readiness {
+	host, _ := os.Hostname()
+	r := &Readiness{pool: pool, shell: shell, cfg: cfg, log: log, host: host, wake: make(chan struct{}, 1)}
+	r.ready.Store(true)
+	return r
+}
+
+// holdCacheTTL is how long a process trusts its read of the holds: a hold
+// set anywhere stops move starts everywhere within it.
+const holdCacheTTL = 500 * time.Millisecond
+
+// Ready reports whether this host passed its last check.
+func (r *Readiness) Ready() bool { return r.ready.Load() }
+
+// held returns the deployment's first hold, if any (read at most every
+// holdCacheTTL).
+func (r *Readiness) held(ctx context.Context) (*store.Hold, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if time.Since(r.readAt) >= holdCacheTTL {
+		holds, err := store.New(r.pool).Holds(ctx)
+		if err != nil {
+			return nil, err
+		}
+		r.holds, r.readAt = holds, time.Now()
+	}
+	if len(r.holds) == 0 {
+		return nil, nil
+	}
+	return &r.holds[0], nil
+}
+
+// forget drops the cached holds, so that the next look reads them.
+func (r *Readiness) forget() {
+	r.mu.Lock()
+	r.readAt = time.Time{}
+	r.mu.Unlock()
+}
+
+// Hold stops every move start across the deployment. The first process to
+// set a hold of a code tells the lead once: an event (notified to webhooks)
+// and the reason on every running wave, and a warning in its log.
+func (r *Readiness) Hold(ctx context.Context, client *river.Client[pgx.Tx], code migration.ErrorCode, reason, evidence string) error {
+	defer r.forget()
+	select { // the host check decides when it clears: look soon
+	case r.wake <- struct{}{}:
+	default:
+	}
+	return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		q := store.New(tx)
+		created, err := q.HoldSet(ctx, store.Hold{Code: code, Reason: reason, Evidence: evidence, SetBy: r.cfg.ID})
+		if err != nil || !created {
+			return err
+		}
+		r.log.Warn("moves stopped across the deployment", "code", code, "reason", reason, "evidence", evidence)
+		waves, err := q.WavesRunning(ctx)
+		if err != nil {
+			return err
+		}
+		for _, w := range waves {
+			msg := "moves wait: " + reason
+			if err := q.WaveReason(ctx, w.ID, migration.WaveStateRunning, msg); err != nil {
+				return err
+			}
+			w.StateReason = msg
+			ev, err := q.WaveEventAdd(ctx, w.ID, WaveEventHeld, msg+" ("+evidence+")", "worker "+r.cfg.ID)
+			if err != nil {
+				return err
+			}
+			if err := notify(ctx, tx, client, ev, w); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Release clears a hold, if there is one; moves start again.
+func (r *Readiness) Release(ctx context.Context, code migration.ErrorCode) error {
+	defer r.forget()
+	return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		q := store.New(tx)
+		h, err := q.HoldClear(ctx, code)
+		if err != nil || h == nil {
+			return err
+		}
+		r.log.Info("moves start again across the deployment", "code", code, "held_for", time.Since(h.Since).Round(time.Second))
+		waves, err := q.WavesRunning(ctx)
+		if err != nil {
+			return err
+		}
+		for _, w := range waves {
+			if w.StateReason != "moves wait: "+h.Reason {
+				continue
+			}
+			if err := q.WaveReason(ctx, w.ID, migration.WaveStateRunning, ""); err != nil {
+				return err
+			}
+			if _, err := q.WaveEventAdd(ctx, w.ID, WaveEventReleased, fmt.Sprintf("moves start again after %s: %s cleared", time.Since(h.Since).Round(time.Second), h.Code), "worker "+r.cfg.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Check checks this host now: it records the result, takes the host out of
+// service (or back in) and sets or clears the deployment's holds that the
+// check decides (a sign-in that fails; no ready host anywhere).
+func (r *Readiness) Check(ctx context.Context, client *river.Client[pgx.Tx]) (store.WorkerHost, error) {
+	h := store.WorkerHost{ID: r.cfg.ID, Host: r.host, CheckedAt: time.Now()}
+	facts, err := r.shell.CheckHost(ctx)
+	if err != nil {
+		// A host that cannot say how it is takes no moves either.
+		h.Checks = []migration.Check{{Name: "shell", Status: migration.CheckFail, Evidence: "the management shell did not answer the host check: " + err.Error(),
+			Fix: "Check that PowerShell runs on this host (--pwsh) and that shell.ps1 can start."}}
+	} else {
+		h.Facts, h.Checks = facts, migration.HostReadiness(facts)
+	}
+	h.Ready = migration.HostReady(h.Checks)
+	q := store.New(r.pool)
+	if err := q.HostSave(ctx, h); err != nil {
+		return h, err
+	}
+	if was := r.ready.Swap(h.Ready); was != h.Ready || !h.Ready {
+		if h.Ready {
+			r.log.Info("worker host ready: it takes moves again", "host", r.host)
+		} else {
+			r.log.Warn("worker host not ready: it takes no moves", "host", r.host, "failed", failedChecks(h.Checks))
+		}
+	}
+	r.mu.Lock()
+	r.checked = h.Facts
+	r.mu.Unlock()
+
+	// The sign-in is the deployment's: with it failing, nobody moves.
+	if err == nil {
+		if facts.SignIn != "" {
+			if err := r.Hold(ctx, client, migration.CodeSignInFailed, "Move-CsUser cannot sign in to Teams", facts.SignIn); err != nil {
+				return h, err
+			}
+		} else if err := r.Release(ctx, migration.CodeSignInFailed); err != nil {
+			return h, err
+		}
+	}
+	// No ready host anywhere: the moves wait for one, and the waves say so.
+	hosts, err := q.HostList(ctx, time.Now().Add(-3*r.cfg.HostCheckEvery))
+	if err != nil {
+		return h, err
+	}
+	var ready int
+	var why []string
+	for _, o := range hosts {
+		if o.Ready {
+			ready++
+		} else {
+			why = append(why, o.Host+": "+failedChecks(o.Checks))
+		}
+	}
+	if ready == 0 && !h.Ready {
+		return h, r.Hold(ctx, client, HoldNoReadyHost, "no worker host is ready", strings.Join(why, "; "))
+	}
+	if h.Ready {
+		return h, r.Release(ctx, HoldNoReadyHost)
+	}
+	return h, nil
+}
+
+// failedChecks says in a line which checks failed, and their evidence.
+func failedChecks(checks []migration.Check) string {
+	var out []string
+	for _, c := range checks {
+		if c.Status == migration.CheckFail {
+			out = append(out, c.Name+": "+c.Evidence)
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+// run checks the host every HostCheckEvery, or every HostRecheck while the
+// host is not ready or the deployment is held, until the client stops.
+func (r *Readiness) run(client *river.Client[pgx.Tx], first bool) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-client.Stopped()
+		cancel()
+	}()
+	for {
+		if first {
+			if _, err := r.Check(ctx, client); err != nil && ctx.Err() == nil {
+				r.log.Warn("checking the worker host failed", "error", err)
+			}
+		}
+		first = true
+		wait := r.cfg.HostCheckEvery
+		if h, _ := r.held(ctx); h != nil || !r.Ready() {
+			wait = r.cfg.HostRecheck
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.wake:
+		case <-time.After(wait):
+		}
+	}
+}
+
+// Start checks the host now and then keeps checking it while the client
+// runs. Moves start it themselves, if nothing did, at their first run.
+func (r *Readiness) Start(ctx context.Context, client *river.Client[pgx.Tx]) error {
+	var err error
+	r.started.Do(func() {
+		_, err = r.Check(ctx, client)
+		go r.run(client, false)
+	})
+	return err
+}
+
+// ensure starts the checks at a move's first run, if Start was not called.
+func (r *Readiness) ensure(client *river.Client[pgx.Tx]) {
+	r.started.Do(func() { go r.run(client, true) })
+}
+
+// gate says whether a move may start now: nil, or the snooze that makes it
+// wait (spending no attempt) for a ready host or the end of a hold.
+func (r *Readiness) gate(ctx context.Context, jobID int64) error {
+	wait := r.cfg.HostRecheck/2 + time.Duration(jobID%250)*time.Millisecond
+	if !r.Ready() {
+		return river.JobSnooze(wait) // another host may take it meanwhile
+	}
+	h, err := r.held(ctx)
+	if err != nil {
+		return err
+	}
+	if h != nil {
+		return river.JobSnooze(wait)
+	}
+	return nil
+}

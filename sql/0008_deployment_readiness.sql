@@ -1,0 +1,20 @@
+-- Each worker process's last check of its host: PowerShell, modules, server
+-- build, TLS 1.2, sign-in. A host that fails takes no moves.
+CREATE TABLE worker_hosts (
+    id         text        PRIMARY KEY, -- the worker process (host name and process ID)
+    host       text        NOT NULL,
+    ready      boolean     NOT NULL,
+    facts      jsonb       NOT NULL,
+    checks     jsonb       NOT NULL,
+    checked_at timestamptz NOT NULL
+);
+
+-- Conditions of the whole deployment that stop every move start until they
+-- clear (a sign-in that fails, no ready worker host): one row per kind.
+CREATE TABLE deployment_holds (
+    code     text        PRIMARY KEY,
+    reason   text        NOT NULL,
+    evidence text        NOT NULL,
+    since    timestamptz NOT NULL DEFAULT now(),
+    set_by   text        NOT NULL
+);
