@@ -256,6 +256,31 @@ func (s *Scheduler) WaveResume(ctx context.Context, waveID int64, actor string) 
 	return store.New(s.pool).WaveGet(ctx, waveID)
 }
 
+// WaveOverrideReadiness lets a scheduled wave start although a hybrid
+// readiness check that blocks moves fails: the lead's decision, in the
+// wave's timeline (and, through the API, the audit log).
+func (s *Scheduler) WaveOverrideReadiness(ctx context.Context, waveID int64, actor string) (migration.Wave, error) {
+	var w migration.Wave
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		q := store.New(tx)
+		cur, err := q.WaveGet(ctx, waveID)
+		if err != nil {
+			return err
+		}
+		if cur.State != migration.WaveStateScheduled {
+			return migration.Errorf(migration.EConflict, "wave_"+string(cur.State), "%s is %s; only a scheduled wave waits for readiness", cur.Name, cur.State)
+		}
+		if w, err = q.WaveReadinessOverride(ctx, waveID); err != nil {
+			return err
+		}
+		if _, err := q.WaveEventAdd(ctx, waveID, store.WaveEventRescheduled, "hybrid readiness overridden: the wave starts although a check that blocks moves fails", actor); err != nil {
+			return err
+		}
+		return scheduleStart(ctx, tx, s.client, w)
+	})
+	return w, err
+}
+
 // WaveCancel cancels a wave that has not finished: its moves not started are
 // cancelled, moves in flight finish. Cancelling a halted wave lets the
 // group's blocked waves start.

@@ -81,6 +81,12 @@ type Config struct {
 	// HTTPClient sends webhook notifications. Defaults to a client with a
 	// 10-second time-out.
 	HTTPClient *http.Client
+	// DNS, when set, resolves the pilot groups' SIP domains for the hybrid
+	// readiness (checked with the host). Nil leaves DNS unchecked.
+	DNS migration.DNSResolver
+	// OverrideURL is the -HostedMigrationOverrideUrl the shell passes, if
+	// any: with it a hosting provider needs no AutodiscoverUrl.
+	OverrideURL string
 	// HostCheckEvery is how often a worker process checks its host
 	// (PowerShell, modules, server build, TLS 1.2, sign-in). Defaults to 5
 	// minutes.

@@ -188,6 +188,12 @@ func (r *Readiness) Check(ctx context.Context, client *river.Client[pgx.Tx]) (st
 	r.checked = h.Facts
 	r.mu.Unlock()
 
+	if h.Ready {
+		if err := r.checkHybrid(ctx); err != nil {
+			r.log.Warn("checking the hybrid configuration failed", "error", err)
+		}
+	}
+
 	// The sign-in is the deployment's: with it failing, nobody moves.
 	if err == nil {
 		if facts.SignIn != "" {
@@ -219,6 +225,39 @@ func (r *Readiness) Check(ctx context.Context, client *river.Client[pgx.Tx]) (st
 		return h, r.Release(ctx, HoldNoReadyHost)
 	}
 	return h, nil
+}
+
+// checkHybrid checks the on-premises half of the hybrid configuration
+// through the shell, and the SIP domains' DNS, and records both.
+func (r *Readiness) checkHybrid(ctx context.Context) error {
+	q := store.New(r.pool)
+	now := time.Now()
+	o, err := r.shell.OnPremises(ctx)
+	checks := migration.OnPremReadiness(o, r.cfg.Target, r.cfg.OverrideURL)
+	if err != nil {
+		checks = []migration.Check{{Name: migration.CheckHostingProvider, Status: migration.CheckWarn,
+			Evidence: "Get-CsHostingProvider and Get-CsAccessEdgeConfiguration did not answer: " + err.Error(),
+			Fix:      "Check that the worker's account may run the Get- cmdlets (CsViewOnlyAdministrator or more)."}}
+	}
+	if err := q.ReadinessSave(ctx, store.ReadinessSection{Section: migration.SectionOnPremises, Checks: checks, CheckedAt: now, CheckedBy: r.cfg.ID}); err != nil {
+		return err
+	}
+	if r.cfg.DNS == nil {
+		return nil
+	}
+	domains, err := q.SIPDomains(ctx)
+	if err != nil {
+		return err
+	}
+	checks = []migration.Check{}
+	if len(domains) == 0 {
+		checks = append(checks, migration.Check{Name: "dns", Status: migration.CheckWarn,
+			Evidence: "no pilot group yet: no SIP domain to look up", Fix: "Import a pilot group; its SIP domains are checked at the next host check."})
+	}
+	for _, d := range domains {
+		checks = append(checks, migration.DNSReadiness(d, r.cfg.DNS.SIPDomain(ctx, d))...)
+	}
+	return q.ReadinessSave(ctx, store.ReadinessSection{Section: migration.SectionDNS, Checks: checks, CheckedAt: now, CheckedBy: r.cfg.ID})
 }
 
 // failedChecks says in a line which checks failed, and their evidence.

@@ -53,7 +53,6 @@ func (w *RollbackWorker) NextRetry(job *river.Job[RollbackArgs]) time.Time {
 // Timeout implements river.Worker.
 func (w *RollbackWorker) Timeout(*river.Job[RollbackArgs]) time.Duration { return w.cfg.jobTimeout() }
 
-
 // Work implements river.Worker.
 func (w *RollbackWorker) Work(ctx context.Context, job *river.Job[RollbackArgs]) error {
 	q := store.New(w.pool)

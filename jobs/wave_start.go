@@ -60,6 +60,14 @@ func (w *WaveStartWorker) Work(ctx context.Context, job *river.Job[WaveStartArgs
 			return w.waitForWindow(ctx, wave, next, ok)
 		}
 	}
+	if !wave.ReadinessOverride {
+		if failed, err := blockingReadiness(ctx, store.New(w.pool)); err != nil || failed != nil {
+			if err != nil {
+				return err
+			}
+			return w.waitForReadiness(ctx, wave, *failed)
+		}
+	}
 	client := river.ClientFromContext[pgx.Tx](ctx)
 	return pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
 		q := store.New(tx)
@@ -91,6 +99,47 @@ func (w *WaveStartWorker) Work(ctx context.Context, job *river.Job[WaveStartArgs
 		}
 		return complete(ctx, tx, job)
 	})
+}
+
+// blockingReadiness returns the first failed check of the deployment's
+// hybrid readiness (on premises, DNS) as workers last recorded it, if any: a
+// wave does not start while one fails.
+func blockingReadiness(ctx context.Context, q *store.Queries) (*migration.Check, error) {
+	sections, err := q.ReadinessList(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range sections {
+		for _, c := range s.Checks {
+			if c.Status == migration.CheckFail {
+				return &c, nil
+			}
+		}
+	}
+	return nil, nil
+}
+
+// readinessRecheck is how often a wave held by hybrid readiness looks again.
+const readinessRecheck = 30 * time.Second
+
+// waitForReadiness notes on the wave (once per reason) that it waits for a
+// hybrid readiness check, and looks again later.
+func (w *WaveStartWorker) waitForReadiness(ctx context.Context, wave migration.Wave, c migration.Check) error {
+	reason := fmt.Sprintf("not started: hybrid readiness check %s fails: %s. Fix: %s. A lead can start it anyway (override readiness).", c.Name, c.Evidence, c.Fix)
+	if wave.StateReason != reason {
+		err := pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
+			q := store.New(tx)
+			if err := q.WaveReason(ctx, wave.ID, migration.WaveStateScheduled, reason); err != nil {
+				return err
+			}
+			_, err := q.WaveEventAdd(ctx, wave.ID, WaveEventHeld, reason, w.actor)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return river.JobSnooze(min(readinessRecheck, w.cfg.HostRecheck*10))
 }
 
 // waitForWindow notes in the wave's timeline (once) that it waits for its

@@ -18,3 +18,16 @@ CREATE TABLE deployment_holds (
     since    timestamptz NOT NULL DEFAULT now(),
     set_by   text        NOT NULL
 );
+
+-- The deployment's hybrid readiness beyond its hosts, by section (the
+-- on-premises configuration, DNS), as a worker last checked it.
+CREATE TABLE readiness_checks (
+    section    text        PRIMARY KEY,
+    checks     jsonb       NOT NULL,
+    checked_at timestamptz NOT NULL,
+    checked_by text        NOT NULL
+);
+
+-- A lead may start a wave although a hybrid readiness check that blocks
+-- moves fails (recorded in the audit log and the wave's timeline).
+ALTER TABLE waves ADD COLUMN readiness_override boolean NOT NULL DEFAULT false;

@@ -23,6 +23,10 @@ func (s *Server) waveCancel(w http.ResponseWriter, r *http.Request) {
 	s.waveAction(w, r, "cancelled", s.scheduler.WaveCancel)
 }
 
+func (s *Server) waveOverrideReadiness(w http.ResponseWriter, r *http.Request) {
+	s.waveAction(w, r, "hybrid readiness overridden", s.scheduler.WaveOverrideReadiness)
+}
+
 func (s *Server) waveRollback(w http.ResponseWriter, r *http.Request) {
 	s.waveAction(w, r, "rollback requested", s.scheduler.WaveRollback)
 }

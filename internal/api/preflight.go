@@ -70,3 +70,14 @@ func (s *Server) memberPreflight(w http.ResponseWriter, r *http.Request, scope f
 	s.log.Info("pre-flight dry run", "group_id", groupID, "wave_id", waveID, "checked", report.Checked, "failed", report.Failed)
 	writeJSON(w, http.StatusOK, report)
 }
+
+// readiness is the deployment's whole readiness report: worker hosts,
+// tenant, on premises, DNS, and what holds moves now.
+func (s *Server) readiness(w http.ResponseWriter, r *http.Request) {
+	res, err := preflight.DeploymentReadiness(r.Context(), s.q, s.dir, s.now(), s.checks.MaxSyncAge)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}

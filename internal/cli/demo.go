@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -89,7 +90,17 @@ func (p Program) runDemo(ctx context.Context, args []string, getenv Env, stdout,
 	if err != nil {
 		return err
 	}
-	jc := jobsConfig(wf, gf, shellFlags{}, dir)
+	// The simulated SIP domains' DNS, on loopback, for the hybrid readiness.
+	simDNS, err := sim.StartDNS(0, sim.DefaultSIPDomains())
+	if err != nil {
+		return fmt.Errorf("simulated DNS: %w", err)
+	}
+	defer simDNS.Close()
+	jc, err := jobsConfig(wf, gf, shellFlags{DNSServer: simDNS.Addr()}, dir)
+	if err != nil {
+		return err
+	}
+	jc.HostCheckEvery = 2 * time.Second // so that the imported group's SIP domains are checked at once
 	jc.PollInterval = 200 * time.Millisecond
 	jc.RetryMax = min(wf.RetryMax, 5*time.Second)
 	svc, err := startService(ctx, pool, shell, serviceConfig{Role: RoleAll, Listen: listen, FallbackListen: true, Jobs: jc, MaxSyncAge: gf.MaxSyncAge}, log)
@@ -110,14 +121,8 @@ func (p Program) runDemo(ctx context.Context, args []string, getenv Env, stdout,
 		return fmt.Errorf("import: %w", err)
 	}
 	fmt.Fprintf(stdout, "Imported %d users into pilot group %q.\n", group.Members, group.Name)
-	if dir != nil {
-		var r preflight.Readiness
-		if err := cl.do(ctx, "GET", "/tenant/readiness", "", nil, &r); err != nil {
-			return fmt.Errorf("tenant readiness: %w", err)
-		}
-		fmt.Fprintf(stdout, "\nTenant readiness (%s): %s\n", r.Tenant, r.Status)
-		printChecks(stdout, r.Checks)
-		fmt.Fprintln(stdout)
+	if err := printReadiness(ctx, stdout, cl); err != nil {
+		return err
 	}
 	if dir != nil {
 		var r preflight.Report
@@ -184,6 +189,32 @@ func (p Program) runDemo(ctx context.Context, args []string, getenv Env, stdout,
 	fmt.Fprintf(stdout, "The API stays up at %s/api/v1 (try GET /api/v1/groups/%d with a token: cutover token create --role lead --name me --database-url '%s'). Ctrl-C to stop.\n",
 		svc.URL, group.ID, store.Redact(demoURL))
 	<-ctx.Done()
+	return nil
+}
+
+// printReadiness prints the deployment's whole readiness report (worker
+// hosts, tenant, on premises, DNS), once the workers have checked it.
+func printReadiness(ctx context.Context, stdout io.Writer, cl *apiClient) error {
+	var r preflight.Deployment
+	for range 50 {
+		r = preflight.Deployment{}
+		if err := cl.do(ctx, "GET", "/readiness", "", nil, &r); err != nil {
+			return fmt.Errorf("readiness: %w", err)
+		}
+		if dns := r.Sections[len(r.Sections)-1]; len(r.Hosts) > 0 && dns.CheckedAt != nil && !slices.ContainsFunc(dns.Checks, func(c migration.Check) bool { return c.Name == "dns" }) {
+			break // the imported group's SIP domains have been looked up
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	fmt.Fprintf(stdout, "\nHybrid readiness: %s\n", r.Status)
+	for _, s := range r.Sections {
+		fmt.Fprintf(stdout, "  %s: %s\n", s.Title, s.Status)
+		printChecks(stdout, s.Checks)
+	}
+	for _, h := range r.Holds {
+		fmt.Fprintf(stdout, "  Moves held: %s (%s)\n", h.Reason, h.Evidence)
+	}
+	fmt.Fprintln(stdout)
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/pwsh"
+	"github.com/cutover/cutover/internal/resolver"
 	"github.com/cutover/cutover/internal/sim"
 	"github.com/cutover/cutover/internal/store"
 	"github.com/cutover/cutover/jobs"
@@ -23,6 +24,8 @@ type shellFlags struct {
 	MoveLatency time.Duration
 	// Target is the hosting provider's ProxyFqdn (Move-CsUser -Target).
 	Target string
+	// DNSServer is the DNS server the hybrid readiness asks ("" for none).
+	DNSServer string
 	// The PowerShell driver's.
 	DomainController string
 	Executable       string
@@ -36,6 +39,7 @@ type shellFlags struct {
 func (s *shellFlags) register(f *flags) {
 	f.str(&s.Shell, "shell", "CUTOVER_SHELL", "sim", `on-premises shell: "pwsh" (the Skype for Business management shell through PowerShell), "sim" (a simulated tenant in this process) or "sim+http://host:port" (one served by "cutover simulate")`)
 	f.str(&s.Target, "online-target", "CUTOVER_ONLINE_TARGET", migration.DefaultOnlineTarget, "ProxyFqdn of the hosting provider users move to (Get-CsHostingProvider; Move-CsUser -Target)")
+	f.str(&s.DNSServer, "dns-server", "CUTOVER_DNS_SERVER", "", `DNS server (host:port) for the SIP domains' hybrid records; "system" for /etc/resolv.conf's; none leaves DNS unchecked`)
 	f.str(&s.DomainController, "domain-controller", "CUTOVER_DOMAIN_CONTROLLER", "", "domain controller for Get-CsUser and Move-CsUser -DomainController (users of other domains of a multi-domain forest)")
 	f.str(&s.Executable, "pwsh", "CUTOVER_PWSH", "", "PowerShell to run (default powershell.exe on Windows, pwsh elsewhere)")
 	f.str(&s.PoolFQDN, "pwsh-pool", "CUTOVER_PWSH_POOL", "", "front-end pool FQDN for a remote session (default: import the SkypeForBusiness module locally)")
@@ -115,9 +119,13 @@ func (p Program) runServe(ctx context.Context, args []string, getenv Env, stdout
 	if dir == nil {
 		log.Warn("Microsoft Graph is off: moves run without pre-flight checks in Entra ID and without the check in Teams after the move (set --graph)")
 	}
+	jc, err := jobsConfig(wf, gf, sh, dir)
+	if err != nil {
+		return err
+	}
 	svc, err := startService(ctx, pool, shell, serviceConfig{
 		Role: role, Listen: listen, MaxSyncAge: gf.MaxSyncAge,
-		Jobs: jobsConfig(wf, gf, sh, dir),
+		Jobs: jc,
 	}, log)
 	if err != nil {
 		return err
@@ -149,7 +157,19 @@ func runMigrate(ctx context.Context, args []string, getenv Env, stdout, stderr i
 	return nil
 }
 
-func jobsConfig(wf workerFlags, gf graphFlags, sh shellFlags, dir migration.Directory) jobs.Config {
-	return jobs.Config{MoveWorkers: wf.Workers, ShellTimeout: wf.ShellTimeout, RetryBase: wf.RetryBase, RetryMax: wf.RetryMax,
-		Directory: dir, LicenceSettle: gf.LicenceSettle, ProvisioningWait: gf.ProvisioningWait, Target: sh.Target}
+func jobsConfig(wf workerFlags, gf graphFlags, sh shellFlags, dir migration.Directory) (jobs.Config, error) {
+	c := jobs.Config{MoveWorkers: wf.Workers, ShellTimeout: wf.ShellTimeout, RetryBase: wf.RetryBase, RetryMax: wf.RetryMax,
+		Directory: dir, LicenceSettle: gf.LicenceSettle, ProvisioningWait: gf.ProvisioningWait, Target: sh.Target, OverrideURL: sh.OverrideURL}
+	if sh.DNSServer != "" {
+		server := sh.DNSServer
+		if server == "system" {
+			server = ""
+		}
+		r, err := resolver.New(server)
+		if err != nil {
+			return c, err
+		}
+		c.DNS = r
+	}
+	return c, nil
 }

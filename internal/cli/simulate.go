@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/cutover/cutover/internal/sim"
@@ -24,11 +25,12 @@ func runSimulate(ctx context.Context, args []string, getenv Env, stdout, stderr 
 	f := newFlags("simulate", "simulate [flags]", getenv, stderr)
 	var c common
 	var sh shellFlags
-	var listen, graphListen, caFile string
+	var listen, graphListen, caFile, dnsListen string
 	c.register(f)
 	sh.register(f)
 	f.str(&listen, "listen", "CUTOVER_SIM_LISTEN", "127.0.0.1:7070", "address the simulated shell listens on")
 	f.str(&graphListen, "graph-listen", "CUTOVER_SIM_GRAPH_LISTEN", "127.0.0.1:7071", `address the simulated Microsoft Graph listens on (HTTPS; "off" for none)`)
+	f.str(&dnsListen, "dns-listen", "CUTOVER_SIM_DNS_LISTEN", "127.0.0.1:7053", `address (UDP, loopback) the simulated SIP domains' DNS listens on ("off" for none)`)
 	f.str(&caFile, "graph-ca-out", "CUTOVER_SIM_GRAPH_CA_OUT", "cutover-sim-graph.pem", "file to write the simulated Graph's certificate to, for workers to trust")
 	if err := f.parse(args, 0); err != nil {
 		return err
@@ -58,6 +60,22 @@ func runSimulate(ctx context.Context, args []string, getenv Env, stdout, stderr 
 		}
 		fmt.Fprintf(stdout, "Simulated Microsoft Graph at %s: point cutover at it with\n  --graph %s --graph-authority %s/ --graph-tenant %s --graph-client-id %s --graph-client-secret %s --graph-ca-file %s\n",
 			g.GraphURL(), g.GraphURL(), g.URL(), g.TenantID(), simClientID, simClientSecret, caFile)
+	}
+	if dnsListen != "off" {
+		_, port, err := net.SplitHostPort(dnsListen)
+		if err != nil {
+			return fmt.Errorf("dns-listen %q: %w", dnsListen, err)
+		}
+		p, err := strconv.Atoi(port)
+		if err != nil {
+			return fmt.Errorf("dns-listen %q: the port is not a number", dnsListen)
+		}
+		d, err := sim.StartDNS(p, sim.DefaultSIPDomains())
+		if err != nil {
+			return fmt.Errorf("simulated DNS: %w", err)
+		}
+		defer d.Close()
+		fmt.Fprintf(stdout, "Simulated DNS of %v at %s (UDP): point workers at it with --dns-server %s\n", sim.DefaultSIPDomains(), d.Addr(), d.Addr())
 	}
 	go func() {
 		<-ctx.Done()

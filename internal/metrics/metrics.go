@@ -94,6 +94,10 @@ func (s *shell) CheckHost(ctx context.Context) (migration.HostFacts, error) {
 	return s.s.CheckHost(ctx)
 }
 
+func (s *shell) OnPremises(ctx context.Context) (migration.OnPremises, error) {
+	return s.s.OnPremises(ctx)
+}
+
 func (s *shell) MoveToPool(ctx context.Context, identity, pool string) error {
 	start := time.Now()
 	err := s.s.MoveToPool(ctx, identity, pool)

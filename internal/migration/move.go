@@ -38,10 +38,13 @@ type Wave struct {
 	// RetryOf is the wave whose failed users this wave retries.
 	RetryOf *int64 `json:"retry_of,omitempty"`
 	// GateOverride lets the wave start although an earlier wave is halted.
-	GateOverride   bool       `json:"gate_override,omitempty"`
-	ThresholdSince *time.Time `json:"-"`
-	ScheduleRev    int        `json:"-"`
-	LimitSuccesses int        `json:"-"` // good moves since the adaptive limit last changed
+	GateOverride bool `json:"gate_override,omitempty"`
+	// ReadinessOverride lets the wave start although a hybrid readiness
+	// check that blocks moves fails.
+	ReadinessOverride bool       `json:"readiness_override,omitempty"`
+	ThresholdSince    *time.Time `json:"-"`
+	ScheduleRev       int        `json:"-"`
+	LimitSuccesses    int        `json:"-"` // good moves since the adaptive limit last changed
 }
 
 // Move is one user in one wave.

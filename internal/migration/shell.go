@@ -48,6 +48,9 @@ type Shell interface {
 	// CheckHost reports the worker host's facts (HostReadiness checks
 	// them). Read-only: it moves nobody.
 	CheckHost(ctx context.Context) (HostFacts, error)
+	// OnPremises reads the on-premises hybrid configuration
+	// (Get-CsHostingProvider, Get-CsAccessEdgeConfiguration). Read-only.
+	OnPremises(ctx context.Context) (OnPremises, error)
 }
 
 // ShellUser is a user as Get-CsUser shows them.

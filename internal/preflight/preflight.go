@@ -157,3 +157,87 @@ func GroupMembers(ctx context.Context, dir migration.Directory, groupID string) 
 	}
 	return members, skipped, nil
 }
+
+// Section is one part of the deployment's readiness report.
+type Section struct {
+	Name      string                `json:"name"`
+	Title     string                `json:"title"`
+	Status    migration.CheckStatus `json:"status"`
+	CheckedAt *time.Time            `json:"checked_at,omitempty"`
+	CheckedBy string                `json:"checked_by,omitempty"`
+	Checks    []migration.Check     `json:"checks"`
+}
+
+// Deployment is the whole readiness report: every worker host, the tenant,
+// the on-premises configuration and DNS, and what holds moves now.
+type Deployment struct {
+	Status   migration.CheckStatus `json:"status"`
+	Holds    []store.Hold          `json:"holds"`
+	Hosts    []store.WorkerHost    `json:"hosts"`
+	Sections []Section             `json:"sections"`
+}
+
+// hostsSeenWithin is how recently a worker host must have checked in to be
+// reported.
+const hostsSeenWithin = 15 * time.Minute
+
+// DeploymentReadiness reports the deployment's readiness from what the
+// workers last recorded, with the tenant read from Graph now (dir may be nil).
+func DeploymentReadiness(ctx context.Context, q *store.Queries, dir migration.Directory, now time.Time, maxSyncAge time.Duration) (Deployment, error) {
+	d := Deployment{Status: migration.CheckPass, Holds: []store.Hold{}, Hosts: []store.WorkerHost{}, Sections: []Section{}}
+	var err error
+	if d.Holds, err = q.Holds(ctx); err != nil {
+		return d, err
+	}
+	if d.Hosts, err = q.HostList(ctx, now.Add(-hostsSeenWithin)); err != nil {
+		return d, err
+	}
+	var hostChecks []migration.Check
+	for _, h := range d.Hosts {
+		for _, c := range h.Checks {
+			c.Name = h.Host + " (" + h.ID + "): " + c.Name
+			hostChecks = append(hostChecks, c)
+		}
+	}
+	if len(d.Hosts) == 0 {
+		hostChecks = []migration.Check{{Name: "worker_hosts", Status: migration.CheckWarn,
+			Evidence: "no worker host has checked in within " + hostsSeenWithin.String(), Fix: "Start a worker (cutover serve --role workers) on the Skype for Business Server host."}}
+	}
+	d.Sections = append(d.Sections, Section{Name: "hosts", Title: "Worker hosts", Checks: hostChecks})
+	if dir != nil {
+		t, err := Tenant(ctx, q, dir, now, maxSyncAge)
+		if err != nil {
+			return d, err
+		}
+		d.Sections = append(d.Sections, Section{Name: "tenant", Title: "Tenant (" + t.Tenant + ")", CheckedAt: &t.CheckedAt, Checks: t.Checks})
+	} else {
+		d.Sections = append(d.Sections, Section{Name: "tenant", Title: "Tenant", Checks: []migration.Check{{Name: "graph", Status: migration.CheckWarn,
+			Evidence: "cutover has no Microsoft Graph connection", Fix: "Set CUTOVER_GRAPH and the app registration's credentials."}}})
+	}
+	stored, err := q.ReadinessList(ctx)
+	if err != nil {
+		return d, err
+	}
+	titles := map[string]string{migration.SectionOnPremises: "On premises", migration.SectionDNS: "DNS"}
+	for _, name := range []string{migration.SectionOnPremises, migration.SectionDNS} {
+		s := Section{Name: name, Title: titles[name]}
+		i := slices.IndexFunc(stored, func(r store.ReadinessSection) bool { return r.Section == name })
+		if i < 0 {
+			s.Checks = []migration.Check{{Name: name, Status: migration.CheckWarn, Evidence: "not checked yet",
+				Fix: "A ready worker host checks it; for DNS, give the workers --dns-server."}}
+		} else {
+			s.Checks, s.CheckedAt, s.CheckedBy = stored[i].Checks, &stored[i].CheckedAt, stored[i].CheckedBy
+		}
+		d.Sections = append(d.Sections, s)
+	}
+	var all []migration.Check
+	for i := range d.Sections {
+		d.Sections[i].Status = migration.Worst(d.Sections[i].Checks)
+		all = append(all, d.Sections[i].Checks...)
+	}
+	d.Status = migration.Worst(all)
+	if len(d.Holds) > 0 {
+		d.Status = migration.CheckFail
+	}
+	return d, nil
+}

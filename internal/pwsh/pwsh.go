@@ -154,6 +154,8 @@ type answer struct {
 	OK    bool                 `json:"ok"`
 	User  *migration.ShellUser `json:"user"`
 	Host  *migration.HostFacts `json:"host"`
+	// OnPrem is hybrid-config's answer.
+	OnPrem *migration.OnPremises `json:"on_premises"`
 	Error *struct {
 		Type    string `json:"type"`
 		Message string `json:"message"`
@@ -216,6 +218,19 @@ func (s *Shell) CheckHost(ctx context.Context) (migration.HostFacts, error) {
 		f.SignInMode = migration.SignInCredential
 	}
 	return f, nil
+}
+
+// OnPremises implements migration.Shell with the script's hybrid-config:
+// Get-CsHostingProvider and Get-CsAccessEdgeConfiguration.
+func (s *Shell) OnPremises(ctx context.Context) (migration.OnPremises, error) {
+	a, err := s.call(ctx, request{Op: "hybrid-config"})
+	if err != nil {
+		return migration.OnPremises{}, err
+	}
+	if a.OnPrem == nil {
+		return migration.OnPremises{}, fmt.Errorf("%w: hybrid-config answered without the configuration", ErrProtocol)
+	}
+	return *a.OnPrem, nil
 }
 
 // MoveToPool implements migration.Shell with Move-CsUser -Target pool.

@@ -2,13 +2,14 @@
 #
 # Reads one JSON request per line on standard input and writes one JSON
 # answer per line on standard output, until standard input ends. A request:
-#   {"op": "get-user" | "move-online" | "move-to-pool" | "check-host", "identity": "...",
+#   {"op": "get-user" | "move-online" | "move-to-pool" | "check-host" | "hybrid-config", "identity": "...",
 #    "target": "...", "pool": "...", "bypass_enterprise_voice_check": true,
 #    "domain_controller": "...", "override_url": "...", "pool_fqdn": "...",
 #    "credential": {"user": "...", "password": "..."}}
 # Parameters are Move-CsUser's and Get-CsUser's as MicrosoftDocs/office-docs-powershell
 # skype/skype-ps/SkypeForBusiness/Move-CsUser.md and Get-CsUser.md publish them.
-# An answer: {"ok": true, "user": {...}}, {"ok": true, "host": {...}} or
+# An answer: {"ok": true, "user": {...}}, {"ok": true, "host": {...}},
+#            {"ok": true, "on_premises": {...}} or
 #            {"ok": false, "error": {"type": "...", "message": "..."}}
 # Nothing else is written to standard output; warnings go to standard error.
 $ErrorActionPreference = 'Stop'
@@ -129,6 +130,33 @@ while ($null -ne ($line = [Console]::In.ReadLine())) {
                 if ($req.override_url) { $move.HostedMigrationOverrideUrl = $req.override_url }
                 Move-CsUser @move
                 Write-Answer @{ ok = $true }
+            }
+            'hybrid-config' {
+                # Read-only: the hosting providers (property names are
+                # New-CsHostingProvider's parameters) and the Access Edge
+                # configuration (Get-CsAccessEdgeConfiguration's sample output).
+                $providers = @(Get-CsHostingProvider | ForEach-Object {
+                    @{
+                        Identity                  = [string]$_.Identity
+                        ProxyFqdn                 = [string]$_.ProxyFqdn
+                        Enabled                   = [bool]$_.Enabled
+                        EnabledSharedAddressSpace = [bool]$_.EnabledSharedAddressSpace
+                        HostsOCSUsers             = [bool]$_.HostsOCSUsers
+                        IsLocal                   = [bool]$_.IsLocal
+                        VerificationLevel         = [string]$_.VerificationLevel
+                        AutodiscoverUrl           = [string]$_.AutodiscoverUrl
+                    }
+                })
+                $edge = Get-CsAccessEdgeConfiguration
+                Write-Answer @{ ok = $true; on_premises = @{
+                    hosting_providers = $providers
+                    access_edge       = @{
+                        AllowFederatedUsers    = [bool]$edge.AllowFederatedUsers
+                        AllowOutsideUsers      = [bool]$edge.AllowOutsideUsers
+                        EnablePartnerDiscovery = [bool]$edge.EnablePartnerDiscovery
+                        RoutingMethod          = [string]$edge.RoutingMethod
+                    }
+                } }
             }
             default { throw "unknown operation '$($req.op)'" }
         }

@@ -75,6 +75,10 @@ func (s *Shell) Handler() http.Handler {
 		f, _ := s.CheckHost(r.Context())
 		writeJSON(w, f)
 	})
+	mux.HandleFunc("GET /shell/on-premises", func(w http.ResponseWriter, r *http.Request) {
+		o, _ := s.OnPremises(r.Context())
+		writeJSON(w, o)
+	})
 	return mux
 }
 
@@ -157,22 +161,33 @@ func (c *RemoteShell) MoveOnline(ctx context.Context, identity string, opts migr
 // CheckHost implements migration.Shell: the simulated host's facts.
 func (c *RemoteShell) CheckHost(ctx context.Context) (migration.HostFacts, error) {
 	var f migration.HostFacts
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/shell/host", nil)
+	return f, c.get(ctx, "/shell/host", &f)
+}
+
+// OnPremises implements migration.Shell.
+func (c *RemoteShell) OnPremises(ctx context.Context) (migration.OnPremises, error) {
+	var o migration.OnPremises
+	return o, c.get(ctx, "/shell/on-premises", &o)
+}
+
+// get reads a JSON answer of the remote simulated shell into v.
+func (c *RemoteShell) get(ctx context.Context, path string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
 	if err != nil {
-		return f, err
+		return err
 	}
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return f, fmt.Errorf("simulated shell unreachable: %w", err)
+		return fmt.Errorf("simulated shell unreachable: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return f, fmt.Errorf("simulated shell: %s", resp.Status)
+		return fmt.Errorf("simulated shell: %s", resp.Status)
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&f); err != nil {
-		return f, fmt.Errorf("simulated shell: malformed host facts: %w", err)
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		return fmt.Errorf("simulated shell: malformed answer to %s: %w", path, err)
 	}
-	return f, nil
+	return nil
 }
 
 // MoveToPool implements migration.Shell.

@@ -5,8 +5,8 @@
 package sim
 
 import (
-	"errors"
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -142,6 +142,7 @@ type Shell struct {
 
 	mu       sync.Mutex
 	host     migration.HostFacts
+	onPrem   migration.OnPremises
 	users    map[string]*simUser
 	inFlight int
 	stats    Stats
@@ -162,7 +163,36 @@ func NewShell(cfg ShellConfig) *Shell {
 		cfg.Mix = DefaultMix
 	}
 	cfg.Target = migration.MoveOnlineOptions{Target: cfg.Target}.TargetOrDefault()
-	return &Shell{cfg: cfg, users: map[string]*simUser{}, host: DefaultHost}
+	return &Shell{cfg: cfg, users: map[string]*simUser{}, host: DefaultHost, onPrem: DefaultOnPremises(cfg.Target)}
+}
+
+// DefaultOnPremises is a hybrid deployment configured as Microsoft's hybrid
+// page configures it (MicrosoftDocs/OfficeDocs-SkypeForBusiness
+// Skype/SfbHybrid/hybrid/configure-federation-with-skype-for-business-online.md),
+// for the hosting provider whose ProxyFqdn is target.
+func DefaultOnPremises(target string) migration.OnPremises {
+	target = migration.MoveOnlineOptions{Target: target}.TargetOrDefault()
+	p := migration.HostingProvider{Identity: "Office365", ProxyFqdn: target, Enabled: true, EnabledSharedAddressSpace: true,
+		HostsOCSUsers: true, VerificationLevel: "UseSourceVerification"}
+	if target == migration.DefaultOnlineTarget {
+		p.AutodiscoverURL = "https://webdir.online.lync.com/Autodiscover/AutodiscoverService.svc/root"
+	}
+	return migration.OnPremises{HostingProviders: []migration.HostingProvider{p},
+		AccessEdge: migration.AccessEdge{AllowFederatedUsers: true, AllowOutsideUsers: true, EnablePartnerDiscovery: true, RoutingMethod: "UseDnsSrvRouting"}}
+}
+
+// SetOnPremises changes the simulated on-premises hybrid configuration.
+func (s *Shell) SetOnPremises(o migration.OnPremises) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onPrem = o
+}
+
+// OnPremises implements migration.Shell.
+func (s *Shell) OnPremises(ctx context.Context) (migration.OnPremises, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.onPrem, ctx.Err()
 }
 
 // DefaultHost is a simulated worker host that passes every readiness check:

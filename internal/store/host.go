@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -64,7 +65,7 @@ func (q *Queries) HoldSet(ctx context.Context, h Hold) (created bool, err error)
 func (q *Queries) HoldClear(ctx context.Context, code migration.ErrorCode) (*Hold, error) {
 	rows, _ := q.db.Query(ctx, `DELETE FROM deployment_holds WHERE code = $1 RETURNING code, reason, evidence, since, set_by`, code)
 	h, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[Hold])
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
 	return &h, err
@@ -74,4 +75,37 @@ func (q *Queries) HoldClear(ctx context.Context, code migration.ErrorCode) (*Hol
 func (q *Queries) WavesRunning(ctx context.Context) ([]migration.Wave, error) {
 	rows, _ := q.db.Query(ctx, `SELECT `+waveColumns+` FROM waves WHERE state = 'running' ORDER BY id`)
 	return pgx.CollectRows(rows, scanWave)
+}
+
+// ReadinessSection is one section of the deployment's hybrid readiness as a
+// worker last checked it.
+type ReadinessSection struct {
+	Section   string            `json:"section"`
+	Checks    []migration.Check `json:"checks"`
+	CheckedAt time.Time         `json:"checked_at"`
+	CheckedBy string            `json:"checked_by"`
+}
+
+// ReadinessSave records a section's checks.
+func (q *Queries) ReadinessSave(ctx context.Context, s ReadinessSection) error {
+	_, err := q.db.Exec(ctx, `
+		INSERT INTO readiness_checks (section, checks, checked_at, checked_by) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (section) DO UPDATE SET checks = $2, checked_at = $3, checked_by = $4`,
+		s.Section, s.Checks, s.CheckedAt, s.CheckedBy)
+	return err
+}
+
+// ReadinessList returns every section's last checks.
+func (q *Queries) ReadinessList(ctx context.Context) ([]ReadinessSection, error) {
+	rows, _ := q.db.Query(ctx, `SELECT section, checks, checked_at, checked_by FROM readiness_checks ORDER BY section`)
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[ReadinessSection])
+}
+
+// WaveReadinessOverride lets a scheduled wave start although a hybrid
+// readiness check that blocks moves fails.
+func (q *Queries) WaveReadinessOverride(ctx context.Context, waveID int64) (migration.Wave, error) {
+	rows, _ := q.db.Query(ctx, `
+		UPDATE waves SET readiness_override = true, schedule_rev = schedule_rev + 1
+		WHERE id = $1 RETURNING `+waveColumns, waveID)
+	return pgx.CollectExactlyOneRow(rows, scanWave)
 }

@@ -131,7 +131,7 @@ func (q *Queries) busyUsers(ctx context.Context, upns []string) error {
 const waveColumns = `id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at,
 	state_reason, concurrency_limit, coalesce(failure_threshold_percent, 0), coalesce(failure_threshold_count, 0),
 	failure_min_sample, rollback_on_halt, windows, time_zone, blackout_dates::text[], retry_of, threshold_since, schedule_rev, gate_override, limit_successes,
-	bypass_enterprise_voice_check`
+	bypass_enterprise_voice_check, readiness_override`
 
 // scanWave reads a row of waveColumns.
 func scanWave(row pgx.CollectableRow) (migration.Wave, error) {
@@ -139,7 +139,7 @@ func scanWave(row pgx.CollectableRow) (migration.Wave, error) {
 	err := row.Scan(&w.ID, &w.GroupID, &w.Number, &w.Name, &w.State, &w.Size, &w.StartAt, &w.MaxAttempts, &w.Concurrency,
 		&w.StartedAt, &w.FinishedAt, &w.StateReason, &w.ConcurrencyLimit, &w.Threshold.Percent, &w.Threshold.Count,
 		&w.Threshold.MinSample, &w.RollbackOnHalt, &w.Windows, &w.TimeZone, &w.BlackoutDates, &w.RetryOf,
-		&w.ThresholdSince, &w.ScheduleRev, &w.GateOverride, &w.LimitSuccesses, &w.BypassEnterpriseVoiceCheck)
+		&w.ThresholdSince, &w.ScheduleRev, &w.GateOverride, &w.LimitSuccesses, &w.BypassEnterpriseVoiceCheck, &w.ReadinessOverride)
 	if !w.Threshold.Set() {
 		w.Threshold.MinSample = 0
 	}

@@ -58,6 +58,9 @@ type state struct {
 	// Host is what check-host answers (sim.DefaultHost when absent). With
 	// SignIn set, every move call fails with it.
 	Host *migration.HostFacts `json:"host,omitempty"`
+	// OnPremises is what hybrid-config answers (sim.DefaultOnPremises for
+	// the default target when absent).
+	OnPremises *migration.OnPremises `json:"on_premises,omitempty"`
 }
 
 func main() {
@@ -95,8 +98,15 @@ func serve(req request) any {
 	if st.Host != nil {
 		host = *st.Host
 	}
-	if op == "check-host" {
+	switch op {
+	case "check-host":
 		return map[string]any{"ok": true, "host": host}
+	case "hybrid-config":
+		o := sim.DefaultOnPremises("")
+		if st.OnPremises != nil {
+			o = *st.OnPremises
+		}
+		return map[string]any{"ok": true, "on_premises": o}
 	}
 	if host.SignIn != "" && (op == "move-online" || op == "move-to-pool") {
 		return map[string]any{"ok": false, "error": map[string]string{"type": "Microsoft.Rtc.Management.AD.ManagementException", "message": host.SignIn}}
