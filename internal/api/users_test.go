@@ -413,6 +413,6 @@ func TestRollbackUser(t *testing.T) {
 		st := b.user(t, moved)
 		return st, st.State == "rolled_back"
 	})
-	require.Contains(t, st.Explanation.Expect, "loses the user's online meetings")
+	require.Contains(t, st.Explanation.Expect, "brings no contacts from Teams")
 	require.Equal(t, 1, b.shell.CallsFor(moved).MoveToPool)
 }

@@ -335,3 +335,28 @@ func TestFailureFor(t *testing.T) {
 		require.False(t, got.Transient)
 	})
 }
+
+// TestWhatUsersAreTold: the helpdesk says what Microsoft says now of a move
+// and of a move back (Move-CsUser.md).
+func TestWhatUsersAreTold(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	tests := []struct {
+		state migration.MoveState
+		want  []string
+	}{
+		{migration.MoveStateMoved, []string{"become Teams meetings", "sign in to Teams within 30 days"}},
+		{migration.MoveStateRollingBack, []string{"brings no contacts from Teams", "10 November 2023"}},
+		{migration.MoveStateRolledBack, []string{"brings no contacts from Teams"}},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.state), func(t *testing.T) {
+			t.Parallel()
+			e := migration.Explain(migration.Move{State: tt.state, FinishedAt: &now}, now)
+			for _, w := range tt.want {
+				require.Contains(t, e.Expect, w)
+			}
+			require.NotContains(t, e.Expect, "were moved with them")
+		})
+	}
+}

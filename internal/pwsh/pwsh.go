@@ -151,12 +151,12 @@ type credential struct {
 
 // answer is what the script writes.
 type answer struct {
-	OK    bool                 `json:"ok"`
-	User  *migration.ShellUser `json:"user"`
-	Host  *migration.HostFacts `json:"host"`
+	OK   bool                 `json:"ok"`
+	User *migration.ShellUser `json:"user"`
+	Host *migration.HostFacts `json:"host"`
 	// OnPrem is hybrid-config's answer.
 	OnPrem *migration.OnPremises `json:"on_premises"`
-	Error *struct {
+	Error  *struct {
 		Type    string `json:"type"`
 		Message string `json:"message"`
 	} `json:"error"`

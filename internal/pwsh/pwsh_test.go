@@ -374,3 +374,66 @@ func TestSubscriptionEditionPasses(t *testing.T) {
 		require.Equal(t, migration.CheckPass, c.Status, c.Name)
 	}
 }
+
+// TestOnPremisesReadiness turns each on-premises check from pass to fail
+// through the fake PowerShell's answers to Get-CsHostingProvider and
+// Get-CsAccessEdgeConfiguration, and the report names the fix.
+func TestOnPremisesReadiness(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		change func(*migration.OnPremises)
+		check  string
+		status migration.CheckStatus
+		fix    string
+	}{
+		{"no hosting provider", func(o *migration.OnPremises) { o.HostingProviders = nil }, migration.CheckHostingProvider, migration.CheckFail,
+			`New-CsHostingProvider -Identity Office365 -ProxyFqdn "sipfed.online.lync.com" -Enabled $true -EnabledSharedAddressSpace $true -HostsOCSUsers $true -VerificationLevel UseSourceVerification -IsLocal $false -AutodiscoverUrl https://webdir.online.lync.com/Autodiscover/AutodiscoverService.svc/root`},
+		{"provider for another cloud", func(o *migration.OnPremises) { o.HostingProviders[0].ProxyFqdn = "sipfed.online.gov.skypeforbusiness.us" }, migration.CheckHostingProvider, migration.CheckFail, "New-CsHostingProvider"},
+		{"disabled", func(o *migration.OnPremises) { o.HostingProviders[0].Enabled = false }, migration.CheckHostingProvider, migration.CheckFail, "Set-CsHostingProvider -Identity Office365 -Enabled $true"},
+		{"no shared address space", func(o *migration.OnPremises) { o.HostingProviders[0].EnabledSharedAddressSpace = false }, migration.CheckHostingProvider, migration.CheckFail, "-EnabledSharedAddressSpace $true -HostsOCSUsers $true"},
+		{"hosts no users", func(o *migration.OnPremises) { o.HostingProviders[0].HostsOCSUsers = false }, migration.CheckHostingProvider, migration.CheckFail, "-EnabledSharedAddressSpace $true -HostsOCSUsers $true"},
+		{"no autodiscover URL", func(o *migration.OnPremises) { o.HostingProviders[0].AutodiscoverURL = "" }, "autodiscover_url", migration.CheckWarn, "Set-CsHostingProvider -Identity Office365 -AutodiscoverUrl https://webdir.online.lync.com/Autodiscover/AutodiscoverService.svc/root"},
+		{"federation off", func(o *migration.OnPremises) { o.AccessEdge.AllowFederatedUsers = false }, migration.CheckEdgeFederation, migration.CheckFail, "Set-CSAccessEdgeConfiguration -AllowOutsideUsers $True -AllowFederatedUsers $True -EnablePartnerDiscovery $True -UseDnsSrvRouting"},
+		{"outside users off", func(o *migration.OnPremises) { o.AccessEdge.AllowOutsideUsers = false }, migration.CheckEdgeFederation, migration.CheckFail, "-AllowOutsideUsers $True"},
+		{"default routing", func(o *migration.OnPremises) { o.AccessEdge.RoutingMethod = "UseDefaultRouting" }, migration.CheckEdgeFederation, migration.CheckFail, "-UseDnsSrvRouting"},
+		{"no partner discovery", func(o *migration.OnPremises) { o.AccessEdge.EnablePartnerDiscovery = false }, migration.CheckEdgeFederation, migration.CheckWarn, "-EnablePartnerDiscovery $True"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s, dir := setup(t, nil, pwsh.Config{})
+			ctx := context.Background()
+			o, err := s.OnPremises(ctx)
+			require.NoError(t, err)
+			for _, c := range migration.OnPremReadiness(o, "", "") {
+				require.Equal(t, migration.CheckPass, c.Status, "%s before the change: %s", c.Name, c.Evidence)
+			}
+			setOnPremises(t, dir, tt.change)
+			o, err = s.OnPremises(ctx)
+			require.NoError(t, err)
+			checks := migration.OnPremReadiness(o, "", "")
+			i := slices.IndexFunc(checks, func(c migration.Check) bool { return c.Name == tt.check })
+			require.GreaterOrEqual(t, i, 0, "%+v", checks)
+			require.Equal(t, tt.status, checks[i].Status, checks[i].Evidence)
+			require.Contains(t, checks[i].Fix, tt.fix)
+		})
+	}
+}
+
+// setOnPremises changes what the fake PowerShell's hybrid-config answers.
+func setOnPremises(t *testing.T, dir string, change func(*migration.OnPremises)) {
+	t.Helper()
+	path := filepath.Join(dir, "state.json")
+	var st map[string]json.RawMessage
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(raw, &st))
+	o := sim.DefaultOnPremises("")
+	change(&o)
+	st["on_premises"], err = json.Marshal(o)
+	require.NoError(t, err)
+	raw, err = json.Marshal(st)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, raw, 0o600))
+}

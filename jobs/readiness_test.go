@@ -1,0 +1,79 @@
+package jobs_test
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cutover/cutover/internal/dbtest"
+	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/sim"
+	"github.com/cutover/cutover/internal/store"
+	"github.com/cutover/cutover/jobs"
+	"github.com/cutover/cutover/jobs/jobstest"
+)
+
+// TestWaveWaitsForHybridReadiness: with no hosting provider on premises, a
+// wave does not start and says why, naming the fix; a lead's override starts
+// it; and once the configuration is fixed, the next host check records it.
+func TestWaveWaitsForHybridReadiness(t *testing.T) {
+	t.Parallel()
+	shell := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}})
+	broken := sim.DefaultOnPremises("")
+	broken.HostingProviders = nil
+	shell.SetOnPremises(broken)
+	pool := dbtest.Pool(t)
+	q, ctx := store.New(pool), context.Background()
+	cfg := jobstest.Config
+	cfg.HostCheckEvery = 200 * time.Millisecond
+	client, ready, err := jobs.NewClientWithReadiness(pool, shell, cfg, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	require.NoError(t, client.Start(ctx))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = client.Stop(ctx)
+	})
+	require.NoError(t, ready.Start(ctx, client))
+
+	g, err := q.GroupCreate(ctx, store.NewGroup{Name: "readiness", Source: "json", Members: members(5, "contoso.com")})
+	require.NoError(t, err)
+	scheduler := jobs.NewScheduler(pool, client)
+	waves, err := scheduler.Plan(ctx, g.ID, "test", planAll(3, 5))
+	require.NoError(t, err)
+	var w migration.Wave
+	require.Eventually(t, func() bool {
+		w, err = q.WaveGet(ctx, waves[0].ID)
+		return err == nil && w.StateReason != ""
+	}, 10*time.Second, 20*time.Millisecond)
+	require.Equal(t, migration.WaveStateScheduled, w.State)
+	require.Contains(t, w.StateReason, "hosting_provider")
+	require.Contains(t, w.StateReason, "New-CsHostingProvider -Identity Office365")
+	require.Zero(t, shell.Stats().Calls.MoveOnline)
+
+	w, err = scheduler.WaveOverrideReadiness(ctx, w.ID, "lead")
+	require.NoError(t, err)
+	require.True(t, w.ReadinessOverride)
+	waitWaves(t, q, g.ID)
+	require.Equal(t, 5, shell.Stats().MovesOnline)
+	_, err = scheduler.WaveOverrideReadiness(ctx, w.ID, "lead")
+	require.Equal(t, migration.EConflict, migration.ErrorKind(err), "only a scheduled wave waits for readiness")
+
+	// Fixed on premises: the next check records it.
+	shell.SetOnPremises(sim.DefaultOnPremises(""))
+	require.Eventually(t, func() bool {
+		sections, err := q.ReadinessList(ctx)
+		if err != nil {
+			return false
+		}
+		for _, s := range sections {
+			if s.Section == migration.SectionOnPremises {
+				return migration.Worst(s.Checks) == migration.CheckPass
+			}
+		}
+		return false
+	}, 10*time.Second, 50*time.Millisecond)
+}
