@@ -191,7 +191,13 @@ func (d *Directory) usersBatch(ctx context.Context, upns []string) (batchResult,
 	}
 	resp, err := batch.Send(ctx, d.adapter)
 	if err != nil {
-		return res, wrap(err, "looking users up")
+		err = wrap(err, "looking users up")
+		if de, ok := errors.AsType[*migration.DirectoryError](err); ok && de.Status == http.StatusFailedDependency {
+			// The whole batch answered 424: asked again, like throttling.
+			res.retry, res.wait, res.lastErr = upns, max(de.RetryAfter, time.Second), de
+			return res, nil
+		}
+		return res, err
 	}
 	answered := make(map[string]bool, len(upns))
 	for _, item := range resp.GetResponses() {
@@ -210,7 +216,8 @@ func (d *Directory) usersBatch(ctx context.Context, upns []string) (batchResult,
 			res.users[upn] = u
 		case status == http.StatusNotFound:
 			// Not in the directory: absent from the result.
-		case status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout:
+		case status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout,
+			status == http.StatusFailedDependency: // a dependency failed (concepts/json-batching.md): asked again
 			de := itemError(item)
 			res.retry = append(res.retry, upn)
 			res.wait = max(res.wait, de.RetryAfter, time.Second)

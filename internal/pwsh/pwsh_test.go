@@ -389,7 +389,9 @@ func TestOnPremisesReadiness(t *testing.T) {
 	}{
 		{"no hosting provider", func(o *migration.OnPremises) { o.HostingProviders = nil }, migration.CheckHostingProvider, migration.CheckFail,
 			`New-CsHostingProvider -Identity Office365 -ProxyFqdn "sipfed.online.lync.com" -Enabled $true -EnabledSharedAddressSpace $true -HostsOCSUsers $true -VerificationLevel UseSourceVerification -IsLocal $false -AutodiscoverUrl https://webdir.online.lync.com/Autodiscover/AutodiscoverService.svc/root`},
-		{"provider for another cloud", func(o *migration.OnPremises) { o.HostingProviders[0].ProxyFqdn = "sipfed.online.gov.skypeforbusiness.us" }, migration.CheckHostingProvider, migration.CheckFail, "New-CsHostingProvider"},
+		{"provider for another cloud", func(o *migration.OnPremises) {
+			o.HostingProviders[0].ProxyFqdn = "sipfed.online.gov.skypeforbusiness.us"
+		}, migration.CheckHostingProvider, migration.CheckFail, "New-CsHostingProvider"},
 		{"disabled", func(o *migration.OnPremises) { o.HostingProviders[0].Enabled = false }, migration.CheckHostingProvider, migration.CheckFail, "Set-CsHostingProvider -Identity Office365 -Enabled $true"},
 		{"no shared address space", func(o *migration.OnPremises) { o.HostingProviders[0].EnabledSharedAddressSpace = false }, migration.CheckHostingProvider, migration.CheckFail, "-EnabledSharedAddressSpace $true -HostsOCSUsers $true"},
 		{"hosts no users", func(o *migration.OnPremises) { o.HostingProviders[0].HostsOCSUsers = false }, migration.CheckHostingProvider, migration.CheckFail, "-EnabledSharedAddressSpace $true -HostsOCSUsers $true"},

@@ -85,6 +85,11 @@ type GraphConfig struct {
 	// Throttle is the share (0 to 1) of /v1.0 requests answered 429;
 	// ThrottleBatchItems the share of $batch items answered 429.
 	Throttle, ThrottleBatchItems float64
+	// FailedDependencyBatchItems is the share of $batch items answered 424
+	// Failed Dependency, with no body (microsoftgraph/microsoft-graph-docs-contrib
+	// concepts/json-batching.md: the status of a request whose dependency
+	// failed).
+	FailedDependencyBatchItems float64
 	// RetryAfter is the Retry-After of a 429, in whole seconds (rounded up);
 	// 1s by default.
 	RetryAfter time.Duration

@@ -162,6 +162,10 @@ func (g *Graph) serveItem(w http.ResponseWriter, r *http.Request, it batchItemRe
 		g.writeThrottled(w, req)
 		return
 	}
+	if g.throttled("dependency "+rec.Method+" "+it.URL, g.cfg.FailedDependencyBatchItems) {
+		w.WriteHeader(http.StatusFailedDependency)
+		return
+	}
 	if g.fault(w, req, req.URL.Path) {
 		return
 	}
