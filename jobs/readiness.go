@@ -271,8 +271,9 @@ func failedChecks(checks []migration.Check) string {
 	return strings.Join(out, "; ")
 }
 
-// run checks the host every HostCheckEvery, or every HostRecheck while the
-// host is not ready or the deployment is held, until the client stops.
+// run checks the host every HostCheckEvery, every HostRecheck while the
+// host is not ready or the deployment is held, and within HostRecheck of a
+// lead asking for a check, until the client stops.
 func (r *Readiness) run(client *river.Client[pgx.Tx], first bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -280,22 +281,30 @@ func (r *Readiness) run(client *river.Client[pgx.Tx], first bool) {
 		<-client.Stopped()
 		cancel()
 	}()
+	var last time.Time
+	if !first {
+		last = time.Now() // Start checked just now
+	}
 	for {
-		if first {
+		due := time.Since(last) >= r.cfg.HostCheckEvery
+		if h, _ := r.held(ctx); h != nil || !r.Ready() {
+			due = due || time.Since(last) >= r.cfg.HostRecheck
+		}
+		if at, err := store.New(r.pool).ReadinessRequestedAt(ctx); err == nil && at.After(last) {
+			due = true // a lead asked
+		}
+		if due {
+			last = time.Now()
 			if _, err := r.Check(ctx, client); err != nil && ctx.Err() == nil {
 				r.log.Warn("checking the worker host failed", "error", err)
 			}
-		}
-		first = true
-		wait := r.cfg.HostCheckEvery
-		if h, _ := r.held(ctx); h != nil || !r.Ready() {
-			wait = r.cfg.HostRecheck
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-r.wake:
-		case <-time.After(wait):
+			last = time.Time{}
+		case <-time.After(min(r.cfg.HostRecheck, r.cfg.HostCheckEvery)):
 		}
 	}
 }

@@ -31,3 +31,11 @@ CREATE TABLE readiness_checks (
 -- A lead may start a wave although a hybrid readiness check that blocks
 -- moves fails (recorded in the audit log and the wave's timeline).
 ALTER TABLE waves ADD COLUMN readiness_override boolean NOT NULL DEFAULT false;
+
+-- A lead's request that every worker check its host (and the hybrid
+-- configuration) now, rather than at its next turn: one row.
+CREATE TABLE readiness_requests (
+    id           int         PRIMARY KEY DEFAULT 1 CHECK (id = 1),
+    requested_at timestamptz NOT NULL,
+    requested_by text        NOT NULL
+);

@@ -184,8 +184,11 @@ func (f *fixtures) cases() map[string]func() request {
 			w, upns := f.wave(3, 2, f.later())
 			return request{path: wavePath(w, "/members"), contentType: "application/json", body: fmt.Sprintf(`{"add": [%q]}`, upns[2])}
 		},
-		"GET /api/v1/tenant/readiness": func() request { return request{path: "/api/v1/tenant/readiness"} },
-		"GET /api/v1/settings":         func() request { return request{path: "/api/v1/settings"} },
+		"POST /api/v1/waves/{id}/override-readiness": scheduled("/override-readiness"),
+		"GET /api/v1/tenant/readiness":               func() request { return request{path: "/api/v1/tenant/readiness"} },
+		"GET /api/v1/readiness":                      func() request { return request{path: "/api/v1/readiness"} },
+		"POST /api/v1/readiness/check":               func() request { return request{path: "/api/v1/readiness/check"} },
+		"GET /api/v1/settings":                       func() request { return request{path: "/api/v1/settings"} },
 		"PUT /api/v1/settings": func() request {
 			return request{path: "/api/v1/settings", contentType: "application/json", body: `{"max_in_flight": 25}`}
 		},
@@ -353,6 +356,7 @@ func TestMetrics(t *testing.T) {
 		`cutover_graph_call_duration_seconds_count{call="teams account type",result="ok"}`,
 		`cutover_river_jobs{`,
 		`cutover_database_up 1`,
+		`cutover_worker_host_ready{`,
 		`go_goroutines`,
 	} {
 		require.Contains(t, body, want)

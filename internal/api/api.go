@@ -150,6 +150,7 @@ func (s *Server) Routes() []Route {
 		{"POST", "/api/v1/waves/{id}/override-readiness", lead, s.waveOverrideReadiness, false},
 		{"GET", "/api/v1/tenant/readiness", lead, s.tenantReadiness, false},
 		{"GET", "/api/v1/readiness", lead, s.readiness, false},
+		{"POST", "/api/v1/readiness/check", lead, s.readinessCheck, false},
 		{"GET", "/api/v1/settings", lead, s.settingsGet, false},
 		{"PUT", "/api/v1/settings", lead, s.settingsPut, false},
 		{"GET", "/api/v1/webhooks", lead, s.webhookList, false},

@@ -81,3 +81,20 @@ func (s *Server) readiness(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, res)
 }
+
+// readinessCheck asks every worker to check its host and the hybrid
+// configuration now (each does within its recheck interval, 15 seconds by
+// default), and answers the report as it stands.
+func (s *Server) readinessCheck(w http.ResponseWriter, r *http.Request) {
+	at, err := s.q.ReadinessRequest(r.Context(), actor(r))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	res, err := preflight.DeploymentReadiness(r.Context(), s.q, s.dir, s.now(), s.checks.MaxSyncAge)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"requested_at": at, "readiness": res})
+}

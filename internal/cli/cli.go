@@ -54,6 +54,7 @@ func (p Program) Main(ctx context.Context, args []string, getenv Env, stdout, st
 		"demo":      p.runDemo,
 		"simulate":  runSimulate,
 		"preflight": p.runPreflight,
+		"check":     p.runCheck,
 		"wave":      runWave,
 		"report":    runReport,
 		"settings":  runSettings,
@@ -96,6 +97,9 @@ Commands:
   status    show where one user's move stands (the helpdesk view)
   preflight check the tenant (preflight tenant), or a group or wave before it starts
             (preflight group ID, preflight wave ID), in Microsoft Graph
+  check     check this host as a worker would (PowerShell, MicrosoftTeams module,
+            server build, TLS 1.2, sign-in; the on-premises hybrid configuration
+            and DNS), record it, and print the deployment's whole readiness
   wave      a lead's actions on a wave: show, pause, resume, cancel, rollback,
             retry-failed, reschedule, add, remove (cutover wave for the list)
   report    a wave's or a group's report as CSV, or its failures by error code

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -100,7 +99,7 @@ func (p Program) runDemo(ctx context.Context, args []string, getenv Env, stdout,
 	if err != nil {
 		return err
 	}
-	jc.HostCheckEvery = 2 * time.Second // so that the imported group's SIP domains are checked at once
+	jc.HostRecheck = 500 * time.Millisecond // a lead's request for a check is answered at once
 	jc.PollInterval = 200 * time.Millisecond
 	jc.RetryMax = min(wf.RetryMax, 5*time.Second)
 	svc, err := startService(ctx, pool, shell, serviceConfig{Role: RoleAll, Listen: listen, FallbackListen: true, Jobs: jc, MaxSyncAge: gf.MaxSyncAge}, log)
@@ -195,27 +194,42 @@ func (p Program) runDemo(ctx context.Context, args []string, getenv Env, stdout,
 // printReadiness prints the deployment's whole readiness report (worker
 // hosts, tenant, on premises, DNS), once the workers have checked it.
 func printReadiness(ctx context.Context, stdout io.Writer, cl *apiClient) error {
+	// Ask the workers to check now, as a lead would: the SIP domains of
+	// the group just imported are looked up.
+	var asked struct {
+		RequestedAt time.Time `json:"requested_at"`
+	}
+	if err := cl.do(ctx, "POST", "/readiness/check", "", nil, &asked); err != nil {
+		return fmt.Errorf("readiness: %w", err)
+	}
 	var r preflight.Deployment
-	for range 50 {
+	for range 100 {
 		r = preflight.Deployment{}
 		if err := cl.do(ctx, "GET", "/readiness", "", nil, &r); err != nil {
 			return fmt.Errorf("readiness: %w", err)
 		}
-		if dns := r.Sections[len(r.Sections)-1]; len(r.Hosts) > 0 && dns.CheckedAt != nil && !slices.ContainsFunc(dns.Checks, func(c migration.Check) bool { return c.Name == "dns" }) {
-			break // the imported group's SIP domains have been looked up
+		if dns := r.Sections[len(r.Sections)-1]; dns.CheckedAt != nil && !dns.CheckedAt.Before(asked.RequestedAt) {
+			break // checked since the request
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	fmt.Fprintf(stdout, "\nHybrid readiness: %s\n", r.Status)
-	for _, s := range r.Sections {
-		fmt.Fprintf(stdout, "  %s: %s\n", s.Title, s.Status)
-		printChecks(stdout, s.Checks)
-	}
-	for _, h := range r.Holds {
-		fmt.Fprintf(stdout, "  Moves held: %s (%s)\n", h.Reason, h.Evidence)
-	}
+	fmt.Fprintln(stdout)
+	printDeployment(stdout, r)
 	fmt.Fprintln(stdout)
 	return nil
+}
+
+// printDeployment writes the deployment's readiness report: what holds moves
+// now, then each section with its checks and their fixes.
+func printDeployment(w io.Writer, r preflight.Deployment) {
+	fmt.Fprintf(w, "Hybrid readiness: %s\n", r.Status)
+	for _, h := range r.Holds {
+		fmt.Fprintf(w, "  MOVES HELD since %s: %s (%s)\n", h.Since.Format(time.RFC3339), h.Reason, h.Evidence)
+	}
+	for _, s := range r.Sections {
+		fmt.Fprintf(w, "  %s: %s\n", s.Title, s.Status)
+		printChecks(w, s.Checks)
+	}
 }
 
 func flagSet(f *flags, name string) bool {

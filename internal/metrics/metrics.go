@@ -168,10 +168,12 @@ var (
 	waveLimit    = prometheus.NewDesc("cutover_wave_concurrency_limit", "Each running wave's adaptive limit on moves in flight.", []string{"wave_id", "wave", "group"}, nil)
 	riverDesc    = prometheus.NewDesc("cutover_river_jobs", "River jobs by queue and state (the queue's depth).", []string{"queue", "state"}, nil)
 	upDesc       = prometheus.NewDesc("cutover_database_up", "1 if the database answered the scrape's queries.", nil, nil)
+	hostDesc     = prometheus.NewDesc("cutover_worker_host_ready", "1 if the worker process's host passed its last readiness check (checked in the last 15 minutes); 0 if it takes no moves.", []string{"id", "host"}, nil)
+	holdDesc     = prometheus.NewDesc("cutover_deployment_held", "1 for each condition that stops every move start now (a sign-in that fails, no ready worker host).", []string{"code"}, nil)
 )
 
 func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{movesDesc, inFlightDesc, capDesc, waveDesc, waveLimit, riverDesc, upDesc} {
+	for _, d := range []*prometheus.Desc{movesDesc, inFlightDesc, capDesc, waveDesc, waveLimit, riverDesc, upDesc, hostDesc, holdDesc} {
 		ch <- d
 	}
 }
@@ -223,6 +225,14 @@ func (c *dbCollector) collect(ctx context.Context, ch chan<- prometheus.Metric) 
 		SELECT w.id::text, w.name, g.name, m.state, count(*)::float8
 		FROM waves w JOIN pilot_groups g ON g.id = w.group_id JOIN moves m ON m.wave_id = w.id
 		WHERE w.finished_at IS NULL GROUP BY 1, 2, 3, 4`, 4); err != nil {
+		return err
+	}
+	if err := query(hostDesc, `
+		SELECT id, host, CASE WHEN ready THEN 1 ELSE 0 END::float8 FROM worker_hosts
+		WHERE checked_at >= now() - interval '15 minutes'`, 2); err != nil {
+		return err
+	}
+	if err := query(holdDesc, `SELECT code, 1::float8 FROM deployment_holds`, 1); err != nil {
 		return err
 	}
 	if err := query(waveLimit, `

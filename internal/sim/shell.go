@@ -420,7 +420,11 @@ func (s *Shell) MoveOnline(ctx context.Context, identity string, opts migration.
 	case KindNotFound, KindLicenceMissing, KindTenantNotEnabled, KindOtherDomain:
 		return FailureError(u.b.Kind, identity, false)
 	}
-	if u.b.Kind.Transient() && u.failures < u.b.Failures {
+	// A licence provisioning while Graph was asked (the directory shows it
+	// assigned then) is provisioned once the pre-flight lets the move
+	// through; without Graph, the shell's 507 is the only sign.
+	provisioned := u.b.Kind == KindLicenceProvisioning && !u.listed.IsZero()
+	if u.b.Kind.Transient() && u.failures < u.b.Failures && !provisioned {
 		u.failures++
 		if u.b.Kind == KindTimeout && u.b.Lands && !u.online {
 			s.land(u, opts.TargetOrDefault())

@@ -109,3 +109,22 @@ func (q *Queries) WaveReadinessOverride(ctx context.Context, waveID int64) (migr
 		WHERE id = $1 RETURNING `+waveColumns, waveID)
 	return pgx.CollectExactlyOneRow(rows, scanWave)
 }
+
+// ReadinessRequest asks every worker to check its host now.
+func (q *Queries) ReadinessRequest(ctx context.Context, actor string) (time.Time, error) {
+	var at time.Time
+	err := q.db.QueryRow(ctx, `
+		INSERT INTO readiness_requests (requested_at, requested_by) VALUES (now(), $1)
+		ON CONFLICT (id) DO UPDATE SET requested_at = now(), requested_by = $1 RETURNING requested_at`, actor).Scan(&at)
+	return at, err
+}
+
+// ReadinessRequestedAt is when a check was last asked for (zero if never).
+func (q *Queries) ReadinessRequestedAt(ctx context.Context) (time.Time, error) {
+	var at *time.Time
+	err := q.db.QueryRow(ctx, `SELECT max(requested_at) FROM readiness_requests`).Scan(&at)
+	if err != nil || at == nil {
+		return time.Time{}, err
+	}
+	return *at, nil
+}
