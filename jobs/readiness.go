@@ -242,6 +242,9 @@ func (r *Readiness) checkHybrid(ctx context.Context) error {
 	if err := q.ReadinessSave(ctx, store.ReadinessSection{Section: migration.SectionOnPremises, Checks: checks, CheckedAt: now, CheckedBy: r.cfg.ID}); err != nil {
 		return err
 	}
+	if err := r.readVoice(ctx, q); err != nil {
+		r.log.Warn("reading the members' voice settings failed", "error", err)
+	}
 	if r.cfg.DNS == nil {
 		return nil
 	}
@@ -258,6 +261,28 @@ func (r *Readiness) checkHybrid(ctx context.Context) error {
 		checks = append(checks, migration.DNSReadiness(d, r.cfg.DNS.SIPDomain(ctx, d))...)
 	}
 	return q.ReadinessSave(ctx, store.ReadinessSection{Section: migration.SectionDNS, Checks: checks, CheckedAt: now, CheckedBy: r.cfg.ID})
+}
+
+// voiceBatch is how many members' voice settings one check reads.
+const voiceBatch = 20000
+
+// readVoice reads the Enterprise Voice settings of members not read yet
+// (one Get-CsUser -Filter call for every voice user), so that the dry run
+// lists voice users and their numbers before anyone moves.
+func (r *Readiness) readVoice(ctx context.Context, q *store.Queries) error {
+	members, err := q.MembersVoiceUnread(ctx, voiceBatch)
+	if err != nil || len(members) == 0 {
+		return err
+	}
+	list := make([]migration.Member, len(members))
+	for i, m := range members {
+		list[i] = m.Member
+	}
+	voice, err := r.shell.VoiceUsers(ctx, list)
+	if err != nil {
+		return err
+	}
+	return q.MembersVoiceSave(ctx, members, voice)
 }
 
 // failedChecks says in a line which checks failed, and their evidence.

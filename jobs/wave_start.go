@@ -86,6 +86,16 @@ func (w *WaveStartWorker) Work(ctx context.Context, job *river.Job[WaveStartArgs
 		if err != nil {
 			return err
 		}
+		// Started while the deployment is held: its moves wait, and it says why.
+		holds, err := q.Holds(ctx)
+		if err != nil {
+			return err
+		}
+		if len(holds) > 0 {
+			if err := q.WaveReason(ctx, wave.ID, migration.WaveStateRunning, "moves wait: "+holds[0].Reason); err != nil {
+				return err
+			}
+		}
 		if err := notify(ctx, tx, client, ev, wave); err != nil {
 			return err
 		}

@@ -39,3 +39,11 @@ CREATE TABLE readiness_requests (
     requested_at timestamptz NOT NULL,
     requested_by text        NOT NULL
 );
+
+-- Each member's Enterprise Voice settings on premises, as a worker last read
+-- them (Get-CsUser -Filter {EnterpriseVoiceEnabled -eq $True}): the dry run
+-- lists voice users and their numbers before anyone moves.
+ALTER TABLE group_members
+    ADD COLUMN enterprise_voice boolean,
+    ADD COLUMN line_uri         text,
+    ADD COLUMN voice_read_at    timestamptz;

@@ -3,6 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/cutover/cutover/internal/preflight"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +25,8 @@ import (
 // graphBundle is workers moving users with the simulated shell and Microsoft
 // Graph reached through the SDK on the simulated tenant's Graph.
 type graphBundle struct {
+	pool      *pgxpool.Pool
+	dir       migration.Directory
 	q         *store.Queries
 	shell     *sim.Shell
 	fake      *sim.Graph
@@ -40,7 +46,7 @@ func setupGraph(t *testing.T, gcfg sim.GraphConfig, options ...func(*jobs.Config
 		c.Directory, c.ProvisioningWait = dir, 30*time.Second
 	}}, options...)
 	client := jobstest.Start(t, pool, shell, options...)
-	return &graphBundle{q: store.New(pool), shell: shell, fake: fake, scheduler: jobs.NewScheduler(pool, client)}
+	return &graphBundle{pool: pool, dir: dir, q: store.New(pool), shell: shell, fake: fake, scheduler: jobs.NewScheduler(pool, client)}
 }
 
 // plan imports users as a group and plans it as one wave starting now.
@@ -186,6 +192,57 @@ func TestEnterpriseVoice(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDryRunListsVoiceUsers: a worker's host check reads the members' voice
+// settings on premises (Get-CsUser -Filter {EnterpriseVoiceEnabled -eq
+// $True}); the dry run then lists every voice user with their number and
+// whether they hold Teams Phone, and one without it would fail with
+// teams_phone_missing.
+func TestDryRunListsVoiceUsers(t *testing.T) {
+	t.Parallel()
+	b := setupGraph(t, sim.GraphConfig{})
+	ctx := context.Background()
+	var ms []migration.Member
+	for i := range 40 {
+		upn := fmt.Sprintf("voice%02d@contoso.com", i)
+		ms = append(ms, migration.Member{UPN: upn, SIP: upn})
+	}
+	b.shell.SetBehaviour("voice00@contoso.com", sim.Behaviour{Kind: sim.KindVoiceNoPhone})
+	g, err := b.q.GroupCreate(ctx, store.NewGroup{Name: "voice", Source: "json", Members: ms})
+	require.NoError(t, err)
+	members, err := b.q.MemberList(ctx, g.ID, 0)
+	require.NoError(t, err)
+	before, err := preflight.Members(ctx, b.q, b.dir, members, time.Now(), time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, 40, before.VoiceUnread, "nobody's voice settings read yet")
+
+	client, ready, err := jobs.NewClientWithReadiness(b.pool, b.shell, jobstest.Config, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	_, err = ready.Check(ctx, client)
+	require.NoError(t, err)
+	members, err = b.q.MemberList(ctx, g.ID, 0)
+	require.NoError(t, err)
+	r, err := preflight.Members(ctx, b.q, b.dir, members, time.Now(), time.Minute)
+	require.NoError(t, err)
+	require.Zero(t, r.VoiceUnread)
+	want := 0
+	for _, m := range ms {
+		u, err := b.shell.GetUser(ctx, m.UPN)
+		require.NoError(t, err)
+		if u.EnterpriseVoiceEnabled {
+			want++
+			i := slices.IndexFunc(r.Voice, func(v preflight.VoiceUser) bool { return v.UPN == m.UPN })
+			require.GreaterOrEqual(t, i, 0, "%s is a voice user", m.UPN)
+			require.Equal(t, u.LineURI, r.Voice[i].LineURI, "the number Get-CsUser shows")
+			require.Equal(t, m.UPN != "voice00@contoso.com", r.Voice[i].TeamsPhone)
+		}
+	}
+	require.Len(t, r.Voice, want)
+	require.Greater(t, want, 5)
+	i := slices.IndexFunc(r.ByCode, func(f migration.FailureCount) bool { return f.Code == migration.CodeTeamsPhoneMissing })
+	require.GreaterOrEqual(t, i, 0)
+	require.Equal(t, 1, r.ByCode[i].Count)
 }
 
 // TestTeamsAccountTypeNotUser: a move is done only when Teams shows

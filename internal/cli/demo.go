@@ -130,6 +130,7 @@ func (p Program) runDemo(ctx context.Context, args []string, getenv Env, stdout,
 		}
 		fmt.Fprintf(stdout, "Pre-flight (dry run) in Entra ID: %d pass, %d with warnings, %d would fail.\n", r.Passed, r.Warned, r.Failed)
 		printFailures(stdout, r.ByCode)
+		printVoice(stdout, r, 5)
 	}
 	var planned struct {
 		Waves []api.WaveView `json:"waves"`

@@ -136,6 +136,36 @@ func printReport(w io.Writer, r preflight.Report) {
 		}
 		tw.Flush()
 	}
+	printVoice(w, r, 0)
+}
+
+// printVoice lists a dry run's Enterprise Voice users and their numbers (at
+// most max of them; 0 for all): their numbers are a workstream of their own.
+func printVoice(w io.Writer, r preflight.Report, max int) {
+	teamsPhone := 0
+	for _, v := range r.Voice {
+		if v.TeamsPhone {
+			teamsPhone++
+		}
+	}
+	fmt.Fprintf(w, "\nEnterprise Voice users: %d (%d with Teams Phone, %d without)", len(r.Voice), teamsPhone, len(r.Voice)-teamsPhone)
+	if r.VoiceUnread > 0 {
+		fmt.Fprintf(w, "; %d users' voice settings not read yet (a worker reads them at its next host check)", r.VoiceUnread)
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for i, v := range r.Voice {
+		if max > 0 && i == max {
+			fmt.Fprintf(tw, "  … and %d more (cutover preflight group ID lists them all)\n", len(r.Voice)-max)
+			break
+		}
+		phone := "Teams Phone"
+		if !v.TeamsPhone {
+			phone = "no Teams Phone: teams_phone_missing unless the wave bypasses the voice check"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", v.UPN, v.LineURI, phone)
+	}
+	tw.Flush()
 }
 
 // printFailures writes failure counts by error code, each with its

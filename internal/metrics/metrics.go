@@ -94,6 +94,10 @@ func (s *shell) CheckHost(ctx context.Context) (migration.HostFacts, error) {
 	return s.s.CheckHost(ctx)
 }
 
+func (s *shell) VoiceUsers(ctx context.Context, members []migration.Member) (map[string]migration.ShellUser, error) {
+	return s.s.VoiceUsers(ctx, members)
+}
+
 func (s *shell) OnPremises(ctx context.Context) (migration.OnPremises, error) {
 	return s.s.OnPremises(ctx)
 }

@@ -48,6 +48,11 @@ type Shell interface {
 	// CheckHost reports the worker host's facts (HostReadiness checks
 	// them). Read-only: it moves nobody.
 	CheckHost(ctx context.Context) (HostFacts, error)
+	// VoiceUsers returns which of members are enabled for Enterprise Voice
+	// on premises, with their LineURI, keyed by UPN (Get-CsUser -Filter
+	// {EnterpriseVoiceEnabled -eq $True}: MicrosoftDocs/office-docs-powershell
+	// skype/skype-ps/SkypeForBusiness/Get-CsUser.md). Read-only.
+	VoiceUsers(ctx context.Context, members []Member) (map[string]ShellUser, error)
 	// OnPremises reads the on-premises hybrid configuration
 	// (Get-CsHostingProvider, Get-CsAccessEdgeConfiguration). Read-only.
 	OnPremises(ctx context.Context) (OnPremises, error)

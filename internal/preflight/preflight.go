@@ -57,12 +57,24 @@ type Report struct {
 	Failed    int                      `json:"failed"`
 	ByCode    []migration.FailureCount `json:"by_code"`
 	Users     []UserResult             `json:"users"` // those with a warning or a failure
+	// Voice lists the members enabled for Enterprise Voice on premises,
+	// with their numbers: a workstream of their own. VoiceUnread counts the
+	// members whose voice settings no worker has read yet.
+	Voice       []VoiceUser `json:"voice_users"`
+	VoiceUnread int         `json:"voice_unread"`
+}
+
+// VoiceUser is an Enterprise Voice user of a dry run.
+type VoiceUser struct {
+	UPN        string `json:"upn"`
+	LineURI    string `json:"line_uri"`
+	TeamsPhone bool   `json:"teams_phone"` // holds the Teams Phone (MCOEV) plan
 }
 
 // Members runs the per-user checks for members (in batches through the
 // directory), stores each member's result and reports them.
 func Members(ctx context.Context, q *store.Queries, dir migration.Directory, members []store.GroupMember, now time.Time, licenceSettle time.Duration) (Report, error) {
-	r := Report{CheckedAt: now, Users: []UserResult{}, ByCode: []migration.FailureCount{}}
+	r := Report{CheckedAt: now, Users: []UserResult{}, ByCode: []migration.FailureCount{}, Voice: []VoiceUser{}}
 	if len(members) == 0 {
 		return r, nil
 	}
@@ -87,6 +99,16 @@ func Members(ctx context.Context, q *store.Queries, dir migration.Directory, mem
 			du = &u
 		}
 		checks := migration.UserPreflight(du, m.Member, t, now, licenceSettle)
+		switch {
+		case m.Voice == nil:
+			r.VoiceUnread++
+		case du != nil && m.Voice.EnterpriseVoiceEnabled:
+			// Without the wave's bypass: the dry run says what a move would meet.
+			if c := migration.VoiceCheck(du, *m.Voice, false); c != nil {
+				checks = append(checks, *c)
+				r.Voice = append(r.Voice, VoiceUser{UPN: m.UPN, LineURI: m.Voice.LineURI, TeamsPhone: c.Status == migration.CheckPass})
+			}
+		}
 		ids[i], results[i] = m.ID, checks
 		r.Checked++
 		res := UserResult{UPN: m.UPN, Status: migration.Worst(checks)}

@@ -154,6 +154,8 @@ type answer struct {
 	OK   bool                 `json:"ok"`
 	User *migration.ShellUser `json:"user"`
 	Host *migration.HostFacts `json:"host"`
+	// Users is voice-users' answer.
+	Users []migration.ShellUser `json:"users"`
 	// OnPrem is hybrid-config's answer.
 	OnPrem *migration.OnPremises `json:"on_premises"`
 	Error  *struct {
@@ -218,6 +220,30 @@ func (s *Shell) CheckHost(ctx context.Context) (migration.HostFacts, error) {
 		f.SignInMode = migration.SignInCredential
 	}
 	return f, nil
+}
+
+// VoiceUsers implements migration.Shell with the script's voice-users
+// (Get-CsUser -Filter {EnterpriseVoiceEnabled -eq $True}), matched to
+// members by UPN or SIP address.
+func (s *Shell) VoiceUsers(ctx context.Context, members []migration.Member) (map[string]migration.ShellUser, error) {
+	a, err := s.call(ctx, request{Op: "voice-users"})
+	if err != nil {
+		return nil, err
+	}
+	byAddress := make(map[string]migration.ShellUser, len(a.Users))
+	for _, u := range a.Users {
+		byAddress[migration.NormalizeAddress(u.Identity)] = u
+		byAddress[migration.NormalizeAddress(u.SipAddress)] = u
+	}
+	out := map[string]migration.ShellUser{}
+	for _, m := range members {
+		if u, ok := byAddress[migration.NormalizeAddress(m.UPN)]; ok {
+			out[m.UPN] = u
+		} else if u, ok := byAddress[migration.NormalizeAddress(m.SIP)]; ok {
+			out[m.UPN] = u
+		}
+	}
+	return out, nil
 }
 
 // OnPremises implements migration.Shell with the script's hybrid-config:

@@ -43,6 +43,7 @@ func TestMain(m *testing.M) {
 type fakeUser struct {
 	Kind     string `json:"kind"`
 	Failures int    `json:"failures,omitempty"`
+	Voice    string `json:"voice,omitempty"` // LineURI of an Enterprise Voice user
 }
 
 // setup writes the fake shell's state and returns a driver on it.
@@ -340,6 +341,7 @@ func TestHostReadiness(t *testing.T) {
 		}, migration.CheckFail, "Skype for Business Server 2015 CU12"},
 		{"tls12", func(h *migration.HostFacts) { h.TLS12 = false }, migration.CheckFail, "SchUseStrongCrypto = 1"},
 		{"sign_in", func(h *migration.HostFacts) { h.SignIn = mfa }, migration.CheckFail, "exempt from interactive MFA"},
+		{"sign_in", func(h *migration.HostFacts) { h.SignIn = migration.TextNonInteractive.Text }, migration.CheckFail, "--pwsh-user"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.check+" "+tt.fix, func(t *testing.T) {
@@ -438,4 +440,26 @@ func setOnPremises(t *testing.T, dir string, change func(*migration.OnPremises))
 	raw, err = json.Marshal(st)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(path, raw, 0o600))
+}
+
+// TestVoiceUsers reads the Enterprise Voice users through the script's
+// voice-users (Get-CsUser -Filter {EnterpriseVoiceEnabled -eq $True}),
+// matched to members by UPN or SIP address.
+func TestVoiceUsers(t *testing.T) {
+	t.Parallel()
+	s, _ := setup(t, map[string]fakeUser{
+		"ev@contoso.com":    {Kind: "ok", Voice: "tel:+14255550100"},
+		"plain@contoso.com": {Kind: "ok"},
+	}, pwsh.Config{})
+	got, err := s.VoiceUsers(context.Background(), []migration.Member{
+		{UPN: "ev@contoso.com", SIP: "ev@contoso.com"}, {UPN: "plain@contoso.com", SIP: "plain@contoso.com"},
+		{UPN: "other@contoso.com", SIP: "ev@contoso.com"}, // found by its SIP address
+	})
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	require.Equal(t, "tel:+14255550100", got["ev@contoso.com"].LineURI)
+	require.True(t, got["other@contoso.com"].EnterpriseVoiceEnabled)
+	u, err := s.GetUser(context.Background(), "ev@contoso.com")
+	require.NoError(t, err)
+	require.True(t, u.EnterpriseVoiceEnabled)
 }

@@ -2,14 +2,14 @@
 #
 # Reads one JSON request per line on standard input and writes one JSON
 # answer per line on standard output, until standard input ends. A request:
-#   {"op": "get-user" | "move-online" | "move-to-pool" | "check-host" | "hybrid-config", "identity": "...",
+#   {"op": "get-user" | "move-online" | "move-to-pool" | "check-host" | "hybrid-config" | "voice-users", "identity": "...",
 #    "target": "...", "pool": "...", "bypass_enterprise_voice_check": true,
 #    "domain_controller": "...", "override_url": "...", "pool_fqdn": "...",
 #    "credential": {"user": "...", "password": "..."}}
 # Parameters are Move-CsUser's and Get-CsUser's as MicrosoftDocs/office-docs-powershell
 # skype/skype-ps/SkypeForBusiness/Move-CsUser.md and Get-CsUser.md publish them.
 # An answer: {"ok": true, "user": {...}}, {"ok": true, "host": {...}},
-#            {"ok": true, "on_premises": {...}} or
+#            {"ok": true, "on_premises": {...}}, {"ok": true, "users": [...]} or
 #            {"ok": false, "error": {"type": "...", "message": "..."}}
 # Nothing else is written to standard output; warnings go to standard error.
 $ErrorActionPreference = 'Stop'
@@ -130,6 +130,19 @@ while ($null -ne ($line = [Console]::In.ReadLine())) {
                 if ($req.override_url) { $move.HostedMigrationOverrideUrl = $req.override_url }
                 Move-CsUser @move
                 Write-Answer @{ ok = $true }
+            }
+            'voice-users' {
+                # Read-only: every user enabled for Enterprise Voice, with
+                # the filter Get-CsUser.md gives for them.
+                $users = @(Get-CsUser -Filter { EnterpriseVoiceEnabled -eq $True } | ForEach-Object {
+                    @{
+                        identity                 = [string]$_.UserPrincipalName
+                        sip_address              = [string]$_.SipAddress
+                        enterprise_voice_enabled = $true
+                        line_uri                 = [string]$_.LineURI
+                    }
+                })
+                Write-Answer @{ ok = $true; users = $users }
             }
             'hybrid-config' {
                 # Read-only: the hosting providers (property names are

@@ -75,6 +75,15 @@ func (s *Shell) Handler() http.Handler {
 		f, _ := s.CheckHost(r.Context())
 		writeJSON(w, f)
 	})
+	mux.HandleFunc("POST /shell/voice-users", func(w http.ResponseWriter, r *http.Request) {
+		var members []migration.Member
+		if err := json.NewDecoder(io.LimitReader(r.Body, 64<<20)).Decode(&members); err != nil {
+			http.Error(w, "want a JSON list of members", http.StatusBadRequest)
+			return
+		}
+		users, _ := s.VoiceUsers(r.Context(), members)
+		writeJSON(w, users)
+	})
 	mux.HandleFunc("GET /shell/on-premises", func(w http.ResponseWriter, r *http.Request) {
 		o, _ := s.OnPremises(r.Context())
 		writeJSON(w, o)
@@ -162,6 +171,32 @@ func (c *RemoteShell) MoveOnline(ctx context.Context, identity string, opts migr
 func (c *RemoteShell) CheckHost(ctx context.Context) (migration.HostFacts, error) {
 	var f migration.HostFacts
 	return f, c.get(ctx, "/shell/host", &f)
+}
+
+// VoiceUsers implements migration.Shell.
+func (c *RemoteShell) VoiceUsers(ctx context.Context, members []migration.Member) (map[string]migration.ShellUser, error) {
+	body, err := json.Marshal(members)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/shell/voice-users", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("simulated shell unreachable: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("simulated shell: %s", resp.Status)
+	}
+	users := map[string]migration.ShellUser{}
+	if err := json.NewDecoder(resp.Body).Decode(&users); err != nil {
+		return nil, fmt.Errorf("simulated shell: malformed answer to voice-users: %w", err)
+	}
+	return users, nil
 }
 
 // OnPremises implements migration.Shell.

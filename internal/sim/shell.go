@@ -181,6 +181,27 @@ func DefaultOnPremises(target string) migration.OnPremises {
 		AccessEdge: migration.AccessEdge{AllowFederatedUsers: true, AllowOutsideUsers: true, EnablePartnerDiscovery: true, RoutingMethod: "UseDnsSrvRouting"}}
 }
 
+// VoiceUsers implements migration.Shell: the members the simulator makes
+// Enterprise Voice users (three in ten, and every KindVoiceNoPhone).
+func (s *Shell) VoiceUsers(ctx context.Context, members []migration.Member) (map[string]migration.ShellUser, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]migration.ShellUser{}
+	for _, m := range members {
+		id := migration.NormalizeAddress(m.UPN)
+		if u := s.user(id); u.b.Kind != KindNotFound && s.voice(id, u) {
+			out[m.UPN] = migration.ShellUser{Identity: id, SipAddress: "sip:" + migration.NormalizeAddress(m.SIP),
+				EnterpriseVoiceEnabled: true, LineURI: s.lineURI(id)}
+		}
+	}
+	return out, ctx.Err()
+}
+
+// lineURI is an Enterprise Voice user's number.
+func (s *Shell) lineURI(id string) string {
+	return fmt.Sprintf("tel:+1425555%04d", int(s.unit(id, "line")*10000))
+}
+
 // SetOnPremises changes the simulated on-premises hybrid configuration.
 func (s *Shell) SetOnPremises(o migration.OnPremises) {
 	s.mu.Lock()
@@ -376,7 +397,7 @@ func (s *Shell) GetUser(ctx context.Context, identity string) (migration.ShellUs
 		Policies:               map[string]string{"ConferencingPolicy": "Default", "ClientPolicy": "Standard"},
 	}
 	if su.EnterpriseVoiceEnabled {
-		su.LineURI = fmt.Sprintf("tel:+1425555%04d", int(s.unit(id, "line")*10000))
+		su.LineURI = s.lineURI(id)
 	}
 	if u.online {
 		su.HostingProvider, su.RegistrarPool = u.provider, ""

@@ -61,13 +61,16 @@ func preflightSQL(memberID string) string {
 type GroupMember struct {
 	ID int64
 	migration.Member
+	// Voice is the member's Enterprise Voice settings on premises, nil
+	// until a worker has read them.
+	Voice *migration.ShellUser
 }
 
 // MemberList returns a group's members in import order; with waveID > 0,
 // only those planned into that wave.
 func (q *Queries) MemberList(ctx context.Context, groupID, waveID int64) ([]GroupMember, error) {
 	rows, err := q.db.Query(ctx, `
-		SELECT gm.id, gm.upn, gm.sip, gm.display_name FROM group_members gm
+		SELECT gm.id, gm.upn, gm.sip, gm.display_name, gm.enterprise_voice, coalesce(gm.line_uri, '') FROM group_members gm
 		WHERE gm.group_id = $1
 		  AND ($2 = 0 OR EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id AND m.wave_id = $2))
 		ORDER BY gm.position`, groupID, waveID)
@@ -76,9 +79,46 @@ func (q *Queries) MemberList(ctx context.Context, groupID, waveID int64) ([]Grou
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (GroupMember, error) {
 		var m GroupMember
-		err := row.Scan(&m.ID, &m.UPN, &m.SIP, &m.DisplayName)
+		var ev *bool
+		var line string
+		err := row.Scan(&m.ID, &m.UPN, &m.SIP, &m.DisplayName, &ev, &line)
+		if ev != nil {
+			m.Voice = &migration.ShellUser{Identity: m.UPN, EnterpriseVoiceEnabled: *ev, LineURI: line}
+		}
 		return m, err
 	})
+}
+
+// MembersVoiceUnread returns up to limit members whose Enterprise Voice
+// settings no worker has read yet, and who are still to move.
+func (q *Queries) MembersVoiceUnread(ctx context.Context, limit int) ([]GroupMember, error) {
+	rows, _ := q.db.Query(ctx, `
+		SELECT gm.id, gm.upn, gm.sip FROM group_members gm
+		WHERE gm.voice_read_at IS NULL
+		  AND NOT EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id AND m.state IN ('moved', 'skipped'))
+		ORDER BY gm.id LIMIT $1`, limit)
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (GroupMember, error) {
+		var m GroupMember
+		err := row.Scan(&m.ID, &m.UPN, &m.SIP)
+		return m, err
+	})
+}
+
+// MembersVoiceSave records members' Enterprise Voice settings (those not in
+// voice are not voice users).
+func (q *Queries) MembersVoiceSave(ctx context.Context, members []GroupMember, voice map[string]migration.ShellUser) error {
+	ids := make([]int64, len(members))
+	ev := make([]bool, len(members))
+	lines := make([]string, len(members))
+	for i, m := range members {
+		u, ok := voice[m.UPN]
+		ids[i], ev[i], lines[i] = m.ID, ok && u.EnterpriseVoiceEnabled, u.LineURI
+	}
+	_, err := q.db.Exec(ctx, `
+		UPDATE group_members gm SET enterprise_voice = v.ev, line_uri = nullif(v.line, ''), voice_read_at = now()
+		FROM unnest($1::bigint[], $2::boolean[], $3::text[]) AS v(id, ev, line)
+		WHERE gm.id = v.id`, ids, ev, lines)
+	return err
 }
 
 // SIPDomains returns the domains of the SIP addresses of every pilot group's

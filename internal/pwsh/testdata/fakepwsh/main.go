@@ -43,6 +43,7 @@ type user struct {
 	Pool     string   `json:"pool"`
 	Moves    int      `json:"moves"`
 	Provider string   `json:"provider,omitempty"` // HostingProvider while online
+	Voice    string   `json:"voice,omitempty"`    // the LineURI of an Enterprise Voice user
 	Params   []string `json:"params,omitempty"`   // of the last Move-CsUser
 }
 
@@ -101,6 +102,14 @@ func serve(req request) any {
 	switch op {
 	case "check-host":
 		return map[string]any{"ok": true, "host": host}
+	case "voice-users":
+		users := []migration.ShellUser{}
+		for upn, u := range st.Users {
+			if u.Voice != "" {
+				users = append(users, migration.ShellUser{Identity: upn, SipAddress: "sip:" + upn, EnterpriseVoiceEnabled: true, LineURI: u.Voice})
+			}
+		}
+		return map[string]any{"ok": true, "users": users}
 	case "hybrid-config":
 		o := sim.DefaultOnPremises("")
 		if st.OnPremises != nil {
@@ -155,7 +164,7 @@ func serve(req request) any {
 			return fail(msg)
 		}
 		su := migration.ShellUser{Identity: id, SipAddress: "sip:" + id, HostingProvider: "SRV:", RegistrarPool: u.Pool,
-			Policies: map[string]string{"ClientPolicy": "Standard"}}
+			EnterpriseVoiceEnabled: u.Voice != "", LineURI: u.Voice, Policies: map[string]string{"ClientPolicy": "Standard"}}
 		if u.Online || kind == sim.KindAlreadyOnline {
 			su.HostingProvider, su.RegistrarPool = cmp.Or(u.Provider, migration.DefaultOnlineTarget), ""
 		}
