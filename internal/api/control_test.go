@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -172,6 +173,18 @@ func TestWaveRollback(t *testing.T) {
 	require.Len(t, rows, 13)
 	require.Equal(t, "rolled_back", rows[1][slices.Index(rows[0], "rolled_back")-7])
 	require.Equal(t, "true", rows[1][slices.Index(rows[0], "rolled_back")])
+	// Voice users are listed with their numbers, from the rollback record.
+	voice := 0
+	for _, row := range rows[1:] {
+		u, err := b.shell.GetUser(context.Background(), row[0])
+		require.NoError(t, err)
+		require.Equal(t, strconv.FormatBool(u.EnterpriseVoiceEnabled), row[slices.Index(rows[0], "enterprise_voice")], row[0])
+		require.Equal(t, u.LineURI, row[slices.Index(rows[0], "line_uri")], row[0])
+		if u.EnterpriseVoiceEnabled {
+			voice++
+		}
+	}
+	require.Positive(t, voice, "the simulated tenant has voice users among these 12")
 }
 
 func TestWaveRetryFailed(t *testing.T) {

@@ -39,7 +39,7 @@ func (s *Server) scope(r *http.Request, group bool) (groupID, waveID int64, name
 
 // ReportHeader is the first line of a report.
 var ReportHeader = []string{"upn", "sip", "display_name", "group", "wave", "state", "attempts", "error_code",
-	"explanation", "error_message", "started_at", "finished_at", "rolled_back"}
+	"explanation", "error_message", "started_at", "finished_at", "rolled_back", "enterprise_voice", "line_uri"}
 
 func (s *Server) report(w http.ResponseWriter, r *http.Request, group bool) {
 	groupID, waveID, name, err := s.scope(r, group)
@@ -67,7 +67,8 @@ func WriteReport(w io.Writer, rows []store.ReportRow) error {
 			explanation = migration.FailureFor(row.ErrorCode).Explanation
 		}
 		_ = cw.Write(cells(row.UPN, row.SIP, row.DisplayName, row.Group, row.Wave, string(row.State), strconv.Itoa(row.Attempts),
-			string(row.ErrorCode), explanation, row.ErrorMessage, stamp(row.StartedAt), stamp(row.FinishedAt), strconv.FormatBool(row.RolledBack)))
+			string(row.ErrorCode), explanation, row.ErrorMessage, stamp(row.StartedAt), stamp(row.FinishedAt), strconv.FormatBool(row.RolledBack),
+			strconv.FormatBool(row.EnterpriseVoice), row.LineURI))
 	}
 	cw.Flush()
 	return cw.Error()

@@ -449,6 +449,10 @@ type ReportRow struct {
 	StartedAt    *time.Time
 	FinishedAt   *time.Time
 	RolledBack   bool
+	// EnterpriseVoice and LineURI are the user's voice settings on
+	// premises: from the rollback record, or else as a worker read them.
+	EnterpriseVoice bool
+	LineURI         string
 }
 
 // Report returns a line per move of a group, or of one wave (waveID not 0),
@@ -457,9 +461,11 @@ func (q *Queries) Report(ctx context.Context, groupID, waveID int64) ([]ReportRo
 	rows, _ := q.db.Query(ctx, `
 		SELECT g.name, w.name, m.upn, m.sip, gm.display_name, m.state, m.attempts,
 		       coalesce(m.error_code, ''), coalesce(m.error_message, ''), m.started_at, m.finished_at,
-		       m.state = 'rolled_back'
+		       m.state = 'rolled_back',
+		       coalesce(rr.enterprise_voice_enabled, gm.enterprise_voice, false), coalesce(nullif(rr.line_uri, ''), gm.line_uri, '')
 		FROM moves m JOIN waves w ON w.id = m.wave_id JOIN pilot_groups g ON g.id = w.group_id
 		JOIN group_members gm ON gm.id = m.member_id
+		LEFT JOIN rollback_records rr ON rr.move_id = m.id
 		WHERE (w.group_id = $1 OR $1 = 0) AND (w.id = $2 OR $2 = 0)
 		ORDER BY w.number, gm.position`, groupID, waveID)
 	return pgx.CollectRows(rows, pgx.RowToStructByPos[ReportRow])
