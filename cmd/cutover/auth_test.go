@@ -127,6 +127,7 @@ func (f *fixtures) cases() map[string]func() request {
 			return request{path: "/ui/lookup?q=" + url.QueryEscape(upns[0])}
 		},
 		"GET /ui/groups":      func() request { return request{path: "/ui/groups"} },
+		"GET /ui/readiness":   func() request { return request{path: "/ui/readiness"} },
 		"GET /ui/groups/{id}": groupPage(),
 		"GET /ui/waves/{id}": func() request {
 			w, _ := f.ended(2, 1)

@@ -115,6 +115,7 @@ func (s *Server) Routes() []Route {
 		{"GET", "/ui/{$}", helpdesk, s.pageHome, true},
 		{"GET", "/ui/lookup", helpdesk, s.pageLookup, true},
 		{"GET", "/ui/groups", lead, s.pageGroups, true},
+		{"GET", "/ui/readiness", lead, s.pageReadiness, true},
 		{"GET", "/ui/groups/{id}", lead, s.pageGroup, true},
 		{"GET", "/ui/waves/{id}", lead, s.pageWave, true},
 	}

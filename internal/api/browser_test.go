@@ -3,6 +3,8 @@ package api_test
 import (
 	"context"
 	"fmt"
+	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/store"
 	"net/http"
 	"os"
 	"os/exec"
@@ -196,4 +198,39 @@ func TestBrowserWaveDashboardLive(t *testing.T) {
 	require.Contains(t, timeline, "wave A completed")
 	require.Contains(t, waveFailures, "licence_missing")
 	screenshot(t, ctx, "wave-page")
+}
+
+// TestBrowserReadinessPage: a lead opens the readiness page and sees what
+// holds moves, every worker host, and each failed check with its fix.
+func TestBrowserReadinessPage(t *testing.T) {
+	t.Parallel()
+	ctx := browser(t)
+	b := setup(t)
+	q, bg := store.New(b.pool), context.Background()
+	old := sim.DefaultHost
+	old.TeamsModule = "5.9.0"
+	require.NoError(t, q.HostSave(bg, store.WorkerHost{ID: "sfb01-4242", Host: "sfb01", Facts: old, Checks: migration.HostReadiness(old), CheckedAt: time.Now()}))
+	broken := sim.DefaultOnPremises("")
+	broken.HostingProviders = nil
+	require.NoError(t, q.ReadinessSave(bg, store.ReadinessSection{Section: migration.SectionOnPremises,
+		Checks: migration.OnPremReadiness(broken, "", ""), CheckedAt: time.Now(), CheckedBy: "sfb01-4242"}))
+	_, err := q.HoldSet(bg, store.Hold{Code: migration.CodeSignInFailed, Reason: "Move-CsUser cannot sign in to Teams",
+		Evidence: migration.TextMFARequired.Fill("cutover"), SetBy: "sfb01-4242"})
+	require.NoError(t, err)
+
+	var body string
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate(b.srv.URL+"/ui/readiness"),
+		signIn(b.token),
+		chromedp.WaitVisible(`#section-on_premises`, chromedp.ByID),
+		chromedp.Text(`main`, &body, chromedp.ByQuery),
+	))
+	for _, want := range []string{
+		"Moves are held across the deployment", "AADSTS50076",
+		"sfb01 (sfb01-4242): teams_module", "MicrosoftTeams 5.9.0 is older than 6.2.1", "Update-Module MicrosoftTeams",
+		"no hosting provider has ProxyFqdn sipfed.online.lync.com", "New-CsHostingProvider -Identity Office365",
+	} {
+		require.Contains(t, body, want)
+	}
+	screenshot(t, ctx, "readiness")
 }

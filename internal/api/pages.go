@@ -13,6 +13,7 @@ import (
 
 	"github.com/cutover/cutover/internal/auth"
 	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/preflight"
 	"github.com/cutover/cutover/internal/store"
 )
 
@@ -76,6 +77,8 @@ type page struct {
 	Wave     *WaveView
 	Events   []store.WaveEvent
 	Failures []migration.FailureCount
+	// Readiness is the deployment's readiness report.
+	Readiness *preflight.Deployment
 }
 
 // render writes a page; the template is rendered to a buffer first, so that
@@ -195,6 +198,17 @@ func (s *Server) pageLookup(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Status = &st
 	s.render(w, r, http.StatusOK, "lookup", p)
+}
+
+// pageReadiness shows the deployment's whole readiness: what holds moves,
+// every worker host, the tenant, on premises and DNS, with each fix.
+func (s *Server) pageReadiness(w http.ResponseWriter, r *http.Request) {
+	d, err := preflight.DeploymentReadiness(r.Context(), s.q, s.dir, s.now(), s.checks.MaxSyncAge)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "readiness", page{Title: "Deployment readiness", Readiness: &d})
 }
 
 func (s *Server) pageGroups(w http.ResponseWriter, r *http.Request) {
