@@ -2,10 +2,15 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"github.com/cutover/cutover/internal/preflight"
+	"github.com/cutover/cutover/internal/pwsh"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -319,4 +324,74 @@ func TestLicenceProvisioningRetries(t *testing.T) {
 	require.Contains(t, messages(events), "retrying licence_provisioning | attempt 1 of 4: failed: licence_provisioning")
 	require.Equal(t, 1, b.shell.CallsFor(upn).MoveOnline, "no move call while the licence provisions")
 	require.Equal(t, migration.CheckPass, pf.Status)
+}
+
+// TestEnterpriseVoiceThroughPowerShell: the same Enterprise Voice user
+// without Teams Phone, through the PowerShell driver and the fake
+// PowerShell (which records what Move-CsUser received): stopped in the
+// pre-flight with teams_phone_missing and never given to Move-CsUser; in a
+// wave with bypass_enterprise_voice_check, moved with
+// -BypassEnterpriseVoiceCheck.
+func TestEnterpriseVoiceThroughPowerShell(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	fakeBin := filepath.Join(dir, "pwsh")
+	out, err := exec.Command("go", "build", "-o", fakeBin, "../../internal/pwsh/testdata/fakepwsh").CombinedOutput()
+	require.NoError(t, err, string(out))
+	const upn = "ev.user@contoso.com"
+	tests := []struct {
+		name   string
+		bypass bool
+		state  migration.MoveState
+		code   migration.ErrorCode
+	}{
+		{"without bypass", false, migration.MoveStateFailed, migration.CodeTeamsPhoneMissing},
+		// The simulated Teams never sees the fake PowerShell's move, so the
+		// check after it gives up: what counts here is what Move-CsUser got.
+		{"with bypass", true, migration.MoveStateFailed, migration.CodeNotProvisionedOnline},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			state := filepath.Join(t.TempDir(), "state.json")
+			require.NoError(t, os.WriteFile(state, []byte(`{"users": {"`+upn+`": {"kind": "ok", "voice": "tel:+14255550123"}}}`), 0o600))
+			shell, err := pwsh.New(pwsh.Config{Executable: fakeBin, Env: []string{"FAKEPWSH_STATE=" + state}})
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = shell.Close() })
+			// The directory: the simulated tenant, where the user holds no
+			// Teams Phone plan.
+			directory := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}})
+			directory.SetBehaviour(upn, sim.Behaviour{Kind: sim.KindVoiceNoPhone})
+			fake, err := sim.StartGraph(directory, sim.GraphConfig{})
+			require.NoError(t, err)
+			t.Cleanup(fake.Close)
+			dir, err := openDirectory(context.Background(), cliSettings(fake))
+			require.NoError(t, err)
+			pool := dbtest.Pool(t)
+			client := jobstest.Start(t, pool, shell, func(c *jobs.Config) { c.Directory, c.ProvisioningWait = dir, time.Second })
+			b := &graphBundle{pool: pool, dir: dir, q: store.New(pool), shell: directory, fake: fake, scheduler: jobs.NewScheduler(pool, client)}
+			b.planWith(t, []string{upn}, migration.Controls{BypassEnterpriseVoiceCheck: tt.bypass})
+			m, events, _ := b.lookUp(t, upn)
+			require.Equal(t, tt.state, m.State, messages(events))
+			require.Equal(t, tt.code, m.ErrorCode)
+
+			raw, err := os.ReadFile(state)
+			require.NoError(t, err)
+			var st struct {
+				Users map[string]struct {
+					Params []string
+					Moves  int
+				}
+			}
+			require.NoError(t, json.Unmarshal(raw, &st))
+			got := st.Users[upn]
+			if tt.bypass {
+				require.Equal(t, 1, got.Moves)
+				require.Contains(t, got.Params, "-BypassEnterpriseVoiceCheck", "Move-CsUser received %v", got.Params)
+			} else {
+				require.Zero(t, got.Moves)
+				require.Empty(t, got.Params, "never given to Move-CsUser")
+			}
+		})
+	}
 }
