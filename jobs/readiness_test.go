@@ -2,7 +2,6 @@ package jobs_test
 
 import (
 	"context"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -27,17 +26,7 @@ func TestWaveWaitsForHybridReadiness(t *testing.T) {
 	shell.SetOnPremises(broken)
 	pool := dbtest.Pool(t)
 	q, ctx := store.New(pool), context.Background()
-	cfg := jobstest.Config
-	cfg.HostCheckEvery = 200 * time.Millisecond
-	client, ready, err := jobs.NewClientWithReadiness(pool, shell, cfg, slog.New(slog.DiscardHandler))
-	require.NoError(t, err)
-	require.NoError(t, client.Start(ctx))
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = client.Stop(ctx)
-	})
-	require.NoError(t, ready.Start(ctx, client))
+	client, _ := jobstest.StartChecked(t, pool, shell, func(c *jobs.Config) { c.HostCheckEvery = 200 * time.Millisecond })
 
 	g, err := q.GroupCreate(ctx, store.NewGroup{Name: "readiness", Source: "json", Members: members(5, "contoso.com")})
 	require.NoError(t, err)

@@ -2,12 +2,10 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"time"
 
-	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/preflight"
 	"github.com/cutover/cutover/internal/store"
 	"github.com/cutover/cutover/jobs"
@@ -18,19 +16,12 @@ import (
 // DNS), records the result, and prints the deployment's whole readiness.
 func (p Program) runCheck(ctx context.Context, args []string, getenv Env, stdout, stderr io.Writer) error {
 	f := newFlags("check", "check [flags] [host]", getenv, stderr)
-	var (
-		c      common
-		sh     shellFlags
-		gf     graphFlags
-		asJSON bool
-	)
-	c.register(f)
-	sh.register(f)
-	gf.register(f, "off", migration.DefaultLicenceSettle)
-	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	var k checkFlags
+	k.register(f)
 	if err := f.parse(args, -1); err != nil {
 		return err
 	}
+	c, sh, gf, asJSON := k.c, k.sh, k.gf, k.asJSON
 	if what := f.Args(); len(what) > 1 || len(what) == 1 && what[0] != "host" {
 		fmt.Fprintln(stderr, `cutover check: the one thing to check is "host" (the default)`)
 		f.Usage()
@@ -63,9 +54,7 @@ func (p Program) runCheck(ctx context.Context, args []string, getenv Env, stdout
 		return err
 	}
 	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"host": h, "deployment": r})
+		return printJSON(stdout, map[string]any{"host": h, "deployment": r})
 	}
 	state := "ready: it takes moves"
 	if !h.Ready {

@@ -15,21 +15,30 @@ import (
 	"github.com/cutover/cutover/internal/store"
 )
 
+// checkFlags are the flags of the commands that check (preflight, check):
+// the database, the shell, Graph, and JSON output.
+type checkFlags struct {
+	c      common
+	sh     shellFlags
+	gf     graphFlags
+	asJSON bool
+}
+
+func (k *checkFlags) register(f *flags) {
+	k.c.register(f)
+	k.sh.register(f)
+	k.gf.register(f, "off", migration.DefaultLicenceSettle)
+	f.BoolVar(&k.asJSON, "json", false, "print the result as JSON")
+}
+
 func (p Program) runPreflight(ctx context.Context, args []string, getenv Env, stdout, stderr io.Writer) error {
 	f := newFlags("preflight", "preflight [flags] tenant | group ID | wave ID", getenv, stderr)
-	var (
-		c      common
-		sh     shellFlags
-		gf     graphFlags
-		asJSON bool
-	)
-	c.register(f)
-	sh.register(f)
-	gf.register(f, "off", migration.DefaultLicenceSettle)
-	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	var k checkFlags
+	k.register(f)
 	if err := f.parse(args, -1); err != nil {
 		return err
 	}
+	c, sh, gf, asJSON := k.c, k.sh, k.gf, k.asJSON
 	what := f.Args()
 	want := 2
 	if len(what) > 0 && what[0] == "tenant" {

@@ -6,10 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/jackc/pgx/v5"
-	"github.com/riverqueue/river"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -106,11 +103,7 @@ func TestWaveThroughPowerShell(t *testing.T) {
 // check passes again the wave finishes, nobody moved twice.
 func TestSignInFailureHoldsTheDeployment(t *testing.T) {
 	t.Parallel()
-	var members []migration.Member
-	for i := range 40 {
-		upn := fmt.Sprintf("user%02d@contoso.com", i)
-		members = append(members, migration.Member{UPN: upn, SIP: upn})
-	}
+	members := fakeMembers(40)
 	shell, dir := setup(t, nil, pwsh.Config{Sessions: 4, Env: []string{"FAKEPWSH_DELAY=50ms"}})
 	pool := dbtest.Pool(t)
 	client := jobstest.Start(t, pool, shell, func(c *jobs.Config) { c.MoveWorkers = 4 })
@@ -200,6 +193,13 @@ func TestSignInFailureHoldsTheDeployment(t *testing.T) {
 // setHost changes the facts the fake PowerShell's check-host answers.
 func setHost(t *testing.T, dir string, change func(*migration.HostFacts)) {
 	t.Helper()
+	editState(t, dir, "host", sim.DefaultHost, change)
+}
+
+// editState changes one part of the fake PowerShell's state (key, def when
+// absent), under the lock the fake takes.
+func editState[T any](t *testing.T, dir, key string, def T, change func(*T)) {
+	t.Helper()
 	path := filepath.Join(dir, "state.json")
 	lock, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
 	require.NoError(t, err)
@@ -209,16 +209,26 @@ func setHost(t *testing.T, dir string, change func(*migration.HostFacts)) {
 	raw, err := os.ReadFile(path)
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(raw, &st))
-	h := sim.DefaultHost
-	if st["host"] != nil {
-		require.NoError(t, json.Unmarshal(st["host"], &h))
+	v := def
+	if st[key] != nil {
+		require.NoError(t, json.Unmarshal(st[key], &v))
 	}
-	change(&h)
-	st["host"], err = json.Marshal(h)
+	change(&v)
+	st[key], err = json.Marshal(v)
 	require.NoError(t, err)
 	raw, err = json.Marshal(st)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(path, raw, 0o600))
+}
+
+// fakeMembers are n members user00@contoso.com and on.
+func fakeMembers(n int) []migration.Member {
+	members := make([]migration.Member, n)
+	for i := range members {
+		upn := fmt.Sprintf("user%02d@contoso.com", i)
+		members[i] = migration.Member{UPN: upn, SIP: upn}
+	}
+	return members
 }
 
 // moveCalls counts the move calls the fake PowerShell received.
@@ -235,30 +245,14 @@ func moveCalls(t *testing.T, dir string) int {
 // lead, naming the fix.
 func TestOldTeamsModuleTakesNoMoves(t *testing.T) {
 	t.Parallel()
-	var members []migration.Member
-	for i := range 30 {
-		upn := fmt.Sprintf("user%02d@contoso.com", i)
-		members = append(members, migration.Member{UPN: upn, SIP: upn})
-	}
+	members := fakeMembers(30)
 	oldShell, oldDir := setup(t, nil, pwsh.Config{Sessions: 2, Env: []string{"FAKEPWSH_DELAY=20ms"}})
 	setHost(t, oldDir, func(h *migration.HostFacts) { h.TeamsModule = "5.9.0" })
 	readyShell, readyDir := setup(t, nil, pwsh.Config{Sessions: 2, Env: []string{"FAKEPWSH_DELAY=20ms"}})
 	pool := dbtest.Pool(t)
 	q, ctx := store.New(pool), context.Background()
-	start := func(id string, shell *pwsh.Shell) *river.Client[pgx.Tx] {
-		client, ready, err := jobs.NewClientWithReadiness(pool, shell, withTestConfig(id), slog.New(slog.DiscardHandler))
-		require.NoError(t, err)
-		require.NoError(t, client.Start(ctx))
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = client.Stop(ctx)
-		})
-		require.NoError(t, ready.Start(ctx, client))
-		return client
-	}
-	oldClient := start("old-host", oldShell)
-	start("ready-host", readyShell)
+	oldClient, _ := jobstest.StartChecked(t, pool, oldShell, func(c *jobs.Config) { c.ID, c.MoveWorkers = "old-host", 4 })
+	jobstest.StartChecked(t, pool, readyShell, func(c *jobs.Config) { c.ID, c.MoveWorkers = "ready-host", 4 })
 
 	hosts, err := q.HostList(ctx, time.Now().Add(-time.Minute))
 	require.NoError(t, err)
@@ -288,13 +282,6 @@ func TestOldTeamsModuleTakesNoMoves(t *testing.T) {
 	require.Len(t, moved, 30)
 	require.Zero(t, moveCalls(t, oldDir), "the host with the old module took a move")
 	require.Equal(t, 30, moveCalls(t, readyDir))
-}
-
-// withTestConfig is the tests' worker configuration for a process of its own.
-func withTestConfig(id string) jobs.Config {
-	c := jobstest.Config
-	c.ID, c.MoveWorkers = id, 4
-	return c
 }
 
 func failedEvidence(checks []migration.Check) string {

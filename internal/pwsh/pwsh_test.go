@@ -428,18 +428,7 @@ func TestOnPremisesReadiness(t *testing.T) {
 // setOnPremises changes what the fake PowerShell's hybrid-config answers.
 func setOnPremises(t *testing.T, dir string, change func(*migration.OnPremises)) {
 	t.Helper()
-	path := filepath.Join(dir, "state.json")
-	var st map[string]json.RawMessage
-	raw, err := os.ReadFile(path)
-	require.NoError(t, err)
-	require.NoError(t, json.Unmarshal(raw, &st))
-	o := sim.DefaultOnPremises("")
-	change(&o)
-	st["on_premises"], err = json.Marshal(o)
-	require.NoError(t, err)
-	raw, err = json.Marshal(st)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(path, raw, 0o600))
+	editState(t, dir, "on_premises", sim.DefaultOnPremises(""), change)
 }
 
 // TestVoiceUsers reads the Enterprise Voice users through the script's

@@ -27,14 +27,32 @@ var Config = jobs.Config{
 }
 
 // Start starts workers moving users through shell, and stops them when the
-// test ends. Options change Config for this start.
+// test ends. Options change Config for this start. The worker host is
+// checked at the first move.
 func Start(t testing.TB, pool *pgxpool.Pool, shell migration.Shell, options ...func(*jobs.Config)) *river.Client[pgx.Tx] {
+	t.Helper()
+	client, _ := start(t, pool, shell, options...)
+	return client
+}
+
+// StartChecked is Start with the worker host checked before it returns, as
+// cutover serve does.
+func StartChecked(t testing.TB, pool *pgxpool.Pool, shell migration.Shell, options ...func(*jobs.Config)) (*river.Client[pgx.Tx], *jobs.Readiness) {
+	t.Helper()
+	client, ready := start(t, pool, shell, options...)
+	if err := ready.Start(context.Background(), client); err != nil {
+		t.Fatalf("jobstest: checking the host: %v", err)
+	}
+	return client, ready
+}
+
+func start(t testing.TB, pool *pgxpool.Pool, shell migration.Shell, options ...func(*jobs.Config)) (*river.Client[pgx.Tx], *jobs.Readiness) {
 	t.Helper()
 	cfg := Config
 	for _, o := range options {
 		o(&cfg)
 	}
-	client, err := jobs.NewClient(pool, shell, cfg, slog.New(slog.DiscardHandler))
+	client, ready, err := jobs.NewClientWithReadiness(pool, shell, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatalf("jobstest: %v", err)
 	}
@@ -46,5 +64,5 @@ func Start(t testing.TB, pool *pgxpool.Pool, shell migration.Shell, options ...f
 		defer cancel()
 		_ = client.Stop(ctx)
 	})
-	return client
+	return client, ready
 }
