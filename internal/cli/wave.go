@@ -67,6 +67,8 @@ Actions:
   rollback ID             move the wave's moved users back on premises
   retry-failed ID         plan the wave's failed users into a new wave (--start)
   reschedule ID --start T move the start of a wave that has not started
+  override-readiness ID   start a scheduled wave although a hybrid readiness check
+                          that blocks moves fails (in the audit log)
   add ID USER...          add users of the wave's group to a wave not started
   remove ID USER...       remove users from a wave not started`
 
@@ -83,7 +85,7 @@ func runWave(ctx context.Context, args []string, getenv Env, stdout, stderr io.W
 		return err
 	}
 	want := map[string]bool{"show": false, "pause": false, "resume": false, "cancel": false, "rollback": false,
-		"retry-failed": false, "reschedule": false, "add": true, "remove": true}
+		"retry-failed": false, "reschedule": false, "override-readiness": false, "add": true, "remove": true}
 	takesUsers, ok := want[action]
 	if !ok || f.NArg() < 1 || (takesUsers && f.NArg() < 2) || (!takesUsers && f.NArg() != 1) {
 		fmt.Fprintf(stderr, "cutover wave: want an action, a wave ID and (for add and remove) users; got %q %v\n", action, f.Args())
@@ -126,6 +128,8 @@ func runWave(ctx context.Context, args []string, getenv Env, stdout, stderr io.W
 		w, err = s.scheduler.WaveRetryFailed(ctx, id, at, s.actor)
 	case "reschedule":
 		w, err = s.scheduler.WaveReschedule(ctx, id, at, s.actor)
+	case "override-readiness":
+		w, err = s.scheduler.WaveOverrideReadiness(ctx, id, s.actor)
 	case "add":
 		w, err = s.scheduler.WaveMembers(ctx, id, f.Args()[1:], nil, s.actor)
 	case "remove":
@@ -187,6 +191,12 @@ func printWave(ctx context.Context, w io.Writer, q *store.Queries, wave migratio
 	}
 	if len(wave.Windows) > 0 {
 		fmt.Fprintf(tw, "Windows:\t%s (%s)\n", strings.Join(wave.Windows, ", "), wave.TimeZone)
+	}
+	if wave.BypassEnterpriseVoiceCheck {
+		fmt.Fprintf(tw, "Voice:\tEnterprise Voice users without Teams Phone move with -BypassEnterpriseVoiceCheck\n")
+	}
+	if wave.ReadinessOverride {
+		fmt.Fprintf(tw, "Readiness:\toverridden by a lead: starts although a hybrid readiness check fails\n")
 	}
 	if len(wave.BlackoutDates) > 0 {
 		fmt.Fprintf(tw, "Not on:\t%s\n", strings.Join(wave.BlackoutDates, ", "))

@@ -60,6 +60,7 @@ func TestLeadCommands(t *testing.T) {
 		{"pause", []string{"wave", "pause", id}, 0, []string{"paused: paused by cli:lee"}, ""},
 		{"pause again", []string{"wave", "pause", id}, 1, nil, "is paused, so it cannot be paused"},
 		{"resume", []string{"wave", "resume", id}, 0, []string{"scheduled"}, ""},
+		{"override readiness", []string{"wave", "override-readiness", id}, 0, []string{"Readiness:", "overridden by a lead", "hybrid readiness overridden"}, ""},
 		{"roll back a scheduled wave", []string{"wave", "rollback", id}, 1, nil, "cannot be rolled back (only a wave that is completed, halted, cancelled, rolled_back can)"},
 		{"unknown action", []string{"wave", "frob", id}, 2, nil, `want an action`},
 		{"no wave", []string{"wave", "show", "999999"}, 1, nil, "wave 999999 does not exist"},

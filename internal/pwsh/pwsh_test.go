@@ -452,3 +452,39 @@ func TestVoiceUsers(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, u.EnterpriseVoiceEnabled)
 }
+
+// TestFakeSpeaksOnlyPublishedMessages drives the fake PowerShell through every
+// kind of user and every call, and finds each message it answers with in the
+// catalogue, with the source Microsoft publishes it in (or none: a broken
+// session is known by its exception's type alone).
+func TestFakeSpeaksOnlyPublishedMessages(t *testing.T) {
+	t.Parallel()
+	users := map[string]fakeUser{"broken@contoso.com": {Kind: "broken"}}
+	for _, k := range sim.Kinds() {
+		users[string(k)+"@contoso.com"] = fakeUser{Kind: string(k), Failures: 1}
+	}
+	s, dir := setup(t, users, pwsh.Config{CallTimeout: time.Second})
+	ctx := context.Background()
+	spoken := 0
+	check := func(err error) {
+		var pe *pwsh.Error
+		if !errors.As(err, &pe) || pe.Message == "" {
+			return
+		}
+		spoken++
+		p, ok := migration.PublishedText(pe.Message)
+		require.True(t, ok, "the fake answered %q, which is not a published text in the catalogue", pe.Message)
+		require.NotEmpty(t, p.Source)
+	}
+	for upn := range users {
+		_, err := s.GetUser(ctx, upn)
+		check(err)
+		check(s.MoveOnline(ctx, upn, migration.MoveOnlineOptions{}))
+		check(s.MoveToPool(ctx, upn, "pool01.contoso.com"))
+	}
+	for _, signIn := range []string{migration.TextMFARequired.Fill("cutover"), migration.TextNonInteractive.Text} {
+		setHost(t, dir, func(h *migration.HostFacts) { h.SignIn = signIn })
+		check(s.MoveOnline(ctx, string(sim.KindOK)+"@contoso.com", migration.MoveOnlineOptions{}))
+	}
+	require.GreaterOrEqual(t, spoken, 8, "the failing kinds spoke")
+}
