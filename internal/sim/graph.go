@@ -522,8 +522,9 @@ func (g *Graph) retryAfter() time.Duration {
 func (g *Graph) writeThrottled(w http.ResponseWriter, r *http.Request) {
 	ra := g.retryAfter()
 	w.Header().Set("Retry-After", strconv.Itoa(int(ra.Seconds())))
-	g.writeError(w, r, http.StatusTooManyRequests, "TooManyRequests",
-		fmt.Sprintf("Too many requests: the application is throttled. Retry after %d seconds.", int(ra.Seconds())))
+	// The answer microsoftgraph/microsoft-graph-docs-contrib
+	// concepts/throttling.md shows.
+	g.writeError(w, r, http.StatusTooManyRequests, "TooManyRequests", "Please retry again later.")
 }
 
 // fault answers the request with the first matching configured fault.
