@@ -90,12 +90,13 @@ func (q *Queries) MemberList(ctx context.Context, groupID, waveID int64) ([]Grou
 }
 
 // MembersVoiceUnread returns up to limit members whose Enterprise Voice
-// settings no worker has read yet, and who are still to move.
+// settings no worker has read yet, and whose move has not started (once it
+// has, the move reads them itself).
 func (q *Queries) MembersVoiceUnread(ctx context.Context, limit int) ([]GroupMember, error) {
 	rows, _ := q.db.Query(ctx, `
 		SELECT gm.id, gm.upn, gm.sip FROM group_members gm
 		WHERE gm.voice_read_at IS NULL
-		  AND NOT EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id AND m.state IN ('moved', 'skipped'))
+		  AND NOT EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id AND m.state <> 'pending')
 		ORDER BY gm.id LIMIT $1`, limit)
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (GroupMember, error) {
 		var m GroupMember
