@@ -331,6 +331,12 @@ func (a *attempt) run(ctx context.Context) error {
 	if err := a.preflight(ctx, q, u); err != nil {
 		return a.fail(ctx, err)
 	}
+	// A hold set while this attempt read the user stops it here, before
+	// the move call: the slot goes back, and the next run starts again.
+	if err := a.w.ready.gate(ctx, a.job.ID); err != nil {
+		a.w.release(context.WithoutCancel(ctx), a.move.ID)
+		return err
+	}
 
 	// The rollback record and the change to moving: one statement, before
 	// the move call.

@@ -157,7 +157,10 @@ func TestMoveOutcomes(t *testing.T) {
 // lets the move through.
 func TestLicence507Settles(t *testing.T) {
 	t.Parallel()
-	const settle = 400 * time.Millisecond
+	// Long beside the retries (50 ms, doubling), so that a loaded machine's
+	// delays do not end the settle time before the arriving licence's
+	// second 507.
+	const settle = 2 * time.Second
 	shell := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}})
 	pool := dbtest.Pool(t)
 	client := jobstest.Start(t, pool, shell, func(c *jobs.Config) { c.LicenceSettle = settle })
@@ -185,10 +188,10 @@ func TestLicence507Settles(t *testing.T) {
 			moves, err := q.MovesByUser(ctx, tt.upn)
 			require.NoError(t, err)
 			m := moves[0]
-			require.Equal(t, tt.state, m.State)
-			require.Equal(t, tt.code, m.ErrorCode)
 			events, err := q.MoveEvents(ctx, m.ID)
 			require.NoError(t, err)
+			require.Equal(t, tt.state, m.State, "%+v", events)
+			require.Equal(t, tt.code, m.ErrorCode)
 			var first, last time.Time
 			for _, e := range events {
 				if e.State == migration.MoveStateRetrying {

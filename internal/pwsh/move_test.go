@@ -145,8 +145,9 @@ func TestSignInFailureHoldsTheDeployment(t *testing.T) {
 	require.Equal(t, migration.CodeSignInFailed, holds[0].Code)
 	require.Contains(t, holds[0].Evidence, "AADSTS50076")
 
-	// Within a move's time no move call starts any more.
-	time.Sleep(500 * time.Millisecond)
+	// Once every worker has seen the hold (its read of the holds lasts half
+	// a second), no move call starts any more.
+	time.Sleep(time.Second)
 	before := moveCalls(t, dir)
 	time.Sleep(time.Second)
 	require.Equal(t, before, moveCalls(t, dir), "move calls went on during the hold")
