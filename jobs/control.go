@@ -87,6 +87,7 @@ const SweepInterval = 30 * time.Second
 type WaveSweepWorker struct {
 	river.WorkerDefaults[WaveSweepArgs]
 	pool  *pgxpool.Pool
+	cfg   Config
 	log   *slog.Logger
 	actor string
 }
@@ -104,6 +105,35 @@ func (w *WaveSweepWorker) Work(ctx context.Context, job *river.Job[WaveSweepArgs
 			return err
 		}
 		logOutcome(w.log, out)
+	}
+	return w.heal(ctx, client)
+}
+
+// heal gives every stranded move (not final, no River job that will run it:
+// River discarded its job, or it was deleted) a new job, and says so in its
+// timeline. The new job reads the homing first, as any run does.
+func (w *WaveSweepWorker) heal(ctx context.Context, client *river.Client[pgx.Tx]) error {
+	stranded, err := store.New(w.pool).MovesWithoutJob(ctx, w.cfg.StrandedQuiet, 1000)
+	if err != nil || len(stranded) == 0 {
+		return err
+	}
+	for _, m := range stranded {
+		err := pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
+			res, err := client.InsertTx(ctx, tx, MoveArgs{MoveID: m.MoveID, Run: m.Run}, &river.InsertOpts{MaxAttempts: m.MaxAttempts})
+			if err != nil {
+				return err
+			}
+			if res.UniqueSkippedAsDuplicate {
+				w.log.Warn("a stranded move's new job was refused as a duplicate of a finished one", "move_id", m.MoveID, "run", m.Run)
+				return nil
+			}
+			return store.New(tx).MoveEventAdd(ctx, m.MoveID, migration.MoveEvent{Actor: w.actor,
+				Message: "no job was left to run this move (River gave it up, or it was deleted): a new one is queued"})
+		})
+		if err != nil {
+			return err
+		}
+		w.log.Warn("a stranded move was given a new job", "move_id", m.MoveID, "run", m.Run)
 	}
 	return nil
 }

@@ -87,6 +87,11 @@ type Config struct {
 	// OverrideURL is the -HostedMigrationOverrideUrl the shell passes, if
 	// any: with it a hosting provider needs no AutodiscoverUrl.
 	OverrideURL string
+	// StrandedQuiet is how long a move that is not final must have been
+	// unchanged, with no River job to run it, before the sweep gives it a
+	// new job. A move and its job are written together, so this only keeps
+	// the sweep clear of moves being written now. Defaults to 10 seconds.
+	StrandedQuiet time.Duration
 	// HostCheckEvery is how often a worker process checks its host
 	// (PowerShell, modules, server build, TLS 1.2, sign-in). Defaults to 5
 	// minutes.
@@ -132,6 +137,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SlotPoll <= 0 {
 		c.SlotPoll = 250 * time.Millisecond
+	}
+	if c.StrandedQuiet <= 0 {
+		c.StrandedQuiet = 10 * time.Second
 	}
 	if c.HostCheckEvery <= 0 {
 		c.HostCheckEvery = 5 * time.Minute
@@ -219,7 +227,7 @@ func NewClientWithReadiness(pool *pgxpool.Pool, shell migration.Shell, cfg Confi
 	river.AddWorker(workers, &MoveWorker{pool: pool, shell: shell, cfg: cfg, log: log, actor: actor, ready: ready})
 	river.AddWorker(workers, &RollbackWorker{pool: pool, shell: shell, cfg: cfg, log: log, actor: actor, ready: ready})
 	river.AddWorker(workers, &WebhookWorker{pool: pool, cfg: cfg, log: log})
-	river.AddWorker(workers, &WaveSweepWorker{pool: pool, log: log, actor: actor})
+	river.AddWorker(workers, &WaveSweepWorker{pool: pool, cfg: cfg, log: log, actor: actor})
 	queues := map[string]river.QueueConfig{}
 	if cfg.MoveWorkers > 0 {
 		queues[QueueMoves] = river.QueueConfig{MaxWorkers: cfg.MoveWorkers}

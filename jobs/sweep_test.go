@@ -2,6 +2,11 @@ package jobs_test
 
 import (
 	"context"
+	"github.com/cutover/cutover/internal/dbtest"
+	"github.com/cutover/cutover/internal/sim"
+	"github.com/cutover/cutover/jobs/jobstest"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,5 +74,48 @@ func TestWaveSweep(t *testing.T) {
 				return err == nil && w.State == tt.want
 			}, 10*time.Second, 20*time.Millisecond, "the wave is %s", w.State)
 		})
+	}
+}
+
+// TestSweepHealsStrandedMove: the River job of a move in preflight is
+// deleted (as River does when it gives a job up); one sweep gives the move a
+// new job, says so in its timeline, and the wave completes with the user
+// moved once.
+func TestSweepHealsStrandedMove(t *testing.T) {
+	t.Parallel()
+	shell := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}})
+	pool := dbtest.Pool(t)
+	client := jobstest.Start(t, pool, shell, func(c *jobs.Config) { c.StrandedQuiet = time.Millisecond })
+	q, ctx := store.New(pool), context.Background()
+	g, err := q.GroupCreate(ctx, store.NewGroup{Name: "stranded", Source: "json", Members: members(3, "contoso.com")})
+	require.NoError(t, err)
+	// Started by hand: its moves are queued, as a dead worker left them,
+	// and the one in preflight has lost its job.
+	waves, err := jobs.NewScheduler(pool, client).Plan(ctx, g.ID, "test", func(unplanned, next int) ([]migration.WaveSpec, error) {
+		return migration.CheckWaves([]migration.WaveSpec{{Size: 3, StartAt: time.Now().Add(time.Hour), MaxAttempts: 3}}, unplanned, next)
+	})
+	require.NoError(t, err)
+	_, queued, started, err := q.WaveStart(ctx, waves[0].ID, "test")
+	require.NoError(t, err)
+	require.True(t, started)
+	require.NoError(t, q.MoveUpdate(ctx, store.MoveChange{MoveID: queued[0].MoveID, To: migration.MoveStatePreflight, Attempt: 1,
+		Message: "a worker that died", Actor: "test"}))
+	var jobsLeft int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'move'`).Scan(&jobsLeft))
+	require.Zero(t, jobsLeft, "no job runs these moves")
+
+	_, err = client.Insert(ctx, jobs.WaveSweepArgs{}, nil)
+	require.NoError(t, err)
+	waitWaves(t, q, g.ID)
+	for _, m := range queued {
+		got, err := q.MoveGet(ctx, m.MoveID)
+		require.NoError(t, err)
+		require.Equal(t, migration.MoveStateMoved, got.State)
+		require.Equal(t, 1, shell.MovesFor(got.UPN), "moved once")
+		events, err := q.MoveEvents(ctx, m.MoveID)
+		require.NoError(t, err)
+		require.True(t, slices.ContainsFunc(events, func(e migration.MoveEvent) bool {
+			return strings.Contains(e.Message, "no job was left to run this move")
+		}), "the timeline says the move was given a new job")
 	}
 }

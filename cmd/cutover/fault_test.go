@@ -34,6 +34,10 @@ func checkWaveOutcome(t *testing.T, pool *pgxpool.Pool, shell *sim.Shell, member
 	var active int
 	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM moves WHERE state NOT IN ('moved', 'skipped', 'failed', 'cancelled')`).Scan(&active))
 	require.Zero(t, active, "every user in a final state")
+	// The invariant: no move that is not final lacks a job to run it.
+	stranded, serr := store.New(pool).MovesWithoutJob(ctx, 0, 10)
+	require.NoError(t, serr)
+	require.Empty(t, stranded, "moves without a job to run them")
 	for _, m := range members {
 		require.LessOrEqual(t, shell.MovesFor(m.UPN), 1, "%s moved more than once", m.UPN)
 	}

@@ -470,3 +470,28 @@ func (q *Queries) Report(ctx context.Context, groupID, waveID int64) ([]ReportRo
 		ORDER BY w.number, gm.position`, groupID, waveID)
 	return pgx.CollectRows(rows, pgx.RowToStructByPos[ReportRow])
 }
+
+// StrandedMove is a move that is not final but has no River job that will
+// run it.
+type StrandedMove struct {
+	MoveID      int64
+	Run         int
+	MaxAttempts int
+}
+
+// MovesWithoutJob returns up to limit moves that are not final, unchanged
+// for at least quiet, and have no River move job of their run that will run
+// them (River discarded it, or it was deleted). Moves waiting on their wave
+// keep a job (snoozed), so any found here are stranded.
+func (q *Queries) MovesWithoutJob(ctx context.Context, quiet time.Duration, limit int) ([]StrandedMove, error) {
+	rows, _ := q.db.Query(ctx, `
+		SELECT m.id, m.run, w.max_attempts FROM moves m JOIN waves w ON w.id = m.wave_id
+		WHERE m.state IN ('queued', 'preflight', 'moving', 'verifying', 'retrying')
+		  AND m.updated_at < now() - make_interval(secs => $1)
+		  AND NOT EXISTS (
+		      SELECT 1 FROM river_job j
+		      WHERE j.kind = 'move' AND j.state IN ('available', 'pending', 'running', 'retryable', 'scheduled')
+		        AND (j.args->>'move_id')::bigint = m.id AND (j.args->>'run')::int = m.run)
+		ORDER BY m.id LIMIT $2`, quiet.Seconds(), limit)
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[StrandedMove])
+}
