@@ -583,17 +583,17 @@ func (a *attempt) fail(ctx context.Context, cause error) error {
 }
 
 // hold stops moves across the deployment for a failure that is not the
-// user's (a sign-in that fails): the attempt is not counted, the slot is
+// user's (a sign-in that fails, Graph unreachable): the attempt is not counted, the slot is
 // freed, and the move waits for the hold to clear. The next run reads the
 // homing first, so a move cut off here is not made twice.
 func (a *attempt) hold(ctx context.Context, f migration.Failure, msg string) error {
 	ctx = context.WithoutCancel(ctx)
 	client := river.ClientFromContext[pgx.Tx](ctx)
-	if err := a.w.ready.Hold(ctx, client, f.Code, "Move-CsUser cannot sign in to Teams", msg); err != nil {
+	if err := a.w.ready.Hold(ctx, client, f.Code, migration.HoldReason(f.Code), msg); err != nil {
 		return err
 	}
 	if err := store.New(a.w.pool).MoveEventAdd(ctx, a.move.ID, migration.MoveEvent{Attempt: a.n, Actor: a.w.actor, ErrorCode: f.Code,
-		Message: a.prefix() + "not counted: " + string(f.Code) + ": " + msg + "; moves across the deployment wait until the worker host's sign-in check passes"}); err != nil {
+		Message: a.prefix() + "not counted: " + string(f.Code) + ": " + msg + "; moves across the deployment wait until the workers' check passes"}); err != nil {
 		return err
 	}
 	a.w.release(ctx, a.move.ID)

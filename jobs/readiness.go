@@ -197,12 +197,15 @@ func (r *Readiness) Check(ctx context.Context, client *river.Client[pgx.Tx]) (st
 	// The sign-in is the deployment's: with it failing, nobody moves.
 	if err == nil {
 		if facts.SignIn != "" {
-			if err := r.Hold(ctx, client, migration.CodeSignInFailed, "Move-CsUser cannot sign in to Teams", facts.SignIn); err != nil {
+			if err := r.Hold(ctx, client, migration.CodeSignInFailed, migration.HoldReason(migration.CodeSignInFailed), facts.SignIn); err != nil {
 				return h, err
 			}
 		} else if err := r.Release(ctx, migration.CodeSignInFailed); err != nil {
 			return h, err
 		}
+	}
+	if err := r.checkGraph(ctx, client); err != nil {
+		return h, err
 	}
 	// No ready host anywhere: the moves wait for one, and the waves say so.
 	hosts, err := q.HostList(ctx, time.Now().Add(-3*r.cfg.HostCheckEvery))
@@ -225,6 +228,35 @@ func (r *Readiness) Check(ctx context.Context, client *river.Client[pgx.Tx]) (st
 		return h, r.Release(ctx, HoldNoReadyHost)
 	}
 	return h, nil
+}
+
+// graphProbe bounds the look at Graph of a host check.
+const graphProbe = 30 * time.Second
+
+// checkGraph signs in to Microsoft Graph and reads the organisation, when
+// the workers use Graph: a sign-in or a Graph that does not answer, or that
+// refuses cutover's credentials, holds the deployment (no user spends an
+// attempt on it) until a check passes again.
+func (r *Readiness) checkGraph(ctx context.Context, client *river.Client[pgx.Tx]) error {
+	if r.cfg.Directory == nil {
+		return nil
+	}
+	gctx, cancel := context.WithTimeout(ctx, graphProbe)
+	_, err := r.cfg.Directory.Tenant(gctx)
+	cancel()
+	if err != nil && ctx.Err() == nil {
+		if f := migration.Classify(err); f.Deployment {
+			r.log.Warn("Microsoft Graph: the deployment is not ready", "code", f.Code, "error", err)
+			return r.Hold(ctx, client, f.Code, migration.HoldReason(f.Code), err.Error())
+		}
+		return nil // throttled, say: not the deployment's
+	}
+	for _, code := range []migration.ErrorCode{migration.CodeGraphUnavailable, migration.CodeGraphAccessDenied} {
+		if err := r.Release(ctx, code); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkHybrid checks the on-premises half of the hybrid configuration

@@ -101,7 +101,7 @@ func (w *RollbackWorker) Work(ctx context.Context, job *river.Job[RollbackArgs])
 		f := migration.Classify(cause)
 		msg := truncate(cause.Error(), 1000)
 		if f.Deployment { // not the user's: held, not counted
-			if err := w.ready.Hold(context.WithoutCancel(ctx), river.ClientFromContext[pgx.Tx](ctx), f.Code, "Move-CsUser cannot sign in to Teams", msg); err != nil {
+			if err := w.ready.Hold(context.WithoutCancel(ctx), river.ClientFromContext[pgx.Tx](ctx), f.Code, migration.HoldReason(f.Code), msg); err != nil {
 				return err
 			}
 			return river.JobSnooze(w.cfg.HostRecheck / 2)

@@ -395,3 +395,64 @@ func TestEnterpriseVoiceThroughPowerShell(t *testing.T) {
 		})
 	}
 }
+
+// TestGraphSignInUnreachable: with the sign-in to Entra ID unreachable, the
+// worker's check at start holds the deployment and says why; a wave started
+// then shows that reason and spends no attempt; when the sign-in comes back
+// the wave completes.
+func TestGraphSignInUnreachable(t *testing.T) {
+	t.Parallel()
+	shell := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}})
+	fake, err := sim.StartGraph(shell, sim.GraphConfig{})
+	require.NoError(t, err)
+	t.Cleanup(fake.Close)
+	fake.SetSignInDown(true)
+	dir, err := openDirectory(context.Background(), cliSettings(fake))
+	require.NoError(t, err)
+	pool := dbtest.Pool(t)
+	client, _ := jobstest.StartChecked(t, pool, shell, func(c *jobs.Config) { c.Directory = dir })
+	q, ctx := store.New(pool), context.Background()
+	holds, err := q.Holds(ctx)
+	require.NoError(t, err)
+	require.Len(t, holds, 1, "the check at start holds the deployment")
+	require.Equal(t, migration.CodeGraphUnavailable, holds[0].Code)
+
+	ms := make([]migration.Member, 5)
+	for i := range ms {
+		upn := fmt.Sprintf("signin%d@contoso.com", i)
+		ms[i] = migration.Member{UPN: upn, SIP: upn}
+	}
+	g, err := q.GroupCreate(ctx, store.NewGroup{Name: "graph down", Source: "json", Members: ms})
+	require.NoError(t, err)
+	waves, err := jobs.NewScheduler(pool, client).Plan(ctx, g.ID, "test", planNow(4))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		w, err := q.WaveGet(ctx, waves[0].ID)
+		return err == nil && w.State == migration.WaveStateRunning && strings.Contains(w.StateReason, "Microsoft Graph does not answer")
+	}, 30*time.Second, 50*time.Millisecond, "the wave says why its moves wait")
+	time.Sleep(time.Second)
+	for _, m := range ms {
+		moves, err := q.MovesByUser(ctx, m.UPN)
+		require.NoError(t, err)
+		require.Zero(t, moves[0].Attempts, "%s: no attempt spent while Graph is down", m.UPN)
+	}
+
+	fake.SetSignInDown(false)
+	require.Eventually(t, func() bool {
+		w, err := q.WaveGet(ctx, waves[0].ID)
+		return err == nil && w.State == migration.WaveStateCompleted
+	}, 90*time.Second, 100*time.Millisecond)
+	for _, m := range ms {
+		moves, err := q.MovesByUser(ctx, m.UPN)
+		require.NoError(t, err)
+		require.Equal(t, migration.MoveStateMoved, moves[0].State)
+		require.Equal(t, 1, moves[0].Attempts)
+	}
+}
+
+// planNow plans the whole group as one wave starting now.
+func planNow(maxAttempts int) store.PlanFunc {
+	return func(unplanned, next int) ([]migration.WaveSpec, error) {
+		return migration.CheckWaves([]migration.WaveSpec{{Size: unplanned, StartAt: time.Now(), MaxAttempts: maxAttempts, Concurrency: 10}}, unplanned, next)
+	}
+}

@@ -1,8 +1,10 @@
 package graph
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"net/http"
 	"strconv"
 	"strings"
@@ -105,6 +107,17 @@ func wrap(err error, what string) error {
 	}
 	if de, ok := AsDirectoryError(err); ok {
 		return de
+	}
+	// Not Graph's answer: the sign-in to Entra ID refused the app's
+	// credentials (401), or nothing answered (0). Either is the
+	// deployment's, not a user's (migration.Failure.Deployment).
+	var afe *azidentity.AuthenticationFailedError
+	if errors.As(err, &afe) && afe != nil && afe.RawResponse != nil && afe.RawResponse.StatusCode < 500 {
+		return &migration.DirectoryError{Status: http.StatusUnauthorized, Code: "sign_in",
+			Message: fmt.Sprintf("%s: signing in to Entra ID failed: %v", what, err)}
+	}
+	if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		return &migration.DirectoryError{Status: 0, Message: fmt.Sprintf("%s: %v", what, err)}
 	}
 	return fmt.Errorf("microsoft graph: %s: %w", what, err)
 }

@@ -540,7 +540,9 @@ func TestSecretsStayOut(t *testing.T) {
 	require.NotContains(t, err.Error(), wrong)
 	require.NotContains(t, err.Error(), testSecret)
 	var de *migration.DirectoryError
-	require.False(t, errors.As(err, &de), "the token endpoint refused, not Graph")
+	require.ErrorAs(t, err, &de, "the sign-in refused the app's credentials: the deployment's failure")
+	require.Equal(t, 401, de.Status)
+	require.Equal(t, migration.CodeGraphAccessDenied, migration.Classify(err).Code)
 
 	cfg := graph.Config{TenantID: "t", ClientID: "c", ClientSecret: wrong, CertificatePassword: wrong}
 	var logged strings.Builder

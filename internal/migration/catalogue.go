@@ -241,6 +241,20 @@ var shellConditions = []Failure{
 		Fix:         "Nothing: cutover checks again. If it persists, run Get-CsUser for the user."},
 }
 
+// HoldReason says in a few words why moves wait when a failure that is the
+// deployment's (Failure.Deployment) holds them.
+func HoldReason(code ErrorCode) string {
+	switch code {
+	case CodeSignInFailed:
+		return "Move-CsUser cannot sign in to Teams"
+	case CodeGraphUnavailable:
+		return "Microsoft Graph does not answer"
+	case CodeGraphAccessDenied:
+		return "Microsoft Graph refuses cutover's credentials"
+	}
+	return string(code)
+}
+
 // ErrSessionBroken marks a shell call that failed because its remote
 // session broke: PowerShell's
 // System.Management.Automation.Remoting.PSRemotingTransportException
@@ -272,9 +286,9 @@ var directoryFailures = []Failure{
 		Fix: "Move the user back by hand (Move-CsUser -Target <pool>) after checking Get-CsUser."},
 	{Code: CodeGraphThrottled, Transient: true, Explanation: "Microsoft Graph throttled cutover's requests.",
 		Fix: "Nothing: cutover waits as Graph asks and tries again."},
-	{Code: CodeGraphUnavailable, Transient: true, Explanation: "Microsoft Graph did not answer or answered with a server error.",
-		Fix: "Nothing: cutover tries again. Check the service health dashboard if it persists."},
-	{Code: CodeGraphAccessDenied, Explanation: "Microsoft Graph refused cutover's credentials.",
+	{Code: CodeGraphUnavailable, Transient: true, Deployment: true, Explanation: "Microsoft Graph (or the sign-in to Entra ID) did not answer, or answered with a server error: the deployment's fault, not the user's.",
+		Fix: "Nothing: moves wait, spending no attempt, and go on once Graph answers the workers' check again. Check the network to Graph and the service health dashboard if it persists."},
+	{Code: CodeGraphAccessDenied, Deployment: true, Explanation: "Microsoft Graph (or the sign-in to Entra ID) refused cutover's credentials: the deployment's fault, not the user's.",
 		Fix: "Check the app registration's client secret or certificate and its application permissions (User.Read.All, Directory.Read.All, Organization.Read.All, TeamsUserConfiguration.Read.All), with admin consent."},
 	{Code: CodeWaveHalted, Explanation: "Not started: the wave was halted because too many of its moves failed.",
 		Fix: "A migration lead looks into the failures, then resumes the wave (the user is moved then) or cancels it."},

@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cutover/cutover/internal/migration"
@@ -185,6 +186,7 @@ type Graph struct {
 	srv     *http.Server
 	base    string // https://host:port, once started
 
+	signInDown  atomic.Bool // the sign-in endpoints drop every connection
 	mu          sync.Mutex
 	ids         map[string]string    // object ID → UPN
 	onlineSince map[string]time.Time // UPN → when first seen homed online
@@ -373,6 +375,11 @@ func (g *Graph) Stats() GraphStats {
 	return st
 }
 
+// SetSignInDown makes the sign-in to the simulated Entra ID unreachable
+// (every connection to its endpoints dropped), or reachable again. Tokens
+// already handed out keep working, as real ones do until they expire.
+func (g *Graph) SetSignInDown(down bool) { g.signInDown.Store(down) }
+
 // requestKind names what a request is after, for the counters.
 func requestKind(path string) string {
 	switch {
@@ -419,6 +426,16 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // ServeHTTP serves the simulated Graph: the token endpoints, and under /v1.0
 // the Graph API, behind a bearer token.
 func (g *Graph) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if g.signInDown.Load() && !strings.HasPrefix(r.URL.Path, "/v1.0/") {
+		// Unreachable: the connection is dropped without an answer.
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				_ = conn.Close()
+				return
+			}
+		}
+		panic(http.ErrAbortHandler)
+	}
 	rec := GraphRequest{At: time.Now(), Method: r.Method, Target: r.RequestURI, Kind: requestKind(r.URL.Path)}
 	if rec.Target == "" {
 		rec.Target = r.URL.RequestURI()
