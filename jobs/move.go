@@ -588,16 +588,12 @@ func (a *attempt) fail(ctx context.Context, cause error) error {
 // homing first, so a move cut off here is not made twice.
 func (a *attempt) hold(ctx context.Context, f migration.Failure, msg string) error {
 	ctx = context.WithoutCancel(ctx)
-	client := river.ClientFromContext[pgx.Tx](ctx)
-	if err := a.w.ready.Hold(ctx, client, f.Code, migration.HoldReason(f.Code), msg); err != nil {
-		return err
-	}
-	if err := store.New(a.w.pool).MoveEventAdd(ctx, a.move.ID, migration.MoveEvent{Attempt: a.n, Actor: a.w.actor, ErrorCode: f.Code,
-		Message: a.prefix() + "not counted: " + string(f.Code) + ": " + msg + "; moves across the deployment wait until the workers' check passes"}); err != nil {
+	if err := a.w.ready.holdMove(ctx, river.ClientFromContext[pgx.Tx](ctx), f, a.move.ID,
+		migration.MoveEvent{Attempt: a.n, Actor: a.w.actor, Message: a.prefix()}, msg); err != nil {
 		return err
 	}
 	a.w.release(ctx, a.move.ID)
-	return river.JobSnooze(a.w.cfg.HostRecheck/2 + time.Duration(a.job.ID%250)*time.Millisecond)
+	return a.w.ready.snooze(a.job.ID)
 }
 
 // classify finds the failure's catalogue entry. A 507 is read against time

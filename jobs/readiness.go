@@ -35,10 +35,9 @@ type Readiness struct {
 	started sync.Once
 	wake    chan struct{} // a hold was set here: check the host now
 
-	mu      sync.Mutex
-	holds   []store.Hold
-	readAt  time.Time
-	checked migration.HostFacts
+	mu     sync.Mutex
+	holds  []store.Hold
+	readAt time.Time
 }
 
 // Hold codes that are not failures of a move.
@@ -113,7 +112,7 @@ func (r *Readiness) Hold(ctx context.Context, client *river.Client[pgx.Tx], code
 			return err
 		}
 		for _, w := range waves {
-			msg := "moves wait: " + reason
+			msg := movesWait(reason)
 			if err := q.WaveReason(ctx, w.ID, migration.WaveStateRunning, msg); err != nil {
 				return err
 			}
@@ -130,6 +129,20 @@ func (r *Readiness) Hold(ctx context.Context, client *river.Client[pgx.Tx], code
 	})
 }
 
+// movesWait is a running wave's reason while a hold stops its moves.
+func movesWait(reason string) string { return "moves wait: " + reason }
+
+// holdMove holds the deployment for a failure of a move that is not the
+// user's, and says in the move's timeline that its attempt is not counted.
+func (r *Readiness) holdMove(ctx context.Context, client *river.Client[pgx.Tx], f migration.Failure, moveID int64, e migration.MoveEvent, msg string) error {
+	if err := r.Hold(ctx, client, f.Code, migration.HoldReason(f.Code), msg); err != nil {
+		return err
+	}
+	e.ErrorCode = f.Code
+	e.Message += "not counted: " + string(f.Code) + ": " + msg + "; moves across the deployment wait until the workers' check passes"
+	return store.New(r.pool).MoveEventAdd(ctx, moveID, e)
+}
+
 // Release clears a hold, if there is one; moves start again.
 func (r *Readiness) Release(ctx context.Context, code migration.ErrorCode) error {
 	defer r.forget()
@@ -144,11 +157,18 @@ func (r *Readiness) Release(ctx context.Context, code migration.ErrorCode) error
 		if err != nil {
 			return err
 		}
+		// A wave that showed this hold shows the next one, if another holds.
+		next := ""
+		if rest, err := q.Holds(ctx); err != nil {
+			return err
+		} else if len(rest) > 0 {
+			next = movesWait(rest[0].Reason)
+		}
 		for _, w := range waves {
-			if w.StateReason != "moves wait: "+h.Reason {
+			if w.StateReason != movesWait(h.Reason) {
 				continue
 			}
-			if err := q.WaveReason(ctx, w.ID, migration.WaveStateRunning, ""); err != nil {
+			if err := q.WaveReason(ctx, w.ID, migration.WaveStateRunning, next); err != nil {
 				return err
 			}
 			if _, err := q.WaveEventAdd(ctx, w.ID, WaveEventReleased, fmt.Sprintf("moves start again after %s: %s cleared", time.Since(h.Since).Round(time.Second), h.Code), "worker "+r.cfg.ID); err != nil {
@@ -177,17 +197,13 @@ func (r *Readiness) Check(ctx context.Context, client *river.Client[pgx.Tx]) (st
 	if err := q.HostSave(ctx, h); err != nil {
 		return h, err
 	}
-	if was := r.ready.Swap(h.Ready); was != h.Ready || !h.Ready {
+	if was := r.ready.Swap(h.Ready); was != h.Ready {
 		if h.Ready {
 			r.log.Info("worker host ready: it takes moves again", "host", r.host)
 		} else {
 			r.log.Warn("worker host not ready: it takes no moves", "host", r.host, "failed", failedChecks(h.Checks))
 		}
 	}
-	r.mu.Lock()
-	r.checked = h.Facts
-	r.mu.Unlock()
-
 	if h.Ready {
 		if err := r.checkHybrid(ctx); err != nil {
 			r.log.Warn("checking the hybrid configuration failed", "error", err)
@@ -385,16 +401,21 @@ func (r *Readiness) ensure(client *river.Client[pgx.Tx]) {
 // gate says whether a move may start now: nil, or the snooze that makes it
 // wait (spending no attempt) for a ready host or the end of a hold.
 func (r *Readiness) gate(ctx context.Context, jobID int64) error {
-	wait := r.cfg.HostRecheck/2 + time.Duration(jobID%250)*time.Millisecond
 	if !r.Ready() {
-		return river.JobSnooze(wait) // another host may take it meanwhile
+		return r.snooze(jobID) // another host may take it meanwhile
 	}
 	h, err := r.held(ctx)
 	if err != nil {
 		return err
 	}
 	if h != nil {
-		return river.JobSnooze(wait)
+		return r.snooze(jobID)
 	}
 	return nil
+}
+
+// snooze makes a job wait, spending no attempt, about half a recheck
+// (spread by the job, so that a deployment's moves do not all look at once).
+func (r *Readiness) snooze(jobID int64) error {
+	return river.JobSnooze(r.cfg.HostRecheck/2 + time.Duration(jobID%250)*time.Millisecond)
 }

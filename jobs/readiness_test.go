@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -65,4 +66,36 @@ func TestWaveWaitsForHybridReadiness(t *testing.T) {
 		}
 		return false
 	}, 10*time.Second, 50*time.Millisecond)
+}
+
+// TestHoldReasons: a running wave shows the hold set last; when it clears
+// while another still holds, the wave shows that one; when none holds, none.
+func TestHoldReasons(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.Pool(t)
+	// Not started: no worker, and no host check that would clear the holds.
+	client, ready, err := jobs.NewClientWithReadiness(pool, sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}}), jobstest.Config, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	q, ctx := store.New(pool), context.Background()
+	g, err := q.GroupCreate(ctx, store.NewGroup{Name: "holds", Source: "json", Members: members(2, "contoso.com")})
+	require.NoError(t, err)
+	waves, err := jobs.NewScheduler(pool, client).Plan(ctx, g.ID, "test", func(unplanned, next int) ([]migration.WaveSpec, error) {
+		return migration.CheckWaves([]migration.WaveSpec{{Size: 2, StartAt: time.Now().Add(time.Hour)}}, unplanned, next)
+	})
+	require.NoError(t, err)
+	_, _, started, err := q.WaveStart(ctx, waves[0].ID, "test") // running, its moves left alone
+	require.NoError(t, err)
+	require.True(t, started)
+	reason := func() string {
+		w, err := q.WaveGet(ctx, waves[0].ID)
+		require.NoError(t, err)
+		return w.StateReason
+	}
+	require.NoError(t, ready.Hold(ctx, client, migration.CodeSignInFailed, migration.HoldReason(migration.CodeSignInFailed), "AADSTS50076"))
+	require.NoError(t, ready.Hold(ctx, client, migration.CodeGraphUnavailable, migration.HoldReason(migration.CodeGraphUnavailable), "no answer"))
+	require.Equal(t, "moves wait: Microsoft Graph does not answer", reason())
+	require.NoError(t, ready.Release(ctx, migration.CodeGraphUnavailable))
+	require.Equal(t, "moves wait: Move-CsUser cannot sign in to Teams", reason(), "the hold still in force is shown")
+	require.NoError(t, ready.Release(ctx, migration.CodeSignInFailed))
+	require.Empty(t, reason())
 }

@@ -101,10 +101,11 @@ func (w *RollbackWorker) Work(ctx context.Context, job *river.Job[RollbackArgs])
 		f := migration.Classify(cause)
 		msg := truncate(cause.Error(), 1000)
 		if f.Deployment { // not the user's: held, not counted
-			if err := w.ready.Hold(context.WithoutCancel(ctx), river.ClientFromContext[pgx.Tx](ctx), f.Code, migration.HoldReason(f.Code), msg); err != nil {
+			if err := w.ready.holdMove(context.WithoutCancel(ctx), river.ClientFromContext[pgx.Tx](ctx), f, m.ID,
+				migration.MoveEvent{Actor: w.actor, Message: prefix}, msg); err != nil {
 				return err
 			}
-			return river.JobSnooze(w.cfg.HostRecheck / 2)
+			return w.ready.snooze(job.ID)
 		}
 		if f.Retries(job.Attempt) && job.Attempt < job.MaxAttempts {
 			if err := q.MoveEventAdd(ctx, m.ID, migration.MoveEvent{ErrorCode: f.Code, Actor: w.actor,

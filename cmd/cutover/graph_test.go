@@ -436,6 +436,13 @@ func TestGraphSignInUnreachable(t *testing.T) {
 		require.NoError(t, err)
 		require.Zero(t, moves[0].Attempts, "%s: no attempt spent while Graph is down", m.UPN)
 	}
+	// The lead's report still shows, and says what is wrong.
+	report, err := preflight.DeploymentReadiness(ctx, q, dir, time.Now(), time.Hour)
+	require.NoError(t, err)
+	require.Equal(t, migration.CheckFail, report.Status)
+	require.Len(t, report.Holds, 1)
+	i := slices.IndexFunc(report.Sections, func(s preflight.Section) bool { return s.Name == "tenant" })
+	require.Equal(t, migration.CodeGraphUnavailable, report.Sections[i].Checks[0].Code)
 
 	fake.SetSignInDown(false)
 	require.Eventually(t, func() bool {

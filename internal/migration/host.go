@@ -1,6 +1,7 @@
 package migration
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"strings"
@@ -89,6 +90,10 @@ func HostReadiness(f HostFacts) []Check {
 			"Install the Skype for Business Server administrative tools on the host, or set --pwsh-pool to a front-end pool for a remote session.")
 	}
 
+	// The install and update commands, and the elevated session an update
+	// needs, are MicrosoftDocs/OfficeDocs-SkypeForBusiness
+	// Teams/teams-powershell-install.md's; -RequiredVersion is
+	// Install-Module's own (MicrosoftDocs/PowerShell-Docs, PowerShellGet).
 	switch {
 	case f.TeamsModule == "":
 		add("teams_module", CheckFail, "the MicrosoftTeams PowerShell module is not installed; Move-CsUser needs "+MinTeamsModule+" or later",
@@ -148,16 +153,9 @@ func serverBuildCheck(f HostFacts) Check {
 		return c
 	}
 	c.Status = CheckFail
-	c.Evidence = "unknown Skype for Business Server build: " + cmpOr(what, "none reported")
+	c.Evidence = "unknown Skype for Business Server build: " + cmp.Or(what, "none reported")
 	c.Fix = "Run the worker on a host with the Skype for Business Server 2015 CU12, 2019 CU6 or Subscription Edition administrative tools."
 	return c
-}
-
-func cmpOr(s, alt string) string {
-	if s == "" {
-		return alt
-	}
-	return s
 }
 
 // versionAtLeast reports whether the dotted version v is at least min

@@ -1,6 +1,7 @@
 package migration
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -75,7 +76,7 @@ func OnPremReadiness(o OnPremises, target, overrideURL string) []Check {
 			have = append(have, p.Identity+" ("+p.ProxyFqdn+")")
 		}
 		checks = append(checks, Check{Name: CheckHostingProvider, Status: CheckFail,
-			Evidence: fmt.Sprintf("no hosting provider has ProxyFqdn %s (Get-CsHostingProvider: %s)", target, cmpOr(strings.Join(have, ", "), "none")),
+			Evidence: fmt.Sprintf("no hosting provider has ProxyFqdn %s (Get-CsHostingProvider: %s)", target, cmp.Or(strings.Join(have, ", "), "none")),
 			Fix:      create})
 	} else {
 		p := o.HostingProviders[i]
@@ -120,7 +121,7 @@ func OnPremReadiness(o OnPremises, target, overrideURL string) []Check {
 		// provider if your Edge Servers are configured to use default
 		// routing rather than Domain Name System (DNS) server routing."
 		checks = append(checks, Check{Name: CheckEdgeFederation, Status: CheckFail,
-			Evidence: "Access Edge RoutingMethod is " + cmpOr(e.RoutingMethod, "not set") + ": federation with a hosting provider needs DNS SRV routing",
+			Evidence: "Access Edge RoutingMethod is " + cmp.Or(e.RoutingMethod, "not set") + ": federation with a hosting provider needs DNS SRV routing",
 			Fix:      setAccessEdge})
 	case !e.EnablePartnerDiscovery:
 		checks = append(checks, Check{Name: CheckEdgeFederation, Status: CheckWarn,

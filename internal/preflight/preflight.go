@@ -6,6 +6,7 @@ package preflight
 import (
 	"cmp"
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -228,10 +229,18 @@ func DeploymentReadiness(ctx context.Context, q *store.Queries, dir migration.Di
 	d.Sections = append(d.Sections, Section{Name: "hosts", Title: "Worker hosts", Checks: hostChecks})
 	if dir != nil {
 		t, err := Tenant(ctx, q, dir, now, maxSyncAge)
-		if err != nil {
+		switch de, ok := errors.AsType[*migration.DirectoryError](err); {
+		case ok:
+			// Graph down or refusing cutover: the report still shows, and
+			// says so (the workers hold moves for it).
+			f := migration.Classify(de)
+			d.Sections = append(d.Sections, Section{Name: "tenant", Title: "Tenant", CheckedAt: &now, Checks: []migration.Check{{
+				Name: "graph", Status: migration.CheckFail, Code: f.Code, Evidence: de.Error(), Fix: f.Fix}}})
+		case err != nil:
 			return d, err
+		default:
+			d.Sections = append(d.Sections, Section{Name: "tenant", Title: "Tenant (" + t.Tenant + ")", CheckedAt: &t.CheckedAt, Checks: t.Checks})
 		}
-		d.Sections = append(d.Sections, Section{Name: "tenant", Title: "Tenant (" + t.Tenant + ")", CheckedAt: &t.CheckedAt, Checks: t.Checks})
 	} else {
 		d.Sections = append(d.Sections, Section{Name: "tenant", Title: "Tenant", Checks: []migration.Check{{Name: "graph", Status: migration.CheckWarn,
 			Evidence: "cutover has no Microsoft Graph connection", Fix: "Set CUTOVER_GRAPH and the app registration's credentials."}}})
