@@ -100,6 +100,15 @@ type Config struct {
 	// the deployment is held, and about how long a move waits before it
 	// looks again. Defaults to 15 seconds.
 	HostRecheck time.Duration
+	// Heartbeat is how often this process says in Postgres that it lives
+	// and renews the slots it holds. A process silent for DeadAfter is
+	// dead: its slots are freed and its running moves handed to a live
+	// process. Defaults to 2 seconds.
+	Heartbeat time.Duration
+	// Interrupted, when set, hears of each move stopped by a failure that
+	// is not the user's and spends no attempt: its cause ("database",
+	// "shell_session", "worker_lost"), for metrics.
+	Interrupted func(cause string, n int)
 	// MoveEnded, when set, hears of each move's outcome and how long it
 	// took from its first pre-flight (for metrics).
 	MoveEnded func(outcome migration.MoveState, took time.Duration)
@@ -147,6 +156,9 @@ func (c Config) withDefaults() Config {
 	if c.HostRecheck <= 0 {
 		c.HostRecheck = 15 * time.Second
 	}
+	if c.Heartbeat <= 0 {
+		c.Heartbeat = 2 * time.Second
+	}
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
@@ -187,10 +199,15 @@ func (c Config) shellCall(ctx context.Context, call func(context.Context) error)
 // shell time-out). River looks for such jobs every 30 seconds.
 func (c Config) RescueAfter() time.Duration { return c.jobTimeout() + min(time.Minute, c.jobTimeout()) }
 
-// leaseTTL is how long a move holds its wave's concurrency slot without
-// renewing it; a dead worker's slot comes back after it, before River
-// rescues its job.
-func (c Config) leaseTTL() time.Duration { return c.jobTimeout() + min(30*time.Second, c.ShellTimeout) }
+// leaseTTL is how long a slot lives without its holder's heartbeat: five
+// beats (10 seconds by default), so that a slot held by a process that died
+// is free within that, while a process whose heartbeat is late a beat or two
+// keeps its slots.
+func (c Config) leaseTTL() time.Duration { return 5 * c.Heartbeat }
+
+// DeadAfter is how long a process may be silent before the live processes
+// take it for dead and hand its running moves on (10 seconds by default).
+func (c Config) DeadAfter() time.Duration { return 5 * c.Heartbeat }
 
 // Backoff is the wait after failed attempt n (1-based): RetryBase doubled per
 // attempt, capped at RetryMax, spread by up to ±10% by the job ID so that a

@@ -63,9 +63,60 @@ func (w *MoveWorker) NextRetry(job *river.Job[MoveArgs]) time.Time {
 // Timeout implements river.Worker.
 func (w *MoveWorker) Timeout(*river.Job[MoveArgs]) time.Duration { return w.cfg.jobTimeout() }
 
-// Work implements river.Worker.
+// Work implements river.Worker. A move stopped by the database (out of
+// reach, or cut off mid-attempt) or whose move changed under it spends no
+// attempt: it runs again shortly, reading the move and the homing afresh.
 func (w *MoveWorker) Work(ctx context.Context, job *river.Job[MoveArgs]) error {
+	err := w.work(ctx, job)
+	if de, ok := errors.AsType[databaseError](err); ok && (ctx.Err() == nil || errors.Is(ctx.Err(), context.DeadlineExceeded)) {
+		return w.databaseWait(ctx, job, de)
+	}
+	if errors.Is(err, store.ErrStale) {
+		// The move changed under this attempt (a lead cancelled it, or it
+		// went to another process while this one was cut off), or this
+		// process lost its slot before the move call: nothing more is done
+		// here, and the next run reads the move afresh.
+		w.release(context.WithoutCancel(ctx), job.Args.MoveID)
+		return river.JobSnooze(time.Second)
+	}
+	return err
+}
+
+// databaseWait hands a move stopped by the database back to the queue
+// without spending an attempt, and says so wherever it can: in the log and
+// the metrics, and in the move's timeline if the database answers again.
+func (w *MoveWorker) databaseWait(ctx context.Context, job *river.Job[MoveArgs], de databaseError) error {
+	ctx = context.WithoutCancel(ctx)
+	w.log.Warn("a move met a database failure: it runs again shortly, no attempt counted", "move_id", job.Args.MoveID, "error", de.err)
+	if w.cfg.Interrupted != nil {
+		w.cfg.Interrupted(CauseDatabase, 1)
+	}
+	note, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_ = store.New(w.pool).MoveEventAdd(note, job.Args.MoveID, migration.MoveEvent{Attempt: job.Attempt, Actor: w.actor,
+		Message: fmt.Sprintf("attempt %d of %d: not counted: the database failed (%s); the move goes on shortly from where it was", job.Attempt, job.MaxAttempts, truncate(de.err.Error(), 300))})
+	w.release(note, job.Args.MoveID)
+	return river.JobSnooze(time.Second + time.Duration(job.ID%1000)*time.Millisecond)
+}
+
+// databaseError marks an error of the database rather than of the user's
+// move (store.Unavailable).
+type databaseError struct{ err error }
+
+func (e databaseError) Error() string { return "the database: " + e.err.Error() }
+func (e databaseError) Unwrap() error { return e.err }
+
+// dbErr marks an error of a query as the database's when it is.
+func dbErr(err error) error {
+	if store.Unavailable(err) {
+		return databaseError{err}
+	}
+	return err
+}
+
+func (w *MoveWorker) work(ctx context.Context, job *river.Job[MoveArgs]) error {
 	m, wave, err := store.New(w.pool).MoveWithWave(ctx, job.Args.MoveID)
+	err = dbErr(err)
 	if migration.ErrorKind(err) == migration.ENotFound {
 		return river.JobCancel(err)
 	}
@@ -79,7 +130,7 @@ func (w *MoveWorker) Work(ctx context.Context, job *river.Job[MoveArgs]) error {
 	// is held (a sign-in that fails): the move waits, spending no attempt.
 	w.ready.ensure(river.ClientFromContext[pgx.Tx](ctx))
 	if err := w.ready.gate(ctx, job.ID); err != nil {
-		return err
+		return dbErr(err)
 	}
 	// A move cut off in flight (its worker died) finishes whatever its wave
 	// does since; one that has not started waits for its wave and window.
@@ -151,7 +202,7 @@ func (w *MoveWorker) Work(ctx context.Context, job *river.Job[MoveArgs]) error {
 // slot is held when that returns ErrStale.
 func (w *MoveWorker) acquire(ctx context.Context, m migration.Move, closed func() error, start *store.MoveChange) (store.Lease, error) {
 	q := store.New(w.pool)
-	req := store.LeaseRequest{WaveID: m.WaveID, MoveID: m.ID, TTL: w.cfg.leaseTTL(), AnyState: m.State.InFlight()}
+	req := store.LeaseRequest{WaveID: m.WaveID, MoveID: m.ID, TTL: w.cfg.leaseTTL(), AnyState: m.State.InFlight(), Holder: w.cfg.ID}
 	deadline := time.Now().Add(w.cfg.slotWait())
 	// Registered before each try, so that a slot freed here during the
 	// try wakes this move (or another waiting one) rather than nobody.
@@ -167,10 +218,10 @@ func (w *MoveWorker) acquire(ctx context.Context, m migration.Move, closed func(
 		if start != nil {
 			lease, err = q.LeaseStart(ctx, req, *start)
 		} else {
-			lease, err = q.LeaseAcquire(ctx, req.WaveID, req.MoveID, req.TTL, req.AnyState)
+			lease, err = q.LeaseAcquire(ctx, req)
 		}
 		if err != nil {
-			return lease, err
+			return lease, dbErr(err)
 		}
 		if lease.OK || lease.WaveState != migration.WaveStateRunning && !m.State.InFlight() {
 			return lease, nil
@@ -204,7 +255,7 @@ func (w *MoveWorker) acquire(ctx context.Context, m migration.Move, closed func(
 
 // release frees the move's slot and wakes a move waiting for one here.
 func (w *MoveWorker) release(ctx context.Context, moveID int64) {
-	if err := store.New(w.pool).LeaseRelease(ctx, moveID); err != nil {
+	if err := store.New(w.pool).LeaseRelease(ctx, moveID, w.cfg.ID); err != nil {
 		w.log.Warn("freeing a move's slot failed; the slot frees itself when it expires", "move_id", moveID, "error", err)
 	}
 	w.freed.wakeOne(0)
@@ -345,6 +396,7 @@ func (a *attempt) run(ctx context.Context) error {
 	if err := a.change(ctx, q, store.MoveChange{
 		To:         migration.MoveStateMoving,
 		MoveIssued: true,
+		SlotHolder: a.w.cfg.ID, // no move call on a slot this process lost
 		Capture:    &u,
 		Message:    "moving online (" + moveCommand(opts) + ")",
 	}); err != nil {
@@ -393,7 +445,7 @@ func (a *attempt) preflight(ctx context.Context, q *store.Queries, on migration.
 		checks = append(checks, *c)
 	}
 	if err := q.PreflightSave(ctx, a.move.MemberID, checks, now); err != nil {
-		return err
+		return dbErr(err)
 	}
 	if err := migration.FirstFailure(checks); err != nil {
 		return err
@@ -401,8 +453,8 @@ func (a *attempt) preflight(ctx context.Context, q *store.Queries, on migration.
 	if du != nil {
 		a.directoryID, a.licencedAt = du.ID, migration.LicenceAssignedAt(du)
 	}
-	return q.MoveEventAdd(ctx, a.move.ID, migration.MoveEvent{Attempt: a.n, Actor: a.w.actor,
-		Message: "pre-flight in Entra ID: " + summarise(checks)})
+	return dbErr(q.MoveEventAdd(ctx, a.move.ID, migration.MoveEvent{Attempt: a.n, Actor: a.w.actor,
+		Message: "pre-flight in Entra ID: " + summarise(checks)}))
 }
 
 // summarise says in a line how checks went, naming the warnings.
@@ -462,7 +514,9 @@ func (a *attempt) verify(ctx context.Context) error {
 	// Anything but user is not done: sfbOnPremUser while Teams takes the
 	// move in; ineligibleUser, unknown and the rest say why in the timeline.
 	shows := fmt.Sprintf("Teams shows accountType %s (%s)", account, migration.AccountTypeMeaning(account))
-	waited := time.Since(*a.move.MoveIssuedAt)
+	// Measured from the move call, less the time the move spent stranded
+	// on a worker process that died.
+	waited := time.Since(*a.move.MoveIssuedAt) - a.move.Stranded
 	if waited >= a.w.cfg.ProvisioningWait {
 		msg := fmt.Sprintf("%s %s after the move, not user", shows, waited.Round(time.Second))
 		return a.finish(ctx, store.MoveChange{To: migration.MoveStateFailed, ErrorCode: migration.CodeNotProvisionedOnline,
@@ -478,7 +532,7 @@ func (a *attempt) verify(ctx context.Context) error {
 	}
 	if err := q.MoveWaitNote(ctx, a.move.ID, time.Now().Add(wait), migration.MoveEvent{Attempt: a.n, Actor: a.w.actor,
 		Message: fmt.Sprintf("on premises the user is online; %s: waiting up to %s for accountType user", shows, a.w.cfg.ProvisioningWait)}); err != nil {
-		return err
+		return dbErr(err)
 	}
 	a.w.release(ctx, a.move.ID)
 	return river.JobSnooze(wait)
@@ -507,8 +561,12 @@ func (a *attempt) change(ctx context.Context, q *store.Queries, c store.MoveChan
 	if a.pending != nil {
 		cs = []store.MoveChange{*a.pending, c}
 	}
-	if err := q.MoveUpdates(ctx, len(release) > 0 && release[0], cs...); err != nil {
-		return err
+	releaseBy := ""
+	if len(release) > 0 && release[0] {
+		releaseBy = a.w.cfg.ID
+	}
+	if err := q.MoveUpdates(ctx, releaseBy, cs...); err != nil {
+		return dbErr(err)
 	}
 	for _, c := range cs {
 		a.changed(c)
@@ -522,7 +580,7 @@ func (a *attempt) flush(ctx context.Context, q *store.Queries) error {
 		return nil
 	}
 	if err := q.MoveUpdate(ctx, *a.pending); err != nil {
-		return err
+		return dbErr(err)
 	}
 	a.changed(*a.pending)
 	return nil
@@ -551,6 +609,9 @@ func (a *attempt) fail(ctx context.Context, cause error) error {
 	if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return cause // stopping: Work hands the move on
 	}
+	if _, ok := errors.AsType[databaseError](cause); ok {
+		return cause // not the user's: Work hands the move on
+	}
 	f, err := a.classify(ctx, cause)
 	if err != nil {
 		return err
@@ -558,6 +619,11 @@ func (a *attempt) fail(ctx context.Context, cause error) error {
 	msg := truncate(cause.Error(), 1000)
 	if f.Deployment {
 		return a.hold(ctx, f, msg)
+	}
+	if f.Code == migration.CodeSessionBroken {
+		if err := a.sessionBroken(ctx, f, msg); !errors.Is(err, errCount) {
+			return err
+		}
 	}
 	if !f.Retries(a.n) || a.n >= a.job.MaxAttempts {
 		note := ""
@@ -590,8 +656,43 @@ func (a *attempt) hold(ctx context.Context, f migration.Failure, msg string) err
 	ctx = context.WithoutCancel(ctx)
 	if err := a.w.ready.holdMove(ctx, river.ClientFromContext[pgx.Tx](ctx), f, a.move.ID,
 		migration.MoveEvent{Attempt: a.n, Actor: a.w.actor, Message: a.prefix()}, msg); err != nil {
-		return err
+		return dbErr(err)
 	}
+	a.w.release(ctx, a.move.ID)
+	return a.w.ready.snooze(a.job.ID)
+}
+
+// sessionBrokenFree is how many broken shell sessions a run of a move may
+// meet without counting an attempt; beyond that they count as the
+// transient failures they are, so that a move cannot wait for ever.
+const sessionBrokenFree = 3
+
+// errCount says that a failure is to be counted after all.
+var errCount = errors.New("count the attempt")
+
+// sessionBroken hands back a move whose shell session broke (not the
+// user's: the host's): the attempt is not counted, the timeline says so,
+// the slot is freed, and this host checks its shell again at once (a host
+// that fails takes no moves, and with none ready the deployment is held).
+// It returns errCount once the run has met sessionBrokenFree of them.
+func (a *attempt) sessionBroken(ctx context.Context, f migration.Failure, msg string) error {
+	ctx = context.WithoutCancel(ctx)
+	q := store.New(a.w.pool)
+	_, n, err := q.MoveRunErrors(ctx, a.move.ID, f.Code)
+	if err != nil {
+		return dbErr(err)
+	}
+	if n >= sessionBrokenFree {
+		return errCount
+	}
+	if err := q.MoveEventAdd(ctx, a.move.ID, migration.MoveEvent{Attempt: a.n, Actor: a.w.actor, ErrorCode: f.Code,
+		Message: a.prefix() + "not counted: " + string(f.Code) + ": " + msg + "; this host checks its shell again, and the move goes on from where it was"}); err != nil {
+		return dbErr(err)
+	}
+	if a.w.cfg.Interrupted != nil {
+		a.w.cfg.Interrupted(CauseShellSession, 1)
+	}
+	a.w.ready.recheck()
 	a.w.release(ctx, a.move.ID)
 	return a.w.ready.snooze(a.job.ID)
 }
@@ -603,9 +704,9 @@ func (a *attempt) classify(ctx context.Context, cause error) (migration.Failure,
 	f := migration.Classify(cause)
 	since := a.licencedAt
 	if since.IsZero() && f.Code == migration.CodeLicenceMissing {
-		first, err := store.New(a.w.pool).MoveFirstErrorAt(context.WithoutCancel(ctx), a.move.ID, migration.CodeLicenceProvisioning)
+		first, _, err := store.New(a.w.pool).MoveRunErrors(context.WithoutCancel(ctx), a.move.ID, migration.CodeLicenceProvisioning)
 		if err != nil {
-			return f, err
+			return f, dbErr(err)
 		}
 		since = cmp.Or(first, time.Now())
 	}

@@ -32,6 +32,7 @@ type Readiness struct {
 	host  string
 
 	ready   atomic.Bool // the host passed its last check (true until checked)
+	beat    *liveness
 	started sync.Once
 	wake    chan struct{} // a hold was set here: check the host now
 
@@ -54,7 +55,8 @@ const (
 
 func newReadiness(pool *pgxpool.Pool, shell migration.Shell, cfg Config, log *slog.Logger) *Readiness {
 	host, _ := os.Hostname()
-	r := &Readiness{pool: pool, shell: shell, cfg: cfg, log: log, host: host, wake: make(chan struct{}, 1)}
+	r := &Readiness{pool: pool, shell: shell, cfg: cfg, log: log, host: host, wake: make(chan struct{}, 1),
+		beat: &liveness{pool: pool, cfg: cfg, log: log, host: host}}
 	r.ready.Store(true)
 	return r
 }
@@ -96,10 +98,7 @@ func (r *Readiness) forget() {
 // and the reason on every running wave, and a warning in its log.
 func (r *Readiness) Hold(ctx context.Context, client *river.Client[pgx.Tx], code migration.ErrorCode, reason, evidence string) error {
 	defer r.forget()
-	select { // the host check decides when it clears: look soon
-	case r.wake <- struct{}{}:
-	default:
-	}
+	r.recheck() // the host check decides when it clears: look soon
 	return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		q := store.New(tx)
 		created, err := q.HoldSet(ctx, store.Hold{Code: code, Reason: reason, Evidence: evidence, SetBy: r.cfg.ID})
@@ -127,6 +126,14 @@ func (r *Readiness) Hold(ctx context.Context, client *river.Client[pgx.Tx], code
 		}
 		return nil
 	})
+}
+
+// recheck makes this process check its host now.
+func (r *Readiness) recheck() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
 }
 
 // movesWait is a running wave's reason while a hold stops its moves.
@@ -382,20 +389,26 @@ func (r *Readiness) run(client *river.Client[pgx.Tx], first bool) {
 	}
 }
 
-// Start checks the host now and then keeps checking it while the client
-// runs. Moves start it themselves, if nothing did, at their first run.
+// Start starts the process's heartbeat, checks the host now and then keeps
+// checking it while the client runs. Moves start both themselves, if
+// nothing did, at their first run.
 func (r *Readiness) Start(ctx context.Context, client *river.Client[pgx.Tx]) error {
 	var err error
 	r.started.Do(func() {
+		go r.beat.run(client)
 		_, err = r.Check(ctx, client)
 		go r.run(client, false)
 	})
 	return err
 }
 
-// ensure starts the checks at a move's first run, if Start was not called.
+// ensure starts the heartbeat and the checks at a move's first run, if
+// Start was not called.
 func (r *Readiness) ensure(client *river.Client[pgx.Tx]) {
-	r.started.Do(func() { go r.run(client, true) })
+	r.started.Do(func() {
+		go r.beat.run(client)
+		go r.run(client, true)
+	})
 }
 
 // gate says whether a move may start now: nil, or the snooze that makes it

@@ -191,10 +191,9 @@ func waitFor(t *testing.T, pool *pgxpool.Pool, within time.Duration, want int, q
 }
 
 // TestKilledWorkerResumes kills a worker process (SIGKILL) in the middle of
-// a wave. Another worker takes its moves over once River rescues them (the
-// rescue is configured from the shell time-out: seconds here, minutes by
-// default), reads each user's homing first, and moves every user exactly
-// once.
+// a wave. Another worker takes its moves over once the dead one has missed
+// its heartbeats (River's rescue stays the backstop), reads each user's
+// homing first, and moves every user exactly once.
 func TestKilledWorkerResumes(t *testing.T) {
 	t.Parallel()
 	const users = 20
@@ -227,13 +226,15 @@ func TestKilledWorkerResumes(t *testing.T) {
 	for _, m := range members {
 		require.Equal(t, 1, shell.MovesFor(m.UPN), "%s: moves that took effect", m.UPN)
 	}
-	// The stranded moves were taken over: their timelines go back to
-	// pre-flight from where the dead worker left them.
-	var resumed int
+	// The stranded moves were taken over, their timelines say so, and
+	// none spent an attempt on it.
+	var resumed, attempts int
 	require.NoError(t, pool.QueryRow(ctx, `
 		SELECT count(DISTINCT move_id) FROM move_events e
-		WHERE e.state = 'preflight' AND e.attempt > 1`).Scan(&resumed))
+		WHERE e.message LIKE 'worker % stopped %handed to a live worker%'`).Scan(&resumed))
 	require.GreaterOrEqual(t, resumed, stranded)
+	require.NoError(t, pool.QueryRow(ctx, `SELECT max(attempts) FROM moves`).Scan(&attempts))
+	require.Equal(t, 1, attempts, "no attempt spent on the dead worker")
 }
 
 // planUsers imports n users (prefix000@contoso.com, ...) as a pilot group and

@@ -58,7 +58,7 @@ func startService(ctx context.Context, pool *pgxpool.Pool, shell migration.Shell
 	jc := cfg.Jobs
 	m := metrics.New(pool, log)
 	shell, jc.Directory = m.Shell(shell), m.Directory(jc.Directory)
-	jc.MoveEnded = m.MoveEnded
+	jc.MoveEnded, jc.Interrupted = m.MoveEnded, m.Interrupted
 	if cfg.Role == RoleAPI {
 		jc.MoveWorkers, jc.Control = 0, false
 	} else {

@@ -24,6 +24,7 @@ type Metrics struct {
 	moveDuration *prometheus.HistogramVec
 	shellCalls   *prometheus.HistogramVec
 	graphCalls   *prometheus.HistogramVec
+	interrupted  *prometheus.CounterVec
 }
 
 // New returns the metrics of a process whose database is pool.
@@ -41,7 +42,14 @@ func New(pool *pgxpool.Pool, log *slog.Logger) *Metrics {
 	m.graphCalls = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "cutover_graph_call_duration_seconds", Help: "Microsoft Graph calls, by call and result (ok, or the error code).", Buckets: calls,
 	}, []string{"call", "result"})
-	m.reg.MustRegister(m.moveDuration, m.shellCalls, m.graphCalls,
+	m.interrupted = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cutover_moves_interrupted_total",
+		Help: "Moves this process stopped for a failure that is not the user's, spending no attempt, by cause (database, shell_session, worker_lost: moves in flight on a worker process found dead).",
+	}, []string{"cause"})
+	for _, cause := range []string{"database", "shell_session", "worker_lost"} {
+		m.interrupted.WithLabelValues(cause)
+	}
+	m.reg.MustRegister(m.moveDuration, m.shellCalls, m.graphCalls, m.interrupted,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&dbCollector{pool: pool, log: log})
 	return m
@@ -55,6 +63,11 @@ func (m *Metrics) Handler() http.Handler {
 // MoveEnded records a move's outcome and how long it took.
 func (m *Metrics) MoveEnded(outcome migration.MoveState, took time.Duration) {
 	m.moveDuration.WithLabelValues(string(outcome)).Observe(took.Seconds())
+}
+
+// Interrupted counts n moves stopped by a failure that is not the user's.
+func (m *Metrics) Interrupted(cause string, n int) {
+	m.interrupted.WithLabelValues(cause).Add(float64(n))
 }
 
 func result(err error) string {
@@ -173,11 +186,12 @@ var (
 	riverDesc    = prometheus.NewDesc("cutover_river_jobs", "River jobs by queue and state (the queue's depth).", []string{"queue", "state"}, nil)
 	upDesc       = prometheus.NewDesc("cutover_database_up", "1 if the database answered the scrape's queries.", nil, nil)
 	hostDesc     = prometheus.NewDesc("cutover_worker_host_ready", "1 if the worker process's host passed its last readiness check (checked in the last 15 minutes); 0 if it takes no moves.", []string{"id", "host"}, nil)
+	processDesc  = prometheus.NewDesc("cutover_worker_processes", "Worker processes: alive (a heartbeat in the last 10 seconds), and lost (found dead, in the last 24 hours).", []string{"state"}, nil)
 	holdDesc     = prometheus.NewDesc("cutover_deployment_held", "1 for each condition that stops every move start now (a sign-in that fails, no ready worker host).", []string{"code"}, nil)
 )
 
 func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{movesDesc, inFlightDesc, capDesc, waveDesc, waveLimit, riverDesc, upDesc, hostDesc, holdDesc} {
+	for _, d := range []*prometheus.Desc{movesDesc, inFlightDesc, capDesc, waveDesc, waveLimit, riverDesc, upDesc, hostDesc, holdDesc, processDesc} {
 		ch <- d
 	}
 }
@@ -234,6 +248,12 @@ func (c *dbCollector) collect(ctx context.Context, ch chan<- prometheus.Metric) 
 	if err := query(hostDesc, `
 		SELECT id, host, CASE WHEN ready THEN 1 ELSE 0 END::float8 FROM worker_hosts
 		WHERE checked_at >= now() - interval '15 minutes'`, 2); err != nil {
+		return err
+	}
+	if err := query(processDesc, `
+		SELECT 'alive', count(*) FILTER (WHERE ended_at IS NULL AND heartbeat_at >= now() - interval '10 seconds')::float8 FROM worker_processes
+		UNION ALL
+		SELECT 'lost', count(*) FILTER (WHERE ended_at >= now() - interval '24 hours' AND end_reason LIKE 'no heartbeat%')::float8 FROM worker_processes`, 1); err != nil {
 		return err
 	}
 	if err := query(holdDesc, `SELECT code, 1::float8 FROM deployment_holds`, 1); err != nil {

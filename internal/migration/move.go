@@ -70,6 +70,10 @@ type Move struct {
 	FinishedAt    *time.Time `json:"finished_at,omitempty"`
 	UpdatedAt     time.Time  `json:"updated_at"`
 	MemberID      int64      `json:"-"`
+	// Stranded is how long the move spent on worker processes that died
+	// with it in flight: the wait for Teams after the move call does not
+	// count it.
+	Stranded time.Duration `json:"-"`
 }
 
 // MoveEvent is one entry in a move's timeline.

@@ -55,23 +55,25 @@ type Lease struct {
 }
 
 // LeaseAcquire takes a slot for a move, if its wave is running (or
-// anyState: a move cut off in flight finishes whatever its wave's state) and
-// neither the wave's adaptive limit nor the deployment's cap on moves in
+// r.AnyState: a move cut off in flight finishes whatever its wave's state)
+// and neither the wave's adaptive limit nor the deployment's cap on moves in
 // flight is reached: a row of the wave's slots and one of the deployment's,
-// so that the cap holds across processes (sql/0006). A move that holds a
-// slot already renews it; a slot whose holder died is taken once it has
-// expired. It commits without waiting for the WAL flush, so it must not run
-// inside a transaction that writes anything else.
-func (q *Queries) LeaseAcquire(ctx context.Context, waveID, moveID int64, ttl time.Duration, anyState bool) (Lease, error) {
+// so that the cap holds across processes (sql/0006). The slot is held by
+// r.Holder, whose heartbeat renews it (see Heartbeat): a slot whose holder
+// died is free once it has expired, or at once when the holder is found
+// dead. A move that holds a slot already renews it. It commits without
+// waiting for the WAL flush, so it must not run inside a transaction that
+// writes anything else.
+func (q *Queries) LeaseAcquire(ctx context.Context, r LeaseRequest) (Lease, error) {
 	var l Lease
 	var state *string
-	err := q.db.QueryRow(ctx, `SELECT ok, wave_state, at, wave_full FROM cutover_lease_acquire($1, $2, $3, $4)`,
-		waveID, moveID, ttl.Seconds(), anyState).Scan(&l.OK, &state, &l.At, &l.WaveFull)
+	err := q.db.QueryRow(ctx, `SELECT ok, wave_state, at, wave_full FROM cutover_lease_acquire($1, $2, $3, $4, $5)`,
+		r.WaveID, r.MoveID, r.TTL.Seconds(), r.AnyState, r.Holder).Scan(&l.OK, &state, &l.At, &l.WaveFull)
 	if err != nil {
 		return l, err
 	}
 	if state == nil {
-		return l, migration.Errorf(migration.ENotFound, "not_found", "wave %d does not exist", waveID)
+		return l, migration.Errorf(migration.ENotFound, "not_found", "wave %d does not exist", r.WaveID)
 	}
 	l.WaveState = migration.WaveState(*state)
 	return l, nil

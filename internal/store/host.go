@@ -128,3 +128,46 @@ func (q *Queries) ReadinessRequestedAt(ctx context.Context) (time.Time, error) {
 	}
 	return *at, nil
 }
+
+// LostWorker is a worker process found dead by a heartbeat: its slots were
+// freed and its running jobs handed back to the queue.
+type LostWorker struct {
+	ID            string
+	LastHeartbeat time.Time
+	Jobs          int     // running River jobs handed back
+	MoveIDs       []int64 // moves in flight among them
+}
+
+// Heartbeat records that worker process id (on host) lives, renews the
+// slots it holds for ttl, and buries the processes silent for deadAfter
+// (sql/0009): one round trip.
+func (q *Queries) Heartbeat(ctx context.Context, id, host string, ttl, deadAfter time.Duration) ([]LostWorker, error) {
+	rows, _ := q.db.Query(ctx, `SELECT process, last_heartbeat, jobs, move_ids FROM cutover_heartbeat($1, $2, $3, $4)`,
+		id, host, ttl.Seconds(), deadAfter.Seconds())
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[LostWorker])
+}
+
+// ProcessEnd records that worker process id stopped of itself.
+func (q *Queries) ProcessEnd(ctx context.Context, id, reason string) error {
+	_, err := q.db.Exec(ctx, `UPDATE worker_processes SET ended_at = now(), end_reason = $2 WHERE id = $1 AND ended_at IS NULL`, id, reason)
+	return err
+}
+
+// WorkerProcess is a worker process as its heartbeats show it.
+type WorkerProcess struct {
+	ID          string     `json:"id"`
+	Host        string     `json:"host"`
+	StartedAt   time.Time  `json:"started_at"`
+	HeartbeatAt time.Time  `json:"heartbeat_at"`
+	EndedAt     *time.Time `json:"ended_at,omitempty"`
+	EndReason   string     `json:"end_reason,omitempty"`
+}
+
+// Processes returns the worker processes alive, or ended since since, most
+// recent first.
+func (q *Queries) Processes(ctx context.Context, since time.Time) ([]WorkerProcess, error) {
+	rows, _ := q.db.Query(ctx, `
+		SELECT id, host, started_at, heartbeat_at, ended_at, coalesce(end_reason, '') FROM worker_processes
+		WHERE ended_at IS NULL OR ended_at >= $1 ORDER BY ended_at DESC NULLS FIRST, started_at DESC`, since)
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[WorkerProcess])
+}

@@ -15,7 +15,8 @@ import (
 const moveSelect = `
 SELECT m.id, m.wave_id, w.name, w.start_at, g.id, g.name, m.upn, m.sip, gm.display_name,
        m.state, m.run, m.attempts, w.max_attempts, coalesce(m.error_code, ''), coalesce(m.error_message, ''),
-       m.next_attempt_at, m.move_issued_at, m.started_at, m.finished_at, m.updated_at, m.member_id
+       m.next_attempt_at, m.move_issued_at, m.started_at, m.finished_at, m.updated_at, m.member_id,
+       (extract(epoch FROM m.stranded) * 1e9)::bigint
 FROM moves m
 JOIN waves w ON w.id = m.wave_id
 JOIN pilot_groups g ON g.id = w.group_id
@@ -173,6 +174,10 @@ type MoveChange struct {
 	ErrorMessage  string
 	NextAttemptAt *time.Time
 	MoveIssued    bool // the move call is about to be made
+	// SlotHolder, when set, makes the change only while that process holds
+	// the move's slot of the deployment's cap, unexpired: a process cut off
+	// from the database, whose slot was freed, makes no move call.
+	SlotHolder string
 	// Capture, when set, is the user's on-premises state, kept as the
 	// move's rollback record in the same statement (see MoveUpdate).
 	Capture *migration.ShellUser
@@ -196,19 +201,19 @@ func (q *Queries) MoveUpdate(ctx context.Context, c MoveChange) error {
 	return stale(c, n)
 }
 
-// MoveUpdates applies changes one after the other and, with release, frees
-// the move's slot, all in one round trip: on a pool, in one implicit
+// MoveUpdates applies changes one after the other and, with releaseBy set,
+// frees the move's slot that process holds, all in one round trip: on a pool, in one implicit
 // transaction. A change whose move is not in a state it may start from
 // changes nothing, nor do the ones after it, and MoveUpdates returns
 // ErrStale.
-func (q *Queries) MoveUpdates(ctx context.Context, release bool, cs ...MoveChange) error {
+func (q *Queries) MoveUpdates(ctx context.Context, releaseBy string, cs ...MoveChange) error {
 	b := &pgx.Batch{}
 	for _, c := range cs {
 		sql, args := moveUpdateSQL(c, expectChanged, nil)
 		b.Queue(sql, args...)
 	}
-	if release && len(cs) > 0 {
-		b.Queue(`SELECT cutover_lease_release($1)`, cs[0].MoveID)
+	if releaseBy != "" && len(cs) > 0 {
+		b.Queue(`SELECT cutover_lease_release($1, $2)`, cs[0].MoveID, releaseBy)
 	}
 	res := q.db.SendBatch(ctx, b)
 	for _, c := range cs {
@@ -229,6 +234,9 @@ type LeaseRequest struct {
 	WaveID, MoveID int64
 	TTL            time.Duration
 	AnyState       bool
+	// Holder is the worker process that holds the slot (its River client
+	// ID): its heartbeat renews the slot, and its death frees it.
+	Holder string
 }
 
 // LeaseStart takes a slot for a move as LeaseAcquire does and, if it got
@@ -280,13 +288,14 @@ func moveUpdateSQL(c MoveChange, result updateResult, lease *LeaseRequest) (stri
 		from = migration.MoveStatesTo(c.To)
 	}
 	capture, message := "", "$9::text"
-	args := []any{c.MoveID, c.To, from, c.Attempt, c.ErrorCode, c.ErrorMessage, c.NextAttemptAt, c.MoveIssued, c.Message, c.Actor}
-	with, gate, answer := "", "", "SELECT count(*) FROM changed"
+	args := []any{c.MoveID, c.To, from, c.Attempt, c.ErrorCode, c.ErrorMessage, c.NextAttemptAt, c.MoveIssued, c.Message, c.Actor, c.SlotHolder}
+	with, answer := "", "SELECT count(*) FROM changed"
+	gate := ` AND ($11::text = '' OR EXISTS (SELECT 1 FROM cap_slots WHERE move_id = $1 AND holder = $11 AND expires_at > now()))`
 	switch result {
 	case expectChanged:
 		answer = "SELECT cutover_expect_changed(count(*)) FROM changed"
 	case withLease:
-		gate = " AND (SELECT ok FROM lease)"
+		gate += " AND (SELECT ok FROM lease)"
 		answer = "SELECT lease.ok, lease.wave_state, lease.at, lease.wave_full, (SELECT count(*) FROM changed) FROM lease"
 	}
 	if u := c.Capture; u != nil {
@@ -297,17 +306,17 @@ func moveUpdateSQL(c MoveChange, result updateResult, lease *LeaseRequest) (stri
 		capture = `rec AS (
 			INSERT INTO rollback_records (move_id, sip_address, registrar_pool, hosting_provider,
 			                              enterprise_voice_enabled, line_uri, policies, captured_at)
-			SELECT $1, $11, $12, $13, $14, $15, $16, now() WHERE EXISTS (SELECT 1 FROM moves WHERE id = $1 AND state = ANY($3))` + gate + `
+			SELECT $1, $12, $13, $14, $15, $16, $17, now() WHERE EXISTS (SELECT 1 FROM moves WHERE id = $1 AND state = ANY($3))` + gate + `
 			ON CONFLICT (move_id) DO NOTHING RETURNING move_id
 		), `
-		message = `CASE WHEN EXISTS (SELECT 1 FROM rec) THEN 'rollback record captured (registrar pool ' || $12 || '); '
+		message = `CASE WHEN EXISTS (SELECT 1 FROM rec) THEN 'rollback record captured (registrar pool ' || $13 || '); '
 		           ELSE 'rollback record kept from an earlier attempt; ' END || $9`
 		args = append(args, u.SipAddress, u.RegistrarPool, u.HostingProvider, u.EnterpriseVoiceEnabled, u.LineURI, policies)
 	}
 	if result == withLease {
 		n := len(args)
-		with = fmt.Sprintf(`lease AS MATERIALIZED (SELECT ok, wave_state, at, wave_full FROM cutover_lease_acquire($%d, $1, $%d, $%d)), `, n+1, n+2, n+3)
-		args = append(args, lease.WaveID, lease.TTL.Seconds(), lease.AnyState)
+		with = fmt.Sprintf(`lease AS MATERIALIZED (SELECT ok, wave_state, at, wave_full FROM cutover_lease_acquire($%d, $1, $%d, $%d, $%d)), `, n+1, n+2, n+3, n+4)
+		args = append(args, lease.WaveID, lease.TTL.Seconds(), lease.AnyState, lease.Holder)
 	}
 	return `
 		WITH ` + with + capture + `changed AS (
@@ -337,19 +346,20 @@ func (q *Queries) MoveEventCount(ctx context.Context, moveID int64, state migrat
 	return n, err
 }
 
-// MoveFirstErrorAt returns when the move's current run (since it was last
-// queued) first failed with one of codes, or the zero time if it has not.
-func (q *Queries) MoveFirstErrorAt(ctx context.Context, moveID int64, codes ...migration.ErrorCode) (time.Time, error) {
+// MoveRunErrors says when the move's current run (since it was last
+// queued) first failed with one of codes (the zero time if it has not), and
+// how often.
+func (q *Queries) MoveRunErrors(ctx context.Context, moveID int64, codes ...migration.ErrorCode) (first time.Time, n int, err error) {
 	var at *time.Time
-	err := q.db.QueryRow(ctx, `
-		SELECT min(e.at) FROM move_events e
+	err = q.db.QueryRow(ctx, `
+		SELECT min(e.at), count(*) FROM move_events e
 		WHERE e.move_id = $1 AND e.error_code = ANY($2)
 		  AND e.at > coalesce((SELECT max(at) FROM move_events WHERE move_id = $1 AND state = 'queued'), '-infinity')`,
-		moveID, codes).Scan(&at)
+		moveID, codes).Scan(&at, &n)
 	if err != nil || at == nil {
-		return time.Time{}, err
+		return time.Time{}, n, err
 	}
-	return *at, nil
+	return *at, n, nil
 }
 
 // MoveEventAdd appends an event to a move's timeline without changing it.
@@ -413,9 +423,9 @@ func rollbackSQL(moveID string) string {
 		FROM rollback_records WHERE move_id = ` + moveID
 }
 
-// LeaseRelease frees a move's concurrency slot.
-func (q *Queries) LeaseRelease(ctx context.Context, moveID int64) error {
-	_, err := q.db.Exec(ctx, `SELECT cutover_lease_release($1)`, moveID)
+// LeaseRelease frees the move's slots that holder holds.
+func (q *Queries) LeaseRelease(ctx context.Context, moveID int64, holder string) error {
+	_, err := q.db.Exec(ctx, `SELECT cutover_lease_release($1, $2)`, moveID, holder)
 	return err
 }
 
@@ -494,4 +504,14 @@ func (q *Queries) MovesWithoutJob(ctx context.Context, quiet time.Duration, limi
 		        AND (j.args->>'move_id')::bigint = m.id AND (j.args->>'run')::int = m.run)
 		ORDER BY m.id LIMIT $2`, quiet.Seconds(), limit)
 	return pgx.CollectRows(rows, pgx.RowToStructByPos[StrandedMove])
+}
+
+// MoveWaves counts the moves among ids by wave.
+func (q *Queries) MoveWaves(ctx context.Context, ids []int64) (map[int64]int, error) {
+	rows, _ := q.db.Query(ctx, `SELECT wave_id, count(*) FROM moves WHERE id = ANY($1) GROUP BY wave_id`, ids)
+	out := map[int64]int{}
+	var wave int64
+	var n int
+	_, err := pgx.ForEachRow(rows, []any{&wave, &n}, func() error { out[wave] = n; return nil })
+	return out, err
 }

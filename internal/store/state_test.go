@@ -417,7 +417,7 @@ func TestLeaseAcquire(t *testing.T) {
 	}
 	acquire := func(move int64, ttl time.Duration) bool {
 		t.Helper()
-		lease, err := q.LeaseAcquire(ctx, w, move, ttl, false)
+		lease, err := q.LeaseAcquire(ctx, store.LeaseRequest{WaveID: w, MoveID: move, TTL: ttl, Holder: "test"})
 		ok := lease.OK
 		require.NoError(t, err)
 		return ok
@@ -466,7 +466,7 @@ func TestLeaseAcquire(t *testing.T) {
 	require.True(t, live(m[0]), "renewed")
 
 	// Released slots are taken again.
-	require.NoError(t, q.LeaseRelease(ctx, m[0]))
+	require.NoError(t, q.LeaseRelease(ctx, m[0], "test"))
 	require.Equal(t, []int64{m[2]}, leases())
 	require.True(t, acquire(m[3], time.Minute))
 	require.False(t, acquire(m[1], time.Minute))
@@ -474,7 +474,7 @@ func TestLeaseAcquire(t *testing.T) {
 	// Other waves have slots of their own.
 	w2 := f.wave(t, g, migration.WaveStateRunning, 1)
 	other := f.move(t, g, w2, "lease-other@contoso.com", migration.MoveStatePreflight)
-	lease, err := q.LeaseAcquire(ctx, w2, other, time.Minute, false)
+	lease, err := q.LeaseAcquire(ctx, store.LeaseRequest{WaveID: w2, MoveID: other, TTL: time.Minute, Holder: "test"})
 	ok := lease.OK
 	require.NoError(t, err)
 	require.True(t, ok)
@@ -499,7 +499,7 @@ func TestLeaseAcquireConcurrent(t *testing.T) {
 	)
 	for _, id := range moves {
 		wg.Go(func() {
-			lease, err := q.LeaseAcquire(ctx, w, id, time.Minute, false)
+			lease, err := q.LeaseAcquire(ctx, store.LeaseRequest{WaveID: w, MoveID: id, TTL: time.Minute, Holder: "test"})
 			ok := lease.OK
 			if err != nil {
 				errs <- err
@@ -534,7 +534,7 @@ func TestLeaseAcquireSerialised(t *testing.T) {
 	tx, err := f.pool.Begin(ctx)
 	require.NoError(t, err)
 	defer tx.Rollback(ctx) //nolint:errcheck
-	lease, err := store.New(tx).LeaseAcquire(ctx, w, first, time.Minute, false)
+	lease, err := store.New(tx).LeaseAcquire(ctx, store.LeaseRequest{WaveID: w, MoveID: first, TTL: time.Minute, Holder: "test"})
 	ok := lease.OK
 	require.NoError(t, err)
 	require.True(t, ok)
@@ -545,12 +545,12 @@ func TestLeaseAcquireSerialised(t *testing.T) {
 	_, err = conn.Exec(ctx, "SET lock_timeout = '200ms'")
 	require.NoError(t, err)
 	defer conn.Exec(context.Background(), "RESET lock_timeout") //nolint:errcheck
-	lease, err = store.New(conn).LeaseAcquire(ctx, w, second, time.Minute, false)
+	lease, err = store.New(conn).LeaseAcquire(ctx, store.LeaseRequest{WaveID: w, MoveID: second, TTL: time.Minute, Holder: "test"})
 	ok = lease.OK
 	require.False(t, err == nil && ok, "the wave's only slot was given twice")
 
 	require.NoError(t, tx.Commit(ctx))
-	lease, err = store.New(conn).LeaseAcquire(ctx, w, second, time.Minute, false)
+	lease, err = store.New(conn).LeaseAcquire(ctx, store.LeaseRequest{WaveID: w, MoveID: second, TTL: time.Minute, Holder: "test"})
 	ok = lease.OK
 	require.NoError(t, err)
 	require.False(t, ok, "the slot is taken")
@@ -686,7 +686,7 @@ func TestMoveUpdatesAllOrNothing(t *testing.T) {
 			for _, to := range tt.to {
 				cs = append(cs, store.MoveChange{MoveID: id, To: to, Attempt: 1, Message: "batch", Actor: "test"})
 			}
-			err := q.MoveUpdates(ctx, true, cs...)
+			err := q.MoveUpdates(ctx, "test", cs...)
 			m, getErr := q.MoveGet(ctx, id)
 			require.NoError(t, getErr)
 			if tt.stale {
@@ -732,7 +732,7 @@ func TestLeaseStart(t *testing.T) {
 				f.lease(t, w, f.move(t, g, w, fmt.Sprintf("holder.%d@contoso.com", i), migration.MoveStateMoving))
 			}
 			id := f.move(t, g, w, fmt.Sprintf("start.%d@contoso.com", i), tt.state)
-			lease, err := q.LeaseStart(ctx, store.LeaseRequest{WaveID: w, MoveID: id, TTL: time.Minute},
+			lease, err := q.LeaseStart(ctx, store.LeaseRequest{WaveID: w, MoveID: id, TTL: time.Minute, Holder: "test"},
 				store.MoveChange{MoveID: id, To: migration.MoveStatePreflight, From: []migration.MoveState{migration.MoveStateQueued}, Attempt: 1, Message: "start", Actor: "test"})
 			if tt.stale {
 				require.ErrorIs(t, err, store.ErrStale)
@@ -757,7 +757,7 @@ func TestLeaseStart(t *testing.T) {
 func (f fixtures) lease(t *testing.T, waveID, moveID int64) {
 	t.Helper()
 	var ok bool
-	require.NoError(t, f.pool.QueryRow(context.Background(), `SELECT ok FROM cutover_lease_acquire($1, $2, 60, true)`, waveID, moveID).Scan(&ok))
+	require.NoError(t, f.pool.QueryRow(context.Background(), `SELECT ok FROM cutover_lease_acquire($1, $2, 60, true, 'test')`, waveID, moveID).Scan(&ok))
 	require.True(t, ok, "a slot for move %d", moveID)
 }
 
@@ -878,7 +878,7 @@ func TestLeaseAcquireCap(t *testing.T) {
 		var wg sync.WaitGroup
 		for _, tk := range ts {
 			wg.Go(func() {
-				lease, err := q.LeaseAcquire(ctx, tk.wave, tk.move, time.Minute, false)
+				lease, err := q.LeaseAcquire(ctx, store.LeaseRequest{WaveID: tk.wave, MoveID: tk.move, TTL: time.Minute, Holder: "test"})
 				if !assert.NoError(t, err) || !lease.OK {
 					return
 				}
@@ -909,7 +909,7 @@ func TestLeaseAcquireCap(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 8, held(), "lowered: the holders keep their slots")
 	for _, tk := range granted {
-		require.NoError(t, q.LeaseRelease(ctx, tk.move))
+		require.NoError(t, q.LeaseRelease(ctx, tk.move, "test"))
 	}
 	require.Equal(t, 3, held())
 	var waiting []take
@@ -920,7 +920,7 @@ func TestLeaseAcquireCap(t *testing.T) {
 	}
 	require.Empty(t, acquireAll(waiting), "above the lowered cap, nothing is taken")
 	for _, tk := range takes {
-		require.NoError(t, q.LeaseRelease(ctx, tk.move))
+		require.NoError(t, q.LeaseRelease(ctx, tk.move, "test"))
 	}
 	require.Len(t, acquireAll(waiting), 2, "drained: the lowered cap of 2")
 }

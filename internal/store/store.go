@@ -10,6 +10,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -100,4 +102,34 @@ func translate(err error) error {
 		return migration.Errorf(migration.EConflict, "user_busy", "a user in this request has an active move in another wave: %s", pgErr.Detail)
 	}
 	return err
+}
+
+// Unavailable reports whether err, from a query, says the database could not be reached
+// or could not serve the request now, rather than anything about the
+// request: no connection, a connection cut, a server shutting down or
+// starting, out of resources, a serialisation failure or deadlock. Work that
+// meets it is not at fault and tries again later.
+func Unavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
+		switch pgErr.Code[:2] {
+		case "08", // connection exception
+			"53", // insufficient resources
+			"57": // operator intervention: shutdown, crash, cannot connect now
+			return true
+		}
+		return pgErr.Code == "40001" || pgErr.Code == "40P01" // serialisation failure, deadlock
+	}
+	if _, ok := errors.AsType[*pgconn.ConnectError](err); ok {
+		return true
+	}
+	if pgconn.SafeToRetry(err) || pgconn.Timeout(err) || errors.Is(err, pgconn.ErrConnClosed) {
+		return true
+	}
+	if _, ok := errors.AsType[net.Error](err); ok {
+		return true
+	}
+	return errors.Is(err, io.ErrUnexpectedEOF)
 }

@@ -1,0 +1,135 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+
+	"github.com/cutover/cutover/internal/store"
+)
+
+// Wave events of worker processes.
+const (
+	// WaveEventWorkerLost: a worker process died with moves of the wave in
+	// flight; they went to live workers.
+	WaveEventWorkerLost = "worker_lost"
+	// WaveEventDatabaseLost: a worker process could not reach the database
+	// for a while; its moves waited.
+	WaveEventDatabaseLost = "database_lost"
+)
+
+// liveness is a worker process's heartbeat in Postgres (sql/0009). Every
+// Config.Heartbeat it says the process lives and renews the slots it holds;
+// and it buries the processes silent for Config.DeadAfter, whose slots are
+// freed and whose running moves go back to the queue at once rather than
+// after River's rescue. A process cut off from the database stops renewing
+// its slots: they expire, and it makes no new move call (see
+// store.MoveChange.SlotHolder).
+type liveness struct {
+	pool *pgxpool.Pool
+	cfg  Config
+	log  *slog.Logger
+	host string
+}
+
+// run beats until the client stops, then records that the process ended.
+func (l *liveness) run(client *river.Client[pgx.Tx]) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-client.Stopped()
+		cancel()
+	}()
+	tick := time.NewTicker(l.cfg.Heartbeat)
+	defer tick.Stop()
+	var downSince time.Time // the database did not answer the heartbeat since
+	var lastErr error
+	for {
+		lost, err := store.New(l.pool).Heartbeat(ctx, l.cfg.ID, l.host, l.cfg.leaseTTL(), l.cfg.DeadAfter())
+		switch {
+		case ctx.Err() != nil:
+			end, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if err := store.New(l.pool).ProcessEnd(end, l.cfg.ID, "stopped"); err != nil {
+				l.log.Warn("recording this process's end failed; the others find it dead", "error", err)
+			}
+			cancel()
+			return
+		case err != nil:
+			if downSince.IsZero() {
+				downSince = time.Now()
+				l.log.Warn("the heartbeat failed: this process's slots expire after "+l.cfg.leaseTTL().String()+" without it, and it starts no move call meanwhile", "error", err)
+			}
+			lastErr = err
+		default:
+			if !downSince.IsZero() {
+				l.databaseBack(ctx, downSince, lastErr)
+				downSince = time.Time{}
+			}
+			for _, w := range lost {
+				l.buried(ctx, w)
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-tick.C:
+		}
+	}
+}
+
+// buried tells the lead of a worker process found dead: in its log, in the
+// timeline of each wave it had moves of in flight, and in the metrics.
+func (l *liveness) buried(ctx context.Context, w store.LostWorker) {
+	silent := time.Since(w.LastHeartbeat).Round(time.Second)
+	l.log.Warn("worker process found dead: its slots are free and its moves go to live workers",
+		"process", w.ID, "silent_for", silent, "jobs", w.Jobs, "moves_in_flight", len(w.MoveIDs))
+	if l.cfg.Interrupted != nil && len(w.MoveIDs) > 0 {
+		l.cfg.Interrupted(CauseWorkerLost, len(w.MoveIDs))
+	}
+	if len(w.MoveIDs) == 0 {
+		return
+	}
+	q := store.New(l.pool)
+	waves, err := q.MoveWaves(ctx, w.MoveIDs)
+	if err != nil {
+		l.log.Warn("telling the waves of a dead worker failed", "process", w.ID, "error", err)
+		return
+	}
+	for wave, n := range waves {
+		msg := fmt.Sprintf("worker %s stopped (no heartbeat for %s) with %d move(s) of this wave in flight: handed to live workers, no attempt counted", w.ID, silent, n)
+		if _, err := q.WaveEventAdd(ctx, wave, WaveEventWorkerLost, msg, "worker "+l.cfg.ID); err != nil {
+			l.log.Warn("telling a wave of a dead worker failed", "wave_id", wave, "error", err)
+		}
+	}
+}
+
+// databaseBack tells the running waves that this process could not reach
+// the database for a while (their moves here waited, spending no attempt),
+// once it can again.
+func (l *liveness) databaseBack(ctx context.Context, since time.Time, cause error) {
+	down := time.Since(since).Round(time.Second)
+	l.log.Info("the database answers again", "down_for", down)
+	q := store.New(l.pool)
+	waves, err := q.WavesRunning(ctx)
+	if err != nil {
+		return
+	}
+	for _, w := range waves {
+		msg := fmt.Sprintf("worker %s could not reach the database for about %s (%v): its moves waited, no attempt counted", l.cfg.ID, down, cause)
+		if _, err := q.WaveEventAdd(ctx, w.ID, WaveEventDatabaseLost, msg, "worker "+l.cfg.ID); err != nil {
+			l.log.Warn("telling a wave of the database's outage failed", "wave_id", w.ID, "error", err)
+		}
+	}
+}
+
+// Causes of interruptions: failures that are not the user's, which stop a
+// move without spending an attempt (Config.Interrupted).
+const (
+	CauseDatabase     = "database"
+	CauseShellSession = "shell_session"
+	CauseWorkerLost   = "worker_lost"
+)
