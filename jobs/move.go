@@ -338,11 +338,18 @@ func (a *attempt) start() *store.MoveChange {
 	if a.resumesVerifying() {
 		return nil
 	}
+	step := "pre-flight: reading the user's homing (Get-CsUser)"
+	if a.move.State.InFlight() {
+		// A run before this one was cut off (its worker died or stopped,
+		// or the database failed) without counting the attempt: the run's
+		// number tells this line from the last.
+		step = fmt.Sprintf("resumed (run %d of its job): ", len(a.job.AttemptedBy)) + step
+	}
 	return &store.MoveChange{
 		MoveID: a.move.ID, Attempt: a.n, Actor: a.w.actor,
 		To:      migration.MoveStatePreflight,
 		From:    []migration.MoveState{migration.MoveStateQueued, migration.MoveStateRetrying, migration.MoveStatePreflight, migration.MoveStateMoving, migration.MoveStateVerifying},
-		Message: a.prefix() + "pre-flight: reading the user's homing (Get-CsUser)",
+		Message: a.prefix() + step,
 	}
 }
 

@@ -398,8 +398,25 @@ func (r *Readiness) Start(ctx context.Context, client *river.Client[pgx.Tx]) err
 		go r.beat.run(client)
 		_, err = r.Check(ctx, client)
 		go r.run(client, false)
+		r.tell(ctx)
 	})
 	return err
+}
+
+// tell says in the log, once the host has been checked at start, whether
+// the deployment is ready, and if not why: every hold, whichever process
+// set it.
+func (r *Readiness) tell(ctx context.Context) {
+	holds, err := store.New(r.pool).Holds(ctx)
+	if err != nil {
+		return
+	}
+	for _, h := range holds {
+		r.log.Warn("the deployment is not ready: moves wait", "code", h.Code, "reason", h.Reason, "evidence", h.Evidence, "since", h.Since.UTC().Format(time.RFC3339))
+	}
+	if len(holds) == 0 && r.Ready() {
+		r.log.Info("the deployment is ready: this host passed its check and nothing holds moves")
+	}
 }
 
 // ensure starts the heartbeat and the checks at a move's first run, if

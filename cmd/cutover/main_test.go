@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -48,10 +49,35 @@ func startCutover(t *testing.T, args ...string) *exec.Cmd {
 // startCutoverEnv is startCutover with more environment.
 func startCutoverEnv(t *testing.T, env []string, args ...string) *exec.Cmd {
 	t.Helper()
+	cmd, _ := startCutoverOutput(t, env, args...)
+	return cmd
+}
+
+// output is a process's output so far, read while it runs.
+type output struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (o *output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.Write(p)
+}
+
+func (o *output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.String()
+}
+
+// startCutoverOutput is startCutoverEnv, with the process's output.
+func startCutoverOutput(t *testing.T, env []string, args ...string) (*exec.Cmd, *output) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(append(os.Environ(), "CUTOVER_TEST_MAIN=1"), env...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out := &output{}
+	cmd.Stdout, cmd.Stderr = out, out
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() {
 		if cmd.ProcessState != nil { // killed and reaped by the test
@@ -70,7 +96,7 @@ func startCutoverEnv(t *testing.T, env []string, args ...string) *exec.Cmd {
 			t.Logf("cutover %v:\n%s", args, out.String())
 		}
 	})
-	return cmd
+	return cmd, out
 }
 
 // freeAddr returns a loopback address with a port free a moment ago.

@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,8 +18,10 @@ import (
 
 	"github.com/cutover/cutover/internal/dbtest"
 	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/preflight"
 	"github.com/cutover/cutover/internal/sim"
 	"github.com/cutover/cutover/internal/store"
+	"github.com/cutover/cutover/jobs"
 )
 
 // Recovery after a worker process dies. The figures these tests log are the
@@ -176,6 +180,16 @@ func TestRecoveryServeRestarted(t *testing.T) {
 	var told int
 	require.NoError(t, pool.QueryRow(ctx, `SELECT count(DISTINCT move_id) FROM move_events WHERE move_id = ANY($1) AND message LIKE 'worker % stopped %'`, inFlight).Scan(&told))
 	require.Equal(t, len(inFlight), told, "each stranded move's timeline says it was handed on")
+	// The lead is told: in the wave's timeline and the readiness report.
+	var waveTold int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM wave_events WHERE kind = $1 AND message LIKE '%' || $2 || '%'`,
+		jobs.WaveEventWorkerLost, processID(t, first)).Scan(&waveTold))
+	require.Equal(t, 1, waveTold, "the wave's timeline says the worker was lost")
+	report, err := preflight.DeploymentReadiness(ctx, store.New(pool), nil, time.Now(), time.Hour)
+	require.NoError(t, err)
+	require.True(t, slices.ContainsFunc(report.Sections[0].Checks, func(c migration.Check) bool {
+		return strings.Contains(c.Name, processID(t, first)) && c.Status == migration.CheckWarn && strings.Contains(c.Evidence, "no heartbeat since")
+	}), "the readiness report names the lost process: %+v", report.Sections[0].Checks)
 	t.Logf("serve SIGKILLed with %d moves in flight (%d verifying) and restarted at once: first move ended %s after the restart, the last stranded move handed on after %s, the wave's end %s after the kill",
 		len(inFlight), len(verifying), firstEnd.Round(100*time.Millisecond), handedOn.Round(100*time.Millisecond), wave.Round(100*time.Millisecond))
 	require.Less(t, handedOn, time.Minute)
@@ -194,4 +208,53 @@ func ids(t *testing.T, pool *pgxpool.Pool, query string) []int64 {
 	}
 	require.NoError(t, rows.Err())
 	return out
+}
+
+// TestServeSaysGraphNotReady: with Entra ID's sign-in unreachable, `serve`
+// says when it starts that the deployment is not ready and why; a wave
+// started then shows that reason and spends no attempt; when the sign-in
+// comes back, the wave completes.
+func TestServeSaysGraphNotReady(t *testing.T) {
+	t.Parallel()
+	const users = 5
+	ctx := context.Background()
+	dbURL := dbtest.URL(t)
+	shell := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}, Latency: 10 * time.Millisecond})
+	tenant := httptest.NewServer(shell.Handler())
+	t.Cleanup(tenant.Close)
+	fake, err := sim.StartGraph(shell, sim.GraphConfig{ClientID: "cutover-test", ClientSecret: "test-secret"})
+	require.NoError(t, err)
+	t.Cleanup(fake.Close)
+	fake.SetSignInDown(true)
+	ca := filepath.Join(t.TempDir(), "graph.pem")
+	require.NoError(t, os.WriteFile(ca, fake.CertificatePEM(), 0o600))
+	pool, err := store.Open(ctx, dbURL)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+
+	_, out := startCutoverOutput(t, []string{"CUTOVER_GRAPH_CLIENT_SECRET=test-secret"},
+		"serve", "--role", "workers", "--database-url", dbURL, "--workers", "5",
+		"--shell", "sim+"+tenant.URL, "--retry-base", "200ms", "--log-level", "info",
+		"--graph", fake.GraphURL(), "--graph-authority", fake.URL()+"/", "--graph-tenant", fake.TenantID(),
+		"--graph-client-id", "cutover-test", "--graph-ca-file", ca)
+	require.Eventually(t, func() bool {
+		s := out.String()
+		return strings.Contains(s, "the deployment is not ready") && strings.Contains(s, "Microsoft Graph does not answer")
+	}, time.Minute, 50*time.Millisecond, "serve says the deployment is not ready, and why")
+
+	members := planUsers(t, pool, "graphdown", users, users)
+	require.Eventually(t, func() bool {
+		var reason string
+		require.NoError(t, pool.QueryRow(ctx, `SELECT coalesce(state_reason, '') FROM waves`).Scan(&reason))
+		return strings.Contains(reason, "Microsoft Graph does not answer")
+	}, time.Minute, 50*time.Millisecond, "the wave shows why its moves wait")
+	var spent int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT coalesce(max(attempts), 0) FROM moves`).Scan(&spent))
+	require.Zero(t, spent, "no attempt spent while Graph is down")
+
+	fake.SetSignInDown(false)
+	waitFor(t, pool, 2*time.Minute, 1, `SELECT count(*) FROM waves WHERE state = 'completed'`)
+	require.NoError(t, pool.QueryRow(ctx, `SELECT max(attempts) FROM moves`).Scan(&spent))
+	require.Equal(t, 1, spent, "each user moved at the first attempt")
+	checkWaveOutcome(t, pool, shell, members)
 }

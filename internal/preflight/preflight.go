@@ -191,14 +191,20 @@ type Section struct {
 	Checks    []migration.Check     `json:"checks"`
 }
 
-// Deployment is the whole readiness report: every worker host, the tenant,
-// the on-premises configuration and DNS, and what holds moves now.
+// Deployment is the whole readiness report: every worker host, the worker
+// processes alive and lost, the tenant, the on-premises configuration and
+// DNS, and what holds moves now.
 type Deployment struct {
-	Status   migration.CheckStatus `json:"status"`
-	Holds    []store.Hold          `json:"holds"`
-	Hosts    []store.WorkerHost    `json:"hosts"`
-	Sections []Section             `json:"sections"`
+	Status    migration.CheckStatus `json:"status"`
+	Holds     []store.Hold          `json:"holds"`
+	Hosts     []store.WorkerHost    `json:"hosts"`
+	Processes []store.WorkerProcess `json:"processes"`
+	Sections  []Section             `json:"sections"`
 }
+
+// processesLostWithin is how recently a worker process found dead is
+// reported.
+const processesLostWithin = 24 * time.Hour
 
 // hostsSeenWithin is how recently a worker host must have checked in to be
 // reported.
@@ -207,7 +213,7 @@ const hostsSeenWithin = 15 * time.Minute
 // DeploymentReadiness reports the deployment's readiness from what the
 // workers last recorded, with the tenant read from Graph now (dir may be nil).
 func DeploymentReadiness(ctx context.Context, q *store.Queries, dir migration.Directory, now time.Time, maxSyncAge time.Duration) (Deployment, error) {
-	d := Deployment{Status: migration.CheckPass, Holds: []store.Hold{}, Hosts: []store.WorkerHost{}, Sections: []Section{}}
+	d := Deployment{Status: migration.CheckPass, Holds: []store.Hold{}, Hosts: []store.WorkerHost{}, Processes: []store.WorkerProcess{}, Sections: []Section{}}
 	var err error
 	if d.Holds, err = q.Holds(ctx); err != nil {
 		return d, err
@@ -222,9 +228,19 @@ func DeploymentReadiness(ctx context.Context, q *store.Queries, dir migration.Di
 			hostChecks = append(hostChecks, c)
 		}
 	}
+	if d.Processes, err = q.Processes(ctx, now.Add(-processesLostWithin)); err != nil {
+		return d, err
+	}
+	for _, p := range d.Processes {
+		if p.EndedAt != nil && p.EndReason != "stopped" {
+			hostChecks = append(hostChecks, migration.Check{Name: p.Host + " (" + p.ID + "): process", Status: migration.CheckWarn,
+				Evidence: "lost at " + p.EndedAt.UTC().Format("2006-01-02 15:04:05 UTC") + ": " + p.EndReason + "; its slots were freed and its moves handed to live workers",
+				Fix:      "Nothing for the moves. Find out why the process died (killed, host lost, cut off from the database) and start it again."})
+		}
+	}
 	if len(d.Hosts) == 0 {
-		hostChecks = []migration.Check{{Name: "worker_hosts", Status: migration.CheckWarn,
-			Evidence: "no worker host has checked in within " + hostsSeenWithin.String(), Fix: "Start a worker (cutover serve --role workers) on the Skype for Business Server host."}}
+		hostChecks = append(hostChecks, migration.Check{Name: "worker_hosts", Status: migration.CheckWarn,
+			Evidence: "no worker host has checked in within " + hostsSeenWithin.String(), Fix: "Start a worker (cutover serve --role workers) on the Skype for Business Server host."})
 	}
 	d.Sections = append(d.Sections, Section{Name: "hosts", Title: "Worker hosts", Checks: hostChecks})
 	if dir != nil {
