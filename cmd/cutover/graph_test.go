@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"github.com/cutover/cutover/internal/preflight"
 	"github.com/cutover/cutover/internal/pwsh"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -36,6 +38,7 @@ type graphBundle struct {
 	shell     *sim.Shell
 	fake      *sim.Graph
 	scheduler *jobs.Scheduler
+	client    *river.Client[pgx.Tx]
 }
 
 func setupGraph(t *testing.T, gcfg sim.GraphConfig, options ...func(*jobs.Config)) *graphBundle {
@@ -51,7 +54,7 @@ func setupGraph(t *testing.T, gcfg sim.GraphConfig, options ...func(*jobs.Config
 		c.Directory, c.ProvisioningWait = dir, 30*time.Second
 	}}, options...)
 	client := jobstest.Start(t, pool, shell, options...)
-	return &graphBundle{pool: pool, dir: dir, q: store.New(pool), shell: shell, fake: fake, scheduler: jobs.NewScheduler(pool, client)}
+	return &graphBundle{pool: pool, dir: dir, q: store.New(pool), shell: shell, fake: fake, scheduler: jobs.NewScheduler(pool, client), client: client}
 }
 
 // plan imports users as a group and plans it as one wave starting now.
@@ -296,6 +299,49 @@ func TestTeamsNeverCatchesUp(t *testing.T) {
 	waits := strings.Count(messages(events), "waiting up to")
 	require.Equal(t, 1, waits, "the wait is one line in the timeline:\n%s", messages(events))
 	require.Equal(t, 1, m.Attempts, "waiting spends no attempt")
+}
+
+// TestProvisioningWaitLessStranded: the wait for Teams to show a move is
+// measured from the move call, less the time the move spent stranded on a
+// worker process that died. The move call was 3 seconds ago and the move
+// spent 4 seconds stranded; Teams shows the move 6 seconds after the call
+// (the simulator counts from now), and the wait is 8 seconds: counted from
+// the call alone it would run out before Teams shows the move.
+func TestProvisioningWaitLessStranded(t *testing.T) {
+	t.Parallel()
+	b := setupGraph(t, sim.GraphConfig{ProvisioningDelay: 6 * time.Second}, func(c *jobs.Config) {
+		c.ProvisioningWait = 8 * time.Second
+	})
+	ctx := context.Background()
+	const upn = "stranded@contoso.com"
+	g, err := b.q.GroupCreate(ctx, store.NewGroup{Name: "stranded", Source: "json", Members: []migration.Member{{UPN: upn, SIP: upn}}})
+	require.NoError(t, err)
+	waves, err := b.scheduler.Plan(ctx, g.ID, "test", func(unplanned, next int) ([]migration.WaveSpec, error) {
+		return migration.CheckWaves([]migration.WaveSpec{{Size: 1, StartAt: time.Now().Add(time.Hour)}}, unplanned, next)
+	})
+	require.NoError(t, err)
+	_, queued, started, err := b.q.WaveStart(ctx, waves[0].ID, "test")
+	require.NoError(t, err)
+	require.True(t, started)
+	// What the dead worker got done: pre-flight, the move call 3 seconds
+	// ago; then the move was stranded 4 seconds (as the heartbeat that
+	// buried the worker records it).
+	for _, to := range []migration.MoveState{migration.MoveStatePreflight, migration.MoveStateMoving} {
+		require.NoError(t, b.q.MoveUpdate(ctx, store.MoveChange{MoveID: queued[0].MoveID, To: to, Attempt: 1, MoveIssued: to == migration.MoveStateMoving, Message: "dead worker", Actor: "test"}))
+	}
+	require.NoError(t, b.shell.MoveOnline(ctx, upn, migration.MoveOnlineOptions{}))
+	_, err = b.pool.Exec(ctx, `UPDATE moves SET move_issued_at = now() - interval '3 seconds', stranded = interval '4 seconds' WHERE id = $1`, queued[0].MoveID)
+	require.NoError(t, err)
+
+	_, err = b.client.Insert(ctx, jobs.MoveArgs{MoveID: queued[0].MoveID, Run: queued[0].Run}, nil)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		m, err := b.q.MoveGet(ctx, queued[0].MoveID)
+		return err == nil && m.State.Done()
+	}, time.Minute, 50*time.Millisecond)
+	m, events, _ := b.lookUp(t, upn)
+	require.Equal(t, migration.MoveStateMoved, m.State, messages(events))
+	require.Equal(t, 1, b.shell.CallsFor(upn).MoveOnline, "moved once, by the dead worker")
 }
 
 // cliSettings are the settings the command line gives the Graph client for
