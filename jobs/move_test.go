@@ -346,3 +346,84 @@ func TestRollback(t *testing.T) {
 		return err == nil && got.State == migration.MoveStateRolledBack
 	}, 30*time.Second, 50*time.Millisecond)
 }
+
+// TestSessionBrokenNotCounted: a shell session that breaks under a move is
+// the host's fault, not the user's: the move goes on without counting the
+// attempt, and its timeline says so; past three in one run, breaks count as
+// the transient failures they are, so that a move cannot wait for ever.
+func TestSessionBrokenNotCounted(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name         string
+		users        int
+		breaks       int
+		notCounted   int
+		lastAttempts int // the most attempts any user took
+	}{
+		{"two breaks across the wave", 3, 2, 2, 1},
+		{"more breaks than a run may ignore", 1, 5, 3, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			shell := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}})
+			shell.BreakSessions(tc.breaks)
+			b := setupWith(t, shell)
+			g, err := b.q.GroupCreate(ctx, store.NewGroup{Name: "sessions", Source: "json", Members: members(tc.users, "contoso.com")})
+			require.NoError(t, err)
+			_, err = b.scheduler.Plan(ctx, g.ID, "test", planAll(5, 1))
+			require.NoError(t, err)
+			waitWaves(t, b.q, g.ID)
+			var moved, attempts, notCounted int
+			require.NoError(t, b.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE state = 'moved'), max(attempts) FROM moves`).Scan(&moved, &attempts))
+			require.NoError(t, b.pool.QueryRow(ctx, `SELECT count(*) FROM move_events WHERE error_code = 'session_broken' AND message LIKE '%not counted: session_broken%'`).Scan(&notCounted))
+			require.Equal(t, tc.users, moved)
+			require.Equal(t, tc.notCounted, notCounted)
+			require.Equal(t, tc.lastAttempts, attempts)
+		})
+	}
+}
+
+// TestDatabaseFailuresNotCounted: connections to the database cut again and
+// again in the middle of a wave (as a Postgres restart or a network cut
+// does) are not the users' fault: with nothing wrong with any user, every
+// user is moved at the first attempt.
+func TestDatabaseFailuresNotCounted(t *testing.T) {
+	t.Parallel()
+	const users = 150
+	ctx := context.Background()
+	shell := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}, Latency: 20 * time.Millisecond})
+	b := setupWith(t, shell)
+	var name string
+	require.NoError(t, b.pool.QueryRow(ctx, `SELECT current_database()`).Scan(&name))
+	admin, err := pgx.Connect(ctx, dbtest.ServerURL())
+	require.NoError(t, err)
+	t.Cleanup(func() { admin.Close(context.Background()) })
+
+	g, err := b.q.GroupCreate(ctx, store.NewGroup{Name: "db cuts", Source: "json", Members: members(users, "contoso.com")})
+	require.NoError(t, err)
+	_, err = b.scheduler.Plan(ctx, g.ID, "test", planAll(5, 10))
+	require.NoError(t, err)
+	cuts := 0
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		var done int
+		err := b.pool.QueryRow(ctx, `SELECT count(*) FROM waves WHERE state = 'completed'`).Scan(&done)
+		if err == nil && done == 1 {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the wave did not complete")
+		if cuts < 6 {
+			_, err := admin.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, name)
+			require.NoError(t, err)
+			cuts++
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	var moved, attempts, told int
+	require.NoError(t, b.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE state = 'moved'), max(attempts) FROM moves`).Scan(&moved, &attempts))
+	require.NoError(t, b.pool.QueryRow(ctx, `SELECT count(*) FROM move_events WHERE message LIKE '%not counted: the database failed%'`).Scan(&told))
+	t.Logf("%d cuts; %d moves told of a database failure", cuts, told)
+	require.Equal(t, users, moved)
+	require.Equal(t, 1, attempts, "no attempt spent on the database")
+}

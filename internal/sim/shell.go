@@ -150,9 +150,22 @@ type Shell struct {
 	// start of the last move call.
 	busy, busyAtLastStart time.Duration
 	changed               time.Time
+	// sessionBreaks is how many of the next user calls fail as the remote
+	// session breaking under them.
+	sessionBreaks int
 }
 
 var _ migration.Shell = (*Shell)(nil)
+
+// BreakSessions makes the next n calls for a user (Get-CsUser, Move-CsUser)
+// fail as a remote PowerShell session that broke under them
+// (migration.ErrSessionBroken): a fault of the worker's host, not the
+// user's.
+func (s *Shell) BreakSessions(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sessionBreaks = n
+}
 
 // NewShell returns a simulated shell.
 func NewShell(cfg ShellConfig) *Shell {
@@ -361,6 +374,11 @@ func (s *Shell) wait(ctx context.Context, id string, call int, latency time.Dura
 // and returns the user with s.mu held; on an error (ctx done) it is not held.
 func (s *Shell) call(ctx context.Context, identity string, counter func(*Calls) *int, salt int) (*simUser, error) {
 	s.mu.Lock()
+	if s.sessionBreaks > 0 {
+		s.sessionBreaks--
+		s.mu.Unlock()
+		return nil, fmt.Errorf("%s: %w", identity, migration.ErrSessionBroken)
+	}
 	u := s.user(identity)
 	*counter(&u.calls)++
 	*counter(&s.stats.Calls)++
