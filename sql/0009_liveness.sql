@@ -102,8 +102,15 @@ DECLARE
 BEGIN
     INSERT INTO worker_processes (id, host) VALUES (p_id, p_host)
     ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), ended_at = NULL, end_reason = NULL;
-    UPDATE cap_slots SET expires_at = until WHERE holder = p_id AND move_id IS NOT NULL;
-    UPDATE wave_slots SET expires_at = until WHERE holder = p_id AND move_id IS NOT NULL;
+    -- Rows are locked in the order every taker locks them (a wave's slot,
+    -- then the cap's; each by its key), so that a heartbeat and a move
+    -- taking or freeing its slots never wait for each other in a circle.
+    UPDATE wave_slots s SET expires_at = until FROM (
+        SELECT wave_id, n FROM wave_slots WHERE holder = p_id AND move_id IS NOT NULL ORDER BY wave_id, n FOR UPDATE
+    ) mine WHERE s.wave_id = mine.wave_id AND s.n = mine.n;
+    UPDATE cap_slots s SET expires_at = until FROM (
+        SELECT n FROM cap_slots WHERE holder = p_id AND move_id IS NOT NULL ORDER BY n FOR UPDATE
+    ) mine WHERE s.n = mine.n;
     FOR dead IN
         SELECT w.id, w.heartbeat_at FROM worker_processes w
         WHERE w.ended_at IS NULL AND w.heartbeat_at < now() - make_interval(secs => p_dead_after)

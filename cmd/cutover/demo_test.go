@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/url"
 	"regexp"
+	"runtime/pprof"
 	"testing"
 	"time"
 
@@ -35,6 +36,13 @@ func TestDemo(t *testing.T) {
 	code := program().Main(ctx, []string{"demo", "--database", name, "--listen", "127.0.0.1:0", "--sim-latency", "10ms",
 		"--plan", "canary 20, then waves of 90 every 2s, starting now", "--log-level", "debug"},
 		func(k string) string { return env[k] }, &stdout, &stderr)
+	if code != 0 {
+		// The demo runs in this process: where it hung shows in the
+		// goroutines still running.
+		var stacks bytes.Buffer
+		_ = pprof.Lookup("goroutine").WriteTo(&stacks, 1)
+		t.Logf("goroutines after the demo:\n%s", stacks.String())
+	}
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 
 	// No secret reaches the output or the logs (at debug level): not the

@@ -1,5 +1,7 @@
 package migration
 
+import "slices"
+
 // MoveState is where one user's move stands.
 type MoveState string
 
@@ -140,3 +142,84 @@ func (s WaveState) Done() bool {
 func (s WaveState) Started() bool {
 	return s != WaveStateScheduled && s != WaveStateBlocked
 }
+
+// Kinds of wave event that change the wave's state (the event is written
+// with the change).
+const (
+	WaveEventStarted     = "started"   // notified
+	WaveEventPaused      = "paused"
+	WaveEventResumed     = "resumed"
+	WaveEventHalted      = "halted" // notified
+	WaveEventBlocked     = "blocked"
+	WaveEventUnblocked   = "unblocked"
+	WaveEventCancelled   = "cancelled"
+	WaveEventCompleted   = "completed" // notified
+	WaveEventReopened    = "reopened"
+	WaveEventRollingBack = "rolling_back"
+	WaveEventRolledBack  = "rolled_back" // notified
+)
+
+// WaveChange is one change of a wave's state: the states it starts from,
+// the state it leads to, the event that records it, and in words what it
+// does (for the error when a wave is not in a state it starts from).
+type WaveChange struct {
+	From  []WaveState
+	To    WaveState
+	Event string
+	Words string
+}
+
+// The changes of a wave. Together they are the wave's state machine: the
+// schema holds the same table (wave_state_transitions) and refuses any
+// other change; a test keeps the two equal.
+var (
+	// WaveStart: a scheduled wave starts at its time.
+	WaveStart = WaveChange{From: []WaveState{WaveStateScheduled}, To: WaveStateRunning, Event: WaveEventStarted, Words: "started"}
+	// WavePause: a lead pauses a wave; moves in flight finish.
+	WavePause = WaveChange{From: []WaveState{WaveStateRunning, WaveStateScheduled}, To: WaveStatePaused, Event: WaveEventPaused, Words: "paused"}
+	// WaveResume: a lead resumes a paused wave that had started.
+	WaveResume = WaveChange{From: []WaveState{WaveStatePaused}, To: WaveStateRunning, Event: WaveEventResumed, Words: "resumed"}
+	// WaveResumeScheduled: a lead resumes a wave paused before its start.
+	WaveResumeScheduled = WaveChange{From: []WaveState{WaveStatePaused}, To: WaveStateScheduled, Event: WaveEventResumed, Words: "resumed"}
+	// WaveResumeHalted: a lead resumes a halted wave; its cancelled moves
+	// are queued again.
+	WaveResumeHalted = WaveChange{From: []WaveState{WaveStateHalted}, To: WaveStateRunning, Event: WaveEventResumed, Words: "resumed"}
+	// WaveHalt: failures crossed the wave's threshold.
+	WaveHalt = WaveChange{From: []WaveState{WaveStateRunning}, To: WaveStateHalted, Event: WaveEventHalted, Words: "halted"}
+	// WaveBlock: an earlier wave of the group halted.
+	WaveBlock = WaveChange{From: []WaveState{WaveStateScheduled}, To: WaveStateBlocked, Event: WaveEventBlocked, Words: "blocked"}
+	// WaveUnblock: the halted wave was resumed or cancelled, or a lead
+	// let this one start all the same.
+	WaveUnblock = WaveChange{From: []WaveState{WaveStateBlocked}, To: WaveStateScheduled, Event: WaveEventUnblocked, Words: "unblocked"}
+	// WaveCancel: a lead cancels a wave that has not finished.
+	WaveCancel = WaveChange{From: []WaveState{WaveStateScheduled, WaveStateBlocked, WaveStateRunning, WaveStatePaused, WaveStateHalted},
+		To: WaveStateCancelled, Event: WaveEventCancelled, Words: "cancelled"}
+	// WaveComplete: none of a running wave's moves is active any more.
+	WaveComplete = WaveChange{From: []WaveState{WaveStateRunning}, To: WaveStateCompleted, Event: WaveEventCompleted, Words: "completed"}
+	// WaveReopen: a lead retries a failed user of a completed wave, which
+	// runs until that move ends.
+	WaveReopen = WaveChange{From: []WaveState{WaveStateCompleted}, To: WaveStateRunning, Event: WaveEventReopened, Words: "reopened"}
+	// WaveRollBack: a lead (or a halt, with rollback on halt) rolls back a
+	// wave's moved users.
+	WaveRollBack = WaveChange{From: []WaveState{WaveStateCompleted, WaveStateHalted, WaveStateCancelled, WaveStateRolledBack},
+		To: WaveStateRollingBack, Event: WaveEventRollingBack, Words: "rolled back"}
+	// WaveRolledBack: the wave's last rollback ended.
+	WaveRolledBack = WaveChange{From: []WaveState{WaveStateRollingBack}, To: WaveStateRolledBack, Event: WaveEventRolledBack, Words: "marked rolled back"}
+)
+
+// WaveChanges lists every change of a wave.
+var WaveChanges = []WaveChange{WaveStart, WavePause, WaveResume, WaveResumeScheduled, WaveResumeHalted, WaveHalt,
+	WaveBlock, WaveUnblock, WaveCancel, WaveComplete, WaveReopen, WaveRollBack, WaveRolledBack}
+
+// CanMoveTo reports whether a wave in state s may change to state to.
+func (s WaveState) CanMoveTo(to WaveState) bool {
+	for _, c := range WaveChanges {
+		if c.To == to && c.Starts(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Starts reports whether the change may start from state s.
+func (c WaveChange) Starts(s WaveState) bool { return slices.Contains(c.From, s) }

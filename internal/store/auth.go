@@ -41,7 +41,7 @@ func (q *Queries) TokenCreate(ctx context.Context, name string, role auth.Role, 
 		INSERT INTO api_tokens (name, role, hash, created_by) VALUES ($1, $2, $3, $4) RETURNING `+tokenColumns,
 		name, role, auth.Hash(secret), actor)
 	t, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[Token])
-	if err != nil && strings.Contains(err.Error(), "api_tokens_name_key") {
+	if violates(err, "api_tokens_name_key") {
 		return t, "", migration.Errorf(migration.EConflict, "token_exists", "a token named %q is in use already; revoke it first or pick another name", name)
 	}
 	return t, secret, translate(err)

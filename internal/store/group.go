@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
@@ -67,9 +69,19 @@ func (q *Queries) GroupList(ctx context.Context) ([]migration.Group, error) {
 	return pgx.CollectRows(rows, pgx.RowToStructByPos[migration.Group])
 }
 
-func notFound(err error, format string, args ...any) error {
-	if err == pgx.ErrNoRows {
-		return migration.Errorf(migration.ENotFound, "not_found", format, args...)
+// GroupName returns a pilot group's name.
+func (q *Queries) GroupName(ctx context.Context, id int64) (string, error) {
+	var name string
+	err := q.db.QueryRow(ctx, `SELECT name FROM pilot_groups WHERE id = $1`, id).Scan(&name)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", fmt.Errorf("pilot group %d does not exist", id)
 	}
-	return err
+	return name, err
+}
+
+// SIPDomains returns the domains of the SIP addresses of every pilot group's
+// members.
+func (q *Queries) SIPDomains(ctx context.Context) ([]string, error) {
+	rows, _ := q.db.Query(ctx, `SELECT DISTINCT split_part(sip, '@', 2) FROM group_members ORDER BY 1`)
+	return pgx.CollectRows(rows, pgx.RowTo[string])
 }

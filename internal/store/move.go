@@ -229,16 +229,6 @@ func (q *Queries) MoveUpdates(ctx context.Context, releaseBy string, cs ...MoveC
 	return res.Close()
 }
 
-// LeaseRequest asks for a concurrency slot for a move (see LeaseAcquire).
-type LeaseRequest struct {
-	WaveID, MoveID int64
-	TTL            time.Duration
-	AnyState       bool
-	// Holder is the worker process that holds the slot (its River client
-	// ID): its heartbeat renews the slot, and its death frees it.
-	Holder string
-}
-
 // LeaseStart takes a slot for a move as LeaseAcquire does and, if it got
 // one, applies the change that starts the move, in one statement. The
 // statement commits without waiting for the WAL flush, as a lease does: a
@@ -394,11 +384,11 @@ func (q *Queries) MoveRequeue(ctx context.Context, moveID int64, actor string) (
 			WHERE id = $1 AND state = 'failed' RETURNING id, wave_id
 		), reopened AS (
 			-- the wave is running again until this move ends
-			UPDATE waves SET state = 'running', finished_at = NULL
-			WHERE id = (SELECT wave_id FROM q) AND state = 'completed'
+			UPDATE waves SET state = $4, finished_at = NULL
+			WHERE id = (SELECT wave_id FROM q) AND state = ANY($3)
 		)
 		INSERT INTO move_events (move_id, state, message, actor)
-		SELECT id, 'queued', 'retry requested; queued for a worker', $2 FROM q`, moveID, actor)
+		SELECT id, 'queued', 'retry requested; queued for a worker', $2 FROM q`, moveID, actor, migration.WaveReopen.From, migration.WaveReopen.To)
 	if err != nil {
 		return migration.Move{}, translate(err)
 	}
@@ -421,12 +411,6 @@ func rollbackSQL(moveID string) string {
 	return `SELECT move_id, sip_address, registrar_pool, hosting_provider, enterprise_voice_enabled,
 		       line_uri, policies, captured_at
 		FROM rollback_records WHERE move_id = ` + moveID
-}
-
-// LeaseRelease frees the move's slots that holder holds.
-func (q *Queries) LeaseRelease(ctx context.Context, moveID int64, holder string) error {
-	_, err := q.db.Exec(ctx, `SELECT cutover_lease_release($1, $2)`, moveID, holder)
-	return err
 }
 
 // FailureCount is how many moves failed with one error code.

@@ -122,13 +122,6 @@ func (q *Queries) MembersVoiceSave(ctx context.Context, members []GroupMember, v
 	return err
 }
 
-// SIPDomains returns the domains of the SIP addresses of every pilot group's
-// members.
-func (q *Queries) SIPDomains(ctx context.Context) ([]string, error) {
-	rows, _ := q.db.Query(ctx, `SELECT DISTINCT split_part(sip, '@', 2) FROM group_members ORDER BY 1`)
-	return pgx.CollectRows(rows, pgx.RowTo[string])
-}
-
 // UsersToMove counts the members of every pilot group whose latest move has
 // not moved them (or found them online already).
 func (q *Queries) UsersToMove(ctx context.Context) (int, error) {

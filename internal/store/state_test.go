@@ -54,8 +54,8 @@ func (f fixtures) wave(t *testing.T, groupID int64, state migration.WaveState, c
 	err := f.pool.QueryRow(context.Background(), `
 		INSERT INTO waves (group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at)
 		VALUES ($1, $2, 'wave', $3, 1, now(), 3, $4,
-		        CASE WHEN $3 IN ('running', 'completed') THEN now() END,
-		        CASE WHEN $3 IN ('completed', 'cancelled') THEN now() END)
+		        CASE WHEN $3 NOT IN ('scheduled', 'blocked') THEN now() END,
+		        CASE WHEN $3 IN ('completed', 'cancelled', 'rolled_back') THEN now() END)
 		RETURNING id`,
 		groupID, seq.Add(1), state, concurrency).Scan(&id)
 	require.NoError(t, err)
@@ -923,4 +923,85 @@ func TestLeaseAcquireCap(t *testing.T) {
 		require.NoError(t, q.LeaseRelease(ctx, tk.move, "test"))
 	}
 	require.Len(t, acquireAll(waiting), 2, "drained: the lowered cap of 2")
+}
+
+// TestWaveStateTrigger walks every pair of wave states against the
+// database: a change the state machine allows is made, any other refused
+// and the wave left alone.
+func TestWaveStateTrigger(t *testing.T) {
+	t.Parallel()
+	f, _ := newFixtures(t)
+	g := f.group(t)
+	for _, from := range migration.WaveStates {
+		for _, to := range migration.WaveStates {
+			t.Run(fmt.Sprintf("%s->%s", from, to), func(t *testing.T) {
+				t.Parallel()
+				id := f.wave(t, g, from, 1)
+				_, err := f.pool.Exec(context.Background(), `
+					UPDATE waves SET state = $2, started_at = coalesce(started_at, now()),
+					       finished_at = CASE WHEN $2 IN ('completed', 'cancelled', 'rolled_back') THEN now() END
+					WHERE id = $1`, id, to)
+				var now migration.WaveState
+				require.NoError(t, f.pool.QueryRow(context.Background(), `SELECT state FROM waves WHERE id = $1`, id).Scan(&now))
+				if from == to || from.CanMoveTo(to) {
+					require.NoError(t, err)
+					require.Equal(t, to, now)
+					return
+				}
+				requirePgError(t, err, "23514", "waves_state_transition")
+				require.Contains(t, err.Error(), fmt.Sprintf("illegal wave state change %s -> %s", from, to))
+				require.Equal(t, from, now, "the refused change left the wave alone")
+			})
+		}
+	}
+}
+
+// TestWaveStateTransitionsTable: the database's table of wave changes is
+// the domain's.
+func TestWaveStateTransitionsTable(t *testing.T) {
+	t.Parallel()
+	f, _ := newFixtures(t)
+	rows, err := f.pool.Query(context.Background(), `SELECT from_state || ' -> ' || to_state FROM wave_state_transitions ORDER BY 1`)
+	require.NoError(t, err)
+	inDB, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	var inGo []string
+	for _, from := range migration.WaveStates {
+		for _, to := range migration.WaveStates {
+			if from.CanMoveTo(to) {
+				inGo = append(inGo, fmt.Sprintf("%s -> %s", from, to))
+			}
+		}
+	}
+	slices.Sort(inGo)
+	require.Equal(t, inGo, inDB)
+}
+
+// TestWaveSetStateChanges walks every named wave change from every wave
+// state through the store: it applies from exactly the states it starts
+// from, records its event, and otherwise refuses with a conflict that says
+// why, leaving the wave alone.
+func TestWaveSetStateChanges(t *testing.T) {
+	t.Parallel()
+	f, q := newFixtures(t)
+	g := f.group(t)
+	for _, c := range migration.WaveChanges {
+		for _, from := range migration.WaveStates {
+			t.Run(fmt.Sprintf("%s:%s->%s", c.Event, from, c.To), func(t *testing.T) {
+				t.Parallel()
+				ctx := context.Background()
+				id := f.wave(t, g, from, 1)
+				w, err := q.WaveSetState(ctx, id, c, "", "changed", "test")
+				if !c.Starts(from) {
+					require.Equal(t, migration.EConflict, migration.ErrorKind(err), "%v", err)
+					require.Contains(t, err.Error(), "cannot be "+c.Words)
+					require.Equal(t, 0, f.count(t, `SELECT count(*) FROM wave_events WHERE wave_id = $1`, id))
+					return
+				}
+				require.NoError(t, err)
+				require.Equal(t, c.To, w.State)
+				require.Equal(t, 1, f.count(t, `SELECT count(*) FROM wave_events WHERE wave_id = $1 AND kind = $2`, id, c.Event))
+			})
+		}
+	}
 }

@@ -88,20 +88,24 @@ var ErrStale = errors.New("changed concurrently")
 // translate turns Postgres errors a person can cause into domain errors; any
 // other error is returned as it is.
 func translate(err error) error {
-	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) {
-		if errors.Is(err, pgx.ErrNoRows) {
-			return migration.Errorf(migration.ENotFound, "not_found", "not found")
-		}
-		return err
-	}
 	switch {
-	case pgErr.Code == "23505" && pgErr.ConstraintName == "pilot_groups_name_key":
+	case errors.Is(err, pgx.ErrNoRows):
+		return migration.Errorf(migration.ENotFound, "not_found", "not found")
+	case violates(err, "pilot_groups_name_key"):
 		return migration.Invalid("group_exists", "name", "a pilot group with this name exists already")
-	case pgErr.Code == "23505" && pgErr.ConstraintName == "moves_one_active_per_upn":
+	case violates(err, "moves_one_active_per_upn"):
+		pgErr, _ := errors.AsType[*pgconn.PgError](err)
 		return migration.Errorf(migration.EConflict, "user_busy", "a user in this request has an active move in another wave: %s", pgErr.Detail)
 	}
 	return err
+}
+
+// violates reports whether err is Postgres refusing a row for the
+// constraint (or unique index) of this name: the one way the store
+// recognises a constraint violation.
+func violates(err error, constraint string) bool {
+	pgErr, ok := errors.AsType[*pgconn.PgError](err)
+	return ok && pgErr.ConstraintName == constraint
 }
 
 // Unavailable reports whether err, from a query, says the database could not be reached
@@ -132,4 +136,12 @@ func Unavailable(err error) bool {
 		return true
 	}
 	return errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// notFound turns "no rows" into a domain error saying what was not found.
+func notFound(err error, format string, args ...any) error {
+	if err == pgx.ErrNoRows {
+		return migration.Errorf(migration.ENotFound, "not_found", format, args...)
+	}
+	return err
 }

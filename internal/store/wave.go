@@ -211,8 +211,8 @@ type QueuedMove struct {
 // started is false.
 func (q *Queries) WaveStart(ctx context.Context, waveID int64, actor string) (w migration.Wave, queued []QueuedMove, started bool, err error) {
 	rows, _ := q.db.Query(ctx, `
-		UPDATE waves SET state = 'running', started_at = now(), state_reason = ''
-		WHERE id = $1 AND state = 'scheduled' RETURNING `+waveColumns, waveID)
+		UPDATE waves SET state = $3, started_at = now(), state_reason = ''
+		WHERE id = $1 AND state = ANY($2) RETURNING `+waveColumns, waveID, migration.WaveStart.From, migration.WaveStart.To)
 	w, err = pgx.CollectExactlyOneRow(rows, scanWave)
 	if err == pgx.ErrNoRows {
 		return w, nil, false, nil

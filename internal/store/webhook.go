@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -80,7 +78,7 @@ func (q *Queries) WebhookCreate(ctx context.Context, name, rawURL, format, actor
 		INSERT INTO webhooks (name, url, format, created_by) VALUES ($1, $2, $3, $4) RETURNING `+webhookColumns,
 		name, rawURL, format, actor)
 	h, err := pgx.CollectExactlyOneRow(rows, scanWebhook)
-	if err != nil && strings.Contains(err.Error(), "webhooks_name_key") {
+	if violates(err, "webhooks_name_key") {
 		return h, migration.Errorf(migration.EConflict, "webhook_exists", "a webhook named %q exists already", name)
 	}
 	return h, translate(err)
@@ -160,14 +158,4 @@ func (q *Queries) WebhookDeliveryAttempt(ctx context.Context, id int64, status i
 		       last_error = nullif($4, ''), delivered_at = CASE WHEN $2 = 'delivered' THEN now() END
 		WHERE id = $1`, id, state, status, msg)
 	return err
-}
-
-// GroupName returns a pilot group's name.
-func (q *Queries) GroupName(ctx context.Context, id int64) (string, error) {
-	var name string
-	err := q.db.QueryRow(ctx, `SELECT name FROM pilot_groups WHERE id = $1`, id).Scan(&name)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", fmt.Errorf("pilot group %d does not exist", id)
-	}
-	return name, err
 }

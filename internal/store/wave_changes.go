@@ -13,130 +13,6 @@ import (
 	"github.com/cutover/cutover/internal/migration"
 )
 
-// Settings are the deployment's settings, shared by every process.
-type Settings struct {
-	// MaxInFlight caps the moves in flight across every wave and worker.
-	MaxInFlight int       `json:"max_in_flight"`
-	UpdatedAt   time.Time `json:"updated_at"`
-	UpdatedBy   string    `json:"updated_by"`
-}
-
-// MaxMaxInFlight is the highest cap the schema accepts.
-const MaxMaxInFlight = 10000
-
-// SettingsGet returns the deployment's settings.
-func (q *Queries) SettingsGet(ctx context.Context) (Settings, error) {
-	rows, _ := q.db.Query(ctx, `SELECT max_in_flight, updated_at, updated_by FROM deployment_settings`)
-	return pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[Settings])
-}
-
-// SettingsSetMaxInFlight sets the deployment's cap on moves in flight.
-func (q *Queries) SettingsSetMaxInFlight(ctx context.Context, n int, actor string) (Settings, error) {
-	if n < 1 || n > MaxMaxInFlight {
-		return Settings{}, migration.Invalid("invalid_settings", "max_in_flight", "must be between 1 and %d (got %d)", MaxMaxInFlight, n)
-	}
-	rows, _ := q.db.Query(ctx, `
-		UPDATE deployment_settings SET max_in_flight = $1, updated_at = now(), updated_by = $2
-		RETURNING max_in_flight, updated_at, updated_by`, n, actor)
-	return pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[Settings])
-}
-
-// Lease is the answer to a request for a slot.
-type Lease struct {
-	OK bool
-	// WaveState is the wave's state: a wave that is not running gives no
-	// slots.
-	WaveState migration.WaveState
-	// At is the database's time when the slot was taken.
-	At time.Time
-	// WaveFull says that the wave's own limit refused the slot, rather
-	// than the deployment's cap.
-	WaveFull bool
-}
-
-// LeaseAcquire takes a slot for a move, if its wave is running (or
-// r.AnyState: a move cut off in flight finishes whatever its wave's state)
-// and neither the wave's adaptive limit nor the deployment's cap on moves in
-// flight is reached: a row of the wave's slots and one of the deployment's,
-// so that the cap holds across processes (sql/0006). The slot is held by
-// r.Holder, whose heartbeat renews it (see Heartbeat): a slot whose holder
-// died is free once it has expired, or at once when the holder is found
-// dead. A move that holds a slot already renews it. It commits without
-// waiting for the WAL flush, so it must not run inside a transaction that
-// writes anything else.
-func (q *Queries) LeaseAcquire(ctx context.Context, r LeaseRequest) (Lease, error) {
-	var l Lease
-	var state *string
-	err := q.db.QueryRow(ctx, `SELECT ok, wave_state, at, wave_full FROM cutover_lease_acquire($1, $2, $3, $4, $5)`,
-		r.WaveID, r.MoveID, r.TTL.Seconds(), r.AnyState, r.Holder).Scan(&l.OK, &state, &l.At, &l.WaveFull)
-	if err != nil {
-		return l, err
-	}
-	if state == nil {
-		return l, migration.Errorf(migration.ENotFound, "not_found", "wave %d does not exist", r.WaveID)
-	}
-	l.WaveState = migration.WaveState(*state)
-	return l, nil
-}
-
-// LeasesHeld counts the unexpired slots held across the deployment.
-func (q *Queries) LeasesHeld(ctx context.Context) (int, error) {
-	var n int
-	err := q.db.QueryRow(ctx, `SELECT count(*) FROM cap_slots WHERE expires_at >= now()`).Scan(&n)
-	return n, err
-}
-
-// WaveEvent is one entry in a wave's timeline.
-type WaveEvent struct {
-	ID      int64     `json:"-"`
-	WaveID  int64     `json:"-"`
-	At      time.Time `json:"at"`
-	Kind    string    `json:"kind"`
-	Message string    `json:"message"`
-	Actor   string    `json:"actor"`
-}
-
-// Kinds of wave event. Those a webhook hears of are marked.
-const (
-	WaveEventStarted      = "started" // notified
-	WaveEventWaiting      = "waiting_for_window"
-	WaveEventPaused       = "paused"
-	WaveEventResumed      = "resumed"
-	WaveEventHalted       = "halted" // notified
-	WaveEventBlocked      = "blocked"
-	WaveEventUnblocked    = "unblocked"
-	WaveEventCancelled    = "cancelled"
-	WaveEventCompleted    = "completed" // notified
-	WaveEventRollingBack  = "rolling_back"
-	WaveEventRolledBack   = "rolled_back" // notified
-	WaveEventLimitLowered = "concurrency_lowered"
-	WaveEventLimitRaised  = "concurrency_raised"
-	WaveEventRescheduled  = "rescheduled"
-	WaveEventMembers      = "members_changed"
-	WaveEventRetryPlanned = "retry_planned"
-)
-
-// actionWords says in words what an event did to a wave, for errors.
-var actionWords = map[string]string{
-	WaveEventPaused: "paused", WaveEventResumed: "resumed", WaveEventHalted: "halted", WaveEventBlocked: "blocked",
-	WaveEventUnblocked: "unblocked", WaveEventCancelled: "cancelled", WaveEventRollingBack: "rolled back",
-	WaveEventRolledBack: "marked rolled back",
-}
-
-// WaveEventAdd appends an event to a wave's timeline.
-func (q *Queries) WaveEventAdd(ctx context.Context, waveID int64, kind, message, actor string) (WaveEvent, error) {
-	rows, _ := q.db.Query(ctx, `
-		INSERT INTO wave_events (wave_id, kind, message, actor) VALUES ($1, $2, $3, $4)
-		RETURNING id, wave_id, at, kind, message, actor`, waveID, kind, message, actor)
-	return pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[WaveEvent])
-}
-
-// WaveEvents returns a wave's timeline, oldest first.
-func (q *Queries) WaveEvents(ctx context.Context, waveID int64) ([]WaveEvent, error) {
-	rows, _ := q.db.Query(ctx, `SELECT id, wave_id, at, kind, message, actor FROM wave_events WHERE wave_id = $1 ORDER BY id`, waveID)
-	return pgx.CollectRows(rows, pgx.RowToStructByPos[WaveEvent])
-}
-
 // waveLock locks a wave and returns it.
 func (q *Queries) waveLock(ctx context.Context, waveID int64) (migration.Wave, error) {
 	rows, _ := q.db.Query(ctx, `SELECT `+waveColumns+` FROM waves WHERE id = $1 FOR NO KEY UPDATE`, waveID)
@@ -144,36 +20,32 @@ func (q *Queries) waveLock(ctx context.Context, waveID int64) (migration.Wave, e
 	return w, notFound(err, "wave %d does not exist", waveID)
 }
 
-// WaveSetState locks a wave and changes its state if it is in one of from,
-// with the reason shown beside it and an event (none if message is ""). It
-// returns the wave as changed, or an EConflict error saying why it cannot
-// change.
-func (q *Queries) WaveSetState(ctx context.Context, waveID int64, from []migration.WaveState, to migration.WaveState, reason, kind, message, actor string) (migration.Wave, error) {
+// WaveSetState locks a wave and makes change c if the wave is in a state it
+// starts from, with the reason shown beside it and c's event (none if
+// message is ""). It returns the wave as changed, or an EConflict error
+// saying why it cannot change.
+func (q *Queries) WaveSetState(ctx context.Context, waveID int64, c migration.WaveChange, reason, message, actor string) (migration.Wave, error) {
 	w, err := q.waveLock(ctx, waveID)
 	if err != nil {
 		return w, err
 	}
-	ok := false
-	for _, s := range from {
-		ok = ok || w.State == s
-	}
-	if !ok {
-		allowed := make([]string, len(from))
-		for i, s := range from {
+	if !c.Starts(w.State) {
+		allowed := make([]string, len(c.From))
+		for i, s := range c.From {
 			allowed[i] = string(s)
 		}
 		return w, migration.Errorf(migration.EConflict, "wave_"+string(w.State), "%s is %s, so it cannot be %s (only a wave that is %s can)",
-			w.Name, w.State, actionWords[kind], strings.Join(allowed, ", "))
+			w.Name, w.State, c.Words, strings.Join(allowed, ", "))
 	}
 	rows, _ := q.db.Query(ctx, `
 		UPDATE waves SET state = $2, state_reason = $3,
 		       started_at = CASE WHEN $2 IN ('running', 'halted', 'completed') THEN coalesce(started_at, now()) ELSE started_at END,
 		       finished_at = CASE WHEN $2 IN ('completed', 'cancelled', 'rolled_back') THEN now() ELSE NULL END
-		WHERE id = $1 RETURNING `+waveColumns, waveID, to, reason)
+		WHERE id = $1 RETURNING `+waveColumns, waveID, c.To, reason)
 	if w, err = pgx.CollectExactlyOneRow(rows, scanWave); err != nil || message == "" {
 		return w, err
 	}
-	_, err = q.WaveEventAdd(ctx, waveID, kind, message, actor)
+	_, err = q.WaveEventAdd(ctx, waveID, c.Event, message, actor)
 	return w, err
 }
 
@@ -254,8 +126,9 @@ func (q *Queries) WaveAfterMove(ctx context.Context, waveID int64, success bool,
 		return out, nil
 	}
 	tag, err := q.db.Exec(ctx, `
-		UPDATE waves SET state = 'completed', finished_at = now(), state_reason = ''
-		WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM moves WHERE wave_id = $1 AND state IN `+activeStates+`)`, waveID)
+		UPDATE waves SET state = $3, finished_at = now(), state_reason = ''
+		WHERE id = $1 AND state = ANY($2) AND NOT EXISTS (SELECT 1 FROM moves WHERE wave_id = $1 AND state IN `+activeStates+`)`,
+		waveID, migration.WaveComplete.From, migration.WaveComplete.To)
 	if err != nil || tag.RowsAffected() == 0 {
 		return out, err
 	}
@@ -377,7 +250,7 @@ func (q *Queries) halt(ctx context.Context, out *WaveOutcome, actor string) erro
 	w := out.Wave
 	reason := "failure threshold crossed: " + out.Reason
 	var err error
-	if out.Wave, err = q.WaveSetState(ctx, w.ID, []migration.WaveState{migration.WaveStateRunning}, migration.WaveStateHalted, reason, WaveEventHalted, "", actor); err != nil {
+	if out.Wave, err = q.WaveSetState(ctx, w.ID, migration.WaveHalt, reason, "", actor); err != nil {
 		return err
 	}
 	if out.Cancelled, err = q.MovesCancel(ctx, w.ID, migration.CodeWaveHalted,
@@ -399,9 +272,9 @@ func (q *Queries) halt(ctx context.Context, out *WaveOutcome, actor string) erro
 func (q *Queries) blockLater(ctx context.Context, w migration.Wave, actor string) ([]migration.Wave, error) {
 	reason := fmt.Sprintf("%s halted: resume or cancel it to let later waves start", w.Name)
 	rows, _ := q.db.Query(ctx, `
-		UPDATE waves SET state = 'blocked', state_reason = $3
-		WHERE group_id = $1 AND number > $2 AND state = 'scheduled'
-		RETURNING `+waveColumns, w.GroupID, w.Number, reason)
+		UPDATE waves SET state = $5, state_reason = $3
+		WHERE group_id = $1 AND number > $2 AND state = ANY($4)
+		RETURNING `+waveColumns, w.GroupID, w.Number, reason, migration.WaveBlock.From, migration.WaveBlock.To)
 	blocked, err := pgx.CollectRows(rows, scanWave)
 	if err != nil {
 		return nil, err
@@ -431,8 +304,7 @@ func (q *Queries) WaveGate(ctx context.Context, w migration.Wave, actor string) 
 		return "", err
 	}
 	reason := fmt.Sprintf("%s halted: resume or cancel it to let later waves start", halted)
-	_, err = q.WaveSetState(ctx, w.ID, []migration.WaveState{migration.WaveStateScheduled}, migration.WaveStateBlocked, reason,
-		WaveEventBlocked, "blocked: "+reason, actor)
+	_, err = q.WaveSetState(ctx, w.ID, migration.WaveBlock, reason, "blocked: "+reason, actor)
 	return reason, err
 }
 
@@ -441,10 +313,10 @@ func (q *Queries) WaveGate(ctx context.Context, w migration.Wave, actor string) 
 // schedule their start.
 func (q *Queries) WavesUnblock(ctx context.Context, groupID int64, actor string) ([]migration.Wave, error) {
 	rows, _ := q.db.Query(ctx, `
-		UPDATE waves w SET state = 'scheduled', state_reason = '', schedule_rev = schedule_rev + 1
-		WHERE w.group_id = $1 AND w.state = 'blocked'
+		UPDATE waves w SET state = $3, state_reason = '', schedule_rev = schedule_rev + 1
+		WHERE w.group_id = $1 AND w.state = ANY($2)
 		  AND NOT EXISTS (SELECT 1 FROM waves h WHERE h.group_id = $1 AND h.number < w.number AND h.state = 'halted')
-		RETURNING `+waveColumns, groupID)
+		RETURNING `+waveColumns, groupID, migration.WaveUnblock.From, migration.WaveUnblock.To)
 	waves, err := pgx.CollectRows(rows, scanWave)
 	if err != nil {
 		return nil, err
@@ -549,7 +421,7 @@ func (q *Queries) WaveRollbackEnded(ctx context.Context, waveID int64, actor str
 	}
 	msg := fmt.Sprintf("rollback ended: %d users moved back on premises, %d rollbacks failed", rolledBack, failed)
 	if w.State == migration.WaveStateRollingBack {
-		w, err = q.WaveSetState(ctx, waveID, []migration.WaveState{migration.WaveStateRollingBack}, migration.WaveStateRolledBack, "", WaveEventRolledBack, "", actor)
+		w, err = q.WaveSetState(ctx, waveID, migration.WaveRolledBack, "", "", actor)
 		if err != nil {
 			return ev, w, false, err
 		}
@@ -733,8 +605,7 @@ func (q *Queries) WaveReschedule(ctx context.Context, waveID int64, startAt time
 // longer count toward its threshold, and the moves its halt cancelled are
 // queued again (returned for the caller to enqueue).
 func (q *Queries) WaveResumeHalted(ctx context.Context, waveID int64, actor string) (migration.Wave, []QueuedMove, error) {
-	w, err := q.WaveSetState(ctx, waveID, []migration.WaveState{migration.WaveStateHalted}, migration.WaveStateRunning, "",
-		WaveEventResumed, "", actor)
+	w, err := q.WaveSetState(ctx, waveID, migration.WaveResumeHalted, "", "", actor)
 	if err != nil {
 		return w, nil, err
 	}
@@ -753,8 +624,8 @@ func (q *Queries) WaveResumeHalted(ctx context.Context, waveID int64, actor stri
 // WaveGateOverride lets a blocked wave start at its time although an earlier
 // wave is halted (a lead's decision).
 func (q *Queries) WaveGateOverride(ctx context.Context, waveID int64, actor string) (migration.Wave, error) {
-	w, err := q.WaveSetState(ctx, waveID, []migration.WaveState{migration.WaveStateBlocked}, migration.WaveStateScheduled, "",
-		WaveEventUnblocked, "unblocked by a migration lead: starts at its time although an earlier wave is halted", actor)
+	w, err := q.WaveSetState(ctx, waveID, migration.WaveUnblock, "",
+		"unblocked by a migration lead: starts at its time although an earlier wave is halted", actor)
 	if err != nil {
 		return w, err
 	}

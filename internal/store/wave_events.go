@@ -1,0 +1,55 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cutover/cutover/internal/migration"
+)
+
+// WaveEvent is one entry in a wave's timeline.
+type WaveEvent struct {
+	ID      int64     `json:"-"`
+	WaveID  int64     `json:"-"`
+	At      time.Time `json:"at"`
+	Kind    string    `json:"kind"`
+	Message string    `json:"message"`
+	Actor   string    `json:"actor"`
+}
+
+// Kinds of wave event. Those a webhook hears of are marked.
+const (
+	WaveEventStarted      = migration.WaveEventStarted // notified
+	WaveEventWaiting      = "waiting_for_window"
+	WaveEventPaused       = migration.WaveEventPaused
+	WaveEventResumed      = migration.WaveEventResumed
+	WaveEventHalted       = migration.WaveEventHalted // notified
+	WaveEventBlocked      = migration.WaveEventBlocked
+	WaveEventUnblocked    = migration.WaveEventUnblocked
+	WaveEventCancelled    = migration.WaveEventCancelled
+	WaveEventCompleted    = migration.WaveEventCompleted // notified
+	WaveEventReopened     = migration.WaveEventReopened
+	WaveEventRollingBack  = migration.WaveEventRollingBack
+	WaveEventRolledBack   = migration.WaveEventRolledBack // notified
+	WaveEventLimitLowered = "concurrency_lowered"
+	WaveEventLimitRaised  = "concurrency_raised"
+	WaveEventRescheduled  = "rescheduled"
+	WaveEventMembers      = "members_changed"
+	WaveEventRetryPlanned = "retry_planned"
+)
+
+// WaveEventAdd appends an event to a wave's timeline.
+func (q *Queries) WaveEventAdd(ctx context.Context, waveID int64, kind, message, actor string) (WaveEvent, error) {
+	rows, _ := q.db.Query(ctx, `
+		INSERT INTO wave_events (wave_id, kind, message, actor) VALUES ($1, $2, $3, $4)
+		RETURNING id, wave_id, at, kind, message, actor`, waveID, kind, message, actor)
+	return pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[WaveEvent])
+}
+
+// WaveEvents returns a wave's timeline, oldest first.
+func (q *Queries) WaveEvents(ctx context.Context, waveID int64) ([]WaveEvent, error) {
+	rows, _ := q.db.Query(ctx, `SELECT id, wave_id, at, kind, message, actor FROM wave_events WHERE wave_id = $1 ORDER BY id`, waveID)
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[WaveEvent])
+}
