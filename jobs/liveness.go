@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -35,6 +36,40 @@ type liveness struct {
 	cfg  Config
 	log  *slog.Logger
 	host string
+
+	mu      sync.Mutex
+	working map[int64]int // moves whose job runs here now, by jobs running
+}
+
+// work notes that a job of this process works a move until done is called:
+// only the slots of such moves are renewed. A slot this process failed to
+// free for a move it no longer works then expires, rather than being
+// renewed for ever.
+func (l *liveness) work(moveID int64) (done func()) {
+	l.mu.Lock()
+	if l.working == nil {
+		l.working = map[int64]int{}
+	}
+	l.working[moveID]++
+	l.mu.Unlock()
+	return func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if l.working[moveID]--; l.working[moveID] <= 0 {
+			delete(l.working, moveID)
+		}
+	}
+}
+
+// moves lists the moves whose job runs here now.
+func (l *liveness) moves() []int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]int64, 0, len(l.working))
+	for id := range l.working {
+		out = append(out, id)
+	}
+	return out
 }
 
 // run beats until the client stops, then records that the process ended.
@@ -50,7 +85,7 @@ func (l *liveness) run(client *river.Client[pgx.Tx]) {
 	var downSince time.Time // the database did not answer the heartbeat since
 	var lastErr error
 	for {
-		lost, err := store.New(l.pool).Heartbeat(ctx, l.cfg.ID, l.host, l.cfg.leaseTTL(), l.cfg.DeadAfter())
+		lost, err := store.New(l.pool).Heartbeat(ctx, l.cfg.ID, l.host, l.cfg.leaseTTL(), l.cfg.DeadAfter(), l.moves())
 		switch {
 		case ctx.Err() != nil:
 			end, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -67,6 +67,7 @@ func (w *MoveWorker) Timeout(*river.Job[MoveArgs]) time.Duration { return w.cfg.
 // reach, or cut off mid-attempt) or whose move changed under it spends no
 // attempt: it runs again shortly, reading the move and the homing afresh.
 func (w *MoveWorker) Work(ctx context.Context, job *river.Job[MoveArgs]) error {
+	defer w.ready.beat.work(job.Args.MoveID)()
 	err := w.work(ctx, job)
 	if de, ok := errors.AsType[databaseError](err); ok && (ctx.Err() == nil || errors.Is(ctx.Err(), context.DeadlineExceeded)) {
 		return w.databaseWait(ctx, job, de)

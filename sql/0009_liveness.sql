@@ -85,15 +85,16 @@ LANGUAGE sql VOLATILE AS $$
     UPDATE cap_slots SET move_id = NULL, wave_id = NULL, expires_at = NULL, holder = NULL WHERE move_id = p_move AND holder IS NOT DISTINCT FROM p_holder;
 $$;
 
--- cutover_heartbeat records that process p_id lives, renews the slots it
--- holds for p_ttl seconds, and buries the processes whose last heartbeat is
+-- cutover_heartbeat records that process p_id lives, renews for p_ttl
+-- seconds the slots it holds for the moves it is working now (p_moves: a
+-- slot it failed to free for a move it no longer works expires), and buries the processes whose last heartbeat is
 -- older than p_dead_after seconds: their slots are freed, their running
 -- River jobs made available again without counting the attempt (as River's
 -- own snooze does: the attempt goes back by one), and each move in flight
 -- among them says so in its timeline; the time since the dead process's
 -- last heartbeat is added to the move's stranded time. It returns one row
 -- per process buried, with the moves it stranded.
-CREATE FUNCTION cutover_heartbeat(p_id text, p_host text, p_ttl double precision, p_dead_after double precision)
+CREATE FUNCTION cutover_heartbeat(p_id text, p_host text, p_ttl double precision, p_dead_after double precision, p_moves bigint[])
 RETURNS TABLE (process text, last_heartbeat timestamptz, jobs int, move_ids bigint[])
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -106,10 +107,10 @@ BEGIN
     -- then the cap's; each by its key), so that a heartbeat and a move
     -- taking or freeing its slots never wait for each other in a circle.
     UPDATE wave_slots s SET expires_at = until FROM (
-        SELECT wave_id, n FROM wave_slots WHERE holder = p_id AND move_id IS NOT NULL ORDER BY wave_id, n FOR UPDATE
+        SELECT wave_id, n FROM wave_slots WHERE holder = p_id AND move_id = ANY(p_moves) ORDER BY wave_id, n FOR UPDATE
     ) mine WHERE s.wave_id = mine.wave_id AND s.n = mine.n;
     UPDATE cap_slots s SET expires_at = until FROM (
-        SELECT n FROM cap_slots WHERE holder = p_id AND move_id IS NOT NULL ORDER BY n FOR UPDATE
+        SELECT n FROM cap_slots WHERE holder = p_id AND move_id = ANY(p_moves) ORDER BY n FOR UPDATE
     ) mine WHERE s.n = mine.n;
     FOR dead IN
         SELECT w.id, w.heartbeat_at FROM worker_processes w

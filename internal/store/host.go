@@ -138,12 +138,15 @@ type LostWorker struct {
 	MoveIDs       []int64 // moves in flight among them
 }
 
-// Heartbeat records that worker process id (on host) lives, renews the
-// slots it holds for ttl, and buries the processes silent for deadAfter
-// (sql/0009): one round trip.
-func (q *Queries) Heartbeat(ctx context.Context, id, host string, ttl, deadAfter time.Duration) ([]LostWorker, error) {
-	rows, _ := q.db.Query(ctx, `SELECT process, last_heartbeat, jobs, move_ids FROM cutover_heartbeat($1, $2, $3, $4)`,
-		id, host, ttl.Seconds(), deadAfter.Seconds())
+// Heartbeat records that worker process id (on host) lives, renews for ttl
+// the slots it holds for the moves it is working (moves), and buries the
+// processes silent for deadAfter (sql/0009): one round trip.
+func (q *Queries) Heartbeat(ctx context.Context, id, host string, ttl, deadAfter time.Duration, moves []int64) ([]LostWorker, error) {
+	if moves == nil {
+		moves = []int64{}
+	}
+	rows, _ := q.db.Query(ctx, `SELECT process, last_heartbeat, jobs, move_ids FROM cutover_heartbeat($1, $2, $3, $4, $5)`,
+		id, host, ttl.Seconds(), deadAfter.Seconds(), moves)
 	return pgx.CollectRows(rows, pgx.RowToStructByPos[LostWorker])
 }
 

@@ -47,15 +47,19 @@ func TestHeartbeat(t *testing.T) {
 	liveJob := job(mine, "live")
 
 	// Both beat; then only "live" does.
-	_, err = q.Heartbeat(ctx, "dead", "host-a", 2*time.Second, time.Hour)
+	_, err = q.Heartbeat(ctx, "dead", "host-a", 2*time.Second, time.Hour, []int64{inFlight, queued})
 	require.NoError(t, err)
-	_, err = q.Heartbeat(ctx, "live", "host-b", time.Hour, time.Hour)
+	_, err = q.Heartbeat(ctx, "live", "host-b", time.Hour, time.Hour, nil)
+	require.NoError(t, err)
+	require.Zero(t, f.count(t, `SELECT count(*) FROM cap_slots WHERE move_id = $1 AND expires_at > now() + interval '30 minutes'`, mine),
+		"a slot of a move the process no longer works is not renewed")
+	_, err = q.Heartbeat(ctx, "live", "host-b", time.Hour, time.Hour, []int64{mine})
 	require.NoError(t, err)
 	require.Equal(t, 1, f.count(t, `SELECT count(*) FROM cap_slots WHERE move_id = $1 AND expires_at > now() + interval '30 minutes'`, mine), "the live process's slot is renewed")
 	require.Equal(t, 2, f.count(t, `SELECT count(*) FROM cap_slots WHERE holder = 'dead' AND expires_at < now() + interval '1 minute'`), "the other's is not")
 
 	time.Sleep(1500 * time.Millisecond)
-	lost, err := q.Heartbeat(ctx, "live", "host-b", time.Hour, time.Second)
+	lost, err := q.Heartbeat(ctx, "live", "host-b", time.Hour, time.Second, []int64{mine})
 	require.NoError(t, err)
 	require.Len(t, lost, 1)
 	require.Equal(t, "dead", lost[0].ID)
@@ -75,7 +79,7 @@ func TestHeartbeat(t *testing.T) {
 	require.Equal(t, 1, f.count(t, `SELECT count(*) FROM worker_processes WHERE id = 'dead' AND ended_at IS NOT NULL AND end_reason LIKE 'no heartbeat since%'`))
 
 	// Buried once.
-	lost, err = q.Heartbeat(ctx, "live", "host-b", time.Hour, time.Second)
+	lost, err = q.Heartbeat(ctx, "live", "host-b", time.Hour, time.Second, []int64{mine})
 	require.NoError(t, err)
 	require.Empty(t, lost)
 
