@@ -3,8 +3,6 @@ package api_test
 import (
 	"context"
 	"fmt"
-	"github.com/cutover/cutover/internal/migration"
-	"github.com/cutover/cutover/internal/store"
 	"net/http"
 	"os"
 	"os/exec"
@@ -12,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/store"
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/auth"
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/preflight"
@@ -54,7 +55,7 @@ func progressWords(p migration.Progress) string {
 	return strings.Join(parts, ", ")
 }
 
-func waveDetail(w WaveView) string {
+func waveDetail(w app.WaveView) string {
 	s := fmt.Sprintf("at most %d of %d in flight", w.ConcurrencyLimit, w.Concurrency)
 	if w.NextWindowOpen != nil {
 		s += "; its window opens " + w.NextWindowOpen.UTC().Format("Mon 2 Jan 15:04 UTC")
@@ -71,10 +72,10 @@ type page struct {
 	Next     string
 	Now      time.Time
 	Query    string
-	Status   *UserStatus
-	Groups   []GroupView
-	Group    *GroupView
-	Wave     *WaveView
+	Status   *app.UserStatus
+	Groups   []app.GroupView
+	Group    *app.GroupView
+	Wave     *app.WaveView
 	Events   []store.WaveEvent
 	Failures []migration.FailureCount
 	// Readiness is the deployment's readiness report.
@@ -186,7 +187,7 @@ func (s *Server) pageLookup(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusOK, "lookup", p)
 		return
 	}
-	st, err := LookUp(r.Context(), s.q, q, s.now())
+	st, err := app.LookUp(r.Context(), s.q, q, s.now())
 	if migration.ErrorKind(err) == migration.ENotFound {
 		p.Message = fmt.Sprintf("No user %q in any pilot group (looked up by UPN and SIP address). Check the spelling, or ask the migration lead whether the user is planned.", q)
 		s.render(w, r, http.StatusNotFound, "lookup", p)
@@ -219,7 +220,7 @@ func (s *Server) pageGroups(w http.ResponseWriter, r *http.Request) {
 	}
 	p := page{Title: "Pilot groups"}
 	for _, g := range groups {
-		v, err := groupView(r.Context(), s.q, g, s.now())
+		v, err := app.GroupViewOf(r.Context(), s.q, g, s.now())
 		if err != nil {
 			s.pageError(w, r, err)
 			return
@@ -240,7 +241,7 @@ func (s *Server) pageGroup(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
-	v, err := groupView(r.Context(), s.q, g, s.now())
+	v, err := app.GroupViewOf(r.Context(), s.q, g, s.now())
 	if err != nil {
 		s.pageError(w, r, err)
 		return
@@ -259,7 +260,7 @@ func (s *Server) pageWave(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
-	views, err := waveViews(r.Context(), s.q, []migration.Wave{wave}, s.now())
+	views, err := app.WaveViews(r.Context(), s.q, []migration.Wave{wave}, s.now())
 	if err != nil {
 		s.pageError(w, r, err)
 		return
@@ -274,5 +275,5 @@ func (s *Server) pageWave(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "wave", page{Title: wave.Name, Wave: &views[0], Events: events, Failures: Summarise(counts).Failures})
+	s.render(w, r, http.StatusOK, "wave", page{Title: wave.Name, Wave: &views[0], Events: events, Failures: app.Summarise(counts).Failures})
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/store"
 )
@@ -141,7 +142,7 @@ func (s *Server) waveAction(w http.ResponseWriter, r *http.Request, done string,
 }
 
 func (s *Server) writeWave(w http.ResponseWriter, r *http.Request, wave migration.Wave, status int) {
-	views, err := waveViews(r.Context(), s.q, []migration.Wave{wave}, s.now())
+	views, err := app.WaveViews(r.Context(), s.q, []migration.Wave{wave}, s.now())
 	if err != nil {
 		s.error(w, r, err)
 		return

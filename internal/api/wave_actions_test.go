@@ -296,7 +296,8 @@ func TestWaveHalts(t *testing.T) {
 			b.shell.SetBehaviour(fmt.Sprintf("halt.%03d@contoso.com", i+j), sim.Behaviour{Kind: sim.KindLicenceMissing})
 		}
 	}
-	later := time.Now().Add(3 * time.Second).UTC().Format(time.RFC3339)
+	// Late enough for the first wave to halt on a loaded machine first.
+	later := time.Now().Add(8 * time.Second).UTC().Format(time.RFC3339)
 	waves := decode[struct {
 		Waves []wave `json:"waves"`
 	}](t, b.plan(t, g.ID, map[string]any{

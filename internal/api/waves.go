@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/migration"
 )
 
@@ -106,7 +107,7 @@ func (s *Server) groupPlan(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("pilot group planned", "group_id", id, "waves", len(waves))
-	views, err := waveViews(r.Context(), s.q, waves, s.now())
+	views, err := app.WaveViews(r.Context(), s.q, waves, s.now())
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -125,7 +126,7 @@ func (s *Server) waveGet(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	views, err := waveViews(r.Context(), s.q, []migration.Wave{wave}, s.now())
+	views, err := app.WaveViews(r.Context(), s.q, []migration.Wave{wave}, s.now())
 	if err != nil {
 		s.error(w, r, err)
 		return

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/cutover/cutover/examples"
-	"github.com/cutover/cutover/internal/api"
+	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/auth"
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/preflight"
@@ -115,7 +115,7 @@ func (p Program) runDemo(ctx context.Context, args []string, getenv Env, stdout,
 	fmt.Fprintf(stdout, "Tenant   simulated (seed %d, %s per shell call), Microsoft Graph %s, %d moves at once\n\n", seed, latency, graph, wf.Workers)
 
 	cl := &apiClient{base: svc.URL + "/api/v1", token: token, http: &http.Client{Timeout: 30 * time.Second}}
-	var group api.GroupView
+	var group app.GroupView
 	if err := cl.do(ctx, "POST", "/groups?name="+url.QueryEscape("Pilot (demo)"), "text/csv", users, &group); err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
@@ -133,7 +133,7 @@ func (p Program) runDemo(ctx context.Context, args []string, getenv Env, stdout,
 		printVoice(stdout, r, 5)
 	}
 	var planned struct {
-		Waves []api.WaveView `json:"waves"`
+		Waves []app.WaveView `json:"waves"`
 	}
 	body, _ := json.Marshal(map[string]any{"shorthand": plan, "max_attempts": 4, "concurrency": 10,
 		"failure_threshold": map[string]any{"percent": demoHaltPercent, "min_sample": 20}})
@@ -150,7 +150,7 @@ func (p Program) runDemo(ctx context.Context, args []string, getenv Env, stdout,
 	defer tick.Stop()
 	for {
 		id := group.ID
-		group = api.GroupView{} // decode afresh: decoding into the old maps would keep stale counts
+		group = app.GroupView{} // decode afresh: decoding into the old maps would keep stale counts
 		if err := cl.do(ctx, "GET", fmt.Sprintf("/groups/%d", id), "", nil, &group); err != nil {
 			return fmt.Errorf("progress: %w", err)
 		}
@@ -275,7 +275,7 @@ func (c *apiClient) do(ctx context.Context, method, path, contentType string, bo
 const demoHaltPercent = 35
 
 // haltedWave returns the group's first halted wave, if any.
-func haltedWave(g api.GroupView) *api.WaveView {
+func haltedWave(g app.GroupView) *app.WaveView {
 	for i := range g.Waves {
 		if g.Waves[i].State == migration.WaveStateHalted {
 			return &g.Waves[i]
@@ -285,7 +285,7 @@ func haltedWave(g api.GroupView) *api.WaveView {
 }
 
 // printSummary prints the outcome per wave and the failures by error code.
-func printSummary(w io.Writer, g api.GroupView) {
+func printSummary(w io.Writer, g app.GroupView) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "wave\tusers\tmoved\tskipped\tfailed\tretried\ttook\t")
 	for _, wv := range g.Waves {
@@ -309,7 +309,7 @@ func printSummary(w io.Writer, g api.GroupView) {
 }
 
 // printExample shows the helpdesk view of one user who needed a retry.
-func printExample(ctx context.Context, w io.Writer, q *store.Queries, g api.GroupView) error {
+func printExample(ctx context.Context, w io.Writer, q *store.Queries, g app.GroupView) error {
 	for _, wv := range g.Waves {
 		moves, err := q.MoveList(ctx, wv.ID, migration.MoveStateMoved)
 		if err != nil {
@@ -317,7 +317,7 @@ func printExample(ctx context.Context, w io.Writer, q *store.Queries, g api.Grou
 		}
 		for _, m := range moves {
 			if m.Attempts > 1 {
-				st, err := api.LookUp(ctx, q, m.UPN, time.Now())
+				st, err := app.LookUp(ctx, q, m.UPN, time.Now())
 				if err != nil {
 					return err
 				}

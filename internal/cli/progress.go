@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cutover/cutover/internal/api"
+	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/migration"
 )
 
@@ -32,7 +32,7 @@ func newProgressPrinter(w io.Writer) *progressPrinter {
 	return &progressPrinter{w: w, tty: tty}
 }
 
-func (p *progressPrinter) print(g api.GroupView, now time.Time) {
+func (p *progressPrinter) print(g app.GroupView, now time.Time) {
 	lines := make([]string, len(g.Waves))
 	var states []string
 	for i, wv := range g.Waves {
@@ -60,7 +60,7 @@ func (p *progressPrinter) print(g api.GroupView, now time.Time) {
 	}
 }
 
-func waveLine(wv api.WaveView, now time.Time) string {
+func waveLine(wv app.WaveView, now time.Time) string {
 	const width = 30
 	pr := wv.Progress
 	filled := 0

@@ -9,7 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/cutover/cutover/internal/api"
+	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/store"
 )
 
@@ -27,7 +27,7 @@ func runStatus(ctx context.Context, args []string, getenv Env, stdout, stderr io
 		return err
 	}
 	defer pool.Close()
-	st, err := api.LookUp(ctx, store.New(pool), f.Arg(0), time.Now())
+	st, err := app.LookUp(ctx, store.New(pool), f.Arg(0), time.Now())
 	if err != nil {
 		return err
 	}
@@ -41,7 +41,7 @@ func runStatus(ctx context.Context, args []string, getenv Env, stdout, stderr io
 }
 
 // printStatus writes the helpdesk view of a user for a terminal.
-func printStatus(w io.Writer, st api.UserStatus) {
+func printStatus(w io.Writer, st app.UserStatus) {
 	name := st.DisplayName
 	if name == "" {
 		name = st.UPN

@@ -14,7 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/cutover/cutover/internal/api"
+	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/store"
 	"github.com/cutover/cutover/jobs"
@@ -371,11 +371,11 @@ func runReport(ctx context.Context, args []string, getenv Env, stdout, stderr io
 		if err != nil {
 			return err
 		}
-		return api.Summarise(counts).WriteCSV(w)
+		return app.Summarise(counts).WriteCSV(w)
 	}
 	rows, err := q.Report(ctx, groupID, waveID)
 	if err != nil {
 		return err
 	}
-	return api.WriteReport(w, rows)
+	return app.WriteReport(w, rows)
 }

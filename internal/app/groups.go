@@ -1,0 +1,113 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/preflight"
+	"github.com/cutover/cutover/internal/store"
+)
+
+// MoveStateUnplanned counts, in a group's progress, members not yet in a wave.
+const MoveStateUnplanned migration.MoveState = "unplanned"
+
+// WaveView is a wave with its progress.
+type WaveView struct {
+	migration.Wave
+	Progress migration.Progress `json:"progress"`
+	// NextWindowOpen is when moves may start again, for a wave outside
+	// its maintenance windows.
+	NextWindowOpen *time.Time `json:"next_window_open,omitempty"`
+}
+
+// GroupView is a pilot group with its waves, its progress and its failures
+// by error code.
+type GroupView struct {
+	migration.Group
+	StartedAt      *time.Time               `json:"started_at,omitempty"`
+	FinishedAt     *time.Time               `json:"finished_at,omitempty"`
+	Progress       migration.Progress       `json:"progress"`
+	Waves          []WaveView               `json:"waves"`
+	Failures       []migration.FailureCount `json:"failures"`
+	IgnoredColumns []string                 `json:"ignored_columns,omitempty"`
+	SkippedUsers   []preflight.Skipped      `json:"skipped_users,omitempty"`
+}
+
+// GroupStatus returns a group with its waves, progress and failures.
+func GroupStatus(ctx context.Context, q *store.Queries, groupID int64, now time.Time) (GroupView, error) {
+	g, err := q.GroupGet(ctx, groupID)
+	if err != nil {
+		return GroupView{}, err
+	}
+	return GroupViewOf(ctx, q, g, now)
+}
+
+// GroupViewOf returns group g with its waves, progress and failures.
+func GroupViewOf(ctx context.Context, q *store.Queries, g migration.Group, now time.Time) (GroupView, error) {
+	waves, err := q.WaveList(ctx, g.ID)
+	if err != nil {
+		return GroupView{}, err
+	}
+	views, err := WaveViews(ctx, q, waves, now)
+	if err != nil {
+		return GroupView{}, err
+	}
+	failures, err := q.FailureCounts(ctx, g.ID, 0)
+	if err != nil {
+		return GroupView{}, err
+	}
+	v := GroupView{Group: g, Waves: views, Failures: make([]migration.FailureCount, 0, len(failures))}
+	for _, f := range failures {
+		v.Failures = append(v.Failures, migration.FailureCount{Failure: migration.FailureFor(f.Code), Count: f.Count})
+	}
+	counts := map[migration.MoveState]int{MoveStateUnplanned: g.Unplanned}
+	allDone := g.Unplanned == 0 && len(waves) > 0
+	retried := 0
+	for _, w := range views {
+		retried += w.Progress.Retried
+		for state, n := range w.Progress.Counts {
+			counts[state] += n
+		}
+		if w.StartedAt != nil && (v.StartedAt == nil || w.StartedAt.Before(*v.StartedAt)) {
+			v.StartedAt = w.StartedAt
+		}
+		if !w.State.Done() {
+			allDone = false
+		} else if v.FinishedAt == nil || w.FinishedAt.After(*v.FinishedAt) {
+			v.FinishedAt = w.FinishedAt
+		}
+	}
+	if !allDone {
+		v.FinishedAt = nil
+	}
+	v.Progress = migration.NewProgress(counts, v.StartedAt, v.FinishedAt, now)
+	v.Progress.Retried = retried
+	return v, nil
+}
+
+// WaveViews returns waves with their progress.
+func WaveViews(ctx context.Context, q *store.Queries, waves []migration.Wave, now time.Time) ([]WaveView, error) {
+	ids := make([]int64, len(waves))
+	for i, w := range waves {
+		ids[i] = w.ID
+	}
+	tallies, err := q.WaveTallies(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	views := make([]WaveView, len(waves))
+	for i, w := range waves {
+		views[i] = WaveView{Wave: w, Progress: migration.NewProgress(tallies[w.ID].Counts, w.StartedAt, w.FinishedAt, now)}
+		views[i].Progress.Retried = tallies[w.ID].Retried
+		if w.State != migration.WaveStateRunning && w.FinishedAt == nil {
+			views[i].Progress.EstimatedFinish = nil // no throughput while it does not run
+		}
+		if cal := w.Calendar(); !w.State.Done() && !cal.Always() {
+			if next, ok := cal.NextOpen(now); ok && next.After(now) {
+				views[i].NextWindowOpen = &next
+			}
+		}
+	}
+	return views, nil
+}
