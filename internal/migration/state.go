@@ -146,7 +146,7 @@ func (s WaveState) Started() bool {
 // Kinds of wave event that change the wave's state (the event is written
 // with the change).
 const (
-	WaveEventStarted     = "started"   // notified
+	WaveEventStarted     = "started" // notified
 	WaveEventPaused      = "paused"
 	WaveEventResumed     = "resumed"
 	WaveEventHalted      = "halted" // notified
