@@ -625,17 +625,20 @@ func (a *attempt) fail(ctx context.Context, cause error) error {
 		return err
 	}
 	msg := truncate(cause.Error(), 1000)
-	if f.Deployment {
-		return a.hold(ctx, f, msg)
-	}
+	breaks := 0
 	if f.Code == migration.CodeSessionBroken {
-		if err := a.sessionBroken(ctx, f, msg); !errors.Is(err, errCount) {
-			return err
+		if _, breaks, err = store.New(a.w.pool).MoveRunErrors(context.WithoutCancel(ctx), a.move.ID, f.Code); err != nil {
+			return dbErr(err)
 		}
 	}
-	if !f.Retries(a.n) || a.n >= a.job.MaxAttempts {
+	switch d := migration.Decide(f, a.n, a.job.MaxAttempts, breaks); d.Next {
+	case migration.NextHold:
+		return a.hold(ctx, f, msg)
+	case migration.NextResume:
+		return a.resume(ctx, f, msg)
+	case migration.NextFail:
 		note := ""
-		if f.Retries(a.n) {
+		if d.NoAttemptsLeft {
 			note = "; no attempts left"
 		}
 		return a.finish(ctx, store.MoveChange{To: migration.MoveStateFailed, ErrorCode: f.Code, ErrorMessage: msg,
@@ -670,30 +673,14 @@ func (a *attempt) hold(ctx context.Context, f migration.Failure, msg string) err
 	return a.w.ready.snooze(a.job.ID)
 }
 
-// sessionBrokenFree is how many broken shell sessions a run of a move may
-// meet without counting an attempt; beyond that they count as the
-// transient failures they are, so that a move cannot wait for ever.
-const sessionBrokenFree = 3
-
-// errCount says that a failure is to be counted after all.
-var errCount = errors.New("count the attempt")
-
-// sessionBroken hands back a move whose shell session broke (not the
-// user's: the host's): the attempt is not counted, the timeline says so,
-// the slot is freed, and this host checks its shell again at once (a host
-// that fails takes no moves, and with none ready the deployment is held).
-// It returns errCount once the run has met sessionBrokenFree of them.
-func (a *attempt) sessionBroken(ctx context.Context, f migration.Failure, msg string) error {
+// resume hands back a move stopped by a failure that is not the user's
+// (the shell's session broke: the host's fault): the attempt is not
+// counted, the timeline says so, the slot is freed, and this host checks
+// its shell again at once (a host that fails takes no moves, and with none
+// ready the deployment is held).
+func (a *attempt) resume(ctx context.Context, f migration.Failure, msg string) error {
 	ctx = context.WithoutCancel(ctx)
-	q := store.New(a.w.pool)
-	_, n, err := q.MoveRunErrors(ctx, a.move.ID, f.Code)
-	if err != nil {
-		return dbErr(err)
-	}
-	if n >= sessionBrokenFree {
-		return errCount
-	}
-	if err := q.MoveEventAdd(ctx, a.move.ID, migration.MoveEvent{Attempt: a.n, Actor: a.w.actor, ErrorCode: f.Code,
+	if err := store.New(a.w.pool).MoveEventAdd(ctx, a.move.ID, migration.MoveEvent{Attempt: a.n, Actor: a.w.actor, ErrorCode: f.Code,
 		Message: a.prefix() + "not counted: " + string(f.Code) + ": " + msg + "; this host checks its shell again, and the move goes on from where it was"}); err != nil {
 		return dbErr(err)
 	}

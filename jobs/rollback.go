@@ -100,14 +100,16 @@ func (w *RollbackWorker) Work(ctx context.Context, job *river.Job[RollbackArgs])
 	fail := func(cause error) error {
 		f := migration.Classify(cause)
 		msg := truncate(cause.Error(), 1000)
-		if f.Deployment { // not the user's: held, not counted
+		// A rollback counts a broken session as the transient failure it
+		// is: it has no free ones.
+		switch d := migration.Decide(f, job.Attempt, job.MaxAttempts, migration.SessionBreaksFree); d.Next {
+		case migration.NextHold: // not the user's: held, not counted
 			if err := w.ready.holdMove(context.WithoutCancel(ctx), river.ClientFromContext[pgx.Tx](ctx), f, m.ID,
 				migration.MoveEvent{Actor: w.actor, Message: prefix}, msg); err != nil {
 				return err
 			}
 			return w.ready.snooze(job.ID)
-		}
-		if f.Retries(job.Attempt) && job.Attempt < job.MaxAttempts {
+		case migration.NextRetry:
 			if err := q.MoveEventAdd(ctx, m.ID, migration.MoveEvent{ErrorCode: f.Code, Actor: w.actor,
 				Message: prefix + "failed: " + string(f.Code) + ": " + msg + "; retrying"}); err != nil {
 				return err
