@@ -152,9 +152,14 @@ func TestRecoveryServeRestarted(t *testing.T) {
 	_ = first.Wait()
 	startCutoverEnv(t, env, worker...)
 	restarted := time.Now()
+	// A statement the dead process sent just before it died may still
+	// commit: look at what it left a moment later (it is found dead only
+	// after ten seconds, and until then its jobs stay as it left them).
+	time.Sleep(time.Second)
 	verifying := ids(t, pool, `SELECT id FROM moves WHERE state = 'verifying'`)
 	inFlight := ids(t, pool, `SELECT id FROM moves WHERE state IN ('preflight', 'moving', 'verifying')
-		AND id IN (SELECT (args->>'move_id')::bigint FROM river_job WHERE kind = 'move' AND state = 'running')`)
+		AND id IN (SELECT (args->>'move_id')::bigint FROM river_job WHERE kind = 'move' AND state = 'running'
+		           AND attempted_by[array_upper(attempted_by, 1)] = $1)`, processID(t, first))
 	var before int
 	require.NoError(t, pool.QueryRow(ctx, ended).Scan(&before))
 
@@ -196,9 +201,9 @@ func TestRecoveryServeRestarted(t *testing.T) {
 }
 
 // ids reads a column of move IDs.
-func ids(t *testing.T, pool *pgxpool.Pool, query string) []int64 {
+func ids(t *testing.T, pool *pgxpool.Pool, query string, args ...any) []int64 {
 	t.Helper()
-	rows, err := pool.Query(context.Background(), query)
+	rows, err := pool.Query(context.Background(), query, args...)
 	require.NoError(t, err)
 	var out []int64
 	for rows.Next() {
