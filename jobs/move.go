@@ -722,7 +722,7 @@ func (a *attempt) overload(ctx context.Context, code migration.ErrorCode) {
 }
 
 // finish ends the move (moved, skipped or failed) and frees its slot in one
-// round trip; then it looks at the wave (settle),
+// round trip; then it reviews the wave (reviewWaveIfChanged),
 // which counts the outcome toward the wave's adaptive limit and halts or
 // completes the wave as the outcome says.
 func (a *attempt) finish(ctx context.Context, c store.MoveChange) error {
@@ -743,7 +743,7 @@ func (a *attempt) finish(ctx context.Context, c store.MoveChange) error {
 	if !hold {
 		a.w.freed.wakeOne(0)
 	}
-	out, err := settle(ctx, a.w.pool, river.ClientFromContext[pgx.Tx](ctx), a.move.WaveID, a.move.ID, !overload, a.w.actor)
+	out, err := reviewWaveIfChanged(ctx, a.w.pool, river.ClientFromContext[pgx.Tx](ctx), a.move.WaveID, a.move.ID, !overload, a.w.actor)
 	if err != nil {
 		// The move's end is recorded; the wave is looked at again by the
 		// next move's end or the sweep.

@@ -49,7 +49,7 @@ func (w *WaveSweepWorker) Work(ctx context.Context, job *river.Job[WaveSweepArgs
 	}
 	client := river.ClientFromContext[pgx.Tx](ctx)
 	for _, id := range ids {
-		out, err := afterMoveTx(ctx, w.pool, client, id, false, w.actor)
+		out, err := reviewWaveTx(ctx, w.pool, client, id, false, w.actor)
 		if err != nil {
 			return err
 		}

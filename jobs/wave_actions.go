@@ -52,7 +52,7 @@ func (s *Scheduler) WaveResume(ctx context.Context, waveID int64, actor string) 
 				}
 				return scheduleStart(ctx, tx, s.client, w)
 			}
-			_, err = afterMove(ctx, tx, s.client, waveID, false, actor) // a wave whose last move ended while paused completes
+			_, err = reviewWave(ctx, tx, s.client, waveID, false, actor) // a wave whose last move ended while paused completes
 			return err
 		case migration.WaveStateHalted:
 			var queued []store.QueuedMove
@@ -65,7 +65,7 @@ func (s *Scheduler) WaveResume(ctx context.Context, waveID int64, actor string) 
 			if err := unblock(ctx, tx, s.client, w.GroupID, actor); err != nil {
 				return err
 			}
-			_, err = afterMove(ctx, tx, s.client, waveID, false, actor)
+			_, err = reviewWave(ctx, tx, s.client, waveID, false, actor)
 			return err
 		case migration.WaveStateBlocked:
 			if w, err = q.WaveGateOverride(ctx, waveID, actor); err != nil {

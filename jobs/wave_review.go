@@ -14,14 +14,14 @@ import (
 	"github.com/cutover/cutover/internal/store"
 )
 
-// afterMove looks at a move's wave once the move has ended, under the wave's
+// reviewWave looks at a move's wave once the move has ended, under the wave's
 // lock in tx (success: it went without throttling): it halts the wave when
 // its failures cross the threshold, rolls back what a halt says to roll
 // back, completes the wave when nothing is left, and notifies webhooks of
 // what happened.
-func afterMove(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], waveID int64, success bool, actor string) (store.WaveOutcome, error) {
+func reviewWave(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], waveID int64, success bool, actor string) (store.WaveOutcome, error) {
 	q := store.New(tx)
-	out, err := q.WaveAfterMove(ctx, waveID, success, actor)
+	out, err := q.WaveReview(ctx, waveID, success, actor)
 	if err != nil {
 		return out, err
 	}
@@ -40,24 +40,24 @@ func afterMove(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], wav
 	return out, nil
 }
 
-// settle looks at a move's wave once the move's end has committed: when the
-// end may change the wave (store.WaveMaySettle) it runs afterMove, under the
+// reviewWaveIfChanged reviews a move's wave once the move's end has committed: when the
+// end may change the wave (store.WaveReviewNeeded) it runs reviewWave, under the
 // wave's lock, in a transaction of its own. A look cut off by a dead process
 // is made up for by WaveSweepWorker.
-func settle(ctx context.Context, pool *pgxpool.Pool, client *river.Client[pgx.Tx], waveID, moveID int64, success bool, actor string) (store.WaveOutcome, error) {
+func reviewWaveIfChanged(ctx context.Context, pool *pgxpool.Pool, client *river.Client[pgx.Tx], waveID, moveID int64, success bool, actor string) (store.WaveOutcome, error) {
 	var out store.WaveOutcome
-	may, err := store.New(pool).WaveMaySettle(ctx, waveID, moveID, success)
+	may, err := store.New(pool).WaveReviewNeeded(ctx, waveID, moveID, success)
 	if err != nil || !may {
 		return out, err
 	}
-	return afterMoveTx(ctx, pool, client, waveID, success, actor)
+	return reviewWaveTx(ctx, pool, client, waveID, success, actor)
 }
 
-// afterMoveTx runs afterMove in a transaction of its own.
-func afterMoveTx(ctx context.Context, pool *pgxpool.Pool, client *river.Client[pgx.Tx], waveID int64, success bool, actor string) (store.WaveOutcome, error) {
+// reviewWaveTx runs reviewWave in a transaction of its own.
+func reviewWaveTx(ctx context.Context, pool *pgxpool.Pool, client *river.Client[pgx.Tx], waveID int64, success bool, actor string) (store.WaveOutcome, error) {
 	var out store.WaveOutcome
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) (err error) {
-		out, err = afterMove(ctx, tx, client, waveID, success, actor)
+		out, err = reviewWave(ctx, tx, client, waveID, success, actor)
 		return err
 	})
 	return out, err

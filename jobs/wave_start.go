@@ -103,7 +103,7 @@ func (w *WaveStartWorker) Work(ctx context.Context, job *river.Job[WaveStartArgs
 			return err
 		}
 		if len(queued) == 0 {
-			if _, err := afterMove(ctx, tx, client, wave.ID, false, w.actor); err != nil {
+			if _, err := reviewWave(ctx, tx, client, wave.ID, false, w.actor); err != nil {
 				return err
 			}
 		}

@@ -562,7 +562,7 @@ func TestWaveAfterMoveCompletes(t *testing.T) {
 	ctx := context.Background()
 	g := f.group(t)
 	finish := func(w int64) (bool, error) {
-		out, err := q.WaveAfterMove(ctx, w, false, "test")
+		out, err := q.WaveReview(ctx, w, false, "test")
 		return out.Completed, err
 	}
 	waveState := func(t *testing.T, id int64) (migration.WaveState, bool) {
@@ -815,7 +815,7 @@ func TestWaveMaySettle(t *testing.T) {
 			if tt.leased {
 				f.lease(t, w, other)
 			}
-			got, err := q.WaveMaySettle(ctx, w, ended, tt.success)
+			got, err := q.WaveReviewNeeded(ctx, w, ended, tt.success)
 			require.NoError(t, err)
 			require.Equal(t, tt.want, got)
 		})

@@ -94,13 +94,13 @@ type WaveOutcome struct {
 	Event     WaveEvent // the halt's or the completion's
 }
 
-// WaveAfterMove looks at a wave once a move of it has ended, under the
-// wave's lock (see WaveMaySettle): a move that went well (success) counts toward
+// WaveReview looks at a wave once a move of it has ended, under the
+// wave's lock (see WaveReviewNeeded): a move that went well (success) counts toward
 // raising the wave's adaptive limit; a running wave whose permanent failures
 // cross its threshold halts (its moves not started are cancelled, the
 // group's later waves are blocked); a wave with no active move left
 // completes.
-func (q *Queries) WaveAfterMove(ctx context.Context, waveID int64, success bool, actor string) (WaveOutcome, error) {
+func (q *Queries) WaveReview(ctx context.Context, waveID int64, success bool, actor string) (WaveOutcome, error) {
 	var out WaveOutcome
 	w, err := q.waveLock(ctx, waveID)
 	if err != nil {
@@ -159,9 +159,9 @@ func (q *Queries) thresholdCrossed(ctx context.Context, w migration.Wave) (bool,
 	return crossed, why, nil
 }
 
-// WaveMaySettle says, without locking the wave, whether the end of its move
+// WaveReviewNeeded says, without locking the wave, whether the end of its move
 // moveID (success: it went without throttling) may change it, so that
-// WaveAfterMove, which locks the wave, runs only then: while a wave of
+// WaveReview, which locks the wave, runs only then: while a wave of
 // thousands runs, almost every move's end changes nothing, and taking the
 // wave's lock for each made the lock the ceiling on moves per second.
 //
@@ -171,7 +171,7 @@ func (q *Queries) thresholdCrossed(ctx context.Context, w migration.Wave) (bool,
 // wave rolls back the users it moved, and when no move of the wave is
 // active. A move's end whose look is cut off (its process died) is made up
 // for by the periodic look at every unsettled wave (jobs.WaveSweepArgs).
-func (q *Queries) WaveMaySettle(ctx context.Context, waveID, moveID int64, success bool) (bool, error) {
+func (q *Queries) WaveReviewNeeded(ctx context.Context, waveID, moveID int64, success bool) (bool, error) {
 	// The wave and whether it has a move active, in one round trip. While
 	// another move of the wave holds a live slot the wave cannot be
 	// complete, and that move looks again once its own end has committed:
