@@ -59,10 +59,7 @@ func (q *Queries) TokenRevoke(ctx context.Context, idOrName string) (Token, erro
 		UPDATE api_tokens SET revoked_at = now()
 		WHERE revoked_at IS NULL AND (id::text = $1 OR name = $1) RETURNING `+tokenColumns, strings.TrimSpace(idOrName))
 	t, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[Token])
-	if errors.Is(err, pgx.ErrNoRows) {
-		return t, migration.Errorf(migration.ENotFound, "not_found", "no token in use is called or numbered %q", idOrName)
-	}
-	return t, err
+	return t, notFound(err, "no token in use is called or numbered %q", idOrName)
 }
 
 // Authenticate implements auth.Authenticator for tokens: a token in use

@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
@@ -73,10 +71,7 @@ func (q *Queries) GroupList(ctx context.Context) ([]migration.Group, error) {
 func (q *Queries) GroupName(ctx context.Context, id int64) (string, error) {
 	var name string
 	err := q.db.QueryRow(ctx, `SELECT name FROM pilot_groups WHERE id = $1`, id).Scan(&name)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", fmt.Errorf("pilot group %d does not exist", id)
-	}
-	return name, err
+	return name, notFound(err, "pilot group %d does not exist", id)
 }
 
 // SIPDomains returns the domains of the SIP addresses of every pilot group's

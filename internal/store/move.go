@@ -244,7 +244,7 @@ func (q *Queries) LeaseStart(ctx context.Context, r LeaseRequest, c MoveChange) 
 		return l, translate(err)
 	}
 	if state == nil {
-		return l, migration.Errorf(migration.ENotFound, "not_found", "wave %d does not exist", r.WaveID)
+		return l, missing("wave %d does not exist", r.WaveID)
 	}
 	l.WaveState = migration.WaveState(*state)
 	if l.OK {

@@ -49,7 +49,7 @@ func (q *Queries) LeaseAcquire(ctx context.Context, r LeaseRequest) (Lease, erro
 		return l, err
 	}
 	if state == nil {
-		return l, migration.Errorf(migration.ENotFound, "not_found", "wave %d does not exist", r.WaveID)
+		return l, missing("wave %d does not exist", r.WaveID)
 	}
 	l.WaveState = migration.WaveState(*state)
 	return l, nil

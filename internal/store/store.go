@@ -90,7 +90,7 @@ var ErrStale = errors.New("changed concurrently")
 func translate(err error) error {
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		return migration.Errorf(migration.ENotFound, "not_found", "not found")
+		return missing("not found")
 	case violates(err, "pilot_groups_name_key"):
 		return migration.Invalid("group_exists", "name", "a pilot group with this name exists already")
 	case violates(err, "moves_one_active_per_upn"):
@@ -138,10 +138,18 @@ func Unavailable(err error) bool {
 	return errors.Is(err, io.ErrUnexpectedEOF)
 }
 
-// notFound turns "no rows" into a domain error saying what was not found.
+// notFound turns "no rows" into a domain error saying what was not found;
+// any other error is returned as it is. (optional, in move.go, is for a row
+// whose absence is an answer.)
 func notFound(err error, format string, args ...any) error {
-	if err == pgx.ErrNoRows {
-		return migration.Errorf(migration.ENotFound, "not_found", format, args...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return missing(format, args...)
 	}
 	return err
+}
+
+// missing is the store's one way of saying that what a request names does
+// not exist (the API answers 404).
+func missing(format string, args ...any) error {
+	return migration.Errorf(migration.ENotFound, "not_found", format, args...)
 }

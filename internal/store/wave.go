@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -214,7 +215,7 @@ func (q *Queries) WaveStart(ctx context.Context, waveID int64, actor string) (w 
 		UPDATE waves SET state = $3, started_at = now(), state_reason = ''
 		WHERE id = $1 AND state = ANY($2) RETURNING `+waveColumns, waveID, migration.WaveStart.From, migration.WaveStart.To)
 	w, err = pgx.CollectExactlyOneRow(rows, scanWave)
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return w, nil, false, nil
 	}
 	if err != nil {

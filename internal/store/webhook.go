@@ -94,7 +94,7 @@ func (q *Queries) WebhookList(ctx context.Context) ([]Webhook, error) {
 func (q *Queries) WebhookDelete(ctx context.Context, id int64) error {
 	tag, err := q.db.Exec(ctx, `DELETE FROM webhooks WHERE id = $1`, id)
 	if err == nil && tag.RowsAffected() == 0 {
-		return migration.Errorf(migration.ENotFound, "not_found", "webhook %d does not exist", id)
+		return missing("webhook %d does not exist", id)
 	}
 	return err
 }
