@@ -72,6 +72,9 @@ func (w *RollbackWorker) Work(ctx context.Context, job *river.Job[RollbackArgs])
 	if err != nil {
 		return err
 	}
+	// finish records the rollback's outcome. As a move's job does, the job
+	// completes once Work returns: a rollback already ended makes a rerun
+	// do nothing.
 	finish := func(to migration.MoveState, code migration.ErrorCode, msg, errMsg string) error {
 		ctx := context.WithoutCancel(ctx)
 		return pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
@@ -86,11 +89,9 @@ func (w *RollbackWorker) Work(ctx context.Context, job *river.Job[RollbackArgs])
 				return err
 			}
 			if ended {
-				if err := notify(ctx, tx, river.ClientFromContext[pgx.Tx](ctx), ev, wave); err != nil {
-					return err
-				}
+				return notify(ctx, tx, river.ClientFromContext[pgx.Tx](ctx), ev, wave)
 			}
-			return complete(ctx, tx, job)
+			return nil
 		})
 	}
 	if rec == nil {
