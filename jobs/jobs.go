@@ -103,7 +103,7 @@ type Config struct {
 	// Heartbeat is how often this process says in Postgres that it lives
 	// and renews the slots it holds. A process silent for DeadAfter is
 	// dead: its slots are freed and its running moves handed to a live
-	// process. Defaults to 2 seconds.
+	// process. Defaults to 1 second.
 	Heartbeat time.Duration
 	// Interrupted, when set, hears of each move stopped by a failure that
 	// is not the user's and spends no attempt: its cause ("database",
@@ -157,7 +157,7 @@ func (c Config) withDefaults() Config {
 		c.HostRecheck = 15 * time.Second
 	}
 	if c.Heartbeat <= 0 {
-		c.Heartbeat = 2 * time.Second
+		c.Heartbeat = time.Second
 	}
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{Timeout: 10 * time.Second}
@@ -200,13 +200,13 @@ func (c Config) shellCall(ctx context.Context, call func(context.Context) error)
 func (c Config) RescueAfter() time.Duration { return c.jobTimeout() + min(time.Minute, c.jobTimeout()) }
 
 // leaseTTL is how long a slot lives without its holder's heartbeat: five
-// beats (10 seconds by default), so that a slot held by a process that died
+// beats (5 seconds by default), so that a slot held by a process that died
 // is free within that, while a process whose heartbeat is late a beat or two
 // keeps its slots.
 func (c Config) leaseTTL() time.Duration { return 5 * c.Heartbeat }
 
 // DeadAfter is how long a process may be silent before the live processes
-// take it for dead and hand its running moves on (10 seconds by default).
+// take it for dead and hand its running moves on (5 seconds by default).
 func (c Config) DeadAfter() time.Duration { return 5 * c.Heartbeat }
 
 // Backoff is the wait after failed attempt n (1-based): RetryBase doubled per

@@ -84,8 +84,19 @@ func (l *liveness) run(client *river.Client[pgx.Tx]) {
 	defer tick.Stop()
 	var downSince time.Time // the database did not answer the heartbeat since
 	var lastErr error
+	var lastBeat time.Time // this process's last heartbeat that got through
 	for {
-		lost, err := store.New(l.pool).Heartbeat(ctx, l.cfg.ID, l.host, l.cfg.leaseTTL(), l.cfg.DeadAfter(), l.moves())
+		// Only a process whose own heartbeats have got through of late
+		// buries others: one just back from a cut (the database restarted,
+		// say) would find every other process as silent as itself.
+		deadAfter := l.cfg.DeadAfter()
+		if time.Since(lastBeat) > 2*l.cfg.Heartbeat {
+			deadAfter = 100 * 365 * 24 * time.Hour
+		}
+		lost, err := store.New(l.pool).Heartbeat(ctx, l.cfg.ID, l.host, l.cfg.leaseTTL(), deadAfter, l.moves())
+		if err == nil {
+			lastBeat = time.Now()
+		}
 		switch {
 		case ctx.Err() != nil:
 			end, cancel := context.WithTimeout(context.Background(), 5*time.Second)

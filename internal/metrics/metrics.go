@@ -186,7 +186,7 @@ var (
 	riverDesc    = prometheus.NewDesc("cutover_river_jobs", "River jobs by queue and state (the queue's depth).", []string{"queue", "state"}, nil)
 	upDesc       = prometheus.NewDesc("cutover_database_up", "1 if the database answered the scrape's queries.", nil, nil)
 	hostDesc     = prometheus.NewDesc("cutover_worker_host_ready", "1 if the worker process's host passed its last readiness check (checked in the last 15 minutes); 0 if it takes no moves.", []string{"id", "host"}, nil)
-	processDesc  = prometheus.NewDesc("cutover_worker_processes", "Worker processes: alive (a heartbeat in the last 10 seconds), and lost (found dead, in the last 24 hours).", []string{"state"}, nil)
+	processDesc  = prometheus.NewDesc("cutover_worker_processes", "Worker processes: alive (a heartbeat in the last 5 seconds), and lost (found dead, in the last 24 hours).", []string{"state"}, nil)
 	holdDesc     = prometheus.NewDesc("cutover_deployment_held", "1 for each condition that stops every move start now (a sign-in that fails, no ready worker host).", []string{"code"}, nil)
 )
 
@@ -251,7 +251,7 @@ func (c *dbCollector) collect(ctx context.Context, ch chan<- prometheus.Metric) 
 		return err
 	}
 	if err := query(processDesc, `
-		SELECT 'alive', count(*) FILTER (WHERE ended_at IS NULL AND heartbeat_at >= now() - interval '10 seconds')::float8 FROM worker_processes
+		SELECT 'alive', count(*) FILTER (WHERE ended_at IS NULL AND heartbeat_at >= now() - interval '5 seconds')::float8 FROM worker_processes
 		UNION ALL
 		SELECT 'lost', count(*) FILTER (WHERE ended_at >= now() - interval '24 hours' AND end_reason LIKE 'no heartbeat%')::float8 FROM worker_processes`, 1); err != nil {
 		return err
