@@ -140,7 +140,9 @@ func TestBrowserWaveDashboardLive(t *testing.T) {
 	const n = 40
 	g := b.createGroup(t, "Live pilot", users(n, "live."))
 	b.shell.SetBehaviour("live.007@contoso.com", sim.Behaviour{Kind: sim.KindLicenceMissing})
-	start := time.Now().Add(4 * time.Second).UTC().Format(time.RFC3339)
+	// Late enough for the browser to start and sign in first on a loaded
+	// machine.
+	start := time.Now().Add(10 * time.Second).UTC().Format(time.RFC3339)
 	decode[map[string]any](t, b.plan(t, g.ID, map[string]any{"waves": []map[string]any{
 		{"size": n, "start_at": start, "name": "wave A", "concurrency": 2, "max_attempts": 1}}}), http.StatusCreated)
 	token := b.token // a lead's
