@@ -120,6 +120,7 @@ func TestOpenAPIResponses(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, rollback.Status, "%s", rollback)
 	b.get(t, "/api/v1/audit")
 	b.get(t, "/api/v1/me")
+	b.get(t, "/api/v1/readiness")
 	b.token = newToken(t, b.pool, auth.RoleAdmin)
 	b.get(t, "/api/v1/tokens")
 	made := b.postJSON(t, "/api/v1/tokens", map[string]string{"name": "desk", "role": "helpdesk"})
@@ -133,7 +134,7 @@ func TestOpenAPIResponses(t *testing.T) {
 		"GET /api/v1/audit 200", "GET /api/v1/me 200", "POST /api/v1/webhooks 201", "GET /api/v1/webhooks 200",
 		"GET /api/v1/settings 200", "PUT /api/v1/settings 200", fmt.Sprintf("GET /api/v1/waves/%d/moves 200", done.Waves[0].ID),
 		fmt.Sprintf("GET /api/v1/waves/%d/events 200", done.Waves[0].ID), fmt.Sprintf("GET /api/v1/waves/%d/notifications 200", done.Waves[0].ID),
-		"POST /api/v1/users/walk.000@contoso.com/rollback 202", "GET /api/v1/tokens 200", "POST /api/v1/tokens 201",
+		"POST /api/v1/users/walk.000@contoso.com/rollback 202", "GET /api/v1/tokens 200", "POST /api/v1/tokens 201", "GET /api/v1/readiness 200",
 	} {
 		require.True(t, spec.seen[want], "the walk did not check %s", want)
 	}
