@@ -121,10 +121,18 @@ func TestOpenAPIResponses(t *testing.T) {
 	b.get(t, "/api/v1/audit")
 	b.get(t, "/api/v1/me")
 	b.get(t, "/api/v1/readiness")
+	b.postJSON(t, "/api/v1/readiness/check", "")
+	b.get(t, "/healthz")
+	b.get(t, "/readyz")
 	b.token = newToken(t, b.pool, auth.RoleAdmin)
 	b.get(t, "/api/v1/tokens")
 	made := b.postJSON(t, "/api/v1/tokens", map[string]string{"name": "desk", "role": "helpdesk"})
 	require.Equal(t, http.StatusCreated, made.Status, "%s", made)
+	desk := decode[struct {
+		Token struct{ ID int64 } `json:"token"`
+	}](t, made, http.StatusCreated).Token.ID
+	revoked := b.do(t, http.MethodDelete, fmt.Sprintf("/api/v1/tokens/%d", desk), "", nil)
+	require.Equal(t, http.StatusOK, revoked.Status, "%s", revoked)
 
 	for _, want := range []string{
 		"POST /api/v1/groups 201", "POST /api/v1/groups 422", fmt.Sprintf("POST /api/v1/groups/%d/plan 201", g.ID),
@@ -134,7 +142,7 @@ func TestOpenAPIResponses(t *testing.T) {
 		"GET /api/v1/audit 200", "GET /api/v1/me 200", "POST /api/v1/webhooks 201", "GET /api/v1/webhooks 200",
 		"GET /api/v1/settings 200", "PUT /api/v1/settings 200", fmt.Sprintf("GET /api/v1/waves/%d/moves 200", done.Waves[0].ID),
 		fmt.Sprintf("GET /api/v1/waves/%d/events 200", done.Waves[0].ID), fmt.Sprintf("GET /api/v1/waves/%d/notifications 200", done.Waves[0].ID),
-		"POST /api/v1/users/walk.000@contoso.com/rollback 202", "GET /api/v1/tokens 200", "POST /api/v1/tokens 201", "GET /api/v1/readiness 200",
+		"POST /api/v1/users/walk.000@contoso.com/rollback 202", "GET /api/v1/tokens 200", "POST /api/v1/tokens 201", fmt.Sprintf("DELETE /api/v1/tokens/%d 200", desk), "GET /api/v1/readiness 200", "POST /api/v1/readiness/check 202", "GET /healthz 200", "GET /readyz 200",
 	} {
 		require.True(t, spec.seen[want], "the walk did not check %s", want)
 	}
