@@ -84,6 +84,7 @@ func (l *liveness) run(client *river.Client[pgx.Tx]) {
 	defer tick.Stop()
 	var downSince time.Time // the database did not answer the heartbeat since
 	var lastErr error
+	failed := 0            // heartbeats in a row that did not get through
 	var lastBeat time.Time // this process's last heartbeat that got through
 	for {
 		// Only a process whose own heartbeats have got through of late
@@ -108,14 +109,17 @@ func (l *liveness) run(client *river.Client[pgx.Tx]) {
 		case err != nil:
 			if downSince.IsZero() {
 				downSince = time.Now()
-				l.log.Warn("the heartbeat failed: this process's slots expire after "+l.cfg.leaseTTL().String()+" without it, and it starts no move call meanwhile", "error", err)
+				l.log.Warn("the heartbeat failed: if it stays silent for "+l.cfg.leaseTTL().String()+", this process's slots go to other processes and it makes no move call on them", "error", err)
 			}
 			lastErr = err
+			failed++
 		default:
-			if !downSince.IsZero() {
+			// One heartbeat refused (a deadlock, a dropped connection) is
+			// no outage the waves need hear of; two in a row are.
+			if failed >= 2 {
 				l.databaseBack(ctx, downSince, lastErr)
-				downSince = time.Time{}
 			}
+			downSince, failed = time.Time{}, 0
 			for _, w := range lost {
 				l.buried(ctx, w)
 			}
@@ -162,6 +166,7 @@ func (l *liveness) databaseBack(ctx context.Context, since time.Time, cause erro
 	q := store.New(l.pool)
 	waves, err := q.WavesRunning(ctx)
 	if err != nil {
+		l.log.Warn("telling the waves of the database's outage failed", "error", err)
 		return
 	}
 	for _, w := range waves {

@@ -344,7 +344,7 @@ func (a *attempt) start() *store.MoveChange {
 		// A run before this one was cut off (its worker died or stopped,
 		// or the database failed) without counting the attempt: the run's
 		// number tells this line from the last.
-		step = fmt.Sprintf("resumed (run %d of its job): ", len(a.job.AttemptedBy)) + step
+		step = fmt.Sprintf("resumed after an interruption that is not counted (run %d): ", len(a.job.AttemptedBy)) + step
 	}
 	return &store.MoveChange{
 		MoveID: a.move.ID, Attempt: a.n, Actor: a.w.actor,

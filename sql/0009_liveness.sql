@@ -87,8 +87,9 @@ $$;
 
 -- cutover_heartbeat records that process p_id lives, renews for p_ttl
 -- seconds the slots it holds for the moves it is working now (p_moves: a
--- slot it failed to free for a move it no longer works expires), and buries the processes whose last heartbeat is
--- older than p_dead_after seconds: their slots are freed, their running
+-- slot it failed to free for a move it no longer works expires), and
+-- buries the processes whose last heartbeat is older than p_dead_after
+-- seconds: their slots are freed, their running
 -- River jobs made available again without counting the attempt (as River's
 -- own snooze does: the attempt goes back by one), and each move in flight
 -- among them says so in its timeline; the time since the dead process's
