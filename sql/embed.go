@@ -1,6 +1,8 @@
-// Package sql holds cutover's schema migrations, numbered and applied in order.
-// The files are embedded in the binary so that `cutover migrate`, `serve` and
-// `demo` can apply them without anything on disk.
+// Package sql holds cutover's schema migrations, numbered and applied in
+// order, and the queries (queries/) from which sqlc generates
+// internal/store/dbsqlc. The migrations are embedded in the binary so that
+// `cutover migrate`, `serve` and `demo` can apply them without anything on
+// disk.
 package sql
 
 import "embed"
@@ -9,3 +11,9 @@ import "embed"
 //
 //go:embed *.sql
 var Migrations embed.FS
+
+// MigrationsTable creates the record of the migrations applied, before the
+// first of them.
+//
+//go:embed bootstrap/cutover_migrations.sql
+var MigrationsTable string

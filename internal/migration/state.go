@@ -93,6 +93,27 @@ func (s MoveState) Done() bool {
 	return s.Valid() && !s.Active()
 }
 
+// Ended reports whether the move has ended as a wave's failure threshold
+// counts it: moved, skipped, failed, or rolled back (or rolling back).
+func (s MoveState) Ended() bool {
+	switch s {
+	case MoveStateMoved, MoveStateSkipped, MoveStateFailed,
+		MoveStateRollingBack, MoveStateRolledBack, MoveStateRollbackFailed:
+		return true
+	}
+	return false
+}
+
+// HasJob reports whether a River move job runs a move in this state: from
+// queued until it is moved, skipped or failed.
+func (s MoveState) HasJob() bool {
+	switch s {
+	case MoveStateQueued, MoveStatePreflight, MoveStateMoving, MoveStateVerifying, MoveStateRetrying:
+		return true
+	}
+	return false
+}
+
 // InFlight reports whether a worker is working the move now.
 func (s MoveState) InFlight() bool {
 	return s == MoveStatePreflight || s == MoveStateMoving || s == MoveStateVerifying

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cutover/cutover/internal/auth"
 	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/store/dbsqlc"
 )
 
 // Token is an API token as listed: never its secret.
@@ -24,7 +25,11 @@ type Token struct {
 	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
 }
 
-const tokenColumns = `id, name, role, created_by, created_at, last_used_at, revoked_at`
+// tokenOf is a token as listed.
+func tokenOf(r dbsqlc.TokenListRow) Token {
+	return Token{ID: r.ID, Name: r.Name, Role: auth.Role(r.Role), CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt,
+		LastUsedAt: r.LastUsedAt, RevokedAt: r.RevokedAt}
+}
 
 // TokenCreate makes a token and returns it with its secret, which is not
 // kept. Errors name the field at fault.
@@ -37,29 +42,26 @@ func (q *Queries) TokenCreate(ctx context.Context, name string, role auth.Role, 
 		return Token{}, "", migration.Invalid("invalid_token", "role", "%q is not a role (helpdesk, lead or admin)", role)
 	}
 	secret := auth.NewToken()
-	rows, _ := q.db.Query(ctx, `
-		INSERT INTO api_tokens (name, role, hash, created_by) VALUES ($1, $2, $3, $4) RETURNING `+tokenColumns,
-		name, role, auth.Hash(secret), actor)
-	t, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[Token])
+	r, err := q.gen.TokenCreate(ctx, dbsqlc.TokenCreateParams{Name: name, Role: string(role), Hash: auth.Hash(secret), CreatedBy: actor})
 	if violates(err, "api_tokens_name_key") {
-		return t, "", migration.Errorf(migration.EConflict, "token_exists", "a token named %q is in use already; revoke it first or pick another name", name)
+		return Token{}, "", migration.Errorf(migration.EConflict, "token_exists", "a token named %q is in use already; revoke it first or pick another name", name)
 	}
-	return t, secret, translate(err)
+	if err != nil {
+		return Token{}, "", translate(err)
+	}
+	return tokenOf(dbsqlc.TokenListRow(r)), secret, nil
 }
 
 // TokenList returns every token, newest first, revoked ones too.
 func (q *Queries) TokenList(ctx context.Context) ([]Token, error) {
-	rows, _ := q.db.Query(ctx, `SELECT `+tokenColumns+` FROM api_tokens ORDER BY id DESC`)
-	return pgx.CollectRows(rows, pgx.RowToStructByPos[Token])
+	rows, err := q.gen.TokenList(ctx)
+	return mapRows(rows, err, tokenOf)
 }
 
 // TokenRevoke revokes a token in use, by ID or name.
 func (q *Queries) TokenRevoke(ctx context.Context, idOrName string) (Token, error) {
-	rows, _ := q.db.Query(ctx, `
-		UPDATE api_tokens SET revoked_at = now()
-		WHERE revoked_at IS NULL AND (id::text = $1 OR name = $1) RETURNING `+tokenColumns, strings.TrimSpace(idOrName))
-	t, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[Token])
-	return t, notFound(err, "no token in use is called or numbered %q", idOrName)
+	r, err := q.gen.TokenRevoke(ctx, strings.TrimSpace(idOrName))
+	return tokenOf(dbsqlc.TokenListRow(r)), notFound(err, "no token in use is called or numbered %q", idOrName)
 }
 
 // Authenticate implements auth.Authenticator for tokens: a token in use
@@ -68,22 +70,16 @@ func (q *Queries) Authenticate(ctx context.Context, credential string) (auth.Pri
 	if !auth.WellFormed(credential) {
 		return auth.Principal{}, auth.ErrUnknown
 	}
-	var p auth.Principal
-	var name string
 	// The last use is written only when it is a minute old: a request is
 	// not a write.
-	err := q.db.QueryRow(ctx, `
-		WITH t AS (SELECT id, name, role, last_used_at FROM api_tokens WHERE hash = $1 AND revoked_at IS NULL),
-		used AS (
-			UPDATE api_tokens SET last_used_at = now()
-			WHERE id = (SELECT id FROM t) AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
-		)
-		SELECT id, name, role FROM t`, auth.Hash(credential)).Scan(&p.TokenID, &name, &p.Role)
+	r, err := q.gen.TokenAuthenticate(ctx, auth.Hash(credential))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return p, auth.ErrUnknown
+		return auth.Principal{}, auth.ErrUnknown
 	}
-	p.Name = fmt.Sprintf("token:%s (%s)", name, p.Role)
-	return p, err
+	if err != nil {
+		return auth.Principal{}, err
+	}
+	return auth.Principal{TokenID: r.ID, Role: auth.Role(r.Role), Name: fmt.Sprintf("token:%s (%s)", r.Name, r.Role)}, nil
 }
 
 // AuditEntry is one change someone made.
@@ -99,16 +95,12 @@ type AuditEntry struct {
 
 // AuditAdd records a change.
 func (q *Queries) AuditAdd(ctx context.Context, e AuditEntry) error {
-	_, err := q.db.Exec(ctx, `INSERT INTO audit_log (actor, action, target, outcome, detail) VALUES ($1, $2, $3, $4, $5)`,
-		e.Actor, e.Action, e.Target, e.Outcome, e.Detail)
-	return err
+	return q.gen.AuditAdd(ctx, dbsqlc.AuditAddParams{Actor: e.Actor, Action: e.Action, Target: e.Target, Outcome: e.Outcome, Detail: e.Detail})
 }
 
 // AuditList returns the newest entries, at most limit, before the entry
 // with ID before (0: from the newest).
 func (q *Queries) AuditList(ctx context.Context, limit int, before int64) ([]AuditEntry, error) {
-	rows, _ := q.db.Query(ctx, `
-		SELECT id, at, actor, action, target, outcome, detail FROM audit_log
-		WHERE $2 = 0 OR id < $2 ORDER BY id DESC LIMIT $1`, limit, before)
-	return pgx.CollectRows(rows, pgx.RowToStructByPos[AuditEntry])
+	rows, err := q.gen.AuditList(ctx, dbsqlc.AuditListParams{Before: before, MaxEntries: limit})
+	return mapRows(rows, err, func(r dbsqlc.AuditLog) AuditEntry { return AuditEntry(r) })
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/store/dbsqlc"
 )
 
 // WorkerHost is a worker process's last check of its host.
@@ -22,19 +23,13 @@ type WorkerHost struct {
 
 // HostSave records a worker process's check of its host.
 func (q *Queries) HostSave(ctx context.Context, h WorkerHost) error {
-	_, err := q.db.Exec(ctx, `
-		INSERT INTO worker_hosts (id, host, ready, facts, checks, checked_at) VALUES ($1, $2, $3, $4, $5, $6)
-		ON CONFLICT (id) DO UPDATE SET host = $2, ready = $3, facts = $4, checks = $5, checked_at = $6`,
-		h.ID, h.Host, h.Ready, h.Facts, h.Checks, h.CheckedAt)
-	return err
+	return q.gen.HostSave(ctx, dbsqlc.HostSaveParams(h))
 }
 
 // HostList returns the worker hosts checked since since, most recent first.
 func (q *Queries) HostList(ctx context.Context, since time.Time) ([]WorkerHost, error) {
-	rows, _ := q.db.Query(ctx, `
-		SELECT id, host, ready, facts, checks, checked_at FROM worker_hosts
-		WHERE checked_at >= $1 ORDER BY checked_at DESC, id`, since)
-	return pgx.CollectRows(rows, pgx.RowToStructByPos[WorkerHost])
+	rows, err := q.gen.HostList(ctx, since)
+	return mapRows(rows, err, func(r dbsqlc.WorkerHost) WorkerHost { return WorkerHost(r) })
 }
 
 // Hold is a condition of the whole deployment that stops every move start.
@@ -48,33 +43,32 @@ type Hold struct {
 
 // Holds returns the deployment's holds.
 func (q *Queries) Holds(ctx context.Context) ([]Hold, error) {
-	rows, _ := q.db.Query(ctx, `SELECT code, reason, evidence, since, set_by FROM deployment_holds ORDER BY since, code`)
-	return pgx.CollectRows(rows, pgx.RowToStructByPos[Hold])
+	rows, err := q.gen.Holds(ctx)
+	return mapRows(rows, err, holdOf)
+}
+
+// holdOf is the store's hold of a row.
+func holdOf(r dbsqlc.DeploymentHold) Hold {
+	return Hold{Code: migration.ErrorCode(r.Code), Reason: r.Reason, Evidence: r.Evidence, Since: r.Since, SetBy: r.SetBy}
 }
 
 // HoldSet records a hold, unless one of its code is held already: created
 // says whether this call made it (and so whether to tell anyone).
 func (q *Queries) HoldSet(ctx context.Context, h Hold) (created bool, err error) {
-	tag, err := q.db.Exec(ctx, `
-		INSERT INTO deployment_holds (code, reason, evidence, set_by) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (code) DO NOTHING`, h.Code, h.Reason, h.Evidence, h.SetBy)
-	return err == nil && tag.RowsAffected() == 1, err
+	n, err := q.gen.HoldSet(ctx, dbsqlc.HoldSetParams{Code: string(h.Code), Reason: h.Reason, Evidence: h.Evidence, SetBy: h.SetBy})
+	return err == nil && n == 1, err
 }
 
 // HoldClear removes a hold, returning it if there was one.
 func (q *Queries) HoldClear(ctx context.Context, code migration.ErrorCode) (*Hold, error) {
-	rows, _ := q.db.Query(ctx, `DELETE FROM deployment_holds WHERE code = $1 RETURNING code, reason, evidence, since, set_by`, code)
-	h, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[Hold])
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
-	}
-	return &h, err
+	r, err := q.gen.HoldClear(ctx, string(code))
+	h := holdOf(r)
+	return optional(&h, err)
 }
 
 // WavesRunning returns the waves that are running.
 func (q *Queries) WavesRunning(ctx context.Context) ([]migration.Wave, error) {
-	rows, _ := q.db.Query(ctx, `SELECT `+waveColumns+` FROM waves WHERE state = 'running' ORDER BY id`)
-	return pgx.CollectRows(rows, scanWave)
+	return wavesOf(q.gen.WavesRunning(ctx))
 }
 
 // ReadinessSection is one section of the deployment's hybrid readiness as a
@@ -88,45 +82,33 @@ type ReadinessSection struct {
 
 // ReadinessSave records a section's checks.
 func (q *Queries) ReadinessSave(ctx context.Context, s ReadinessSection) error {
-	_, err := q.db.Exec(ctx, `
-		INSERT INTO readiness_checks (section, checks, checked_at, checked_by) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (section) DO UPDATE SET checks = $2, checked_at = $3, checked_by = $4`,
-		s.Section, s.Checks, s.CheckedAt, s.CheckedBy)
-	return err
+	return q.gen.ReadinessSave(ctx, dbsqlc.ReadinessSaveParams(s))
 }
 
 // ReadinessList returns every section's last checks.
 func (q *Queries) ReadinessList(ctx context.Context) ([]ReadinessSection, error) {
-	rows, _ := q.db.Query(ctx, `SELECT section, checks, checked_at, checked_by FROM readiness_checks ORDER BY section`)
-	return pgx.CollectRows(rows, pgx.RowToStructByPos[ReadinessSection])
+	rows, err := q.gen.ReadinessList(ctx)
+	return mapRows(rows, err, func(r dbsqlc.ReadinessCheck) ReadinessSection { return ReadinessSection(r) })
 }
 
 // WaveReadinessOverride lets a scheduled wave start although a hybrid
 // readiness check that blocks moves fails.
 func (q *Queries) WaveReadinessOverride(ctx context.Context, waveID int64) (migration.Wave, error) {
-	rows, _ := q.db.Query(ctx, `
-		UPDATE waves SET readiness_override = true, schedule_rev = schedule_rev + 1
-		WHERE id = $1 RETURNING `+waveColumns, waveID)
-	return pgx.CollectExactlyOneRow(rows, scanWave)
+	return waveOrErr(q.gen.WaveReadinessOverride(ctx, waveID))
 }
 
 // ReadinessRequest asks every worker to check its host now.
 func (q *Queries) ReadinessRequest(ctx context.Context, actor string) (time.Time, error) {
-	var at time.Time
-	err := q.db.QueryRow(ctx, `
-		INSERT INTO readiness_requests (requested_at, requested_by) VALUES (now(), $1)
-		ON CONFLICT (id) DO UPDATE SET requested_at = now(), requested_by = $1 RETURNING requested_at`, actor).Scan(&at)
-	return at, err
+	return q.gen.ReadinessRequest(ctx, actor)
 }
 
 // ReadinessRequestedAt is when a check was last asked for (zero if never).
 func (q *Queries) ReadinessRequestedAt(ctx context.Context) (time.Time, error) {
-	var at *time.Time
-	err := q.db.QueryRow(ctx, `SELECT max(requested_at) FROM readiness_requests`).Scan(&at)
-	if err != nil || at == nil {
-		return time.Time{}, err
+	at, err := q.gen.ReadinessRequestedAt(ctx)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return time.Time{}, nil
 	}
-	return *at, nil
+	return at, err
 }
 
 // LostWorker is a worker process found dead by a heartbeat: its slots were
@@ -145,15 +127,16 @@ func (q *Queries) Heartbeat(ctx context.Context, id, host string, ttl, deadAfter
 	if moves == nil {
 		moves = []int64{}
 	}
-	rows, _ := q.db.Query(ctx, `SELECT process, last_heartbeat, jobs, move_ids FROM cutover_heartbeat($1, $2, $3, $4, $5)`,
-		id, host, ttl.Seconds(), deadAfter.Seconds(), moves)
-	return pgx.CollectRows(rows, pgx.RowToStructByPos[LostWorker])
+	rows, err := q.gen.Heartbeat(ctx, dbsqlc.HeartbeatParams{ID: id, Host: host, TTLSeconds: ttl.Seconds(),
+		DeadAfterSeconds: deadAfter.Seconds(), Moves: moves})
+	return mapRows(rows, err, func(r dbsqlc.HeartbeatRow) LostWorker {
+		return LostWorker{ID: r.Process, LastHeartbeat: r.LastHeartbeat, Jobs: r.Jobs, MoveIDs: r.MoveIDs}
+	})
 }
 
 // ProcessEnd records that worker process id stopped of itself.
 func (q *Queries) ProcessEnd(ctx context.Context, id, reason string) error {
-	_, err := q.db.Exec(ctx, `UPDATE worker_processes SET ended_at = now(), end_reason = $2 WHERE id = $1 AND ended_at IS NULL`, id, reason)
-	return err
+	return q.gen.ProcessEnd(ctx, dbsqlc.ProcessEndParams{ID: id, Reason: reason})
 }
 
 // WorkerProcess is a worker process as its heartbeats show it.
@@ -169,8 +152,6 @@ type WorkerProcess struct {
 // Processes returns the worker processes alive, or ended since since, most
 // recent first.
 func (q *Queries) Processes(ctx context.Context, since time.Time) ([]WorkerProcess, error) {
-	rows, _ := q.db.Query(ctx, `
-		SELECT id, host, started_at, heartbeat_at, ended_at, coalesce(end_reason, '') FROM worker_processes
-		WHERE ended_at IS NULL OR ended_at >= $1 ORDER BY ended_at DESC NULLS FIRST, started_at DESC`, since)
-	return pgx.CollectRows(rows, pgx.RowToStructByPos[WorkerProcess])
+	rows, err := q.gen.Processes(ctx, since)
+	return mapRows(rows, err, func(r dbsqlc.ProcessesRow) WorkerProcess { return WorkerProcess(r) })
 }

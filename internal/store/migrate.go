@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
 
+	"github.com/cutover/cutover/internal/store/dbsqlc"
 	"github.com/cutover/cutover/sql"
 )
 
@@ -72,10 +73,11 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) ([]int, 
 		return nil, err
 	}
 	defer conn.Release()
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", int64(migrateLockKey)); err != nil {
+	lock := dbsqlc.New(conn)
+	if err := lock.MigrationLock(ctx, migrateLockKey); err != nil {
 		return nil, err
 	}
-	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", int64(migrateLockKey)) //nolint:errcheck
+	defer lock.MigrationUnlock(context.WithoutCancel(ctx), migrateLockKey) //nolint:errcheck
 	res, err := riverMigrator.Migrate(ctx, rivermigrate.DirectionUp, nil)
 	if err != nil {
 		return nil, fmt.Errorf("river migrations: %w", err)
@@ -85,15 +87,11 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) ([]int, 
 	}
 	var applied []int
 	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS cutover_migrations (
-			version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+		if _, err := tx.Exec(ctx, sql.MigrationsTable); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, "SELECT version FROM cutover_migrations")
-		if err != nil {
-			return err
-		}
-		done, err := pgx.CollectRows(rows, pgx.RowTo[int])
+		q := dbsqlc.New(tx)
+		done, err := q.MigrationsApplied(ctx)
 		if err != nil {
 			return err
 		}
@@ -104,7 +102,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) ([]int, 
 			if _, err := tx.Exec(ctx, m.SQL); err != nil {
 				return fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
 			}
-			if _, err := tx.Exec(ctx, "INSERT INTO cutover_migrations (version, name) VALUES ($1, $2)", m.Version, m.Name); err != nil {
+			if err := q.MigrationApplied(ctx, dbsqlc.MigrationAppliedParams{Version: m.Version, Name: m.Name}); err != nil {
 				return err
 			}
 			log.Info("applied migration", "version", m.Version, "name", m.Name)
@@ -125,13 +123,13 @@ func MigrationsPending(ctx context.Context, db DBTX) ([]string, error) {
 		return nil, err
 	}
 	var done []int
-	var exists bool
-	if err := db.QueryRow(ctx, `SELECT to_regclass('cutover_migrations') IS NOT NULL`).Scan(&exists); err != nil {
+	q := dbsqlc.New(db)
+	exists, err := q.MigrationsTableExists(ctx)
+	if err != nil {
 		return nil, err
 	}
 	if exists {
-		rows, _ := db.Query(ctx, "SELECT version FROM cutover_migrations")
-		if done, err = pgx.CollectRows(rows, pgx.RowTo[int]); err != nil {
+		if done, err = q.MigrationsApplied(ctx); err != nil {
 			return nil, err
 		}
 	}

@@ -5,9 +5,8 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/store/dbsqlc"
 )
 
 // Preflight is the latest pre-flight result of a group member.
@@ -35,26 +34,19 @@ func (q *Queries) PreflightSaveMany(ctx context.Context, memberIDs []int64, chec
 		}
 		docs[i] = string(doc)
 	}
-	_, err := q.db.Exec(ctx, `
-		INSERT INTO preflight_results (member_id, checked_at, status, checks)
-		SELECT r.member_id, $2, r.status, r.checks::jsonb
-		FROM unnest($1::bigint[], $3::text[], $4::text[]) AS r(member_id, status, checks)
-		ON CONFLICT (member_id) DO UPDATE SET checked_at = excluded.checked_at, status = excluded.status, checks = excluded.checks`,
-		memberIDs, at, statuses, docs)
-	return err
+	return q.gen.PreflightSave(ctx, dbsqlc.PreflightSaveParams{MemberIDs: memberIDs, CheckedAt: at, Statuses: names(statuses), Checks: docs})
 }
 
 // PreflightGet returns a member's latest pre-flight result, or nil if the
 // member was never checked.
 func (q *Queries) PreflightGet(ctx context.Context, memberID int64) (*Preflight, error) {
-	rows, _ := q.db.Query(ctx, preflightSQL("$1"), memberID)
-	return optional(pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByPos[Preflight]))
+	r, err := q.gen.PreflightGet(ctx, memberID)
+	return optional(preflightOf(r), err)
 }
 
-// preflightSQL reads the last pre-flight of the member whose ID is the
-// expression memberID.
-func preflightSQL(memberID string) string {
-	return `SELECT checked_at, status, checks FROM preflight_results WHERE member_id = ` + memberID
+// preflightOf is the store's pre-flight of a row.
+func preflightOf(r dbsqlc.PreflightGetRow) *Preflight {
+	return &Preflight{CheckedAt: r.CheckedAt, Status: migration.CheckStatus(r.Status), Checks: r.Checks}
 }
 
 // GroupMember is a member of a pilot group, with its ID.
@@ -69,23 +61,13 @@ type GroupMember struct {
 // MemberList returns a group's members in import order; with waveID > 0,
 // only those planned into that wave.
 func (q *Queries) MemberList(ctx context.Context, groupID, waveID int64) ([]GroupMember, error) {
-	rows, err := q.db.Query(ctx, `
-		SELECT gm.id, gm.upn, gm.sip, gm.display_name, gm.enterprise_voice, coalesce(gm.line_uri, '') FROM group_members gm
-		WHERE gm.group_id = $1
-		  AND ($2 = 0 OR EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id AND m.wave_id = $2))
-		ORDER BY gm.position`, groupID, waveID)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (GroupMember, error) {
-		var m GroupMember
-		var ev *bool
-		var line string
-		err := row.Scan(&m.ID, &m.UPN, &m.SIP, &m.DisplayName, &ev, &line)
-		if ev != nil {
-			m.Voice = &migration.ShellUser{Identity: m.UPN, EnterpriseVoiceEnabled: *ev, LineURI: line}
+	rows, err := q.gen.MemberList(ctx, dbsqlc.MemberListParams{GroupID: groupID, WaveID: waveID})
+	return mapRows(rows, err, func(r dbsqlc.MemberListRow) GroupMember {
+		m := GroupMember{ID: r.ID, Member: migration.Member{UPN: r.UPN, SIP: r.SIP, DisplayName: r.DisplayName}}
+		if r.EnterpriseVoice != nil {
+			m.Voice = &migration.ShellUser{Identity: r.UPN, EnterpriseVoiceEnabled: *r.EnterpriseVoice, LineURI: r.LineURI}
 		}
-		return m, err
+		return m
 	})
 }
 
@@ -93,15 +75,9 @@ func (q *Queries) MemberList(ctx context.Context, groupID, waveID int64) ([]Grou
 // settings no worker has read yet, and whose move has not started (once it
 // has, the move reads them itself).
 func (q *Queries) MembersVoiceUnread(ctx context.Context, limit int) ([]GroupMember, error) {
-	rows, _ := q.db.Query(ctx, `
-		SELECT gm.id, gm.upn, gm.sip FROM group_members gm
-		WHERE gm.voice_read_at IS NULL
-		  AND NOT EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id AND m.state <> 'pending')
-		ORDER BY gm.id LIMIT $1`, limit)
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (GroupMember, error) {
-		var m GroupMember
-		err := row.Scan(&m.ID, &m.UPN, &m.SIP)
-		return m, err
+	rows, err := q.gen.MembersVoiceUnread(ctx, limit)
+	return mapRows(rows, err, func(r dbsqlc.MembersVoiceUnreadRow) GroupMember {
+		return GroupMember{ID: r.ID, Member: migration.Member{UPN: r.UPN, SIP: r.SIP}}
 	})
 }
 
@@ -115,19 +91,12 @@ func (q *Queries) MembersVoiceSave(ctx context.Context, members []GroupMember, v
 		u, ok := voice[m.UPN]
 		ids[i], ev[i], lines[i] = m.ID, ok && u.EnterpriseVoiceEnabled, u.LineURI
 	}
-	_, err := q.db.Exec(ctx, `
-		UPDATE group_members gm SET enterprise_voice = v.ev, line_uri = nullif(v.line, ''), voice_read_at = now()
-		FROM unnest($1::bigint[], $2::boolean[], $3::text[]) AS v(id, ev, line)
-		WHERE gm.id = v.id`, ids, ev, lines)
-	return err
+	return q.gen.MembersVoiceSave(ctx, dbsqlc.MembersVoiceSaveParams{IDs: ids, Voice: ev, LineURIs: lines})
 }
 
 // UsersToMove counts the members of every pilot group whose latest move has
 // not moved them (or found them online already).
 func (q *Queries) UsersToMove(ctx context.Context) (int, error) {
-	var n int
-	err := q.db.QueryRow(ctx, `
-		SELECT count(DISTINCT gm.upn) FROM group_members gm
-		WHERE NOT EXISTS (SELECT 1 FROM moves m WHERE m.upn = gm.upn AND m.state IN ('moved', 'skipped'))`).Scan(&n)
-	return n, err
+	n, err := q.gen.UsersToMove(ctx)
+	return int(n), err
 }

@@ -4,9 +4,8 @@ import (
 	"context"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/store/dbsqlc"
 )
 
 // Settings are the deployment's settings, shared by every process.
@@ -22,8 +21,8 @@ const MaxMaxInFlight = 10000
 
 // SettingsGet returns the deployment's settings.
 func (q *Queries) SettingsGet(ctx context.Context) (Settings, error) {
-	rows, _ := q.db.Query(ctx, `SELECT max_in_flight, updated_at, updated_by FROM deployment_settings`)
-	return pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[Settings])
+	r, err := q.gen.SettingsGet(ctx)
+	return Settings(r), err
 }
 
 // SettingsSetMaxInFlight sets the deployment's cap on moves in flight.
@@ -31,8 +30,6 @@ func (q *Queries) SettingsSetMaxInFlight(ctx context.Context, n int, actor strin
 	if n < 1 || n > MaxMaxInFlight {
 		return Settings{}, migration.Invalid("invalid_settings", "max_in_flight", "must be between 1 and %d (got %d)", MaxMaxInFlight, n)
 	}
-	rows, _ := q.db.Query(ctx, `
-		UPDATE deployment_settings SET max_in_flight = $1, updated_at = now(), updated_by = $2
-		RETURNING max_in_flight, updated_at, updated_by`, n, actor)
-	return pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[Settings])
+	r, err := q.gen.SettingsSetMaxInFlight(ctx, dbsqlc.SettingsSetMaxInFlightParams{MaxInFlight: n, Actor: actor})
+	return Settings(r), err
 }

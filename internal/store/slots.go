@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/store/dbsqlc"
 )
 
 // LeaseRequest asks for a concurrency slot for a move (see LeaseAcquire).
@@ -41,29 +42,28 @@ type Lease struct {
 // waiting for the WAL flush, so it must not run inside a transaction that
 // writes anything else.
 func (q *Queries) LeaseAcquire(ctx context.Context, r LeaseRequest) (Lease, error) {
-	var l Lease
-	var state *string
-	err := q.db.QueryRow(ctx, `SELECT ok, wave_state, at, wave_full FROM cutover_lease_acquire($1, $2, $3, $4, $5)`,
-		r.WaveID, r.MoveID, r.TTL.Seconds(), r.AnyState, r.Holder).Scan(&l.OK, &state, &l.At, &l.WaveFull)
+	row, err := q.gen.LeaseAcquire(ctx, dbsqlc.LeaseAcquireParams{WaveID: r.WaveID, MoveID: r.MoveID,
+		TTLSeconds: r.TTL.Seconds(), AnyState: r.AnyState, Holder: r.Holder})
 	if err != nil {
-		return l, err
+		return Lease{}, err
 	}
-	if state == nil {
-		return l, missing("wave %d does not exist", r.WaveID)
+	if row.WaveState == nil {
+		return Lease{}, missing("wave %d does not exist", r.WaveID)
 	}
-	l.WaveState = migration.WaveState(*state)
+	l := Lease{OK: row.Ok != nil && *row.Ok, WaveState: migration.WaveState(*row.WaveState), WaveFull: row.WaveFull != nil && *row.WaveFull}
+	if row.At != nil {
+		l.At = *row.At
+	}
 	return l, nil
 }
 
 // LeasesHeld counts the unexpired slots held across the deployment.
 func (q *Queries) LeasesHeld(ctx context.Context) (int, error) {
-	var n int
-	err := q.db.QueryRow(ctx, `SELECT count(*) FROM cap_slots WHERE expires_at >= now()`).Scan(&n)
-	return n, err
+	n, err := q.gen.LeasesHeld(ctx)
+	return int(n), err
 }
 
 // LeaseRelease frees the move's slots that holder holds.
 func (q *Queries) LeaseRelease(ctx context.Context, moveID int64, holder string) error {
-	_, err := q.db.Exec(ctx, `SELECT cutover_lease_release($1, $2)`, moveID, holder)
-	return err
+	return q.gen.LeaseRelease(ctx, dbsqlc.LeaseReleaseParams{MoveID: moveID, Holder: holder})
 }

@@ -1,5 +1,7 @@
 // Package store is cutover's Postgres adapter: the schema migrations and every
 // query on groups, waves, moves, their timeline, rollback records and leases.
+// The queries are SQL in sql/queries, generated into typed Go (dbsqlc) by
+// sqlc; the store turns their rows into the domain's types.
 //
 // Queries run on a DBTX, a pool or a transaction alike, so that a caller can
 // compose them with River's own writes (InsertTx, JobCompleteTx) in one
@@ -18,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/store/dbsqlc"
 )
 
 // DBTX is what queries run on: a *pgxpool.Pool, a *pgx.Conn or a pgx.Tx.
@@ -30,13 +33,15 @@ type DBTX interface {
 	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
-// Queries runs cutover's queries on a DBTX.
+// Queries runs cutover's queries on a DBTX: those generated from
+// sql/queries (gen), composed into what the rest of cutover asks for.
 type Queries struct {
-	db DBTX
+	db  DBTX
+	gen *dbsqlc.Queries
 }
 
 // New returns Queries running on db.
-func New(db DBTX) *Queries { return &Queries{db: db} }
+func New(db DBTX) *Queries { return &Queries{db: db, gen: dbsqlc.New(db)} }
 
 // Open connects a pool to the database at url and checks that it answers.
 func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
@@ -76,9 +81,7 @@ func (q *Queries) AnalyzeAfterBulk(ctx context.Context, n int, tables ...string)
 	if n < BulkRows {
 		return
 	}
-	for _, t := range tables {
-		_, _ = q.db.Exec(ctx, "ANALYZE "+pgx.Identifier{t}.Sanitize())
-	}
+	_ = q.gen.AnalyzeTables(ctx, tables)
 }
 
 // ErrStale means a move or wave was not in a state the change expected:

@@ -11,13 +11,13 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/store/dbsqlc"
 )
 
 // waveLock locks a wave and returns it.
 func (q *Queries) waveLock(ctx context.Context, waveID int64) (migration.Wave, error) {
-	rows, _ := q.db.Query(ctx, `SELECT `+waveColumns+` FROM waves WHERE id = $1 FOR NO KEY UPDATE`, waveID)
-	w, err := pgx.CollectExactlyOneRow(rows, scanWave)
-	return w, notFound(err, "wave %d does not exist", waveID)
+	r, err := q.gen.WaveLock(ctx, waveID)
+	return waveOf(r), notFound(err, "wave %d does not exist", waveID)
 }
 
 // WaveSetState locks a wave and makes change c if the wave is in a state it
@@ -37,12 +37,7 @@ func (q *Queries) WaveSetState(ctx context.Context, waveID int64, c migration.Wa
 		return w, migration.Errorf(migration.EConflict, "wave_"+string(w.State), "%s is %s, so it cannot be %s (only a wave that is %s can)",
 			w.Name, w.State, c.Words, strings.Join(allowed, ", "))
 	}
-	rows, _ := q.db.Query(ctx, `
-		UPDATE waves SET state = $2, state_reason = $3,
-		       started_at = CASE WHEN $2 IN ('running', 'halted', 'completed') THEN coalesce(started_at, now()) ELSE started_at END,
-		       finished_at = CASE WHEN $2 IN ('completed', 'cancelled', 'rolled_back') THEN now() ELSE NULL END
-		WHERE id = $1 RETURNING `+waveColumns, waveID, c.To, reason)
-	if w, err = pgx.CollectExactlyOneRow(rows, scanWave); err != nil || message == "" {
+	if w, err = waveOrErr(q.gen.WaveSetState(ctx, dbsqlc.WaveSetStateParams{WaveID: waveID, ToState: string(c.To), Reason: reason})); err != nil || message == "" {
 		return w, err
 	}
 	_, err = q.WaveEventAdd(ctx, waveID, c.Event, message, actor)
@@ -53,34 +48,15 @@ func (q *Queries) WaveSetState(ctx context.Context, waveID int64, c migration.Wa
 // waiting for a retry) with a code saying why, each with an event. It
 // returns how many it cancelled.
 func (q *Queries) MovesCancel(ctx context.Context, waveID int64, code migration.ErrorCode, message, actor string) (int, error) {
-	tag, err := q.db.Exec(ctx, `
-		WITH c AS (
-			UPDATE moves SET state = 'cancelled', error_code = $2, error_message = $3, next_attempt_at = NULL,
-			                 finished_at = now(), updated_at = now()
-			WHERE wave_id = $1 AND state IN ('pending', 'queued', 'retrying') RETURNING id, attempts
-		)
-		INSERT INTO move_events (move_id, state, attempt, error_code, message, actor)
-		SELECT id, 'cancelled', attempts, $2, $3, $4 FROM c`, waveID, code, message, actor)
-	return int(tag.RowsAffected()), translate(err)
+	n, err := q.gen.MovesCancel(ctx, dbsqlc.MovesCancelParams{WaveID: waveID, ErrorCode: string(code), Message: message, Actor: actor})
+	return int(n), translate(err)
 }
 
 // MovesRequeueCancelled queues again a wave's moves that its halt cancelled,
 // unless their user has an active move elsewhere or was planned again since.
 // It returns them for the caller to enqueue.
 func (q *Queries) MovesRequeueCancelled(ctx context.Context, waveID int64, message, actor string) ([]QueuedMove, error) {
-	rows, _ := q.db.Query(ctx, `
-		WITH q AS (
-			UPDATE moves m SET state = 'queued', run = run + 1, attempts = 0, error_code = NULL, error_message = NULL,
-			                   finished_at = NULL, updated_at = now()
-			WHERE m.wave_id = $1 AND m.state = 'cancelled' AND m.error_code = 'wave_halted'
-			  AND NOT EXISTS (SELECT 1 FROM moves o WHERE o.upn = m.upn AND o.id <> m.id
-			                  AND (o.id > m.id OR o.state IN `+activeStates+`))
-			RETURNING m.id, m.run
-		), ev AS (
-			INSERT INTO move_events (move_id, state, message, actor) SELECT id, 'queued', $2, $3 FROM q
-		)
-		SELECT id, run FROM q ORDER BY id`, waveID, message, actor)
-	return pgx.CollectRows(rows, pgx.RowToStructByPos[QueuedMove])
+	return queuedOf(q.gen.MovesRequeueCancelled(ctx, dbsqlc.MovesRequeueCancelledParams{WaveID: waveID, Message: message, Actor: actor}))
 }
 
 // WaveOutcome is what ending a move did to its wave.
@@ -125,11 +101,9 @@ func (q *Queries) WaveReview(ctx context.Context, waveID int64, success bool, ac
 	if w.State != migration.WaveStateRunning {
 		return out, nil
 	}
-	tag, err := q.db.Exec(ctx, `
-		UPDATE waves SET state = $3, finished_at = now(), state_reason = ''
-		WHERE id = $1 AND state = ANY($2) AND NOT EXISTS (SELECT 1 FROM moves WHERE wave_id = $1 AND state IN `+activeStates+`)`,
-		waveID, migration.WaveComplete.From, migration.WaveComplete.To)
-	if err != nil || tag.RowsAffected() == 0 {
+	n, err := q.gen.WaveComplete(ctx, dbsqlc.WaveCompleteParams{WaveID: waveID,
+		FromStates: names(migration.WaveComplete.From), ToState: string(migration.WaveComplete.To)})
+	if err != nil || n == 0 {
 		return out, err
 	}
 	out.Completed = true
@@ -137,25 +111,14 @@ func (q *Queries) WaveReview(ctx context.Context, waveID int64, success bool, ac
 	return out, err
 }
 
-// endedStates are the states of a move that has ended, counted by the
-// failure threshold.
-const endedStates = `('moved', 'skipped', 'failed', 'rolling_back', 'rolled_back', 'rollback_failed')`
-
 // thresholdCrossed counts the wave's moves started since its threshold
 // counts from, and says whether their permanent failures cross it.
 func (q *Queries) thresholdCrossed(ctx context.Context, w migration.Wave) (bool, string, error) {
-	var failed, ended, started int
-	if err := q.db.QueryRow(ctx, `
-		WITH counted AS (
-			SELECT state, state IN `+endedStates+` AS ended
-			FROM moves WHERE wave_id = $1 AND started_at IS NOT NULL
-			  AND ($2::timestamptz IS NULL OR started_at >= $2 OR finished_at >= $2)
-		)
-		SELECT count(*) FILTER (WHERE state = 'failed'), count(*) FILTER (WHERE ended), count(*) FROM counted`,
-		w.ID, w.ThresholdSince).Scan(&failed, &ended, &started); err != nil {
+	r, err := q.gen.WaveThresholdCounts(ctx, dbsqlc.WaveThresholdCountsParams{WaveID: w.ID, Since: w.ThresholdSince})
+	if err != nil {
 		return false, "", err
 	}
-	crossed, why := w.Threshold.Crossed(failed, ended, started)
+	crossed, why := w.Threshold.Crossed(int(r.Failed), int(r.Ended), int(r.Started))
 	return crossed, why, nil
 }
 
@@ -176,22 +139,11 @@ func (q *Queries) WaveReviewNeeded(ctx context.Context, waveID, moveID int64, su
 	// another move of the wave holds a live slot the wave cannot be
 	// complete, and that move looks again once its own end has committed:
 	// the cheap test first, then the wave's moves.
-	b := &pgx.Batch{}
-	var w migration.Wave
-	var active bool
-	b.Queue(`SELECT `+waveColumns+` FROM waves WHERE id = $1`, waveID).Query(func(rows pgx.Rows) error {
-		var err error
-		w, err = pgx.CollectExactlyOneRow(rows, scanWave)
-		return notFound(err, "wave %d does not exist", waveID)
-	})
-	b.Queue(`
-		SELECT EXISTS (SELECT 1 FROM wave_slots WHERE wave_id = $1 AND move_id <> $2 AND expires_at >= now())
-		    OR EXISTS (SELECT 1 FROM moves WHERE wave_id = $1 AND state IN `+activeStates+`)`, waveID, moveID).QueryRow(func(row pgx.Row) error {
-		return row.Scan(&active)
-	})
-	if err := q.db.SendBatch(ctx, b).Close(); err != nil {
-		return false, err
+	r, err := q.gen.WaveWithActivity(ctx, dbsqlc.WaveWithActivityParams{WaveID: waveID, MoveID: moveID})
+	if err != nil {
+		return false, notFound(err, "wave %d does not exist", waveID)
 	}
+	w, active := waveOf(r.Wave), r.Active
 	switch w.State {
 	case migration.WaveStateRunning, migration.WaveStatePaused:
 	case migration.WaveStateHalted:
@@ -212,14 +164,11 @@ func (q *Queries) WaveReviewNeeded(ctx context.Context, waveID, moveID int64, su
 			// started. Moves ending at once each count the others, so
 			// the margin is the wave's concurrency.
 			margin := w.Threshold.MinSample + w.Concurrency
-			var ended int
-			if err := q.db.QueryRow(ctx, `
-				SELECT count(*) FROM (SELECT 1 FROM moves WHERE wave_id = $1 AND started_at IS NOT NULL AND state IN `+endedStates+`
-				  AND ($2::timestamptz IS NULL OR started_at >= $2 OR finished_at >= $2) LIMIT $3) e`,
-				waveID, w.ThresholdSince, margin+1).Scan(&ended); err != nil {
+			ended, err := q.gen.WaveEndedUpTo(ctx, dbsqlc.WaveEndedUpToParams{WaveID: waveID, Since: w.ThresholdSince, MaxCount: margin + 1})
+			if err != nil {
 				return false, err
 			}
-			if ended <= margin {
+			if ended <= int64(margin) {
 				return true, nil
 			}
 		} else {
@@ -237,11 +186,7 @@ func (q *Queries) WaveReviewNeeded(ctx context.Context, waveID, moveID int64, su
 // user moved), for the periodic look that makes up for a look cut
 // off by a dead process.
 func (q *Queries) WavesUnsettled(ctx context.Context) ([]int64, error) {
-	rows, _ := q.db.Query(ctx, `
-		SELECT id FROM waves w WHERE state = 'running'
-		   OR (state = 'halted' AND rollback_on_halt AND EXISTS (SELECT 1 FROM moves m WHERE m.wave_id = w.id AND m.state = 'moved'))
-		ORDER BY id`)
-	return pgx.CollectRows(rows, pgx.RowTo[int64])
+	return q.gen.WavesUnsettled(ctx)
 }
 
 // halt halts the locked wave of out: cancels its moves not started and blocks
@@ -271,11 +216,8 @@ func (q *Queries) halt(ctx context.Context, out *WaveOutcome, actor string) erro
 // blockLater blocks the scheduled waves after w in its group.
 func (q *Queries) blockLater(ctx context.Context, w migration.Wave, actor string) ([]migration.Wave, error) {
 	reason := fmt.Sprintf("%s halted: resume or cancel it to let later waves start", w.Name)
-	rows, _ := q.db.Query(ctx, `
-		UPDATE waves SET state = $5, state_reason = $3
-		WHERE group_id = $1 AND number > $2 AND state = ANY($4)
-		RETURNING `+waveColumns, w.GroupID, w.Number, reason, migration.WaveBlock.From, migration.WaveBlock.To)
-	blocked, err := pgx.CollectRows(rows, scanWave)
+	blocked, err := wavesOf(q.gen.WavesBlockAfter(ctx, dbsqlc.WavesBlockAfterParams{GroupID: w.GroupID, Number: w.Number,
+		Reason: reason, FromStates: names(migration.WaveBlock.From), ToState: string(migration.WaveBlock.To)}))
 	if err != nil {
 		return nil, err
 	}
@@ -293,10 +235,7 @@ func (q *Queries) WaveGate(ctx context.Context, w migration.Wave, actor string) 
 	if w.GateOverride {
 		return "", nil
 	}
-	var halted string
-	err := q.db.QueryRow(ctx, `
-		SELECT name FROM waves WHERE group_id = $1 AND number < $2 AND state = 'halted' ORDER BY number LIMIT 1`,
-		w.GroupID, w.Number).Scan(&halted)
+	halted, err := q.gen.WaveHaltedBefore(ctx, dbsqlc.WaveHaltedBeforeParams{GroupID: w.GroupID, Number: w.Number})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", nil
 	}
@@ -312,12 +251,8 @@ func (q *Queries) WaveGate(ctx context.Context, w migration.Wave, actor string) 
 // unless an earlier wave is still halted. It returns them, for the caller to
 // schedule their start.
 func (q *Queries) WavesUnblock(ctx context.Context, groupID int64, actor string) ([]migration.Wave, error) {
-	rows, _ := q.db.Query(ctx, `
-		UPDATE waves w SET state = $3, state_reason = '', schedule_rev = schedule_rev + 1
-		WHERE w.group_id = $1 AND w.state = ANY($2)
-		  AND NOT EXISTS (SELECT 1 FROM waves h WHERE h.group_id = $1 AND h.number < w.number AND h.state = 'halted')
-		RETURNING `+waveColumns, groupID, migration.WaveUnblock.From, migration.WaveUnblock.To)
-	waves, err := pgx.CollectRows(rows, scanWave)
+	waves, err := wavesOf(q.gen.WavesUnblock(ctx, dbsqlc.WavesUnblockParams{GroupID: groupID,
+		FromStates: names(migration.WaveUnblock.From), ToState: string(migration.WaveUnblock.To)}))
 	if err != nil {
 		return nil, err
 	}
@@ -334,21 +269,19 @@ func (q *Queries) WavesUnblock(ctx context.Context, groupID int64, actor string)
 // lowered since that move started (its failure is news from before). It
 // returns the limits before and after, equal when nothing changed.
 func (q *Queries) WaveLimitOverload(ctx context.Context, waveID int64, started time.Time, code migration.ErrorCode, actor string) (int, int, error) {
-	var from int
-	var lowered *time.Time
-	if err := q.db.QueryRow(ctx, `
-		SELECT concurrency_limit, limit_lowered_at FROM waves WHERE id = $1 FOR NO KEY UPDATE`, waveID).Scan(&from, &lowered); err != nil {
+	r, err := q.gen.WaveLimitLock(ctx, waveID)
+	if err != nil {
 		return 0, 0, err
 	}
+	from, lowered := r.ConcurrencyLimit, r.LimitLoweredAt
 	to := migration.LimitDecrease(from)
 	if (lowered != nil && !started.After(*lowered)) || from == to {
 		return from, from, nil
 	}
-	if _, err := q.db.Exec(ctx, `
-		UPDATE waves SET concurrency_limit = $2, limit_successes = 0, limit_lowered_at = now() WHERE id = $1`, waveID, to); err != nil {
+	if err := q.gen.WaveLimitLower(ctx, dbsqlc.WaveLimitLowerParams{WaveID: waveID, ConcurrencyLimit: to}); err != nil {
 		return 0, 0, err
 	}
-	_, err := q.WaveEventAdd(ctx, waveID, WaveEventLimitLowered,
+	_, err = q.WaveEventAdd(ctx, waveID, WaveEventLimitLowered,
 		fmt.Sprintf("moves in flight limited to %d (was %d): %s", to, from, code), actor)
 	return from, to, err
 }
@@ -362,7 +295,7 @@ func (q *Queries) limitSuccess(ctx context.Context, w migration.Wave, actor stri
 		return nil
 	}
 	next, successes := migration.LimitIncrease(limit, successes, w.Concurrency)
-	if _, err := q.db.Exec(ctx, `UPDATE waves SET concurrency_limit = $2, limit_successes = $3 WHERE id = $1`, w.ID, next, successes); err != nil {
+	if err := q.gen.WaveLimitSuccess(ctx, dbsqlc.WaveLimitSuccessParams{WaveID: w.ID, ConcurrencyLimit: next, LimitSuccesses: successes}); err != nil {
 		return err
 	}
 	if next != limit {
@@ -382,18 +315,8 @@ type RollbackQueued struct {
 // MovesRollBack sets a wave's moved users (and failed rollbacks) rolling
 // back, each with an event, and returns them for the caller to enqueue.
 func (q *Queries) MovesRollBack(ctx context.Context, waveID int64, message, actor string) ([]RollbackQueued, error) {
-	rows, _ := q.db.Query(ctx, `
-		WITH r AS (
-			UPDATE moves SET state = 'rolling_back', error_code = NULL, error_message = NULL, finished_at = NULL, updated_at = now()
-			WHERE wave_id = $1 AND state IN ('moved', 'rollback_failed') RETURNING id, attempts
-		), ev AS (
-			INSERT INTO move_events (move_id, state, attempt, message, actor)
-			SELECT id, 'rolling_back', attempts, $2, $3 FROM r
-		)
-		SELECT r.id, (SELECT count(*)::int FROM move_events e WHERE e.move_id = r.id AND e.state = 'rolling_back') + 1,
-		       (SELECT max_attempts FROM waves WHERE id = $1)
-		FROM r ORDER BY r.id`, waveID, message, actor)
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[RollbackQueued])
+	rows, err := q.gen.MovesRollBack(ctx, dbsqlc.MovesRollBackParams{WaveID: waveID, Message: message, Actor: actor})
+	out, err := mapRows(rows, err, func(r dbsqlc.MovesRollBackRow) RollbackQueued { return RollbackQueued(r) })
 	return out, translate(err)
 }
 
@@ -409,16 +332,14 @@ func (q *Queries) WaveRollbackEnded(ctx context.Context, waveID int64, actor str
 	if w.State != migration.WaveStateRollingBack && !(w.State == migration.WaveStateHalted && w.RollbackOnHalt) {
 		return ev, w, false, nil
 	}
-	var rolling, rolledBack, failed int
-	if err := q.db.QueryRow(ctx, `
-		SELECT count(*) FILTER (WHERE state = 'rolling_back'), count(*) FILTER (WHERE state = 'rolled_back'),
-		       count(*) FILTER (WHERE state = 'rollback_failed')
-		FROM moves WHERE wave_id = $1`, waveID).Scan(&rolling, &rolledBack, &failed); err != nil {
+	counts, err := q.gen.WaveRollbackCounts(ctx, waveID)
+	if err != nil {
 		return ev, w, false, err
 	}
-	if rolling > 0 {
+	if counts.Rolling > 0 {
 		return ev, w, false, nil
 	}
+	rolledBack, failed := counts.RolledBack, counts.Failed
 	msg := fmt.Sprintf("rollback ended: %d users moved back on premises, %d rollbacks failed", rolledBack, failed)
 	if w.State == migration.WaveStateRollingBack {
 		w, err = q.WaveSetState(ctx, waveID, migration.WaveRolledBack, "", "", actor)
@@ -434,19 +355,14 @@ func (q *Queries) WaveRollbackEnded(ctx context.Context, waveID int64, actor str
 // latest move is that failure, starting at startAt with w's settings, and
 // returns it. Its users' moves are pending until it starts.
 func (q *Queries) WaveRetryCreate(ctx context.Context, w migration.Wave, startAt time.Time, actor string) (migration.Wave, error) {
-	var next int
-	if _, err := q.db.Exec(ctx, `SELECT 1 FROM pilot_groups WHERE id = $1 FOR NO KEY UPDATE`, w.GroupID); err != nil {
+	if _, err := q.gen.GroupLock(ctx, w.GroupID); err != nil {
 		return migration.Wave{}, err
 	}
-	if err := q.db.QueryRow(ctx, `SELECT coalesce(max(number), 0) + 1 FROM waves WHERE group_id = $1`, w.GroupID).Scan(&next); err != nil {
+	next, err := q.gen.WaveNextNumber(ctx, w.GroupID)
+	if err != nil {
 		return migration.Wave{}, err
 	}
-	rows, _ := q.db.Query(ctx, `
-		SELECT m.member_id FROM moves m
-		WHERE m.wave_id = $1 AND m.state = 'failed'
-		  AND NOT EXISTS (SELECT 1 FROM moves o WHERE o.upn = m.upn AND o.id > m.id)
-		ORDER BY m.id`, w.ID)
-	members, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	members, err := q.gen.WaveFailedToRetry(ctx, w.ID)
 	if err != nil {
 		return migration.Wave{}, err
 	}
@@ -472,15 +388,11 @@ func (q *Queries) WaveRetryCreate(ctx context.Context, w migration.Wave, startAt
 
 // movesPlan adds a pending move to wave w for each member, with an event.
 func (q *Queries) movesPlan(ctx context.Context, w migration.Wave, memberIDs []int64, message, actor string) error {
-	_, err := q.db.Exec(ctx, `
-		WITH planned AS (
-			INSERT INTO moves (wave_id, member_id, upn, sip)
-			SELECT $1, gm.id, gm.upn, gm.sip FROM group_members gm WHERE gm.id = ANY($2)
-			RETURNING id
-		)
-		INSERT INTO move_events (move_id, state, message, actor)
-		SELECT id, 'pending', $3, $4 FROM planned`, w.ID, memberIDs, message, actor)
-	return translate(err)
+	waveIDs := make([]int64, len(memberIDs))
+	for i := range waveIDs {
+		waveIDs[i] = w.ID
+	}
+	return translate(q.gen.MovesPlan(ctx, dbsqlc.MovesPlanParams{MemberIDs: memberIDs, WaveIDs: waveIDs, Message: message, Actor: actor}))
 }
 
 // WaveMembersChange adds group members (by UPN or SIP address) to a wave that
@@ -499,15 +411,8 @@ func (q *Queries) WaveMembersChange(ctx context.Context, waveID int64, add, remo
 	var problems []migration.Problem
 	var addIDs, removeIDs []int64
 	for i, id := range add {
-		var memberID int64
-		var why string
-		err := q.db.QueryRow(ctx, `
-			SELECT gm.id,
-			       CASE WHEN EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id AND m.state <> 'cancelled') THEN 'is planned into a wave already'
-			            WHEN EXISTS (SELECT 1 FROM moves m WHERE m.upn = gm.upn AND m.state IN `+activeStates+`) THEN 'has an active move in another group'
-			            ELSE '' END
-			FROM group_members gm WHERE gm.group_id = $1 AND (gm.upn = $2 OR gm.sip = $2)`,
-			w.GroupID, NormalizeIdentity(id)).Scan(&memberID, &why)
+		r, err := q.gen.WaveMemberToAdd(ctx, dbsqlc.WaveMemberToAddParams{GroupID: w.GroupID, Identity: NormalizeIdentity(id)})
+		memberID, why := r.ID, r.Refused
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 			problems = append(problems, migration.Problem{Field: fmt.Sprintf("add[%d]", i), Message: fmt.Sprintf("%s is not a member of the wave's pilot group", id)})
@@ -520,10 +425,7 @@ func (q *Queries) WaveMembersChange(ctx context.Context, waveID int64, add, remo
 		}
 	}
 	for i, id := range remove {
-		var moveID int64
-		err := q.db.QueryRow(ctx, `
-			SELECT id FROM moves WHERE wave_id = $1 AND (upn = $2 OR sip = $2) AND state = 'pending'`,
-			waveID, NormalizeIdentity(id)).Scan(&moveID)
+		moveID, err := q.gen.WaveMoveToRemove(ctx, dbsqlc.WaveMoveToRemoveParams{WaveID: waveID, Identity: NormalizeIdentity(id)})
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 			problems = append(problems, migration.Problem{Field: fmt.Sprintf("remove[%d]", i), Message: fmt.Sprintf("%s is not in %s", id, w.Name)})
@@ -542,15 +444,8 @@ func (q *Queries) WaveMembersChange(ctx context.Context, waveID int64, add, remo
 	}
 	if len(addIDs) > 0 {
 		// A user removed from this wave and added back gets their move back.
-		rows, _ := q.db.Query(ctx, `
-			WITH back AS (
-				UPDATE moves SET state = 'pending', error_code = NULL, error_message = NULL, finished_at = NULL, updated_at = now()
-				WHERE wave_id = $1 AND member_id = ANY($2) AND state = 'cancelled' RETURNING id, member_id
-			), ev AS (
-				INSERT INTO move_events (move_id, state, message, actor) SELECT id, 'pending', $3, $4 FROM back
-			)
-			SELECT member_id FROM back`, waveID, addIDs, "added back to "+w.Name+" by a migration lead", actor)
-		revived, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		revived, err := q.gen.MovesRevive(ctx, dbsqlc.MovesReviveParams{WaveID: waveID, MemberIDs: addIDs,
+			Message: "added back to " + w.Name + " by a migration lead", Actor: actor})
 		if err != nil {
 			return w, translate(err)
 		}
@@ -562,19 +457,12 @@ func (q *Queries) WaveMembersChange(ctx context.Context, waveID int64, add, remo
 		}
 	}
 	if len(removeIDs) > 0 {
-		if _, err := q.db.Exec(ctx, `
-			WITH c AS (
-				UPDATE moves SET state = 'cancelled', error_code = 'removed_from_wave',
-				                 error_message = 'removed from the wave by a migration lead', finished_at = now(), updated_at = now()
-				WHERE id = ANY($1) RETURNING id
-			)
-			INSERT INTO move_events (move_id, state, error_code, message, actor)
-			SELECT id, 'cancelled', 'removed_from_wave', $2, $3 FROM c`, removeIDs, "removed from "+w.Name+" by a migration lead", actor); err != nil {
+		if err := q.gen.MovesRemove(ctx, dbsqlc.MovesRemoveParams{MoveIDs: removeIDs,
+			Message: "removed from " + w.Name + " by a migration lead", Actor: actor}); err != nil {
 			return w, translate(err)
 		}
 	}
-	rows, _ := q.db.Query(ctx, `UPDATE waves SET size = $2 WHERE id = $1 RETURNING `+waveColumns, waveID, size)
-	if w, err = pgx.CollectExactlyOneRow(rows, scanWave); err != nil {
+	if w, err = waveOrErr(q.gen.WaveResize(ctx, dbsqlc.WaveResizeParams{WaveID: waveID, Size: size})); err != nil {
 		return w, err
 	}
 	_, err = q.WaveEventAdd(ctx, waveID, WaveEventMembers, fmt.Sprintf("%d users added, %d removed; %d in the wave", len(addIDs), len(removeIDs), size), actor)
@@ -592,9 +480,7 @@ func (q *Queries) WaveReschedule(ctx context.Context, waveID int64, startAt time
 	if w.StartedAt != nil || w.State.Done() {
 		return w, migration.Errorf(migration.EConflict, "wave_started", "%s has started (%s), so it cannot be rescheduled", w.Name, w.State)
 	}
-	rows, _ := q.db.Query(ctx, `
-		UPDATE waves SET start_at = $2, schedule_rev = schedule_rev + 1 WHERE id = $1 RETURNING `+waveColumns, waveID, startAt)
-	if w, err = pgx.CollectExactlyOneRow(rows, scanWave); err != nil {
+	if w, err = waveOrErr(q.gen.WaveReschedule(ctx, dbsqlc.WaveRescheduleParams{WaveID: waveID, StartAt: startAt})); err != nil {
 		return w, err
 	}
 	_, err = q.WaveEventAdd(ctx, waveID, WaveEventRescheduled, "rescheduled to start "+startAt.UTC().Format("2006-01-02 15:04:05 UTC"), actor)
@@ -609,7 +495,7 @@ func (q *Queries) WaveResumeHalted(ctx context.Context, waveID int64, actor stri
 	if err != nil {
 		return w, nil, err
 	}
-	if _, err := q.db.Exec(ctx, `UPDATE waves SET threshold_since = now() WHERE id = $1`, waveID); err != nil {
+	if err := q.gen.WaveThresholdRestart(ctx, waveID); err != nil {
 		return w, nil, err
 	}
 	queued, err := q.MovesRequeueCancelled(ctx, waveID, "queued again: "+w.Name+" was resumed after its halt", actor)
@@ -629,14 +515,11 @@ func (q *Queries) WaveGateOverride(ctx context.Context, waveID int64, actor stri
 	if err != nil {
 		return w, err
 	}
-	rows, _ := q.db.Query(ctx, `
-		UPDATE waves SET gate_override = true, schedule_rev = schedule_rev + 1 WHERE id = $1 RETURNING `+waveColumns, waveID)
-	return pgx.CollectExactlyOneRow(rows, scanWave)
+	return waveOrErr(q.gen.WaveGateOverride(ctx, waveID))
 }
 
 // WaveReason sets the reason shown beside a wave's state, if the wave is
 // still in that state.
 func (q *Queries) WaveReason(ctx context.Context, waveID int64, state migration.WaveState, reason string) error {
-	_, err := q.db.Exec(ctx, `UPDATE waves SET state_reason = $3 WHERE id = $1 AND state = $2`, waveID, state, reason)
-	return err
+	return q.gen.WaveReason(ctx, dbsqlc.WaveReasonParams{WaveID: waveID, State: string(state), Reason: reason})
 }

@@ -4,9 +4,8 @@ import (
 	"context"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/store/dbsqlc"
 )
 
 // WaveEvent is one entry in a wave's timeline.
@@ -42,14 +41,12 @@ const (
 
 // WaveEventAdd appends an event to a wave's timeline.
 func (q *Queries) WaveEventAdd(ctx context.Context, waveID int64, kind, message, actor string) (WaveEvent, error) {
-	rows, _ := q.db.Query(ctx, `
-		INSERT INTO wave_events (wave_id, kind, message, actor) VALUES ($1, $2, $3, $4)
-		RETURNING id, wave_id, at, kind, message, actor`, waveID, kind, message, actor)
-	return pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[WaveEvent])
+	r, err := q.gen.WaveEventAdd(ctx, dbsqlc.WaveEventAddParams{WaveID: waveID, Kind: kind, Message: message, Actor: actor})
+	return WaveEvent(r), err
 }
 
 // WaveEvents returns a wave's timeline, oldest first.
 func (q *Queries) WaveEvents(ctx context.Context, waveID int64) ([]WaveEvent, error) {
-	rows, _ := q.db.Query(ctx, `SELECT id, wave_id, at, kind, message, actor FROM wave_events WHERE wave_id = $1 ORDER BY id`, waveID)
-	return pgx.CollectRows(rows, pgx.RowToStructByPos[WaveEvent])
+	rows, err := q.gen.WaveEvents(ctx, waveID)
+	return mapRows(rows, err, func(r dbsqlc.WaveEvent) WaveEvent { return WaveEvent(r) })
 }

@@ -6,9 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/store/dbsqlc"
 )
 
 // Webhook formats.
@@ -57,15 +56,13 @@ func CheckWebhook(name, rawURL, format string) (string, string, error) {
 	return name, format, nil
 }
 
-const webhookColumns = `id, name, url, format, created_by, created_at`
-
-func scanWebhook(row pgx.CollectableRow) (Webhook, error) {
-	var h Webhook
-	err := row.Scan(&h.ID, &h.Name, &h.URL, &h.Format, &h.CreatedBy, &h.CreatedAt)
-	if u, perr := url.Parse(h.URL); perr == nil {
+// webhookOf is the store's webhook of a row: its URL's host is shown.
+func webhookOf(r dbsqlc.Webhook) Webhook {
+	h := Webhook{ID: r.ID, Name: r.Name, URL: r.URL, Format: r.Format, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt}
+	if u, err := url.Parse(h.URL); err == nil {
 		h.Host = u.Host
 	}
-	return h, err
+	return h
 }
 
 // WebhookCreate adds a webhook.
@@ -74,26 +71,26 @@ func (q *Queries) WebhookCreate(ctx context.Context, name, rawURL, format, actor
 	if err != nil {
 		return Webhook{}, err
 	}
-	rows, _ := q.db.Query(ctx, `
-		INSERT INTO webhooks (name, url, format, created_by) VALUES ($1, $2, $3, $4) RETURNING `+webhookColumns,
-		name, rawURL, format, actor)
-	h, err := pgx.CollectExactlyOneRow(rows, scanWebhook)
+	r, err := q.gen.WebhookCreate(ctx, dbsqlc.WebhookCreateParams{Name: name, URL: rawURL, Format: format, CreatedBy: actor})
 	if violates(err, "webhooks_name_key") {
-		return h, migration.Errorf(migration.EConflict, "webhook_exists", "a webhook named %q exists already", name)
+		return Webhook{}, migration.Errorf(migration.EConflict, "webhook_exists", "a webhook named %q exists already", name)
 	}
-	return h, translate(err)
+	if err != nil {
+		return Webhook{}, translate(err)
+	}
+	return webhookOf(r), nil
 }
 
 // WebhookList returns every webhook.
 func (q *Queries) WebhookList(ctx context.Context) ([]Webhook, error) {
-	rows, _ := q.db.Query(ctx, `SELECT `+webhookColumns+` FROM webhooks ORDER BY id`)
-	return pgx.CollectRows(rows, scanWebhook)
+	rows, err := q.gen.WebhookList(ctx)
+	return mapRows(rows, err, webhookOf)
 }
 
 // WebhookDelete removes a webhook and its deliveries.
 func (q *Queries) WebhookDelete(ctx context.Context, id int64) error {
-	tag, err := q.db.Exec(ctx, `DELETE FROM webhooks WHERE id = $1`, id)
-	if err == nil && tag.RowsAffected() == 0 {
+	n, err := q.gen.WebhookDelete(ctx, id)
+	if err == nil && n == 0 {
 		return missing("webhook %d does not exist", id)
 	}
 	return err
@@ -116,31 +113,22 @@ type Delivery struct {
 	Payload     []byte     `json:"-"`
 }
 
-const deliverySelect = `
-SELECT d.id, d.webhook_id, h.name, d.event, e.wave_id, d.state, d.attempts, d.last_status, d.last_error,
-       d.created_at, d.delivered_at, h.url, d.payload::text::bytea
-FROM webhook_deliveries d JOIN webhooks h ON h.id = d.webhook_id JOIN wave_events e ON e.id = d.wave_event_id`
-
 // WebhookDeliveryAdd records a notification to send.
 func (q *Queries) WebhookDeliveryAdd(ctx context.Context, webhookID, waveEventID int64, event string, payload []byte) (int64, error) {
-	var id int64
-	err := q.db.QueryRow(ctx, `
-		INSERT INTO webhook_deliveries (webhook_id, wave_event_id, event, payload) VALUES ($1, $2, $3, $4::text::jsonb)
-		RETURNING id`, webhookID, waveEventID, event, string(payload)).Scan(&id)
-	return id, err
+	return q.gen.WebhookDeliveryAdd(ctx, dbsqlc.WebhookDeliveryAddParams{WebhookID: webhookID, WaveEventID: waveEventID,
+		Event: event, Payload: string(payload)})
 }
 
 // WebhookDeliveryGet returns a delivery with its webhook's URL.
 func (q *Queries) WebhookDeliveryGet(ctx context.Context, id int64) (Delivery, error) {
-	rows, _ := q.db.Query(ctx, deliverySelect+` WHERE d.id = $1`, id)
-	d, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[Delivery])
-	return d, notFound(err, "webhook delivery %d does not exist", id)
+	r, err := q.gen.WebhookDeliveryGet(ctx, id)
+	return Delivery(dbsqlc.WebhookDeliveriesRow(r)), notFound(err, "webhook delivery %d does not exist", id)
 }
 
 // WebhookDeliveries returns the deliveries of a wave's notifications.
 func (q *Queries) WebhookDeliveries(ctx context.Context, waveID int64) ([]Delivery, error) {
-	rows, _ := q.db.Query(ctx, deliverySelect+` WHERE e.wave_id = $1 ORDER BY d.id`, waveID)
-	return pgx.CollectRows(rows, pgx.RowToStructByPos[Delivery])
+	rows, err := q.gen.WebhookDeliveries(ctx, waveID)
+	return mapRows(rows, err, func(r dbsqlc.WebhookDeliveriesRow) Delivery { return Delivery(r) })
 }
 
 // WebhookDeliveryAttempt records one try: delivered without error, failed
@@ -153,9 +141,5 @@ func (q *Queries) WebhookDeliveryAttempt(ctx context.Context, id int64, status i
 	case sendErr != nil:
 		state, msg = "pending", sendErr.Error()
 	}
-	_, err := q.db.Exec(ctx, `
-		UPDATE webhook_deliveries SET attempts = attempts + 1, state = $2, last_status = nullif($3, 0),
-		       last_error = nullif($4, ''), delivered_at = CASE WHEN $2 = 'delivered' THEN now() END
-		WHERE id = $1`, id, state, status, msg)
-	return err
+	return q.gen.WebhookDeliveryAttempt(ctx, dbsqlc.WebhookDeliveryAttemptParams{ID: id, State: state, Status: status, Error: msg})
 }

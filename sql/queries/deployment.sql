@@ -1,0 +1,55 @@
+-- The deployment as workers see it (sql/0008, sql/0009): worker hosts and
+-- their checks, holds that stop every move start, hybrid readiness, and the
+-- worker processes' heartbeats.
+
+-- name: HostSave :exec
+INSERT INTO worker_hosts (id, host, ready, facts, checks, checked_at) VALUES (@id, @host, @ready, @facts, @checks, @checked_at)
+ON CONFLICT (id) DO UPDATE SET host = @host, ready = @ready, facts = @facts, checks = @checks, checked_at = @checked_at;
+
+-- name: HostList :many
+SELECT id, host, ready, facts, checks, checked_at FROM worker_hosts
+WHERE checked_at >= @since ORDER BY checked_at DESC, id;
+
+-- name: Holds :many
+SELECT code, reason, evidence, since, set_by FROM deployment_holds ORDER BY since, code;
+
+-- HoldSet records a hold unless one of its code is held already.
+-- name: HoldSet :execrows
+INSERT INTO deployment_holds (code, reason, evidence, set_by) VALUES (@code, @reason, @evidence, @set_by)
+ON CONFLICT (code) DO NOTHING;
+
+-- name: HoldClear :one
+DELETE FROM deployment_holds WHERE code = @code RETURNING code, reason, evidence, since, set_by;
+
+-- name: ReadinessSave :exec
+INSERT INTO readiness_checks (section, checks, checked_at, checked_by) VALUES (@section, @checks, @checked_at, @checked_by)
+ON CONFLICT (section) DO UPDATE SET checks = @checks, checked_at = @checked_at, checked_by = @checked_by;
+
+-- name: ReadinessList :many
+SELECT section, checks, checked_at, checked_by FROM readiness_checks ORDER BY section;
+
+-- ReadinessRequest asks every worker to check its host now.
+-- name: ReadinessRequest :one
+INSERT INTO readiness_requests (requested_at, requested_by) VALUES (now(), @actor)
+ON CONFLICT (id) DO UPDATE SET requested_at = now(), requested_by = @actor RETURNING requested_at;
+
+-- ReadinessRequestedAt says when a check was last asked for (no row: never).
+-- name: ReadinessRequestedAt :one
+SELECT requested_at FROM readiness_requests ORDER BY requested_at DESC LIMIT 1;
+
+-- Heartbeat records that a worker process lives, renews the slots of the
+-- moves it works, and buries the processes silent for dead_after seconds
+-- (sql/0009).
+-- name: Heartbeat :many
+SELECT h.process::text AS process, h.last_heartbeat::timestamptz AS last_heartbeat, h.jobs::int AS jobs, h.move_ids::bigint[] AS move_ids
+FROM cutover_heartbeat(@id::text, @host::text, @ttl_seconds::double precision, @dead_after_seconds::double precision, @moves::bigint[])
+     AS h(process, last_heartbeat, jobs, move_ids);
+
+-- name: ProcessEnd :exec
+UPDATE worker_processes SET ended_at = now(), end_reason = @reason::text WHERE id = @id AND ended_at IS NULL;
+
+-- Processes reads the worker processes alive, or ended since since, most
+-- recent first.
+-- name: Processes :many
+SELECT id, host, started_at, heartbeat_at, ended_at, coalesce(end_reason, '')::text AS end_reason FROM worker_processes
+WHERE ended_at IS NULL OR ended_at >= @since::timestamptz ORDER BY ended_at DESC NULLS FIRST, started_at DESC;

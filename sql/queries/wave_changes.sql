@@ -1,0 +1,198 @@
+-- Changes of a wave's state and what they do to its moves. Every change of
+-- a wave's state is one of migration.WaveChanges: from_states and to_state
+-- come from it, and the database refuses any other (sql/0010).
+
+-- WaveSetState sets the locked wave's state with the reason shown beside it.
+-- name: WaveSetState :one
+UPDATE waves SET state = @to_state::text, state_reason = @reason,
+       started_at = CASE WHEN @to_state IN ('running', 'halted', 'completed') THEN coalesce(started_at, now()) ELSE started_at END,
+       finished_at = CASE WHEN @to_state IN ('completed', 'cancelled', 'rolled_back') THEN now() ELSE NULL END
+WHERE id = @wave_id RETURNING *;
+
+-- WaveStart sets a wave running if it is in a state it may start from.
+-- name: WaveStart :one
+UPDATE waves SET state = @to_state::text, started_at = now(), state_reason = ''
+WHERE id = @wave_id AND state = ANY(@from_states::text[]) RETURNING *;
+
+-- MovesQueue queues a wave's pending moves for a worker, each with an event.
+-- name: MovesQueue :many
+WITH q AS (
+    UPDATE moves SET state = 'queued', run = run + 1, updated_at = now()
+    WHERE wave_id = @wave_id AND state = 'pending' RETURNING id, run
+), ev AS (
+    INSERT INTO move_events (move_id, state, message, actor)
+    SELECT id, 'queued', @message, @actor FROM q
+)
+SELECT id AS move_id, run FROM q ORDER BY id;
+
+-- MovesCancel cancels a wave's moves that have not started (pending,
+-- queued, waiting for a retry) with a code saying why, each with an event.
+-- name: MovesCancel :execrows
+WITH c AS (
+    UPDATE moves SET state = 'cancelled', error_code = @error_code::text, error_message = @message, next_attempt_at = NULL,
+                     finished_at = now(), updated_at = now()
+    WHERE wave_id = @wave_id AND state IN ('pending', 'queued', 'retrying') RETURNING id, attempts
+)
+INSERT INTO move_events (move_id, state, attempt, error_code, message, actor)
+SELECT id, 'cancelled', attempts, @error_code::text, @message, @actor FROM c;
+
+-- MovesRequeueCancelled queues again a wave's moves that its halt
+-- cancelled, unless their user has an active move elsewhere or was planned
+-- again since.
+-- name: MovesRequeueCancelled :many
+WITH q AS (
+    UPDATE moves m SET state = 'queued', run = run + 1, attempts = 0, error_code = NULL, error_message = NULL,
+                       finished_at = NULL, updated_at = now()
+    WHERE m.wave_id = @wave_id AND m.state = 'cancelled' AND m.error_code = 'wave_halted'
+      AND NOT EXISTS (SELECT 1 FROM moves o WHERE o.upn = m.upn AND o.id <> m.id
+                      AND (o.id > m.id OR cutover_move_active(o.state)))
+    RETURNING m.id, m.run
+), ev AS (
+    INSERT INTO move_events (move_id, state, message, actor) SELECT id, 'queued', @message, @actor FROM q
+)
+SELECT id AS move_id, run FROM q ORDER BY id;
+
+-- WaveComplete completes a running wave none of whose moves is active.
+-- name: WaveComplete :execrows
+UPDATE waves w SET state = @to_state::text, finished_at = now(), state_reason = ''
+WHERE w.id = @wave_id AND w.state = ANY(@from_states::text[])
+  AND NOT EXISTS (SELECT 1 FROM moves m WHERE m.wave_id = @wave_id AND cutover_move_active(m.state));
+
+-- WaveThresholdCounts counts a wave's moves started since its threshold
+-- counts from: failed, ended, started.
+-- name: WaveThresholdCounts :one
+WITH counted AS (
+    SELECT state, cutover_move_ended(state) AS ended
+    FROM moves WHERE wave_id = @wave_id AND started_at IS NOT NULL
+      AND (sqlc.narg(since)::timestamptz IS NULL OR started_at >= sqlc.narg(since) OR finished_at >= sqlc.narg(since))
+)
+SELECT count(*) FILTER (WHERE state = 'failed') AS failed, count(*) FILTER (WHERE ended) AS ended, count(*) AS started
+FROM counted;
+
+-- WaveEndedUpTo counts a wave's ended moves since its threshold counts
+-- from, stopping at max_count.
+-- name: WaveEndedUpTo :one
+SELECT count(*) FROM (SELECT 1 FROM moves WHERE wave_id = @wave_id AND started_at IS NOT NULL AND cutover_move_ended(state)
+  AND (sqlc.narg(since)::timestamptz IS NULL OR started_at >= sqlc.narg(since) OR finished_at >= sqlc.narg(since)) LIMIT @max_count::int) e;
+
+-- WaveWithActivity reads a wave and whether another of its moves holds a
+-- live slot or is active: while one does, the wave cannot be complete.
+-- name: WaveWithActivity :one
+SELECT sqlc.embed(w),
+       (EXISTS (SELECT 1 FROM wave_slots s WHERE s.wave_id = w.id AND s.move_id <> @move_id::bigint AND s.expires_at >= now())
+        OR EXISTS (SELECT 1 FROM moves m WHERE m.wave_id = w.id AND cutover_move_active(m.state)))::boolean AS active
+FROM waves w WHERE w.id = @wave_id;
+
+-- WavesUnsettled reads the waves whose state a move's end may still change:
+-- running ones, and halted ones that roll back what they moved and have a
+-- user moved.
+-- name: WavesUnsettled :many
+SELECT id FROM waves w WHERE state = 'running'
+   OR (state = 'halted' AND rollback_on_halt AND EXISTS (SELECT 1 FROM moves m WHERE m.wave_id = w.id AND m.state = 'moved'))
+ORDER BY id;
+
+-- WavesBlockAfter blocks the group's waves after number that may be blocked.
+-- name: WavesBlockAfter :many
+UPDATE waves SET state = @to_state::text, state_reason = @reason
+WHERE group_id = @group_id AND number > @number AND state = ANY(@from_states::text[])
+RETURNING *;
+
+-- WaveHaltedBefore names the first halted wave of the group before number.
+-- name: WaveHaltedBefore :one
+SELECT name FROM waves WHERE group_id = @group_id AND number < @number AND state = 'halted' ORDER BY number LIMIT 1;
+
+-- WavesUnblock returns the group's blocked waves to scheduled unless an
+-- earlier wave is still halted.
+-- name: WavesUnblock :many
+UPDATE waves w SET state = @to_state::text, state_reason = '', schedule_rev = schedule_rev + 1
+WHERE w.group_id = @group_id AND w.state = ANY(@from_states::text[])
+  AND NOT EXISTS (SELECT 1 FROM waves h WHERE h.group_id = @group_id AND h.number < w.number AND h.state = 'halted')
+RETURNING *;
+
+-- name: WaveLimitLock :one
+SELECT concurrency_limit, limit_lowered_at FROM waves WHERE id = @wave_id FOR NO KEY UPDATE;
+
+-- name: WaveLimitLower :exec
+UPDATE waves SET concurrency_limit = @concurrency_limit, limit_successes = 0, limit_lowered_at = now() WHERE id = @wave_id;
+
+-- name: WaveLimitSuccess :exec
+UPDATE waves SET concurrency_limit = @concurrency_limit, limit_successes = @limit_successes WHERE id = @wave_id;
+
+-- MovesRollBack sets a wave's moved users (and failed rollbacks) rolling
+-- back, each with an event, with the run of their rollback.
+-- name: MovesRollBack :many
+WITH r AS (
+    UPDATE moves SET state = 'rolling_back', error_code = NULL, error_message = NULL, finished_at = NULL, updated_at = now()
+    WHERE wave_id = @wave_id AND state IN ('moved', 'rollback_failed') RETURNING id, attempts
+), ev AS (
+    INSERT INTO move_events (move_id, state, attempt, message, actor)
+    SELECT id, 'rolling_back', attempts, @message, @actor FROM r
+)
+SELECT r.id AS move_id, ((SELECT count(*) FROM move_events e WHERE e.move_id = r.id AND e.state = 'rolling_back') + 1)::int AS run,
+       (SELECT w.max_attempts FROM waves w WHERE w.id = @wave_id)::int AS max_attempts
+FROM r ORDER BY r.id;
+
+-- name: WaveRollbackCounts :one
+SELECT count(*) FILTER (WHERE state = 'rolling_back') AS rolling, count(*) FILTER (WHERE state = 'rolled_back') AS rolled_back,
+       count(*) FILTER (WHERE state = 'rollback_failed') AS failed
+FROM moves WHERE wave_id = @wave_id;
+
+-- WaveFailedToRetry reads a wave's failed members whose latest move is that
+-- failure.
+-- name: WaveFailedToRetry :many
+SELECT m.member_id FROM moves m
+WHERE m.wave_id = @wave_id AND m.state = 'failed'
+  AND NOT EXISTS (SELECT 1 FROM moves o WHERE o.upn = m.upn AND o.id > m.id)
+ORDER BY m.id;
+
+-- WaveMemberToAdd finds a member of the group by UPN or SIP address, and why
+-- it cannot be added to a wave ('' if it can).
+-- name: WaveMemberToAdd :one
+SELECT gm.id,
+       (CASE WHEN EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id AND m.state <> 'cancelled') THEN 'is planned into a wave already'
+             WHEN EXISTS (SELECT 1 FROM moves m WHERE m.upn = gm.upn AND cutover_move_active(m.state)) THEN 'has an active move in another group'
+             ELSE '' END)::text AS refused
+FROM group_members gm WHERE gm.group_id = @group_id AND (gm.upn = @identity OR gm.sip = @identity);
+
+-- name: WaveMoveToRemove :one
+SELECT id FROM moves WHERE wave_id = @wave_id AND (upn = @identity OR sip = @identity) AND state = 'pending';
+
+-- MovesRevive gives a user removed from a wave and added back their move
+-- back.
+-- name: MovesRevive :many
+WITH back AS (
+    UPDATE moves SET state = 'pending', error_code = NULL, error_message = NULL, finished_at = NULL, updated_at = now()
+    WHERE wave_id = @wave_id AND member_id = ANY(@member_ids::bigint[]) AND state = 'cancelled' RETURNING id, member_id
+), ev AS (
+    INSERT INTO move_events (move_id, state, message, actor) SELECT id, 'pending', @message, @actor FROM back
+)
+SELECT member_id FROM back;
+
+-- name: MovesRemove :exec
+WITH c AS (
+    UPDATE moves SET state = 'cancelled', error_code = 'removed_from_wave',
+                     error_message = 'removed from the wave by a migration lead', finished_at = now(), updated_at = now()
+    WHERE id = ANY(@move_ids::bigint[]) RETURNING id
+)
+INSERT INTO move_events (move_id, state, error_code, message, actor)
+SELECT id, 'cancelled', 'removed_from_wave', @message, @actor FROM c;
+
+-- name: WaveResize :one
+UPDATE waves SET size = @size WHERE id = @wave_id RETURNING *;
+
+-- name: WaveReschedule :one
+UPDATE waves SET start_at = @start_at, schedule_rev = schedule_rev + 1 WHERE id = @wave_id RETURNING *;
+
+-- name: WaveThresholdRestart :exec
+UPDATE waves SET threshold_since = now() WHERE id = @wave_id;
+
+-- name: WaveGateOverride :one
+UPDATE waves SET gate_override = true, schedule_rev = schedule_rev + 1 WHERE id = @wave_id RETURNING *;
+
+-- name: WaveReadinessOverride :one
+UPDATE waves SET readiness_override = true, schedule_rev = schedule_rev + 1 WHERE id = @wave_id RETURNING *;
+
+-- WaveReason sets the reason shown beside a wave's state, if the wave is
+-- still in that state.
+-- name: WaveReason :exec
+UPDATE waves SET state_reason = @reason WHERE id = @wave_id AND state = @state;
