@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/sim"
 	"github.com/cutover/cutover/internal/store"
 )
@@ -27,7 +28,7 @@ func TestAdaptiveConcurrency(t *testing.T) {
 	}
 	g, err := b.q.GroupCreate(ctx, store.NewGroup{Name: "adaptive", Source: "json", Members: members(120, "contoso.com")})
 	require.NoError(t, err)
-	waves, err := b.scheduler.Plan(ctx, g.ID, "test", planAll(3, 8))
+	waves, err := b.scheduler.Plan(ctx, app.As("test"), g.ID, planAll(3, 8))
 	require.NoError(t, err)
 	waitWaves(t, b.q, g.ID)
 

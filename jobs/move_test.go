@@ -11,6 +11,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/dbtest"
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/sim"
@@ -23,7 +24,7 @@ type testBundle struct {
 	pool      *pgxpool.Pool
 	client    *river.Client[pgx.Tx]
 	shell     *sim.Shell
-	scheduler *jobs.Scheduler
+	scheduler *app.Service
 	q         *store.Queries
 }
 
@@ -38,7 +39,7 @@ func setupWith(t *testing.T, shell *sim.Shell) *testBundle {
 	t.Helper()
 	pool := dbtest.Pool(t)
 	client := jobstest.Start(t, pool, shell)
-	return &testBundle{pool: pool, client: client, shell: shell, scheduler: jobs.NewScheduler(pool, client), q: store.New(pool)}
+	return &testBundle{pool: pool, client: client, shell: shell, scheduler: app.New(pool, client), q: store.New(pool)}
 }
 
 func members(n int, domain string) []migration.Member {
@@ -109,7 +110,7 @@ func TestMoveOutcomes(t *testing.T) {
 	}
 	g, err := b.q.GroupCreate(ctx, store.NewGroup{Name: "outcomes", Source: "json", Members: ms})
 	require.NoError(t, err)
-	_, err = b.scheduler.Plan(ctx, g.ID, "test", planAll(4, 10))
+	_, err = b.scheduler.Plan(ctx, app.As("test"), g.ID, planAll(4, 10))
 	require.NoError(t, err)
 	waitWaves(t, b.q, g.ID)
 
@@ -170,7 +171,7 @@ func TestLicence507Settles(t *testing.T) {
 	g, err := q.GroupCreate(ctx, store.NewGroup{Name: "licences", Source: "json", Members: []migration.Member{
 		{UPN: "missing@contoso.com", SIP: "missing@contoso.com"}, {UPN: "arriving@contoso.com", SIP: "arriving@contoso.com"}}})
 	require.NoError(t, err)
-	_, err = jobs.NewScheduler(pool, client).Plan(ctx, g.ID, "test", planAll(20, 2))
+	_, err = app.New(pool, client).Plan(ctx, app.As("test"), g.ID, planAll(20, 2))
 	require.NoError(t, err)
 	waitWaves(t, q, g.ID)
 
@@ -220,7 +221,7 @@ func TestWaveConcurrency(t *testing.T) {
 	b := setupWith(t, shell)
 	g, err := b.q.GroupCreate(ctx, store.NewGroup{Name: "capped", Source: "json", Members: members(30, "contoso.com")})
 	require.NoError(t, err)
-	_, err = b.scheduler.Plan(ctx, g.ID, "test", planAll(3, 3))
+	_, err = b.scheduler.Plan(ctx, app.As("test"), g.ID, planAll(3, 3))
 	require.NoError(t, err)
 	waitWaves(t, b.q, g.ID)
 	require.Equal(t, 30, shell.Stats().MovesOnline)
@@ -237,17 +238,17 @@ func TestRetryByLead(t *testing.T) {
 	b.shell.SetBehaviour("user000@contoso.com", sim.Behaviour{Kind: sim.KindTenantNotEnabled})
 	g, err := b.q.GroupCreate(ctx, store.NewGroup{Name: "retry", Source: "json", Members: members(3, "contoso.com")})
 	require.NoError(t, err)
-	_, err = b.scheduler.Plan(ctx, g.ID, "test", planAll(3, 3))
+	_, err = b.scheduler.Plan(ctx, app.As("test"), g.ID, planAll(3, 3))
 	require.NoError(t, err)
 	waitWaves(t, b.q, g.ID)
 
-	_, err = b.scheduler.Retry(ctx, "user001@contoso.com", "lead")
+	_, err = b.scheduler.UserRetry(ctx, app.As("lead"), "user001@contoso.com")
 	require.Equal(t, migration.EConflict, migration.ErrorKind(err), "a moved user cannot be retried")
-	_, err = b.scheduler.Retry(ctx, "nobody@contoso.com", "lead")
+	_, err = b.scheduler.UserRetry(ctx, app.As("lead"), "nobody@contoso.com")
 	require.Equal(t, migration.ENotFound, migration.ErrorKind(err))
 
 	b.shell.SetBehaviour("user000@contoso.com", sim.Behaviour{Kind: sim.KindOK})
-	m, err := b.scheduler.Retry(ctx, "USER000@contoso.com", "lead")
+	m, err := b.scheduler.UserRetry(ctx, app.As("lead"), "USER000@contoso.com")
 	require.NoError(t, err)
 	require.Equal(t, 2, m.Run)
 	waves := waitWaves(t, b.q, g.ID)
@@ -268,7 +269,7 @@ func TestResumeAfterWorkerDied(t *testing.T) {
 	g, err := b.q.GroupCreate(ctx, store.NewGroup{Name: "resume", Source: "json", Members: members(1, "contoso.com")})
 	require.NoError(t, err)
 	// A wave far in the future, started by hand below.
-	waves, err := b.scheduler.Plan(ctx, g.ID, "test", func(unplanned, next int) ([]migration.WaveSpec, error) {
+	waves, err := b.scheduler.Plan(ctx, app.As("test"), g.ID, func(unplanned, next int) ([]migration.WaveSpec, error) {
 		return migration.CheckWaves([]migration.WaveSpec{{Size: 1, StartAt: time.Now().Add(time.Hour)}}, unplanned, next)
 	})
 	require.NoError(t, err)
@@ -298,15 +299,15 @@ func TestRollback(t *testing.T) {
 	b.shell.SetBehaviour("user002@contoso.com", sim.Behaviour{Kind: sim.KindNotSyncedBack})
 	g, err := b.q.GroupCreate(ctx, store.NewGroup{Name: "rollback", Source: "json", Members: members(3, "contoso.com")})
 	require.NoError(t, err)
-	_, err = b.scheduler.Plan(ctx, g.ID, "test", planAll(3, 3))
+	_, err = b.scheduler.Plan(ctx, app.As("test"), g.ID, planAll(3, 3))
 	require.NoError(t, err)
 	waitWaves(t, b.q, g.ID)
 
-	_, err = b.scheduler.Rollback(ctx, "nobody@contoso.com", "lead")
+	_, err = b.scheduler.UserRollBack(ctx, app.As("lead"), "nobody@contoso.com")
 	require.Equal(t, migration.ENotFound, migration.ErrorKind(err))
-	m, err := b.scheduler.Rollback(ctx, "user000@contoso.com", "lead")
+	m, err := b.scheduler.UserRollBack(ctx, app.As("lead"), "user000@contoso.com")
 	require.NoError(t, err)
-	_, err = b.scheduler.Rollback(ctx, "user000@contoso.com", "lead")
+	_, err = b.scheduler.UserRollBack(ctx, app.As("lead"), "user000@contoso.com")
 	require.Equal(t, migration.EConflict, migration.ErrorKind(err), "a rollback under way cannot be asked again")
 
 	require.Eventually(t, func() bool {
@@ -331,7 +332,7 @@ func TestRollback(t *testing.T) {
 	require.True(t, u.HomedOnline(""))
 
 	// A move back the service refuses (506) ends the rollback, failed.
-	m, err = b.scheduler.Rollback(ctx, "user002@contoso.com", "lead")
+	m, err = b.scheduler.UserRollBack(ctx, app.As("lead"), "user002@contoso.com")
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
 		got, err := b.q.MoveGet(ctx, m.ID)
@@ -339,7 +340,7 @@ func TestRollback(t *testing.T) {
 	}, 30*time.Second, 50*time.Millisecond)
 	// ...and can be asked for again.
 	b.shell.SetBehaviour("user002@contoso.com", sim.Behaviour{Kind: sim.KindOK})
-	_, err = b.scheduler.Rollback(ctx, "user002@contoso.com", "lead")
+	_, err = b.scheduler.UserRollBack(ctx, app.As("lead"), "user002@contoso.com")
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
 		got, err := b.q.MoveGet(ctx, m.ID)
@@ -371,7 +372,7 @@ func TestSessionBrokenNotCounted(t *testing.T) {
 			b := setupWith(t, shell)
 			g, err := b.q.GroupCreate(ctx, store.NewGroup{Name: "sessions", Source: "json", Members: members(tc.users, "contoso.com")})
 			require.NoError(t, err)
-			_, err = b.scheduler.Plan(ctx, g.ID, "test", planAll(5, 1))
+			_, err = b.scheduler.Plan(ctx, app.As("test"), g.ID, planAll(5, 1))
 			require.NoError(t, err)
 			waitWaves(t, b.q, g.ID)
 			var moved, attempts, notCounted int
@@ -402,7 +403,7 @@ func TestDatabaseFailuresNotCounted(t *testing.T) {
 
 	g, err := b.q.GroupCreate(ctx, store.NewGroup{Name: "db cuts", Source: "json", Members: members(users, "contoso.com")})
 	require.NoError(t, err)
-	_, err = b.scheduler.Plan(ctx, g.ID, "test", planAll(5, 10))
+	_, err = b.scheduler.Plan(ctx, app.As("test"), g.ID, planAll(5, 10))
 	require.NoError(t, err)
 	cuts := 0
 	deadline := time.Now().Add(2 * time.Minute)

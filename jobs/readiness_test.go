@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/dbtest"
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/sim"
@@ -31,8 +32,8 @@ func TestWaveWaitsForHybridReadiness(t *testing.T) {
 
 	g, err := q.GroupCreate(ctx, store.NewGroup{Name: "readiness", Source: "json", Members: members(5, "contoso.com")})
 	require.NoError(t, err)
-	scheduler := jobs.NewScheduler(pool, client)
-	waves, err := scheduler.Plan(ctx, g.ID, "test", planAll(3, 5))
+	scheduler := app.New(pool, client)
+	waves, err := scheduler.Plan(ctx, app.As("test"), g.ID, planAll(3, 5))
 	require.NoError(t, err)
 	var w migration.Wave
 	require.Eventually(t, func() bool {
@@ -44,12 +45,12 @@ func TestWaveWaitsForHybridReadiness(t *testing.T) {
 	require.Contains(t, w.StateReason, "New-CsHostingProvider -Identity Office365")
 	require.Zero(t, shell.Stats().Calls.MoveOnline)
 
-	w, err = scheduler.WaveOverrideReadiness(ctx, w.ID, "lead")
+	w, err = scheduler.WaveOverrideReadiness(ctx, app.As("lead"), w.ID)
 	require.NoError(t, err)
 	require.True(t, w.ReadinessOverride)
 	waitWaves(t, q, g.ID)
 	require.Equal(t, 5, shell.Stats().MovesOnline)
-	_, err = scheduler.WaveOverrideReadiness(ctx, w.ID, "lead")
+	_, err = scheduler.WaveOverrideReadiness(ctx, app.As("lead"), w.ID)
 	require.Equal(t, migration.EConflict, migration.ErrorKind(err), "only a scheduled wave waits for readiness")
 
 	// Fixed on premises: the next check records it.
@@ -79,7 +80,7 @@ func TestHoldReasons(t *testing.T) {
 	q, ctx := store.New(pool), context.Background()
 	g, err := q.GroupCreate(ctx, store.NewGroup{Name: "holds", Source: "json", Members: members(2, "contoso.com")})
 	require.NoError(t, err)
-	waves, err := jobs.NewScheduler(pool, client).Plan(ctx, g.ID, "test", func(unplanned, next int) ([]migration.WaveSpec, error) {
+	waves, err := app.New(pool, client).Plan(ctx, app.As("test"), g.ID, func(unplanned, next int) ([]migration.WaveSpec, error) {
 		return migration.CheckWaves([]migration.WaveSpec{{Size: 2, StartAt: time.Now().Add(time.Hour)}}, unplanned, next)
 	})
 	require.NoError(t, err)

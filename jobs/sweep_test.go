@@ -2,13 +2,15 @@ package jobs_test
 
 import (
 	"context"
-	"github.com/cutover/cutover/internal/dbtest"
-	"github.com/cutover/cutover/internal/sim"
-	"github.com/cutover/cutover/jobs/jobstest"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cutover/cutover/internal/app"
+	"github.com/cutover/cutover/internal/dbtest"
+	"github.com/cutover/cutover/internal/sim"
+	"github.com/cutover/cutover/jobs/jobstest"
 
 	"github.com/stretchr/testify/require"
 
@@ -41,7 +43,7 @@ func TestWaveSweep(t *testing.T) {
 			require.NoError(t, err)
 			// A wave far in the future, started by hand below, so that no
 			// worker moves its users.
-			waves, err := b.scheduler.Plan(ctx, g.ID, "test", func(unplanned, next int) ([]migration.WaveSpec, error) {
+			waves, err := b.scheduler.Plan(ctx, app.As("test"), g.ID, func(unplanned, next int) ([]migration.WaveSpec, error) {
 				return migration.CheckWaves([]migration.WaveSpec{{Size: 2, StartAt: time.Now().Add(time.Hour),
 					Controls: migration.Controls{Threshold: tt.threshold}}}, unplanned, next)
 			})
@@ -91,7 +93,7 @@ func TestSweepHealsStrandedMove(t *testing.T) {
 	require.NoError(t, err)
 	// Started by hand: its moves are queued, as a dead worker left them,
 	// and the one in preflight has lost its job.
-	waves, err := jobs.NewScheduler(pool, client).Plan(ctx, g.ID, "test", func(unplanned, next int) ([]migration.WaveSpec, error) {
+	waves, err := app.New(pool, client).Plan(ctx, app.As("test"), g.ID, func(unplanned, next int) ([]migration.WaveSpec, error) {
 		return migration.CheckWaves([]migration.WaveSpec{{Size: 3, StartAt: time.Now().Add(time.Hour), MaxAttempts: 3}}, unplanned, next)
 	})
 	require.NoError(t, err)

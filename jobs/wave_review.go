@@ -14,12 +14,12 @@ import (
 	"github.com/cutover/cutover/internal/store"
 )
 
-// reviewWave looks at a move's wave once the move has ended, under the wave's
+// ReviewWave looks at a move's wave once the move has ended, under the wave's
 // lock in tx (success: it went without throttling): it halts the wave when
 // its failures cross the threshold, rolls back what a halt says to roll
 // back, completes the wave when nothing is left, and notifies webhooks of
 // what happened.
-func reviewWave(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], waveID int64, success bool, actor string) (store.WaveOutcome, error) {
+func ReviewWave(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], waveID int64, success bool, actor string) (store.WaveOutcome, error) {
 	q := store.New(tx)
 	out, err := q.WaveReview(ctx, waveID, success, actor)
 	if err != nil {
@@ -28,7 +28,7 @@ func reviewWave(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], wa
 	if out.Wave.State == migration.WaveStateHalted && out.Wave.RollbackOnHalt {
 		// Users the wave moved, including those whose move was in flight
 		// when it halted and has just ended.
-		if err := rollBackWave(ctx, tx, client, waveID, "rollback on halt: moving the user back on premises", actor); err != nil {
+		if err := RollBackWave(ctx, tx, client, waveID, "rollback on halt: moving the user back on premises", actor); err != nil {
 			return out, err
 		}
 	}
@@ -41,7 +41,7 @@ func reviewWave(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], wa
 }
 
 // reviewWaveIfChanged reviews a move's wave once the move's end has committed: when the
-// end may change the wave (store.WaveReviewNeeded) it runs reviewWave, under the
+// end may change the wave (store.WaveReviewNeeded) it runs ReviewWave, under the
 // wave's lock, in a transaction of its own. A look cut off by a dead process
 // is made up for by WaveSweepWorker.
 func reviewWaveIfChanged(ctx context.Context, pool *pgxpool.Pool, client *river.Client[pgx.Tx], waveID, moveID int64, success bool, actor string) (store.WaveOutcome, error) {
@@ -53,11 +53,11 @@ func reviewWaveIfChanged(ctx context.Context, pool *pgxpool.Pool, client *river.
 	return reviewWaveTx(ctx, pool, client, waveID, success, actor)
 }
 
-// reviewWaveTx runs reviewWave in a transaction of its own.
+// reviewWaveTx runs ReviewWave in a transaction of its own.
 func reviewWaveTx(ctx context.Context, pool *pgxpool.Pool, client *river.Client[pgx.Tx], waveID int64, success bool, actor string) (store.WaveOutcome, error) {
 	var out store.WaveOutcome
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) (err error) {
-		out, err = reviewWave(ctx, tx, client, waveID, success, actor)
+		out, err = ReviewWave(ctx, tx, client, waveID, success, actor)
 		return err
 	})
 	return out, err
@@ -73,9 +73,9 @@ func logOutcome(log *slog.Logger, out store.WaveOutcome) {
 	}
 }
 
-// rollBackWave sets the wave's moved users rolling back and queues their
+// RollBackWave sets the wave's moved users rolling back and queues their
 // rollback jobs.
-func rollBackWave(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], waveID int64, message, actor string) error {
+func RollBackWave(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], waveID int64, message, actor string) error {
 	queued, err := store.New(tx).MovesRollBack(ctx, waveID, message, actor)
 	if err != nil || len(queued) == 0 {
 		return err
@@ -88,8 +88,8 @@ func rollBackWave(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], 
 	return err
 }
 
-// enqueueMoves queues a job for each move.
-func enqueueMoves(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], queued []store.QueuedMove, maxAttempts int, at time.Time) error {
+// EnqueueMoves queues a job for each move.
+func EnqueueMoves(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], queued []store.QueuedMove, maxAttempts int, at time.Time) error {
 	if len(queued) == 0 {
 		return nil
 	}
@@ -114,9 +114,9 @@ func enqueueMoves(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], 
 // enqueueChunk is how many move jobs are inserted at a time.
 const enqueueChunk = 2000
 
-// scheduleStart queues the start job of a wave at its start time (at once if
+// ScheduleStart queues the start job of a wave at its start time (at once if
 // that has passed).
-func scheduleStart(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], w migration.Wave) error {
+func ScheduleStart(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], w migration.Wave) error {
 	opts := &river.InsertOpts{}
 	if w.StartAt.After(time.Now()) {
 		opts.ScheduledAt = w.StartAt
@@ -125,15 +125,15 @@ func scheduleStart(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx],
 	return err
 }
 
-// unblock returns a group's blocked waves to their schedule once no earlier
+// Unblock returns a group's blocked waves to their schedule once no earlier
 // wave is halted.
-func unblock(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], groupID int64, actor string) error {
+func Unblock(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], groupID int64, actor string) error {
 	waves, err := store.New(tx).WavesUnblock(ctx, groupID, actor)
 	if err != nil {
 		return err
 	}
 	for _, w := range waves {
-		if err := scheduleStart(ctx, tx, client, w); err != nil {
+		if err := ScheduleStart(ctx, tx, client, w); err != nil {
 			return err
 		}
 	}

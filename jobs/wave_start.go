@@ -99,11 +99,11 @@ func (w *WaveStartWorker) Work(ctx context.Context, job *river.Job[WaveStartArgs
 		if err := notify(ctx, tx, client, ev, wave); err != nil {
 			return err
 		}
-		if err := enqueueMoves(ctx, tx, client, queued, wave.MaxAttempts, time.Time{}); err != nil {
+		if err := EnqueueMoves(ctx, tx, client, queued, wave.MaxAttempts, time.Time{}); err != nil {
 			return err
 		}
 		if len(queued) == 0 {
-			if _, err := reviewWave(ctx, tx, client, wave.ID, false, w.actor); err != nil {
+			if _, err := ReviewWave(ctx, tx, client, wave.ID, false, w.actor); err != nil {
 				return err
 			}
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/dbtest"
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/sim"
@@ -80,13 +81,13 @@ func TestMaintenanceWindow(t *testing.T) {
 		c.Now = clk.Now
 		c.WindowRecheck = 20 * time.Millisecond
 	})
-	scheduler := jobs.NewScheduler(pool, client)
+	scheduler := app.New(pool, client)
 	q := store.New(pool)
 	ctx := context.Background()
 
 	g, err := q.GroupCreate(ctx, store.NewGroup{Name: "window", Source: "json", Members: members(30, "window.example")})
 	require.NoError(t, err)
-	waves, err := scheduler.Plan(ctx, g.ID, "test", func(unplanned, next int) ([]migration.WaveSpec, error) {
+	waves, err := scheduler.Plan(ctx, app.As("test"), g.ID, func(unplanned, next int) ([]migration.WaveSpec, error) {
 		return migration.CheckWaves([]migration.WaveSpec{{Size: unplanned, StartAt: monday(21, 0, 0), MaxAttempts: 1, Concurrency: 1,
 			Controls: migration.Controls{Windows: []string{"mon-fri 22:00-05:00"}, TimeZone: "Europe/London"}}}, unplanned, next)
 	})

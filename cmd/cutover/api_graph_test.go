@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cutover/cutover/internal/api"
+	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/auth"
 	"github.com/cutover/cutover/internal/dbtest"
 	"github.com/cutover/cutover/internal/metrics"
@@ -42,7 +43,7 @@ type apiEnv struct {
 	lead      *httptest.Server // the API with a lead's token on requests that bring none
 	shell     *sim.Shell
 	pool      *pgxpool.Pool
-	scheduler *jobs.Scheduler
+	scheduler *app.Service
 }
 
 func newAPIEnv(t *testing.T, gcfg sim.GraphConfig) *apiEnv {
@@ -64,7 +65,7 @@ func newAPIEnv(t *testing.T, gcfg sim.GraphConfig) *apiEnv {
 	m := metrics.New(pool, slog.New(slog.DiscardHandler))
 	dir = m.Directory(dir)
 	client := jobstest.Start(t, pool, m.Shell(shell), func(c *jobs.Config) { c.Directory, c.MoveEnded = dir, m.MoveEnded })
-	scheduler := jobs.NewScheduler(pool, client)
+	scheduler := app.New(pool, client)
 	handler := api.NewServer(pool, scheduler, slog.New(slog.DiscardHandler), &api.Options{Directory: dir, Metrics: m.Handler()}).Handler()
 	raw := httptest.NewServer(handler)
 	t.Cleanup(raw.Close)

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cutover/cutover/internal/api"
+	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/auth"
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/sim"
@@ -61,7 +62,7 @@ func (f *fixtures) group(n int) (int64, []string) {
 func (f *fixtures) wave(n, size int, start time.Time) (migration.Wave, []string) {
 	f.t.Helper()
 	id, upns := f.group(n)
-	waves, err := f.env.scheduler.Plan(context.Background(), id, "test", func(unplanned, next int) ([]migration.WaveSpec, error) {
+	waves, err := f.env.scheduler.Plan(context.Background(), app.As("test"), id, func(unplanned, next int) ([]migration.WaveSpec, error) {
 		return migration.CheckWaves([]migration.WaveSpec{{Size: size, StartAt: start, MaxAttempts: 1}}, unplanned, next)
 	})
 	require.NoError(f.t, err)
@@ -75,7 +76,7 @@ func (f *fixtures) ended(n int, failing ...int) (migration.Wave, []string) {
 	for _, i := range failing {
 		f.env.shell.SetBehaviour(upns[i], sim.Behaviour{Kind: sim.KindTenantNotEnabled})
 	}
-	waves, err := f.env.scheduler.Plan(context.Background(), id, "test", func(unplanned, next int) ([]migration.WaveSpec, error) {
+	waves, err := f.env.scheduler.Plan(context.Background(), app.As("test"), id, func(unplanned, next int) ([]migration.WaveSpec, error) {
 		return migration.CheckWaves([]migration.WaveSpec{{Size: n, StartAt: time.Now(), MaxAttempts: 1}}, unplanned, next)
 	})
 	require.NoError(f.t, err)
@@ -169,7 +170,7 @@ func (f *fixtures) cases() map[string]func() request {
 		"POST /api/v1/waves/{id}/pause":        scheduled("/pause"),
 		"POST /api/v1/waves/{id}/resume": func() request {
 			w, _ := f.wave(2, 2, f.later())
-			_, err := f.env.scheduler.WavePause(context.Background(), w.ID, "test")
+			_, err := f.env.scheduler.WavePause(context.Background(), app.As("test"), w.ID)
 			require.NoError(f.t, err)
 			return request{path: wavePath(w, "/resume")}
 		},

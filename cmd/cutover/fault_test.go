@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/dbtest"
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/sim"
@@ -267,7 +268,7 @@ func TestFaultStorms(t *testing.T) {
 			f := &fixtures{t: t, env: env, q: store.New(env.pool)}
 			id, upns := f.group(150)
 			tt.storm(env.shell, upns)
-			waves, err := env.scheduler.Plan(context.Background(), id, "test", func(unplanned, next int) ([]migration.WaveSpec, error) {
+			waves, err := env.scheduler.Plan(context.Background(), app.As("test"), id, func(unplanned, next int) ([]migration.WaveSpec, error) {
 				return migration.CheckWaves([]migration.WaveSpec{{Size: unplanned, StartAt: time.Now(), MaxAttempts: 4, Concurrency: 8,
 					Controls: migration.Controls{Threshold: migration.Threshold{Percent: 20, MinSample: 20}}}}, unplanned, next)
 			})

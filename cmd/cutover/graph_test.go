@@ -4,11 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/cutover/cutover/internal/preflight"
-	"github.com/cutover/cutover/internal/pwsh"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/riverqueue/river"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -17,6 +12,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cutover/cutover/internal/app"
+	"github.com/cutover/cutover/internal/preflight"
+	"github.com/cutover/cutover/internal/pwsh"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
 
 	"github.com/stretchr/testify/require"
 
@@ -37,7 +39,7 @@ type graphBundle struct {
 	q         *store.Queries
 	shell     *sim.Shell
 	fake      *sim.Graph
-	scheduler *jobs.Scheduler
+	scheduler *app.Service
 	client    *river.Client[pgx.Tx]
 }
 
@@ -54,7 +56,7 @@ func setupGraph(t *testing.T, gcfg sim.GraphConfig, options ...func(*jobs.Config
 		c.Directory, c.ProvisioningWait = dir, 30*time.Second
 	}}, options...)
 	client := jobstest.Start(t, pool, shell, options...)
-	return &graphBundle{pool: pool, dir: dir, q: store.New(pool), shell: shell, fake: fake, scheduler: jobs.NewScheduler(pool, client), client: client}
+	return &graphBundle{pool: pool, dir: dir, q: store.New(pool), shell: shell, fake: fake, scheduler: app.New(pool, client), client: client}
 }
 
 // plan imports users as a group and plans it as one wave starting now.
@@ -75,7 +77,7 @@ func (b *graphBundle) planWith(t *testing.T, upns []string, controls migration.C
 	require.NoError(t, err)
 	g, err := b.q.GroupCreate(ctx, store.NewGroup{Name: t.Name(), Source: "json", Members: ms})
 	require.NoError(t, err)
-	_, err = b.scheduler.Plan(ctx, g.ID, "test", func(unplanned, next int) ([]migration.WaveSpec, error) {
+	_, err = b.scheduler.Plan(ctx, app.As("test"), g.ID, func(unplanned, next int) ([]migration.WaveSpec, error) {
 		return migration.CheckWaves([]migration.WaveSpec{{Size: unplanned, StartAt: time.Now(), MaxAttempts: 4, Concurrency: 10, Controls: controls}}, unplanned, next)
 	})
 	require.NoError(t, err)
@@ -316,7 +318,7 @@ func TestProvisioningWaitLessStranded(t *testing.T) {
 	const upn = "stranded@contoso.com"
 	g, err := b.q.GroupCreate(ctx, store.NewGroup{Name: "stranded", Source: "json", Members: []migration.Member{{UPN: upn, SIP: upn}}})
 	require.NoError(t, err)
-	waves, err := b.scheduler.Plan(ctx, g.ID, "test", func(unplanned, next int) ([]migration.WaveSpec, error) {
+	waves, err := b.scheduler.Plan(ctx, app.As("test"), g.ID, func(unplanned, next int) ([]migration.WaveSpec, error) {
 		return migration.CheckWaves([]migration.WaveSpec{{Size: 1, StartAt: time.Now().Add(time.Hour)}}, unplanned, next)
 	})
 	require.NoError(t, err)
@@ -415,7 +417,7 @@ func TestEnterpriseVoiceThroughPowerShell(t *testing.T) {
 			require.NoError(t, err)
 			pool := dbtest.Pool(t)
 			client := jobstest.Start(t, pool, shell, func(c *jobs.Config) { c.Directory, c.ProvisioningWait = dir, time.Second })
-			b := &graphBundle{pool: pool, dir: dir, q: store.New(pool), shell: directory, fake: fake, scheduler: jobs.NewScheduler(pool, client)}
+			b := &graphBundle{pool: pool, dir: dir, q: store.New(pool), shell: directory, fake: fake, scheduler: app.New(pool, client)}
 			b.planWith(t, []string{upn}, migration.Controls{BypassEnterpriseVoiceCheck: tt.bypass})
 			m, events, _ := b.lookUp(t, upn)
 			require.Equal(t, tt.state, m.State, messages(events))
@@ -470,7 +472,7 @@ func TestGraphSignInUnreachable(t *testing.T) {
 	}
 	g, err := q.GroupCreate(ctx, store.NewGroup{Name: "graph down", Source: "json", Members: ms})
 	require.NoError(t, err)
-	waves, err := jobs.NewScheduler(pool, client).Plan(ctx, g.ID, "test", planNow(4))
+	waves, err := app.New(pool, client).Plan(ctx, app.As("test"), g.ID, planNow(4))
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
 		w, err := q.WaveGet(ctx, waves[0].ID)

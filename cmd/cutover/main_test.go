@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/auth"
 	"github.com/cutover/cutover/internal/dbtest"
 	"github.com/cutover/cutover/internal/migration"
@@ -279,7 +280,7 @@ func planUsers(t *testing.T, pool *pgxpool.Pool, prefix string, n, concurrency i
 	require.NoError(t, err)
 	g, err := store.New(pool).GroupCreate(ctx, store.NewGroup{Name: t.Name(), Source: "json", Members: members})
 	require.NoError(t, err)
-	_, err = jobs.NewScheduler(pool, inserter).Plan(ctx, g.ID, "test", func(unplanned, next int) ([]migration.WaveSpec, error) {
+	_, err = app.New(pool, inserter).Plan(ctx, app.As("test"), g.ID, func(unplanned, next int) ([]migration.WaveSpec, error) {
 		return migration.CheckWaves([]migration.WaveSpec{{Size: n, StartAt: time.Now(), Concurrency: concurrency}}, unplanned, next)
 	})
 	require.NoError(t, err)

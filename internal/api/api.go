@@ -15,10 +15,10 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/auth"
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/store"
-	"github.com/cutover/cutover/jobs"
 )
 
 // DefaultMaxBody is the largest request body accepted: a CSV of about
@@ -27,16 +27,15 @@ const DefaultMaxBody = 8 << 20
 
 // Server serves the API.
 type Server struct {
-	pool      *pgxpool.Pool
-	q         *store.Queries
-	scheduler *jobs.Scheduler
-	log       *slog.Logger
-	now       func() time.Time
-	maxBody   int64
-	dir       migration.Directory
-	checks    CheckSettings
-	auth      auth.Authenticator
-	metrics   http.Handler
+	pool    *pgxpool.Pool
+	app     *app.Service
+	log     *slog.Logger
+	now     func() time.Time
+	maxBody int64
+	dir     migration.Directory
+	checks  CheckSettings
+	auth    auth.Authenticator
+	metrics http.Handler
 }
 
 // CheckSettings tune the checks against Microsoft Graph.
@@ -68,8 +67,8 @@ type Options struct {
 }
 
 // NewServer returns an API server.
-func NewServer(pool *pgxpool.Pool, scheduler *jobs.Scheduler, log *slog.Logger, opts *Options) *Server {
-	s := &Server{pool: pool, q: store.New(pool), scheduler: scheduler, log: log, now: time.Now, maxBody: DefaultMaxBody}
+func NewServer(pool *pgxpool.Pool, svc *app.Service, log *slog.Logger, opts *Options) *Server {
+	s := &Server{pool: pool, app: svc, log: log, now: time.Now, maxBody: DefaultMaxBody}
 	if opts != nil {
 		if opts.MaxBody > 0 {
 			s.maxBody = opts.MaxBody
@@ -80,7 +79,7 @@ func NewServer(pool *pgxpool.Pool, scheduler *jobs.Scheduler, log *slog.Logger, 
 		s.dir, s.checks, s.auth, s.metrics = opts.Directory, opts.Checks, opts.Authenticator, opts.Metrics
 	}
 	if s.auth == nil {
-		s.auth = s.q
+		s.auth = svc
 	}
 	s.auth = &cachedAuth{next: s.auth, now: time.Now, seen: map[string]cachedPrincipal{}}
 	s.checks.MaxSyncAge = cmp.Or(s.checks.MaxSyncAge, migration.DefaultMaxSyncAge)

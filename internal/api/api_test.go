@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cutover/cutover/internal/api"
+	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/auth"
 	"github.com/cutover/cutover/internal/dbtest"
 	"github.com/cutover/cutover/internal/sim"
@@ -53,7 +54,7 @@ func setupWith(t *testing.T, shell *sim.Shell, options ...func(*jobs.Config)) *t
 	pool := dbtest.Pool(t)
 	options = append([]func(*jobs.Config){func(c *jobs.Config) { c.LicenceSettle = time.Nanosecond }}, options...)
 	client := jobstest.Start(t, pool, shell, options...)
-	srv := httptest.NewServer(api.NewServer(pool, jobs.NewScheduler(pool, client), slog.New(slog.DiscardHandler), nil).Handler())
+	srv := httptest.NewServer(api.NewServer(pool, app.New(pool, client), slog.New(slog.DiscardHandler), nil).Handler())
 	t.Cleanup(srv.Close)
 	return &testBundle{srv: srv, shell: shell, pool: pool, token: newToken(t, pool, auth.RoleLead)}
 }

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/auth"
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/store"
@@ -25,6 +26,19 @@ type auditKey struct{}
 // auditInfo is what a write's handler tells the audit log beyond its status.
 type auditInfo struct {
 	code string // the error code, if the write was refused
+	// recorded: the write went to a use case, which records it in the
+	// audit log in its own transaction when it succeeds.
+	recorded bool
+}
+
+// actorOf is who a request acts for as a use case takes it, naming the
+// route and its path for the audit log. The use case records its success;
+// the guard records a refusal.
+func actorOf(r *http.Request) app.Actor {
+	if info, ok := r.Context().Value(auditKey{}).(*auditInfo); ok {
+		info.recorded = true
+	}
+	return app.Actor{Name: actor(r), Action: r.Pattern, Target: r.URL.Path}
 }
 
 // PrincipalOf returns whoever the request acts for.
@@ -112,25 +126,29 @@ func (s *Server) guard(rt Route) http.Handler {
 		info := &auditInfo{}
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		rt.handler(rec, r.WithContext(context.WithValue(ctx, auditKey{}, info)))
-		s.audit(ctx, p.Actor(), action, r.URL.Path, rec.status, info.code)
+		if !info.recorded || rec.status >= 400 {
+			s.audit(ctx, p.Actor(), action, r.URL.Path, rec.status, info.code)
+		}
 	})
 }
 
 // audit records a write and its outcome. A failure to record is logged: the
 // answer has gone already.
 func (s *Server) audit(ctx context.Context, who, action, target string, status int, code string) {
+	// A success is "ok", as a use case and the command line write it; a
+	// refusal names the HTTP status and the error code.
 	outcome := "ok"
 	if status >= 400 {
 		outcome = "refused"
 		if status >= 500 {
 			outcome = "failed"
 		}
+		outcome += " " + strconv.Itoa(status)
+		if code != "" {
+			outcome += " " + code
+		}
 	}
-	outcome += " " + strconv.Itoa(status)
-	if code != "" {
-		outcome += " " + code
-	}
-	if err := s.q.AuditAdd(context.WithoutCancel(ctx), store.AuditEntry{Actor: who, Action: action, Target: target, Outcome: outcome}); err != nil {
+	if err := s.app.Refused(context.WithoutCancel(ctx), app.Actor{Name: who, Action: action, Target: target}, outcome); err != nil {
 		s.log.Error("audit log: recording failed", "action", action, "target", target, "error", err)
 	}
 }
@@ -158,7 +176,7 @@ func (s *Server) auditList(w http.ResponseWriter, r *http.Request) {
 		}
 		before = n
 	}
-	entries, err := s.q.AuditList(r.Context(), limit, before)
+	entries, err := s.app.AuditLog(r.Context(), limit, before)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -177,7 +195,7 @@ func (s *Server) tokenCreate(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	t, secret, err := s.q.TokenCreate(r.Context(), req.Name, req.Role, actor(r))
+	t, secret, err := s.app.TokenCreate(r.Context(), actorOf(r), req.Name, req.Role)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -188,7 +206,7 @@ func (s *Server) tokenCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) tokenList(w http.ResponseWriter, r *http.Request) {
-	tokens, err := s.q.TokenList(r.Context())
+	tokens, err := s.app.Tokens(r.Context())
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -205,7 +223,7 @@ func (s *Server) tokenRevoke(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	t, err := s.q.TokenRevoke(r.Context(), fmt.Sprint(id))
+	t, err := s.app.TokenRevoke(r.Context(), actorOf(r), fmt.Sprint(id))
 	if err != nil {
 		s.error(w, r, err)
 		return

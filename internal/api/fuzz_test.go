@@ -12,12 +12,12 @@ import (
 	"time"
 
 	"github.com/cutover/cutover/internal/api"
+	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/auth"
 	"github.com/cutover/cutover/internal/dbtest"
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/sim"
 	"github.com/cutover/cutover/internal/store"
-	"github.com/cutover/cutover/jobs"
 	"github.com/cutover/cutover/jobs/jobstest"
 )
 
@@ -28,7 +28,7 @@ import (
 func FuzzJSONBodies(f *testing.F) {
 	pool := dbtest.Pool(f)
 	client := jobstest.Start(f, pool, sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}}))
-	scheduler := jobs.NewScheduler(pool, client)
+	scheduler := app.New(pool, client)
 	srv := httptest.NewServer(api.NewServer(pool, scheduler, slog.New(slog.DiscardHandler), nil).Handler())
 	f.Cleanup(srv.Close)
 	ctx := context.Background()
@@ -42,7 +42,7 @@ func FuzzJSONBodies(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	waves, err := scheduler.Plan(ctx, g.ID, "test", func(unplanned, next int) ([]migration.WaveSpec, error) {
+	waves, err := scheduler.Plan(ctx, app.As("test"), g.ID, func(unplanned, next int) ([]migration.WaveSpec, error) {
 		return migration.CheckWaves([]migration.WaveSpec{{Size: 1, StartAt: time.Now().Add(time.Hour)}}, unplanned, next)
 	})
 	if err != nil {

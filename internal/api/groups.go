@@ -39,7 +39,7 @@ func (s *Server) groupCreate(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	created, err := s.q.GroupCreate(r.Context(), g)
+	created, err := s.app.GroupImport(r.Context(), actorOf(r), g)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -146,7 +146,7 @@ func checkName(name string) error {
 }
 
 func (s *Server) groupList(w http.ResponseWriter, r *http.Request) {
-	groups, err := s.q.GroupList(r.Context())
+	groups, err := s.app.Groups(r.Context())
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -169,7 +169,7 @@ func (s *Server) groupGet(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	v, err := app.GroupStatus(r.Context(), s.q, id, s.now())
+	v, err := s.app.GroupStatus(r.Context(), id, s.now())
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -178,5 +178,5 @@ func (s *Server) groupGet(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) groupView(ctx context.Context, g migration.Group) (app.GroupView, error) {
-	return app.GroupViewOf(ctx, s.q, g, s.now())
+	return s.app.GroupViewOf(ctx, g, s.now())
 }

@@ -187,7 +187,7 @@ func (s *Server) pageLookup(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusOK, "lookup", p)
 		return
 	}
-	st, err := app.LookUp(r.Context(), s.q, q, s.now())
+	st, err := s.app.LookUp(r.Context(), q, s.now())
 	if migration.ErrorKind(err) == migration.ENotFound {
 		p.Message = fmt.Sprintf("No user %q in any pilot group (looked up by UPN and SIP address). Check the spelling, or ask the migration lead whether the user is planned.", q)
 		s.render(w, r, http.StatusNotFound, "lookup", p)
@@ -204,7 +204,7 @@ func (s *Server) pageLookup(w http.ResponseWriter, r *http.Request) {
 // pageReadiness shows the deployment's whole readiness: what holds moves,
 // every worker host, the tenant, on premises and DNS, with each fix.
 func (s *Server) pageReadiness(w http.ResponseWriter, r *http.Request) {
-	d, err := preflight.DeploymentReadiness(r.Context(), s.q, s.dir, s.now(), s.checks.MaxSyncAge)
+	d, err := s.app.DeploymentReadiness(r.Context(), s.dir, s.now(), s.checks.MaxSyncAge)
 	if err != nil {
 		s.pageError(w, r, err)
 		return
@@ -213,14 +213,14 @@ func (s *Server) pageReadiness(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) pageGroups(w http.ResponseWriter, r *http.Request) {
-	groups, err := s.q.GroupList(r.Context())
+	groups, err := s.app.Groups(r.Context())
 	if err != nil {
 		s.pageError(w, r, err)
 		return
 	}
 	p := page{Title: "Pilot groups"}
 	for _, g := range groups {
-		v, err := app.GroupViewOf(r.Context(), s.q, g, s.now())
+		v, err := s.app.GroupViewOf(r.Context(), g, s.now())
 		if err != nil {
 			s.pageError(w, r, err)
 			return
@@ -236,12 +236,12 @@ func (s *Server) pageGroup(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
-	g, err := s.q.GroupGet(r.Context(), id)
+	g, err := s.app.Group(r.Context(), id)
 	if err != nil {
 		s.pageError(w, r, err)
 		return
 	}
-	v, err := app.GroupViewOf(r.Context(), s.q, g, s.now())
+	v, err := s.app.GroupViewOf(r.Context(), g, s.now())
 	if err != nil {
 		s.pageError(w, r, err)
 		return
@@ -255,22 +255,22 @@ func (s *Server) pageWave(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
-	wave, err := s.q.WaveGet(r.Context(), id)
+	wave, err := s.app.Wave(r.Context(), id)
 	if err != nil {
 		s.pageError(w, r, err)
 		return
 	}
-	views, err := app.WaveViews(r.Context(), s.q, []migration.Wave{wave}, s.now())
+	views, err := s.app.WaveViews(r.Context(), []migration.Wave{wave}, s.now())
 	if err != nil {
 		s.pageError(w, r, err)
 		return
 	}
-	events, err := s.q.WaveEvents(r.Context(), id)
+	events, err := s.app.WaveTimeline(r.Context(), id)
 	if err != nil {
 		s.pageError(w, r, err)
 		return
 	}
-	counts, err := s.q.FailureCounts(r.Context(), 0, id)
+	counts, err := s.app.Failures(r.Context(), 0, id)
 	if err != nil {
 		s.pageError(w, r, err)
 		return

@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/cutover/cutover/internal/migration"
-	"github.com/cutover/cutover/internal/preflight"
 )
 
 // errNoDirectory answers requests that need Microsoft Graph when cutover has
@@ -17,7 +16,7 @@ func (s *Server) tenantReadiness(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, errNoDirectory)
 		return
 	}
-	res, err := preflight.Tenant(r.Context(), s.q, s.dir, s.now(), s.checks.MaxSyncAge)
+	res, err := s.app.TenantReadiness(r.Context(), s.dir, s.now(), s.checks.MaxSyncAge)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -29,7 +28,7 @@ func (s *Server) tenantReadiness(w http.ResponseWriter, r *http.Request) {
 // run before its waves start.
 func (s *Server) groupPreflight(w http.ResponseWriter, r *http.Request) {
 	s.memberPreflight(w, r, func(id int64) (int64, int64, error) {
-		_, err := s.q.GroupGet(r.Context(), id)
+		_, err := s.app.Group(r.Context(), id)
 		return id, 0, err
 	})
 }
@@ -37,7 +36,7 @@ func (s *Server) groupPreflight(w http.ResponseWriter, r *http.Request) {
 // wavePreflight runs the per-user checks for the members of one wave.
 func (s *Server) wavePreflight(w http.ResponseWriter, r *http.Request) {
 	s.memberPreflight(w, r, func(id int64) (int64, int64, error) {
-		wave, err := s.q.WaveGet(r.Context(), id)
+		wave, err := s.app.Wave(r.Context(), id)
 		return wave.GroupID, id, err
 	})
 }
@@ -57,12 +56,12 @@ func (s *Server) memberPreflight(w http.ResponseWriter, r *http.Request, scope f
 		s.error(w, r, errNoDirectory)
 		return
 	}
-	members, err := s.q.MemberList(r.Context(), groupID, waveID)
+	members, err := s.app.Members(r.Context(), groupID, waveID)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	report, err := preflight.Members(r.Context(), s.q, s.dir, members, s.now(), s.checks.LicenceSettle)
+	report, err := s.app.DryRun(r.Context(), s.dir, members, s.now(), s.checks.LicenceSettle)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -74,7 +73,7 @@ func (s *Server) memberPreflight(w http.ResponseWriter, r *http.Request, scope f
 // readiness is the deployment's whole readiness report: worker hosts,
 // tenant, on premises, DNS, and what holds moves now.
 func (s *Server) readiness(w http.ResponseWriter, r *http.Request) {
-	res, err := preflight.DeploymentReadiness(r.Context(), s.q, s.dir, s.now(), s.checks.MaxSyncAge)
+	res, err := s.app.DeploymentReadiness(r.Context(), s.dir, s.now(), s.checks.MaxSyncAge)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -86,12 +85,12 @@ func (s *Server) readiness(w http.ResponseWriter, r *http.Request) {
 // configuration now (each does within its recheck interval, 15 seconds by
 // default), and answers the report as it stands.
 func (s *Server) readinessCheck(w http.ResponseWriter, r *http.Request) {
-	at, err := s.q.ReadinessRequest(r.Context(), actor(r))
+	at, err := s.app.ReadinessRequest(r.Context(), actorOf(r))
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	res, err := preflight.DeploymentReadiness(r.Context(), s.q, s.dir, s.now(), s.checks.MaxSyncAge)
+	res, err := s.app.DeploymentReadiness(r.Context(), s.dir, s.now(), s.checks.MaxSyncAge)
 	if err != nil {
 		s.error(w, r, err)
 		return

@@ -26,10 +26,10 @@ func (s *Server) scope(r *http.Request, group bool) (groupID, waveID int64, name
 		return 0, 0, "", err
 	}
 	if group {
-		g, err := s.q.GroupGet(r.Context(), id)
+		g, err := s.app.Group(r.Context(), id)
 		return id, 0, g.Name, err
 	}
-	wave, err := s.q.WaveGet(r.Context(), id)
+	wave, err := s.app.Wave(r.Context(), id)
 	return 0, id, wave.Name, err
 }
 
@@ -39,7 +39,7 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, group bool) {
 		s.error(w, r, err)
 		return
 	}
-	rows, err := s.q.Report(r.Context(), groupID, waveID)
+	rows, err := s.app.Report(r.Context(), groupID, waveID)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -60,7 +60,7 @@ func (s *Server) failures(w http.ResponseWriter, r *http.Request, group bool) {
 		s.error(w, r, err)
 		return
 	}
-	counts, err := s.q.FailureCounts(r.Context(), groupID, waveID)
+	counts, err := s.app.Failures(r.Context(), groupID, waveID)
 	if err != nil {
 		s.error(w, r, err)
 		return

@@ -9,7 +9,7 @@ import (
 )
 
 func (s *Server) userGet(w http.ResponseWriter, r *http.Request) {
-	st, err := app.LookUp(r.Context(), s.q, r.PathValue("identity"), s.now())
+	st, err := s.app.LookUp(r.Context(), r.PathValue("identity"), s.now())
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -18,25 +18,25 @@ func (s *Server) userGet(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) userRetry(w http.ResponseWriter, r *http.Request) {
-	s.userAction(w, r, "retried", s.scheduler.Retry)
+	s.userAction(w, r, "retried", s.app.UserRetry)
 }
 
 // userRollback moves a moved user back on premises.
 func (s *Server) userRollback(w http.ResponseWriter, r *http.Request) {
-	s.userAction(w, r, "rollback requested", s.scheduler.Rollback)
+	s.userAction(w, r, "rollback requested", s.app.UserRollBack)
 }
 
 // userAction runs a lead's action on one user and answers with their status.
 func (s *Server) userAction(w http.ResponseWriter, r *http.Request, done string,
-	action func(ctx context.Context, identity, actor string) (migration.Move, error)) {
+	action func(ctx context.Context, a app.Actor, identity string) (migration.Move, error)) {
 	identity := r.PathValue("identity")
-	m, err := action(r.Context(), identity, actor(r))
+	m, err := action(r.Context(), actorOf(r), identity)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
 	s.log.Info("user "+done, "upn", m.UPN, "move_id", m.ID)
-	st, err := app.LookUp(r.Context(), s.q, identity, s.now())
+	st, err := s.app.LookUp(r.Context(), identity, s.now())
 	if err != nil {
 		s.error(w, r, err)
 		return

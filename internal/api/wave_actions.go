@@ -13,23 +13,23 @@ import (
 // A lead's actions on a wave. Each answers with the wave as it is after.
 
 func (s *Server) wavePause(w http.ResponseWriter, r *http.Request) {
-	s.waveAction(w, r, "paused", s.scheduler.WavePause)
+	s.waveAction(w, r, "paused", s.app.WavePause)
 }
 
 func (s *Server) waveResume(w http.ResponseWriter, r *http.Request) {
-	s.waveAction(w, r, "resumed", s.scheduler.WaveResume)
+	s.waveAction(w, r, "resumed", s.app.WaveResume)
 }
 
 func (s *Server) waveCancel(w http.ResponseWriter, r *http.Request) {
-	s.waveAction(w, r, "cancelled", s.scheduler.WaveCancel)
+	s.waveAction(w, r, "cancelled", s.app.WaveCancel)
 }
 
 func (s *Server) waveOverrideReadiness(w http.ResponseWriter, r *http.Request) {
-	s.waveAction(w, r, "hybrid readiness overridden", s.scheduler.WaveOverrideReadiness)
+	s.waveAction(w, r, "hybrid readiness overridden", s.app.WaveOverrideReadiness)
 }
 
 func (s *Server) waveRollback(w http.ResponseWriter, r *http.Request) {
-	s.waveAction(w, r, "rollback requested", s.scheduler.WaveRollback)
+	s.waveAction(w, r, "rollback requested", s.app.WaveRollBack)
 }
 
 // startRequest is the body of a reschedule, or of a retry of a wave's
@@ -66,8 +66,8 @@ func (s *Server) waveReschedule(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	s.waveAction(w, r, "rescheduled", func(ctx context.Context, id int64, actor string) (migration.Wave, error) {
-		return s.scheduler.WaveReschedule(ctx, id, at, actor)
+	s.waveAction(w, r, "rescheduled", func(ctx context.Context, a app.Actor, id int64) (migration.Wave, error) {
+		return s.app.WaveReschedule(ctx, a, app.WaveScheduleRequest{WaveID: id, StartAt: at})
 	})
 }
 
@@ -89,7 +89,7 @@ func (s *Server) waveRetryFailed(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	retry, err := s.scheduler.WaveRetryFailed(r.Context(), id, at, actor(r))
+	retry, err := s.app.WaveRetryFailed(r.Context(), actorOf(r), app.WaveScheduleRequest{WaveID: id, StartAt: at})
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -115,26 +115,26 @@ func (s *Server) waveMembers(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, migration.Invalid("invalid_members", "add", "give users to add or to remove"))
 		return
 	}
-	s.waveAction(w, r, "members changed", func(ctx context.Context, id int64, actor string) (migration.Wave, error) {
-		return s.scheduler.WaveMembers(ctx, id, req.Add, req.Remove, actor)
+	s.waveAction(w, r, "members changed", func(ctx context.Context, a app.Actor, id int64) (migration.Wave, error) {
+		return s.app.WaveMembers(ctx, a, app.WaveMembersRequest{WaveID: id, Add: req.Add, Remove: req.Remove})
 	})
 }
 
 // waveAction runs a lead's action on a wave and answers with the wave.
 func (s *Server) waveAction(w http.ResponseWriter, r *http.Request, done string,
-	action func(ctx context.Context, id int64, actor string) (migration.Wave, error)) {
+	action func(ctx context.Context, a app.Actor, id int64) (migration.Wave, error)) {
 	id, err := pathID(r, "id")
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	wave, err := action(r.Context(), id, actor(r))
+	wave, err := action(r.Context(), actorOf(r), id)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
 	s.log.Info("wave "+done, "wave_id", id, "wave", wave.Name, "state", wave.State)
-	if wave, err = s.q.WaveGet(r.Context(), id); err != nil {
+	if wave, err = s.app.Wave(r.Context(), id); err != nil {
 		s.error(w, r, err)
 		return
 	}
@@ -142,7 +142,7 @@ func (s *Server) waveAction(w http.ResponseWriter, r *http.Request, done string,
 }
 
 func (s *Server) writeWave(w http.ResponseWriter, r *http.Request, wave migration.Wave, status int) {
-	views, err := app.WaveViews(r.Context(), s.q, []migration.Wave{wave}, s.now())
+	views, err := s.app.WaveViews(r.Context(), []migration.Wave{wave}, s.now())
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -152,12 +152,12 @@ func (s *Server) writeWave(w http.ResponseWriter, r *http.Request, wave migratio
 
 // waveEvents is a wave's timeline.
 func (s *Server) waveEvents(w http.ResponseWriter, r *http.Request) {
-	s.waveList(w, r, "events", func(ctx context.Context, id int64) (any, error) { return s.q.WaveEvents(ctx, id) })
+	s.waveList(w, r, "events", func(ctx context.Context, id int64) (any, error) { return s.app.WaveTimeline(ctx, id) })
 }
 
 // waveNotifications lists the webhook deliveries of a wave's events.
 func (s *Server) waveNotifications(w http.ResponseWriter, r *http.Request) {
-	s.waveList(w, r, "deliveries", func(ctx context.Context, id int64) (any, error) { return s.q.WebhookDeliveries(ctx, id) })
+	s.waveList(w, r, "deliveries", func(ctx context.Context, id int64) (any, error) { return s.app.WaveNotifications(ctx, id) })
 }
 
 // waveList answers {name: list} with what list finds for the wave in the
@@ -168,7 +168,7 @@ func (s *Server) waveList(w http.ResponseWriter, r *http.Request, name string, l
 		s.error(w, r, err)
 		return
 	}
-	if _, err := s.q.WaveGet(r.Context(), id); err != nil {
+	if _, err := s.app.Wave(r.Context(), id); err != nil {
 		s.error(w, r, err)
 		return
 	}
@@ -183,7 +183,7 @@ func (s *Server) waveList(w http.ResponseWriter, r *http.Request, name string, l
 // Deployment settings.
 
 func (s *Server) settingsGet(w http.ResponseWriter, r *http.Request) {
-	st, err := s.q.SettingsGet(r.Context())
+	st, _, err := s.app.Settings(r.Context())
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -205,7 +205,7 @@ func (s *Server) settingsPut(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, migration.Invalid("invalid_settings", "max_in_flight", "is required"))
 		return
 	}
-	st, err := s.q.SettingsSetMaxInFlight(r.Context(), *req.MaxInFlight, actor(r))
+	st, err := s.app.SetMaxInFlight(r.Context(), actorOf(r), *req.MaxInFlight)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -228,7 +228,7 @@ func (s *Server) webhookCreate(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	h, err := s.q.WebhookCreate(r.Context(), req.Name, req.URL, req.Format, actor(r))
+	h, err := s.app.WebhookAdd(r.Context(), actorOf(r), app.WebhookRequest{Name: req.Name, URL: req.URL, Format: req.Format})
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -238,7 +238,7 @@ func (s *Server) webhookCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) webhookList(w http.ResponseWriter, r *http.Request) {
-	hooks, err := s.q.WebhookList(r.Context())
+	hooks, err := s.app.Webhooks(r.Context())
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -255,7 +255,7 @@ func (s *Server) webhookDelete(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	if err := s.q.WebhookDelete(r.Context(), id); err != nil {
+	if err := s.app.WebhookRemove(r.Context(), actorOf(r), id); err != nil {
 		s.error(w, r, err)
 		return
 	}

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/migration"
 )
 
@@ -101,13 +100,13 @@ func (s *Server) groupPlan(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	waves, err := s.scheduler.Plan(r.Context(), id, actor(r), plan)
+	waves, err := s.app.Plan(r.Context(), actorOf(r), id, plan)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
 	s.log.Info("pilot group planned", "group_id", id, "waves", len(waves))
-	views, err := app.WaveViews(r.Context(), s.q, waves, s.now())
+	views, err := s.app.WaveViews(r.Context(), waves, s.now())
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -121,12 +120,12 @@ func (s *Server) waveGet(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	wave, err := s.q.WaveGet(r.Context(), id)
+	wave, err := s.app.Wave(r.Context(), id)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	views, err := app.WaveViews(r.Context(), s.q, []migration.Wave{wave}, s.now())
+	views, err := s.app.WaveViews(r.Context(), []migration.Wave{wave}, s.now())
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -141,5 +140,5 @@ func (s *Server) waveMoves(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, migration.Invalid("invalid_state", "state", "%q is not a move state (one of %v)", state, migration.MoveStates))
 		return
 	}
-	s.waveList(w, r, "moves", func(ctx context.Context, id int64) (any, error) { return s.q.MoveList(ctx, id, state) })
+	s.waveList(w, r, "moves", func(ctx context.Context, id int64) (any, error) { return s.app.WaveMoves(ctx, id, state) })
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/preflight"
-	"github.com/cutover/cutover/internal/store"
 )
 
 // MoveStateUnplanned counts, in a group's progress, members not yet in a wave.
@@ -35,21 +34,23 @@ type GroupView struct {
 }
 
 // GroupStatus returns a group with its waves, progress and failures.
-func GroupStatus(ctx context.Context, q *store.Queries, groupID int64, now time.Time) (GroupView, error) {
+func (s *Service) GroupStatus(ctx context.Context, groupID int64, now time.Time) (GroupView, error) {
+	q := s.q()
 	g, err := q.GroupGet(ctx, groupID)
 	if err != nil {
 		return GroupView{}, err
 	}
-	return GroupViewOf(ctx, q, g, now)
+	return s.GroupViewOf(ctx, g, now)
 }
 
 // GroupViewOf returns group g with its waves, progress and failures.
-func GroupViewOf(ctx context.Context, q *store.Queries, g migration.Group, now time.Time) (GroupView, error) {
+func (s *Service) GroupViewOf(ctx context.Context, g migration.Group, now time.Time) (GroupView, error) {
+	q := s.q()
 	waves, err := q.WaveList(ctx, g.ID)
 	if err != nil {
 		return GroupView{}, err
 	}
-	views, err := WaveViews(ctx, q, waves, now)
+	views, err := s.WaveViews(ctx, waves, now)
 	if err != nil {
 		return GroupView{}, err
 	}
@@ -87,7 +88,8 @@ func GroupViewOf(ctx context.Context, q *store.Queries, g migration.Group, now t
 }
 
 // WaveViews returns waves with their progress.
-func WaveViews(ctx context.Context, q *store.Queries, waves []migration.Wave, now time.Time) ([]WaveView, error) {
+func (s *Service) WaveViews(ctx context.Context, waves []migration.Wave, now time.Time) ([]WaveView, error) {
+	q := s.q()
 	ids := make([]int64, len(waves))
 	for i, w := range waves {
 		ids[i] = w.ID

@@ -30,7 +30,8 @@ type UserStatus struct {
 // move and its timeline, or the groups they wait in unplanned.
 //
 // Errors: ENotFound if the user is in no pilot group.
-func LookUp(ctx context.Context, q *store.Queries, identity string, now time.Time) (UserStatus, error) {
+func (s *Service) LookUp(ctx context.Context, identity string, now time.Time) (UserStatus, error) {
+	q := s.q()
 	st := UserStatus{Identity: identity}
 	v, err := q.UserView(ctx, identity)
 	if err != nil {

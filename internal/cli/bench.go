@@ -28,6 +28,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/cutover/cutover/internal/api"
+	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/auth"
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/sim"
@@ -284,7 +285,7 @@ func (b *bencher) benchAPI(ctx context.Context, pool *pgxpool.Pool, shell migrat
 	if err != nil {
 		return nil, nil, "", err
 	}
-	srv := httptest.NewServer(api.NewServer(pool, jobs.NewScheduler(pool, client), b.log, &api.Options{MaxBody: 64 << 20}).Handler())
+	srv := httptest.NewServer(api.NewServer(pool, app.New(pool, client), b.log, &api.Options{MaxBody: 64 << 20}).Handler())
 	return srv, client, token, nil
 }
 

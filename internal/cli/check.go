@@ -6,8 +6,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/cutover/cutover/internal/preflight"
-	"github.com/cutover/cutover/internal/store"
+	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/jobs"
 )
 
@@ -49,7 +48,7 @@ func (p Program) runCheck(ctx context.Context, args []string, getenv Env, stdout
 	if err != nil {
 		return err
 	}
-	r, err := preflight.DeploymentReadiness(ctx, store.New(a.pool), a.dir, time.Now(), gf.MaxSyncAge)
+	r, err := app.New(a.pool, nil).DeploymentReadiness(ctx, a.dir, time.Now(), gf.MaxSyncAge)
 	if err != nil {
 		return err
 	}

@@ -175,8 +175,7 @@ func (p Program) runDemo(ctx context.Context, args []string, getenv Env, stdout,
 	fmt.Fprintf(stdout, "\nAll %d users reached a final state in %s.\n\n", group.Members, time.Since(start).Round(100*time.Millisecond))
 	printSummary(stdout, group)
 
-	q := store.New(pool)
-	if err := printExample(ctx, stdout, q, group); err != nil {
+	if err := printExample(ctx, stdout, app.New(pool, nil), group); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "\nLook any user up:  cutover status --database-url '%s' <upn or sip address>\n", store.Redact(demoURL))
@@ -309,15 +308,15 @@ func printSummary(w io.Writer, g app.GroupView) {
 }
 
 // printExample shows the helpdesk view of one user who needed a retry.
-func printExample(ctx context.Context, w io.Writer, q *store.Queries, g app.GroupView) error {
+func printExample(ctx context.Context, w io.Writer, svc *app.Service, g app.GroupView) error {
 	for _, wv := range g.Waves {
-		moves, err := q.MoveList(ctx, wv.ID, migration.MoveStateMoved)
+		moves, err := svc.WaveMoves(ctx, wv.ID, migration.MoveStateMoved)
 		if err != nil {
 			return err
 		}
 		for _, m := range moves {
 			if m.Attempts > 1 {
-				st, err := app.LookUp(ctx, q, m.UPN, time.Now())
+				st, err := svc.LookUp(ctx, m.UPN, time.Now())
 				if err != nil {
 					return err
 				}

@@ -10,9 +10,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/preflight"
-	"github.com/cutover/cutover/internal/store"
 )
 
 // checkFlags are the flags of the commands that check (preflight, check):
@@ -61,11 +61,11 @@ func (p Program) runPreflight(ctx context.Context, args []string, getenv Env, st
 		return err
 	}
 	defer a.close()
-	q, dir := store.New(a.pool), a.dir
+	svc, dir := app.New(a.pool, nil), a.dir
 	now := time.Now()
 
 	if what[0] == "tenant" {
-		r, err := preflight.Tenant(ctx, q, dir, now, gf.MaxSyncAge)
+		r, err := svc.TenantReadiness(ctx, dir, now, gf.MaxSyncAge)
 		if err != nil {
 			return err
 		}
@@ -85,19 +85,19 @@ func (p Program) runPreflight(ctx context.Context, args []string, getenv Env, st
 	}
 	groupID, waveID := id, int64(0)
 	if what[0] == "wave" {
-		w, err := q.WaveGet(ctx, id)
+		w, err := svc.Wave(ctx, id)
 		if err != nil {
 			return err
 		}
 		groupID, waveID = w.GroupID, id
-	} else if _, err := q.GroupGet(ctx, id); err != nil {
+	} else if _, err := svc.Group(ctx, id); err != nil {
 		return err
 	}
-	members, err := q.MemberList(ctx, groupID, waveID)
+	members, err := svc.Members(ctx, groupID, waveID)
 	if err != nil {
 		return err
 	}
-	r, err := preflight.Members(ctx, q, dir, members, now, gf.LicenceSettle)
+	r, err := svc.DryRun(ctx, dir, members, now, gf.LicenceSettle)
 	if err != nil {
 		return err
 	}

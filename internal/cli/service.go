@@ -16,6 +16,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/cutover/cutover/internal/api"
+	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/metrics"
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/store"
@@ -94,7 +95,7 @@ func startService(ctx context.Context, pool *pgxpool.Pool, shell migration.Shell
 			s.stop(context.WithoutCancel(ctx))
 			return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 		}
-		srv := api.NewServer(pool, jobs.NewScheduler(pool, client), log, &api.Options{
+		srv := api.NewServer(pool, app.New(pool, client), log, &api.Options{
 			Directory: jc.Directory,
 			Metrics:   m.Handler(),
 			Checks:    api.CheckSettings{MaxSyncAge: cfg.MaxSyncAge, LicenceSettle: jc.LicenceSettle},

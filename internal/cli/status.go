@@ -27,7 +27,7 @@ func runStatus(ctx context.Context, args []string, getenv Env, stdout, stderr io
 		return err
 	}
 	defer pool.Close()
-	st, err := app.LookUp(ctx, store.New(pool), f.Arg(0), time.Now())
+	st, err := app.New(pool, nil).LookUp(ctx, f.Arg(0), time.Now())
 	if err != nil {
 		return err
 	}

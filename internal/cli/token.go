@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/auth"
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/store"
@@ -37,27 +38,29 @@ func runToken(ctx context.Context, args []string, getenv Env, stdout, stderr io.
 		return err
 	}
 	defer pool.Close()
-	q := store.New(pool)
 	who := cliActor(getenv)
+	svc := app.New(pool, nil)
 	switch action {
 	case "create":
-		t, secret, err := q.TokenCreate(ctx, name, auth.Role(role), who)
-		auditCLI(ctx, q, who, "token create", "token "+name, err)
+		a := app.Actor{Name: who, Action: "token create", Target: "token " + name}
+		t, secret, err := svc.TokenCreate(ctx, a, name, auth.Role(role))
+		auditCLI(ctx, svc, a, err)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "%s\n\nToken %d %q (%s). It is shown this once: cutover keeps only its hash.\nSend it as: Authorization: Bearer <token>\n", secret, t.ID, t.Name, t.Role)
 		return nil
 	case "revoke":
-		t, err := q.TokenRevoke(ctx, f.Arg(0))
-		auditCLI(ctx, q, who, "token revoke", "token "+f.Arg(0), err)
+		a := app.Actor{Name: who, Action: "token revoke", Target: "token " + f.Arg(0)}
+		t, err := svc.TokenRevoke(ctx, a, f.Arg(0))
+		auditCLI(ctx, svc, a, err)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "token %d %q revoked\n", t.ID, t.Name)
 		return nil
 	}
-	tokens, err := q.TokenList(ctx)
+	tokens, err := svc.Tokens(ctx)
 	if err != nil {
 		return err
 	}
@@ -76,14 +79,15 @@ func stampOr(t *time.Time, none string) string {
 	return t.Local().Format(time.DateTime)
 }
 
-// auditCLI records a change made at the command line, and how it went. A
-// failure to record is reported but does not undo the change.
-func auditCLI(ctx context.Context, q *store.Queries, who, action, target string, err error) {
-	outcome := "ok"
+// auditCLI records a change refused or failed at the command line (a use
+// case records its success itself, with its change).
+func auditCLI(ctx context.Context, svc *app.Service, a app.Actor, err error) {
+	if err == nil {
+		return
+	}
+	outcome := "failed"
 	if e, ok := errors.AsType[*migration.Error](err); ok {
 		outcome = "refused " + e.Code
-	} else if err != nil {
-		outcome = "failed"
 	}
-	_ = q.AuditAdd(context.WithoutCancel(ctx), store.AuditEntry{Actor: who, Action: action, Target: target, Outcome: outcome})
+	_ = svc.Refused(context.WithoutCancel(ctx), a, outcome)
 }

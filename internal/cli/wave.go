@@ -31,13 +31,12 @@ func cliActor(getenv Env) string {
 	return "cli"
 }
 
-// leadSession is what a lead's command needs: the database and a scheduler
-// that inserts jobs (and works none).
+// leadSession is what a lead's command needs: the database and the use
+// cases, with a River client that inserts jobs (and works none).
 type leadSession struct {
-	pool      *pgxpool.Pool
-	q         *store.Queries
-	scheduler *jobs.Scheduler
-	actor     string
+	pool  *pgxpool.Pool
+	app   *app.Service
+	actor string
 }
 
 func openLead(ctx context.Context, c common, getenv Env, stderr io.Writer) (*leadSession, error) {
@@ -54,7 +53,7 @@ func openLead(ctx context.Context, c common, getenv Env, stderr io.Writer) (*lea
 		pool.Close()
 		return nil, err
 	}
-	return &leadSession{pool: pool, q: store.New(pool), scheduler: jobs.NewScheduler(pool, client), actor: cliActor(getenv)}, nil
+	return &leadSession{pool: pool, app: app.New(pool, client), actor: cliActor(getenv)}, nil
 }
 
 const waveUsage = `wave ACTION ID [flags] [users]
@@ -113,38 +112,39 @@ func runWave(ctx context.Context, args []string, getenv Env, stdout, stderr io.W
 	}
 	defer s.pool.Close()
 	var w migration.Wave
+	a := app.Actor{Name: s.actor, Action: "wave " + action, Target: "wave " + f.Arg(0)}
 	switch action {
 	case "show":
-		w, err = s.q.WaveGet(ctx, id)
+		w, err = s.app.Wave(ctx, id)
 	case "pause":
-		w, err = s.scheduler.WavePause(ctx, id, s.actor)
+		w, err = s.app.WavePause(ctx, a, id)
 	case "resume":
-		w, err = s.scheduler.WaveResume(ctx, id, s.actor)
+		w, err = s.app.WaveResume(ctx, a, id)
 	case "cancel":
-		w, err = s.scheduler.WaveCancel(ctx, id, s.actor)
+		w, err = s.app.WaveCancel(ctx, a, id)
 	case "rollback":
-		w, err = s.scheduler.WaveRollback(ctx, id, s.actor)
+		w, err = s.app.WaveRollBack(ctx, a, id)
 	case "retry-failed":
-		w, err = s.scheduler.WaveRetryFailed(ctx, id, at, s.actor)
+		w, err = s.app.WaveRetryFailed(ctx, a, app.WaveScheduleRequest{WaveID: id, StartAt: at})
 	case "reschedule":
-		w, err = s.scheduler.WaveReschedule(ctx, id, at, s.actor)
+		w, err = s.app.WaveReschedule(ctx, a, app.WaveScheduleRequest{WaveID: id, StartAt: at})
 	case "override-readiness":
-		w, err = s.scheduler.WaveOverrideReadiness(ctx, id, s.actor)
+		w, err = s.app.WaveOverrideReadiness(ctx, a, id)
 	case "add":
-		w, err = s.scheduler.WaveMembers(ctx, id, f.Args()[1:], nil, s.actor)
+		w, err = s.app.WaveMembers(ctx, a, app.WaveMembersRequest{WaveID: id, Add: f.Args()[1:]})
 	case "remove":
-		w, err = s.scheduler.WaveMembers(ctx, id, nil, f.Args()[1:], s.actor)
+		w, err = s.app.WaveMembers(ctx, a, app.WaveMembersRequest{WaveID: id, Remove: f.Args()[1:]})
 	}
-	if action != "show" {
-		auditCLI(ctx, s.q, s.actor, "wave "+action, "wave "+f.Arg(0), err)
+	if action != "show" && err != nil {
+		auditCLI(ctx, s.app, a, err)
 	}
 	if err != nil {
 		return explain(err)
 	}
-	if w, err = s.q.WaveGet(ctx, w.ID); err != nil {
+	if w, err = s.app.Wave(ctx, w.ID); err != nil {
 		return err
 	}
-	return printWave(ctx, stdout, s.q, w, asJSON)
+	return printWave(ctx, stdout, s.app, w, asJSON)
 }
 
 // explain turns an error meant for the API into lines for a terminal.
@@ -161,16 +161,16 @@ func explain(err error) error {
 }
 
 // printWave writes a wave, its progress and its timeline.
-func printWave(ctx context.Context, w io.Writer, q *store.Queries, wave migration.Wave, asJSON bool) error {
-	tallies, err := q.WaveTallies(ctx, []int64{wave.ID})
+func printWave(ctx context.Context, w io.Writer, svc *app.Service, wave migration.Wave, asJSON bool) error {
+	tally, err := svc.WaveTally(ctx, wave.ID)
 	if err != nil {
 		return err
 	}
-	events, err := q.WaveEvents(ctx, wave.ID)
+	events, err := svc.WaveTimeline(ctx, wave.ID)
 	if err != nil {
 		return err
 	}
-	pr := migration.NewProgress(tallies[wave.ID].Counts, wave.StartedAt, wave.FinishedAt, time.Now())
+	pr := migration.NewProgress(tally.Counts, wave.StartedAt, wave.FinishedAt, time.Now())
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
@@ -243,18 +243,16 @@ func runSettings(ctx context.Context, args []string, getenv Env, stdout, stderr 
 		return err
 	}
 	defer pool.Close()
-	q := store.New(pool)
-	var st store.Settings
+	svc := app.New(pool, nil)
 	if maxInFlight != 0 {
-		st, err = q.SettingsSetMaxInFlight(ctx, maxInFlight, cliActor(getenv))
-		auditCLI(ctx, q, cliActor(getenv), "settings max-in-flight", fmt.Sprint(maxInFlight), err)
-	} else {
-		st, err = q.SettingsGet(ctx)
+		a := app.As(cliActor(getenv))
+		_, err = svc.SetMaxInFlight(ctx, a, maxInFlight)
+		auditCLI(ctx, svc, app.Actor{Name: a.Name, Action: "settings max-in-flight", Target: fmt.Sprint(maxInFlight)}, err)
+		if err != nil {
+			return err
+		}
 	}
-	if err != nil {
-		return err
-	}
-	held, err := q.LeasesHeld(ctx)
+	st, held, err := svc.Settings(ctx)
 	if err != nil {
 		return err
 	}
@@ -287,18 +285,18 @@ func runWebhook(ctx context.Context, args []string, getenv Env, stdout, stderr i
 		return err
 	}
 	defer pool.Close()
-	q := store.New(pool)
+	svc := app.New(pool, nil)
 	switch {
 	case action == "add" && f.NArg() == 0:
-		h, err := q.WebhookCreate(ctx, name, url, format, cliActor(getenv))
-		auditCLI(ctx, q, cliActor(getenv), "webhook add", "webhook "+name, err)
+		h, err := svc.WebhookAdd(ctx, app.As(cliActor(getenv)), app.WebhookRequest{Name: name, URL: url, Format: format})
+		auditCLI(ctx, svc, app.Actor{Name: cliActor(getenv), Action: "webhook add", Target: "webhook " + name}, err)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "webhook %d %q added: %s format to %s; it hears of waves started, halted, completed and rolled back\n", h.ID, h.Name, h.Format, h.Host)
 		return nil
 	case action == "list" && f.NArg() == 0:
-		hooks, err := q.WebhookList(ctx)
+		hooks, err := svc.Webhooks(ctx)
 		if err != nil {
 			return err
 		}
@@ -313,8 +311,9 @@ func runWebhook(ctx context.Context, args []string, getenv Env, stdout, stderr i
 		if err != nil {
 			return fmt.Errorf("webhook ID %q is not a number", f.Arg(0))
 		}
-		err = q.WebhookDelete(ctx, id)
-		auditCLI(ctx, q, cliActor(getenv), "webhook remove", "webhook "+f.Arg(0), err)
+		a := app.Actor{Name: cliActor(getenv), Action: "webhook remove", Target: "webhook " + f.Arg(0)}
+		err = svc.WebhookRemove(ctx, a, id)
+		auditCLI(ctx, svc, a, err)
 		if err != nil {
 			return err
 		}
@@ -348,11 +347,11 @@ func runReport(ctx context.Context, args []string, getenv Env, stdout, stderr io
 		return err
 	}
 	defer pool.Close()
-	q := store.New(pool)
+	svc := app.New(pool, nil)
 	if waveID != 0 {
-		_, err = q.WaveGet(ctx, waveID)
+		_, err = svc.Wave(ctx, waveID)
 	} else {
-		_, err = q.GroupGet(ctx, groupID)
+		_, err = svc.Group(ctx, groupID)
 	}
 	if err != nil {
 		return err
@@ -367,13 +366,13 @@ func runReport(ctx context.Context, args []string, getenv Env, stdout, stderr io
 		w = file
 	}
 	if failures {
-		counts, err := q.FailureCounts(ctx, groupID, waveID)
+		counts, err := svc.Failures(ctx, groupID, waveID)
 		if err != nil {
 			return err
 		}
 		return app.Summarise(counts).WriteCSV(w)
 	}
-	rows, err := q.Report(ctx, groupID, waveID)
+	rows, err := svc.Report(ctx, groupID, waveID)
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/dbtest"
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/pwsh"
@@ -64,7 +65,7 @@ func TestWaveThroughPowerShell(t *testing.T) {
 	ctx := context.Background()
 	g, err := q.GroupCreate(ctx, store.NewGroup{Name: "pwsh", Source: "json", Members: members})
 	require.NoError(t, err)
-	_, err = jobs.NewScheduler(pool, client).Plan(ctx, g.ID, "test", func(unplanned, next int) ([]migration.WaveSpec, error) {
+	_, err = app.New(pool, client).Plan(ctx, app.As("test"), g.ID, func(unplanned, next int) ([]migration.WaveSpec, error) {
 		return migration.CheckWaves([]migration.WaveSpec{{Size: unplanned, StartAt: time.Now(), MaxAttempts: 3, Concurrency: 8}}, unplanned, next)
 	})
 	require.NoError(t, err)
@@ -122,7 +123,7 @@ func TestSignInFailureHoldsTheDeployment(t *testing.T) {
 
 	g, err := q.GroupCreate(ctx, store.NewGroup{Name: "signin", Source: "json", Members: members})
 	require.NoError(t, err)
-	waves, err := jobs.NewScheduler(pool, client).Plan(ctx, g.ID, "test", func(unplanned, next int) ([]migration.WaveSpec, error) {
+	waves, err := app.New(pool, client).Plan(ctx, app.As("test"), g.ID, func(unplanned, next int) ([]migration.WaveSpec, error) {
 		return migration.CheckWaves([]migration.WaveSpec{{Size: unplanned, StartAt: time.Now(), MaxAttempts: 3, Concurrency: 4}}, unplanned, next)
 	})
 	require.NoError(t, err)
@@ -270,7 +271,7 @@ func TestOldTeamsModuleTakesNoMoves(t *testing.T) {
 
 	g, err := q.GroupCreate(ctx, store.NewGroup{Name: "hosts", Source: "json", Members: members})
 	require.NoError(t, err)
-	waves, err := jobs.NewScheduler(pool, oldClient).Plan(ctx, g.ID, "test", func(unplanned, next int) ([]migration.WaveSpec, error) {
+	waves, err := app.New(pool, oldClient).Plan(ctx, app.As("test"), g.ID, func(unplanned, next int) ([]migration.WaveSpec, error) {
 		return migration.CheckWaves([]migration.WaveSpec{{Size: unplanned, StartAt: time.Now(), MaxAttempts: 3, Concurrency: 6}}, unplanned, next)
 	})
 	require.NoError(t, err)

@@ -1,0 +1,335 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/store"
+	"github.com/cutover/cutover/jobs"
+)
+
+// A lead's actions. Each is one transaction with the jobs it queues and its
+// audit entry, and each is in the timelines of the waves and users it
+// changes.
+
+// Plan plans the group's members not yet in a wave into the waves plan
+// makes (once it knows how many are left and the next wave's number), and
+// schedules a start job for each wave at its start time.
+//
+// Errors: ENotFound (no such group), EConflict (every member planned already,
+// or users with an active move elsewhere), EInvalid (from the plan).
+func (s *Service) Plan(ctx context.Context, a Actor, groupID int64, plan store.PlanFunc) ([]migration.Wave, error) {
+	var waves []migration.Wave
+	err := s.change(ctx, a, "group plan", fmt.Sprintf("group %d", groupID), func(tx pgx.Tx, q *store.Queries) error {
+		var err error
+		if waves, err = q.WavesCreate(ctx, groupID, a.Name, plan); err != nil {
+			return err
+		}
+		for _, w := range waves {
+			if err := jobs.ScheduleStart(ctx, tx, s.client, w); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		n := 0
+		for _, w := range waves {
+			n += w.Size
+		}
+		store.New(s.pool).AnalyzeAfterBulk(ctx, n, "moves", "move_events")
+	}
+	return waves, err
+}
+
+// UserRollBack moves a moved user back on premises, to the pool in their
+// rollback record; a failed rollback can be asked for again.
+//
+// Errors: ENotFound (no move for this user), EConflict (the user's latest
+// move is not moved or rollback_failed).
+func (s *Service) UserRollBack(ctx context.Context, a Actor, identity string) (migration.Move, error) {
+	var m migration.Move
+	err := s.change(ctx, a, "user roll back", identity, func(tx pgx.Tx, q *store.Queries) error {
+		var err error
+		if m, err = latestMove(ctx, q, identity, "roll back"); err != nil {
+			return err
+		}
+		if m.State != migration.MoveStateMoved && m.State != migration.MoveStateRollbackFailed {
+			return migration.Errorf(migration.EConflict, "not_moved", "%s cannot be rolled back: their move is %s; only a moved user (or a failed rollback) can be", m.UPN, m.State)
+		}
+		runs, err := q.MoveEventCount(ctx, m.ID, migration.MoveStateRollingBack)
+		if err != nil {
+			return err
+		}
+		if err := q.MoveUpdate(ctx, store.MoveChange{MoveID: m.ID, To: migration.MoveStateRollingBack, Attempt: m.Attempts,
+			Message: "rollback requested: moving the user back on premises", Actor: a.Name}); err != nil {
+			return err
+		}
+		_, err = s.client.InsertTx(ctx, tx, jobs.RollbackArgs{MoveID: m.ID, Run: runs + 1}, &river.InsertOpts{MaxAttempts: m.MaxAttempts})
+		return err
+	})
+	return m, err
+}
+
+// UserRetry queues a user's failed move again, as a new run with its own
+// attempts.
+//
+// Errors: ENotFound (no move for this user), EConflict (the user's latest
+// move has not failed, or its wave cannot run it).
+func (s *Service) UserRetry(ctx context.Context, a Actor, identity string) (migration.Move, error) {
+	var m migration.Move
+	err := s.change(ctx, a, "user retry", identity, func(tx pgx.Tx, q *store.Queries) error {
+		latest, err := latestMove(ctx, q, identity, "retry")
+		if err != nil {
+			return err
+		}
+		if latest.State != migration.MoveStateFailed {
+			return migration.Errorf(migration.EConflict, "not_failed", "%s cannot be retried: their move is %s, and only a failed move can be retried", latest.UPN, latest.State)
+		}
+		wave, err := q.WaveGet(ctx, latest.WaveID)
+		if err != nil {
+			return err
+		}
+		switch wave.State {
+		case migration.WaveStateRunning, migration.WaveStateCompleted, migration.WaveStatePaused:
+		default:
+			return migration.Errorf(migration.EConflict, "wave_"+string(wave.State), "%s cannot be retried in %s, which is %s; retry the wave's failed users as a new wave instead", latest.UPN, wave.Name, wave.State)
+		}
+		if m, err = q.MoveRequeue(ctx, latest.ID, a.Name); err != nil {
+			if errors.Is(err, store.ErrStale) {
+				return migration.Errorf(migration.EConflict, "not_failed", "%s changed while it was being retried; look again", latest.UPN)
+			}
+			return err
+		}
+		_, err = s.client.InsertTx(ctx, tx, jobs.MoveArgs{MoveID: m.ID, Run: m.Run}, &river.InsertOpts{MaxAttempts: m.MaxAttempts})
+		return err
+	})
+	return m, err
+}
+
+// latestMove returns the user's latest move, or an ENotFound error saying
+// there is none to act on.
+func latestMove(ctx context.Context, q *store.Queries, identity, action string) (migration.Move, error) {
+	moves, err := q.MovesByUser(ctx, identity)
+	if err != nil {
+		return migration.Move{}, err
+	}
+	if len(moves) == 0 {
+		return migration.Move{}, migration.Errorf(migration.ENotFound, "user_not_found", "%s has no move to %s", identity, action)
+	}
+	return moves[0], nil
+}
+
+// WavePause pauses a wave: moves in flight finish, none start until it is
+// resumed. A wave that has not started does not start while paused.
+func (s *Service) WavePause(ctx context.Context, a Actor, waveID int64) (migration.Wave, error) {
+	var w migration.Wave
+	err := s.change(ctx, a, "wave pause", waveTarget(waveID), func(_ pgx.Tx, q *store.Queries) (err error) {
+		w, err = q.WaveSetState(ctx, waveID, migration.WavePause, "paused by "+a.Name, "paused: moves in flight finish, no move starts until the wave is resumed", a.Name)
+		return err
+	})
+	return w, err
+}
+
+// WaveResume resumes a paused wave, a halted one (its cancelled moves are
+// queued again and failures before now stop counting toward its threshold;
+// the group's blocked waves may start), or lets a blocked one start at its
+// time although an earlier wave is halted.
+func (s *Service) WaveResume(ctx context.Context, a Actor, waveID int64) (migration.Wave, error) {
+	err := s.change(ctx, a, "wave resume", waveTarget(waveID), func(tx pgx.Tx, q *store.Queries) error {
+		cur, err := q.WaveGet(ctx, waveID)
+		if err != nil {
+			return err
+		}
+		switch cur.State {
+		case migration.WaveStatePaused:
+			change := migration.WaveResume
+			if cur.StartedAt == nil {
+				change = migration.WaveResumeScheduled
+			}
+			w, err := q.WaveSetState(ctx, waveID, change, "", "resumed", a.Name)
+			if err != nil {
+				return err
+			}
+			if change.To == migration.WaveStateScheduled {
+				if w, err = q.WaveReschedule(ctx, waveID, w.StartAt, a.Name); err != nil {
+					return err
+				}
+				return jobs.ScheduleStart(ctx, tx, s.client, w)
+			}
+			_, err = jobs.ReviewWave(ctx, tx, s.client, waveID, false, a.Name) // a wave whose last move ended while paused completes
+			return err
+		case migration.WaveStateHalted:
+			w, queued, err := q.WaveResumeHalted(ctx, waveID, a.Name)
+			if err != nil {
+				return err
+			}
+			if err := jobs.EnqueueMoves(ctx, tx, s.client, queued, w.MaxAttempts, time.Time{}); err != nil {
+				return err
+			}
+			if err := jobs.Unblock(ctx, tx, s.client, w.GroupID, a.Name); err != nil {
+				return err
+			}
+			_, err = jobs.ReviewWave(ctx, tx, s.client, waveID, false, a.Name)
+			return err
+		case migration.WaveStateBlocked:
+			w, err := q.WaveGateOverride(ctx, waveID, a.Name)
+			if err != nil {
+				return err
+			}
+			return jobs.ScheduleStart(ctx, tx, s.client, w)
+		}
+		return migration.Errorf(migration.EConflict, "wave_"+string(cur.State), "%s is %s; only a paused, halted or blocked wave can be resumed", cur.Name, cur.State)
+	})
+	if err != nil {
+		return migration.Wave{}, err
+	}
+	return store.New(s.pool).WaveGet(ctx, waveID)
+}
+
+// WaveOverrideReadiness lets a scheduled wave start although a hybrid
+// readiness check that blocks moves fails: the lead's decision, in the
+// wave's timeline and the audit log.
+func (s *Service) WaveOverrideReadiness(ctx context.Context, a Actor, waveID int64) (migration.Wave, error) {
+	var w migration.Wave
+	err := s.change(ctx, a, "wave override readiness", waveTarget(waveID), func(tx pgx.Tx, q *store.Queries) error {
+		cur, err := q.WaveGet(ctx, waveID)
+		if err != nil {
+			return err
+		}
+		if cur.State != migration.WaveStateScheduled {
+			return migration.Errorf(migration.EConflict, "wave_"+string(cur.State), "%s is %s; only a scheduled wave waits for readiness", cur.Name, cur.State)
+		}
+		if w, err = q.WaveReadinessOverride(ctx, waveID); err != nil {
+			return err
+		}
+		if _, err := q.WaveEventAdd(ctx, waveID, store.WaveEventRescheduled, "hybrid readiness overridden: the wave starts although a check that blocks moves fails", a.Name); err != nil {
+			return err
+		}
+		return jobs.ScheduleStart(ctx, tx, s.client, w)
+	})
+	return w, err
+}
+
+// WaveCancel cancels a wave that has not finished: its moves not started are
+// cancelled, moves in flight finish. Cancelling a halted wave lets the
+// group's blocked waves start.
+func (s *Service) WaveCancel(ctx context.Context, a Actor, waveID int64) (migration.Wave, error) {
+	var w migration.Wave
+	err := s.change(ctx, a, "wave cancel", waveTarget(waveID), func(tx pgx.Tx, q *store.Queries) (err error) {
+		if w, err = q.WaveSetState(ctx, waveID, migration.WaveCancel, "cancelled by "+a.Name, "", a.Name); err != nil {
+			return err
+		}
+		n, err := q.MovesCancel(ctx, waveID, migration.CodeWaveCancelled, "cancelled before it started: "+w.Name+" was cancelled by "+a.Name, a.Name)
+		if err != nil {
+			return err
+		}
+		if _, err := q.WaveEventAdd(ctx, waveID, store.WaveEventCancelled, fmt.Sprintf("cancelled: %d moves not started were cancelled; moves in flight finish", n), a.Name); err != nil {
+			return err
+		}
+		return jobs.Unblock(ctx, tx, s.client, w.GroupID, a.Name)
+	})
+	return w, err
+}
+
+// WaveRollBack moves a wave's moved users back on premises, through their
+// rollback records. The wave must have ended (completed, halted or
+// cancelled) with no move in flight; a rolled-back wave can be rolled back
+// again to retry failed rollbacks.
+func (s *Service) WaveRollBack(ctx context.Context, a Actor, waveID int64) (migration.Wave, error) {
+	var w migration.Wave
+	err := s.change(ctx, a, "wave roll back", waveTarget(waveID), func(tx pgx.Tx, q *store.Queries) (err error) {
+		tallies, err := q.WaveTallies(ctx, []int64{waveID})
+		if err != nil {
+			return err
+		}
+		counts := tallies[waveID].Counts
+		inFlight := 0
+		for st, n := range counts {
+			if st.InFlight() || st == migration.MoveStateQueued || st == migration.MoveStateRetrying {
+				inFlight += n
+			}
+		}
+		if w, err = q.WaveSetState(ctx, waveID, migration.WaveRollBack, "rollback requested by "+a.Name, "", a.Name); err != nil {
+			return err
+		}
+		if inFlight > 0 {
+			return migration.Errorf(migration.EConflict, "moves_in_flight", "%s has %d moves queued or in flight; wait for them to end (or cancel the wave) before rolling it back", w.Name, inFlight)
+		}
+		toRollBack := counts[migration.MoveStateMoved] + counts[migration.MoveStateRollbackFailed]
+		if toRollBack == 0 {
+			return migration.Errorf(migration.EConflict, "nothing_to_roll_back", "%s has no moved users to roll back", w.Name)
+		}
+		if _, err := q.WaveEventAdd(ctx, waveID, store.WaveEventRollingBack, fmt.Sprintf("rolling back: %d users are moved back on premises", toRollBack), a.Name); err != nil {
+			return err
+		}
+		return jobs.RollBackWave(ctx, tx, s.client, waveID, "rollback of "+w.Name+" requested: moving the user back on premises", a.Name)
+	})
+	return w, err
+}
+
+// WaveScheduleRequest names a wave and a start time.
+type WaveScheduleRequest struct {
+	WaveID  int64
+	StartAt time.Time // for a retry wave, zero means now
+}
+
+// WaveRetryFailed plans a wave's failed users into a new wave of the same
+// group, with the same settings, starting at r.StartAt (now if zero). It
+// returns the new wave.
+func (s *Service) WaveRetryFailed(ctx context.Context, a Actor, r WaveScheduleRequest) (migration.Wave, error) {
+	var retry migration.Wave
+	err := s.change(ctx, a, "wave retry failed", waveTarget(r.WaveID), func(tx pgx.Tx, q *store.Queries) error {
+		w, err := q.WaveGet(ctx, r.WaveID)
+		if err != nil {
+			return err
+		}
+		startAt := r.StartAt
+		if startAt.IsZero() {
+			startAt = time.Now()
+		}
+		if retry, err = q.WaveRetryCreate(ctx, w, startAt, a.Name); err != nil {
+			return err
+		}
+		return jobs.ScheduleStart(ctx, tx, s.client, retry)
+	})
+	return retry, err
+}
+
+// WaveReschedule moves the start of a wave that has not started.
+func (s *Service) WaveReschedule(ctx context.Context, a Actor, r WaveScheduleRequest) (migration.Wave, error) {
+	var w migration.Wave
+	err := s.change(ctx, a, "wave reschedule", waveTarget(r.WaveID), func(tx pgx.Tx, q *store.Queries) (err error) {
+		if w, err = q.WaveReschedule(ctx, r.WaveID, r.StartAt, a.Name); err != nil {
+			return err
+		}
+		if w.State != migration.WaveStateScheduled {
+			return nil // blocked or paused: it is scheduled when released
+		}
+		return jobs.ScheduleStart(ctx, tx, s.client, w)
+	})
+	return w, err
+}
+
+// WaveMembersRequest adds users of the wave's group to a wave and removes
+// users from it, by UPN or SIP address.
+type WaveMembersRequest struct {
+	WaveID      int64
+	Add, Remove []string
+}
+
+// WaveMembers changes the users of a wave that has not started.
+func (s *Service) WaveMembers(ctx context.Context, a Actor, r WaveMembersRequest) (migration.Wave, error) {
+	var w migration.Wave
+	err := s.change(ctx, a, "wave members", waveTarget(r.WaveID), func(_ pgx.Tx, q *store.Queries) (err error) {
+		w, err = q.WaveMembersChange(ctx, r.WaveID, r.Add, r.Remove, a.Name)
+		return err
+	})
+	return w, err
+}

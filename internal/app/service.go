@@ -1,0 +1,57 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+
+	"github.com/cutover/cutover/internal/store"
+)
+
+// Service runs the use cases that change something: each in one
+// transaction with the River jobs it queues and its entry in the audit log.
+type Service struct {
+	pool   *pgxpool.Pool
+	client *river.Client[pgx.Tx]
+}
+
+// New returns a Service inserting jobs through client (an insert-only
+// client will do).
+func New(pool *pgxpool.Pool, client *river.Client[pgx.Tx]) *Service {
+	return &Service{pool: pool, client: client}
+}
+
+// Actor is who asks for a use case, and how the audit log names what they
+// asked. The API names the route and its path; left empty, the use case
+// names itself ("wave pause", "wave 12").
+type Actor struct {
+	// Name is who acts, as timelines and the audit log name them, e.g.
+	// "token:alice (lead)".
+	Name   string
+	Action string
+	Target string
+}
+
+// As is the actor name acting, for callers that name nothing more.
+func As(name string) Actor { return Actor{Name: name} }
+
+// change runs fn in a transaction and records in it the audit entry of the
+// use case action on target: the change and its record commit together.
+func (s *Service) change(ctx context.Context, a Actor, action, target string, fn func(tx pgx.Tx, q *store.Queries) error) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		q := store.New(tx)
+		if err := fn(tx, q); err != nil {
+			return err
+		}
+		if a.Action != "" {
+			action, target = a.Action, a.Target
+		}
+		return q.AuditAdd(ctx, store.AuditEntry{Actor: a.Name, Action: action, Target: target, Outcome: "ok"})
+	})
+}
+
+// waveTarget names a wave in the audit log.
+func waveTarget(id int64) string { return fmt.Sprintf("wave %d", id) }
