@@ -624,28 +624,28 @@ func (a *attempt) fail(ctx context.Context, cause error) error {
 	if err != nil {
 		return err
 	}
-	msg := truncate(cause.Error(), 1000)
 	breaks := 0
 	if f.Code == migration.CodeSessionBroken {
 		if _, breaks, err = store.New(a.w.pool).MoveRunErrors(context.WithoutCancel(ctx), a.move.ID, f.Code); err != nil {
 			return dbErr(err)
 		}
 	}
-	switch d := migration.Decide(f, a.n, a.job.MaxAttempts, breaks); d.Next {
-	case migration.NextHold:
-		return a.hold(ctx, f, msg)
-	case migration.NextResume:
-		return a.resume(ctx, f, msg)
-	case migration.NextFail:
-		note := ""
-		if d.NoAttemptsLeft {
-			note = "; no attempts left"
-		}
-		return a.finish(ctx, store.MoveChange{To: migration.MoveStateFailed, ErrorCode: f.Code, ErrorMessage: msg,
-			Message: fmt.Sprintf("failed: %s: %s%s", f.Code, msg, note)})
-	}
+	return afterFailure(f, cause, a.n, a.job.MaxAttempts, breaks, failureSteps{
+		hold:   func(f migration.Failure, msg string) error { return a.hold(ctx, f, msg) },
+		resume: func(f migration.Failure, msg string) error { return a.resume(ctx, f, msg) },
+		fail: func(f migration.Failure, msg, note string) error {
+			return a.finish(ctx, store.MoveChange{To: migration.MoveStateFailed, ErrorCode: f.Code, ErrorMessage: msg,
+				Message: fmt.Sprintf("failed: %s: %s%s", f.Code, msg, note)})
+		},
+		retry: func(f migration.Failure, msg string) error { return a.retry(ctx, f, msg, cause) },
+	})
+}
+
+// retry writes that the attempt failed and when the next one is, frees the
+// move's slot, and returns the error that has River run the job again.
+func (a *attempt) retry(ctx context.Context, f migration.Failure, msg string, cause error) error {
 	next := time.Now().Add(a.w.cfg.Backoff(a.n, a.job.ID)).Truncate(time.Second)
-	err = a.change(context.WithoutCancel(ctx), store.New(a.w.pool), store.MoveChange{
+	err := a.change(context.WithoutCancel(ctx), store.New(a.w.pool), store.MoveChange{
 		To: migration.MoveStateRetrying, ErrorCode: f.Code, ErrorMessage: msg, NextAttemptAt: &next,
 		Message: a.prefix() + fmt.Sprintf("failed: %s: %s; next attempt at %s", f.Code, msg, next.UTC().Format("15:04:05 UTC")),
 	}, true)

@@ -98,26 +98,28 @@ func (w *RollbackWorker) Work(ctx context.Context, job *river.Job[RollbackArgs])
 		return finish(migration.MoveStateRollbackFailed, migration.CodeNoRollbackRecord,
 			"failed: no rollback record was captured for this move", "no rollback record")
 	}
+	// A rollback counts a broken session as the transient failure it is:
+	// it has no free ones (no resume step).
 	fail := func(cause error) error {
-		f := migration.Classify(cause)
-		msg := truncate(cause.Error(), 1000)
-		// A rollback counts a broken session as the transient failure it
-		// is: it has no free ones.
-		switch d := migration.Decide(f, job.Attempt, job.MaxAttempts, migration.SessionBreaksFree); d.Next {
-		case migration.NextHold: // not the user's: held, not counted
-			if err := w.ready.holdMove(context.WithoutCancel(ctx), river.ClientFromContext[pgx.Tx](ctx), f, m.ID,
-				migration.MoveEvent{Actor: w.actor, Message: prefix}, msg); err != nil {
-				return err
-			}
-			return w.ready.snooze(job.ID)
-		case migration.NextRetry:
-			if err := q.MoveEventAdd(ctx, m.ID, migration.MoveEvent{ErrorCode: f.Code, Actor: w.actor,
-				Message: prefix + "failed: " + string(f.Code) + ": " + msg + "; retrying"}); err != nil {
-				return err
-			}
-			return fmt.Errorf("%s: %w", f.Code, cause)
-		}
-		return finish(migration.MoveStateRollbackFailed, f.Code, "failed: "+string(f.Code)+": "+msg, msg)
+		return afterFailure(migration.Classify(cause), cause, job.Attempt, job.MaxAttempts, 0, failureSteps{
+			hold: func(f migration.Failure, msg string) error { // not the user's: held, not counted
+				if err := w.ready.holdMove(context.WithoutCancel(ctx), river.ClientFromContext[pgx.Tx](ctx), f, m.ID,
+					migration.MoveEvent{Actor: w.actor, Message: prefix}, msg); err != nil {
+					return err
+				}
+				return w.ready.snooze(job.ID)
+			},
+			fail: func(f migration.Failure, msg, note string) error {
+				return finish(migration.MoveStateRollbackFailed, f.Code, "failed: "+string(f.Code)+": "+msg+note, msg)
+			},
+			retry: func(f migration.Failure, msg string) error {
+				if err := q.MoveEventAdd(ctx, m.ID, migration.MoveEvent{ErrorCode: f.Code, Actor: w.actor,
+					Message: prefix + "failed: " + string(f.Code) + ": " + msg + "; retrying"}); err != nil {
+					return err
+				}
+				return fmt.Errorf("%s: %w", f.Code, cause)
+			},
+		})
 	}
 	call := func(fn func(context.Context) error) error { return w.cfg.shellCall(ctx, fn) }
 	var u migration.ShellUser
