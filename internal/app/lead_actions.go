@@ -18,6 +18,18 @@ import (
 // audit entry, and each is in the timelines of the waves and users it
 // changes.
 
+// GroupImport creates a pilot group and its members: all of them or
+// nothing. (The store refreshes the planner's statistics after a big one.)
+func (s *Service) GroupImport(ctx context.Context, a Actor, g store.NewGroup) (migration.Group, error) {
+	var created migration.Group
+	g.CreatedBy = a.Name
+	err := s.change(ctx, a, "group import", "group "+g.Name, func(_ pgx.Tx, q *store.Queries) (err error) {
+		created, err = q.GroupCreate(ctx, g)
+		return err
+	})
+	return created, err
+}
+
 // Plan plans the group's members not yet in a wave into the waves plan
 // makes (once it knows how many are left and the next wave's number), and
 // schedules a start job for each wave at its start time.

@@ -22,20 +22,20 @@ import (
 // processes starting together do not race.
 const migrateLockKey = 0x6375746f766572 // "cutover"
 
-// Migration is one of cutover's schema files.
-type Migration struct {
+// SchemaChange is one of cutover's numbered schema files (sql/NNNN_name.sql).
+type SchemaChange struct {
 	Version int
 	Name    string
 	SQL     string
 }
 
 // Migrations returns cutover's schema files in order.
-func Migrations() ([]Migration, error) {
+func Migrations() ([]SchemaChange, error) {
 	entries, err := fs.ReadDir(sql.Migrations, ".")
 	if err != nil {
 		return nil, err
 	}
-	var out []Migration
+	var out []SchemaChange
 	for _, e := range entries {
 		num, name, ok := strings.Cut(strings.TrimSuffix(e.Name(), ".sql"), "_")
 		v, err := strconv.Atoi(num)
@@ -46,9 +46,9 @@ func Migrations() ([]Migration, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Migration{Version: v, Name: name, SQL: string(body)})
+		out = append(out, SchemaChange{Version: v, Name: name, SQL: string(body)})
 	}
-	slices.SortFunc(out, func(a, b Migration) int { return a.Version - b.Version })
+	slices.SortFunc(out, func(a, b SchemaChange) int { return a.Version - b.Version })
 	return out, nil
 }
 

@@ -8,25 +8,12 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cutover/cutover/internal/auth"
-	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/store"
 )
 
-// The other changes a lead or an admin makes: a group imported, the cap on
-// moves in flight, webhooks, tokens, a readiness check asked for. Each is
+// The changes to the deployment a lead or an admin makes: the cap on moves
+// in flight, webhooks, tokens, a readiness check asked for. Each is
 // recorded in the audit log with its change.
-
-// GroupImport creates a pilot group and its members: all of them or
-// nothing. (The store refreshes the planner's statistics after a big one.)
-func (s *Service) GroupImport(ctx context.Context, a Actor, g store.NewGroup) (migration.Group, error) {
-	var created migration.Group
-	g.CreatedBy = a.Name
-	err := s.change(ctx, a, "group import", "group "+g.Name, func(_ pgx.Tx, q *store.Queries) (err error) {
-		created, err = q.GroupCreate(ctx, g)
-		return err
-	})
-	return created, err
-}
 
 // SetMaxInFlight sets the deployment's cap on moves in flight.
 func (s *Service) SetMaxInFlight(ctx context.Context, a Actor, n int) (store.Settings, error) {
