@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cutover/cutover/internal/api"
+	"github.com/cutover/cutover/internal/api/apitest"
 	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/auth"
 	"github.com/cutover/cutover/internal/dbtest"
@@ -83,6 +84,12 @@ func newAPIEnv(t *testing.T, gcfg sim.GraphConfig) *apiEnv {
 
 func call(t *testing.T, method, url string, body any, status int) map[string]any {
 	t.Helper()
+	return callWith(t, http.DefaultClient, method, url, body, status)
+}
+
+// callWith is call through client.
+func callWith(t *testing.T, client *http.Client, method, url string, body any, status int) map[string]any {
+	t.Helper()
 	var r io.Reader
 	if body != nil {
 		data, err := json.Marshal(body)
@@ -92,7 +99,7 @@ func call(t *testing.T, method, url string, body any, status int) map[string]any
 	req, err := http.NewRequest(method, url, r)
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
@@ -109,6 +116,12 @@ func TestAPIWithGraph(t *testing.T) {
 	t.Parallel()
 	srv, _ := apiWithGraph(t, sim.GraphConfig{})
 	base := srv.URL + "/api/v1"
+	// Every answer here is checked against openapi.yaml too.
+	spec := apitest.NewSpecCheck(t, http.DefaultTransport, "../../openapi.yaml")
+	call := func(t *testing.T, method, url string, body any, status int) map[string]any {
+		t.Helper()
+		return callWith(t, &http.Client{Transport: spec}, method, url, body, status)
+	}
 
 	g := call(t, "POST", base+"/groups", map[string]string{"name": "From Entra", "entra_group_id": "pilot"}, http.StatusCreated)
 	require.Equal(t, "entra", g["source"])
@@ -139,6 +152,9 @@ func TestAPIWithGraph(t *testing.T) {
 	u := call(t, "GET", base+"/users/nora.nolocation@contoso.com", nil, http.StatusOK)
 	pf := u["preflight"].(map[string]any)
 	require.Equal(t, "fail", pf["status"])
+	for _, want := range []string{"GET /api/v1/tenant/readiness 200", fmt.Sprintf("POST /api/v1/groups/%d/preflight 200", id), "POST /api/v1/groups 201"} {
+		require.True(t, spec.Seen(want), "the answer to %s was not checked against openapi.yaml", want)
+	}
 }
 
 // TestAPIGraphFailures: what Graph refuses reaches the caller as a 502 with

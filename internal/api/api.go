@@ -194,11 +194,11 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err != nil:
 		s.log.Warn("readiness: database unreachable", "error", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "database unreachable"})
+		writeJSON(w, http.StatusServiceUnavailable, readyAnswer{Status: "database unreachable"})
 	case len(pending) > 0:
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "schema not current: run cutover migrate", "pending_migrations": pending})
+		writeJSON(w, http.StatusServiceUnavailable, readyAnswer{Status: "schema not current: run cutover migrate", PendingMigrations: pending})
 	default:
-		writeJSON(w, http.StatusOK, map[string]any{"status": "ready"})
+		writeJSON(w, http.StatusOK, readyAnswer{Status: "ready"})
 	}
 }
 

@@ -155,7 +155,7 @@ func (s *Server) audit(ctx context.Context, who, action, target string, status i
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 	p, _ := PrincipalOf(r.Context())
-	writeJSON(w, http.StatusOK, map[string]any{"name": p.Name, "role": p.Role})
+	writeJSON(w, http.StatusOK, meAnswer{Name: p.Name, Role: p.Role})
 }
 
 func (s *Server) auditList(w http.ResponseWriter, r *http.Request) {
@@ -181,7 +181,7 @@ func (s *Server) auditList(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": entries})
+	writeJSON(w, http.StatusOK, auditAnswer{Entries: entries})
 }
 
 type tokenRequest struct {
@@ -201,8 +201,8 @@ func (s *Server) tokenCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("token created", "token_id", t.ID, "name", t.Name, "role", t.Role)
-	writeJSON(w, http.StatusCreated, map[string]any{"token": t, "secret": secret,
-		"note": "The secret is shown this once; cutover keeps only its hash."})
+	writeJSON(w, http.StatusCreated, tokenCreatedAnswer{Token: t, Secret: secret,
+		Note: "The secret is shown this once; cutover keeps only its hash."})
 }
 
 func (s *Server) tokenList(w http.ResponseWriter, r *http.Request) {
@@ -214,7 +214,7 @@ func (s *Server) tokenList(w http.ResponseWriter, r *http.Request) {
 	if tokens == nil {
 		tokens = []store.Token{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"tokens": tokens})
+	writeJSON(w, http.StatusOK, tokensAnswer{Tokens: tokens})
 }
 
 func (s *Server) tokenRevoke(w http.ResponseWriter, r *http.Request) {

@@ -160,7 +160,7 @@ func (s *Server) groupList(w http.ResponseWriter, r *http.Request) {
 		}
 		views = append(views, v)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"groups": views})
+	writeJSON(w, http.StatusOK, groupsAnswer{Groups: views})
 }
 
 func (s *Server) groupGet(w http.ResponseWriter, r *http.Request) {

@@ -1,75 +1,18 @@
 package api_test
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/pb33f/libopenapi"
-	validator "github.com/pb33f/libopenapi-validator"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cutover/cutover/internal/api/apitest"
 	"github.com/cutover/cutover/internal/auth"
 	"github.com/cutover/cutover/internal/sim"
 )
-
-// specValidator checks every answer the API gives against openapi.yaml
-// (libopenapi-validator: OpenAPI 3.1, JSON Schema 2020-12), as a client
-// generated from the description would read it.
-type specValidator struct {
-	t    *testing.T
-	next http.RoundTripper
-	v    validator.Validator
-
-	mu   sync.Mutex
-	seen map[string]bool // "GET /api/v1/users/{identity} 200"
-}
-
-func newSpecValidator(t *testing.T, next http.RoundTripper) *specValidator {
-	t.Helper()
-	data, err := os.ReadFile("../../openapi.yaml")
-	require.NoError(t, err)
-	doc, err := libopenapi.NewDocument(data)
-	require.NoError(t, err)
-	v, errs := validator.NewValidator(doc)
-	require.Empty(t, errs)
-	ok, docErrs := v.ValidateDocument()
-	require.True(t, ok, "openapi.yaml is not a valid OpenAPI document: %v", docErrs)
-	return &specValidator{t: t, next: next, v: v, seen: map[string]bool{}}
-}
-
-// RoundTrip implements http.RoundTripper.
-func (s *specValidator) RoundTrip(req *http.Request) (*http.Response, error) {
-	res, err := s.next.RoundTrip(req)
-	if err != nil {
-		return res, err
-	}
-	body, err := io.ReadAll(res.Body)
-	res.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	check := *res
-	check.Body = io.NopCloser(bytes.NewReader(body))
-	if ok, errs := s.v.ValidateHttpResponse(req, &check); !ok {
-		var why []string
-		for _, e := range errs {
-			why = append(why, e.Error())
-		}
-		s.t.Errorf("%s %s → %d does not match openapi.yaml:\n%s\nbody: %s", req.Method, req.URL.Path, res.StatusCode, strings.Join(why, "\n"), body)
-	}
-	s.mu.Lock()
-	s.seen[fmt.Sprintf("%s %s %d", req.Method, req.URL.Path, res.StatusCode)] = true
-	s.mu.Unlock()
-	res.Body = io.NopCloser(bytes.NewReader(body))
-	return res, nil
-}
 
 // TestOpenAPIResponses walks a whole wave through the API (settings, a
 // webhook, import, plan, progress, the wave's moves, events and
@@ -82,7 +25,7 @@ func TestOpenAPIResponses(t *testing.T) {
 	shell := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}})
 	shell.SetBehaviour("walk.001@contoso.com", sim.Behaviour{Kind: sim.KindLicenceMissing})
 	b := setupWith(t, shell)
-	spec := newSpecValidator(t, b.srv.Client().Transport)
+	spec := apitest.NewSpecCheck(t, b.srv.Client().Transport, "../../openapi.yaml")
 	b.srv.Client().Transport = spec
 
 	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
@@ -144,6 +87,6 @@ func TestOpenAPIResponses(t *testing.T) {
 		fmt.Sprintf("GET /api/v1/waves/%d/events 200", done.Waves[0].ID), fmt.Sprintf("GET /api/v1/waves/%d/notifications 200", done.Waves[0].ID),
 		"POST /api/v1/users/walk.000@contoso.com/rollback 202", "GET /api/v1/tokens 200", "POST /api/v1/tokens 201", fmt.Sprintf("DELETE /api/v1/tokens/%d 200", desk), "GET /api/v1/readiness 200", "POST /api/v1/readiness/check 202", "GET /healthz 200", "GET /readyz 200",
 	} {
-		require.True(t, spec.seen[want], "the walk did not check %s", want)
+		require.True(t, spec.Seen(want), "the walk did not check %s", want)
 	}
 }

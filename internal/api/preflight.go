@@ -95,5 +95,5 @@ func (s *Server) readinessCheck(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"requested_at": at, "readiness": res})
+	writeJSON(w, http.StatusAccepted, readinessCheckAnswer{RequestedAt: at, Readiness: res})
 }

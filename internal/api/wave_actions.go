@@ -152,17 +152,23 @@ func (s *Server) writeWave(w http.ResponseWriter, r *http.Request, wave migratio
 
 // waveEvents is a wave's timeline.
 func (s *Server) waveEvents(w http.ResponseWriter, r *http.Request) {
-	s.waveList(w, r, "events", func(ctx context.Context, id int64) (any, error) { return s.app.WaveTimeline(ctx, id) })
+	waveList(s, w, r, func(ctx context.Context, id int64) (eventsAnswer, error) {
+		events, err := s.app.WaveTimeline(ctx, id)
+		return eventsAnswer{Events: events}, err
+	})
 }
 
 // waveNotifications lists the webhook deliveries of a wave's events.
 func (s *Server) waveNotifications(w http.ResponseWriter, r *http.Request) {
-	s.waveList(w, r, "deliveries", func(ctx context.Context, id int64) (any, error) { return s.app.WaveNotifications(ctx, id) })
+	waveList(s, w, r, func(ctx context.Context, id int64) (deliveriesAnswer, error) {
+		ds, err := s.app.WaveNotifications(ctx, id)
+		return deliveriesAnswer{Deliveries: ds}, err
+	})
 }
 
-// waveList answers {name: list} with what list finds for the wave in the
-// path, once it is known to exist.
-func (s *Server) waveList(w http.ResponseWriter, r *http.Request, name string, list func(context.Context, int64) (any, error)) {
+// waveList answers what list finds for the wave in the path, once it is
+// known to exist.
+func waveList[T any](s *Server, w http.ResponseWriter, r *http.Request, list func(context.Context, int64) (T, error)) {
 	id, err := pathID(r, "id")
 	if err != nil {
 		s.error(w, r, err)
@@ -177,7 +183,7 @@ func (s *Server) waveList(w http.ResponseWriter, r *http.Request, name string, l
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{name: v})
+	writeJSON(w, http.StatusOK, v)
 }
 
 // Deployment settings.
@@ -246,7 +252,7 @@ func (s *Server) webhookList(w http.ResponseWriter, r *http.Request) {
 	if hooks == nil {
 		hooks = []store.Webhook{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"webhooks": hooks})
+	writeJSON(w, http.StatusOK, webhooksAnswer{Webhooks: hooks})
 }
 
 func (s *Server) webhookDelete(w http.ResponseWriter, r *http.Request) {

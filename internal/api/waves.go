@@ -111,7 +111,7 @@ func (s *Server) groupPlan(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"waves": views})
+	writeJSON(w, http.StatusCreated, wavesAnswer{Waves: views})
 }
 
 func (s *Server) waveGet(w http.ResponseWriter, r *http.Request) {
@@ -140,5 +140,8 @@ func (s *Server) waveMoves(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, migration.Invalid("invalid_state", "state", "%q is not a move state (one of %v)", state, migration.MoveStates))
 		return
 	}
-	s.waveList(w, r, "moves", func(ctx context.Context, id int64) (any, error) { return s.app.WaveMoves(ctx, id, state) })
+	waveList(s, w, r, func(ctx context.Context, id int64) (movesAnswer, error) {
+		moves, err := s.app.WaveMoves(ctx, id, state)
+		return movesAnswer{Moves: moves}, err
+	})
 }

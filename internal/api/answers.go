@@ -1,0 +1,75 @@
+package api
+
+import (
+	"time"
+
+	"github.com/cutover/cutover/internal/app"
+	"github.com/cutover/cutover/internal/auth"
+	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/preflight"
+	"github.com/cutover/cutover/internal/store"
+)
+
+// The answers that wrap what a use case returns: each endpoint answers one
+// of these, or a value of internal/app or the store as it is, and
+// openapi.yaml describes each (TestOpenAPIResponses holds them equal).
+
+// readyAnswer is /readyz's.
+type readyAnswer struct {
+	Status            string   `json:"status"`
+	PendingMigrations []string `json:"pending_migrations,omitempty"`
+}
+
+// meAnswer says who the request acts for.
+type meAnswer struct {
+	Name string    `json:"name"`
+	Role auth.Role `json:"role"`
+}
+
+type auditAnswer struct {
+	Entries []store.AuditEntry `json:"entries"`
+}
+
+// tokenCreatedAnswer holds the new token's secret, shown this once.
+type tokenCreatedAnswer struct {
+	Token  store.Token `json:"token"`
+	Secret string      `json:"secret"`
+	Note   string      `json:"note"`
+}
+
+type tokensAnswer struct {
+	Tokens []store.Token `json:"tokens"`
+}
+
+type groupsAnswer struct {
+	Groups []app.GroupView `json:"groups"`
+}
+
+// wavesAnswer is a plan's: the waves it made.
+type wavesAnswer struct {
+	Waves []app.WaveView `json:"waves"`
+}
+
+type webhooksAnswer struct {
+	Webhooks []store.Webhook `json:"webhooks"`
+}
+
+// readinessCheckAnswer says when every worker was asked to check its host,
+// and the report as it stands.
+type readinessCheckAnswer struct {
+	RequestedAt time.Time            `json:"requested_at"`
+	Readiness   preflight.Deployment `json:"readiness"`
+}
+
+// A wave's lists.
+type (
+	movesAnswer struct {
+		Moves []migration.Move `json:"moves"`
+	}
+	eventsAnswer struct {
+		Events []store.WaveEvent `json:"events"`
+	}
+	deliveriesAnswer struct {
+		Deliveries []store.Delivery `json:"deliveries"`
+	}
+)
