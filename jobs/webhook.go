@@ -56,6 +56,8 @@ type Notification struct {
 	Message  string             `json:"message"`
 	Wave     NotificationWave   `json:"wave"`
 	Progress migration.Progress `json:"progress"`
+	// Link is the wave's page, when the deployment's public URL is set.
+	Link string `json:"link,omitempty"`
 }
 
 // NotificationWave names the wave a notification is about.
@@ -87,9 +89,16 @@ func notify(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], ev sto
 	if err != nil {
 		return err
 	}
+	settings, err := q.SettingsGet(ctx)
+	if err != nil {
+		return err
+	}
 	n := Notification{Event: "wave." + ev.Kind, At: ev.At, Message: ev.Message,
 		Wave:     NotificationWave{ID: w.ID, Name: w.Name, Group: group, State: w.State, Reason: w.StateReason},
 		Progress: migration.NewProgress(tallies[w.ID].Counts, w.StartedAt, w.FinishedAt, ev.At)}
+	if settings.PublicURL != "" {
+		n.Link = fmt.Sprintf("%s/ui/waves/%d", settings.PublicURL, w.ID)
+	}
 	params := make([]river.InsertManyParams, 0, len(hooks))
 	for _, h := range hooks {
 		body, err := payload(h.Format, n)
@@ -107,8 +116,9 @@ func notify(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], ev sto
 }
 
 // payload writes a notification in a webhook's format: Slack's incoming
-// webhooks read "text"; Teams' read a MessageCard; "json" is the
-// notification itself.
+// webhooks read "text"; Teams' (a Workflows webhook, or an incoming
+// webhook) read an Adaptive Card in a message; "json" is the notification
+// itself.
 func payload(format string, n Notification) ([]byte, error) {
 	title := fmt.Sprintf("%s of %s: %s", n.Wave.Name, n.Wave.Group, strings.ReplaceAll(n.Event, "wave.", ""))
 	counts := fmt.Sprintf("%d of %d done (%.1f%%): %d moved, %d skipped, %d failed, %d cancelled",
@@ -116,19 +126,60 @@ func payload(format string, n Notification) ([]byte, error) {
 		n.Progress.Counts[migration.MoveStateSkipped], n.Progress.Counts[migration.MoveStateFailed], n.Progress.Counts[migration.MoveStateCancelled])
 	switch format {
 	case store.WebhookSlack:
-		return json.Marshal(map[string]string{"text": fmt.Sprintf("*cutover: %s*\n%s\n%s", title, n.Message, counts)})
-	case store.WebhookTeams:
-		colour := map[string]string{"wave.halted": "D13438", "wave.completed": "107C10", "wave.rolled_back": "CA5010"}[n.Event]
-		if colour == "" {
-			colour = "0078D4"
+		text := fmt.Sprintf("*cutover: %s*\n%s\n%s", title, n.Message, counts)
+		if n.Link != "" {
+			text += fmt.Sprintf("\n<%s|Open the wave>", n.Link)
 		}
-		return json.Marshal(map[string]any{
-			"@type": "MessageCard", "@context": "https://schema.org/extensions",
-			"summary": "cutover: " + title, "themeColor": colour, "title": "cutover: " + title,
-			"text": n.Message + "\n\n" + counts,
-		})
+		return json.Marshal(map[string]string{"text": text})
+	case store.WebhookTeams:
+		return json.Marshal(teamsMessage(title, counts, n))
 	}
 	return json.Marshal(n)
+}
+
+// teamsMessage is a notification as Teams reads it from a webhook: Office
+// 365 connectors are retired, and a Workflows webhook (like an incoming
+// webhook) posts the Adaptive Card of a message. The envelope ("type":
+// "message", an attachment of contentType
+// application/vnd.microsoft.card.adaptive with the card as its content) is
+// MicrosoftDocs/msteams-docs,
+// msteams-platform/webhooks-and-connectors/how-to/connectors-using.md ("Send
+// adaptive cards using an incoming webhook"), which also lists
+// Action.OpenUrl as supported. The card's elements and their properties
+// (TextBlock text, wrap, weight, size, color; FactSet facts of title and
+// value; Action.OpenUrl title and url) are those of Adaptive Cards 1.2,
+// microsoft/AdaptiveCards, schemas/1.2.0/adaptive-card.json.
+func teamsMessage(title, counts string, n Notification) map[string]any {
+	colour := map[string]string{"wave.halted": "attention", "wave.completed": "good", "wave.rolled_back": "warning", "wave." + WaveEventHeld: "attention"}[n.Event]
+	if colour == "" {
+		colour = "default"
+	}
+	facts := []map[string]string{{"title": "Wave", "value": n.Wave.Name}, {"title": "Group", "value": n.Wave.Group},
+		{"title": "State", "value": strings.ReplaceAll(string(n.Wave.State), "_", " ")}, {"title": "Progress", "value": counts}}
+	if n.Wave.Reason != "" {
+		facts = append(facts, map[string]string{"title": "Why", "value": n.Wave.Reason})
+	}
+	card := map[string]any{
+		"$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+		"type":    "AdaptiveCard",
+		"version": "1.2",
+		"body": []any{
+			map[string]any{"type": "TextBlock", "text": "cutover: " + title, "weight": "bolder", "size": "medium", "color": colour, "wrap": true},
+			map[string]any{"type": "TextBlock", "text": n.Message, "wrap": true},
+			map[string]any{"type": "FactSet", "facts": facts},
+		},
+	}
+	if n.Link != "" {
+		card["actions"] = []any{map[string]any{"type": "Action.OpenUrl", "title": "Open the wave", "url": n.Link}}
+	}
+	return map[string]any{
+		"type": "message",
+		"attachments": []any{map[string]any{
+			"contentType": "application/vnd.microsoft.card.adaptive",
+			"contentUrl":  nil,
+			"content":     card,
+		}},
+	}
 }
 
 // WebhookWorker posts a notification to its webhook and records each try.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -95,15 +96,21 @@ func (p Program) runServe(ctx context.Context, args []string, getenv Env, stdout
 	var sh shellFlags
 	var wf workerFlags
 	var gf graphFlags
-	var role, listen string
+	var role, listen, publicURL string
 	c.register(f)
 	sh.register(f)
 	gf.register(f, "off", migration.DefaultLicenceSettle)
 	wf.register(f, 30*time.Second)
 	f.str(&role, "role", "CUTOVER_ROLE", RoleAll, "what this process runs: all (API and workers), api, or workers")
 	f.str(&listen, "listen", "CUTOVER_LISTEN", "127.0.0.1:8080", "address the API listens on")
+	f.str(&publicURL, "public-url", "CUTOVER_PUBLIC_URL", "", "address leads reach the pages at, e.g. https://cutover.contoso.com (default: the API's own); notifications link to a wave's page with it")
 	if err := f.parse(args, 0); err != nil {
 		return err
+	}
+	if publicURL != "" {
+		if u, err := url.Parse(publicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("--public-url %q is not an http or https URL like https://cutover.contoso.com", publicURL)
+		}
 	}
 	log, err := c.logger(stderr)
 	if err != nil {
@@ -124,7 +131,7 @@ func (p Program) runServe(ctx context.Context, args []string, getenv Env, stdout
 		return err
 	}
 	svc, err := startService(ctx, pool, shell, serviceConfig{
-		Role: role, Listen: listen, MaxSyncAge: gf.MaxSyncAge,
+		Role: role, Listen: listen, PublicURL: publicURL, MaxSyncAge: gf.MaxSyncAge,
 		Jobs: jc,
 	}, log)
 	if err != nil {

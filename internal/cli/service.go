@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -34,6 +35,9 @@ const (
 type serviceConfig struct {
 	Role   string
 	Listen string
+	// PublicURL is where leads reach the pages (the API's own address if
+	// empty): notifications link to a wave's page with it.
+	PublicURL string
 	// FallbackListen lets the API take any free port if Listen is in use.
 	FallbackListen bool
 	Jobs           jobs.Config
@@ -108,6 +112,10 @@ func startService(ctx context.Context, pool *pgxpool.Pool, shell migration.Shell
 			}
 		}()
 		log.Info("API listening", "url", s.URL+"/api/v1", "pages", s.URL+"/ui/")
+		public := cmp.Or(cfg.PublicURL, s.URL)
+		if err := store.New(pool).SettingsSetPublicURL(ctx, public, "cutover serve"); err != nil {
+			log.Warn("recording the pages' address for notifications failed", "public_url", public, "error", err)
+		}
 		if tokens, err := store.New(pool).TokenList(ctx); err == nil && !slices.ContainsFunc(tokens, func(t store.Token) bool { return t.RevokedAt == nil }) {
 			log.Warn("no API token is in use yet: every request will be refused until an admin makes one (cutover token create --role admin --name NAME)")
 		}

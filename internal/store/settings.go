@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/cutover/cutover/internal/migration"
@@ -14,6 +15,9 @@ type Settings struct {
 	MaxInFlight int       `json:"max_in_flight"`
 	UpdatedAt   time.Time `json:"updated_at"`
 	UpdatedBy   string    `json:"updated_by"`
+	// PublicURL is where leads reach the pages ("" if not set): links in
+	// notifications start with it.
+	PublicURL string `json:"public_url"`
 }
 
 // MaxMaxInFlight is the highest cap the schema accepts.
@@ -32,4 +36,9 @@ func (q *Queries) SettingsSetMaxInFlight(ctx context.Context, n int, actor strin
 	}
 	r, err := q.gen.SettingsSetMaxInFlight(ctx, dbsqlc.SettingsSetMaxInFlightParams{MaxInFlight: n, Actor: actor})
 	return Settings(r), err
+}
+
+// SettingsSetPublicURL records where leads reach the pages, if it changed.
+func (q *Queries) SettingsSetPublicURL(ctx context.Context, publicURL, actor string) error {
+	return q.gen.SettingsSetPublicURL(ctx, dbsqlc.SettingsSetPublicURLParams{PublicURL: strings.TrimRight(publicURL, "/"), Actor: actor})
 }

@@ -13,7 +13,7 @@ import (
 // Webhook formats.
 const (
 	WebhookSlack = "slack" // Slack incoming webhook: {"text": ...}
-	WebhookTeams = "teams" // Microsoft Teams incoming webhook: a MessageCard
+	WebhookTeams = "teams" // Microsoft Teams Workflows (or incoming) webhook: an Adaptive Card in a message
 	WebhookJSON  = "json"  // the notification as cutover writes it
 )
 

@@ -12,26 +12,32 @@ import (
 
 const SettingsGet = `-- name: SettingsGet :one
 
-SELECT max_in_flight, updated_at, updated_by FROM deployment_settings
+SELECT max_in_flight, updated_at, updated_by, public_url FROM deployment_settings
 `
 
 type SettingsGetRow struct {
 	MaxInFlight int
 	UpdatedAt   time.Time
 	UpdatedBy   string
+	PublicURL   string
 }
 
-// The deployment's settings, shared by every process (sql/0003, sql/0006).
+// The deployment's settings, shared by every process (sql/0003, sql/0012).
 func (q *Queries) SettingsGet(ctx context.Context) (SettingsGetRow, error) {
 	row := q.db.QueryRow(ctx, SettingsGet)
 	var i SettingsGetRow
-	err := row.Scan(&i.MaxInFlight, &i.UpdatedAt, &i.UpdatedBy)
+	err := row.Scan(
+		&i.MaxInFlight,
+		&i.UpdatedAt,
+		&i.UpdatedBy,
+		&i.PublicURL,
+	)
 	return i, err
 }
 
 const SettingsSetMaxInFlight = `-- name: SettingsSetMaxInFlight :one
 UPDATE deployment_settings SET max_in_flight = $1, updated_at = now(), updated_by = $2
-RETURNING max_in_flight, updated_at, updated_by
+RETURNING max_in_flight, updated_at, updated_by, public_url
 `
 
 type SettingsSetMaxInFlightParams struct {
@@ -43,11 +49,32 @@ type SettingsSetMaxInFlightRow struct {
 	MaxInFlight int
 	UpdatedAt   time.Time
 	UpdatedBy   string
+	PublicURL   string
 }
 
 func (q *Queries) SettingsSetMaxInFlight(ctx context.Context, arg SettingsSetMaxInFlightParams) (SettingsSetMaxInFlightRow, error) {
 	row := q.db.QueryRow(ctx, SettingsSetMaxInFlight, arg.MaxInFlight, arg.Actor)
 	var i SettingsSetMaxInFlightRow
-	err := row.Scan(&i.MaxInFlight, &i.UpdatedAt, &i.UpdatedBy)
+	err := row.Scan(
+		&i.MaxInFlight,
+		&i.UpdatedAt,
+		&i.UpdatedBy,
+		&i.PublicURL,
+	)
 	return i, err
+}
+
+const SettingsSetPublicURL = `-- name: SettingsSetPublicURL :exec
+UPDATE deployment_settings SET public_url = $1::text, updated_at = now(), updated_by = $2
+WHERE public_url <> $1::text
+`
+
+type SettingsSetPublicURLParams struct {
+	PublicURL string
+	Actor     string
+}
+
+func (q *Queries) SettingsSetPublicURL(ctx context.Context, arg SettingsSetPublicURLParams) error {
+	_, err := q.db.Exec(ctx, SettingsSetPublicURL, arg.PublicURL, arg.Actor)
+	return err
 }
