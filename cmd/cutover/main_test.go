@@ -200,6 +200,15 @@ func TestRolesAcrossProcesses(t *testing.T) {
 		require.Equal(t, 1, shell.MovesFor(upn), "%s: moves that took effect", upn)
 	}
 	require.LessOrEqual(t, shell.Stats().MaxInFlight, 60, "two waves of concurrency 30")
+
+	// The workers' shell is the simulated tenant's: the API alone, which
+	// runs none, says so on its pages and in /me.
+	resp, err := http.Get("http://" + addr + "/ui/signin")
+	require.NoError(t, err)
+	page, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Contains(t, string(page), "The on-premises shell is simulated")
 }
 
 // waitFor polls a count query until it reaches want.

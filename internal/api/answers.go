@@ -22,8 +22,9 @@ type readyAnswer struct {
 
 // meAnswer says who the request acts for.
 type meAnswer struct {
-	Name string    `json:"name"`
-	Role auth.Role `json:"role"`
+	Name      string          `json:"name"`
+	Role      auth.Role       `json:"role"`
+	Simulated store.Simulated `json:"simulated"`
 }
 
 type auditAnswer struct {

@@ -434,3 +434,37 @@ func TestWithoutGraph(t *testing.T) {
 	// A dry run of a group that does not exist is still a 404.
 	apiErr(t, b.do(t, http.MethodPost, "/api/v1/groups/4242/preflight", "", nil), http.StatusNotFound, "not_found")
 }
+
+// When the shell or Graph is the simulated tenant's, the API's /me and
+// every page say so; when neither is, nothing does.
+func TestSimulatedIsSaid(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		sim    store.Simulated
+		banner string
+	}{
+		{"real", store.Simulated{}, ""},
+		{"shell simulated", store.Simulated{Shell: true}, "The on-premises shell is simulated"},
+		{"both simulated", store.Simulated{Shell: true, Graph: true}, "The on-premises shell and Microsoft Graph are simulated"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			require.NoError(t, store.New(b.pool).SettingsSetSimulated(context.Background(), tt.sim))
+			me := decode[struct {
+				Simulated store.Simulated `json:"simulated"`
+			}](t, b.get(t, "/api/v1/me"), http.StatusOK)
+			require.Equal(t, tt.sim, me.Simulated)
+			for _, path := range []string{"/ui/signin", "/ui/lookup", "/ui/groups"} {
+				page := string(b.get(t, path).Body)
+				if tt.banner == "" {
+					require.NotContains(t, page, "Simulated tenant", path)
+					continue
+				}
+				require.Contains(t, page, `<p class="simulated" role="status"><strong>Simulated tenant.</strong> `+tt.banner, path)
+			}
+		})
+	}
+}

@@ -155,7 +155,12 @@ func (s *Server) audit(ctx context.Context, who, action, target string, status i
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 	p, _ := PrincipalOf(r.Context())
-	writeJSON(w, http.StatusOK, meAnswer{Name: p.Name, Role: p.Role})
+	sim, err := s.app.Simulated(r.Context())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, meAnswer{Name: p.Name, Role: p.Role, Simulated: sim})
 }
 
 func (s *Server) auditList(w http.ResponseWriter, r *http.Request) {

@@ -34,6 +34,7 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"counts":     progressWords,
 	"waveDetail": waveDetail,
 	"failed":     func(p migration.Progress) int { return p.Counts[migration.MoveStateFailed] },
+	"simulated":  simulatedWords,
 }).ParseFS(webFS, "web/*.html"))
 
 // progressWords says a progress in a line (the dashboard's script writes the
@@ -80,6 +81,8 @@ type page struct {
 	Failures []migration.FailureCount
 	// Readiness is the deployment's readiness report.
 	Readiness *preflight.Deployment
+	// Simulated says what of the tenant is simulated: every page says so.
+	Simulated store.Simulated
 }
 
 // render writes a page; the template is rendered to a buffer first, so that
@@ -89,6 +92,11 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		p.Who, p.Lead = who.Name, who.Role.Allows(auth.RoleLead)
 	}
 	p.Now = s.now()
+	if sim, err := s.app.Simulated(r.Context()); err == nil {
+		p.Simulated = sim
+	} else {
+		s.log.Warn("page: reading whether the tenant is simulated failed", "page", name, "error", err)
+	}
 	var buf bytes.Buffer
 	if err := pages.ExecuteTemplate(&buf, name, p); err != nil {
 		s.log.Error("page failed", "page", name, "error", err)
@@ -276,4 +284,16 @@ func (s *Server) pageWave(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "wave", page{Title: wave.Name, Wave: &views[0], Events: events, Failures: app.Summarise(counts).Failures})
+}
+
+// simulatedWords says what of the tenant is simulated, for the banner every
+// page shows then.
+func simulatedWords(s store.Simulated) string {
+	switch {
+	case s.Shell && s.Graph:
+		return "The on-premises shell and Microsoft Graph are simulated"
+	case s.Shell:
+		return "The on-premises shell is simulated"
+	}
+	return "Microsoft Graph is simulated"
 }

@@ -97,3 +97,10 @@ func (s *Service) AuditLog(ctx context.Context, limit int, before int64) ([]stor
 func (s *Service) Refused(ctx context.Context, a Actor, outcome string) error {
 	return s.q().AuditAdd(ctx, store.AuditEntry{Actor: a.Name, Action: a.Action, Target: a.Target, Outcome: outcome})
 }
+
+// Simulated says which of the shell and Graph are the simulated tenant's,
+// as the processes running them said at their start.
+func (s *Service) Simulated(ctx context.Context) (store.Simulated, error) {
+	st, err := s.q().SettingsGet(ctx)
+	return st.Simulated, err
+}

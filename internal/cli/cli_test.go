@@ -63,6 +63,9 @@ func TestBadInvocations(t *testing.T) {
 		{"bad number in env", map[string]string{"CUTOVER_WORKERS": "many"}, []string{"serve"}, 1, `CUTOVER_WORKERS="many" is not a whole number`},
 		{"bad duration in env", map[string]string{"CUTOVER_SHELL_TIMEOUT": "soon"}, []string{"serve"}, 1, `CUTOVER_SHELL_TIMEOUT="soon" is not a duration`},
 		{"bad log level", nil, []string{"serve", "--log-level", "loud"}, 1, `log level "loud"`},
+		{"serve without a shell chosen", nil, []string{"serve"}, 1, "--shell pwsh (the Skype for Business management shell, on its host) or --shell sim"},
+		{"workers without a shell chosen", nil, []string{"serve", "--role", "workers"}, 1, "--shell sim (a simulated tenant"},
+		{"serve with a public URL that is not one", nil, []string{"serve", "--shell", "sim", "--public-url", "cutover.contoso.com"}, 1, `--public-url "cutover.contoso.com" is not an http or https URL`},
 		{"unreachable database", nil, []string{"migrate", "--database-url", "postgres://postgres:secret@127.0.0.1:1/x?connect_timeout=2"}, 1, "cannot reach Postgres"},
 	}
 	for _, tt := range tests {

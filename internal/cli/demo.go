@@ -102,7 +102,8 @@ func (p Program) runDemo(ctx context.Context, args []string, getenv Env, stdout,
 	jc.HostRecheck = 500 * time.Millisecond // a lead's request for a check is answered at once
 	jc.PollInterval = 200 * time.Millisecond
 	jc.RetryMax = min(wf.RetryMax, 5*time.Second)
-	svc, err := startService(ctx, pool, shell, serviceConfig{Role: RoleAll, Listen: listen, FallbackListen: true, Jobs: jc, MaxSyncAge: gf.MaxSyncAge}, log)
+	svc, err := startService(ctx, pool, shell, serviceConfig{Role: RoleAll, Listen: listen, FallbackListen: true, Jobs: jc, MaxSyncAge: gf.MaxSyncAge,
+		Simulated: store.Simulated{Shell: true, Graph: gf.Graph == "sim"}}, log)
 	if err != nil {
 		return err
 	}

@@ -26,7 +26,7 @@ type checkFlags struct {
 
 func (k *checkFlags) register(f *flags) {
 	k.c.register(f)
-	k.sh.register(f)
+	k.sh.register(f, "sim")
 	k.gf.register(f, "off", migration.DefaultLicenceSettle)
 	f.BoolVar(&k.asJSON, "json", false, "print the result as JSON")
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -37,8 +38,10 @@ type shellFlags struct {
 	Sessions         int
 }
 
-func (s *shellFlags) register(f *flags) {
-	f.str(&s.Shell, "shell", "CUTOVER_SHELL", "sim", `on-premises shell: "pwsh" (the Skype for Business management shell through PowerShell), "sim" (a simulated tenant in this process) or "sim+http://host:port" (one served by "cutover simulate")`)
+// register adds the shell's flags; def is the shell when none is chosen
+// ("" for none: serve makes the choice explicit).
+func (s *shellFlags) register(f *flags, def string) {
+	f.str(&s.Shell, "shell", "CUTOVER_SHELL", def, `on-premises shell: "pwsh" (the Skype for Business management shell through PowerShell), "sim" (a simulated tenant in this process) or "sim+http://host:port" (one served by "cutover simulate")`)
 	f.str(&s.Target, "online-target", "CUTOVER_ONLINE_TARGET", migration.DefaultOnlineTarget, "ProxyFqdn of the hosting provider users move to (Get-CsHostingProvider; Move-CsUser -Target)")
 	f.str(&s.DNSServer, "dns-server", "CUTOVER_DNS_SERVER", "", `DNS server (host:port) for the SIP domains' hybrid records; "system" for /etc/resolv.conf's; none leaves DNS unchecked`)
 	f.str(&s.DomainController, "domain-controller", "CUTOVER_DOMAIN_CONTROLLER", "", "domain controller for Get-CsUser and Move-CsUser -DomainController (users of other domains of a multi-domain forest)")
@@ -53,8 +56,17 @@ func (s *shellFlags) register(f *flags) {
 	f.dur(&s.MoveLatency, "sim-move-latency", "CUTOVER_SIM_MOVE_LATENCY", 0, "mean latency of a simulated move call (default: --sim-latency)")
 }
 
+// simulated reports whether the shell is the simulated tenant's.
+func (s *shellFlags) simulated() bool { return strings.HasPrefix(s.Shell, "sim") }
+
+// errNoShell is serve's refusal to run workers on a shell not chosen.
+var errNoShell = errors.New(`cutover serve runs moves only on a shell you choose: --shell pwsh (the Skype for Business management shell, on its host) or --shell sim (a simulated tenant, to try cutover out: nothing reaches Microsoft); or set CUTOVER_SHELL. "cutover demo" runs the simulated tenant by itself`)
+
 func (s *shellFlags) open() (migration.Shell, error) {
 	switch {
+	case s.Shell == "":
+		return nil, nil // an API alone needs no shell
+
 	case s.Shell == "pwsh":
 		cfg := pwsh.Config{Executable: s.Executable, PoolFQDN: s.PoolFQDN, HostedMigrationOverrideURL: s.OverrideURL, Sessions: s.Sessions,
 			DomainController: s.DomainController}
@@ -98,7 +110,7 @@ func (p Program) runServe(ctx context.Context, args []string, getenv Env, stdout
 	var gf graphFlags
 	var role, listen, publicURL string
 	c.register(f)
-	sh.register(f)
+	sh.register(f, "")
 	gf.register(f, "off", migration.DefaultLicenceSettle)
 	wf.register(f, 30*time.Second)
 	f.str(&role, "role", "CUTOVER_ROLE", RoleAll, "what this process runs: all (API and workers), api, or workers")
@@ -107,14 +119,17 @@ func (p Program) runServe(ctx context.Context, args []string, getenv Env, stdout
 	if err := f.parse(args, 0); err != nil {
 		return err
 	}
+	log, err := c.logger(stderr)
+	if err != nil {
+		return err
+	}
+	if sh.Shell == "" && role != RoleAPI {
+		return errNoShell
+	}
 	if publicURL != "" {
 		if u, err := url.Parse(publicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			return fmt.Errorf("--public-url %q is not an http or https URL like https://cutover.contoso.com", publicURL)
 		}
-	}
-	log, err := c.logger(stderr)
-	if err != nil {
-		return err
 	}
 	log.Info("starting", "role", role, "database", store.Redact(c.DatabaseURL), "shell", sh.Shell, "workers", wf.Workers)
 	a, err := p.openAdapters(ctx, c.DatabaseURL, sh, gf, log)
@@ -132,7 +147,8 @@ func (p Program) runServe(ctx context.Context, args []string, getenv Env, stdout
 	}
 	svc, err := startService(ctx, pool, shell, serviceConfig{
 		Role: role, Listen: listen, PublicURL: publicURL, MaxSyncAge: gf.MaxSyncAge,
-		Jobs: jc,
+		Simulated: store.Simulated{Shell: sh.simulated(), Graph: gf.Graph == "sim"},
+		Jobs:      jc,
 	}, log)
 	if err != nil {
 		return err

@@ -38,6 +38,10 @@ type serviceConfig struct {
 	// PublicURL is where leads reach the pages (the API's own address if
 	// empty): notifications link to a wave's page with it.
 	PublicURL string
+	// Simulated says which of the shell and Graph are the simulated
+	// tenant's; it is recorded for the pages, the API and the command line
+	// to say so.
+	Simulated store.Simulated
 	// FallbackListen lets the API take any free port if Listen is in use.
 	FallbackListen bool
 	Jobs           jobs.Config
@@ -62,7 +66,11 @@ func startService(ctx context.Context, pool *pgxpool.Pool, shell migration.Shell
 	}
 	jc := cfg.Jobs
 	m := metrics.New(pool, log)
-	shell, jc.Directory = m.Shell(shell), m.Directory(jc.Directory)
+	hasShell := shell != nil // an API alone runs none
+	if hasShell {
+		shell = m.Shell(shell)
+	}
+	jc.Directory = m.Directory(jc.Directory)
 	jc.MoveEnded, jc.Interrupted = m.MoveEnded, m.Interrupted
 	if cfg.Role == RoleAPI {
 		jc.MoveWorkers, jc.Control = 0, false
@@ -75,6 +83,16 @@ func startService(ctx context.Context, pool *pgxpool.Pool, shell migration.Shell
 	client, ready, err := jobs.NewClientWithReadiness(pool, shell, jc, log)
 	if err != nil {
 		return nil, err
+	}
+	// A process with a shell says whether it is simulated; an API alone
+	// (no shell) leaves what its workers said.
+	if hasShell {
+		if err := store.New(pool).SettingsSetSimulated(ctx, cfg.Simulated); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Simulated.Any() {
+		log.Warn("running against a simulated tenant: nothing reaches Microsoft", "shell_simulated", cfg.Simulated.Shell, "graph_simulated", cfg.Simulated.Graph)
 	}
 	s := &service{log: log, client: client}
 	if cfg.Role != RoleAPI {

@@ -27,7 +27,7 @@ func runSimulate(ctx context.Context, args []string, getenv Env, stdout, stderr 
 	var sh shellFlags
 	var listen, graphListen, caFile, dnsListen string
 	c.register(f)
-	sh.register(f)
+	sh.register(f, "sim")
 	f.str(&listen, "listen", "CUTOVER_SIM_LISTEN", "127.0.0.1:7070", "address the simulated shell listens on")
 	f.str(&graphListen, "graph-listen", "CUTOVER_SIM_GRAPH_LISTEN", "127.0.0.1:7071", `address the simulated Microsoft Graph listens on (HTTPS; "off" for none)`)
 	f.str(&dnsListen, "dns-listen", "CUTOVER_SIM_DNS_LISTEN", "127.0.0.1:7053", `address (UDP, loopback) the simulated SIP domains' DNS listens on ("off" for none)`)

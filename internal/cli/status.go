@@ -27,7 +27,9 @@ func runStatus(ctx context.Context, args []string, getenv Env, stdout, stderr io
 		return err
 	}
 	defer pool.Close()
-	st, err := app.New(pool, nil).LookUp(ctx, f.Arg(0), time.Now())
+	svc := app.New(pool, nil)
+	saySimulated(ctx, svc, stderr)
+	st, err := svc.LookUp(ctx, f.Arg(0), time.Now())
 	if err != nil {
 		return err
 	}
@@ -94,4 +96,21 @@ func printStatus(w io.Writer, st app.UserStatus) {
 		}
 		fmt.Fprintf(w, "\nEarlier moves: %s\n", strings.Join(prev, "; "))
 	}
+}
+
+// saySimulated writes, on standard error (the output stays the answer),
+// that the deployment runs against a simulated tenant, when it does.
+func saySimulated(ctx context.Context, svc *app.Service, w io.Writer) {
+	sim, err := svc.Simulated(ctx)
+	if err != nil || !sim.Any() {
+		return
+	}
+	what := "Microsoft Graph is"
+	switch {
+	case sim.Shell && sim.Graph:
+		what = "the on-premises shell and Microsoft Graph are"
+	case sim.Shell:
+		what = "the on-premises shell is"
+	}
+	fmt.Fprintf(w, "SIMULATED TENANT: %s simulated; nothing here reaches Microsoft, and no user is moved.\n", what)
 }

@@ -111,6 +111,7 @@ func runWave(ctx context.Context, args []string, getenv Env, stdout, stderr io.W
 		return err
 	}
 	defer s.pool.Close()
+	saySimulated(ctx, s.app, stderr)
 	var w migration.Wave
 	a := app.Actor{Name: s.actor, Action: "wave " + action, Target: "wave " + f.Arg(0)}
 	switch action {
@@ -244,6 +245,7 @@ func runSettings(ctx context.Context, args []string, getenv Env, stdout, stderr 
 	}
 	defer pool.Close()
 	svc := app.New(pool, nil)
+	saySimulated(ctx, svc, stderr)
 	if maxInFlight != 0 {
 		a := app.As(cliActor(getenv))
 		_, err = svc.SetMaxInFlight(ctx, a, maxInFlight)
@@ -348,6 +350,7 @@ func runReport(ctx context.Context, args []string, getenv Env, stdout, stderr io
 	}
 	defer pool.Close()
 	svc := app.New(pool, nil)
+	saySimulated(ctx, svc, stderr)
 	if waveID != 0 {
 		_, err = svc.Wave(ctx, waveID)
 	} else {

@@ -18,6 +18,25 @@ type Settings struct {
 	// PublicURL is where leads reach the pages ("" if not set): links in
 	// notifications start with it.
 	PublicURL string `json:"public_url"`
+	// Simulated says which of the shell and Graph are the simulated
+	// tenant's.
+	Simulated Simulated `json:"simulated"`
+}
+
+// Simulated says whether the on-premises shell and Microsoft Graph are the
+// simulated tenant's: nothing then reaches Microsoft.
+type Simulated struct {
+	Shell bool `json:"shell"`
+	Graph bool `json:"graph"`
+}
+
+// Any reports whether anything is simulated.
+func (s Simulated) Any() bool { return s.Shell || s.Graph }
+
+// settingsOf is the store's settings of a row.
+func settingsOf(r dbsqlc.SettingsGetRow) Settings {
+	return Settings{MaxInFlight: r.MaxInFlight, UpdatedAt: r.UpdatedAt, UpdatedBy: r.UpdatedBy, PublicURL: r.PublicURL,
+		Simulated: Simulated{Shell: r.SimulatedShell, Graph: r.SimulatedGraph}}
 }
 
 // MaxMaxInFlight is the highest cap the schema accepts.
@@ -26,7 +45,7 @@ const MaxMaxInFlight = 10000
 // SettingsGet returns the deployment's settings.
 func (q *Queries) SettingsGet(ctx context.Context) (Settings, error) {
 	r, err := q.gen.SettingsGet(ctx)
-	return Settings(r), err
+	return settingsOf(r), err
 }
 
 // SettingsSetMaxInFlight sets the deployment's cap on moves in flight.
@@ -35,10 +54,16 @@ func (q *Queries) SettingsSetMaxInFlight(ctx context.Context, n int, actor strin
 		return Settings{}, migration.Invalid("invalid_settings", "max_in_flight", "must be between 1 and %d (got %d)", MaxMaxInFlight, n)
 	}
 	r, err := q.gen.SettingsSetMaxInFlight(ctx, dbsqlc.SettingsSetMaxInFlightParams{MaxInFlight: n, Actor: actor})
-	return Settings(r), err
+	return settingsOf(dbsqlc.SettingsGetRow(r)), err
 }
 
 // SettingsSetPublicURL records where leads reach the pages, if it changed.
 func (q *Queries) SettingsSetPublicURL(ctx context.Context, publicURL, actor string) error {
 	return q.gen.SettingsSetPublicURL(ctx, dbsqlc.SettingsSetPublicURLParams{PublicURL: strings.TrimRight(publicURL, "/"), Actor: actor})
+}
+
+// SettingsSetSimulated records which of the shell and Graph a starting
+// process runs simulated.
+func (q *Queries) SettingsSetSimulated(ctx context.Context, s Simulated) error {
+	return q.gen.SettingsSetSimulated(ctx, dbsqlc.SettingsSetSimulatedParams{SimulatedShell: s.Shell, SimulatedGraph: s.Graph})
 }

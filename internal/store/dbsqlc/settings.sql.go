@@ -12,17 +12,20 @@ import (
 
 const SettingsGet = `-- name: SettingsGet :one
 
-SELECT max_in_flight, updated_at, updated_by, public_url FROM deployment_settings
+SELECT max_in_flight, updated_at, updated_by, public_url, simulated_shell, simulated_graph FROM deployment_settings
 `
 
 type SettingsGetRow struct {
-	MaxInFlight int
-	UpdatedAt   time.Time
-	UpdatedBy   string
-	PublicURL   string
+	MaxInFlight    int
+	UpdatedAt      time.Time
+	UpdatedBy      string
+	PublicURL      string
+	SimulatedShell bool
+	SimulatedGraph bool
 }
 
-// The deployment's settings, shared by every process (sql/0003, sql/0012).
+// The deployment's settings, shared by every process (sql/0003, sql/0012,
+// sql/0013).
 func (q *Queries) SettingsGet(ctx context.Context) (SettingsGetRow, error) {
 	row := q.db.QueryRow(ctx, SettingsGet)
 	var i SettingsGetRow
@@ -31,13 +34,15 @@ func (q *Queries) SettingsGet(ctx context.Context) (SettingsGetRow, error) {
 		&i.UpdatedAt,
 		&i.UpdatedBy,
 		&i.PublicURL,
+		&i.SimulatedShell,
+		&i.SimulatedGraph,
 	)
 	return i, err
 }
 
 const SettingsSetMaxInFlight = `-- name: SettingsSetMaxInFlight :one
 UPDATE deployment_settings SET max_in_flight = $1, updated_at = now(), updated_by = $2
-RETURNING max_in_flight, updated_at, updated_by, public_url
+RETURNING max_in_flight, updated_at, updated_by, public_url, simulated_shell, simulated_graph
 `
 
 type SettingsSetMaxInFlightParams struct {
@@ -46,10 +51,12 @@ type SettingsSetMaxInFlightParams struct {
 }
 
 type SettingsSetMaxInFlightRow struct {
-	MaxInFlight int
-	UpdatedAt   time.Time
-	UpdatedBy   string
-	PublicURL   string
+	MaxInFlight    int
+	UpdatedAt      time.Time
+	UpdatedBy      string
+	PublicURL      string
+	SimulatedShell bool
+	SimulatedGraph bool
 }
 
 func (q *Queries) SettingsSetMaxInFlight(ctx context.Context, arg SettingsSetMaxInFlightParams) (SettingsSetMaxInFlightRow, error) {
@@ -60,6 +67,8 @@ func (q *Queries) SettingsSetMaxInFlight(ctx context.Context, arg SettingsSetMax
 		&i.UpdatedAt,
 		&i.UpdatedBy,
 		&i.PublicURL,
+		&i.SimulatedShell,
+		&i.SimulatedGraph,
 	)
 	return i, err
 }
@@ -76,5 +85,22 @@ type SettingsSetPublicURLParams struct {
 
 func (q *Queries) SettingsSetPublicURL(ctx context.Context, arg SettingsSetPublicURLParams) error {
 	_, err := q.db.Exec(ctx, SettingsSetPublicURL, arg.PublicURL, arg.Actor)
+	return err
+}
+
+const SettingsSetSimulated = `-- name: SettingsSetSimulated :exec
+UPDATE deployment_settings SET simulated_shell = $1, simulated_graph = $2
+WHERE (simulated_shell, simulated_graph) IS DISTINCT FROM ($1, $2)
+`
+
+type SettingsSetSimulatedParams struct {
+	SimulatedShell bool
+	SimulatedGraph bool
+}
+
+// SettingsSetSimulated records whether the shell and Graph a process
+// starts with are simulated.
+func (q *Queries) SettingsSetSimulated(ctx context.Context, arg SettingsSetSimulatedParams) error {
+	_, err := q.db.Exec(ctx, SettingsSetSimulated, arg.SimulatedShell, arg.SimulatedGraph)
 	return err
 }
