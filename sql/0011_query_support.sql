@@ -49,14 +49,6 @@ BEGIN
 END
 $$;
 
--- The move of a user (by UPN or SIP address) that a lookup shows: the
--- active one, else the latest.
-CREATE FUNCTION cutover_current_move(identity text) RETURNS bigint
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT id FROM moves WHERE upn = identity OR sip = identity
-    ORDER BY cutover_move_active(state) DESC, id DESC LIMIT 1
-$$;
-
 -- A pilot group with its member counts (migration.Group).
 CREATE VIEW group_details AS
 SELECT g.id, g.name, g.source, g.created_by, g.created_at,

