@@ -147,6 +147,10 @@ func TestRecoveryServeRestarted(t *testing.T) {
 	members := planUsers(t, pool, "restart", users, 25)
 
 	waitFor(t, pool, 2*time.Minute, users/4, ended)
+	// The kill must strand moves in flight (on a loaded machine the process
+	// can be between moves when the count is reached; once, in CI, it held
+	// 24 jobs and no move in flight).
+	waitFor(t, pool, time.Minute, 5, `SELECT count(*) FROM moves WHERE state IN ('preflight', 'moving', 'verifying')`)
 	require.NoError(t, first.Process.Kill())
 	killed := time.Now()
 	_ = first.Wait()
