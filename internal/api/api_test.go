@@ -447,6 +447,7 @@ func TestSimulatedIsSaid(t *testing.T) {
 		{"real", store.Simulated{}, ""},
 		{"shell simulated", store.Simulated{Shell: true}, "The on-premises shell is simulated"},
 		{"both simulated", store.Simulated{Shell: true, Graph: true}, "The on-premises shell and Microsoft Graph are simulated"},
+		{"Graph simulated, users moved for real", store.Simulated{Graph: true}, "Microsoft Graph is simulated: the checks in Entra ID and Teams are not Microsoft"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

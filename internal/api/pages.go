@@ -34,7 +34,6 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"counts":     progressWords,
 	"waveDetail": waveDetail,
 	"failed":     func(p migration.Progress) int { return p.Counts[migration.MoveStateFailed] },
-	"simulated":  simulatedWords,
 }).ParseFS(webFS, "web/*.html"))
 
 // progressWords says a progress in a line (the dashboard's script writes the
@@ -284,16 +283,4 @@ func (s *Server) pageWave(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "wave", page{Title: wave.Name, Wave: &views[0], Events: events, Failures: app.Summarise(counts).Failures})
-}
-
-// simulatedWords says what of the tenant is simulated, for the banner every
-// page shows then.
-func simulatedWords(s store.Simulated) string {
-	switch {
-	case s.Shell && s.Graph:
-		return "The on-premises shell and Microsoft Graph are simulated"
-	case s.Shell:
-		return "The on-premises shell is simulated"
-	}
-	return "Microsoft Graph is simulated"
 }

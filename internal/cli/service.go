@@ -131,7 +131,7 @@ func startService(ctx context.Context, pool *pgxpool.Pool, shell migration.Shell
 		}()
 		log.Info("API listening", "url", s.URL+"/api/v1", "pages", s.URL+"/ui/")
 		public := cmp.Or(cfg.PublicURL, s.URL)
-		if err := store.New(pool).SettingsSetPublicURL(ctx, public, "cutover serve"); err != nil {
+		if err := store.New(pool).SettingsSetPublicURL(ctx, public); err != nil {
 			log.Warn("recording the pages' address for notifications failed", "public_url", public, "error", err)
 		}
 		if tokens, err := store.New(pool).TokenList(ctx); err == nil && !slices.ContainsFunc(tokens, func(t store.Token) bool { return t.RevokedAt == nil }) {

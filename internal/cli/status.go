@@ -101,16 +101,7 @@ func printStatus(w io.Writer, st app.UserStatus) {
 // saySimulated writes, on standard error (the output stays the answer),
 // that the deployment runs against a simulated tenant, when it does.
 func saySimulated(ctx context.Context, svc *app.Service, w io.Writer) {
-	sim, err := svc.Simulated(ctx)
-	if err != nil || !sim.Any() {
-		return
+	if sim, err := svc.Simulated(ctx); err == nil && sim.Any() {
+		fmt.Fprintln(w, "SIMULATED TENANT: "+sim.Says())
 	}
-	what := "Microsoft Graph is"
-	switch {
-	case sim.Shell && sim.Graph:
-		what = "the on-premises shell and Microsoft Graph are"
-	case sim.Shell:
-		what = "the on-premises shell is"
-	}
-	fmt.Fprintf(w, "SIMULATED TENANT: %s simulated; nothing here reaches Microsoft, and no user is moved.\n", what)
 }

@@ -82,7 +82,13 @@ func TestLeadCommands(t *testing.T) {
 		require.Contains(t, stderr, tt.stderr, tt.name)
 		require.NotContains(t, stdout+stderr, "sekrit", "%s: a webhook's key reached the output", tt.name)
 	}
-	_, stdout, _ := run(t, env, "report", "--wave", id)
+	// A simulated shell is said on standard error, the output staying the
+	// report.
+	_, _, stderr := run(t, env, "report", "--wave", id)
+	require.NotContains(t, stderr, "SIMULATED TENANT", "nothing is simulated yet")
+	require.NoError(t, q.SettingsSetSimulated(ctx, store.Simulated{Shell: true}))
+	_, stdout, stderr := run(t, env, "report", "--wave", id)
+	require.Contains(t, stderr, "SIMULATED TENANT: The on-premises shell is simulated: no user is moved.")
 	rows, err := csv.NewReader(strings.NewReader(stdout)).ReadAll()
 	require.NoError(t, err)
 	require.Len(t, rows, 5)

@@ -69,7 +69,7 @@ func (q *Queries) UserView(ctx context.Context, identity string) (UserView, erro
 	var v UserView
 	id := NormalizeIdentity(identity)
 	b := &pgx.Batch{}
-	b.Queue(dbsqlc.UserMemberships, id).Query(func(rows pgx.Rows) error {
+	queue(b, func(g *dbsqlc.Queries) { g.UserMemberships(ctx, id) }).Query(func(rows pgx.Rows) error {
 		ms, err := pgx.CollectRows(rows, pgx.RowToStructByPos[dbsqlc.UserMembershipsRow])
 		v.Groups, err = mapRows(ms, err, func(m dbsqlc.UserMembershipsRow) Membership {
 			return Membership{GroupID: m.GroupID, GroupName: m.GroupName, UPN: m.UPN, SIP: m.SIP,
@@ -77,21 +77,21 @@ func (q *Queries) UserView(ctx context.Context, identity string) (UserView, erro
 		})
 		return err
 	})
-	b.Queue(dbsqlc.MovesByUser, id).Query(func(rows pgx.Rows) (err error) {
+	queue(b, func(g *dbsqlc.Queries) { g.MovesByUser(ctx, id) }).Query(func(rows pgx.Rows) (err error) {
 		v.Moves, err = movesOf(pgx.CollectRows(rows, pgx.RowToStructByPos[dbsqlc.MoveDetail]))
 		return err
 	})
-	b.Queue(dbsqlc.UserTimeline, id).Query(func(rows pgx.Rows) error {
+	queue(b, func(g *dbsqlc.Queries) { g.UserTimeline(ctx, id) }).Query(func(rows pgx.Rows) error {
 		tl, err := pgx.CollectRows(rows, pgx.RowToStructByPos[dbsqlc.UserTimelineRow])
 		v.Timeline, err = mapRows(tl, err, func(r dbsqlc.UserTimelineRow) migration.MoveEvent { return eventOf(dbsqlc.MoveEventsRow(r)) })
 		return err
 	})
-	b.Queue(dbsqlc.UserRollbackRecord, id).Query(func(rows pgx.Rows) error {
+	queue(b, func(g *dbsqlc.Queries) { g.UserRollbackRecord(ctx, id) }).Query(func(rows pgx.Rows) error {
 		r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[dbsqlc.RollbackRecord])
 		v.Rollback, err = optional(rollbackOf(r), err)
 		return err
 	})
-	b.Queue(dbsqlc.UserPreflight, id).Query(func(rows pgx.Rows) error {
+	queue(b, func(g *dbsqlc.Queries) { g.UserPreflight(ctx, id) }).Query(func(rows pgx.Rows) error {
 		r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[dbsqlc.UserPreflightRow])
 		v.Preflight, err = optional(preflightOf(dbsqlc.PreflightGetRow(r)), err)
 		return err

@@ -33,6 +33,20 @@ type Simulated struct {
 // Any reports whether anything is simulated.
 func (s Simulated) Any() bool { return s.Shell || s.Graph }
 
+// Says is what the pages and the command line tell a lead or a helpdesk
+// agent about a simulated tenant ("" when nothing is simulated).
+func (s Simulated) Says() string {
+	switch {
+	case s.Shell && s.Graph:
+		return "The on-premises shell and Microsoft Graph are simulated: nothing here reaches Microsoft, and no user is moved."
+	case s.Shell:
+		return "The on-premises shell is simulated: no user is moved."
+	case s.Graph:
+		return "Microsoft Graph is simulated: the checks in Entra ID and Teams are not Microsoft's answers."
+	}
+	return ""
+}
+
 // settingsOf is the store's settings of a row.
 func settingsOf(r dbsqlc.SettingsGetRow) Settings {
 	return Settings{MaxInFlight: r.MaxInFlight, UpdatedAt: r.UpdatedAt, UpdatedBy: r.UpdatedBy, PublicURL: r.PublicURL,
@@ -58,8 +72,8 @@ func (q *Queries) SettingsSetMaxInFlight(ctx context.Context, n int, actor strin
 }
 
 // SettingsSetPublicURL records where leads reach the pages, if it changed.
-func (q *Queries) SettingsSetPublicURL(ctx context.Context, publicURL, actor string) error {
-	return q.gen.SettingsSetPublicURL(ctx, dbsqlc.SettingsSetPublicURLParams{PublicURL: strings.TrimRight(publicURL, "/"), Actor: actor})
+func (q *Queries) SettingsSetPublicURL(ctx context.Context, publicURL string) error {
+	return q.gen.SettingsSetPublicURL(ctx, strings.TrimRight(publicURL, "/"))
 }
 
 // SettingsSetSimulated records which of the shell and Graph a starting

@@ -8,9 +8,10 @@ SELECT max_in_flight, updated_at, updated_by, public_url, simulated_shell, simul
 UPDATE deployment_settings SET max_in_flight = @max_in_flight, updated_at = now(), updated_by = @actor
 RETURNING max_in_flight, updated_at, updated_by, public_url, simulated_shell, simulated_graph;
 
+-- SettingsSetPublicURL records where leads reach the pages; updated_at and
+-- updated_by stay those of the cap, which a lead set.
 -- name: SettingsSetPublicURL :exec
-UPDATE deployment_settings SET public_url = @public_url::text, updated_at = now(), updated_by = @actor
-WHERE public_url <> @public_url::text;
+UPDATE deployment_settings SET public_url = @public_url::text WHERE public_url <> @public_url::text;
 
 -- SettingsSetSimulated records whether the shell and Graph a process
 -- starts with are simulated.

@@ -9,7 +9,7 @@ import (
 	"context"
 )
 
-const AuditAdd = `-- name: AuditAdd :exec
+const auditAdd = `-- name: AuditAdd :exec
 
 INSERT INTO audit_log (actor, action, target, outcome, detail) VALUES ($1, $2, $3, $4, $5)
 `
@@ -24,7 +24,7 @@ type AuditAddParams struct {
 
 // The audit log (sql/0004): who changed what, appended to, never changed.
 func (q *Queries) AuditAdd(ctx context.Context, arg AuditAddParams) error {
-	_, err := q.db.Exec(ctx, AuditAdd,
+	_, err := q.db.Exec(ctx, auditAdd,
 		arg.Actor,
 		arg.Action,
 		arg.Target,
@@ -34,7 +34,7 @@ func (q *Queries) AuditAdd(ctx context.Context, arg AuditAddParams) error {
 	return err
 }
 
-const AuditList = `-- name: AuditList :many
+const auditList = `-- name: AuditList :many
 SELECT id, at, actor, action, target, outcome, detail FROM audit_log
 WHERE $1::bigint = 0 OR id < $1 ORDER BY id DESC LIMIT $2::int
 `
@@ -47,7 +47,7 @@ type AuditListParams struct {
 // AuditList reads the newest entries, at most max_entries, before the entry
 // with ID before (0: from the newest).
 func (q *Queries) AuditList(ctx context.Context, arg AuditListParams) ([]AuditLog, error) {
-	rows, err := q.db.Query(ctx, AuditList, arg.Before, arg.MaxEntries)
+	rows, err := q.db.Query(ctx, auditList, arg.Before, arg.MaxEntries)
 	if err != nil {
 		return nil, err
 	}

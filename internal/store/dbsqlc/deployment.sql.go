@@ -12,7 +12,7 @@ import (
 	"github.com/cutover/cutover/internal/migration"
 )
 
-const Heartbeat = `-- name: Heartbeat :many
+const heartbeat = `-- name: Heartbeat :many
 SELECT h.process::text AS process, h.last_heartbeat::timestamptz AS last_heartbeat, h.jobs::int AS jobs, h.move_ids::bigint[] AS move_ids
 FROM cutover_heartbeat($1::text, $2::text, $3::double precision, $4::double precision, $5::bigint[])
      AS h(process, last_heartbeat, jobs, move_ids)
@@ -37,7 +37,7 @@ type HeartbeatRow struct {
 // moves it works, and buries the processes silent for dead_after seconds
 // (sql/0009).
 func (q *Queries) Heartbeat(ctx context.Context, arg HeartbeatParams) ([]HeartbeatRow, error) {
-	rows, err := q.db.Query(ctx, Heartbeat,
+	rows, err := q.db.Query(ctx, heartbeat,
 		arg.ID,
 		arg.Host,
 		arg.TTLSeconds,
@@ -67,12 +67,12 @@ func (q *Queries) Heartbeat(ctx context.Context, arg HeartbeatParams) ([]Heartbe
 	return items, nil
 }
 
-const HoldClear = `-- name: HoldClear :one
+const holdClear = `-- name: HoldClear :one
 DELETE FROM deployment_holds WHERE code = $1 RETURNING code, reason, evidence, since, set_by
 `
 
 func (q *Queries) HoldClear(ctx context.Context, code string) (DeploymentHold, error) {
-	row := q.db.QueryRow(ctx, HoldClear, code)
+	row := q.db.QueryRow(ctx, holdClear, code)
 	var i DeploymentHold
 	err := row.Scan(
 		&i.Code,
@@ -84,7 +84,7 @@ func (q *Queries) HoldClear(ctx context.Context, code string) (DeploymentHold, e
 	return i, err
 }
 
-const HoldSet = `-- name: HoldSet :execrows
+const holdSet = `-- name: HoldSet :execrows
 INSERT INTO deployment_holds (code, reason, evidence, set_by) VALUES ($1, $2, $3, $4)
 ON CONFLICT (code) DO NOTHING
 `
@@ -98,7 +98,7 @@ type HoldSetParams struct {
 
 // HoldSet records a hold unless one of its code is held already.
 func (q *Queries) HoldSet(ctx context.Context, arg HoldSetParams) (int64, error) {
-	result, err := q.db.Exec(ctx, HoldSet,
+	result, err := q.db.Exec(ctx, holdSet,
 		arg.Code,
 		arg.Reason,
 		arg.Evidence,
@@ -110,12 +110,12 @@ func (q *Queries) HoldSet(ctx context.Context, arg HoldSetParams) (int64, error)
 	return result.RowsAffected(), nil
 }
 
-const Holds = `-- name: Holds :many
+const holds = `-- name: Holds :many
 SELECT code, reason, evidence, since, set_by FROM deployment_holds ORDER BY since, code
 `
 
 func (q *Queries) Holds(ctx context.Context) ([]DeploymentHold, error) {
-	rows, err := q.db.Query(ctx, Holds)
+	rows, err := q.db.Query(ctx, holds)
 	if err != nil {
 		return nil, err
 	}
@@ -140,13 +140,13 @@ func (q *Queries) Holds(ctx context.Context) ([]DeploymentHold, error) {
 	return items, nil
 }
 
-const HostList = `-- name: HostList :many
+const hostList = `-- name: HostList :many
 SELECT id, host, ready, facts, checks, checked_at FROM worker_hosts
 WHERE checked_at >= $1 ORDER BY checked_at DESC, id
 `
 
 func (q *Queries) HostList(ctx context.Context, since time.Time) ([]WorkerHost, error) {
-	rows, err := q.db.Query(ctx, HostList, since)
+	rows, err := q.db.Query(ctx, hostList, since)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +172,7 @@ func (q *Queries) HostList(ctx context.Context, since time.Time) ([]WorkerHost, 
 	return items, nil
 }
 
-const HostSave = `-- name: HostSave :exec
+const hostSave = `-- name: HostSave :exec
 
 INSERT INTO worker_hosts (id, host, ready, facts, checks, checked_at) VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (id) DO UPDATE SET host = $2, ready = $3, facts = $4, checks = $5, checked_at = $6
@@ -191,7 +191,7 @@ type HostSaveParams struct {
 // their checks, holds that stop every move start, hybrid readiness, and the
 // worker processes' heartbeats.
 func (q *Queries) HostSave(ctx context.Context, arg HostSaveParams) error {
-	_, err := q.db.Exec(ctx, HostSave,
+	_, err := q.db.Exec(ctx, hostSave,
 		arg.ID,
 		arg.Host,
 		arg.Ready,
@@ -202,7 +202,7 @@ func (q *Queries) HostSave(ctx context.Context, arg HostSaveParams) error {
 	return err
 }
 
-const ProcessEnd = `-- name: ProcessEnd :exec
+const processEnd = `-- name: ProcessEnd :exec
 UPDATE worker_processes SET ended_at = now(), end_reason = $1::text WHERE id = $2 AND ended_at IS NULL
 `
 
@@ -212,11 +212,11 @@ type ProcessEndParams struct {
 }
 
 func (q *Queries) ProcessEnd(ctx context.Context, arg ProcessEndParams) error {
-	_, err := q.db.Exec(ctx, ProcessEnd, arg.Reason, arg.ID)
+	_, err := q.db.Exec(ctx, processEnd, arg.Reason, arg.ID)
 	return err
 }
 
-const Processes = `-- name: Processes :many
+const processes = `-- name: Processes :many
 SELECT id, host, started_at, heartbeat_at, ended_at, coalesce(end_reason, '')::text AS end_reason FROM worker_processes
 WHERE ended_at IS NULL OR ended_at >= $1::timestamptz ORDER BY ended_at DESC NULLS FIRST, started_at DESC
 `
@@ -233,7 +233,7 @@ type ProcessesRow struct {
 // Processes reads the worker processes alive, or ended since since, most
 // recent first.
 func (q *Queries) Processes(ctx context.Context, since time.Time) ([]ProcessesRow, error) {
-	rows, err := q.db.Query(ctx, Processes, since)
+	rows, err := q.db.Query(ctx, processes, since)
 	if err != nil {
 		return nil, err
 	}
@@ -259,12 +259,12 @@ func (q *Queries) Processes(ctx context.Context, since time.Time) ([]ProcessesRo
 	return items, nil
 }
 
-const ReadinessList = `-- name: ReadinessList :many
+const readinessList = `-- name: ReadinessList :many
 SELECT section, checks, checked_at, checked_by FROM readiness_checks ORDER BY section
 `
 
 func (q *Queries) ReadinessList(ctx context.Context) ([]ReadinessCheck, error) {
-	rows, err := q.db.Query(ctx, ReadinessList)
+	rows, err := q.db.Query(ctx, readinessList)
 	if err != nil {
 		return nil, err
 	}
@@ -288,32 +288,32 @@ func (q *Queries) ReadinessList(ctx context.Context) ([]ReadinessCheck, error) {
 	return items, nil
 }
 
-const ReadinessRequest = `-- name: ReadinessRequest :one
+const readinessRequest = `-- name: ReadinessRequest :one
 INSERT INTO readiness_requests (requested_at, requested_by) VALUES (now(), $1)
 ON CONFLICT (id) DO UPDATE SET requested_at = now(), requested_by = $1 RETURNING requested_at
 `
 
 // ReadinessRequest asks every worker to check its host now.
 func (q *Queries) ReadinessRequest(ctx context.Context, actor string) (time.Time, error) {
-	row := q.db.QueryRow(ctx, ReadinessRequest, actor)
+	row := q.db.QueryRow(ctx, readinessRequest, actor)
 	var requested_at time.Time
 	err := row.Scan(&requested_at)
 	return requested_at, err
 }
 
-const ReadinessRequestedAt = `-- name: ReadinessRequestedAt :one
+const readinessRequestedAt = `-- name: ReadinessRequestedAt :one
 SELECT requested_at FROM readiness_requests ORDER BY requested_at DESC LIMIT 1
 `
 
 // ReadinessRequestedAt says when a check was last asked for (no row: never).
 func (q *Queries) ReadinessRequestedAt(ctx context.Context) (time.Time, error) {
-	row := q.db.QueryRow(ctx, ReadinessRequestedAt)
+	row := q.db.QueryRow(ctx, readinessRequestedAt)
 	var requested_at time.Time
 	err := row.Scan(&requested_at)
 	return requested_at, err
 }
 
-const ReadinessSave = `-- name: ReadinessSave :exec
+const readinessSave = `-- name: ReadinessSave :exec
 INSERT INTO readiness_checks (section, checks, checked_at, checked_by) VALUES ($1, $2, $3, $4)
 ON CONFLICT (section) DO UPDATE SET checks = $2, checked_at = $3, checked_by = $4
 `
@@ -326,7 +326,7 @@ type ReadinessSaveParams struct {
 }
 
 func (q *Queries) ReadinessSave(ctx context.Context, arg ReadinessSaveParams) error {
-	_, err := q.db.Exec(ctx, ReadinessSave,
+	_, err := q.db.Exec(ctx, readinessSave,
 		arg.Section,
 		arg.Checks,
 		arg.CheckedAt,

@@ -12,12 +12,12 @@ import (
 	"github.com/cutover/cutover/internal/migration"
 )
 
-const GroupGet = `-- name: GroupGet :one
+const groupGet = `-- name: GroupGet :one
 SELECT id, name, source, created_by, created_at, members, unplanned FROM group_details WHERE id = $1
 `
 
 func (q *Queries) GroupGet(ctx context.Context, id int64) (GroupDetail, error) {
-	row := q.db.QueryRow(ctx, GroupGet, id)
+	row := q.db.QueryRow(ctx, groupGet, id)
 	var i GroupDetail
 	err := row.Scan(
 		&i.ID,
@@ -31,7 +31,7 @@ func (q *Queries) GroupGet(ctx context.Context, id int64) (GroupDetail, error) {
 	return i, err
 }
 
-const GroupInsert = `-- name: GroupInsert :one
+const groupInsert = `-- name: GroupInsert :one
 
 INSERT INTO pilot_groups (name, source, created_by) VALUES ($1, $2, $3) RETURNING id
 `
@@ -45,18 +45,18 @@ type GroupInsertParams struct {
 // Pilot groups and their members (sql/0001, sql/0002, sql/0008). Members are
 // written by COPY (store.GroupCreate).
 func (q *Queries) GroupInsert(ctx context.Context, arg GroupInsertParams) (int64, error) {
-	row := q.db.QueryRow(ctx, GroupInsert, arg.Name, arg.Source, arg.CreatedBy)
+	row := q.db.QueryRow(ctx, groupInsert, arg.Name, arg.Source, arg.CreatedBy)
 	var id int64
 	err := row.Scan(&id)
 	return id, err
 }
 
-const GroupList = `-- name: GroupList :many
+const groupList = `-- name: GroupList :many
 SELECT id, name, source, created_by, created_at, members, unplanned FROM group_details ORDER BY id DESC
 `
 
 func (q *Queries) GroupList(ctx context.Context) ([]GroupDetail, error) {
-	rows, err := q.db.Query(ctx, GroupList)
+	rows, err := q.db.Query(ctx, groupList)
 	if err != nil {
 		return nil, err
 	}
@@ -83,30 +83,30 @@ func (q *Queries) GroupList(ctx context.Context) ([]GroupDetail, error) {
 	return items, nil
 }
 
-const GroupLock = `-- name: GroupLock :one
+const groupLock = `-- name: GroupLock :one
 SELECT name FROM pilot_groups WHERE id = $1 FOR NO KEY UPDATE
 `
 
 // GroupLock locks a group while it is planned, so that two plans do not race.
 func (q *Queries) GroupLock(ctx context.Context, id int64) (string, error) {
-	row := q.db.QueryRow(ctx, GroupLock, id)
+	row := q.db.QueryRow(ctx, groupLock, id)
 	var name string
 	err := row.Scan(&name)
 	return name, err
 }
 
-const GroupName = `-- name: GroupName :one
+const groupName = `-- name: GroupName :one
 SELECT name FROM pilot_groups WHERE id = $1
 `
 
 func (q *Queries) GroupName(ctx context.Context, id int64) (string, error) {
-	row := q.db.QueryRow(ctx, GroupName, id)
+	row := q.db.QueryRow(ctx, groupName, id)
 	var name string
 	err := row.Scan(&name)
 	return name, err
 }
 
-const MemberList = `-- name: MemberList :many
+const memberList = `-- name: MemberList :many
 SELECT gm.id, gm.upn, gm.sip, gm.display_name, gm.enterprise_voice, coalesce(gm.line_uri, '')::text AS line_uri
 FROM group_members gm
 WHERE gm.group_id = $1
@@ -131,7 +131,7 @@ type MemberListRow struct {
 // MemberList reads a group's members in import order; with wave_id > 0,
 // only those planned into that wave.
 func (q *Queries) MemberList(ctx context.Context, arg MemberListParams) ([]MemberListRow, error) {
-	rows, err := q.db.Query(ctx, MemberList, arg.GroupID, arg.WaveID)
+	rows, err := q.db.Query(ctx, memberList, arg.GroupID, arg.WaveID)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +157,7 @@ func (q *Queries) MemberList(ctx context.Context, arg MemberListParams) ([]Membe
 	return items, nil
 }
 
-const MembersVoiceSave = `-- name: MembersVoiceSave :exec
+const membersVoiceSave = `-- name: MembersVoiceSave :exec
 UPDATE group_members gm SET enterprise_voice = v.ev, line_uri = nullif(v.line, ''), voice_read_at = now()
 FROM (SELECT unnest($1::bigint[]) AS id, unnest($2::boolean[]) AS ev, unnest($3::text[]) AS line) v
 WHERE gm.id = v.id
@@ -170,11 +170,11 @@ type MembersVoiceSaveParams struct {
 }
 
 func (q *Queries) MembersVoiceSave(ctx context.Context, arg MembersVoiceSaveParams) error {
-	_, err := q.db.Exec(ctx, MembersVoiceSave, arg.IDs, arg.Voice, arg.LineURIs)
+	_, err := q.db.Exec(ctx, membersVoiceSave, arg.IDs, arg.Voice, arg.LineURIs)
 	return err
 }
 
-const MembersVoiceUnread = `-- name: MembersVoiceUnread :many
+const membersVoiceUnread = `-- name: MembersVoiceUnread :many
 SELECT gm.id, gm.upn, gm.sip FROM group_members gm
 WHERE gm.voice_read_at IS NULL
   AND NOT EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id AND m.state <> 'pending')
@@ -190,7 +190,7 @@ type MembersVoiceUnreadRow struct {
 // MembersVoiceUnread reads up to max_members members whose Enterprise Voice
 // settings no worker has read yet and whose move has not started.
 func (q *Queries) MembersVoiceUnread(ctx context.Context, maxMembers int) ([]MembersVoiceUnreadRow, error) {
-	rows, err := q.db.Query(ctx, MembersVoiceUnread, maxMembers)
+	rows, err := q.db.Query(ctx, membersVoiceUnread, maxMembers)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +209,7 @@ func (q *Queries) MembersVoiceUnread(ctx context.Context, maxMembers int) ([]Mem
 	return items, nil
 }
 
-const PreflightGet = `-- name: PreflightGet :one
+const preflightGet = `-- name: PreflightGet :one
 SELECT checked_at, status, checks FROM preflight_results WHERE member_id = $1
 `
 
@@ -220,13 +220,13 @@ type PreflightGetRow struct {
 }
 
 func (q *Queries) PreflightGet(ctx context.Context, memberID int64) (PreflightGetRow, error) {
-	row := q.db.QueryRow(ctx, PreflightGet, memberID)
+	row := q.db.QueryRow(ctx, preflightGet, memberID)
 	var i PreflightGetRow
 	err := row.Scan(&i.CheckedAt, &i.Status, &i.Checks)
 	return i, err
 }
 
-const PreflightSave = `-- name: PreflightSave :exec
+const preflightSave = `-- name: PreflightSave :exec
 INSERT INTO preflight_results (member_id, checked_at, status, checks)
 SELECT r.member_id, $1, r.status, r.checks::jsonb
 FROM (SELECT unnest($2::bigint[]) AS member_id, unnest($3::text[]) AS status, unnest($4::text[]) AS checks) r
@@ -243,7 +243,7 @@ type PreflightSaveParams struct {
 // PreflightSave records members' pre-flight results (checks[i], a JSON
 // array, of member_ids[i]), replacing their last.
 func (q *Queries) PreflightSave(ctx context.Context, arg PreflightSaveParams) error {
-	_, err := q.db.Exec(ctx, PreflightSave,
+	_, err := q.db.Exec(ctx, preflightSave,
 		arg.CheckedAt,
 		arg.MemberIDs,
 		arg.Statuses,
@@ -252,13 +252,13 @@ func (q *Queries) PreflightSave(ctx context.Context, arg PreflightSaveParams) er
 	return err
 }
 
-const SIPDomains = `-- name: SIPDomains :many
+const sIPDomains = `-- name: SIPDomains :many
 SELECT DISTINCT split_part(sip, '@', 2)::text AS domain FROM group_members ORDER BY 1
 `
 
 // SIPDomains reads the domains of the SIP addresses of every group's members.
 func (q *Queries) SIPDomains(ctx context.Context) ([]string, error) {
-	rows, err := q.db.Query(ctx, SIPDomains)
+	rows, err := q.db.Query(ctx, sIPDomains)
 	if err != nil {
 		return nil, err
 	}

@@ -9,16 +9,16 @@ import (
 	"context"
 )
 
-const AnalyzeTables = `-- name: AnalyzeTables :exec
+const analyzeTables = `-- name: AnalyzeTables :exec
 SELECT cutover_analyze($1::text[])
 `
 
 func (q *Queries) AnalyzeTables(ctx context.Context, tables []string) error {
-	_, err := q.db.Exec(ctx, AnalyzeTables, tables)
+	_, err := q.db.Exec(ctx, analyzeTables, tables)
 	return err
 }
 
-const MigrationApplied = `-- name: MigrationApplied :exec
+const migrationApplied = `-- name: MigrationApplied :exec
 INSERT INTO cutover_migrations (version, name) VALUES ($1, $2)
 `
 
@@ -28,36 +28,36 @@ type MigrationAppliedParams struct {
 }
 
 func (q *Queries) MigrationApplied(ctx context.Context, arg MigrationAppliedParams) error {
-	_, err := q.db.Exec(ctx, MigrationApplied, arg.Version, arg.Name)
+	_, err := q.db.Exec(ctx, migrationApplied, arg.Version, arg.Name)
 	return err
 }
 
-const MigrationLock = `-- name: MigrationLock :exec
+const migrationLock = `-- name: MigrationLock :exec
 
 SELECT pg_advisory_lock($1::bigint)
 `
 
 // The record of the schema migrations applied (store.Migrate).
 func (q *Queries) MigrationLock(ctx context.Context, key int64) error {
-	_, err := q.db.Exec(ctx, MigrationLock, key)
+	_, err := q.db.Exec(ctx, migrationLock, key)
 	return err
 }
 
-const MigrationUnlock = `-- name: MigrationUnlock :exec
+const migrationUnlock = `-- name: MigrationUnlock :exec
 SELECT pg_advisory_unlock($1::bigint)
 `
 
 func (q *Queries) MigrationUnlock(ctx context.Context, key int64) error {
-	_, err := q.db.Exec(ctx, MigrationUnlock, key)
+	_, err := q.db.Exec(ctx, migrationUnlock, key)
 	return err
 }
 
-const MigrationsApplied = `-- name: MigrationsApplied :many
+const migrationsApplied = `-- name: MigrationsApplied :many
 SELECT version FROM cutover_migrations ORDER BY version
 `
 
 func (q *Queries) MigrationsApplied(ctx context.Context) ([]int, error) {
-	rows, err := q.db.Query(ctx, MigrationsApplied)
+	rows, err := q.db.Query(ctx, migrationsApplied)
 	if err != nil {
 		return nil, err
 	}
@@ -76,12 +76,12 @@ func (q *Queries) MigrationsApplied(ctx context.Context) ([]int, error) {
 	return items, nil
 }
 
-const MigrationsTableExists = `-- name: MigrationsTableExists :one
+const migrationsTableExists = `-- name: MigrationsTableExists :one
 SELECT (to_regclass('cutover_migrations') IS NOT NULL)::boolean AS exists
 `
 
 func (q *Queries) MigrationsTableExists(ctx context.Context) (bool, error) {
-	row := q.db.QueryRow(ctx, MigrationsTableExists)
+	row := q.db.QueryRow(ctx, migrationsTableExists)
 	var exists bool
 	err := row.Scan(&exists)
 	return exists, err

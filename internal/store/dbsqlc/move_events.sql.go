@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-const MoveEventAdd = `-- name: MoveEventAdd :exec
+const moveEventAdd = `-- name: MoveEventAdd :exec
 INSERT INTO move_events (move_id, state, attempt, error_code, message, actor)
 SELECT m.id, m.state, $1, nullif($2::text, ''), $3, $4 FROM moves m WHERE m.id = $5
 `
@@ -26,7 +26,7 @@ type MoveEventAddParams struct {
 // MoveEventAdd appends an event to a move's timeline without changing the
 // move.
 func (q *Queries) MoveEventAdd(ctx context.Context, arg MoveEventAddParams) error {
-	_, err := q.db.Exec(ctx, MoveEventAdd,
+	_, err := q.db.Exec(ctx, moveEventAdd,
 		arg.Attempt,
 		arg.ErrorCode,
 		arg.Message,
@@ -36,7 +36,7 @@ func (q *Queries) MoveEventAdd(ctx context.Context, arg MoveEventAddParams) erro
 	return err
 }
 
-const MoveEventCount = `-- name: MoveEventCount :one
+const moveEventCount = `-- name: MoveEventCount :one
 SELECT count(*) FROM move_events WHERE move_id = $1 AND state = $2
 `
 
@@ -46,13 +46,13 @@ type MoveEventCountParams struct {
 }
 
 func (q *Queries) MoveEventCount(ctx context.Context, arg MoveEventCountParams) (int64, error) {
-	row := q.db.QueryRow(ctx, MoveEventCount, arg.MoveID, arg.State)
+	row := q.db.QueryRow(ctx, moveEventCount, arg.MoveID, arg.State)
 	var count int64
 	err := row.Scan(&count)
 	return count, err
 }
 
-const MoveEvents = `-- name: MoveEvents :many
+const moveEvents = `-- name: MoveEvents :many
 
 SELECT at, state, attempt, coalesce(error_code, '')::text AS error_code, message, actor
 FROM move_events WHERE move_id = $1 ORDER BY id
@@ -69,7 +69,7 @@ type MoveEventsRow struct {
 
 // A move's timeline (move_events, sql/0001): appended to, never changed.
 func (q *Queries) MoveEvents(ctx context.Context, moveID int64) ([]MoveEventsRow, error) {
-	rows, err := q.db.Query(ctx, MoveEvents, moveID)
+	rows, err := q.db.Query(ctx, moveEvents, moveID)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +95,7 @@ func (q *Queries) MoveEvents(ctx context.Context, moveID int64) ([]MoveEventsRow
 	return items, nil
 }
 
-const MoveRunErrors = `-- name: MoveRunErrors :one
+const moveRunErrors = `-- name: MoveRunErrors :one
 SELECT e.at AS first_at, count(*) OVER () AS errors FROM move_events e
 WHERE e.move_id = $1 AND e.error_code = ANY($2::text[])
   AND e.at > coalesce((SELECT max(q.at) FROM move_events q WHERE q.move_id = $1 AND q.state = 'queued'), '-infinity')
@@ -115,7 +115,7 @@ type MoveRunErrorsRow struct {
 // MoveRunErrors says when the move's current run (since it was last
 // queued) first failed with one of codes, and how often (no row: never).
 func (q *Queries) MoveRunErrors(ctx context.Context, arg MoveRunErrorsParams) (MoveRunErrorsRow, error) {
-	row := q.db.QueryRow(ctx, MoveRunErrors, arg.MoveID, arg.Codes)
+	row := q.db.QueryRow(ctx, moveRunErrors, arg.MoveID, arg.Codes)
 	var i MoveRunErrorsRow
 	err := row.Scan(&i.FirstAt, &i.Errors)
 	return i, err

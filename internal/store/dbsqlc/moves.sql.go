@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-const MoveChange = `-- name: MoveChange :one
+const moveChange = `-- name: MoveChange :one
 WITH lease AS MATERIALIZED (
     SELECT l.ok, l.wave_state, l.at, l.wave_full
     FROM cutover_lease_acquire($3::bigint, $4::bigint, $5::double precision,
@@ -109,7 +109,7 @@ type MoveChangeRow struct {
 //     expect, 0 raises CT001 instead, so that changes sent together stop
 //     at the first that finds the move changed under it.
 func (q *Queries) MoveChange(ctx context.Context, arg MoveChangeParams) (MoveChangeRow, error) {
-	row := q.db.QueryRow(ctx, MoveChange,
+	row := q.db.QueryRow(ctx, moveChange,
 		arg.Expect,
 		arg.Lease,
 		arg.LeaseWaveID,
@@ -147,7 +147,7 @@ func (q *Queries) MoveChange(ctx context.Context, arg MoveChangeParams) (MoveCha
 	return i, err
 }
 
-const MoveGet = `-- name: MoveGet :one
+const moveGet = `-- name: MoveGet :one
 
 SELECT id, wave_id, wave_name, wave_start_at, group_id, group_name, upn, sip, display_name, state, run, attempts, max_attempts, error_code, error_message, next_attempt_at, move_issued_at, started_at, finished_at, updated_at, member_id, stranded_ns, position FROM move_details WHERE id = $1
 `
@@ -155,7 +155,7 @@ SELECT id, wave_id, wave_name, wave_start_at, group_id, group_name, upn, sip, di
 // Moves: a user's move in a wave (sql/0001), read as the domain reads it
 // through move_details (sql/0011).
 func (q *Queries) MoveGet(ctx context.Context, id int64) (MoveDetail, error) {
-	row := q.db.QueryRow(ctx, MoveGet, id)
+	row := q.db.QueryRow(ctx, moveGet, id)
 	var i MoveDetail
 	err := row.Scan(
 		&i.ID,
@@ -185,7 +185,7 @@ func (q *Queries) MoveGet(ctx context.Context, id int64) (MoveDetail, error) {
 	return i, err
 }
 
-const MoveList = `-- name: MoveList :many
+const moveList = `-- name: MoveList :many
 SELECT id, wave_id, wave_name, wave_start_at, group_id, group_name, upn, sip, display_name, state, run, attempts, max_attempts, error_code, error_message, next_attempt_at, move_issued_at, started_at, finished_at, updated_at, member_id, stranded_ns, position FROM move_details WHERE wave_id = $1 AND ($2::text = '' OR state = $2) ORDER BY position
 `
 
@@ -196,7 +196,7 @@ type MoveListParams struct {
 
 // MoveList reads a wave's moves, all or in one state, in plan order.
 func (q *Queries) MoveList(ctx context.Context, arg MoveListParams) ([]MoveDetail, error) {
-	rows, err := q.db.Query(ctx, MoveList, arg.WaveID, arg.State)
+	rows, err := q.db.Query(ctx, moveList, arg.WaveID, arg.State)
 	if err != nil {
 		return nil, err
 	}
@@ -239,7 +239,7 @@ func (q *Queries) MoveList(ctx context.Context, arg MoveListParams) ([]MoveDetai
 	return items, nil
 }
 
-const MoveRequeue = `-- name: MoveRequeue :execrows
+const moveRequeue = `-- name: MoveRequeue :execrows
 WITH q AS (
     UPDATE moves m SET state = 'queued', run = run + 1, attempts = 0, error_code = NULL, error_message = NULL,
                        next_attempt_at = NULL, finished_at = NULL, updated_at = now()
@@ -262,7 +262,7 @@ type MoveRequeueParams struct {
 // MoveRequeue queues a failed move again (a lead's retry): a new run, its
 // attempts counted from zero, and its wave running again until it ends.
 func (q *Queries) MoveRequeue(ctx context.Context, arg MoveRequeueParams) (int64, error) {
-	result, err := q.db.Exec(ctx, MoveRequeue,
+	result, err := q.db.Exec(ctx, moveRequeue,
 		arg.Actor,
 		arg.MoveID,
 		arg.WaveTo,
@@ -274,7 +274,7 @@ func (q *Queries) MoveRequeue(ctx context.Context, arg MoveRequeueParams) (int64
 	return result.RowsAffected(), nil
 }
 
-const MoveWaitNote = `-- name: MoveWaitNote :exec
+const moveWaitNote = `-- name: MoveWaitNote :exec
 WITH prev AS (SELECT p.id, p.next_attempt_at FROM moves p WHERE p.id = $4 FOR NO KEY UPDATE),
 upd AS (UPDATE moves u SET next_attempt_at = $5, updated_at = now() WHERE u.id = $4)
 INSERT INTO move_events (move_id, state, attempt, message, actor)
@@ -294,7 +294,7 @@ type MoveWaitNoteParams struct {
 // appending the event only when the wait begins (no next attempt was set),
 // so that a long wait is one line in the timeline.
 func (q *Queries) MoveWaitNote(ctx context.Context, arg MoveWaitNoteParams) error {
-	_, err := q.db.Exec(ctx, MoveWaitNote,
+	_, err := q.db.Exec(ctx, moveWaitNote,
 		arg.Attempt,
 		arg.Message,
 		arg.Actor,
@@ -304,7 +304,7 @@ func (q *Queries) MoveWaitNote(ctx context.Context, arg MoveWaitNoteParams) erro
 	return err
 }
 
-const MoveWaves = `-- name: MoveWaves :many
+const moveWaves = `-- name: MoveWaves :many
 SELECT wave_id, count(*) AS moves FROM moves WHERE id = ANY($1::bigint[]) GROUP BY wave_id
 `
 
@@ -314,7 +314,7 @@ type MoveWavesRow struct {
 }
 
 func (q *Queries) MoveWaves(ctx context.Context, ids []int64) ([]MoveWavesRow, error) {
-	rows, err := q.db.Query(ctx, MoveWaves, ids)
+	rows, err := q.db.Query(ctx, moveWaves, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -333,7 +333,7 @@ func (q *Queries) MoveWaves(ctx context.Context, ids []int64) ([]MoveWavesRow, e
 	return items, nil
 }
 
-const MoveWithWave = `-- name: MoveWithWave :one
+const moveWithWave = `-- name: MoveWithWave :one
 SELECT d.id, d.wave_id, d.wave_name, d.wave_start_at, d.group_id, d.group_name, d.upn, d.sip, d.display_name, d.state, d.run, d.attempts, d.max_attempts, d.error_code, d.error_message, d.next_attempt_at, d.move_issued_at, d.started_at, d.finished_at, d.updated_at, d.member_id, d.stranded_ns, d.position, w.id, w.group_id, w.number, w.name, w.state, w.size, w.start_at, w.max_attempts, w.concurrency, w.started_at, w.finished_at, w.created_at, w.state_reason, w.concurrency_limit, w.limit_successes, w.limit_lowered_at, w.failure_threshold_percent, w.failure_threshold_count, w.failure_min_sample, w.threshold_since, w.rollback_on_halt, w.windows, w.time_zone, w.blackout_dates, w.gate_override, w.schedule_rev, w.retry_of, w.bypass_enterprise_voice_check, w.readiness_override FROM move_details d JOIN waves w ON w.id = d.wave_id WHERE d.id = $1
 `
 
@@ -343,7 +343,7 @@ type MoveWithWaveRow struct {
 }
 
 func (q *Queries) MoveWithWave(ctx context.Context, id int64) (MoveWithWaveRow, error) {
-	row := q.db.QueryRow(ctx, MoveWithWave, id)
+	row := q.db.QueryRow(ctx, moveWithWave, id)
 	var i MoveWithWaveRow
 	err := row.Scan(
 		&i.MoveDetail.ID,
@@ -402,13 +402,13 @@ func (q *Queries) MoveWithWave(ctx context.Context, id int64) (MoveWithWaveRow, 
 	return i, err
 }
 
-const MovesByUser = `-- name: MovesByUser :many
+const movesByUser = `-- name: MovesByUser :many
 SELECT id, wave_id, wave_name, wave_start_at, group_id, group_name, upn, sip, display_name, state, run, attempts, max_attempts, error_code, error_message, next_attempt_at, move_issued_at, started_at, finished_at, updated_at, member_id, stranded_ns, position FROM move_details WHERE upn = $1 OR sip = $1 ORDER BY id DESC
 `
 
 // MovesByUser reads the moves of a user by UPN or SIP address, newest first.
 func (q *Queries) MovesByUser(ctx context.Context, identity string) ([]MoveDetail, error) {
-	rows, err := q.db.Query(ctx, MovesByUser, identity)
+	rows, err := q.db.Query(ctx, movesByUser, identity)
 	if err != nil {
 		return nil, err
 	}
@@ -451,7 +451,7 @@ func (q *Queries) MovesByUser(ctx context.Context, identity string) ([]MoveDetai
 	return items, nil
 }
 
-const MovesWithoutJob = `-- name: MovesWithoutJob :many
+const movesWithoutJob = `-- name: MovesWithoutJob :many
 SELECT m.id AS move_id, m.run, w.max_attempts FROM moves m JOIN waves w ON w.id = m.wave_id
 WHERE cutover_move_has_job(m.state)
   AND m.updated_at < now() - make_interval(secs => $1::double precision)
@@ -477,7 +477,7 @@ type MovesWithoutJobRow struct {
 // unchanged for quiet_seconds, that have no River move job of their run that
 // will run them (River discarded it, or it was deleted).
 func (q *Queries) MovesWithoutJob(ctx context.Context, arg MovesWithoutJobParams) ([]MovesWithoutJobRow, error) {
-	rows, err := q.db.Query(ctx, MovesWithoutJob, arg.QuietSeconds, arg.MaxMoves)
+	rows, err := q.db.Query(ctx, movesWithoutJob, arg.QuietSeconds, arg.MaxMoves)
 	if err != nil {
 		return nil, err
 	}
@@ -496,7 +496,7 @@ func (q *Queries) MovesWithoutJob(ctx context.Context, arg MovesWithoutJobParams
 	return items, nil
 }
 
-const UsersToMove = `-- name: UsersToMove :one
+const usersToMove = `-- name: UsersToMove :one
 SELECT count(DISTINCT gm.upn) FROM group_members gm
 WHERE NOT EXISTS (SELECT 1 FROM moves m WHERE m.upn = gm.upn AND m.state IN ('moved', 'skipped'))
 `
@@ -504,7 +504,7 @@ WHERE NOT EXISTS (SELECT 1 FROM moves m WHERE m.upn = gm.upn AND m.state IN ('mo
 // The users of every pilot group whose latest move has not moved them (or
 // found them online already).
 func (q *Queries) UsersToMove(ctx context.Context) (int64, error) {
-	row := q.db.QueryRow(ctx, UsersToMove)
+	row := q.db.QueryRow(ctx, usersToMove)
 	var count int64
 	err := row.Scan(&count)
 	return count, err

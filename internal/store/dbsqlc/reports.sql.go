@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-const FailureCounts = `-- name: FailureCounts :many
+const failureCounts = `-- name: FailureCounts :many
 
 SELECT m.error_code::text AS code, count(*)::int AS failures FROM moves m JOIN waves w ON w.id = m.wave_id
 WHERE (w.group_id = $1 OR $1 = 0) AND (w.id = $2 OR $2 = 0) AND m.state = 'failed'
@@ -30,7 +30,7 @@ type FailureCountsRow struct {
 // Reports and failure summaries of a group, or of one wave (wave_id not 0).
 // FailureCounts counts failed moves by error code, most frequent first.
 func (q *Queries) FailureCounts(ctx context.Context, arg FailureCountsParams) ([]FailureCountsRow, error) {
-	rows, err := q.db.Query(ctx, FailureCounts, arg.GroupID, arg.WaveID)
+	rows, err := q.db.Query(ctx, failureCounts, arg.GroupID, arg.WaveID)
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +49,7 @@ func (q *Queries) FailureCounts(ctx context.Context, arg FailureCountsParams) ([
 	return items, nil
 }
 
-const Report = `-- name: Report :many
+const report = `-- name: Report :many
 SELECT g.name AS group_name, w.name AS wave_name, m.upn, m.sip, gm.display_name, m.state, m.attempts,
        coalesce(m.error_code, '')::text AS error_code, coalesce(m.error_message, '')::text AS error_message,
        m.started_at, m.finished_at, (m.state = 'rolled_back')::boolean AS rolled_back,
@@ -88,7 +88,7 @@ type ReportRow struct {
 // are the user's on premises: from the rollback record, or else as a worker
 // read them.
 func (q *Queries) Report(ctx context.Context, arg ReportParams) ([]ReportRow, error) {
-	rows, err := q.db.Query(ctx, Report, arg.GroupID, arg.WaveID)
+	rows, err := q.db.Query(ctx, report, arg.GroupID, arg.WaveID)
 	if err != nil {
 		return nil, err
 	}

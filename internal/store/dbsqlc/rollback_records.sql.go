@@ -9,7 +9,7 @@ import (
 	"context"
 )
 
-const RollbackRecordGet = `-- name: RollbackRecordGet :one
+const rollbackRecordGet = `-- name: RollbackRecordGet :one
 
 SELECT move_id, sip_address, registrar_pool, hosting_provider, enterprise_voice_enabled,
        line_uri, policies, captured_at
@@ -19,7 +19,7 @@ FROM rollback_records WHERE move_id = $1
 // A move's rollback record: the user's on-premises state captured before
 // the move call (rollback_records, sql/0001, sql/0007). MoveChange keeps it.
 func (q *Queries) RollbackRecordGet(ctx context.Context, moveID int64) (RollbackRecord, error) {
-	row := q.db.QueryRow(ctx, RollbackRecordGet, moveID)
+	row := q.db.QueryRow(ctx, rollbackRecordGet, moveID)
 	var i RollbackRecord
 	err := row.Scan(
 		&i.MoveID,

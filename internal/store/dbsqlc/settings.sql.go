@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-const SettingsGet = `-- name: SettingsGet :one
+const settingsGet = `-- name: SettingsGet :one
 
 SELECT max_in_flight, updated_at, updated_by, public_url, simulated_shell, simulated_graph FROM deployment_settings
 `
@@ -27,7 +27,7 @@ type SettingsGetRow struct {
 // The deployment's settings, shared by every process (sql/0003, sql/0012,
 // sql/0013).
 func (q *Queries) SettingsGet(ctx context.Context) (SettingsGetRow, error) {
-	row := q.db.QueryRow(ctx, SettingsGet)
+	row := q.db.QueryRow(ctx, settingsGet)
 	var i SettingsGetRow
 	err := row.Scan(
 		&i.MaxInFlight,
@@ -40,7 +40,7 @@ func (q *Queries) SettingsGet(ctx context.Context) (SettingsGetRow, error) {
 	return i, err
 }
 
-const SettingsSetMaxInFlight = `-- name: SettingsSetMaxInFlight :one
+const settingsSetMaxInFlight = `-- name: SettingsSetMaxInFlight :one
 UPDATE deployment_settings SET max_in_flight = $1, updated_at = now(), updated_by = $2
 RETURNING max_in_flight, updated_at, updated_by, public_url, simulated_shell, simulated_graph
 `
@@ -60,7 +60,7 @@ type SettingsSetMaxInFlightRow struct {
 }
 
 func (q *Queries) SettingsSetMaxInFlight(ctx context.Context, arg SettingsSetMaxInFlightParams) (SettingsSetMaxInFlightRow, error) {
-	row := q.db.QueryRow(ctx, SettingsSetMaxInFlight, arg.MaxInFlight, arg.Actor)
+	row := q.db.QueryRow(ctx, settingsSetMaxInFlight, arg.MaxInFlight, arg.Actor)
 	var i SettingsSetMaxInFlightRow
 	err := row.Scan(
 		&i.MaxInFlight,
@@ -73,22 +73,18 @@ func (q *Queries) SettingsSetMaxInFlight(ctx context.Context, arg SettingsSetMax
 	return i, err
 }
 
-const SettingsSetPublicURL = `-- name: SettingsSetPublicURL :exec
-UPDATE deployment_settings SET public_url = $1::text, updated_at = now(), updated_by = $2
-WHERE public_url <> $1::text
+const settingsSetPublicURL = `-- name: SettingsSetPublicURL :exec
+UPDATE deployment_settings SET public_url = $1::text WHERE public_url <> $1::text
 `
 
-type SettingsSetPublicURLParams struct {
-	PublicURL string
-	Actor     string
-}
-
-func (q *Queries) SettingsSetPublicURL(ctx context.Context, arg SettingsSetPublicURLParams) error {
-	_, err := q.db.Exec(ctx, SettingsSetPublicURL, arg.PublicURL, arg.Actor)
+// SettingsSetPublicURL records where leads reach the pages; updated_at and
+// updated_by stay those of the cap, which a lead set.
+func (q *Queries) SettingsSetPublicURL(ctx context.Context, publicUrl string) error {
+	_, err := q.db.Exec(ctx, settingsSetPublicURL, publicUrl)
 	return err
 }
 
-const SettingsSetSimulated = `-- name: SettingsSetSimulated :exec
+const settingsSetSimulated = `-- name: SettingsSetSimulated :exec
 UPDATE deployment_settings SET simulated_shell = $1, simulated_graph = $2
 WHERE (simulated_shell, simulated_graph) IS DISTINCT FROM ($1, $2)
 `
@@ -101,6 +97,6 @@ type SettingsSetSimulatedParams struct {
 // SettingsSetSimulated records whether the shell and Graph a process
 // starts with are simulated.
 func (q *Queries) SettingsSetSimulated(ctx context.Context, arg SettingsSetSimulatedParams) error {
-	_, err := q.db.Exec(ctx, SettingsSetSimulated, arg.SimulatedShell, arg.SimulatedGraph)
+	_, err := q.db.Exec(ctx, settingsSetSimulated, arg.SimulatedShell, arg.SimulatedGraph)
 	return err
 }

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-const LeaseAcquire = `-- name: LeaseAcquire :one
+const leaseAcquire = `-- name: LeaseAcquire :one
 
 SELECT ok, wave_state, at, wave_full
 FROM cutover_lease_acquire($1::bigint, $2::bigint, $3::double precision, $4::boolean, $5::text)
@@ -35,7 +35,7 @@ type LeaseAcquireRow struct {
 // adaptive limit (sql/0006, sql/0009). Taken with the change that starts a
 // move (MoveChange) or alone.
 func (q *Queries) LeaseAcquire(ctx context.Context, arg LeaseAcquireParams) (LeaseAcquireRow, error) {
-	row := q.db.QueryRow(ctx, LeaseAcquire,
+	row := q.db.QueryRow(ctx, leaseAcquire,
 		arg.WaveID,
 		arg.MoveID,
 		arg.TTLSeconds,
@@ -52,7 +52,7 @@ func (q *Queries) LeaseAcquire(ctx context.Context, arg LeaseAcquireParams) (Lea
 	return i, err
 }
 
-const LeaseRelease = `-- name: LeaseRelease :exec
+const leaseRelease = `-- name: LeaseRelease :exec
 SELECT cutover_lease_release($1::bigint, $2::text)
 `
 
@@ -63,16 +63,16 @@ type LeaseReleaseParams struct {
 
 // LeaseRelease frees the move's slots that holder holds.
 func (q *Queries) LeaseRelease(ctx context.Context, arg LeaseReleaseParams) error {
-	_, err := q.db.Exec(ctx, LeaseRelease, arg.MoveID, arg.Holder)
+	_, err := q.db.Exec(ctx, leaseRelease, arg.MoveID, arg.Holder)
 	return err
 }
 
-const LeasesHeld = `-- name: LeasesHeld :one
+const leasesHeld = `-- name: LeasesHeld :one
 SELECT count(*) FROM cap_slots WHERE expires_at >= now()
 `
 
 func (q *Queries) LeasesHeld(ctx context.Context) (int64, error) {
-	row := q.db.QueryRow(ctx, LeasesHeld)
+	row := q.db.QueryRow(ctx, leasesHeld)
 	var count int64
 	err := row.Scan(&count)
 	return count, err

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-const TokenAuthenticate = `-- name: TokenAuthenticate :one
+const tokenAuthenticate = `-- name: TokenAuthenticate :one
 WITH t AS (SELECT a.id, a.name, a.role, a.last_used_at FROM api_tokens a WHERE a.hash = $1 AND a.revoked_at IS NULL),
 used AS (
     UPDATE api_tokens SET last_used_at = now()
@@ -28,13 +28,13 @@ type TokenAuthenticateRow struct {
 // TokenAuthenticate reads the token in use with this hash and notes its
 // last use, when that is a minute old: a request is not a write.
 func (q *Queries) TokenAuthenticate(ctx context.Context, hash []byte) (TokenAuthenticateRow, error) {
-	row := q.db.QueryRow(ctx, TokenAuthenticate, hash)
+	row := q.db.QueryRow(ctx, tokenAuthenticate, hash)
 	var i TokenAuthenticateRow
 	err := row.Scan(&i.ID, &i.Name, &i.Role)
 	return i, err
 }
 
-const TokenCreate = `-- name: TokenCreate :one
+const tokenCreate = `-- name: TokenCreate :one
 
 INSERT INTO api_tokens (name, role, hash, created_by) VALUES ($1, $2, $3, $4)
 RETURNING id, name, role, created_by, created_at, last_used_at, revoked_at
@@ -59,7 +59,7 @@ type TokenCreateRow struct {
 
 // API tokens (sql/0004): only their hash is kept.
 func (q *Queries) TokenCreate(ctx context.Context, arg TokenCreateParams) (TokenCreateRow, error) {
-	row := q.db.QueryRow(ctx, TokenCreate,
+	row := q.db.QueryRow(ctx, tokenCreate,
 		arg.Name,
 		arg.Role,
 		arg.Hash,
@@ -78,7 +78,7 @@ func (q *Queries) TokenCreate(ctx context.Context, arg TokenCreateParams) (Token
 	return i, err
 }
 
-const TokenList = `-- name: TokenList :many
+const tokenList = `-- name: TokenList :many
 SELECT id, name, role, created_by, created_at, last_used_at, revoked_at FROM api_tokens ORDER BY id DESC
 `
 
@@ -93,7 +93,7 @@ type TokenListRow struct {
 }
 
 func (q *Queries) TokenList(ctx context.Context) ([]TokenListRow, error) {
-	rows, err := q.db.Query(ctx, TokenList)
+	rows, err := q.db.Query(ctx, tokenList)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +120,7 @@ func (q *Queries) TokenList(ctx context.Context) ([]TokenListRow, error) {
 	return items, nil
 }
 
-const TokenRevoke = `-- name: TokenRevoke :one
+const tokenRevoke = `-- name: TokenRevoke :one
 UPDATE api_tokens SET revoked_at = now()
 WHERE revoked_at IS NULL AND (id::text = $1::text OR name = $1::text)
 RETURNING id, name, role, created_by, created_at, last_used_at, revoked_at
@@ -138,7 +138,7 @@ type TokenRevokeRow struct {
 
 // TokenRevoke revokes a token in use, by ID or name.
 func (q *Queries) TokenRevoke(ctx context.Context, idOrName string) (TokenRevokeRow, error) {
-	row := q.db.QueryRow(ctx, TokenRevoke, idOrName)
+	row := q.db.QueryRow(ctx, tokenRevoke, idOrName)
 	var i TokenRevokeRow
 	err := row.Scan(
 		&i.ID,

@@ -12,7 +12,7 @@ import (
 	"github.com/cutover/cutover/internal/migration"
 )
 
-const UserMemberships = `-- name: UserMemberships :many
+const userMemberships = `-- name: UserMemberships :many
 
 SELECT g.id AS group_id, g.name AS group_name, gm.upn, gm.sip, gm.display_name,
        EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id) AS planned, gm.id AS member_id
@@ -37,7 +37,7 @@ type UserMembershipsRow struct {
 // call, and halved the lookups a second).
 // UserMemberships reads the pilot groups a user is a member of, newest first.
 func (q *Queries) UserMemberships(ctx context.Context, identity string) ([]UserMembershipsRow, error) {
-	rows, err := q.db.Query(ctx, UserMemberships, identity)
+	rows, err := q.db.Query(ctx, userMemberships, identity)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +64,7 @@ func (q *Queries) UserMemberships(ctx context.Context, identity string) ([]UserM
 	return items, nil
 }
 
-const UserPreflight = `-- name: UserPreflight :one
+const userPreflight = `-- name: UserPreflight :one
 SELECT checked_at, status, checks FROM preflight_results
 WHERE member_id = coalesce((SELECT m.member_id FROM moves m WHERE m.id = (SELECT c.id FROM moves c WHERE c.upn = $1 OR c.sip = $1 ORDER BY cutover_move_active(c.state) DESC, c.id DESC LIMIT 1)),
                            (SELECT gm.id FROM group_members gm WHERE gm.upn = $1 OR gm.sip = $1
@@ -80,20 +80,20 @@ type UserPreflightRow struct {
 // UserPreflight reads the last pre-flight of the current move's member, or
 // of the newest membership when there is no move.
 func (q *Queries) UserPreflight(ctx context.Context, identity string) (UserPreflightRow, error) {
-	row := q.db.QueryRow(ctx, UserPreflight, identity)
+	row := q.db.QueryRow(ctx, userPreflight, identity)
 	var i UserPreflightRow
 	err := row.Scan(&i.CheckedAt, &i.Status, &i.Checks)
 	return i, err
 }
 
-const UserRollbackRecord = `-- name: UserRollbackRecord :one
+const userRollbackRecord = `-- name: UserRollbackRecord :one
 SELECT move_id, sip_address, registrar_pool, hosting_provider, enterprise_voice_enabled,
        line_uri, policies, captured_at
 FROM rollback_records WHERE move_id = (SELECT c.id FROM moves c WHERE c.upn = $1 OR c.sip = $1 ORDER BY cutover_move_active(c.state) DESC, c.id DESC LIMIT 1)
 `
 
 func (q *Queries) UserRollbackRecord(ctx context.Context, identity string) (RollbackRecord, error) {
-	row := q.db.QueryRow(ctx, UserRollbackRecord, identity)
+	row := q.db.QueryRow(ctx, userRollbackRecord, identity)
 	var i RollbackRecord
 	err := row.Scan(
 		&i.MoveID,
@@ -108,7 +108,7 @@ func (q *Queries) UserRollbackRecord(ctx context.Context, identity string) (Roll
 	return i, err
 }
 
-const UserTimeline = `-- name: UserTimeline :many
+const userTimeline = `-- name: UserTimeline :many
 SELECT at, state, attempt, coalesce(error_code, '')::text AS error_code, message, actor
 FROM move_events WHERE move_id = (SELECT c.id FROM moves c WHERE c.upn = $1 OR c.sip = $1 ORDER BY cutover_move_active(c.state) DESC, c.id DESC LIMIT 1) ORDER BY id
 `
@@ -123,7 +123,7 @@ type UserTimelineRow struct {
 }
 
 func (q *Queries) UserTimeline(ctx context.Context, identity string) ([]UserTimelineRow, error) {
-	rows, err := q.db.Query(ctx, UserTimeline, identity)
+	rows, err := q.db.Query(ctx, userTimeline, identity)
 	if err != nil {
 		return nil, err
 	}

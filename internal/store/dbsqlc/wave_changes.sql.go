@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-const MovesCancel = `-- name: MovesCancel :execrows
+const movesCancel = `-- name: MovesCancel :execrows
 WITH c AS (
     UPDATE moves SET state = 'cancelled', error_code = $1::text, error_message = $2, next_attempt_at = NULL,
                      finished_at = now(), updated_at = now()
@@ -30,7 +30,7 @@ type MovesCancelParams struct {
 // MovesCancel cancels a wave's moves that have not started (pending,
 // queued, waiting for a retry) with a code saying why, each with an event.
 func (q *Queries) MovesCancel(ctx context.Context, arg MovesCancelParams) (int64, error) {
-	result, err := q.db.Exec(ctx, MovesCancel,
+	result, err := q.db.Exec(ctx, movesCancel,
 		arg.ErrorCode,
 		arg.Message,
 		arg.Actor,
@@ -42,7 +42,7 @@ func (q *Queries) MovesCancel(ctx context.Context, arg MovesCancelParams) (int64
 	return result.RowsAffected(), nil
 }
 
-const MovesQueue = `-- name: MovesQueue :many
+const movesQueue = `-- name: MovesQueue :many
 WITH q AS (
     UPDATE moves SET state = 'queued', run = run + 1, updated_at = now()
     WHERE wave_id = $1 AND state = 'pending' RETURNING id, run
@@ -66,7 +66,7 @@ type MovesQueueRow struct {
 
 // MovesQueue queues a wave's pending moves for a worker, each with an event.
 func (q *Queries) MovesQueue(ctx context.Context, arg MovesQueueParams) ([]MovesQueueRow, error) {
-	rows, err := q.db.Query(ctx, MovesQueue, arg.WaveID, arg.Message, arg.Actor)
+	rows, err := q.db.Query(ctx, movesQueue, arg.WaveID, arg.Message, arg.Actor)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +85,7 @@ func (q *Queries) MovesQueue(ctx context.Context, arg MovesQueueParams) ([]Moves
 	return items, nil
 }
 
-const MovesRemove = `-- name: MovesRemove :exec
+const movesRemove = `-- name: MovesRemove :exec
 WITH c AS (
     UPDATE moves SET state = 'cancelled', error_code = 'removed_from_wave',
                      error_message = 'removed from the wave by a migration lead', finished_at = now(), updated_at = now()
@@ -102,11 +102,11 @@ type MovesRemoveParams struct {
 }
 
 func (q *Queries) MovesRemove(ctx context.Context, arg MovesRemoveParams) error {
-	_, err := q.db.Exec(ctx, MovesRemove, arg.Message, arg.Actor, arg.MoveIDs)
+	_, err := q.db.Exec(ctx, movesRemove, arg.Message, arg.Actor, arg.MoveIDs)
 	return err
 }
 
-const MovesRequeueCancelled = `-- name: MovesRequeueCancelled :many
+const movesRequeueCancelled = `-- name: MovesRequeueCancelled :many
 WITH q AS (
     UPDATE moves m SET state = 'queued', run = run + 1, attempts = 0, error_code = NULL, error_message = NULL,
                        finished_at = NULL, updated_at = now()
@@ -135,7 +135,7 @@ type MovesRequeueCancelledRow struct {
 // cancelled, unless their user has an active move elsewhere or was planned
 // again since.
 func (q *Queries) MovesRequeueCancelled(ctx context.Context, arg MovesRequeueCancelledParams) ([]MovesRequeueCancelledRow, error) {
-	rows, err := q.db.Query(ctx, MovesRequeueCancelled, arg.WaveID, arg.Message, arg.Actor)
+	rows, err := q.db.Query(ctx, movesRequeueCancelled, arg.WaveID, arg.Message, arg.Actor)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +154,7 @@ func (q *Queries) MovesRequeueCancelled(ctx context.Context, arg MovesRequeueCan
 	return items, nil
 }
 
-const MovesRevive = `-- name: MovesRevive :many
+const movesRevive = `-- name: MovesRevive :many
 WITH back AS (
     UPDATE moves SET state = 'pending', error_code = NULL, error_message = NULL, finished_at = NULL, updated_at = now()
     WHERE wave_id = $1 AND member_id = ANY($2::bigint[]) AND state = 'cancelled' RETURNING id, member_id
@@ -174,7 +174,7 @@ type MovesReviveParams struct {
 // MovesRevive gives a user removed from a wave and added back their move
 // back.
 func (q *Queries) MovesRevive(ctx context.Context, arg MovesReviveParams) ([]int64, error) {
-	rows, err := q.db.Query(ctx, MovesRevive,
+	rows, err := q.db.Query(ctx, movesRevive,
 		arg.WaveID,
 		arg.MemberIDs,
 		arg.Message,
@@ -198,7 +198,7 @@ func (q *Queries) MovesRevive(ctx context.Context, arg MovesReviveParams) ([]int
 	return items, nil
 }
 
-const MovesRollBack = `-- name: MovesRollBack :many
+const movesRollBack = `-- name: MovesRollBack :many
 WITH r AS (
     UPDATE moves SET state = 'rolling_back', error_code = NULL, error_message = NULL, finished_at = NULL, updated_at = now()
     WHERE wave_id = $1 AND state IN ('moved', 'rollback_failed') RETURNING id, attempts
@@ -226,7 +226,7 @@ type MovesRollBackRow struct {
 // MovesRollBack sets a wave's moved users (and failed rollbacks) rolling
 // back, each with an event, with the run of their rollback.
 func (q *Queries) MovesRollBack(ctx context.Context, arg MovesRollBackParams) ([]MovesRollBackRow, error) {
-	rows, err := q.db.Query(ctx, MovesRollBack, arg.WaveID, arg.Message, arg.Actor)
+	rows, err := q.db.Query(ctx, movesRollBack, arg.WaveID, arg.Message, arg.Actor)
 	if err != nil {
 		return nil, err
 	}
@@ -245,7 +245,7 @@ func (q *Queries) MovesRollBack(ctx context.Context, arg MovesRollBackParams) ([
 	return items, nil
 }
 
-const WaveComplete = `-- name: WaveComplete :execrows
+const waveComplete = `-- name: WaveComplete :execrows
 UPDATE waves w SET state = $1::text, finished_at = now(), state_reason = ''
 WHERE w.id = $2 AND w.state = ANY($3::text[])
   AND NOT EXISTS (SELECT 1 FROM moves m WHERE m.wave_id = $2 AND cutover_move_active(m.state))
@@ -259,14 +259,14 @@ type WaveCompleteParams struct {
 
 // WaveComplete completes a running wave none of whose moves is active.
 func (q *Queries) WaveComplete(ctx context.Context, arg WaveCompleteParams) (int64, error) {
-	result, err := q.db.Exec(ctx, WaveComplete, arg.ToState, arg.WaveID, arg.FromStates)
+	result, err := q.db.Exec(ctx, waveComplete, arg.ToState, arg.WaveID, arg.FromStates)
 	if err != nil {
 		return 0, err
 	}
 	return result.RowsAffected(), nil
 }
 
-const WaveEndedUpTo = `-- name: WaveEndedUpTo :one
+const waveEndedUpTo = `-- name: WaveEndedUpTo :one
 SELECT count(*) FROM (SELECT 1 FROM moves WHERE wave_id = $1 AND started_at IS NOT NULL AND cutover_move_ended(state)
   AND ($2::timestamptz IS NULL OR started_at >= $2 OR finished_at >= $2) LIMIT $3::int) e
 `
@@ -280,13 +280,13 @@ type WaveEndedUpToParams struct {
 // WaveEndedUpTo counts a wave's ended moves since its threshold counts
 // from, stopping at max_count.
 func (q *Queries) WaveEndedUpTo(ctx context.Context, arg WaveEndedUpToParams) (int64, error) {
-	row := q.db.QueryRow(ctx, WaveEndedUpTo, arg.WaveID, arg.Since, arg.MaxCount)
+	row := q.db.QueryRow(ctx, waveEndedUpTo, arg.WaveID, arg.Since, arg.MaxCount)
 	var count int64
 	err := row.Scan(&count)
 	return count, err
 }
 
-const WaveFailedToRetry = `-- name: WaveFailedToRetry :many
+const waveFailedToRetry = `-- name: WaveFailedToRetry :many
 SELECT m.member_id FROM moves m
 WHERE m.wave_id = $1 AND m.state = 'failed'
   AND NOT EXISTS (SELECT 1 FROM moves o WHERE o.upn = m.upn AND o.id > m.id)
@@ -296,7 +296,7 @@ ORDER BY m.id
 // WaveFailedToRetry reads a wave's failed members whose latest move is that
 // failure.
 func (q *Queries) WaveFailedToRetry(ctx context.Context, waveID int64) ([]int64, error) {
-	rows, err := q.db.Query(ctx, WaveFailedToRetry, waveID)
+	rows, err := q.db.Query(ctx, waveFailedToRetry, waveID)
 	if err != nil {
 		return nil, err
 	}
@@ -315,12 +315,12 @@ func (q *Queries) WaveFailedToRetry(ctx context.Context, waveID int64) ([]int64,
 	return items, nil
 }
 
-const WaveGateOverride = `-- name: WaveGateOverride :one
+const waveGateOverride = `-- name: WaveGateOverride :one
 UPDATE waves SET gate_override = true, schedule_rev = schedule_rev + 1 WHERE id = $1 RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override
 `
 
 func (q *Queries) WaveGateOverride(ctx context.Context, waveID int64) (Wave, error) {
-	row := q.db.QueryRow(ctx, WaveGateOverride, waveID)
+	row := q.db.QueryRow(ctx, waveGateOverride, waveID)
 	var i Wave
 	err := row.Scan(
 		&i.ID,
@@ -356,7 +356,7 @@ func (q *Queries) WaveGateOverride(ctx context.Context, waveID int64) (Wave, err
 	return i, err
 }
 
-const WaveHaltedBefore = `-- name: WaveHaltedBefore :one
+const waveHaltedBefore = `-- name: WaveHaltedBefore :one
 SELECT name FROM waves WHERE group_id = $1 AND number < $2 AND state = 'halted' ORDER BY number LIMIT 1
 `
 
@@ -367,13 +367,13 @@ type WaveHaltedBeforeParams struct {
 
 // WaveHaltedBefore names the first halted wave of the group before number.
 func (q *Queries) WaveHaltedBefore(ctx context.Context, arg WaveHaltedBeforeParams) (string, error) {
-	row := q.db.QueryRow(ctx, WaveHaltedBefore, arg.GroupID, arg.Number)
+	row := q.db.QueryRow(ctx, waveHaltedBefore, arg.GroupID, arg.Number)
 	var name string
 	err := row.Scan(&name)
 	return name, err
 }
 
-const WaveLimitLock = `-- name: WaveLimitLock :one
+const waveLimitLock = `-- name: WaveLimitLock :one
 SELECT concurrency_limit, limit_lowered_at FROM waves WHERE id = $1 FOR NO KEY UPDATE
 `
 
@@ -383,13 +383,13 @@ type WaveLimitLockRow struct {
 }
 
 func (q *Queries) WaveLimitLock(ctx context.Context, waveID int64) (WaveLimitLockRow, error) {
-	row := q.db.QueryRow(ctx, WaveLimitLock, waveID)
+	row := q.db.QueryRow(ctx, waveLimitLock, waveID)
 	var i WaveLimitLockRow
 	err := row.Scan(&i.ConcurrencyLimit, &i.LimitLoweredAt)
 	return i, err
 }
 
-const WaveLimitLower = `-- name: WaveLimitLower :exec
+const waveLimitLower = `-- name: WaveLimitLower :exec
 UPDATE waves SET concurrency_limit = $1, limit_successes = 0, limit_lowered_at = now() WHERE id = $2
 `
 
@@ -399,11 +399,11 @@ type WaveLimitLowerParams struct {
 }
 
 func (q *Queries) WaveLimitLower(ctx context.Context, arg WaveLimitLowerParams) error {
-	_, err := q.db.Exec(ctx, WaveLimitLower, arg.ConcurrencyLimit, arg.WaveID)
+	_, err := q.db.Exec(ctx, waveLimitLower, arg.ConcurrencyLimit, arg.WaveID)
 	return err
 }
 
-const WaveLimitSuccess = `-- name: WaveLimitSuccess :exec
+const waveLimitSuccess = `-- name: WaveLimitSuccess :exec
 UPDATE waves SET concurrency_limit = $1, limit_successes = $2 WHERE id = $3
 `
 
@@ -414,11 +414,11 @@ type WaveLimitSuccessParams struct {
 }
 
 func (q *Queries) WaveLimitSuccess(ctx context.Context, arg WaveLimitSuccessParams) error {
-	_, err := q.db.Exec(ctx, WaveLimitSuccess, arg.ConcurrencyLimit, arg.LimitSuccesses, arg.WaveID)
+	_, err := q.db.Exec(ctx, waveLimitSuccess, arg.ConcurrencyLimit, arg.LimitSuccesses, arg.WaveID)
 	return err
 }
 
-const WaveMemberToAdd = `-- name: WaveMemberToAdd :one
+const waveMemberToAdd = `-- name: WaveMemberToAdd :one
 SELECT gm.id,
        (CASE WHEN EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id AND m.state <> 'cancelled') THEN 'is planned into a wave already'
              WHEN EXISTS (SELECT 1 FROM moves m WHERE m.upn = gm.upn AND cutover_move_active(m.state)) THEN 'has an active move in another group'
@@ -439,13 +439,13 @@ type WaveMemberToAddRow struct {
 // WaveMemberToAdd finds a member of the group by UPN or SIP address, and why
 // it cannot be added to a wave (” if it can).
 func (q *Queries) WaveMemberToAdd(ctx context.Context, arg WaveMemberToAddParams) (WaveMemberToAddRow, error) {
-	row := q.db.QueryRow(ctx, WaveMemberToAdd, arg.GroupID, arg.Identity)
+	row := q.db.QueryRow(ctx, waveMemberToAdd, arg.GroupID, arg.Identity)
 	var i WaveMemberToAddRow
 	err := row.Scan(&i.ID, &i.Refused)
 	return i, err
 }
 
-const WaveMoveToRemove = `-- name: WaveMoveToRemove :one
+const waveMoveToRemove = `-- name: WaveMoveToRemove :one
 SELECT id FROM moves WHERE wave_id = $1 AND (upn = $2 OR sip = $2) AND state = 'pending'
 `
 
@@ -455,18 +455,18 @@ type WaveMoveToRemoveParams struct {
 }
 
 func (q *Queries) WaveMoveToRemove(ctx context.Context, arg WaveMoveToRemoveParams) (int64, error) {
-	row := q.db.QueryRow(ctx, WaveMoveToRemove, arg.WaveID, arg.Identity)
+	row := q.db.QueryRow(ctx, waveMoveToRemove, arg.WaveID, arg.Identity)
 	var id int64
 	err := row.Scan(&id)
 	return id, err
 }
 
-const WaveReadinessOverride = `-- name: WaveReadinessOverride :one
+const waveReadinessOverride = `-- name: WaveReadinessOverride :one
 UPDATE waves SET readiness_override = true, schedule_rev = schedule_rev + 1 WHERE id = $1 RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override
 `
 
 func (q *Queries) WaveReadinessOverride(ctx context.Context, waveID int64) (Wave, error) {
-	row := q.db.QueryRow(ctx, WaveReadinessOverride, waveID)
+	row := q.db.QueryRow(ctx, waveReadinessOverride, waveID)
 	var i Wave
 	err := row.Scan(
 		&i.ID,
@@ -502,7 +502,7 @@ func (q *Queries) WaveReadinessOverride(ctx context.Context, waveID int64) (Wave
 	return i, err
 }
 
-const WaveReason = `-- name: WaveReason :exec
+const waveReason = `-- name: WaveReason :exec
 UPDATE waves SET state_reason = $1 WHERE id = $2 AND state = $3
 `
 
@@ -515,11 +515,11 @@ type WaveReasonParams struct {
 // WaveReason sets the reason shown beside a wave's state, if the wave is
 // still in that state.
 func (q *Queries) WaveReason(ctx context.Context, arg WaveReasonParams) error {
-	_, err := q.db.Exec(ctx, WaveReason, arg.Reason, arg.WaveID, arg.State)
+	_, err := q.db.Exec(ctx, waveReason, arg.Reason, arg.WaveID, arg.State)
 	return err
 }
 
-const WaveReschedule = `-- name: WaveReschedule :one
+const waveReschedule = `-- name: WaveReschedule :one
 UPDATE waves SET start_at = $1, schedule_rev = schedule_rev + 1 WHERE id = $2 RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override
 `
 
@@ -529,7 +529,7 @@ type WaveRescheduleParams struct {
 }
 
 func (q *Queries) WaveReschedule(ctx context.Context, arg WaveRescheduleParams) (Wave, error) {
-	row := q.db.QueryRow(ctx, WaveReschedule, arg.StartAt, arg.WaveID)
+	row := q.db.QueryRow(ctx, waveReschedule, arg.StartAt, arg.WaveID)
 	var i Wave
 	err := row.Scan(
 		&i.ID,
@@ -565,7 +565,7 @@ func (q *Queries) WaveReschedule(ctx context.Context, arg WaveRescheduleParams) 
 	return i, err
 }
 
-const WaveResize = `-- name: WaveResize :one
+const waveResize = `-- name: WaveResize :one
 UPDATE waves SET size = $1 WHERE id = $2 RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override
 `
 
@@ -575,7 +575,7 @@ type WaveResizeParams struct {
 }
 
 func (q *Queries) WaveResize(ctx context.Context, arg WaveResizeParams) (Wave, error) {
-	row := q.db.QueryRow(ctx, WaveResize, arg.Size, arg.WaveID)
+	row := q.db.QueryRow(ctx, waveResize, arg.Size, arg.WaveID)
 	var i Wave
 	err := row.Scan(
 		&i.ID,
@@ -611,7 +611,7 @@ func (q *Queries) WaveResize(ctx context.Context, arg WaveResizeParams) (Wave, e
 	return i, err
 }
 
-const WaveRollbackCounts = `-- name: WaveRollbackCounts :one
+const waveRollbackCounts = `-- name: WaveRollbackCounts :one
 SELECT count(*) FILTER (WHERE state = 'rolling_back') AS rolling, count(*) FILTER (WHERE state = 'rolled_back') AS rolled_back,
        count(*) FILTER (WHERE state = 'rollback_failed') AS failed
 FROM moves WHERE wave_id = $1
@@ -624,13 +624,13 @@ type WaveRollbackCountsRow struct {
 }
 
 func (q *Queries) WaveRollbackCounts(ctx context.Context, waveID int64) (WaveRollbackCountsRow, error) {
-	row := q.db.QueryRow(ctx, WaveRollbackCounts, waveID)
+	row := q.db.QueryRow(ctx, waveRollbackCounts, waveID)
 	var i WaveRollbackCountsRow
 	err := row.Scan(&i.Rolling, &i.RolledBack, &i.Failed)
 	return i, err
 }
 
-const WaveSetState = `-- name: WaveSetState :one
+const waveSetState = `-- name: WaveSetState :one
 
 UPDATE waves SET state = $1::text, state_reason = $2,
        started_at = CASE WHEN $1 IN ('running', 'halted', 'completed') THEN coalesce(started_at, now()) ELSE started_at END,
@@ -649,7 +649,7 @@ type WaveSetStateParams struct {
 // come from it, and the database refuses any other (sql/0010).
 // WaveSetState sets the locked wave's state with the reason shown beside it.
 func (q *Queries) WaveSetState(ctx context.Context, arg WaveSetStateParams) (Wave, error) {
-	row := q.db.QueryRow(ctx, WaveSetState, arg.ToState, arg.Reason, arg.WaveID)
+	row := q.db.QueryRow(ctx, waveSetState, arg.ToState, arg.Reason, arg.WaveID)
 	var i Wave
 	err := row.Scan(
 		&i.ID,
@@ -685,7 +685,7 @@ func (q *Queries) WaveSetState(ctx context.Context, arg WaveSetStateParams) (Wav
 	return i, err
 }
 
-const WaveStart = `-- name: WaveStart :one
+const waveStart = `-- name: WaveStart :one
 UPDATE waves SET state = $1::text, started_at = now(), state_reason = ''
 WHERE id = $2 AND state = ANY($3::text[]) RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override
 `
@@ -698,7 +698,7 @@ type WaveStartParams struct {
 
 // WaveStart sets a wave running if it is in a state it may start from.
 func (q *Queries) WaveStart(ctx context.Context, arg WaveStartParams) (Wave, error) {
-	row := q.db.QueryRow(ctx, WaveStart, arg.ToState, arg.WaveID, arg.FromStates)
+	row := q.db.QueryRow(ctx, waveStart, arg.ToState, arg.WaveID, arg.FromStates)
 	var i Wave
 	err := row.Scan(
 		&i.ID,
@@ -734,7 +734,7 @@ func (q *Queries) WaveStart(ctx context.Context, arg WaveStartParams) (Wave, err
 	return i, err
 }
 
-const WaveThresholdCounts = `-- name: WaveThresholdCounts :one
+const waveThresholdCounts = `-- name: WaveThresholdCounts :one
 WITH counted AS (
     SELECT state, cutover_move_ended(state) AS ended
     FROM moves WHERE wave_id = $1 AND started_at IS NOT NULL
@@ -758,22 +758,22 @@ type WaveThresholdCountsRow struct {
 // WaveThresholdCounts counts a wave's moves started since its threshold
 // counts from: failed, ended, started.
 func (q *Queries) WaveThresholdCounts(ctx context.Context, arg WaveThresholdCountsParams) (WaveThresholdCountsRow, error) {
-	row := q.db.QueryRow(ctx, WaveThresholdCounts, arg.WaveID, arg.Since)
+	row := q.db.QueryRow(ctx, waveThresholdCounts, arg.WaveID, arg.Since)
 	var i WaveThresholdCountsRow
 	err := row.Scan(&i.Failed, &i.Ended, &i.Started)
 	return i, err
 }
 
-const WaveThresholdRestart = `-- name: WaveThresholdRestart :exec
+const waveThresholdRestart = `-- name: WaveThresholdRestart :exec
 UPDATE waves SET threshold_since = now() WHERE id = $1
 `
 
 func (q *Queries) WaveThresholdRestart(ctx context.Context, waveID int64) error {
-	_, err := q.db.Exec(ctx, WaveThresholdRestart, waveID)
+	_, err := q.db.Exec(ctx, waveThresholdRestart, waveID)
 	return err
 }
 
-const WaveWithActivity = `-- name: WaveWithActivity :one
+const waveWithActivity = `-- name: WaveWithActivity :one
 SELECT w.id, w.group_id, w.number, w.name, w.state, w.size, w.start_at, w.max_attempts, w.concurrency, w.started_at, w.finished_at, w.created_at, w.state_reason, w.concurrency_limit, w.limit_successes, w.limit_lowered_at, w.failure_threshold_percent, w.failure_threshold_count, w.failure_min_sample, w.threshold_since, w.rollback_on_halt, w.windows, w.time_zone, w.blackout_dates, w.gate_override, w.schedule_rev, w.retry_of, w.bypass_enterprise_voice_check, w.readiness_override,
        (EXISTS (SELECT 1 FROM wave_slots s WHERE s.wave_id = w.id AND s.move_id <> $1::bigint AND s.expires_at >= now())
         OR EXISTS (SELECT 1 FROM moves m WHERE m.wave_id = w.id AND cutover_move_active(m.state)))::boolean AS active
@@ -793,7 +793,7 @@ type WaveWithActivityRow struct {
 // WaveWithActivity reads a wave and whether another of its moves holds a
 // live slot or is active: while one does, the wave cannot be complete.
 func (q *Queries) WaveWithActivity(ctx context.Context, arg WaveWithActivityParams) (WaveWithActivityRow, error) {
-	row := q.db.QueryRow(ctx, WaveWithActivity, arg.MoveID, arg.WaveID)
+	row := q.db.QueryRow(ctx, waveWithActivity, arg.MoveID, arg.WaveID)
 	var i WaveWithActivityRow
 	err := row.Scan(
 		&i.Wave.ID,
@@ -830,7 +830,7 @@ func (q *Queries) WaveWithActivity(ctx context.Context, arg WaveWithActivityPara
 	return i, err
 }
 
-const WavesBlockAfter = `-- name: WavesBlockAfter :many
+const wavesBlockAfter = `-- name: WavesBlockAfter :many
 UPDATE waves SET state = $1::text, state_reason = $2
 WHERE group_id = $3 AND number > $4 AND state = ANY($5::text[])
 RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override
@@ -846,7 +846,7 @@ type WavesBlockAfterParams struct {
 
 // WavesBlockAfter blocks the group's waves after number that may be blocked.
 func (q *Queries) WavesBlockAfter(ctx context.Context, arg WavesBlockAfterParams) ([]Wave, error) {
-	rows, err := q.db.Query(ctx, WavesBlockAfter,
+	rows, err := q.db.Query(ctx, wavesBlockAfter,
 		arg.ToState,
 		arg.Reason,
 		arg.GroupID,
@@ -901,7 +901,7 @@ func (q *Queries) WavesBlockAfter(ctx context.Context, arg WavesBlockAfterParams
 	return items, nil
 }
 
-const WavesUnblock = `-- name: WavesUnblock :many
+const wavesUnblock = `-- name: WavesUnblock :many
 UPDATE waves w SET state = $1::text, state_reason = '', schedule_rev = schedule_rev + 1
 WHERE w.group_id = $2 AND w.state = ANY($3::text[])
   AND NOT EXISTS (SELECT 1 FROM waves h WHERE h.group_id = $2 AND h.number < w.number AND h.state = 'halted')
@@ -917,7 +917,7 @@ type WavesUnblockParams struct {
 // WavesUnblock returns the group's blocked waves to scheduled unless an
 // earlier wave is still halted.
 func (q *Queries) WavesUnblock(ctx context.Context, arg WavesUnblockParams) ([]Wave, error) {
-	rows, err := q.db.Query(ctx, WavesUnblock, arg.ToState, arg.GroupID, arg.FromStates)
+	rows, err := q.db.Query(ctx, wavesUnblock, arg.ToState, arg.GroupID, arg.FromStates)
 	if err != nil {
 		return nil, err
 	}
@@ -966,7 +966,7 @@ func (q *Queries) WavesUnblock(ctx context.Context, arg WavesUnblockParams) ([]W
 	return items, nil
 }
 
-const WavesUnsettled = `-- name: WavesUnsettled :many
+const wavesUnsettled = `-- name: WavesUnsettled :many
 SELECT id FROM waves w WHERE state = 'running'
    OR (state = 'halted' AND rollback_on_halt AND EXISTS (SELECT 1 FROM moves m WHERE m.wave_id = w.id AND m.state = 'moved'))
 ORDER BY id
@@ -976,7 +976,7 @@ ORDER BY id
 // running ones, and halted ones that roll back what they moved and have a
 // user moved.
 func (q *Queries) WavesUnsettled(ctx context.Context) ([]int64, error) {
-	rows, err := q.db.Query(ctx, WavesUnsettled)
+	rows, err := q.db.Query(ctx, wavesUnsettled)
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,7 @@ import (
 	"context"
 )
 
-const WaveEventAdd = `-- name: WaveEventAdd :one
+const waveEventAdd = `-- name: WaveEventAdd :one
 
 INSERT INTO wave_events (wave_id, kind, message, actor) VALUES ($1, $2, $3, $4)
 RETURNING id, wave_id, at, kind, message, actor
@@ -24,7 +24,7 @@ type WaveEventAddParams struct {
 
 // A wave's timeline (wave_events, sql/0003): appended to, never changed.
 func (q *Queries) WaveEventAdd(ctx context.Context, arg WaveEventAddParams) (WaveEvent, error) {
-	row := q.db.QueryRow(ctx, WaveEventAdd,
+	row := q.db.QueryRow(ctx, waveEventAdd,
 		arg.WaveID,
 		arg.Kind,
 		arg.Message,
@@ -42,12 +42,12 @@ func (q *Queries) WaveEventAdd(ctx context.Context, arg WaveEventAddParams) (Wav
 	return i, err
 }
 
-const WaveEvents = `-- name: WaveEvents :many
+const waveEvents = `-- name: WaveEvents :many
 SELECT id, wave_id, at, kind, message, actor FROM wave_events WHERE wave_id = $1 ORDER BY id
 `
 
 func (q *Queries) WaveEvents(ctx context.Context, waveID int64) ([]WaveEvent, error) {
-	rows, err := q.db.Query(ctx, WaveEvents, waveID)
+	rows, err := q.db.Query(ctx, waveEvents, waveID)
 	if err != nil {
 		return nil, err
 	}

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-const MovesPlan = `-- name: MovesPlan :exec
+const movesPlan = `-- name: MovesPlan :exec
 WITH planned AS (
     INSERT INTO moves (wave_id, member_id, upn, sip)
     SELECT p.wave_id, gm.id, gm.upn, gm.sip
@@ -38,7 +38,7 @@ type MovesPlanParams struct {
 // into wave_ids[i]), each with an event: message, or else one naming the
 // wave, the group and its start.
 func (q *Queries) MovesPlan(ctx context.Context, arg MovesPlanParams) error {
-	_, err := q.db.Exec(ctx, MovesPlan,
+	_, err := q.db.Exec(ctx, movesPlan,
 		arg.Message,
 		arg.Actor,
 		arg.MemberIDs,
@@ -47,7 +47,7 @@ func (q *Queries) MovesPlan(ctx context.Context, arg MovesPlanParams) error {
 	return err
 }
 
-const UsersBusy = `-- name: UsersBusy :many
+const usersBusy = `-- name: UsersBusy :many
 SELECT (m.upn || ' is in ' || w.name || ' of pilot group ' || g.name || ' (' || m.state || ')')::text AS busy
 FROM moves m JOIN waves w ON w.id = m.wave_id JOIN pilot_groups g ON g.id = w.group_id
 WHERE m.upn = ANY($1::text[]) AND cutover_move_active(m.state)
@@ -61,7 +61,7 @@ type UsersBusyParams struct {
 
 // UsersBusy names up to max_users users among upns that have an active move.
 func (q *Queries) UsersBusy(ctx context.Context, arg UsersBusyParams) ([]string, error) {
-	rows, err := q.db.Query(ctx, UsersBusy, arg.Upns, arg.MaxUsers)
+	rows, err := q.db.Query(ctx, usersBusy, arg.Upns, arg.MaxUsers)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +80,7 @@ func (q *Queries) UsersBusy(ctx context.Context, arg UsersBusyParams) ([]string,
 	return items, nil
 }
 
-const WaveGet = `-- name: WaveGet :one
+const waveGet = `-- name: WaveGet :one
 
 SELECT id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override FROM waves WHERE id = $1
 `
@@ -88,7 +88,7 @@ SELECT id, group_id, number, name, state, size, start_at, max_attempts, concurre
 // Waves: a group's users moved together from a start time (sql/0001,
 // sql/0003). Their state changes are in wave_changes.sql.
 func (q *Queries) WaveGet(ctx context.Context, id int64) (Wave, error) {
-	row := q.db.QueryRow(ctx, WaveGet, id)
+	row := q.db.QueryRow(ctx, waveGet, id)
 	var i Wave
 	err := row.Scan(
 		&i.ID,
@@ -124,7 +124,7 @@ func (q *Queries) WaveGet(ctx context.Context, id int64) (Wave, error) {
 	return i, err
 }
 
-const WaveInsert = `-- name: WaveInsert :one
+const waveInsert = `-- name: WaveInsert :one
 INSERT INTO waves (group_id, number, name, size, start_at, max_attempts, concurrency,
                    failure_threshold_percent, failure_threshold_count, failure_min_sample, rollback_on_halt,
                    windows, time_zone, blackout_dates, retry_of, bypass_enterprise_voice_check)
@@ -155,7 +155,7 @@ type WaveInsertParams struct {
 }
 
 func (q *Queries) WaveInsert(ctx context.Context, arg WaveInsertParams) (Wave, error) {
-	row := q.db.QueryRow(ctx, WaveInsert,
+	row := q.db.QueryRow(ctx, waveInsert,
 		arg.GroupID,
 		arg.Number,
 		arg.Name,
@@ -208,12 +208,12 @@ func (q *Queries) WaveInsert(ctx context.Context, arg WaveInsertParams) (Wave, e
 	return i, err
 }
 
-const WaveList = `-- name: WaveList :many
+const waveList = `-- name: WaveList :many
 SELECT id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override FROM waves WHERE group_id = $1 ORDER BY number
 `
 
 func (q *Queries) WaveList(ctx context.Context, groupID int64) ([]Wave, error) {
-	rows, err := q.db.Query(ctx, WaveList, groupID)
+	rows, err := q.db.Query(ctx, waveList, groupID)
 	if err != nil {
 		return nil, err
 	}
@@ -262,12 +262,12 @@ func (q *Queries) WaveList(ctx context.Context, groupID int64) ([]Wave, error) {
 	return items, nil
 }
 
-const WaveLock = `-- name: WaveLock :one
+const waveLock = `-- name: WaveLock :one
 SELECT id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override FROM waves WHERE id = $1 FOR NO KEY UPDATE
 `
 
 func (q *Queries) WaveLock(ctx context.Context, id int64) (Wave, error) {
-	row := q.db.QueryRow(ctx, WaveLock, id)
+	row := q.db.QueryRow(ctx, waveLock, id)
 	var i Wave
 	err := row.Scan(
 		&i.ID,
@@ -303,7 +303,7 @@ func (q *Queries) WaveLock(ctx context.Context, id int64) (Wave, error) {
 	return i, err
 }
 
-const WaveMembersUnplanned = `-- name: WaveMembersUnplanned :many
+const waveMembersUnplanned = `-- name: WaveMembersUnplanned :many
 SELECT gm.id, gm.upn FROM group_members gm
 WHERE gm.group_id = $1 AND NOT EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id)
 ORDER BY gm.position
@@ -317,7 +317,7 @@ type WaveMembersUnplannedRow struct {
 // WaveMembersUnplanned reads the members of a group not yet in a wave, in
 // import order.
 func (q *Queries) WaveMembersUnplanned(ctx context.Context, groupID int64) ([]WaveMembersUnplannedRow, error) {
-	rows, err := q.db.Query(ctx, WaveMembersUnplanned, groupID)
+	rows, err := q.db.Query(ctx, waveMembersUnplanned, groupID)
 	if err != nil {
 		return nil, err
 	}
@@ -336,18 +336,18 @@ func (q *Queries) WaveMembersUnplanned(ctx context.Context, groupID int64) ([]Wa
 	return items, nil
 }
 
-const WaveNextNumber = `-- name: WaveNextNumber :one
+const waveNextNumber = `-- name: WaveNextNumber :one
 SELECT (coalesce(max(number), 0) + 1)::int AS next FROM waves WHERE group_id = $1
 `
 
 func (q *Queries) WaveNextNumber(ctx context.Context, groupID int64) (int, error) {
-	row := q.db.QueryRow(ctx, WaveNextNumber, groupID)
+	row := q.db.QueryRow(ctx, waveNextNumber, groupID)
 	var next int
 	err := row.Scan(&next)
 	return next, err
 }
 
-const WaveTallies = `-- name: WaveTallies :many
+const waveTallies = `-- name: WaveTallies :many
 SELECT wave_id, state, count(*)::int AS moves, (count(*) FILTER (WHERE attempts > 1))::int AS retried
 FROM moves WHERE wave_id = ANY($1::bigint[]) GROUP BY 1, 2
 `
@@ -362,7 +362,7 @@ type WaveTalliesRow struct {
 // WaveTallies counts each wave's moves by state, and those that needed more
 // than one attempt.
 func (q *Queries) WaveTallies(ctx context.Context, waveIds []int64) ([]WaveTalliesRow, error) {
-	rows, err := q.db.Query(ctx, WaveTallies, waveIds)
+	rows, err := q.db.Query(ctx, waveTallies, waveIds)
 	if err != nil {
 		return nil, err
 	}
@@ -386,12 +386,12 @@ func (q *Queries) WaveTallies(ctx context.Context, waveIds []int64) ([]WaveTalli
 	return items, nil
 }
 
-const WavesRunning = `-- name: WavesRunning :many
+const wavesRunning = `-- name: WavesRunning :many
 SELECT id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override FROM waves WHERE state = 'running' ORDER BY id
 `
 
 func (q *Queries) WavesRunning(ctx context.Context) ([]Wave, error) {
-	rows, err := q.db.Query(ctx, WavesRunning)
+	rows, err := q.db.Query(ctx, wavesRunning)
 	if err != nil {
 		return nil, err
 	}

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-const WebhookCreate = `-- name: WebhookCreate :one
+const webhookCreate = `-- name: WebhookCreate :one
 
 INSERT INTO webhooks (name, url, format, created_by) VALUES ($1, $2, $3, $4)
 RETURNING id, name, url, format, created_by, created_at
@@ -25,7 +25,7 @@ type WebhookCreateParams struct {
 
 // Webhooks and the deliveries of wave notifications to them (sql/0003).
 func (q *Queries) WebhookCreate(ctx context.Context, arg WebhookCreateParams) (Webhook, error) {
-	row := q.db.QueryRow(ctx, WebhookCreate,
+	row := q.db.QueryRow(ctx, webhookCreate,
 		arg.Name,
 		arg.URL,
 		arg.Format,
@@ -43,19 +43,19 @@ func (q *Queries) WebhookCreate(ctx context.Context, arg WebhookCreateParams) (W
 	return i, err
 }
 
-const WebhookDelete = `-- name: WebhookDelete :execrows
+const webhookDelete = `-- name: WebhookDelete :execrows
 DELETE FROM webhooks WHERE id = $1
 `
 
 func (q *Queries) WebhookDelete(ctx context.Context, id int64) (int64, error) {
-	result, err := q.db.Exec(ctx, WebhookDelete, id)
+	result, err := q.db.Exec(ctx, webhookDelete, id)
 	if err != nil {
 		return 0, err
 	}
 	return result.RowsAffected(), nil
 }
 
-const WebhookDeliveries = `-- name: WebhookDeliveries :many
+const webhookDeliveries = `-- name: WebhookDeliveries :many
 SELECT d.id, d.webhook_id, h.name AS webhook_name, d.event, e.wave_id, d.state, d.attempts, d.last_status, d.last_error,
        d.created_at, d.delivered_at, h.url, d.payload::text::bytea AS payload
 FROM webhook_deliveries d JOIN webhooks h ON h.id = d.webhook_id JOIN wave_events e ON e.id = d.wave_event_id
@@ -79,7 +79,7 @@ type WebhookDeliveriesRow struct {
 }
 
 func (q *Queries) WebhookDeliveries(ctx context.Context, waveID int64) ([]WebhookDeliveriesRow, error) {
-	rows, err := q.db.Query(ctx, WebhookDeliveries, waveID)
+	rows, err := q.db.Query(ctx, webhookDeliveries, waveID)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +112,7 @@ func (q *Queries) WebhookDeliveries(ctx context.Context, waveID int64) ([]Webhoo
 	return items, nil
 }
 
-const WebhookDeliveryAdd = `-- name: WebhookDeliveryAdd :one
+const webhookDeliveryAdd = `-- name: WebhookDeliveryAdd :one
 INSERT INTO webhook_deliveries (webhook_id, wave_event_id, event, payload) VALUES ($1, $2, $3, CAST($4::text AS jsonb))
 RETURNING id
 `
@@ -125,7 +125,7 @@ type WebhookDeliveryAddParams struct {
 }
 
 func (q *Queries) WebhookDeliveryAdd(ctx context.Context, arg WebhookDeliveryAddParams) (int64, error) {
-	row := q.db.QueryRow(ctx, WebhookDeliveryAdd,
+	row := q.db.QueryRow(ctx, webhookDeliveryAdd,
 		arg.WebhookID,
 		arg.WaveEventID,
 		arg.Event,
@@ -136,7 +136,7 @@ func (q *Queries) WebhookDeliveryAdd(ctx context.Context, arg WebhookDeliveryAdd
 	return id, err
 }
 
-const WebhookDeliveryAttempt = `-- name: WebhookDeliveryAttempt :exec
+const webhookDeliveryAttempt = `-- name: WebhookDeliveryAttempt :exec
 UPDATE webhook_deliveries SET attempts = attempts + 1, state = $1::text, last_status = nullif($2::int, 0),
        last_error = nullif($3::text, ''), delivered_at = CASE WHEN $1 = 'delivered' THEN now() END
 WHERE id = $4
@@ -152,7 +152,7 @@ type WebhookDeliveryAttemptParams struct {
 // WebhookDeliveryAttempt records one try in state delivered, pending (to
 // try again) or failed.
 func (q *Queries) WebhookDeliveryAttempt(ctx context.Context, arg WebhookDeliveryAttemptParams) error {
-	_, err := q.db.Exec(ctx, WebhookDeliveryAttempt,
+	_, err := q.db.Exec(ctx, webhookDeliveryAttempt,
 		arg.State,
 		arg.Status,
 		arg.Error,
@@ -161,7 +161,7 @@ func (q *Queries) WebhookDeliveryAttempt(ctx context.Context, arg WebhookDeliver
 	return err
 }
 
-const WebhookDeliveryGet = `-- name: WebhookDeliveryGet :one
+const webhookDeliveryGet = `-- name: WebhookDeliveryGet :one
 SELECT d.id, d.webhook_id, h.name AS webhook_name, d.event, e.wave_id, d.state, d.attempts, d.last_status, d.last_error,
        d.created_at, d.delivered_at, h.url, d.payload::text::bytea AS payload
 FROM webhook_deliveries d JOIN webhooks h ON h.id = d.webhook_id JOIN wave_events e ON e.id = d.wave_event_id
@@ -185,7 +185,7 @@ type WebhookDeliveryGetRow struct {
 }
 
 func (q *Queries) WebhookDeliveryGet(ctx context.Context, id int64) (WebhookDeliveryGetRow, error) {
-	row := q.db.QueryRow(ctx, WebhookDeliveryGet, id)
+	row := q.db.QueryRow(ctx, webhookDeliveryGet, id)
 	var i WebhookDeliveryGetRow
 	err := row.Scan(
 		&i.ID,
@@ -205,12 +205,12 @@ func (q *Queries) WebhookDeliveryGet(ctx context.Context, id int64) (WebhookDeli
 	return i, err
 }
 
-const WebhookList = `-- name: WebhookList :many
+const webhookList = `-- name: WebhookList :many
 SELECT id, name, url, format, created_by, created_at FROM webhooks ORDER BY id
 `
 
 func (q *Queries) WebhookList(ctx context.Context) ([]Webhook, error) {
-	rows, err := q.db.Query(ctx, WebhookList)
+	rows, err := q.db.Query(ctx, webhookList)
 	if err != nil {
 		return nil, err
 	}
