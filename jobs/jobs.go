@@ -19,6 +19,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"github.com/cutover/cutover/internal/live"
 	"github.com/cutover/cutover/internal/migration"
 )
 
@@ -112,6 +113,11 @@ type Config struct {
 	// MoveEnded, when set, hears of each move's outcome and how long it
 	// took from its first pre-flight (for metrics).
 	MoveEnded func(outcome migration.MoveState, took time.Duration)
+	// Notifier, when set, hears of each change to a wave or a move once it
+	// has committed, so that the pages following the wave show it; the
+	// notification is sent apart from the change, never in its
+	// transaction. Nil tells no one.
+	Notifier *live.Notifier
 }
 
 func (c Config) withDefaults() Config {

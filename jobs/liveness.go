@@ -149,6 +149,13 @@ func (l *liveness) buried(ctx context.Context, w store.LostWorker) {
 		l.log.Warn("telling the waves of a dead worker failed", "process", w.ID, "error", err)
 		return
 	}
+	defer func() {
+		// Its moves went back to the queue: the pages of their waves read
+		// them again.
+		for wave := range waves {
+			l.cfg.Notifier.Touch(wave)
+		}
+	}()
 	for wave, n := range waves {
 		msg := fmt.Sprintf("worker %s stopped (no heartbeat for %s) with %d move(s) of this wave in flight: handed to live workers, no attempt counted", w.ID, silent, n)
 		if _, err := q.WaveEventAdd(ctx, wave, WaveEventWorkerLost, msg, "worker "+l.cfg.ID); err != nil {

@@ -594,8 +594,10 @@ func (a *attempt) flush(ctx context.Context, q *store.Queries) error {
 	return nil
 }
 
-// changed notes a change written to the move.
+// changed notes a change written to the move (committed: the pages
+// following its wave are told).
 func (a *attempt) changed(c store.MoveChange) {
+	a.w.cfg.Notifier.Touch(a.move.WaveID)
 	if a.pending != nil && c.To == a.pending.To {
 		a.pending = nil
 	}
@@ -717,6 +719,7 @@ func (a *attempt) overload(ctx context.Context, code migration.ErrorCode) {
 	case err != nil:
 		a.w.log.Warn("lowering the wave's concurrency failed", "wave_id", a.move.WaveID, "error", err)
 	case to < from:
+		a.w.cfg.Notifier.Touch(a.move.WaveID)
 		a.w.log.Info("wave's concurrency lowered", "wave_id", a.move.WaveID, "wave", a.move.WaveName, "from", from, "to", to, "code", code)
 	}
 }
@@ -748,6 +751,8 @@ func (a *attempt) finish(ctx context.Context, c store.MoveChange) error {
 		// The move's end is recorded; the wave is looked at again by the
 		// next move's end or the sweep.
 		a.w.log.Warn("looking at the wave after a move failed", "wave_id", a.move.WaveID, "move_id", a.move.ID, "error", err)
+	} else {
+		touchOutcome(a.w.cfg.Notifier, a.move.WaveID, out)
 	}
 	if hold {
 		a.w.release(ctx, a.move.ID)

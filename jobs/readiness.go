@@ -99,7 +99,9 @@ func (r *Readiness) forget() {
 func (r *Readiness) Hold(ctx context.Context, client *river.Client[pgx.Tx], code migration.ErrorCode, reason, evidence string) error {
 	defer r.forget()
 	r.recheck() // the host check decides when it clears: look soon
-	return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+
+	var told []int64 // waves whose reason changed, told once committed
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		q := store.New(tx)
 		created, err := q.HoldSet(ctx, store.Hold{Code: code, Reason: reason, Evidence: evidence, SetBy: r.cfg.ID})
 		if err != nil || !created {
@@ -115,6 +117,7 @@ func (r *Readiness) Hold(ctx context.Context, client *river.Client[pgx.Tx], code
 			if err := q.WaveReason(ctx, w.ID, migration.WaveStateRunning, msg); err != nil {
 				return err
 			}
+			told = append(told, w.ID)
 			w.StateReason = msg
 			ev, err := q.WaveEventAdd(ctx, w.ID, WaveEventHeld, msg+" ("+evidence+")", "worker "+r.cfg.ID)
 			if err != nil {
@@ -126,6 +129,10 @@ func (r *Readiness) Hold(ctx context.Context, client *river.Client[pgx.Tx], code
 		}
 		return nil
 	})
+	if err == nil {
+		r.cfg.Notifier.Touch(told...)
+	}
+	return err
 }
 
 // recheck makes this process check its host now.
@@ -153,7 +160,8 @@ func (r *Readiness) holdMove(ctx context.Context, client *river.Client[pgx.Tx], 
 // Release clears a hold, if there is one; moves start again.
 func (r *Readiness) Release(ctx context.Context, code migration.ErrorCode) error {
 	defer r.forget()
-	return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+	var told []int64 // waves whose reason changed, told once committed
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		q := store.New(tx)
 		h, err := q.HoldClear(ctx, code)
 		if err != nil || h == nil {
@@ -178,12 +186,17 @@ func (r *Readiness) Release(ctx context.Context, code migration.ErrorCode) error
 			if err := q.WaveReason(ctx, w.ID, migration.WaveStateRunning, next); err != nil {
 				return err
 			}
+			told = append(told, w.ID)
 			if _, err := q.WaveEventAdd(ctx, w.ID, WaveEventReleased, fmt.Sprintf("moves start again after %s: %s cleared", time.Since(h.Since).Round(time.Second), h.Code), "worker "+r.cfg.ID); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+	if err == nil {
+		r.cfg.Notifier.Touch(told...)
+	}
+	return err
 }
 
 // Check checks this host now: it records the result, takes the host out of

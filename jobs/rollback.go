@@ -77,7 +77,7 @@ func (w *RollbackWorker) Work(ctx context.Context, job *river.Job[RollbackArgs])
 	// do nothing.
 	finish := func(to migration.MoveState, code migration.ErrorCode, msg, errMsg string) error {
 		ctx := context.WithoutCancel(ctx)
-		return pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
+		err := pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
 			q := store.New(tx)
 			if err := q.MoveUpdate(ctx, store.MoveChange{MoveID: m.ID, To: to, Attempt: m.Attempts,
 				ErrorCode: code, ErrorMessage: errMsg, Message: prefix + msg, Actor: w.actor}); err != nil {
@@ -93,6 +93,10 @@ func (w *RollbackWorker) Work(ctx context.Context, job *river.Job[RollbackArgs])
 			}
 			return nil
 		})
+		if err == nil {
+			w.cfg.Notifier.Touch(m.WaveID)
+		}
+		return err
 	}
 	if rec == nil {
 		return finish(migration.MoveStateRollbackFailed, migration.CodeNoRollbackRecord,

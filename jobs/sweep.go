@@ -53,6 +53,7 @@ func (w *WaveSweepWorker) Work(ctx context.Context, job *river.Job[WaveSweepArgs
 		if err != nil {
 			return err
 		}
+		touchOutcome(w.cfg.Notifier, id, out)
 		logOutcome(w.log, out)
 	}
 	return w.heal(ctx, client)

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
+	"github.com/cutover/cutover/internal/live"
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/store"
 )
@@ -61,6 +62,15 @@ func reviewWaveTx(ctx context.Context, pool *pgxpool.Pool, client *river.Client[
 		return err
 	})
 	return out, err
+}
+
+// touchOutcome tells the pages of a wave looked at (its review committed),
+// and those of the waves its halt blocked.
+func touchOutcome(n *live.Notifier, waveID int64, out store.WaveOutcome) {
+	n.Touch(waveID)
+	for _, b := range out.Blocked {
+		n.Touch(b.ID)
+	}
 }
 
 // logOutcome logs a wave's halt or completion.

@@ -69,7 +69,7 @@ func (w *WaveStartWorker) Work(ctx context.Context, job *river.Job[WaveStartArgs
 		}
 	}
 	client := river.ClientFromContext[pgx.Tx](ctx)
-	return pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
 		q := store.New(tx)
 		blocked, err := q.WaveGate(ctx, wave, w.actor)
 		if err != nil {
@@ -109,6 +109,10 @@ func (w *WaveStartWorker) Work(ctx context.Context, job *river.Job[WaveStartArgs
 		}
 		return complete(ctx, tx, job)
 	})
+	if err == nil {
+		w.cfg.Notifier.Touch(job.Args.WaveID) // started or blocked
+	}
+	return err
 }
 
 // blockingReadiness returns the first failed check of the deployment's
@@ -148,6 +152,7 @@ func (w *WaveStartWorker) waitForReadiness(ctx context.Context, wave migration.W
 		if err != nil {
 			return err
 		}
+		w.cfg.Notifier.Touch(wave.ID)
 	}
 	return river.JobSnooze(min(readinessRecheck, w.cfg.HostRecheck*10))
 }
@@ -173,6 +178,7 @@ func (w *WaveStartWorker) waitForWindow(ctx context.Context, wave migration.Wave
 		if err != nil {
 			return err
 		}
+		w.cfg.Notifier.Touch(wave.ID)
 	}
 	return river.JobSnooze(wait)
 }

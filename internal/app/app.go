@@ -8,20 +8,30 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
+	"github.com/cutover/cutover/internal/live"
 	"github.com/cutover/cutover/internal/store"
 )
 
 // Service runs the use cases that change something: each in one
 // transaction with the River jobs it queues and its entry in the audit log.
 type Service struct {
-	pool   *pgxpool.Pool
-	client *river.Client[pgx.Tx]
+	pool     *pgxpool.Pool
+	client   *river.Client[pgx.Tx]
+	notifier *live.Notifier
 }
 
 // New returns a Service inserting jobs through client (an insert-only
 // client will do).
 func New(pool *pgxpool.Pool, client *river.Client[pgx.Tx]) *Service {
 	return &Service{pool: pool, client: client}
+}
+
+// WithNotifier has the use cases tell the pages that follow waves live of
+// each change they commit, through n, and returns s. Set it before s
+// serves; without it (nil) no page is told.
+func (s *Service) WithNotifier(n *live.Notifier) *Service {
+	s.notifier = n
+	return s
 }
 
 // Actor is who asks for a use case, and how the audit log names what they
@@ -40,8 +50,15 @@ func As(name string) Actor { return Actor{Name: name} }
 
 // change runs fn in a transaction and records in it the audit entry of the
 // use case action on target: the change and its record commit together.
+//
+// Once it has committed, every page following a wave live is told to read
+// again. A use case may change waves besides the one it names (a cancel
+// unblocks the group's next waves, a retry plans a new one, a user's retry
+// changes their move's wave), and fn does not say which; use cases come at
+// a person's pace, so a read of each page followed per use case costs
+// little, and a page never misses one.
 func (s *Service) change(ctx context.Context, a Actor, action, target string, fn func(tx pgx.Tx, q *store.Queries) error) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		q := store.New(tx)
 		if err := fn(tx, q); err != nil {
 			return err
@@ -51,6 +68,10 @@ func (s *Service) change(ctx context.Context, a Actor, action, target string, fn
 		}
 		return q.AuditAdd(ctx, store.AuditEntry{Actor: a.Name, Action: action, Target: target, Outcome: "ok"})
 	})
+	if err == nil {
+		s.notifier.TouchAll()
+	}
+	return err
 }
 
 // waveTarget names a wave in the audit log.

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cutover/cutover/internal/app"
+	"github.com/cutover/cutover/internal/live"
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/store"
 	"github.com/cutover/cutover/jobs"
@@ -32,11 +33,19 @@ func cliActor(getenv Env) string {
 }
 
 // leadSession is what a lead's command needs: the database and the use
-// cases, with a River client that inserts jobs (and works none).
+// cases, with a River client that inserts jobs (and works none), and a
+// notifier that tells the pages following the waves it changes.
 type leadSession struct {
-	pool  *pgxpool.Pool
-	app   *app.Service
-	actor string
+	pool     *pgxpool.Pool
+	app      *app.Service
+	notifier *live.Notifier
+	actor    string
+}
+
+// close sends what the session changed to the pages, then closes the pool.
+func (s *leadSession) close() {
+	s.notifier.Close()
+	s.pool.Close()
 }
 
 func openLead(ctx context.Context, c common, getenv Env, stderr io.Writer) (*leadSession, error) {
@@ -53,7 +62,8 @@ func openLead(ctx context.Context, c common, getenv Env, stderr io.Writer) (*lea
 		pool.Close()
 		return nil, err
 	}
-	return &leadSession{pool: pool, app: app.New(pool, client), actor: cliActor(getenv)}, nil
+	notifier := live.NewNotifier(pool, log)
+	return &leadSession{pool: pool, app: app.New(pool, client).WithNotifier(notifier), notifier: notifier, actor: cliActor(getenv)}, nil
 }
 
 const waveUsage = `wave ACTION ID [flags] [users]
@@ -110,7 +120,7 @@ func runWave(ctx context.Context, args []string, getenv Env, stdout, stderr io.W
 	if err != nil {
 		return err
 	}
-	defer s.pool.Close()
+	defer s.close()
 	saySimulated(ctx, s.app, stderr)
 	var w migration.Wave
 	a := app.Actor{Name: s.actor, Action: "wave " + action, Target: "wave " + f.Arg(0)}

@@ -1,12 +1,23 @@
-// Live updates of a pilot group's dashboard: the page reads the group from
-// the API every two seconds (with the sign-in cookie) and updates the
-// progress bars, states, reasons and failures in place.
+// Live updates of a pilot group's or a wave's dashboard. The page follows
+// the server's stream of its answer (server-sent events, with the sign-in
+// cookie) and updates the progress bars, states, reasons and failures in
+// place as each event comes. Where the stream is cut (a proxy that buffers
+// it, a server restarting, a server that does not stream) the page reads
+// the answer every two seconds instead, and tries the stream again later.
+// The "updated" line says which it does.
 (function () {
   "use strict";
   var root = document.getElementById("dashboard");
   if (!root) { return; }
   var id = root.dataset.group, waveID = root.dataset.wave;
+  var kind = waveID ? "wave" : "group";
+  var url = waveID ? "/api/v1/waves/" + encodeURIComponent(waveID) : "/api/v1/groups/" + encodeURIComponent(id);
   var states = ["moved", "skipped", "failed", "cancelled", "rolled_back"];
+
+  var POLL = 2000;      // polling's interval, as before the stream
+  var QUIET = 20000;    // a stream silent this long (heartbeats come every 15 s) is stalled
+  var RETRY = 30000;    // the first wait before trying the stream again; doubles up to RETRY_MAX
+  var RETRY_MAX = 300000;
 
   function counts(p) {
     var c = p.counts || {};
@@ -43,34 +54,137 @@
   }
 
   function render(g) {
-    if (waveID) { renderWave(g); return; }
-    set(document.getElementById("group-summary"),
-      g.progress.done + " of " + g.progress.total + " done (" + g.progress.percent_done + "%), " + ((g.progress.counts || {}).failed || 0) + " failed");
-    var gp = document.getElementById("group-progress");
-    gp.value = g.progress.percent_done;
-    gp.setAttribute("aria-label", "The whole group: " + g.progress.percent_done + "% done");
-    (g.waves || []).forEach(renderWave);
-    var body = document.querySelector("#failures tbody");
-    var rows = (g.failures || []).map(function (f) {
-      var tr = document.createElement("tr");
-      [f.code, String(f.count), f.explanation + " Fix: " + f.fix].forEach(function (t, i) {
-        var td = document.createElement("td");
-        if (i === 0) { var code = document.createElement("code"); code.textContent = t; td.appendChild(code); } else { td.textContent = t; }
-        tr.appendChild(td);
+    if (waveID) {
+      renderWave(g);
+    } else {
+      set(document.getElementById("group-summary"),
+        g.progress.done + " of " + g.progress.total + " done (" + g.progress.percent_done + "%), " + ((g.progress.counts || {}).failed || 0) + " failed");
+      var gp = document.getElementById("group-progress");
+      gp.value = g.progress.percent_done;
+      gp.setAttribute("aria-label", "The whole group: " + g.progress.percent_done + "% done");
+      (g.waves || []).forEach(renderWave);
+      var body = document.querySelector("#failures tbody");
+      var rows = (g.failures || []).map(function (f) {
+        var tr = document.createElement("tr");
+        [f.code, String(f.count), f.explanation + " Fix: " + f.fix].forEach(function (t, i) {
+          var td = document.createElement("td");
+          if (i === 0) { var code = document.createElement("code"); code.textContent = t; td.appendChild(code); } else { td.textContent = t; }
+          tr.appendChild(td);
+        });
+        return tr;
       });
-      return tr;
-    });
-    if (rows.length) { body.replaceChildren.apply(body, rows); }
-    set(document.querySelector("#updated time"), new Date().toLocaleTimeString());
+      if (rows.length) { body.replaceChildren.apply(body, rows); }
+    }
+    updated = new Date();
+    say();
   }
 
-  function tick() {
-    var url = waveID ? "/api/v1/waves/" + encodeURIComponent(waveID) : "/api/v1/groups/" + encodeURIComponent(id);
+  // The "updated" line: how the page follows (live or polling) and when it
+  // last heard. The wave's page has none in its markup: it gets one.
+  var line = document.getElementById("updated");
+  if (!line) {
+    line = document.createElement("p");
+    line.className = "muted";
+    line.id = "updated";
+    var card = document.getElementById("wave-" + waveID);
+    (card || root).appendChild(line);
+  }
+  // Live, it changes twice a second: a screen reader hears the progress,
+  // not the clock.
+  line.setAttribute("aria-live", "off");
+  var stamp = line.querySelector("time") || document.createElement("time");
+  var how = document.createElement("span");
+  how.setAttribute("data-field", "how");
+  var updated = null, mode = "connecting", problem = "";
+  line.replaceChildren(how, document.createTextNode(" · updated "), stamp);
+  function say() {
+    var text = { live: "live", polling: "polling every " + POLL / 1000 + " s" }[mode] || "connecting";
+    if (problem) { text += " (" + problem + ")"; }
+    set(how, text);
+    line.dataset.mode = mode;
+    if (updated) {
+      stamp.dateTime = updated.toISOString();
+      set(stamp, updated.toLocaleTimeString());
+    }
+  }
+  say();
+
+  // Polling: today's way, while the stream is out.
+  var pollTimer = null;
+  function poll() {
+    pollTimer = null;
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
-      .then(render)
-      .catch(function (e) { set(document.querySelector("#updated"), "not updated: " + e.message); })
-      .finally(function () { setTimeout(tick, 2000); });
+      .then(function (g) { problem = ""; if (mode !== "live") { render(g); } })
+      .catch(function (e) { problem = "not updated: " + e.message; say(); })
+      .finally(function () { if (mode !== "live" && !pollTimer) { pollTimer = setTimeout(poll, POLL); } });
   }
-  setTimeout(tick, 2000);
+  function startPolling() {
+    if (!pollTimer) { pollTimer = setTimeout(poll, POLL); }
+  }
+  function stopPolling() {
+    if (pollTimer) { clearTimeout(pollTimer); pollTimer = null; }
+  }
+
+  // The stream.
+  var source = null, watchdog = null, retryTimer = null, retryWait = RETRY, openedAt = 0;
+  function heard() {
+    clearTimeout(watchdog);
+    watchdog = setTimeout(function () { cut("the stream went quiet"); }, QUIET);
+  }
+  function connect() {
+    retryTimer = null;
+    if (!window.EventSource) { startPolling(); return; }
+    var es = new EventSource(url + "/live");
+    source = es;
+    openedAt = Date.now();
+    heard();
+    es.addEventListener(kind, function (e) {
+      if (source !== es) { return; }
+      heard();
+      var g;
+      try { g = JSON.parse(e.data); } catch (err) { return; }
+      mode = "live";
+      problem = "";
+      stopPolling();
+      render(g);
+    });
+    es.addEventListener("heartbeat", function () { if (source === es) { heard(); } });
+    // The server ends a stream now and then (it renews it, or it stops):
+    // connect again at once; polling covers the moment between.
+    es.addEventListener("reconnect", function () {
+      if (source !== es) { return; }
+      close();
+      startPolling();
+      connect();
+    });
+    es.onerror = function () {
+      if (source !== es) { return; }
+      cut("");
+    };
+  }
+  function close() {
+    clearTimeout(watchdog);
+    if (source) { source.close(); source = null; }
+  }
+  // cut falls back to polling and tries the stream again later: the
+  // browser's own reconnection would hammer a server that does not stream.
+  // A stream that lived a while is tried again after RETRY; one cut short
+  // (a server that answers once and ends, a proxy that cuts it) later and
+  // later.
+  function cut(why) {
+    close();
+    mode = "polling";
+    if (why) { problem = why; }
+    say();
+    startPolling();
+    if (Date.now() - openedAt > QUIET) { retryWait = RETRY; }
+    if (!retryTimer) {
+      retryTimer = setTimeout(connect, retryWait);
+      retryWait = Math.min(retryWait * 2, RETRY_MAX);
+    }
+  }
+
+  connect();
+  startPolling(); // until the stream's first event
 })();
