@@ -120,9 +120,13 @@ func (f *fixtures) cases() map[string]func() request {
 			require.NoError(f.t, err)
 			return request{path: "/ui/signin", contentType: "application/x-www-form-urlencoded", body: "token=" + url.QueryEscape(secret)}
 		},
-		"POST /ui/signout":      func() request { return request{path: "/ui/signout"} },
-		"GET /ui/static/{file}": func() request { return request{path: "/ui/static/cutover.css"} },
-		"GET /ui/{$}":           func() request { return request{path: "/ui/"} },
+		"POST /ui/signout":        func() request { return request{path: "/ui/signout"} },
+		"GET /ui/static/{file}":   func() request { return request{path: "/ui/static/cutover.css"} },
+		"GET /ui/signin/entra":    func() request { return request{path: "/ui/signin/entra"} },
+		"GET /ui/signin/callback": func() request { return request{path: "/ui/signin/callback?code=x&state=y"} },
+		"GET /ui/settings":        func() request { return request{path: "/ui/settings"} },
+		"GET /ui/audit":           func() request { return request{path: "/ui/audit"} },
+		"GET /ui/{$}":             func() request { return request{path: "/ui/"} },
 		"GET /ui/lookup": func() request {
 			_, upns := f.group(1)
 			return request{path: "/ui/lookup?q=" + url.QueryEscape(upns[0])}
@@ -160,7 +164,9 @@ func (f *fixtures) cases() map[string]func() request {
 		"POST /api/v1/groups/{id}/preflight":   groupPath("/preflight"),
 		"GET /api/v1/groups/{id}/report.csv":   groupPath("/report.csv"),
 		"GET /api/v1/groups/{id}/failures":     groupPath("/failures"),
+		"GET /api/v1/groups/{id}/live":         groupPath("/live"),
 		"GET /api/v1/waves/{id}":               scheduled(""),
+		"GET /api/v1/waves/{id}/live":          scheduled("/live"),
 		"GET /api/v1/waves/{id}/moves":         scheduled("/moves"),
 		"GET /api/v1/waves/{id}/events":        scheduled("/events"),
 		"GET /api/v1/waves/{id}/notifications": scheduled("/notifications"),
@@ -188,6 +194,7 @@ func (f *fixtures) cases() map[string]func() request {
 		},
 		"POST /api/v1/waves/{id}/override-readiness": scheduled("/override-readiness"),
 		"GET /api/v1/tenant/readiness":               func() request { return request{path: "/api/v1/tenant/readiness"} },
+		"GET /api/v1/entra/groups":                   func() request { return request{path: "/api/v1/entra/groups?name=SfB"} },
 		"GET /api/v1/readiness":                      func() request { return request{path: "/api/v1/readiness"} },
 		"POST /api/v1/readiness/check":               func() request { return request{path: "/api/v1/readiness/check"} },
 		"GET /api/v1/settings":                       func() request { return request{path: "/api/v1/settings"} },
@@ -209,6 +216,13 @@ func (f *fixtures) cases() map[string]func() request {
 		"POST /api/v1/tokens": func() request {
 			return request{path: "/api/v1/tokens", contentType: "application/json", body: fmt.Sprintf(`{"name": %q, "role": "helpdesk"}`, f.name("t"))}
 		},
+		"GET /api/v1/sessions": func() request { return request{path: "/api/v1/sessions"} },
+		"DELETE /api/v1/sessions/{id}": func() request {
+			sess, _, err := f.q.SessionCreate(context.Background(), store.NewSession{Name: f.name("someone"), Role: auth.RoleLead, Via: "entra",
+				ExpiresAt: time.Now().Add(time.Hour)})
+			require.NoError(f.t, err)
+			return request{path: fmt.Sprintf("/api/v1/sessions/%d", sess.ID)}
+		},
 		"DELETE /api/v1/tokens/{id}": func() request {
 			t, _, err := f.q.TokenCreate(context.Background(), f.name("t"), auth.RoleHelpdesk, "test")
 			require.NoError(f.t, err)
@@ -225,12 +239,15 @@ var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Reques
 // nothing else; tokens are an admin's; everything else is a lead's.
 func expectedRole(route string) auth.Role {
 	switch route {
-	case "GET /healthz", "GET /readyz", "GET /ui/signin", "POST /ui/signin", "POST /ui/signout", "GET /ui/static/{file}":
+	case "GET /healthz", "GET /readyz", "GET /ui/signin", "POST /ui/signin", "POST /ui/signout", "GET /ui/static/{file}",
+		"GET /ui/signin/entra", "GET /ui/signin/callback":
 		return ""
 	case "GET /api/v1/me", "GET /api/v1/users/{identity}", "GET /metrics", "GET /ui/{$}", "GET /ui/lookup":
 		return auth.RoleHelpdesk
-	case "GET /api/v1/tokens", "POST /api/v1/tokens", "DELETE /api/v1/tokens/{id}":
+	case "GET /api/v1/tokens", "POST /api/v1/tokens", "DELETE /api/v1/tokens/{id}", "GET /api/v1/sessions", "DELETE /api/v1/sessions/{id}":
 		return auth.RoleAdmin
+	case "GET /api/v1/entra/groups": // reads the directory for an import, which is a lead's
+		return auth.RoleLead
 	}
 	return auth.RoleLead
 }
@@ -310,7 +327,7 @@ func TestRouteAuthMatrix(t *testing.T) {
 	// refusals included.
 	entries, err := q.AuditList(ctx, 1000, 0)
 	require.NoError(t, err)
-	var pauses, refused int
+	var pauses, refused, strangers int
 	for _, e := range entries {
 		if e.Action == "POST /api/v1/waves/{id}/pause" {
 			pauses++
@@ -318,10 +335,15 @@ func TestRouteAuthMatrix(t *testing.T) {
 				refused++
 				require.Equal(t, "token:matrix helpdesk (helpdesk)", e.Actor)
 			}
+			if strings.HasPrefix(e.Outcome, "refused 401") {
+				strangers++
+				require.Equal(t, "anonymous", e.Actor)
+			}
 		}
 	}
-	require.Equal(t, 3, pauses, "helpdesk refused, lead and admin done: %+v", entries)
+	require.Equal(t, 7, pauses, "no valid token (4) and helpdesk refused, lead and admin done: %+v", entries)
 	require.Equal(t, 1, refused)
+	require.Equal(t, 4, strangers)
 }
 
 // TestMetrics scrapes /metrics after a wave, as Prometheus would with a

@@ -74,3 +74,28 @@ type (
 		Deliveries []store.Delivery `json:"deliveries"`
 	}
 )
+
+// sessionsAnswer lists the pages' open sessions.
+type sessionsAnswer struct {
+	Sessions []store.Session `json:"sessions"`
+}
+
+// planPreviewAnswer is a plan's waves as they would be made; nothing is kept.
+type planPreviewAnswer struct {
+	Preview bool             `json:"preview"`
+	Waves   []migration.Wave `json:"waves"`
+}
+
+// entraGroupsAnswer lists the Entra ID groups whose name starts with what a
+// lead typed, for the lead to pick the one to import.
+type entraGroupsAnswer struct {
+	Groups []entraGroup `json:"groups"`
+}
+
+// entraGroup is an Entra ID group as the list shows it; Description is
+// empty when the group has none.
+type entraGroup struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"display_name"`
+	Description string `json:"description"`
+}

@@ -6,10 +6,12 @@ package api
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -36,6 +38,13 @@ type Server struct {
 	checks  CheckSettings
 	auth    auth.Authenticator
 	metrics http.Handler
+	// sessions are the pages' sessions (cached like tokens); signin is
+	// sign-in with Entra ID (nil: the pages take an API token).
+	sessions        *cachedAuth
+	signin          *auth.OIDC
+	sessionLifetime time.Duration
+	crossOrigin     *http.CrossOriginProtection
+	publicURL       string
 }
 
 // CheckSettings tune the checks against Microsoft Graph.
@@ -54,8 +63,9 @@ type Options struct {
 	MaxBody int64
 	// Now is the clock. Defaults to time.Now.
 	Now func() time.Time
-	// Directory is Microsoft Graph. Without it, tenant readiness, dry runs
-	// and imports from Entra ID groups answer 503.
+	// Directory is Microsoft Graph. Without it, tenant readiness, dry runs,
+	// imports from Entra ID groups and finding those groups by name answer
+	// 503.
 	Directory migration.Directory
 	// Checks tune the checks against the directory.
 	Checks CheckSettings
@@ -64,6 +74,15 @@ type Options struct {
 	Authenticator auth.Authenticator
 	// Metrics serves /metrics (Prometheus); nil serves 404 there.
 	Metrics http.Handler
+	// SignIn signs people in to the pages with Entra ID; nil leaves the
+	// API token form alone.
+	SignIn *auth.OIDC
+	// SessionLifetime is how long a page session lasts. Defaults to
+	// app.SessionLifetime.
+	SessionLifetime time.Duration
+	// PublicURL is the pages' address as browsers see it (behind a proxy,
+	// say): changes from that origin are cutover's own.
+	PublicURL string
 }
 
 // NewServer returns an API server.
@@ -77,14 +96,32 @@ func NewServer(pool *pgxpool.Pool, svc *app.Service, log *slog.Logger, opts *Opt
 			s.now = opts.Now
 		}
 		s.dir, s.checks, s.auth, s.metrics = opts.Directory, opts.Checks, opts.Authenticator, opts.Metrics
+		s.signin, s.sessionLifetime, s.publicURL = opts.SignIn, opts.SessionLifetime, opts.PublicURL
 	}
 	if s.auth == nil {
 		s.auth = svc
 	}
 	s.auth = &cachedAuth{next: s.auth, now: time.Now, seen: map[string]cachedPrincipal{}}
+	s.sessions = &cachedAuth{next: authFunc(svc.SessionAuthenticate), now: time.Now, seen: map[string]cachedPrincipal{}}
+	s.sessionLifetime = cmp.Or(s.sessionLifetime, app.SessionLifetime)
+	// Changes from the pages must come from cutover's own origin: the
+	// request's host, or the public address behind a proxy.
+	s.crossOrigin = http.NewCrossOriginProtection()
+	if opts != nil && opts.PublicURL != "" {
+		if u, err := url.Parse(opts.PublicURL); err == nil && u.Scheme != "" && u.Host != "" {
+			_ = s.crossOrigin.AddTrustedOrigin(u.Scheme + "://" + u.Host)
+		}
+	}
 	s.checks.MaxSyncAge = cmp.Or(s.checks.MaxSyncAge, migration.DefaultMaxSyncAge)
 	s.checks.LicenceSettle = cmp.Or(s.checks.LicenceSettle, migration.DefaultLicenceSettle)
 	return s
+}
+
+// authFunc is a function that authenticates, as an auth.Authenticator.
+type authFunc func(ctx context.Context, credential string) (auth.Principal, error)
+
+func (f authFunc) Authenticate(ctx context.Context, credential string) (auth.Principal, error) {
+	return f(ctx, credential)
 }
 
 // Route is one route and the least role it needs ("" for none: the health
@@ -109,6 +146,8 @@ func (s *Server) Routes() []Route {
 	pageRoutes := []Route{
 		{"GET", "/ui/signin", public, s.pageSignin, true},
 		{"POST", "/ui/signin", public, s.pageSigninPost, true},
+		{"GET", "/ui/signin/entra", public, s.pageSigninEntra, true},
+		{"GET", "/ui/signin/callback", public, s.pageSigninCallback, true},
 		{"POST", "/ui/signout", public, s.pageSignout, true},
 		{"GET", "/ui/static/{file}", public, s.pageStatic, true},
 		{"GET", "/ui/{$}", helpdesk, s.pageHome, true},
@@ -117,6 +156,8 @@ func (s *Server) Routes() []Route {
 		{"GET", "/ui/readiness", lead, s.pageReadiness, true},
 		{"GET", "/ui/groups/{id}", lead, s.pageGroup, true},
 		{"GET", "/ui/waves/{id}", lead, s.pageWave, true},
+		{"GET", "/ui/settings", lead, s.pageSettings, true},
+		{"GET", "/ui/audit", lead, s.pageAudit, true},
 	}
 	return append([]Route{
 		{"GET", "/healthz", public, s.health, false},
@@ -129,11 +170,13 @@ func (s *Server) Routes() []Route {
 		{"GET", "/api/v1/groups", lead, s.groupList, false},
 		{"POST", "/api/v1/groups", lead, s.groupCreate, false},
 		{"GET", "/api/v1/groups/{id}", lead, s.groupGet, false},
+		{"GET", "/api/v1/groups/{id}/live", lead, s.groupLive, false},
 		{"POST", "/api/v1/groups/{id}/plan", lead, s.groupPlan, false},
 		{"POST", "/api/v1/groups/{id}/preflight", lead, s.groupPreflight, false},
 		{"GET", "/api/v1/groups/{id}/report.csv", lead, s.groupReport, false},
 		{"GET", "/api/v1/groups/{id}/failures", lead, s.groupFailures, false},
 		{"GET", "/api/v1/waves/{id}", lead, s.waveGet, false},
+		{"GET", "/api/v1/waves/{id}/live", lead, s.waveLive, false},
 		{"GET", "/api/v1/waves/{id}/moves", lead, s.waveMoves, false},
 		{"GET", "/api/v1/waves/{id}/events", lead, s.waveEvents, false},
 		{"GET", "/api/v1/waves/{id}/notifications", lead, s.waveNotifications, false},
@@ -149,6 +192,7 @@ func (s *Server) Routes() []Route {
 		{"POST", "/api/v1/waves/{id}/members", lead, s.waveMembers, false},
 		{"POST", "/api/v1/waves/{id}/override-readiness", lead, s.waveOverrideReadiness, false},
 		{"GET", "/api/v1/tenant/readiness", lead, s.tenantReadiness, false},
+		{"GET", "/api/v1/entra/groups", lead, s.entraGroups, false},
 		{"GET", "/api/v1/readiness", lead, s.readiness, false},
 		{"POST", "/api/v1/readiness/check", lead, s.readinessCheck, false},
 		{"GET", "/api/v1/settings", lead, s.settingsGet, false},
@@ -160,6 +204,8 @@ func (s *Server) Routes() []Route {
 		{"GET", "/api/v1/tokens", admin, s.tokenList, false},
 		{"POST", "/api/v1/tokens", admin, s.tokenCreate, false},
 		{"DELETE", "/api/v1/tokens/{id}", admin, s.tokenRevoke, false},
+		{"GET", "/api/v1/sessions", admin, s.sessionList, false},
+		{"DELETE", "/api/v1/sessions/{id}", admin, s.sessionRevoke, false},
 	}, pageRoutes...)
 }
 

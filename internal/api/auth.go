@@ -1,7 +1,9 @@
 package api
 
 import (
+	"cmp"
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
@@ -55,46 +57,66 @@ func actor(r *http.Request) string {
 	return "api"
 }
 
-// CookieName is the cookie the web pages keep the token in after sign-in.
-const CookieName = "cutover_token"
+// SessionCookie is the cookie the pages keep their session's secret in
+// after sign-in. It is HttpOnly and SameSite=Lax: Lax, not Strict, because
+// the browser comes back from Entra ID's sign-in by a cross-site redirect and
+// must carry it on the way to the first page. A change never rides on the
+// cookie alone: it must also carry the session's anti-forgery token and come
+// from cutover's own pages (see authenticate).
+const SessionCookie = "cutover_session"
 
-// credential returns the token a request carries: "Authorization: Bearer
-// <token>", or for reading only (GET, HEAD) the pages' cookie. A change never
-// rides on the cookie, which a browser would send on another site's behalf.
-func credential(r *http.Request) string {
+// CSRFHeader carries a page session's anti-forgery token on every change its
+// pages make; a form (sign-out) carries it in the field csrf.
+const CSRFHeader = "X-CSRF-Token"
+
+// authenticate returns the request's principal, or the error to answer: a
+// token in "Authorization: Bearer <token>", else the pages' session cookie.
+// A change (write) on the cookie must come from cutover's own origin and
+// carry the session's anti-forgery token, or it is refused (403): a page of
+// another site cannot make one, even in a browser that would send the
+// cookie along. The principal is returned with such a refusal, to name in
+// the audit log.
+func (s *Server) authenticate(r *http.Request, write bool) (auth.Principal, error) {
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, token, _ := strings.Cut(h, " ")
-		if strings.EqualFold(scheme, "Bearer") {
-			return strings.TrimSpace(token)
+		if !strings.EqualFold(scheme, "Bearer") {
+			return auth.Principal{}, migration.Errorf(migration.EUnauthenticated, "unauthenticated", "send the token as Authorization: Bearer <token>")
 		}
-		return ""
+		p, err := s.auth.Authenticate(r.Context(), strings.TrimSpace(token))
+		if errors.Is(err, auth.ErrUnknown) {
+			return p, migration.Errorf(migration.EUnauthenticated, "invalid_token", "the token is unknown or revoked")
+		}
+		return p, err
 	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return ""
-	}
-	if c, err := r.Cookie(CookieName); err == nil {
-		return c.Value
-	}
-	return ""
-}
-
-// authenticate returns the request's principal, or the error to answer.
-func (s *Server) authenticate(r *http.Request) (auth.Principal, error) {
-	cred := credential(r)
-	if cred == "" {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil || c.Value == "" {
 		return auth.Principal{}, migration.Errorf(migration.EUnauthenticated, "unauthenticated",
-			"this needs a token: send Authorization: Bearer <token> (an admin makes one with: cutover token create --role lead --name NAME)")
+			"this needs a token (Authorization: Bearer <token>; an admin makes one with: cutover token create --role lead --name NAME) or a signed-in page session")
 	}
-	p, err := s.auth.Authenticate(r.Context(), cred)
+	p, err := s.sessions.Authenticate(r.Context(), c.Value)
 	if errors.Is(err, auth.ErrUnknown) {
-		return p, migration.Errorf(migration.EUnauthenticated, "invalid_token", "the token is unknown or revoked")
+		return p, migration.Errorf(migration.EUnauthenticated, "session_ended", "your session has ended (signed out, expired or revoked by an admin); sign in again")
 	}
-	return p, err
+	if err != nil || !write {
+		return p, err
+	}
+	if err := s.crossOrigin.Check(r); err != nil {
+		return p, migration.Errorf(migration.EForbidden, "cross_origin", "a change must come from cutover's own pages; this one came from %s", cmp.Or(r.Header.Get("Origin"), "another site"))
+	}
+	sent := r.Header.Get(CSRFHeader)
+	if sent == "" && r.Header.Get("Content-Type") == "application/x-www-form-urlencoded" {
+		sent = r.PostFormValue("csrf")
+	}
+	if sent == "" || subtle.ConstantTimeCompare([]byte(sent), []byte(p.CSRF)) != 1 {
+		return p, migration.Errorf(migration.EForbidden, "csrf_token", "this change came without the page's anti-forgery token; reload the page and try again")
+	}
+	return p, nil
 }
 
-// guard puts a route behind its role: no token or a bad one is a 401, a
-// role too weak a 403. Writes are recorded in the audit log with their
-// outcome, refusals included.
+// guard puts a route behind its role: no credential or a bad one is a 401, a
+// role too weak or a forged change a 403. Writes are recorded in the audit
+// log with their outcome, refusals included (a refused stranger as
+// "anonymous").
 func (s *Server) guard(rt Route) http.Handler {
 	if rt.Role == "" {
 		return rt.handler
@@ -106,8 +128,18 @@ func (s *Server) guard(rt Route) http.Handler {
 		fail = s.pageError
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := s.authenticate(r)
+		p, err := s.authenticate(r, write)
 		if err != nil {
+			if write {
+				who := p.Actor()
+				if who == "" {
+					who = "anonymous"
+					if o := r.Header.Get("Origin"); o != "" {
+						who += " from " + o
+					}
+				}
+				s.audit(r.Context(), who, action, r.URL.Path, statusOf[migration.ErrorKind(err)], codeOf(err))
+			}
 			fail(w, r, err)
 			return
 		}
@@ -132,12 +164,23 @@ func (s *Server) guard(rt Route) http.Handler {
 	})
 }
 
+// codeOf is the stable code of an error a person may see ("" for another).
+func codeOf(err error) string {
+	if e, ok := errors.AsType[*migration.Error](err); ok {
+		return e.Code
+	}
+	return ""
+}
+
 // audit records a write and its outcome. A failure to record is logged: the
 // answer has gone already.
 func (s *Server) audit(ctx context.Context, who, action, target string, status int, code string) {
 	// A success is "ok", as a use case and the command line write it; a
 	// refusal names the HTTP status and the error code.
 	outcome := "ok"
+	if status == 0 {
+		status = http.StatusInternalServerError
+	}
 	if status >= 400 {
 		outcome = "refused"
 		if status >= 500 {
@@ -164,7 +207,7 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) auditList(w http.ResponseWriter, r *http.Request) {
-	limit, before := 100, int64(0)
+	limit := 100
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1000 {
@@ -173,13 +216,10 @@ func (s *Server) auditList(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	if v := r.URL.Query().Get("before"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 1 {
-			s.error(w, r, migration.Invalid("invalid_before", "before", "%q is not an entry ID", v))
-			return
-		}
-		before = n
+	before, err := auditBefore(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
 	}
 	entries, err := s.app.AuditLog(r.Context(), limit, before)
 	if err != nil {
@@ -187,6 +227,20 @@ func (s *Server) auditList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, auditAnswer{Entries: entries})
+}
+
+// auditBefore reads ?before=, the entry the audit log pages on from (0: the
+// newest).
+func auditBefore(r *http.Request) (int64, error) {
+	v := r.URL.Query().Get("before")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 1 {
+		return 0, migration.Invalid("invalid_before", "before", "%q is not an entry ID", v)
+	}
+	return n, nil
 }
 
 type tokenRequest struct {
@@ -237,6 +291,35 @@ func (s *Server) tokenRevoke(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, t)
 }
 
+func (s *Server) sessionList(w http.ResponseWriter, r *http.Request) {
+	sessions, err := s.app.Sessions(r.Context())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if sessions == nil {
+		sessions = []store.Session{}
+	}
+	writeJSON(w, http.StatusOK, sessionsAnswer{Sessions: sessions})
+}
+
+// sessionRevoke ends another's page session: their next request (within
+// the few seconds a session is remembered) signs them out.
+func (s *Server) sessionRevoke(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	sess, err := s.app.SessionRevoke(r.Context(), actorOf(r), id)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.log.Info("session revoked", "session_id", sess.ID, "name", sess.Name)
+	writeJSON(w, http.StatusOK, sess)
+}
+
 // authCacheTTL is how long a token found valid is taken as valid without
 // asking the database again: a revoked token is refused within this.
 const authCacheTTL = 5 * time.Second
@@ -259,6 +342,13 @@ type cachedAuth struct {
 type cachedPrincipal struct {
 	p       auth.Principal
 	expires time.Time
+}
+
+// forget drops a credential from the cache: its session was signed out here.
+func (c *cachedAuth) forget(credential string) {
+	c.mu.Lock()
+	delete(c.seen, string(auth.Hash(credential)))
+	c.mu.Unlock()
 }
 
 func (c *cachedAuth) Authenticate(ctx context.Context, credential string) (auth.Principal, error) {

@@ -2,12 +2,14 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"embed"
 	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,9 +22,9 @@ import (
 
 // The web pages: the helpdesk lookup, the pilot groups and each group's
 // live wave dashboard, rendered on the server from templates in the binary.
-// Sign-in takes an API token and keeps it in an HttpOnly, SameSite=Strict
-// cookie, which is accepted for reading only: every change still needs the
-// Authorization header, so a page of another site cannot make one.
+// People sign in with Entra ID (or an API token) into a session kept in
+// Postgres (signin.go); the pages' changes go to the API with the session's
+// anti-forgery token.
 
 //go:embed web
 var webFS embed.FS
@@ -34,6 +36,9 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"counts":     progressWords,
 	"waveDetail": waveDetail,
 	"failed":     func(p migration.Progress) int { return p.Counts[migration.MoveStateFailed] },
+	"unplanned":  unplanned,
+	// What a rollback does to a user's contacts, as Microsoft says it.
+	"expectMovedBack": func() string { return migration.ExpectMovedBack },
 }).ParseFS(webFS, "web/*.html"))
 
 // progressWords says a progress in a line (the dashboard's script writes the
@@ -55,6 +60,18 @@ func progressWords(p migration.Progress) string {
 	return strings.Join(parts, ", ")
 }
 
+// unplanned counts a group's users in no wave yet (a retry wave's users are
+// its original wave's).
+func unplanned(g app.GroupView) int {
+	n := g.Members
+	for _, w := range g.Waves {
+		if w.RetryOf == nil {
+			n -= w.Size
+		}
+	}
+	return max(n, 0)
+}
+
 func waveDetail(w app.WaveView) string {
 	s := fmt.Sprintf("at most %d of %d in flight", w.ConcurrencyLimit, w.Concurrency)
 	if w.NextWindowOpen != nil {
@@ -65,9 +82,15 @@ func waveDetail(w app.WaveView) string {
 
 // page is what every page's template gets.
 type page struct {
-	Title    string
-	Who      string
-	Lead     bool
+	Title string
+	Who   string
+	Lead  bool
+	Admin bool
+	// CSRF is the session's anti-forgery token, which the pages' script
+	// sends with every change (empty: the page makes none).
+	CSRF string
+	// SignIn says whether the sign-in page offers Entra ID.
+	SignIn   bool
 	Message  string
 	Next     string
 	Now      time.Time
@@ -82,14 +105,24 @@ type page struct {
 	Readiness *preflight.Deployment
 	// Simulated says what of the tenant is simulated: every page says so.
 	Simulated store.Simulated
+	// The settings page's: the cap and the moves in flight, the webhooks,
+	// and for an admin the tokens and the sessions.
+	Settings *store.Settings
+	InFlight int
+	Webhooks []store.Webhook
+	Tokens   []store.Token
+	Sessions []store.Session
+	// Audit is a page of the audit log; Next the ID to page on from.
+	Audit []store.AuditEntry
 }
 
 // render writes a page; the template is rendered to a buffer first, so that
 // an error is a clean 500, not half a page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
 	if who, ok := PrincipalOf(r.Context()); ok {
-		p.Who, p.Lead = who.Name, who.Role.Allows(auth.RoleLead)
+		p.Who, p.Lead, p.Admin, p.CSRF = cmp.Or(who.DisplayName, who.Name), who.Role.Allows(auth.RoleLead), who.Role.Allows(auth.RoleAdmin), who.CSRF
 	}
+	p.SignIn = s.signin != nil
 	p.Now = s.now()
 	if sim, err := s.app.Simulated(r.Context()); err == nil {
 		p.Simulated = sim
@@ -122,8 +155,8 @@ func (s *Server) pageError(w http.ResponseWriter, r *http.Request, err error) {
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="cutover"`)
 		msg := "Sign in to go on."
-		if e.Code == "invalid_token" {
-			msg = "Your token is unknown or has been revoked; sign in with another."
+		if e.Code == "session_ended" {
+			msg = "Your session has ended (signed out, expired or ended by an administrator); sign in again."
 		}
 		s.render(w, r, status, "signin", page{Title: "Sign in", Message: msg, Next: r.URL.RequestURI()})
 		return
@@ -133,42 +166,6 @@ func (s *Server) pageError(w http.ResponseWriter, r *http.Request, err error) {
 		title = "That did not work"
 	}
 	s.render(w, r, status, "problem", page{Title: title, Message: e.Message})
-}
-
-func (s *Server) pageSignin(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "signin", page{Title: "Sign in", Next: r.URL.Query().Get("next")})
-}
-
-// pageSigninPost checks the token given and keeps it in the cookie.
-func (s *Server) pageSigninPost(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 4096)
-	if err := r.ParseForm(); err != nil {
-		s.render(w, r, http.StatusBadRequest, "signin", page{Title: "Sign in", Message: "The form could not be read; try again."})
-		return
-	}
-	token, next := strings.TrimSpace(r.PostForm.Get("token")), r.PostForm.Get("next")
-	p, err := s.auth.Authenticate(r.Context(), token)
-	if err != nil {
-		if !errors.Is(err, auth.ErrUnknown) {
-			s.pageError(w, r, err)
-			return
-		}
-		s.render(w, r, http.StatusUnauthorized, "signin", page{Title: "Sign in", Next: next,
-			Message: "That token is unknown or has been revoked. Tokens start with " + auth.TokenPrefix + "."})
-		return
-	}
-	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: token, Path: "/", HttpOnly: true, Secure: r.TLS != nil,
-		SameSite: http.SameSiteStrictMode, MaxAge: int((12 * time.Hour).Seconds())})
-	s.log.Info("signed in to the pages", "who", p.Name)
-	if !strings.HasPrefix(next, "/ui/") || strings.HasPrefix(next, "/ui/signin") {
-		next = "/ui/"
-	}
-	http.Redirect(w, r, next, http.StatusSeeOther)
-}
-
-func (s *Server) pageSignout(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: -1})
-	http.Redirect(w, r, "/ui/signin", http.StatusSeeOther)
 }
 
 var staticFS, _ = fs.Sub(webFS, "web/static")
@@ -283,4 +280,51 @@ func (s *Server) pageWave(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "wave", page{Title: wave.Name, Wave: &views[0], Events: events, Failures: app.Summarise(counts).Failures})
+}
+
+// pageSettings shows the cap on moves in flight and the webhooks, and to an
+// admin the API tokens and the open sessions, each with its actions.
+func (s *Server) pageSettings(w http.ResponseWriter, r *http.Request) {
+	st, held, err := s.app.Settings(r.Context())
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	p := page{Title: "Settings", Settings: &st, InFlight: held}
+	if p.Webhooks, err = s.app.Webhooks(r.Context()); err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	if who, _ := PrincipalOf(r.Context()); who.Role.Allows(auth.RoleAdmin) {
+		if p.Tokens, err = s.app.Tokens(r.Context()); err != nil {
+			s.pageError(w, r, err)
+			return
+		}
+		if p.Sessions, err = s.app.Sessions(r.Context()); err != nil {
+			s.pageError(w, r, err)
+			return
+		}
+	}
+	s.render(w, r, http.StatusOK, "settings", p)
+}
+
+// auditPageSize is how many entries the audit log's page shows at once.
+const auditPageSize = 100
+
+func (s *Server) pageAudit(w http.ResponseWriter, r *http.Request) {
+	before, err := auditBefore(r)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	entries, err := s.app.AuditLog(r.Context(), auditPageSize, before)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	p := page{Title: "Audit log", Audit: entries}
+	if len(entries) == auditPageSize {
+		p.Next = strconv.FormatInt(entries[len(entries)-1].ID, 10)
+	}
+	s.render(w, r, http.StatusOK, "audit", p)
 }

@@ -18,6 +18,8 @@ type planRequest struct {
 	Shorthand   string        `json:"shorthand"`
 	MaxAttempts int           `json:"max_attempts"`
 	Concurrency int           `json:"concurrency"`
+	// Preview answers the waves the plan would make, and keeps nothing.
+	Preview bool `json:"preview"`
 	migration.Controls
 }
 
@@ -98,6 +100,15 @@ func (s *Server) groupPlan(w http.ResponseWriter, r *http.Request) {
 	plan, err := req.specs(s.now())
 	if err != nil {
 		s.error(w, r, err)
+		return
+	}
+	if req.Preview {
+		waves, err := s.app.PlanPreview(r.Context(), id, plan)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, planPreviewAnswer{Preview: true, Waves: waves})
 		return
 	}
 	waves, err := s.app.Plan(r.Context(), actorOf(r), id, plan)

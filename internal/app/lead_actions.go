@@ -60,6 +60,30 @@ func (s *Service) Plan(ctx context.Context, a Actor, groupID int64, plan store.P
 	return waves, err
 }
 
+// errPreview ends a plan's preview: its transaction is rolled back.
+var errPreview = errors.New("plan preview")
+
+// PlanPreview makes a plan's waves exactly as Plan would (names, sizes,
+// start times, the users still unplanned, the users busy in another wave)
+// and keeps nothing: the transaction is rolled back. The waves have no ID.
+func (s *Service) PlanPreview(ctx context.Context, groupID int64, plan store.PlanFunc) ([]migration.Wave, error) {
+	var waves []migration.Wave
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		if waves, err = store.New(tx).WavesCreate(ctx, groupID, "preview", plan); err != nil {
+			return err
+		}
+		return errPreview
+	})
+	if !errors.Is(err, errPreview) {
+		return nil, err
+	}
+	for i := range waves {
+		waves[i].ID = 0
+	}
+	return waves, nil
+}
+
 // UserRollBack moves a moved user back on premises, to the pool in their
 // rollback record; a failed rollback can be asked for again.
 //

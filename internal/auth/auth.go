@@ -55,6 +55,14 @@ type Principal struct {
 	Role Role
 	// TokenID is the token they presented (0 for another way in).
 	TokenID int64
+	// SessionID is the page session they came with (0 for a token sent
+	// in the Authorization header); CSRF is that session's anti-forgery
+	// token, which every change from its pages carries.
+	SessionID int64
+	CSRF      string
+	// DisplayName is how the pages greet them (an Entra ID account's
+	// name); it may be empty.
+	DisplayName string
 }
 
 // Actor is the principal's name for timelines and the audit log.
@@ -74,10 +82,14 @@ var ErrUnknown = errors.New("unknown or revoked token")
 const TokenPrefix = "cutover_"
 
 // NewToken returns a fresh token: the prefix and 32 random bytes.
-func NewToken() string {
+func NewToken() string { return TokenPrefix + Random() }
+
+// Random returns 32 random bytes, URL-safe: a session's secret, its
+// anti-forgery token, a sign-in's state, nonce and PKCE verifier.
+func Random() string {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b) // never fails (crypto/rand)
-	return TokenPrefix + base64.RawURLEncoding.EncodeToString(b)
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // Hash is what is stored of a token. Tokens carry 256 random bits, so a

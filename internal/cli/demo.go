@@ -39,8 +39,10 @@ func (p Program) runDemo(ctx context.Context, args []string, getenv Env, stdout,
 		keep             bool
 	)
 	var gf graphFlags
+	var sf signinFlags
 	c.register(f)
 	wf.register(f, time.Second)
+	sf.register(f, "sim")
 	gf.register(f, "sim", 3*time.Second) // simulated licences provision in seconds
 	f.str(&dbName, "database", "CUTOVER_DEMO_DATABASE", "cutover_demo", "database the demo creates (and resets each run) on the server of --database-url")
 	f.str(&listen, "listen", "CUTOVER_LISTEN", "127.0.0.1:8080", "address the API listens on (another free port if taken)")
@@ -102,8 +104,11 @@ func (p Program) runDemo(ctx context.Context, args []string, getenv Env, stdout,
 	jc.HostRecheck = 500 * time.Millisecond // a lead's request for a check is answered at once
 	jc.PollInterval = 200 * time.Millisecond
 	jc.RetryMax = min(wf.RetryMax, 5*time.Second)
+	if err := sf.check(); err != nil {
+		return err
+	}
 	svc, err := startService(ctx, pool, shell, serviceConfig{Role: RoleAll, Listen: listen, FallbackListen: true, Jobs: jc, MaxSyncAge: gf.MaxSyncAge,
-		Simulated: store.Simulated{Shell: true, Graph: gf.Graph == "sim"}}, log)
+		Simulated: store.Simulated{Shell: true, Graph: gf.Graph == "sim"}, SignIn: sf}, log)
 	if err != nil {
 		return err
 	}
@@ -186,8 +191,18 @@ func (p Program) runDemo(ctx context.Context, args []string, getenv Env, stdout,
 		fmt.Fprintf(stdout, "The API was at %s/api/v1 (stopped now; run with --keep to explore it, e.g. GET /api/v1/groups/%d).\n", svc.URL, group.ID)
 		return nil
 	}
-	fmt.Fprintf(stdout, "The API stays up at %s/api/v1 (try GET /api/v1/groups/%d with a token: cutover token create --role lead --name me --database-url '%s'). Ctrl-C to stop.\n",
+	fmt.Fprintf(stdout, "The API stays up at %s/api/v1 (try GET /api/v1/groups/%d with a token: cutover token create --role lead --name me --database-url '%s').\n",
 		svc.URL, group.ID, store.Redact(demoURL))
+	if sim := svc.signin.Sim; sim != nil {
+		fmt.Fprintf(stdout, "The pages: %s/ui/ — sign in through the simulated Entra ID as", svc.URL)
+		for _, a := range sim.Accounts() {
+			if len(a.Roles) > 0 {
+				fmt.Fprintf(stdout, " %s (%s)", a.UPN, strings.Join(a.Roles, ", "))
+			}
+		}
+		fmt.Fprintln(stdout, ", any password.")
+	}
+	fmt.Fprintln(stdout, "Ctrl-C to stop.")
 	<-ctx.Done()
 	return nil
 }

@@ -108,8 +108,10 @@ func (p Program) runServe(ctx context.Context, args []string, getenv Env, stdout
 	var sh shellFlags
 	var wf workerFlags
 	var gf graphFlags
+	var sf signinFlags
 	var role, listen, publicURL string
 	c.register(f)
+	sf.register(f, "")
 	sh.register(f, "")
 	gf.register(f, "off", migration.DefaultLicenceSettle)
 	wf.register(f, 30*time.Second)
@@ -125,6 +127,9 @@ func (p Program) runServe(ctx context.Context, args []string, getenv Env, stdout
 	}
 	if sh.Shell == "" && role != RoleAPI {
 		return errNoShell
+	}
+	if err := sf.check(); err != nil {
+		return err
 	}
 	if publicURL != "" {
 		if u, err := url.Parse(publicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -148,7 +153,7 @@ func (p Program) runServe(ctx context.Context, args []string, getenv Env, stdout
 	svc, err := startService(ctx, pool, shell, serviceConfig{
 		Role: role, Listen: listen, PublicURL: publicURL, MaxSyncAge: gf.MaxSyncAge,
 		Simulated: store.Simulated{Shell: sh.simulated(), Graph: gf.Graph == "sim"},
-		Jobs:      jc,
+		Jobs:      jc, SignIn: sf,
 	}, log)
 	if err != nil {
 		return err

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cutover/cutover/internal/api"
 	"github.com/cutover/cutover/internal/app"
+	"github.com/cutover/cutover/internal/live"
 	"github.com/cutover/cutover/internal/metrics"
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/store"
@@ -47,6 +48,9 @@ type serviceConfig struct {
 	Jobs           jobs.Config
 	// MaxSyncAge is how old the tenant's last directory sync may be.
 	MaxSyncAge time.Duration
+	// SignIn is sign-in to the pages with Entra ID (none when its issuer
+	// is empty).
+	SignIn signinFlags
 }
 
 // service is a running cutover: API and/or workers.
@@ -54,8 +58,15 @@ type service struct {
 	log    *slog.Logger
 	client *river.Client[pgx.Tx]
 	server *http.Server
+	// notifier tells the pages following waves (in this process or
+	// another) of the changes this process makes.
+	notifier *live.Notifier
+	// stopHub stops the API's listening for those changes.
+	stopHub context.CancelFunc
 	// URL is the API's base URL ("" without an API).
 	URL string
+	// signin is sign-in to the pages, as opened.
+	signin signin
 }
 
 func startService(ctx context.Context, pool *pgxpool.Pool, shell migration.Shell, cfg serviceConfig, log *slog.Logger) (*service, error) {
@@ -80,24 +91,29 @@ func startService(ctx context.Context, pool *pgxpool.Pool, shell migration.Shell
 		}
 		jc.Control = true
 	}
+	notifier := live.NewNotifier(pool, log)
+	jc.Notifier = notifier
 	client, ready, err := jobs.NewClientWithReadiness(pool, shell, jc, log)
 	if err != nil {
+		notifier.Close()
 		return nil, err
 	}
 	// A process with a shell says whether it is simulated; an API alone
 	// (no shell) leaves what its workers said.
 	if hasShell {
 		if err := store.New(pool).SettingsSetSimulated(ctx, cfg.Simulated); err != nil {
+			notifier.Close()
 			return nil, err
 		}
 	}
 	if cfg.Simulated.Any() {
 		log.Warn("running against a simulated tenant: nothing reaches Microsoft", "shell_simulated", cfg.Simulated.Shell, "graph_simulated", cfg.Simulated.Graph)
 	}
-	s := &service{log: log, client: client}
+	s := &service{log: log, client: client, notifier: notifier}
 	if cfg.Role != RoleAPI {
 		// Stopping is stop's business, not the caller context's.
 		if err := client.Start(context.WithoutCancel(ctx)); err != nil {
+			notifier.Close()
 			return nil, fmt.Errorf("start workers: %w", err)
 		}
 		log.Info("workers started", "moves_at_once", jc.MoveWorkers)
@@ -117,20 +133,41 @@ func startService(ctx context.Context, pool *pgxpool.Pool, shell migration.Shell
 			s.stop(context.WithoutCancel(ctx))
 			return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 		}
-		srv := api.NewServer(pool, app.New(pool, client), log, &api.Options{
-			Directory: jc.Directory,
-			Metrics:   m.Handler(),
-			Checks:    api.CheckSettings{MaxSyncAge: cfg.MaxSyncAge, LicenceSettle: jc.LicenceSettle},
-		})
-		s.server = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 		s.URL = "http://" + ln.Addr().String()
+		public := cmp.Or(cfg.PublicURL, s.URL)
+		if s.signin, err = cfg.SignIn.open(public); err != nil {
+			_ = ln.Close()
+			s.stop(context.WithoutCancel(ctx))
+			return nil, fmt.Errorf("sign-in: %w", err)
+		}
+		srv := api.NewServer(pool, app.New(pool, client).WithNotifier(notifier), log, &api.Options{
+			Directory:       jc.Directory,
+			Metrics:         m.Handler(),
+			Checks:          api.CheckSettings{MaxSyncAge: cfg.MaxSyncAge, LicenceSettle: jc.LicenceSettle},
+			SignIn:          s.signin.OIDC,
+			SessionLifetime: cfg.SignIn.Lifetime,
+			PublicURL:       cfg.PublicURL,
+		})
+		// The pages follow waves through server-sent events fed by the
+		// changes every process notifies (live.Hub), rather than polling.
+		hub := live.NewHub(pool, log)
+		var hubCtx context.Context
+		hubCtx, s.stopHub = context.WithCancel(context.WithoutCancel(ctx))
+		go hub.Run(hubCtx)
+		srv.ServeLive(hub)
+		// No WriteTimeout: it would cut the streams (they set a deadline
+		// per write instead).
+		s.server = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		s.server.RegisterOnShutdown(srv.CloseLive) // Shutdown waits for handlers, and a stream ends only when told
 		go func() {
 			if err := s.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error("API server stopped", "error", err)
 			}
 		}()
 		log.Info("API listening", "url", s.URL+"/api/v1", "pages", s.URL+"/ui/")
-		public := cmp.Or(cfg.PublicURL, s.URL)
+		if s.signin.OIDC != nil {
+			log.Info("pages sign in with Entra ID", "issuer", s.signin.OIDC.Issuer(), "redirect_uri", s.signin.OIDC.RedirectURL())
+		}
 		if err := store.New(pool).SettingsSetPublicURL(ctx, public); err != nil {
 			log.Warn("recording the pages' address for notifications failed", "public_url", public, "error", err)
 		}
@@ -143,12 +180,15 @@ func startService(ctx context.Context, pool *pgxpool.Pool, shell migration.Shell
 
 // stop stops the API, then the workers: moves in flight get a while to
 // finish; those that do not are handed back to the queue (their next worker
-// reads the homing first).
+// reads the homing first). The changes they made are notified last.
 func (s *service) stop(ctx context.Context) {
 	if s.server != nil {
 		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		_ = s.server.Shutdown(ctx)
 		cancel()
+	}
+	if s.stopHub != nil {
+		s.stopHub()
 	}
 	soft, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -157,4 +197,6 @@ func (s *service) stop(ctx context.Context) {
 		defer cancel()
 		_ = s.client.StopAndCancel(hard)
 	}
+	s.notifier.Close()
+	s.signin.close()
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	abs "github.com/microsoft/kiota-abstractions-go"
 	jsonserialization "github.com/microsoft/kiota-serialization-json-go"
 	core "github.com/microsoftgraph/msgraph-sdk-go-core"
 	"github.com/microsoftgraph/msgraph-sdk-go/admin"
@@ -361,6 +362,68 @@ func (d *Directory) GroupUsers(ctx context.Context, groupID string) ([]migration
 		// The next link is absolute and keeps $select and $top.
 		page, err = members.WithUrl(next).Get(ctx, nil)
 	}
+}
+
+// groupFields are the group properties FindGroups reads ($select): the
+// three a lead picks a group by, not the dozen Graph sends by default.
+var groupFields = []string{"id", "displayName", "description"}
+
+// FindGroups implements migration.Directory with one request:
+//
+//	GET /groups?$count=true&$filter=startswith(displayName,'…')&$orderby=displayName&$select=id,displayName,description&$top=20
+//	ConsistencyLevel: eventual
+//
+// Graph sorts only in an advanced query when the request also filters:
+// "Using $filter and $orderby together is supported only with advanced
+// queries", which need the ConsistencyLevel: eventual header and
+// $count=true (microsoftgraph/microsoft-graph-docs-contrib
+// concepts/aad-advanced-queries.md; group-list.md, example 4, is this very
+// request). So both are sent, rather than sorting in Go: Go could sort only
+// the 20 groups Graph happened to answer first, not find the first 20 by
+// name. The price is eventual consistency: "This request might have
+// replication delays for groups that were recently created, updated, or
+// deleted" (api-reference/v1.0/api/group-list.md); a group made a minute ago
+// may be missing from the list, and its object ID still imports it.
+//
+// A group's displayName "supports $filter (… startsWith …) … and $orderby"
+// (the SDK's models/group.go, from Graph's metadata). The docs do not say
+// outright that startswith ignores case; concepts/filter-query-parameter.md
+// finds "users with the name Mary" with startswith(displayName,'mary'). A
+// single quote in the name is doubled, as an OData string literal needs
+// (concepts/query-parameters.md, "Escaping single quotes"); the SDK
+// percent-encodes the query's values. Throttling is retried by Kiota's
+// retry handler, as for every whole request.
+func (d *Directory) FindGroups(ctx context.Context, name string) ([]migration.DirectoryGroup, error) {
+	if strings.TrimSpace(name) == "" {
+		return nil, errors.New("microsoft graph: no group name to look for")
+	}
+	filter := "startswith(displayName,'" + strings.ReplaceAll(name, "'", "''") + "')"
+	top, count := int32(migration.MaxFoundGroups), true
+	headers := abs.NewRequestHeaders()
+	headers.Add("ConsistencyLevel", "eventual")
+	page, err := d.client.Groups().Get(ctx, &groups.GroupsRequestBuilderGetRequestConfiguration{
+		Headers: headers,
+		QueryParameters: &groups.GroupsRequestBuilderGetQueryParameters{
+			Count: &count, Filter: &filter, Orderby: []string{"displayName"}, Select: groupFields, Top: &top,
+		},
+	})
+	if err != nil {
+		return nil, wrap(err, fmt.Sprintf("finding the groups whose name starts with %q", name))
+	}
+	out := []migration.DirectoryGroup{}
+	if page == nil { // no content
+		return out, nil
+	}
+	for _, g := range page.GetValue() {
+		if g == nil || deref(g.GetId()) == "" {
+			continue
+		}
+		out = append(out, migration.DirectoryGroup{ID: deref(g.GetId()), DisplayName: deref(g.GetDisplayName()), Description: deref(g.GetDescription())})
+		if len(out) == migration.MaxFoundGroups { // the most this method promises, whatever the page holds
+			break
+		}
+	}
+	return out, nil
 }
 
 // TeamsAccountType implements migration.Directory: GET

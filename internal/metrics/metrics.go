@@ -163,6 +163,13 @@ func (d *directory) GroupUsers(ctx context.Context, groupID string) ([]migration
 	return u, err
 }
 
+func (d *directory) FindGroups(ctx context.Context, name string) ([]migration.DirectoryGroup, error) {
+	start := time.Now()
+	g, err := d.d.FindGroups(ctx, name)
+	d.observe("find groups", start, err)
+	return g, err
+}
+
 func (d *directory) TeamsAccountType(ctx context.Context, userID string) (string, error) {
 	start := time.Now()
 	a, err := d.d.TeamsAccountType(ctx, userID)

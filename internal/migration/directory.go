@@ -23,6 +23,11 @@ type Directory interface {
 	// groups are followed; devices, contacts and other objects are skipped.
 	// Errors: a *DirectoryError with Status 404 if there is no such group.
 	GroupUsers(ctx context.Context, groupID string) ([]DirectoryUser, error)
+	// FindGroups lists the groups whose display name starts with name,
+	// compared without regard to case as Graph compares, at most
+	// MaxFoundGroups of them, by display name: a lead picks the pilot
+	// group by the name people know it by, not by its object ID.
+	FindGroups(ctx context.Context, name string) ([]DirectoryGroup, error)
 	// TeamsAccountType reads a user's Teams account type
 	// (/admin/teams/userConfigurations/{id}: accountType), which is
 	// AccountTypeOnPrem until the user is homed online.
@@ -92,6 +97,18 @@ type SKUPlan struct {
 	ID     string `json:"id"`
 	Name   string `json:"name"`   // servicePlanName, e.g. TEAMS1, MCOSTANDARD
 	Status string `json:"status"` // provisioningStatus, e.g. Success
+}
+
+// MaxFoundGroups is how many groups FindGroups answers at most: enough to
+// pick from, few enough to read; a longer name narrows the list.
+const MaxFoundGroups = 20
+
+// DirectoryGroup is an Entra ID group as a lead picks it from a list.
+// Description is empty when the group has none.
+type DirectoryGroup struct {
+	ID          string
+	DisplayName string
+	Description string
 }
 
 // DirectoryUser is a user as Entra ID shows them.

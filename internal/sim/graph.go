@@ -29,6 +29,7 @@ import (
 // GraphGroup is a group of the simulated directory: its direct members.
 type GraphGroup struct {
 	DisplayName string
+	Description string   // empty: the group has none (Graph's null)
 	Members     []string // UPNs of member users (users the shell cannot find are not in the directory)
 	Groups      []string // IDs of nested groups
 	Devices     []string // display names of member devices
@@ -70,7 +71,8 @@ type GraphConfig struct {
 	// SKUs are the subscribed SKUs; by default one ENTERPRISEPACK with 250
 	// units (200 consumed) holding TEAMS1, MCOSTANDARD and two more plans.
 	SKUs []migration.SKU
-	// Groups are the directory's groups by ID.
+	// Groups are the directory's groups by ID; DefaultGraphGroups unless
+	// set (an empty map for none).
 	Groups map[string]GraphGroup
 	// PageSize is how many objects a collection page holds unless $top
 	// says otherwise; 100 by default.
@@ -161,7 +163,7 @@ type GraphBatchItem struct {
 type GraphStats struct {
 	// Requests counts HTTP requests by kind: token, openid-configuration,
 	// instance-discovery, organization, domains, subscribedSkus, users,
-	// transitiveMembers, userConfigurations, batch, other.
+	// groups, transitiveMembers, userConfigurations, batch, other.
 	Requests       map[string]int `json:"requests"`
 	Total          int            `json:"total"`
 	BatchItems     int            `json:"batch_items"`
@@ -250,11 +252,18 @@ func NewGraph(shell *Shell, cfg GraphConfig) (*Graph, error) {
 			}
 		}
 	}
+	// The default groups' members are not looked up here: the shell would
+	// take them as seen now, and a licence still provisioning would date
+	// from the start rather than from when a pilot first asks of them.
+	if g.cfg.Groups == nil {
+		g.cfg.Groups = DefaultGraphGroups()
+	}
 	g.api = http.NewServeMux()
 	g.api.HandleFunc("GET /v1.0/organization", g.organization)
 	g.api.HandleFunc("GET /v1.0/domains", g.domains)
 	g.api.HandleFunc("GET /v1.0/subscribedSkus", g.subscribedSkus)
 	g.api.HandleFunc("GET /v1.0/users/{id}", g.user)
+	g.api.HandleFunc("GET /v1.0/groups", g.groups)
 	g.api.HandleFunc("GET /v1.0/groups/{id}/transitiveMembers", g.transitiveMembers)
 	g.api.HandleFunc("GET /v1.0/groups/{id}/transitiveMembers/{cast}", g.transitiveMembers)
 	g.api.HandleFunc("GET /v1.0/admin/teams/userConfigurations/{id}", g.userConfiguration)
@@ -395,6 +404,8 @@ func requestKind(path string) string {
 		return strings.TrimPrefix(path, "/v1.0/")
 	case strings.HasPrefix(path, "/v1.0/users/"):
 		return "users"
+	case path == "/v1.0/groups":
+		return "groups"
 	case strings.HasPrefix(path, "/v1.0/groups/") && strings.Contains(path, "/transitiveMembers"):
 		return "transitiveMembers"
 	case strings.HasPrefix(path, "/v1.0/admin/teams/userConfigurations/"):

@@ -51,6 +51,25 @@
     bar.setAttribute("aria-label", w.name + ": " + w.progress.percent_done + "% done");
     set(card.querySelector('[data-field="counts"]'), counts(w.progress));
     set(card.querySelector('[data-field="detail"]'), detail(w));
+    refreshActions(w.state);
+  }
+
+  // refreshActions swaps the wave page's buttons for those of its new state
+  // (a running wave that completes offers a rollback, not a pause), read
+  // from the page itself; the rest of the page stays as it is.
+  var refreshing = false;
+  function refreshActions(state) {
+    var actions = document.getElementById("wave-actions");
+    if (!actions || actions.dataset.state === state || refreshing) { return; }
+    refreshing = true;
+    fetch(location.pathname, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.text(); })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("wave-actions");
+        if (fresh && !actions.contains(document.activeElement)) { actions.replaceWith(fresh); }
+      })
+      .catch(function () { /* the buttons stay; the API refuses what the state does not allow */ })
+      .finally(function () { refreshing = false; });
   }
 
   function render(g) {

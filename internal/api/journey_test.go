@@ -1,0 +1,447 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cutover/cutover/internal/api"
+	"github.com/cutover/cutover/internal/app"
+	"github.com/cutover/cutover/internal/auth"
+	"github.com/cutover/cutover/internal/browsertest"
+	"github.com/cutover/cutover/internal/dbtest"
+	"github.com/cutover/cutover/internal/live"
+	"github.com/cutover/cutover/internal/sim"
+	"github.com/cutover/cutover/internal/store"
+	"github.com/cutover/cutover/jobs"
+	"github.com/cutover/cutover/jobs/jobstest"
+)
+
+// pagesBundle serves the pages as `cutover serve` does: sign-in through the
+// simulated Entra ID, live updates from the changes the workers notify.
+type pagesBundle struct {
+	*testBundle
+	signin *sim.SignIn
+}
+
+func setupPages(t *testing.T, shell *sim.Shell) *pagesBundle {
+	t.Helper()
+	pool := dbtest.Pool(t)
+	log := slog.New(slog.DiscardHandler)
+	notifier := live.NewNotifier(pool, log)
+	t.Cleanup(notifier.Close)
+	client := jobstest.Start(t, pool, shell, func(c *jobs.Config) { c.LicenceSettle, c.Notifier = time.Nanosecond, notifier })
+	hub := live.NewHub(pool, log)
+	hubCtx, stopHub := context.WithCancel(context.Background())
+	t.Cleanup(stopHub)
+	go hub.Run(hubCtx)
+
+	signin, err := sim.StartSignIn(sim.SignInConfig{})
+	require.NoError(t, err)
+	t.Cleanup(signin.Close)
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	roles, err := auth.ParseRoleMap(auth.DefaultRoleMap)
+	require.NoError(t, err)
+	oidc, err := auth.NewOIDC(auth.OIDCConfig{Issuer: signin.Issuer(), ClientID: signin.ClientID(), ClientSecret: signin.ClientSecret(),
+		RedirectURL: srv.URL + "/ui/signin/callback", Roles: roles})
+	require.NoError(t, err)
+	server := api.NewServer(pool, app.New(pool, client).WithNotifier(notifier), log, &api.Options{SignIn: oidc})
+	server.ServeLive(hub)
+	t.Cleanup(server.CloseLive)
+	srv.Config.Handler = server.Handler()
+	return &pagesBundle{testBundle: &testBundle{srv: srv, shell: shell, pool: pool, token: newToken(t, pool, auth.RoleLead)}, signin: signin}
+}
+
+// signInEntra signs in from the sign-in page through the simulated Entra
+// ID's own page, as a person does.
+func signInEntra(upn string) chromedp.Tasks {
+	return chromedp.Tasks{
+		chromedp.WaitVisible(`#signin-entra`, chromedp.ByID),
+		chromedp.Click(`#signin-entra`, chromedp.ByID),
+		chromedp.WaitVisible(`#username`, chromedp.ByID),
+		chromedp.SendKeys(`#username`, upn, chromedp.ByID),
+		chromedp.SendKeys(`#password`, "any password", chromedp.ByID),
+		chromedp.Click(`#signin`, chromedp.ByID),
+		chromedp.WaitVisible(`main h1`, chromedp.ByQuery),
+	}
+}
+
+// confirm clicks a button, then the confirmation dialog's, and returns what
+// the dialog said it would do.
+func confirm(button string, said *string) chromedp.Tasks {
+	return chromedp.Tasks{
+		chromedp.Click(button, chromedp.ByQuery),
+		chromedp.WaitVisible(`#confirm-dialog`, chromedp.ByID),
+		chromedp.Text(`#confirm-text`, said, chromedp.ByID),
+		chromedp.Click(`#confirm-ok`, chromedp.ByID),
+	}
+}
+
+// eventually polls a page expression until it returns want.
+func eventually(t *testing.T, ctx context.Context, what, expr, want string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	var got string
+	for {
+		err := chromedp.Run(ctx, chromedp.Evaluate(expr, &got))
+		if err == nil && got == want {
+			return
+		}
+		require.True(t, time.Now().Before(deadline), "%s: never %q (last %q, %v)", what, want, got, err)
+		time.Sleep(150 * time.Millisecond)
+	}
+}
+
+// TestBrowserLeadJourney is a migration lead's whole job by clicks: sign in
+// through the simulated Entra ID, import a CSV with errors then the pilot
+// file, plan it with a preview, watch the canary complete, pause and resume
+// the next wave while it runs, and roll one user back. Every page is checked
+// for accessibility on the way; screenshots are kept.
+func TestBrowserLeadJourney(t *testing.T) {
+	t.Parallel()
+	ctx := browsertest.Browser(t, browsertest.Timeout(4*time.Minute))
+	b := setupPages(t, sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}, Latency: 150 * time.Millisecond}))
+	shot := func(name string) { browsertest.Screenshot(t, ctx, "journey-"+name) }
+	check := func(page string) { browsertest.AssertAccessible(t, ctx, page) }
+
+	// Sign in: no token is pasted anywhere.
+	var who string
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate(b.srv.URL+"/ui/"),
+		chromedp.WaitVisible(`#signin-entra`, chromedp.ByID),
+	))
+	check("sign-in")
+	require.NoError(t, chromedp.Run(ctx, chromedp.Click(`#signin-entra`, chromedp.ByID), chromedp.WaitVisible(`#username`, chromedp.ByID)))
+	check("simulated Entra ID sign-in")
+	shot("entra-signin")
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.SendKeys(`#username`, "lead@contoso.com", chromedp.ByID),
+		chromedp.SendKeys(`#password`, "any password", chromedp.ByID),
+		chromedp.Click(`#signin`, chromedp.ByID),
+		chromedp.WaitVisible(`#import-csv`, chromedp.ByID),
+		chromedp.Text(`.who`, &who, chromedp.ByQuery),
+	))
+	require.Equal(t, "Morgan Lead", who)
+	require.Equal(t, []string{"lead@contoso.com"}, b.signin.SignedIn())
+	check("pilot groups")
+
+	// A CSV with errors: each shown by line, nothing kept.
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.csv")
+	require.NoError(t, os.WriteFile(bad, []byte("upn,display_name\nalice@contoso.com,Alice\nnot-an-address,Bob\n,Nobody\nalice@contoso.com,Alice again\n"), 0o644))
+	var problems string
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.SendKeys(`#import-name`, "Pilot: Finance", chromedp.ByID),
+		chromedp.SetUploadFiles(`#import-file`, []string{bad}, chromedp.ByID),
+		chromedp.Click(`#import-csv button`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#import-csv .result.error li`, chromedp.ByQuery),
+		chromedp.Text(`#import-csv .result`, &problems, chromedp.ByQuery),
+	))
+	require.Contains(t, problems, "line 3")
+	require.Contains(t, problems, "line 4")
+	require.Contains(t, problems, "line 5")
+	shot("import-errors")
+	check("import with errors")
+	groups, err := app.New(b.pool, nil).Groups(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, groups, "a file with errors keeps nothing")
+
+	// The pilot file: imported, and the group's page opens.
+	good, err := filepath.Abs(filepath.Join("..", "..", "examples", "pilot-users.csv"))
+	require.NoError(t, err)
+	var summary string
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.SetUploadFiles(`#import-file`, []string{good}, chromedp.ByID),
+		chromedp.Click(`#import-csv button`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#plan`, chromedp.ByID),
+		chromedp.Text(`#group-summary`, &summary, chromedp.ByID),
+	))
+	require.Contains(t, summary, "0 of 200 done")
+	check("group before its plan")
+
+	// Plan with a preview first: the waves, their sizes and start times.
+	var preview, said string
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.SetValue(`#plan-shorthand`, "canary 10, then waves of 95 every 25s, starting now", chromedp.ByID),
+		chromedp.SetValue(`#plan-concurrency`, "2", chromedp.ByID),
+		chromedp.Click(`#plan button[data-preview]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#plan .result table`, chromedp.ByQuery),
+		chromedp.Text(`#plan .result`, &preview, chromedp.ByQuery),
+	))
+	require.Contains(t, preview, "Preview: 3 waves, 200 users")
+	require.Contains(t, preview, "canary")
+	shot("plan-preview")
+	check("plan preview")
+	groups, err = app.New(b.pool, nil).Groups(context.Background())
+	require.NoError(t, err)
+	require.Len(t, groups, 1)
+	waves, err := store.New(b.pool).WaveList(context.Background(), groups[0].ID)
+	require.NoError(t, err)
+	require.Empty(t, waves, "a preview keeps nothing")
+	require.NoError(t, chromedp.Run(ctx, confirm(`#plan button[data-save]`, &said)))
+	require.Contains(t, said, "200 users not yet in a wave")
+	require.NoError(t, chromedp.Run(ctx, chromedp.WaitVisible(`.waves .wave`, chromedp.ByQuery)))
+	waves, err = store.New(b.pool).WaveList(context.Background(), groups[0].ID)
+	require.NoError(t, err)
+	require.Len(t, waves, 3)
+	canary, wave1 := fmt.Sprintf("#wave-%d", waves[0].ID), fmt.Sprintf("#wave-%d", waves[1].ID)
+
+	// The canary completes on the page, which follows it without a reload.
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.WaitVisible(canary, chromedp.ByQuery),
+		chromedp.Evaluate(`window.notReloaded = true`, nil),
+	))
+	eventually(t, ctx, "the canary", `document.querySelector('`+canary+` [data-field="state"]').textContent`, "completed", time.Minute)
+	eventually(t, ctx, "no reload", `String(window.notReloaded === true)`, "true", time.Second)
+	shot("canary-completed")
+	check("group with the canary completed")
+
+	// The next wave, while it runs: pause it, then resume it.
+	eventually(t, ctx, "wave 1 starting", `document.querySelector('`+wave1+` [data-field="state"]').textContent`, "running", time.Minute)
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Click(wave1+`-name a`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#action-pause`, chromedp.ByID),
+	))
+	check("running wave")
+	require.NoError(t, chromedp.Run(ctx, confirm(`#action-pause`, &said)))
+	require.Contains(t, said, "Moves already in flight finish")
+	shot("pause-confirm")
+	require.NoError(t, chromedp.Run(ctx, chromedp.WaitVisible(`#action-resume`, chromedp.ByID)))
+	eventually(t, ctx, "wave paused", `document.querySelector('h1 [data-field="state"]').textContent`, "paused", 10*time.Second)
+	shot("wave-paused")
+	check("paused wave")
+	// The page reloads once the resume is done: wait for that, then watch.
+	require.NoError(t, chromedp.Run(ctx, chromedp.Evaluate(`window.beforeResume = true`, nil), confirm(`#action-resume`, &said)))
+	require.Contains(t, said, "starts moving its remaining users")
+	eventually(t, ctx, "the page after the resume", `String(window.beforeResume === true)`, "false", 10*time.Second)
+	require.NoError(t, chromedp.Run(ctx, chromedp.WaitVisible(`#action-pause`, chromedp.ByID), chromedp.Evaluate(`window.notReloaded = true`, nil)))
+	// It runs on, and its page follows it without a reload.
+	eventually(t, ctx, "wave 1 completing", `document.querySelector('h1 [data-field="state"]').textContent`, "completed", 2*time.Minute)
+	// Its buttons follow: a completed wave offers a rollback, not a pause.
+	eventually(t, ctx, "the completed wave's buttons", `String(!!document.getElementById('action-rollback') && !document.getElementById('action-pause'))`, "true", 10*time.Second)
+	eventually(t, ctx, "no reload", `String(window.notReloaded === true)`, "true", time.Second)
+	shot("wave-completed")
+
+	// One user rolled back, after confirming what it does to them.
+	moves, err := app.New(b.pool, nil).WaveMoves(context.Background(), waves[0].ID, "moved")
+	require.NoError(t, err)
+	require.NotEmpty(t, moves)
+	upn := moves[0].UPN
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate(b.srv.URL+"/ui/lookup?q="+upn),
+		chromedp.WaitVisible(`#user-rollback`, chromedp.ByID),
+	))
+	check("moved user")
+	require.NoError(t, chromedp.Run(ctx, confirm(`#user-rollback`, &said)))
+	require.Contains(t, said, "back on premises")
+	require.Contains(t, said, "brings no contacts from Teams")
+	// The lookup is read when opened: the agent reloads it.
+	deadline := time.Now().Add(time.Minute)
+	for state := ""; state != "rolled back"; {
+		require.True(t, time.Now().Before(deadline), "the rollback never ended: %q", state)
+		time.Sleep(500 * time.Millisecond)
+		// The page reloads itself once the rollback is asked for; a load
+		// it cuts short is tried again.
+		err := chromedp.Run(ctx, chromedp.Navigate(b.srv.URL+"/ui/lookup?q="+upn), chromedp.WaitVisible(`#user-state`, chromedp.ByID),
+			chromedp.Text(`#user-state`, &state, chromedp.ByID))
+		if err != nil && !strings.Contains(err.Error(), "ERR_ABORTED") {
+			require.NoError(t, err)
+		}
+	}
+	shot("user-rolled-back")
+
+	// Every page the lead used, and the ones they may open, pass the check.
+	for _, page := range []string{"/ui/settings", "/ui/readiness", fmt.Sprintf("/ui/waves/%d", waves[0].ID), "/ui/audit"} {
+		require.NoError(t, chromedp.Run(ctx, chromedp.Navigate(b.srv.URL+page), chromedp.WaitVisible(`main h1`, chromedp.ByQuery)))
+		check(page)
+	}
+	shot("audit-log")
+	var audit string
+	require.NoError(t, chromedp.Run(ctx, chromedp.Text(`main`, &audit, chromedp.ByQuery)))
+	for _, want := range []string{"lead@contoso.com", "sign in", "POST /api/v1/groups/{id}/plan", "POST /api/v1/waves/{id}/pause", "POST /api/v1/users/{identity}/rollback"} {
+		require.Contains(t, audit, want)
+	}
+
+	// On a phone, the wave's page fits the screen.
+	require.NoError(t, chromedp.Run(ctx, chromedp.EmulateViewport(390, 844), chromedp.Navigate(fmt.Sprintf("%s/ui/waves/%d", b.srv.URL, waves[1].ID)),
+		chromedp.WaitVisible(`main h1`, chromedp.ByQuery)))
+	var overflow bool
+	require.NoError(t, chromedp.Run(ctx, chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth + 1`, &overflow)))
+	require.False(t, overflow, "the wave's page fits a phone's width")
+	check("wave on a phone")
+	shot("wave-phone")
+}
+
+// TestBrowserHelpdeskSession: a helpdesk agent signs in through Entra ID,
+// looks a user up and is offered no change; an account without a role is
+// refused at sign-in.
+func TestBrowserHelpdeskSession(t *testing.T) {
+	t.Parallel()
+	ctx := browsertest.Browser(t)
+	b := setupPages(t, sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}}))
+	g := b.createGroup(t, "Helpdesk pilot", []member{{UPN: "grace.chen@contoso.com", DisplayName: "Grace Chen"}})
+	decode[map[string]any](t, b.plan(t, g.ID, map[string]any{"waves": []map[string]any{{"size": 1, "start_at": "now", "name": "canary"}}}), http.StatusCreated)
+	b.waitFinished(t, g.ID)
+
+	var page string
+	var buttons int
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate(b.srv.URL+"/ui/lookup?q=grace.chen@contoso.com"),
+		signInEntra("helpdesk@contoso.com"),
+		chromedp.WaitVisible(`#summary`, chromedp.ByID),
+		chromedp.Text(`main`, &page, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelectorAll('main form[data-url], #user-actions').length`, &buttons),
+	))
+	require.Contains(t, page, "Grace Chen")
+	require.Zero(t, buttons, "helpdesk is offered no change")
+	browsertest.AssertAccessible(t, ctx, "helpdesk lookup")
+	browsertest.Screenshot(t, ctx, "helpdesk-entra-lookup")
+
+	// An account with no role in cutover is told so, and gets no session.
+	ctx2 := browsertest.Browser(t)
+	var notice string
+	require.NoError(t, chromedp.Run(ctx2,
+		chromedp.Navigate(b.srv.URL+"/ui/"),
+		signInEntra("nobody@contoso.com"),
+		chromedp.Text(`.notice`, &notice, chromedp.ByQuery),
+	))
+	require.Contains(t, notice, "has no role in cutover")
+	require.Contains(t, notice, "Cutover.Lead")
+	browsertest.AssertAccessible(t, ctx2, "sign-in refused")
+}
+
+// TestPageSessionWrites: a page session's changes need its anti-forgery
+// token and cutover's own origin; a forged cross-site change does nothing
+// and is in the audit log as refused; a helpdesk session is refused every
+// write route; a session ends on sign-out and on an admin's revocation.
+func TestPageSessionWrites(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	svc := app.New(b.pool, nil)
+	start := func(role auth.Role) (string, string) {
+		sess, secret, err := svc.SessionStart(ctx, app.As("test"), store.NewSession{Name: string(role) + "@contoso.com", Role: role, Via: "entra",
+			ExpiresAt: time.Now().Add(time.Hour)})
+		require.NoError(t, err)
+		p, err := svc.SessionAuthenticate(ctx, secret)
+		require.NoError(t, err)
+		require.Equal(t, sess.ID, p.SessionID)
+		return secret, p.CSRF
+	}
+	leadSecret, leadCSRF := start(auth.RoleLead)
+	g := b.createGroup(t, "Forgery pilot", users(2, "forge."))
+	future := time.Now().Add(2 * time.Hour).UTC().Format(time.RFC3339)
+	planned := decode[map[string][]map[string]any](t, b.plan(t, g.ID, map[string]any{"waves": []map[string]any{{"size": 2, "start_at": future}}}), http.StatusCreated)
+	waveID := int64(planned["waves"][0]["id"].(float64))
+	pause := fmt.Sprintf("/api/v1/waves/%d/pause", waveID)
+
+	send := func(method, path, secret, csrf, origin string) *http.Response {
+		r, err := http.NewRequest(method, b.srv.URL+path, strings.NewReader("{}"))
+		require.NoError(t, err)
+		r.Header.Set("Content-Type", "application/json")
+		if secret != "" {
+			r.AddCookie(&http.Cookie{Name: api.SessionCookie, Value: secret})
+		}
+		if csrf != "" {
+			r.Header.Set(api.CSRFHeader, csrf)
+		}
+		if origin != "" {
+			r.Header.Set("Origin", origin)
+		}
+		res, err := http.DefaultClient.Do(r)
+		require.NoError(t, err)
+		res.Body.Close()
+		return res
+	}
+	for _, tc := range []struct {
+		name, secret, csrf, origin string
+		status                     int
+		outcome                    string
+	}{
+		{"forged cross-site: no token, another origin", leadSecret, "", "https://evil.example", http.StatusForbidden, "refused 403 cross_origin"},
+		{"forged cross-site with a stolen token", leadSecret, leadCSRF, "https://evil.example", http.StatusForbidden, "refused 403 cross_origin"},
+		{"same origin without the token", leadSecret, "", b.srv.URL, http.StatusForbidden, "refused 403 csrf_token"},
+		{"same origin with a wrong token", leadSecret, "x" + leadCSRF, b.srv.URL, http.StatusForbidden, "refused 403 csrf_token"},
+		{"no session at all", "", "", "https://evil.example", http.StatusUnauthorized, "refused 401 unauthenticated"},
+	} {
+		res := send("POST", pause, tc.secret, tc.csrf, tc.origin)
+		require.Equal(t, tc.status, res.StatusCode, tc.name)
+		w := b.get(t, fmt.Sprintf("/api/v1/waves/%d", waveID))
+		require.Contains(t, string(w.Body), `"state": "scheduled"`, "%s: nothing changed", tc.name)
+		entries, err := svc.AuditLog(ctx, 1, 0)
+		require.NoError(t, err)
+		require.Equal(t, tc.outcome, entries[0].Outcome, tc.name)
+		require.Equal(t, "POST /api/v1/waves/{id}/pause", entries[0].Action, tc.name)
+	}
+
+	// The page's own change: same origin, the session's token.
+	require.Equal(t, http.StatusOK, send("POST", pause, leadSecret, leadCSRF, b.srv.URL).StatusCode)
+	entries, err := svc.AuditLog(ctx, 1, 0)
+	require.NoError(t, err)
+	require.Equal(t, "ok", entries[0].Outcome)
+	require.Equal(t, "lead@contoso.com", entries[0].Actor)
+
+	// Helpdesk: 403 on every write route, even with its own token and origin.
+	hdSecret, hdCSRF := start(auth.RoleHelpdesk)
+	for _, rt := range api.NewServer(b.pool, svc, slog.New(slog.DiscardHandler), nil).Routes() {
+		if rt.Method == http.MethodGet || rt.Method == http.MethodHead || strings.HasPrefix(rt.Pattern, "/ui/") {
+			continue
+		}
+		path := strings.NewReplacer("{id}", fmt.Sprint(waveID), "{identity}", "forge.000@contoso.com").Replace(rt.Pattern)
+		if strings.HasPrefix(rt.Pattern, "/api/v1/groups/{id}") {
+			path = strings.Replace(rt.Pattern, "{id}", fmt.Sprint(g.ID), 1)
+		}
+		res := send(rt.Method, path, hdSecret, hdCSRF, b.srv.URL)
+		require.Equal(t, http.StatusForbidden, res.StatusCode, "helpdesk %s %s", rt.Method, rt.Pattern)
+	}
+
+	// Sign-out ends the session: the cookie no longer reads anything.
+	form := strings.NewReader("csrf=" + leadCSRF)
+	r, err := http.NewRequest("POST", b.srv.URL+"/ui/signout", form)
+	require.NoError(t, err)
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.Header.Set("Origin", b.srv.URL)
+	r.AddCookie(&http.Cookie{Name: api.SessionCookie, Value: leadSecret})
+	res, err := noRedirect.Do(r)
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	require.Eventually(t, func() bool {
+		return send("GET", "/api/v1/me", leadSecret, "", "").StatusCode == http.StatusUnauthorized
+	}, 10*time.Second, 100*time.Millisecond, "a signed-out session reads nothing")
+
+	// An admin ends another's session.
+	other, _ := start(auth.RoleLead)
+	require.Equal(t, http.StatusOK, send("GET", "/api/v1/me", other, "", "").StatusCode)
+	admin := newToken(t, b.pool, auth.RoleAdmin)
+	list := decode[map[string][]store.Session](t, b.doAs(t, admin, "GET", "/api/v1/sessions"), http.StatusOK)
+	require.NotEmpty(t, list["sessions"])
+	ended := decode[store.Session](t, b.doAs(t, admin, "DELETE", fmt.Sprintf("/api/v1/sessions/%d", list["sessions"][0].ID)), http.StatusOK)
+	require.NotNil(t, ended.EndedAt)
+	require.Eventually(t, func() bool {
+		return send("GET", "/api/v1/me", other, "", "").StatusCode == http.StatusUnauthorized
+	}, 10*time.Second, 100*time.Millisecond, "a revoked session reads nothing")
+}
+
+// noRedirect shows a redirect rather than following it.
+var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// doAs calls the API with another's token.
+func (b *testBundle) doAs(t *testing.T, token, method, path string) response {
+	t.Helper()
+	other := *b
+	other.token = token
+	return other.do(t, method, path, "", nil)
+}

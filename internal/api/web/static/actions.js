@@ -1,0 +1,203 @@
+// A lead's actions on the pages. Each is a form marked data-url: on submit it
+// asks for a confirmation that says what it does to users (data-confirm),
+// then sends the change to the API, the same route, use case, role check and
+// audit entry as any API client, with the session's anti-forgery token. The
+// answer is shown in the form's result area: the errors by line or field, or
+// what happened; then the page goes on as data-done says.
+(function () {
+  "use strict";
+  var meta = document.querySelector('meta[name="csrf-token"]');
+  var csrf = meta ? meta.content : "";
+  var dialog = document.getElementById("confirm-dialog");
+
+  // confirm shows the dialog with what the action does; resolves true when
+  // the lead confirms.
+  function confirmAction(form) {
+    var text = form.dataset.confirm;
+    if (!text || !dialog) { return Promise.resolve(true); }
+    document.getElementById("confirm-title").textContent = form.dataset.confirmTitle || "Are you sure?";
+    document.getElementById("confirm-text").textContent = text;
+    document.getElementById("confirm-ok").textContent = form.dataset.confirmButton || "Yes, go ahead";
+    return new Promise(function (resolve) {
+      dialog.addEventListener("close", function onClose() {
+        dialog.removeEventListener("close", onClose);
+        resolve(dialog.returnValue === "ok");
+      });
+      dialog.returnValue = "";
+      dialog.showModal();
+    });
+  }
+
+  // set puts a value at a dotted path ("failure_threshold.percent").
+  function set(obj, path, value) {
+    var keys = path.split("."), o = obj;
+    keys.slice(0, -1).forEach(function (k) { o = o[k] = o[k] || {}; });
+    o[keys[keys.length - 1]] = value;
+  }
+
+  // jsonOf reads a form into the API's JSON: data-type says how a field
+  // reads (number, bool, lines: one item per line, datetime: a local date
+  // and time as RFC 3339); empty fields are left out, and so are fields
+  // marked data-local, which are the page's own (a search's choices).
+  function jsonOf(form) {
+    var body = {};
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || el.disabled || el.name === "csrf" || "local" in el.dataset) { return; }
+      var type = el.dataset.type || "text", v;
+      if (type === "bool") { if (el.checked) { set(body, el.name, true); } return; }
+      if (el.type === "radio" && !el.checked) { return; }
+      v = el.value.trim();
+      if (v === "") { return; }
+      if (type === "number") { v = Number(v); }
+      if (type === "lines") { v = v.split(/[\n,;]+/).map(function (s) { return s.trim(); }).filter(Boolean); }
+      if (type === "datetime") { v = new Date(v).toISOString(); }
+      set(body, el.name, v);
+    });
+    return body;
+  }
+
+  function show(form, cls, nodes) {
+    var out = form.querySelector(".result");
+    if (!out) { return; }
+    out.className = "result " + cls;
+    out.setAttribute("role", cls === "error" ? "alert" : "status");
+    out.replaceChildren.apply(out, nodes);
+    out.hidden = false;
+  }
+
+  function el(tag, text, cls) {
+    var e = document.createElement(tag);
+    if (text !== undefined) { e.textContent = text; }
+    if (cls) { e.className = cls; }
+    return e;
+  }
+
+  // problem shows an API error: its message, then every problem by line
+  // or field.
+  function problem(form, status, err) {
+    var nodes = [el("p", (err && err.message) || ("The server answered " + status + "."))];
+    var details = (err && err.details) || [];
+    if (details.length) {
+      var ul = el("ul");
+      details.forEach(function (d) {
+        var where = d.line ? "line " + d.line + (d.field ? ", " + d.field : "") : (d.field || "");
+        ul.appendChild(el("li", (where ? where + ": " : "") + d.message));
+      });
+      nodes.push(ul);
+    }
+    if (status === 403 && err && (err.code === "csrf_token" || err.code === "cross_origin")) {
+      nodes.push(el("p", "Reload the page and try again."));
+    }
+    show(form, "error", nodes);
+  }
+
+  function when(iso) {
+    return new Date(iso).toLocaleString(undefined, { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", timeZoneName: "short" });
+  }
+
+  // Renderers of answers a page shows in place.
+  var renderers = {
+    "plan-preview": function (form, answer) {
+      var waves = answer.waves || [];
+      var table = el("table");
+      var cap = el("caption", "The waves this plan makes, in your time zone (" + Intl.DateTimeFormat().resolvedOptions().timeZone + ")");
+      table.appendChild(cap);
+      var head = el("tr");
+      ["Wave", "Users", "Starts", "At once", "Attempts"].forEach(function (h) { var th = el("th", h); th.scope = "col"; head.appendChild(th); });
+      var thead = el("thead"); thead.appendChild(head); table.appendChild(thead);
+      var tbody = el("tbody");
+      waves.forEach(function (w) {
+        var tr = el("tr");
+        [w.name, String(w.size), when(w.start_at), String(w.concurrency), String(w.max_attempts)].forEach(function (t) { tr.appendChild(el("td", t)); });
+        tbody.appendChild(tr);
+      });
+      table.appendChild(tbody);
+      var total = waves.reduce(function (n, w) { return n + w.size; }, 0);
+      var wrap = el("div", undefined, "scroll");
+      wrap.tabIndex = 0;
+      wrap.setAttribute("role", "region");
+      wrap.setAttribute("aria-label", "Plan preview");
+      wrap.appendChild(table);
+      show(form, "ok", [el("p", "Preview: " + waves.length + " waves, " + total + " users. Nothing is saved until you save the plan."), wrap]);
+      var save = form.querySelector('[data-save]');
+      if (save) { save.hidden = false; }
+    },
+    "preflight": function (form, r) {
+      var nodes = [el("p", "Dry run: " + r.passed + " pass, " + r.warned + " with warnings, " + r.failed + " would fail. Nothing was moved.")];
+      var ul = el("ul");
+      (r.by_code || []).forEach(function (c) {
+        ul.appendChild(el("li", c.code + ": " + c.count + " users. " + (c.explanation || "") + (c.fix ? " Fix: " + c.fix : "")));
+      });
+      if (ul.childNodes.length) { nodes.push(ul); }
+      var users = (r.users || []).slice(0, 50);
+      if (users.length) {
+        var ul2 = el("ul");
+        users.forEach(function (u) {
+          var fails = (u.checks || []).filter(function (c) { return c.status !== "pass"; }).map(function (c) { return c.name + ": " + c.evidence + (c.fix ? " Fix: " + c.fix : ""); });
+          ul2.appendChild(el("li", u.upn + " (" + u.status + "): " + fails.join("; ")));
+        });
+        nodes.push(el("p", "The users concerned (first 50):"), ul2);
+      }
+      show(form, "ok", nodes);
+    },
+    "token-secret": function (form, t) {
+      var code = el("code", t.secret);
+      var p = el("p", "Token " + t.name + " (" + t.role + ") made. Its secret, shown this once: ");
+      p.appendChild(code);
+      show(form, "ok", [p, el("p", t.note || "")]);
+    }
+  };
+
+  function done(form, answer) {
+    var how = form.dataset.done || "reload";
+    if (renderers[how]) { renderers[how](form, answer); return; }
+    if (how.indexOf("go:") === 0) {
+      location.assign(how.slice(3).replace("{id}", encodeURIComponent(answer && answer.id)));
+      return;
+    }
+    show(form, "ok", [el("p", form.dataset.doneText || "Done.")]);
+    if (how === "reload") { setTimeout(function () { location.reload(); }, 400); }
+  }
+
+  function submit(form, submitter) {
+    var url = (submitter && submitter.dataset.url) || form.dataset.url;
+    var method = (submitter && submitter.dataset.method) || form.dataset.method || "POST";
+    var headers = { "Accept": "application/json", "X-CSRF-Token": csrf };
+    var body;
+    if (form.dataset.body === "multipart") {
+      body = new FormData(form);
+      body.delete("csrf");
+    } else if (form.dataset.body !== "none") {
+      var json = jsonOf(form);
+      if (submitter && submitter.dataset.preview) { json.preview = true; }
+      body = JSON.stringify(json);
+      headers["Content-Type"] = "application/json";
+    }
+    var buttons = form.querySelectorAll("button");
+    buttons.forEach(function (b) { b.disabled = true; });
+    show(form, "busy", [el("p", "Working…")]);
+    return fetch(url, { method: method, headers: headers, body: body, credentials: "same-origin" })
+      .then(function (r) {
+        return r.text().then(function (t) {
+          var v = null;
+          try { v = t ? JSON.parse(t) : null; } catch (e) { v = null; }
+          if (!r.ok) { problem(form, r.status, v && v.error); return; }
+          if (submitter && submitter.dataset.preview) { renderers[submitter.dataset.preview](form, v); return; }
+          done(form, v);
+        });
+      })
+      .catch(function (e) { show(form, "error", [el("p", "The server could not be reached: " + e.message)]); })
+      .finally(function () { buttons.forEach(function (b) { b.disabled = false; }); });
+  }
+
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (!form.dataset || !form.dataset.url) { return; }
+    ev.preventDefault();
+    var submitter = ev.submitter;
+    var preview = submitter && submitter.dataset.preview;
+    (preview ? Promise.resolve(true) : confirmAction(form)).then(function (ok) {
+      if (ok) { submit(form, submitter); }
+    });
+  });
+})();
