@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,55 +15,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cutover/cutover/internal/auth"
+	"github.com/cutover/cutover/internal/browsertest"
 	"github.com/cutover/cutover/internal/sim"
 )
 
 // The browser tests drive the pages in headless Chromium, as people use
-// them, and keep screenshots in CUTOVER_TEST_ARTIFACTS (default
-// .artifacts/browser at the top of the repository).
-
-// chromium returns the Chromium to run, or skips the test.
-func chromium(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("CUTOVER_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Skip("browser test skipped: no Chromium found (install Debian's chromium package, or set CUTOVER_CHROMIUM); .ci/run installs it")
-	return ""
-}
-
-// browser starts a headless Chromium for the test, at laptop size.
-func browser(t *testing.T) context.Context {
-	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium(t)), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 900))
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(alloc)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
-	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
-	require.NoError(t, chromedp.Run(ctx), "starting Chromium")
-	return ctx
-}
-
-// screenshot keeps a full-page screenshot as a test artefact.
-func screenshot(t *testing.T, ctx context.Context, name string) {
-	t.Helper()
-	dir := os.Getenv("CUTOVER_TEST_ARTIFACTS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", ".artifacts", "browser")
-	}
-	require.NoError(t, os.MkdirAll(dir, 0o755))
-	var png []byte
-	require.NoError(t, chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100)))
-	path := filepath.Join(dir, name+".png")
-	require.NoError(t, os.WriteFile(path, png, 0o644))
-	t.Logf("screenshot: %s", path)
-}
+// them (internal/browsertest starts it and keeps the screenshots).
 
 // signIn fills the sign-in form the page showed in place of itself.
 func signIn(token string) chromedp.Tasks {
@@ -79,7 +33,7 @@ func signIn(token string) chromedp.Tasks {
 
 func TestBrowserHelpdeskLookup(t *testing.T) {
 	t.Parallel()
-	ctx := browser(t)
+	ctx := browsertest.Browser(t)
 	b := setup(t)
 	g := b.createGroup(t, "Browser pilot", []member{{UPN: "grace.chen@contoso.com", DisplayName: "Grace Chen"}, {UPN: "ivan.petrov@contoso.com"}})
 	future := time.Now().Add(2 * time.Hour).UTC().Format(time.RFC3339)
@@ -103,7 +57,8 @@ func TestBrowserHelpdeskLookup(t *testing.T) {
 	require.Equal(t, "Grace Chen", heading)
 	require.Equal(t, "pending", state)
 	require.Contains(t, summary, "Scheduled: canary of Browser pilot starts")
-	screenshot(t, ctx, "helpdesk-lookup")
+	browsertest.Screenshot(t, ctx, "helpdesk-lookup")
+	browsertest.AssertAccessible(t, ctx, "helpdesk lookup, token sign-in")
 
 	// Someone not in any group: said plainly.
 	var notice string
@@ -112,6 +67,7 @@ func TestBrowserHelpdeskLookup(t *testing.T) {
 		chromedp.Text(`.notice`, &notice, chromedp.ByQuery),
 	))
 	require.Contains(t, notice, `No user "nobody@contoso.com" in any pilot group`)
+	browsertest.AssertAccessible(t, ctx, "user not found")
 
 	// Helpdesk sees users, not the pilot groups.
 	var title string
@@ -120,6 +76,7 @@ func TestBrowserHelpdeskLookup(t *testing.T) {
 		chromedp.Text(`h1`, &title, chromedp.ByQuery),
 	))
 	require.Equal(t, "Not for your role", title)
+	browsertest.AssertAccessible(t, ctx, "not for your role")
 
 	// On a phone.
 	require.NoError(t, chromedp.Run(ctx,
@@ -130,7 +87,7 @@ func TestBrowserHelpdeskLookup(t *testing.T) {
 	var overflow bool
 	require.NoError(t, chromedp.Run(ctx, chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth + 1`, &overflow)))
 	require.False(t, overflow, "the lookup fits a phone's width")
-	screenshot(t, ctx, "helpdesk-lookup-phone")
+	browsertest.Screenshot(t, ctx, "helpdesk-lookup-phone")
 }
 
 // summaryText reads the group's summary line as shown.
@@ -138,7 +95,7 @@ const summaryText = `document.getElementById('group-summary').innerText`
 
 func TestBrowserWaveDashboardLive(t *testing.T) {
 	t.Parallel()
-	ctx := browser(t)
+	ctx := browsertest.Browser(t)
 	b := setupWith(t, sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}, Latency: 25 * time.Millisecond}))
 	const n = 40
 	g := b.createGroup(t, "Live pilot", users(n, "live."))
@@ -162,7 +119,7 @@ func TestBrowserWaveDashboardLive(t *testing.T) {
 		chromedp.Evaluate(`window.notReloaded = true`, nil),
 	))
 	require.Contains(t, before, fmt.Sprintf("0 of %d done", n))
-	screenshot(t, ctx, "dashboard-before")
+	browsertest.Screenshot(t, ctx, "dashboard-before")
 
 	// The wave starts and runs; the page follows it by itself.
 	var summary, counts, state, failures string
@@ -190,7 +147,8 @@ func TestBrowserWaveDashboardLive(t *testing.T) {
 	require.Contains(t, counts, fmt.Sprintf("%d moved", n-1))
 	require.Contains(t, counts, "1 failed")
 	require.Contains(t, failures, "licence_missing")
-	screenshot(t, ctx, "dashboard-after")
+	browsertest.Screenshot(t, ctx, "dashboard-after")
+	browsertest.AssertAccessible(t, ctx, "group with a failure")
 
 	// The wave's own page, by its link: its timeline and failures.
 	var waveState, timeline, waveFailures string
@@ -205,14 +163,15 @@ func TestBrowserWaveDashboardLive(t *testing.T) {
 	require.Contains(t, timeline, "started: 40 moves queued")
 	require.Contains(t, timeline, "wave A completed")
 	require.Contains(t, waveFailures, "licence_missing")
-	screenshot(t, ctx, "wave-page")
+	browsertest.Screenshot(t, ctx, "wave-page")
+	browsertest.AssertAccessible(t, ctx, "wave with a failure")
 }
 
 // TestBrowserReadinessPage: a lead opens the readiness page and sees what
 // holds moves, every worker host, and each failed check with its fix.
 func TestBrowserReadinessPage(t *testing.T) {
 	t.Parallel()
-	ctx := browser(t)
+	ctx := browsertest.Browser(t)
 	b := setup(t)
 	q, bg := store.New(b.pool), context.Background()
 	old := sim.DefaultHost
@@ -240,5 +199,6 @@ func TestBrowserReadinessPage(t *testing.T) {
 	} {
 		require.Contains(t, body, want)
 	}
-	screenshot(t, ctx, "readiness")
+	browsertest.Screenshot(t, ctx, "readiness")
+	browsertest.AssertAccessible(t, ctx, "readiness with a hold and failed checks")
 }

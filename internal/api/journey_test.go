@@ -320,6 +320,21 @@ func TestBrowserHelpdeskSession(t *testing.T) {
 	require.Contains(t, notice, "has no role in cutover")
 	require.Contains(t, notice, "Cutover.Lead")
 	browsertest.AssertAccessible(t, ctx2, "sign-in refused")
+
+	// An admin's settings page lists the tokens and the open sessions, the
+	// helpdesk agent's among them, each with its button.
+	ctx3 := browsertest.Browser(t)
+	var sessions string
+	require.NoError(t, chromedp.Run(ctx3,
+		chromedp.Navigate(b.srv.URL+"/ui/settings"),
+		signInEntra("admin@contoso.com"),
+		chromedp.WaitVisible(`#sessions`, chromedp.ByID),
+		chromedp.Text(`[aria-label="Sessions"]`, &sessions, chromedp.ByQuery),
+	))
+	require.Contains(t, sessions, "helpdesk@contoso.com")
+	require.Contains(t, sessions, "admin@contoso.com")
+	browsertest.AssertAccessible(t, ctx3, "admin settings")
+	browsertest.Screenshot(t, ctx3, "admin-settings")
 }
 
 // TestPageSessionWrites: a page session's changes need its anti-forgery

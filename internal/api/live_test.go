@@ -23,6 +23,7 @@ import (
 	"github.com/cutover/cutover/internal/api"
 	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/auth"
+	"github.com/cutover/cutover/internal/browsertest"
 	"github.com/cutover/cutover/internal/dbtest"
 	"github.com/cutover/cutover/internal/live"
 	"github.com/cutover/cutover/internal/sim"
@@ -396,7 +397,7 @@ func TestLiveEnds(t *testing.T) {
 // its stream, says so, and shows it done without a reload.
 func TestBrowserLiveDashboardStreams(t *testing.T) {
 	t.Parallel()
-	ctx := browser(t)
+	ctx := browsertest.Browser(t)
 	b := setupLive(t, sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}, Latency: 20 * time.Millisecond}))
 	const n = 30
 	g := b.createGroup(t, "Streamed pilot", users(n, "stream."))
@@ -430,5 +431,5 @@ func TestBrowserLiveDashboardStreams(t *testing.T) {
 	))
 	require.True(t, notReloaded)
 	require.True(t, strings.HasPrefix(line, "live · updated "), line)
-	screenshot(t, ctx, "dashboard-live")
+	browsertest.Screenshot(t, ctx, "dashboard-live")
 }

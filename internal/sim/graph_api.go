@@ -276,24 +276,9 @@ func (g *Graph) transitiveMembers(w http.ResponseWriter, r *http.Request) {
 		g.writeError(w, r, http.StatusBadRequest, "Request_BadRequest", fmt.Sprintf("Could not find a property named '%s' on type 'microsoft.graph.user'.", bad))
 		return
 	}
-	top := g.cfg.PageSize
-	if t := q.Get("$top"); t != "" {
-		n, err := strconv.Atoi(t)
-		if err != nil || n < 1 || n > 999 {
-			g.writeError(w, r, http.StatusBadRequest, "Request_BadRequest", fmt.Sprintf("Invalid page size specified: '%s'. Must be between 1 and 999 inclusive.", t))
-			return
-		}
-		top = n
-	}
-	offset := 0
-	if tok := q.Get("$skiptoken"); tok != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(tok)
-		n, err2 := strconv.Atoi(strings.TrimPrefix(string(raw), "offset:"))
-		if err != nil || err2 != nil || n < 0 {
-			g.writeError(w, r, http.StatusBadRequest, "Directory_ExpiredPageToken", "The specified page token value has expired and can no longer be included in your request.")
-			return
-		}
-		offset = n
+	top, offset, ok := g.pageOf(w, r, q)
+	if !ok {
+		return
 	}
 	members, ok := g.transitive(gid)
 	if !ok {
@@ -329,15 +314,7 @@ func (g *Graph) transitiveMembers(w http.ResponseWriter, r *http.Request) {
 	}
 	body := map[string]any{"@odata.context": ctx, "value": page}
 	if end < len(members) {
-		// An absolute link, keeping the query but the skip token.
-		next := url.Values{}
-		for k, v := range q {
-			if k != "$skiptoken" {
-				next[k] = v
-			}
-		}
-		next.Set("$skiptoken", base64.RawURLEncoding.EncodeToString([]byte("offset:"+strconv.Itoa(end))))
-		body["@odata.nextLink"] = "https://" + r.Host + r.URL.EscapedPath() + "?" + strings.ReplaceAll(next.Encode(), "%24", "$")
+		body["@odata.nextLink"] = nextLink(r, q, end)
 	}
 	writeJSONStatus(w, http.StatusOK, body)
 }
@@ -383,4 +360,41 @@ func (g *Graph) userConfiguration(w http.ResponseWriter, r *http.Request) {
 		"createdDateTime":          "2020-01-01T00:00:00Z",
 		"modifiedDateTime":         now.UTC().Format(time.RFC3339),
 	})
+}
+
+// pageOf reads a list's page from $top and $skiptoken (the offset the last
+// page's next link carries), answering Graph's error for a bad one.
+func (g *Graph) pageOf(w http.ResponseWriter, r *http.Request, q url.Values) (top, offset int, ok bool) {
+	top = g.cfg.PageSize
+	if t := q.Get("$top"); t != "" {
+		n, err := strconv.Atoi(t)
+		if err != nil || n < 1 || n > 999 {
+			g.writeError(w, r, http.StatusBadRequest, "Request_BadRequest", fmt.Sprintf("Invalid page size specified: '%s'. Must be between 1 and 999 inclusive.", t))
+			return 0, 0, false
+		}
+		top = n
+	}
+	if tok := q.Get("$skiptoken"); tok != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(tok)
+		n, err2 := strconv.Atoi(strings.TrimPrefix(string(raw), "offset:"))
+		if err != nil || err2 != nil || n < 0 {
+			g.writeError(w, r, http.StatusBadRequest, "Directory_ExpiredPageToken", "The specified page token value has expired and can no longer be included in your request.")
+			return 0, 0, false
+		}
+		offset = n
+	}
+	return top, offset, true
+}
+
+// nextLink is the absolute link to the page from offset end on, keeping the
+// query but the skip token.
+func nextLink(r *http.Request, q url.Values, end int) string {
+	next := url.Values{}
+	for k, v := range q {
+		if k != "$skiptoken" {
+			next[k] = v
+		}
+	}
+	next.Set("$skiptoken", base64.RawURLEncoding.EncodeToString([]byte("offset:"+strconv.Itoa(end))))
+	return "https://" + r.Host + r.URL.EscapedPath() + "?" + strings.ReplaceAll(next.Encode(), "%24", "$")
 }

@@ -2,12 +2,9 @@ package sim
 
 import (
 	"cmp"
-	"encoding/base64"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -98,24 +95,9 @@ func (g *Graph) groups(w http.ResponseWriter, r *http.Request) {
 		}
 		desc = dir == "desc"
 	}
-	top := g.cfg.PageSize
-	if t := q.Get("$top"); t != "" {
-		n, err := strconv.Atoi(t)
-		if err != nil || n < 1 || n > 999 {
-			g.writeError(w, r, http.StatusBadRequest, "Request_BadRequest", fmt.Sprintf("Invalid page size specified: '%s'. Must be between 1 and 999 inclusive.", t))
-			return
-		}
-		top = n
-	}
-	offset := 0
-	if tok := q.Get("$skiptoken"); tok != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(tok)
-		n, err2 := strconv.Atoi(strings.TrimPrefix(string(raw), "offset:"))
-		if err != nil || err2 != nil || n < 0 {
-			g.writeError(w, r, http.StatusBadRequest, "Directory_ExpiredPageToken", "The specified page token value has expired and can no longer be included in your request.")
-			return
-		}
-		offset = n
+	top, offset, ok := g.pageOf(w, r, q)
+	if !ok {
+		return
 	}
 
 	type found struct{ id, name string }
@@ -150,14 +132,7 @@ func (g *Graph) groups(w http.ResponseWriter, r *http.Request) {
 		body["@odata.count"] = len(matches)
 	}
 	if end < len(matches) {
-		next := url.Values{}
-		for k, v := range q {
-			if k != "$skiptoken" {
-				next[k] = v
-			}
-		}
-		next.Set("$skiptoken", base64.RawURLEncoding.EncodeToString([]byte("offset:"+strconv.Itoa(end))))
-		body["@odata.nextLink"] = "https://" + r.Host + r.URL.EscapedPath() + "?" + strings.ReplaceAll(next.Encode(), "%24", "$")
+		body["@odata.nextLink"] = nextLink(r, q, end)
 	}
 	writeJSONStatus(w, http.StatusOK, body)
 }
