@@ -13,12 +13,14 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/auth"
+	"github.com/cutover/cutover/internal/live"
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/store"
 )
@@ -45,6 +47,9 @@ type Server struct {
 	sessionLifetime time.Duration
 	crossOrigin     *http.CrossOriginProtection
 	publicURL       string
+	// live are the feeds the live routes stream from (ServeLive); nil
+	// answers each live request once.
+	live atomic.Pointer[live.Feeds]
 }
 
 // CheckSettings tune the checks against Microsoft Graph.

@@ -43,6 +43,13 @@ func actorOf(r *http.Request) app.Actor {
 	return app.Actor{Name: actor(r), Action: r.Pattern, Target: r.URL.Path}
 }
 
+// changesNothing tells the guard that a write route's request changed
+// nothing (a plan's preview): its success is not an entry of the audit log,
+// which a lead reads as what was done. A refusal still is.
+func changesNothing(r *http.Request) {
+	actorOf(r)
+}
+
 // PrincipalOf returns whoever the request acts for.
 func PrincipalOf(ctx context.Context) (auth.Principal, bool) {
 	p, ok := ctx.Value(principalKey{}).(auth.Principal)

@@ -273,6 +273,7 @@ func TestBrowserLeadJourney(t *testing.T) {
 	for _, want := range []string{"lead@contoso.com", "sign in", "POST /api/v1/groups/{id}/plan", "POST /api/v1/waves/{id}/pause", "POST /api/v1/users/{identity}/rollback"} {
 		require.Contains(t, audit, want)
 	}
+	require.Equal(t, 1, strings.Count(audit, "POST /api/v1/groups/{id}/plan"), "the plan is in the audit log once; its preview changed nothing")
 
 	// On a phone, the wave's page fits the screen.
 	require.NoError(t, chromedp.Run(ctx, chromedp.EmulateViewport(390, 844), chromedp.Navigate(fmt.Sprintf("%s/ui/waves/%d", b.srv.URL, waves[1].ID)),

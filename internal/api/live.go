@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/cutover/cutover/internal/live"
@@ -38,17 +37,12 @@ const (
 	liveWriteTimeout = 10 * time.Second
 )
 
-// liveFeeds holds the feeds of each server that streams (ServeLive). A
-// server without them (a test's, one whose process has no Hub) answers
-// each live request with one event, and its pages poll.
-var liveFeeds sync.Map // *Server → *live.Feeds
-
 // ServeLive has the live routes stream from hub's changes, until
-// CloseLive. Without it, each live request answers the current state once
-// and the page polls.
+// CloseLive. Without it (a test's server, one whose process has no Hub),
+// each live request answers the current state once and the page polls.
 func (s *Server) ServeLive(hub *live.Hub) {
-	if old, ok := liveFeeds.Swap(s, live.NewFeeds(hub, s.liveRead, s.log)); ok {
-		old.(*live.Feeds).Close()
+	if old := s.live.Swap(live.NewFeeds(hub, s.liveRead, s.log)); old != nil {
+		old.Close()
 	}
 }
 
@@ -56,26 +50,21 @@ func (s *Server) ServeLive(hub *live.Hub) {
 // with http.Server.RegisterOnShutdown, as Shutdown does not wait for
 // streams to end by themselves) and stops the feeds.
 func (s *Server) CloseLive() {
-	if f, ok := liveFeeds.LoadAndDelete(s); ok {
-		f.(*live.Feeds).Close()
+	if f := s.live.Swap(nil); f != nil {
+		f.Close()
 	}
 }
 
 // LiveReads returns how many reads the server's live feeds have made.
 func (s *Server) LiveReads() int64 {
-	if f, ok := liveFeeds.Load(s); ok {
-		return f.(*live.Feeds).Reads()
+	if f := s.live.Load(); f != nil {
+		return f.Reads()
 	}
 	return 0
 }
 
 // feeds returns the server's live feeds, nil if it does not stream.
-func (s *Server) feeds() *live.Feeds {
-	if f, ok := liveFeeds.Load(s); ok {
-		return f.(*live.Feeds)
-	}
-	return nil
-}
+func (s *Server) feeds() *live.Feeds { return s.live.Load() }
 
 // liveRead builds a topic's answer as the JSON routes do (waveGet,
 // groupGet), so that an event's data is what a poll would have got.

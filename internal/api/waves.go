@@ -103,6 +103,7 @@ func (s *Server) groupPlan(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Preview {
+		changesNothing(r)
 		waves, err := s.app.PlanPreview(r.Context(), id, plan)
 		if err != nil {
 			s.error(w, r, err)
