@@ -273,19 +273,21 @@ func TestResumeAfterWorkerDied(t *testing.T) {
 		return migration.CheckWaves([]migration.WaveSpec{{Size: 1, StartAt: time.Now().Add(time.Hour)}}, unplanned, next)
 	})
 	require.NoError(t, err)
-	_, queued, started, err := b.q.WaveStart(ctx, waves[0].ID, "test")
+	_, _, started, err := b.q.WaveStart(ctx, waves[0].ID, "test")
 	require.NoError(t, err)
 	require.True(t, started)
+	queued, err := b.q.MoveList(ctx, waves[0].ID, migration.MoveStateQueued)
+	require.NoError(t, err)
 	// What the dead worker got done: pre-flight, the move call (which landed).
 	for _, to := range []migration.MoveState{migration.MoveStatePreflight, migration.MoveStateMoving} {
-		require.NoError(t, b.q.MoveUpdate(ctx, store.MoveChange{MoveID: queued[0].MoveID, To: to, Attempt: 1, MoveIssued: to == migration.MoveStateMoving, Message: "dead worker", Actor: "test"}))
+		require.NoError(t, b.q.MoveUpdate(ctx, store.MoveChange{MoveID: queued[0].ID, To: to, Attempt: 1, MoveIssued: to == migration.MoveStateMoving, Message: "dead worker", Actor: "test"}))
 	}
 	require.NoError(t, b.shell.MoveOnline(ctx, "user000@contoso.com", migration.MoveOnlineOptions{}))
 
-	_, err = b.client.Insert(ctx, jobs.MoveArgs{MoveID: queued[0].MoveID, Run: queued[0].Run}, nil)
+	_, err = b.client.Insert(ctx, jobs.MoveArgs{MoveID: queued[0].ID, Run: queued[0].Run}, nil)
 	require.NoError(t, err)
 	waitWaves(t, b.q, g.ID)
-	m, err := b.q.MoveGet(ctx, queued[0].MoveID)
+	m, err := b.q.MoveGet(ctx, queued[0].ID)
 	require.NoError(t, err)
 	require.Equal(t, migration.MoveStateMoved, m.State)
 	require.Equal(t, 1, b.shell.CallsFor("user000@contoso.com").MoveOnline, "moved once, by the dead worker")

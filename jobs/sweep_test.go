@@ -48,9 +48,11 @@ func TestWaveSweep(t *testing.T) {
 					Controls: migration.Controls{Threshold: tt.threshold}}}, unplanned, next)
 			})
 			require.NoError(t, err)
-			_, queued, started, err := b.q.WaveStart(ctx, waves[0].ID, "test")
+			_, _, started, err := b.q.WaveStart(ctx, waves[0].ID, "test")
 			require.NoError(t, err)
 			require.True(t, started)
+			queued, err := b.q.MoveList(ctx, waves[0].ID, migration.MoveStateQueued)
+			require.NoError(t, err)
 			// The dead worker's moves: both ended, the wave not looked at.
 			for i, m := range queued {
 				to := []migration.MoveState{migration.MoveStatePreflight, migration.MoveStateMoving, migration.MoveStateVerifying, migration.MoveStateMoved}
@@ -58,7 +60,7 @@ func TestWaveSweep(t *testing.T) {
 					to = []migration.MoveState{migration.MoveStatePreflight, migration.MoveStateFailed}
 				}
 				for _, s := range to {
-					c := store.MoveChange{MoveID: m.MoveID, To: s, Attempt: 1, MoveIssued: s == migration.MoveStateMoving, Message: "dead worker", Actor: "test"}
+					c := store.MoveChange{MoveID: m.ID, To: s, Attempt: 1, MoveIssued: s == migration.MoveStateMoving, Message: "dead worker", Actor: "test"}
 					if s == migration.MoveStateFailed {
 						c.ErrorCode = migration.CodeLicenceMissing
 					}
@@ -97,10 +99,12 @@ func TestSweepHealsStrandedMove(t *testing.T) {
 		return migration.CheckWaves([]migration.WaveSpec{{Size: 3, StartAt: time.Now().Add(time.Hour), MaxAttempts: 3}}, unplanned, next)
 	})
 	require.NoError(t, err)
-	_, queued, started, err := q.WaveStart(ctx, waves[0].ID, "test")
+	_, _, started, err := q.WaveStart(ctx, waves[0].ID, "test")
 	require.NoError(t, err)
 	require.True(t, started)
-	require.NoError(t, q.MoveUpdate(ctx, store.MoveChange{MoveID: queued[0].MoveID, To: migration.MoveStatePreflight, Attempt: 1,
+	queued, err := q.MoveList(ctx, waves[0].ID, migration.MoveStateQueued)
+	require.NoError(t, err)
+	require.NoError(t, q.MoveUpdate(ctx, store.MoveChange{MoveID: queued[0].ID, To: migration.MoveStatePreflight, Attempt: 1,
 		Message: "a worker that died", Actor: "test"}))
 	var jobsLeft int
 	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'move'`).Scan(&jobsLeft))
@@ -110,11 +114,11 @@ func TestSweepHealsStrandedMove(t *testing.T) {
 	require.NoError(t, err)
 	waitWaves(t, q, g.ID)
 	for _, m := range queued {
-		got, err := q.MoveGet(ctx, m.MoveID)
+		got, err := q.MoveGet(ctx, m.ID)
 		require.NoError(t, err)
 		require.Equal(t, migration.MoveStateMoved, got.State)
 		require.Equal(t, 1, shell.MovesFor(got.UPN), "moved once")
-		events, err := q.MoveEvents(ctx, m.MoveID)
+		events, err := q.MoveEvents(ctx, m.ID)
 		require.NoError(t, err)
 		require.True(t, slices.ContainsFunc(events, func(e migration.MoveEvent) bool {
 			return strings.Contains(e.Message, "no job was left to run this move")

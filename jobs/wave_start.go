@@ -82,7 +82,7 @@ func (w *WaveStartWorker) Work(ctx context.Context, job *river.Job[WaveStartArgs
 		if err != nil || !started {
 			return err
 		}
-		ev, err := q.WaveEventAdd(ctx, wave.ID, store.WaveEventStarted, fmt.Sprintf("started: %d moves queued", len(queued)), w.actor)
+		ev, err := q.WaveEventAdd(ctx, wave.ID, store.WaveEventStarted, fmt.Sprintf("started: %d moves queued", queued), w.actor)
 		if err != nil {
 			return err
 		}
@@ -99,10 +99,13 @@ func (w *WaveStartWorker) Work(ctx context.Context, job *river.Job[WaveStartArgs
 		if err := notify(ctx, tx, client, ev, wave); err != nil {
 			return err
 		}
-		if err := EnqueueMoves(ctx, tx, client, queued, wave.MaxAttempts, time.Time{}); err != nil {
+		// A chunk at a time: a wave of 100,000 is never in memory at once.
+		if err := q.MovesQueued(ctx, wave.ID, enqueueChunk, func(chunk []store.QueuedMove) error {
+			return EnqueueMoves(ctx, tx, client, chunk, wave.MaxAttempts, time.Time{})
+		}); err != nil {
 			return err
 		}
-		if len(queued) == 0 {
+		if queued == 0 {
 			if _, err := ReviewWave(ctx, tx, client, wave.ID, false, w.actor); err != nil {
 				return err
 			}

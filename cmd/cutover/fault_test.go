@@ -50,7 +50,7 @@ func checkWaveOutcome(t *testing.T, pool *pgxpool.Pool, shell *sim.Shell, member
 		Attempt int
 		Message string
 	}
-	rows, _ := pool.Query(ctx, `SELECT e.move_id, e.id, e.state, e.attempt, e.message FROM move_events e ORDER BY e.move_id, e.id`)
+	rows, _ := pool.Query(ctx, `SELECT e.move_id, coalesce(e.seq, 0), e.state, e.attempt, e.message FROM move_timeline e ORDER BY e.move_id, e.at, e.seq NULLS FIRST`)
 	events, err := pgx.CollectRows(rows, pgx.RowToStructByPos[event])
 	require.NoError(t, err)
 	finals := map[int64]migration.MoveState{}

@@ -322,23 +322,25 @@ func TestProvisioningWaitLessStranded(t *testing.T) {
 		return migration.CheckWaves([]migration.WaveSpec{{Size: 1, StartAt: time.Now().Add(time.Hour)}}, unplanned, next)
 	})
 	require.NoError(t, err)
-	_, queued, started, err := b.q.WaveStart(ctx, waves[0].ID, "test")
+	_, _, started, err := b.q.WaveStart(ctx, waves[0].ID, "test")
 	require.NoError(t, err)
 	require.True(t, started)
+	queued, err := b.q.MoveList(ctx, waves[0].ID, migration.MoveStateQueued)
+	require.NoError(t, err)
 	// What the dead worker got done: pre-flight, the move call 3 seconds
 	// ago; then the move was stranded 4 seconds (as the heartbeat that
 	// buried the worker records it).
 	for _, to := range []migration.MoveState{migration.MoveStatePreflight, migration.MoveStateMoving} {
-		require.NoError(t, b.q.MoveUpdate(ctx, store.MoveChange{MoveID: queued[0].MoveID, To: to, Attempt: 1, MoveIssued: to == migration.MoveStateMoving, Message: "dead worker", Actor: "test"}))
+		require.NoError(t, b.q.MoveUpdate(ctx, store.MoveChange{MoveID: queued[0].ID, To: to, Attempt: 1, MoveIssued: to == migration.MoveStateMoving, Message: "dead worker", Actor: "test"}))
 	}
 	require.NoError(t, b.shell.MoveOnline(ctx, upn, migration.MoveOnlineOptions{}))
-	_, err = b.pool.Exec(ctx, `UPDATE moves SET move_issued_at = now() - interval '3 seconds', stranded = interval '4 seconds' WHERE id = $1`, queued[0].MoveID)
+	_, err = b.pool.Exec(ctx, `UPDATE moves SET move_issued_at = now() - interval '3 seconds', stranded = interval '4 seconds' WHERE id = $1`, queued[0].ID)
 	require.NoError(t, err)
 
-	_, err = b.client.Insert(ctx, jobs.MoveArgs{MoveID: queued[0].MoveID, Run: queued[0].Run}, nil)
+	_, err = b.client.Insert(ctx, jobs.MoveArgs{MoveID: queued[0].ID, Run: queued[0].Run}, nil)
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
-		m, err := b.q.MoveGet(ctx, queued[0].MoveID)
+		m, err := b.q.MoveGet(ctx, queued[0].ID)
 		return err == nil && m.State.Done()
 	}, time.Minute, 50*time.Millisecond)
 	m, events, _ := b.lookUp(t, upn)

@@ -55,7 +55,7 @@ func (s *Service) Plan(ctx context.Context, a Actor, groupID int64, plan store.P
 		for _, w := range waves {
 			n += w.Size
 		}
-		store.New(s.pool).AnalyzeAfterBulk(ctx, n, "moves", "move_events")
+		store.New(s.pool).AnalyzeAfterBulk(ctx, n, "moves")
 	}
 	return waves, err
 }

@@ -15,9 +15,16 @@ import (
 // different kinds go to the database in one round trip (pgx.Batch), which
 // the generated code does not do.
 func queue(b *pgx.Batch, call func(*dbsqlc.Queries)) *pgx.QueuedQuery {
+	sql, args := recorded(call)
+	return b.Queue(sql, args...)
+}
+
+// recorded returns the statement that the generated query called in call
+// runs, and its arguments.
+func recorded(call func(*dbsqlc.Queries)) (string, []any) {
 	var r recorder
 	call(dbsqlc.New(&r))
-	return b.Queue(r.sql, r.args...)
+	return r.sql, r.args
 }
 
 // errRecorded stops a generated query once its statement is recorded.

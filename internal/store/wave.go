@@ -17,10 +17,11 @@ import (
 type PlanFunc func(unplanned, nextNumber int) ([]migration.WaveSpec, error)
 
 // WavesCreate plans the members of a group not yet in a wave into new waves,
-// in import order, with a pending move per member and a "planned" event each.
-// The group is locked while it plans, so two plans of one group do not race.
-// A member with an active move in another group makes the plan an EConflict
-// error naming them.
+// in import order, with a pending move per member; each wave's moves share
+// one "planned" entry of their timelines. The group is locked while it
+// plans, so two plans of one group do not race. A member with an active move
+// in another group makes the plan an EConflict error naming them. Nothing
+// per member passes through this process: the database assigns them.
 func (q *Queries) WavesCreate(ctx context.Context, groupID int64, actor string, plan PlanFunc) ([]migration.Wave, error) {
 	var waves []migration.Wave
 	err := q.inTx(ctx, func(tx *Queries) error {
@@ -28,43 +29,37 @@ func (q *Queries) WavesCreate(ctx context.Context, groupID int64, actor string, 
 		if err != nil {
 			return notFound(err, "pilot group %d does not exist", groupID)
 		}
-		members, err := tx.gen.WaveMembersUnplanned(ctx, groupID)
+		unplanned, err := tx.gen.WaveMembersUnplanned(ctx, groupID)
 		if err != nil {
 			return err
 		}
-		if len(members) == 0 {
+		if unplanned == 0 {
 			return migration.Errorf(migration.EConflict, "already_planned", "every member of pilot group %q is in a wave already", name)
 		}
 		next, err := tx.gen.WaveNextNumber(ctx, groupID)
 		if err != nil {
 			return err
 		}
-		specs, err := plan(len(members), next)
+		specs, err := plan(int(unplanned), next)
 		if err != nil {
 			return err
 		}
-		upns := make([]string, len(members))
-		for i, m := range members {
-			upns[i] = m.UPN
-		}
-		if err := tx.busyUsers(ctx, upns); err != nil {
+		if err := tx.busyUsers(ctx, groupID); err != nil {
 			return err
 		}
-
-		memberIDs := make([]int64, 0, len(members))
-		waveIDs := make([]int64, 0, len(members))
+		waveIDs := make([]int64, 0, len(specs))
+		upTo := make([]int, 0, len(specs))
+		total := 0
 		for i, spec := range specs {
 			var w migration.Wave
 			if w, err = tx.waveInsert(ctx, groupID, next+i, spec, nil); err != nil {
 				return err
 			}
 			waves = append(waves, w)
-			for _, m := range members[len(memberIDs) : len(memberIDs)+spec.Size] {
-				memberIDs = append(memberIDs, m.ID)
-				waveIDs = append(waveIDs, w.ID)
-			}
+			total += spec.Size
+			waveIDs, upTo = append(waveIDs, w.ID), append(upTo, total)
 		}
-		return translate(tx.gen.MovesPlan(ctx, dbsqlc.MovesPlanParams{MemberIDs: memberIDs, WaveIDs: waveIDs, Actor: actor}))
+		return translate(tx.gen.MovesPlanGroup(ctx, dbsqlc.MovesPlanGroupParams{GroupID: groupID, WaveIDs: waveIDs, UpTo: upTo, Actor: actor}))
 	})
 	return waves, err
 }
@@ -81,10 +76,10 @@ func (q *Queries) waveInsert(ctx context.Context, groupID int64, number int, spe
 	}))
 }
 
-// busyUsers returns an EConflict error naming the users (up to
-// migration.MaxProblems) that have an active move.
-func (q *Queries) busyUsers(ctx context.Context, upns []string) error {
-	busy, err := q.gen.UsersBusy(ctx, dbsqlc.UsersBusyParams{Upns: upns, MaxUsers: migration.MaxProblems})
+// busyUsers returns an EConflict error naming the members of a group not
+// yet in a wave (up to migration.MaxProblems) that have an active move.
+func (q *Queries) busyUsers(ctx context.Context, groupID int64) error {
+	busy, err := q.gen.GroupUsersBusy(ctx, dbsqlc.GroupUsersBusyParams{GroupID: groupID, MaxUsers: migration.MaxProblems})
 	if err != nil || len(busy) == 0 {
 		return err
 	}
@@ -140,21 +135,56 @@ type QueuedMove struct {
 }
 
 // WaveStart sets a scheduled wave running and queues its pending moves,
-// returning them for the caller to enqueue in the same transaction. A wave
-// that is not scheduled (started already, or cancelled) is left alone:
-// started is false.
-func (q *Queries) WaveStart(ctx context.Context, waveID int64, actor string) (w migration.Wave, queued []QueuedMove, started bool, err error) {
+// which share one "queued" entry of their timelines, and returns how many it
+// queued; the caller enqueues their jobs in the same transaction
+// (MovesQueued). A wave that is not scheduled (started already, or
+// cancelled) is left alone: started is false.
+func (q *Queries) WaveStart(ctx context.Context, waveID int64, actor string) (w migration.Wave, queued int, started bool, err error) {
 	r, err := q.gen.WaveStart(ctx, dbsqlc.WaveStartParams{WaveID: waveID, FromStates: names(migration.WaveStart.From), ToState: string(migration.WaveStart.To)})
 	if errors.Is(err, pgx.ErrNoRows) {
-		return w, nil, false, nil
+		return w, 0, false, nil
 	}
 	if err != nil {
-		return w, nil, false, err
+		return w, 0, false, err
 	}
 	w = waveOf(r)
-	queued, err = queuedOf(q.gen.MovesQueue(ctx, dbsqlc.MovesQueueParams{WaveID: waveID,
-		Message: fmt.Sprintf("%s started; waiting for a worker", w.Name), Actor: actor}))
-	return w, queued, true, err
+	batch, err := q.gen.MoveBatchAdd(ctx, dbsqlc.MoveBatchAddParams{WaveID: waveID, State: string(migration.MoveStateQueued),
+		Message: fmt.Sprintf("%s started; waiting for a worker", w.Name), Actor: actor})
+	if err != nil {
+		return w, 0, false, err
+	}
+	n, err := q.gen.MovesQueue(ctx, dbsqlc.MovesQueueParams{WaveID: waveID, BatchID: batch})
+	return w, int(n), true, err
+}
+
+// MovesQueued hands a wave's queued moves to fn, in chunks of up to size,
+// read through a cursor so that a wave of any size is never in memory at
+// once. It must run in a transaction (the cursor lives as long as it).
+func (q *Queries) MovesQueued(ctx context.Context, waveID int64, size int, fn func([]QueuedMove) error) error {
+	const cursor = "cutover_moves_queued"
+	list, args := recorded(func(g *dbsqlc.Queries) { g.MovesQueuedList(ctx, waveID) })
+	if _, err := q.db.Exec(ctx, "DECLARE "+cursor+" NO SCROLL CURSOR FOR "+list, args...); err != nil {
+		return err
+	}
+	fetch := fmt.Sprintf("FETCH %d FROM %s", size, cursor)
+	for {
+		rows, err := q.db.Query(ctx, fetch)
+		if err != nil {
+			return err
+		}
+		chunk, err := pgx.CollectRows(rows, pgx.RowToStructByPos[QueuedMove])
+		if err != nil {
+			return err
+		}
+		if len(chunk) == 0 {
+			break
+		}
+		if err := fn(chunk); err != nil {
+			return err
+		}
+	}
+	_, err := q.db.Exec(ctx, "CLOSE "+cursor)
+	return err
 }
 
 // queuedOf is the moves a query queued.

@@ -386,13 +386,10 @@ func (q *Queries) WaveRetryCreate(ctx context.Context, w migration.Wave, startAt
 	return retry, err
 }
 
-// movesPlan adds a pending move to wave w for each member, with an event.
+// movesPlan adds a pending move to wave w for each member; they share one
+// timeline entry with message.
 func (q *Queries) movesPlan(ctx context.Context, w migration.Wave, memberIDs []int64, message, actor string) error {
-	waveIDs := make([]int64, len(memberIDs))
-	for i := range waveIDs {
-		waveIDs[i] = w.ID
-	}
-	return translate(q.gen.MovesPlan(ctx, dbsqlc.MovesPlanParams{MemberIDs: memberIDs, WaveIDs: waveIDs, Message: message, Actor: actor}))
+	return translate(q.gen.MovesPlan(ctx, dbsqlc.MovesPlanParams{WaveID: w.ID, MemberIDs: memberIDs, Message: message, Actor: actor}))
 }
 
 // WaveMembersChange adds group members (by UPN or SIP address) to a wave that

@@ -13,7 +13,8 @@ WHERE gm.upn = @identity OR gm.sip = @identity ORDER BY g.id DESC;
 
 -- name: UserTimeline :many
 SELECT at, state, attempt, coalesce(error_code, '')::text AS error_code, message, actor
-FROM move_events WHERE move_id = (SELECT c.id FROM moves c WHERE c.upn = @identity OR c.sip = @identity ORDER BY cutover_move_active(c.state) DESC, c.id DESC LIMIT 1) ORDER BY id;
+FROM move_timeline WHERE move_id = (SELECT c.id FROM moves c WHERE c.upn = @identity OR c.sip = @identity ORDER BY cutover_move_active(c.state) DESC, c.id DESC LIMIT 1)
+ORDER BY at, seq NULLS FIRST;
 
 -- name: UserRollbackRecord :one
 SELECT move_id, sip_address, registrar_pool, hosting_provider, enterprise_voice_enabled,

@@ -14,16 +14,30 @@ WHERE id = @wave_id RETURNING *;
 UPDATE waves SET state = @to_state::text, started_at = now(), state_reason = ''
 WHERE id = @wave_id AND state = ANY(@from_states::text[]) RETURNING *;
 
--- MovesQueue queues a wave's pending moves for a worker, each with an event.
--- name: MovesQueue :many
+-- MovesQueue queues a wave's pending moves for a worker and counts them. A
+-- move queued for the first time shares the entry batch_id of its wave's
+-- timeline; one queued before (added back after a removal) gets its own
+-- event with the entry's message.
+-- name: MovesQueue :one
 WITH q AS (
-    UPDATE moves SET state = 'queued', run = run + 1, updated_at = now()
-    WHERE wave_id = @wave_id AND state = 'pending' RETURNING id, run
+    UPDATE moves m SET state = 'queued', run = m.run + 1, updated_at = now(), queued_by = coalesce(m.queued_by, @batch_id::bigint)
+    WHERE m.wave_id = @wave_id AND m.state = 'pending'
+    RETURNING m.id, m.queued_by
 ), ev AS (
     INSERT INTO move_events (move_id, state, message, actor)
-    SELECT id, 'queued', @message, @actor FROM q
+    SELECT q.id, 'queued', b.message, b.actor FROM q JOIN move_batches b ON b.id = @batch_id
+    WHERE q.queued_by <> @batch_id
 )
-SELECT id AS move_id, run FROM q ORDER BY id;
+SELECT count(*)::int FROM q;
+
+-- MovesQueuedList reads a wave's queued moves (store.MovesQueued reads it
+-- through a cursor, a chunk at a time).
+-- name: MovesQueuedList :many
+SELECT id AS move_id, run FROM moves WHERE wave_id = @wave_id AND state = 'queued' ORDER BY id;
+
+-- MoveBatchAdd writes a timeline entry that moves of a wave share.
+-- name: MoveBatchAdd :one
+INSERT INTO move_batches (wave_id, state, message, actor) VALUES (@wave_id, @state, @message, @actor) RETURNING id;
 
 -- MovesCancel cancels a wave's moves that have not started (pending,
 -- queued, waiting for a retry) with a code saying why, each with an event.

@@ -32,12 +32,19 @@ RETURNING *;
 SELECT wave_id, state, count(*)::int AS moves, (count(*) FILTER (WHERE attempts > 1))::int AS retried
 FROM moves WHERE wave_id = ANY(@wave_ids::bigint[]) GROUP BY 1, 2;
 
--- WaveMembersUnplanned reads the members of a group not yet in a wave, in
--- import order.
--- name: WaveMembersUnplanned :many
-SELECT gm.id, gm.upn FROM group_members gm
-WHERE gm.group_id = @group_id AND NOT EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id)
-ORDER BY gm.position;
+-- WaveMembersUnplanned counts the members of a group not yet in a wave.
+-- name: WaveMembersUnplanned :one
+SELECT count(*)::int FROM group_members gm
+WHERE gm.group_id = @group_id AND NOT EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id);
+
+-- GroupUsersBusy names up to max_users members of a group, not yet in a
+-- wave, that have an active move (in another group's wave).
+-- name: GroupUsersBusy :many
+SELECT (m.upn || ' is in ' || w.name || ' of pilot group ' || g.name || ' (' || m.state || ')')::text AS busy
+FROM moves m JOIN waves w ON w.id = m.wave_id JOIN pilot_groups g ON g.id = w.group_id
+JOIN group_members gm ON gm.upn = m.upn AND gm.group_id = @group_id
+WHERE cutover_move_active(m.state) AND NOT EXISTS (SELECT 1 FROM moves p WHERE p.member_id = gm.id)
+ORDER BY m.upn LIMIT @max_users::int;
 
 -- UsersBusy names up to max_users users among upns that have an active move.
 -- name: UsersBusy :many
@@ -46,21 +53,41 @@ FROM moves m JOIN waves w ON w.id = m.wave_id JOIN pilot_groups g ON g.id = w.gr
 WHERE m.upn = ANY(@upns::text[]) AND cutover_move_active(m.state)
 ORDER BY m.upn LIMIT @max_users::int;
 
--- MovesPlan adds a pending move for each member to its wave (member_ids[i]
--- into wave_ids[i]), each with an event: message, or else one naming the
--- wave, the group and its start.
--- name: MovesPlan :exec
-WITH planned AS (
-    INSERT INTO moves (wave_id, member_id, upn, sip)
-    SELECT p.wave_id, gm.id, gm.upn, gm.sip
-    FROM (SELECT unnest(@member_ids::bigint[]) AS member_id, unnest(@wave_ids::bigint[]) AS wave_id) p
-    JOIN group_members gm ON gm.id = p.member_id
+-- MovesPlanGroup plans a group's members not yet in a wave into the waves
+-- wave_ids, in import order: the first up_to[0] into wave_ids[0], the next
+-- up to up_to[1] (a running total) into wave_ids[1], and so on. Each wave's
+-- moves share one timeline entry naming the wave, the group and its start.
+-- name: MovesPlanGroup :exec
+WITH b AS (
+    INSERT INTO move_batches (wave_id, state, message, actor)
+    SELECT w.id, 'pending',
+           'planned into ' || w.name || ' of ' || g.name || ', starting ' ||
+           to_char(w.start_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC',
+           @actor
+    FROM waves w JOIN pilot_groups g ON g.id = w.group_id
+    WHERE w.id = ANY(@wave_ids::bigint[])
     RETURNING id, wave_id
+), bounds AS (
+    SELECT unnest(@wave_ids::bigint[]) AS wave_id, unnest(@up_to::int[]) AS up_to
+), u AS (
+    SELECT gm.id, gm.upn, gm.sip, row_number() OVER (ORDER BY gm.position) AS n
+    FROM group_members gm
+    WHERE gm.group_id = @group_id AND NOT EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id)
 )
-INSERT INTO move_events (move_id, state, message, actor)
-SELECT p.id, 'pending',
-       coalesce(nullif(@message::text, ''),
-                'planned into ' || w.name || ' of ' || g.name || ', starting ' ||
-                to_char(w.start_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC'),
-       @actor
-FROM planned p JOIN waves w ON w.id = p.wave_id JOIN pilot_groups g ON g.id = w.group_id;
+INSERT INTO moves (wave_id, member_id, upn, sip, planned_by)
+SELECT b.wave_id, u.id, u.upn, u.sip, b.id
+FROM u
+JOIN LATERAL (SELECT bo.wave_id FROM bounds bo WHERE u.n <= bo.up_to ORDER BY bo.up_to LIMIT 1) w ON true
+JOIN b ON b.wave_id = w.wave_id;
+
+-- MovesPlan adds a pending move to wave wave_id for each of member_ids,
+-- sharing one timeline entry with message.
+-- name: MovesPlan :exec
+WITH b AS (
+    INSERT INTO move_batches (wave_id, state, message, actor)
+    VALUES (@wave_id, 'pending', @message, @actor)
+    RETURNING id
+)
+INSERT INTO moves (wave_id, member_id, upn, sip, planned_by)
+SELECT @wave_id, gm.id, gm.upn, gm.sip, (SELECT id FROM b)
+FROM group_members gm WHERE gm.id = ANY(@member_ids::bigint[]);

@@ -37,7 +37,7 @@ func (q *Queries) MoveEventAdd(ctx context.Context, arg MoveEventAddParams) erro
 }
 
 const moveEventCount = `-- name: MoveEventCount :one
-SELECT count(*) FROM move_events WHERE move_id = $1 AND state = $2
+SELECT count(*) FROM move_timeline WHERE move_id = $1 AND state = $2
 `
 
 type MoveEventCountParams struct {
@@ -55,7 +55,7 @@ func (q *Queries) MoveEventCount(ctx context.Context, arg MoveEventCountParams) 
 const moveEvents = `-- name: MoveEvents :many
 
 SELECT at, state, attempt, coalesce(error_code, '')::text AS error_code, message, actor
-FROM move_events WHERE move_id = $1 ORDER BY id
+FROM move_timeline WHERE move_id = $1 ORDER BY at, seq NULLS FIRST
 `
 
 type MoveEventsRow struct {
@@ -68,6 +68,8 @@ type MoveEventsRow struct {
 }
 
 // A move's timeline (move_events, sql/0001): appended to, never changed.
+// It is read through move_timeline (sql/0015), which adds the entries a
+// move shares with its wave (planned, queued at the wave's start).
 func (q *Queries) MoveEvents(ctx context.Context, moveID int64) ([]MoveEventsRow, error) {
 	rows, err := q.db.Query(ctx, moveEvents, moveID)
 	if err != nil {
@@ -98,7 +100,7 @@ func (q *Queries) MoveEvents(ctx context.Context, moveID int64) ([]MoveEventsRow
 const moveRunErrors = `-- name: MoveRunErrors :one
 SELECT e.at AS first_at, count(*) OVER () AS errors FROM move_events e
 WHERE e.move_id = $1 AND e.error_code = ANY($2::text[])
-  AND e.at > coalesce((SELECT max(q.at) FROM move_events q WHERE q.move_id = $1 AND q.state = 'queued'), '-infinity')
+  AND e.at > coalesce((SELECT max(q.at) FROM move_timeline q WHERE q.move_id = $1 AND q.state = 'queued'), '-infinity')
 ORDER BY e.id LIMIT 1
 `
 

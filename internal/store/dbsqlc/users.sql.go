@@ -110,7 +110,8 @@ func (q *Queries) UserRollbackRecord(ctx context.Context, identity string) (Roll
 
 const userTimeline = `-- name: UserTimeline :many
 SELECT at, state, attempt, coalesce(error_code, '')::text AS error_code, message, actor
-FROM move_events WHERE move_id = (SELECT c.id FROM moves c WHERE c.upn = $1 OR c.sip = $1 ORDER BY cutover_move_active(c.state) DESC, c.id DESC LIMIT 1) ORDER BY id
+FROM move_timeline WHERE move_id = (SELECT c.id FROM moves c WHERE c.upn = $1 OR c.sip = $1 ORDER BY cutover_move_active(c.state) DESC, c.id DESC LIMIT 1)
+ORDER BY at, seq NULLS FIRST
 `
 
 type UserTimelineRow struct {

@@ -10,6 +10,30 @@ import (
 	"time"
 )
 
+const moveBatchAdd = `-- name: MoveBatchAdd :one
+INSERT INTO move_batches (wave_id, state, message, actor) VALUES ($1, $2, $3, $4) RETURNING id
+`
+
+type MoveBatchAddParams struct {
+	WaveID  int64
+	State   string
+	Message string
+	Actor   string
+}
+
+// MoveBatchAdd writes a timeline entry that moves of a wave share.
+func (q *Queries) MoveBatchAdd(ctx context.Context, arg MoveBatchAddParams) (int64, error) {
+	row := q.db.QueryRow(ctx, moveBatchAdd,
+		arg.WaveID,
+		arg.State,
+		arg.Message,
+		arg.Actor,
+	)
+	var id int64
+	err := row.Scan(&id)
+	return id, err
+}
+
 const movesCancel = `-- name: MovesCancel :execrows
 WITH c AS (
     UPDATE moves SET state = 'cancelled', error_code = $1::text, error_message = $2, next_attempt_at = NULL,
@@ -42,38 +66,55 @@ func (q *Queries) MovesCancel(ctx context.Context, arg MovesCancelParams) (int64
 	return result.RowsAffected(), nil
 }
 
-const movesQueue = `-- name: MovesQueue :many
+const movesQueue = `-- name: MovesQueue :one
 WITH q AS (
-    UPDATE moves SET state = 'queued', run = run + 1, updated_at = now()
-    WHERE wave_id = $1 AND state = 'pending' RETURNING id, run
+    UPDATE moves m SET state = 'queued', run = m.run + 1, updated_at = now(), queued_by = coalesce(m.queued_by, $1::bigint)
+    WHERE m.wave_id = $2 AND m.state = 'pending'
+    RETURNING m.id, m.queued_by
 ), ev AS (
     INSERT INTO move_events (move_id, state, message, actor)
-    SELECT id, 'queued', $2, $3 FROM q
+    SELECT q.id, 'queued', b.message, b.actor FROM q JOIN move_batches b ON b.id = $1
+    WHERE q.queued_by <> $1
 )
-SELECT id AS move_id, run FROM q ORDER BY id
+SELECT count(*)::int FROM q
 `
 
 type MovesQueueParams struct {
+	BatchID int64
 	WaveID  int64
-	Message string
-	Actor   string
 }
 
-type MovesQueueRow struct {
+// MovesQueue queues a wave's pending moves for a worker and counts them. A
+// move queued for the first time shares the entry batch_id of its wave's
+// timeline; one queued before (added back after a removal) gets its own
+// event with the entry's message.
+func (q *Queries) MovesQueue(ctx context.Context, arg MovesQueueParams) (int, error) {
+	row := q.db.QueryRow(ctx, movesQueue, arg.BatchID, arg.WaveID)
+	var column_1 int
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
+const movesQueuedList = `-- name: MovesQueuedList :many
+SELECT id AS move_id, run FROM moves WHERE wave_id = $1 AND state = 'queued' ORDER BY id
+`
+
+type MovesQueuedListRow struct {
 	MoveID int64
 	Run    int
 }
 
-// MovesQueue queues a wave's pending moves for a worker, each with an event.
-func (q *Queries) MovesQueue(ctx context.Context, arg MovesQueueParams) ([]MovesQueueRow, error) {
-	rows, err := q.db.Query(ctx, movesQueue, arg.WaveID, arg.Message, arg.Actor)
+// MovesQueuedList reads a wave's queued moves (store.MovesQueued reads it
+// through a cursor, a chunk at a time).
+func (q *Queries) MovesQueuedList(ctx context.Context, waveID int64) ([]MovesQueuedListRow, error) {
+	rows, err := q.db.Query(ctx, movesQueuedList, waveID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []MovesQueueRow
+	var items []MovesQueuedListRow
 	for rows.Next() {
-		var i MovesQueueRow
+		var i MovesQueuedListRow
 		if err := rows.Scan(&i.MoveID, &i.Run); err != nil {
 			return nil, err
 		}

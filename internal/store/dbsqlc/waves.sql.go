@@ -10,39 +10,112 @@ import (
 	"time"
 )
 
+const groupUsersBusy = `-- name: GroupUsersBusy :many
+SELECT (m.upn || ' is in ' || w.name || ' of pilot group ' || g.name || ' (' || m.state || ')')::text AS busy
+FROM moves m JOIN waves w ON w.id = m.wave_id JOIN pilot_groups g ON g.id = w.group_id
+JOIN group_members gm ON gm.upn = m.upn AND gm.group_id = $1
+WHERE cutover_move_active(m.state) AND NOT EXISTS (SELECT 1 FROM moves p WHERE p.member_id = gm.id)
+ORDER BY m.upn LIMIT $2::int
+`
+
+type GroupUsersBusyParams struct {
+	GroupID  int64
+	MaxUsers int
+}
+
+// GroupUsersBusy names up to max_users members of a group, not yet in a
+// wave, that have an active move (in another group's wave).
+func (q *Queries) GroupUsersBusy(ctx context.Context, arg GroupUsersBusyParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, groupUsersBusy, arg.GroupID, arg.MaxUsers)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var busy string
+		if err := rows.Scan(&busy); err != nil {
+			return nil, err
+		}
+		items = append(items, busy)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const movesPlan = `-- name: MovesPlan :exec
-WITH planned AS (
-    INSERT INTO moves (wave_id, member_id, upn, sip)
-    SELECT p.wave_id, gm.id, gm.upn, gm.sip
-    FROM (SELECT unnest($3::bigint[]) AS member_id, unnest($4::bigint[]) AS wave_id) p
-    JOIN group_members gm ON gm.id = p.member_id
-    RETURNING id, wave_id
+WITH b AS (
+    INSERT INTO move_batches (wave_id, state, message, actor)
+    VALUES ($1, 'pending', $3, $4)
+    RETURNING id
 )
-INSERT INTO move_events (move_id, state, message, actor)
-SELECT p.id, 'pending',
-       coalesce(nullif($1::text, ''),
-                'planned into ' || w.name || ' of ' || g.name || ', starting ' ||
-                to_char(w.start_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC'),
-       $2
-FROM planned p JOIN waves w ON w.id = p.wave_id JOIN pilot_groups g ON g.id = w.group_id
+INSERT INTO moves (wave_id, member_id, upn, sip, planned_by)
+SELECT $1, gm.id, gm.upn, gm.sip, (SELECT id FROM b)
+FROM group_members gm WHERE gm.id = ANY($2::bigint[])
 `
 
 type MovesPlanParams struct {
+	WaveID    int64
+	MemberIDs []int64
 	Message   string
 	Actor     string
-	MemberIDs []int64
-	WaveIDs   []int64
 }
 
-// MovesPlan adds a pending move for each member to its wave (member_ids[i]
-// into wave_ids[i]), each with an event: message, or else one naming the
-// wave, the group and its start.
+// MovesPlan adds a pending move to wave wave_id for each of member_ids,
+// sharing one timeline entry with message.
 func (q *Queries) MovesPlan(ctx context.Context, arg MovesPlanParams) error {
 	_, err := q.db.Exec(ctx, movesPlan,
+		arg.WaveID,
+		arg.MemberIDs,
 		arg.Message,
 		arg.Actor,
-		arg.MemberIDs,
+	)
+	return err
+}
+
+const movesPlanGroup = `-- name: MovesPlanGroup :exec
+WITH b AS (
+    INSERT INTO move_batches (wave_id, state, message, actor)
+    SELECT w.id, 'pending',
+           'planned into ' || w.name || ' of ' || g.name || ', starting ' ||
+           to_char(w.start_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC',
+           $1
+    FROM waves w JOIN pilot_groups g ON g.id = w.group_id
+    WHERE w.id = ANY($2::bigint[])
+    RETURNING id, wave_id
+), bounds AS (
+    SELECT unnest($2::bigint[]) AS wave_id, unnest($3::int[]) AS up_to
+), u AS (
+    SELECT gm.id, gm.upn, gm.sip, row_number() OVER (ORDER BY gm.position) AS n
+    FROM group_members gm
+    WHERE gm.group_id = $4 AND NOT EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id)
+)
+INSERT INTO moves (wave_id, member_id, upn, sip, planned_by)
+SELECT b.wave_id, u.id, u.upn, u.sip, b.id
+FROM u
+JOIN LATERAL (SELECT bo.wave_id FROM bounds bo WHERE u.n <= bo.up_to ORDER BY bo.up_to LIMIT 1) w ON true
+JOIN b ON b.wave_id = w.wave_id
+`
+
+type MovesPlanGroupParams struct {
+	Actor   string
+	WaveIDs []int64
+	UpTo    []int
+	GroupID int64
+}
+
+// MovesPlanGroup plans a group's members not yet in a wave into the waves
+// wave_ids, in import order: the first up_to[0] into wave_ids[0], the next
+// up to up_to[1] (a running total) into wave_ids[1], and so on. Each wave's
+// moves share one timeline entry naming the wave, the group and its start.
+func (q *Queries) MovesPlanGroup(ctx context.Context, arg MovesPlanGroupParams) error {
+	_, err := q.db.Exec(ctx, movesPlanGroup,
+		arg.Actor,
 		arg.WaveIDs,
+		arg.UpTo,
+		arg.GroupID,
 	)
 	return err
 }
@@ -303,37 +376,17 @@ func (q *Queries) WaveLock(ctx context.Context, id int64) (Wave, error) {
 	return i, err
 }
 
-const waveMembersUnplanned = `-- name: WaveMembersUnplanned :many
-SELECT gm.id, gm.upn FROM group_members gm
+const waveMembersUnplanned = `-- name: WaveMembersUnplanned :one
+SELECT count(*)::int FROM group_members gm
 WHERE gm.group_id = $1 AND NOT EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id)
-ORDER BY gm.position
 `
 
-type WaveMembersUnplannedRow struct {
-	ID  int64
-	UPN string
-}
-
-// WaveMembersUnplanned reads the members of a group not yet in a wave, in
-// import order.
-func (q *Queries) WaveMembersUnplanned(ctx context.Context, groupID int64) ([]WaveMembersUnplannedRow, error) {
-	rows, err := q.db.Query(ctx, waveMembersUnplanned, groupID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []WaveMembersUnplannedRow
-	for rows.Next() {
-		var i WaveMembersUnplannedRow
-		if err := rows.Scan(&i.ID, &i.UPN); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
+// WaveMembersUnplanned counts the members of a group not yet in a wave.
+func (q *Queries) WaveMembersUnplanned(ctx context.Context, groupID int64) (int, error) {
+	row := q.db.QueryRow(ctx, waveMembersUnplanned, groupID)
+	var column_1 int
+	err := row.Scan(&column_1)
+	return column_1, err
 }
 
 const waveNextNumber = `-- name: WaveNextNumber :one
