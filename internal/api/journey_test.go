@@ -111,7 +111,10 @@ func eventually(t *testing.T, ctx context.Context, what, expr, want string, with
 // for accessibility on the way; screenshots are kept.
 func TestBrowserLeadJourney(t *testing.T) {
 	t.Parallel()
-	ctx := browsertest.Browser(t, browsertest.Timeout(4*time.Minute))
+	// The whole journey takes about a minute on an idle machine; CI runs it
+	// beside every other test and the fuzzers' builds, where it once took
+	// more than four.
+	ctx := browsertest.Browser(t, browsertest.Timeout(10*time.Minute))
 	b := setupPages(t, sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}, Latency: 150 * time.Millisecond}))
 	shot := func(name string) { browsertest.Screenshot(t, ctx, "journey-"+name) }
 	check := func(page string) { browsertest.AssertAccessible(t, ctx, page) }
