@@ -113,6 +113,10 @@ type Config struct {
 	// MoveEnded, when set, hears of each move's outcome and how long it
 	// took from its first pre-flight (for metrics).
 	MoveEnded func(outcome migration.MoveState, took time.Duration)
+	// SlotHeld, when set, hears of each move that ended after its move
+	// call how long it held its slot outside that call: from the slot's
+	// take to its release, less the call (for metrics and the benchmark).
+	SlotHeld func(outside time.Duration)
 	// Notifier, when set, hears of each change to a wave or a move once it
 	// has committed, so that the pages following the wave show it; the
 	// notification is sent apart from the change, never in its

@@ -179,7 +179,7 @@ func (w *MoveWorker) work(ctx context.Context, job *river.Job[MoveArgs]) error {
 		}
 		return nil // the wave halted or was cancelled: the move was cancelled with it
 	}
-	a.leasedAt = lease.At
+	a.leasedAt, a.slotAt = lease.At, time.Now()
 	if start != nil {
 		a.changed(*start)
 	}
@@ -320,9 +320,11 @@ type attempt struct {
 	move        migration.Move
 	wave        migration.Wave
 	n           int
-	directoryID string    // the user's object ID in Entra ID, once known
-	licencedAt  time.Time // when the user's licence was assigned, as Graph says (zero: unknown)
-	leasedAt    time.Time // when the attempt took its slot (the database's clock)
+	directoryID string        // the user's object ID in Entra ID, once known
+	licencedAt  time.Time     // when the user's licence was assigned, as Graph says (zero: unknown)
+	leasedAt    time.Time     // when the attempt took its slot (the database's clock)
+	slotAt      time.Time     // when the attempt took its slot (this process's clock)
+	callTook    time.Duration // how long its Move-CsUser took
 	// pending is a change made but not yet written (verifying, after the
 	// move call): it is written with the next change, in the same round
 	// trip. A move cut off before then is still moving with its move call
@@ -410,7 +412,10 @@ func (a *attempt) run(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	if err := a.shellCall(ctx, func(ctx context.Context) error { return a.w.shell.MoveOnline(ctx, a.move.UPN, opts) }); err != nil {
+	called := time.Now()
+	err = a.shellCall(ctx, func(ctx context.Context) error { return a.w.shell.MoveOnline(ctx, a.move.UPN, opts) })
+	a.callTook = time.Since(called)
+	if err != nil {
 		return a.fail(ctx, err)
 	}
 	a.pending = &store.MoveChange{MoveID: a.move.ID, Attempt: a.n, Actor: a.w.actor,
@@ -745,6 +750,7 @@ func (a *attempt) finish(ctx context.Context, c store.MoveChange) error {
 	}
 	if !hold {
 		a.w.freed.wakeOne(0)
+		a.slotHeld()
 	}
 	out, err := reviewWaveIfChanged(ctx, a.w.pool, river.ClientFromContext[pgx.Tx](ctx), a.move.WaveID, a.move.ID, !overload, a.w.actor)
 	if err != nil {
@@ -756,6 +762,7 @@ func (a *attempt) finish(ctx context.Context, c store.MoveChange) error {
 	}
 	if hold {
 		a.w.release(ctx, a.move.ID)
+		a.slotHeld()
 	}
 	logOutcome(a.w.log, out)
 	if a.w.cfg.MoveEnded != nil {
@@ -769,6 +776,14 @@ func (a *attempt) finish(ctx context.Context, c store.MoveChange) error {
 		a.overload(ctx, c.ErrorCode)
 	}
 	return nil
+}
+
+// slotHeld reports, once the slot is freed, how long the attempt held it
+// outside its move call (attempts that made no call are not reported).
+func (a *attempt) slotHeld() {
+	if a.w.cfg.SlotHeld != nil && a.callTook > 0 && !a.slotAt.IsZero() {
+		a.w.cfg.SlotHeld(time.Since(a.slotAt) - a.callTook)
+	}
 }
 
 // truncate cuts s to at most n bytes, on a character boundary.

@@ -82,7 +82,7 @@ func startService(ctx context.Context, pool *pgxpool.Pool, shell migration.Shell
 		shell = m.Shell(shell)
 	}
 	jc.Directory = m.Directory(jc.Directory)
-	jc.MoveEnded, jc.Interrupted = m.MoveEnded, m.Interrupted
+	jc.MoveEnded, jc.Interrupted, jc.SlotHeld = m.MoveEnded, m.Interrupted, m.SlotHeld
 	if cfg.Role == RoleAPI {
 		jc.MoveWorkers, jc.Control = 0, false
 	} else {

@@ -25,6 +25,7 @@ type Metrics struct {
 	shellCalls   *prometheus.HistogramVec
 	graphCalls   *prometheus.HistogramVec
 	interrupted  *prometheus.CounterVec
+	slotOutside  prometheus.Histogram
 }
 
 // New returns the metrics of a process whose database is pool.
@@ -46,10 +47,15 @@ func New(pool *pgxpool.Pool, log *slog.Logger) *Metrics {
 		Name: "cutover_moves_interrupted_total",
 		Help: "Moves this process stopped for a failure that is not the user's, spending no attempt, by cause (database, shell_session, worker_lost: moves in flight on a worker process found dead).",
 	}, []string{"cause"})
+	m.slotOutside = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "cutover_slot_held_outside_move_call_seconds",
+		Help:    "Time a move held its slot of the cap outside its Move-CsUser call: its pre-flight, its records and its outcome.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+	})
 	for _, cause := range []string{"database", "shell_session", "worker_lost"} {
 		m.interrupted.WithLabelValues(cause)
 	}
-	m.reg.MustRegister(m.moveDuration, m.shellCalls, m.graphCalls, m.interrupted,
+	m.reg.MustRegister(m.moveDuration, m.shellCalls, m.graphCalls, m.interrupted, m.slotOutside,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&dbCollector{pool: pool, log: log})
 	return m
@@ -63,6 +69,11 @@ func (m *Metrics) Handler() http.Handler {
 // MoveEnded records a move's outcome and how long it took.
 func (m *Metrics) MoveEnded(outcome migration.MoveState, took time.Duration) {
 	m.moveDuration.WithLabelValues(string(outcome)).Observe(took.Seconds())
+}
+
+// SlotHeld records how long a move held its slot outside its move call.
+func (m *Metrics) SlotHeld(outside time.Duration) {
+	m.slotOutside.Observe(outside.Seconds())
 }
 
 // Interrupted counts n moves stopped by a failure that is not the user's.
