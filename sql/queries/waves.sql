@@ -46,13 +46,6 @@ JOIN group_members gm ON gm.upn = m.upn AND gm.group_id = @group_id
 WHERE cutover_move_active(m.state) AND NOT EXISTS (SELECT 1 FROM moves p WHERE p.member_id = gm.id)
 ORDER BY m.upn LIMIT @max_users::int;
 
--- UsersBusy names up to max_users users among upns that have an active move.
--- name: UsersBusy :many
-SELECT (m.upn || ' is in ' || w.name || ' of pilot group ' || g.name || ' (' || m.state || ')')::text AS busy
-FROM moves m JOIN waves w ON w.id = m.wave_id JOIN pilot_groups g ON g.id = w.group_id
-WHERE m.upn = ANY(@upns::text[]) AND cutover_move_active(m.state)
-ORDER BY m.upn LIMIT @max_users::int;
-
 -- MovesPlanGroup plans a group's members not yet in a wave into the waves
 -- wave_ids, in import order: the first up_to[0] into wave_ids[0], the next
 -- up to up_to[1] (a running total) into wave_ids[1], and so on. Each wave's

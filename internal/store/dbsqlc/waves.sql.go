@@ -120,39 +120,6 @@ func (q *Queries) MovesPlanGroup(ctx context.Context, arg MovesPlanGroupParams) 
 	return err
 }
 
-const usersBusy = `-- name: UsersBusy :many
-SELECT (m.upn || ' is in ' || w.name || ' of pilot group ' || g.name || ' (' || m.state || ')')::text AS busy
-FROM moves m JOIN waves w ON w.id = m.wave_id JOIN pilot_groups g ON g.id = w.group_id
-WHERE m.upn = ANY($1::text[]) AND cutover_move_active(m.state)
-ORDER BY m.upn LIMIT $2::int
-`
-
-type UsersBusyParams struct {
-	Upns     []string
-	MaxUsers int
-}
-
-// UsersBusy names up to max_users users among upns that have an active move.
-func (q *Queries) UsersBusy(ctx context.Context, arg UsersBusyParams) ([]string, error) {
-	rows, err := q.db.Query(ctx, usersBusy, arg.Upns, arg.MaxUsers)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []string
-	for rows.Next() {
-		var busy string
-		if err := rows.Scan(&busy); err != nil {
-			return nil, err
-		}
-		items = append(items, busy)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const waveGet = `-- name: WaveGet :one
 
 SELECT id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override FROM waves WHERE id = $1
