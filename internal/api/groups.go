@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -31,108 +32,148 @@ type importNotes struct {
 	skippedUsers   []preflight.Skipped
 }
 
+// multipartMemory is how much of an upload's file is held in memory; the
+// rest waits on disk until it is imported.
+const multipartMemory = 64 << 10
+
+// groupInput is a new group as a request gives it.
+type groupInput struct {
+	group store.NewGroup
+	notes importNotes
+	// done frees what the import read from (an upload's file).
+	done []func()
+}
+
+func (in *groupInput) close() {
+	for _, f := range in.done {
+		f()
+	}
+}
+
 // groupCreate creates a pilot group from JSON, a CSV body (text/csv, name in
-// ?name=) or a multipart upload (fields file and name).
+// ?name=) or a multipart upload (fields file and name). A CSV is read a
+// record at a time into the group's members, never held whole.
 func (s *Server) groupCreate(w http.ResponseWriter, r *http.Request) {
-	g, notes, err := s.readGroup(w, r)
+	var in groupInput
+	defer in.close()
+	err := s.readGroup(w, r, &in)
+	var created migration.Group
+	if err == nil {
+		created, err = s.app.GroupImport(r.Context(), actorOf(r), in.group)
+	}
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	created, err := s.app.GroupImport(r.Context(), actorOf(r), g)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	s.log.Info("pilot group created", "group_id", created.ID, "name", created.Name, "members", created.Members, "source", g.Source)
+	s.log.Info("pilot group created", "group_id", created.ID, "name", created.Name, "members", created.Members, "source", in.group.Source)
 	view, err := s.groupView(r.Context(), created)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	view.IgnoredColumns, view.SkippedUsers = notes.ignoredColumns, notes.skippedUsers
+	view.IgnoredColumns, view.SkippedUsers = in.notes.ignoredColumns, in.notes.skippedUsers
 	w.Header().Set("Location", "/api/v1/groups/"+strconv.FormatInt(created.ID, 10))
 	writeJSON(w, http.StatusCreated, view)
 }
 
-func (s *Server) readGroup(w http.ResponseWriter, r *http.Request) (store.NewGroup, importNotes, error) {
-	var notes importNotes
-	g := store.NewGroup{Name: strings.TrimSpace(r.URL.Query().Get("name")), CreatedBy: actor(r)}
-	var csvData []byte
+// readGroup reads a new group into in: its name and source, and its members
+// as a stream for the import to read. A CSV body is spooled to disk first,
+// and an upload is read whole first (to disk, past multipartMemory, as its
+// name may follow its file): the import then reads the file a record at a
+// time.
+func (s *Server) readGroup(w http.ResponseWriter, r *http.Request, in *groupInput) error {
+	g := &in.group
+	*g = store.NewGroup{Name: strings.TrimSpace(r.URL.Query().Get("name")), CreatedBy: actor(r)}
+	var csvData io.Reader
 	switch mt := mediaType(r); mt {
 	case "application/json", "":
 		var req groupCreateRequest
 		if err := s.decodeJSON(w, r, &req); err != nil {
-			return g, notes, err
+			return err
 		}
 		g.Name, g.Source = strings.TrimSpace(req.Name), "json"
 		if err := checkName(g.Name); err != nil {
-			return g, notes, err
+			return err
 		}
 		if req.EntraGroupID != "" {
 			if len(req.Members) > 0 {
-				return g, notes, migration.Invalid("invalid_group", "entra_group_id", "give either members or entra_group_id, not both")
+				return migration.Invalid("invalid_group", "entra_group_id", "give either members or entra_group_id, not both")
 			}
 			if s.dir == nil {
-				return g, notes, errNoDirectory
+				return errNoDirectory
 			}
 			members, skipped, err := preflight.GroupMembers(r.Context(), s.dir, req.EntraGroupID)
 			if de, ok := errors.AsType[*migration.DirectoryError](err); ok && de.Status == http.StatusNotFound {
-				return g, notes, migration.Invalid("entra_group_not_found", "entra_group_id", "Entra ID has no group %q", req.EntraGroupID)
+				return migration.Invalid("entra_group_not_found", "entra_group_id", "Entra ID has no group %q", req.EntraGroupID)
 			}
 			if err != nil {
-				return g, notes, err
+				return err
 			}
 			if len(members) == 0 {
-				return g, notes, migration.Invalid("invalid_members", "entra_group_id", "group %q has no enabled users (%d disabled)", req.EntraGroupID, len(skipped))
+				return migration.Invalid("invalid_members", "entra_group_id", "group %q has no enabled users (%d disabled)", req.EntraGroupID, len(skipped))
 			}
-			req.Members, g.Source, notes.skippedUsers = members, "entra", skipped
+			req.Members, g.Source, in.notes.skippedUsers = members, "entra", skipped
 		}
-		members, err := migration.NormalizeMembers(req.Members)
-		if err != nil {
-			return g, notes, err
-		}
-		g.Members = members
-		return g, notes, nil
+		g.Stream = migration.CheckMembers(req.Members)
+		return nil
 	case "text/csv", "application/csv", "text/plain":
-		data, err := s.readBody(w, r)
-		if err != nil {
-			return g, notes, err
+		// To disk first, as an upload's file is: the import's transaction
+		// is not held open while a slow client sends.
+		file, err := spool(http.MaxBytesReader(w, r.Body, s.maxBody))
+		if file != nil {
+			in.done = append(in.done, func() { _ = file.Close(); _ = os.Remove(file.Name()) })
 		}
-		csvData = data
+		if err != nil {
+			return s.bodyError(err)
+		}
+		if err := checkName(g.Name); err != nil {
+			return err
+		}
+		csvData = file
 	case "multipart/form-data":
 		r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
-		if err := r.ParseMultipartForm(s.maxBody); err != nil {
-			return g, notes, s.bodyError(err)
+		if err := r.ParseMultipartForm(multipartMemory); err != nil {
+			return s.bodyError(err)
 		}
-		defer r.MultipartForm.RemoveAll() //nolint:errcheck
+		in.done = append(in.done, func() { _ = r.MultipartForm.RemoveAll() })
 		file, header, err := r.FormFile("file")
 		if err != nil {
-			return g, notes, migration.Invalid(migration.CodeInvalidCSV, "file", "the upload has no file field (curl -F file=@pilot.csv)")
+			return migration.Invalid(migration.CodeInvalidCSV, "file", "the upload has no file field (curl -F file=@pilot.csv)")
 		}
-		csvData, err = io.ReadAll(file)
-		file.Close()
-		if err != nil {
-			return g, notes, s.bodyError(err)
-		}
+		in.done = append([]func(){func() { _ = file.Close() }}, in.done...) // before its removal
 		if name := strings.TrimSpace(r.PostFormValue("name")); name != "" {
 			g.Name = name
 		} else if g.Name == "" {
 			g.Name = strings.TrimSuffix(path.Base(header.Filename), path.Ext(header.Filename))
 		}
+		if err := checkName(g.Name); err != nil {
+			return err
+		}
+		csvData = file
 	default:
-		return g, notes, migration.Errorf(migration.EUnsupported, "unsupported_media_type",
+		return migration.Errorf(migration.EUnsupported, "unsupported_media_type",
 			"send JSON (application/json), CSV (text/csv) or a multipart upload with a file field, not %s", mt)
 	}
-	if err := checkName(g.Name); err != nil {
-		return g, notes, err
-	}
-	res, err := migration.ParseMembersCSV(csvData)
+	members, err := migration.ReadMembersCSV(csvData)
 	if err != nil {
-		return g, notes, err
+		return err
 	}
-	g.Source, g.Members, notes.ignoredColumns = "csv", res.Members, res.IgnoredColumns
-	return g, notes, nil
+	g.Source, g.Stream, in.notes.ignoredColumns = "csv", members, members.IgnoredColumns()
+	return nil
+}
+
+// spool copies a request body to a temporary file and returns it, read
+// from its start. The caller removes it, also when err is set.
+func spool(body io.Reader) (*os.File, error) {
+	f, err := os.CreateTemp("", "cutover-import-*.csv")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := io.Copy(f, body); err != nil {
+		return f, err
+	}
+	_, err = f.Seek(0, io.SeekStart)
+	return f, err
 }
 
 func checkName(name string) error {

@@ -1,11 +1,8 @@
 package migration
 
 import (
-	"bytes"
-	"encoding/csv"
-	"errors"
 	"fmt"
-	"io"
+	"hash/maphash"
 	"strings"
 	"unicode/utf8"
 )
@@ -17,8 +14,6 @@ type Member struct {
 	DisplayName string `json:"display_name"`
 	// Line is the CSV line the member came from (0 for JSON input).
 	Line int `json:"-"`
-
-	index int // position in the input, for messages
 }
 
 // MaxProblems is how many problems an import reports before it stops looking.
@@ -30,127 +25,17 @@ const (
 	CodeInvalidMembers = "invalid_members"
 )
 
-// ImportResult is what a CSV file held: its members and the columns that were
-// not used.
-type ImportResult struct {
-	Members        []Member
-	IgnoredColumns []string
-}
-
-// csvColumns are the columns cutover reads, by header name; aliases found in
-// exports of Get-CsUser and of the admin centre are accepted too.
-var csvColumns = map[string]string{
-	"upn": "upn", "userprincipalname": "upn", "user_principal_name": "upn",
-	"sip": "sip", "sipaddress": "sip", "sip_address": "sip",
-	"display_name": "display_name", "displayname": "display_name", "name": "display_name",
-}
-
-// ParseMembersCSV reads a pilot group from CSV: a header row naming an upn
-// column (and optionally sip and display_name), UTF-8 with or without a byte
-// order mark, CRLF or LF line ends, quoted fields. Blank lines are skipped.
-// Every member is validated; on any problem nothing is returned but an
-// EInvalid *Error naming the lines.
-func ParseMembersCSV(data []byte) (ImportResult, error) {
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	if !utf8.Valid(data) {
-		line := 1 + bytes.Count(data[:firstInvalidUTF8(data)], []byte("\n"))
-		return ImportResult{}, InvalidProblems(CodeInvalidCSV, []Problem{{Line: line, Message: "the file is not UTF-8 text; save it as CSV UTF-8"}})
-	}
-	r := csv.NewReader(bytes.NewReader(data))
-	r.FieldsPerRecord = -1
-	r.TrimLeadingSpace = true
-	r.ReuseRecord = true // fields are copied out of each record below
-
-	header, err := r.Read()
-	if errors.Is(err, io.EOF) {
-		return ImportResult{}, InvalidProblems(CodeInvalidCSV, []Problem{{Line: 1, Message: "the file is empty; it needs a header row with an upn column"}})
-	}
-	if err != nil {
-		return ImportResult{}, csvSyntaxError(err)
-	}
-	headerLine, _ := r.FieldPos(0) // blank lines before the header are skipped
-	index := map[string]int{}
-	var res ImportResult
-	for i, name := range header {
-		key := strings.ToLower(strings.TrimSpace(name))
-		col, ok := csvColumns[key]
-		if !ok {
-			if key != "" {
-				res.IgnoredColumns = append(res.IgnoredColumns, strings.TrimSpace(name))
-			}
-			continue
-		}
-		if _, dup := index[col]; dup {
-			return ImportResult{}, InvalidProblems(CodeInvalidCSV, []Problem{{Line: headerLine, Field: col, Message: fmt.Sprintf("column %q appears twice in the header", name)}})
-		}
-		index[col] = i
-	}
-	if _, ok := index["upn"]; !ok {
-		return ImportResult{}, InvalidProblems(CodeInvalidCSV, []Problem{{Line: headerLine, Field: "upn", Message: fmt.Sprintf("the header has no upn column (found: %s)", strings.Join(header, ", "))}})
-	}
-	field := func(rec []string, col string) string {
-		if i, ok := index[col]; ok && i < len(rec) {
-			return rec[i]
-		}
-		return ""
-	}
-	for {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return ImportResult{}, csvSyntaxError(err)
-		}
-		if blank(rec) {
-			continue
-		}
-		line, _ := r.FieldPos(0)
-		res.Members = append(res.Members, Member{
-			UPN: field(rec, "upn"), SIP: field(rec, "sip"), DisplayName: field(rec, "display_name"), Line: line,
-		})
-	}
-	if len(res.Members) == 0 {
-		return ImportResult{}, InvalidProblems(CodeInvalidCSV, []Problem{{Line: headerLine + 1, Message: "the file has a header but no users"}})
-	}
-	members, err := NormalizeMembers(res.Members)
-	if err != nil {
-		return ImportResult{}, err
-	}
-	res.Members = members
-	return res, nil
-}
-
-func csvSyntaxError(err error) error {
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		msg := "malformed CSV: " + pe.Err.Error()
-		if pe.StartLine != pe.Line {
-			msg += fmt.Sprintf(" (in the record starting on line %d, found on line %d)", pe.StartLine, pe.Line)
-		}
-		return InvalidProblems(CodeInvalidCSV, []Problem{{Line: pe.StartLine, Message: msg}})
-	}
-	return InvalidProblems(CodeInvalidCSV, []Problem{{Message: "malformed CSV: " + err.Error()}})
-}
-
-func firstInvalidUTF8(b []byte) int {
-	for i := 0; i < len(b); {
-		r, size := utf8.DecodeRune(b[i:])
-		if r == utf8.RuneError && size <= 1 {
-			return i
-		}
-		i += size
-	}
-	return len(b)
-}
-
-func blank(rec []string) bool {
-	for _, f := range rec {
-		if strings.TrimSpace(f) != "" {
-			return false
-		}
-	}
-	return true
+// MemberStream yields a pilot group's members one at a time, each checked and
+// normalised (see NormalizeMembers), so that an import need not hold them
+// all. Next reports whether there is another (Member returns it). Once Next
+// is false, Err says why: nil at the end of good input; else what is wrong
+// with the input, and then nothing the stream yielded may be kept. After its
+// first problem a stream yields nothing more, but reads on to the end of its
+// input to name every problem (up to MaxProblems).
+type MemberStream interface {
+	Next() bool
+	Member() Member
+	Err() error
 }
 
 // NormalizeMembers checks and normalises members: UPN and SIP address valid
@@ -158,73 +43,148 @@ func blank(rec []string) bool {
 // prefix, no UPN or SIP address twice. Problems name the CSV line of a member
 // that has one, else its index in the list (members[i].upn).
 func NormalizeMembers(in []Member) ([]Member, error) {
-	if len(in) == 0 {
-		return nil, InvalidProblems(CodeInvalidMembers, []Problem{{Field: "members", Message: "the group has no users"}})
-	}
+	s := CheckMembers(in)
 	out := make([]Member, 0, len(in))
-	var problems []Problem
-	add := func(i int, m Member, field, format string, args ...any) {
-		p := Problem{Line: m.Line, Field: field, Message: fmt.Sprintf(format, args...)}
-		if m.Line == 0 {
-			p.Field = fmt.Sprintf("members[%d].%s", i, field)
-		}
-		problems = append(problems, p)
+	for s.Next() {
+		out = append(out, s.Member())
 	}
-	upns := make(map[string]Member, len(in))
-	sips := make(map[string]Member, len(in))
-	for i, m := range in {
-		if len(problems) >= MaxProblems {
-			break
-		}
-		m.UPN = strings.ToLower(strings.TrimSpace(m.UPN))
-		m.SIP = NormalizeAddress(m.SIP)
-		m.DisplayName = strings.TrimSpace(m.DisplayName)
-		if m.SIP == "" {
-			m.SIP = m.UPN
-		}
-		if m.UPN == "" {
-			add(i, m, "upn", "upn is empty")
-			continue
-		}
-		if msg := checkAddress(m.UPN); msg != "" {
-			add(i, m, "upn", "%q is not a valid UPN: %s", m.UPN, msg)
-			continue
-		}
-		if msg := checkAddress(m.SIP); msg != "" {
-			add(i, m, "sip", "%q is not a valid SIP address: %s", m.SIP, msg)
-			continue
-		}
-		if utf8.RuneCountInString(m.DisplayName) > 256 {
-			add(i, m, "display_name", "display name is longer than 256 characters")
-			continue
-		}
-		if prev, dup := upns[m.UPN]; dup {
-			add(i, m, "upn", "%s appears twice (first %s)", m.UPN, where(prev, "upn"))
-			continue
-		}
-		if prev, dup := sips[m.SIP]; dup {
-			add(i, m, "sip", "SIP address %s appears twice (first %s)", m.SIP, where(prev, "sip"))
-			continue
-		}
-		m.index = i
-		upns[m.UPN], sips[m.SIP] = m, m
-		out = append(out, m)
-	}
-	if len(problems) > 0 {
-		code := CodeInvalidMembers
-		if in[0].Line > 0 {
-			code = CodeInvalidCSV
-		}
-		return nil, InvalidProblems(code, problems)
+	if err := s.Err(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
-func where(m Member, field string) string {
-	if m.Line > 0 {
-		return fmt.Sprintf("on line %d", m.Line)
+// CheckMembers streams the members of a list, checked and normalised one at
+// a time as NormalizeMembers does, without copying the list. in is not
+// changed.
+func CheckMembers(in []Member) MemberStream {
+	return &listMembers{in: in, check: newMemberCheck()}
+}
+
+type listMembers struct {
+	in    []Member
+	next  int
+	check *memberCheck
+	cur   Member
+	done  bool
+	err   error
+}
+
+func (s *listMembers) Next() bool {
+	if s.done {
+		return false
 	}
-	return fmt.Sprintf("at members[%d].%s", m.index, field)
+	for s.next < len(s.in) && !s.check.full() {
+		m, ok := s.check.member(s.in[s.next], s.next)
+		s.next++
+		if ok && !s.check.failed() {
+			s.cur = m
+			return true
+		}
+	}
+	s.done = true
+	if len(s.in) == 0 {
+		s.err = InvalidProblems(CodeInvalidMembers, []Problem{{Field: "members", Message: "the group has no users"}})
+	} else {
+		s.err = s.check.err()
+	}
+	return false
+}
+
+func (s *listMembers) Member() Member { return s.cur }
+func (s *listMembers) Err() error     { return s.err }
+
+// memberCheck checks members one at a time and remembers the problems, and
+// the addresses seen so that a second of each is found.
+//
+// An address is remembered by a 64-bit hash of it (maphash, seeded afresh
+// for each import) with where it was first seen: 16 bytes of map for each,
+// rather than the address as well. Two different addresses share a hash
+// with a chance of about n²/2⁶⁵ in n members (under 10⁻⁹ for 100,000); such
+// an import would be refused as having a duplicate, and a second try, with
+// another seed, would pass. A duplicate is never missed.
+type memberCheck struct {
+	seed       maphash.Seed
+	upns, sips map[uint64]int32 // where each address was first seen: its line, or ^its index
+	problems   []Problem
+	fromCSV    bool // the first member had a line: problems are a CSV's
+}
+
+func newMemberCheck() *memberCheck {
+	return &memberCheck{seed: maphash.MakeSeed(), upns: map[uint64]int32{}, sips: map[uint64]int32{}}
+}
+
+// full reports whether the check has found as many problems as it reports.
+func (c *memberCheck) full() bool { return len(c.problems) >= MaxProblems }
+
+// failed reports whether the check has found a problem.
+func (c *memberCheck) failed() bool { return len(c.problems) > 0 }
+
+// member checks and normalises m, the i-th member (from 0), and reports
+// whether it is good; if not, the problem is recorded.
+func (c *memberCheck) member(m Member, i int) (Member, bool) {
+	if i == 0 {
+		c.fromCSV = m.Line > 0
+	}
+	add := func(field, format string, args ...any) (Member, bool) {
+		p := Problem{Line: m.Line, Field: field, Message: fmt.Sprintf(format, args...)}
+		if m.Line == 0 {
+			p.Field = fmt.Sprintf("members[%d].%s", i, field)
+		}
+		c.problems = append(c.problems, p)
+		return Member{}, false
+	}
+	m.UPN = strings.ToLower(strings.TrimSpace(m.UPN))
+	m.SIP = NormalizeAddress(m.SIP)
+	m.DisplayName = strings.TrimSpace(m.DisplayName)
+	if m.SIP == "" {
+		m.SIP = m.UPN
+	}
+	if m.UPN == "" {
+		return add("upn", "upn is empty")
+	}
+	if msg := checkAddress(m.UPN); msg != "" {
+		return add("upn", "%q is not a valid UPN: %s", m.UPN, msg)
+	}
+	if msg := checkAddress(m.SIP); msg != "" {
+		return add("sip", "%q is not a valid SIP address: %s", m.SIP, msg)
+	}
+	if utf8.RuneCountInString(m.DisplayName) > 256 {
+		return add("display_name", "display name is longer than 256 characters")
+	}
+	upn, sip := maphash.String(c.seed, m.UPN), maphash.String(c.seed, m.SIP)
+	if prev, dup := c.upns[upn]; dup {
+		return add("upn", "%s appears twice (first %s)", m.UPN, where(prev, "upn"))
+	}
+	if prev, dup := c.sips[sip]; dup {
+		return add("sip", "SIP address %s appears twice (first %s)", m.SIP, where(prev, "sip"))
+	}
+	at := ^int32(i)
+	if m.Line > 0 {
+		at = int32(m.Line)
+	}
+	c.upns[upn], c.sips[sip] = at, at
+	return m, true
+}
+
+// err returns the problems found, or nil.
+func (c *memberCheck) err() error {
+	if !c.failed() {
+		return nil
+	}
+	code := CodeInvalidMembers
+	if c.fromCSV {
+		code = CodeInvalidCSV
+	}
+	return InvalidProblems(code, c.problems)
+}
+
+// where names where a member was first seen: its line, or its index.
+func where(at int32, field string) string {
+	if at > 0 {
+		return fmt.Sprintf("on line %d", at)
+	}
+	return fmt.Sprintf("at members[%d].%s", ^at, field)
 }
 
 // checkAddress checks a UPN or SIP address (user@domain) and says what is

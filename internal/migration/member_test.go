@@ -3,8 +3,10 @@ package migration_test
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/stretchr/testify/require"
 
@@ -159,6 +161,12 @@ func TestParseMembersCSV(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, tt.want, project(res.Members))
 			require.Equal(t, tt.ignored, res.IgnoredColumns)
+			for name, r := range cutReaders(tt.data) {
+				members, ignored, err := readCSV(r)
+				require.NoError(t, err, name)
+				require.Equal(t, tt.want, project(members), name)
+				require.Equal(t, tt.ignored, ignored, name)
+			}
 		})
 	}
 }
@@ -226,8 +234,12 @@ func TestParseMembersCSVErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			res, err := migration.ParseMembersCSV([]byte(tt.data))
-			requireError(t, err, tt.want)
+			e := requireError(t, err, tt.want)
 			require.Empty(t, res.Members, "nothing is returned with an error")
+			for name, r := range cutReaders(tt.data) {
+				_, _, err := readCSV(r)
+				require.Equal(t, e, err, name)
+			}
 		})
 	}
 }
@@ -373,4 +385,161 @@ func TestNormalizeMembersDoesNotChangeInput(t *testing.T) {
 	_, err := migration.NormalizeMembers(in)
 	require.NoError(t, err)
 	require.Equal(t, []member{{UPN: " A@Contoso.com ", SIP: "sip:A@contoso.com", DisplayName: " A "}}, project(in))
+}
+
+// cutReaders return readers of data that cut it where a reader may: a byte
+// at a time (through the middle of runes), in halves, with the end of the
+// input given with the last bytes.
+func cutReaders(data string) map[string]io.Reader {
+	return map[string]io.Reader{
+		"one byte at a time": iotest.OneByteReader(strings.NewReader(data)),
+		"half reads":         iotest.HalfReader(strings.NewReader(data)),
+		"EOF with the data":  iotest.DataErrReader(strings.NewReader(data)),
+	}
+}
+
+// readCSV reads every member a CSV stream yields, and its error.
+func readCSV(r io.Reader) ([]migration.Member, []string, error) {
+	s, err := migration.ReadMembersCSV(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	var ms []migration.Member
+	for s.Next() {
+		ms = append(ms, s.Member())
+	}
+	return ms, s.IgnoredColumns(), s.Err()
+}
+
+// goodLines writes n good users, from line 2.
+func goodLines(b *strings.Builder, n int) {
+	for i := range n {
+		fmt.Fprintf(b, "u%07d@contoso.com,User %d\n", i+1, i+1)
+	}
+}
+
+// TestReadMembersCSVStreams: the members are yielded as they are read, good
+// ones up to the first problem; the problem may be on the file's last line,
+// and a duplicate is named by both its lines however far apart.
+func TestReadMembersCSVStreams(t *testing.T) {
+	t.Parallel()
+	t.Run("problem on the last line", func(t *testing.T) {
+		t.Parallel()
+		var b strings.Builder
+		b.WriteString("upn,display_name\n")
+		goodLines(&b, 5000)
+		b.WriteString("last.contoso.com,Last\n")
+		ms, _, err := readCSV(strings.NewReader(b.String()))
+		require.Len(t, ms, 5000, "the good members before the problem are yielded")
+		requireError(t, err, wantError{code: migration.CodeInvalidCSV, line: 5002, field: "upn", contains: []string{`line 5002, upn: "last.contoso.com" is not a valid UPN`}})
+	})
+	t.Run("duplicate far apart", func(t *testing.T) {
+		t.Parallel()
+		var b strings.Builder
+		b.WriteString("upn,display_name\n")
+		goodLines(&b, 4000)
+		b.WriteString("U0000001@Contoso.com,Again\n")
+		_, _, err := readCSV(strings.NewReader(b.String()))
+		requireError(t, err, wantError{code: migration.CodeInvalidCSV, line: 4002, field: "upn", contains: []string{"line 4002, upn: u0000001@contoso.com appears twice (first on line 2)"}})
+	})
+	t.Run("nothing after the first problem", func(t *testing.T) {
+		t.Parallel()
+		ms, _, err := readCSV(strings.NewReader("upn\na@contoso.com\nb\nc@contoso.com\nd\n"))
+		require.Equal(t, []member{{UPN: "a@contoso.com", SIP: "a@contoso.com", Line: 2}}, project(ms))
+		e := requireError(t, err, wantError{code: migration.CodeInvalidCSV, line: 3, field: "upn", details: 2})
+		require.Equal(t, 5, e.Details[1].Line, "the rest is still checked")
+	})
+	t.Run("problems listed after MaxProblems good lines", func(t *testing.T) {
+		t.Parallel()
+		ms, _, err := readCSV(strings.NewReader("upn\na@contoso.com\nb@contoso.com\nA@contoso.com\nc@contoso.com\nB@contoso.com\n"))
+		require.Len(t, ms, 2)
+		e := requireError(t, err, wantError{code: migration.CodeInvalidCSV, line: 4, field: "upn", details: 2})
+		require.Contains(t, e.Details[1].Message, "b@contoso.com appears twice (first on line 3)", "members after a problem are remembered")
+	})
+}
+
+// TestReadMembersCSVWhichProblem: a file's problems are judged as when the
+// whole file was read before any record: an error reading it first, then
+// bytes that are not UTF-8, then malformed CSV, then the members' problems.
+func TestReadMembersCSVWhichProblem(t *testing.T) {
+	t.Parallel()
+	errRead := errors.New("body too large")
+	var many strings.Builder
+	many.WriteString("upn\n")
+	goodLines(&many, 3000)
+	tests := []struct {
+		name string
+		r    io.Reader
+		want wantError // or
+		is   error
+	}{
+		{
+			name: "not UTF-8 after a bad member",
+			r:    strings.NewReader("upn,name\nbad\n" + many.String()[4:] + "x@contoso.com,Jos\xe9\n"),
+			want: wantError{code: migration.CodeInvalidCSV, line: 3003, contains: []string{"line 3003", "not UTF-8"}},
+		},
+		{
+			name: "malformed after a bad member",
+			r:    strings.NewReader("upn,name\nbad\n" + many.String()[4:] + "x@contoso.com,Bo\"b\n"),
+			want: wantError{code: migration.CodeInvalidCSV, line: 3003, contains: []string{"line 3003", "malformed CSV"}},
+		},
+		{
+			name: "not UTF-8 after malformed",
+			r:    strings.NewReader("upn,name\nx@contoso.com,Bo\"b\n" + many.String()[4:] + "y@contoso.com,Jos\xe9\n"),
+			want: wantError{code: migration.CodeInvalidCSV, line: 3003, contains: []string{"not UTF-8"}},
+		},
+		{
+			name: "not UTF-8 after a header without upn",
+			r:    strings.NewReader("email\n" + many.String()[4:] + "Jos\xe9\n"),
+			want: wantError{code: migration.CodeInvalidCSV, line: 3002, contains: []string{"not UTF-8"}},
+		},
+		{
+			name: "a read error after a bad member",
+			r:    io.MultiReader(strings.NewReader("upn\nbad\n"+many.String()[4:]), iotest.ErrReader(errRead)),
+			is:   errRead,
+		},
+		{
+			name: "a read error after bytes that are not UTF-8",
+			r:    io.MultiReader(strings.NewReader("upn\n\xff\n"+many.String()[4:]), iotest.ErrReader(errRead)),
+			is:   errRead,
+		},
+		{
+			name: "a read error after a header without upn",
+			r:    io.MultiReader(strings.NewReader("email\n"), iotest.ErrReader(errRead)),
+			is:   errRead,
+		},
+		{
+			name: "a read error after good members",
+			r:    io.MultiReader(strings.NewReader(many.String()), iotest.ErrReader(errRead)),
+			is:   errRead,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, _, err := readCSV(tt.r)
+			if tt.is != nil {
+				require.ErrorIs(t, err, tt.is)
+				return
+			}
+			requireError(t, err, tt.want)
+		})
+	}
+}
+
+// TestCheckMembers: a list's members are yielded checked, up to the first
+// problem, and the list is left as it was.
+func TestCheckMembers(t *testing.T) {
+	t.Parallel()
+	in := []migration.Member{{UPN: " A@Contoso.com "}, {UPN: "b@contoso.com"}, {UPN: "c"}, {UPN: "d@contoso.com"}, {UPN: "a@contoso.com"}}
+	s := migration.CheckMembers(in)
+	var got []migration.Member
+	for s.Next() {
+		got = append(got, s.Member())
+	}
+	require.Equal(t, []member{{UPN: "a@contoso.com", SIP: "a@contoso.com"}, {UPN: "b@contoso.com", SIP: "b@contoso.com"}}, project(got))
+	e := requireError(t, s.Err(), wantError{code: migration.CodeInvalidMembers, field: "members[2].upn", details: 2})
+	require.Equal(t, "members[4].upn: a@contoso.com appears twice (first at members[0].upn)", e.Details[1].String())
+	require.False(t, s.Next(), "a stream ends once")
+	require.Equal(t, " A@Contoso.com ", in[0].UPN)
 }

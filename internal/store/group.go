@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"errors"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/store/dbsqlc"
@@ -14,33 +16,96 @@ type NewGroup struct {
 	Name      string
 	Source    string
 	CreatedBy string
-	Members   []migration.Member
+	// Stream yields the members, checked and normalised, one at a time
+	// (migration.ReadMembersCSV, migration.CheckMembers). Without it,
+	// Members are copied as they are: normalised already.
+	Stream  migration.MemberStream
+	Members []migration.Member
 }
 
+// memberColumns are the columns of group_members an import copies.
+var memberColumns = []string{"group_id", "position", "upn", "sip", "display_name"}
+
 // GroupCreate creates a pilot group and its members in one transaction: all of
-// them or nothing. A name in use is an EInvalid error on the name field.
+// them or nothing. The members are copied as the stream yields them, so that
+// an import holds one at a time; if the stream then fails, nothing is kept
+// and its error is returned. A name in use is an EInvalid error on the name
+// field, unless the members have problems, which come first.
 func (q *Queries) GroupCreate(ctx context.Context, g NewGroup) (migration.Group, error) {
-	var id int64
+	src := g.Stream
+	if src == nil {
+		src = &memberList{members: g.Members}
+	}
+	var id, n int64
 	err := q.inTx(ctx, func(tx *Queries) error {
 		var err error
 		if id, err = tx.gen.GroupInsert(ctx, dbsqlc.GroupInsertParams{Name: g.Name, Source: g.Source, CreatedBy: g.CreatedBy}); err != nil {
+			if violates(err, "pilot_groups_name_key") {
+				// As when the members were read before the group was made.
+				for src.Next() {
+				}
+				if err := src.Err(); err != nil {
+					return err
+				}
+			}
 			return translate(err)
 		}
-		// Row by row from the members, not a copy of them all as rows:
-		// a 100,000-user import would hold both at once.
-		_, err = tx.db.CopyFrom(ctx, pgx.Identifier{"group_members"},
-			[]string{"group_id", "position", "upn", "sip", "display_name"},
-			pgx.CopyFromSlice(len(g.Members), func(i int) ([]any, error) {
-				m := g.Members[i]
-				return []any{id, i + 1, m.UPN, m.SIP, m.DisplayName}, nil
-			}))
+		n, err = tx.db.CopyFrom(ctx, pgx.Identifier{"group_members"}, memberColumns, &memberRows{group: id, src: src})
+		if err := src.Err(); err != nil {
+			// The input's fault, which pgx sent Postgres as the reason to
+			// abandon the COPY (and returns Postgres's answer to it).
+			return err
+		}
+		switch {
+		case violates(err, "group_members_upn_key"):
+			return migration.Invalid(migration.CodeInvalidMembers, "upn", "a UPN appears twice in the group (%s)", violationDetail(err))
+		case violates(err, "group_members_sip_key"):
+			return migration.Invalid(migration.CodeInvalidMembers, "sip", "a SIP address appears twice in the group (%s)", violationDetail(err))
+		}
 		return translate(err)
 	})
 	if err != nil {
 		return migration.Group{}, err
 	}
-	q.AnalyzeAfterBulk(ctx, len(g.Members), "group_members")
+	q.AnalyzeAfterBulk(ctx, int(n), "group_members")
 	return q.GroupGet(ctx, id)
+}
+
+// memberRows is a stream of members as rows of group_members, for
+// CopyFrom, which encodes each row before it asks for the next.
+type memberRows struct {
+	group int64
+	src   migration.MemberStream
+	pos   int
+	row   [5]any
+}
+
+func (r *memberRows) Next() bool { return r.src.Next() }
+func (r *memberRows) Err() error { return r.src.Err() }
+
+func (r *memberRows) Values() ([]any, error) {
+	m := r.src.Member()
+	r.pos++
+	r.row = [5]any{r.group, r.pos, m.UPN, m.SIP, m.DisplayName}
+	return r.row[:], nil
+}
+
+// memberList streams a list of members as they are.
+type memberList struct {
+	members []migration.Member
+	next    int
+}
+
+func (l *memberList) Next() bool               { l.next++; return l.next <= len(l.members) }
+func (l *memberList) Member() migration.Member { return l.members[l.next-1] }
+func (l *memberList) Err() error               { return nil }
+
+// violationDetail is Postgres's detail of an error (the key at fault), if any.
+func violationDetail(err error) string {
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
+		return pgErr.Detail
+	}
+	return ""
 }
 
 // GroupGet returns a pilot group with its member counts.
