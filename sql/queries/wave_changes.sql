@@ -14,10 +14,11 @@ WHERE id = @wave_id RETURNING *;
 UPDATE waves SET state = @to_state::text, started_at = now(), state_reason = ''
 WHERE id = @wave_id AND state = ANY(@from_states::text[]) RETURNING *;
 
--- MovesQueue queues a wave's pending moves for a worker and counts them. A
--- move queued for the first time shares the entry batch_id of its wave's
--- timeline; one queued before (added back after a removal) gets its own
--- event with the entry's message.
+-- MovesQueue queues a wave's pending moves for a worker and counts them.
+-- Each shares the entry batch_id of its timeline. A move that points at a
+-- queued entry already keeps it and gets an event of its own with the
+-- entry's message (a wave starts once, so none does today: this keeps a
+-- timeline whole if that changes).
 -- name: MovesQueue :one
 WITH q AS (
     UPDATE moves m SET state = 'queued', run = m.run + 1, updated_at = now(), queued_by = coalesce(m.queued_by, @batch_id::bigint)

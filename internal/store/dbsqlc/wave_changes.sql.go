@@ -84,10 +84,11 @@ type MovesQueueParams struct {
 	WaveID  int64
 }
 
-// MovesQueue queues a wave's pending moves for a worker and counts them. A
-// move queued for the first time shares the entry batch_id of its wave's
-// timeline; one queued before (added back after a removal) gets its own
-// event with the entry's message.
+// MovesQueue queues a wave's pending moves for a worker and counts them.
+// Each shares the entry batch_id of its timeline. A move that points at a
+// queued entry already keeps it and gets an event of its own with the
+// entry's message (a wave starts once, so none does today: this keeps a
+// timeline whole if that changes).
 func (q *Queries) MovesQueue(ctx context.Context, arg MovesQueueParams) (int, error) {
 	row := q.db.QueryRow(ctx, movesQueue, arg.BatchID, arg.WaveID)
 	var column_1 int
