@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -172,18 +171,8 @@ func (q *Queries) MoveUpdate(ctx context.Context, c MoveChange) error {
 // pool, in one implicit transaction. A change whose move is not in a state
 // it may start from changes nothing, nor do the ones after it, and
 // MoveUpdates returns ErrStale.
-//
-// Only the change made before a move call (MoveIssued, with the rollback
-// record) waits for the disk; the others commit without waiting for the WAL
-// flush (CommitWithoutWaiting in sql/queries/moves.sql). MoveUpdates runs on
-// a pool, never in a caller's transaction: that setting would last the
-// caller's whole transaction.
 func (q *Queries) MoveUpdates(ctx context.Context, releaseBy string, cs ...MoveChange) error {
 	b := &pgx.Batch{}
-	durable := slices.ContainsFunc(cs, func(c MoveChange) bool { return c.MoveIssued })
-	if !durable {
-		queue(b, func(g *dbsqlc.Queries) { g.CommitWithoutWaiting(ctx) })
-	}
 	for _, c := range cs {
 		queue(b, func(g *dbsqlc.Queries) { g.MoveChange(ctx, c.params(true)) })
 	}
@@ -193,12 +182,6 @@ func (q *Queries) MoveUpdates(ctx context.Context, releaseBy string, cs ...MoveC
 		})
 	}
 	res := q.db.SendBatch(ctx, b)
-	if !durable {
-		if _, err := res.Exec(); err != nil {
-			res.Close()
-			return err
-		}
-	}
 	for _, c := range cs {
 		if _, err := res.Exec(); err != nil {
 			res.Close()

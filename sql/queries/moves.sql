@@ -121,11 +121,3 @@ SELECT wave_id, count(*) AS moves FROM moves WHERE id = ANY(@ids::bigint[]) GROU
 -- name: UsersToMove :one
 SELECT count(DISTINCT gm.upn) FROM group_members gm
 WHERE NOT EXISTS (SELECT 1 FROM moves m WHERE m.upn = gm.upn AND m.state IN ('moved', 'skipped'));
-
--- CommitWithoutWaiting makes the transaction it runs in commit without
--- waiting for the WAL to reach the disk: store.MoveUpdates sends it first
--- with the changes made after a move call, which a crash may lose without
--- harm (the move is then still moving, with its call recorded, and its next
--- run reads the homing before anything else).
--- name: CommitWithoutWaiting :exec
-SELECT set_config('synchronous_commit', 'off', true);

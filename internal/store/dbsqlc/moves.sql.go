@@ -10,20 +10,6 @@ import (
 	"time"
 )
 
-const commitWithoutWaiting = `-- name: CommitWithoutWaiting :exec
-SELECT set_config('synchronous_commit', 'off', true)
-`
-
-// CommitWithoutWaiting makes the transaction it runs in commit without
-// waiting for the WAL to reach the disk: store.MoveUpdates sends it first
-// with the changes made after a move call, which a crash may lose without
-// harm (the move is then still moving, with its call recorded, and its next
-// run reads the homing before anything else).
-func (q *Queries) CommitWithoutWaiting(ctx context.Context) error {
-	_, err := q.db.Exec(ctx, commitWithoutWaiting)
-	return err
-}
-
 const moveChange = `-- name: MoveChange :one
 WITH lease AS MATERIALIZED (
     SELECT l.ok, l.wave_state, l.at, l.wave_full
