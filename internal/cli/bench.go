@@ -666,7 +666,7 @@ func (ds *durations) String() string {
 		sum += d
 	}
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-	return fmt.Sprintf("mean %.1f ms, median %.1f ms, p99 %.1f ms", ms(sum/time.Duration(len(sorted))), ms(sorted[len(sorted)/2]), ms(sorted[len(sorted)*99/100]))
+	return fmt.Sprintf("mean %.1f ms, median %.1f ms, p99 %.1f ms", ms(sum/time.Duration(len(sorted))), ms(percentile(sorted, 0.50)), ms(percentile(sorted, 0.99)))
 }
 
 // wave: the wall-clock of a wave whose moves take 200 ms, against N·L/C.
@@ -855,8 +855,13 @@ func load(ctx context.Context, clients int, d time.Duration, op func(*rand.Rand)
 		return loadResult{}, firstErr
 	}
 	slices.Sort(lat)
-	pct := func(p float64) time.Duration { return lat[int(p*float64(len(lat)-1))].Round(10 * time.Microsecond) }
+	pct := func(p float64) time.Duration { return percentile(lat, p).Round(10 * time.Microsecond) }
 	return loadResult{rate: float64(len(lat)) / d.Seconds(), p50: pct(0.50), p99: pct(0.99)}, nil
+}
+
+// percentile is the p-th quantile (0 to 1) of sorted durations.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	return sorted[int(p*float64(len(sorted)-1))]
 }
 
 // memory: the peak resident memory of a cutover serve process working a
@@ -1181,7 +1186,7 @@ func (b *bencher) dashboards(ctx context.Context, window time.Duration, streamed
 		return run, fmt.Errorf("no move ended while the pages were measured")
 	}
 	slices.Sort(delays)
-	run.worst, run.median = delays[len(delays)-1], delays[len(delays)/2]
+	run.worst, run.median = delays[len(delays)-1], percentile(delays, 0.50)
 	return run, nil
 }
 
