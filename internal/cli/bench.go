@@ -221,12 +221,8 @@ func (b *bencher) fresh(ctx context.Context) (*pgxpool.Pool, string, func(), err
 	if err := resetDatabase(ctx, url); err != nil {
 		return nil, "", nil, err
 	}
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		return nil, "", nil, err
-	}
-	cfg.MaxConns = 60
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	// The pool is serve's (store.Open): what is measured is what runs.
+	pool, err := store.Open(ctx, url)
 	if err == nil {
 		_, err = store.Migrate(ctx, pool, b.log)
 	}
