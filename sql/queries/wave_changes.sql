@@ -95,7 +95,7 @@ SELECT count(*) FROM (SELECT 1 FROM moves WHERE wave_id = @wave_id AND started_a
 -- name: WaveWithActivity :one
 SELECT sqlc.embed(w),
        (EXISTS (SELECT 1 FROM wave_slots s WHERE s.wave_id = w.id AND s.move_id <> @move_id::bigint AND s.expires_at >= now())
-        OR EXISTS (SELECT 1 FROM moves m WHERE m.wave_id = w.id AND cutover_move_active(m.state)))::boolean AS active
+        OR cutover_wave_has_active_move(w.id))::boolean AS active
 FROM waves w WHERE w.id = @wave_id;
 
 -- WavesUnsettled reads the waves whose state a move's end may still change:

@@ -452,14 +452,8 @@ func (q *Queries) MovesByUser(ctx context.Context, identity string) ([]MoveDetai
 }
 
 const movesWithoutJob = `-- name: MovesWithoutJob :many
-SELECT m.id AS move_id, m.run, w.max_attempts FROM moves m JOIN waves w ON w.id = m.wave_id
-WHERE cutover_move_has_job(m.state)
-  AND m.updated_at < now() - make_interval(secs => $1::double precision)
-  AND NOT EXISTS (
-      SELECT 1 FROM river_job j
-      WHERE j.kind = 'move' AND j.state IN ('available', 'pending', 'running', 'retryable', 'scheduled')
-        AND (j.args->>'move_id')::bigint = m.id AND (j.args->>'run')::int = m.run)
-ORDER BY m.id LIMIT $2::int
+SELECT f.move_id::bigint AS move_id, f.run::int AS run, f.max_attempts::int AS max_attempts
+FROM cutover_moves_without_job($1::double precision, $2::int) AS f(move_id, run, max_attempts)
 `
 
 type MovesWithoutJobParams struct {
@@ -475,7 +469,8 @@ type MovesWithoutJobRow struct {
 
 // MovesWithoutJob reads up to max_moves moves that a move job should run,
 // unchanged for quiet_seconds, that have no River move job of their run that
-// will run them (River discarded it, or it was deleted).
+// will run them (River discarded it, or it was deleted): see
+// cutover_moves_without_job (sql/0016).
 func (q *Queries) MovesWithoutJob(ctx context.Context, arg MovesWithoutJobParams) ([]MovesWithoutJobRow, error) {
 	rows, err := q.db.Query(ctx, movesWithoutJob, arg.QuietSeconds, arg.MaxMoves)
 	if err != nil {

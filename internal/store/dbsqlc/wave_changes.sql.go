@@ -818,7 +818,7 @@ func (q *Queries) WaveThresholdRestart(ctx context.Context, waveID int64) error 
 const waveWithActivity = `-- name: WaveWithActivity :one
 SELECT w.id, w.group_id, w.number, w.name, w.state, w.size, w.start_at, w.max_attempts, w.concurrency, w.started_at, w.finished_at, w.created_at, w.state_reason, w.concurrency_limit, w.limit_successes, w.limit_lowered_at, w.failure_threshold_percent, w.failure_threshold_count, w.failure_min_sample, w.threshold_since, w.rollback_on_halt, w.windows, w.time_zone, w.blackout_dates, w.gate_override, w.schedule_rev, w.retry_of, w.bypass_enterprise_voice_check, w.readiness_override,
        (EXISTS (SELECT 1 FROM wave_slots s WHERE s.wave_id = w.id AND s.move_id <> $1::bigint AND s.expires_at >= now())
-        OR EXISTS (SELECT 1 FROM moves m WHERE m.wave_id = w.id AND cutover_move_active(m.state)))::boolean AS active
+        OR cutover_wave_has_active_move(w.id))::boolean AS active
 FROM waves w WHERE w.id = $2
 `
 
