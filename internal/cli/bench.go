@@ -574,10 +574,151 @@ func (b *bencher) throughput(ctx context.Context, sz benchSizes) (Figure, error)
 	if err != nil {
 		return Figure{}, err
 	}
+	floor, err := b.movesFloor(ctx, sz.Moves, workers)
+	if err != nil {
+		return Figure{}, err
+	}
 	ratio := rate.perSecond / baseRate
 	return Figure{Name: fmt.Sprintf("moves/s, %d users, instant shell", sz.Moves), Baseline: fmt.Sprintf("River, %d no-op jobs", sz.BaselineJobs),
 		Base: baseRate, Value: rate.perSecond, Unit: "/s", Ratio: ratio, Goal: "≥ 0.5×", Met: ratio >= 0.5,
-		Notes: fmt.Sprintf("%d workers each; a move is a slot taken with the start of its pre-flight, its change to moving with the rollback record (on disk before the call), 2 Get-CsUser and a Move-CsUser, then its check and outcome written in one round trip; 4 states and their timeline events in all", workers)}, nil
+		Notes: fmt.Sprintf("%d workers each; a move is a slot taken with the start of its pre-flight, its change to moving with the rollback record (on disk before the call), 2 Get-CsUser and a Move-CsUser, then its check and outcome written in one round trip; 4 states and their timeline events in all. "+
+			"Floor: the same writes by a minimal pgx program on cutover's schema (River jobs, %d workers; per move a slot of the cap with the pre-flight's change, the change to moving with the rollback record, on disk, then verifying, moved and the slot's release, on disk, each change with its event; nothing read, checked or reviewed): "+
+			"%s/s, %.3f× River's; cutover %.2f× the floor",
+			workers, workers, benchNumber(floor), floor/baseRate, rate.perSecond/floor)}, nil
+}
+
+// floorStepsArgs is a move of the moves/s floor.
+type floorStepsArgs struct {
+	MoveID int64 `json:"move_id"`
+	WaveID int64 `json:"wave_id"`
+}
+
+func (floorStepsArgs) Kind() string { return "bench_floor_steps" }
+
+// floorStepsWorker writes a move's changes as cutover does, and nothing else.
+type floorStepsWorker struct {
+	river.WorkerDefaults[floorStepsArgs]
+	pool *pgxpool.Pool
+	done func()
+}
+
+// The floor's statements: a change of state with its event; the slot taken
+// with the first (without waiting for the disk, as cutover takes it), the
+// rollback record kept with the change to moving, the slot freed with the
+// outcome.
+const (
+	floorPreflight = `WITH c AS (SELECT set_config('synchronous_commit', 'off', true)),
+s AS (UPDATE cap_slots SET move_id = $1, wave_id = $2, expires_at = now() + interval '5 s', holder = 'floor'
+      WHERE n = (SELECT n FROM cap_slots, c WHERE move_id IS NULL ORDER BY n LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING n),
+m AS (UPDATE moves SET state = 'preflight', attempts = 1, started_at = now(), updated_at = now() WHERE id = $1 AND EXISTS (SELECT 1 FROM s) RETURNING id)
+INSERT INTO move_events (move_id, state, attempt, message, actor) SELECT id, 'preflight', 1, 'pre-flight', 'floor' FROM m`
+	floorMoving = `WITH r AS (INSERT INTO rollback_records (move_id, sip_address, registrar_pool, hosting_provider, enterprise_voice_enabled)
+      VALUES ($1, 'sip:user@contoso.com', 'pool01.contoso.com', 'SRV:', false)),
+m AS (UPDATE moves SET state = 'moving', move_issued_at = now(), updated_at = now() WHERE id = $1 RETURNING id)
+INSERT INTO move_events (move_id, state, attempt, message, actor) SELECT id, 'moving', 1, 'moving online', 'floor' FROM m`
+	floorChange = `WITH m AS (UPDATE moves SET state = $2, finished_at = CASE WHEN $2 = 'moved' THEN now() END, updated_at = now() WHERE id = $1 RETURNING id)
+INSERT INTO move_events (move_id, state, attempt, message, actor) SELECT id, $2, 1, $2, 'floor' FROM m`
+	floorRelease = `UPDATE cap_slots SET move_id = NULL, wave_id = NULL, expires_at = NULL, holder = NULL WHERE move_id = $1`
+)
+
+func (w *floorStepsWorker) Work(ctx context.Context, job *river.Job[floorStepsArgs]) error {
+	id := job.Args.MoveID
+	for {
+		tag, err := w.pool.Exec(ctx, floorPreflight, id, job.Args.WaveID)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 1 {
+			break
+		}
+		time.Sleep(time.Millisecond) // no slot free
+	}
+	if _, err := w.pool.Exec(ctx, floorMoving, id); err != nil {
+		return err
+	}
+	b := &pgx.Batch{}
+	b.Queue(floorChange, id, "verifying")
+	b.Queue(floorChange, id, "moved")
+	b.Queue(floorRelease, id)
+	if err := w.pool.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	w.done()
+	return nil
+}
+
+// movesFloor is the moves/s of a minimal pgx program that writes, on
+// cutover's schema, what cutover writes for a move with an instant shell
+// (floorStepsWorker), with River jobs and as many workers.
+func (b *bencher) movesFloor(ctx context.Context, n, workers int) (float64, error) {
+	pool, _, done, err := b.fresh(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	b.p.startPhase("setup: %d queued moves on cutover's schema", n)
+	var wave int64
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		var group int64
+		if err := tx.QueryRow(ctx, `INSERT INTO pilot_groups (name, source) VALUES ('floor', 'csv') RETURNING id`).Scan(&group); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO group_members (group_id, position, upn, sip, display_name)
+			SELECT $1, i, format('f%s@contoso.com', i), format('f%s@contoso.com', i), format('User %s', i) FROM generate_series(1, $2::int) i`, group, n); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `INSERT INTO waves (group_id, number, name, size, start_at, max_attempts, concurrency)
+			VALUES ($1, 1, 'wave 1', $2, now(), 1, $3) RETURNING id`, group, n, workers).Scan(&wave); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO moves (wave_id, member_id, upn, sip, state, run)
+			SELECT $1, id, upn, sip, 'queued', 1 FROM group_members WHERE group_id = $2 ORDER BY position`, wave, group); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE deployment_settings SET max_in_flight = $1`, workers)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	store.New(pool).AnalyzeAfterBulk(ctx, n, "group_members", "moves") // as a plan does
+	var ids []int64
+	rows, _ := pool.Query(ctx, `SELECT id FROM moves WHERE wave_id = $1 ORDER BY id`, wave)
+	if ids, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
+		return 0, err
+	}
+	var moved atomic.Int64
+	ws := river.NewWorkers()
+	river.AddWorker(ws, &floorStepsWorker{pool: pool, done: func() { moved.Add(1) }})
+	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Workers: ws, Logger: b.log,
+		FetchPollInterval: 50 * time.Millisecond, FetchCooldown: 50 * time.Millisecond,
+		Queues: map[string]river.QueueConfig{jobs.QueueMoves: {MaxWorkers: workers}}})
+	if err != nil {
+		return 0, err
+	}
+	if err := client.Start(ctx); err != nil {
+		return 0, err
+	}
+	defer client.Stop(context.WithoutCancel(ctx)) //nolint:errcheck
+	b.p.startPhase("floor: the same writes by a minimal pgx program, %d moves, %d workers", n, workers)
+	took, err := timed(func() error {
+		params := make([]river.InsertManyParams, len(ids))
+		for i, id := range ids {
+			params[i] = river.InsertManyParams{Args: floorStepsArgs{MoveID: id, WaveID: wave}, InsertOpts: &river.InsertOpts{Queue: jobs.QueueMoves}}
+		}
+		if _, err := client.InsertManyFast(ctx, params); err != nil {
+			return err
+		}
+		return waitFor(ctx, 5*time.Millisecond, func() (bool, error) {
+			m := int(moved.Load())
+			b.p.count(m, n, "moves done")
+			return m >= n, nil
+		})
+	})
+	if err != nil {
+		return 0, err
+	}
+	return float64(n) / took.Seconds(), nil
 }
 
 type waveRun struct {
