@@ -587,6 +587,33 @@ func (b *bencher) throughput(ctx context.Context, sz benchSizes) (Figure, error)
 			workers, workers, benchNumber(floor), floor/baseRate, rate.perSecond/floor)}, nil
 }
 
+// timeFloorJobs runs a floor's jobs: it starts a River client working ws
+// on the moves queue with workers, and times the insertion of params and
+// their work, until done counts them all. The phase ends with it.
+func (b *bencher) timeFloorJobs(ctx context.Context, pool *pgxpool.Pool, ws *river.Workers, workers int, params []river.InsertManyParams, done *atomic.Int64) (time.Duration, error) {
+	defer b.p.endPhase()
+	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Workers: ws, Logger: b.log,
+		FetchPollInterval: 50 * time.Millisecond, FetchCooldown: 50 * time.Millisecond,
+		Queues: map[string]river.QueueConfig{jobs.QueueMoves: {MaxWorkers: workers}}})
+	if err != nil {
+		return 0, err
+	}
+	if err := client.Start(ctx); err != nil {
+		return 0, err
+	}
+	defer client.Stop(context.WithoutCancel(ctx)) //nolint:errcheck
+	return timed(func() error {
+		if _, err := client.InsertManyFast(ctx, params); err != nil {
+			return err
+		}
+		return waitFor(ctx, 5*time.Millisecond, func() (bool, error) {
+			m := int(done.Load())
+			b.p.count(m, len(params), "moves done")
+			return m >= len(params), nil
+		})
+	})
+}
+
 // floorStepsArgs is a move of the moves/s floor.
 type floorStepsArgs struct {
 	MoveID int64 `json:"move_id"`
@@ -690,31 +717,12 @@ func (b *bencher) movesFloor(ctx context.Context, n, workers int) (float64, erro
 	var moved atomic.Int64
 	ws := river.NewWorkers()
 	river.AddWorker(ws, &floorStepsWorker{pool: pool, done: func() { moved.Add(1) }})
-	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Workers: ws, Logger: b.log,
-		FetchPollInterval: 50 * time.Millisecond, FetchCooldown: 50 * time.Millisecond,
-		Queues: map[string]river.QueueConfig{jobs.QueueMoves: {MaxWorkers: workers}}})
-	if err != nil {
-		return 0, err
+	params := make([]river.InsertManyParams, len(ids))
+	for i, id := range ids {
+		params[i] = river.InsertManyParams{Args: floorStepsArgs{MoveID: id, WaveID: wave}, InsertOpts: &river.InsertOpts{Queue: jobs.QueueMoves}}
 	}
-	if err := client.Start(ctx); err != nil {
-		return 0, err
-	}
-	defer client.Stop(context.WithoutCancel(ctx)) //nolint:errcheck
 	b.p.startPhase("floor: the same writes by a minimal pgx program, %d moves, %d workers", n, workers)
-	took, err := timed(func() error {
-		params := make([]river.InsertManyParams, len(ids))
-		for i, id := range ids {
-			params[i] = river.InsertManyParams{Args: floorStepsArgs{MoveID: id, WaveID: wave}, InsertOpts: &river.InsertOpts{Queue: jobs.QueueMoves}}
-		}
-		if _, err := client.InsertManyFast(ctx, params); err != nil {
-			return err
-		}
-		return waitFor(ctx, 5*time.Millisecond, func() (bool, error) {
-			m := int(moved.Load())
-			b.p.count(m, n, "moves done")
-			return m >= n, nil
-		})
-	})
+	took, err := b.timeFloorJobs(ctx, pool, ws, workers, params, &moved)
 	if err != nil {
 		return 0, err
 	}
@@ -892,33 +900,13 @@ func (b *bencher) waveFloor(ctx context.Context, n, c, workers int, shellCfg sim
 	shell := sim.NewShell(shellCfg)
 	ws := river.NewWorkers()
 	river.AddWorker(ws, &floorMoveWorker{pool: pool, shell: shell, slots: make(chan struct{}, c), done: func() { moved.Add(1) }})
-	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Workers: ws, Logger: b.log,
-		FetchPollInterval: 50 * time.Millisecond, FetchCooldown: 50 * time.Millisecond,
-		Queues: map[string]river.QueueConfig{jobs.QueueMoves: {MaxWorkers: workers}}})
-	if err != nil {
-		return waveRun{}, err
+	params := make([]river.InsertManyParams, n)
+	for i := range params {
+		params[i] = river.InsertManyParams{Args: floorMoveArgs{ID: int64(i + 1), UPN: fmt.Sprintf("b%07d@contoso.com", i)},
+			InsertOpts: &river.InsertOpts{Queue: jobs.QueueMoves}}
 	}
-	if err := client.Start(ctx); err != nil {
-		return waveRun{}, err
-	}
-	defer client.Stop(context.WithoutCancel(ctx)) //nolint:errcheck
 	b.p.startPhase("floor: the same wave by a minimal program, %d users, cap %d, %d workers", n, c, workers)
-	defer b.p.endPhase()
-	took, err := timed(func() error {
-		params := make([]river.InsertManyParams, n)
-		for i := range params {
-			params[i] = river.InsertManyParams{Args: floorMoveArgs{ID: int64(i + 1), UPN: fmt.Sprintf("b%07d@contoso.com", i)},
-				InsertOpts: &river.InsertOpts{Queue: jobs.QueueMoves}}
-		}
-		if _, err := client.InsertManyFast(ctx, params); err != nil {
-			return err
-		}
-		return waitFor(ctx, 5*time.Millisecond, func() (bool, error) {
-			m := int(moved.Load())
-			b.p.count(m, n, "moves done")
-			return m >= n, nil
-		})
-	})
+	took, err := b.timeFloorJobs(ctx, pool, ws, workers, params, &moved)
 	if err != nil {
 		return waveRun{}, err
 	}
