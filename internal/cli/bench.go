@@ -1191,7 +1191,10 @@ func startSimulator(ctx context.Context, exe string) (string, func(), error) {
 	_, shell, found := strings.Cut(strings.TrimSpace(line), "--shell ")
 	if err != nil || !found {
 		stop()
-		return "", nil, fmt.Errorf("cutover simulate did not say where it listens (%q): %v", line, err)
+		if err == nil {
+			err = fmt.Errorf("it printed %q", line)
+		}
+		return "", nil, fmt.Errorf("cutover simulate did not say where it listens: %w", err)
 	}
 	go func() { _, _ = io.Copy(io.Discard, out) }()
 	return shell, stop, nil
