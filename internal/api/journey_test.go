@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/cutover/cutover/internal/browsertest"
 	"github.com/cutover/cutover/internal/dbtest"
 	"github.com/cutover/cutover/internal/live"
+	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/sim"
 	"github.com/cutover/cutover/internal/store"
 	"github.com/cutover/cutover/jobs"
@@ -36,11 +38,18 @@ type pagesBundle struct {
 
 func setupPages(t *testing.T, shell *sim.Shell) *pagesBundle {
 	t.Helper()
+	return setupPagesWorking(t, shell, shell)
+}
+
+// setupPagesWorking is setupPages with the workers calling the shell
+// through workers, a wrapper of the test's own around shell.
+func setupPagesWorking(t *testing.T, shell *sim.Shell, workers migration.Shell) *pagesBundle {
+	t.Helper()
 	pool := dbtest.Pool(t)
 	log := slog.New(slog.DiscardHandler)
 	notifier := live.NewNotifier(pool, log)
 	t.Cleanup(notifier.Close)
-	client := jobstest.Start(t, pool, shell, func(c *jobs.Config) { c.LicenceSettle, c.Notifier = time.Nanosecond, notifier })
+	client := jobstest.Start(t, pool, workers, func(c *jobs.Config) { c.LicenceSettle, c.Notifier = time.Nanosecond, notifier })
 	hub := live.NewHub(pool, log)
 	hubCtx, stopHub := context.WithCancel(context.Background())
 	t.Cleanup(stopHub)
@@ -89,13 +98,54 @@ func confirm(button string, said *string) chromedp.Tasks {
 	}
 }
 
+// heldShell lets the first free move calls through and holds every later
+// one until release is closed, so that a wave the test means to pause is
+// still running when the click lands, however slow the machine.
+type heldShell struct {
+	migration.Shell
+	free    atomic.Int64
+	release chan struct{}
+}
+
+func holdAfter(shell migration.Shell, free int64) *heldShell {
+	h := &heldShell{Shell: shell, release: make(chan struct{})}
+	h.free.Store(free)
+	return h
+}
+
+func (h *heldShell) MoveOnline(ctx context.Context, identity string, opts migration.MoveOnlineOptions) error {
+	if h.free.Add(-1) < 0 {
+		select {
+		case <-h.release:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return h.Shell.MoveOnline(ctx, identity, opts)
+}
+
+// stepTimeout bounds one step of a browser journey: a page that never
+// shows what a step waits for fails that step, by name, long before go
+// test's deadline stops the whole package without saying which.
+const stepTimeout = 2 * time.Minute
+
+// step runs a journey's actions under stepTimeout.
+func step(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, stepTimeout)
+	defer cancel()
+	require.NoError(t, chromedp.Run(ctx, actions...), what)
+}
+
 // eventually polls a page expression until it returns want.
 func eventually(t *testing.T, ctx context.Context, what, expr, want string, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	var got string
 	for {
-		err := chromedp.Run(ctx, chromedp.Evaluate(expr, &got))
+		read, cancel := context.WithTimeout(ctx, stepTimeout)
+		err := chromedp.Run(read, chromedp.Evaluate(expr, &got))
+		cancel()
 		if err == nil && got == want {
 			return
 		}
@@ -115,27 +165,32 @@ func TestBrowserLeadJourney(t *testing.T) {
 	// beside every other test and the fuzzers' builds, where it once took
 	// more than four.
 	ctx := browsertest.Browser(t, browsertest.Timeout(10*time.Minute))
-	b := setupPages(t, sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}, Latency: 150 * time.Millisecond}))
+	shell := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}, Latency: 150 * time.Millisecond})
+	// The canary's ten moves go through; the later waves' wait until wave 1
+	// has been paused, resumed and loaded running, so that it cannot end
+	// before a click or a page the test is waiting for.
+	held := holdAfter(shell, 10)
+	b := setupPagesWorking(t, shell, held)
 	shot := func(name string) { browsertest.Screenshot(t, ctx, "journey-"+name) }
 	check := func(page string) { browsertest.AssertAccessible(t, ctx, page) }
 
 	// Sign in: no token is pasted anywhere.
 	var who string
-	require.NoError(t, chromedp.Run(ctx,
+	step(t, ctx, "the sign-in page",
 		chromedp.Navigate(b.srv.URL+"/ui/"),
 		chromedp.WaitVisible(`#signin-entra`, chromedp.ByID),
-	))
+	)
 	check("sign-in")
-	require.NoError(t, chromedp.Run(ctx, chromedp.Click(`#signin-entra`, chromedp.ByID), chromedp.WaitVisible(`#username`, chromedp.ByID)))
+	step(t, ctx, "the simulated Entra ID's page", chromedp.Click(`#signin-entra`, chromedp.ByID), chromedp.WaitVisible(`#username`, chromedp.ByID))
 	check("simulated Entra ID sign-in")
 	shot("entra-signin")
-	require.NoError(t, chromedp.Run(ctx,
+	step(t, ctx, "signing in",
 		chromedp.SendKeys(`#username`, "lead@contoso.com", chromedp.ByID),
 		chromedp.SendKeys(`#password`, "any password", chromedp.ByID),
 		chromedp.Click(`#signin`, chromedp.ByID),
 		chromedp.WaitVisible(`#import-csv`, chromedp.ByID),
 		chromedp.Text(`.who`, &who, chromedp.ByQuery),
-	))
+	)
 	require.Equal(t, "Morgan Lead", who)
 	require.Equal(t, []string{"lead@contoso.com"}, b.signin.SignedIn())
 	check("pilot groups")
@@ -145,13 +200,13 @@ func TestBrowserLeadJourney(t *testing.T) {
 	bad := filepath.Join(dir, "bad.csv")
 	require.NoError(t, os.WriteFile(bad, []byte("upn,display_name\nalice@contoso.com,Alice\nnot-an-address,Bob\n,Nobody\nalice@contoso.com,Alice again\n"), 0o644))
 	var problems string
-	require.NoError(t, chromedp.Run(ctx,
+	step(t, ctx, "importing a CSV with errors",
 		chromedp.SendKeys(`#import-name`, "Pilot: Finance", chromedp.ByID),
 		chromedp.SetUploadFiles(`#import-file`, []string{bad}, chromedp.ByID),
 		chromedp.Click(`#import-csv button`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#import-csv .result.error li`, chromedp.ByQuery),
 		chromedp.Text(`#import-csv .result`, &problems, chromedp.ByQuery),
-	))
+	)
 	require.Contains(t, problems, "line 3")
 	require.Contains(t, problems, "line 4")
 	require.Contains(t, problems, "line 5")
@@ -165,24 +220,24 @@ func TestBrowserLeadJourney(t *testing.T) {
 	good, err := filepath.Abs(filepath.Join("..", "..", "examples", "pilot-users.csv"))
 	require.NoError(t, err)
 	var summary string
-	require.NoError(t, chromedp.Run(ctx,
+	step(t, ctx, "importing the pilot file",
 		chromedp.SetUploadFiles(`#import-file`, []string{good}, chromedp.ByID),
 		chromedp.Click(`#import-csv button`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#plan`, chromedp.ByID),
 		chromedp.Text(`#group-summary`, &summary, chromedp.ByID),
-	))
+	)
 	require.Contains(t, summary, "0 of 200 done")
 	check("group before its plan")
 
 	// Plan with a preview first: the waves, their sizes and start times.
 	var preview, said string
-	require.NoError(t, chromedp.Run(ctx,
+	step(t, ctx, "previewing the plan",
 		chromedp.SetValue(`#plan-shorthand`, "canary 10, then waves of 95 every 25s, starting now", chromedp.ByID),
 		chromedp.SetValue(`#plan-concurrency`, "2", chromedp.ByID),
 		chromedp.Click(`#plan button[data-preview]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#plan .result table`, chromedp.ByQuery),
 		chromedp.Text(`#plan .result`, &preview, chromedp.ByQuery),
-	))
+	)
 	require.Contains(t, preview, "Preview: 3 waves, 200 users")
 	require.Contains(t, preview, "canary")
 	shot("plan-preview")
@@ -193,19 +248,19 @@ func TestBrowserLeadJourney(t *testing.T) {
 	waves, err := store.New(b.pool).WaveList(context.Background(), groups[0].ID)
 	require.NoError(t, err)
 	require.Empty(t, waves, "a preview keeps nothing")
-	require.NoError(t, chromedp.Run(ctx, confirm(`#plan button[data-save]`, &said)))
+	step(t, ctx, "saving the plan", confirm(`#plan button[data-save]`, &said))
 	require.Contains(t, said, "200 users not yet in a wave")
-	require.NoError(t, chromedp.Run(ctx, chromedp.WaitVisible(`.waves .wave`, chromedp.ByQuery)))
+	step(t, ctx, "the waves on the group's page", chromedp.WaitVisible(`.waves .wave`, chromedp.ByQuery))
 	waves, err = store.New(b.pool).WaveList(context.Background(), groups[0].ID)
 	require.NoError(t, err)
 	require.Len(t, waves, 3)
 	canary, wave1 := fmt.Sprintf("#wave-%d", waves[0].ID), fmt.Sprintf("#wave-%d", waves[1].ID)
 
 	// The canary completes on the page, which follows it without a reload.
-	require.NoError(t, chromedp.Run(ctx,
+	step(t, ctx, "the canary on the group's page",
 		chromedp.WaitVisible(canary, chromedp.ByQuery),
 		chromedp.Evaluate(`window.notReloaded = true`, nil),
-	))
+	)
 	eventually(t, ctx, "the canary", `document.querySelector('`+canary+` [data-field="state"]').textContent`, "completed", time.Minute)
 	eventually(t, ctx, "no reload", `String(window.notReloaded === true)`, "true", time.Second)
 	shot("canary-completed")
@@ -213,23 +268,25 @@ func TestBrowserLeadJourney(t *testing.T) {
 
 	// The next wave, while it runs: pause it, then resume it.
 	eventually(t, ctx, "wave 1 starting", `document.querySelector('`+wave1+` [data-field="state"]').textContent`, "running", time.Minute)
-	require.NoError(t, chromedp.Run(ctx,
+	step(t, ctx, "opening wave 1's page",
 		chromedp.Click(wave1+`-name a`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#action-pause`, chromedp.ByID),
-	))
+	)
 	check("running wave")
-	require.NoError(t, chromedp.Run(ctx, confirm(`#action-pause`, &said)))
+	step(t, ctx, "pausing wave 1", confirm(`#action-pause`, &said))
 	require.Contains(t, said, "Moves already in flight finish")
 	shot("pause-confirm")
-	require.NoError(t, chromedp.Run(ctx, chromedp.WaitVisible(`#action-resume`, chromedp.ByID)))
+	step(t, ctx, "the resume button", chromedp.WaitVisible(`#action-resume`, chromedp.ByID))
 	eventually(t, ctx, "wave paused", `document.querySelector('h1 [data-field="state"]').textContent`, "paused", 10*time.Second)
 	shot("wave-paused")
 	check("paused wave")
 	// The page reloads once the resume is done: wait for that, then watch.
-	require.NoError(t, chromedp.Run(ctx, chromedp.Evaluate(`window.beforeResume = true`, nil), confirm(`#action-resume`, &said)))
+	step(t, ctx, "resuming wave 1", chromedp.Evaluate(`window.beforeResume = true`, nil), confirm(`#action-resume`, &said))
 	require.Contains(t, said, "starts moving its remaining users")
 	eventually(t, ctx, "the page after the resume", `String(window.beforeResume === true)`, "false", 10*time.Second)
-	require.NoError(t, chromedp.Run(ctx, chromedp.WaitVisible(`#action-pause`, chromedp.ByID), chromedp.Evaluate(`window.notReloaded = true`, nil)))
+	step(t, ctx, "wave 1's page after the resume", chromedp.WaitVisible(`#action-pause`, chromedp.ByID), chromedp.Evaluate(`window.notReloaded = true`, nil))
+	// Only now may its moves go on: the page has loaded it running.
+	close(held.release)
 	// It runs on, and its page follows it without a reload.
 	eventually(t, ctx, "wave 1 completing", `document.querySelector('h1 [data-field="state"]').textContent`, "completed", 2*time.Minute)
 	// Its buttons follow: a completed wave offers a rollback, not a pause.
@@ -242,12 +299,12 @@ func TestBrowserLeadJourney(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, moves)
 	upn := moves[0].UPN
-	require.NoError(t, chromedp.Run(ctx,
+	step(t, ctx, "opening a moved user",
 		chromedp.Navigate(b.srv.URL+"/ui/lookup?q="+upn),
 		chromedp.WaitVisible(`#user-rollback`, chromedp.ByID),
-	))
+	)
 	check("moved user")
-	require.NoError(t, chromedp.Run(ctx, confirm(`#user-rollback`, &said)))
+	step(t, ctx, "rolling the user back", confirm(`#user-rollback`, &said))
 	require.Contains(t, said, "back on premises")
 	require.Contains(t, said, "brings no contacts from Teams")
 	// The lookup is read when opened: the agent reloads it.
@@ -257,8 +314,10 @@ func TestBrowserLeadJourney(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 		// The page reloads itself once the rollback is asked for; a load
 		// it cuts short is tried again.
-		err := chromedp.Run(ctx, chromedp.Navigate(b.srv.URL+"/ui/lookup?q="+upn), chromedp.WaitVisible(`#user-state`, chromedp.ByID),
+		load, cancel := context.WithTimeout(ctx, stepTimeout)
+		err := chromedp.Run(load, chromedp.Navigate(b.srv.URL+"/ui/lookup?q="+upn), chromedp.WaitVisible(`#user-state`, chromedp.ByID),
 			chromedp.Text(`#user-state`, &state, chromedp.ByID))
+		cancel()
 		if err != nil && !strings.Contains(err.Error(), "ERR_ABORTED") {
 			require.NoError(t, err)
 		}
@@ -267,22 +326,22 @@ func TestBrowserLeadJourney(t *testing.T) {
 
 	// Every page the lead used, and the ones they may open, pass the check.
 	for _, page := range []string{"/ui/settings", "/ui/readiness", fmt.Sprintf("/ui/waves/%d", waves[0].ID), "/ui/audit"} {
-		require.NoError(t, chromedp.Run(ctx, chromedp.Navigate(b.srv.URL+page), chromedp.WaitVisible(`main h1`, chromedp.ByQuery)))
+		step(t, ctx, "opening a page", chromedp.Navigate(b.srv.URL+page), chromedp.WaitVisible(`main h1`, chromedp.ByQuery))
 		check(page)
 	}
 	shot("audit-log")
 	var audit string
-	require.NoError(t, chromedp.Run(ctx, chromedp.Text(`main`, &audit, chromedp.ByQuery)))
+	step(t, ctx, "reading the audit log", chromedp.Text(`main`, &audit, chromedp.ByQuery))
 	for _, want := range []string{"lead@contoso.com", "sign in", "POST /api/v1/groups/{id}/plan", "POST /api/v1/waves/{id}/pause", "POST /api/v1/users/{identity}/rollback"} {
 		require.Contains(t, audit, want)
 	}
 	require.Equal(t, 1, strings.Count(audit, "POST /api/v1/groups/{id}/plan"), "the plan is in the audit log once; its preview changed nothing")
 
 	// On a phone, the wave's page fits the screen.
-	require.NoError(t, chromedp.Run(ctx, chromedp.EmulateViewport(390, 844), chromedp.Navigate(fmt.Sprintf("%s/ui/waves/%d", b.srv.URL, waves[1].ID)),
-		chromedp.WaitVisible(`main h1`, chromedp.ByQuery)))
+	step(t, ctx, "the wave's page on a phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(fmt.Sprintf("%s/ui/waves/%d", b.srv.URL, waves[1].ID)),
+		chromedp.WaitVisible(`main h1`, chromedp.ByQuery))
 	var overflow bool
-	require.NoError(t, chromedp.Run(ctx, chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth + 1`, &overflow)))
+	step(t, ctx, "measuring the page's width", chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth + 1`, &overflow))
 	require.False(t, overflow, "the wave's page fits a phone's width")
 	check("wave on a phone")
 	shot("wave-phone")
