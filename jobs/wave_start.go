@@ -142,7 +142,7 @@ const readinessRecheck = 30 * time.Second
 // waitForReadiness notes on the wave (once per reason) that it waits for a
 // hybrid readiness check, and looks again later.
 func (w *WaveStartWorker) waitForReadiness(ctx context.Context, wave migration.Wave, c migration.Check) error {
-	reason := fmt.Sprintf("not started: hybrid readiness check %s fails: %s. Fix: %s. A lead can start it anyway (override readiness).", c.Name, c.Evidence, c.Fix)
+	reason := fmt.Sprintf(migration.ReadinessHold+"%s fails: %s. Fix: %s. A lead can start it anyway (override readiness).", c.Name, c.Evidence, c.Fix)
 	if wave.StateReason != reason {
 		err := pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
 			q := store.New(tx)

@@ -273,19 +273,23 @@ func TestBrowserLeadJourney(t *testing.T) {
 		chromedp.WaitVisible(`#action-pause`, chromedp.ByID),
 	)
 	check("running wave")
+	// Pause and resume: the page changes in place, without a reload, its
+	// state and its buttons both.
+	step(t, ctx, "marking wave 1's page", chromedp.Evaluate(`window.notReloaded = true`, nil))
 	step(t, ctx, "pausing wave 1", confirm(`#action-pause`, &said))
 	require.Contains(t, said, "Moves already in flight finish")
 	shot("pause-confirm")
 	step(t, ctx, "the resume button", chromedp.WaitVisible(`#action-resume`, chromedp.ByID))
 	eventually(t, ctx, "wave paused", `document.querySelector('h1 [data-field="state"]').textContent`, "paused", 10*time.Second)
+	eventually(t, ctx, "what the pause did, said", `document.getElementById('action-status').textContent`, "Paused: moves in flight finish, no other starts.", 10*time.Second)
 	shot("wave-paused")
 	check("paused wave")
-	// The page reloads once the resume is done: wait for that, then watch.
-	step(t, ctx, "resuming wave 1", chromedp.Evaluate(`window.beforeResume = true`, nil), confirm(`#action-resume`, &said))
+	step(t, ctx, "resuming wave 1", confirm(`#action-resume`, &said))
 	require.Contains(t, said, "starts moving its remaining users")
-	eventually(t, ctx, "the page after the resume", `String(window.beforeResume === true)`, "false", 10*time.Second)
-	step(t, ctx, "wave 1's page after the resume", chromedp.WaitVisible(`#action-pause`, chromedp.ByID), chromedp.Evaluate(`window.notReloaded = true`, nil))
-	// Only now may its moves go on: the page has loaded it running.
+	step(t, ctx, "the pause button again", chromedp.WaitVisible(`#action-pause`, chromedp.ByID))
+	eventually(t, ctx, "wave 1 running again", `document.querySelector('h1 [data-field="state"]').textContent`, "running", 10*time.Second)
+	eventually(t, ctx, "no reload", `String(window.notReloaded === true)`, "true", time.Second)
+	// Only now may its moves go on: the page shows it running.
 	close(held.release)
 	// It runs on, and its page follows it without a reload.
 	eventually(t, ctx, "wave 1 completing", `document.querySelector('h1 [data-field="state"]').textContent`, "completed", 2*time.Minute)

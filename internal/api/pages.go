@@ -37,6 +37,7 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"waveDetail": waveDetail,
 	"failed":     func(p migration.Progress) int { return p.Counts[migration.MoveStateFailed] },
 	"unplanned":  unplanned,
+	"join":       strings.Join,
 	// What a rollback does to a user's contacts, as Microsoft says it.
 	"expectMovedBack": func() string { return migration.ExpectMovedBack },
 }).ParseFS(webFS, "web/*.html"))

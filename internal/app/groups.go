@@ -18,6 +18,8 @@ type WaveView struct {
 	// NextWindowOpen is when moves may start again, for a wave outside
 	// its maintenance windows.
 	NextWindowOpen *time.Time `json:"next_window_open,omitempty"`
+	// Actions are what a lead may do to the wave as it is now (Offers).
+	Actions []string `json:"actions"`
 }
 
 // GroupView is a pilot group with its waves, its progress and its failures
@@ -110,6 +112,7 @@ func (s *Service) WaveViews(ctx context.Context, waves []migration.Wave, now tim
 				views[i].NextWindowOpen = &next
 			}
 		}
+		views[i].Actions = views[i].offered()
 	}
 	return views, nil
 }

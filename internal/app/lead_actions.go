@@ -286,12 +286,7 @@ func (s *Service) WaveRollBack(ctx context.Context, a Actor, waveID int64) (migr
 			return err
 		}
 		counts := tallies[waveID].Counts
-		inFlight := 0
-		for st, n := range counts {
-			if st.InFlight() || st == migration.MoveStateQueued || st == migration.MoveStateRetrying {
-				inFlight += n
-			}
-		}
+		inFlight := unended(counts)
 		if w, err = q.WaveSetState(ctx, waveID, migration.WaveRollBack, "rollback requested by "+a.Name, "", a.Name); err != nil {
 			return err
 		}

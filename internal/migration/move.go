@@ -2,6 +2,7 @@ package migration
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -45,6 +46,20 @@ type Wave struct {
 	ThresholdSince    *time.Time `json:"-"`
 	ScheduleRev       int        `json:"-"`
 	LimitSuccesses    int        `json:"-"` // good moves since the adaptive limit last changed
+}
+
+// Unstarted reports whether the wave has moved no one yet and has not
+// ended: its users and its start time may still change.
+func (w Wave) Unstarted() bool { return w.StartedAt == nil && !w.State.Done() }
+
+// ReadinessHold begins the reason of a wave past its start time that waits
+// for a hybrid readiness check which blocks moves.
+const ReadinessHold = "not started: hybrid readiness check "
+
+// HeldByReadiness reports whether the wave waits, past its start time, for
+// a hybrid readiness check that blocks moves (a lead may start it anyway).
+func (w Wave) HeldByReadiness() bool {
+	return w.State == WaveStateScheduled && !w.ReadinessOverride && strings.HasPrefix(w.StateReason, ReadinessHold)
 }
 
 // Move is one user in one wave.

@@ -402,7 +402,7 @@ func (q *Queries) WaveMembersChange(ctx context.Context, waveID int64, add, remo
 	if err != nil {
 		return w, err
 	}
-	if w.State.Started() && w.StartedAt != nil || w.State.Done() || w.State == migration.WaveStateHalted {
+	if !w.Unstarted() {
 		return w, migration.Errorf(migration.EConflict, "wave_started", "%s has started (%s): users can be added or removed only before it starts", w.Name, w.State)
 	}
 	var problems []migration.Problem
@@ -474,7 +474,7 @@ func (q *Queries) WaveReschedule(ctx context.Context, waveID int64, startAt time
 	if err != nil {
 		return w, err
 	}
-	if w.StartedAt != nil || w.State.Done() {
+	if !w.Unstarted() {
 		return w, migration.Errorf(migration.EConflict, "wave_started", "%s has started (%s), so it cannot be rescheduled", w.Name, w.State)
 	}
 	if w, err = waveOrErr(q.gen.WaveReschedule(ctx, dbsqlc.WaveRescheduleParams{WaveID: waveID, StartAt: startAt})); err != nil {

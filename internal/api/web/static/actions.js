@@ -3,7 +3,9 @@
 // then sends the change to the API, the same route, use case, role check and
 // audit entry as any API client, with the session's anti-forgery token. The
 // answer is shown in the form's result area: the errors by line or field, or
-// what happened; then the page goes on as data-done says.
+// what happened; then the page goes on as data-done says: reload (the
+// default), live (the page follows the change itself), go:<path> (another
+// page) or the name of a renderer of the answer.
 (function () {
   "use strict";
   var meta = document.querySelector('meta[name="csrf-token"]');
@@ -153,6 +155,18 @@
     if (renderers[how]) { renderers[how](form, answer); return; }
     if (how.indexOf("go:") === 0) {
       location.assign(how.slice(3).replace("{id}", encodeURIComponent(answer && answer.id)));
+      return;
+    }
+    if (how === "live") {
+      // The page follows the change itself (dashboard.js): it is said in
+      // the page's status line, which outlives the form's buttons.
+      var status = document.getElementById("action-status");
+      if (status) {
+        status.textContent = form.dataset.doneText || "Done.";
+        status.hidden = false;
+      }
+      form.querySelector(".result").hidden = true;
+      document.dispatchEvent(new CustomEvent("cutover:changed"));
       return;
     }
     show(form, "ok", [el("p", form.dataset.doneText || "Done.")]);

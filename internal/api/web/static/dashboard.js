@@ -51,24 +51,34 @@
     bar.setAttribute("aria-label", w.name + ": " + w.progress.percent_done + "% done");
     set(card.querySelector('[data-field="counts"]'), counts(w.progress));
     set(card.querySelector('[data-field="detail"]'), detail(w));
-    refreshActions(w.state);
+    refreshActions((w.actions || []).join(" "));
   }
 
-  // refreshActions swaps the wave page's buttons for those of its new state
-  // (a running wave that completes offers a rollback, not a pause), read
-  // from the page itself; the rest of the page stays as it is.
+  // refreshActions swaps the wave page's buttons for those the wave offers
+  // now (a running wave that completes offers a rollback, not a pause), read
+  // from the page itself, when the answer's list of actions differs from
+  // the page's; the rest of the page stays as it is. A lead typing in one
+  // of the forms keeps it; a lead whose focus was on a button that goes is
+  // taken to the line that says what their last action did.
   var refreshing = false;
-  function refreshActions(state) {
+  function refreshActions(offered) {
     var actions = document.getElementById("wave-actions");
-    if (!actions || actions.dataset.state === state || refreshing) { return; }
+    if (!actions || actions.dataset.actions === offered || refreshing) { return; }
     refreshing = true;
     fetch(location.pathname, { credentials: "same-origin", headers: { Accept: "text/html" } })
       .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.text(); })
       .then(function (html) {
         var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("wave-actions");
-        if (fresh && !actions.contains(document.activeElement)) { actions.replaceWith(fresh); }
+        var focus = document.activeElement;
+        var typing = actions.contains(focus) && focus.matches("input, textarea, select") && focus.value;
+        if (!fresh || typing) { return; }
+        actions.replaceWith(fresh);
+        if (actions.contains(focus)) {
+          var status = document.getElementById("action-status");
+          if (status) { status.tabIndex = -1; status.focus(); }
+        }
       })
-      .catch(function () { /* the buttons stay; the API refuses what the state does not allow */ })
+      .catch(function () { /* the buttons stay; the API refuses what the wave does not offer */ })
       .finally(function () { refreshing = false; });
   }
 
@@ -203,6 +213,15 @@
       retryWait = Math.min(retryWait * 2, RETRY_MAX);
     }
   }
+
+  // A lead's action on this page changed it: read it at once rather than
+  // wait for the stream, which says so too within a moment.
+  document.addEventListener("cutover:changed", function () {
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
+      .then(render)
+      .catch(function () { /* the stream or the polling brings it */ });
+  });
 
   connect();
   startPolling(); // until the stream's first event
