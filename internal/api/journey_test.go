@@ -504,6 +504,35 @@ func TestPageSessionWrites(t *testing.T) {
 		return send("GET", "/api/v1/me", leadSecret, "", "").StatusCode == http.StatusUnauthorized
 	}, 10*time.Second, 100*time.Millisecond, "a signed-out session reads nothing")
 
+	// A sign-in posted by another site (with a token of its own) is
+	// refused and starts no session; the same from the page does.
+	signin := func(origin string) *http.Response {
+		r, err := http.NewRequest("POST", b.srv.URL+"/ui/signin", strings.NewReader("token="+b.token))
+		require.NoError(t, err)
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Header.Set("Origin", origin)
+		res, err := noRedirect.Do(r)
+		require.NoError(t, err)
+		res.Body.Close()
+		return res
+	}
+	res = signin("https://evil.example")
+	require.Equal(t, http.StatusForbidden, res.StatusCode)
+	require.Empty(t, res.Cookies(), "no session for a forged sign-in")
+	entries, err = svc.AuditLog(ctx, 1, 0)
+	require.NoError(t, err)
+	require.Equal(t, store.AuditEntry{Actor: "anonymous from https://evil.example", Action: "sign in", Outcome: "refused 403 cross_origin"},
+		store.AuditEntry{Actor: entries[0].Actor, Action: entries[0].Action, Outcome: entries[0].Outcome})
+	res = signin(b.srv.URL)
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	require.NotEmpty(t, res.Cookies(), "the page's own sign-in starts a session")
+
+	// A session past its expiry reads nothing.
+	_, expired, err := svc.SessionStart(ctx, app.As("test"), store.NewSession{Name: "late@contoso.com", Role: auth.RoleLead, Via: "entra",
+		ExpiresAt: time.Now().Add(-time.Minute)})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusUnauthorized, send("GET", "/api/v1/me", expired, "", "").StatusCode, "an expired session reads nothing")
+
 	// An admin ends another's session.
 	other, _ := start(auth.RoleLead)
 	require.Equal(t, http.StatusOK, send("GET", "/api/v1/me", other, "", "").StatusCode)

@@ -69,8 +69,15 @@ func (s *Server) refuseSignin(w http.ResponseWriter, r *http.Request, status int
 	s.render(w, r, status, "signin", page{Title: "Sign in", Message: message, Next: next})
 }
 
-// pageSigninPost signs in with an API token.
+// pageSigninPost signs in with an API token. A sign-in posted from another
+// site is refused: it would sign the browser in as whoever's token that
+// site sent, and what its user then did would be done under that name.
 func (s *Server) pageSigninPost(w http.ResponseWriter, r *http.Request) {
+	if err := s.crossOrigin.Check(r); err != nil {
+		s.refuseSignin(w, r, http.StatusForbidden, "anonymous from "+cmp.Or(r.Header.Get("Origin"), "another site"), "cross_origin",
+			"A sign-in must come from this page; that one came from another site.", "")
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
 	if err := r.ParseForm(); err != nil {
 		s.render(w, r, http.StatusBadRequest, "signin", page{Title: "Sign in", Message: "The form could not be read; try again."})
