@@ -46,17 +46,25 @@ func entraGroups() map[string]sim.GraphGroup {
 func setupGraph(t *testing.T, gcfg sim.GraphConfig) *testBundle {
 	t.Helper()
 	shell := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}})
+	dir := simGraph(t, shell, gcfg)
+	pool := dbtest.Pool(t)
+	client := jobstest.Start(t, pool, shell)
+	srv := httptest.NewServer(api.NewServer(pool, app.New(pool, client), slog.New(slog.DiscardHandler), &api.Options{Directory: dir}).Handler())
+	t.Cleanup(srv.Close)
+	return &testBundle{srv: srv, shell: shell, pool: pool, token: newToken(t, pool, auth.RoleLead)}
+}
+
+// simGraph is Microsoft Graph through the SDK (internal/graph) on a
+// simulated tenant over shell's users, as `cutover serve --graph` reads it.
+func simGraph(t *testing.T, shell *sim.Shell, gcfg sim.GraphConfig) *graph.Directory {
+	t.Helper()
 	fake, err := sim.StartGraph(shell, gcfg)
 	require.NoError(t, err)
 	t.Cleanup(fake.Close)
 	dir, err := graph.New(graph.Config{TenantID: fake.TenantID(), ClientID: "cutover-test", ClientSecret: "test-secret",
 		GraphURL: fake.GraphURL(), AuthorityHost: fake.URL() + "/", HTTPClient: fake.Client()})
 	require.NoError(t, err)
-	pool := dbtest.Pool(t)
-	client := jobstest.Start(t, pool, shell)
-	srv := httptest.NewServer(api.NewServer(pool, app.New(pool, client), slog.New(slog.DiscardHandler), &api.Options{Directory: dir}).Handler())
-	t.Cleanup(srv.Close)
-	return &testBundle{srv: srv, shell: shell, pool: pool, token: newToken(t, pool, auth.RoleLead)}
+	return dir
 }
 
 type entraGroup struct {

@@ -223,6 +223,20 @@
       .catch(function () { /* the stream or the polling brings it */ });
   });
 
+  // A page left (for another, or kept in the browser's back-forward cache)
+  // closes its stream: a browser opens at most six connections to a host,
+  // and streams of pages no longer shown would take them all, leaving the
+  // lead's next action waiting for one. A page shown again reconnects.
+  window.addEventListener("pagehide", function () {
+    close();
+    stopPolling();
+    clearTimeout(retryTimer);
+    retryTimer = null;
+  });
+  window.addEventListener("pageshow", function (e) {
+    if (e.persisted) { connect(); startPolling(); }
+  });
+
   connect();
   startPolling(); // until the stream's first event
 })();
