@@ -38,12 +38,13 @@ type pagesBundle struct {
 
 func setupPages(t *testing.T, shell *sim.Shell) *pagesBundle {
 	t.Helper()
-	return setupPagesWorking(t, shell, shell)
+	return setupPagesWorking(t, shell, shell, nil)
 }
 
 // setupPagesWorking is setupPages with the workers calling the shell
-// through workers, a wrapper of the test's own around shell.
-func setupPagesWorking(t *testing.T, shell *sim.Shell, workers migration.Shell) *pagesBundle {
+// through workers, a wrapper of the test's own around shell, and the pages
+// reading Microsoft Graph through dir if it is not nil.
+func setupPagesWorking(t *testing.T, shell *sim.Shell, workers migration.Shell, dir migration.Directory) *pagesBundle {
 	t.Helper()
 	pool := dbtest.Pool(t)
 	log := slog.New(slog.DiscardHandler)
@@ -66,7 +67,7 @@ func setupPagesWorking(t *testing.T, shell *sim.Shell, workers migration.Shell) 
 	oidc, err := auth.NewOIDC(auth.OIDCConfig{Issuer: signin.Issuer(), ClientID: signin.ClientID(), ClientSecret: signin.ClientSecret(),
 		RedirectURL: srv.URL + "/ui/signin/callback", Roles: roles})
 	require.NoError(t, err)
-	server := api.NewServer(pool, app.New(pool, client).WithNotifier(notifier), log, &api.Options{SignIn: oidc})
+	server := api.NewServer(pool, app.New(pool, client).WithNotifier(notifier), log, &api.Options{SignIn: oidc, Directory: dir})
 	server.ServeLive(hub)
 	t.Cleanup(server.CloseLive)
 	srv.Config.Handler = server.Handler()
@@ -170,7 +171,7 @@ func TestBrowserLeadJourney(t *testing.T) {
 	// has been paused, resumed and loaded running, so that it cannot end
 	// before a click or a page the test is waiting for.
 	held := holdAfter(shell, 10)
-	b := setupPagesWorking(t, shell, held)
+	b := setupPagesWorking(t, shell, held, nil)
 	shot := func(name string) { browsertest.Screenshot(t, ctx, "journey-"+name) }
 	check := func(page string) { browsertest.AssertAccessible(t, ctx, page) }
 
@@ -231,6 +232,9 @@ func TestBrowserLeadJourney(t *testing.T) {
 
 	// Plan with a preview first: the waves, their sizes and start times.
 	var preview, said string
+	var saveHidden bool
+	step(t, ctx, "the plan's save before a preview", chromedp.Evaluate(`document.querySelector('#plan button[data-save]').hidden`, &saveHidden))
+	require.True(t, saveHidden, "a plan is saved from its preview only")
 	step(t, ctx, "previewing the plan",
 		chromedp.SetValue(`#plan-shorthand`, "canary 10, then waves of 95 every 25s, starting now", chromedp.ByID),
 		chromedp.SetValue(`#plan-concurrency`, "2", chromedp.ByID),
@@ -250,6 +254,7 @@ func TestBrowserLeadJourney(t *testing.T) {
 	require.Empty(t, waves, "a preview keeps nothing")
 	step(t, ctx, "saving the plan", confirm(`#plan button[data-save]`, &said))
 	require.Contains(t, said, "200 users not yet in a wave")
+	require.Contains(t, said, "Preview: 3 waves, 200 users, the first starting", "the save's confirmation says what the preview showed")
 	step(t, ctx, "the waves on the group's page", chromedp.WaitVisible(`.waves .wave`, chromedp.ByQuery))
 	waves, err = store.New(b.pool).WaveList(context.Background(), groups[0].ID)
 	require.NoError(t, err)
@@ -303,8 +308,11 @@ func TestBrowserLeadJourney(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, moves)
 	upn := moves[0].UPN
-	step(t, ctx, "opening a moved user",
-		chromedp.Navigate(b.srv.URL+"/ui/lookup?q="+upn),
+	step(t, ctx, "looking a moved user up",
+		chromedp.Click(`nav a[href="/ui/lookup"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#q`, chromedp.ByID),
+		chromedp.SendKeys(`#q`, upn, chromedp.ByID),
+		chromedp.Submit(`#q`, chromedp.ByID),
 		chromedp.WaitVisible(`#user-rollback`, chromedp.ByID),
 	)
 	check("moved user")

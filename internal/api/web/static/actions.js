@@ -120,7 +120,13 @@
       wrap.setAttribute("role", "region");
       wrap.setAttribute("aria-label", "Plan preview");
       wrap.appendChild(table);
-      show(form, "ok", [el("p", "Preview: " + waves.length + " waves, " + total + " users. Nothing is saved until you save the plan."), wrap]);
+      var said = "Preview: " + waves.length + " waves, " + total + " users";
+      show(form, "ok", [el("p", said + ". Nothing is saved until you save the plan."), wrap]);
+      // The confirmation of the save says what the preview showed; an edit
+      // of the form after it hides the save until the next preview.
+      form.dataset.confirmBase = form.dataset.confirmBase || form.dataset.confirm;
+      form.dataset.confirm = form.dataset.confirmBase + " " + said + ", the first starting " +
+        (waves.length ? when(waves[0].start_at) : "") + ".";
       var save = form.querySelector('[data-save]');
       if (save) { save.hidden = false; }
     },
@@ -203,6 +209,14 @@
       .catch(function (e) { show(form, "error", [el("p", "The server could not be reached: " + e.message)]); })
       .finally(function () { buttons.forEach(function (b) { b.disabled = false; }); });
   }
+
+  document.addEventListener("input", function (ev) {
+    var form = ev.target.form;
+    var save = form && form.querySelector('[data-save]');
+    if (!save || save.hidden) { return; }
+    save.hidden = true;
+    show(form, "busy", [el("p", "The plan changed: preview it again before saving.")]);
+  });
 
   document.addEventListener("submit", function (ev) {
     var form = ev.target;
