@@ -157,9 +157,12 @@ func (s *Server) pageSigninCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !id.Role.Valid() {
-		s.refuseSignin(w, r, http.StatusForbidden, id.Name, "no_role",
-			"You signed in as "+id.Name+", but your account has no role in cutover. Ask an administrator to assign you one of the app's roles ("+
-				s.signin.Roles()+") in Entra ID, then sign in again.", "")
+		msg := "You signed in as " + id.Name + ", but your account has no role in cutover. Ask an administrator to assign you one of the app's roles (" +
+			s.signin.Roles() + ") in Entra ID, then sign in again."
+		if id.GroupsOverage {
+			msg += " Your account is in more groups than Entra ID puts in a sign-in token, so cutover cannot see them: a role given by a group will not reach it; an app role assigned to you (or to a group you are in) will."
+		}
+		s.refuseSignin(w, r, http.StatusForbidden, id.Name, "no_role", msg, "")
 		return
 	}
 	s.startSession(w, r, store.NewSession{Name: id.Name, DisplayName: id.DisplayName, Role: id.Role, Via: "entra", Subject: id.Subject}, pending.Next)

@@ -191,6 +191,12 @@ type Identity struct {
 	Role Role
 	// Claims are the app roles and groups the token carried.
 	Roles, Groups []string
+	// GroupsOverage is set when the account is in more groups than an ID
+	// token carries (200): the token names where to read them instead
+	// ("_claim_names": {"groups": ...}) and carries none, so a mapping by
+	// group finds no role (MicrosoftDocs/entra-docs,
+	// docs/identity-platform/id-token-claims-reference.md, groups:src1).
+	GroupsOverage bool
 }
 
 // ErrSignIn is a sign-in the provider or its answer refused; the message
@@ -229,18 +235,19 @@ func (o *OIDC) Finish(ctx context.Context, p Pending, state, code string) (Ident
 	// The claims of an Entra ID v2.0 ID token (MicrosoftDocs/entra-docs,
 	// docs/identity-platform/id-token-claims-reference.md).
 	var c struct {
-		Name              string   `json:"name"`
-		PreferredUsername string   `json:"preferred_username"`
-		OID               string   `json:"oid"`
-		TID               string   `json:"tid"`
-		Roles             []string `json:"roles"`
-		Groups            []string `json:"groups"`
+		Name              string            `json:"name"`
+		PreferredUsername string            `json:"preferred_username"`
+		OID               string            `json:"oid"`
+		TID               string            `json:"tid"`
+		Roles             []string          `json:"roles"`
+		Groups            []string          `json:"groups"`
+		ClaimNames        map[string]string `json:"_claim_names"`
 	}
 	if err := idt.Claims(&c); err != nil {
 		return Identity{}, fmt.Errorf("%w: the ID token's claims cannot be read: %v", ErrSignIn, err)
 	}
 	id := Identity{Name: c.PreferredUsername, DisplayName: c.Name, Subject: c.TID + "/" + c.OID,
-		Roles: c.Roles, Groups: c.Groups, Role: o.cfg.Roles.RoleOf(c.Roles, c.Groups)}
+		Roles: c.Roles, Groups: c.Groups, Role: o.cfg.Roles.RoleOf(c.Roles, c.Groups), GroupsOverage: c.ClaimNames["groups"] != ""}
 	if id.Name == "" {
 		id.Name = idt.Subject
 	}
