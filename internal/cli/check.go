@@ -35,6 +35,7 @@ func (p Program) runCheck(ctx context.Context, args []string, getenv Env, stdout
 		return err
 	}
 	defer a.close()
+	sayIfSimulated(stderr, k.simulated())
 	jc, err := jobsConfig(workerFlags{}, gf, sh, a.dir)
 	if err != nil {
 		return err

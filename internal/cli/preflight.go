@@ -60,6 +60,7 @@ func (p Program) runPreflight(ctx context.Context, args []string, getenv Env, st
 	if err != nil {
 		return err
 	}
+	sayIfSimulated(stderr, k.simulated())
 	defer a.close()
 	svc, dir := app.New(a.pool, nil), a.dir
 	now := time.Now()

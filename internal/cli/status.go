@@ -101,7 +101,20 @@ func printStatus(w io.Writer, st app.UserStatus) {
 // saySimulated writes, on standard error (the output stays the answer),
 // that the deployment runs against a simulated tenant, when it does.
 func saySimulated(ctx context.Context, svc *app.Service, w io.Writer) {
-	if sim, err := svc.Simulated(ctx); err == nil && sim.Any() {
+	if sim, err := svc.Simulated(ctx); err == nil {
+		sayIfSimulated(w, sim)
+	}
+}
+
+// sayIfSimulated writes the banner of what is simulated, if anything is.
+func sayIfSimulated(w io.Writer, sim store.Simulated) {
+	if sim.Any() {
 		fmt.Fprintln(w, "SIMULATED TENANT: "+sim.Says())
 	}
+}
+
+// simulated says which of this command's own shell and Graph are the
+// simulated tenant's.
+func (k checkFlags) simulated() store.Simulated {
+	return store.Simulated{Shell: k.sh.simulated(), Graph: k.gf.Graph == "sim"}
 }

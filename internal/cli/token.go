@@ -40,6 +40,7 @@ func runToken(ctx context.Context, args []string, getenv Env, stdout, stderr io.
 	defer pool.Close()
 	who := cliActor(getenv)
 	svc := app.New(pool, nil)
+	saySimulated(ctx, svc, stderr)
 	switch action {
 	case "create":
 		a := app.Actor{Name: who, Action: "token create", Target: "token " + name}

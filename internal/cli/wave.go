@@ -298,6 +298,7 @@ func runWebhook(ctx context.Context, args []string, getenv Env, stdout, stderr i
 	}
 	defer pool.Close()
 	svc := app.New(pool, nil)
+	saySimulated(ctx, svc, stderr)
 	switch {
 	case action == "add" && f.NArg() == 0:
 		h, err := svc.WebhookAdd(ctx, app.As(cliActor(getenv)), app.WebhookRequest{Name: name, URL: url, Format: format})

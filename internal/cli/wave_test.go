@@ -89,6 +89,14 @@ func TestLeadCommands(t *testing.T) {
 	require.NoError(t, q.SettingsSetSimulated(ctx, store.Simulated{Shell: true}))
 	_, stdout, stderr := run(t, env, "report", "--wave", id)
 	require.Contains(t, stderr, "SIMULATED TENANT: The on-premises shell is simulated: no user is moved.")
+	for _, args := range [][]string{{"webhook", "list"}, {"token", "list"}, {"settings"}, {"wave", "show", id}} {
+		code, _, stderr := run(t, env, args...)
+		require.Equal(t, 0, code, "%v: %s", args, stderr)
+		require.Contains(t, stderr, "SIMULATED TENANT: The on-premises shell is simulated", "%v says so", args)
+	}
+	// A command with a shell of its own says whether that one is.
+	_, _, stderr = run(t, env, "check", "--shell", "sim")
+	require.Contains(t, stderr, "SIMULATED TENANT: The on-premises shell is simulated")
 	rows, err := csv.NewReader(strings.NewReader(stdout)).ReadAll()
 	require.NoError(t, err)
 	require.Len(t, rows, 5)
