@@ -170,6 +170,7 @@ func (s *Server) Routes() []Route {
 		{"GET", "/metrics", helpdesk, s.serveMetrics, false},
 		{"GET", "/api/v1/me", helpdesk, s.me, false},
 		{"GET", "/api/v1/users/{identity}", helpdesk, s.userGet, false},
+		{"GET", "/api/v1/users/{identity}/live", helpdesk, s.userLive, false},
 		{"POST", "/api/v1/users/{identity}/retry", lead, s.userRetry, false},
 		{"POST", "/api/v1/users/{identity}/rollback", lead, s.userRollback, false},
 		{"GET", "/api/v1/groups", lead, s.groupList, false},

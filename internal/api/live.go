@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -67,8 +68,21 @@ func (s *Server) LiveReads() int64 {
 func (s *Server) feeds() *live.Feeds { return s.live.Load() }
 
 // liveRead builds a topic's answer as the JSON routes do (waveGet,
-// groupGet), so that an event's data is what a poll would have got.
+// groupGet, userGet), so that an event's data is what a poll would have got.
 func (s *Server) liveRead(ctx context.Context, t live.Topic) ([]byte, []int64, error) {
+	if t.User != "" {
+		st, err := s.app.LookUp(ctx, t.User, s.now())
+		if err != nil {
+			return nil, nil, err
+		}
+		var waves []int64
+		for _, m := range append(st.PreviousMoves, ptrValues(st.Move)...) {
+			waves = append(waves, m.WaveID)
+		}
+		slices.Sort(waves)
+		data, err := json.Marshal(st)
+		return data, slices.Compact(waves), err
+	}
 	if t.Group {
 		v, err := s.app.GroupStatus(ctx, t.ID, s.now())
 		if err != nil {
@@ -101,6 +115,20 @@ func (s *Server) waveLive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.stream(w, r, live.WaveTopic(id), "wave")
+}
+
+// userLive streams a user's answer (the helpdesk's lookup): events named
+// "user".
+func (s *Server) userLive(w http.ResponseWriter, r *http.Request) {
+	s.stream(w, r, live.UserTopic(r.PathValue("identity")), "user")
+}
+
+// ptrValues is the value p points at, as a slice of none or one.
+func ptrValues[T any](p *T) []T {
+	if p == nil {
+		return nil
+	}
+	return []T{*p}
 }
 
 // groupLive streams a group's answer: events named "group".

@@ -295,6 +295,37 @@ func TestLiveGroupNewWave(t *testing.T) {
 	require.Len(t, v.Waves, 1)
 }
 
+// TestLiveUser: a user's page hears of their move as it goes, each event
+// what GET answers, the last one the move's end, within two seconds of it.
+func TestLiveUser(t *testing.T) {
+	t.Parallel()
+	b := setupLive(t, sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}, MoveLatency: 300 * time.Millisecond}))
+	g := b.createGroup(t, "live user", users(3, "lu."))
+	const upn = "lu.001@contoso.com"
+	waveID := decode[struct {
+		Waves []wave `json:"waves"`
+	}](t, b.plan(t, g.ID, map[string]any{"waves": []map[string]any{{"size": 3, "start_at": future().Format(time.RFC3339), "concurrency": 1}}}), http.StatusCreated).Waves[0].ID
+
+	s := b.open(t, "/api/v1/users/"+upn+"/live")
+	first := s.next(t, 2*time.Second)
+	require.Equal(t, "user", first.Name)
+	sameJSON(t, b.get(t, "/api/v1/users/"+upn).Body, first.Data)
+	stateOf := func(e sseEvent) string {
+		var u userStatus
+		require.NoError(t, json.Unmarshal([]byte(e.Data), &u))
+		return u.State
+	}
+	require.Equal(t, "pending", stateOf(first))
+
+	decode[wave](t, b.waveAction(t, waveID, "reschedule", map[string]string{"start_at": "now"}), http.StatusOK)
+	events := s.until(t, 30*time.Second, func(e sseEvent) bool { return stateOf(e) == "moved" })
+	require.Greater(t, len(events), 1, "the move was heard on its way, not only at its end")
+	var end time.Time
+	require.NoError(t, b.pool.QueryRow(context.Background(), `SELECT finished_at FROM moves WHERE upn = $1`, upn).Scan(&end))
+	require.Less(t, events[len(events)-1].At.Sub(end), 2*time.Second)
+	sameJSON(t, b.get(t, "/api/v1/users/"+upn).Body, events[len(events)-1].Data)
+}
+
 // TestLiveSharedReads: twenty pages on a running wave cost one read per
 // batch of changes between them, not one each.
 func TestLiveSharedReads(t *testing.T) {

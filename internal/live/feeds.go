@@ -15,6 +15,8 @@ import (
 type Topic struct {
 	Group bool
 	ID    int64
+	// User is a user's page, by UPN or SIP address as the page asked.
+	User string
 }
 
 // WaveTopic is a wave's page.
@@ -23,8 +25,16 @@ func WaveTopic(id int64) Topic { return Topic{ID: id} }
 // GroupTopic is a group's page, which shows each of its waves.
 func GroupTopic(id int64) Topic { return Topic{Group: true, ID: id} }
 
-// Read reads what a page of topic t shows (its JSON), and for a group the
-// IDs of its waves, whose changes concern the page.
+// UserTopic is a user's page (the helpdesk's lookup), which shows the
+// user's moves in their waves.
+func UserTopic(identity string) Topic { return Topic{User: identity} }
+
+// followsWaves reports whether the topic's page shows the waves its read
+// names (a group's, a user's) rather than the one wave it is.
+func (t Topic) followsWaves() bool { return t.Group || t.User != "" }
+
+// Read reads what a page of topic t shows (its JSON), and for a group or a
+// user the IDs of the waves whose changes concern the page.
 type Read func(ctx context.Context, t Topic) (data []byte, waves []int64, err error)
 
 // Update is a topic's answer as last read.
@@ -211,7 +221,7 @@ func (fd *feed) run() {
 	}
 	fd.publish(data)
 	close(fd.ready)
-	if fd.topic.Group {
+	if fd.topic.followsWaves() {
 		ch, cancel = fd.resubscribe(waves, cancel)
 	}
 	last := time.Now()
@@ -237,13 +247,13 @@ func (fd *feed) run() {
 		data, w, err := fd.readOnce()
 		if err != nil {
 			if !failing && f.ctx.Err() == nil {
-				f.log.Warn("live updates: reading a followed page failed; its pages keep the last answer until a read works", "group", fd.topic.Group, "id", fd.topic.ID, "error", err)
+				f.log.Warn("live updates: reading a followed page failed; its pages keep the last answer until a read works", "group", fd.topic.Group, "id", fd.topic.ID, "user", fd.topic.User, "error", err)
 			}
 			failing = true
 			continue
 		}
 		failing = false
-		if fd.topic.Group && !slices.Equal(w, waves) {
+		if fd.topic.followsWaves() && !slices.Equal(w, waves) {
 			waves = w
 			ch, cancel = fd.resubscribe(waves, cancel)
 		}
@@ -252,8 +262,11 @@ func (fd *feed) run() {
 }
 
 func (fd *feed) subscribe(waves []int64) (chan struct{}, func()) {
-	if fd.topic.Group {
+	switch {
+	case fd.topic.Group:
 		return fd.f.hub.subscribe(fd.topic.ID, waves)
+	case fd.topic.User != "":
+		return fd.f.hub.subscribe(0, waves)
 	}
 	return fd.f.hub.subscribe(0, []int64{fd.topic.ID})
 }

@@ -1,7 +1,8 @@
-// Live updates of a pilot group's or a wave's dashboard. The page follows
-// the server's stream of its answer (server-sent events, with the sign-in
-// cookie) and updates the progress bars, states, reasons and failures in
-// place as each event comes. Where the stream is cut (a proxy that buffers
+// Live updates of a pilot group's or a wave's dashboard, or of a user's
+// page. The page follows the server's stream of its answer (server-sent
+// events, with the sign-in cookie) and updates the progress bars, states,
+// reasons and failures in place as each event comes; a user's page takes
+// its card afresh from the server when the user's move changes. Where the stream is cut (a proxy that buffers
 // it, a server restarting, a server that does not stream) the page reads
 // the answer every two seconds instead, and tries the stream again later.
 // The "updated" line says which it does.
@@ -9,9 +10,10 @@
   "use strict";
   var root = document.getElementById("dashboard");
   if (!root) { return; }
-  var id = root.dataset.group, waveID = root.dataset.wave;
-  var kind = waveID ? "wave" : "group";
-  var url = waveID ? "/api/v1/waves/" + encodeURIComponent(waveID) : "/api/v1/groups/" + encodeURIComponent(id);
+  var id = root.dataset.group, waveID = root.dataset.wave, user = root.dataset.user;
+  var kind = user ? "user" : waveID ? "wave" : "group";
+  var url = user ? "/api/v1/users/" + encodeURIComponent(user) :
+    waveID ? "/api/v1/waves/" + encodeURIComponent(waveID) : "/api/v1/groups/" + encodeURIComponent(id);
   var states = ["moved", "skipped", "failed", "cancelled", "rolled_back"];
 
   var POLL = 2000;      // polling's interval, as before the stream
@@ -82,8 +84,33 @@
       .finally(function () { refreshing = false; });
   }
 
+  // renderUser takes the user's card afresh from the page when their move
+  // changed (its state, run or timeline), unless the agent is in the
+  // middle of an action on it.
+  var userKey = null, swapping = false;
+  function renderUser(u) {
+    var key = [u.state, u.move ? u.move.run : 0, (u.timeline || []).length].join("|");
+    var was = userKey;
+    userKey = key;
+    if (was === null || was === key || swapping) { return; }
+    var dialog = document.getElementById("confirm-dialog");
+    if (dialog && dialog.open) { userKey = was; return; }
+    swapping = true;
+    fetch(location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.text(); })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("user-status");
+        var card = document.getElementById("user-status");
+        if (fresh && card) { card.replaceWith(fresh); }
+      })
+      .catch(function () { userKey = was; /* read again at the next change */ })
+      .finally(function () { swapping = false; });
+  }
+
   function render(g) {
-    if (waveID) {
+    if (user) {
+      renderUser(g);
+    } else if (waveID) {
       renderWave(g);
     } else {
       set(document.getElementById("group-summary"),
