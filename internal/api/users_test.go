@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/sim"
 )
 
@@ -415,4 +417,41 @@ func TestRollbackUser(t *testing.T) {
 	})
 	require.Contains(t, st.Explanation.Expect, "brings no contacts from Teams")
 	require.Equal(t, 1, b.shell.CallsFor(moved).MoveToPool)
+}
+
+// A user's page offers the actions the use cases take: every user of a
+// wave that ran (moved, failed) and of one cancelled before its start is
+// tried with both, through the API; an action offered must be taken, one
+// not offered refused as a conflict.
+func TestUserOffersAreWhatTheUseCasesTake(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.shell.SetBehaviour("ran.001@contoso.com", sim.Behaviour{Kind: sim.KindLicenceMissing})
+	ran := b.planOne(t, "ran", 2, 2, nil)
+	b.waitWave(t, ran.ID, "completed", func(w wave) bool { return w.State == "completed" })
+	cancelled := b.planOne(t, "cancelled", 2, 2, map[string]any{"start_at": future().Format(time.RFC3339)})
+	decode[wave](t, b.waveAction(t, cancelled.ID, "cancel", nil), http.StatusOK)
+
+	svc := app.New(b.pool, nil)
+	tests := []struct {
+		upn    string
+		offers []string
+	}{
+		{"ran.000@contoso.com", []string{app.UserRollBack}},
+		{"ran.001@contoso.com", []string{app.UserRetry}},
+		{"cancelled.000@contoso.com", nil}, // cancelled before its start
+	}
+	for _, tt := range tests {
+		st, err := svc.LookUp(context.Background(), tt.upn, time.Now())
+		require.NoError(t, err)
+		require.Equal(t, tt.offers, st.Actions, tt.upn)
+		for _, a := range []string{app.UserRetry, app.UserRollBack} {
+			res := b.postJSON(t, "/api/v1/users/"+tt.upn+"/"+a, nil)
+			if st.Offers(a) {
+				require.Equal(t, 2, res.Status/100, "%s %s is offered: %s", tt.upn, a, res.Body)
+			} else {
+				require.Equal(t, http.StatusConflict, res.Status, "%s %s is not offered: %s", tt.upn, a, res.Body)
+			}
+		}
+	}
 }

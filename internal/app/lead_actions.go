@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -132,9 +133,7 @@ func (s *Service) UserRetry(ctx context.Context, a Actor, identity string) (migr
 		if err != nil {
 			return err
 		}
-		switch wave.State {
-		case migration.WaveStateRunning, migration.WaveStateCompleted, migration.WaveStatePaused:
-		default:
+		if !slices.Contains(retryIn, wave.State) {
 			return migration.Errorf(migration.EConflict, "wave_"+string(wave.State), "%s cannot be retried in %s, which is %s; retry the wave's failed users as a new wave instead", latest.UPN, wave.Name, wave.State)
 		}
 		if m, err = q.MoveRequeue(ctx, latest.ID, a.Name); err != nil {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/cutover/cutover/internal/migration"
@@ -24,7 +25,38 @@ type UserStatus struct {
 	Preflight      *store.Preflight          `json:"preflight,omitempty"`
 	PreviousMoves  []migration.Move          `json:"previous_moves,omitempty"`
 	Groups         []store.Membership        `json:"groups"`
+	// Actions are what a lead may do to the user's move now: UserRetry,
+	// UserRollBack. The pages show the buttons by it; the API's answer
+	// keeps the shape the helpdesk has always had.
+	Actions []string `json:"-"`
 }
+
+// A lead's actions on one user, as the pages name them (the API route
+// /api/v1/users/{identity}/<action>).
+const (
+	UserRetry    = "retry"    // Service.UserRetry
+	UserRollBack = "rollback" // Service.UserRollBack
+)
+
+// retryIn are the states of a wave in which a failed move can be retried
+// on its own (Service.UserRetry); in others its wave's failed users are
+// retried as a new wave.
+var retryIn = []migration.WaveState{migration.WaveStateRunning, migration.WaveStateCompleted, migration.WaveStatePaused}
+
+// userOffers lists what a lead may do to a move now, its wave being in
+// waveState: what UserRetry and UserRollBack take.
+func userOffers(m migration.Move, waveState migration.WaveState) []string {
+	switch {
+	case m.State == migration.MoveStateFailed && slices.Contains(retryIn, waveState):
+		return []string{UserRetry}
+	case m.State == migration.MoveStateMoved || m.State == migration.MoveStateRollbackFailed:
+		return []string{UserRollBack}
+	}
+	return nil
+}
+
+// Offers reports whether the user's move offers the action now.
+func (st UserStatus) Offers(action string) bool { return slices.Contains(st.Actions, action) }
 
 // LookUp finds a user by UPN or SIP address: their current (or latest)
 // move and its timeline, or the groups they wait in unplanned.
@@ -63,6 +95,16 @@ func (s *Service) LookUp(ctx context.Context, identity string, now time.Time) (U
 		st.Error = &f
 	}
 	st.Timeline, st.RollbackRecord = v.Timeline, v.Rollback
+	var waveState migration.WaveState
+	if current.State == migration.MoveStateFailed {
+		// Only a failed move's retry depends on its wave (rare: read then).
+		w, err := q.WaveGet(ctx, current.WaveID)
+		if err != nil {
+			return st, err
+		}
+		waveState = w.State
+	}
+	st.Actions = userOffers(current, waveState)
 	for _, m := range v.Moves {
 		if m.ID != current.ID {
 			st.PreviousMoves = append(st.PreviousMoves, m)
