@@ -104,9 +104,14 @@ func TestBrowserLeadActions(t *testing.T) {
 	require.Contains(t, reason, "hybrid readiness check")
 	check("wave held by readiness")
 	shot("held")
+	step(t, ctx, "marking the page", chromedp.Evaluate(`window.notReloaded = true`, nil))
 	said := act("starting the held wave", `#action-override`)
 	require.Contains(t, said, "although a hybrid readiness check that blocks moves fails")
 	state("the held wave completing", "completed", 2*time.Minute)
+	// Its failures and its timeline follow it too, without a reload.
+	eventually(t, ctx, "the failure listed", `String(document.querySelector('#failures tbody').textContent.includes('licence_missing'))`, "true", 10*time.Second)
+	eventually(t, ctx, "the completion in the timeline", `String(document.querySelector('#timeline tbody').textContent.includes('completed'))`, "true", 10*time.Second)
+	eventually(t, ctx, "no reload", `String(window.notReloaded === true)`, "true", time.Second)
 	check("completed wave with a failure")
 
 	// Its failed user, retried in a new wave: the page goes to it.

@@ -54,6 +54,38 @@
     set(card.querySelector('[data-field="counts"]'), counts(w.progress));
     set(card.querySelector('[data-field="detail"]'), detail(w));
     refreshActions((w.actions || []).join(" "));
+    refreshDetails([w.state, (w.progress.counts || {}).failed || 0, w.concurrency_limit].join("|"));
+  }
+
+  // refreshDetails takes the wave page's failures and timeline afresh from
+  // the page when what they show may have changed (its state, its failed
+  // count, its adaptive limit: each writes the timeline), at most once
+  // every DETAILS ms; a change held back by that is read when it is up.
+  var DETAILS = 2000, detailsAt = 0, detailsTimer = null, detailsBusy = false, detailsWant = "";
+  function refreshDetails(key) {
+    var details = document.getElementById("wave-details");
+    detailsWant = key;
+    if (!details || details.dataset.key === key || detailsBusy || detailsTimer) { return; }
+    var wait = detailsAt + DETAILS - Date.now();
+    if (wait > 0) {
+      detailsTimer = setTimeout(function () { detailsTimer = null; refreshDetails(detailsWant); }, wait);
+      return;
+    }
+    detailsBusy = true;
+    detailsAt = Date.now();
+    fetch(location.pathname, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.text(); })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("wave-details");
+        var now = document.getElementById("wave-details");
+        if (fresh && now) { now.replaceWith(fresh); }
+      })
+      .catch(function () { /* read again at the next change */ })
+      .finally(function () {
+        detailsBusy = false;
+        var now = document.getElementById("wave-details");
+        if (now && now.dataset.key !== detailsWant) { refreshDetails(detailsWant); }
+      });
   }
 
   // refreshActions swaps the wave page's buttons for those the wave offers
