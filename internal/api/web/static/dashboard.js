@@ -39,6 +39,15 @@
   }
   function set(el, text) { if (el && el.textContent !== text) { el.textContent = text; } }
 
+  // fromPage reads this page afresh from the server and resolves to the
+  // element id of it (null if the page has none): the parts of a page the
+  // stream's JSON does not carry are taken as the server renders them.
+  function fromPage(id) {
+    return fetch(location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.text(); })
+      .then(function (html) { return new DOMParser().parseFromString(html, "text/html").getElementById(id); });
+  }
+
   function renderWave(w) {
     var card = document.getElementById("wave-" + w.id);
     if (!card) { return; }
@@ -73,10 +82,8 @@
     }
     detailsBusy = true;
     detailsAt = Date.now();
-    fetch(location.pathname, { credentials: "same-origin", headers: { Accept: "text/html" } })
-      .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.text(); })
-      .then(function (html) {
-        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("wave-details");
+    fromPage("wave-details")
+      .then(function (fresh) {
         var now = document.getElementById("wave-details");
         if (fresh && now) { now.replaceWith(fresh); }
       })
@@ -99,10 +106,8 @@
     var actions = document.getElementById("wave-actions");
     if (!actions || actions.dataset.actions === offered || refreshing) { return; }
     refreshing = true;
-    fetch(location.pathname, { credentials: "same-origin", headers: { Accept: "text/html" } })
-      .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.text(); })
-      .then(function (html) {
-        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("wave-actions");
+    fromPage("wave-actions")
+      .then(function (fresh) {
         var focus = document.activeElement;
         var typing = actions.contains(focus) && focus.matches("input, textarea, select") && focus.value;
         if (!fresh || typing) { return; }
@@ -124,14 +129,12 @@
     var key = [u.state, u.move ? u.move.run : 0, (u.timeline || []).length].join("|");
     var was = userKey;
     userKey = key;
-    if (was === null || was === key || swapping) { return; }
+    if (was === null || was === key) { return; }
     var dialog = document.getElementById("confirm-dialog");
-    if (dialog && dialog.open) { userKey = was; return; }
+    if (swapping || dialog && dialog.open) { userKey = was; return; } // taken at the next event
     swapping = true;
-    fetch(location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
-      .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.text(); })
-      .then(function (html) {
-        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("user-status");
+    fromPage("user-status")
+      .then(function (fresh) {
         var card = document.getElementById("user-status");
         if (fresh && card) { card.replaceWith(fresh); }
       })
