@@ -142,6 +142,10 @@ func (f *fixtures) cases() map[string]func() request {
 			_, upns := f.group(1)
 			return request{path: "/api/v1/users/" + url.PathEscape(upns[0])}
 		},
+		"GET /api/v1/users/{identity}/live": func() request {
+			_, upns := f.group(1)
+			return request{path: "/api/v1/users/" + url.PathEscape(upns[0]) + "/live"}
+		},
 		"POST /api/v1/users/{identity}/retry": func() request {
 			_, upns := f.ended(2, 1)
 			return request{path: "/api/v1/users/" + upns[1] + "/retry"}
@@ -242,7 +246,7 @@ func expectedRole(route string) auth.Role {
 	case "GET /healthz", "GET /readyz", "GET /ui/signin", "POST /ui/signin", "POST /ui/signout", "GET /ui/static/{file}",
 		"GET /ui/signin/entra", "GET /ui/signin/callback":
 		return ""
-	case "GET /api/v1/me", "GET /api/v1/users/{identity}", "GET /metrics", "GET /ui/{$}", "GET /ui/lookup":
+	case "GET /api/v1/me", "GET /api/v1/users/{identity}", "GET /api/v1/users/{identity}/live", "GET /metrics", "GET /ui/{$}", "GET /ui/lookup":
 		return auth.RoleHelpdesk
 	case "GET /api/v1/tokens", "POST /api/v1/tokens", "DELETE /api/v1/tokens/{id}", "GET /api/v1/sessions", "DELETE /api/v1/sessions/{id}":
 		return auth.RoleAdmin

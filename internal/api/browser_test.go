@@ -134,6 +134,10 @@ func TestBrowserWaveDashboardLive(t *testing.T) {
 	}
 	var notReloaded bool
 	var progress float64
+	// The wave completes a moment after its last move ends (its review
+	// follows the move's own commit): the page shows it as the next event
+	// comes.
+	eventually(t, ctx, "the wave completed", `document.querySelector('#wave-1 [data-field="state"]').textContent`, "completed", 10*time.Second)
 	require.NoError(t, chromedp.Run(ctx,
 		chromedp.Evaluate(`window.notReloaded === true`, &notReloaded),
 		chromedp.Text(`#wave-1 [data-field="counts"]`, &counts, chromedp.ByQuery),
