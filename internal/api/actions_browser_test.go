@@ -247,7 +247,7 @@ func TestBrowserLeadActions(t *testing.T) {
 
 	// Every action is in the audit log, under the admin's name.
 	var audit string
-	step(t, ctx, "the audit log", chromedp.Click(`nav a[href="/ui/audit"]`, chromedp.ByQuery), chromedp.WaitVisible(`main h1`, chromedp.ByQuery),
+	step(t, ctx, "the audit log", chromedp.Click(`nav a[href="/ui/audit"]`, chromedp.ByQuery), chromedp.WaitVisible(`//h1[text()="Audit log"]`, chromedp.BySearch),
 		chromedp.Text(`main`, &audit, chromedp.ByQuery))
 	for _, want := range []string{"POST /api/v1/waves/{id}/override-readiness", "POST /api/v1/waves/{id}/retry-failed", "POST /api/v1/waves/{id}/rollback",
 		"POST /api/v1/waves/{id}/reschedule", "POST /api/v1/waves/{id}/members", "POST /api/v1/waves/{id}/pause", "POST /api/v1/waves/{id}/resume",
