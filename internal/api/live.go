@@ -76,7 +76,10 @@ func (s *Server) liveRead(ctx context.Context, t live.Topic) ([]byte, []int64, e
 			return nil, nil, err
 		}
 		var waves []int64
-		for _, m := range append(st.PreviousMoves, ptrValues(st.Move)...) {
+		if st.Move != nil {
+			waves = append(waves, st.Move.WaveID)
+		}
+		for _, m := range st.PreviousMoves {
 			waves = append(waves, m.WaveID)
 		}
 		slices.Sort(waves)
@@ -121,14 +124,6 @@ func (s *Server) waveLive(w http.ResponseWriter, r *http.Request) {
 // "user".
 func (s *Server) userLive(w http.ResponseWriter, r *http.Request) {
 	s.stream(w, r, live.UserTopic(r.PathValue("identity")), "user")
-}
-
-// ptrValues is the value p points at, as a slice of none or one.
-func ptrValues[T any](p *T) []T {
-	if p == nil {
-		return nil
-	}
-	return []T{*p}
 }
 
 // groupLive streams a group's answer: events named "group".
