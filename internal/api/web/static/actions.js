@@ -176,8 +176,24 @@
       return;
     }
     show(form, "ok", [el("p", form.dataset.doneText || "Done.")]);
-    if (how === "reload") { setTimeout(function () { location.reload(); }, 400); }
+    if (how === "reload") { reloadSoon(); }
   }
+
+  // reloadSoon reloads the page a moment after an action, long enough to
+  // read what it said; a lead who goes elsewhere in that moment (a link
+  // followed, a form sent) goes there, not back to this page.
+  var reloading = null;
+  function reloadSoon() {
+    reloading = setTimeout(function () { location.reload(); }, 400);
+  }
+  function stayGone() {
+    if (reloading !== null) { clearTimeout(reloading); reloading = null; }
+  }
+  document.addEventListener("click", function (ev) {
+    var a = ev.target.closest && ev.target.closest("a[href]");
+    if (a) { stayGone(); }
+  }, true);
+  if (window.navigation) { window.navigation.addEventListener("navigate", stayGone); }
 
   function submit(form, submitter) {
     var url = (submitter && submitter.dataset.url) || form.dataset.url;
