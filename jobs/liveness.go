@@ -17,7 +17,8 @@ import (
 // Wave events of worker processes.
 const (
 	// WaveEventWorkerLost: a worker process died with moves of the wave in
-	// flight; they went to live workers.
+	// flight; they went to live workers. The heartbeat that buries it
+	// writes it (cutover_heartbeat, sql/0017).
 	WaveEventWorkerLost = "worker_lost"
 	// WaveEventDatabaseLost: a worker process could not reach the database
 	// for a while; its moves waited.
@@ -87,12 +88,16 @@ func (l *liveness) run(client *river.Client[pgx.Tx]) {
 	failed := 0            // heartbeats in a row that did not get through
 	var lastBeat time.Time // this process's last heartbeat that got through
 	for {
-		// Only a process whose own heartbeats have got through of late
-		// buries others: one just back from a cut (the database restarted,
-		// say) would find every other process as silent as itself.
-		deadAfter := l.cfg.DeadAfter()
-		if time.Since(lastBeat) > 2*l.cfg.Heartbeat {
-			deadAfter = 100 * 365 * 24 * time.Hour
+		// A process buries others only once its own heartbeats get
+		// through, and gives them the time it was silent itself on top of
+		// DeadAfter: one just back from a cut (the database restarted, say)
+		// finds every other process as silent as itself and buries none,
+		// while one whose heartbeats are merely slow (a loaded machine,
+		// a heartbeat waiting for a lock) still finds a dead process a
+		// moment after DeadAfter.
+		deadAfter := 100 * 365 * 24 * time.Hour
+		if !lastBeat.IsZero() {
+			deadAfter = l.cfg.DeadAfter() + time.Since(lastBeat)
 		}
 		lost, err := store.New(l.pool).Heartbeat(ctx, l.cfg.ID, l.host, l.cfg.leaseTTL(), deadAfter, l.moves())
 		if err == nil {
@@ -131,8 +136,10 @@ func (l *liveness) run(client *river.Client[pgx.Tx]) {
 	}
 }
 
-// buried tells the lead of a worker process found dead: in its log, in the
-// timeline of each wave it had moves of in flight, and in the metrics.
+// buried tells the lead of a worker process found dead: in its log and in
+// the metrics. The timeline of each wave it had moves of in flight was told
+// by the heartbeat that buried it, in the same statement (sql/0017); the
+// pages of those waves are woken to read it.
 func (l *liveness) buried(ctx context.Context, w store.LostWorker) {
 	silent := time.Since(w.LastHeartbeat).Round(time.Second)
 	l.log.Warn("worker process found dead: its slots are free and its moves go to live workers",
@@ -143,24 +150,14 @@ func (l *liveness) buried(ctx context.Context, w store.LostWorker) {
 	if len(w.MoveIDs) == 0 {
 		return
 	}
-	q := store.New(l.pool)
-	waves, err := q.MoveWaves(ctx, w.MoveIDs)
+	waves, err := store.New(l.pool).MoveWaves(ctx, w.MoveIDs)
 	if err != nil {
-		l.log.Warn("telling the waves of a dead worker failed", "process", w.ID, "error", err)
+		// The pages poll too: they read the change within a few seconds.
+		l.log.Warn("waking the pages of a dead worker's waves failed", "process", w.ID, "error", err)
 		return
 	}
-	defer func() {
-		// Its moves went back to the queue: the pages of their waves read
-		// them again.
-		for wave := range waves {
-			l.cfg.Notifier.Touch(wave)
-		}
-	}()
-	for wave, n := range waves {
-		msg := fmt.Sprintf("worker %s stopped (no heartbeat for %s) with %d move(s) of this wave in flight: handed to live workers, no attempt counted", w.ID, silent, n)
-		if _, err := q.WaveEventAdd(ctx, wave, WaveEventWorkerLost, msg, "worker "+l.cfg.ID); err != nil {
-			l.log.Warn("telling a wave of a dead worker failed", "wave_id", wave, "error", err)
-		}
+	for wave := range waves {
+		l.cfg.Notifier.Touch(wave)
 	}
 }
 
