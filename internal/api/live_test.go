@@ -26,6 +26,7 @@ import (
 	"github.com/cutover/cutover/internal/browsertest"
 	"github.com/cutover/cutover/internal/dbtest"
 	"github.com/cutover/cutover/internal/live"
+	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/sim"
 	"github.com/cutover/cutover/jobs"
 	"github.com/cutover/cutover/jobs/jobstest"
@@ -62,6 +63,13 @@ type liveBundle struct {
 
 func setupLive(t *testing.T, shell *sim.Shell) *liveBundle {
 	t.Helper()
+	return setupLiveWorking(t, shell, shell)
+}
+
+// setupLiveWorking is setupLive with the workers' shell apart (one that
+// holds moves, say).
+func setupLiveWorking(t *testing.T, shell *sim.Shell, working migration.Shell) *liveBundle {
+	t.Helper()
 	url := dbtest.URL(t)
 	ctx := context.Background()
 	workers, err := pgxpool.New(ctx, url)
@@ -78,7 +86,7 @@ func setupLive(t *testing.T, shell *sim.Shell) *liveBundle {
 	log := slog.New(slog.DiscardHandler)
 	notifier := live.NewNotifier(workers, log)
 	t.Cleanup(notifier.Close) // after the workers stop (cleanups run last first)
-	client := jobstest.Start(t, workers, shell, func(c *jobs.Config) { c.LicenceSettle, c.Notifier = time.Nanosecond, notifier })
+	client := jobstest.Start(t, workers, working, func(c *jobs.Config) { c.LicenceSettle, c.Notifier = time.Nanosecond, notifier })
 	hub := live.NewHub(pool, log)
 	hubCtx, stopHub := context.WithCancel(ctx)
 	t.Cleanup(stopHub)
@@ -299,12 +307,14 @@ func TestLiveGroupNewWave(t *testing.T) {
 // what GET answers, the last one the move's end, within two seconds of it.
 func TestLiveUser(t *testing.T) {
 	t.Parallel()
-	b := setupLive(t, sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}, MoveLatency: 300 * time.Millisecond}))
+	shell := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}})
+	held := holdAfter(shell, 0) // every move call waits until the test has seen it begin
+	b := setupLiveWorking(t, shell, held)
 	g := b.createGroup(t, "live user", users(3, "lu."))
 	const upn = "lu.001@contoso.com"
 	waveID := decode[struct {
 		Waves []wave `json:"waves"`
-	}](t, b.plan(t, g.ID, map[string]any{"waves": []map[string]any{{"size": 3, "start_at": future().Format(time.RFC3339), "concurrency": 1}}}), http.StatusCreated).Waves[0].ID
+	}](t, b.plan(t, g.ID, map[string]any{"waves": []map[string]any{{"size": 3, "start_at": future().Format(time.RFC3339), "concurrency": 3}}}), http.StatusCreated).Waves[0].ID
 
 	s := b.open(t, "/api/v1/users/"+upn+"/live")
 	first := s.next(t, 2*time.Second)
@@ -317,9 +327,12 @@ func TestLiveUser(t *testing.T) {
 	}
 	require.Equal(t, "pending", stateOf(first))
 
+	// The move is heard on its way, not only at its end: the page shows
+	// the user being moved while the move call runs.
 	decode[wave](t, b.waveAction(t, waveID, "reschedule", map[string]string{"start_at": "now"}), http.StatusOK)
+	s.until(t, 30*time.Second, func(e sseEvent) bool { return stateOf(e) == "moving" })
+	close(held.release)
 	events := s.until(t, 30*time.Second, func(e sseEvent) bool { return stateOf(e) == "moved" })
-	require.Greater(t, len(events), 1, "the move was heard on its way, not only at its end")
 	var end time.Time
 	require.NoError(t, b.pool.QueryRow(context.Background(), `SELECT finished_at FROM moves WHERE upn = $1`, upn).Scan(&end))
 	require.Less(t, events[len(events)-1].At.Sub(end), 2*time.Second)
