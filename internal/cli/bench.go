@@ -951,7 +951,6 @@ func (b *bencher) lookup(ctx context.Context, sz benchSizes) (Figure, error) {
 		defer stop()
 		return load(ctx, clients, duration, op)
 	}
-	// Each HTTP load has a client of its own, with the same settings.
 	get := func(hc *http.Client, url, token string) error {
 		req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
 		if token != "" {
@@ -980,33 +979,32 @@ func (b *bencher) lookup(ctx context.Context, sz benchSizes) (Figure, error) {
 		return Figure{}, err
 	}
 
+	// gets drives GET url(rnd) with the same 50 clients, on an HTTP client
+	// of its own with the same settings.
+	gets := func(phase, token string, url func(*rand.Rand) string) (loadResult, error) {
+		hc := httpClient()
+		defer hc.CloseIdleConnections()
+		return measure(phase, func(rnd *rand.Rand) error { return get(hc, url(rnd), token) })
+	}
 	floorSrv := httptest.NewServer(memberHandler(pool))
 	defer floorSrv.Close()
-	floorClient := httpClient()
-	floor, err := measure("baseline: bare net/http handler, one pgx primary-key select", func(rnd *rand.Rand) error {
-		return get(floorClient, fmt.Sprintf("%s/members/%d", floorSrv.URL, 1+rnd.IntN(ids)), "")
+	floor, err := gets("baseline: bare net/http handler, one pgx primary-key select", "", func(rnd *rand.Rand) string {
+		return fmt.Sprintf("%s/members/%d", floorSrv.URL, 1+rnd.IntN(ids))
 	})
-	floorClient.CloseIdleConnections()
 	if err != nil {
 		return Figure{}, err
 	}
-
 	readsSrv := httptest.NewServer(userViewHandler(pool))
 	defer readsSrv.Close()
-	readsClient := httpClient()
-	reads, err := measure("floor: the same reads (the user view) behind a bare handler", func(rnd *rand.Rand) error {
-		return get(readsClient, fmt.Sprintf("%s/users/b%07d@contoso.com", readsSrv.URL, rnd.IntN(users)), helpdesk)
+	reads, err := gets("floor: the same reads (the user view) behind a bare handler", "", func(rnd *rand.Rand) string {
+		return fmt.Sprintf("%s/users/b%07d@contoso.com", readsSrv.URL, rnd.IntN(users))
 	})
-	readsClient.CloseIdleConnections()
 	if err != nil {
 		return Figure{}, err
 	}
-
-	ourClient := httpClient()
-	ours, err := measure("cutover: GET /api/v1/users/{upn}", func(rnd *rand.Rand) error {
-		return get(ourClient, fmt.Sprintf("%s/api/v1/users/b%07d@contoso.com", srv.URL, rnd.IntN(users)), helpdesk)
+	ours, err := gets("cutover: GET /api/v1/users/{upn}", helpdesk, func(rnd *rand.Rand) string {
+		return fmt.Sprintf("%s/api/v1/users/b%07d@contoso.com", srv.URL, rnd.IntN(users))
 	})
-	ourClient.CloseIdleConnections()
 	if err != nil {
 		return Figure{}, err
 	}
