@@ -29,6 +29,7 @@ type benchProgress struct {
 	start time.Time // the phase's start
 	open  bool      // the phase's line waits for its end
 	last  time.Time // the last update printed
+	asked time.Time // the last time due said yes
 	tenth int       // the tenth of the phase the last update printed
 	drawn int       // on a terminal, the length of the line drawn
 }
@@ -81,12 +82,19 @@ func (p *benchProgress) endPhase() {
 	p.endLocked()
 }
 
-// due reports whether an update would be printed now, for a count that
-// costs a query of its own.
+// due reports whether an update may be printed now, for a count that
+// costs a query of its own: at most once per progressEvery, whether or not
+// the count's update is printed, so that the count does not load the
+// database the benchmark measures.
 func (p *benchProgress) due() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.phase != "" && p.now().Sub(p.last) >= progressEvery
+	now := p.now()
+	if p.phase == "" || now.Sub(p.last) < progressEvery || now.Sub(p.asked) < progressEvery {
+		return false
+	}
+	p.asked = now
+	return true
 }
 
 // count reports done of total ("45000/100000 jobs queued"), at most once a

@@ -31,6 +31,9 @@ func TestBenchProgressPlainLines(t *testing.T) {
 	if p.due() != true {
 		t.Error("an update is due a second after the last")
 	}
+	if p.due() {
+		t.Error("an update is due again at once: a count asked for and not printed (the same tenth) would query on every poll")
+	}
 	p.count(100, 100, "jobs queued")
 	step(100 * time.Millisecond)
 	p.endPhase()
