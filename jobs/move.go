@@ -418,7 +418,9 @@ func (a *attempt) run(ctx context.Context) error {
 	if err != nil {
 		return a.fail(ctx, err)
 	}
-	a.pending = &store.MoveChange{MoveID: a.move.ID, Attempt: a.n, Actor: a.w.actor,
+	// Written with the outcome, and as it is (see finish): a crash that
+	// loses it leaves the move moving with its move call recorded.
+	a.pending = &store.MoveChange{MoveID: a.move.ID, Attempt: a.n, Actor: a.w.actor, NoFlush: true,
 		To: migration.MoveStateVerifying, Message: "move accepted; verifying the homing (Get-CsUser)"}
 	return a.verify(ctx)
 }
@@ -569,16 +571,36 @@ func (a *attempt) shellCall(ctx context.Context, call func(context.Context) erro
 // pending change if there is one, in one round trip; with release it frees
 // the move's slot in the same implicit transaction.
 func (a *attempt) change(ctx context.Context, q *store.Queries, c store.MoveChange, release ...bool) error {
+	releaseBy := ""
+	if len(release) > 0 && release[0] {
+		releaseBy = a.w.cfg.ID
+	}
+	return a.write(c, func(cs []store.MoveChange) error { return q.MoveUpdates(ctx, releaseBy, cs...) })
+}
+
+// end is change for the change that ends the attempt: once it has
+// committed, in the same round trip, it reads the wave as its review needs
+// it (store.MoveEnd).
+func (a *attempt) end(ctx context.Context, c store.MoveChange, release bool) (act store.WaveActivity, err error) {
+	releaseBy := ""
+	if release {
+		releaseBy = a.w.cfg.ID
+	}
+	err = a.write(c, func(cs []store.MoveChange) (err error) {
+		act, err = store.New(a.w.pool).MoveEnd(ctx, a.move.WaveID, releaseBy, cs...)
+		return err
+	})
+	return act, err
+}
+
+// write writes c, after the pending change if there is one, with send.
+func (a *attempt) write(c store.MoveChange, send func([]store.MoveChange) error) error {
 	c.MoveID, c.Attempt, c.Actor = a.move.ID, a.n, a.w.actor
 	cs := []store.MoveChange{c}
 	if a.pending != nil {
 		cs = []store.MoveChange{*a.pending, c}
 	}
-	releaseBy := ""
-	if len(release) > 0 && release[0] {
-		releaseBy = a.w.cfg.ID
-	}
-	if err := q.MoveUpdates(ctx, releaseBy, cs...); err != nil {
+	if err := send(cs); err != nil {
 		return dbErr(err)
 	}
 	for _, c := range cs {
@@ -652,7 +674,7 @@ func (a *attempt) fail(ctx context.Context, cause error) error {
 // move's slot, and returns the error that has River run the job again.
 func (a *attempt) retry(ctx context.Context, f migration.Failure, msg string, cause error) error {
 	next := time.Now().Add(a.w.cfg.Backoff(a.n, a.job.ID)).Truncate(time.Second)
-	err := a.change(context.WithoutCancel(ctx), store.New(a.w.pool), store.MoveChange{
+	err := a.change(context.WithoutCancel(ctx), store.New(a.w.pool), store.MoveChange{NoFlush: true, // River's retry follows (see finish)
 		To: migration.MoveStateRetrying, ErrorCode: f.Code, ErrorMessage: msg, NextAttemptAt: &next,
 		Message: a.prefix() + fmt.Sprintf("failed: %s: %s; next attempt at %s", f.Code, msg, next.UTC().Format("15:04:05 UTC")),
 	}, true)
@@ -736,6 +758,12 @@ func (a *attempt) overload(ctx context.Context, code migration.ErrorCode) {
 func (a *attempt) finish(ctx context.Context, c store.MoveChange) error {
 	ctx = context.WithoutCancel(ctx) // the outcome is known: record it even if the job times out now
 	c.Message = a.prefix() + c.Message
+	// The outcome commits without waiting for the disk: River's durable
+	// record of the job's end comes after it in the WAL, so a crash loses
+	// both or neither. A move whose outcome is lost is still moving (or
+	// before), with its rollback record and its move call on disk; its job
+	// runs again and reads the homing first, so it is not moved twice.
+	c.NoFlush = true
 	overload := c.To == migration.MoveStateFailed && migration.FailureFor(c.ErrorCode).Overload()
 	// River completes the job once Work returns: a move already ended
 	// makes a rerun of the job do nothing, so the two need not commit
@@ -745,14 +773,15 @@ func (a *attempt) finish(ctx context.Context, c store.MoveChange) error {
 	// has been looked at, so that no move takes it before the threshold
 	// halts the wave.
 	hold := a.holdSlot
-	if err := a.change(ctx, store.New(a.w.pool), c, !hold); err != nil {
+	act, err := a.end(ctx, c, !hold)
+	if err != nil {
 		return err
 	}
 	if !hold {
 		a.w.freed.wakeOne(0)
 		a.slotHeld()
 	}
-	out, err := reviewWaveIfChanged(ctx, a.w.pool, river.ClientFromContext[pgx.Tx](ctx), a.move.WaveID, a.move.ID, !overload, a.w.actor)
+	out, err := reviewWaveIfChanged(ctx, a.w.pool, river.ClientFromContext[pgx.Tx](ctx), act, !overload, a.w.actor)
 	if err != nil {
 		// The move's end is recorded; the wave is looked at again by the
 		// next move's end or the sweep.

@@ -41,17 +41,18 @@ func ReviewWave(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], wa
 	return out, nil
 }
 
-// reviewWaveIfChanged reviews a move's wave once the move's end has committed: when the
-// end may change the wave (store.WaveReviewNeeded) it runs ReviewWave, under the
-// wave's lock, in a transaction of its own. A look cut off by a dead process
-// is made up for by WaveSweepWorker.
-func reviewWaveIfChanged(ctx context.Context, pool *pgxpool.Pool, client *river.Client[pgx.Tx], waveID, moveID int64, success bool, actor string) (store.WaveOutcome, error) {
+// reviewWaveIfChanged reviews a move's wave once the move's end has
+// committed, from the wave's activity read after that commit (store.MoveEnd):
+// when the end may change the wave (store.WaveReviewNeeded) it runs
+// ReviewWave, under the wave's lock, in a transaction of its own. A look cut
+// off by a dead process is made up for by WaveSweepWorker.
+func reviewWaveIfChanged(ctx context.Context, pool *pgxpool.Pool, client *river.Client[pgx.Tx], act store.WaveActivity, success bool, actor string) (store.WaveOutcome, error) {
 	var out store.WaveOutcome
-	may, err := store.New(pool).WaveReviewNeeded(ctx, waveID, moveID, success)
+	may, err := store.New(pool).WaveReviewNeeded(ctx, act, success)
 	if err != nil || !may {
 		return out, err
 	}
-	return reviewWaveTx(ctx, pool, client, waveID, success, actor)
+	return reviewWaveTx(ctx, pool, client, act.Wave.ID, success, actor)
 }
 
 // reviewWaveTx runs ReviewWave in a transaction of its own.

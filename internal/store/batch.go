@@ -55,3 +55,15 @@ func (r *recorder) QueryRow(_ context.Context, sql string, args ...any) pgx.Row 
 type recordedRow struct{}
 
 func (recordedRow) Scan(...any) error { return errRecorded }
+
+// rowOnly is a dbsqlc.DBTX whose QueryRow answers a row read already (a
+// batch's), so that the generated query scans it as it scans its own.
+type rowOnly struct{ row pgx.Row }
+
+func (r rowOnly) Exec(context.Context, string, ...any) (pgconn.CommandTag, error) {
+	return pgconn.CommandTag{}, errRecorded
+}
+
+func (r rowOnly) Query(context.Context, string, ...any) (pgx.Rows, error) { return nil, errRecorded }
+
+func (r rowOnly) QueryRow(context.Context, string, ...any) pgx.Row { return r.row }

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/store/dbsqlc"
@@ -149,6 +151,15 @@ type MoveChange struct {
 	Capture *migration.ShellUser
 	Message string
 	Actor   string
+	// NoFlush lets the change commit without waiting for the WAL to reach
+	// the disk (MoveUpdates, when every change of the batch has it). It is
+	// for a change that a crash may lose without harm because a durable
+	// write is sure to follow it in the WAL, and to be lost with it: a move
+	// job's outcome, which River's record of the job's end (retried,
+	// completed, snoozed) follows once Work returns. A move whose outcome
+	// is lost is still where its last durable change left it, its job runs
+	// again, and that run reads the homing first.
+	NoFlush bool
 }
 
 // MoveUpdate applies a change and appends its event, in one statement. If the
@@ -168,30 +179,81 @@ func (q *Queries) MoveUpdate(ctx context.Context, c MoveChange) error {
 
 // MoveUpdates applies changes one after the other and, with releaseBy set,
 // frees the move's slot that process holds, all in one round trip: on a
-// pool, in one implicit transaction. A change whose move is not in a state
-// it may start from changes nothing, nor do the ones after it, and
+// pool, in one implicit transaction, which commits without waiting for the
+// disk when every change has NoFlush. A change whose move is not in a
+// state it may start from changes nothing, nor do the ones after it, and
 // MoveUpdates returns ErrStale.
 func (q *Queries) MoveUpdates(ctx context.Context, releaseBy string, cs ...MoveChange) error {
+	_, err := q.moveUpdates(ctx, 0, releaseBy, cs)
+	return err
+}
+
+// MoveEnd applies the changes that end a move's attempt as MoveUpdates
+// does and commits them; then, in the same round trip, it reads the
+// activity of the move's wave (waveID), which WaveReviewNeeded reads. The
+// read follows the commit, so that of two moves of a wave ending at once
+// the later to read sees the other's end, and the last move's end is never
+// missed. It runs on a pool, not in a transaction: its batch commits half
+// way (an explicit transaction inside the batch).
+func (q *Queries) MoveEnd(ctx context.Context, waveID int64, releaseBy string, cs ...MoveChange) (WaveActivity, error) {
+	if _, ok := q.db.(*pgxpool.Pool); !ok || len(cs) == 0 {
+		return WaveActivity{}, errors.New("store: MoveEnd takes a change and runs on a pool")
+	}
+	return q.moveUpdates(ctx, waveID, releaseBy, cs)
+}
+
+// moveUpdates is MoveUpdates and, with waveID set, MoveEnd.
+func (q *Queries) moveUpdates(ctx context.Context, waveID int64, releaseBy string, cs []MoveChange) (WaveActivity, error) {
+	var act WaveActivity
+	if len(cs) == 0 {
+		return act, nil
+	}
 	b := &pgx.Batch{}
+	// The statements before the changes, whose results are read first.
+	var before []*pgx.QueuedQuery
+	if waveID != 0 {
+		before = append(before, queue(b, func(g *dbsqlc.Queries) { g.BatchBegin(ctx) }))
+	}
+	if !slices.ContainsFunc(cs, func(c MoveChange) bool { return !c.NoFlush }) {
+		before = append(before, queue(b, func(g *dbsqlc.Queries) { g.CommitWithoutFlush(ctx) }))
+	}
 	for _, c := range cs {
 		queue(b, func(g *dbsqlc.Queries) { g.MoveChange(ctx, c.params(true)) })
 	}
-	if releaseBy != "" && len(cs) > 0 {
+	if releaseBy != "" {
 		queue(b, func(g *dbsqlc.Queries) {
 			g.LeaseRelease(ctx, dbsqlc.LeaseReleaseParams{MoveID: cs[0].MoveID, Holder: releaseBy})
 		})
 	}
+	if waveID != 0 {
+		queue(b, func(g *dbsqlc.Queries) { g.BatchCommit(ctx) })
+		p := dbsqlc.WaveWithActivityParams{WaveID: waveID, MoveID: cs[0].MoveID}
+		queue(b, func(g *dbsqlc.Queries) { g.WaveWithActivity(ctx, p) }).QueryRow(func(row pgx.Row) error {
+			r, err := dbsqlc.New(rowOnly{row}).WaveWithActivity(ctx, p)
+			if err != nil {
+				return notFound(err, "wave %d does not exist", waveID)
+			}
+			act = WaveActivity{Wave: waveOf(r.Wave), MoveID: p.MoveID, Active: r.Active}
+			return nil
+		})
+	}
 	res := q.db.SendBatch(ctx, b)
+	for range before {
+		if _, err := res.Exec(); err != nil {
+			res.Close()
+			return act, translate(err)
+		}
+	}
 	for _, c := range cs {
 		if _, err := res.Exec(); err != nil {
 			res.Close()
 			if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "CT001" {
-				return stale(c, 0)
+				return act, stale(c, 0)
 			}
-			return translate(err)
+			return act, translate(err)
 		}
 	}
-	return res.Close()
+	return act, res.Close()
 }
 
 // LeaseStart takes a slot for a move as LeaseAcquire does and, if it got

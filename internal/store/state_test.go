@@ -704,6 +704,84 @@ func TestMoveUpdatesAllOrNothing(t *testing.T) {
 	}
 }
 
+// TestMoveEnd: the end of a move commits, and then, in the same round trip,
+// the wave's activity is read: of two moves ending at once, one always sees
+// no other move of the wave active (the wave's last end is never missed). An
+// end that finds the move changed under it changes nothing, and the pool
+// goes on.
+func TestMoveEnd(t *testing.T) {
+	t.Parallel()
+	f, q := newFixtures(t)
+	ctx := context.Background()
+	g := f.group(t)
+	end := func(w, id int64) (store.WaveActivity, error) {
+		return q.MoveEnd(ctx, w, "test", store.MoveChange{MoveID: id, To: migration.MoveStateVerifying, Attempt: 1, Message: "verifying", Actor: "test", NoFlush: true},
+			store.MoveChange{MoveID: id, To: migration.MoveStateMoved, Attempt: 1, Message: "moved", Actor: "test", NoFlush: true})
+	}
+	tests := []struct {
+		name  string
+		other migration.MoveState // "": no other move
+		want  bool                // active
+	}{
+		{name: "the last move", want: false},
+		{name: "another move queued", other: migration.MoveStateQueued, want: true},
+		{name: "another move ended", other: migration.MoveStateFailed, want: false},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := f.wave(t, g, migration.WaveStateRunning, 2)
+			id := f.move(t, g, w, fmt.Sprintf("end.%d@contoso.com", i), migration.MoveStateMoving)
+			f.lease(t, w, id)
+			if tt.other != "" {
+				f.move(t, g, w, fmt.Sprintf("end.%d.other@contoso.com", i), tt.other)
+			}
+			act, err := end(w, id)
+			require.NoError(t, err)
+			require.Equal(t, w, act.Wave.ID)
+			require.Equal(t, tt.want, act.Active)
+			require.Equal(t, migration.MoveStateMoved, f.moveState(t, id))
+			require.Zero(t, f.count(t, `SELECT count(*) FROM wave_slots WHERE move_id = $1`, id), "the slot is freed")
+		})
+	}
+	t.Run("two moves ending at once", func(t *testing.T) {
+		t.Parallel()
+		for i := range 20 {
+			w := f.wave(t, g, migration.WaveStateRunning, 2)
+			ids := []int64{f.move(t, g, w, fmt.Sprintf("pair.%d.a@contoso.com", i), migration.MoveStateMoving),
+				f.move(t, g, w, fmt.Sprintf("pair.%d.b@contoso.com", i), migration.MoveStateMoving)}
+			acts := make([]store.WaveActivity, len(ids))
+			errs := make([]error, len(ids))
+			var start, wg sync.WaitGroup
+			start.Add(1)
+			for k, id := range ids {
+				f.lease(t, w, id)
+				wg.Go(func() { start.Wait(); acts[k], errs[k] = end(w, id) })
+			}
+			start.Done()
+			wg.Wait()
+			require.NoError(t, errors.Join(errs...))
+			require.False(t, acts[0].Active && acts[1].Active, "round %d: each end saw the other's move active, so neither would complete the wave", i)
+		}
+	})
+	t.Run("a move changed under its end", func(t *testing.T) {
+		t.Parallel()
+		w := f.wave(t, g, migration.WaveStateRunning, 2)
+		id := f.move(t, g, w, "stale.end@contoso.com", migration.MoveStateQueued)
+		f.lease(t, w, id)
+		events := f.count(t, `SELECT count(*) FROM move_events WHERE move_id = $1`, id)
+		_, err := end(w, id)
+		require.ErrorIs(t, err, store.ErrStale)
+		require.Equal(t, migration.MoveStateQueued, f.moveState(t, id), "nothing applied")
+		require.Equal(t, events, f.count(t, `SELECT count(*) FROM move_events WHERE move_id = $1`, id))
+		require.Equal(t, 1, f.count(t, `SELECT count(*) FROM wave_slots WHERE move_id = $1`, id), "the slot is still held")
+		for range 10 { // every connection of the pool answers
+			_, err := q.MoveGet(ctx, id)
+			require.NoError(t, err)
+		}
+	})
+}
+
 // TestLeaseStart: the slot and the move's start in one statement; a move
 // changed under it keeps the slot taken (for the caller to free) and is not
 // started.
@@ -815,7 +893,9 @@ func TestWaveMaySettle(t *testing.T) {
 			if tt.leased {
 				f.lease(t, w, other)
 			}
-			got, err := q.WaveReviewNeeded(ctx, w, ended, tt.success)
+			act, err := q.WaveActivityGet(ctx, w, ended)
+			require.NoError(t, err)
+			got, err := q.WaveReviewNeeded(ctx, act, tt.success)
 			require.NoError(t, err)
 			require.Equal(t, tt.want, got)
 		})

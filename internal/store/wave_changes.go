@@ -122,8 +122,28 @@ func (q *Queries) thresholdCrossed(ctx context.Context, w migration.Wave) (bool,
 	return crossed, why, nil
 }
 
+// WaveActivity is a move's wave after the move's end: the wave, and whether
+// another of its moves holds a live slot or is active (while one does, the
+// wave cannot be complete, and that move looks again once its own end has
+// committed). It is read after the end commits (MoveEnd).
+type WaveActivity struct {
+	Wave   migration.Wave
+	MoveID int64 // the move whose end it follows
+	Active bool
+}
+
+// WaveActivityGet reads the wave's activity after the end of its move
+// moveID, as MoveEnd does in the round trip of the end.
+func (q *Queries) WaveActivityGet(ctx context.Context, waveID, moveID int64) (WaveActivity, error) {
+	r, err := q.gen.WaveWithActivity(ctx, dbsqlc.WaveWithActivityParams{WaveID: waveID, MoveID: moveID})
+	if err != nil {
+		return WaveActivity{}, notFound(err, "wave %d does not exist", waveID)
+	}
+	return WaveActivity{Wave: waveOf(r.Wave), MoveID: moveID, Active: r.Active}, nil
+}
+
 // WaveReviewNeeded says, without locking the wave, whether the end of its move
-// moveID (success: it went without throttling) may change it, so that
+// (success: it went without throttling) may change it, so that
 // WaveReview, which locks the wave, runs only then: while a wave of
 // thousands runs, almost every move's end changes nothing, and taking the
 // wave's lock for each made the lock the ceiling on moves per second.
@@ -134,16 +154,9 @@ func (q *Queries) thresholdCrossed(ctx context.Context, w migration.Wave) (bool,
 // wave rolls back the users it moved, and when no move of the wave is
 // active. A move's end whose look is cut off (its process died) is made up
 // for by the periodic look at every unsettled wave (jobs.WaveSweepArgs).
-func (q *Queries) WaveReviewNeeded(ctx context.Context, waveID, moveID int64, success bool) (bool, error) {
-	// The wave and whether it has a move active, in one round trip. While
-	// another move of the wave holds a live slot the wave cannot be
-	// complete, and that move looks again once its own end has committed:
-	// the cheap test first, then the wave's moves.
-	r, err := q.gen.WaveWithActivity(ctx, dbsqlc.WaveWithActivityParams{WaveID: waveID, MoveID: moveID})
-	if err != nil {
-		return false, notFound(err, "wave %d does not exist", waveID)
-	}
-	w, active := waveOf(r.Wave), r.Active
+func (q *Queries) WaveReviewNeeded(ctx context.Context, a WaveActivity, success bool) (bool, error) {
+	waveID := a.Wave.ID
+	w, active := a.Wave, a.Active
 	switch w.State {
 	case migration.WaveStateRunning, migration.WaveStatePaused:
 	case migration.WaveStateHalted:

@@ -10,6 +10,39 @@ import (
 	"time"
 )
 
+const batchBegin = `-- name: BatchBegin :exec
+BEGIN
+`
+
+// BatchBegin and BatchCommit open and commit a transaction inside one
+// batch, so that statements queued after the commit read what it
+// committed, in the same round trip (see MoveEnd).
+func (q *Queries) BatchBegin(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, batchBegin)
+	return err
+}
+
+const batchCommit = `-- name: BatchCommit :exec
+COMMIT
+`
+
+func (q *Queries) BatchCommit(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, batchCommit)
+	return err
+}
+
+const commitWithoutFlush = `-- name: CommitWithoutFlush :exec
+SELECT set_config('synchronous_commit', 'off', true)
+`
+
+// CommitWithoutFlush has the transaction it runs in commit without waiting
+// for its WAL to reach the disk (synchronous_commit off, for this
+// transaction only): see MoveChange.NoFlush.
+func (q *Queries) CommitWithoutFlush(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, commitWithoutFlush)
+	return err
+}
+
 const moveChange = `-- name: MoveChange :one
 WITH lease AS MATERIALIZED (
     SELECT l.ok, l.wave_state, l.at, l.wave_full
