@@ -418,9 +418,7 @@ func (a *attempt) run(ctx context.Context) error {
 	if err != nil {
 		return a.fail(ctx, err)
 	}
-	// Written with the outcome, and as it is (see finish): a crash that
-	// loses it leaves the move moving with its move call recorded.
-	a.pending = &store.MoveChange{MoveID: a.move.ID, Attempt: a.n, Actor: a.w.actor, NoFlush: true,
+	a.pending = &store.MoveChange{MoveID: a.move.ID, Attempt: a.n, Actor: a.w.actor,
 		To: migration.MoveStateVerifying, Message: "move accepted; verifying the homing (Get-CsUser)"}
 	return a.verify(ctx)
 }
@@ -674,7 +672,7 @@ func (a *attempt) fail(ctx context.Context, cause error) error {
 // move's slot, and returns the error that has River run the job again.
 func (a *attempt) retry(ctx context.Context, f migration.Failure, msg string, cause error) error {
 	next := time.Now().Add(a.w.cfg.Backoff(a.n, a.job.ID)).Truncate(time.Second)
-	err := a.change(context.WithoutCancel(ctx), store.New(a.w.pool), store.MoveChange{NoFlush: true, // River's retry follows (see finish)
+	err := a.change(context.WithoutCancel(ctx), store.New(a.w.pool), store.MoveChange{
 		To: migration.MoveStateRetrying, ErrorCode: f.Code, ErrorMessage: msg, NextAttemptAt: &next,
 		Message: a.prefix() + fmt.Sprintf("failed: %s: %s; next attempt at %s", f.Code, msg, next.UTC().Format("15:04:05 UTC")),
 	}, true)
@@ -758,12 +756,6 @@ func (a *attempt) overload(ctx context.Context, code migration.ErrorCode) {
 func (a *attempt) finish(ctx context.Context, c store.MoveChange) error {
 	ctx = context.WithoutCancel(ctx) // the outcome is known: record it even if the job times out now
 	c.Message = a.prefix() + c.Message
-	// The outcome commits without waiting for the disk: River's durable
-	// record of the job's end comes after it in the WAL, so a crash loses
-	// both or neither. A move whose outcome is lost is still moving (or
-	// before), with its rollback record and its move call on disk; its job
-	// runs again and reads the homing first, so it is not moved twice.
-	c.NoFlush = true
 	overload := c.To == migration.MoveStateFailed && migration.FailureFor(c.ErrorCode).Overload()
 	// River completes the job once Work returns: a move already ended
 	// makes a rerun of the job do nothing, so the two need not commit

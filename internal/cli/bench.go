@@ -581,8 +581,8 @@ func (b *bencher) throughput(ctx context.Context, sz benchSizes) (Figure, error)
 	ratio := rate.perSecond / baseRate
 	return Figure{Name: fmt.Sprintf("moves/s, %d users, instant shell", sz.Moves), Baseline: fmt.Sprintf("River, %d no-op jobs", sz.BaselineJobs),
 		Base: baseRate, Value: rate.perSecond, Unit: "/s", Ratio: ratio, Goal: "≥ 0.5×", Met: ratio >= 0.5,
-		Notes: fmt.Sprintf("%d workers each; a move is a slot taken with the start of its pre-flight, its change to moving with the rollback record (on disk before the call), 2 Get-CsUser and a Move-CsUser, then its check and outcome written in one round trip without waiting for the disk (River's durable end of the job follows), with the read the wave's review needs after their commit; 4 states and their timeline events in all. "+
-			"Floor: the same writes by a minimal pgx program on cutover's schema (River jobs, %d workers; per move a slot of the cap with the pre-flight's change, the change to moving with the rollback record, on disk, then verifying, moved and the slot's release, not waiting for the disk, each change with its event; nothing read, checked or reviewed): "+
+		Notes: fmt.Sprintf("%d workers each; a move is a slot taken with the start of its pre-flight, its change to moving with the rollback record (on disk before the call), 2 Get-CsUser and a Move-CsUser, then its check and outcome written in one round trip, with the read the wave's review needs after their commit; 4 states and their timeline events in all. "+
+			"Floor: the same writes by a minimal pgx program on cutover's schema (River jobs, %d workers; per move a slot of the cap with the pre-flight's change, the change to moving with the rollback record, on disk, then verifying, moved and the slot's release, on disk, each change with its event; nothing read, checked or reviewed): "+
 			"%s/s, %.3f× River's; cutover %.2f× the floor",
 			workers, workers, benchNumber(floor), floor/baseRate, rate.perSecond/floor)}, nil
 }
@@ -631,9 +631,8 @@ type floorStepsWorker struct {
 
 // The floor's statements: a change of state with its event; the slot taken
 // with the first (without waiting for the disk, as cutover takes it), the
-// rollback record kept with the change to moving (on disk), the slot freed
-// with the outcome (without waiting for the disk, as cutover writes it:
-// River's durable end of the job follows it).
+// rollback record kept with the change to moving, the slot freed with the
+// outcome.
 const (
 	floorPreflight = `WITH c AS (SELECT set_config('synchronous_commit', 'off', true)),
 s AS (UPDATE cap_slots SET move_id = $1, wave_id = $2, expires_at = now() + interval '5 s', holder = 'floor'
@@ -647,7 +646,6 @@ INSERT INTO move_events (move_id, state, attempt, message, actor) SELECT id, 'mo
 	floorChange = `WITH m AS (UPDATE moves SET state = $2, finished_at = CASE WHEN $2 = 'moved' THEN now() END, updated_at = now() WHERE id = $1 RETURNING id)
 INSERT INTO move_events (move_id, state, attempt, message, actor) SELECT id, $2, 1, $2, 'floor' FROM m`
 	floorRelease = `UPDATE cap_slots SET move_id = NULL, wave_id = NULL, expires_at = NULL, holder = NULL WHERE move_id = $1`
-	floorNoFlush = `SELECT set_config('synchronous_commit', 'off', true)`
 )
 
 func (w *floorStepsWorker) Work(ctx context.Context, job *river.Job[floorStepsArgs]) error {
@@ -666,7 +664,6 @@ func (w *floorStepsWorker) Work(ctx context.Context, job *river.Job[floorStepsAr
 		return err
 	}
 	b := &pgx.Batch{}
-	b.Queue(floorNoFlush) // as cutover writes a move's outcome (store.MoveChange.NoFlush)
 	b.Queue(floorChange, id, "verifying")
 	b.Queue(floorChange, id, "moved")
 	b.Queue(floorRelease, id)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -151,15 +150,6 @@ type MoveChange struct {
 	Capture *migration.ShellUser
 	Message string
 	Actor   string
-	// NoFlush lets the change commit without waiting for the WAL to reach
-	// the disk (MoveUpdates, when every change of the batch has it). It is
-	// for a change that a crash may lose without harm because a durable
-	// write is sure to follow it in the WAL, and to be lost with it: a move
-	// job's outcome, which River's record of the job's end (retried,
-	// completed, snoozed) follows once Work returns. A move whose outcome
-	// is lost is still where its last durable change left it, its job runs
-	// again, and that run reads the homing first.
-	NoFlush bool
 }
 
 // MoveUpdate applies a change and appends its event, in one statement. If the
@@ -179,8 +169,7 @@ func (q *Queries) MoveUpdate(ctx context.Context, c MoveChange) error {
 
 // MoveUpdates applies changes one after the other and, with releaseBy set,
 // frees the move's slot that process holds, all in one round trip: on a
-// pool, in one implicit transaction, which commits without waiting for the
-// disk when every change has NoFlush. A change whose move is not in a
+// pool, in one implicit transaction. A change whose move is not in a
 // state it may start from changes nothing, nor do the ones after it, and
 // MoveUpdates returns ErrStale.
 func (q *Queries) MoveUpdates(ctx context.Context, releaseBy string, cs ...MoveChange) error {
@@ -213,9 +202,6 @@ func (q *Queries) moveUpdates(ctx context.Context, waveID int64, releaseBy strin
 	var before []*pgx.QueuedQuery
 	if waveID != 0 {
 		before = append(before, queue(b, func(g *dbsqlc.Queries) { g.BatchBegin(ctx) }))
-	}
-	if !slices.ContainsFunc(cs, func(c MoveChange) bool { return !c.NoFlush }) {
-		before = append(before, queue(b, func(g *dbsqlc.Queries) { g.CommitWithoutFlush(ctx) }))
 	}
 	for _, c := range cs {
 		queue(b, func(g *dbsqlc.Queries) { g.MoveChange(ctx, c.params(true)) })

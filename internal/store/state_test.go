@@ -715,8 +715,8 @@ func TestMoveEnd(t *testing.T) {
 	ctx := context.Background()
 	g := f.group(t)
 	end := func(w, id int64) (store.WaveActivity, error) {
-		return q.MoveEnd(ctx, w, "test", store.MoveChange{MoveID: id, To: migration.MoveStateVerifying, Attempt: 1, Message: "verifying", Actor: "test", NoFlush: true},
-			store.MoveChange{MoveID: id, To: migration.MoveStateMoved, Attempt: 1, Message: "moved", Actor: "test", NoFlush: true})
+		return q.MoveEnd(ctx, w, "test", store.MoveChange{MoveID: id, To: migration.MoveStateVerifying, Attempt: 1, Message: "verifying", Actor: "test"},
+			store.MoveChange{MoveID: id, To: migration.MoveStateMoved, Attempt: 1, Message: "moved", Actor: "test"})
 	}
 	tests := []struct {
 		name  string

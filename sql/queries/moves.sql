@@ -76,12 +76,6 @@ SELECT coalesce(lease.ok, false)::boolean AS lease_ok, coalesce(lease.wave_state
        (@lease::boolean AND lease.wave_state IS NULL)::boolean AS wave_missing
 FROM n LEFT JOIN lease ON true;
 
--- CommitWithoutFlush has the transaction it runs in commit without waiting
--- for its WAL to reach the disk (synchronous_commit off, for this
--- transaction only): see MoveChange.NoFlush.
--- name: CommitWithoutFlush :exec
-SELECT set_config('synchronous_commit', 'off', true);
-
 -- BatchBegin and BatchCommit open and commit a transaction inside one
 -- batch, so that statements queued after the commit read what it
 -- committed, in the same round trip (see MoveEnd).

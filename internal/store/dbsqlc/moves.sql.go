@@ -31,18 +31,6 @@ func (q *Queries) BatchCommit(ctx context.Context) error {
 	return err
 }
 
-const commitWithoutFlush = `-- name: CommitWithoutFlush :exec
-SELECT set_config('synchronous_commit', 'off', true)
-`
-
-// CommitWithoutFlush has the transaction it runs in commit without waiting
-// for its WAL to reach the disk (synchronous_commit off, for this
-// transaction only): see MoveChange.NoFlush.
-func (q *Queries) CommitWithoutFlush(ctx context.Context) error {
-	_, err := q.db.Exec(ctx, commitWithoutFlush)
-	return err
-}
-
 const moveChange = `-- name: MoveChange :one
 WITH lease AS MATERIALIZED (
     SELECT l.ok, l.wave_state, l.at, l.wave_full
