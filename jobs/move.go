@@ -578,7 +578,8 @@ func (a *attempt) change(ctx context.Context, q *store.Queries, c store.MoveChan
 
 // end is change for the change that ends the attempt: once it has
 // committed, in the same round trip, it reads the wave as its review needs
-// it (store.MoveEnd).
+// it (store.MoveEnd). The activity is zero when the end was written but the
+// read after it failed.
 func (a *attempt) end(ctx context.Context, c store.MoveChange, release bool) (act store.WaveActivity, err error) {
 	releaseBy := ""
 	if release {
@@ -586,6 +587,12 @@ func (a *attempt) end(ctx context.Context, c store.MoveChange, release bool) (ac
 	}
 	err = a.write(c, func(cs []store.MoveChange) (err error) {
 		act, err = store.New(a.w.pool).MoveEnd(ctx, a.move.WaveID, releaseBy, cs...)
+		if errors.Is(err, store.ErrEndUnread) {
+			// The end is written: only the look at the wave is lost, and
+			// the sweep makes it up.
+			a.w.log.Warn("a move ended, but its wave could not be read after it; the sweep looks at the wave", "wave_id", a.move.WaveID, "move_id", a.move.ID, "error", err)
+			act, err = store.WaveActivity{}, nil
+		}
 		return err
 	})
 	return act, err
@@ -773,7 +780,10 @@ func (a *attempt) finish(ctx context.Context, c store.MoveChange) error {
 		a.w.freed.wakeOne(0)
 		a.slotHeld()
 	}
-	out, err := reviewWaveIfChanged(ctx, a.w.pool, river.ClientFromContext[pgx.Tx](ctx), act, !overload, a.w.actor)
+	var out store.WaveOutcome
+	if act.Wave.ID != 0 { // else unread: the sweep looks at the wave
+		out, err = reviewWaveIfChanged(ctx, a.w.pool, river.ClientFromContext[pgx.Tx](ctx), act, !overload, a.w.actor)
+	}
 	if err != nil {
 		// The move's end is recorded; the wave is looked at again by the
 		// next move's end or the sweep.

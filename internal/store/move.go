@@ -183,7 +183,8 @@ func (q *Queries) MoveUpdates(ctx context.Context, releaseBy string, cs ...MoveC
 // read follows the commit, so that of two moves of a wave ending at once
 // the later to read sees the other's end, and the last move's end is never
 // missed. It runs on a pool, not in a transaction: its batch commits half
-// way (an explicit transaction inside the batch).
+// way (an explicit transaction inside the batch). An error after the commit
+// is ErrEndUnread: the changes are made.
 func (q *Queries) MoveEnd(ctx context.Context, waveID int64, releaseBy string, cs ...MoveChange) (WaveActivity, error) {
 	if _, ok := q.db.(*pgxpool.Pool); !ok || len(cs) == 0 {
 		return WaveActivity{}, errors.New("store: MoveEnd takes a change and runs on a pool")
@@ -239,7 +240,23 @@ func (q *Queries) moveUpdates(ctx context.Context, waveID int64, releaseBy strin
 			return act, translate(err)
 		}
 	}
-	return act, res.Close()
+	if waveID == 0 {
+		return act, res.Close()
+	}
+	if releaseBy != "" {
+		if _, err := res.Exec(); err != nil {
+			res.Close()
+			return act, translate(err)
+		}
+	}
+	if _, err := res.Exec(); err != nil { // the commit
+		res.Close()
+		return act, translate(err)
+	}
+	if err := res.Close(); err != nil {
+		return act, fmt.Errorf("%w: %w", ErrEndUnread, translate(err))
+	}
+	return act, nil
 }
 
 // LeaseStart takes a slot for a move as LeaseAcquire does and, if it got

@@ -764,6 +764,16 @@ func TestMoveEnd(t *testing.T) {
 			require.False(t, acts[0].Active && acts[1].Active, "round %d: each end saw the other's move active, so neither would complete the wave", i)
 		}
 	})
+	t.Run("the read after the end fails", func(t *testing.T) {
+		t.Parallel()
+		w := f.wave(t, g, migration.WaveStateRunning, 2)
+		id := f.move(t, g, w, "unread.end@contoso.com", migration.MoveStateMoving)
+		f.lease(t, w, id)
+		_, err := end(1<<40, id) // a wave that does not exist: its read finds nothing
+		require.ErrorIs(t, err, store.ErrEndUnread)
+		require.Equal(t, migration.MoveStateMoved, f.moveState(t, id), "the end is committed")
+		require.Zero(t, f.count(t, `SELECT count(*) FROM wave_slots WHERE move_id = $1`, id), "the slot is freed")
+	})
 	t.Run("a move changed under its end", func(t *testing.T) {
 		t.Parallel()
 		w := f.wave(t, g, migration.WaveStateRunning, 2)

@@ -95,6 +95,11 @@ func (q *Queries) AnalyzeAfterBulk(ctx context.Context, n int, tables ...string)
 // another worker or a lead changed it first.
 var ErrStale = errors.New("changed concurrently")
 
+// ErrEndUnread is MoveEnd's error when the end committed but what follows
+// it in the round trip (the wave's activity) was not read: the move has
+// ended, and its wave is for the sweep to look at.
+var ErrEndUnread = errors.New("the move's end is committed; its wave's activity was not read")
+
 // translate turns Postgres errors a person can cause into domain errors; any
 // other error is returned as it is.
 func translate(err error) error {
