@@ -187,4 +187,7 @@ const (
 	CauseDatabase     = "database"
 	CauseShellSession = "shell_session"
 	CauseWorkerLost   = "worker_lost"
+	// CauseStranded: a move that had no job left to run it, given a new
+	// one by the sweep (WaveSweepWorker.heal).
+	CauseStranded = "stranded"
 )

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -59,31 +60,59 @@ func (w *WaveSweepWorker) Work(ctx context.Context, job *river.Job[WaveSweepArgs
 	return w.heal(ctx, client)
 }
 
-// heal gives every stranded move (not final, no River job that will run it:
-// River discarded its job, or it was deleted) a new job, and says so in its
-// timeline. The new job reads the homing first, as any run does.
+// heal gives every stranded move (not final, no River job that will run it)
+// a new job, and says so in its timeline. A move is stranded when River
+// discarded its job or it was deleted, or when its job completed without
+// ending it: River keeps a job's end in memory across an outage of Postgres
+// and writes it once Postgres is back, while the move's outcome, which does
+// not wait for the disk, was lost in the crash. That completed job holds
+// the move's unique key (MoveArgs); it is deleted with the new job's insert,
+// in one transaction. The new job reads the homing first, as any run does,
+// so a user whose move call was made is verified, not moved again, and it
+// counts its attempts afresh: what was lost costs the user none.
 func (w *WaveSweepWorker) heal(ctx context.Context, client *river.Client[pgx.Tx]) error {
 	stranded, err := store.New(w.pool).MovesWithoutJob(ctx, w.cfg.StrandedQuiet, 1000)
 	if err != nil || len(stranded) == 0 {
 		return err
 	}
 	for _, m := range stranded {
+		why, healed := "River gave it up, or it was deleted", false
 		err := pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
-			res, err := client.InsertTx(ctx, tx, MoveArgs{MoveID: m.MoveID, Run: m.Run}, &river.InsertOpts{MaxAttempts: m.MaxAttempts})
+			args, opts := MoveArgs{MoveID: m.MoveID, Run: m.Run}, &river.InsertOpts{MaxAttempts: m.MaxAttempts}
+			res, err := client.InsertTx(ctx, tx, args, opts)
 			if err != nil {
 				return err
 			}
 			if res.UniqueSkippedAsDuplicate {
-				w.log.Warn("a stranded move's new job was refused as a duplicate of a finished one", "move_id", m.MoveID, "run", m.Run)
-				return nil
+				if res.Job.State != rivertype.JobStateCompleted {
+					return nil // a job that will run the move came after the look
+				}
+				done := res.Job.ID
+				if _, err := client.JobDeleteTx(ctx, tx, done); err != nil {
+					return err
+				}
+				if res, err = client.InsertTx(ctx, tx, args, opts); err != nil {
+					return err
+				}
+				if res.UniqueSkippedAsDuplicate {
+					return fmt.Errorf("move %d: a new job is refused as a duplicate after its completed one was deleted", m.MoveID)
+				}
+				why = fmt.Sprintf("its job %d completed without ending it: the move's end was lost, as in a crash of Postgres", done)
 			}
+			healed = true
 			return store.New(tx).MoveEventAdd(ctx, m.MoveID, migration.MoveEvent{Actor: w.actor,
-				Message: "no job was left to run this move (River gave it up, or it was deleted): a new one is queued"})
+				Message: "no job was left to run this move (" + why + "): a new one is queued"})
 		})
 		if err != nil {
 			return err
 		}
-		w.log.Warn("a stranded move was given a new job", "move_id", m.MoveID, "run", m.Run)
+		if !healed {
+			continue
+		}
+		w.log.Warn("a stranded move was given a new job", "move_id", m.MoveID, "run", m.Run, "why", why)
+		if w.cfg.Interrupted != nil {
+			w.cfg.Interrupted(CauseStranded, 1)
+		}
 	}
 	return nil
 }

@@ -4,8 +4,13 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
 
 	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/dbtest"
@@ -81,47 +86,98 @@ func TestWaveSweep(t *testing.T) {
 	}
 }
 
-// TestSweepHealsStrandedMove: the River job of a move in preflight is
-// deleted (as River does when it gives a job up); one sweep gives the move a
-// new job, says so in its timeline, and the wave completes with the user
-// moved once.
+// TestSweepHealsStrandedMove: a move is left with no job that will run it,
+// in two ways. Its River job is deleted (as River does when it gives a job
+// up) while it is in preflight; or its job completed but the move's end was
+// lost after its move call (River keeps a job's end in memory across a crash
+// of Postgres, and the move's outcome does not wait for the disk). One
+// sweep gives each such move a new job, says why in its timeline and counts
+// it in the metrics; the wave completes with every user moved once.
 func TestSweepHealsStrandedMove(t *testing.T) {
 	t.Parallel()
-	shell := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}})
-	pool := dbtest.Pool(t)
-	client := jobstest.Start(t, pool, shell, func(c *jobs.Config) { c.StrandedQuiet = time.Millisecond })
-	q, ctx := store.New(pool), context.Background()
-	g, err := q.GroupCreate(ctx, store.NewGroup{Name: "stranded", Source: "json", Members: members(3, "contoso.com")})
-	require.NoError(t, err)
-	// Started by hand: its moves are queued, as a dead worker left them,
-	// and the one in preflight has lost its job.
-	waves, err := app.New(pool, client).Plan(ctx, app.As("test"), g.ID, func(unplanned, next int) ([]migration.WaveSpec, error) {
-		return migration.CheckWaves([]migration.WaveSpec{{Size: 3, StartAt: time.Now().Add(time.Hour), MaxAttempts: 3}}, unplanned, next)
-	})
-	require.NoError(t, err)
-	_, _, started, err := q.WaveStart(ctx, waves[0].ID, "test")
-	require.NoError(t, err)
-	require.True(t, started)
-	queued, err := q.MoveList(ctx, waves[0].ID, migration.MoveStateQueued)
-	require.NoError(t, err)
-	require.NoError(t, q.MoveUpdate(ctx, store.MoveChange{MoveID: queued[0].ID, To: migration.MoveStatePreflight, Attempt: 1,
-		Message: "a worker that died", Actor: "test"}))
-	var jobsLeft int
-	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'move'`).Scan(&jobsLeft))
-	require.Zero(t, jobsLeft, "no job runs these moves")
+	tests := []struct {
+		name string
+		// strand leaves the first move stranded.
+		strand func(t *testing.T, q *store.Queries, pool *pgxpool.Pool, client *river.Client[pgx.Tx], shell *sim.Shell, m migration.Move)
+		why    string
+	}{
+		{name: "job deleted", why: "River gave it up, or it was deleted",
+			strand: func(t *testing.T, q *store.Queries, _ *pgxpool.Pool, _ *river.Client[pgx.Tx], _ *sim.Shell, m migration.Move) {
+				require.NoError(t, q.MoveUpdate(context.Background(), store.MoveChange{MoveID: m.ID, To: migration.MoveStatePreflight, Attempt: 1,
+					Message: "a worker that died", Actor: "test"}))
+			}},
+		{name: "job completed, the end lost", why: "completed without ending it",
+			strand: func(t *testing.T, q *store.Queries, pool *pgxpool.Pool, client *river.Client[pgx.Tx], shell *sim.Shell, m migration.Move) {
+				ctx := context.Background()
+				u, err := shell.GetUser(ctx, m.UPN)
+				require.NoError(t, err)
+				for _, c := range []store.MoveChange{
+					{To: migration.MoveStatePreflight, Message: "pre-flight"},
+					{To: migration.MoveStateMoving, MoveIssued: true, Capture: &u, Message: "moving"},
+				} {
+					c.MoveID, c.Attempt, c.Actor = m.ID, 1, "test"
+					require.NoError(t, q.MoveUpdate(ctx, c))
+				}
+				require.NoError(t, shell.MoveOnline(ctx, m.UPN, migration.MoveOnlineOptions{}))
+				// The job as River leaves it once Postgres is back: completed.
+				res, err := client.Insert(ctx, jobs.MoveArgs{MoveID: m.ID, Run: m.Run}, &river.InsertOpts{ScheduledAt: time.Now().Add(time.Hour)})
+				require.NoError(t, err)
+				_, err = pool.Exec(ctx, `UPDATE river_job SET state = 'completed', attempt = 1, finalized_at = now() WHERE id = $1`, res.Job.ID)
+				require.NoError(t, err)
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			shell := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}})
+			pool := dbtest.Pool(t)
+			var stranded atomic.Int64
+			client := jobstest.Start(t, pool, shell, func(c *jobs.Config) {
+				c.StrandedQuiet = time.Millisecond
+				c.Interrupted = func(cause string, n int) {
+					if cause == jobs.CauseStranded {
+						stranded.Add(int64(n))
+					}
+				}
+			})
+			q, ctx := store.New(pool), context.Background()
+			g, err := q.GroupCreate(ctx, store.NewGroup{Name: "stranded", Source: "json", Members: members(3, "contoso.com")})
+			require.NoError(t, err)
+			// Started by hand: its moves are queued, as a dead worker left
+			// them, with no job.
+			waves, err := app.New(pool, client).Plan(ctx, app.As("test"), g.ID, func(unplanned, next int) ([]migration.WaveSpec, error) {
+				return migration.CheckWaves([]migration.WaveSpec{{Size: 3, StartAt: time.Now().Add(time.Hour), MaxAttempts: 3}}, unplanned, next)
+			})
+			require.NoError(t, err)
+			_, _, started, err := q.WaveStart(ctx, waves[0].ID, "test")
+			require.NoError(t, err)
+			require.True(t, started)
+			queued, err := q.MoveList(ctx, waves[0].ID, migration.MoveStateQueued)
+			require.NoError(t, err)
+			tt.strand(t, q, pool, client, shell, queued[0])
+			var jobsLeft int
+			require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'move' AND finalized_at IS NULL`).Scan(&jobsLeft))
+			require.Zero(t, jobsLeft, "no job runs these moves")
 
-	_, err = client.Insert(ctx, jobs.WaveSweepArgs{}, nil)
-	require.NoError(t, err)
-	waitWaves(t, q, g.ID)
-	for _, m := range queued {
-		got, err := q.MoveGet(ctx, m.ID)
-		require.NoError(t, err)
-		require.Equal(t, migration.MoveStateMoved, got.State)
-		require.Equal(t, 1, shell.MovesFor(got.UPN), "moved once")
-		events, err := q.MoveEvents(ctx, m.ID)
-		require.NoError(t, err)
-		require.True(t, slices.ContainsFunc(events, func(e migration.MoveEvent) bool {
-			return strings.Contains(e.Message, "no job was left to run this move")
-		}), "the timeline says the move was given a new job")
+			_, err = client.Insert(ctx, jobs.WaveSweepArgs{}, nil)
+			require.NoError(t, err)
+			waitWaves(t, q, g.ID)
+			for i, m := range queued {
+				got, err := q.MoveGet(ctx, m.ID)
+				require.NoError(t, err)
+				require.Equal(t, migration.MoveStateMoved, got.State)
+				require.Equal(t, 1, shell.MovesFor(got.UPN), "moved once")
+				events, err := q.MoveEvents(ctx, m.ID)
+				require.NoError(t, err)
+				why := "River gave it up, or it was deleted"
+				if i == 0 {
+					why = tt.why
+				}
+				require.True(t, slices.ContainsFunc(events, func(e migration.MoveEvent) bool {
+					return strings.Contains(e.Message, "no job was left to run this move") && strings.Contains(e.Message, why)
+				}), "the timeline says why the move was given a new job")
+			}
+			require.EqualValues(t, len(queued), stranded.Load(), "each healed move is counted")
+		})
 	}
 }

@@ -714,18 +714,28 @@ func TestMoveEnd(t *testing.T) {
 	f, q := newFixtures(t)
 	ctx := context.Background()
 	g := f.group(t)
-	end := func(w, id int64) (store.WaveActivity, error) {
-		return q.MoveEnd(ctx, w, "test", store.MoveChange{MoveID: id, To: migration.MoveStateVerifying, Attempt: 1, Message: "verifying", Actor: "test"},
+	// end ends a move, freeing its slot; endHolding keeps the slot, as a
+	// move of a wave with a failure threshold does until it has looked at
+	// the wave.
+	endBy := func(releaseBy string, w, id int64) (store.WaveActivity, error) {
+		return q.MoveEnd(ctx, w, releaseBy, store.MoveChange{MoveID: id, To: migration.MoveStateVerifying, Attempt: 1, Message: "verifying", Actor: "test"},
 			store.MoveChange{MoveID: id, To: migration.MoveStateMoved, Attempt: 1, Message: "moved", Actor: "test"})
 	}
+	end := func(w, id int64) (store.WaveActivity, error) { return endBy("test", w, id) }
+	endHolding := func(w, id int64) (store.WaveActivity, error) { return endBy("", w, id) }
 	tests := []struct {
 		name  string
 		other migration.MoveState // "": no other move
-		want  bool                // active
+		// otherSlot: the other move holds a slot (in flight, or ended and
+		// not yet past its look at the wave).
+		otherSlot bool
+		want      bool // active
 	}{
 		{name: "the last move", want: false},
 		{name: "another move queued", other: migration.MoveStateQueued, want: true},
+		{name: "another move in flight", other: migration.MoveStateMoving, otherSlot: true, want: true},
 		{name: "another move ended", other: migration.MoveStateFailed, want: false},
+		{name: "another move ended, holding its slot", other: migration.MoveStateFailed, otherSlot: true, want: false},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -734,7 +744,11 @@ func TestMoveEnd(t *testing.T) {
 			id := f.move(t, g, w, fmt.Sprintf("end.%d@contoso.com", i), migration.MoveStateMoving)
 			f.lease(t, w, id)
 			if tt.other != "" {
-				f.move(t, g, w, fmt.Sprintf("end.%d.other@contoso.com", i), tt.other)
+				other := f.move(t, g, w, fmt.Sprintf("end.%d.other@contoso.com", i), tt.other)
+				if tt.otherSlot {
+					f.lease(t, w, other)
+					t.Cleanup(func() { _ = q.LeaseRelease(ctx, other, "test") }) // the cap's slots are the test's to share
+				}
 			}
 			act, err := end(w, id)
 			require.NoError(t, err)
@@ -744,26 +758,37 @@ func TestMoveEnd(t *testing.T) {
 			require.Zero(t, f.count(t, `SELECT count(*) FROM wave_slots WHERE move_id = $1`, id), "the slot is freed")
 		})
 	}
-	t.Run("two moves ending at once", func(t *testing.T) {
-		t.Parallel()
-		for i := range 20 {
-			w := f.wave(t, g, migration.WaveStateRunning, 2)
-			ids := []int64{f.move(t, g, w, fmt.Sprintf("pair.%d.a@contoso.com", i), migration.MoveStateMoving),
-				f.move(t, g, w, fmt.Sprintf("pair.%d.b@contoso.com", i), migration.MoveStateMoving)}
-			acts := make([]store.WaveActivity, len(ids))
-			errs := make([]error, len(ids))
-			var start, wg sync.WaitGroup
-			start.Add(1)
-			for k, id := range ids {
-				f.lease(t, w, id)
-				wg.Go(func() { start.Wait(); acts[k], errs[k] = end(w, id) })
+	for _, pair := range []struct {
+		name, tag string
+		end       func(w, id int64) (store.WaveActivity, error)
+	}{
+		{name: "two moves ending at once", tag: "pair", end: end},
+		{name: "two moves ending at once, each holding its slot", tag: "held", end: endHolding},
+	} {
+		t.Run(pair.name, func(t *testing.T) {
+			t.Parallel()
+			for i := range 20 {
+				w := f.wave(t, g, migration.WaveStateRunning, 2)
+				ids := []int64{f.move(t, g, w, fmt.Sprintf("%s.%d.a@contoso.com", pair.tag, i), migration.MoveStateMoving),
+					f.move(t, g, w, fmt.Sprintf("%s.%d.b@contoso.com", pair.tag, i), migration.MoveStateMoving)}
+				acts := make([]store.WaveActivity, len(ids))
+				errs := make([]error, len(ids))
+				var start, wg sync.WaitGroup
+				start.Add(1)
+				for k, id := range ids {
+					f.lease(t, w, id)
+					wg.Go(func() { start.Wait(); acts[k], errs[k] = pair.end(w, id) })
+				}
+				start.Done()
+				wg.Wait()
+				require.NoError(t, errors.Join(errs...))
+				require.False(t, acts[0].Active && acts[1].Active, "round %d: each end saw the other's move active, so neither would complete the wave", i)
+				for _, id := range ids { // freed after the look, if held
+					require.NoError(t, q.LeaseRelease(ctx, id, "test"))
+				}
 			}
-			start.Done()
-			wg.Wait()
-			require.NoError(t, errors.Join(errs...))
-			require.False(t, acts[0].Active && acts[1].Active, "round %d: each end saw the other's move active, so neither would complete the wave", i)
-		}
-	})
+		})
+	}
 	t.Run("the read after the end fails", func(t *testing.T) {
 		t.Parallel()
 		w := f.wave(t, g, migration.WaveStateRunning, 2)

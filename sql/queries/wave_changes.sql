@@ -90,11 +90,17 @@ FROM counted;
 SELECT count(*) FROM (SELECT 1 FROM moves WHERE wave_id = @wave_id AND started_at IS NOT NULL AND cutover_move_ended(state)
   AND (sqlc.narg(since)::timestamptz IS NULL OR started_at >= sqlc.narg(since) OR finished_at >= sqlc.narg(since)) LIMIT @max_count::int) e;
 
--- WaveWithActivity reads a wave and whether another of its moves holds a
--- live slot or is active: while one does, the wave cannot be complete.
+-- WaveWithActivity reads a wave and whether another of its moves is
+-- active: while one is, the wave cannot be complete. A live slot of an
+-- active move answers first (cheaply); a slot held by a move that has ended
+-- does not count: such a move holds it only through its own look at the
+-- wave (jobs finish), made after its end has committed, so two moves ending
+-- at once that both hold their slots would each see the other's and neither
+-- would complete the wave.
 -- name: WaveWithActivity :one
 SELECT sqlc.embed(w),
-       (EXISTS (SELECT 1 FROM wave_slots s WHERE s.wave_id = w.id AND s.move_id <> @move_id::bigint AND s.expires_at >= now())
+       (EXISTS (SELECT 1 FROM wave_slots s JOIN moves m ON m.id = s.move_id
+                WHERE s.wave_id = w.id AND s.move_id <> @move_id::bigint AND s.expires_at >= now() AND cutover_move_active(m.state))
         OR cutover_wave_has_active_move(w.id))::boolean AS active
 FROM waves w WHERE w.id = @wave_id;
 

@@ -817,7 +817,8 @@ func (q *Queries) WaveThresholdRestart(ctx context.Context, waveID int64) error 
 
 const waveWithActivity = `-- name: WaveWithActivity :one
 SELECT w.id, w.group_id, w.number, w.name, w.state, w.size, w.start_at, w.max_attempts, w.concurrency, w.started_at, w.finished_at, w.created_at, w.state_reason, w.concurrency_limit, w.limit_successes, w.limit_lowered_at, w.failure_threshold_percent, w.failure_threshold_count, w.failure_min_sample, w.threshold_since, w.rollback_on_halt, w.windows, w.time_zone, w.blackout_dates, w.gate_override, w.schedule_rev, w.retry_of, w.bypass_enterprise_voice_check, w.readiness_override,
-       (EXISTS (SELECT 1 FROM wave_slots s WHERE s.wave_id = w.id AND s.move_id <> $1::bigint AND s.expires_at >= now())
+       (EXISTS (SELECT 1 FROM wave_slots s JOIN moves m ON m.id = s.move_id
+                WHERE s.wave_id = w.id AND s.move_id <> $1::bigint AND s.expires_at >= now() AND cutover_move_active(m.state))
         OR cutover_wave_has_active_move(w.id))::boolean AS active
 FROM waves w WHERE w.id = $2
 `
@@ -832,8 +833,13 @@ type WaveWithActivityRow struct {
 	Active bool
 }
 
-// WaveWithActivity reads a wave and whether another of its moves holds a
-// live slot or is active: while one does, the wave cannot be complete.
+// WaveWithActivity reads a wave and whether another of its moves is
+// active: while one is, the wave cannot be complete. A live slot of an
+// active move answers first (cheaply); a slot held by a move that has ended
+// does not count: such a move holds it only through its own look at the
+// wave (jobs finish), made after its end has committed, so two moves ending
+// at once that both hold their slots would each see the other's and neither
+// would complete the wave.
 func (q *Queries) WaveWithActivity(ctx context.Context, arg WaveWithActivityParams) (WaveWithActivityRow, error) {
 	row := q.db.QueryRow(ctx, waveWithActivity, arg.MoveID, arg.WaveID)
 	var i WaveWithActivityRow
