@@ -900,7 +900,10 @@ func TestWaveMaySettle(t *testing.T) {
 		want    bool
 	}{
 		{name: "another move active", state: migration.WaveStateRunning, other: migration.MoveStateQueued, want: false},
-		{name: "another move holds a slot", state: migration.WaveStateRunning, other: migration.MoveStateMoved, leased: true, want: false},
+		{name: "another move in flight holds a slot", state: migration.WaveStateRunning, other: migration.MoveStateMoving, leased: true, want: false},
+		// An ended move keeps its slot only through its own look at the
+		// wave, which it makes after its end has committed.
+		{name: "another move ended holds its slot", state: migration.WaveStateRunning, other: migration.MoveStateMoved, leased: true, want: true},
 		{name: "last move", state: migration.WaveStateRunning, other: migration.MoveStateMoved, want: true},
 		{name: "completed wave", state: migration.WaveStateCompleted, other: migration.MoveStateMoved, want: false},
 		{name: "paused wave", state: migration.WaveStatePaused, other: migration.MoveStateMoved, want: false},
