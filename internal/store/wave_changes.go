@@ -123,9 +123,10 @@ func (q *Queries) thresholdCrossed(ctx context.Context, w migration.Wave) (bool,
 }
 
 // WaveActivity is a move's wave after the move's end: the wave, and whether
-// another of its moves holds a live slot or is active (while one does, the
-// wave cannot be complete, and that move looks again once its own end has
-// committed). It is read after the end commits (MoveEnd).
+// another of its moves is active (while one is, the wave cannot be
+// complete, and that move looks again once its own end has committed). A
+// slot held by a move that has ended does not count: it is held only
+// through that move's own look. It is read after the end commits (MoveEnd).
 type WaveActivity struct {
 	Wave   migration.Wave
 	MoveID int64 // the move whose end it follows
