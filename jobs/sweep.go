@@ -63,12 +63,13 @@ func (w *WaveSweepWorker) Work(ctx context.Context, job *river.Job[WaveSweepArgs
 // heal gives every stranded move (not final, no River job that will run it)
 // a new job, and says so in its timeline. A move is stranded when River
 // discarded its job or it was deleted, or when its job completed without
-// ending it: River keeps a job's end in memory across an outage of Postgres
-// and writes it once Postgres is back, while the move's outcome, which does
-// not wait for the disk, was lost in the crash. That completed job holds
-// the move's unique key (MoveArgs); it is deleted with the new job's insert,
-// in one transaction. The new job reads the homing first, as any run does,
-// so a user whose move call was made is verified, not moved again, and it
+// the move's end recorded. The outcome is on disk before a job returns, so
+// a crash of Postgres should not leave that (River would write the job's
+// end from memory once Postgres is back); it is healed all the same, as no
+// move may be left without a job. That completed job holds the move's
+// unique key (MoveArgs); it is deleted with the new job's insert, in one
+// transaction. The new job reads the homing first, as any run does, so a
+// user whose move call was made is verified, not moved again, and it
 // counts its attempts afresh: what was lost costs the user none.
 func (w *WaveSweepWorker) heal(ctx context.Context, client *river.Client[pgx.Tx]) error {
 	stranded, err := store.New(w.pool).MovesWithoutJob(ctx, w.cfg.StrandedQuiet, 1000)
@@ -97,11 +98,11 @@ func (w *WaveSweepWorker) heal(ctx context.Context, client *river.Client[pgx.Tx]
 				if res.UniqueSkippedAsDuplicate {
 					return fmt.Errorf("move %d: a new job is refused as a duplicate after its completed one was deleted", m.MoveID)
 				}
-				why = fmt.Sprintf("its job %d completed without ending it: the move's end was lost, as in a crash of Postgres", done)
+				why = fmt.Sprintf("its job %d completed without recording the move's end", done)
 			}
 			healed = true
 			return store.New(tx).MoveEventAdd(ctx, m.MoveID, migration.MoveEvent{Actor: w.actor,
-				Message: "no job was left to run this move (" + why + "): a new one is queued"})
+				Message: "no job was left to run this move (" + why + "): a new one is queued, which reads the user's homing first"})
 		})
 		if err != nil {
 			return err

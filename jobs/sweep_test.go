@@ -88,9 +88,9 @@ func TestWaveSweep(t *testing.T) {
 
 // TestSweepHealsStrandedMove: a move is left with no job that will run it,
 // in two ways. Its River job is deleted (as River does when it gives a job
-// up) while it is in preflight; or its job completed but the move's end was
-// lost after its move call (River keeps a job's end in memory across a crash
-// of Postgres, and the move's outcome does not wait for the disk). One
+// up) while it is in preflight; or its job completed after the move call
+// without the move's end recorded (as a job's end River writes from memory
+// after an outage of Postgres would leave a lost outcome). One
 // sweep gives each such move a new job, says why in its timeline and counts
 // it in the metrics; the wave completes with every user moved once.
 func TestSweepHealsStrandedMove(t *testing.T) {
@@ -106,7 +106,7 @@ func TestSweepHealsStrandedMove(t *testing.T) {
 				require.NoError(t, q.MoveUpdate(context.Background(), store.MoveChange{MoveID: m.ID, To: migration.MoveStatePreflight, Attempt: 1,
 					Message: "a worker that died", Actor: "test"}))
 			}},
-		{name: "job completed, the end lost", why: "completed without ending it",
+		{name: "job completed, the end lost", why: "completed without recording the move's end",
 			strand: func(t *testing.T, q *store.Queries, pool *pgxpool.Pool, client *river.Client[pgx.Tx], shell *sim.Shell, m migration.Move) {
 				ctx := context.Background()
 				u, err := shell.GetUser(ctx, m.UPN)
