@@ -76,10 +76,7 @@ func (s *Server) liveRead(ctx context.Context, t live.Topic) ([]byte, []int64, e
 			return nil, nil, err
 		}
 		var waves []int64
-		if st.Move != nil {
-			waves = append(waves, st.Move.WaveID)
-		}
-		for _, m := range st.PreviousMoves {
+		for _, m := range st.Moves {
 			waves = append(waves, m.WaveID)
 		}
 		slices.Sort(waves)

@@ -9,7 +9,7 @@ import (
 )
 
 // MoveStateUnplanned counts, in a group's progress, members not yet in a wave.
-const MoveStateUnplanned migration.MoveState = "unplanned"
+const MoveStateUnplanned = migration.StateUnplanned
 
 // WaveView is a wave with its progress.
 type WaveView struct {
@@ -20,6 +20,8 @@ type WaveView struct {
 	NextWindowOpen *time.Time `json:"next_window_open,omitempty"`
 	// Actions are what a lead may do to the wave as it is now (Offers).
 	Actions []string `json:"actions"`
+	// Attention lists what about the wave waits for a person.
+	Attention []Attention `json:"attention"`
 }
 
 // GroupView is a pilot group with its waves, its progress and its failures
@@ -33,6 +35,11 @@ type GroupView struct {
 	Failures       []migration.FailureCount `json:"failures"`
 	IgnoredColumns []string                 `json:"ignored_columns,omitempty"`
 	SkippedUsers   []preflight.Skipped      `json:"skipped_users,omitempty"`
+	// Attention lists what about the group waits for a person.
+	Attention []Attention `json:"attention"`
+	// Elsewhere is how many members stand where another group's move put
+	// them since (rolled back there, say): the progress counts them so.
+	Elsewhere int `json:"elsewhere,omitempty"`
 }
 
 // GroupStatus returns a group with its waves, progress and failures.
@@ -64,14 +71,12 @@ func (s *Service) GroupViewOf(ctx context.Context, g migration.Group, now time.T
 	for _, f := range failures {
 		v.Failures = append(v.Failures, migration.FailureCount{Failure: migration.FailureFor(f.Code), Count: f.Count})
 	}
-	counts := map[migration.MoveState]int{MoveStateUnplanned: g.Unplanned}
+	count, err := q.GroupCount(ctx, g.ID, g.Unplanned)
+	if err != nil {
+		return GroupView{}, err
+	}
 	allDone := g.Unplanned == 0 && len(waves) > 0
-	retried := 0
 	for _, w := range views {
-		retried += w.Progress.Retried
-		for state, n := range w.Progress.Counts {
-			counts[state] += n
-		}
 		if w.StartedAt != nil && (v.StartedAt == nil || w.StartedAt.Before(*v.StartedAt)) {
 			v.StartedAt = w.StartedAt
 		}
@@ -84,8 +89,10 @@ func (s *Service) GroupViewOf(ctx context.Context, g migration.Group, now time.T
 	if !allDone {
 		v.FinishedAt = nil
 	}
-	v.Progress = migration.NewProgress(counts, v.StartedAt, v.FinishedAt, now)
-	v.Progress.Retried = retried
+	v.Progress = migration.NewProgress(count.Counts, v.StartedAt, v.FinishedAt, now)
+	v.Progress.Retried = count.Retried
+	v.Elsewhere = count.Elsewhere
+	v.Attention = groupAttention(v)
 	return v, nil
 }
 
@@ -104,6 +111,9 @@ func (s *Service) WaveViews(ctx context.Context, waves []migration.Wave, now tim
 	for i, w := range waves {
 		views[i] = WaveView{Wave: w, Progress: migration.NewProgress(tallies[w.ID].Counts, w.StartedAt, w.FinishedAt, now)}
 		views[i].Progress.Retried = tallies[w.ID].Retried
+		if sup := migration.TallyOf(tallies[w.ID].Superseded); len(sup) > 0 {
+			views[i].Progress.Superseded = sup
+		}
 		if w.State != migration.WaveStateRunning && w.FinishedAt == nil {
 			views[i].Progress.EstimatedFinish = nil // no throughput while it does not run
 		}
@@ -113,6 +123,7 @@ func (s *Service) WaveViews(ctx context.Context, waves []migration.Wave, now tim
 			}
 		}
 		views[i].Actions = views[i].offered()
+		views[i].Attention = waveAttention(views[i])
 	}
 	return views, nil
 }

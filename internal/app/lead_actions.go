@@ -1,10 +1,10 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -85,21 +85,25 @@ func (s *Service) PlanPreview(ctx context.Context, groupID int64, plan store.Pla
 	return waves, nil
 }
 
-// UserRollBack moves a moved user back on premises, to the pool in their
-// rollback record; a failed rollback can be asked for again.
+// UserRollBack moves a user back on premises, to the pool in the rollback
+// record of the move that put them in Teams (which need not be their
+// latest: a later group may have found them online); a failed rollback can
+// be asked for again.
 //
-// Errors: ENotFound (no move for this user), EConflict (the user's latest
-// move is not moved or rollback_failed).
+// Errors: ENotFound (no move for this user), EConflict (the user is not in
+// Teams by a move of cutover's, or is being moved).
 func (s *Service) UserRollBack(ctx context.Context, a Actor, identity string) (migration.Move, error) {
 	var m migration.Move
 	err := s.change(ctx, a, "user roll back", identity, func(tx pgx.Tx, q *store.Queries) error {
-		var err error
-		if m, err = latestMove(ctx, q, identity, "roll back"); err != nil {
+		st, err := standingOf(ctx, q, identity, "roll back")
+		if err != nil {
 			return err
 		}
-		if m.State != migration.MoveStateMoved && m.State != migration.MoveStateRollbackFailed {
-			return migration.Errorf(migration.EConflict, "not_moved", "%s cannot be rolled back: their move is %s; only a moved user (or a failed rollback) can be", m.UPN, m.State)
+		if st.MovedBy == nil || st.Place != migration.PlaceTeams {
+			return migration.Errorf(migration.EConflict, "not_moved", "%s cannot be rolled back: %s; only a user cutover moved to Teams can be moved back",
+				st.Current.UPN, standingWords(st))
 		}
+		m = *st.MovedBy
 		runs, err := q.MoveEventCount(ctx, m.ID, migration.MoveStateRollingBack)
 		if err != nil {
 			return err
@@ -114,27 +118,45 @@ func (s *Service) UserRollBack(ctx context.Context, a Actor, identity string) (m
 	return m, err
 }
 
-// UserRetry queues a user's failed move again, as a new run with its own
-// attempts.
+// UserRetry moves a user on premises to Teams again: a failed move whose
+// wave can still run it (running, paused or completed) runs again, as a
+// new run with its own attempts; any other (a failure in a wave that has
+// ended otherwise, a rollback, a cancelled move) is planned into a new wave
+// of its group holding the user alone, starting now. It returns the move
+// that will run.
 //
-// Errors: ENotFound (no move for this user), EConflict (the user's latest
-// move has not failed, or its wave cannot run it).
+// Errors: ENotFound (no move for this user), EConflict (the user is in
+// Teams or being moved).
 func (s *Service) UserRetry(ctx context.Context, a Actor, identity string) (migration.Move, error) {
 	var m migration.Move
 	err := s.change(ctx, a, "user retry", identity, func(tx pgx.Tx, q *store.Queries) error {
-		latest, err := latestMove(ctx, q, identity, "retry")
+		st, err := standingOf(ctx, q, identity, "retry")
 		if err != nil {
 			return err
 		}
-		if latest.State != migration.MoveStateFailed {
-			return migration.Errorf(migration.EConflict, "not_failed", "%s cannot be retried: their move is %s, and only a failed move can be retried", latest.UPN, latest.State)
+		if !retryable(st) {
+			return migration.Errorf(migration.EConflict, "not_failed", "%s cannot be moved again: %s; only a user on premises whose move failed, was rolled back or was cancelled can be",
+				st.Current.UPN, standingWords(st))
 		}
+		latest := *st.Current
 		wave, err := q.WaveGet(ctx, latest.WaveID)
 		if err != nil {
 			return err
 		}
-		if !slices.Contains(retryIn, wave.State) {
-			return migration.Errorf(migration.EConflict, "wave_"+string(wave.State), "%s cannot be retried in %s, which is %s; retry the wave's failed users as a new wave instead", latest.UPN, wave.Name, wave.State)
+		if !requeues(latest, wave.State) {
+			retry, err := q.WaveRetryCreate(ctx, wave, []int64{latest.MemberID}, time.Now(), a.Name)
+			if err != nil {
+				return err
+			}
+			if err := jobs.ScheduleStart(ctx, tx, s.client, retry); err != nil {
+				return err
+			}
+			moves, err := q.MoveList(ctx, retry.ID, "")
+			if err != nil || len(moves) != 1 {
+				return cmp.Or(err, fmt.Errorf("retry wave %d has %d moves", retry.ID, len(moves)))
+			}
+			m = moves[0]
+			return nil
 		}
 		if m, err = q.MoveRequeue(ctx, latest.ID, a.Name); err != nil {
 			if errors.Is(err, store.ErrStale) {
@@ -148,17 +170,26 @@ func (s *Service) UserRetry(ctx context.Context, a Actor, identity string) (migr
 	return m, err
 }
 
-// latestMove returns the user's latest move, or an ENotFound error saying
-// there is none to act on.
-func latestMove(ctx context.Context, q *store.Queries, identity, action string) (migration.Move, error) {
+// standingOf reads where the user stands from all their moves, or returns
+// an ENotFound error saying there is no move to act on.
+func standingOf(ctx context.Context, q *store.Queries, identity, action string) (migration.Standing, error) {
 	moves, err := q.MovesByUser(ctx, identity)
 	if err != nil {
-		return migration.Move{}, err
+		return migration.Standing{}, err
 	}
 	if len(moves) == 0 {
-		return migration.Move{}, migration.Errorf(migration.ENotFound, "user_not_found", "%s has no move to %s", identity, action)
+		return migration.Standing{}, migration.Errorf(migration.ENotFound, "user_not_found", "%s has no move to %s", identity, action)
 	}
-	return moves[0], nil
+	return migration.StandingOf(moves), nil
+}
+
+// standingWords says in a clause where a user stands: "they are in Teams
+// (already in Teams, wave 1 of Pilot: Finance)".
+func standingWords(st migration.Standing) string {
+	c := st.Current
+	where := map[migration.Place]string{migration.PlaceTeams: "they are in Teams", migration.PlaceOnPremises: "they are on premises",
+		migration.PlaceMoving: "they are being moved"}[st.Place]
+	return fmt.Sprintf("%s (%s, %s of %s)", where, migration.OutcomeOf(c.State).Words(), c.WaveName, c.GroupName)
 }
 
 // WavePause pauses a wave: moves in flight finish, none start until it is
@@ -324,7 +355,7 @@ func (s *Service) WaveRetryFailed(ctx context.Context, a Actor, r WaveScheduleRe
 		if startAt.IsZero() {
 			startAt = time.Now()
 		}
-		if retry, err = q.WaveRetryCreate(ctx, w, startAt, a.Name); err != nil {
+		if retry, err = q.WaveRetryCreate(ctx, w, nil, startAt, a.Name); err != nil {
 			return err
 		}
 		return jobs.ScheduleStart(ctx, tx, s.client, retry)

@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/cutover/cutover/internal/app"
+	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/store"
 )
 
@@ -42,7 +42,16 @@ func runStatus(ctx context.Context, args []string, getenv Env, stdout, stderr io
 	return nil
 }
 
-// printStatus writes the helpdesk view of a user for a terminal.
+// placeWords says where a user is homed.
+var placeWords = map[migration.Place]string{
+	migration.PlaceTeams:      "in Teams (homed online)",
+	migration.PlaceOnPremises: "on premises (Skype for Business Server)",
+	migration.PlaceMoving:     "being moved",
+}
+
+// printStatus writes the helpdesk view of a user for a terminal: where
+// they stand, then every move of theirs, newest first, each with its
+// timeline.
 func printStatus(w io.Writer, st app.UserStatus) {
 	name := st.DisplayName
 	if name == "" {
@@ -56,7 +65,8 @@ func printStatus(w io.Writer, st app.UserStatus) {
 	} else if len(st.Groups) > 0 {
 		where = fmt.Sprintf(" (pilot group %s)", st.Groups[0].GroupName)
 	}
-	fmt.Fprintf(tw, "State:\t%s%s\n", st.State, where)
+	fmt.Fprintf(tw, "Where:\t%s\n", placeWords[st.Place])
+	fmt.Fprintf(tw, "State:\t%s%s\n", migration.OutcomeOf(st.State).Words(), where)
 	fmt.Fprintf(tw, "Summary:\t%s\n", st.Explanation.Summary)
 	fmt.Fprintf(tw, "The user:\t%s\n", st.Explanation.Expect)
 	fmt.Fprintf(tw, "Next:\t%s\n", st.Explanation.Next)
@@ -73,28 +83,29 @@ func printStatus(w io.Writer, st app.UserStatus) {
 	if st.Move != nil && st.Move.Attempts > 0 {
 		fmt.Fprintf(tw, "Attempts:\t%d of %d\n", st.Move.Attempts, st.Move.MaxAttempts)
 	}
-	if r := st.RollbackRecord; r != nil {
-		fmt.Fprintf(tw, "Rollback record:\tpool %s, enterprise voice %t, captured %s\n", r.RegistrarPool, r.EnterpriseVoiceEnabled, r.CapturedAt.Local().Format("2006-01-02 15:04:05"))
-	}
 	tw.Flush()
 	if pf := st.Preflight; pf != nil {
 		fmt.Fprintf(w, "\nPre-flight in Entra ID (%s): %s\n", pf.CheckedAt.Local().Format("2006-01-02 15:04:05"), pf.Status)
 		printChecks(w, pf.Checks)
 	}
-	if len(st.Timeline) > 0 {
-		fmt.Fprintln(w, "\nTimeline:")
+	for i, m := range st.Moves {
+		now := ""
+		if m.Current {
+			now = ", where the user stands now"
+		}
+		fmt.Fprintf(w, "\nMove %d of %d: %s of %s, %s%s\n", len(st.Moves)-i, len(st.Moves), m.WaveName, m.GroupName,
+			migration.OutcomeOf(m.State).Words(), now)
+		if m.Error != nil {
+			fmt.Fprintf(w, "  Error: %s: %s\n", m.Error.Code, m.Error.Explanation)
+		}
+		if r := m.RollbackRecord; r != nil {
+			fmt.Fprintf(w, "  Rollback record: pool %s, enterprise voice %t, captured %s\n", r.RegistrarPool, r.EnterpriseVoiceEnabled, r.CapturedAt.Local().Format("2006-01-02 15:04:05"))
+		}
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		for _, e := range st.Timeline {
+		for _, e := range m.Timeline {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", e.At.Local().Format("2006-01-02 15:04:05"), e.State, e.Message, e.Actor)
 		}
 		tw.Flush()
-	}
-	if len(st.PreviousMoves) > 0 {
-		var prev []string
-		for _, m := range st.PreviousMoves {
-			prev = append(prev, fmt.Sprintf("%s of %s: %s", m.WaveName, m.GroupName, m.State))
-		}
-		fmt.Fprintf(w, "\nEarlier moves: %s\n", strings.Join(prev, "; "))
 	}
 }
 

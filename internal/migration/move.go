@@ -84,7 +84,11 @@ type Move struct {
 	StartedAt     *time.Time `json:"started_at,omitempty"`
 	FinishedAt    *time.Time `json:"finished_at,omitempty"`
 	UpdatedAt     time.Time  `json:"updated_at"`
-	MemberID      int64      `json:"-"`
+	// SupersededBy is the later move of the same member of the group (a
+	// retry wave, another wave the user was added to) that stands in for
+	// this one: the group counts the user by that one.
+	SupersededBy *int64 `json:"superseded_by,omitempty"`
+	MemberID     int64  `json:"-"`
 	// Stranded is how long the move spent on worker processes that died
 	// with it in flight: the wait for Teams after the move call does not
 	// count it.
@@ -114,10 +118,19 @@ type RollbackRecord struct {
 	CapturedAt             time.Time         `json:"captured_at"`
 }
 
-// Progress is how far a wave (or a group) has come.
+// Progress is how far a wave (or a group) has come. Each of its users is
+// counted once: a wave's by their move in it, a group's by where each
+// member stands.
 type Progress struct {
-	Total           int               `json:"total"`
-	Counts          map[MoveState]int `json:"counts"`
+	Total  int               `json:"total"`
+	Counts map[MoveState]int `json:"counts"`
+	// Outcomes count the users by outcome, each once: what a person reads.
+	Outcomes Tally `json:"outcomes"`
+	// Superseded counts, by outcome, the users of a wave whose move a later
+	// move of theirs in the group stands in for (a retry wave's).
+	Superseded Tally `json:"superseded,omitempty"`
+	// Done counts the users no wave will move any more: in Teams, failed,
+	// rolled back or cancelled. Done is not success: Outcomes say which.
 	Done            int               `json:"done"`
 	InFlight        int               `json:"in_flight"`
 	Retried         int               `json:"retried"` // moves that needed more than one attempt
@@ -129,7 +142,7 @@ type Progress struct {
 // NewProgress sums move counts by state. With the time the work started (and,
 // if it has, finished) it estimates the finish from the throughput so far.
 func NewProgress(counts map[MoveState]int, startedAt, finishedAt *time.Time, now time.Time) Progress {
-	p := Progress{Counts: map[MoveState]int{}}
+	p := Progress{Counts: map[MoveState]int{}, Outcomes: TallyOf(counts)}
 	for s, n := range counts {
 		if n == 0 {
 			continue
@@ -187,12 +200,7 @@ const (
 
 // Explain says where a move stands in words a helpdesk agent can read out.
 func Explain(m Move, now time.Time) Explanation {
-	when := func(t time.Time) string {
-		if t.After(now) {
-			return "at " + t.Format("Mon 2 Jan 15:04 MST") + fmt.Sprintf(" (in %s)", t.Sub(now).Round(time.Minute))
-		}
-		return "at " + t.Format("Mon 2 Jan 15:04 MST")
-	}
+	when := func(t time.Time) string { return whenAt(t, now) }
 	f := FailureFor(m.ErrorCode)
 	switch m.State {
 	case MoveStatePending:
@@ -261,6 +269,15 @@ func Explain(m Move, now time.Time) Explanation {
 		}
 	}
 	return Explanation{Summary: string(m.State)}
+}
+
+// whenAt says when t is, seen at now: "at Mon 7 Dec 05:43 UTC", and for a
+// time to come how long until it.
+func whenAt(t, now time.Time) string {
+	if t.After(now) {
+		return "at " + t.Format("Mon 2 Jan 15:04 MST") + fmt.Sprintf(" (in %s)", t.Sub(now).Round(time.Minute))
+	}
+	return "at " + t.Format("Mon 2 Jan 15:04 MST")
 }
 
 func orNow(t *time.Time, now time.Time) *time.Time {

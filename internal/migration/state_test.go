@@ -313,6 +313,10 @@ func TestNewProgress(t *testing.T) {
 				require.True(t, tt.want.EstimatedFinish.Equal(*got.EstimatedFinish), "estimated finish %s, want %s", got.EstimatedFinish, tt.want.EstimatedFinish)
 			}
 			got.EstimatedFinish, tt.want.EstimatedFinish = nil, nil
+			require.Equal(t, migration.TallyOf(tt.counts), got.Outcomes, "each user counted once, by outcome")
+			require.Equal(t, got.Outcomes.Users(), got.Total)
+			require.Equal(t, got.Outcomes.Finished(), got.Done, "done is what no wave moves any more, whatever the outcome")
+			got.Outcomes = nil
 			require.Equal(t, tt.want, got)
 		})
 	}

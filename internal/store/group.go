@@ -56,6 +56,9 @@ func (q *Queries) GroupCreate(ctx context.Context, g NewGroup) (migration.Group,
 			// abandon the COPY (and returns Postgres's answer to it).
 			return err
 		}
+		if err == nil {
+			err = tx.gen.GroupMembersShare(ctx, id)
+		}
 		switch {
 		case violates(err, "group_members_upn_key"):
 			return migration.Invalid(migration.CodeInvalidMembers, "upn", "a UPN appears twice in the group (%s)", violationDetail(err))

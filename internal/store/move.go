@@ -50,24 +50,26 @@ type Membership struct {
 	MemberID    int64  `json:"-"`
 }
 
-// UserView is what a lookup of one user shows, read in one round trip.
+// UserView is what a lookup of one user shows, read in one round trip:
+// every move of theirs, each with its timeline and rollback record, and
+// the last pre-flight of each membership. Where the user stands is the
+// domain's to read from the moves (migration.StandingOf).
 type UserView struct {
 	Groups []Membership     // newest group first
 	Moves  []migration.Move // newest first
-	// Current is the move that matters: the active one, else the latest;
-	// nil when the user was never planned.
-	Current  *migration.Move
-	Timeline []migration.MoveEvent // the current move's
-	Rollback *migration.RollbackRecord
-	// Preflight is the last pre-flight of the current move's member, or of
-	// the newest membership when there is no move.
-	Preflight *Preflight
+	// Timelines are each move's timeline, oldest first, by move ID.
+	Timelines map[int64][]migration.MoveEvent
+	// Rollbacks are the rollback records captured, by move ID.
+	Rollbacks map[int64]*migration.RollbackRecord
+	// Preflights are the last pre-flight of each membership, by member ID.
+	Preflights map[int64]*Preflight
 }
 
 // UserView reads what a lookup of the user with this UPN or SIP address
-// shows: four queries of sql/queries/users.sql and MovesByUser, sent at once.
+// shows: the queries of sql/queries/users.sql and MovesByUser, sent at once.
 func (q *Queries) UserView(ctx context.Context, identity string) (UserView, error) {
-	var v UserView
+	v := UserView{Timelines: map[int64][]migration.MoveEvent{}, Rollbacks: map[int64]*migration.RollbackRecord{},
+		Preflights: map[int64]*Preflight{}}
 	id := NormalizeIdentity(identity)
 	b := &pgx.Batch{}
 	queue(b, func(g *dbsqlc.Queries) { g.UserMemberships(ctx, id) }).Query(func(rows pgx.Rows) error {
@@ -82,30 +84,30 @@ func (q *Queries) UserView(ctx context.Context, identity string) (UserView, erro
 		v.Moves, err = movesOf(pgx.CollectRows(rows, pgx.RowToStructByPos[dbsqlc.MoveDetail]))
 		return err
 	})
-	queue(b, func(g *dbsqlc.Queries) { g.UserTimeline(ctx, id) }).Query(func(rows pgx.Rows) error {
-		tl, err := pgx.CollectRows(rows, pgx.RowToStructByPos[dbsqlc.UserTimelineRow])
-		v.Timeline, err = mapRows(tl, err, func(r dbsqlc.UserTimelineRow) migration.MoveEvent { return eventOf(dbsqlc.MoveEventsRow(r)) })
-		return err
-	})
-	queue(b, func(g *dbsqlc.Queries) { g.UserRollbackRecord(ctx, id) }).Query(func(rows pgx.Rows) error {
-		r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[dbsqlc.RollbackRecord])
-		v.Rollback, err = optional(rollbackOf(r), err)
-		return err
-	})
-	queue(b, func(g *dbsqlc.Queries) { g.UserPreflight(ctx, id) }).Query(func(rows pgx.Rows) error {
-		r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[dbsqlc.UserPreflightRow])
-		v.Preflight, err = optional(preflightOf(dbsqlc.PreflightGetRow(r)), err)
-		return err
-	})
-	if err := q.db.SendBatch(ctx, b).Close(); err != nil {
-		return v, err
-	}
-	for i, m := range v.Moves {
-		if v.Current == nil || m.State.Active() && !v.Current.State.Active() {
-			v.Current = &v.Moves[i]
+	queue(b, func(g *dbsqlc.Queries) { g.UserTimelines(ctx, id) }).Query(func(rows pgx.Rows) error {
+		tl, err := pgx.CollectRows(rows, pgx.RowToStructByPos[dbsqlc.UserTimelinesRow])
+		for _, r := range tl {
+			v.Timelines[r.MoveID] = append(v.Timelines[r.MoveID], eventOf(dbsqlc.MoveEventsRow{At: r.At, State: r.State,
+				Attempt: r.Attempt, ErrorCode: r.ErrorCode, Message: r.Message, Actor: r.Actor}))
 		}
-	}
-	return v, nil
+		return err
+	})
+	queue(b, func(g *dbsqlc.Queries) { g.UserRollbackRecords(ctx, id) }).Query(func(rows pgx.Rows) error {
+		rs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[dbsqlc.RollbackRecord])
+		for _, r := range rs {
+			v.Rollbacks[r.MoveID] = rollbackOf(r)
+		}
+		return err
+	})
+	queue(b, func(g *dbsqlc.Queries) { g.UserPreflights(ctx, id) }).Query(func(rows pgx.Rows) error {
+		ps, err := pgx.CollectRows(rows, pgx.RowToStructByPos[dbsqlc.PreflightResult])
+		for _, r := range ps {
+			v.Preflights[r.MemberID] = &Preflight{CheckedAt: r.CheckedAt, Status: migration.CheckStatus(r.Status), Checks: r.Checks}
+		}
+		return err
+	})
+	err := q.db.SendBatch(ctx, b).Close()
+	return v, err
 }
 
 // optional turns "no row" into nil.

@@ -18,7 +18,7 @@ func moveOf(r dbsqlc.MoveDetail) migration.Move {
 		State: migration.MoveState(r.State), Run: r.Run, Attempts: r.Attempts, MaxAttempts: r.MaxAttempts,
 		ErrorCode: migration.ErrorCode(r.ErrorCode), ErrorMessage: r.ErrorMessage,
 		NextAttemptAt: r.NextAttemptAt, MoveIssuedAt: r.MoveIssuedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
-		UpdatedAt: r.UpdatedAt, MemberID: r.MemberID, Stranded: time.Duration(r.StrandedNs),
+		UpdatedAt: r.UpdatedAt, MemberID: r.MemberID, Stranded: time.Duration(r.StrandedNs), SupersededBy: r.SupersededBy,
 	}
 }
 

@@ -102,11 +102,13 @@ func (q *Queries) WaveList(ctx context.Context, groupID int64) ([]migration.Wave
 	return wavesOf(q.gen.WaveList(ctx, groupID))
 }
 
-// WaveTally counts a wave's moves by state, and those that needed more than
-// one attempt.
+// WaveTally counts a wave's moves by state, those that needed more than
+// one attempt, and by state those a later move of the same user in the
+// group supersedes (a retry wave's, say).
 type WaveTally struct {
-	Counts  map[migration.MoveState]int
-	Retried int
+	Counts     map[migration.MoveState]int
+	Retried    int
+	Superseded map[migration.MoveState]int
 }
 
 // WaveTallies returns the tally of each wave.
@@ -119,13 +121,64 @@ func (q *Queries) WaveTallies(ctx context.Context, waveIDs []int64) (map[int64]W
 	for _, r := range rows {
 		t := out[r.WaveID]
 		if t.Counts == nil {
-			t.Counts = map[migration.MoveState]int{}
+			t.Counts, t.Superseded = map[migration.MoveState]int{}, map[migration.MoveState]int{}
 		}
 		t.Counts[migration.MoveState(r.State)] = r.Moves
+		if r.Superseded > 0 {
+			t.Superseded[migration.MoveState(r.State)] = r.Superseded
+		}
 		t.Retried += r.Retried
 		out[r.WaveID] = t
 	}
 	return out, nil
+}
+
+// GroupCount counts a group's members, each once, by where they stand.
+type GroupCount struct {
+	// Counts are the members by the state of their move in the group that
+	// no later one supersedes (migration.StateUnplanned for those in no
+	// wave), except members whose UPN is in another group too, counted
+	// by where they stand across every group.
+	Counts  map[migration.MoveState]int
+	Retried int // members whose move needed more than one attempt
+	// Elsewhere is how many members stand where another group's move put
+	// them since (rolled back there, say), not where this group left them.
+	Elsewhere int
+}
+
+// GroupCount counts the members of a group, each once, by where they stand.
+// unplanned is how many members are in no wave (migration.Group.Unplanned).
+func (q *Queries) GroupCount(ctx context.Context, groupID int64, unplanned int) (GroupCount, error) {
+	c := GroupCount{Counts: map[migration.MoveState]int{}}
+	if unplanned > 0 {
+		c.Counts[migration.StateUnplanned] = unplanned
+	}
+	rows, err := q.gen.GroupTally(ctx, groupID)
+	if err != nil {
+		return c, err
+	}
+	for _, r := range rows {
+		c.Counts[migration.MoveState(r.State)] += r.Users
+		c.Retried += r.Retried
+	}
+	shared, err := q.gen.GroupShared(ctx, groupID)
+	if err != nil {
+		return c, err
+	}
+	for _, r := range shared {
+		if r.InGroup == r.Standing {
+			continue
+		}
+		c.Counts[migration.MoveState(r.InGroup)]--
+		c.Counts[migration.MoveState(r.Standing)]++
+		c.Elsewhere++
+	}
+	for s, n := range c.Counts {
+		if n <= 0 {
+			delete(c.Counts, s)
+		}
+	}
+	return c, nil
 }
 
 // QueuedMove is a move queued for a worker, with the run its job belongs to.

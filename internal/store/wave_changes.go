@@ -365,10 +365,15 @@ func (q *Queries) WaveRollbackEnded(ctx context.Context, waveID int64, actor str
 	return ev, w, err == nil, err
 }
 
-// WaveRetryCreate adds a wave to w's group holding w's failed users whose
-// latest move is that failure, starting at startAt with w's settings, and
-// returns it. Its users' moves are pending until it starts.
-func (q *Queries) WaveRetryCreate(ctx context.Context, w migration.Wave, startAt time.Time, actor string) (migration.Wave, error) {
+// WaveRetryCreate adds a wave to w's group holding users of w to move
+// again, starting at startAt with w's settings, and returns it: with
+// memberIDs nil, w's failed users; else exactly those members, each of
+// whose move in w failed, was rolled back or was cancelled. Either way only
+// users whose move in w is where they stand now (nothing later, here or in
+// another group, stands in for it); a member named who is not is an
+// EConflict error naming them. Its users' moves are pending until it
+// starts, and supersede their moves in w.
+func (q *Queries) WaveRetryCreate(ctx context.Context, w migration.Wave, memberIDs []int64, startAt time.Time, actor string) (migration.Wave, error) {
 	if _, err := q.gen.GroupLock(ctx, w.GroupID); err != nil {
 		return migration.Wave{}, err
 	}
@@ -376,9 +381,12 @@ func (q *Queries) WaveRetryCreate(ctx context.Context, w migration.Wave, startAt
 	if err != nil {
 		return migration.Wave{}, err
 	}
-	members, err := q.gen.WaveFailedToRetry(ctx, w.ID)
+	members, err := q.gen.WaveToRetry(ctx, dbsqlc.WaveToRetryParams{WaveID: w.ID, MemberIDs: memberIDs})
 	if err != nil {
 		return migration.Wave{}, err
+	}
+	if len(members) < len(memberIDs) {
+		return migration.Wave{}, q.notRetryable(ctx, w, memberIDs, members)
 	}
 	if len(members) == 0 {
 		return migration.Wave{}, migration.Errorf(migration.EConflict, "no_failed_users", "%s has no failed users to retry", w.Name)
@@ -393,11 +401,66 @@ func (q *Queries) WaveRetryCreate(ctx context.Context, w migration.Wave, startAt
 	if err != nil {
 		return retry, err
 	}
-	if err := q.movesPlan(ctx, retry, members, fmt.Sprintf("planned into %s to retry the failure in %s", retry.Name, w.Name), actor); err != nil {
+	what, planned := fmt.Sprintf("planned into %s to retry the failure in %s", retry.Name, w.Name), fmt.Sprintf("%d failed users planned into %s", len(members), retry.Name)
+	if memberIDs != nil {
+		what, planned = fmt.Sprintf("planned into %s to be moved again after %s", retry.Name, w.Name), fmt.Sprintf("%s planned into %s to be moved again", usersWord(len(members)), retry.Name)
+	}
+	if err := q.movesPlan(ctx, retry, members, what, actor); err != nil {
 		return retry, err
 	}
-	_, err = q.WaveEventAdd(ctx, w.ID, WaveEventRetryPlanned, fmt.Sprintf("%d failed users planned into %s", len(members), retry.Name), actor)
+	_, err = q.WaveEventAdd(ctx, w.ID, WaveEventRetryPlanned, planned, actor)
 	return retry, err
+}
+
+// notRetryable is the error of a retry of members of w some of whom
+// (those not in eligible) cannot be moved again from w: it names each, with
+// where they stand.
+func (q *Queries) notRetryable(ctx context.Context, w migration.Wave, asked, eligible []int64) error {
+	moves, err := q.MoveList(ctx, w.ID, "")
+	if err != nil {
+		return err
+	}
+	var problems []migration.Problem
+	for i, id := range asked {
+		if slices.Contains(eligible, id) {
+			continue
+		}
+		why := fmt.Sprintf("member %d is not in %s", id, w.Name)
+		for _, m := range moves {
+			if m.MemberID != id {
+				continue
+			}
+			switch {
+			case m.SupersededBy != nil:
+				why = fmt.Sprintf("%s was moved on to a later wave after %s; act on that wave instead", nameOf(m), w.Name)
+			case m.State.Active() || m.State == migration.MoveStateMoved || m.State == migration.MoveStateSkipped || m.State == migration.MoveStateRollbackFailed:
+				why = fmt.Sprintf("%s is %s in %s, so there is nothing to move again", nameOf(m), migration.OutcomeOf(m.State).Words(), w.Name)
+			default:
+				why = fmt.Sprintf("%s has been moved or planned in another group since %s; look the user up to see where they stand", nameOf(m), w.Name)
+			}
+		}
+		problems = append(problems, migration.Problem{Field: fmt.Sprintf("users[%d]", i), Message: why})
+	}
+	e := migration.Errorf(migration.EConflict, "not_retryable", "%s of the %d chosen cannot be moved again from %s: %s",
+		usersWord(len(problems)), len(asked), w.Name, problems[0].Message)
+	e.Details = problems
+	return e
+}
+
+// nameOf names the user of a move for a person: "Ana Lima (ana.lima@contoso.com)".
+func nameOf(m migration.Move) string {
+	if m.DisplayName == "" {
+		return m.UPN
+	}
+	return m.DisplayName + " (" + m.UPN + ")"
+}
+
+// usersWord says "1 user" or "n users".
+func usersWord(n int) string {
+	if n == 1 {
+		return "1 user"
+	}
+	return fmt.Sprintf("%d users", n)
 }
 
 // movesPlan adds a pending move to wave w for each member; they share one

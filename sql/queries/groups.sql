@@ -4,6 +4,14 @@
 -- name: GroupInsert :one
 INSERT INTO pilot_groups (name, source, created_by) VALUES (@name, @source, @created_by) RETURNING id;
 
+-- GroupMembersShare marks the members of a group just imported whose UPN
+-- is in another group too, and those members of the other groups.
+-- name: GroupMembersShare :exec
+UPDATE group_members gm SET shared = true
+FROM (SELECT o.upn FROM group_members n JOIN group_members o ON o.upn = n.upn AND o.group_id <> n.group_id
+      WHERE n.group_id = @group_id) s
+WHERE gm.upn = s.upn AND NOT gm.shared;
+
 -- name: GroupGet :one
 SELECT * FROM group_details WHERE id = @id;
 

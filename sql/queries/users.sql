@@ -1,8 +1,9 @@
 -- A helpdesk lookup of one user by UPN or SIP address (store.UserView sends
--- these together, in one round trip). The move that matters is the active
--- one, else the latest: each query names it with the same subquery, which
--- the planner runs once (a SQL function there was planned again at every
--- call, and halved the lookups a second).
+-- these together, in one round trip, with MovesByUser): every move of the
+-- user with its timeline and rollback record, and the pre-flight of each
+-- membership. Where the user stands is read from all of them
+-- (migration.StandingOf). (A SQL function here was planned again at every
+-- call, and halved the lookups a second: plain subqueries.)
 
 -- UserMemberships reads the pilot groups a user is a member of, newest first.
 -- name: UserMemberships :many
@@ -11,20 +12,91 @@ SELECT g.id AS group_id, g.name AS group_name, gm.upn, gm.sip, gm.display_name,
 FROM group_members gm JOIN pilot_groups g ON g.id = gm.group_id
 WHERE gm.upn = @identity OR gm.sip = @identity ORDER BY g.id DESC;
 
--- name: UserTimeline :many
-SELECT at, state, attempt, coalesce(error_code, '')::text AS error_code, message, actor
-FROM move_timeline WHERE move_id = (SELECT c.id FROM moves c WHERE c.upn = @identity OR c.sip = @identity ORDER BY cutover_move_active(c.state) DESC, c.id DESC LIMIT 1)
-ORDER BY at, seq NULLS FIRST;
+-- UserTimelines reads the timelines of every move of the user, each
+-- oldest first.
+-- name: UserTimelines :many
+SELECT move_id, at, state, attempt, coalesce(error_code, '')::text AS error_code, message, actor
+FROM move_timeline WHERE move_id IN (SELECT c.id FROM moves c WHERE c.upn = @identity OR c.sip = @identity)
+ORDER BY move_id, at, seq NULLS FIRST;
 
--- name: UserRollbackRecord :one
+-- UserRollbackRecords reads the rollback record of every move of the user.
+-- name: UserRollbackRecords :many
 SELECT move_id, sip_address, registrar_pool, hosting_provider, enterprise_voice_enabled,
        line_uri, policies, captured_at
-FROM rollback_records WHERE move_id = (SELECT c.id FROM moves c WHERE c.upn = @identity OR c.sip = @identity ORDER BY cutover_move_active(c.state) DESC, c.id DESC LIMIT 1);
+FROM rollback_records WHERE move_id IN (SELECT c.id FROM moves c WHERE c.upn = @identity OR c.sip = @identity);
 
--- UserPreflight reads the last pre-flight of the current move's member, or
--- of the newest membership when there is no move.
--- name: UserPreflight :one
-SELECT checked_at, status, checks FROM preflight_results
-WHERE member_id = coalesce((SELECT m.member_id FROM moves m WHERE m.id = (SELECT c.id FROM moves c WHERE c.upn = @identity OR c.sip = @identity ORDER BY cutover_move_active(c.state) DESC, c.id DESC LIMIT 1)),
-                           (SELECT gm.id FROM group_members gm WHERE gm.upn = @identity OR gm.sip = @identity
-                            ORDER BY gm.group_id DESC LIMIT 1));
+-- UserPreflights reads the last pre-flight of each of the user's
+-- memberships.
+-- name: UserPreflights :many
+SELECT member_id, checked_at, status, checks FROM preflight_results
+WHERE member_id IN (SELECT gm.id FROM group_members gm WHERE gm.upn = @identity OR gm.sip = @identity);
+
+-- Finding users: a pattern matches the start of a UPN or SIP address (a
+-- LIKE pattern, its wildcards escaped: store.prefixPattern), words the
+-- start of words of the display name (a tsquery: store.wordsQuery); either
+-- may be empty.
+
+-- UserSearch finds up to max_users users, each once (by UPN), whose
+-- address or name matches, with their newest group.
+-- name: UserSearch :many
+SELECT DISTINCT ON (gm.upn) gm.upn, gm.sip, gm.display_name, g.name AS group_name
+FROM group_members gm JOIN pilot_groups g ON g.id = gm.group_id
+WHERE (@pattern::text <> '' AND (gm.upn LIKE @pattern OR gm.sip LIKE @pattern))
+   OR (@words::text <> '' AND to_tsvector('simple', gm.display_name) @@ to_tsquery('simple', @words))
+ORDER BY gm.upn, gm.group_id DESC
+LIMIT @max_users::int;
+
+-- GroupUsers reads a page of a group's members, in import order after
+-- position after, each with their move in the group that no later one
+-- supersedes (none for a member in no wave) and, for a member whose UPN is
+-- in another group too, where they stand across every group. Filters (each
+-- off when empty or 0): the state of where they stand, the wave of their
+-- move, its error code, and the search.
+-- name: GroupUsers :many
+SELECT u.member_id, u.position, u.upn, u.sip, u.display_name, u.move_id, u.wave_id, u.wave_name, u.state,
+       u.attempts, u.max_attempts, u.error_code, u.error_message, u.updated_at, u.standing_group
+FROM (
+    SELECT gm.id AS member_id, gm.position, gm.upn, gm.sip, gm.display_name,
+           m.id AS move_id, m.wave_id, w.name AS wave_name,
+           coalesce(st.state, m.state, 'unplanned')::text AS state, coalesce(m.attempts, 0)::int AS attempts,
+           coalesce(w.max_attempts, 0)::int AS max_attempts, coalesce(m.error_code, '')::text AS error_code,
+           coalesce(m.error_message, '')::text AS error_message, m.updated_at, coalesce(st.group_name, '')::text AS standing_group
+    FROM group_members gm
+    LEFT JOIN moves m ON m.member_id = gm.id AND m.superseded_by IS NULL
+    LEFT JOIN waves w ON w.id = m.wave_id
+    LEFT JOIN LATERAL (
+        SELECT sm.state, g.name AS group_name
+        FROM moves sm JOIN waves sw ON sw.id = sm.wave_id JOIN pilot_groups g ON g.id = sw.group_id
+        WHERE gm.shared AND sm.id = (SELECT s.move_id FROM cutover_standing(gm.upn) s) AND sm.id IS DISTINCT FROM m.id
+    ) st ON true
+    WHERE gm.group_id = @group_id AND gm.position > @after::int
+      AND (@wave_id::bigint = 0 OR m.wave_id = @wave_id)
+      AND (@error_code::text = '' OR m.error_code = @error_code)
+      AND ((@pattern::text = '' AND @words::text = '')
+           OR (@pattern <> '' AND (gm.upn LIKE @pattern OR gm.sip LIKE @pattern))
+           OR (@words <> '' AND to_tsvector('simple', gm.display_name) @@ to_tsquery('simple', @words)))
+) u
+WHERE coalesce(cardinality(@states::text[]), 0) = 0 OR u.state = ANY(@states)
+ORDER BY u.position
+LIMIT @max_users::int;
+
+-- WaveUsers reads a page of a wave's users, in import order after
+-- position after, each with their move in the wave. Filters as GroupUsers'.
+-- name: WaveUsers :many
+SELECT gm.id AS member_id, gm.position, gm.upn, gm.sip, gm.display_name,
+       m.id AS move_id, m.wave_id, w.name AS wave_name, m.state, m.attempts, w.max_attempts,
+       coalesce(m.error_code, '')::text AS error_code, coalesce(m.error_message, '')::text AS error_message,
+       m.updated_at, m.superseded_by, coalesce(sw.name, '')::text AS superseded_wave
+FROM moves m
+JOIN group_members gm ON gm.id = m.member_id
+JOIN waves w ON w.id = m.wave_id
+LEFT JOIN moves sm ON sm.id = m.superseded_by
+LEFT JOIN waves sw ON sw.id = sm.wave_id
+WHERE m.wave_id = @wave_id AND gm.position > @after::int
+  AND (coalesce(cardinality(@states::text[]), 0) = 0 OR m.state = ANY(@states))
+  AND (@error_code::text = '' OR m.error_code = @error_code)
+  AND ((@pattern::text = '' AND @words::text = '')
+       OR (@pattern <> '' AND (gm.upn LIKE @pattern OR gm.sip LIKE @pattern))
+       OR (@words <> '' AND to_tsvector('simple', gm.display_name) @@ to_tsquery('simple', @words)))
+ORDER BY gm.position
+LIMIT @max_users::int;

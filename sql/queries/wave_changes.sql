@@ -158,12 +158,17 @@ SELECT count(*) FILTER (WHERE state = 'rolling_back') AS rolling, count(*) FILTE
        count(*) FILTER (WHERE state = 'rollback_failed') AS failed
 FROM moves WHERE wave_id = @wave_id;
 
--- WaveFailedToRetry reads a wave's failed members whose latest move is that
--- failure.
--- name: WaveFailedToRetry :many
+-- WaveToRetry reads the members of a wave to move again: with member_ids
+-- empty, its failed members; else those of member_ids whose move in the
+-- wave failed, was rolled back or was cancelled. Each only if that move is
+-- where they stand now (cutover_standing): no later move of theirs, in this
+-- group or another, stands in for it.
+-- name: WaveToRetry :many
 SELECT m.member_id FROM moves m
-WHERE m.wave_id = @wave_id AND m.state = 'failed'
-  AND NOT EXISTS (SELECT 1 FROM moves o WHERE o.upn = m.upn AND o.id > m.id)
+WHERE m.wave_id = @wave_id AND m.superseded_by IS NULL
+  AND CASE WHEN coalesce(cardinality(@member_ids::bigint[]), 0) = 0 THEN m.state = 'failed'
+           ELSE m.member_id = ANY(@member_ids::bigint[]) AND m.state IN ('failed', 'rolled_back', 'cancelled') END
+  AND (SELECT s.move_id FROM cutover_standing(m.upn) s) = m.id
 ORDER BY m.id;
 
 -- WaveMemberToAdd finds a member of the group by UPN or SIP address, and why
@@ -179,13 +184,17 @@ FROM group_members gm WHERE gm.group_id = @group_id AND (gm.upn = @identity OR g
 SELECT id FROM moves WHERE wave_id = @wave_id AND (upn = @identity OR sip = @identity) AND state = 'pending';
 
 -- MovesRevive gives a user removed from a wave and added back their move
--- back.
+-- back: it supersedes their other moves in the group again.
 -- name: MovesRevive :many
 WITH back AS (
-    UPDATE moves SET state = 'pending', error_code = NULL, error_message = NULL, finished_at = NULL, updated_at = now()
-    WHERE wave_id = @wave_id AND member_id = ANY(@member_ids::bigint[]) AND state = 'cancelled' RETURNING id, member_id
+    UPDATE moves r SET state = 'pending', error_code = NULL, error_message = NULL, finished_at = NULL, updated_at = now(),
+                       superseded_by = NULL
+    WHERE r.wave_id = @wave_id AND r.member_id = ANY(@member_ids::bigint[]) AND r.state = 'cancelled' RETURNING r.id, r.member_id
 ), ev AS (
     INSERT INTO move_events (move_id, state, message, actor) SELECT id, 'pending', @message, @actor FROM back
+), others AS (
+    UPDATE moves o SET superseded_by = back.id FROM back
+    WHERE o.member_id = back.member_id AND o.id <> back.id AND (o.superseded_by IS NULL OR o.superseded_by <> back.id)
 )
 SELECT member_id FROM back;
 

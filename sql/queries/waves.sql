@@ -29,8 +29,29 @@ RETURNING *;
 -- WaveTallies counts each wave's moves by state, and those that needed more
 -- than one attempt.
 -- name: WaveTallies :many
-SELECT wave_id, state, count(*)::int AS moves, (count(*) FILTER (WHERE attempts > 1))::int AS retried
+SELECT wave_id, state, count(*)::int AS moves, (count(*) FILTER (WHERE attempts > 1))::int AS retried,
+       (count(*) FILTER (WHERE superseded_by IS NOT NULL))::int AS superseded
 FROM moves WHERE wave_id = ANY(@wave_ids::bigint[]) GROUP BY 1, 2;
+
+-- GroupTally counts a group's members planned into a wave by the state of
+-- their move in the group that no later one supersedes: each member once.
+-- (Members in no wave are the group's unplanned; members whose UPN is in
+-- another group too are counted again by GroupShared.)
+-- name: GroupTally :many
+SELECT m.state, count(*)::int AS users, (count(*) FILTER (WHERE m.attempts > 1))::int AS retried
+FROM moves m
+WHERE m.wave_id IN (SELECT w.id FROM waves w WHERE w.group_id = @group_id) AND m.superseded_by IS NULL
+GROUP BY 1;
+
+-- GroupShared reads, for each member of a group whose UPN is in another
+-- group too, the state of their move in this group ('unplanned' if none)
+-- and where they stand across every group (cutover_standing).
+-- name: GroupShared :many
+SELECT coalesce(mine.state, 'unplanned')::text AS in_group, coalesce(st.state, mine.state, 'unplanned')::text AS standing
+FROM group_members gm
+LEFT JOIN LATERAL (SELECT m.state FROM moves m WHERE m.member_id = gm.id AND m.superseded_by IS NULL) mine ON true
+LEFT JOIN LATERAL cutover_standing(gm.upn) st ON true
+WHERE gm.group_id = @group_id AND gm.shared;
 
 -- WaveMembersUnplanned counts the members of a group not yet in a wave.
 -- name: WaveMembersUnplanned :one
@@ -74,13 +95,18 @@ JOIN LATERAL (SELECT bo.wave_id FROM bounds bo WHERE u.n <= bo.up_to ORDER BY bo
 JOIN b ON b.wave_id = w.wave_id;
 
 -- MovesPlan adds a pending move to wave wave_id for each of member_ids,
--- sharing one timeline entry with message.
+-- sharing one timeline entry with message; each supersedes the member's
+-- earlier moves in the group.
 -- name: MovesPlan :exec
 WITH b AS (
     INSERT INTO move_batches (wave_id, state, message, actor)
     VALUES (@wave_id, 'pending', @message, @actor)
     RETURNING id
+), planned AS (
+    INSERT INTO moves (wave_id, member_id, upn, sip, planned_by)
+    SELECT @wave_id, gm.id, gm.upn, gm.sip, (SELECT id FROM b)
+    FROM group_members gm WHERE gm.id = ANY(@member_ids::bigint[])
+    RETURNING id, member_id
 )
-INSERT INTO moves (wave_id, member_id, upn, sip, planned_by)
-SELECT @wave_id, gm.id, gm.upn, gm.sip, (SELECT id FROM b)
-FROM group_members gm WHERE gm.id = ANY(@member_ids::bigint[]);
+UPDATE moves m SET superseded_by = p.id
+FROM planned p WHERE m.member_id = p.member_id AND m.superseded_by IS NULL;

@@ -95,6 +95,20 @@ func (q *Queries) GroupLock(ctx context.Context, id int64) (string, error) {
 	return name, err
 }
 
+const groupMembersShare = `-- name: GroupMembersShare :exec
+UPDATE group_members gm SET shared = true
+FROM (SELECT o.upn FROM group_members n JOIN group_members o ON o.upn = n.upn AND o.group_id <> n.group_id
+      WHERE n.group_id = $1) s
+WHERE gm.upn = s.upn AND NOT gm.shared
+`
+
+// GroupMembersShare marks the members of a group just imported whose UPN
+// is in another group too, and those members of the other groups.
+func (q *Queries) GroupMembersShare(ctx context.Context, groupID int64) error {
+	_, err := q.db.Exec(ctx, groupMembersShare, groupID)
+	return err
+}
+
 const groupName = `-- name: GroupName :one
 SELECT name FROM pilot_groups WHERE id = $1
 `

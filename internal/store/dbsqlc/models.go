@@ -63,6 +63,14 @@ type MoveDetail struct {
 	MemberID      int64
 	StrandedNs    int64
 	Position      int
+	SupersededBy  *int64
+}
+
+type PreflightResult struct {
+	MemberID  int64
+	CheckedAt time.Time
+	Status    string
+	Checks    []migration.Check
 }
 
 type ReadinessCheck struct {

@@ -170,7 +170,7 @@ func (q *Queries) MoveChange(ctx context.Context, arg MoveChangeParams) (MoveCha
 
 const moveGet = `-- name: MoveGet :one
 
-SELECT id, wave_id, wave_name, wave_start_at, group_id, group_name, upn, sip, display_name, state, run, attempts, max_attempts, error_code, error_message, next_attempt_at, move_issued_at, started_at, finished_at, updated_at, member_id, stranded_ns, position FROM move_details WHERE id = $1
+SELECT id, wave_id, wave_name, wave_start_at, group_id, group_name, upn, sip, display_name, state, run, attempts, max_attempts, error_code, error_message, next_attempt_at, move_issued_at, started_at, finished_at, updated_at, member_id, stranded_ns, position, superseded_by FROM move_details WHERE id = $1
 `
 
 // Moves: a user's move in a wave (sql/0001), read as the domain reads it
@@ -202,12 +202,13 @@ func (q *Queries) MoveGet(ctx context.Context, id int64) (MoveDetail, error) {
 		&i.MemberID,
 		&i.StrandedNs,
 		&i.Position,
+		&i.SupersededBy,
 	)
 	return i, err
 }
 
 const moveList = `-- name: MoveList :many
-SELECT id, wave_id, wave_name, wave_start_at, group_id, group_name, upn, sip, display_name, state, run, attempts, max_attempts, error_code, error_message, next_attempt_at, move_issued_at, started_at, finished_at, updated_at, member_id, stranded_ns, position FROM move_details WHERE wave_id = $1 AND ($2::text = '' OR state = $2) ORDER BY position
+SELECT id, wave_id, wave_name, wave_start_at, group_id, group_name, upn, sip, display_name, state, run, attempts, max_attempts, error_code, error_message, next_attempt_at, move_issued_at, started_at, finished_at, updated_at, member_id, stranded_ns, position, superseded_by FROM move_details WHERE wave_id = $1 AND ($2::text = '' OR state = $2) ORDER BY position
 `
 
 type MoveListParams struct {
@@ -249,6 +250,7 @@ func (q *Queries) MoveList(ctx context.Context, arg MoveListParams) ([]MoveDetai
 			&i.MemberID,
 			&i.StrandedNs,
 			&i.Position,
+			&i.SupersededBy,
 		); err != nil {
 			return nil, err
 		}
@@ -355,7 +357,7 @@ func (q *Queries) MoveWaves(ctx context.Context, ids []int64) ([]MoveWavesRow, e
 }
 
 const moveWithWave = `-- name: MoveWithWave :one
-SELECT d.id, d.wave_id, d.wave_name, d.wave_start_at, d.group_id, d.group_name, d.upn, d.sip, d.display_name, d.state, d.run, d.attempts, d.max_attempts, d.error_code, d.error_message, d.next_attempt_at, d.move_issued_at, d.started_at, d.finished_at, d.updated_at, d.member_id, d.stranded_ns, d.position, w.id, w.group_id, w.number, w.name, w.state, w.size, w.start_at, w.max_attempts, w.concurrency, w.started_at, w.finished_at, w.created_at, w.state_reason, w.concurrency_limit, w.limit_successes, w.limit_lowered_at, w.failure_threshold_percent, w.failure_threshold_count, w.failure_min_sample, w.threshold_since, w.rollback_on_halt, w.windows, w.time_zone, w.blackout_dates, w.gate_override, w.schedule_rev, w.retry_of, w.bypass_enterprise_voice_check, w.readiness_override FROM move_details d JOIN waves w ON w.id = d.wave_id WHERE d.id = $1
+SELECT d.id, d.wave_id, d.wave_name, d.wave_start_at, d.group_id, d.group_name, d.upn, d.sip, d.display_name, d.state, d.run, d.attempts, d.max_attempts, d.error_code, d.error_message, d.next_attempt_at, d.move_issued_at, d.started_at, d.finished_at, d.updated_at, d.member_id, d.stranded_ns, d.position, d.superseded_by, w.id, w.group_id, w.number, w.name, w.state, w.size, w.start_at, w.max_attempts, w.concurrency, w.started_at, w.finished_at, w.created_at, w.state_reason, w.concurrency_limit, w.limit_successes, w.limit_lowered_at, w.failure_threshold_percent, w.failure_threshold_count, w.failure_min_sample, w.threshold_since, w.rollback_on_halt, w.windows, w.time_zone, w.blackout_dates, w.gate_override, w.schedule_rev, w.retry_of, w.bypass_enterprise_voice_check, w.readiness_override FROM move_details d JOIN waves w ON w.id = d.wave_id WHERE d.id = $1
 `
 
 type MoveWithWaveRow struct {
@@ -390,6 +392,7 @@ func (q *Queries) MoveWithWave(ctx context.Context, id int64) (MoveWithWaveRow, 
 		&i.MoveDetail.MemberID,
 		&i.MoveDetail.StrandedNs,
 		&i.MoveDetail.Position,
+		&i.MoveDetail.SupersededBy,
 		&i.Wave.ID,
 		&i.Wave.GroupID,
 		&i.Wave.Number,
@@ -424,7 +427,7 @@ func (q *Queries) MoveWithWave(ctx context.Context, id int64) (MoveWithWaveRow, 
 }
 
 const movesByUser = `-- name: MovesByUser :many
-SELECT id, wave_id, wave_name, wave_start_at, group_id, group_name, upn, sip, display_name, state, run, attempts, max_attempts, error_code, error_message, next_attempt_at, move_issued_at, started_at, finished_at, updated_at, member_id, stranded_ns, position FROM move_details WHERE upn = $1 OR sip = $1 ORDER BY id DESC
+SELECT id, wave_id, wave_name, wave_start_at, group_id, group_name, upn, sip, display_name, state, run, attempts, max_attempts, error_code, error_message, next_attempt_at, move_issued_at, started_at, finished_at, updated_at, member_id, stranded_ns, position, superseded_by FROM move_details WHERE upn = $1 OR sip = $1 ORDER BY id DESC
 `
 
 // MovesByUser reads the moves of a user by UPN or SIP address, newest first.
@@ -461,6 +464,7 @@ func (q *Queries) MovesByUser(ctx context.Context, identity string) ([]MoveDetai
 			&i.MemberID,
 			&i.StrandedNs,
 			&i.Position,
+			&i.SupersededBy,
 		); err != nil {
 			return nil, err
 		}

@@ -8,9 +8,116 @@ package dbsqlc
 import (
 	"context"
 	"time"
-
-	"github.com/cutover/cutover/internal/migration"
 )
+
+const groupUsers = `-- name: GroupUsers :many
+SELECT u.member_id, u.position, u.upn, u.sip, u.display_name, u.move_id, u.wave_id, u.wave_name, u.state,
+       u.attempts, u.max_attempts, u.error_code, u.error_message, u.updated_at, u.standing_group
+FROM (
+    SELECT gm.id AS member_id, gm.position, gm.upn, gm.sip, gm.display_name,
+           m.id AS move_id, m.wave_id, w.name AS wave_name,
+           coalesce(st.state, m.state, 'unplanned')::text AS state, coalesce(m.attempts, 0)::int AS attempts,
+           coalesce(w.max_attempts, 0)::int AS max_attempts, coalesce(m.error_code, '')::text AS error_code,
+           coalesce(m.error_message, '')::text AS error_message, m.updated_at, coalesce(st.group_name, '')::text AS standing_group
+    FROM group_members gm
+    LEFT JOIN moves m ON m.member_id = gm.id AND m.superseded_by IS NULL
+    LEFT JOIN waves w ON w.id = m.wave_id
+    LEFT JOIN LATERAL (
+        SELECT sm.state, g.name AS group_name
+        FROM moves sm JOIN waves sw ON sw.id = sm.wave_id JOIN pilot_groups g ON g.id = sw.group_id
+        WHERE gm.shared AND sm.id = (SELECT s.move_id FROM cutover_standing(gm.upn) s) AND sm.id IS DISTINCT FROM m.id
+    ) st ON true
+    WHERE gm.group_id = $1 AND gm.position > $2::int
+      AND ($3::bigint = 0 OR m.wave_id = $3)
+      AND ($4::text = '' OR m.error_code = $4)
+      AND (($5::text = '' AND $6::text = '')
+           OR ($5 <> '' AND (gm.upn LIKE $5 OR gm.sip LIKE $5))
+           OR ($6 <> '' AND to_tsvector('simple', gm.display_name) @@ to_tsquery('simple', $6)))
+) u
+WHERE coalesce(cardinality($7::text[]), 0) = 0 OR u.state = ANY($7)
+ORDER BY u.position
+LIMIT $8::int
+`
+
+type GroupUsersParams struct {
+	GroupID   int64
+	After     int
+	WaveID    int64
+	ErrorCode string
+	Pattern   string
+	Words     string
+	States    []string
+	MaxUsers  int
+}
+
+type GroupUsersRow struct {
+	MemberID      int64
+	Position      int
+	UPN           string
+	SIP           string
+	DisplayName   string
+	MoveID        *int64
+	WaveID        *int64
+	WaveName      *string
+	State         string
+	Attempts      int
+	MaxAttempts   int
+	ErrorCode     string
+	ErrorMessage  string
+	UpdatedAt     *time.Time
+	StandingGroup string
+}
+
+// GroupUsers reads a page of a group's members, in import order after
+// position after, each with their move in the group that no later one
+// supersedes (none for a member in no wave) and, for a member whose UPN is
+// in another group too, where they stand across every group. Filters (each
+// off when empty or 0): the state of where they stand, the wave of their
+// move, its error code, and the search.
+func (q *Queries) GroupUsers(ctx context.Context, arg GroupUsersParams) ([]GroupUsersRow, error) {
+	rows, err := q.db.Query(ctx, groupUsers,
+		arg.GroupID,
+		arg.After,
+		arg.WaveID,
+		arg.ErrorCode,
+		arg.Pattern,
+		arg.Words,
+		arg.States,
+		arg.MaxUsers,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []GroupUsersRow
+	for rows.Next() {
+		var i GroupUsersRow
+		if err := rows.Scan(
+			&i.MemberID,
+			&i.Position,
+			&i.UPN,
+			&i.SIP,
+			&i.DisplayName,
+			&i.MoveID,
+			&i.WaveID,
+			&i.WaveName,
+			&i.State,
+			&i.Attempts,
+			&i.MaxAttempts,
+			&i.ErrorCode,
+			&i.ErrorMessage,
+			&i.UpdatedAt,
+			&i.StandingGroup,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
 
 const userMemberships = `-- name: UserMemberships :many
 
@@ -31,10 +138,11 @@ type UserMembershipsRow struct {
 }
 
 // A helpdesk lookup of one user by UPN or SIP address (store.UserView sends
-// these together, in one round trip). The move that matters is the active
-// one, else the latest: each query names it with the same subquery, which
-// the planner runs once (a SQL function there was planned again at every
-// call, and halved the lookups a second).
+// these together, in one round trip, with MovesByUser): every move of the
+// user with its timeline and rollback record, and the pre-flight of each
+// membership. Where the user stands is read from all of them
+// (migration.StandingOf). (A SQL function here was planned again at every
+// call, and halved the lookups a second: plain subqueries.)
 // UserMemberships reads the pilot groups a user is a member of, newest first.
 func (q *Queries) UserMemberships(ctx context.Context, identity string) ([]UserMembershipsRow, error) {
 	rows, err := q.db.Query(ctx, userMemberships, identity)
@@ -64,57 +172,136 @@ func (q *Queries) UserMemberships(ctx context.Context, identity string) ([]UserM
 	return items, nil
 }
 
-const userPreflight = `-- name: UserPreflight :one
-SELECT checked_at, status, checks FROM preflight_results
-WHERE member_id = coalesce((SELECT m.member_id FROM moves m WHERE m.id = (SELECT c.id FROM moves c WHERE c.upn = $1 OR c.sip = $1 ORDER BY cutover_move_active(c.state) DESC, c.id DESC LIMIT 1)),
-                           (SELECT gm.id FROM group_members gm WHERE gm.upn = $1 OR gm.sip = $1
-                            ORDER BY gm.group_id DESC LIMIT 1))
+const userPreflights = `-- name: UserPreflights :many
+SELECT member_id, checked_at, status, checks FROM preflight_results
+WHERE member_id IN (SELECT gm.id FROM group_members gm WHERE gm.upn = $1 OR gm.sip = $1)
 `
 
-type UserPreflightRow struct {
-	CheckedAt time.Time
-	Status    string
-	Checks    []migration.Check
+// UserPreflights reads the last pre-flight of each of the user's
+// memberships.
+func (q *Queries) UserPreflights(ctx context.Context, identity string) ([]PreflightResult, error) {
+	rows, err := q.db.Query(ctx, userPreflights, identity)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []PreflightResult
+	for rows.Next() {
+		var i PreflightResult
+		if err := rows.Scan(
+			&i.MemberID,
+			&i.CheckedAt,
+			&i.Status,
+			&i.Checks,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
-// UserPreflight reads the last pre-flight of the current move's member, or
-// of the newest membership when there is no move.
-func (q *Queries) UserPreflight(ctx context.Context, identity string) (UserPreflightRow, error) {
-	row := q.db.QueryRow(ctx, userPreflight, identity)
-	var i UserPreflightRow
-	err := row.Scan(&i.CheckedAt, &i.Status, &i.Checks)
-	return i, err
-}
-
-const userRollbackRecord = `-- name: UserRollbackRecord :one
+const userRollbackRecords = `-- name: UserRollbackRecords :many
 SELECT move_id, sip_address, registrar_pool, hosting_provider, enterprise_voice_enabled,
        line_uri, policies, captured_at
-FROM rollback_records WHERE move_id = (SELECT c.id FROM moves c WHERE c.upn = $1 OR c.sip = $1 ORDER BY cutover_move_active(c.state) DESC, c.id DESC LIMIT 1)
+FROM rollback_records WHERE move_id IN (SELECT c.id FROM moves c WHERE c.upn = $1 OR c.sip = $1)
 `
 
-func (q *Queries) UserRollbackRecord(ctx context.Context, identity string) (RollbackRecord, error) {
-	row := q.db.QueryRow(ctx, userRollbackRecord, identity)
-	var i RollbackRecord
-	err := row.Scan(
-		&i.MoveID,
-		&i.SipAddress,
-		&i.RegistrarPool,
-		&i.HostingProvider,
-		&i.EnterpriseVoiceEnabled,
-		&i.LineURI,
-		&i.Policies,
-		&i.CapturedAt,
-	)
-	return i, err
+// UserRollbackRecords reads the rollback record of every move of the user.
+func (q *Queries) UserRollbackRecords(ctx context.Context, identity string) ([]RollbackRecord, error) {
+	rows, err := q.db.Query(ctx, userRollbackRecords, identity)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RollbackRecord
+	for rows.Next() {
+		var i RollbackRecord
+		if err := rows.Scan(
+			&i.MoveID,
+			&i.SipAddress,
+			&i.RegistrarPool,
+			&i.HostingProvider,
+			&i.EnterpriseVoiceEnabled,
+			&i.LineURI,
+			&i.Policies,
+			&i.CapturedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
-const userTimeline = `-- name: UserTimeline :many
-SELECT at, state, attempt, coalesce(error_code, '')::text AS error_code, message, actor
-FROM move_timeline WHERE move_id = (SELECT c.id FROM moves c WHERE c.upn = $1 OR c.sip = $1 ORDER BY cutover_move_active(c.state) DESC, c.id DESC LIMIT 1)
-ORDER BY at, seq NULLS FIRST
+const userSearch = `-- name: UserSearch :many
+
+SELECT DISTINCT ON (gm.upn) gm.upn, gm.sip, gm.display_name, g.name AS group_name
+FROM group_members gm JOIN pilot_groups g ON g.id = gm.group_id
+WHERE ($1::text <> '' AND (gm.upn LIKE $1 OR gm.sip LIKE $1))
+   OR ($2::text <> '' AND to_tsvector('simple', gm.display_name) @@ to_tsquery('simple', $2))
+ORDER BY gm.upn, gm.group_id DESC
+LIMIT $3::int
 `
 
-type UserTimelineRow struct {
+type UserSearchParams struct {
+	Pattern  string
+	Words    string
+	MaxUsers int
+}
+
+type UserSearchRow struct {
+	UPN         string
+	SIP         string
+	DisplayName string
+	GroupName   string
+}
+
+// Finding users: a pattern matches the start of a UPN or SIP address (a
+// LIKE pattern, its wildcards escaped: store.prefixPattern), words the
+// start of words of the display name (a tsquery: store.wordsQuery); either
+// may be empty.
+// UserSearch finds up to max_users users, each once (by UPN), whose
+// address or name matches, with their newest group.
+func (q *Queries) UserSearch(ctx context.Context, arg UserSearchParams) ([]UserSearchRow, error) {
+	rows, err := q.db.Query(ctx, userSearch, arg.Pattern, arg.Words, arg.MaxUsers)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []UserSearchRow
+	for rows.Next() {
+		var i UserSearchRow
+		if err := rows.Scan(
+			&i.UPN,
+			&i.SIP,
+			&i.DisplayName,
+			&i.GroupName,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const userTimelines = `-- name: UserTimelines :many
+SELECT move_id, at, state, attempt, coalesce(error_code, '')::text AS error_code, message, actor
+FROM move_timeline WHERE move_id IN (SELECT c.id FROM moves c WHERE c.upn = $1 OR c.sip = $1)
+ORDER BY move_id, at, seq NULLS FIRST
+`
+
+type UserTimelinesRow struct {
+	MoveID    int64
 	At        time.Time
 	State     string
 	Attempt   int
@@ -123,22 +310,121 @@ type UserTimelineRow struct {
 	Actor     string
 }
 
-func (q *Queries) UserTimeline(ctx context.Context, identity string) ([]UserTimelineRow, error) {
-	rows, err := q.db.Query(ctx, userTimeline, identity)
+// UserTimelines reads the timelines of every move of the user, each
+// oldest first.
+func (q *Queries) UserTimelines(ctx context.Context, identity string) ([]UserTimelinesRow, error) {
+	rows, err := q.db.Query(ctx, userTimelines, identity)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []UserTimelineRow
+	var items []UserTimelinesRow
 	for rows.Next() {
-		var i UserTimelineRow
+		var i UserTimelinesRow
 		if err := rows.Scan(
+			&i.MoveID,
 			&i.At,
 			&i.State,
 			&i.Attempt,
 			&i.ErrorCode,
 			&i.Message,
 			&i.Actor,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const waveUsers = `-- name: WaveUsers :many
+SELECT gm.id AS member_id, gm.position, gm.upn, gm.sip, gm.display_name,
+       m.id AS move_id, m.wave_id, w.name AS wave_name, m.state, m.attempts, w.max_attempts,
+       coalesce(m.error_code, '')::text AS error_code, coalesce(m.error_message, '')::text AS error_message,
+       m.updated_at, m.superseded_by, coalesce(sw.name, '')::text AS superseded_wave
+FROM moves m
+JOIN group_members gm ON gm.id = m.member_id
+JOIN waves w ON w.id = m.wave_id
+LEFT JOIN moves sm ON sm.id = m.superseded_by
+LEFT JOIN waves sw ON sw.id = sm.wave_id
+WHERE m.wave_id = $1 AND gm.position > $2::int
+  AND (coalesce(cardinality($3::text[]), 0) = 0 OR m.state = ANY($3))
+  AND ($4::text = '' OR m.error_code = $4)
+  AND (($5::text = '' AND $6::text = '')
+       OR ($5 <> '' AND (gm.upn LIKE $5 OR gm.sip LIKE $5))
+       OR ($6 <> '' AND to_tsvector('simple', gm.display_name) @@ to_tsquery('simple', $6)))
+ORDER BY gm.position
+LIMIT $7::int
+`
+
+type WaveUsersParams struct {
+	WaveID    int64
+	After     int
+	States    []string
+	ErrorCode string
+	Pattern   string
+	Words     string
+	MaxUsers  int
+}
+
+type WaveUsersRow struct {
+	MemberID       int64
+	Position       int
+	UPN            string
+	SIP            string
+	DisplayName    string
+	MoveID         int64
+	WaveID         int64
+	WaveName       string
+	State          string
+	Attempts       int
+	MaxAttempts    int
+	ErrorCode      string
+	ErrorMessage   string
+	UpdatedAt      time.Time
+	SupersededBy   *int64
+	SupersededWave string
+}
+
+// WaveUsers reads a page of a wave's users, in import order after
+// position after, each with their move in the wave. Filters as GroupUsers'.
+func (q *Queries) WaveUsers(ctx context.Context, arg WaveUsersParams) ([]WaveUsersRow, error) {
+	rows, err := q.db.Query(ctx, waveUsers,
+		arg.WaveID,
+		arg.After,
+		arg.States,
+		arg.ErrorCode,
+		arg.Pattern,
+		arg.Words,
+		arg.MaxUsers,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []WaveUsersRow
+	for rows.Next() {
+		var i WaveUsersRow
+		if err := rows.Scan(
+			&i.MemberID,
+			&i.Position,
+			&i.UPN,
+			&i.SIP,
+			&i.DisplayName,
+			&i.MoveID,
+			&i.WaveID,
+			&i.WaveName,
+			&i.State,
+			&i.Attempts,
+			&i.MaxAttempts,
+			&i.ErrorCode,
+			&i.ErrorMessage,
+			&i.UpdatedAt,
+			&i.SupersededBy,
+			&i.SupersededWave,
 		); err != nil {
 			return nil, err
 		}

@@ -198,10 +198,14 @@ func (q *Queries) MovesRequeueCancelled(ctx context.Context, arg MovesRequeueCan
 
 const movesRevive = `-- name: MovesRevive :many
 WITH back AS (
-    UPDATE moves SET state = 'pending', error_code = NULL, error_message = NULL, finished_at = NULL, updated_at = now()
-    WHERE wave_id = $1 AND member_id = ANY($2::bigint[]) AND state = 'cancelled' RETURNING id, member_id
+    UPDATE moves r SET state = 'pending', error_code = NULL, error_message = NULL, finished_at = NULL, updated_at = now(),
+                       superseded_by = NULL
+    WHERE r.wave_id = $1 AND r.member_id = ANY($2::bigint[]) AND r.state = 'cancelled' RETURNING r.id, r.member_id
 ), ev AS (
     INSERT INTO move_events (move_id, state, message, actor) SELECT id, 'pending', $3, $4 FROM back
+), others AS (
+    UPDATE moves o SET superseded_by = back.id FROM back
+    WHERE o.member_id = back.member_id AND o.id <> back.id AND (o.superseded_by IS NULL OR o.superseded_by <> back.id)
 )
 SELECT member_id FROM back
 `
@@ -214,7 +218,7 @@ type MovesReviveParams struct {
 }
 
 // MovesRevive gives a user removed from a wave and added back their move
-// back.
+// back: it supersedes their other moves in the group again.
 func (q *Queries) MovesRevive(ctx context.Context, arg MovesReviveParams) ([]int64, error) {
 	rows, err := q.db.Query(ctx, movesRevive,
 		arg.WaveID,
@@ -326,35 +330,6 @@ func (q *Queries) WaveEndedUpTo(ctx context.Context, arg WaveEndedUpToParams) (i
 	var count int64
 	err := row.Scan(&count)
 	return count, err
-}
-
-const waveFailedToRetry = `-- name: WaveFailedToRetry :many
-SELECT m.member_id FROM moves m
-WHERE m.wave_id = $1 AND m.state = 'failed'
-  AND NOT EXISTS (SELECT 1 FROM moves o WHERE o.upn = m.upn AND o.id > m.id)
-ORDER BY m.id
-`
-
-// WaveFailedToRetry reads a wave's failed members whose latest move is that
-// failure.
-func (q *Queries) WaveFailedToRetry(ctx context.Context, waveID int64) ([]int64, error) {
-	rows, err := q.db.Query(ctx, waveFailedToRetry, waveID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []int64
-	for rows.Next() {
-		var member_id int64
-		if err := rows.Scan(&member_id); err != nil {
-			return nil, err
-		}
-		items = append(items, member_id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
 }
 
 const waveGateOverride = `-- name: WaveGateOverride :one
@@ -813,6 +788,45 @@ UPDATE waves SET threshold_since = now() WHERE id = $1
 func (q *Queries) WaveThresholdRestart(ctx context.Context, waveID int64) error {
 	_, err := q.db.Exec(ctx, waveThresholdRestart, waveID)
 	return err
+}
+
+const waveToRetry = `-- name: WaveToRetry :many
+SELECT m.member_id FROM moves m
+WHERE m.wave_id = $1 AND m.superseded_by IS NULL
+  AND CASE WHEN coalesce(cardinality($2::bigint[]), 0) = 0 THEN m.state = 'failed'
+           ELSE m.member_id = ANY($2::bigint[]) AND m.state IN ('failed', 'rolled_back', 'cancelled') END
+  AND (SELECT s.move_id FROM cutover_standing(m.upn) s) = m.id
+ORDER BY m.id
+`
+
+type WaveToRetryParams struct {
+	WaveID    int64
+	MemberIDs []int64
+}
+
+// WaveToRetry reads the members of a wave to move again: with member_ids
+// empty, its failed members; else those of member_ids whose move in the
+// wave failed, was rolled back or was cancelled. Each only if that move is
+// where they stand now (cutover_standing): no later move of theirs, in this
+// group or another, stands in for it.
+func (q *Queries) WaveToRetry(ctx context.Context, arg WaveToRetryParams) ([]int64, error) {
+	rows, err := q.db.Query(ctx, waveToRetry, arg.WaveID, arg.MemberIDs)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int64
+	for rows.Next() {
+		var member_id int64
+		if err := rows.Scan(&member_id); err != nil {
+			return nil, err
+		}
+		items = append(items, member_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const waveWithActivity = `-- name: WaveWithActivity :one

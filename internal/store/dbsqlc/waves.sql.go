@@ -10,6 +10,79 @@ import (
 	"time"
 )
 
+const groupShared = `-- name: GroupShared :many
+SELECT coalesce(mine.state, 'unplanned')::text AS in_group, coalesce(st.state, mine.state, 'unplanned')::text AS standing
+FROM group_members gm
+LEFT JOIN LATERAL (SELECT m.state FROM moves m WHERE m.member_id = gm.id AND m.superseded_by IS NULL) mine ON true
+LEFT JOIN LATERAL cutover_standing(gm.upn) st ON true
+WHERE gm.group_id = $1 AND gm.shared
+`
+
+type GroupSharedRow struct {
+	InGroup  string
+	Standing string
+}
+
+// GroupShared reads, for each member of a group whose UPN is in another
+// group too, the state of their move in this group ('unplanned' if none)
+// and where they stand across every group (cutover_standing).
+func (q *Queries) GroupShared(ctx context.Context, groupID int64) ([]GroupSharedRow, error) {
+	rows, err := q.db.Query(ctx, groupShared, groupID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []GroupSharedRow
+	for rows.Next() {
+		var i GroupSharedRow
+		if err := rows.Scan(&i.InGroup, &i.Standing); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const groupTally = `-- name: GroupTally :many
+SELECT m.state, count(*)::int AS users, (count(*) FILTER (WHERE m.attempts > 1))::int AS retried
+FROM moves m
+WHERE m.wave_id IN (SELECT w.id FROM waves w WHERE w.group_id = $1) AND m.superseded_by IS NULL
+GROUP BY 1
+`
+
+type GroupTallyRow struct {
+	State   string
+	Users   int
+	Retried int
+}
+
+// GroupTally counts a group's members planned into a wave by the state of
+// their move in the group that no later one supersedes: each member once.
+// (Members in no wave are the group's unplanned; members whose UPN is in
+// another group too are counted again by GroupShared.)
+func (q *Queries) GroupTally(ctx context.Context, groupID int64) ([]GroupTallyRow, error) {
+	rows, err := q.db.Query(ctx, groupTally, groupID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []GroupTallyRow
+	for rows.Next() {
+		var i GroupTallyRow
+		if err := rows.Scan(&i.State, &i.Users, &i.Retried); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const groupUsersBusy = `-- name: GroupUsersBusy :many
 SELECT (m.upn || ' is in ' || w.name || ' of pilot group ' || g.name || ' (' || m.state || ')')::text AS busy
 FROM moves m JOIN waves w ON w.id = m.wave_id JOIN pilot_groups g ON g.id = w.group_id
@@ -48,29 +121,34 @@ func (q *Queries) GroupUsersBusy(ctx context.Context, arg GroupUsersBusyParams) 
 const movesPlan = `-- name: MovesPlan :exec
 WITH b AS (
     INSERT INTO move_batches (wave_id, state, message, actor)
-    VALUES ($1, 'pending', $3, $4)
+    VALUES ($1, 'pending', $2, $3)
     RETURNING id
+), planned AS (
+    INSERT INTO moves (wave_id, member_id, upn, sip, planned_by)
+    SELECT $1, gm.id, gm.upn, gm.sip, (SELECT id FROM b)
+    FROM group_members gm WHERE gm.id = ANY($4::bigint[])
+    RETURNING id, member_id
 )
-INSERT INTO moves (wave_id, member_id, upn, sip, planned_by)
-SELECT $1, gm.id, gm.upn, gm.sip, (SELECT id FROM b)
-FROM group_members gm WHERE gm.id = ANY($2::bigint[])
+UPDATE moves m SET superseded_by = p.id
+FROM planned p WHERE m.member_id = p.member_id AND m.superseded_by IS NULL
 `
 
 type MovesPlanParams struct {
 	WaveID    int64
-	MemberIDs []int64
 	Message   string
 	Actor     string
+	MemberIDs []int64
 }
 
 // MovesPlan adds a pending move to wave wave_id for each of member_ids,
-// sharing one timeline entry with message.
+// sharing one timeline entry with message; each supersedes the member's
+// earlier moves in the group.
 func (q *Queries) MovesPlan(ctx context.Context, arg MovesPlanParams) error {
 	_, err := q.db.Exec(ctx, movesPlan,
 		arg.WaveID,
-		arg.MemberIDs,
 		arg.Message,
 		arg.Actor,
+		arg.MemberIDs,
 	)
 	return err
 }
@@ -368,15 +446,17 @@ func (q *Queries) WaveNextNumber(ctx context.Context, groupID int64) (int, error
 }
 
 const waveTallies = `-- name: WaveTallies :many
-SELECT wave_id, state, count(*)::int AS moves, (count(*) FILTER (WHERE attempts > 1))::int AS retried
+SELECT wave_id, state, count(*)::int AS moves, (count(*) FILTER (WHERE attempts > 1))::int AS retried,
+       (count(*) FILTER (WHERE superseded_by IS NOT NULL))::int AS superseded
 FROM moves WHERE wave_id = ANY($1::bigint[]) GROUP BY 1, 2
 `
 
 type WaveTalliesRow struct {
-	WaveID  int64
-	State   string
-	Moves   int
-	Retried int
+	WaveID     int64
+	State      string
+	Moves      int
+	Retried    int
+	Superseded int
 }
 
 // WaveTallies counts each wave's moves by state, and those that needed more
@@ -395,6 +475,7 @@ func (q *Queries) WaveTallies(ctx context.Context, waveIds []int64) ([]WaveTalli
 			&i.State,
 			&i.Moves,
 			&i.Retried,
+			&i.Superseded,
 		); err != nil {
 			return nil, err
 		}

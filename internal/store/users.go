@@ -1,0 +1,131 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/store/dbsqlc"
+)
+
+// UserFilter chooses users of a group, or of one wave, for a list.
+type UserFilter struct {
+	// GroupID is the group whose members are listed, each by where they
+	// stand; WaveID, when set, lists that wave's users instead, each by
+	// their move in it.
+	GroupID, WaveID int64
+	// InWave, for a group's list, keeps the members whose move in the
+	// group is in that wave.
+	InWave int64
+	// States keeps users in these states (of where they stand, for a
+	// group; of their move in the wave, for a wave): none keeps all.
+	States []migration.MoveState
+	// ErrorCode keeps users whose move failed with this code.
+	ErrorCode migration.ErrorCode
+	// Search keeps users whose UPN or SIP address starts with it, or each
+	// of whose words starts a word of their display name.
+	Search string
+	// After is the position (import order) to list from: the last one of
+	// the page before.
+	After int
+	// Limit is how many users to list at most.
+	Limit int
+}
+
+// UserRow is one user of a list.
+type UserRow struct {
+	MemberID    int64
+	Position    int
+	UPN         string
+	SIP         string
+	DisplayName string
+	// The user's move in the group (or wave): none (0) for a member in no
+	// wave.
+	MoveID       int64
+	WaveID       int64
+	WaveName     string
+	State        migration.MoveState
+	Attempts     int
+	MaxAttempts  int
+	ErrorCode    migration.ErrorCode
+	ErrorMessage string
+	UpdatedAt    *time.Time
+	// Elsewhere, in a group's list, names the other group whose move says
+	// where the user stands now (State is that move's).
+	Elsewhere string
+	// SupersededBy, in a wave's list, names the later wave of the group
+	// that stands in for the user's move in this one.
+	SupersededBy string
+}
+
+// UserList reads a page of the users f chooses, in import order.
+func (q *Queries) UserList(ctx context.Context, f UserFilter) ([]UserRow, error) {
+	pattern, words := searchTerms(f.Search)
+	if pattern == "" && words == "" && strings.TrimSpace(f.Search) != "" {
+		return []UserRow{}, nil // a search with nothing to match matches no one
+	}
+	states := names(f.States)
+	if f.WaveID != 0 {
+		rows, err := q.gen.WaveUsers(ctx, dbsqlc.WaveUsersParams{WaveID: f.WaveID, After: f.After, States: states,
+			ErrorCode: string(f.ErrorCode), Pattern: pattern, Words: words, MaxUsers: f.Limit})
+		return mapRows(rows, err, func(r dbsqlc.WaveUsersRow) UserRow {
+			return UserRow{MemberID: r.MemberID, Position: r.Position, UPN: r.UPN, SIP: r.SIP, DisplayName: r.DisplayName,
+				MoveID: r.MoveID, WaveID: r.WaveID, WaveName: r.WaveName, State: migration.MoveState(r.State), Attempts: r.Attempts,
+				MaxAttempts: r.MaxAttempts, ErrorCode: migration.ErrorCode(r.ErrorCode), ErrorMessage: r.ErrorMessage,
+				UpdatedAt: &r.UpdatedAt, SupersededBy: r.SupersededWave}
+		})
+	}
+	rows, err := q.gen.GroupUsers(ctx, dbsqlc.GroupUsersParams{GroupID: f.GroupID, After: f.After, WaveID: f.InWave,
+		ErrorCode: string(f.ErrorCode), Pattern: pattern, Words: words, States: states, MaxUsers: f.Limit})
+	return mapRows(rows, err, func(r dbsqlc.GroupUsersRow) UserRow {
+		u := UserRow{MemberID: r.MemberID, Position: r.Position, UPN: r.UPN, SIP: r.SIP, DisplayName: r.DisplayName,
+			State: migration.MoveState(r.State), Attempts: r.Attempts, MaxAttempts: r.MaxAttempts,
+			ErrorCode: migration.ErrorCode(r.ErrorCode), ErrorMessage: r.ErrorMessage, UpdatedAt: r.UpdatedAt, Elsewhere: r.StandingGroup}
+		if r.MoveID != nil {
+			u.MoveID, u.WaveID, u.WaveName = *r.MoveID, *r.WaveID, *r.WaveName
+		}
+		return u
+	})
+}
+
+// UserMatch is a user a search found.
+type UserMatch struct {
+	UPN         string `json:"upn"`
+	SIP         string `json:"sip"`
+	DisplayName string `json:"display_name"`
+	GroupName   string `json:"group_name"` // their newest group
+}
+
+// UserSearch finds up to limit users, each once, whose UPN or SIP address
+// starts with text, or each of whose words starts a word of their display
+// name, in order of UPN.
+func (q *Queries) UserSearch(ctx context.Context, text string, limit int) ([]UserMatch, error) {
+	pattern, words := searchTerms(text)
+	if pattern == "" && words == "" {
+		return []UserMatch{}, nil
+	}
+	rows, err := q.gen.UserSearch(ctx, dbsqlc.UserSearchParams{Pattern: pattern, Words: words, MaxUsers: limit})
+	return mapRows(rows, err, func(r dbsqlc.UserSearchRow) UserMatch { return UserMatch(r) })
+}
+
+// searchTerms turns what a person typed into the search of
+// sql/queries/users.sql: a LIKE pattern matching addresses that start with
+// it (its own wildcards escaped; none if it holds a space), and a tsquery
+// matching display names with a word starting with each of its words (its
+// words are letters and digits only, so nothing in it is tsquery syntax).
+func searchTerms(text string) (pattern, words string) {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return "", ""
+	}
+	if addr := NormalizeIdentity(text); !strings.ContainsFunc(addr, unicode.IsSpace) {
+		pattern = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(addr) + "%"
+	}
+	var terms []string
+	for _, w := range strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		terms = append(terms, "'"+w+"':*")
+	}
+	return pattern, strings.Join(terms, " & ")
+}
