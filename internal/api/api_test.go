@@ -265,8 +265,18 @@ type userStatus struct {
 	Error          *failure        `json:"error"`
 	Timeline       []event         `json:"timeline"`
 	RollbackRecord *rollbackRecord `json:"rollback_record"`
-	PreviousMoves  []move          `json:"previous_moves"`
+	Outcome        string          `json:"outcome"`
+	Place          string          `json:"place"`
+	Moves          []userMove      `json:"moves"`
 	Groups         []membership    `json:"groups"`
+}
+
+// userMove is one of a user's moves, as the lookup lists them.
+type userMove struct {
+	move
+	Timeline       []event         `json:"timeline"`
+	RollbackRecord *rollbackRecord `json:"rollback_record"`
+	Current        bool            `json:"current"`
 }
 
 // member is one user of a group created from JSON.

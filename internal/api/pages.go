@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,36 +31,31 @@ import (
 var webFS embed.FS
 
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
-	"stateWords": func(s migration.MoveState) string { return strings.ReplaceAll(string(s), "_", " ") },
+	"stateWords": func(s migration.MoveState) string { return s.Words() },
 	"iso":        func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"when":       func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
-	"counts":     progressWords,
-	"waveDetail": waveDetail,
 	"failed":     func(p migration.Progress) int { return p.Counts[migration.MoveStateFailed] },
 	"unplanned":  unplanned,
 	"join":       strings.Join,
 	// What a rollback does to a user's contacts, as Microsoft says it.
 	"expectMovedBack": func() string { return migration.ExpectMovedBack },
+	"bar":             bar,
+	"outcomeNames":    outcomeNames,
+	"localTime":       localTime,
+	"countdown":       countdown,
+	"took":            took,
+	"nextWave":        nextWave,
+	"attentionLink":   attentionLink,
+	"usersCount":      usersCount,
+	"waveTime":        waveTime,
+	"filterLink":      filterLink,
+	"waveArgs":        func(w app.WaveView, now time.Time) waveArgs { return waveArgs{Wave: w, Now: now} },
+	"failureArgs": func(f []migration.FailureCount, users, caption string) failureArgs {
+		return failureArgs{Failures: f, Users: users, Caption: caption}
+	},
+	"outcomeOf":  migration.OutcomeOf,
+	"placeWords": migration.Place.Words,
 }).ParseFS(webFS, "web/*.html"))
-
-// progressWords says a progress in a line (the dashboard's script writes the
-// same line as it updates).
-func progressWords(p migration.Progress) string {
-	parts := []string{fmt.Sprintf("%d of %d done (%g%%)", p.Done, p.Total, p.Percent)}
-	for _, s := range []migration.MoveState{migration.MoveStateMoved, migration.MoveStateSkipped, migration.MoveStateFailed,
-		migration.MoveStateCancelled, migration.MoveStateRolledBack} {
-		if n := p.Counts[s]; n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", n, strings.ReplaceAll(string(s), "_", " ")))
-		}
-	}
-	if p.InFlight > 0 {
-		parts = append(parts, fmt.Sprintf("%d in flight", p.InFlight))
-	}
-	if n := p.Counts[migration.MoveStateRetrying]; n > 0 {
-		parts = append(parts, fmt.Sprintf("%d waiting to retry", n))
-	}
-	return strings.Join(parts, ", ")
-}
 
 // unplanned counts a group's users in no wave yet (a retry wave's users are
 // its original wave's).
@@ -71,14 +67,6 @@ func unplanned(g app.GroupView) int {
 		}
 	}
 	return max(n, 0)
-}
-
-func waveDetail(w app.WaveView) string {
-	s := fmt.Sprintf("at most %d of %d in flight", w.ConcurrencyLimit, w.Concurrency)
-	if w.NextWindowOpen != nil {
-		s += "; its window opens " + w.NextWindowOpen.UTC().Format("Mon 2 Jan 15:04 UTC")
-	}
-	return s
 }
 
 // page is what every page's template gets.
@@ -115,6 +103,10 @@ type page struct {
 	Sessions []store.Session
 	// Audit is a page of the audit log; Next the ID to page on from.
 	Audit []store.AuditEntry
+	// Users is the page of a group's or a wave's users.
+	Users *usersView
+	// Matches are the users a lookup's search found.
+	Matches []store.UserMatch
 }
 
 // render writes a page; the template is rendered to a buffer first, so that
@@ -194,9 +186,24 @@ func (s *Server) pageLookup(w http.ResponseWriter, r *http.Request) {
 	}
 	st, err := s.app.LookUp(r.Context(), q, s.now())
 	if migration.ErrorKind(err) == migration.ENotFound {
-		p.Message = fmt.Sprintf("No user %q in any pilot group (looked up by UPN and SIP address). Check the spelling, or ask the migration lead whether the user is planned.", q)
-		s.render(w, r, http.StatusNotFound, "lookup", p)
-		return
+		// Not an address of anyone: the users whose name or address
+		// starts so, one of whom is looked up at once.
+		if p.Matches, err = s.app.UserSearch(r.Context(), q, searchLimit); err != nil {
+			s.pageError(w, r, err)
+			return
+		}
+		switch len(p.Matches) {
+		case 0:
+			p.Message = fmt.Sprintf("No user in any pilot group whose name, UPN or SIP address starts with %q. Check the spelling, or ask the migration lead whether the user is planned.", q)
+			s.render(w, r, http.StatusNotFound, "lookup", p)
+			return
+		case 1:
+			p.Matches, p.Query = nil, p.Matches[0].UPN
+			st, err = s.app.LookUp(r.Context(), p.Query, s.now())
+		default:
+			s.render(w, r, http.StatusOK, "lookup", p)
+			return
+		}
 	}
 	if err != nil {
 		s.pageError(w, r, err)
@@ -328,4 +335,136 @@ func (s *Server) pageAudit(w http.ResponseWriter, r *http.Request) {
 		p.Next = strconv.FormatInt(entries[len(entries)-1].ID, 10)
 	}
 	s.render(w, r, http.StatusOK, "audit", p)
+}
+
+// usersView is the page of a group's or a wave's users.
+type usersView struct {
+	// Of names the group or wave; Back is its page; Base this page.
+	Of, Back, Base string
+	// CSV is the address of exactly the users the filters choose, as CSV.
+	CSV string
+	// Wave says that the list is a wave's (its actions are offered);
+	// Unstarted that the wave has not started (users can be removed).
+	Wave, Unstarted                   bool
+	RetryURL, RollbackURL, MembersURL string
+	Filter                            app.UserListRequest
+	Filtered                          bool
+	Outcomes, Codes, WaveChoices      []choice
+	Page                              app.UserPage
+	// Says what the page shows, in a sentence.
+	Says     string
+	NextLink string
+	PageSize int
+}
+
+// choice is an option of a filter.
+type choice struct {
+	Value, Words string
+	Chosen       bool
+}
+
+func (s *Server) pageGroupUsers(w http.ResponseWriter, r *http.Request) { s.pageUsers(w, r, true) }
+func (s *Server) pageWaveUsers(w http.ResponseWriter, r *http.Request)  { s.pageUsers(w, r, false) }
+
+// pageUsers shows a page of a group's or a wave's users, filtered, with
+// the wave's actions on the users a lead chooses.
+func (s *Server) pageUsers(w http.ResponseWriter, r *http.Request, group bool) {
+	req, err := userListRequest(r, group)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	list, err := s.app.UserList(r.Context(), req)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	v := usersView{Filter: req, Page: list, PageSize: cmp.Or(req.Limit, app.UserPageSize), Wave: !group}
+	v.Filtered = len(req.Outcomes) > 0 || req.ErrorCode != "" || req.Search != "" || req.InWave != 0
+	var failures []store.FailureCount
+	if group {
+		g, err := s.app.GroupStatus(r.Context(), req.GroupID, s.now())
+		if err != nil {
+			s.pageError(w, r, err)
+			return
+		}
+		v.Of, v.Back, v.Base = g.Name, fmt.Sprintf("/ui/groups/%d", g.ID), fmt.Sprintf("/ui/groups/%d/users", g.ID)
+		v.CSV = fmt.Sprintf("/api/v1/groups/%d/users.csv", g.ID)
+		for _, wv := range g.Waves {
+			v.WaveChoices = append(v.WaveChoices, choice{Value: strconv.FormatInt(wv.ID, 10), Words: wv.Name, Chosen: wv.ID == req.InWave})
+		}
+		failures, err = s.app.Failures(r.Context(), g.ID, 0)
+		if err != nil {
+			s.pageError(w, r, err)
+			return
+		}
+	} else {
+		wave, err := s.app.Wave(r.Context(), req.WaveID)
+		if err != nil {
+			s.pageError(w, r, err)
+			return
+		}
+		g, err := s.app.Group(r.Context(), wave.GroupID)
+		if err != nil {
+			s.pageError(w, r, err)
+			return
+		}
+		v.Of, v.Back, v.Base = wave.Name+" of "+g.Name, fmt.Sprintf("/ui/waves/%d", wave.ID), fmt.Sprintf("/ui/waves/%d/users", wave.ID)
+		v.CSV = fmt.Sprintf("/api/v1/waves/%d/users.csv", wave.ID)
+		v.Unstarted = wave.Unstarted()
+		v.RetryURL, v.RollbackURL = fmt.Sprintf("/api/v1/waves/%d/users/retry", wave.ID), fmt.Sprintf("/api/v1/waves/%d/users/rollback", wave.ID)
+		v.MembersURL = fmt.Sprintf("/api/v1/waves/%d/members", wave.ID)
+		failures, err = s.app.Failures(r.Context(), 0, wave.ID)
+		if err != nil {
+			s.pageError(w, r, err)
+			return
+		}
+	}
+	for _, o := range migration.Outcomes {
+		v.Outcomes = append(v.Outcomes, choice{Value: string(o), Words: o.Words(), Chosen: slices.Contains(req.Outcomes, o)})
+	}
+	for _, f := range failures {
+		v.Codes = append(v.Codes, choice{Value: string(f.Code), Words: fmt.Sprintf("%s (%s)", f.Code, usersCount(f.Count)), Chosen: f.Code == req.ErrorCode})
+	}
+	if req.ErrorCode != "" && !slices.ContainsFunc(v.Codes, func(c choice) bool { return c.Chosen }) {
+		v.Codes = append(v.Codes, choice{Value: string(req.ErrorCode), Words: string(req.ErrorCode), Chosen: true})
+	}
+	query := r.URL.Query()
+	if q := filterLink("", query); q != "" {
+		v.CSV += q
+	}
+	if list.Next != 0 {
+		v.NextLink = filterLink(v.Base, query, "after", strconv.Itoa(list.Next))
+	}
+	v.Says = usersShown(len(list.Users), req, list.Next != 0)
+	s.render(w, r, http.StatusOK, "users", page{Title: "Users of " + v.Of, Users: &v})
+}
+
+// usersShown says what a page of users shows: "12 users shown: failed,
+// error code licence_missing, name or address starting "mei"".
+func usersShown(n int, req app.UserListRequest, more bool) string {
+	var filters []string
+	for _, o := range req.Outcomes {
+		filters = append(filters, o.Words())
+	}
+	if req.ErrorCode != "" {
+		filters = append(filters, "error code "+string(req.ErrorCode))
+	}
+	if req.InWave != 0 {
+		filters = append(filters, "in the chosen wave")
+	}
+	if req.Search != "" {
+		filters = append(filters, fmt.Sprintf("name or address starting %q", req.Search))
+	}
+	s := usersCount(n) + " shown"
+	if req.After > 0 {
+		s += ", after the first page"
+	}
+	if len(filters) > 0 {
+		s += ": " + strings.Join(filters, ", ")
+	}
+	if more {
+		s += "; more follow on the next page"
+	}
+	return s + "."
 }

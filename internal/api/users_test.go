@@ -363,7 +363,7 @@ func TestRetry(t *testing.T) {
 	require.Equal(t, 1, st.Move.Attempts, "attempts count from zero in a new run")
 	require.Empty(t, st.Move.ErrorCode)
 	require.NotNil(t, st.RollbackRecord)
-	require.Empty(t, st.PreviousMoves, "a retry is the same move, not a new one")
+	require.Len(t, st.Moves, 1, "a retry is the same move, not a new one")
 	require.Equal(t, 2, b.shell.CallsFor(failing).MoveOnline)
 	require.Equal(t, 1, b.shell.MovesFor(failing))
 
@@ -420,9 +420,10 @@ func TestRollbackUser(t *testing.T) {
 }
 
 // A user's page offers the actions the use cases take: every user of a
-// wave that ran (moved, failed) and of one cancelled before its start is
-// tried with both, through the API; an action offered must be taken, one
-// not offered refused as a conflict.
+// wave that ran (moved, failed) and of one cancelled before its start (who
+// may be moved again, in a wave of their own) is tried with both, through
+// the API; an action offered must be taken, one not offered refused as a
+// conflict.
 func TestUserOffersAreWhatTheUseCasesTake(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -439,7 +440,7 @@ func TestUserOffersAreWhatTheUseCasesTake(t *testing.T) {
 	}{
 		{"ran.000@contoso.com", []string{app.UserRollBack}},
 		{"ran.001@contoso.com", []string{app.UserRetry}},
-		{"cancelled.000@contoso.com", nil}, // cancelled before its start
+		{"cancelled.000@contoso.com", []string{app.UserRetry}}, // cancelled before its start: moved again
 	}
 	for _, tt := range tests {
 		st, err := svc.LookUp(context.Background(), tt.upn, time.Now())

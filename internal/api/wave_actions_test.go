@@ -226,7 +226,9 @@ func TestWaveRetryFailed(t *testing.T) {
 		st := b.user(t, upn)
 		require.Equal(t, "moved", st.State)
 		require.Equal(t, retry.ID, st.Move.WaveID)
-		require.Len(t, st.PreviousMoves, 1)
+		require.Len(t, st.Moves, 2, "the retry's move and the failure it retried")
+		require.True(t, st.Moves[0].Current)
+		require.Equal(t, "failed", st.Moves[1].State)
 	}
 	require.Contains(t, kinds(b.waveEvents(t, w.ID)), "retry_planned")
 	apiErr(t, b.waveAction(t, w.ID, "retry-failed", nil), http.StatusConflict, "no_failed_users")

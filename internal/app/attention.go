@@ -18,6 +18,8 @@ type Attention struct {
 	Says string `json:"says"`
 	// Users is how many users it concerns (0: the wave or group itself).
 	Users int `json:"users,omitempty"`
+	// WaveID is the wave it is about (0: the group as a whole).
+	WaveID int64 `json:"wave_id,omitempty"`
 }
 
 // The kinds of attention.
@@ -54,6 +56,9 @@ func waveAttention(v WaveView) []Attention {
 	}
 	if v.State == migration.WaveStateCompleted && o.Users() > 0 && o[migration.OutcomeMoved] == 0 {
 		out = append(out, Attention{Kind: AttentionNobodyMoved, Says: fmt.Sprintf("%s moved nobody: %s", v.Name, o.Words())})
+	}
+	for i := range out {
+		out[i].WaveID = v.ID
 	}
 	return out
 }

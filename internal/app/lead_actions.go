@@ -104,18 +104,24 @@ func (s *Service) UserRollBack(ctx context.Context, a Actor, identity string) (m
 				st.Current.UPN, standingWords(st))
 		}
 		m = *st.MovedBy
-		runs, err := q.MoveEventCount(ctx, m.ID, migration.MoveStateRollingBack)
-		if err != nil {
-			return err
-		}
-		if err := q.MoveUpdate(ctx, store.MoveChange{MoveID: m.ID, To: migration.MoveStateRollingBack, Attempt: m.Attempts,
-			Message: "rollback requested: moving the user back on premises", Actor: a.Name}); err != nil {
-			return err
-		}
-		_, err = s.client.InsertTx(ctx, tx, jobs.RollbackArgs{MoveID: m.ID, Run: runs + 1}, &river.InsertOpts{MaxAttempts: m.MaxAttempts})
-		return err
+		return s.rollBackMove(ctx, tx, q, m, "rollback requested: moving the user back on premises", a.Name)
 	})
 	return m, err
+}
+
+// rollBackMove sets a moved user's move rolling back, with message in its
+// timeline, and queues the rollback's job, in tx.
+func (s *Service) rollBackMove(ctx context.Context, tx pgx.Tx, q *store.Queries, m migration.Move, message, actor string) error {
+	runs, err := q.MoveEventCount(ctx, m.ID, migration.MoveStateRollingBack)
+	if err != nil {
+		return err
+	}
+	if err := q.MoveUpdate(ctx, store.MoveChange{MoveID: m.ID, To: migration.MoveStateRollingBack, Attempt: m.Attempts,
+		Message: message, Actor: actor}); err != nil {
+		return err
+	}
+	_, err = s.client.InsertTx(ctx, tx, jobs.RollbackArgs{MoveID: m.ID, Run: runs + 1}, &river.InsertOpts{MaxAttempts: m.MaxAttempts})
+	return err
 }
 
 // UserRetry moves a user on premises to Teams again: a failed move whose

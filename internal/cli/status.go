@@ -42,13 +42,6 @@ func runStatus(ctx context.Context, args []string, getenv Env, stdout, stderr io
 	return nil
 }
 
-// placeWords says where a user is homed.
-var placeWords = map[migration.Place]string{
-	migration.PlaceTeams:      "in Teams (homed online)",
-	migration.PlaceOnPremises: "on premises (Skype for Business Server)",
-	migration.PlaceMoving:     "being moved",
-}
-
 // printStatus writes the helpdesk view of a user for a terminal: where
 // they stand, then every move of theirs, newest first, each with its
 // timeline.
@@ -65,7 +58,7 @@ func printStatus(w io.Writer, st app.UserStatus) {
 	} else if len(st.Groups) > 0 {
 		where = fmt.Sprintf(" (pilot group %s)", st.Groups[0].GroupName)
 	}
-	fmt.Fprintf(tw, "Where:\t%s\n", placeWords[st.Place])
+	fmt.Fprintf(tw, "Where:\t%s\n", st.Place.Words())
 	fmt.Fprintf(tw, "State:\t%s%s\n", migration.OutcomeOf(st.State).Words(), where)
 	fmt.Fprintf(tw, "Summary:\t%s\n", st.Explanation.Summary)
 	fmt.Fprintf(tw, "The user:\t%s\n", st.Explanation.Expect)

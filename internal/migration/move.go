@@ -126,23 +126,26 @@ type Progress struct {
 	Counts map[MoveState]int `json:"counts"`
 	// Outcomes count the users by outcome, each once: what a person reads.
 	Outcomes Tally `json:"outcomes"`
+	// Says is the outcomes in a sentence (Tally.Headline).
+	Says string `json:"says"`
 	// Superseded counts, by outcome, the users of a wave whose move a later
 	// move of theirs in the group stands in for (a retry wave's).
 	Superseded Tally `json:"superseded,omitempty"`
 	// Done counts the users no wave will move any more: in Teams, failed,
 	// rolled back or cancelled. Done is not success: Outcomes say which.
-	Done            int               `json:"done"`
-	InFlight        int               `json:"in_flight"`
-	Retried         int               `json:"retried"` // moves that needed more than one attempt
-	Percent         float64           `json:"percent_done"`
-	FailureRate     float64           `json:"failure_rate"`
-	EstimatedFinish *time.Time        `json:"estimated_finish,omitempty"`
+	Done            int        `json:"done"`
+	InFlight        int        `json:"in_flight"`
+	Retried         int        `json:"retried"` // moves that needed more than one attempt
+	Percent         float64    `json:"percent_done"`
+	FailureRate     float64    `json:"failure_rate"`
+	EstimatedFinish *time.Time `json:"estimated_finish,omitempty"`
 }
 
 // NewProgress sums move counts by state. With the time the work started (and,
 // if it has, finished) it estimates the finish from the throughput so far.
 func NewProgress(counts map[MoveState]int, startedAt, finishedAt *time.Time, now time.Time) Progress {
 	p := Progress{Counts: map[MoveState]int{}, Outcomes: TallyOf(counts)}
+	p.Says = p.Outcomes.Headline()
 	for s, n := range counts {
 		if n == 0 {
 			continue

@@ -58,6 +58,24 @@ func OutcomeOf(s MoveState) Outcome {
 	return OutcomeInProgress
 }
 
+// StatesOf lists the states of a move (or StateUnplanned) that count as
+// the outcome: OutcomeOf's inverse.
+func StatesOf(o Outcome) []MoveState {
+	var out []MoveState
+	for _, s := range append(slices.Clone(MoveStates), StateUnplanned) {
+		if OutcomeOf(s) == o {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// ParseOutcome reads an outcome by its name.
+func ParseOutcome(s string) (Outcome, bool) {
+	o := Outcome(s)
+	return o, slices.Contains(Outcomes, o)
+}
+
 // Words names the outcome for a person, as a count reads it ("12 moved to
 // Teams").
 func (o Outcome) Words() string {
@@ -147,6 +165,31 @@ func (t Tally) Words() string {
 	return s
 }
 
+// Headline says in a sentence how the users stand: how many are in Teams
+// and how, how many wait for a person, how many are still to move ("3 of
+// 20 users moved to Teams, 1 already in Teams, 2 failed; 14 still to
+// move.").
+func (t Tally) Headline() string {
+	users := t.Users()
+	if users == 0 {
+		return "No users."
+	}
+	of := fmt.Sprintf("%d users", users)
+	if users == 1 {
+		of = "1 user"
+	}
+	s := fmt.Sprintf("%d of %s moved to Teams", t[OutcomeMoved], of)
+	for _, o := range []Outcome{OutcomeSkipped, OutcomeFailed, OutcomeRolledBack, OutcomeRollbackFailed, OutcomeCancelled} {
+		if n := t[o]; n > 0 {
+			s += fmt.Sprintf(", %d %s", n, o.Words())
+		}
+	}
+	if left := t[OutcomeInProgress] + t[OutcomeScheduled] + t[OutcomeUnplanned]; left > 0 {
+		s += fmt.Sprintf("; %d still to move", left)
+	}
+	return s + "."
+}
+
 // Place is where a user is homed, as cutover last knew it.
 type Place string
 
@@ -156,6 +199,19 @@ const (
 	PlaceTeams      Place = "teams"       // homed online: Teams only
 	PlaceMoving     Place = "moving"      // a move (or a move back) is under way
 )
+
+// Words names the place for a person.
+func (p Place) Words() string {
+	switch p {
+	case PlaceTeams:
+		return "in Teams"
+	case PlaceOnPremises:
+		return "on premises (Skype for Business Server)"
+	case PlaceMoving:
+		return "being moved"
+	}
+	return string(p)
+}
 
 // Standing is where a user stands now, read from every move of theirs in
 // every group: the latest thing that happened to them (a move, a skip, a

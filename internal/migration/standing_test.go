@@ -26,7 +26,7 @@ func standingMove(id int64, g string, s migration.MoveState, min int) migration.
 func TestStandingOf(t *testing.T) {
 	t.Parallel()
 	const (
-		moved, skipped, failed, cancelled = migration.MoveStateMoved, migration.MoveStateSkipped, migration.MoveStateFailed, migration.MoveStateCancelled
+		moved, skipped, failed, cancelled   = migration.MoveStateMoved, migration.MoveStateSkipped, migration.MoveStateFailed, migration.MoveStateCancelled
 		rolledBack, rollbackFailed, pending = migration.MoveStateRolledBack, migration.MoveStateRollbackFailed, migration.MoveStatePending
 		moving, rollingBack                 = migration.MoveStateMoving, migration.MoveStateRollingBack
 	)
@@ -46,58 +46,58 @@ func TestStandingOf(t *testing.T) {
 			// The falsehood: moved by A, skipped by B, then rolled
 			// back by A's wave rollback: back on premises, though B's skip is
 			// the newer move.
-			name:  "moved, skipped elsewhere, then rolled back",
-			moves: []migration.Move{standingMove(2, "B", skipped, 2), standingMove(1, "A", rolledBack, 3)},
+			name:    "moved, skipped elsewhere, then rolled back",
+			moves:   []migration.Move{standingMove(2, "B", skipped, 2), standingMove(1, "A", rolledBack, 3)},
 			current: 1, place: migration.PlaceOnPremises,
 		},
 		{
-			name:  "moved, then skipped elsewhere: the move can still be rolled back",
-			moves: []migration.Move{standingMove(2, "B", skipped, 2), standingMove(1, "A", moved, 1)},
+			name:    "moved, then skipped elsewhere: the move can still be rolled back",
+			moves:   []migration.Move{standingMove(2, "B", skipped, 2), standingMove(1, "A", moved, 1)},
 			current: 2, movedBy: 1, place: migration.PlaceTeams,
 		},
 		{
-			name:  "found online after a rollback: not cutover's to roll back",
-			moves: []migration.Move{standingMove(1, "A", rolledBack, 2), standingMove(2, "B", skipped, 3)},
+			name:    "found online after a rollback: not cutover's to roll back",
+			moves:   []migration.Move{standingMove(1, "A", rolledBack, 2), standingMove(2, "B", skipped, 3)},
 			current: 2, place: migration.PlaceTeams,
 		},
 		{
-			name:  "moved, then a later move failed: still in Teams",
-			moves: []migration.Move{standingMove(1, "A", moved, 1), standingMove(2, "B", failed, 2)},
+			name:    "moved, then a later move failed: still in Teams",
+			moves:   []migration.Move{standingMove(1, "A", moved, 1), standingMove(2, "B", failed, 2)},
 			current: 1, later: 2, movedBy: 1, place: migration.PlaceTeams,
 		},
 		{
-			name:  "moved, then removed from a wave elsewhere",
-			moves: []migration.Move{standingMove(2, "B", cancelled, 5), standingMove(1, "A", moved, 1)},
+			name:    "moved, then removed from a wave elsewhere",
+			moves:   []migration.Move{standingMove(2, "B", cancelled, 5), standingMove(1, "A", moved, 1)},
 			current: 1, later: 2, movedBy: 1, place: migration.PlaceTeams,
 		},
 		{
-			name:  "rolled back, then failed again: on premises, the failure says why",
-			moves: []migration.Move{standingMove(1, "A", rolledBack, 2), standingMove(2, "A", failed, 3)},
+			name:    "rolled back, then failed again: on premises, the failure says why",
+			moves:   []migration.Move{standingMove(1, "A", rolledBack, 2), standingMove(2, "A", failed, 3)},
 			current: 2, place: migration.PlaceOnPremises,
 		},
 		{
-			name:  "failed, retried and moved",
-			moves: []migration.Move{standingMove(1, "A", failed, 1), standingMove(2, "A", moved, 2)},
+			name:    "failed, retried and moved",
+			moves:   []migration.Move{standingMove(1, "A", failed, 1), standingMove(2, "A", moved, 2)},
 			current: 2, movedBy: 2, place: migration.PlaceTeams,
 		},
 		{
-			name:  "a rollback that failed: still in Teams, rollback offered again",
-			moves: []migration.Move{standingMove(1, "A", rollbackFailed, 2)},
+			name:    "a rollback that failed: still in Teams, rollback offered again",
+			moves:   []migration.Move{standingMove(1, "A", rollbackFailed, 2)},
 			current: 1, movedBy: 1, place: migration.PlaceTeams,
 		},
 		{
-			name:  "an active move comes first, whatever changed since",
-			moves: []migration.Move{standingMove(1, "A", moving, 1), standingMove(2, "B", skipped, 9)},
+			name:    "an active move comes first, whatever changed since",
+			moves:   []migration.Move{standingMove(1, "A", moving, 1), standingMove(2, "B", skipped, 9)},
 			current: 1, place: migration.PlaceMoving,
 		},
 		{
-			name:  "rolling back",
-			moves: []migration.Move{standingMove(1, "A", rollingBack, 4)},
+			name:    "rolling back",
+			moves:   []migration.Move{standingMove(1, "A", rollingBack, 4)},
 			current: 1, place: migration.PlaceMoving,
 		},
 		{
-			name:  "two moves changed at the same time: the newer move",
-			moves: []migration.Move{standingMove(1, "A", failed, 4), standingMove(2, "B", failed, 4)},
+			name:    "two moves changed at the same time: the newer move",
+			moves:   []migration.Move{standingMove(1, "A", failed, 4), standingMove(2, "B", failed, 4)},
 			current: 2, place: migration.PlaceOnPremises,
 		},
 	}

@@ -1,6 +1,9 @@
 package migration
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // MoveState is where one user's move stands.
 type MoveState string
@@ -157,6 +160,12 @@ var WaveStates = []WaveState{
 func (s WaveState) Done() bool {
 	return s == WaveStateCompleted || s == WaveStateCancelled || s == WaveStateRolledBack
 }
+
+// Words names the state for a person: "rolling back", "completed".
+func (s WaveState) Words() string { return strings.ReplaceAll(string(s), "_", " ") }
+
+// Words names the state for a person: "rollback failed".
+func (s MoveState) Words() string { return strings.ReplaceAll(string(s), "_", " ") }
 
 // Started reports whether the wave is past its start: it may have moves in
 // flight or moved users.

@@ -316,7 +316,8 @@ func TestNewProgress(t *testing.T) {
 			require.Equal(t, migration.TallyOf(tt.counts), got.Outcomes, "each user counted once, by outcome")
 			require.Equal(t, got.Outcomes.Users(), got.Total)
 			require.Equal(t, got.Outcomes.Finished(), got.Done, "done is what no wave moves any more, whatever the outcome")
-			got.Outcomes = nil
+			require.Equal(t, got.Outcomes.Headline(), got.Says)
+			got.Outcomes, got.Says = nil, ""
 			require.Equal(t, tt.want, got)
 		})
 	}

@@ -2,10 +2,8 @@ package store
 
 import (
 	"context"
-	"errors"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/store/dbsqlc"
@@ -61,9 +59,9 @@ func (q *Queries) GroupCreate(ctx context.Context, g NewGroup) (migration.Group,
 		}
 		switch {
 		case violates(err, "group_members_upn_key"):
-			return migration.Invalid(migration.CodeInvalidMembers, "upn", "a UPN appears twice in the group (%s)", violationDetail(err))
+			return migration.Invalid(migration.CodeInvalidMembers, "upn", "a UPN appears twice in the group%s", twice(g.Members, func(m migration.Member) string { return m.UPN }))
 		case violates(err, "group_members_sip_key"):
-			return migration.Invalid(migration.CodeInvalidMembers, "sip", "a SIP address appears twice in the group (%s)", violationDetail(err))
+			return migration.Invalid(migration.CodeInvalidMembers, "sip", "a SIP address appears twice in the group%s", twice(g.Members, func(m migration.Member) string { return m.SIP }))
 		}
 		return translate(err)
 	})
@@ -103,10 +101,15 @@ func (l *memberList) Next() bool               { l.next++; return l.next <= len(
 func (l *memberList) Member() migration.Member { return l.members[l.next-1] }
 func (l *memberList) Err() error               { return nil }
 
-// violationDetail is Postgres's detail of an error (the key at fault), if any.
-func violationDetail(err error) string {
-	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
-		return pgErr.Detail
+// twice names the first value of key that appears twice among members,
+// as ": a@contoso.com" ("" if none does: members came from a stream).
+func twice(members []migration.Member, key func(migration.Member) string) string {
+	seen := map[string]bool{}
+	for _, m := range members {
+		if seen[key(m)] {
+			return ": " + key(m)
+		}
+		seen[key(m)] = true
 	}
 	return ""
 }

@@ -33,6 +33,16 @@ func (q *Queries) MovesByUser(ctx context.Context, identity string) ([]migration
 	return movesOf(q.gen.MovesByUser(ctx, NormalizeIdentity(identity)))
 }
 
+// WaveMovesOf returns the moves of a wave of the users with these UPNs or
+// SIP addresses (with or without "sip:").
+func (q *Queries) WaveMovesOf(ctx context.Context, waveID int64, identities []string) ([]migration.Move, error) {
+	ids := make([]string, len(identities))
+	for i, id := range identities {
+		ids[i] = NormalizeIdentity(id)
+	}
+	return movesOf(q.gen.WaveMovesOf(ctx, dbsqlc.WaveMovesOfParams{WaveID: waveID, Identities: ids}))
+}
+
 // MoveList returns a wave's moves, optionally only those in one state, in
 // plan order.
 func (q *Queries) MoveList(ctx context.Context, waveID int64, state migration.MoveState) ([]migration.Move, error) {
@@ -352,9 +362,19 @@ func (q *Queries) MoveWaitNote(ctx context.Context, moveID int64, next time.Time
 // MoveRequeue queues a failed move again (a lead's retry): a new run, its
 // attempts counted from zero; its wave is running again until the move
 // ends. It returns the move as queued.
+//
+// A user being moved in another wave cannot be queued again: an EConflict
+// error says where they are and what to do, and nothing changes.
 func (q *Queries) MoveRequeue(ctx context.Context, moveID int64, actor string) (migration.Move, error) {
-	n, err := q.gen.MoveRequeue(ctx, dbsqlc.MoveRequeueParams{MoveID: moveID, Actor: actor,
-		WaveFrom: names(migration.WaveReopen.From), WaveTo: string(migration.WaveReopen.To)})
+	var n int64
+	err := q.inTx(ctx, func(tx *Queries) (err error) {
+		n, err = tx.gen.MoveRequeue(ctx, dbsqlc.MoveRequeueParams{MoveID: moveID, Actor: actor,
+			WaveFrom: names(migration.WaveReopen.From), WaveTo: string(migration.WaveReopen.To)})
+		return err
+	})
+	if violates(err, "moves_one_active_per_upn") {
+		return migration.Move{}, q.userBusy(ctx, moveID)
+	}
 	if err != nil {
 		return migration.Move{}, translate(err)
 	}
@@ -362,6 +382,32 @@ func (q *Queries) MoveRequeue(ctx context.Context, moveID int64, actor string) (
 		return migration.Move{}, fmt.Errorf("requeue move %d: %w", moveID, ErrStale)
 	}
 	return q.MoveGet(ctx, moveID)
+}
+
+// userBusy is the EConflict error of a change that would give the user of
+// move moveID a second active move: it says which wave holds them, and
+// what to do.
+func (q *Queries) userBusy(ctx context.Context, moveID int64) error {
+	m, err := q.MoveGet(ctx, moveID)
+	if err != nil {
+		return err
+	}
+	moves, err := q.MovesByUser(ctx, m.UPN)
+	if err != nil {
+		return err
+	}
+	for _, o := range moves {
+		if o.ID == moveID || !o.State.Active() {
+			continue
+		}
+		w, err := q.WaveGet(ctx, o.WaveID)
+		if err != nil {
+			return err
+		}
+		return migration.Errorf(migration.EConflict, "user_busy", "%s",
+			busyWords(m.UPN, m.DisplayName, o.State, w.Name, w.State, o.GroupName))
+	}
+	return migration.Errorf(migration.EConflict, "user_busy", "%s was in another wave a moment ago; try again", m.UPN)
 }
 
 // RollbackRecordGet returns a move's rollback record, or nil if none was

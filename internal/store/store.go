@@ -109,8 +109,7 @@ func translate(err error) error {
 	case violates(err, "pilot_groups_name_key"):
 		return migration.Invalid("group_exists", "name", "a pilot group with this name exists already")
 	case violates(err, "moves_one_active_per_upn"):
-		pgErr, _ := errors.AsType[*pgconn.PgError](err)
-		return migration.Errorf(migration.EConflict, "user_busy", "a user in this request has an active move in another wave: %s", pgErr.Detail)
+		return migration.Errorf(migration.EConflict, "user_busy", "a user in this request is being moved in another wave; look the users up to see where they stand, and try again once that move has ended")
 	}
 	return err
 }

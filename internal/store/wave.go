@@ -83,9 +83,13 @@ func (q *Queries) busyUsers(ctx context.Context, groupID int64) error {
 	if err != nil || len(busy) == 0 {
 		return err
 	}
-	e := migration.Errorf(migration.EConflict, "user_busy",
-		"%d of this group's users already have an active move elsewhere: %s", len(busy), strings.Join(busy[:min(3, len(busy))], "; "))
+	var says []string
 	for _, b := range busy {
+		says = append(says, busyWords(b.UPN, b.DisplayName, migration.MoveState(b.BusyState), b.BusyWave, migration.WaveState(b.BusyWaveState), b.BusyGroup))
+	}
+	e := migration.Errorf(migration.EConflict, "user_busy",
+		"%s of this group cannot be planned while in another wave: %s", usersWord(len(busy)), strings.Join(says[:min(3, len(says))], "; "))
+	for _, b := range says {
 		e.Details = append(e.Details, migration.Problem{Field: "members", Message: b})
 	}
 	return e

@@ -328,10 +328,65 @@ type RollbackQueued struct {
 
 // MovesRollBack sets a wave's moved users (and failed rollbacks) rolling
 // back, each with an event, and returns them for the caller to enqueue.
+//
+// A user being moved in another wave cannot be moved back: an EConflict
+// error names each (up to migration.MaxProblems), with the wave they are
+// in and what to do, and nothing changes.
 func (q *Queries) MovesRollBack(ctx context.Context, waveID int64, message, actor string) ([]RollbackQueued, error) {
-	rows, err := q.gen.MovesRollBack(ctx, dbsqlc.MovesRollBackParams{WaveID: waveID, Message: message, Actor: actor})
-	out, err := mapRows(rows, err, func(r dbsqlc.MovesRollBackRow) RollbackQueued { return RollbackQueued(r) })
-	return out, translate(err)
+	var rows []dbsqlc.MovesRollBackRow
+	err := q.inTx(ctx, func(tx *Queries) (err error) {
+		rows, err = tx.gen.MovesRollBack(ctx, dbsqlc.MovesRollBackParams{WaveID: waveID, Message: message, Actor: actor})
+		return err
+	})
+	if violates(err, "moves_one_active_per_upn") {
+		return nil, q.usersBusy(ctx, waveID, []migration.MoveState{migration.MoveStateMoved, migration.MoveStateRollbackFailed}, "moved back on premises")
+	}
+	return mapRows(rows, err, func(r dbsqlc.MovesRollBackRow) RollbackQueued { return RollbackQueued(r) })
+}
+
+// usersBusy is the EConflict error of an action on a wave's users in
+// states that would give some of them a second active move: it names each
+// (up to migration.MaxProblems) with the wave they are busy in, and says
+// what to do. what says what the action would do to them.
+func (q *Queries) usersBusy(ctx context.Context, waveID int64, states []migration.MoveState, what string) error {
+	busy, err := q.gen.WaveUsersBusy(ctx, dbsqlc.WaveUsersBusyParams{WaveID: waveID, States: names(states), MaxUsers: migration.MaxProblems})
+	if err != nil {
+		return err
+	}
+	if len(busy) == 0 { // they are no longer: the other moves ended meanwhile
+		return migration.Errorf(migration.EConflict, "user_busy", "a user of this wave was in another wave a moment ago; try again")
+	}
+	var problems []migration.Problem
+	for _, b := range busy {
+		problems = append(problems, migration.Problem{Field: "users", Message: busyWords(b.UPN, b.DisplayName, migration.MoveState(b.BusyState),
+			b.BusyWave, migration.WaveState(b.BusyWaveState), b.BusyGroup)})
+	}
+	e := migration.Errorf(migration.EConflict, "user_busy", "%s cannot be %s while in another wave: %s", usersWord(len(busy)), what, problems[0].Message)
+	if len(busy) > 1 {
+		e.Message += fmt.Sprintf(" (and %d more: see the details)", len(busy)-1)
+	}
+	e.Details = problems
+	return e
+}
+
+// busyWords says where a user busy in another wave is, and what to do:
+// "Ana Lima (ana.lima@contoso.com) is being moved in the running wave 2
+// of Pilot: Finance; wait for the move to end".
+func busyWords(upn, name string, state migration.MoveState, wave string, waveState migration.WaveState, group string) string {
+	who := upn
+	if name != "" {
+		who = name + " (" + upn + ")"
+	}
+	in := fmt.Sprintf("the %s wave %s of %s", waveState.Words(), wave, group)
+	switch state {
+	case migration.MoveStatePending:
+		return fmt.Sprintf("%s is planned into %s; remove the user from that wave (or cancel it) first", who, in)
+	case migration.MoveStateRollingBack:
+		return fmt.Sprintf("%s is being moved back on premises by %s; wait for it to end", who, in)
+	case migration.MoveStateRetrying:
+		return fmt.Sprintf("%s waits to retry a move in %s; wait for it to end, or cancel that wave", who, in)
+	}
+	return fmt.Sprintf("%s is being moved in %s; wait for the move to end", who, in)
 }
 
 // WaveRollbackEnded looks at a wave once a rollback of one of its moves has
@@ -412,6 +467,20 @@ func (q *Queries) WaveRetryCreate(ctx context.Context, w migration.Wave, memberI
 	return retry, err
 }
 
+// WaveRetryable checks that each of the members of w can be moved again
+// from w (as WaveRetryCreate would take them): an EConflict error names
+// those who cannot.
+func (q *Queries) WaveRetryable(ctx context.Context, w migration.Wave, memberIDs []int64) error {
+	members, err := q.gen.WaveToRetry(ctx, dbsqlc.WaveToRetryParams{WaveID: w.ID, MemberIDs: memberIDs})
+	if err != nil {
+		return err
+	}
+	if len(members) < len(memberIDs) {
+		return q.notRetryable(ctx, w, memberIDs, members)
+	}
+	return nil
+}
+
 // notRetryable is the error of a retry of members of w some of whom
 // (those not in eligible) cannot be moved again from w: it names each, with
 // where they stand.
@@ -471,7 +540,9 @@ func (q *Queries) movesPlan(ctx context.Context, w migration.Wave, memberIDs []i
 
 // WaveMembersChange adds group members (by UPN or SIP address) to a wave that
 // has not started and removes users from it. Members to add must be in the
-// wave's group and not planned (or only in cancelled moves); users to remove
+// wave's group, not being moved anywhere, and not planned, or not moved by
+// their move in the group (failed, rolled back or cancelled: this wave
+// moves them again); users to remove
 // must be in the wave. Every problem is named; nothing changes unless all
 // are right. It returns the wave as changed.
 func (q *Queries) WaveMembersChange(ctx context.Context, waveID int64, add, remove []string, actor string) (migration.Wave, error) {
@@ -486,16 +557,20 @@ func (q *Queries) WaveMembersChange(ctx context.Context, waveID int64, add, remo
 	var addIDs, removeIDs []int64
 	for i, id := range add {
 		r, err := q.gen.WaveMemberToAdd(ctx, dbsqlc.WaveMemberToAddParams{GroupID: w.GroupID, Identity: NormalizeIdentity(id)})
-		memberID, why := r.ID, r.Refused
+		state := migration.MoveState(r.State)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 			problems = append(problems, migration.Problem{Field: fmt.Sprintf("add[%d]", i), Message: fmt.Sprintf("%s is not a member of the wave's pilot group", id)})
 		case err != nil:
 			return w, err
-		case why != "":
-			problems = append(problems, migration.Problem{Field: fmt.Sprintf("add[%d]", i), Message: id + " " + why})
+		case r.BusyState != "":
+			problems = append(problems, migration.Problem{Field: fmt.Sprintf("add[%d]", i), Message: busyWords(id, r.DisplayName,
+				migration.MoveState(r.BusyState), r.BusyWave, migration.WaveState(r.BusyWaveState), r.BusyGroup)})
+		case r.State == "" || state == migration.MoveStateFailed || state == migration.MoveStateRolledBack || state == migration.MoveStateCancelled:
+			addIDs = append(addIDs, r.ID) // never planned, or not moved: moved (again) by this wave
 		default:
-			addIDs = append(addIDs, memberID)
+			problems = append(problems, migration.Problem{Field: fmt.Sprintf("add[%d]", i),
+				Message: fmt.Sprintf("%s is %s in %s already", id, migration.OutcomeOf(state).Words(), r.WaveName)})
 		}
 	}
 	for i, id := range remove {

@@ -11,6 +11,11 @@ SELECT sqlc.embed(d), sqlc.embed(w) FROM move_details d JOIN waves w ON w.id = d
 -- name: MovesByUser :many
 SELECT * FROM move_details WHERE upn = @identity OR sip = @identity ORDER BY id DESC;
 
+-- WaveMovesOf reads the moves of a wave of the users with these UPNs or SIP
+-- addresses.
+-- name: WaveMovesOf :many
+SELECT * FROM move_details WHERE wave_id = @wave_id AND (upn = ANY(@identities::text[]) OR sip = ANY(@identities::text[]));
+
 -- MoveList reads a wave's moves, all or in one state, in plan order.
 -- name: MoveList :many
 SELECT * FROM move_details WHERE wave_id = @wave_id AND (@state::text = '' OR state = @state) ORDER BY position;

@@ -171,14 +171,24 @@ WHERE m.wave_id = @wave_id AND m.superseded_by IS NULL
   AND (SELECT s.move_id FROM cutover_standing(m.upn) s) = m.id
 ORDER BY m.id;
 
--- WaveMemberToAdd finds a member of the group by UPN or SIP address, and why
--- it cannot be added to a wave ('' if it can).
+-- WaveMemberToAdd finds a member of the group by UPN or SIP address, with
+-- their move in the group that no later one supersedes (if any) and an
+-- active move of theirs in another group (if any).
 -- name: WaveMemberToAdd :one
-SELECT gm.id,
-       (CASE WHEN EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id AND m.state <> 'cancelled') THEN 'is planned into a wave already'
-             WHEN EXISTS (SELECT 1 FROM moves m WHERE m.upn = gm.upn AND cutover_move_active(m.state)) THEN 'has an active move in another group'
-             ELSE '' END)::text AS refused
-FROM group_members gm WHERE gm.group_id = @group_id AND (gm.upn = @identity OR gm.sip = @identity);
+SELECT gm.id, gm.display_name, coalesce(mine.state, '')::text AS state, coalesce(mine.wave_name, '')::text AS wave_name,
+       coalesce(mine.move_id, 0)::bigint AS move_id, coalesce(busy.state, '')::text AS busy_state, coalesce(busy.wave_name, '')::text AS busy_wave,
+       coalesce(busy.wave_state, '')::text AS busy_wave_state, coalesce(busy.group_name, '')::text AS busy_group
+FROM group_members gm
+LEFT JOIN LATERAL (
+    SELECT m.id AS move_id, m.state, w.name AS wave_name FROM moves m JOIN waves w ON w.id = m.wave_id
+    WHERE m.member_id = gm.id AND m.superseded_by IS NULL
+) mine ON true
+LEFT JOIN LATERAL (
+    SELECT o.state, ow.name AS wave_name, ow.state AS wave_state, og.name AS group_name
+    FROM moves o JOIN waves ow ON ow.id = o.wave_id JOIN pilot_groups og ON og.id = ow.group_id
+    WHERE o.upn = gm.upn AND o.member_id <> gm.id AND cutover_move_active(o.state)
+) busy ON true
+WHERE gm.group_id = @group_id AND (gm.upn = @identity OR gm.sip = @identity);
 
 -- name: WaveMoveToRemove :one
 SELECT id FROM moves WHERE wave_id = @wave_id AND (upn = @identity OR sip = @identity) AND state = 'pending';
@@ -226,3 +236,17 @@ UPDATE waves SET readiness_override = true, schedule_rev = schedule_rev + 1 WHER
 -- still in that state.
 -- name: WaveReason :exec
 UPDATE waves SET state_reason = @reason WHERE id = @wave_id AND state = @state;
+
+-- WaveUsersBusy names up to max_users users of a wave whose move there is
+-- in one of states and who have an active move in another wave: that
+-- move's state, wave and group.
+-- name: WaveUsersBusy :many
+SELECT m.upn, gm.display_name, o.state AS busy_state, ow.name AS busy_wave, ow.state AS busy_wave_state, og.name AS busy_group
+FROM moves m
+JOIN group_members gm ON gm.id = m.member_id
+JOIN moves o ON o.upn = m.upn AND o.id <> m.id AND cutover_move_active(o.state)
+JOIN waves ow ON ow.id = o.wave_id
+JOIN pilot_groups og ON og.id = ow.group_id
+WHERE m.wave_id = @wave_id AND m.state = ANY(@states::text[])
+ORDER BY m.upn
+LIMIT @max_users::int;

@@ -61,7 +61,7 @@ WHERE gm.group_id = @group_id AND NOT EXISTS (SELECT 1 FROM moves m WHERE m.memb
 -- GroupUsersBusy names up to max_users members of a group, not yet in a
 -- wave, that have an active move (in another group's wave).
 -- name: GroupUsersBusy :many
-SELECT (m.upn || ' is in ' || w.name || ' of pilot group ' || g.name || ' (' || m.state || ')')::text AS busy
+SELECT m.upn, gm.display_name, m.state AS busy_state, w.name AS busy_wave, w.state AS busy_wave_state, g.name AS busy_group
 FROM moves m JOIN waves w ON w.id = m.wave_id JOIN pilot_groups g ON g.id = w.group_id
 JOIN group_members gm ON gm.upn = m.upn AND gm.group_id = @group_id
 WHERE cutover_move_active(m.state) AND NOT EXISTS (SELECT 1 FROM moves p WHERE p.member_id = gm.id)

@@ -529,3 +529,59 @@ func (q *Queries) UsersToMove(ctx context.Context) (int64, error) {
 	err := row.Scan(&count)
 	return count, err
 }
+
+const waveMovesOf = `-- name: WaveMovesOf :many
+SELECT id, wave_id, wave_name, wave_start_at, group_id, group_name, upn, sip, display_name, state, run, attempts, max_attempts, error_code, error_message, next_attempt_at, move_issued_at, started_at, finished_at, updated_at, member_id, stranded_ns, position, superseded_by FROM move_details WHERE wave_id = $1 AND (upn = ANY($2::text[]) OR sip = ANY($2::text[]))
+`
+
+type WaveMovesOfParams struct {
+	WaveID     int64
+	Identities []string
+}
+
+// WaveMovesOf reads the moves of a wave of the users with these UPNs or SIP
+// addresses.
+func (q *Queries) WaveMovesOf(ctx context.Context, arg WaveMovesOfParams) ([]MoveDetail, error) {
+	rows, err := q.db.Query(ctx, waveMovesOf, arg.WaveID, arg.Identities)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []MoveDetail
+	for rows.Next() {
+		var i MoveDetail
+		if err := rows.Scan(
+			&i.ID,
+			&i.WaveID,
+			&i.WaveName,
+			&i.WaveStartAt,
+			&i.GroupID,
+			&i.GroupName,
+			&i.UPN,
+			&i.SIP,
+			&i.DisplayName,
+			&i.State,
+			&i.Run,
+			&i.Attempts,
+			&i.MaxAttempts,
+			&i.ErrorCode,
+			&i.ErrorMessage,
+			&i.NextAttemptAt,
+			&i.MoveIssuedAt,
+			&i.StartedAt,
+			&i.FinishedAt,
+			&i.UpdatedAt,
+			&i.MemberID,
+			&i.StrandedNs,
+			&i.Position,
+			&i.SupersededBy,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

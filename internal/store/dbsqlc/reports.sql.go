@@ -14,6 +14,7 @@ const failureCounts = `-- name: FailureCounts :many
 
 SELECT m.error_code::text AS code, count(*)::int AS failures FROM moves m JOIN waves w ON w.id = m.wave_id
 WHERE (w.group_id = $1 OR $1 = 0) AND (w.id = $2 OR $2 = 0) AND m.state = 'failed'
+  AND ($2 <> 0 OR m.superseded_by IS NULL)
 GROUP BY 1 ORDER BY 2 DESC, 1
 `
 
@@ -28,7 +29,9 @@ type FailureCountsRow struct {
 }
 
 // Reports and failure summaries of a group, or of one wave (wave_id not 0).
-// FailureCounts counts failed moves by error code, most frequent first.
+// FailureCounts counts failed moves by error code, most frequent first: of
+// a wave, each of its failures; of a group (or every group), each member's
+// failure that no later move supersedes (a retry wave's).
 func (q *Queries) FailureCounts(ctx context.Context, arg FailureCountsParams) ([]FailureCountsRow, error) {
 	rows, err := q.db.Query(ctx, failureCounts, arg.GroupID, arg.WaveID)
 	if err != nil {
@@ -59,6 +62,7 @@ FROM moves m JOIN waves w ON w.id = m.wave_id JOIN pilot_groups g ON g.id = w.gr
 JOIN group_members gm ON gm.id = m.member_id
 LEFT JOIN rollback_records rr ON rr.move_id = m.id
 WHERE (w.group_id = $1 OR $1 = 0) AND (w.id = $2 OR $2 = 0)
+  AND ($2 <> 0 OR m.superseded_by IS NULL)
 ORDER BY w.number, gm.position
 `
 
@@ -84,9 +88,10 @@ type ReportRow struct {
 	LineURI         string
 }
 
-// Report reads a line per move, in wave and plan order. The voice settings
-// are the user's on premises: from the rollback record, or else as a worker
-// read them.
+// Report reads a line per move, in wave and plan order: of a wave, each of
+// its moves; of a group, each member's move that no later one supersedes
+// (each user once). The voice settings are the user's on premises: from
+// the rollback record, or else as a worker read them.
 func (q *Queries) Report(ctx context.Context, arg ReportParams) ([]ReportRow, error) {
 	rows, err := q.db.Query(ctx, report, arg.GroupID, arg.WaveID)
 	if err != nil {

@@ -436,11 +436,20 @@ func (q *Queries) WaveLimitSuccess(ctx context.Context, arg WaveLimitSuccessPara
 }
 
 const waveMemberToAdd = `-- name: WaveMemberToAdd :one
-SELECT gm.id,
-       (CASE WHEN EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id AND m.state <> 'cancelled') THEN 'is planned into a wave already'
-             WHEN EXISTS (SELECT 1 FROM moves m WHERE m.upn = gm.upn AND cutover_move_active(m.state)) THEN 'has an active move in another group'
-             ELSE '' END)::text AS refused
-FROM group_members gm WHERE gm.group_id = $1 AND (gm.upn = $2 OR gm.sip = $2)
+SELECT gm.id, gm.display_name, coalesce(mine.state, '')::text AS state, coalesce(mine.wave_name, '')::text AS wave_name,
+       coalesce(mine.move_id, 0)::bigint AS move_id, coalesce(busy.state, '')::text AS busy_state, coalesce(busy.wave_name, '')::text AS busy_wave,
+       coalesce(busy.wave_state, '')::text AS busy_wave_state, coalesce(busy.group_name, '')::text AS busy_group
+FROM group_members gm
+LEFT JOIN LATERAL (
+    SELECT m.id AS move_id, m.state, w.name AS wave_name FROM moves m JOIN waves w ON w.id = m.wave_id
+    WHERE m.member_id = gm.id AND m.superseded_by IS NULL
+) mine ON true
+LEFT JOIN LATERAL (
+    SELECT o.state, ow.name AS wave_name, ow.state AS wave_state, og.name AS group_name
+    FROM moves o JOIN waves ow ON ow.id = o.wave_id JOIN pilot_groups og ON og.id = ow.group_id
+    WHERE o.upn = gm.upn AND o.member_id <> gm.id AND cutover_move_active(o.state)
+) busy ON true
+WHERE gm.group_id = $1 AND (gm.upn = $2 OR gm.sip = $2)
 `
 
 type WaveMemberToAddParams struct {
@@ -449,16 +458,34 @@ type WaveMemberToAddParams struct {
 }
 
 type WaveMemberToAddRow struct {
-	ID      int64
-	Refused string
+	ID            int64
+	DisplayName   string
+	State         string
+	WaveName      string
+	MoveID        int64
+	BusyState     string
+	BusyWave      string
+	BusyWaveState string
+	BusyGroup     string
 }
 
-// WaveMemberToAdd finds a member of the group by UPN or SIP address, and why
-// it cannot be added to a wave (” if it can).
+// WaveMemberToAdd finds a member of the group by UPN or SIP address, with
+// their move in the group that no later one supersedes (if any) and an
+// active move of theirs in another group (if any).
 func (q *Queries) WaveMemberToAdd(ctx context.Context, arg WaveMemberToAddParams) (WaveMemberToAddRow, error) {
 	row := q.db.QueryRow(ctx, waveMemberToAdd, arg.GroupID, arg.Identity)
 	var i WaveMemberToAddRow
-	err := row.Scan(&i.ID, &i.Refused)
+	err := row.Scan(
+		&i.ID,
+		&i.DisplayName,
+		&i.State,
+		&i.WaveName,
+		&i.MoveID,
+		&i.BusyState,
+		&i.BusyWave,
+		&i.BusyWaveState,
+		&i.BusyGroup,
+	)
 	return i, err
 }
 
@@ -822,6 +849,63 @@ func (q *Queries) WaveToRetry(ctx context.Context, arg WaveToRetryParams) ([]int
 			return nil, err
 		}
 		items = append(items, member_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const waveUsersBusy = `-- name: WaveUsersBusy :many
+SELECT m.upn, gm.display_name, o.state AS busy_state, ow.name AS busy_wave, ow.state AS busy_wave_state, og.name AS busy_group
+FROM moves m
+JOIN group_members gm ON gm.id = m.member_id
+JOIN moves o ON o.upn = m.upn AND o.id <> m.id AND cutover_move_active(o.state)
+JOIN waves ow ON ow.id = o.wave_id
+JOIN pilot_groups og ON og.id = ow.group_id
+WHERE m.wave_id = $1 AND m.state = ANY($2::text[])
+ORDER BY m.upn
+LIMIT $3::int
+`
+
+type WaveUsersBusyParams struct {
+	WaveID   int64
+	States   []string
+	MaxUsers int
+}
+
+type WaveUsersBusyRow struct {
+	UPN           string
+	DisplayName   string
+	BusyState     string
+	BusyWave      string
+	BusyWaveState string
+	BusyGroup     string
+}
+
+// WaveUsersBusy names up to max_users users of a wave whose move there is
+// in one of states and who have an active move in another wave: that
+// move's state, wave and group.
+func (q *Queries) WaveUsersBusy(ctx context.Context, arg WaveUsersBusyParams) ([]WaveUsersBusyRow, error) {
+	rows, err := q.db.Query(ctx, waveUsersBusy, arg.WaveID, arg.States, arg.MaxUsers)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []WaveUsersBusyRow
+	for rows.Next() {
+		var i WaveUsersBusyRow
+		if err := rows.Scan(
+			&i.UPN,
+			&i.DisplayName,
+			&i.BusyState,
+			&i.BusyWave,
+			&i.BusyWaveState,
+			&i.BusyGroup,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

@@ -84,7 +84,7 @@ func (q *Queries) GroupTally(ctx context.Context, groupID int64) ([]GroupTallyRo
 }
 
 const groupUsersBusy = `-- name: GroupUsersBusy :many
-SELECT (m.upn || ' is in ' || w.name || ' of pilot group ' || g.name || ' (' || m.state || ')')::text AS busy
+SELECT m.upn, gm.display_name, m.state AS busy_state, w.name AS busy_wave, w.state AS busy_wave_state, g.name AS busy_group
 FROM moves m JOIN waves w ON w.id = m.wave_id JOIN pilot_groups g ON g.id = w.group_id
 JOIN group_members gm ON gm.upn = m.upn AND gm.group_id = $1
 WHERE cutover_move_active(m.state) AND NOT EXISTS (SELECT 1 FROM moves p WHERE p.member_id = gm.id)
@@ -96,21 +96,37 @@ type GroupUsersBusyParams struct {
 	MaxUsers int
 }
 
+type GroupUsersBusyRow struct {
+	UPN           string
+	DisplayName   string
+	BusyState     string
+	BusyWave      string
+	BusyWaveState string
+	BusyGroup     string
+}
+
 // GroupUsersBusy names up to max_users members of a group, not yet in a
 // wave, that have an active move (in another group's wave).
-func (q *Queries) GroupUsersBusy(ctx context.Context, arg GroupUsersBusyParams) ([]string, error) {
+func (q *Queries) GroupUsersBusy(ctx context.Context, arg GroupUsersBusyParams) ([]GroupUsersBusyRow, error) {
 	rows, err := q.db.Query(ctx, groupUsersBusy, arg.GroupID, arg.MaxUsers)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []string
+	var items []GroupUsersBusyRow
 	for rows.Next() {
-		var busy string
-		if err := rows.Scan(&busy); err != nil {
+		var i GroupUsersBusyRow
+		if err := rows.Scan(
+			&i.UPN,
+			&i.DisplayName,
+			&i.BusyState,
+			&i.BusyWave,
+			&i.BusyWaveState,
+			&i.BusyGroup,
+		); err != nil {
 			return nil, err
 		}
-		items = append(items, busy)
+		items = append(items, i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

@@ -14,12 +14,16 @@
 
   // confirm shows the dialog with what the action does; resolves true when
   // the lead confirms.
-  function confirmAction(form) {
-    var text = form.dataset.confirm;
+  // A button of its own (data-confirm on the submitter) says what it does
+  // in place of its form; "{n}" in it is how many users are chosen.
+  function confirmAction(form, submitter) {
+    var says = submitter && submitter.dataset.confirm ? submitter.dataset : form.dataset;
+    var text = says.confirm;
     if (!text || !dialog) { return Promise.resolve(true); }
-    document.getElementById("confirm-title").textContent = form.dataset.confirmTitle || "Are you sure?";
+    text = text.replace("{n}", String(chosen(form).length));
+    document.getElementById("confirm-title").textContent = says.confirmTitle || "Are you sure?";
     document.getElementById("confirm-text").textContent = text;
-    document.getElementById("confirm-ok").textContent = form.dataset.confirmButton || "Yes, go ahead";
+    document.getElementById("confirm-ok").textContent = says.confirmButton || "Yes, go ahead";
     return new Promise(function (resolve) {
       dialog.addEventListener("close", function onClose() {
         dialog.removeEventListener("close", onClose);
@@ -37,6 +41,13 @@
     o[keys[keys.length - 1]] = value;
   }
 
+  // chosen lists the values of the form's ticked choices (data-type list).
+  function chosen(form) {
+    return Array.prototype.filter.call(form.elements, function (el) {
+      return el.dataset && el.dataset.type === "list" && el.checked;
+    }).map(function (el) { return el.value; });
+  }
+
   // jsonOf reads a form into the API's JSON: data-type says how a field
   // reads (number, bool, lines: one item per line, datetime: a local date
   // and time as RFC 3339); empty fields are left out, and so are fields
@@ -47,6 +58,11 @@
       if (!el.name || el.disabled || el.name === "csrf" || "local" in el.dataset) { return; }
       var type = el.dataset.type || "text", v;
       if (type === "bool") { if (el.checked) { set(body, el.name, true); } return; }
+      if (type === "list") {
+        body[el.name] = body[el.name] || [];
+        if (el.checked) { body[el.name].push(el.value); }
+        return;
+      }
       if (el.type === "radio" && !el.checked) { return; }
       v = el.value.trim();
       if (v === "") { return; }
@@ -175,7 +191,7 @@
       document.dispatchEvent(new CustomEvent("cutover:changed"));
       return;
     }
-    show(form, "ok", [el("p", form.dataset.doneText || "Done.")]);
+    show(form, "ok", [el("p", form.dataset.doneText || (answer && answer.says) || "Done.")]);
     if (how === "reload") { reloadSoon(); }
   }
 
@@ -206,6 +222,11 @@
     } else if (form.dataset.body !== "none") {
       var json = jsonOf(form);
       if (submitter && submitter.dataset.preview) { json.preview = true; }
+      if (submitter && submitter.dataset.as) {
+        // The same choices under the name this button's route takes.
+        json[submitter.dataset.as] = json.users;
+        delete json.users;
+      }
       body = JSON.stringify(json);
       headers["Content-Type"] = "application/json";
     }
@@ -226,6 +247,27 @@
       .finally(function () { buttons.forEach(function (b) { b.disabled = false; }); });
   }
 
+  // A list of users to choose from: "choose all" ticks every user shown,
+  // and the count of those chosen is said as it changes.
+  var all = document.getElementById("choose-all");
+  function sayChosen() {
+    var form = document.getElementById("chosen"), count = document.getElementById("chosen-count");
+    if (!form || !count) { return; }
+    var n = chosen(form).length;
+    count.textContent = n === 0 ? "None chosen." : n === 1 ? "1 user chosen." : n + " users chosen.";
+  }
+  if (all) {
+    all.addEventListener("change", function () {
+      Array.prototype.forEach.call(all.form.elements, function (e) {
+        if (e.dataset && e.dataset.type === "list") { e.checked = all.checked; }
+      });
+      sayChosen();
+    });
+  }
+  document.addEventListener("change", function (ev) {
+    if (ev.target.dataset && ev.target.dataset.type === "list") { sayChosen(); }
+  });
+
   document.addEventListener("input", function (ev) {
     var form = ev.target.form;
     var save = form && form.querySelector('[data-save]');
@@ -240,7 +282,11 @@
     ev.preventDefault();
     var submitter = ev.submitter;
     var preview = submitter && submitter.dataset.preview;
-    (preview ? Promise.resolve(true) : confirmAction(form)).then(function (ok) {
+    if (submitter && "needsChoice" in submitter.dataset && chosen(form).length === 0) {
+      show(form, "error", [el("p", "Choose at least one user in the list first.")]);
+      return;
+    }
+    (preview ? Promise.resolve(true) : confirmAction(form, submitter)).then(function (ok) {
       if (ok) { submit(form, submitter); }
     });
   });

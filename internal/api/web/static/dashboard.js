@@ -14,30 +14,102 @@
   var kind = user ? "user" : waveID ? "wave" : "group";
   var url = user ? "/api/v1/users/" + encodeURIComponent(user) :
     waveID ? "/api/v1/waves/" + encodeURIComponent(waveID) : "/api/v1/groups/" + encodeURIComponent(id);
-  var states = ["moved", "skipped", "failed", "cancelled", "rolled_back"];
+  // The outcomes in the order a bar shows them, with their words, as the
+  // server says them (data-outcomes).
+  var outcomes = JSON.parse(root.dataset.outcomes || "[]");
 
   var POLL = 2000;      // polling's interval, as before the stream
   var QUIET = 20000;    // a stream silent this long (heartbeats come every 15 s) is stalled
   var RETRY = 30000;    // the first wait before trying the stream again; doubles up to RETRY_MAX
   var RETRY_MAX = 300000;
 
-  function counts(p) {
-    var c = p.counts || {};
-    var parts = [p.done + " of " + p.total + " done (" + p.percent_done + "%)"];
-    states.forEach(function (s) { if (c[s]) { parts.push(c[s] + " " + s.replace("_", " ")); } });
-    if (p.in_flight) { parts.push(p.in_flight + " in flight"); }
-    if (c.retrying) { parts.push(c.retrying + " waiting to retry"); }
-    return parts.join(", ");
-  }
-  function detail(w) {
-    var s = "at most " + w.concurrency_limit + " of " + w.concurrency + " in flight";
-    if (w.progress.estimated_finish && w.state === "running") {
-      s += "; about " + Math.max(0, Math.round((Date.parse(w.progress.estimated_finish) - Date.now()) / 1000)) + " s left";
-    }
-    if (w.next_window_open) { s += "; its window opens " + new Date(w.next_window_open).toLocaleString(); }
-    return s;
-  }
   function set(el, text) { if (el && el.textContent !== text) { el.textContent = text; } }
+  function users(n) { return n === 1 ? "1 user" : n + " users"; }
+
+  // renderBar redraws a bar split by outcome and its legend (layout.html's
+  // "bar") from a progress' outcomes, when they changed.
+  function renderBar(scope, p) {
+    var bar = scope.querySelector('[data-field="bar"]'), legend = scope.querySelector('[data-field="legend"]');
+    if (!bar || !legend) { return; }
+    var o = p.outcomes || {}, total = 0;
+    outcomes.forEach(function (pair) { total += o[pair[0]] || 0; });
+    var rects = [], items = [], parts = [], x = 0, link = legend.dataset.link;
+    outcomes.forEach(function (pair) {
+      var n = o[pair[0]] || 0;
+      if (!n) { return; }
+      var w = Math.floor(1000 * n / Math.max(total, 1));
+      var rect = document.createElementNS("http://www.w3.org/2000/svg", "rect");
+      rect.setAttribute("class", "seg-" + pair[0]);
+      rect.setAttribute("x", x);
+      rect.setAttribute("width", Math.max(w, 2));
+      rect.setAttribute("height", 20);
+      rects.push(rect);
+      x += w;
+      var text = n + " " + pair[1];
+      parts.push(text);
+      var li = document.createElement("li"), key = document.createElement("span");
+      key.className = "key seg-" + pair[0];
+      li.appendChild(key);
+      if (link) {
+        var a = document.createElement("a");
+        a.href = link + "?outcome=" + encodeURIComponent(pair[0]);
+        a.textContent = text;
+        li.appendChild(a);
+      } else {
+        li.appendChild(document.createTextNode(text));
+      }
+      items.push(li);
+    });
+    var label = users(total) + ": " + (parts.join(", ") || "no users");
+    if (bar.getAttribute("aria-label") === label) { return; }
+    bar.replaceChildren.apply(bar, rects);
+    bar.setAttribute("aria-label", label);
+    legend.replaceChildren.apply(legend, items);
+  }
+
+  // detail writes when a wave starts, started, ends or ended, as the
+  // server does (api.waveTime), when what it says changed.
+  function detail(w, el) {
+    var T = window.cutoverTime;
+    if (!el || !T) { return; }
+    var eta = w.progress.estimated_finish;
+    var key = [w.state, w.start_at, w.started_at, w.finished_at, eta, w.concurrency_limit, w.next_window_open].join("|");
+    if (el.dataset.key === key) { return; }
+    el.dataset.key = key;
+    var nodes = [];
+    function text(s) { nodes.push(document.createTextNode(s)); }
+    function time(iso) { nodes.push(T.element(new Date(iso))); }
+    function count(iso) {
+      var c = document.createElement("span");
+      c.dataset.countdown = iso;
+      c.textContent = T.until(new Date(iso));
+      nodes.push(c);
+    }
+    if (w.finished_at) {
+      if (w.started_at) {
+        text("Started "); time(w.started_at); text(", ended "); time(w.finished_at);
+        text(", after " + T.duration(Date.parse(w.finished_at) - Date.parse(w.started_at)) + ".");
+      } else {
+        text("Ended "); time(w.finished_at); text(" without starting.");
+      }
+    } else if (!w.started_at && w.state === "scheduled") {
+      text("Starts "); time(w.start_at); text(" ("); count(w.start_at); text(").");
+    } else if (!w.started_at) {
+      text("Was to start "); time(w.start_at); text(".");
+    } else {
+      text("Started "); time(w.started_at);
+      if (eta && w.state === "running") { text("; expected to end around "); time(eta); text(" ("); count(eta); text(")"); }
+      text(".");
+      if (w.state === "running") { text(" At most " + w.concurrency_limit + " of " + w.concurrency + " moves at once now."); }
+    }
+    if (w.next_window_open) { text(" Its maintenance window opens "); time(w.next_window_open); text("."); }
+    el.replaceChildren.apply(el, nodes);
+  }
+
+  // attentionLink is where an attention leads (api.attentionLink).
+  function attentionLink(a, list) {
+    return a.kind === "failed" || a.kind === "rollback_failed" ? list + "?outcome=" + a.kind : "";
+  }
 
   // fromPage reads this page afresh from the server and resolves to the
   // element id of it (null if the page has none): the parts of a page the
@@ -52,16 +124,15 @@
     var card = document.getElementById("wave-" + w.id);
     if (!card) { return; }
     var st = card.querySelector('[data-field="state"]');
-    set(st, w.state);
-    st.className = "state state-" + w.state;
+    set(st, w.state.replace("_", " "));
+    st.className = "state state-" + w.state + ((w.attention || []).length ? " state-attention" : "");
+    card.classList.toggle("needs-attention", (w.attention || []).length > 0);
     var reason = card.querySelector('[data-field="reason"]');
     set(reason, w.state_reason || "");
     reason.hidden = !w.state_reason;
-    var bar = card.querySelector('[data-field="progress"]');
-    bar.value = w.progress.percent_done;
-    bar.setAttribute("aria-label", w.name + ": " + w.progress.percent_done + "% done");
-    set(card.querySelector('[data-field="counts"]'), counts(w.progress));
-    set(card.querySelector('[data-field="detail"]'), detail(w));
+    set(card.querySelector('[data-field="counts"]'), w.progress.says);
+    renderBar(card, w.progress);
+    detail(w, card.querySelector('[data-field="detail"]'));
     refreshActions((w.actions || []).join(" "));
     refreshDetails([w.state, (w.progress.counts || {}).failed || 0, w.concurrency_limit].join("|"));
   }
@@ -126,7 +197,7 @@
   // middle of an action on it.
   var userKey = null, swapping = false;
   function renderUser(u) {
-    var key = [u.state, u.move ? u.move.run : 0, (u.timeline || []).length].join("|");
+    var key = [u.state, u.place, (u.moves || []).length, u.move ? u.move.id + ":" + u.move.run : 0, (u.timeline || []).length].join("|");
     var was = userKey;
     userKey = key;
     if (was === null || was === key) { return; }
@@ -142,29 +213,72 @@
       .finally(function () { swapping = false; });
   }
 
+  // renderGroup updates a group's page: its sentence, bar, what needs a
+  // person, its waves and its failures.
+  function renderGroup(g) {
+    var list = "/ui/groups/" + encodeURIComponent(g.id) + "/users";
+    set(document.getElementById("group-summary"), g.progress.says);
+    var status = document.getElementById("group-status");
+    if (status) { status.classList.toggle("needs-attention", (g.attention || []).length > 0); }
+    renderBar(document.getElementById("group-bar") || root, g.progress);
+    var att = document.getElementById("group-attention");
+    if (att) {
+      var key = JSON.stringify(g.attention || []);
+      if (att.dataset.key !== key) {
+        att.dataset.key = key;
+        att.replaceChildren.apply(att, (g.attention || []).map(function (a) {
+          var li = document.createElement("li"), href = attentionLink(a, list), says = document.createTextNode(a.says);
+          if (href) { var l = document.createElement("a"); l.href = href; l.appendChild(says); li.appendChild(l); } else { li.appendChild(says); }
+          if (a.wave_id) {
+            var w = document.createElement("a");
+            w.href = "/ui/waves/" + a.wave_id;
+            w.textContent = "the wave";
+            li.append(" (", w, ")");
+          }
+          return li;
+        }));
+      }
+    }
+    (g.waves || []).forEach(renderWave);
+    // When the group's waves change state, its line of times (started,
+    // ends, the next wave) is taken afresh from the page.
+    var timeLine = document.getElementById("group-time");
+    var states = (g.waves || []).map(function (w) { return w.state; }).join("|");
+    if (timeLine && timeLine.dataset.key !== undefined && timeLine.dataset.key !== states) {
+      fromPage("group-time").then(function (fresh) {
+        var now = document.getElementById("group-time");
+        if (fresh && now) { fresh.dataset.key = states; now.replaceWith(fresh); }
+      }).catch(function () { /* read again at the next change */ });
+    }
+    if (timeLine && timeLine.dataset.key === undefined) { timeLine.dataset.key = states; }
+    var body = document.querySelector("#failures tbody");
+    var rows = (g.failures || []).map(function (f) {
+      var tr = document.createElement("tr");
+      var code = document.createElement("code");
+      code.textContent = f.code;
+      var count = document.createElement("a");
+      count.href = list + "?outcome=failed&code=" + encodeURIComponent(f.code);
+      count.textContent = users(f.count);
+      var fix = document.createElement("strong");
+      fix.textContent = "Fix:";
+      [["Code", [code]], ["Users", [count]], ["The fix", [f.explanation + " ", fix, " " + f.fix]]].forEach(function (c) {
+        var td = document.createElement("td");
+        td.dataset.label = c[0];
+        td.append.apply(td, c[1]);
+        tr.appendChild(td);
+      });
+      return tr;
+    });
+    if (body && rows.length) { body.replaceChildren.apply(body, rows); }
+  }
+
   function render(g) {
     if (user) {
       renderUser(g);
     } else if (waveID) {
       renderWave(g);
     } else {
-      set(document.getElementById("group-summary"),
-        g.progress.done + " of " + g.progress.total + " done (" + g.progress.percent_done + "%), " + ((g.progress.counts || {}).failed || 0) + " failed");
-      var gp = document.getElementById("group-progress");
-      gp.value = g.progress.percent_done;
-      gp.setAttribute("aria-label", "The whole group: " + g.progress.percent_done + "% done");
-      (g.waves || []).forEach(renderWave);
-      var body = document.querySelector("#failures tbody");
-      var rows = (g.failures || []).map(function (f) {
-        var tr = document.createElement("tr");
-        [f.code, String(f.count), f.explanation + " Fix: " + f.fix].forEach(function (t, i) {
-          var td = document.createElement("td");
-          if (i === 0) { var code = document.createElement("code"); code.textContent = t; td.appendChild(code); } else { td.textContent = t; }
-          tr.appendChild(td);
-        });
-        return tr;
-      });
-      if (rows.length) { body.replaceChildren.apply(body, rows); }
+      renderGroup(g);
     }
     updated = new Date();
     say();
@@ -195,7 +309,7 @@
     line.dataset.mode = mode;
     if (updated) {
       stamp.dateTime = updated.toISOString();
-      set(stamp, updated.toLocaleTimeString());
+      if (window.cutoverTime) { set(stamp, window.cutoverTime.format(updated)); } else { set(stamp, updated.toISOString()); }
     }
   }
   say();

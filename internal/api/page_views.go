@@ -1,0 +1,239 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cutover/cutover/internal/app"
+	"github.com/cutover/cutover/internal/migration"
+)
+
+// What the pages' templates compute from the views: bars split by outcome,
+// times, and the links to the users a count speaks of.
+
+// barWidth is the width of a bar in its SVG's units.
+const barWidth = 1000
+
+// segment is one outcome's part of a bar, with its legend.
+type segment struct {
+	Outcome migration.Outcome
+	Words   string
+	Users   int
+	X, W    int // in barWidth units
+}
+
+// barView is a bar split by outcome: each user once, in the order of
+// migration.Outcomes, with a legend whose entries lead to the users.
+type barView struct {
+	Segments []segment
+	// Label says the whole bar in words, for those who do not see it.
+	Label string
+	// Link is the users list the legend's entries filter ("" for none).
+	Link string
+}
+
+// bar splits a progress by outcome. link is the users list of the wave or
+// group ("" for none).
+func bar(p migration.Progress, link string) barView {
+	v := barView{Link: link}
+	users := p.Outcomes.Users()
+	v.Label = fmt.Sprintf("%s: %s", usersCount(users), p.Outcomes.Words())
+	x := 0
+	for _, o := range migration.Outcomes {
+		n := p.Outcomes[o]
+		if n == 0 {
+			continue
+		}
+		w := barWidth * n / max(users, 1)
+		v.Segments = append(v.Segments, segment{Outcome: o, Words: o.Words(), Users: n, X: x, W: max(w, 2)})
+		x += w
+	}
+	return v
+}
+
+// usersCount says "1 user" or "n users".
+func usersCount(n int) string {
+	if n == 1 {
+		return "1 user"
+	}
+	return strconv.Itoa(n) + " users"
+}
+
+// outcomeNames is every outcome's words, in order, as the pages' script
+// reads them (data-outcomes): the one list of words, said by the server.
+func outcomeNames() string {
+	pairs := make([][2]string, len(migration.Outcomes))
+	for i, o := range migration.Outcomes {
+		pairs[i] = [2]string{string(o), o.Words()}
+	}
+	b, _ := json.Marshal(pairs)
+	return string(b)
+}
+
+// timeUTC is how a page writes a time before the viewer's own script puts
+// it in their time zone (the UTC stays on hover).
+func timeUTC(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }
+
+// localTime is a time (a time.Time, or a *time.Time that is not nil) as
+// the pages show it: in UTC in the markup, which the pages' script
+// (time.js) writes in the viewer's time zone, keeping the UTC in its title.
+func localTime(v any) template.HTML {
+	t, ok := timeOf(v)
+	if !ok {
+		return ""
+	}
+	return template.HTML(fmt.Sprintf(`<time datetime="%s" title="%s">%s</time>`,
+		t.UTC().Format(time.RFC3339), timeUTC(t), timeUTC(t)))
+}
+
+// countdown is how long until t (as localTime takes it), seen at now, in
+// words the script keeps current ("in 3 h 12 min").
+func countdown(v any, now time.Time) template.HTML {
+	t, ok := timeOf(v)
+	if !ok {
+		return ""
+	}
+	return template.HTML(fmt.Sprintf(`<span data-countdown="%s">%s</span>`, t.UTC().Format(time.RFC3339), until(t, now)))
+}
+
+// timeOf reads a time.Time or a *time.Time (false: nil or neither).
+func timeOf(v any) (time.Time, bool) {
+	switch t := v.(type) {
+	case time.Time:
+		return t, true
+	case *time.Time:
+		if t != nil {
+			return *t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// until says how long until t ("in 3 h 12 min", "now").
+func until(t, now time.Time) string {
+	d := t.Sub(now)
+	if d <= 0 {
+		return "now"
+	}
+	return "in " + duration(d)
+}
+
+// duration says a length of time for a person: "2 h 5 min", "45 s".
+func duration(d time.Duration) string {
+	d = d.Round(time.Second)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%d s", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%d min %d s", int(d.Minutes()), int(d.Seconds())%60)
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h %d min", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%d days %d h", int(d.Hours())/24, int(d.Hours())%24)
+}
+
+// took says how long a wave (or group) ran, or "".
+func took(started, finished *time.Time) string {
+	if started == nil || finished == nil {
+		return ""
+	}
+	return duration(finished.Sub(*started))
+}
+
+// filterLink is a users list's address with its filters changed: each pair
+// of args a name and a value, "" removing the name.
+func filterLink(base string, q url.Values, args ...string) string {
+	v := url.Values{}
+	for k, vs := range q {
+		if k == "after" {
+			continue
+		}
+		v[k] = append([]string(nil), vs...)
+	}
+	for i := 0; i+1 < len(args); i += 2 {
+		if args[i+1] == "" {
+			v.Del(args[i])
+		} else {
+			v.Set(args[i], args[i+1])
+		}
+	}
+	if len(v) == 0 {
+		return base
+	}
+	return base + "?" + v.Encode()
+}
+
+// nextWave is the group's next wave to start, if any.
+func nextWave(g app.GroupView) *app.WaveView {
+	var next *app.WaveView
+	for i, w := range g.Waves {
+		if w.State != migration.WaveStateScheduled {
+			continue
+		}
+		if next == nil || w.StartAt.Before(next.StartAt) {
+			next = &g.Waves[i]
+		}
+	}
+	return next
+}
+
+// attentionLink is where an attention leads: the users it speaks of, or
+// the wave.
+func attentionLink(a app.Attention, users string) string {
+	switch a.Kind {
+	case app.AttentionFailed, app.AttentionRollbackFailed:
+		return users + "?outcome=" + url.QueryEscape(a.Kind)
+	}
+	return ""
+}
+
+// waveArgs is what the wave-status template takes: a wave and the time of
+// the page.
+type waveArgs struct {
+	Wave app.WaveView
+	Now  time.Time
+}
+
+// failureArgs is what the failures template takes: the counts, the users
+// list they lead to, and the table's caption.
+type failureArgs struct {
+	Failures []migration.FailureCount
+	Users    string
+	Caption  string
+}
+
+// waveTime says when a wave starts, started, ends or ended, and how many
+// moves it runs at once while it runs.
+func waveTime(w app.WaveView, now time.Time) template.HTML {
+	var b strings.Builder
+	switch {
+	case w.FinishedAt != nil:
+		if w.StartedAt != nil {
+			fmt.Fprintf(&b, "Started %s, ended %s, after %s.", localTime(w.StartedAt), localTime(w.FinishedAt), took(w.StartedAt, w.FinishedAt))
+		} else {
+			fmt.Fprintf(&b, "Ended %s without starting.", localTime(w.FinishedAt))
+		}
+	case w.StartedAt == nil && w.State == migration.WaveStateScheduled:
+		fmt.Fprintf(&b, "Starts %s (%s).", localTime(w.StartAt), countdown(w.StartAt, now))
+	case w.StartedAt == nil:
+		fmt.Fprintf(&b, "Was to start %s.", localTime(w.StartAt))
+	default:
+		fmt.Fprintf(&b, "Started %s", localTime(w.StartedAt))
+		if eta := w.Progress.EstimatedFinish; eta != nil && w.State == migration.WaveStateRunning {
+			fmt.Fprintf(&b, "; expected to end around %s (%s)", localTime(eta), countdown(eta, now))
+		}
+		b.WriteString(".")
+		if w.State == migration.WaveStateRunning {
+			fmt.Fprintf(&b, " At most %d of %d moves at once now.", w.ConcurrencyLimit, w.Concurrency)
+		}
+	}
+	if w.NextWindowOpen != nil {
+		fmt.Fprintf(&b, " Its maintenance window opens %s.", localTime(w.NextWindowOpen))
+	}
+	return template.HTML(b.String())
+}
