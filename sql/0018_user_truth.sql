@@ -54,3 +54,17 @@ LANGUAGE sql STABLE AS $$
            CASE WHEN l.state IN ('failed', 'cancelled') AND h.state IN ('moved', 'skipped', 'rollback_failed') THEN h.state ELSE l.state END
     FROM latest l LEFT JOIN homed h ON true
 $$;
+
+-- The plans a group was planned with, as the lead wrote them: the sentence,
+-- its settings in words, and the request as the API took it.
+CREATE TABLE group_plans (
+    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    group_id   bigint      NOT NULL REFERENCES pilot_groups (id),
+    planned_at timestamptz NOT NULL DEFAULT now(),
+    planned_by text        NOT NULL,
+    sentence   text        NOT NULL,
+    settings   text        NOT NULL,
+    request    jsonb       NOT NULL,
+    wave_ids   bigint[]    NOT NULL
+);
+CREATE INDEX group_plans_group_idx ON group_plans (group_id, id);

@@ -131,7 +131,42 @@ func (f *fixtures) cases() map[string]func() request {
 			_, upns := f.group(1)
 			return request{path: "/ui/lookup?q=" + url.QueryEscape(upns[0])}
 		},
-		"GET /ui/groups":      func() request { return request{path: "/ui/groups"} },
+		"GET /ui/groups":   func() request { return request{path: "/ui/groups"} },
+		"GET /ui/overview": func() request { return request{path: "/ui/overview"} },
+		"GET /ui/groups/{id}/users": func() request {
+			id, _ := f.group(2)
+			return request{path: fmt.Sprintf("/ui/groups/%d/users?q=g", id)}
+		},
+		"GET /ui/waves/{id}/users": func() request {
+			w, _ := f.ended(2, 1)
+			return request{path: fmt.Sprintf("/ui/waves/%d/users?outcome=failed", w.ID)}
+		},
+		"GET /api/v1/users": func() request {
+			_, upns := f.group(1)
+			return request{path: "/api/v1/users?q=" + url.QueryEscape(upns[0][:4])}
+		},
+		"GET /api/v1/groups/{id}/users": groupPath("/users?outcome=unplanned"),
+		"POST /api/v1/groups/{id}/pause": func() request {
+			w, _ := f.wave(2, 2, f.later())
+			return request{path: fmt.Sprintf("/api/v1/groups/%d/pause", w.GroupID)}
+		},
+		"POST /api/v1/groups/{id}/resume": func() request {
+			w, _ := f.wave(2, 2, f.later())
+			_, err := f.env.scheduler.GroupPause(context.Background(), app.As("test"), w.GroupID)
+			require.NoError(f.t, err)
+			return request{path: fmt.Sprintf("/api/v1/groups/%d/resume", w.GroupID)}
+		},
+		"GET /api/v1/groups/{id}/users.csv": groupPath("/users.csv"),
+		"GET /api/v1/waves/{id}/users":      scheduled("/users?q=g"),
+		"GET /api/v1/waves/{id}/users.csv":  scheduled("/users.csv"),
+		"POST /api/v1/waves/{id}/users/retry": func() request {
+			w, upns := f.ended(2, 1)
+			return request{path: wavePath(w, "/users/retry"), contentType: "application/json", body: fmt.Sprintf(`{"users": [%q]}`, upns[1])}
+		},
+		"POST /api/v1/waves/{id}/users/rollback": func() request {
+			w, upns := f.ended(2, 1)
+			return request{path: wavePath(w, "/users/rollback"), contentType: "application/json", body: fmt.Sprintf(`{"users": [%q]}`, upns[0])}
+		},
 		"GET /ui/readiness":   func() request { return request{path: "/ui/readiness"} },
 		"GET /ui/groups/{id}": groupPage(),
 		"GET /ui/waves/{id}": func() request {
@@ -246,7 +281,7 @@ func expectedRole(route string) auth.Role {
 	case "GET /healthz", "GET /readyz", "GET /ui/signin", "POST /ui/signin", "POST /ui/signout", "GET /ui/static/{file}",
 		"GET /ui/signin/entra", "GET /ui/signin/callback":
 		return ""
-	case "GET /api/v1/me", "GET /api/v1/users/{identity}", "GET /api/v1/users/{identity}/live", "GET /metrics", "GET /ui/{$}", "GET /ui/lookup":
+	case "GET /api/v1/me", "GET /api/v1/users", "GET /api/v1/users/{identity}", "GET /api/v1/users/{identity}/live", "GET /metrics", "GET /ui/{$}", "GET /ui/lookup":
 		return auth.RoleHelpdesk
 	case "GET /api/v1/tokens", "POST /api/v1/tokens", "DELETE /api/v1/tokens/{id}", "GET /api/v1/sessions", "DELETE /api/v1/sessions/{id}":
 		return auth.RoleAdmin

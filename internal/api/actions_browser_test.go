@@ -86,7 +86,10 @@ func TestBrowserLeadActions(t *testing.T) {
 	first, laterID, spare := ids[0], ids[1], ids[2]
 	b.waitWave(t, first, "held by readiness", func(w wave) bool { return strings.HasPrefix(w.StateReason, migration.ReadinessHold) })
 
-	step(t, ctx, "signing in", chromedp.Navigate(b.srv.URL+"/ui/"), signInEntra("admin@contoso.com"), chromedp.WaitVisible(`#import-csv`, chromedp.ByID))
+	step(t, ctx, "signing in", chromedp.Navigate(b.srv.URL+"/ui/"), signInEntra("admin@contoso.com"), chromedp.WaitVisible(`#overview-summary`, chromedp.ByID))
+	check("the overview, a wave held by readiness")
+	shot("overview")
+	step(t, ctx, "the pilot groups", chromedp.Navigate(b.srv.URL+"/ui/groups"), chromedp.WaitVisible(`#import-csv`, chromedp.ByID))
 	check("pilot groups, one listed")
 
 	// The dry run on the group's page.
@@ -133,7 +136,7 @@ func TestBrowserLeadActions(t *testing.T) {
 	said = act("rolling the wave back", `#action-rollback`)
 	require.Contains(t, said, "goes back on premises")
 	require.Contains(t, said, migration.ExpectMovedBack)
-	state("the wave rolled back", "rolled_back", 2*time.Minute)
+	state("the wave rolled back", "rolled back", 2*time.Minute)
 	eventually(t, ctx, "no reload", `String(window.notReloaded === true)`, "true", time.Second)
 	check("rolled-back wave")
 	shot("rolled-back")
@@ -186,7 +189,7 @@ func TestBrowserLeadActions(t *testing.T) {
 	step(t, ctx, "the user's page", chromedp.SendKeys(`#q`, "act.001@contoso.com", chromedp.ByID), chromedp.Submit(`#q`, chromedp.ByID),
 		chromedp.WaitVisible(`#user-retry`, chromedp.ByID))
 	said = act("retrying the user's move", `#user-retry`)
-	require.Contains(t, said, "moved to Teams again now, with a fresh count of attempts")
+	require.Contains(t, said, "runs again now in first retry, with a fresh count of attempts")
 	require.Eventually(t, func() bool {
 		u := b.user(t, "act.001@contoso.com")
 		return u.Move != nil && u.Move.Run == 2

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -53,7 +52,7 @@ func TestBrowserHelpdeskLookup(t *testing.T) {
 		chromedp.Text(`#summary`, &summary, chromedp.ByID),
 		chromedp.Text(`#user-state`, &state, chromedp.ByID),
 	))
-	require.Equal(t, "UPN or SIP address", label, "the search box is labelled")
+	require.Equal(t, "Name, UPN or SIP address (or their start)", label, "the search box is labelled")
 	require.Equal(t, "Grace Chen", heading)
 	require.Equal(t, "pending", state)
 	require.Contains(t, summary, "Scheduled: canary of Browser pilot starts")
@@ -66,7 +65,7 @@ func TestBrowserHelpdeskLookup(t *testing.T) {
 		chromedp.Navigate(b.srv.URL+"/ui/lookup?q=nobody@contoso.com"),
 		chromedp.Text(`.notice`, &notice, chromedp.ByQuery),
 	))
-	require.Contains(t, notice, `No user "nobody@contoso.com" in any pilot group`)
+	require.Contains(t, notice, `No user in any pilot group whose name, UPN or SIP address starts with "nobody@contoso.com"`)
 	browsertest.AssertAccessible(t, ctx, "user not found")
 
 	// Helpdesk sees users, not the pilot groups.
@@ -118,7 +117,7 @@ func TestBrowserWaveDashboardLive(t *testing.T) {
 		// A mark that a reload would wipe out.
 		chromedp.Evaluate(`window.notReloaded = true`, nil),
 	))
-	require.Contains(t, before, fmt.Sprintf("0 of %d done", n))
+	require.Contains(t, before, fmt.Sprintf("0 of %d users moved to Teams", n))
 	browsertest.Screenshot(t, ctx, "dashboard-before")
 
 	// The wave starts and runs; the page follows it by itself.
@@ -126,14 +125,14 @@ func TestBrowserWaveDashboardLive(t *testing.T) {
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		require.NoError(t, chromedp.Run(ctx, chromedp.Evaluate(summaryText, &summary)))
-		if strings.HasPrefix(summary, fmt.Sprintf("%d of %d done", n, n)) {
+		if summary == fmt.Sprintf("%d of %d users moved to Teams, 1 failed.", n-1, n) {
 			break
 		}
 		require.True(t, time.Now().Before(deadline), "the dashboard never showed the wave done; last: %q", summary)
 		time.Sleep(200 * time.Millisecond)
 	}
 	var notReloaded bool
-	var progress float64
+	var legend string
 	// The wave completes a moment after its last move ends (its review
 	// follows the move's own commit): the page shows it as the next event
 	// comes.
@@ -142,14 +141,14 @@ func TestBrowserWaveDashboardLive(t *testing.T) {
 		chromedp.Evaluate(`window.notReloaded === true`, &notReloaded),
 		chromedp.Text(`#wave-1 [data-field="counts"]`, &counts, chromedp.ByQuery),
 		chromedp.Text(`#wave-1 [data-field="state"]`, &state, chromedp.ByQuery),
-		chromedp.Evaluate(`document.querySelector('#wave-1 progress').value`, &progress),
+		chromedp.Text(`#wave-1 [data-field="legend"]`, &legend, chromedp.ByQuery),
 		chromedp.Text(`#failures tbody`, &failures, chromedp.ByQuery),
 	))
 	require.True(t, notReloaded, "the page updated in place, without a reload")
 	require.Equal(t, "completed", state)
-	require.Equal(t, 100.0, progress)
-	require.Contains(t, counts, fmt.Sprintf("%d moved", n-1))
-	require.Contains(t, counts, "1 failed")
+	require.Contains(t, legend, fmt.Sprintf("%d moved to Teams", n-1))
+	require.Contains(t, legend, "1 failed")
+	require.Equal(t, fmt.Sprintf("%d of %d users moved to Teams, 1 failed.", n-1, n), counts)
 	require.Contains(t, failures, "licence_missing")
 	browsertest.Screenshot(t, ctx, "dashboard-after")
 	browsertest.AssertAccessible(t, ctx, "group with a failure")

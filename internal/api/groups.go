@@ -23,6 +23,18 @@ type groupCreateRequest struct {
 	Name         string             `json:"name"`
 	Members      []migration.Member `json:"members"`
 	EntraGroupID string             `json:"entra_group_id"`
+	// Preview reads and checks the group and says what it found, keeping
+	// nothing; LeaveOut leaves out the users in cutover's moves elsewhere
+	// of these kinds (busy, in_teams).
+	Preview  bool     `json:"preview"`
+	LeaveOut []string `json:"leave_out"`
+}
+
+// importPreviewAnswer is what an import's preview found, nothing kept.
+type importPreviewAnswer struct {
+	Preview bool               `json:"preview"`
+	Name    string             `json:"name"`
+	Import  store.ImportReport `json:"import"`
 }
 
 // importNotes is what an import reports besides the group: CSV columns it
@@ -40,6 +52,8 @@ const multipartMemory = 64 << 10
 type groupInput struct {
 	group store.NewGroup
 	notes importNotes
+	// preview asks what the import would find, keeping nothing.
+	preview bool
 	// done frees what the import read from (an upload's file).
 	done []func()
 }
@@ -57,9 +71,20 @@ func (s *Server) groupCreate(w http.ResponseWriter, r *http.Request) {
 	var in groupInput
 	defer in.close()
 	err := s.readGroup(w, r, &in)
+	if err == nil && in.preview {
+		changesNothing(r)
+		report, err := s.app.GroupImportPreview(r.Context(), in.group)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, importPreviewAnswer{Preview: true, Name: in.group.Name, Import: report})
+		return
+	}
 	var created migration.Group
+	var report store.ImportReport
 	if err == nil {
-		created, err = s.app.GroupImport(r.Context(), actorOf(r), in.group)
+		created, report, err = s.app.GroupImport(r.Context(), actorOf(r), in.group)
 	}
 	if err != nil {
 		s.error(w, r, err)
@@ -71,7 +96,7 @@ func (s *Server) groupCreate(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	view.IgnoredColumns, view.SkippedUsers = in.notes.ignoredColumns, in.notes.skippedUsers
+	view.IgnoredColumns, view.SkippedUsers, view.Import = in.notes.ignoredColumns, in.notes.skippedUsers, &report
 	w.Header().Set("Location", "/api/v1/groups/"+strconv.FormatInt(created.ID, 10))
 	writeJSON(w, http.StatusCreated, view)
 }
@@ -83,7 +108,8 @@ func (s *Server) groupCreate(w http.ResponseWriter, r *http.Request) {
 // time.
 func (s *Server) readGroup(w http.ResponseWriter, r *http.Request, in *groupInput) error {
 	g := &in.group
-	*g = store.NewGroup{Name: strings.TrimSpace(r.URL.Query().Get("name")), CreatedBy: actor(r)}
+	*g = store.NewGroup{Name: strings.TrimSpace(r.URL.Query().Get("name")), CreatedBy: actor(r), LeaveOut: r.URL.Query()["leave_out"]}
+	in.preview = r.URL.Query().Get("preview") == "true"
 	var csvData io.Reader
 	switch mt := mediaType(r); mt {
 	case "application/json", "":
@@ -92,6 +118,7 @@ func (s *Server) readGroup(w http.ResponseWriter, r *http.Request, in *groupInpu
 			return err
 		}
 		g.Name, g.Source = strings.TrimSpace(req.Name), "json"
+		g.LeaveOut, in.preview = append(g.LeaveOut, req.LeaveOut...), in.preview || req.Preview
 		if err := checkName(g.Name); err != nil {
 			return err
 		}
@@ -141,6 +168,8 @@ func (s *Server) readGroup(w http.ResponseWriter, r *http.Request, in *groupInpu
 			return migration.Invalid(migration.CodeInvalidCSV, "file", "the upload has no file field (curl -F file=@pilot.csv)")
 		}
 		in.done = append([]func(){func() { _ = file.Close() }}, in.done...) // before its removal
+		g.LeaveOut = append(g.LeaveOut, r.MultipartForm.Value["leave_out"]...)
+		in.preview = in.preview || r.PostFormValue("preview") == "true"
 		if name := strings.TrimSpace(r.PostFormValue("name")); name != "" {
 			g.Name = name
 		} else if g.Name == "" {
@@ -220,4 +249,35 @@ func (s *Server) groupGet(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) groupView(ctx context.Context, g migration.Group) (app.GroupView, error) {
 	return s.app.GroupViewOf(ctx, g, s.now())
+}
+
+func (s *Server) groupPause(w http.ResponseWriter, r *http.Request) {
+	s.groupAction(w, r, "paused", s.app.GroupPause)
+}
+
+func (s *Server) groupResume(w http.ResponseWriter, r *http.Request) {
+	s.groupAction(w, r, "resumed", s.app.GroupResume)
+}
+
+// groupAction runs a lead's action on every wave of a group at once and
+// answers with the group.
+func (s *Server) groupAction(w http.ResponseWriter, r *http.Request, done string,
+	action func(ctx context.Context, a app.Actor, id int64) (int, error)) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	n, err := action(r.Context(), actorOf(r), id)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.log.Info("group "+done, "group_id", id, "waves", n)
+	v, err := s.app.GroupStatus(r.Context(), id, s.now())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
 }

@@ -465,7 +465,7 @@ func TestBrowserLiveDashboardStreams(t *testing.T) {
 	var summary string
 	require.Eventually(t, func() bool {
 		_ = chromedp.Run(ctx, chromedp.Evaluate(summaryText, &summary))
-		return strings.HasPrefix(summary, fmt.Sprintf("%d of %d done", n, n))
+		return summary == fmt.Sprintf("%d of %d users moved to Teams.", n, n)
 	}, 60*time.Second, 100*time.Millisecond, "the page showed the wave done; last: %q", summary)
 	var notReloaded bool
 	var line string

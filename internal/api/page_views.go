@@ -11,6 +11,7 @@ import (
 
 	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/store"
 )
 
 // What the pages' templates compute from the views: bars split by outcome,
@@ -236,4 +237,85 @@ func waveTime(w app.WaveView, now time.Time) template.HTML {
 		fmt.Fprintf(&b, " Its maintenance window opens %s.", localTime(w.NextWindowOpen))
 	}
 	return template.HTML(b.String())
+}
+
+// chartView is a chart of the moves ended per period, drawn in SVG by the
+// overview's template: a column per period, stacked moved, failed and
+// rolled back, with its numbers in a table for those who do not see it.
+type chartView struct {
+	Width, Height    int
+	Columns          []chartColumn
+	Ticks            []chartTick
+	Unit             string // "hour" or "day"
+	Moved, Failed    int
+	RolledBack       int
+	Periods          []store.PeriodOutcomes
+	PlotTop, PlotBot int
+	PlotLeft         int
+}
+
+// chartColumn is one period's column: its parts from the bottom up.
+type chartColumn struct {
+	X, W  int
+	Parts []chartPart
+	Label string // under the axis, for some columns
+	Title string // the column's numbers, on hover
+}
+
+type chartPart struct {
+	Class string
+	Y, H  int
+}
+
+type chartTick struct {
+	Y     int
+	Label string
+}
+
+// chart lays the history out in a 720x220 SVG.
+func chart(history []store.PeriodOutcomes, daily bool) chartView {
+	c := chartView{Width: 720, Height: 220, PlotTop: 10, PlotBot: 190, PlotLeft: 44, Unit: "hour", Periods: history}
+	if daily {
+		c.Unit = "day"
+	}
+	most := 1
+	for _, p := range history {
+		most = max(most, p.Moved+p.Failed+p.RolledBack)
+		c.Moved, c.Failed, c.RolledBack = c.Moved+p.Moved, c.Failed+p.Failed, c.RolledBack+p.RolledBack
+	}
+	plotH := c.PlotBot - c.PlotTop
+	scale := func(n int) int { return plotH * n / most }
+	for _, n := range []int{0, most / 2, most} {
+		c.Ticks = append(c.Ticks, chartTick{Y: c.PlotBot - scale(n), Label: strconv.Itoa(n)})
+	}
+	if len(history) == 0 {
+		return c
+	}
+	slot := float64(c.Width-c.PlotLeft-8) / float64(len(history))
+	every := max(1, len(history)/8)
+	for i, p := range history {
+		col := chartColumn{X: c.PlotLeft + int(float64(i)*slot+slot*0.1), W: max(1, int(slot*0.8))}
+		y := c.PlotBot
+		for _, part := range []struct {
+			class string
+			n     int
+		}{{"seg-moved", p.Moved}, {"seg-failed", p.Failed}, {"seg-rolled_back", p.RolledBack}} {
+			if part.n == 0 {
+				continue
+			}
+			h := max(1, scale(part.n))
+			y -= h
+			col.Parts = append(col.Parts, chartPart{Class: part.class, Y: y, H: h})
+		}
+		at := p.Start.UTC().Format("15:04")
+		if daily {
+			at = p.Start.UTC().Format("2 Jan")
+		}
+		if i%every == 0 {
+			col.Label = at
+		}
+		col.Title = fmt.Sprintf("%s UTC: %d moved, %d failed, %d rolled back", p.Start.UTC().Format("Mon 2 Jan 15:04"), p.Moved, p.Failed, p.RolledBack)
+		c.Columns = append(c.Columns, col)
+	}
+	return c
 }

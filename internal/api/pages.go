@@ -55,6 +55,9 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	},
 	"outcomeOf":  migration.OutcomeOf,
 	"placeWords": migration.Place.Words,
+	"chart":      chart,
+	"add":        func(a, b int) int { return a + b },
+	"sub":        func(a, b int) int { return a - b },
 }).ParseFS(webFS, "web/*.html"))
 
 // unplanned counts a group's users in no wave yet (a retry wave's users are
@@ -107,6 +110,8 @@ type page struct {
 	Users *usersView
 	// Matches are the users a lookup's search found.
 	Matches []store.UserMatch
+	// Overview is the deployment as a whole.
+	Overview *app.Overview
 }
 
 // render writes a page; the template is rendered to a buffer first, so that
@@ -168,13 +173,24 @@ func (s *Server) pageStatic(w http.ResponseWriter, r *http.Request) {
 	http.ServeFileFS(w, r, staticFS, r.PathValue("file"))
 }
 
-// pageHome sends helpdesk to the lookup and leads to their groups.
+// pageHome sends helpdesk to the lookup and leads to the overview.
 func (s *Server) pageHome(w http.ResponseWriter, r *http.Request) {
 	target := "/ui/lookup"
 	if p, _ := PrincipalOf(r.Context()); p.Role.Allows(auth.RoleLead) {
-		target = "/ui/groups"
+		target = "/ui/overview"
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// pageOverview is a lead's landing: every user once, what needs a person
+// now, the next waves, the moves over time, and every group.
+func (s *Server) pageOverview(w http.ResponseWriter, r *http.Request) {
+	o, err := s.app.Overview(r.Context(), s.now())
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "overview", page{Title: "Overview", Overview: &o})
 }
 
 func (s *Server) pageLookup(w http.ResponseWriter, r *http.Request) {

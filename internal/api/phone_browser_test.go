@@ -50,9 +50,13 @@ func TestBrowserPagesOnPhone(t *testing.T) {
 	fits("simulated Entra ID sign-in")
 	step(t, ctx, "signing in", chromedp.SendKeys(`#username`, "admin@contoso.com", chromedp.ByID),
 		chromedp.SendKeys(`#password`, "any password", chromedp.ByID), chromedp.Click(`#signin`, chromedp.ByID),
-		chromedp.WaitVisible(`#import-csv`, chromedp.ByID))
-	fits("pilot groups")
+		chromedp.WaitVisible(`#overview-summary`, chromedp.ByID))
+	fits("the overview")
 	for _, page := range []string{
+		"/ui/groups",
+		fmt.Sprintf("/ui/groups/%d/users", g.ID),
+		fmt.Sprintf("/ui/waves/%d/users", waveID),
+		"/ui/lookup?q=phone",
 		fmt.Sprintf("/ui/groups/%d", g.ID),
 		fmt.Sprintf("/ui/waves/%d", waveID),
 		"/ui/lookup",

@@ -1,12 +1,16 @@
 package api
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/store"
 )
 
 // planRequest plans a group: either explicit waves, or the shorthand with
@@ -112,7 +116,7 @@ func (s *Server) groupPlan(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, planPreviewAnswer{Preview: true, Waves: waves})
 		return
 	}
-	waves, err := s.app.Plan(r.Context(), actorOf(r), id, plan)
+	waves, err := s.app.PlanSaid(r.Context(), actorOf(r), id, plan, req.said())
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -156,4 +160,33 @@ func (s *Server) waveMoves(w http.ResponseWriter, r *http.Request) {
 		moves, err := s.app.WaveMoves(ctx, id, state)
 		return movesAnswer{Moves: moves}, err
 	})
+}
+
+// said is the plan as the lead wrote it, kept with the group: its sentence
+// (the shorthand, or the waves in words), its settings in words, and the
+// request as it came.
+func (req planRequest) said() store.PlanSaid {
+	said := store.PlanSaid{Sentence: req.Shorthand}
+	var settings []string
+	if req.Shorthand == "" {
+		var waves []string
+		for _, w := range req.Waves {
+			waves = append(waves, fmt.Sprintf("%s of %d starting %s", cmp.Or(w.Name, "a wave"), w.Size, cmp.Or(w.StartAt, "now")))
+		}
+		said.Sentence = strings.Join(waves, "; ")
+	} else {
+		if req.MaxAttempts > 0 {
+			settings = append(settings, fmt.Sprintf("%d attempts per user", req.MaxAttempts))
+		}
+		if req.Concurrency > 0 {
+			settings = append(settings, fmt.Sprintf("%d moves at once per wave", req.Concurrency))
+		}
+	}
+	if c := req.Controls.Words(); c != "" {
+		settings = append(settings, c)
+	}
+	said.Settings = strings.Join(settings, "; ")
+	req.Preview = false
+	said.Request, _ = json.Marshal(req)
+	return said
 }

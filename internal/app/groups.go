@@ -2,10 +2,12 @@ package app
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/preflight"
+	"github.com/cutover/cutover/internal/store"
 )
 
 // MoveStateUnplanned counts, in a group's progress, members not yet in a wave.
@@ -40,7 +42,38 @@ type GroupView struct {
 	// Elsewhere is how many members stand where another group's move put
 	// them since (rolled back there, say): the progress counts them so.
 	Elsewhere int `json:"elsewhere,omitempty"`
+	// Import says, in the answer to an import, which users it found in
+	// cutover's moves elsewhere and what it kept.
+	Import *store.ImportReport `json:"import,omitempty"`
+	// Plans are the plans the group was planned with, as the lead wrote
+	// them, oldest first.
+	Plans []store.Plan `json:"plans"`
+	// Actions are what a lead may do to the group as a whole now: GroupPause,
+	// GroupResume (each the route POST /api/v1/groups/{id}/<action>).
+	Actions []string `json:"actions"`
 }
+
+// A lead's actions on a whole group.
+const (
+	GroupPause  = "pause"  // Service.GroupPause
+	GroupResume = "resume" // Service.GroupResume
+)
+
+// groupOffers lists what a lead may do to the group as a whole now: what
+// GroupPause and GroupResume would not refuse.
+func groupOffers(waves []WaveView) []string {
+	out := []string{}
+	if slices.ContainsFunc(waves, func(w WaveView) bool { return migration.WavePause.Starts(w.State) }) {
+		out = append(out, GroupPause)
+	}
+	if slices.ContainsFunc(waves, func(w WaveView) bool { return w.State == migration.WaveStatePaused }) {
+		out = append(out, GroupResume)
+	}
+	return out
+}
+
+// Offers reports whether the group offers the action now.
+func (v GroupView) Offers(action string) bool { return slices.Contains(v.Actions, action) }
 
 // GroupStatus returns a group with its waves, progress and failures.
 func (s *Service) GroupStatus(ctx context.Context, groupID int64, now time.Time) (GroupView, error) {
@@ -93,6 +126,13 @@ func (s *Service) GroupViewOf(ctx context.Context, g migration.Group, now time.T
 	v.Progress.Retried = count.Retried
 	v.Elsewhere = count.Elsewhere
 	v.Attention = groupAttention(v)
+	v.Actions = groupOffers(views)
+	if v.Plans, err = q.GroupPlans(ctx, g.ID); err != nil {
+		return GroupView{}, err
+	}
+	if v.Plans == nil {
+		v.Plans = []store.Plan{}
+	}
 	return v, nil
 }
 

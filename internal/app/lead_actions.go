@@ -21,14 +21,38 @@ import (
 
 // GroupImport creates a pilot group and its members: all of them or
 // nothing. (The store refreshes the planner's statistics after a big one.)
-func (s *Service) GroupImport(ctx context.Context, a Actor, g store.NewGroup) (migration.Group, error) {
+// It reports which users stand in cutover's moves in other groups, and
+// leaves out those of the kinds g.LeaveOut names.
+func (s *Service) GroupImport(ctx context.Context, a Actor, g store.NewGroup) (migration.Group, store.ImportReport, error) {
 	var created migration.Group
+	var report store.ImportReport
 	g.CreatedBy = a.Name
 	err := s.change(ctx, a, "group import", "group "+g.Name, func(_ pgx.Tx, q *store.Queries) (err error) {
-		created, err = q.GroupCreate(ctx, g)
+		created, report, err = q.GroupCreateChecked(ctx, g)
 		return err
 	})
-	return created, err
+	return created, report, err
+}
+
+// errPreviewImport ends an import's preview: its transaction is rolled back.
+var errPreviewImport = errors.New("import preview")
+
+// GroupImportPreview reads and checks a new group exactly as GroupImport
+// would (every member, the name in use, the users in cutover's moves
+// elsewhere) and keeps nothing: its transaction is rolled back.
+func (s *Service) GroupImportPreview(ctx context.Context, g store.NewGroup) (store.ImportReport, error) {
+	var report store.ImportReport
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		if _, report, err = store.New(tx).GroupCreateChecked(ctx, g); err != nil {
+			return err
+		}
+		return errPreviewImport
+	})
+	if !errors.Is(err, errPreviewImport) {
+		return report, err
+	}
+	return report, nil
 }
 
 // Plan plans the group's members not yet in a wave into the waves plan
@@ -38,11 +62,26 @@ func (s *Service) GroupImport(ctx context.Context, a Actor, g store.NewGroup) (m
 // Errors: ENotFound (no such group), EConflict (every member planned already,
 // or users with an active move elsewhere), EInvalid (from the plan).
 func (s *Service) Plan(ctx context.Context, a Actor, groupID int64, plan store.PlanFunc) ([]migration.Wave, error) {
+	return s.PlanSaid(ctx, a, groupID, plan, store.PlanSaid{})
+}
+
+// PlanSaid is Plan, keeping the plan as the lead wrote it (said) with the
+// group, where its page shows it again.
+func (s *Service) PlanSaid(ctx context.Context, a Actor, groupID int64, plan store.PlanFunc, said store.PlanSaid) ([]migration.Wave, error) {
 	var waves []migration.Wave
 	err := s.change(ctx, a, "group plan", fmt.Sprintf("group %d", groupID), func(tx pgx.Tx, q *store.Queries) error {
 		var err error
 		if waves, err = q.WavesCreate(ctx, groupID, a.Name, plan); err != nil {
 			return err
+		}
+		if said.Sentence != "" {
+			ids := make([]int64, len(waves))
+			for i, w := range waves {
+				ids[i] = w.ID
+			}
+			if err := q.GroupPlanAdd(ctx, groupID, said, ids, a.Name); err != nil {
+				return err
+			}
 		}
 		for _, w := range waves {
 			if err := jobs.ScheduleStart(ctx, tx, s.client, w); err != nil {
@@ -221,22 +260,7 @@ func (s *Service) WaveResume(ctx context.Context, a Actor, waveID int64) (migrat
 		}
 		switch cur.State {
 		case migration.WaveStatePaused:
-			change := migration.WaveResume
-			if cur.StartedAt == nil {
-				change = migration.WaveResumeScheduled
-			}
-			w, err := q.WaveSetState(ctx, waveID, change, "", "resumed", a.Name)
-			if err != nil {
-				return err
-			}
-			if change.To == migration.WaveStateScheduled {
-				if w, err = q.WaveReschedule(ctx, waveID, w.StartAt, a.Name); err != nil {
-					return err
-				}
-				return jobs.ScheduleStart(ctx, tx, s.client, w)
-			}
-			_, err = jobs.ReviewWave(ctx, tx, s.client, waveID, false, a.Name) // a wave whose last move ended while paused completes
-			return err
+			return s.resumePaused(ctx, tx, q, cur, a.Name)
 		case migration.WaveStateHalted:
 			w, queued, err := q.WaveResumeHalted(ctx, waveID, a.Name)
 			if err != nil {
@@ -263,6 +287,28 @@ func (s *Service) WaveResume(ctx context.Context, a Actor, waveID int64) (migrat
 		return migration.Wave{}, err
 	}
 	return store.New(s.pool).WaveGet(ctx, waveID)
+}
+
+// resumePaused resumes a paused wave in tx: one that had started runs
+// again (and completes, if its last move ended while it was paused), one
+// that had not starts at its time.
+func (s *Service) resumePaused(ctx context.Context, tx pgx.Tx, q *store.Queries, cur migration.Wave, actor string) error {
+	change := migration.WaveResume
+	if cur.StartedAt == nil {
+		change = migration.WaveResumeScheduled
+	}
+	w, err := q.WaveSetState(ctx, cur.ID, change, "", "resumed", actor)
+	if err != nil {
+		return err
+	}
+	if change.To == migration.WaveStateScheduled {
+		if w, err = q.WaveReschedule(ctx, cur.ID, w.StartAt, actor); err != nil {
+			return err
+		}
+		return jobs.ScheduleStart(ctx, tx, s.client, w)
+	}
+	_, err = jobs.ReviewWave(ctx, tx, s.client, cur.ID, false, actor) // a wave whose last move ended while paused completes
+	return err
 }
 
 // WaveOverrideReadiness lets a scheduled wave start although a hybrid
@@ -399,4 +445,73 @@ func (s *Service) WaveMembers(ctx context.Context, a Actor, r WaveMembersRequest
 		return err
 	})
 	return w, err
+}
+
+// GroupPause pauses every wave of a group that can be paused (scheduled or
+// running), as one action: moves in flight finish, no other starts until
+// the lead resumes them. It returns how many waves it paused.
+//
+// Errors: ENotFound (no such group), EConflict (no wave of it can be paused).
+func (s *Service) GroupPause(ctx context.Context, a Actor, groupID int64) (int, error) {
+	n := 0
+	err := s.change(ctx, a, "group pause", fmt.Sprintf("group %d", groupID), func(_ pgx.Tx, q *store.Queries) error {
+		g, waves, err := groupWaves(ctx, q, groupID)
+		if err != nil {
+			return err
+		}
+		for _, w := range waves {
+			if !migration.WavePause.Starts(w.State) {
+				continue
+			}
+			if _, err := q.WaveSetState(ctx, w.ID, migration.WavePause, "paused with the whole group by "+a.Name,
+				"paused with the whole group: moves in flight finish, no move starts until the wave is resumed", a.Name); err != nil {
+				return err
+			}
+			n++
+		}
+		if n == 0 {
+			return migration.Errorf(migration.EConflict, "nothing_to_pause", "no wave of %s is scheduled or running, so there is nothing to pause", g.Name)
+		}
+		return nil
+	})
+	return n, err
+}
+
+// GroupResume resumes every paused wave of a group, as one action: those
+// that had started run again, those that had not start at their time. It
+// returns how many waves it resumed.
+//
+// Errors: ENotFound (no such group), EConflict (no wave of it is paused).
+func (s *Service) GroupResume(ctx context.Context, a Actor, groupID int64) (int, error) {
+	n := 0
+	err := s.change(ctx, a, "group resume", fmt.Sprintf("group %d", groupID), func(tx pgx.Tx, q *store.Queries) error {
+		g, waves, err := groupWaves(ctx, q, groupID)
+		if err != nil {
+			return err
+		}
+		for _, w := range waves {
+			if w.State != migration.WaveStatePaused {
+				continue
+			}
+			if err := s.resumePaused(ctx, tx, q, w, a.Name); err != nil {
+				return err
+			}
+			n++
+		}
+		if n == 0 {
+			return migration.Errorf(migration.EConflict, "nothing_to_resume", "no wave of %s is paused, so there is nothing to resume", g.Name)
+		}
+		return nil
+	})
+	return n, err
+}
+
+// groupWaves reads a group and its waves.
+func groupWaves(ctx context.Context, q *store.Queries, groupID int64) (migration.Group, []migration.Wave, error) {
+	g, err := q.GroupGet(ctx, groupID)
+	if err != nil {
+		return g, nil, err
+	}
+	waves, err := q.WaveList(ctx, groupID)
+	return g, waves, err
 }

@@ -1,8 +1,10 @@
 package migration
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"strings"
 )
 
 // Threshold is a wave's failure gate: crossing it halts the wave. A wave
@@ -136,4 +138,35 @@ func LimitIncrease(limit, successes, ceiling int) (int, int) {
 		return limit + 1, 0
 	}
 	return limit, successes
+}
+
+// Words says the controls in a line for a person ("halt at 10% failed
+// after 20 users; moves only in mon-fri 22:00-05:00 (Europe/London)"), ""
+// for none.
+func (c Controls) Words() string {
+	var parts []string
+	if t := c.Threshold; t.Set() {
+		var at []string
+		if t.Percent > 0 {
+			at = append(at, fmt.Sprintf("%g%% failed", t.Percent))
+		}
+		if t.Count > 0 {
+			at = append(at, fmt.Sprintf("%d failed users", t.Count))
+		}
+		parts = append(parts, fmt.Sprintf("halt a wave at %s, after at least %d users", strings.Join(at, " or "), cmp.Or(t.MinSample, DefaultMinSample)))
+	}
+	if c.RollbackOnHalt {
+		parts = append(parts, "roll a halted wave's moved users back")
+	}
+	if len(c.Windows) > 0 {
+		tz := cmp.Or(c.TimeZone, "UTC")
+		parts = append(parts, fmt.Sprintf("moves only in %s (%s)", strings.Join(c.Windows, ", "), tz))
+	}
+	if len(c.BlackoutDates) > 0 {
+		parts = append(parts, "none on "+strings.Join(c.BlackoutDates, ", "))
+	}
+	if c.BypassEnterpriseVoiceCheck {
+		parts = append(parts, "Enterprise Voice users moved without a Teams Phone licence (-BypassEnterpriseVoiceCheck)")
+	}
+	return strings.Join(parts, "; ")
 }

@@ -373,10 +373,7 @@ func (q *Queries) usersBusy(ctx context.Context, waveID int64, states []migratio
 // "Ana Lima (ana.lima@contoso.com) is being moved in the running wave 2
 // of Pilot: Finance; wait for the move to end".
 func busyWords(upn, name string, state migration.MoveState, wave string, waveState migration.WaveState, group string) string {
-	who := upn
-	if name != "" {
-		who = name + " (" + upn + ")"
-	}
+	who := nameOfMember(upn, name)
 	in := fmt.Sprintf("the %s wave %s of %s", waveState.Words(), wave, group)
 	switch state {
 	case migration.MoveStatePending:
@@ -517,12 +514,7 @@ func (q *Queries) notRetryable(ctx context.Context, w migration.Wave, asked, eli
 }
 
 // nameOf names the user of a move for a person: "Ana Lima (ana.lima@contoso.com)".
-func nameOf(m migration.Move) string {
-	if m.DisplayName == "" {
-		return m.UPN
-	}
-	return m.DisplayName + " (" + m.UPN + ")"
-}
+func nameOf(m migration.Move) string { return nameOfMember(m.UPN, m.DisplayName) }
 
 // usersWord says "1 user" or "n users".
 func usersWord(n int) string {

@@ -61,3 +61,28 @@ ON CONFLICT (member_id) DO UPDATE SET checked_at = excluded.checked_at, status =
 
 -- name: PreflightGet :one
 SELECT checked_at, status, checks FROM preflight_results WHERE member_id = @member_id;
+
+-- name: GroupPlanAdd :exec
+INSERT INTO group_plans (group_id, planned_by, sentence, settings, request, wave_ids)
+VALUES (@group_id, @planned_by, @sentence, @settings, @request, @wave_ids::bigint[]);
+
+-- GroupPlans reads the plans of a group, oldest first.
+-- name: GroupPlans :many
+SELECT planned_at, planned_by, sentence, settings, wave_ids FROM group_plans WHERE group_id = @group_id ORDER BY id;
+
+-- GroupImportCheck reads the members of a group just imported who stand,
+-- by cutover's own moves in other groups, in a move under way or in Teams
+-- (moved there, found there, or a rollback that failed), with that move's
+-- wave and group. Only members whose UPN is in another group can.
+-- name: GroupImportCheck :many
+SELECT gm.id, gm.upn, gm.display_name, sm.state, sw.name AS wave_name, sw.state AS wave_state, sg.name AS group_name
+FROM group_members gm
+JOIN moves sm ON sm.id = (SELECT s.move_id FROM cutover_standing(gm.upn) s)
+JOIN waves sw ON sw.id = sm.wave_id
+JOIN pilot_groups sg ON sg.id = sw.group_id
+WHERE gm.group_id = @group_id AND gm.shared AND sg.id <> @group_id
+  AND (cutover_move_active(sm.state) OR sm.state IN ('moved', 'skipped', 'rollback_failed'))
+ORDER BY gm.position;
+
+-- name: GroupMembersDrop :exec
+DELETE FROM group_members WHERE group_id = @group_id AND id = ANY(@member_ids::bigint[]);

@@ -31,6 +31,59 @@ func (q *Queries) GroupGet(ctx context.Context, id int64) (GroupDetail, error) {
 	return i, err
 }
 
+const groupImportCheck = `-- name: GroupImportCheck :many
+SELECT gm.id, gm.upn, gm.display_name, sm.state, sw.name AS wave_name, sw.state AS wave_state, sg.name AS group_name
+FROM group_members gm
+JOIN moves sm ON sm.id = (SELECT s.move_id FROM cutover_standing(gm.upn) s)
+JOIN waves sw ON sw.id = sm.wave_id
+JOIN pilot_groups sg ON sg.id = sw.group_id
+WHERE gm.group_id = $1 AND gm.shared AND sg.id <> $1
+  AND (cutover_move_active(sm.state) OR sm.state IN ('moved', 'skipped', 'rollback_failed'))
+ORDER BY gm.position
+`
+
+type GroupImportCheckRow struct {
+	ID          int64
+	UPN         string
+	DisplayName string
+	State       string
+	WaveName    string
+	WaveState   string
+	GroupName   string
+}
+
+// GroupImportCheck reads the members of a group just imported who stand,
+// by cutover's own moves in other groups, in a move under way or in Teams
+// (moved there, found there, or a rollback that failed), with that move's
+// wave and group. Only members whose UPN is in another group can.
+func (q *Queries) GroupImportCheck(ctx context.Context, groupID int64) ([]GroupImportCheckRow, error) {
+	rows, err := q.db.Query(ctx, groupImportCheck, groupID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []GroupImportCheckRow
+	for rows.Next() {
+		var i GroupImportCheckRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.UPN,
+			&i.DisplayName,
+			&i.State,
+			&i.WaveName,
+			&i.WaveState,
+			&i.GroupName,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const groupInsert = `-- name: GroupInsert :one
 
 INSERT INTO pilot_groups (name, source, created_by) VALUES ($1, $2, $3) RETURNING id
@@ -95,6 +148,20 @@ func (q *Queries) GroupLock(ctx context.Context, id int64) (string, error) {
 	return name, err
 }
 
+const groupMembersDrop = `-- name: GroupMembersDrop :exec
+DELETE FROM group_members WHERE group_id = $1 AND id = ANY($2::bigint[])
+`
+
+type GroupMembersDropParams struct {
+	GroupID   int64
+	MemberIDs []int64
+}
+
+func (q *Queries) GroupMembersDrop(ctx context.Context, arg GroupMembersDropParams) error {
+	_, err := q.db.Exec(ctx, groupMembersDrop, arg.GroupID, arg.MemberIDs)
+	return err
+}
+
 const groupMembersShare = `-- name: GroupMembersShare :exec
 UPDATE group_members gm SET shared = true
 FROM (SELECT o.upn FROM group_members n JOIN group_members o ON o.upn = n.upn AND o.group_id <> n.group_id
@@ -118,6 +185,71 @@ func (q *Queries) GroupName(ctx context.Context, id int64) (string, error) {
 	var name string
 	err := row.Scan(&name)
 	return name, err
+}
+
+const groupPlanAdd = `-- name: GroupPlanAdd :exec
+INSERT INTO group_plans (group_id, planned_by, sentence, settings, request, wave_ids)
+VALUES ($1, $2, $3, $4, $5, $6::bigint[])
+`
+
+type GroupPlanAddParams struct {
+	GroupID   int64
+	PlannedBy string
+	Sentence  string
+	Settings  string
+	Request   []byte
+	WaveIDs   []int64
+}
+
+func (q *Queries) GroupPlanAdd(ctx context.Context, arg GroupPlanAddParams) error {
+	_, err := q.db.Exec(ctx, groupPlanAdd,
+		arg.GroupID,
+		arg.PlannedBy,
+		arg.Sentence,
+		arg.Settings,
+		arg.Request,
+		arg.WaveIDs,
+	)
+	return err
+}
+
+const groupPlans = `-- name: GroupPlans :many
+SELECT planned_at, planned_by, sentence, settings, wave_ids FROM group_plans WHERE group_id = $1 ORDER BY id
+`
+
+type GroupPlansRow struct {
+	PlannedAt time.Time
+	PlannedBy string
+	Sentence  string
+	Settings  string
+	WaveIDs   []int64
+}
+
+// GroupPlans reads the plans of a group, oldest first.
+func (q *Queries) GroupPlans(ctx context.Context, groupID int64) ([]GroupPlansRow, error) {
+	rows, err := q.db.Query(ctx, groupPlans, groupID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []GroupPlansRow
+	for rows.Next() {
+		var i GroupPlansRow
+		if err := rows.Scan(
+			&i.PlannedAt,
+			&i.PlannedBy,
+			&i.Sentence,
+			&i.Settings,
+			&i.WaveIDs,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const memberList = `-- name: MemberList :many

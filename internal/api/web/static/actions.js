@@ -186,6 +186,11 @@
       if (status) {
         status.textContent = form.dataset.doneText || "Done.";
         status.hidden = false;
+        // The note holds while what it announced holds: the page's script
+        // takes it away once the state the action left (its answer's) has
+        // been shown and then changes.
+        status.dataset.state = (answer && answer.state) || "";
+        delete status.dataset.seen;
       }
       form.querySelector(".result").hidden = true;
       document.dispatchEvent(new CustomEvent("cutover:changed"));

@@ -272,7 +272,24 @@
     if (body && rows.length) { body.replaceChildren.apply(body, rows); }
   }
 
+  // note keeps the note of a lead's last action while the state it left
+  // holds, and takes it away when the state changes again ("Resumed." is
+  // not said of a wave that has since completed).
+  function note(state) {
+    var status = document.getElementById("action-status");
+    if (!status || status.hidden || !status.dataset.state) { return; }
+    if (state === status.dataset.state) {
+      status.dataset.seen = "1"; // a read from before the action, if any came late, is past
+    } else if (status.dataset.seen) {
+      status.hidden = true;
+      status.textContent = "";
+      delete status.dataset.state;
+      delete status.dataset.seen;
+    }
+  }
+
   function render(g) {
+    if (user || waveID) { note(g.state); }
     if (user) {
       renderUser(g);
     } else if (waveID) {
