@@ -205,7 +205,9 @@ func TestBrowserEntraFind(t *testing.T) {
 	var heading string
 	require.NoError(t, chromedp.Run(ctx,
 		pick("entra-pick-0"),
-		chromedp.Click(`#import-entra button[type="submit"]`, chromedp.ByQuery),
+		chromedp.Click(`#import-entra button[data-preview]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#import-entra button[data-save]`, chromedp.ByQuery),
+		chromedp.Click(`#import-entra button[data-save]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#group-summary`, chromedp.ByID),
 		chromedp.Text(`main h1`, &heading, chromedp.ByQuery),
 	))

@@ -208,7 +208,7 @@ func TestBrowserLeadJourney(t *testing.T) {
 	step(t, ctx, "importing a CSV with errors",
 		chromedp.SendKeys(`#import-name`, "Pilot: Finance", chromedp.ByID),
 		chromedp.SetUploadFiles(`#import-file`, []string{bad}, chromedp.ByID),
-		chromedp.Click(`#import-csv button`, chromedp.ByQuery),
+		chromedp.Click(`#import-csv button[data-preview]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#import-csv .result.error li`, chromedp.ByQuery),
 		chromedp.Text(`#import-csv .result`, &problems, chromedp.ByQuery),
 	)
@@ -224,10 +224,20 @@ func TestBrowserLeadJourney(t *testing.T) {
 	// The pilot file: imported, and the group's page opens.
 	good, err := filepath.Abs(filepath.Join("..", "..", "examples", "pilot-users.csv"))
 	require.NoError(t, err)
-	var summary string
-	step(t, ctx, "importing the pilot file",
+	var summary, checked string
+	step(t, ctx, "checking the pilot file",
 		chromedp.SetUploadFiles(`#import-file`, []string{good}, chromedp.ByID),
-		chromedp.Click(`#import-csv button`, chromedp.ByQuery),
+		chromedp.Click(`#import-csv button[data-preview]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#import-csv .result.ok`, chromedp.ByQuery),
+		chromedp.Text(`#import-csv .result`, &checked, chromedp.ByQuery))
+	require.Contains(t, checked, "Checked: 200 users")
+	require.Contains(t, checked, "None of them is in another group's moves.")
+	check("an import checked")
+	groups, err = app.New(b.pool, nil).Groups(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, groups, "a check keeps nothing")
+	step(t, ctx, "importing the pilot file",
+		chromedp.Click(`#import-csv button[data-save]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#plan`, chromedp.ByID),
 		chromedp.Text(`#group-summary`, &summary, chromedp.ByID),
 	)

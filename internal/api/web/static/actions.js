@@ -146,6 +146,37 @@
       var save = form.querySelector('[data-save]');
       if (save) { save.hidden = false; }
     },
+    // What an import found before keeping anything: its users, those
+    // being moved in another group and those in Teams by another group's
+    // moves, each with a choice to leave them out; then the import itself.
+    "import-preview": function (form, answer) {
+      var r = answer.import || {};
+      var nodes = [el("p", "Checked: " + r.users + (r.users === 1 ? " user" : " users") + ", every one well formed. Nothing is kept until you import.")];
+      [["busy", r.busy, "being moved, or planned, in another group's wave"], ["in_teams", r.in_teams, "in Teams already, moved there (or found there) by another group"]].forEach(function (k) {
+        var c = k[1] || { users: 0, says: [] };
+        if (!c.users) { return; }
+        nodes.push(el("p", c.users + (c.users === 1 ? " is " : " are ") + k[2] + ":"));
+        var ul = el("ul");
+        (c.says || []).forEach(function (s) { ul.appendChild(el("li", s)); });
+        if (c.users > (c.says || []).length) { ul.appendChild(el("li", "and " + (c.users - c.says.length) + " more")); }
+        nodes.push(ul);
+        var label = el("label", undefined, "check"), box = el("input");
+        box.type = "checkbox";
+        box.name = "leave_out";
+        box.value = k[0];
+        box.checked = true;
+        box.dataset.type = "list";
+        box.dataset.keepPreview = "";
+        label.append(box, " Leave " + (c.users === 1 ? "this user" : "these " + c.users + " users") + " out of the group");
+        nodes.push(label);
+      });
+      if (!(r.busy && r.busy.users) && !(r.in_teams && r.in_teams.users)) {
+        nodes.push(el("p", "None of them is in another group's moves."));
+      }
+      show(form, "ok", nodes);
+      var save = form.querySelector("[data-save]");
+      if (save) { save.hidden = false; }
+    },
     "preflight": function (form, r) {
       var nodes = [el("p", "Dry run: " + r.passed + " pass, " + r.warned + " with warnings, " + r.failed + " would fail. Nothing was moved.")];
       var ul = el("ul");
@@ -224,6 +255,7 @@
     if (form.dataset.body === "multipart") {
       body = new FormData(form);
       body.delete("csrf");
+      if (submitter && submitter.dataset.preview) { body.set("preview", "true"); }
     } else if (form.dataset.body !== "none") {
       var json = jsonOf(form);
       if (submitter && submitter.dataset.preview) { json.preview = true; }
@@ -274,11 +306,12 @@
   });
 
   document.addEventListener("input", function (ev) {
+    if (ev.target.dataset && "keepPreview" in ev.target.dataset) { return; } // a choice the preview offered
     var form = ev.target.form;
     var save = form && form.querySelector('[data-save]');
     if (!save || save.hidden) { return; }
     save.hidden = true;
-    show(form, "busy", [el("p", "The plan changed: preview it again before saving.")]);
+    show(form, "busy", [el("p", form.id === "plan" ? "The plan changed: preview it again before saving." : "The form changed: check it again before importing.")]);
   });
 
   document.addEventListener("submit", function (ev) {
