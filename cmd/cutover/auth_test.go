@@ -250,8 +250,9 @@ func (f *fixtures) cases() map[string]func() request {
 			require.NoError(f.t, err)
 			return request{path: fmt.Sprintf("/api/v1/webhooks/%d", h.ID)}
 		},
-		"GET /api/v1/audit":  func() request { return request{path: "/api/v1/audit"} },
-		"GET /api/v1/tokens": func() request { return request{path: "/api/v1/tokens"} },
+		"GET /api/v1/audit":     func() request { return request{path: "/api/v1/audit?what=pause"} },
+		"GET /api/v1/audit.csv": func() request { return request{path: "/api/v1/audit.csv?from=2026-01-01"} },
+		"GET /api/v1/tokens":    func() request { return request{path: "/api/v1/tokens"} },
 		"POST /api/v1/tokens": func() request {
 			return request{path: "/api/v1/tokens", contentType: "application/json", body: fmt.Sprintf(`{"name": %q, "role": "helpdesk"}`, f.name("t"))}
 		},
@@ -364,7 +365,7 @@ func TestRouteAuthMatrix(t *testing.T) {
 
 	// Writes are in the audit log with who did them and how it went,
 	// refusals included.
-	entries, err := q.AuditList(ctx, 1000, 0)
+	entries, err := q.AuditList(ctx, store.AuditFilter{Limit: 1000})
 	require.NoError(t, err)
 	var pauses, refused, strangers int
 	for _, e := range entries {

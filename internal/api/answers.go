@@ -28,7 +28,7 @@ type meAnswer struct {
 }
 
 type auditAnswer struct {
-	Entries []store.AuditEntry `json:"entries"`
+	Entries []app.AuditView `json:"entries"`
 }
 
 // tokenCreatedAnswer holds the new token's secret, shown this once.

@@ -219,6 +219,7 @@ func (s *Server) Routes() []Route {
 		{"POST", "/api/v1/webhooks", lead, s.webhookCreate, false},
 		{"DELETE", "/api/v1/webhooks/{id}", lead, s.webhookDelete, false},
 		{"GET", "/api/v1/audit", lead, s.auditList, false},
+		{"GET", "/api/v1/audit.csv", lead, s.auditCSV, false},
 		{"GET", "/api/v1/tokens", admin, s.tokenList, false},
 		{"POST", "/api/v1/tokens", admin, s.tokenCreate, false},
 		{"DELETE", "/api/v1/tokens/{id}", admin, s.tokenRevoke, false},
@@ -309,7 +310,7 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 		e, status = &migration.Error{Code: "internal", Message: "Internal error."}, http.StatusInternalServerError
 	}
 	if info, ok := r.Context().Value(auditKey{}).(*auditInfo); ok {
-		info.code = e.Code
+		info.err = e
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="cutover"`)

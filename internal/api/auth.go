@@ -3,6 +3,7 @@ package api
 import (
 	"cmp"
 	"context"
+	"encoding/csv"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -27,7 +28,7 @@ type auditKey struct{}
 
 // auditInfo is what a write's handler tells the audit log beyond its status.
 type auditInfo struct {
-	code string // the error code, if the write was refused
+	err error // the error the write was refused with, if it was
 	// recorded: the write went to a use case, which records it in the
 	// audit log in its own transaction when it succeeds.
 	recorded bool
@@ -40,7 +41,22 @@ func actorOf(r *http.Request) app.Actor {
 	if info, ok := r.Context().Value(auditKey{}).(*auditInfo); ok {
 		info.recorded = true
 	}
-	return app.Actor{Name: actor(r), Action: r.Pattern, Target: r.URL.Path}
+	a := app.Actor{Name: actor(r), Action: r.Pattern, Target: r.URL.Path}
+	a.WaveID, a.GroupID, a.Subject = auditScope(r)
+	return a
+}
+
+// auditScope reads what a request is to from its route: the wave or group
+// in its path, or the user.
+func auditScope(r *http.Request) (waveID, groupID *int64, subject string) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	switch {
+	case err == nil && strings.Contains(r.Pattern, "/waves/{id}"):
+		waveID = &id
+	case err == nil && strings.Contains(r.Pattern, "/groups/{id}"):
+		groupID = &id
+	}
+	return waveID, groupID, r.PathValue("identity")
 }
 
 // changesNothing tells the guard that a write route's request changed
@@ -145,17 +161,18 @@ func (s *Server) guard(rt Route) http.Handler {
 						who += " from " + o
 					}
 				}
-				s.audit(r.Context(), who, action, r.URL.Path, statusOf[migration.ErrorKind(err)], codeOf(err))
+				s.audit(r, who, statusOf[migration.ErrorKind(err)], err)
 			}
 			fail(w, r, err)
 			return
 		}
 		ctx := context.WithValue(r.Context(), principalKey{}, p)
 		if !p.Role.Allows(rt.Role) {
+			forbidden := migration.Errorf(migration.EForbidden, "forbidden", "%s may not %s: it needs the %s role", p.Name, action, rt.Role)
 			if write {
-				s.audit(ctx, p.Actor(), action, r.URL.Path, http.StatusForbidden, "forbidden")
+				s.audit(r.WithContext(ctx), p.Actor(), http.StatusForbidden, forbidden)
 			}
-			fail(w, r.WithContext(ctx), migration.Errorf(migration.EForbidden, "forbidden", "%s may not %s: it needs the %s role", p.Name, action, rt.Role))
+			fail(w, r.WithContext(ctx), forbidden)
 			return
 		}
 		if !write {
@@ -166,25 +183,23 @@ func (s *Server) guard(rt Route) http.Handler {
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		rt.handler(rec, r.WithContext(context.WithValue(ctx, auditKey{}, info)))
 		if !info.recorded || rec.status >= 400 {
-			s.audit(ctx, p.Actor(), action, r.URL.Path, rec.status, info.code)
+			s.audit(r.WithContext(ctx), p.Actor(), rec.status, info.err)
 		}
 	})
 }
 
-// codeOf is the stable code of an error a person may see ("" for another).
-func codeOf(err error) string {
-	if e, ok := errors.AsType[*migration.Error](err); ok {
-		return e.Code
-	}
-	return ""
+// audit records a write of r and its outcome (the error that refused it,
+// whose words say why). A failure to record is logged: the answer has gone
+// already.
+func (s *Server) audit(r *http.Request, who string, status int, refusal error) {
+	s.auditAs(r, who, r.Pattern, r.URL.Path, status, refusal)
 }
 
-// audit records a write and its outcome. A failure to record is logged: the
-// answer has gone already.
-func (s *Server) audit(ctx context.Context, who, action, target string, status int, code string) {
+// auditAs is audit with the action and target named.
+func (s *Server) auditAs(r *http.Request, who, action, target string, status int, refusal error) {
 	// A success is "ok", as a use case and the command line write it; a
 	// refusal names the HTTP status and the error code.
-	outcome := "ok"
+	outcome, why := "ok", ""
 	if status == 0 {
 		status = http.StatusInternalServerError
 	}
@@ -194,12 +209,15 @@ func (s *Server) audit(ctx context.Context, who, action, target string, status i
 			outcome = "failed"
 		}
 		outcome += " " + strconv.Itoa(status)
-		if code != "" {
-			outcome += " " + code
+		if e, ok := errors.AsType[*migration.Error](refusal); ok && status < 500 {
+			outcome += " " + e.Code
+			why = e.Message
 		}
 	}
-	if err := s.app.Refused(context.WithoutCancel(ctx), app.Actor{Name: who, Action: action, Target: target}, outcome); err != nil {
-		s.log.Error("audit log: recording failed", "action", action, "target", target, "error", err)
+	a := app.Actor{Name: who, Action: action, Target: target}
+	a.WaveID, a.GroupID, a.Subject = auditScope(r)
+	if err := s.app.Refused(context.WithoutCancel(r.Context()), a, outcome, why); err != nil {
+		s.log.Error("audit log: recording failed", "action", a.Action, "target", a.Target, "error", err)
 	}
 }
 
@@ -214,21 +232,12 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) auditList(w http.ResponseWriter, r *http.Request) {
-	limit := 100
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			s.error(w, r, migration.Invalid("invalid_limit", "limit", "%q is not a number from 1 to 1000", v))
-			return
-		}
-		limit = n
-	}
-	before, err := auditBefore(r)
+	f, err := auditFilter(r, 100)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	entries, err := s.app.AuditLog(r.Context(), limit, before)
+	entries, err := s.app.AuditLog(r.Context(), f)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -236,18 +245,88 @@ func (s *Server) auditList(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, auditAnswer{Entries: entries})
 }
 
-// auditBefore reads ?before=, the entry the audit log pages on from (0: the
-// newest).
-func auditBefore(r *http.Request) (int64, error) {
-	v := r.URL.Query().Get("before")
-	if v == "" {
-		return 0, nil
+// auditCSV answers every entry the filters choose, newest first, as CSV.
+func (s *Server) auditCSV(w http.ResponseWriter, r *http.Request) {
+	f, err := auditFilter(r, 1000)
+	if err != nil {
+		s.error(w, r, err)
+		return
 	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n < 1 {
-		return 0, migration.Invalid("invalid_before", "before", "%q is not an entry ID", v)
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="audit-log.csv"`)
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"at", "who", "what", "outcome", "group", "wave", "user", "action", "target"})
+	for {
+		entries, err := s.app.AuditLog(r.Context(), f)
+		if err != nil {
+			s.log.Error("audit log CSV cut short", "error", err)
+			break
+		}
+		for _, e := range entries {
+			_ = cw.Write(app.CSVCells(e.At.UTC().Format(time.RFC3339), e.Actor, e.Says, e.Outcome, e.GroupName, e.WaveName, e.Subject, e.Action, e.Target))
+		}
+		if len(entries) < f.Limit {
+			break
+		}
+		f.Before = entries[len(entries)-1].ID
 	}
-	return n, nil
+	cw.Flush()
+}
+
+// auditFilter reads the audit log's filters from the query: before (the
+// entry to page on from), limit, who, what (an action's words, as
+// app.AuditActions name them), group, from and until (dates, in UTC).
+func auditFilter(r *http.Request, limit int) (store.AuditFilter, error) {
+	v := r.URL.Query()
+	f := store.AuditFilter{Limit: limit, Actor: strings.TrimSpace(v.Get("who"))}
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 1000 {
+			return f, migration.Invalid("invalid_limit", "limit", "%q is not a number from 1 to 1000", s)
+		}
+		f.Limit = n
+	}
+	var err error
+	if f.Before, err = auditBefore(r); err != nil {
+		return f, err
+	}
+	if what := v.Get("what"); what != "" {
+		for _, a := range app.AuditActions {
+			if a.Words == what {
+				f.Actions = a.Actions
+			}
+		}
+		if f.Actions == nil {
+			return f, migration.Invalid("invalid_what", "what", "%q is not an action of the audit log", what)
+		}
+	}
+	if g := v.Get("group"); g != "" {
+		if f.GroupID, err = strconv.ParseInt(g, 10, 64); err != nil || f.GroupID < 1 {
+			return f, migration.Invalid("invalid_group", "group", "%q is not a group's ID", g)
+		}
+	}
+	day := func(name string) (*time.Time, error) {
+		s := v.Get(name)
+		if s == "" {
+			return nil, nil
+		}
+		t, err := time.Parse(time.DateOnly, s)
+		if err != nil {
+			return nil, migration.Invalid("invalid_"+name, name, "%q is not a date like 2026-12-07", s)
+		}
+		return &t, nil
+	}
+	if f.Since, err = day("from"); err != nil {
+		return f, err
+	}
+	if f.Until, err = day("until"); err != nil {
+		return f, err
+	}
+	if f.Until != nil {
+		end := f.Until.AddDate(0, 0, 1) // until the end of that day
+		f.Until = &end
+	}
+	return f, nil
 }
 
 type tokenRequest struct {
@@ -383,4 +462,18 @@ func (c *cachedAuth) Authenticate(ctx context.Context, credential string) (auth.
 	c.seen[key] = cachedPrincipal{p: p, expires: now.Add(authCacheTTL)}
 	c.mu.Unlock()
 	return p, nil
+}
+
+// auditBefore reads ?before=, the entry the audit log pages on from (0: the
+// newest).
+func auditBefore(r *http.Request) (int64, error) {
+	v := r.URL.Query().Get("before")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 1 {
+		return 0, migration.Invalid("invalid_before", "before", "%q is not an entry ID", v)
+	}
+	return n, nil
 }

@@ -479,7 +479,7 @@ func TestPageSessionWrites(t *testing.T) {
 		require.Equal(t, tc.status, res.StatusCode, tc.name)
 		w := b.get(t, fmt.Sprintf("/api/v1/waves/%d", waveID))
 		require.Contains(t, string(w.Body), `"state": "scheduled"`, "%s: nothing changed", tc.name)
-		entries, err := svc.AuditLog(ctx, 1, 0)
+		entries, err := svc.AuditLog(ctx, store.AuditFilter{Limit: 1})
 		require.NoError(t, err)
 		require.Equal(t, tc.outcome, entries[0].Outcome, tc.name)
 		require.Equal(t, "POST /api/v1/waves/{id}/pause", entries[0].Action, tc.name)
@@ -487,7 +487,7 @@ func TestPageSessionWrites(t *testing.T) {
 
 	// The page's own change: same origin, the session's token.
 	require.Equal(t, http.StatusOK, send("POST", pause, leadSecret, leadCSRF, b.srv.URL).StatusCode)
-	entries, err := svc.AuditLog(ctx, 1, 0)
+	entries, err := svc.AuditLog(ctx, store.AuditFilter{Limit: 1})
 	require.NoError(t, err)
 	require.Equal(t, "ok", entries[0].Outcome)
 	require.Equal(t, "lead@contoso.com", entries[0].Actor)
@@ -536,7 +536,7 @@ func TestPageSessionWrites(t *testing.T) {
 	res = signin("https://evil.example")
 	require.Equal(t, http.StatusForbidden, res.StatusCode)
 	require.Empty(t, res.Cookies(), "no session for a forged sign-in")
-	entries, err = svc.AuditLog(ctx, 1, 0)
+	entries, err = svc.AuditLog(ctx, store.AuditFilter{Limit: 1})
 	require.NoError(t, err)
 	require.Equal(t, store.AuditEntry{Actor: "anonymous from https://evil.example", Action: "sign in", Outcome: "refused 403 cross_origin"},
 		store.AuditEntry{Actor: entries[0].Actor, Action: entries[0].Action, Outcome: entries[0].Outcome})

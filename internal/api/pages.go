@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -104,8 +105,8 @@ type page struct {
 	Webhooks []store.Webhook
 	Tokens   []store.Token
 	Sessions []store.Session
-	// Audit is a page of the audit log; Next the ID to page on from.
-	Audit []store.AuditEntry
+	// AuditLog is the audit log's page.
+	AuditLog *auditView
 	// Users is the page of a group's or a wave's users.
 	Users *usersView
 	// Matches are the users a lookup's search found.
@@ -336,21 +337,54 @@ func (s *Server) pageSettings(w http.ResponseWriter, r *http.Request) {
 const auditPageSize = 100
 
 func (s *Server) pageAudit(w http.ResponseWriter, r *http.Request) {
-	before, err := auditBefore(r)
+	f, err := auditFilter(r, auditPageSize)
 	if err != nil {
 		s.pageError(w, r, err)
 		return
 	}
-	entries, err := s.app.AuditLog(r.Context(), auditPageSize, before)
+	entries, err := s.app.AuditLog(r.Context(), f)
 	if err != nil {
 		s.pageError(w, r, err)
 		return
 	}
-	p := page{Title: "Audit log", Audit: entries}
+	v := &auditView{Entries: entries, Query: r.URL.Query()}
 	if len(entries) == auditPageSize {
-		p.Next = strconv.FormatInt(entries[len(entries)-1].ID, 10)
+		v.Next = filterLink("/ui/audit", v.Query, "before", strconv.FormatInt(entries[len(entries)-1].ID, 10))
 	}
-	s.render(w, r, http.StatusOK, "audit", p)
+	v.CSV = filterLink("/api/v1/audit.csv", v.Query, "before", "")
+	actors, err := s.app.AuditActors(r.Context())
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	for _, a := range actors {
+		v.Who = append(v.Who, choice{Value: a, Words: a, Chosen: a == f.Actor})
+	}
+	for _, a := range app.AuditActions {
+		v.What = append(v.What, choice{Value: a.Words, Words: a.Words, Chosen: a.Words == r.URL.Query().Get("what")})
+	}
+	groups, err := s.app.Groups(r.Context())
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	for _, g := range groups {
+		v.Groups = append(v.Groups, choice{Value: strconv.FormatInt(g.ID, 10), Words: g.Name, Chosen: g.ID == f.GroupID})
+	}
+	v.From, v.Until = r.URL.Query().Get("from"), r.URL.Query().Get("until")
+	v.Filtered = f.Actor != "" || f.Actions != nil || f.GroupID != 0 || f.Since != nil || f.Until != nil
+	s.render(w, r, http.StatusOK, "audit", page{Title: "Audit log", AuditLog: v})
+}
+
+// auditView is the audit log's page: a page of entries, the filters, and
+// the links to the next page and to the CSV of the filtered log.
+type auditView struct {
+	Entries           []app.AuditView
+	Query             url.Values
+	Next, CSV         string
+	Who, What, Groups []choice
+	From, Until       string
+	Filtered          bool
 }
 
 // usersView is the page of a group's or a wave's users.

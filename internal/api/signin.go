@@ -65,7 +65,7 @@ func (s *Server) secure(r *http.Request) bool {
 // refuseSignin shows the sign-in page again with why, and records the
 // refusal in the audit log under the name that tried.
 func (s *Server) refuseSignin(w http.ResponseWriter, r *http.Request, status int, who, code, message, next string) {
-	s.audit(r.Context(), cmp.Or(who, "anonymous"), "sign in", "session", status, code)
+	s.auditAs(r, cmp.Or(who, "anonymous"), "sign in", "session", status, &migration.Error{Code: code, Message: message})
 	s.render(w, r, status, "signin", page{Title: "Sign in", Message: message, Next: next})
 }
 
@@ -183,7 +183,7 @@ func (s *Server) pageSignout(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		case migration.ErrorKind(aerr) == migration.EForbidden:
-			s.audit(r.Context(), p.Actor(), "POST /ui/signout", r.URL.Path, http.StatusForbidden, codeOf(aerr))
+			s.auditAs(r, p.Actor(), "POST /ui/signout", r.URL.Path, http.StatusForbidden, aerr)
 			s.pageError(w, r, aerr)
 			return
 		}

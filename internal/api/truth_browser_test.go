@@ -246,7 +246,14 @@ func TestBrowserNothingFlatters(t *testing.T) {
 		browsertest.AssertAccessible(t, ctx, what+": the list of groups")
 	}
 
-	step(t, ctx, "signing in", chromedp.Navigate(b.srv.URL+"/ui/"), signInEntra("lead@contoso.com"))
+	step(t, ctx, "signing in", chromedp.Navigate(b.srv.URL+"/ui/"), signInEntra("lead@contoso.com"), chromedp.WaitVisible(`#overview-summary`, chromedp.ByID))
+	var overview string
+	step(t, ctx, "the overview", chromedp.Text(`main`, &overview, chromedp.ByQuery))
+	require.Contains(t, overview, "0 of 6 users moved to Teams, 3 already in Teams, 3 failed.")
+	require.Contains(t, overview, "Pilot: Nobody: Nobody in this group was moved")
+	require.Contains(t, overview, "licence_missing")
+	browsertest.AssertAccessible(t, ctx, "the overview of a deployment that moved nobody")
+	phoneCheck(t, ctx, "the overview")
 	checkGroup("after the plan")
 	browsertest.Screenshot(t, ctx, "nobody-moved-groups")
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"net/http/httptest"
 	"slices"
 	"strconv"
@@ -575,4 +576,47 @@ func TestAuditLog(t *testing.T) {
 	}
 	require.Equal(t, want, got, "newest first")
 	apiErr(t, b.get(t, "/api/v1/audit?limit=5000"), http.StatusUnprocessableEntity, "invalid_limit")
+
+	// In sentences, naming the group and the wave, a refusal with why.
+	type said struct {
+		Says      string `json:"says"`
+		OK        bool   `json:"ok"`
+		GroupName string `json:"group_name"`
+	}
+	says := decode[struct {
+		Entries []said `json:"entries"`
+	}](t, b.get(t, "/api/v1/audit?limit=10"), http.StatusOK).Entries
+	require.Equal(t, "cancelled wave 1 of audited", says[0].Says)
+	require.Equal(t, "planned audited", says[1].Says)
+	require.True(t, strings.HasPrefix(says[2].Says, `tried to plan audited; refused 422 invalid_plan: shorthand: "canary 5" is not of the form`), says[2].Says)
+	require.False(t, says[2].OK)
+	require.Equal(t, "imported a pilot group (audited)", says[3].Says)
+	require.Equal(t, "audited", says[3].GroupName, "an import is its group's")
+
+	// Filtered by what, by group, by who and by day; as CSV.
+	byWhat := decode[struct {
+		Entries []said `json:"entries"`
+	}](t, b.get(t, "/api/v1/audit?what=cancel"), http.StatusOK).Entries
+	require.Len(t, byWhat, 1)
+	other := b.createGroup(t, "other", users(1, "other."))
+	byGroup := decode[struct {
+		Entries []said `json:"entries"`
+	}](t, b.get(t, fmt.Sprintf("/api/v1/audit?group=%d", g.ID)), http.StatusOK).Entries
+	require.Len(t, byGroup, 4, "the group's import, plans and its wave's cancel, not the other group's import")
+	require.Empty(t, decode[struct {
+		Entries []said `json:"entries"`
+	}](t, b.get(t, fmt.Sprintf("/api/v1/audit?group=%d&what=cancel", other.ID)), http.StatusOK).Entries)
+	require.Len(t, decode[struct {
+		Entries []said `json:"entries"`
+	}](t, b.get(t, "/api/v1/audit?who="+url.QueryEscape(who)+"&from="+time.Now().UTC().Format(time.DateOnly)), http.StatusOK).Entries, 5)
+	require.Empty(t, decode[struct {
+		Entries []said `json:"entries"`
+	}](t, b.get(t, "/api/v1/audit?until=2020-01-01"), http.StatusOK).Entries)
+	apiErr(t, b.get(t, "/api/v1/audit?what=dance"), http.StatusUnprocessableEntity, "invalid_what")
+	apiErr(t, b.get(t, "/api/v1/audit?from=yesterday"), http.StatusUnprocessableEntity, "invalid_from")
+	res := b.get(t, fmt.Sprintf("/api/v1/audit.csv?group=%d", g.ID))
+	require.Equal(t, http.StatusOK, res.Status)
+	lines := strings.Split(strings.TrimSpace(string(res.Body)), "\n")
+	require.Len(t, lines, 1+4, string(res.Body))
+	require.Contains(t, lines[1], "cancelled wave 1 of audited")
 }

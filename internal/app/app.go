@@ -43,6 +43,11 @@ type Actor struct {
 	Name   string
 	Action string
 	Target string
+	// WaveID, GroupID and Subject are what the action is to, for the
+	// audit log to name in words and filter by: the wave (whose group is
+	// then found), the group, the user.
+	WaveID, GroupID *int64
+	Subject         string
 }
 
 // As is the actor name acting, for callers that name nothing more.
@@ -58,15 +63,25 @@ func As(name string) Actor { return Actor{Name: name} }
 // a person's pace, so a read of each page followed per use case costs
 // little, and a page never misses one.
 func (s *Service) change(ctx context.Context, a Actor, action, target string, fn func(tx pgx.Tx, q *store.Queries) error) error {
+	return s.changeBy(ctx, &a, action, target, fn)
+}
+
+// changeBy is change, with fn free to say more of what it changed (a group
+// it created) in a before the audit entry is written.
+func (s *Service) changeBy(ctx context.Context, a *Actor, action, target string, fn func(tx pgx.Tx, q *store.Queries) error) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		q := store.New(tx)
 		if err := fn(tx, q); err != nil {
 			return err
 		}
+		detail := ""
 		if a.Action != "" {
-			action, target = a.Action, a.Target
+			// Named by the front end (the API's route); the use case's own
+			// words are kept beside them.
+			detail, action, target = action+": "+target, a.Action, a.Target
 		}
-		return q.AuditAdd(ctx, store.AuditEntry{Actor: a.Name, Action: action, Target: target, Outcome: "ok"})
+		return q.AuditAdd(ctx, store.AuditEntry{Actor: a.Name, Action: action, Target: target, Outcome: "ok", Detail: detail,
+			WaveID: a.WaveID, GroupID: a.GroupID, Subject: a.Subject})
 	})
 	if err == nil {
 		s.notifier.TouchAll()

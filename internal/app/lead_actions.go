@@ -27,8 +27,12 @@ func (s *Service) GroupImport(ctx context.Context, a Actor, g store.NewGroup) (m
 	var created migration.Group
 	var report store.ImportReport
 	g.CreatedBy = a.Name
-	err := s.change(ctx, a, "group import", "group "+g.Name, func(_ pgx.Tx, q *store.Queries) (err error) {
+	if a.Subject == "" {
+		a.Subject = g.Name // the audit log names the group imported
+	}
+	err := s.changeBy(ctx, &a, "group import", "group "+g.Name, func(_ pgx.Tx, q *store.Queries) (err error) {
 		created, report, err = q.GroupCreateChecked(ctx, g)
+		a.GroupID = &created.ID
 		return err
 	})
 	return created, report, err

@@ -61,10 +61,10 @@ func TestLeadActionsAudited(t *testing.T) {
 			migration.WaveStateScheduled, nil},
 	}
 	for _, tt := range tests { // in order: each acts on what the one before left
-		before, err := q.AuditList(ctx, 1000, 0)
+		before, err := q.AuditList(ctx, store.AuditFilter{Limit: 1000})
 		require.NoError(t, err)
 		err = tt.action()
-		after, lerr := q.AuditList(ctx, 1000, 0)
+		after, lerr := q.AuditList(ctx, store.AuditFilter{Limit: 1000})
 		require.NoError(t, lerr)
 		now, gerr := q.WaveGet(ctx, w.ID)
 		require.NoError(t, gerr)

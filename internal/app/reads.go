@@ -86,16 +86,12 @@ func (s *Service) Webhooks(ctx context.Context) ([]store.Webhook, error) {
 // Tokens returns every API token, newest first, revoked ones too.
 func (s *Service) Tokens(ctx context.Context) ([]store.Token, error) { return s.q().TokenList(ctx) }
 
-// AuditLog returns the newest entries, at most limit, before the entry
-// with ID before (0: from the newest).
-func (s *Service) AuditLog(ctx context.Context, limit int, before int64) ([]store.AuditEntry, error) {
-	return s.q().AuditList(ctx, limit, before)
-}
-
 // Refused records a change refused or failed, as the front end that
-// refused it names it (a use case records its own success).
-func (s *Service) Refused(ctx context.Context, a Actor, outcome string) error {
-	return s.q().AuditAdd(ctx, store.AuditEntry{Actor: a.Name, Action: a.Action, Target: a.Target, Outcome: outcome})
+// refused it names it, with why in words (a use case records its own
+// success).
+func (s *Service) Refused(ctx context.Context, a Actor, outcome, why string) error {
+	return s.q().AuditAdd(ctx, store.AuditEntry{Actor: a.Name, Action: a.Action, Target: a.Target, Outcome: outcome, Detail: why,
+		WaveID: a.WaveID, GroupID: a.GroupID, Subject: a.Subject})
 }
 
 // Simulated says which of the shell and Graph are the simulated tenant's,

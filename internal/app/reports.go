@@ -59,6 +59,10 @@ func (sum FailureSummary) WriteCSV(w io.Writer) error {
 	return cw.Error()
 }
 
+// CSVCells guards CSV cells against spreadsheet formulas, as every CSV
+// cutover writes does (cells).
+func CSVCells(values ...string) []string { return cells(values...) }
+
 // cells guards CSV cells against spreadsheet formulas: a cell starting
 // with =, +, -, @ or a tab gets a leading apostrophe.
 func cells(values ...string) []string {

@@ -86,9 +86,9 @@ func auditCLI(ctx context.Context, svc *app.Service, a app.Actor, err error) {
 	if err == nil {
 		return
 	}
-	outcome := "failed"
+	outcome, why := "failed", ""
 	if e, ok := errors.AsType[*migration.Error](err); ok {
-		outcome = "refused " + e.Code
+		outcome, why = "refused " + e.Code, e.Message
 	}
-	_ = svc.Refused(context.WithoutCancel(ctx), a, outcome)
+	_ = svc.Refused(context.WithoutCancel(ctx), a, outcome, why)
 }

@@ -149,7 +149,7 @@ func TestTokenCommands(t *testing.T) {
 	}
 	_, err = q.Authenticate(ctx, secret)
 	require.ErrorIs(t, err, auth.ErrUnknown, "a revoked token opens nothing")
-	entries, err := q.AuditList(ctx, 10, 0)
+	entries, err := q.AuditList(ctx, store.AuditFilter{Limit: 10})
 	require.NoError(t, err)
 	require.Equal(t, "cli:ada", entries[0].Actor)
 	require.Equal(t, "token revoke", entries[0].Action)

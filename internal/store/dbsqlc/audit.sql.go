@@ -7,11 +7,39 @@ package dbsqlc
 
 import (
 	"context"
+	"time"
 )
+
+const auditActors = `-- name: AuditActors :many
+SELECT DISTINCT actor FROM audit_log ORDER BY actor
+`
+
+// AuditActors reads everyone in the audit log, for its filter.
+func (q *Queries) AuditActors(ctx context.Context) ([]string, error) {
+	rows, err := q.db.Query(ctx, auditActors)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var actor string
+		if err := rows.Scan(&actor); err != nil {
+			return nil, err
+		}
+		items = append(items, actor)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
 
 const auditAdd = `-- name: AuditAdd :exec
 
-INSERT INTO audit_log (actor, action, target, outcome, detail) VALUES ($1, $2, $3, $4, $5)
+INSERT INTO audit_log (actor, action, target, outcome, detail, wave_id, group_id, subject)
+VALUES ($1, $2, $3, $4, $5, $6::bigint,
+        coalesce($7::bigint, (SELECT w.group_id FROM waves w WHERE w.id = $6::bigint)), $8)
 `
 
 type AuditAddParams struct {
@@ -20,9 +48,14 @@ type AuditAddParams struct {
 	Target  string
 	Outcome string
 	Detail  string
+	WaveID  *int64
+	GroupID *int64
+	Subject string
 }
 
-// The audit log (sql/0004): who changed what, appended to, never changed.
+// The audit log (sql/0004, sql/0018): who changed what, appended to, never
+// changed.
+// AuditAdd records a change; a wave's entry is its group's too.
 func (q *Queries) AuditAdd(ctx context.Context, arg AuditAddParams) error {
 	_, err := q.db.Exec(ctx, auditAdd,
 		arg.Actor,
@@ -30,31 +63,75 @@ func (q *Queries) AuditAdd(ctx context.Context, arg AuditAddParams) error {
 		arg.Target,
 		arg.Outcome,
 		arg.Detail,
+		arg.WaveID,
+		arg.GroupID,
+		arg.Subject,
 	)
 	return err
 }
 
 const auditList = `-- name: AuditList :many
-SELECT id, at, actor, action, target, outcome, detail FROM audit_log
-WHERE $1::bigint = 0 OR id < $1 ORDER BY id DESC LIMIT $2::int
+SELECT a.id, a.at, a.actor, a.action, a.target, a.outcome, a.detail, a.wave_id, a.group_id, a.subject,
+       coalesce(g.name, '')::text AS group_name, coalesce(w.name, '')::text AS wave_name
+FROM audit_log a
+LEFT JOIN pilot_groups g ON g.id = a.group_id
+LEFT JOIN waves w ON w.id = a.wave_id
+WHERE ($1::bigint = 0 OR a.id < $1)
+  AND ($2::text = '' OR a.actor = $2)
+  AND (coalesce(cardinality($3::text[]), 0) = 0 OR a.action = ANY($3))
+  AND ($4::bigint = 0 OR a.group_id = $4)
+  AND ($5::timestamptz IS NULL OR a.at >= $5)
+  AND ($6::timestamptz IS NULL OR a.at < $6)
+ORDER BY a.id DESC
+LIMIT $7::int
 `
 
 type AuditListParams struct {
 	Before     int64
+	Actor      string
+	Actions    []string
+	GroupID    int64
+	Since      *time.Time
+	Until      *time.Time
 	MaxEntries int
 }
 
+type AuditListRow struct {
+	ID        int64
+	At        time.Time
+	Actor     string
+	Action    string
+	Target    string
+	Outcome   string
+	Detail    string
+	WaveID    *int64
+	GroupID   *int64
+	Subject   string
+	GroupName string
+	WaveName  string
+}
+
 // AuditList reads the newest entries, at most max_entries, before the entry
-// with ID before (0: from the newest).
-func (q *Queries) AuditList(ctx context.Context, arg AuditListParams) ([]AuditLog, error) {
-	rows, err := q.db.Query(ctx, auditList, arg.Before, arg.MaxEntries)
+// with ID before (0: from the newest), with the names of their group and
+// wave. Filters (each off when empty or 0): who, what (the action), the
+// group, and from and until when.
+func (q *Queries) AuditList(ctx context.Context, arg AuditListParams) ([]AuditListRow, error) {
+	rows, err := q.db.Query(ctx, auditList,
+		arg.Before,
+		arg.Actor,
+		arg.Actions,
+		arg.GroupID,
+		arg.Since,
+		arg.Until,
+		arg.MaxEntries,
+	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []AuditLog
+	var items []AuditListRow
 	for rows.Next() {
-		var i AuditLog
+		var i AuditListRow
 		if err := rows.Scan(
 			&i.ID,
 			&i.At,
@@ -63,6 +140,11 @@ func (q *Queries) AuditList(ctx context.Context, arg AuditListParams) ([]AuditLo
 			&i.Target,
 			&i.Outcome,
 			&i.Detail,
+			&i.WaveID,
+			&i.GroupID,
+			&i.Subject,
+			&i.GroupName,
+			&i.WaveName,
 		); err != nil {
 			return nil, err
 		}

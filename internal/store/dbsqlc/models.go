@@ -11,16 +11,6 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-type AuditLog struct {
-	ID      int64
-	At      time.Time
-	Actor   string
-	Action  string
-	Target  string
-	Outcome string
-	Detail  string
-}
-
 type DeploymentHold struct {
 	Code     string
 	Reason   string
