@@ -252,13 +252,19 @@ func TestBrowserLeadActions(t *testing.T) {
 	var audit string
 	step(t, ctx, "the audit log", chromedp.Click(`nav a[href="/ui/audit"]`, chromedp.ByQuery), chromedp.WaitVisible(`//h1[text()="Audit log"]`, chromedp.BySearch),
 		chromedp.Text(`main`, &audit, chromedp.ByQuery))
-	for _, want := range []string{"POST /api/v1/waves/{id}/override-readiness", "POST /api/v1/waves/{id}/retry-failed", "POST /api/v1/waves/{id}/rollback",
-		"POST /api/v1/waves/{id}/reschedule", "POST /api/v1/waves/{id}/members", "POST /api/v1/waves/{id}/pause", "POST /api/v1/waves/{id}/resume",
-		"POST /api/v1/waves/{id}/cancel", "POST /api/v1/users/{identity}/retry", "POST /api/v1/groups/{id}/preflight", "POST /api/v1/readiness/check",
-		"PUT /api/v1/settings", "POST /api/v1/webhooks", "DELETE /api/v1/webhooks/{id}", "POST /api/v1/tokens", "DELETE /api/v1/tokens/{id}",
-		"DELETE /api/v1/sessions/{id}"} {
+	for _, want := range []string{"started first of Actions pilot despite the readiness check", "retried the failed users of first of Actions pilot",
+		"rolled back first of Actions pilot", "rescheduled later of Actions pilot", "changed the users of later of Actions pilot",
+		"paused later of Actions pilot", "resumed later of Actions pilot", "cancelled spare of Actions pilot", "moved act.001@contoso.com again",
+		"ran the dry run of Actions pilot", "asked the workers to check readiness now", "changed the cap on moves in flight", "added a webhook",
+		"removed a webhook", "made an API token", "revoked an API token", "ended someone's session"} {
 		require.Contains(t, audit, want)
 	}
+	// Filtered: a wave's pauses only, and the CSV of just those.
+	step(t, ctx, "filtering the audit log", chromedp.SetValue(`#a-what`, "pause a wave", chromedp.ByID), chromedp.Submit(`#a-what`, chromedp.ByID),
+		chromedp.WaitVisible(`#audit-csv`, chromedp.ByID), chromedp.Text(`#audit tbody`, &audit, chromedp.ByQuery))
+	require.Contains(t, audit, "paused later of Actions pilot")
+	require.NotContains(t, audit, "resumed")
+	check("the audit log, filtered")
 	require.Contains(t, audit, "admin@contoso.com")
 	shot("audit")
 }

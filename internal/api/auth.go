@@ -144,7 +144,6 @@ func (s *Server) guard(rt Route) http.Handler {
 	if rt.Role == "" {
 		return rt.handler
 	}
-	action := rt.Method + " " + rt.Pattern
 	write := rt.Method != http.MethodGet && rt.Method != http.MethodHead
 	fail := s.error
 	if rt.Page {
@@ -168,7 +167,8 @@ func (s *Server) guard(rt Route) http.Handler {
 		}
 		ctx := context.WithValue(r.Context(), principalKey{}, p)
 		if !p.Role.Allows(rt.Role) {
-			forbidden := migration.Errorf(migration.EForbidden, "forbidden", "%s may not %s: it needs the %s role", p.Name, action, rt.Role)
+			forbidden := migration.Errorf(migration.EForbidden, "forbidden", "%s may not %s: it needs the %s role, and %s has the %s role",
+				p.Name, rt.words(), rt.Role, p.Name, p.Role)
 			if write {
 				s.audit(r.WithContext(ctx), p.Actor(), http.StatusForbidden, forbidden)
 			}
@@ -476,4 +476,24 @@ func auditBefore(r *http.Request) (int64, error) {
 		return 0, migration.Invalid("invalid_before", "before", "%q is not an entry ID", v)
 	}
 	return n, nil
+}
+
+// words says in words what a request of the route does, for a refusal.
+func (rt Route) words() string {
+	switch {
+	case rt.Page:
+		return "open this page"
+	case rt.Method == http.MethodGet:
+		return "read this"
+	}
+	object := "it"
+	switch {
+	case strings.Contains(rt.Pattern, "/waves/{id}"):
+		object = "this wave"
+	case strings.Contains(rt.Pattern, "/groups/{id}"):
+		object = "this group"
+	case strings.Contains(rt.Pattern, "/users/{identity}"):
+		object = "this user"
+	}
+	return app.TryWords(rt.Method+" "+rt.Pattern, object)
 }

@@ -353,10 +353,12 @@ func TestBrowserLeadJourney(t *testing.T) {
 	shot("audit-log")
 	var audit string
 	step(t, ctx, "reading the audit log", chromedp.Text(`main`, &audit, chromedp.ByQuery))
-	for _, want := range []string{"lead@contoso.com", "sign in", "POST /api/v1/groups/{id}/plan", "POST /api/v1/waves/{id}/pause", "POST /api/v1/users/{identity}/rollback"} {
+	for _, want := range []string{"lead@contoso.com", "signed in", "planned Pilot: Finance", "paused wave 1 of Pilot: Finance", "back on premises",
+		"tried to import pilot group Pilot: Finance; refused 422 invalid_csv: line 3"} {
 		require.Contains(t, audit, want)
 	}
-	require.Equal(t, 1, strings.Count(audit, "POST /api/v1/groups/{id}/plan"), "the plan is in the audit log once; its preview changed nothing")
+	require.Equal(t, 1, strings.Count(audit, "planned Pilot: Finance"), "the plan is in the audit log once; its preview changed nothing")
+	require.Equal(t, 1, strings.Count(audit, "imported pilot group Pilot: Finance"), "the import is in the audit log once; its check changed nothing")
 
 	// On a phone, the wave's page fits the screen.
 	step(t, ctx, "the wave's page on a phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(fmt.Sprintf("%s/ui/waves/%d", b.srv.URL, waves[1].ID)),

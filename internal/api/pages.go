@@ -92,7 +92,7 @@ type page struct {
 	Groups   []app.GroupView
 	Group    *app.GroupView
 	Wave     *app.WaveView
-	Events   []store.WaveEvent
+	Events   []app.TimelineEntry
 	Failures []migration.FailureCount
 	// Readiness is the deployment's readiness report.
 	Readiness *preflight.Deployment
@@ -304,7 +304,7 @@ func (s *Server) pageWave(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "wave", page{Title: wave.Name, Wave: &views[0], Events: events, Failures: app.Summarise(counts).Failures})
+	s.render(w, r, http.StatusOK, "wave", page{Title: wave.Name, Wave: &views[0], Events: app.Timeline(events), Failures: app.Summarise(counts).Failures})
 }
 
 // pageSettings shows the cap on moves in flight and the webhooks, and to an

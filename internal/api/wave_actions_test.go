@@ -590,13 +590,13 @@ func TestAuditLog(t *testing.T) {
 	require.Equal(t, "planned audited", says[1].Says)
 	require.True(t, strings.HasPrefix(says[2].Says, `tried to plan audited; refused 422 invalid_plan: shorthand: "canary 5" is not of the form`), says[2].Says)
 	require.False(t, says[2].OK)
-	require.Equal(t, "imported a pilot group (audited)", says[3].Says)
+	require.Equal(t, "imported pilot group audited", says[3].Says)
 	require.Equal(t, "audited", says[3].GroupName, "an import is its group's")
 
 	// Filtered by what, by group, by who and by day; as CSV.
 	byWhat := decode[struct {
 		Entries []said `json:"entries"`
-	}](t, b.get(t, "/api/v1/audit?what=cancel"), http.StatusOK).Entries
+	}](t, b.get(t, "/api/v1/audit?what="+url.QueryEscape("cancel a wave")), http.StatusOK).Entries
 	require.Len(t, byWhat, 1)
 	other := b.createGroup(t, "other", users(1, "other."))
 	byGroup := decode[struct {
@@ -605,7 +605,7 @@ func TestAuditLog(t *testing.T) {
 	require.Len(t, byGroup, 4, "the group's import, plans and its wave's cancel, not the other group's import")
 	require.Empty(t, decode[struct {
 		Entries []said `json:"entries"`
-	}](t, b.get(t, fmt.Sprintf("/api/v1/audit?group=%d&what=cancel", other.ID)), http.StatusOK).Entries)
+	}](t, b.get(t, fmt.Sprintf("/api/v1/audit?group=%d&what=cancel+a+wave", other.ID)), http.StatusOK).Entries)
 	require.Len(t, decode[struct {
 		Entries []said `json:"entries"`
 	}](t, b.get(t, "/api/v1/audit?who="+url.QueryEscape(who)+"&from="+time.Now().UTC().Format(time.DateOnly)), http.StatusOK).Entries, 5)

@@ -30,8 +30,8 @@ type phrase struct{ did, try string }
 // auditPhrases says each action in words, by the route a front end names it
 // with and by the use case's own name.
 var auditPhrases = map[string]phrase{
-	"POST /api/v1/groups":                        {"imported a pilot group", "import a pilot group"},
-	"group import":                               {"imported a pilot group", "import a pilot group"},
+	"POST /api/v1/groups":                        {"imported pilot group %s", "import pilot group %s"},
+	"group import":                               {"imported pilot group %s", "import pilot group %s"},
 	"POST /api/v1/groups/{id}/plan":              {"planned %s", "plan %s"},
 	"group plan":                                 {"planned %s", "plan %s"},
 	"POST /api/v1/groups/{id}/preflight":         {"ran the dry run of %s", "run the dry run of %s"},
@@ -95,7 +95,10 @@ func init() {
 	byWords := map[string][]string{}
 	var order []string
 	for action, p := range auditPhrases {
-		w := strings.ReplaceAll(p.try, " %s", "")
+		w := p.try
+		if strings.Contains(w, "%s") {
+			w = fmt.Sprintf(w, objectKind(action))
+		}
 		if _, ok := byWords[w]; !ok {
 			order = append(order, w)
 		}
@@ -103,11 +106,25 @@ func init() {
 	}
 	slices.Sort(order)
 	for _, w := range order {
+		slices.Sort(byWords[w])
 		AuditActions = append(AuditActions, struct {
 			Words   string
 			Actions []string
 		}{Words: w, Actions: byWords[w]})
 	}
+}
+
+// objectKind names what an action is to, in general: "a wave".
+func objectKind(action string) string {
+	switch {
+	case strings.Contains(action, "/waves/") || strings.HasPrefix(action, "wave "):
+		return "a wave"
+	case strings.Contains(action, "/groups") || strings.HasPrefix(action, "group "):
+		return "a group"
+	case strings.Contains(action, "/users/") || strings.HasPrefix(action, "user "):
+		return "a user"
+	}
+	return "it"
 }
 
 // auditSays says an entry in a sentence, without who.
@@ -143,6 +160,19 @@ func auditSays(e store.AuditEntry) (string, bool) {
 		says += ": " + e.Detail
 	}
 	return says, false
+}
+
+// TryWords says in words what trying an action is ("pause this wave"),
+// of an object named so: for a refusal.
+func TryWords(action, object string) string {
+	p, ok := auditPhrases[action]
+	if !ok {
+		return "make this change"
+	}
+	if strings.Contains(p.try, "%s") {
+		return fmt.Sprintf(p.try, object)
+	}
+	return p.try
 }
 
 func objectOr(object string) string {
