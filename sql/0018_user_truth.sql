@@ -81,3 +81,18 @@ UPDATE audit_log SET subject = substring(target FROM '^/api/v1/users/([^/]+)') W
 ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only;
 CREATE INDEX audit_log_group_idx ON audit_log (group_id, id) WHERE group_id IS NOT NULL;
 CREATE INDEX audit_log_actor_idx ON audit_log (actor, id);
+
+-- Members a lead left out of the plan (a dry run said they would fail, say):
+-- no plan puts them into a wave, until a lead puts them back.
+ALTER TABLE group_members ADD COLUMN left_out boolean NOT NULL DEFAULT false;
+
+-- A pilot group with its member counts (migration.Group): unplanned counts
+-- the members in no wave whom a plan would take, left_out those left out.
+CREATE OR REPLACE VIEW group_details AS
+SELECT g.id, g.name, g.source, g.created_by, g.created_at,
+       (SELECT count(*) FROM group_members gm WHERE gm.group_id = g.id)::int AS members,
+       (SELECT count(*) FROM group_members gm WHERE gm.group_id = g.id AND NOT gm.left_out
+          AND NOT EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id))::int AS unplanned,
+       (SELECT count(*) FROM group_members gm WHERE gm.group_id = g.id AND gm.left_out
+          AND NOT EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id))::int AS left_out
+FROM pilot_groups g;

@@ -157,8 +157,16 @@ func (f *fixtures) cases() map[string]func() request {
 			return request{path: fmt.Sprintf("/api/v1/groups/%d/resume", w.GroupID)}
 		},
 		"GET /api/v1/groups/{id}/users.csv": groupPath("/users.csv"),
-		"GET /api/v1/waves/{id}/users":      scheduled("/users?q=g"),
-		"GET /api/v1/waves/{id}/users.csv":  scheduled("/users.csv"),
+		"POST /api/v1/groups/{id}/users/leave-out": func() request {
+			id, upns := f.group(2)
+			return request{path: fmt.Sprintf("/api/v1/groups/%d/users/leave-out", id), contentType: "application/json", body: fmt.Sprintf(`{"users": [%q]}`, upns[0])}
+		},
+		"POST /api/v1/groups/{id}/users/put-back": func() request {
+			id, upns := f.group(2)
+			return request{path: fmt.Sprintf("/api/v1/groups/%d/users/put-back", id), contentType: "application/json", body: fmt.Sprintf(`{"users": [%q]}`, upns[0])}
+		},
+		"GET /api/v1/waves/{id}/users":     scheduled("/users?q=g"),
+		"GET /api/v1/waves/{id}/users.csv": scheduled("/users.csv"),
 		"POST /api/v1/waves/{id}/users/retry": func() request {
 			w, upns := f.ended(2, 1)
 			return request{path: wavePath(w, "/users/retry"), contentType: "application/json", body: fmt.Sprintf(`{"users": [%q]}`, upns[1])}
@@ -250,7 +258,7 @@ func (f *fixtures) cases() map[string]func() request {
 			require.NoError(f.t, err)
 			return request{path: fmt.Sprintf("/api/v1/webhooks/%d", h.ID)}
 		},
-		"GET /api/v1/audit":     func() request { return request{path: "/api/v1/audit?what=pause"} },
+		"GET /api/v1/audit":     func() request { return request{path: "/api/v1/audit?what=pause+a+wave"} },
 		"GET /api/v1/audit.csv": func() request { return request{path: "/api/v1/audit.csv?from=2026-01-01"} },
 		"GET /api/v1/tokens":    func() request { return request{path: "/api/v1/tokens"} },
 		"POST /api/v1/tokens": func() request {

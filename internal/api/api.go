@@ -189,6 +189,8 @@ func (s *Server) Routes() []Route {
 		{"GET", "/api/v1/groups/{id}/failures", lead, s.groupFailures, false},
 		{"GET", "/api/v1/groups/{id}/users", lead, s.groupUsers, false},
 		{"GET", "/api/v1/groups/{id}/users.csv", lead, s.groupUsersCSV, false},
+		{"POST", "/api/v1/groups/{id}/users/leave-out", lead, s.groupUsersLeaveOut, false},
+		{"POST", "/api/v1/groups/{id}/users/put-back", lead, s.groupUsersPutBack, false},
 		{"GET", "/api/v1/waves/{id}", lead, s.waveGet, false},
 		{"GET", "/api/v1/waves/{id}/live", lead, s.waveLive, false},
 		{"GET", "/api/v1/waves/{id}/moves", lead, s.waveMoves, false},

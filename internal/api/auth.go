@@ -29,6 +29,9 @@ type auditKey struct{}
 // auditInfo is what a write's handler tells the audit log beyond its status.
 type auditInfo struct {
 	err error // the error the write was refused with, if it was
+	// subject names what the write was to when its path does not (the
+	// name of a group imported).
+	subject string
 	// recorded: the write went to a use case, which records it in the
 	// audit log in its own transaction when it succeeds.
 	recorded bool
@@ -57,6 +60,14 @@ func auditScope(r *http.Request) (waveID, groupID *int64, subject string) {
 		groupID = &id
 	}
 	return waveID, groupID, r.PathValue("identity")
+}
+
+// auditSubject names what a write is to when its path does not (a group
+// imported), for the audit log.
+func auditSubject(r *http.Request, subject string) {
+	if info, ok := r.Context().Value(auditKey{}).(*auditInfo); ok {
+		info.subject = subject
+	}
 }
 
 // changesNothing tells the guard that a write route's request changed
@@ -216,6 +227,9 @@ func (s *Server) auditAs(r *http.Request, who, action, target string, status int
 	}
 	a := app.Actor{Name: who, Action: action, Target: target}
 	a.WaveID, a.GroupID, a.Subject = auditScope(r)
+	if info, ok := r.Context().Value(auditKey{}).(*auditInfo); ok && a.Subject == "" {
+		a.Subject = info.subject
+	}
 	if err := s.app.Refused(context.WithoutCancel(r.Context()), a, outcome, why); err != nil {
 		s.log.Error("audit log: recording failed", "action", a.Action, "target", a.Target, "error", err)
 	}

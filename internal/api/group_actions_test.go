@@ -128,3 +128,57 @@ func TestGroupPauseResume(t *testing.T) {
 	}
 	require.Equal(t, 1, pauses, "the group's pause is one action in the audit log, not one per wave")
 }
+
+// TestLeaveOutOfThePlan: members a lead leaves out of the plan are counted
+// as such, no plan takes them, and they can be put back; a member in a
+// wave already cannot be left out, and the refusal names the wave.
+func TestLeaveOutOfThePlan(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	g := b.createGroup(t, "Pilot: Legal", users(4, "legal."))
+	path := fmt.Sprintf("/api/v1/groups/%d/users/", g.ID)
+	done := decode[struct {
+		Users int    `json:"users"`
+		Says  string `json:"says"`
+	}](t, b.postJSON(t, path+"leave-out", map[string]any{"users": []string{"legal.001@contoso.com", "sip:legal.002@contoso.com"}}), http.StatusOK)
+	require.Equal(t, 2, done.Users)
+	require.Contains(t, done.Says, "2 users left out of the plan of Pilot: Legal")
+
+	gv := decode[struct {
+		Unplanned int      `json:"unplanned"`
+		LeftOut   int      `json:"left_out"`
+		Progress  progress `json:"progress"`
+	}](t, b.get(t, fmt.Sprintf("/api/v1/groups/%d", g.ID)), http.StatusOK)
+	require.Equal(t, 2, gv.Unplanned)
+	require.Equal(t, 2, gv.LeftOut)
+	require.Equal(t, 4, gv.Progress.Total, "every member counted once")
+	list := decode[struct {
+		Users []struct {
+			UPN     string `json:"upn"`
+			Outcome string `json:"outcome"`
+		} `json:"users"`
+	}](t, b.get(t, fmt.Sprintf("/api/v1/groups/%d/users?outcome=left_out", g.ID)), http.StatusOK)
+	require.Len(t, list.Users, 2)
+	require.Equal(t, "left_out", list.Users[0].Outcome)
+
+	planned := decode[struct {
+		Waves []wave `json:"waves"`
+	}](t, b.plan(t, g.ID, map[string]any{"waves": []map[string]any{{"size": 2, "start_at": future().Format(time.RFC3339), "name": "wave 1"}}}), http.StatusCreated)
+	require.Equal(t, 2, planned.Waves[0].Size, "the plan takes the two not left out")
+	apiErr(t, b.plan(t, g.ID, map[string]any{"waves": []map[string]any{{"size": 1, "start_at": "now"}}}), http.StatusConflict, "already_planned")
+
+	e := apiErr(t, b.postJSON(t, path+"leave-out", map[string]any{"users": []string{"legal.000@contoso.com"}}), http.StatusConflict, "user_planned")
+	require.Contains(t, e.Message, "User 0 (legal.000@contoso.com) is in wave 1 already; remove the user from that wave first")
+	apiErr(t, b.postJSON(t, path+"leave-out", map[string]any{"users": []string{"nobody@contoso.com"}}), http.StatusUnprocessableEntity, "invalid_users")
+	apiErr(t, b.postJSON(t, path+"leave-out", map[string]any{"users": []string{}}), http.StatusUnprocessableEntity, "invalid_users")
+	apiErr(t, b.get(t, fmt.Sprintf("/api/v1/groups/%d/users?dry=maybe", g.ID)), http.StatusUnprocessableEntity, "invalid_dry")
+
+	decode[map[string]any](t, b.postJSON(t, path+"put-back", map[string]any{"users": []string{"legal.001@contoso.com"}}), http.StatusOK)
+	gv = decode[struct {
+		Unplanned int      `json:"unplanned"`
+		LeftOut   int      `json:"left_out"`
+		Progress  progress `json:"progress"`
+	}](t, b.get(t, fmt.Sprintf("/api/v1/groups/%d", g.ID)), http.StatusOK)
+	require.Equal(t, 1, gv.Unplanned)
+	require.Equal(t, 1, gv.LeftOut)
+}

@@ -71,6 +71,7 @@ func (s *Server) groupCreate(w http.ResponseWriter, r *http.Request) {
 	var in groupInput
 	defer in.close()
 	err := s.readGroup(w, r, &in)
+	auditSubject(r, in.group.Name)
 	if err == nil && in.preview {
 		changesNothing(r)
 		report, err := s.app.GroupImportPreview(r.Context(), in.group)

@@ -397,10 +397,12 @@ type usersView struct {
 	// Unstarted that the wave has not started (users can be removed).
 	Wave, Unstarted                   bool
 	RetryURL, RollbackURL, MembersURL string
-	Filter                            app.UserListRequest
-	Filtered                          bool
-	Outcomes, Codes, WaveChoices      []choice
-	Page                              app.UserPage
+	// LeaveOutURL and PutBackURL are a group's actions on its members.
+	LeaveOutURL, PutBackURL                  string
+	Filter                                   app.UserListRequest
+	Filtered                                 bool
+	Outcomes, Codes, WaveChoices, DryChoices []choice
+	Page                                     app.UserPage
 	// Says what the page shows, in a sentence.
 	Says     string
 	NextLink string
@@ -430,7 +432,7 @@ func (s *Server) pageUsers(w http.ResponseWriter, r *http.Request, group bool) {
 		return
 	}
 	v := usersView{Filter: req, Page: list, PageSize: cmp.Or(req.Limit, app.UserPageSize), Wave: !group}
-	v.Filtered = len(req.Outcomes) > 0 || req.ErrorCode != "" || req.Search != "" || req.InWave != 0
+	v.Filtered = len(req.Outcomes) > 0 || req.ErrorCode != "" || req.Search != "" || req.InWave != 0 || req.DryRun != ""
 	var failures []store.FailureCount
 	if group {
 		g, err := s.app.GroupStatus(r.Context(), req.GroupID, s.now())
@@ -440,6 +442,13 @@ func (s *Server) pageUsers(w http.ResponseWriter, r *http.Request, group bool) {
 		}
 		v.Of, v.Back, v.Base = g.Name, fmt.Sprintf("/ui/groups/%d", g.ID), fmt.Sprintf("/ui/groups/%d/users", g.ID)
 		v.CSV = fmt.Sprintf("/api/v1/groups/%d/users.csv", g.ID)
+		v.LeaveOutURL, v.PutBackURL = fmt.Sprintf("/api/v1/groups/%d/users/leave-out", g.ID), fmt.Sprintf("/api/v1/groups/%d/users/put-back", g.ID)
+		for _, d := range []struct {
+			status migration.CheckStatus
+			words  string
+		}{{migration.CheckFail, "would fail"}, {migration.CheckWarn, "passed with a warning"}, {migration.CheckPass, "passed"}} {
+			v.DryChoices = append(v.DryChoices, choice{Value: string(d.status), Words: d.words, Chosen: d.status == req.DryRun})
+		}
 		for _, wv := range g.Waves {
 			v.WaveChoices = append(v.WaveChoices, choice{Value: strconv.FormatInt(wv.ID, 10), Words: wv.Name, Chosen: wv.ID == req.InWave})
 		}
@@ -505,6 +514,9 @@ func usersShown(n int, req app.UserListRequest, more bool) string {
 	}
 	if req.Search != "" {
 		filters = append(filters, fmt.Sprintf("name or address starting %q", req.Search))
+	}
+	if req.DryRun != "" {
+		filters = append(filters, "last dry run "+string(req.DryRun))
 	}
 	s := usersCount(n) + " shown"
 	if req.After > 0 {

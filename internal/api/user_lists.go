@@ -33,6 +33,15 @@ func userListRequest(r *http.Request, group bool) (app.UserListRequest, error) {
 		return req, err
 	}
 	req.ErrorCode = migration.ErrorCode(strings.TrimSpace(v.Get("code")))
+	if dry := v.Get("dry"); dry != "" {
+		if !group {
+			return req, migration.Invalid("invalid_dry", "dry", "a wave's list has no dry run to filter by; use its group's")
+		}
+		req.DryRun = migration.CheckStatus(dry)
+		if req.DryRun != migration.CheckPass && req.DryRun != migration.CheckWarn && req.DryRun != migration.CheckFail {
+			return req, migration.Invalid("invalid_dry", "dry", "%q is not how a dry run comes out (pass, warn or fail)", dry)
+		}
+	}
 	req.Search = strings.TrimSpace(v.Get("q"))
 	number := func(name string, min int) (int, error) {
 		s := v.Get(name)
@@ -175,4 +184,29 @@ func (s *Server) waveUsersAction(w http.ResponseWriter, r *http.Request, done st
 	}
 	s.log.Info("wave's "+done, "wave_id", id, "users", len(req.Users), "in_wave", out.Wave.ID)
 	writeJSON(w, http.StatusAccepted, out)
+}
+
+func (s *Server) groupUsersLeaveOut(w http.ResponseWriter, r *http.Request) { s.groupUsersAction(w, r, false) }
+func (s *Server) groupUsersPutBack(w http.ResponseWriter, r *http.Request)  { s.groupUsersAction(w, r, true) }
+
+// groupUsersAction leaves chosen members of a group out of its plan, or
+// puts them back, and answers with what it did.
+func (s *Server) groupUsersAction(w http.ResponseWriter, r *http.Request, back bool) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	var req usersRequest
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	out, err := s.app.GroupUsersLeaveOut(r.Context(), actorOf(r), app.GroupUsersRequest{GroupID: id, Users: req.Users}, back)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.log.Info("group's members left out of or put back into its plan", "group_id", id, "users", out.Users, "back", back)
+	writeJSON(w, http.StatusOK, out)
 }

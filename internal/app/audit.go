@@ -24,64 +24,69 @@ type AuditView struct {
 }
 
 // phrase is what an action did, and what trying it was, with %s for its
-// object where it has one.
-type phrase struct{ did, try string }
+// object where it has one; what, if set, names the action in the log's
+// filter (else try, of an object in general).
+type phrase struct{ did, try, what string }
 
 // auditPhrases says each action in words, by the route a front end names it
 // with and by the use case's own name.
 var auditPhrases = map[string]phrase{
-	"POST /api/v1/groups":                        {"imported pilot group %s", "import pilot group %s"},
-	"group import":                               {"imported pilot group %s", "import pilot group %s"},
-	"POST /api/v1/groups/{id}/plan":              {"planned %s", "plan %s"},
-	"group plan":                                 {"planned %s", "plan %s"},
-	"POST /api/v1/groups/{id}/preflight":         {"ran the dry run of %s", "run the dry run of %s"},
-	"POST /api/v1/groups/{id}/pause":             {"paused every wave of %s", "pause every wave of %s"},
-	"group pause":                                {"paused every wave of %s", "pause every wave of %s"},
-	"POST /api/v1/groups/{id}/resume":            {"resumed the paused waves of %s", "resume the paused waves of %s"},
-	"group resume":                               {"resumed the paused waves of %s", "resume the paused waves of %s"},
-	"POST /api/v1/waves/{id}/preflight":          {"ran the dry run of %s", "run the dry run of %s"},
-	"POST /api/v1/waves/{id}/pause":              {"paused %s", "pause %s"},
-	"wave pause":                                 {"paused %s", "pause %s"},
-	"POST /api/v1/waves/{id}/resume":             {"resumed %s", "resume %s"},
-	"wave resume":                                {"resumed %s", "resume %s"},
-	"POST /api/v1/waves/{id}/cancel":             {"cancelled %s", "cancel %s"},
-	"wave cancel":                                {"cancelled %s", "cancel %s"},
-	"POST /api/v1/waves/{id}/rollback":           {"rolled back %s", "roll back %s"},
-	"wave roll back":                             {"rolled back %s", "roll back %s"},
-	"POST /api/v1/waves/{id}/retry-failed":       {"retried the failed users of %s", "retry the failed users of %s"},
-	"wave retry failed":                          {"retried the failed users of %s", "retry the failed users of %s"},
-	"POST /api/v1/waves/{id}/reschedule":         {"rescheduled %s", "reschedule %s"},
-	"wave reschedule":                            {"rescheduled %s", "reschedule %s"},
-	"POST /api/v1/waves/{id}/members":            {"changed the users of %s", "change the users of %s"},
-	"wave members":                               {"changed the users of %s", "change the users of %s"},
-	"POST /api/v1/waves/{id}/override-readiness": {"started %s despite the readiness check", "start %s despite the readiness check"},
-	"wave override readiness":                    {"started %s despite the readiness check", "start %s despite the readiness check"},
-	"POST /api/v1/waves/{id}/users/retry":        {"retried chosen users of %s", "retry chosen users of %s"},
-	"wave users retry":                           {"retried chosen users of %s", "retry chosen users of %s"},
-	"POST /api/v1/waves/{id}/users/rollback":     {"rolled back chosen users of %s", "roll back chosen users of %s"},
-	"wave users roll back":                       {"rolled back chosen users of %s", "roll back chosen users of %s"},
-	"POST /api/v1/users/{identity}/retry":        {"moved %s again", "move %s again"},
-	"user retry":                                 {"moved %s again", "move %s again"},
-	"POST /api/v1/users/{identity}/rollback":     {"rolled %s back on premises", "roll %s back on premises"},
-	"user roll back":                             {"rolled %s back on premises", "roll %s back on premises"},
-	"POST /api/v1/readiness/check":               {"asked the workers to check readiness now", "ask for a readiness check"},
-	"readiness check":                            {"asked the workers to check readiness now", "ask for a readiness check"},
-	"PUT /api/v1/settings":                       {"changed the cap on moves in flight", "change the cap on moves in flight"},
-	"settings max-in-flight":                     {"changed the cap on moves in flight", "change the cap on moves in flight"},
-	"POST /api/v1/webhooks":                      {"added a webhook", "add a webhook"},
-	"webhook add":                                {"added a webhook", "add a webhook"},
-	"DELETE /api/v1/webhooks/{id}":               {"removed a webhook", "remove a webhook"},
-	"webhook remove":                             {"removed a webhook", "remove a webhook"},
-	"POST /api/v1/tokens":                        {"made an API token", "make an API token"},
-	"token create":                               {"made an API token", "make an API token"},
-	"DELETE /api/v1/tokens/{id}":                 {"revoked an API token", "revoke an API token"},
-	"token revoke":                               {"revoked an API token", "revoke an API token"},
-	"DELETE /api/v1/sessions/{id}":               {"ended someone's session", "end a session"},
-	"session revoke":                             {"ended someone's session", "end a session"},
-	"sign in":                                    {"signed in", "sign in"},
-	"sign out":                                   {"signed out", "sign out"},
-	"POST /ui/signin":                            {"signed in", "sign in"},
-	"POST /ui/signout":                           {"signed out", "sign out"},
+	"POST /api/v1/groups":                        {did: "imported pilot group %s", try: "import pilot group %s", what: "import a pilot group"},
+	"group import":                               {did: "imported pilot group %s", try: "import pilot group %s", what: "import a pilot group"},
+	"POST /api/v1/groups/{id}/plan":              {did: "planned %s", try: "plan %s"},
+	"group plan":                                 {did: "planned %s", try: "plan %s"},
+	"POST /api/v1/groups/{id}/preflight":         {did: "ran the dry run of %s", try: "run the dry run of %s"},
+	"POST /api/v1/groups/{id}/pause":             {did: "paused every wave of %s", try: "pause every wave of %s"},
+	"group pause":                                {did: "paused every wave of %s", try: "pause every wave of %s"},
+	"POST /api/v1/groups/{id}/resume":            {did: "resumed the paused waves of %s", try: "resume the paused waves of %s"},
+	"group resume":                               {did: "resumed the paused waves of %s", try: "resume the paused waves of %s"},
+	"POST /api/v1/waves/{id}/preflight":          {did: "ran the dry run of %s", try: "run the dry run of %s"},
+	"POST /api/v1/waves/{id}/pause":              {did: "paused %s", try: "pause %s"},
+	"wave pause":                                 {did: "paused %s", try: "pause %s"},
+	"POST /api/v1/waves/{id}/resume":             {did: "resumed %s", try: "resume %s"},
+	"wave resume":                                {did: "resumed %s", try: "resume %s"},
+	"POST /api/v1/waves/{id}/cancel":             {did: "cancelled %s", try: "cancel %s"},
+	"wave cancel":                                {did: "cancelled %s", try: "cancel %s"},
+	"POST /api/v1/waves/{id}/rollback":           {did: "rolled back %s", try: "roll back %s"},
+	"wave roll back":                             {did: "rolled back %s", try: "roll back %s"},
+	"POST /api/v1/waves/{id}/retry-failed":       {did: "retried the failed users of %s", try: "retry the failed users of %s"},
+	"wave retry failed":                          {did: "retried the failed users of %s", try: "retry the failed users of %s"},
+	"POST /api/v1/waves/{id}/reschedule":         {did: "rescheduled %s", try: "reschedule %s"},
+	"wave reschedule":                            {did: "rescheduled %s", try: "reschedule %s"},
+	"POST /api/v1/waves/{id}/members":            {did: "changed the users of %s", try: "change the users of %s"},
+	"wave members":                               {did: "changed the users of %s", try: "change the users of %s"},
+	"POST /api/v1/waves/{id}/override-readiness": {did: "started %s despite the readiness check", try: "start %s despite the readiness check"},
+	"wave override readiness":                    {did: "started %s despite the readiness check", try: "start %s despite the readiness check"},
+	"POST /api/v1/waves/{id}/users/retry":        {did: "retried chosen users of %s", try: "retry chosen users of %s"},
+	"wave users retry":                           {did: "retried chosen users of %s", try: "retry chosen users of %s"},
+	"POST /api/v1/waves/{id}/users/rollback":     {did: "rolled back chosen users of %s", try: "roll back chosen users of %s"},
+	"wave users roll back":                       {did: "rolled back chosen users of %s", try: "roll back chosen users of %s"},
+	"POST /api/v1/users/{identity}/retry":        {did: "moved %s again", try: "move %s again"},
+	"user retry":                                 {did: "moved %s again", try: "move %s again"},
+	"POST /api/v1/users/{identity}/rollback":     {did: "rolled %s back on premises", try: "roll %s back on premises"},
+	"user roll back":                             {did: "rolled %s back on premises", try: "roll %s back on premises"},
+	"POST /api/v1/readiness/check":               {did: "asked the workers to check readiness now", try: "ask for a readiness check"},
+	"readiness check":                            {did: "asked the workers to check readiness now", try: "ask for a readiness check"},
+	"PUT /api/v1/settings":                       {did: "changed the cap on moves in flight", try: "change the cap on moves in flight"},
+	"settings max-in-flight":                     {did: "changed the cap on moves in flight", try: "change the cap on moves in flight"},
+	"POST /api/v1/webhooks":                      {did: "added a webhook", try: "add a webhook"},
+	"webhook add":                                {did: "added a webhook", try: "add a webhook"},
+	"DELETE /api/v1/webhooks/{id}":               {did: "removed a webhook", try: "remove a webhook"},
+	"webhook remove":                             {did: "removed a webhook", try: "remove a webhook"},
+	"POST /api/v1/tokens":                        {did: "made an API token", try: "make an API token"},
+	"token create":                               {did: "made an API token", try: "make an API token"},
+	"DELETE /api/v1/tokens/{id}":                 {did: "revoked an API token", try: "revoke an API token"},
+	"token revoke":                               {did: "revoked an API token", try: "revoke an API token"},
+	"DELETE /api/v1/sessions/{id}":               {did: "ended someone's session", try: "end a session"},
+	"session revoke":                             {did: "ended someone's session", try: "end a session"},
+	"POST /api/v1/groups/{id}/users/leave-out":   {did: "left chosen users of %s out of its plan", try: "leave chosen users of %s out of its plan"},
+	"group users leave out":                      {did: "left chosen users of %s out of its plan", try: "leave chosen users of %s out of its plan"},
+	"POST /api/v1/groups/{id}/users/put-back":    {did: "put chosen users of %s back into its plan", try: "put chosen users of %s back into its plan"},
+	"group users put back":                       {did: "put chosen users of %s back into its plan", try: "put chosen users of %s back into its plan"},
+	"sign in":                                    {did: "signed in", try: "sign in"},
+	"sign out":                                   {did: "signed out", try: "sign out"},
+	"POST /ui/signin":                            {did: "signed in", try: "sign in"},
+	"POST /ui/signout":                           {did: "signed out", try: "sign out"},
 }
 
 // AuditActions are the actions the audit log's filter offers, by the words
@@ -95,9 +100,9 @@ func init() {
 	byWords := map[string][]string{}
 	var order []string
 	for action, p := range auditPhrases {
-		w := p.try
-		if strings.Contains(w, "%s") {
-			w = fmt.Sprintf(w, objectKind(action))
+		w := p.what
+		if w == "" {
+			w = strings.Replace(p.try, "%s", objectKind(action), 1)
 		}
 		if _, ok := byWords[w]; !ok {
 			order = append(order, w)

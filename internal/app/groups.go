@@ -104,7 +104,7 @@ func (s *Service) GroupViewOf(ctx context.Context, g migration.Group, now time.T
 	for _, f := range failures {
 		v.Failures = append(v.Failures, migration.FailureCount{Failure: migration.FailureFor(f.Code), Count: f.Count})
 	}
-	count, err := q.GroupCount(ctx, g.ID, g.Unplanned)
+	count, err := q.GroupCount(ctx, g)
 	if err != nil {
 		return GroupView{}, err
 	}

@@ -29,6 +29,9 @@ type UserListRequest struct {
 	InWave int64
 	// Outcomes keep the users with one of these outcomes; none keeps all.
 	Outcomes []migration.Outcome
+	// DryRun keeps, in a group's list, the members whose last dry run came
+	// out so (pass, warn or fail).
+	DryRun migration.CheckStatus
 	// ErrorCode keeps the users whose move failed with this code.
 	ErrorCode migration.ErrorCode
 	// Search keeps the users whose UPN or SIP address starts with it, or
@@ -67,6 +70,8 @@ type UserRow struct {
 	// MovedOnTo names the later wave that stands in for the user's move
 	// in this one (a wave's list).
 	MovedOnTo string `json:"moved_on_to,omitempty"`
+	// DryRun is how the member's last dry run came out (a group's list).
+	DryRun migration.CheckStatus `json:"dry_run,omitempty"`
 }
 
 // UserPage is a page of users.
@@ -104,8 +109,8 @@ func (s *Service) UserList(ctx context.Context, r UserListRequest) (UserPage, er
 // userFilter checks that r's group or wave exists and turns r into the
 // store's filter.
 func (s *Service) userFilter(ctx context.Context, q *store.Queries, r UserListRequest) (store.UserFilter, error) {
-	f := store.UserFilter{GroupID: r.GroupID, WaveID: r.WaveID, InWave: r.InWave, ErrorCode: r.ErrorCode, Search: r.Search, After: r.After,
-		Limit: r.Limit}
+	f := store.UserFilter{GroupID: r.GroupID, WaveID: r.WaveID, InWave: r.InWave, ErrorCode: r.ErrorCode, DryRun: r.DryRun, Search: r.Search,
+		After: r.After, Limit: r.Limit}
 	if f.Limit <= 0 {
 		f.Limit = UserPageSize
 	}
@@ -125,7 +130,7 @@ func (s *Service) userFilter(ctx context.Context, q *store.Queries, r UserListRe
 func userRowOf(r store.UserRow) UserRow {
 	u := UserRow{UPN: r.UPN, SIP: r.SIP, DisplayName: r.DisplayName, Outcome: migration.OutcomeOf(r.State), State: r.State,
 		WaveID: r.WaveID, WaveName: r.WaveName, Attempts: r.Attempts, MaxAttempts: r.MaxAttempts, ErrorMessage: r.ErrorMessage,
-		UpdatedAt: r.UpdatedAt, Elsewhere: r.Elsewhere, MovedOnTo: r.SupersededBy}
+		UpdatedAt: r.UpdatedAt, Elsewhere: r.Elsewhere, MovedOnTo: r.SupersededBy, DryRun: r.DryRun}
 	if r.ErrorCode != "" {
 		f := migration.FailureFor(r.ErrorCode)
 		u.Error = &f
@@ -135,7 +140,7 @@ func userRowOf(r store.UserRow) UserRow {
 
 // UserListHeader is the first line of a list of users as CSV.
 var UserListHeader = []string{"upn", "sip", "display_name", "outcome", "state", "wave", "attempts", "error_code", "explanation", "fix",
-	"error_message", "updated_at", "stands_by_group", "moved_on_to"}
+	"error_message", "updated_at", "stands_by_group", "moved_on_to", "dry_run"}
 
 // WriteUserList writes every user r chooses (all pages) as CSV: exactly
 // the users the list shows with the same filters, page after page.
@@ -162,7 +167,7 @@ func (s *Service) WriteUserList(ctx context.Context, w io.Writer, r UserListRequ
 				explanation, fix = u.Error.Explanation, u.Error.Fix
 			}
 			_ = cw.Write(cells(u.UPN, u.SIP, u.DisplayName, u.Outcome.Words(), string(u.State), u.WaveName, strconv.Itoa(u.Attempts),
-				string(row.ErrorCode), explanation, fix, u.ErrorMessage, stamp(u.UpdatedAt), u.Elsewhere, u.MovedOnTo))
+				string(row.ErrorCode), explanation, fix, u.ErrorMessage, stamp(u.UpdatedAt), u.Elsewhere, u.MovedOnTo, string(u.DryRun)))
 		}
 		if len(rows) < f.Limit {
 			break
@@ -214,8 +219,8 @@ type UsersDone struct {
 	// Users is how many users it acted on.
 	Users int `json:"users"`
 	// Wave is the wave they are in now: the wave acted on, or the new wave
-	// a retry planned them into.
-	Wave migration.Wave `json:"wave"`
+	// a retry planned them into (none for an action on a group's members).
+	Wave *migration.Wave `json:"wave,omitempty"`
 	// Says is what happened, in a sentence.
 	Says string `json:"says"`
 }
@@ -291,7 +296,7 @@ func (s *Service) WaveUsersRetry(ctx context.Context, a Actor, r WaveUsersReques
 			if err != nil {
 				return err
 			}
-			out = UsersDone{Users: len(moves), Wave: retry,
+			out = UsersDone{Users: len(moves), Wave: &retry,
 				Says: fmt.Sprintf("%s planned into %s, which starts now.", usersTitle(len(moves)), retry.Name)}
 			return jobs.ScheduleStart(ctx, tx, s.client, retry)
 		}
@@ -310,7 +315,7 @@ func (s *Service) WaveUsersRetry(ctx context.Context, a Actor, r WaveUsersReques
 		if w, err = q.WaveGet(ctx, w.ID); err != nil {
 			return err
 		}
-		out = UsersDone{Users: len(moves), Wave: w, Says: fmt.Sprintf("%s queued again in %s.", usersTitle(len(moves)), w.Name)}
+		out = UsersDone{Users: len(moves), Wave: &w, Says: fmt.Sprintf("%s queued again in %s.", usersTitle(len(moves)), w.Name)}
 		return nil
 	})
 	return out, err
@@ -357,7 +362,7 @@ func (s *Service) WaveUsersRollBack(ctx context.Context, a Actor, r WaveUsersReq
 				return err
 			}
 		}
-		out = UsersDone{Users: len(moves), Wave: w, Says: fmt.Sprintf("%s being moved back on premises.", usersTitle(len(moves)))}
+		out = UsersDone{Users: len(moves), Wave: &w, Says: fmt.Sprintf("%s being moved back on premises.", usersTitle(len(moves)))}
 		return nil
 	})
 	return out, err
@@ -365,3 +370,91 @@ func (s *Service) WaveUsersRollBack(ctx context.Context, a Actor, r WaveUsersReq
 
 // usersTitle says "1 user" or "12 users".
 func usersTitle(n int) string { return users(n) }
+
+// GroupUsersRequest names members of a group (by UPN or SIP address) for
+// an action on exactly them.
+type GroupUsersRequest struct {
+	GroupID int64
+	Users   []string
+}
+
+// GroupUsersLeaveOut leaves exactly the chosen members of a group out of
+// its plan (back true: puts them back into it): no plan puts a member left
+// out into a wave. Each must be in no wave of the group; a member who is
+// (or is not in the group) is named, and nothing changes.
+//
+// Errors: ENotFound (no such group), EInvalid (no user, or one not in the
+// group), EConflict (a member in a wave already, named with which).
+func (s *Service) GroupUsersLeaveOut(ctx context.Context, a Actor, r GroupUsersRequest, back bool) (UsersDone, error) {
+	var out UsersDone
+	action, target := "group users leave out", fmt.Sprintf("group %d", r.GroupID)
+	if back {
+		action = "group users put back"
+	}
+	err := s.change(ctx, a, action, target, func(_ pgx.Tx, q *store.Queries) error {
+		g, err := q.GroupGet(ctx, r.GroupID)
+		if err != nil {
+			return err
+		}
+		if len(r.Users) == 0 {
+			return migration.Invalid("invalid_users", "users", "choose at least one user")
+		}
+		members, err := q.GroupMembersOf(ctx, g.ID, r.Users)
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		var invalid, planned []migration.Problem
+		for i, u := range r.Users {
+			id := store.NormalizeIdentity(u)
+			j := slices.IndexFunc(members, func(m store.NamedMember) bool { return m.UPN == id || m.SIP == id })
+			field := fmt.Sprintf("users[%d]", i)
+			switch {
+			case j < 0:
+				invalid = append(invalid, migration.Problem{Field: field, Message: fmt.Sprintf("%s is not a member of %s", u, g.Name)})
+			case members[j].WaveName != "":
+				planned = append(planned, migration.Problem{Field: field,
+					Message: fmt.Sprintf("%s is in %s already; remove the user from that wave first", nameOfMember(members[j]), members[j].WaveName)})
+			default:
+				ids = append(ids, members[j].ID)
+			}
+		}
+		if len(invalid) > 0 {
+			return migration.InvalidProblems("invalid_users", invalid)
+		}
+		if len(planned) > 0 {
+			e := migration.Errorf(migration.EConflict, "user_planned", "%s of the %d chosen %s in a wave already: %s", users(len(planned)),
+				len(r.Users), isAre(len(planned)), planned[0].Message)
+			e.Details = planned
+			return e
+		}
+		changed, err := q.GroupMembersLeaveOut(ctx, g.ID, ids, !back)
+		if err != nil {
+			return err
+		}
+		out = UsersDone{Users: len(changed)}
+		if back {
+			out.Says = fmt.Sprintf("%s put back into the plan of %s: the next plan takes them.", usersTitle(len(changed)), g.Name)
+		} else {
+			out.Says = fmt.Sprintf("%s left out of the plan of %s: no plan takes them until you put them back.", usersTitle(len(changed)), g.Name)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// nameOfMember names a member for a person.
+func nameOfMember(m store.NamedMember) string {
+	if m.DisplayName == "" {
+		return m.UPN
+	}
+	return m.DisplayName + " (" + m.UPN + ")"
+}
+
+// isAre agrees with users(n).
+func isAre(n int) string {
+	if n == 1 {
+		return "is"
+	}
+	return "are"
+}

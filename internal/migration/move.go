@@ -15,6 +15,8 @@ type Group struct {
 	CreatedAt time.Time `json:"created_at"`
 	Members   int       `json:"members"`
 	Unplanned int       `json:"unplanned"`
+	// LeftOut counts the members in no wave a lead left out of the plan.
+	LeftOut int `json:"left_out"`
 }
 
 // Wave is an ordered slice of a group, moved from its start time on.

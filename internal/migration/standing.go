@@ -24,16 +24,21 @@ const (
 	OutcomeScheduled      Outcome = "scheduled"       // in a wave that has not reached them yet
 	OutcomeCancelled      Outcome = "cancelled"       // not moved: their wave was cancelled, or they were removed from it
 	OutcomeUnplanned      Outcome = "unplanned"       // in no wave yet
+	OutcomeLeftOut        Outcome = "left_out"        // in no wave: a lead left them out of the plan
 )
 
 // Outcomes lists every outcome in the order a bar shows them: the users in
 // Teams first, then those who need a person, then those still to come.
 var Outcomes = []Outcome{OutcomeMoved, OutcomeSkipped, OutcomeRollbackFailed, OutcomeFailed, OutcomeRolledBack,
-	OutcomeInProgress, OutcomeScheduled, OutcomeCancelled, OutcomeUnplanned}
+	OutcomeInProgress, OutcomeScheduled, OutcomeCancelled, OutcomeUnplanned, OutcomeLeftOut}
 
-// StateUnplanned is the state a count gives a member of a group who is in
-// no wave yet (not a move's state: such a member has no move).
-const StateUnplanned MoveState = "unplanned"
+// StateUnplanned and StateLeftOut are the states a count gives a member of
+// a group who is in no wave yet, and one a lead left out of the plan (not a
+// move's states: such a member has no move).
+const (
+	StateUnplanned MoveState = "unplanned"
+	StateLeftOut   MoveState = "left_out"
+)
 
 // OutcomeOf says which outcome a move in state s counts as.
 func OutcomeOf(s MoveState) Outcome {
@@ -54,6 +59,8 @@ func OutcomeOf(s MoveState) Outcome {
 		return OutcomeCancelled
 	case StateUnplanned:
 		return OutcomeUnplanned
+	case StateLeftOut:
+		return OutcomeLeftOut
 	}
 	return OutcomeInProgress
 }
@@ -62,7 +69,7 @@ func OutcomeOf(s MoveState) Outcome {
 // the outcome: OutcomeOf's inverse.
 func StatesOf(o Outcome) []MoveState {
 	var out []MoveState
-	for _, s := range append(slices.Clone(MoveStates), StateUnplanned) {
+	for _, s := range append(slices.Clone(MoveStates), StateUnplanned, StateLeftOut) {
 		if OutcomeOf(s) == o {
 			out = append(out, s)
 		}
@@ -98,6 +105,8 @@ func (o Outcome) Words() string {
 		return "not moved (cancelled)"
 	case OutcomeUnplanned:
 		return "not in a wave yet"
+	case OutcomeLeftOut:
+		return "left out of the plan"
 	}
 	return string(o)
 }
@@ -141,7 +150,8 @@ func (t Tally) InTeams() int {
 }
 
 // Finished is how many of the users no wave will move any more without a
-// person: in Teams, failed, rolled back or cancelled.
+// person: in Teams, failed, rolled back, cancelled or left out of the
+// plan.
 func (t Tally) Finished() int {
 	return t.Users() - t[OutcomeInProgress] - t[OutcomeScheduled] - t[OutcomeUnplanned]
 }
@@ -179,7 +189,7 @@ func (t Tally) Headline() string {
 		of = "1 user"
 	}
 	s := fmt.Sprintf("%d of %s moved to Teams", t[OutcomeMoved], of)
-	for _, o := range []Outcome{OutcomeSkipped, OutcomeFailed, OutcomeRolledBack, OutcomeRollbackFailed, OutcomeCancelled} {
+	for _, o := range []Outcome{OutcomeSkipped, OutcomeFailed, OutcomeRolledBack, OutcomeRollbackFailed, OutcomeCancelled, OutcomeLeftOut} {
 		if n := t[o]; n > 0 {
 			s += fmt.Sprintf(", %d %s", n, o.Words())
 		}

@@ -24,6 +24,9 @@ type UserFilter struct {
 	States []migration.MoveState
 	// ErrorCode keeps users whose move failed with this code.
 	ErrorCode migration.ErrorCode
+	// DryRun, for a group's list, keeps the members whose last dry run
+	// came out so (pass, warn or fail).
+	DryRun migration.CheckStatus
 	// Search keeps users whose UPN or SIP address starts with it, or each
 	// of whose words starts a word of their display name.
 	Search string
@@ -58,6 +61,9 @@ type UserRow struct {
 	// SupersededBy, in a wave's list, names the later wave of the group
 	// that stands in for the user's move in this one.
 	SupersededBy string
+	// DryRun, in a group's list, is how the member's last dry run came out
+	// ("" if none ran).
+	DryRun migration.CheckStatus
 }
 
 // UserList reads a page of the users f chooses, in import order.
@@ -78,11 +84,12 @@ func (q *Queries) UserList(ctx context.Context, f UserFilter) ([]UserRow, error)
 		})
 	}
 	rows, err := q.gen.GroupUsers(ctx, dbsqlc.GroupUsersParams{GroupID: f.GroupID, After: f.After, WaveID: f.InWave,
-		ErrorCode: string(f.ErrorCode), Pattern: pattern, Words: words, States: states, MaxUsers: f.Limit})
+		ErrorCode: string(f.ErrorCode), DryRun: string(f.DryRun), Pattern: pattern, Words: words, States: states, MaxUsers: f.Limit})
 	return mapRows(rows, err, func(r dbsqlc.GroupUsersRow) UserRow {
 		u := UserRow{MemberID: r.MemberID, Position: r.Position, UPN: r.UPN, SIP: r.SIP, DisplayName: r.DisplayName,
 			State: migration.MoveState(r.State), Attempts: r.Attempts, MaxAttempts: r.MaxAttempts,
-			ErrorCode: migration.ErrorCode(r.ErrorCode), ErrorMessage: r.ErrorMessage, UpdatedAt: r.UpdatedAt, Elsewhere: r.StandingGroup}
+			ErrorCode: migration.ErrorCode(r.ErrorCode), ErrorMessage: r.ErrorMessage, UpdatedAt: r.UpdatedAt, Elsewhere: r.StandingGroup,
+			DryRun: migration.CheckStatus(r.DryRun)}
 		if r.MoveID != nil {
 			u.MoveID, u.WaveID, u.WaveName = *r.MoveID, *r.WaveID, *r.WaveName
 		}
@@ -128,4 +135,33 @@ func searchTerms(text string) (pattern, words string) {
 		terms = append(terms, "'"+w+"':*")
 	}
 	return pattern, strings.Join(terms, " & ")
+}
+
+// NamedMember is a member of a group named in a request, with the wave of
+// their move in the group ("" for none).
+type NamedMember struct {
+	ID          int64
+	UPN, SIP    string
+	DisplayName string
+	LeftOut     bool
+	WaveName    string
+}
+
+// GroupMembersOf returns the members of a group with these UPNs or SIP
+// addresses (with or without "sip:").
+func (q *Queries) GroupMembersOf(ctx context.Context, groupID int64, identities []string) ([]NamedMember, error) {
+	ids := make([]string, len(identities))
+	for i, id := range identities {
+		ids[i] = NormalizeIdentity(id)
+	}
+	rows, err := q.gen.GroupMembersOf(ctx, dbsqlc.GroupMembersOfParams{GroupID: groupID, Identities: ids})
+	return mapRows(rows, err, func(r dbsqlc.GroupMembersOfRow) NamedMember {
+		return NamedMember{ID: r.ID, UPN: r.UPN, SIP: r.SIP, DisplayName: r.DisplayName, LeftOut: r.LeftOut, WaveName: r.WaveName}
+	})
+}
+
+// GroupMembersLeaveOut leaves members of a group in no wave out of the plan
+// (leftOut), or puts them back, and returns those it changed.
+func (q *Queries) GroupMembersLeaveOut(ctx context.Context, groupID int64, memberIDs []int64, leftOut bool) ([]int64, error) {
+	return q.gen.GroupMembersLeaveOut(ctx, dbsqlc.GroupMembersLeaveOutParams{GroupID: groupID, MemberIDs: memberIDs, LeftOut: leftOut})
 }

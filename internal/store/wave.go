@@ -150,13 +150,10 @@ type GroupCount struct {
 	Elsewhere int
 }
 
-// GroupCount counts the members of a group, each once, by where they stand.
-// unplanned is how many members are in no wave (migration.Group.Unplanned).
-func (q *Queries) GroupCount(ctx context.Context, groupID int64, unplanned int) (GroupCount, error) {
-	c := GroupCount{Counts: map[migration.MoveState]int{}}
-	if unplanned > 0 {
-		c.Counts[migration.StateUnplanned] = unplanned
-	}
+// GroupCount counts the members of g, each once, by where they stand.
+func (q *Queries) GroupCount(ctx context.Context, g migration.Group) (GroupCount, error) {
+	groupID := g.ID
+	c := GroupCount{Counts: map[migration.MoveState]int{migration.StateUnplanned: g.Unplanned, migration.StateLeftOut: g.LeftOut}}
 	rows, err := q.gen.GroupTally(ctx, groupID)
 	if err != nil {
 		return c, err

@@ -49,21 +49,25 @@ LIMIT @max_users::int;
 -- GroupUsers reads a page of a group's members, in import order after
 -- position after, each with their move in the group that no later one
 -- supersedes (none for a member in no wave) and, for a member whose UPN is
--- in another group too, where they stand across every group. Filters (each
--- off when empty or 0): the state of where they stand, the wave of their
--- move, its error code, and the search.
+-- in another group too, where they stand across every group ('left_out' for
+-- a member in no wave a lead left out of the plan), with their last dry
+-- run's outcome. Filters (each off when empty or 0): the state of where they
+-- stand, the wave of their move, its error code, the dry run's outcome, and
+-- the search.
 -- name: GroupUsers :many
 SELECT u.member_id, u.position, u.upn, u.sip, u.display_name, u.move_id, u.wave_id, u.wave_name, u.state,
-       u.attempts, u.max_attempts, u.error_code, u.error_message, u.updated_at, u.standing_group
+       u.attempts, u.max_attempts, u.error_code, u.error_message, u.updated_at, u.standing_group, u.dry_run
 FROM (
     SELECT gm.id AS member_id, gm.position, gm.upn, gm.sip, gm.display_name,
            m.id AS move_id, m.wave_id, w.name AS wave_name,
-           coalesce(st.state, m.state, 'unplanned')::text AS state, coalesce(m.attempts, 0)::int AS attempts,
+           coalesce(st.state, m.state, CASE WHEN gm.left_out THEN 'left_out' ELSE 'unplanned' END)::text AS state,
+           coalesce(m.attempts, 0)::int AS attempts, coalesce(pf.status, '')::text AS dry_run,
            coalesce(w.max_attempts, 0)::int AS max_attempts, coalesce(m.error_code, '')::text AS error_code,
            coalesce(m.error_message, '')::text AS error_message, m.updated_at, coalesce(st.group_name, '')::text AS standing_group
     FROM group_members gm
     LEFT JOIN moves m ON m.member_id = gm.id AND m.superseded_by IS NULL
     LEFT JOIN waves w ON w.id = m.wave_id
+    LEFT JOIN preflight_results pf ON pf.member_id = gm.id
     LEFT JOIN LATERAL (
         SELECT sm.state, g.name AS group_name
         FROM moves sm JOIN waves sw ON sw.id = sm.wave_id JOIN pilot_groups g ON g.id = sw.group_id
@@ -72,6 +76,7 @@ FROM (
     WHERE gm.group_id = @group_id AND gm.position > @after::int
       AND (@wave_id::bigint = 0 OR m.wave_id = @wave_id)
       AND (@error_code::text = '' OR m.error_code = @error_code)
+      AND (@dry_run::text = '' OR pf.status = @dry_run)
       AND ((@pattern::text = '' AND @words::text = '')
            OR (@pattern <> '' AND (gm.upn LIKE @pattern OR gm.sip LIKE @pattern))
            OR (@words <> '' AND to_tsvector('simple', gm.display_name) @@ to_tsquery('simple', @words)))
@@ -100,3 +105,20 @@ WHERE m.wave_id = @wave_id AND gm.position > @after::int
        OR (@words <> '' AND to_tsvector('simple', gm.display_name) @@ to_tsquery('simple', @words)))
 ORDER BY gm.position
 LIMIT @max_users::int;
+
+-- GroupMembersLeaveOut leaves members of a group in no wave out of the plan
+-- (left_out true), or puts them back (false), and returns those it changed.
+-- name: GroupMembersLeaveOut :many
+UPDATE group_members gm SET left_out = @left_out
+WHERE gm.group_id = @group_id AND gm.id = ANY(@member_ids::bigint[]) AND gm.left_out <> @left_out
+  AND NOT EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id)
+RETURNING gm.id;
+
+-- GroupMembersOf reads the members of a group with these UPNs or SIP
+-- addresses, with the wave of their move in the group if any.
+-- name: GroupMembersOf :many
+SELECT gm.id, gm.upn, gm.sip, gm.display_name, gm.left_out, coalesce(w.name, '')::text AS wave_name
+FROM group_members gm
+LEFT JOIN moves m ON m.member_id = gm.id AND m.superseded_by IS NULL
+LEFT JOIN waves w ON w.id = m.wave_id
+WHERE gm.group_id = @group_id AND (gm.upn = ANY(@identities::text[]) OR gm.sip = ANY(@identities::text[]));

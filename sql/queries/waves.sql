@@ -47,16 +47,18 @@ GROUP BY 1;
 -- group too, the state of their move in this group ('unplanned' if none)
 -- and where they stand across every group (cutover_standing).
 -- name: GroupShared :many
-SELECT coalesce(mine.state, 'unplanned')::text AS in_group, coalesce(st.state, mine.state, 'unplanned')::text AS standing
+SELECT coalesce(mine.state, CASE WHEN gm.left_out THEN 'left_out' ELSE 'unplanned' END)::text AS in_group,
+       coalesce(st.state, mine.state, CASE WHEN gm.left_out THEN 'left_out' ELSE 'unplanned' END)::text AS standing
 FROM group_members gm
 LEFT JOIN LATERAL (SELECT m.state FROM moves m WHERE m.member_id = gm.id AND m.superseded_by IS NULL) mine ON true
 LEFT JOIN LATERAL cutover_standing(gm.upn) st ON true
 WHERE gm.group_id = @group_id AND gm.shared;
 
--- WaveMembersUnplanned counts the members of a group not yet in a wave.
+-- WaveMembersUnplanned counts the members of a group not yet in a wave,
+-- and not left out of the plan.
 -- name: WaveMembersUnplanned :one
 SELECT count(*)::int FROM group_members gm
-WHERE gm.group_id = @group_id AND NOT EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id);
+WHERE gm.group_id = @group_id AND NOT gm.left_out AND NOT EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id);
 
 -- GroupUsersBusy names up to max_users members of a group, not yet in a
 -- wave, that have an active move (in another group's wave).
@@ -64,7 +66,7 @@ WHERE gm.group_id = @group_id AND NOT EXISTS (SELECT 1 FROM moves m WHERE m.memb
 SELECT m.upn, gm.display_name, m.state AS busy_state, w.name AS busy_wave, w.state AS busy_wave_state, g.name AS busy_group
 FROM moves m JOIN waves w ON w.id = m.wave_id JOIN pilot_groups g ON g.id = w.group_id
 JOIN group_members gm ON gm.upn = m.upn AND gm.group_id = @group_id
-WHERE cutover_move_active(m.state) AND NOT EXISTS (SELECT 1 FROM moves p WHERE p.member_id = gm.id)
+WHERE cutover_move_active(m.state) AND NOT gm.left_out AND NOT EXISTS (SELECT 1 FROM moves p WHERE p.member_id = gm.id)
 ORDER BY m.upn LIMIT @max_users::int;
 
 -- MovesPlanGroup plans a group's members not yet in a wave into the waves
@@ -86,7 +88,7 @@ WITH b AS (
 ), u AS (
     SELECT gm.id, gm.upn, gm.sip, row_number() OVER (ORDER BY gm.position) AS n
     FROM group_members gm
-    WHERE gm.group_id = @group_id AND NOT EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id)
+    WHERE gm.group_id = @group_id AND NOT gm.left_out AND NOT EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id)
 )
 INSERT INTO moves (wave_id, member_id, upn, sip, planned_by)
 SELECT b.wave_id, u.id, u.upn, u.sip, b.id

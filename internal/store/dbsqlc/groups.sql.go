@@ -13,7 +13,7 @@ import (
 )
 
 const groupGet = `-- name: GroupGet :one
-SELECT id, name, source, created_by, created_at, members, unplanned FROM group_details WHERE id = $1
+SELECT id, name, source, created_by, created_at, members, unplanned, left_out FROM group_details WHERE id = $1
 `
 
 func (q *Queries) GroupGet(ctx context.Context, id int64) (GroupDetail, error) {
@@ -27,6 +27,7 @@ func (q *Queries) GroupGet(ctx context.Context, id int64) (GroupDetail, error) {
 		&i.CreatedAt,
 		&i.Members,
 		&i.Unplanned,
+		&i.LeftOut,
 	)
 	return i, err
 }
@@ -105,7 +106,7 @@ func (q *Queries) GroupInsert(ctx context.Context, arg GroupInsertParams) (int64
 }
 
 const groupList = `-- name: GroupList :many
-SELECT id, name, source, created_by, created_at, members, unplanned FROM group_details ORDER BY id DESC
+SELECT id, name, source, created_by, created_at, members, unplanned, left_out FROM group_details ORDER BY id DESC
 `
 
 func (q *Queries) GroupList(ctx context.Context) ([]GroupDetail, error) {
@@ -125,6 +126,7 @@ func (q *Queries) GroupList(ctx context.Context) ([]GroupDetail, error) {
 			&i.CreatedAt,
 			&i.Members,
 			&i.Unplanned,
+			&i.LeftOut,
 		); err != nil {
 			return nil, err
 		}

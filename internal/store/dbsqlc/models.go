@@ -27,6 +27,7 @@ type GroupDetail struct {
 	CreatedAt time.Time
 	Members   int
 	Unplanned int
+	LeftOut   int
 }
 
 type MoveDetail struct {

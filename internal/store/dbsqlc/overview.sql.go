@@ -14,7 +14,7 @@ const deploymentTally = `-- name: DeploymentTally :many
 
 SELECT s.state, count(*)::int AS users
 FROM (
-    SELECT coalesce(m.state, 'unplanned')::text AS state
+    SELECT coalesce(m.state, CASE WHEN gm.left_out THEN 'left_out' ELSE 'unplanned' END)::text AS state
     FROM group_members gm LEFT JOIN moves m ON m.member_id = gm.id AND m.superseded_by IS NULL
     WHERE NOT gm.shared
     UNION ALL

@@ -10,18 +10,106 @@ import (
 	"time"
 )
 
+const groupMembersLeaveOut = `-- name: GroupMembersLeaveOut :many
+UPDATE group_members gm SET left_out = $1
+WHERE gm.group_id = $2 AND gm.id = ANY($3::bigint[]) AND gm.left_out <> $1
+  AND NOT EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id)
+RETURNING gm.id
+`
+
+type GroupMembersLeaveOutParams struct {
+	LeftOut   bool
+	GroupID   int64
+	MemberIDs []int64
+}
+
+// GroupMembersLeaveOut leaves members of a group in no wave out of the plan
+// (left_out true), or puts them back (false), and returns those it changed.
+func (q *Queries) GroupMembersLeaveOut(ctx context.Context, arg GroupMembersLeaveOutParams) ([]int64, error) {
+	rows, err := q.db.Query(ctx, groupMembersLeaveOut, arg.LeftOut, arg.GroupID, arg.MemberIDs)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const groupMembersOf = `-- name: GroupMembersOf :many
+SELECT gm.id, gm.upn, gm.sip, gm.display_name, gm.left_out, coalesce(w.name, '')::text AS wave_name
+FROM group_members gm
+LEFT JOIN moves m ON m.member_id = gm.id AND m.superseded_by IS NULL
+LEFT JOIN waves w ON w.id = m.wave_id
+WHERE gm.group_id = $1 AND (gm.upn = ANY($2::text[]) OR gm.sip = ANY($2::text[]))
+`
+
+type GroupMembersOfParams struct {
+	GroupID    int64
+	Identities []string
+}
+
+type GroupMembersOfRow struct {
+	ID          int64
+	UPN         string
+	SIP         string
+	DisplayName string
+	LeftOut     bool
+	WaveName    string
+}
+
+// GroupMembersOf reads the members of a group with these UPNs or SIP
+// addresses, with the wave of their move in the group if any.
+func (q *Queries) GroupMembersOf(ctx context.Context, arg GroupMembersOfParams) ([]GroupMembersOfRow, error) {
+	rows, err := q.db.Query(ctx, groupMembersOf, arg.GroupID, arg.Identities)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []GroupMembersOfRow
+	for rows.Next() {
+		var i GroupMembersOfRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.UPN,
+			&i.SIP,
+			&i.DisplayName,
+			&i.LeftOut,
+			&i.WaveName,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const groupUsers = `-- name: GroupUsers :many
 SELECT u.member_id, u.position, u.upn, u.sip, u.display_name, u.move_id, u.wave_id, u.wave_name, u.state,
-       u.attempts, u.max_attempts, u.error_code, u.error_message, u.updated_at, u.standing_group
+       u.attempts, u.max_attempts, u.error_code, u.error_message, u.updated_at, u.standing_group, u.dry_run
 FROM (
     SELECT gm.id AS member_id, gm.position, gm.upn, gm.sip, gm.display_name,
            m.id AS move_id, m.wave_id, w.name AS wave_name,
-           coalesce(st.state, m.state, 'unplanned')::text AS state, coalesce(m.attempts, 0)::int AS attempts,
+           coalesce(st.state, m.state, CASE WHEN gm.left_out THEN 'left_out' ELSE 'unplanned' END)::text AS state,
+           coalesce(m.attempts, 0)::int AS attempts, coalesce(pf.status, '')::text AS dry_run,
            coalesce(w.max_attempts, 0)::int AS max_attempts, coalesce(m.error_code, '')::text AS error_code,
            coalesce(m.error_message, '')::text AS error_message, m.updated_at, coalesce(st.group_name, '')::text AS standing_group
     FROM group_members gm
     LEFT JOIN moves m ON m.member_id = gm.id AND m.superseded_by IS NULL
     LEFT JOIN waves w ON w.id = m.wave_id
+    LEFT JOIN preflight_results pf ON pf.member_id = gm.id
     LEFT JOIN LATERAL (
         SELECT sm.state, g.name AS group_name
         FROM moves sm JOIN waves sw ON sw.id = sm.wave_id JOIN pilot_groups g ON g.id = sw.group_id
@@ -30,13 +118,14 @@ FROM (
     WHERE gm.group_id = $1 AND gm.position > $2::int
       AND ($3::bigint = 0 OR m.wave_id = $3)
       AND ($4::text = '' OR m.error_code = $4)
-      AND (($5::text = '' AND $6::text = '')
-           OR ($5 <> '' AND (gm.upn LIKE $5 OR gm.sip LIKE $5))
-           OR ($6 <> '' AND to_tsvector('simple', gm.display_name) @@ to_tsquery('simple', $6)))
+      AND ($5::text = '' OR pf.status = $5)
+      AND (($6::text = '' AND $7::text = '')
+           OR ($6 <> '' AND (gm.upn LIKE $6 OR gm.sip LIKE $6))
+           OR ($7 <> '' AND to_tsvector('simple', gm.display_name) @@ to_tsquery('simple', $7)))
 ) u
-WHERE coalesce(cardinality($7::text[]), 0) = 0 OR u.state = ANY($7)
+WHERE coalesce(cardinality($8::text[]), 0) = 0 OR u.state = ANY($8)
 ORDER BY u.position
-LIMIT $8::int
+LIMIT $9::int
 `
 
 type GroupUsersParams struct {
@@ -44,6 +133,7 @@ type GroupUsersParams struct {
 	After     int
 	WaveID    int64
 	ErrorCode string
+	DryRun    string
 	Pattern   string
 	Words     string
 	States    []string
@@ -66,20 +156,24 @@ type GroupUsersRow struct {
 	ErrorMessage  string
 	UpdatedAt     *time.Time
 	StandingGroup string
+	DryRun        string
 }
 
 // GroupUsers reads a page of a group's members, in import order after
 // position after, each with their move in the group that no later one
 // supersedes (none for a member in no wave) and, for a member whose UPN is
-// in another group too, where they stand across every group. Filters (each
-// off when empty or 0): the state of where they stand, the wave of their
-// move, its error code, and the search.
+// in another group too, where they stand across every group ('left_out' for
+// a member in no wave a lead left out of the plan), with their last dry
+// run's outcome. Filters (each off when empty or 0): the state of where they
+// stand, the wave of their move, its error code, the dry run's outcome, and
+// the search.
 func (q *Queries) GroupUsers(ctx context.Context, arg GroupUsersParams) ([]GroupUsersRow, error) {
 	rows, err := q.db.Query(ctx, groupUsers,
 		arg.GroupID,
 		arg.After,
 		arg.WaveID,
 		arg.ErrorCode,
+		arg.DryRun,
 		arg.Pattern,
 		arg.Words,
 		arg.States,
@@ -108,6 +202,7 @@ func (q *Queries) GroupUsers(ctx context.Context, arg GroupUsersParams) ([]Group
 			&i.ErrorMessage,
 			&i.UpdatedAt,
 			&i.StandingGroup,
+			&i.DryRun,
 		); err != nil {
 			return nil, err
 		}

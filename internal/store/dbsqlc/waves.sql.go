@@ -11,7 +11,8 @@ import (
 )
 
 const groupShared = `-- name: GroupShared :many
-SELECT coalesce(mine.state, 'unplanned')::text AS in_group, coalesce(st.state, mine.state, 'unplanned')::text AS standing
+SELECT coalesce(mine.state, CASE WHEN gm.left_out THEN 'left_out' ELSE 'unplanned' END)::text AS in_group,
+       coalesce(st.state, mine.state, CASE WHEN gm.left_out THEN 'left_out' ELSE 'unplanned' END)::text AS standing
 FROM group_members gm
 LEFT JOIN LATERAL (SELECT m.state FROM moves m WHERE m.member_id = gm.id AND m.superseded_by IS NULL) mine ON true
 LEFT JOIN LATERAL cutover_standing(gm.upn) st ON true
@@ -87,7 +88,7 @@ const groupUsersBusy = `-- name: GroupUsersBusy :many
 SELECT m.upn, gm.display_name, m.state AS busy_state, w.name AS busy_wave, w.state AS busy_wave_state, g.name AS busy_group
 FROM moves m JOIN waves w ON w.id = m.wave_id JOIN pilot_groups g ON g.id = w.group_id
 JOIN group_members gm ON gm.upn = m.upn AND gm.group_id = $1
-WHERE cutover_move_active(m.state) AND NOT EXISTS (SELECT 1 FROM moves p WHERE p.member_id = gm.id)
+WHERE cutover_move_active(m.state) AND NOT gm.left_out AND NOT EXISTS (SELECT 1 FROM moves p WHERE p.member_id = gm.id)
 ORDER BY m.upn LIMIT $2::int
 `
 
@@ -184,7 +185,7 @@ WITH b AS (
 ), u AS (
     SELECT gm.id, gm.upn, gm.sip, row_number() OVER (ORDER BY gm.position) AS n
     FROM group_members gm
-    WHERE gm.group_id = $4 AND NOT EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id)
+    WHERE gm.group_id = $4 AND NOT gm.left_out AND NOT EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id)
 )
 INSERT INTO moves (wave_id, member_id, upn, sip, planned_by)
 SELECT b.wave_id, u.id, u.upn, u.sip, b.id
@@ -439,10 +440,11 @@ func (q *Queries) WaveLock(ctx context.Context, id int64) (Wave, error) {
 
 const waveMembersUnplanned = `-- name: WaveMembersUnplanned :one
 SELECT count(*)::int FROM group_members gm
-WHERE gm.group_id = $1 AND NOT EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id)
+WHERE gm.group_id = $1 AND NOT gm.left_out AND NOT EXISTS (SELECT 1 FROM moves m WHERE m.member_id = gm.id)
 `
 
-// WaveMembersUnplanned counts the members of a group not yet in a wave.
+// WaveMembersUnplanned counts the members of a group not yet in a wave,
+// and not left out of the plan.
 func (q *Queries) WaveMembersUnplanned(ctx context.Context, groupID int64) (int, error) {
 	row := q.db.QueryRow(ctx, waveMembersUnplanned, groupID)
 	var column_1 int

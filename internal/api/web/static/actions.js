@@ -177,6 +177,9 @@
       var save = form.querySelector("[data-save]");
       if (save) { save.hidden = false; }
     },
+    // A dry run's outcome: the counts, by error code with the fix, the
+    // first users concerned, and the list of them all (where they can be
+    // left out of the plan, or downloaded).
     "preflight": function (form, r) {
       var nodes = [el("p", "Dry run: " + r.passed + " pass, " + r.warned + " with warnings, " + r.failed + " would fail. Nothing was moved.")];
       var ul = el("ul");
@@ -184,16 +187,24 @@
         ul.appendChild(el("li", c.code + ": " + c.count + " users. " + (c.explanation || "") + (c.fix ? " Fix: " + c.fix : "")));
       });
       if (ul.childNodes.length) { nodes.push(ul); }
-      var users = (r.users || []).slice(0, 50);
+      var users = (r.users || []).slice(0, 10);
       if (users.length) {
         var ul2 = el("ul");
         users.forEach(function (u) {
           var fails = (u.checks || []).filter(function (c) { return c.status !== "pass"; }).map(function (c) { return c.name + ": " + c.evidence + (c.fix ? " Fix: " + c.fix : ""); });
           ul2.appendChild(el("li", u.upn + " (" + u.status + "): " + fails.join("; ")));
         });
-        nodes.push(el("p", "The users concerned (first 50):"), ul2);
+        nodes.push(el("p", "The first " + users.length + " of them:"), ul2);
       }
-      show(form, "ok", nodes);
+      var list = form.dataset.users;
+      [["fail", r.failed, " who would fail"], ["warn", r.warned, " with warnings"]].forEach(function (k) {
+        if (!list || !k[1]) { return; }
+        var p = el("p"), a = el("a", "List the " + k[1] + (k[1] === 1 ? " user" : " users") + k[2]);
+        a.href = list + "?dry=" + k[0];
+        p.append(a, " — to leave them out of the plan, or download them.");
+        nodes.push(p);
+      });
+      show(form, r.failed ? "warn" : "ok", nodes);
     },
     "token-secret": function (form, t) {
       var code = el("code", t.secret);
