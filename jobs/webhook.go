@@ -121,9 +121,7 @@ func notify(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], ev sto
 // itself.
 func payload(format string, n Notification) ([]byte, error) {
 	title := fmt.Sprintf("%s of %s: %s", n.Wave.Name, n.Wave.Group, strings.ReplaceAll(n.Event, "wave.", ""))
-	counts := fmt.Sprintf("%d of %d done (%.1f%%): %d moved, %d skipped, %d failed, %d cancelled",
-		n.Progress.Done, n.Progress.Total, n.Progress.Percent, n.Progress.Counts[migration.MoveStateMoved],
-		n.Progress.Counts[migration.MoveStateSkipped], n.Progress.Counts[migration.MoveStateFailed], n.Progress.Counts[migration.MoveStateCancelled])
+	counts := migration.TallyOf(n.Progress.Counts).Headline() // each user once, by outcome: what a person reads
 	switch format {
 	case store.WebhookSlack:
 		text := fmt.Sprintf("*cutover: %s*\n%s\n%s", title, n.Message, counts)

@@ -19,7 +19,8 @@ func TestPayloadFormats(t *testing.T) {
 	t.Parallel()
 	n := Notification{Event: "wave.halted", Message: "halted: 3 of 10 failed", Link: "https://cutover.contoso.com/ui/waves/7",
 		Wave:     NotificationWave{ID: 7, Name: "Wave 2", Group: "Pilot", State: migration.WaveStateHalted, Reason: "failure threshold crossed"},
-		Progress: migration.Progress{Total: 10, Done: 4, Percent: 40, Counts: map[migration.MoveState]int{migration.MoveStateFailed: 3, migration.MoveStateMoved: 1}}}
+		Progress: migration.Progress{Total: 10, Done: 4, Percent: 40, Counts: map[migration.MoveState]int{migration.MoveStateFailed: 3,
+			migration.MoveStateMoved: 1, migration.MoveStatePending: 6}}}
 
 	tests := []struct {
 		format string
@@ -48,7 +49,7 @@ func TestPayloadFormats(t *testing.T) {
 		}},
 		{store.WebhookSlack, func(t *testing.T, body map[string]any) {
 			assert.Contains(t, body["text"], "<https://cutover.contoso.com/ui/waves/7|Open the wave>")
-			assert.Contains(t, body["text"], "4 of 10 done")
+			assert.Contains(t, body["text"], "1 of 10 users moved to Teams, 3 failed; 6 still to move.", "a failure is not counted as done")
 		}},
 		{store.WebhookJSON, func(t *testing.T, body map[string]any) {
 			assert.Equal(t, "wave.halted", body["event"])

@@ -192,9 +192,10 @@ func (s *Server) guard(rt Route) http.Handler {
 		}
 		info := &auditInfo{}
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		rt.handler(rec, r.WithContext(context.WithValue(ctx, auditKey{}, info)))
+		r = r.WithContext(context.WithValue(ctx, auditKey{}, info))
+		rt.handler(rec, r)
 		if !info.recorded || rec.status >= 400 {
-			s.audit(r.WithContext(ctx), p.Actor(), rec.status, info.err)
+			s.audit(r, p.Actor(), rec.status, info.err)
 		}
 	})
 }

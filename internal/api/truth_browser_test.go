@@ -386,7 +386,7 @@ func TestBrowserFindAndRetryChosen(t *testing.T) {
 	// The group's list, searched by a surname.
 	var groupRows []string
 	step(t, ctx, "the group's users", chromedp.Navigate(fmt.Sprintf("%s/ui/groups/%d/users?q=knuth", b.srv.URL, g.ID)), chromedp.WaitVisible(`#users`, chromedp.ByID),
-		chromedp.Evaluate(`[...document.querySelectorAll('#users tbody tr td:first-child .muted')].map(e => e.textContent)`, &groupRows))
+		chromedp.Evaluate(`[...document.querySelectorAll('#users tbody td[data-label="User"] .muted')].map(e => e.textContent)`, &groupRows))
 	require.Equal(t, []string{"donald.knuth@contoso.com"}, groupRows)
 	browsertest.AssertAccessible(t, ctx, "a group's users, searched")
 	phoneCheck(t, ctx, "a group's users")

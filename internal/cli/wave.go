@@ -195,7 +195,7 @@ func printWave(ctx context.Context, w io.Writer, svc *app.Service, wave migratio
 	}
 	fmt.Fprintf(tw, "State:\t%s\n", state)
 	fmt.Fprintf(tw, "Starts:\t%s\n", wave.StartAt.Format(time.RFC3339))
-	fmt.Fprintf(tw, "Progress:\t%d of %d done (%.1f%%), %d in flight, %d failed\n", pr.Done, pr.Total, pr.Percent, pr.InFlight, pr.Counts[migration.MoveStateFailed])
+	fmt.Fprintf(tw, "Progress:\t%s %d in flight now.\n", pr.Says, pr.InFlight)
 	fmt.Fprintf(tw, "In flight at most:\t%d now (concurrency %d)\n", wave.ConcurrencyLimit, wave.Concurrency)
 	if wave.Threshold.Set() {
 		fmt.Fprintf(tw, "Halts at:\t%s\n", thresholdText(wave.Threshold, wave.RollbackOnHalt))
