@@ -84,6 +84,13 @@ type sessionsAnswer struct {
 type planPreviewAnswer struct {
 	Preview bool             `json:"preview"`
 	Waves   []migration.Wave `json:"waves"`
+	// EndsAround is when the last wave is expected to end, at the pace of
+	// the last week's moves (PaceSeconds, the median of PaceMoves); absent
+	// while no move has ended.
+	EndsAround  *time.Time  `json:"ends_around,omitempty"`
+	WaveEnds    []time.Time `json:"wave_ends,omitempty"`
+	PaceSeconds float64     `json:"pace_seconds,omitempty"`
+	PaceMoves   int         `json:"pace_moves,omitempty"`
 }
 
 // entraGroupsAnswer lists the Entra ID groups whose name starts with what a

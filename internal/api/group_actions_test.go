@@ -182,3 +182,37 @@ func TestLeaveOutOfThePlan(t *testing.T) {
 	require.Equal(t, 1, gv.Unplanned)
 	require.Equal(t, 1, gv.LeftOut)
 }
+
+// TestPlanPreviewEnds: a plan's times written without a zone are in the
+// zone it names, and its preview says when its waves end at the pace of
+// the moves already made (not before any move has ended).
+func TestPlanPreviewEnds(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	g := b.createGroup(t, "Pilot: Pace", users(4, "pace."))
+	type preview struct {
+		Waves []struct {
+			StartAt time.Time `json:"start_at"`
+		} `json:"waves"`
+		EndsAround  *time.Time `json:"ends_around"`
+		PaceSeconds float64    `json:"pace_seconds"`
+		PaceMoves   int        `json:"pace_moves"`
+	}
+	req := map[string]any{"preview": true, "start_time_zone": "America/New_York",
+		"waves": []map[string]any{{"size": 4, "start_at": "2030-12-07 22:00", "concurrency": 2}}}
+	before := decode[preview](t, b.plan(t, g.ID, req), http.StatusOK)
+	require.Equal(t, "2030-12-08T03:00:00Z", before.Waves[0].StartAt.UTC().Format(time.RFC3339), "22:00 in New York")
+	require.Nil(t, before.EndsAround, "no move has ended: nothing estimated")
+
+	done := b.createGroup(t, "Pilot: Done", users(2, "done."))
+	b.waitState(t, b.planNow(t, done.ID, "wave 1", 2).ID, "completed")
+	after := decode[preview](t, b.plan(t, g.ID, req), http.StatusOK)
+	require.NotNil(t, after.EndsAround)
+	require.Equal(t, 2, after.PaceMoves)
+	require.True(t, after.EndsAround.After(after.Waves[0].StartAt), "ends after it starts")
+	require.LessOrEqual(t, after.EndsAround.Sub(after.Waves[0].StartAt), time.Duration(2*after.PaceSeconds*float64(time.Second))+time.Second,
+		"4 users, 2 at once: two moves' time")
+
+	apiErr(t, b.plan(t, g.ID, map[string]any{"preview": true, "start_time_zone": "Mars/Olympus", "shorthand": "canary 1, then waves of 1 every 1h, starting now"}),
+		http.StatusUnprocessableEntity, "invalid_plan")
+}

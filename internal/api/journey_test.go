@@ -258,6 +258,7 @@ func TestBrowserLeadJourney(t *testing.T) {
 	)
 	require.Contains(t, preview, "Preview: 3 waves, 200 users")
 	require.Contains(t, preview, "canary")
+	require.Contains(t, preview, "No move has ended in the last week, so when the waves end is not estimated yet.")
 	shot("plan-preview")
 	check("plan preview")
 	groups, err = app.New(b.pool, nil).Groups(context.Background())

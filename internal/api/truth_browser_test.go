@@ -453,6 +453,15 @@ func TestRefusalsInWords(t *testing.T) {
 		{"a wave's chosen users who are not in it", func() response {
 			return b.postJSON(t, fmt.Sprintf("/api/v1/waves/%d/users/retry", sw.ID), map[string]any{"users": []string{"nobody@contoso.com"}})
 		}, http.StatusUnprocessableEntity, "invalid_users", []string{"nobody@contoso.com is not in wave 2"}},
+		{"a SIP address twice in a list", func() response {
+			return b.postJSON(t, "/api/v1/groups", map[string]any{"name": "Twice SIP", "members": []member{{UPN: "s1@contoso.com", SIP: "same@contoso.com"}, {UPN: "s2@contoso.com", SIP: "same@contoso.com"}}})
+		}, http.StatusUnprocessableEntity, "", []string{"same@contoso.com"}},
+		{"a token's name in use", func() response {
+			admin := *b
+			admin.token = newToken(t, b.pool, "admin")
+			admin.postJSON(t, "/api/v1/tokens", map[string]any{"name": "nightly", "role": "lead"})
+			return admin.postJSON(t, "/api/v1/tokens", map[string]any{"name": "nightly", "role": "lead"})
+		}, http.StatusConflict, "token_exists", []string{`a token named "nightly" is in use already`}},
 		{"a webhook's name in use", func() response {
 			hook := map[string]any{"name": "Migration channel", "url": "https://contoso.webhook.office.com/workflows/1"}
 			b.postJSON(t, "/api/v1/webhooks", hook)

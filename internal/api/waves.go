@@ -24,6 +24,9 @@ type planRequest struct {
 	Concurrency int           `json:"concurrency"`
 	// Preview answers the waves the plan would make, and keeps nothing.
 	Preview bool `json:"preview"`
+	// StartTimeZone is the time zone (IANA) of the start times written
+	// without one ("at 2026-12-07 22:00"). Defaults to UTC.
+	StartTimeZone string `json:"start_time_zone"`
 	migration.Controls
 }
 
@@ -39,11 +42,18 @@ type waveRequest struct {
 // specs reads a plan request into the function that makes its
 // waves once the number of users left to plan is known.
 func (req planRequest) specs(now time.Time) (func(unplanned, next int) ([]migration.WaveSpec, error), error) {
+	loc := time.UTC
+	if req.StartTimeZone != "" {
+		var err error
+		if loc, err = time.LoadLocation(req.StartTimeZone); err != nil || req.StartTimeZone == "Local" {
+			return nil, migration.Invalid(migration.CodeInvalidPlan, "start_time_zone", "%q is not a time zone like Europe/London or UTC", req.StartTimeZone)
+		}
+	}
 	switch {
 	case req.Shorthand != "" && len(req.Waves) > 0:
 		return nil, migration.Invalid(migration.CodeInvalidPlan, "waves", "give either waves or shorthand, not both")
 	case req.Shorthand != "":
-		sh, err := migration.ParseShorthand(req.Shorthand, now)
+		sh, err := migration.ParseShorthandIn(req.Shorthand, now, loc)
 		if err != nil {
 			return nil, err
 		}
@@ -76,9 +86,9 @@ func (req planRequest) specs(now time.Time) (func(unplanned, next int) ([]migrat
 			if w.StartAt == "now" {
 				specs[i].StartAt = now
 			} else if w.StartAt != "" {
-				t, err := time.Parse(time.RFC3339, w.StartAt)
-				if err != nil {
-					return nil, migration.Invalid(migration.CodeInvalidPlan, fmt.Sprintf("waves[%d].start_at", i), "%q is not an RFC 3339 time like 2026-11-23T22:00:00Z (or \"now\")", w.StartAt)
+				t, ok := migration.ParseTimeIn(w.StartAt, loc)
+				if !ok {
+					return nil, migration.Invalid(migration.CodeInvalidPlan, fmt.Sprintf("waves[%d].start_at", i), "%q is not an RFC 3339 time like 2026-11-23T22:00:00Z (or \"now\", or 2026-11-23 22:00 in start_time_zone)", w.StartAt)
 				}
 				specs[i].StartAt = t
 			}
@@ -113,7 +123,16 @@ func (s *Server) groupPlan(w http.ResponseWriter, r *http.Request) {
 			s.error(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, planPreviewAnswer{Preview: true, Waves: waves})
+		a := planPreviewAnswer{Preview: true, Waves: waves}
+		end, err := s.app.PlanEnds(r.Context(), waves)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		if end.Moves > 0 {
+			a.EndsAround, a.WaveEnds, a.PaceSeconds, a.PaceMoves = &end.Last, end.Ends, end.Pace.Seconds(), end.Moves
+		}
+		writeJSON(w, http.StatusOK, a)
 		return
 	}
 	waves, err := s.app.PlanSaid(r.Context(), actorOf(r), id, plan, req.said())

@@ -128,6 +128,39 @@ func (s *Service) PlanPreview(ctx context.Context, groupID int64, plan store.Pla
 	return waves, nil
 }
 
+// PlanEnd is when a plan's waves are expected to end, at the pace of the
+// moves of the last week: each wave from its start, its users at most its
+// concurrency at once, each taking the median time a move took (windows and
+// failures not counted).
+type PlanEnd struct {
+	// Pace is the median move; Moves how many it is the median of (0: no
+	// move has ended, and nothing is estimated).
+	Pace  time.Duration
+	Moves int
+	// Ends are each wave's expected end, in the plan's order; Last the
+	// latest.
+	Ends []time.Time
+	Last time.Time
+}
+
+// PlanEnds estimates when the waves of a plan end.
+func (s *Service) PlanEnds(ctx context.Context, waves []migration.Wave) (PlanEnd, error) {
+	var e PlanEnd
+	var err error
+	if e.Pace, e.Moves, err = s.q().MovePace(ctx); err != nil || e.Moves == 0 {
+		return e, err
+	}
+	for _, w := range waves {
+		rounds := (w.Size + max(w.Concurrency, 1) - 1) / max(w.Concurrency, 1)
+		end := w.StartAt.Add(time.Duration(rounds) * e.Pace)
+		e.Ends = append(e.Ends, end)
+		if end.After(e.Last) {
+			e.Last = end
+		}
+	}
+	return e, nil
+}
+
 // UserRollBack moves a user back on premises, to the pool in the rollback
 // record of the move that put them in Teams (which need not be their
 // latest: a later group may have found them online); a failed rollback can

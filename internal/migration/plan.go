@@ -47,6 +47,12 @@ var shorthandRE = regexp.MustCompile(`^canary\s+([^\s,]+)\s*,?\s*then\s+waves\s+
 // D is a duration (90s, 30m, 2h, 1d); T is an RFC 3339 time
 // (2026-11-23T22:00:00Z), "now", or "in D". now is the time "now" means.
 func ParseShorthand(s string, now time.Time) (Shorthand, error) {
+	return ParseShorthandIn(s, now, time.UTC)
+}
+
+// ParseShorthandIn is ParseShorthand, reading a start time written without
+// a zone ("at 2026-12-07 22:00") in loc.
+func ParseShorthandIn(s string, now time.Time, loc *time.Location) (Shorthand, error) {
 	const field = "shorthand"
 	text := strings.Join(strings.Fields(strings.ToLower(s)), " ")
 	m := shorthandRE.FindStringSubmatch(text)
@@ -76,15 +82,30 @@ func ParseShorthand(s string, now time.Time) (Shorthand, error) {
 		sh.Start = now.Add(d)
 	case strings.HasPrefix(start, "at "):
 		// The text was lower-cased; RFC 3339 wants an upper-case T and Z.
-		t, err := time.Parse(time.RFC3339, strings.ToUpper(strings.TrimPrefix(start, "at ")))
-		if err != nil {
-			return Shorthand{}, Invalid(CodeInvalidPlan, field, "the start %q is not an RFC 3339 time like 2026-11-23T22:00:00Z", strings.TrimPrefix(start, "at "))
+		t, ok := ParseTimeIn(strings.ToUpper(strings.TrimPrefix(start, "at ")), loc)
+		if !ok {
+			return Shorthand{}, Invalid(CodeInvalidPlan, field, "the start %q is not a time like 2026-11-23T22:00:00Z or 2026-11-23 22:00 (in the plan's time zone)", strings.TrimPrefix(start, "at "))
 		}
 		sh.Start = t
 	default:
 		return Shorthand{}, Invalid(CodeInvalidPlan, field, "the start %q must be \"at <time>\", \"now\" or \"in <duration>\"", start)
 	}
 	return sh, nil
+}
+
+// ParseTimeIn reads a time written as RFC 3339 (2026-11-23T22:00:00Z), or
+// without a zone (2026-11-23 22:00, 2026-11-23T22:00:05), which it reads in
+// loc.
+func ParseTimeIn(s string, loc *time.Location) (time.Time, bool) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, true
+	}
+	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02T15:04:05", "2006-01-02 15:04:05"} {
+		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // ParseDuration reads a Go duration (90s, 1h30m) or a number of days (2d).

@@ -127,8 +127,7 @@ func TestParseShorthandErrors(t *testing.T) {
 		{"negative days", "canary 10, then waves of 50 every -1d, starting now", []string{`interval "-1d"`}},
 		{"days overflowing a duration", "canary 10, then waves of 50 every 213504d, starting now", []string{`interval "213504d"`}},
 		{"fractional days", "canary 10, then waves of 50 every 1.5d, starting now", []string{`interval "1.5d"`}},
-		{"bad start time", "canary 10, then waves of 50 every 2h, starting at 2026-11-23 22:00", []string{`start "2026-11-23 22:00"`, "RFC 3339"}},
-		{"start time without zone", "canary 10, then waves of 50 every 2h, starting at 2026-11-23T22:00:00", []string{`start "2026-11-23t22:00:00"`}},
+		{"bad start time", "canary 10, then waves of 50 every 2h, starting at 2026-13-45 22:00", []string{`start "2026-13-45 22:00"`, "2026-11-23T22:00:00Z"}},
 		{"start at a word", "canary 10, then waves of 50 every 2h, starting at tomorrow", []string{`"tomorrow"`}},
 		{"start in a bad duration", "canary 10, then waves of 50 every 2h, starting in a while", []string{`"a while"`, "not a duration"}},
 		{"start in a negative duration", "canary 10, then waves of 50 every 2h, starting in -5m", []string{`"-5m"`}},
@@ -400,4 +399,23 @@ func TestShorthandWavesNamesLaterPlan(t *testing.T) {
 		names = append(names, w.Name)
 	}
 	require.Equal(t, []string{"canary 4", "wave 4", "wave 5"}, names)
+}
+
+// TestParseShorthandInZone: a start written without a zone is in the plan's
+// time zone; one with a zone keeps it.
+func TestParseShorthandInZone(t *testing.T) {
+	t.Parallel()
+	london, err := time.LoadLocation("Europe/London")
+	require.NoError(t, err)
+	now := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	for _, tt := range []struct{ start, want string }{
+		{"at 2026-07-01 22:00", "2026-07-01T21:00:00Z"}, // British Summer Time
+		{"at 2026-12-07T22:00", "2026-12-07T22:00:00Z"},
+		{"at 2026-12-07 22:00:30", "2026-12-07T22:00:30Z"},
+		{"at 2026-12-07T22:00:00+01:00", "2026-12-07T21:00:00Z"},
+	} {
+		sh, err := migration.ParseShorthandIn("canary 1, then waves of 2 every 1h, starting "+tt.start, now, london)
+		require.NoError(t, err, tt.start)
+		require.Equal(t, tt.want, sh.Start.UTC().Format(time.RFC3339), tt.start)
+	}
 }

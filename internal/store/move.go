@@ -490,3 +490,11 @@ func (q *Queries) MoveWaves(ctx context.Context, ids []int64) (map[int64]int, er
 	}
 	return out, err
 }
+
+// MovePace is the median time a move took, from its start to its end, over
+// the moves that ended moved in the last week, and how many they were (0:
+// none, and no pace).
+func (q *Queries) MovePace(ctx context.Context) (time.Duration, int, error) {
+	r, err := q.gen.MovePace(ctx)
+	return time.Duration(r.Seconds * float64(time.Second)), r.Moves, err
+}

@@ -130,3 +130,10 @@ SELECT wave_id, count(*) AS moves FROM moves WHERE id = ANY(@ids::bigint[]) GROU
 -- name: UsersToMove :one
 SELECT count(DISTINCT gm.upn) FROM group_members gm
 WHERE NOT EXISTS (SELECT 1 FROM moves m WHERE m.upn = gm.upn AND m.state IN ('moved', 'skipped'));
+
+-- MovePace is the median time a move took, from its start to its end, over
+-- the moves that ended moved in the last week, and how many they were.
+-- name: MovePace :one
+SELECT coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - started_at)), 0)::float8 AS seconds,
+       count(*)::int AS moves
+FROM moves WHERE state = 'moved' AND started_at IS NOT NULL AND finished_at > now() - interval '7 days';

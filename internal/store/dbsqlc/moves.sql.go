@@ -262,6 +262,26 @@ func (q *Queries) MoveList(ctx context.Context, arg MoveListParams) ([]MoveDetai
 	return items, nil
 }
 
+const movePace = `-- name: MovePace :one
+SELECT coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - started_at)), 0)::float8 AS seconds,
+       count(*)::int AS moves
+FROM moves WHERE state = 'moved' AND started_at IS NOT NULL AND finished_at > now() - interval '7 days'
+`
+
+type MovePaceRow struct {
+	Seconds float64
+	Moves   int
+}
+
+// MovePace is the median time a move took, from its start to its end, over
+// the moves that ended moved in the last week, and how many they were.
+func (q *Queries) MovePace(ctx context.Context) (MovePaceRow, error) {
+	row := q.db.QueryRow(ctx, movePace)
+	var i MovePaceRow
+	err := row.Scan(&i.Seconds, &i.Moves)
+	return i, err
+}
+
 const moveRequeue = `-- name: MoveRequeue :execrows
 WITH q AS (
     UPDATE moves m SET state = 'queued', run = run + 1, attempts = 0, error_code = NULL, error_message = NULL,

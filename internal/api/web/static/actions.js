@@ -109,8 +109,10 @@
     show(form, "error", nodes);
   }
 
+  // when writes a time as every page does (time.js), in the viewer's zone.
   function when(iso) {
-    return new Date(iso).toLocaleString(undefined, { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", timeZoneName: "short" });
+    var d = new Date(iso);
+    return window.cutoverTime ? window.cutoverTime.format(d) : d.toISOString();
   }
 
   // Renderers of answers a page shows in place.
@@ -120,13 +122,14 @@
       var table = el("table");
       var cap = el("caption", "The waves this plan makes, in your time zone (" + Intl.DateTimeFormat().resolvedOptions().timeZone + ")");
       table.appendChild(cap);
+      var ends = answer.wave_ends || [];
       var head = el("tr");
-      ["Wave", "Users", "Starts", "At once", "Attempts"].forEach(function (h) { var th = el("th", h); th.scope = "col"; head.appendChild(th); });
+      ["Wave", "Users", "Starts", "Ends around", "At once", "Attempts"].forEach(function (h) { var th = el("th", h); th.scope = "col"; head.appendChild(th); });
       var thead = el("thead"); thead.appendChild(head); table.appendChild(thead);
       var tbody = el("tbody");
-      waves.forEach(function (w) {
+      waves.forEach(function (w, i) {
         var tr = el("tr");
-        [w.name, String(w.size), when(w.start_at), String(w.concurrency), String(w.max_attempts)].forEach(function (t) { tr.appendChild(el("td", t)); });
+        [w.name, String(w.size), when(w.start_at), ends[i] ? when(ends[i]) : "not known yet", String(w.concurrency), String(w.max_attempts)].forEach(function (t) { tr.appendChild(el("td", t)); });
         tbody.appendChild(tr);
       });
       table.appendChild(tbody);
@@ -137,7 +140,11 @@
       wrap.setAttribute("aria-label", "Plan preview");
       wrap.appendChild(table);
       var said = "Preview: " + waves.length + " waves, " + total + " users";
-      show(form, "ok", [el("p", said + ". Nothing is saved until you save the plan."), wrap]);
+      var pace = answer.ends_around ?
+        "At the pace of the last week's moves (half took under " + Math.round(answer.pace_seconds) + " s; " + answer.pace_moves +
+          " moves), the last wave ends around " + when(answer.ends_around) + ", not counting maintenance windows or retries." :
+        "No move has ended in the last week, so when the waves end is not estimated yet.";
+      show(form, "ok", [el("p", said + ". Nothing is saved until you save the plan."), el("p", pace), wrap]);
       // The confirmation of the save says what the preview showed; an edit
       // of the form after it hides the save until the next preview.
       form.dataset.confirmBase = form.dataset.confirmBase || form.dataset.confirm;

@@ -51,6 +51,11 @@
     return t;
   }
 
+  // A field for a time zone starts with the viewer's own.
+  document.querySelectorAll("input[data-default-zone]").forEach(function (i) {
+    if (!i.value) { i.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC"; }
+  });
+
   window.cutoverTime = { format: format, duration: duration, until: until, localize: localize, element: timeElement };
   localize(document);
   var pending = false;
