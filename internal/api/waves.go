@@ -190,7 +190,7 @@ func (req planRequest) said() store.PlanSaid {
 	if req.Shorthand == "" {
 		var waves []string
 		for _, w := range req.Waves {
-			waves = append(waves, fmt.Sprintf("%s of %d starting %s", cmp.Or(w.Name, "a wave"), w.Size, cmp.Or(w.StartAt, "now")))
+			waves = append(waves, fmt.Sprintf("%s (%d users) starting %s", cmp.Or(w.Name, "a wave"), w.Size, cmp.Or(w.StartAt, "now")))
 		}
 		said.Sentence = strings.Join(waves, "; ")
 	} else {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -153,6 +154,7 @@ func (s *Service) WaveViews(ctx context.Context, waves []migration.Wave, now tim
 		views[i].Progress.Retried = tallies[w.ID].Retried
 		if sup := migration.TallyOf(tallies[w.ID].Superseded); len(sup) > 0 {
 			views[i].Progress.Superseded = sup
+			views[i].Progress.Says += fmt.Sprintf(" Of these, %s %s been moved on to a later wave of the group (a retry).", users(sup.Users()), hasHave(sup.Users()))
 		}
 		if w.State != migration.WaveStateRunning && w.FinishedAt == nil {
 			views[i].Progress.EstimatedFinish = nil // no throughput while it does not run
@@ -166,4 +168,12 @@ func (s *Service) WaveViews(ctx context.Context, waves []migration.Wave, now tim
 		views[i].Attention = waveAttention(views[i])
 	}
 	return views, nil
+}
+
+// hasHave agrees with users(n).
+func hasHave(n int) string {
+	if n == 1 {
+		return "has"
+	}
+	return "have"
 }
