@@ -93,7 +93,7 @@ func (s *Service) GroupViewOf(ctx context.Context, g migration.Group, now time.T
 	if err != nil {
 		return GroupView{}, err
 	}
-	views, err := s.WaveViews(ctx, waves, now)
+	views, tallies, err := s.waveViews(ctx, waves, now)
 	if err != nil {
 		return GroupView{}, err
 	}
@@ -105,7 +105,8 @@ func (s *Service) GroupViewOf(ctx context.Context, g migration.Group, now time.T
 	for _, f := range failures {
 		v.Failures = append(v.Failures, migration.FailureCount{Failure: migration.FailureFor(f.Code), Count: f.Count})
 	}
-	count, err := q.GroupCount(ctx, g)
+	inGroup, retried := store.GroupCounted(tallies)
+	count, err := q.GroupCount(ctx, g, inGroup, retried)
 	if err != nil {
 		return GroupView{}, err
 	}
@@ -139,6 +140,12 @@ func (s *Service) GroupViewOf(ctx context.Context, g migration.Group, now time.T
 
 // WaveViews returns waves with their progress.
 func (s *Service) WaveViews(ctx context.Context, waves []migration.Wave, now time.Time) ([]WaveView, error) {
+	views, _, err := s.waveViews(ctx, waves, now)
+	return views, err
+}
+
+// waveViews returns waves with their progress, and their tallies.
+func (s *Service) waveViews(ctx context.Context, waves []migration.Wave, now time.Time) ([]WaveView, map[int64]store.WaveTally, error) {
 	q := s.q()
 	ids := make([]int64, len(waves))
 	for i, w := range waves {
@@ -146,7 +153,7 @@ func (s *Service) WaveViews(ctx context.Context, waves []migration.Wave, now tim
 	}
 	tallies, err := q.WaveTallies(ctx, ids)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	views := make([]WaveView, len(waves))
 	for i, w := range waves {
@@ -167,7 +174,7 @@ func (s *Service) WaveViews(ctx context.Context, waves []migration.Wave, now tim
 		views[i].Actions = views[i].offered()
 		views[i].Attention = waveAttention(views[i])
 	}
-	return views, nil
+	return views, tallies, nil
 }
 
 // hasHave agrees with users(n).

@@ -98,7 +98,10 @@ func TestGroupCount(t *testing.T) {
 	_, err = f.pool.Exec(ctx, `UPDATE group_members SET shared = true WHERE upn = 'shared@contoso.com'`)
 	require.NoError(t, err)
 
-	c, err := q.GroupCount(ctx, migration.Group{ID: g, Unplanned: 2})
+	all, err := q.WaveTallies(ctx, []int64{w1, retry.ID})
+	require.NoError(t, err)
+	inGroup, moreThanOnce := store.GroupCounted(all)
+	c, err := q.GroupCount(ctx, migration.Group{ID: g, Unplanned: 2}, inGroup, moreThanOnce)
 	require.NoError(t, err)
 	require.Equal(t, map[migration.MoveState]int{migration.MoveStateMoved: 2, migration.MoveStateRolledBack: 1, migration.StateUnplanned: 2}, c.Counts,
 		"each member once: the retried user by the retry, the shared one by the other group's rollback")

@@ -137,6 +137,20 @@ func (q *Queries) WaveTallies(ctx context.Context, waveIDs []int64) (map[int64]W
 	return out, nil
 }
 
+// GroupCounted sums the tallies of a group's waves into the counts of
+// its members in a wave, each once: every move less those a later move of
+// the same member supersedes.
+func GroupCounted(tallies map[int64]WaveTally) (inGroup map[migration.MoveState]int, retried int) {
+	inGroup = map[migration.MoveState]int{}
+	for _, t := range tallies {
+		for s, n := range t.Counts {
+			inGroup[s] += n - t.Superseded[s]
+		}
+		retried += t.Retried
+	}
+	return inGroup, retried
+}
+
 // GroupCount counts a group's members, each once, by where they stand.
 type GroupCount struct {
 	// Counts are the members by the state of their move in the group that
@@ -151,16 +165,14 @@ type GroupCount struct {
 }
 
 // GroupCount counts the members of g, each once, by where they stand.
-func (q *Queries) GroupCount(ctx context.Context, g migration.Group) (GroupCount, error) {
+// inGroup counts the members in a wave by the state of their move in the
+// group that no later one supersedes: the sum over the group's waves of
+// their WaveTally, less what is superseded (GroupCounted).
+func (q *Queries) GroupCount(ctx context.Context, g migration.Group, inGroup map[migration.MoveState]int, retried int) (GroupCount, error) {
 	groupID := g.ID
-	c := GroupCount{Counts: map[migration.MoveState]int{migration.StateUnplanned: g.Unplanned, migration.StateLeftOut: g.LeftOut}}
-	rows, err := q.gen.GroupTally(ctx, groupID)
-	if err != nil {
-		return c, err
-	}
-	for _, r := range rows {
-		c.Counts[migration.MoveState(r.State)] += r.Users
-		c.Retried += r.Retried
+	c := GroupCount{Counts: map[migration.MoveState]int{migration.StateUnplanned: g.Unplanned, migration.StateLeftOut: g.LeftOut}, Retried: retried}
+	for s, n := range inGroup {
+		c.Counts[s] += n
 	}
 	shared, err := q.gen.GroupShared(ctx, groupID)
 	if err != nil {

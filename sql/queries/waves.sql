@@ -33,16 +33,6 @@ SELECT wave_id, state, count(*)::int AS moves, (count(*) FILTER (WHERE attempts 
        (count(*) FILTER (WHERE superseded_by IS NOT NULL))::int AS superseded
 FROM moves WHERE wave_id = ANY(@wave_ids::bigint[]) GROUP BY 1, 2;
 
--- GroupTally counts a group's members planned into a wave by the state of
--- their move in the group that no later one supersedes: each member once.
--- (Members in no wave are the group's unplanned; members whose UPN is in
--- another group too are counted again by GroupShared.)
--- name: GroupTally :many
-SELECT m.state, count(*)::int AS users, (count(*) FILTER (WHERE m.attempts > 1))::int AS retried
-FROM moves m
-WHERE m.wave_id IN (SELECT w.id FROM waves w WHERE w.group_id = @group_id) AND m.superseded_by IS NULL
-GROUP BY 1;
-
 -- GroupShared reads, for each member of a group whose UPN is in another
 -- group too, the state of their move in this group ('unplanned' if none)
 -- and where they stand across every group (cutover_standing).

@@ -340,18 +340,21 @@ func (q *Queries) UserRollbackRecords(ctx context.Context, identity string) ([]R
 
 const userSearch = `-- name: UserSearch :many
 
-SELECT DISTINCT ON (gm.upn) gm.upn, gm.sip, gm.display_name, g.name AS group_name
-FROM group_members gm JOIN pilot_groups g ON g.id = gm.group_id
-WHERE ($1::text <> '' AND (gm.upn LIKE $1 OR gm.sip LIKE $1))
-   OR ($2::text <> '' AND to_tsvector('simple', gm.display_name) @@ to_tsquery('simple', $2))
-ORDER BY gm.upn, gm.group_id DESC
-LIMIT $3::int
+WITH found AS MATERIALIZED (
+    SELECT gm.upn, gm.sip, gm.display_name, gm.group_id FROM group_members gm
+    WHERE ($2::text <> '' AND (gm.upn LIKE $2 OR gm.sip LIKE $2))
+       OR ($3::text <> '' AND to_tsvector('simple', gm.display_name) @@ to_tsquery('simple', $3))
+)
+SELECT DISTINCT ON (f.upn) f.upn, f.sip, f.display_name, g.name AS group_name
+FROM found f JOIN pilot_groups g ON g.id = f.group_id
+ORDER BY f.upn, f.group_id DESC
+LIMIT $1::int
 `
 
 type UserSearchParams struct {
+	MaxUsers int
 	Pattern  string
 	Words    string
-	MaxUsers int
 }
 
 type UserSearchRow struct {
@@ -367,8 +370,10 @@ type UserSearchRow struct {
 // may be empty.
 // UserSearch finds up to max_users users, each once (by UPN), whose
 // address or name matches, with their newest group.
+// The matches are found first, by the indexes (a walk of the UPN index in
+// order, for the LIMIT, read 100,000 members to find 50).
 func (q *Queries) UserSearch(ctx context.Context, arg UserSearchParams) ([]UserSearchRow, error) {
-	rows, err := q.db.Query(ctx, userSearch, arg.Pattern, arg.Words, arg.MaxUsers)
+	rows, err := q.db.Query(ctx, userSearch, arg.MaxUsers, arg.Pattern, arg.Words)
 	if err != nil {
 		return nil, err
 	}

@@ -47,43 +47,6 @@ func (q *Queries) GroupShared(ctx context.Context, groupID int64) ([]GroupShared
 	return items, nil
 }
 
-const groupTally = `-- name: GroupTally :many
-SELECT m.state, count(*)::int AS users, (count(*) FILTER (WHERE m.attempts > 1))::int AS retried
-FROM moves m
-WHERE m.wave_id IN (SELECT w.id FROM waves w WHERE w.group_id = $1) AND m.superseded_by IS NULL
-GROUP BY 1
-`
-
-type GroupTallyRow struct {
-	State   string
-	Users   int
-	Retried int
-}
-
-// GroupTally counts a group's members planned into a wave by the state of
-// their move in the group that no later one supersedes: each member once.
-// (Members in no wave are the group's unplanned; members whose UPN is in
-// another group too are counted again by GroupShared.)
-func (q *Queries) GroupTally(ctx context.Context, groupID int64) ([]GroupTallyRow, error) {
-	rows, err := q.db.Query(ctx, groupTally, groupID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []GroupTallyRow
-	for rows.Next() {
-		var i GroupTallyRow
-		if err := rows.Scan(&i.State, &i.Users, &i.Retried); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const groupUsersBusy = `-- name: GroupUsersBusy :many
 SELECT m.upn, gm.display_name, m.state AS busy_state, w.name AS busy_wave, w.state AS busy_wave_state, g.name AS busy_group
 FROM moves m JOIN waves w ON w.id = m.wave_id JOIN pilot_groups g ON g.id = w.group_id
