@@ -150,9 +150,22 @@ func (s *Server) userSearch(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, a)
 }
 
-// usersRequest names users of a wave for an action on exactly them.
+// usersRequest names users of a wave or group for an action on exactly
+// them.
 type usersRequest struct {
 	Users []string `json:"users"`
+}
+
+// usersBody reads the wave or group in the path and the users the body
+// names.
+func (s *Server) usersBody(w http.ResponseWriter, r *http.Request) (int64, []string, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return 0, nil, err
+	}
+	var req usersRequest
+	err = s.decodeJSON(w, r, &req)
+	return id, req.Users, err
 }
 
 func (s *Server) waveUsersRetry(w http.ResponseWriter, r *http.Request) {
@@ -167,22 +180,17 @@ func (s *Server) waveUsersRollback(w http.ResponseWriter, r *http.Request) {
 // answers with what it did.
 func (s *Server) waveUsersAction(w http.ResponseWriter, r *http.Request, done string,
 	action func(ctx context.Context, a app.Actor, req app.WaveUsersRequest) (app.UsersDone, error)) {
-	id, err := pathID(r, "id")
+	id, users, err := s.usersBody(w, r)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	var req usersRequest
-	if err := s.decodeJSON(w, r, &req); err != nil {
-		s.error(w, r, err)
-		return
-	}
-	out, err := action(r.Context(), actorOf(r), app.WaveUsersRequest{WaveID: id, Users: req.Users})
+	out, err := action(r.Context(), actorOf(r), app.WaveUsersRequest{WaveID: id, Users: users})
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	s.log.Info("wave's "+done, "wave_id", id, "users", len(req.Users), "in_wave", out.Wave.ID)
+	s.log.Info("wave's "+done, "wave_id", id, "users", len(users), "in_wave", out.Wave.ID)
 	writeJSON(w, http.StatusAccepted, out)
 }
 
@@ -192,17 +200,12 @@ func (s *Server) groupUsersPutBack(w http.ResponseWriter, r *http.Request)  { s.
 // groupUsersAction leaves chosen members of a group out of its plan, or
 // puts them back, and answers with what it did.
 func (s *Server) groupUsersAction(w http.ResponseWriter, r *http.Request, back bool) {
-	id, err := pathID(r, "id")
+	id, users, err := s.usersBody(w, r)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	var req usersRequest
-	if err := s.decodeJSON(w, r, &req); err != nil {
-		s.error(w, r, err)
-		return
-	}
-	out, err := s.app.GroupUsersLeaveOut(r.Context(), actorOf(r), app.GroupUsersRequest{GroupID: id, Users: req.Users}, back)
+	out, err := s.app.GroupUsersLeaveOut(r.Context(), actorOf(r), app.GroupUsersRequest{GroupID: id, Users: users}, back)
 	if err != nil {
 		s.error(w, r, err)
 		return

@@ -225,10 +225,20 @@ type UsersDone struct {
 	Says string `json:"says"`
 }
 
-// wavesMoves reads the moves of the chosen users in wave w, each named
-// once: a user not in the wave, or named twice, is an EInvalid error naming
-// them.
-func waveMoves(ctx context.Context, q *store.Queries, w migration.Wave, users []string) ([]migration.Move, error) {
+// waveMoves reads the wave r names and the moves of the chosen users in
+// it, each named once: a user not in the wave, or named twice, is an
+// EInvalid error naming them.
+func waveMoves(ctx context.Context, q *store.Queries, r WaveUsersRequest) (migration.Wave, []migration.Move, error) {
+	w, err := q.WaveGet(ctx, r.WaveID)
+	if err != nil {
+		return w, nil, err
+	}
+	moves, err := movesOf(ctx, q, w, r.Users)
+	return w, moves, err
+}
+
+// movesOf reads the moves of the chosen users in wave w (waveMoves).
+func movesOf(ctx context.Context, q *store.Queries, w migration.Wave, users []string) ([]migration.Move, error) {
 	if len(users) == 0 {
 		return nil, migration.Invalid("invalid_users", "users", "choose at least one user")
 	}
@@ -277,11 +287,7 @@ func waveMoves(ctx context.Context, q *store.Queries, w migration.Wave, users []
 func (s *Service) WaveUsersRetry(ctx context.Context, a Actor, r WaveUsersRequest) (UsersDone, error) {
 	var out UsersDone
 	err := s.change(ctx, a, "wave users retry", waveTarget(r.WaveID), func(tx pgx.Tx, q *store.Queries) error {
-		w, err := q.WaveGet(ctx, r.WaveID)
-		if err != nil {
-			return err
-		}
-		moves, err := waveMoves(ctx, q, w, r.Users)
+		w, moves, err := waveMoves(ctx, q, r)
 		if err != nil {
 			return err
 		}
@@ -333,11 +339,7 @@ func (s *Service) WaveUsersRetry(ctx context.Context, a Actor, r WaveUsersReques
 func (s *Service) WaveUsersRollBack(ctx context.Context, a Actor, r WaveUsersRequest) (UsersDone, error) {
 	var out UsersDone
 	err := s.change(ctx, a, "wave users roll back", waveTarget(r.WaveID), func(tx pgx.Tx, q *store.Queries) error {
-		w, err := q.WaveGet(ctx, r.WaveID)
-		if err != nil {
-			return err
-		}
-		moves, err := waveMoves(ctx, q, w, r.Users)
+		w, moves, err := waveMoves(ctx, q, r)
 		if err != nil {
 			return err
 		}
