@@ -258,7 +258,14 @@ func TestBrowserNothingFlatters(t *testing.T) {
 	browsertest.Screenshot(t, ctx, "nobody-moved-groups")
 
 	// The failed users retried as a new wave, which fails them again.
-	step(t, ctx, "the canary's page", chromedp.Navigate(fmt.Sprintf("%s/ui/waves/%d", b.srv.URL, planned[1].ID)), chromedp.WaitVisible(`#action-retry`, chromedp.ByID))
+	var waveSays, badge, waveAttention string
+	step(t, ctx, "wave 1's page", chromedp.Navigate(fmt.Sprintf("%s/ui/waves/%d", b.srv.URL, planned[1].ID)), chromedp.WaitVisible(`#action-retry`, chromedp.ByID),
+		chromedp.Text(`h1 ~ [data-field="counts"]`, &waveSays, chromedp.ByQuery),
+		chromedp.AttributeValue(`h1 [data-field="state"]`, "class", &badge, nil, chromedp.ByQuery),
+		chromedp.Text(`#wave-attention`, &waveAttention, chromedp.ByID))
+	require.Equal(t, "0 of 4 users moved to Teams, 2 already in Teams, 2 failed.", waveSays)
+	require.Contains(t, badge, "state-attention", "completed, but not a success")
+	require.Contains(t, waveAttention, "wave 1 moved nobody")
 	browsertest.AssertAccessible(t, ctx, "a completed wave that moved nobody")
 	step(t, ctx, "retrying its failed users", chromedp.Click(`#action-retry`, chromedp.ByID), chromedp.WaitVisible(`#confirm-dialog`, chromedp.ByID), chromedp.Click(`#confirm-ok`, chromedp.ByID))
 	retry := waitFor(t, "the retry wave", func() (group, bool) {

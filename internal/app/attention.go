@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/cutover/cutover/internal/migration"
 )
@@ -44,7 +45,7 @@ func waveAttention(v WaveView) []Attention {
 	case v.State == migration.WaveStateBlocked:
 		out = append(out, Attention{Kind: AttentionBlocked, Says: v.Name + " is blocked: " + v.StateReason})
 	case v.HeldByReadiness():
-		out = append(out, Attention{Kind: AttentionHeld, Says: v.Name + " has not started: " + v.StateReason})
+		out = append(out, Attention{Kind: AttentionHeld, Says: v.Name + " has not started: " + strings.TrimPrefix(v.StateReason, "not started: ")})
 	}
 	o, sup := v.Progress.Outcomes, v.Progress.Superseded
 	if n := o[migration.OutcomeFailed] - sup[migration.OutcomeFailed]; n > 0 {
