@@ -141,14 +141,7 @@ func (w *RollbackWorker) Work(ctx context.Context, job *river.Job[RollbackArgs])
 	if u.HomedOnline(w.cfg.Target) || !strings.EqualFold(u.RegistrarPool, rec.RegistrarPool) {
 		return fail(fmt.Errorf("the user is not back on %s (HostingProvider %q, RegistrarPool %q)", rec.RegistrarPool, u.HostingProvider, u.RegistrarPool))
 	}
-	voice, line := "off", "no line URI"
-	if rec.EnterpriseVoiceEnabled {
-		voice = "on"
-	}
-	if rec.LineURI != "" {
-		line = "line URI " + rec.LineURI
-	}
 	return finish(migration.MoveStateRolledBack, "", fmt.Sprintf(
-		"moved back to %s (Move-CsUser -Target %s). %s Recorded before the move, for checking: %s, Enterprise Voice %s, %s.",
-		rec.RegistrarPool, rec.RegistrarPool, migration.ExpectMovedBack, rec.SipAddress, voice, line), "")
+		"moved back to %s (Move-CsUser -Target %s). %s Recorded before the move, for checking: %s, %s.",
+		rec.RegistrarPool, rec.RegistrarPool, migration.ExpectMovedBack, rec.SipAddress, rec.VoiceWords()), "")
 }

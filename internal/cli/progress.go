@@ -61,13 +61,8 @@ func (p *progressPrinter) print(g app.GroupView, now time.Time) {
 }
 
 func waveLine(wv app.WaveView, now time.Time) string {
-	const width = 30
 	pr := wv.Progress
-	filled := 0
-	if pr.Total > 0 {
-		filled = width * pr.Done / pr.Total
-	}
-	bar := strings.Repeat("█", filled) + strings.Repeat("░", width-filled)
+	bar := outcomeBar(pr.Outcomes)
 	c := pr.Counts
 	status := string(wv.State)
 	switch {
@@ -79,7 +74,45 @@ func waveLine(wv app.WaveView, now time.Time) string {
 	if wv.State == migration.WaveStateRunning && wv.ConcurrencyLimit < wv.Concurrency {
 		status += fmt.Sprintf(" (backed off to %d in flight)", wv.ConcurrencyLimit)
 	}
-	return fmt.Sprintf("  %-8s %s %5.1f%%  %3d/%-3d  moved %3d  skipped %2d  failed %2d  in flight %2d  retrying %2d  %s",
-		wv.Name, bar, pr.Percent, pr.Done, pr.Total,
+	return fmt.Sprintf("  %-8s %s  %3d/%-3d ended  moved %3d  skipped %2d  failed %2d  in flight %2d  retrying %2d  %s",
+		wv.Name, bar, pr.Done, pr.Total,
 		c[migration.MoveStateMoved], c[migration.MoveStateSkipped], c[migration.MoveStateFailed], pr.InFlight, c[migration.MoveStateRetrying], status)
+}
+
+// barMarks draws each outcome that has ended in a terminal's bar, in
+// order: a failure is never drawn as a move.
+var barMarks = []struct {
+	outcome migration.Outcome
+	mark    string
+}{
+	{migration.OutcomeMoved, "█"}, {migration.OutcomeSkipped, "▓"}, {migration.OutcomeRollbackFailed, "X"},
+	{migration.OutcomeFailed, "x"}, {migration.OutcomeRolledBack, "r"}, {migration.OutcomeCancelled, "-"},
+}
+
+// outcomeBar is a bar of 30 marks split by outcome, as the pages' bars are:
+// moved █, already in Teams ▓, failed x, rolled back r, cancelled -, the
+// rest (in progress, scheduled) ░.
+func outcomeBar(t migration.Tally) string {
+	const width = 30
+	users := t.Users()
+	var b strings.Builder
+	left := 0 // outcomes still to draw, each at least one mark
+	for _, m := range barMarks {
+		if t[m.outcome] > 0 {
+			left++
+		}
+	}
+	sum, drawn := 0, 0
+	for _, m := range barMarks {
+		if t[m.outcome] == 0 {
+			continue
+		}
+		sum += t[m.outcome]
+		left--
+		end := min(max((width*sum+users/2)/users, drawn+1), width-left)
+		b.WriteString(strings.Repeat(m.mark, end-drawn))
+		drawn = end
+	}
+	b.WriteString(strings.Repeat("░", max(width-drawn, 0)))
+	return b.String()
 }

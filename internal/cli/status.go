@@ -92,7 +92,7 @@ func printStatus(w io.Writer, st app.UserStatus) {
 			fmt.Fprintf(w, "  Error: %s: %s\n", m.Error.Code, m.Error.Explanation)
 		}
 		if r := m.RollbackRecord; r != nil {
-			fmt.Fprintf(w, "  Rollback record: pool %s, enterprise voice %t, captured %s\n", r.RegistrarPool, r.EnterpriseVoiceEnabled, r.CapturedAt.Local().Format("2006-01-02 15:04:05"))
+			fmt.Fprintf(w, "  Rollback record: pool %s, %s, captured %s\n", r.RegistrarPool, r.VoiceWords(), r.CapturedAt.Local().Format("2006-01-02 15:04:05"))
 		}
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		for _, e := range m.Timeline {

@@ -120,6 +120,20 @@ type RollbackRecord struct {
 	CapturedAt             time.Time         `json:"captured_at"`
 }
 
+// VoiceWords says the record's voice settings for a person: "Enterprise
+// Voice on, line URI tel:+14255550100" or "Enterprise Voice off, no line
+// URI".
+func (r RollbackRecord) VoiceWords() string {
+	voice, line := "off", "no line URI"
+	if r.EnterpriseVoiceEnabled {
+		voice = "on"
+	}
+	if r.LineURI != "" {
+		line = "line URI " + r.LineURI
+	}
+	return "Enterprise Voice " + voice + ", " + line
+}
+
 // Progress is how far a wave (or a group) has come. Each of its users is
 // counted once: a wave's by their move in it, a group's by where each
 // member stands.
