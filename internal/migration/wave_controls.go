@@ -51,12 +51,12 @@ func (t Threshold) Crossed(failed, ended, started int) (bool, string) {
 		return false, ""
 	}
 	if t.Count > 0 && failed >= t.Count {
-		return true, fmt.Sprintf("%d permanent failures reached the threshold of %d", failed, t.Count)
+		return true, fmt.Sprintf("%d permanent failures had reached the threshold of %d", failed, t.Count)
 	}
 	started = max(started, ended)
 	rate := 100 * float64(failed) / float64(started)
 	if t.Percent > 0 && rate >= t.Percent {
-		return true, fmt.Sprintf("%d of %d moves started failed for good (%.1f%%), over the threshold of %g%%", failed, started, rate, t.Percent)
+		return true, fmt.Sprintf("%d of the %d moves started had failed for good (%.1f%%), over the threshold of %g%%", failed, started, rate, t.Percent)
 	}
 	return false, ""
 }

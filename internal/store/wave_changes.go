@@ -207,7 +207,9 @@ func (q *Queries) WavesUnsettled(ctx context.Context) ([]int64, error) {
 // the group's later waves.
 func (q *Queries) halt(ctx context.Context, out *WaveOutcome, actor string) error {
 	w := out.Wave
-	reason := "failure threshold crossed: " + out.Reason
+	// Said of the moment it halted: moves then in flight end after it, and
+	// the wave's counts, not this, say how they ended.
+	reason := "failure threshold crossed: when it halted, " + out.Reason + "; the moves then in flight finished after, and are in the counts"
 	var err error
 	if out.Wave, err = q.WaveSetState(ctx, w.ID, migration.WaveHalt, reason, "", actor); err != nil {
 		return err
