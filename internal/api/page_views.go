@@ -319,3 +319,73 @@ func chart(history []store.PeriodOutcomes, daily bool) chartView {
 	}
 	return c
 }
+
+// ganttView is a group's waves on a timeline, drawn in SVG by the group's
+// template: a row a wave, from its start to its end (an estimate lighter),
+// with the time now marked, and the same in a table.
+type ganttView struct {
+	Width, Height int
+	Left          int // where the bars begin, after the waves' names
+	Rows          []ganttRow
+	Now           *int // x of now, if it falls in the span
+	From, To      time.Time
+	Spans         []app.WaveSpan
+}
+
+type ganttRow struct {
+	Y, X, W  int
+	Name     string
+	Class    string
+	Estimate bool
+	Title    string
+}
+
+// gantt lays a group's waves out on a timeline 720 wide.
+func gantt(spans []app.WaveSpan, now time.Time) ganttView {
+	g := ganttView{Width: 720, Left: 130, Spans: spans}
+	if len(spans) == 0 {
+		return g
+	}
+	g.From, g.To = spans[0].Start, spans[0].End
+	for _, s := range spans {
+		if s.Start.Before(g.From) {
+			g.From = s.Start
+		}
+		if s.End.After(g.To) {
+			g.To = s.End
+		}
+	}
+	span := max(g.To.Sub(g.From), time.Minute)
+	width := g.Width - g.Left - 10
+	x := func(t time.Time) int { return g.Left + int(float64(width)*float64(t.Sub(g.From))/float64(span)) }
+	for i, s := range spans {
+		class := "seg-in_progress"
+		switch {
+		case s.State == migration.WaveStateCompleted:
+			class = "seg-moved"
+		case s.State == migration.WaveStateHalted || s.State == migration.WaveStateBlocked:
+			class = "seg-failed"
+		case s.State == migration.WaveStateRolledBack || s.State == migration.WaveStateRollingBack:
+			class = "seg-rolled_back"
+		case s.State == migration.WaveStateCancelled:
+			class = "seg-cancelled"
+		case s.State == migration.WaveStateScheduled || s.State == migration.WaveStatePaused:
+			class = "seg-scheduled"
+		}
+		end := "ended " + timeUTC(s.End)
+		switch {
+		case s.Unknown:
+			end = "its end not estimated yet"
+		case s.Estimated:
+			end = "expected to end around " + timeUTC(s.End)
+		}
+		g.Rows = append(g.Rows, ganttRow{Y: 8 + i*26, X: x(s.Start), W: max(x(s.End)-x(s.Start), 3), Name: s.Name, Class: class,
+			Estimate: s.Estimated || s.Unknown, Title: fmt.Sprintf("%s (%s): starts %s, %s", s.Name, s.State.Words(), timeUTC(s.Start), end)})
+	}
+	g.Height = 8 + len(spans)*26 + 24
+	if !now.Before(g.From) && !now.After(g.To) {
+		n := x(now)
+		g.Now = &n
+	}
+	return g
+}

@@ -57,6 +57,8 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"outcomeOf":  migration.OutcomeOf,
 	"placeWords": migration.Place.Words,
 	"chart":      chart,
+	"gantt":      gantt,
+	"timeUTC":    timeUTC,
 	"add":        func(a, b int) int { return a + b },
 	"sub":        func(a, b int) int { return a - b },
 }).ParseFS(webFS, "web/*.html"))
@@ -113,6 +115,8 @@ type page struct {
 	Matches []store.UserMatch
 	// Overview is the deployment as a whole.
 	Overview *app.Overview
+	// Spans are a group's waves on a timeline.
+	Spans []app.WaveSpan
 }
 
 // render writes a page; the template is rendered to a buffer first, so that
@@ -275,7 +279,12 @@ func (s *Server) pageGroup(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "group", page{Title: g.Name, Group: &v})
+	spans, err := s.app.WaveSpans(r.Context(), v, s.now())
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "group", page{Title: g.Name, Group: &v, Spans: spans})
 }
 
 func (s *Server) pageWave(w http.ResponseWriter, r *http.Request) {

@@ -184,3 +184,57 @@ func hasHave(n int) string {
 	}
 	return "have"
 }
+
+// WaveSpan is a wave on a timeline: from when it started (or is to start)
+// to when it ended, or is expected to end.
+type WaveSpan struct {
+	WaveID     int64
+	Name       string
+	State      migration.WaveState
+	Start, End time.Time
+	// Estimated says that End is expected, not past: at the wave's pace
+	// so far while it runs, or at the pace of the last week's moves before
+	// it starts. Unknown says that nothing estimates it yet.
+	Estimated, Unknown bool
+}
+
+// WaveSpans lays a group's waves on a timeline, in their order.
+func (s *Service) WaveSpans(ctx context.Context, g GroupView, now time.Time) ([]WaveSpan, error) {
+	var pace time.Duration
+	for _, w := range g.Waves {
+		if w.StartedAt == nil && !w.State.Done() {
+			var err error
+			if pace, _, err = s.q().MovePace(ctx); err != nil {
+				return nil, err
+			}
+			break
+		}
+	}
+	spans := make([]WaveSpan, 0, len(g.Waves))
+	for _, w := range g.Waves {
+		sp := WaveSpan{WaveID: w.ID, Name: w.Name, State: w.State, Start: w.StartAt}
+		if w.StartedAt != nil {
+			sp.Start = *w.StartedAt
+		}
+		switch {
+		case w.FinishedAt != nil:
+			sp.End = *w.FinishedAt
+		case w.Progress.EstimatedFinish != nil && w.State == migration.WaveStateRunning:
+			sp.End, sp.Estimated = *w.Progress.EstimatedFinish, true
+		case w.StartedAt == nil && pace > 0:
+			rounds := (w.Size + max(w.Concurrency, 1) - 1) / max(w.Concurrency, 1)
+			sp.End, sp.Estimated = sp.Start.Add(time.Duration(rounds)*pace), true
+		default:
+			sp.End, sp.Unknown = maxTime(sp.Start, now), true
+		}
+		spans = append(spans, sp)
+	}
+	return spans, nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
