@@ -329,6 +329,8 @@ type ganttView struct {
 	Rows          []ganttRow
 	Now           *int // x of now, if it falls in the span
 	From, To      time.Time
+	// FromLabel and ToLabel mark the ends of the time axis (UTC).
+	FromLabel, ToLabel string
 	Spans         []app.WaveSpan
 }
 
@@ -361,6 +363,8 @@ func gantt(spans []app.WaveSpan, now time.Time) ganttView {
 	for i, s := range spans {
 		class := "seg-in_progress"
 		switch {
+		case s.State == migration.WaveStateCompleted && s.Attention:
+			class = "seg-attention"
 		case s.State == migration.WaveStateCompleted:
 			class = "seg-moved"
 		case s.State == migration.WaveStateHalted || s.State == migration.WaveStateBlocked:
@@ -383,6 +387,7 @@ func gantt(spans []app.WaveSpan, now time.Time) ganttView {
 			Estimate: s.Estimated || s.Unknown, Title: fmt.Sprintf("%s (%s): starts %s, %s", s.Name, s.State.Words(), timeUTC(s.Start), end)})
 	}
 	g.Height = 8 + len(spans)*26 + 24
+	g.FromLabel, g.ToLabel = g.From.UTC().Format("Mon 15:04"), g.To.UTC().Format("Mon 15:04 UTC")
 	if !now.Before(g.From) && !now.After(g.To) {
 		n := x(now)
 		g.Now = &n

@@ -196,6 +196,8 @@ type WaveSpan struct {
 	// so far while it runs, or at the pace of the last week's moves before
 	// it starts. Unknown says that nothing estimates it yet.
 	Estimated, Unknown bool
+	// Attention says that something about the wave waits for a person.
+	Attention bool
 }
 
 // WaveSpans lays a group's waves on a timeline, in their order.
@@ -212,7 +214,7 @@ func (s *Service) WaveSpans(ctx context.Context, g GroupView, now time.Time) ([]
 	}
 	spans := make([]WaveSpan, 0, len(g.Waves))
 	for _, w := range g.Waves {
-		sp := WaveSpan{WaveID: w.ID, Name: w.Name, State: w.State, Start: w.StartAt}
+		sp := WaveSpan{WaveID: w.ID, Name: w.Name, State: w.State, Start: w.StartAt, Attention: len(w.Attention) > 0}
 		if w.StartedAt != nil {
 			sp.Start = *w.StartedAt
 		}
