@@ -232,6 +232,10 @@ func TestWaveRetryFailed(t *testing.T) {
 		require.Equal(t, "failed", st.Moves[1].State)
 	}
 	require.Contains(t, kinds(b.waveEvents(t, w.ID)), "retry_planned")
+	offered := decode[struct {
+		Actions []string `json:"actions"`
+	}](t, b.get(t, fmt.Sprintf("/api/v1/waves/%d", w.ID)), http.StatusOK)
+	require.NotContains(t, offered.Actions, "retry-failed", "its failed users were retried: the retry is not offered again")
 	apiErr(t, b.waveAction(t, w.ID, "retry-failed", nil), http.StatusConflict, "no_failed_users")
 	apiErr(t, b.waveAction(t, w.ID, "retry-failed", `{"start_at": "tomorrow"}`), http.StatusUnprocessableEntity, "invalid_start")
 	apiErr(t, b.waveAction(t, 1<<40, "retry-failed", nil), http.StatusNotFound, "not_found")

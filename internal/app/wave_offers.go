@@ -55,7 +55,9 @@ func (v WaveView) Offers(action string) bool {
 	case WaveRollBack:
 		return migration.WaveRollBack.Starts(s) && c[migration.MoveStateMoved]+c[migration.MoveStateRollbackFailed] > 0 && unended(c) == 0
 	case WaveRetryFailed:
-		return c[migration.MoveStateFailed] > 0
+		// Failed users a later move of theirs in the group (a retry wave)
+		// stands in for are no longer this wave's to retry.
+		return c[migration.MoveStateFailed]-v.Progress.Superseded[migration.OutcomeFailed] > 0
 	case WaveReschedule, WaveMembers:
 		return v.Unstarted()
 	case WaveOverrideReadiness:
