@@ -53,6 +53,9 @@ type MoveWorker struct {
 	tenant tenantCache
 	freed  waiters // moves waiting for a slot freed in this process
 	ready  *Readiness
+	// overloads are each wave's latest attempt ends in this process: its
+	// limit is lowered when a share of them said the service pushes back.
+	overloads overloads
 }
 
 // NextRetry implements river.Worker: the backoff of Config.
@@ -687,7 +690,7 @@ func (a *attempt) retry(ctx context.Context, f migration.Failure, msg string, ca
 		return err
 	}
 	a.w.freed.wakeOne(0)
-	if f.Overload() {
+	if struggling := a.w.overloads.end(a.move.WaveID, f.Overload(), time.Now()); struggling && f.Overload() {
 		a.overload(context.WithoutCancel(ctx), f.Code)
 	}
 	return fmt.Errorf("%s: %w", f.Code, cause)
@@ -743,8 +746,10 @@ func (a *attempt) classify(ctx context.Context, cause error) (migration.Failure,
 }
 
 // overload lowers the wave's adaptive limit after a throttling or time-out
-// failure. It runs after the failure is recorded, in a transaction of its
-// own: a limit not lowered is no reason to lose the failure.
+// failure, once the wave's latest attempt ends say the service is
+// struggling (overloads). It runs after the failure is recorded, in a
+// transaction of its own: a limit not lowered is no reason to lose the
+// failure.
 func (a *attempt) overload(ctx context.Context, code migration.ErrorCode) {
 	from, to, err := store.New(a.w.pool).WaveLimitOverload(ctx, a.move.WaveID, a.leasedAt, code, a.w.actor)
 	switch {
@@ -803,7 +808,7 @@ func (a *attempt) finish(ctx context.Context, c store.MoveChange) error {
 		}
 		a.w.cfg.MoveEnded(c.To, took)
 	}
-	if overload {
+	if struggling := a.w.overloads.end(a.move.WaveID, overload, time.Now()); struggling && overload {
 		a.overload(ctx, c.ErrorCode)
 	}
 	return nil

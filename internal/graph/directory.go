@@ -428,12 +428,23 @@ func (d *Directory) FindGroups(ctx context.Context, name string) ([]migration.Di
 
 // TeamsAccountType implements migration.Directory: GET
 // /admin/teams/userConfigurations/{id}, accountType.
+//
+// accountType is an evolvable enum: "Use the `Prefer:
+// include-unknown-enum-members` request header to get the following value
+// from this enum evolvable enum: `ineligibleUser`"
+// (microsoftgraph/microsoft-graph-docs-contrib
+// api-reference/v1.0/resources/teamsadministration-teamsuserconfiguration.md);
+// without it Graph answers unknownFutureValue for such a user. The header
+// is sent, so that a user without a valid Teams licence is named so.
 func (d *Directory) TeamsAccountType(ctx context.Context, userID string) (string, error) {
 	if strings.TrimSpace(userID) == "" {
 		return "", errors.New("microsoft graph: no user ID")
 	}
+	headers := abs.NewRequestHeaders()
+	headers.Add("Prefer", "include-unknown-enum-members")
 	conf, err := d.client.Admin().Teams().UserConfigurations().ByTeamsUserConfigurationId(userID).Get(ctx,
 		&admin.TeamsUserConfigurationsTeamsUserConfigurationItemRequestBuilderGetRequestConfiguration{
+			Headers: headers,
 			QueryParameters: &admin.TeamsUserConfigurationsTeamsUserConfigurationItemRequestBuilderGetQueryParameters{
 				Select: []string{"id", "accountType"},
 			},

@@ -43,6 +43,11 @@ type Directory interface {
 const (
 	AccountTypeUser   = "user"
 	AccountTypeOnPrem = "sfbOnPremUser"
+	// AccountTypeIneligible is an evolvable enum member: Graph names it
+	// only to a request with "Prefer: include-unknown-enum-members", and
+	// answers AccountTypeUnknownFuture (the sentinel) to one without.
+	AccountTypeIneligible    = "ineligibleUser"
+	AccountTypeUnknownFuture = "unknownFutureValue"
 )
 
 // AccountTypeMeaning says what a Teams account type means for a user being
@@ -54,14 +59,16 @@ func AccountTypeMeaning(accountType string) string {
 		return "a Teams user account: the move is done"
 	case AccountTypeOnPrem:
 		return "a user hosted on premises: Teams has not taken the move in yet"
-	case "ineligibleUser":
+	case AccountTypeIneligible:
 		return "a user that does not have a valid Teams license"
 	case "resourceAccount":
 		return "an app endpoint or resource account, not a user"
 	case "guest":
 		return "a guest account, not a user of the tenant"
-	case "unknown", "unknownFutureValue", "":
+	case "unknown", "":
 		return "a user type that is not known"
+	case AccountTypeUnknownFuture:
+		return "a value Graph names only to a request that asks for new enum values (Prefer: include-unknown-enum-members)"
 	}
 	return "an account type cutover does not know"
 }

@@ -365,3 +365,44 @@ func TestWhatUsersAreTold(t *testing.T) {
 		})
 	}
 }
+
+// TestOverloadWindow: a wave's limit reads the share of the latest attempt
+// ends that were overloaded, not one user's time-out.
+func TestOverloadWindow(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	type end struct {
+		ago      time.Duration
+		overload bool
+	}
+	many := func(n int, overload bool) []end {
+		out := make([]end, n)
+		for i := range out {
+			out[i] = end{time.Duration(n-i) * time.Second, overload}
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		ends []end
+		want bool
+	}{
+		{"nothing", nil, false},
+		{"one user's time-out", append(many(19, false), end{0, true}), false},
+		{"a handful among many", append(append(many(10, false), end{3 * time.Second, true}, end{2 * time.Second, true}), append(many(5, false), end{0, true})...), false},
+		{"every call in flight timed out", many(3, true), true},
+		{"a quarter of the latest", append(many(12, false), many(4, true)...), true},
+		{"old time-outs no longer count", append([]end{{3 * time.Minute, true}, {3 * time.Minute, true}, {3 * time.Minute, true}}, end{0, false}), false},
+		{"the latest only: old ends pushed out", append(many(5, true), many(20, false)...), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var w migration.OverloadWindow
+			for _, e := range tt.ends {
+				w.Add(now.Add(-e.ago), e.overload)
+			}
+			require.Equal(t, tt.want, w.Struggling(now))
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 )
 
 // Threshold is a wave's failure gate: crossing it halts the wave. A wave
@@ -169,4 +170,71 @@ func (c Controls) Words() string {
 		parts = append(parts, "Enterprise Voice users moved without a Teams Phone licence (-BypassEnterpriseVoiceCheck)")
 	}
 	return strings.Join(parts, "; ")
+}
+
+// What says that the service pushes back, as a wave's adaptive limit reads
+// it: a share of the attempts that ended lately, not one user's time-out. A
+// user whose own calls time out is that user's failure; many users at once
+// are the service's.
+const (
+	// OverloadWindowSize is how many of the latest attempt ends are read.
+	OverloadWindowSize = 20
+	// OverloadWindowAge is how old an end may be and still be read.
+	OverloadWindowAge = 2 * time.Minute
+	// OverloadMin is how many of them must say overloaded (time-outs,
+	// throttling), and OverloadShare what share of them at least.
+	OverloadMin   = 3
+	OverloadShare = 0.25
+)
+
+// OverloadWindow is the latest attempt ends of one wave, each overloaded
+// or not, as one process saw them.
+type OverloadWindow struct {
+	ends []overloadEnd
+	next int
+}
+
+type overloadEnd struct {
+	at       time.Time
+	overload bool
+}
+
+// Add records an attempt that ended at at, overloaded or not.
+func (w *OverloadWindow) Add(at time.Time, overload bool) {
+	e := overloadEnd{at: at, overload: overload}
+	if len(w.ends) < OverloadWindowSize {
+		w.ends = append(w.ends, e)
+		return
+	}
+	w.ends[w.next] = e
+	w.next = (w.next + 1) % OverloadWindowSize
+}
+
+// Struggling reports whether the attempts that ended lately say the
+// service pushes back: at least OverloadMin of those within
+// OverloadWindowAge of now were overloaded, and at least OverloadShare of
+// them.
+func (w *OverloadWindow) Struggling(now time.Time) bool {
+	ended, overloaded := 0, 0
+	for _, e := range w.ends {
+		if now.Sub(e.at) > OverloadWindowAge {
+			continue
+		}
+		ended++
+		if e.overload {
+			overloaded++
+		}
+	}
+	return overloaded >= OverloadMin && float64(overloaded) >= OverloadShare*float64(ended)
+}
+
+// Last is when the latest attempt it holds ended.
+func (w *OverloadWindow) Last() time.Time {
+	var last time.Time
+	for _, e := range w.ends {
+		if e.at.After(last) {
+			last = e.at
+		}
+	}
+	return last
 }

@@ -343,6 +343,15 @@ func (g *Graph) userConfiguration(w http.ResponseWriter, r *http.Request) {
 		if now.Sub(since) >= g.cfg.ProvisioningDelay {
 			accountType = cmp.Or(g.cfg.AccountTypes[u.UPN], migration.AccountTypeUser)
 		}
+		// "Use the `Prefer: include-unknown-enum-members` request header to
+		// get the following value from this enum evolvable enum:
+		// `ineligibleUser`" (microsoftgraph/microsoft-graph-docs-contrib
+		// api-reference/v1.0/resources/teamsadministration-teamsuserconfiguration.md);
+		// "By default, unknown members are not returned" (concepts/best-practices-concept.md):
+		// without it, the sentinel unknownFutureValue.
+		if accountType == migration.AccountTypeIneligible && !preferUnknownEnums(r) {
+			accountType = migration.AccountTypeUnknownFuture
+		}
 	} else {
 		g.mu.Lock()
 		delete(g.onlineSince, u.UPN)
@@ -397,4 +406,18 @@ func nextLink(r *http.Request, q url.Values, end int) string {
 	}
 	next.Set("$skiptoken", base64.RawURLEncoding.EncodeToString([]byte("offset:"+strconv.Itoa(end))))
 	return "https://" + r.Host + r.URL.EscapedPath() + "?" + strings.ReplaceAll(next.Encode(), "%24", "$")
+}
+
+// preferUnknownEnums reports whether a request asks for the members of
+// evolvable enums added after their sentinel (Prefer:
+// include-unknown-enum-members).
+func preferUnknownEnums(r *http.Request) bool {
+	for _, p := range r.Header.Values("Prefer") {
+		for _, v := range strings.Split(p, ",") {
+			if strings.EqualFold(strings.TrimSpace(v), "include-unknown-enum-members") {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -3,7 +3,6 @@ package sim
 import (
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -13,13 +12,7 @@ import (
 
 func (g *Graph) serveAuthority(w http.ResponseWriter, r *http.Request) {
 	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
-	tenantErr := func(tenant string) {
-		writeJSONStatus(w, http.StatusBadRequest, map[string]any{
-			"error":             "invalid_tenant",
-			"error_description": fmt.Sprintf("AADSTS90002: Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", tenant),
-			"error_codes":       []int{90002},
-		})
-	}
+	tenantErr := func(tenant string) { writeTokenError(w, time.Now(), errTenant(tenant)) }
 	switch {
 	case r.Method == http.MethodGet && len(segs) == 3 && segs[0] == "common" && segs[1] == "discovery" && segs[2] == "instance":
 		host := r.Host
@@ -73,36 +66,39 @@ func (g *Graph) knownTenant(t string) bool {
 }
 
 func (g *Graph) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
-	oauthErr := func(status int, code, desc string) {
-		writeJSONStatus(w, status, map[string]any{"error": code, "error_description": desc, "timestamp": time.Now().UTC().Format("2006-01-02 15:04:05Z")})
-	}
+	// The same errors, in Microsoft's words, as the simulated Entra ID's
+	// token endpoint (signin.go).
+	fail := func(e signInError) { writeTokenError(w, time.Now(), e) }
 	if err := r.ParseForm(); err != nil {
-		oauthErr(http.StatusBadRequest, "invalid_request", "AADSTS900144: The request body must be application/x-www-form-urlencoded.")
+		fail(errMissing("grant_type")) // a body that does not read has none
 		return
 	}
 	f := r.PostForm
 	clientID := f.Get("client_id")
 	switch {
+	case f.Get("grant_type") == "":
+		fail(errMissing("grant_type"))
+		return
 	case f.Get("grant_type") != "client_credentials":
-		oauthErr(http.StatusBadRequest, "unsupported_grant_type", "AADSTS70003: The simulator supports the client_credentials grant only.")
+		fail(errUnsupportedGrant) // the simulated Graph's app has the client credentials grant only
 		return
 	case clientID == "":
-		oauthErr(http.StatusBadRequest, "invalid_request", "AADSTS900144: The request body must contain the following parameter: 'client_id'.")
+		fail(errMissing("client_id"))
 		return
 	case g.cfg.ClientID != "" && clientID != g.cfg.ClientID:
-		oauthErr(http.StatusBadRequest, "unauthorized_client", fmt.Sprintf("AADSTS700016: Application with identifier '%s' was not found in the directory.", clientID))
+		fail(errUnknownClient(clientID, g.cfg.TenantID))
 		return
 	case f.Get("scope") == "":
-		oauthErr(http.StatusBadRequest, "invalid_request", "AADSTS900144: The request body must contain the following parameter: 'scope'.")
+		fail(errMissing("scope"))
 		return
 	}
 	if a := f.Get("client_assertion"); a != "" {
 		if f.Get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" || !assertionFor(a, clientID) {
-			oauthErr(http.StatusUnauthorized, "invalid_client", "AADSTS700027: The client assertion is not a valid JWT for this client.")
+			fail(errBadAssertion)
 			return
 		}
 	} else if s := f.Get("client_secret"); s == "" || g.cfg.ClientSecret != "" && s != g.cfg.ClientSecret {
-		oauthErr(http.StatusUnauthorized, "invalid_client", "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.")
+		fail(errBadSecret)
 		return
 	}
 	writeJSONStatus(w, http.StatusOK, map[string]any{

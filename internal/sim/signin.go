@@ -638,7 +638,41 @@ func (s *SignIn) checkRequest(q signInRequest) (signInError, bool) {
 
 // errUnknownClient is the answer for a client ID that is not the app
 // registration's.
-func (s *SignIn) errUnknownClient(id string) signInError {
+func (s *SignIn) errUnknownClient(id string) signInError { return errUnknownClient(id, s.cfg.TenantID) }
+
+// The token endpoint's errors that the simulated Entra ID (the pages'
+// sign-in) and the simulated Graph's authority (the app's client
+// credentials) both answer, in Microsoft's words. "error-codes" is
+// MicrosoftDocs/entra-docs docs/identity-platform/reference-error-codes.md;
+// the text after "AADSTSnnnnn: " is its description of the code, up to
+// its "Developer error" note.
+var (
+	// error-codes: "AADSTS70003 | UnsupportedGrantType - The app returned
+	// an unsupported grant type."
+	errUnsupportedGrant = signInError{status: http.StatusBadRequest, code: "unsupported_grant_type", aadsts: 70003,
+		text: "The app returned an unsupported grant type."}
+	// error-codes: "AADSTS7000215 | Invalid client secret is provided.
+	// Developer error - ..."; a failed client authentication is 401
+	// (v1-code: "401 | Authentication failed. For example, the request is
+	// missing the client_secret parameter.").
+	errBadSecret = signInError{status: http.StatusUnauthorized, code: "invalid_client", aadsts: 7000215,
+		text: "Invalid client secret is provided."}
+	// error-codes: "AADSTS700027 | Client assertion failed signature
+	// validation. Developer error - ..."
+	errBadAssertion = signInError{status: http.StatusUnauthorized, code: "invalid_client", aadsts: 700027,
+		text: "Client assertion failed signature validation."}
+)
+
+// errMissing is the answer to a request without a parameter it needs.
+func errMissing(name string) signInError {
+	// error-codes: "AADSTS900144 | The request body must contain the
+	// following parameter: '{name}'. Developer error - ..."
+	return signInError{status: http.StatusBadRequest, code: "invalid_request", aadsts: 900144,
+		text: fmt.Sprintf("The request body must contain the following parameter: '%s'.", name)}
+}
+
+// errUnknownClient is the answer for a client ID the tenant has no app of.
+func errUnknownClient(id, tenant string) signInError {
 	// ropc: "AADSTS700016: Application with identifier '{clientId}' was not
 	// found in the directory '{domain}'. This can happen if the application
 	// has not been installed by the administrator of the tenant or
@@ -646,7 +680,7 @@ func (s *SignIn) errUnknownClient(id string) signInError {
 	// authentication request to the wrong tenant", caught there as
 	// unauthorized_client.
 	return signInError{status: http.StatusBadRequest, code: "unauthorized_client", aadsts: 700016,
-		text: fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", id, s.cfg.TenantID)}
+		text: fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", id, tenant)}
 }
 
 // allowedRedirectURI reports whether a request's redirect_uri is one the
@@ -736,21 +770,15 @@ func (s *SignIn) token(w http.ResponseWriter, r *http.Request) {
 	}
 	_ = r.ParseForm()
 	f := r.PostForm
-	missing := func(name string) signInError {
-		return signInError{status: http.StatusBadRequest, code: "invalid_request", aadsts: 900144,
-			text: fmt.Sprintf("The request body must contain the following parameter: '%s'.", name)}
-	}
+	missing := errMissing
 	switch gt := f.Get("grant_type"); gt {
 	case "":
 		s.writeTokenError(w, missing("grant_type"))
 		return
 	case "authorization_code":
 	default:
-		// error-codes: "AADSTS70003 | UnsupportedGrantType - The app
-		// returned an unsupported grant type." The simulator issues no
-		// refresh tokens, so it redeems codes only.
-		s.writeTokenError(w, signInError{status: http.StatusBadRequest, code: "unsupported_grant_type", aadsts: 70003,
-			text: "The app returned an unsupported grant type."})
+		// The simulator issues no refresh tokens, so it redeems codes only.
+		s.writeTokenError(w, errUnsupportedGrant)
 		return
 	}
 
@@ -786,12 +814,7 @@ func (s *SignIn) token(w http.ResponseWriter, r *http.Request) {
 			text: "The request body must contain the following parameter: 'client_assertion' or 'client_secret'."})
 		return
 	case secret != s.cfg.ClientSecret:
-		// azidentity: 401 invalid_client, "AADSTS7000215: Invalid client
-		// secret provided. Ensure the secret being sent in the request is
-		// the client secret value, not the client secret ID, for a secret
-		// added to app '86be4c01-505b-45e9-bfc0-9b825fd84'."
-		s.writeTokenError(w, signInError{status: http.StatusUnauthorized, code: "invalid_client", aadsts: 7000215,
-			text: fmt.Sprintf("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", s.cfg.ClientID)})
+		s.writeTokenError(w, errBadSecret)
 		return
 	}
 	code, redirectURI := f.Get("code"), f.Get("redirect_uri")
@@ -1008,9 +1031,12 @@ func (e signInError) description() string {
 // "error_codes", "timestamp", "trace_id" and "correlation_id"
 // (auth-code-flow), and "error_uri" where there is a code to look up
 // (error-codes, azidentity).
-func (s *SignIn) writeTokenError(w http.ResponseWriter, e signInError) {
+func (s *SignIn) writeTokenError(w http.ResponseWriter, e signInError) { writeTokenError(w, s.cfg.Now(), e) }
+
+// writeTokenError answers an error as the token endpoint does, at now.
+func writeTokenError(w http.ResponseWriter, now time.Time, e signInError) {
 	trace, corr := newGUID(), newGUID()
-	ts := s.cfg.Now().UTC().Format("2006-01-02 15:04:05Z")
+	ts := now.UTC().Format("2006-01-02 15:04:05Z")
 	body := map[string]any{
 		"error":             e.code,
 		"error_description": fmt.Sprintf("%s\r\nTrace ID: %s\r\nCorrelation ID: %s\r\nTimestamp: %s", e.description(), trace, corr, ts),

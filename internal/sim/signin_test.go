@@ -353,13 +353,13 @@ func TestSignInRefusals(t *testing.T) {
 		{name: "expired code", wait: 10 * time.Minute, where: token, status: 400, error: "invalid_grant", aadsts: 70008, says: "expired"},
 		{name: "unknown code", edit: func(v url.Values, _ *http.Request) { v.Set("code", "not-a-code") }, where: token, status: 400, error: "invalid_grant", aadsts: 9002313},
 		{name: "other redirect_uri", edit: func(v url.Values, _ *http.Request) { v.Set("redirect_uri", "http://127.0.0.1:9/other") }, where: token, status: 400, error: "invalid_grant", says: "redirect_uri"},
-		{name: "wrong client secret", edit: func(v url.Values, _ *http.Request) { v.Set("client_secret", "wrong") }, where: token, status: 401, error: "invalid_client", aadsts: 7000215, says: "Invalid client secret provided."},
+		{name: "wrong client secret", edit: func(v url.Values, _ *http.Request) { v.Set("client_secret", "wrong") }, where: token, status: 401, error: "invalid_client", aadsts: 7000215, says: "Invalid client secret is provided."},
 		{name: "wrong client secret, basic", edit: func(v url.Values, r *http.Request) {
 			v.Del("client_id")
 			v.Del("client_secret")
 			r.SetBasicAuth(url.QueryEscape(sim.SignInClientID), url.QueryEscape("wrong"))
 		}, where: token, status: 401, error: "invalid_client", aadsts: 7000215},
-		{name: "client secret ID for its value", edit: func(v url.Values, _ *http.Request) { v.Set("client_secret", "5f0e0c4d-2b1a-4c3d-8e9f-0a1b2c3d4e5f") }, where: token, status: 401, error: "invalid_client", aadsts: 7000215, says: "not the client secret ID"},
+		{name: "client secret ID for its value", edit: func(v url.Values, _ *http.Request) { v.Set("client_secret", "5f0e0c4d-2b1a-4c3d-8e9f-0a1b2c3d4e5f") }, where: token, status: 401, error: "invalid_client", aadsts: 7000215, says: "Invalid client secret is provided."},
 		{name: "no client secret", edit: func(v url.Values, _ *http.Request) { v.Del("client_secret") }, where: token, status: 401, error: "invalid_client", aadsts: 7000218},
 		{name: "unknown client at the token endpoint", edit: func(v url.Values, _ *http.Request) { v.Set("client_id", "00000000-0000-0000-0000-000000000001") }, where: token, status: 400, error: "unauthorized_client", aadsts: 700016},
 		{name: "refresh grant", edit: func(v url.Values, _ *http.Request) { v.Set("grant_type", "refresh_token") }, where: token, status: 400, error: "unsupported_grant_type", aadsts: 70003},
