@@ -44,6 +44,19 @@ type Config struct {
 	// ShellTimeout bounds one call to the on-premises shell. Defaults to
 	// 2 minutes.
 	ShellTimeout time.Duration
+	// GraphTimeout bounds one call to Microsoft Graph (with the retries of
+	// a throttled request inside it). Defaults to 30 seconds.
+	GraphTimeout time.Duration
+	// ProbeTimeout bounds a probe of the shell or of Graph: a read that
+	// touches no user, made when a call did not answer, to tell a user's
+	// own time-out from a side that does not answer anyone (which holds
+	// the deployment). Defaults to 10 seconds, or the shell time-out if
+	// shorter.
+	ProbeTimeout time.Duration
+	// ProbeEvery is how often a side that does not answer is probed, so
+	// that its hold clears within about this of it answering again.
+	// Defaults to 5 seconds.
+	ProbeEvery time.Duration
 	// RetryBase is the wait before the first retry of a transient failure;
 	// it doubles with each attempt, up to RetryMax. Defaults to 30 seconds.
 	RetryBase time.Duration
@@ -132,6 +145,15 @@ func (c Config) withDefaults() Config {
 	if c.ShellTimeout <= 0 {
 		c.ShellTimeout = 2 * time.Minute
 	}
+	if c.GraphTimeout <= 0 {
+		c.GraphTimeout = 30 * time.Second
+	}
+	if c.ProbeTimeout <= 0 {
+		c.ProbeTimeout = min(10*time.Second, c.ShellTimeout)
+	}
+	if c.ProbeEvery <= 0 {
+		c.ProbeEvery = 5 * time.Second
+	}
 	if c.RetryBase <= 0 {
 		c.RetryBase = 30 * time.Second
 	}
@@ -181,10 +203,10 @@ func (c Config) withDefaults() Config {
 func (c Config) slotWait() time.Duration { return min(30*time.Second, c.ShellTimeout) }
 
 // jobTimeout bounds one attempt of a move: the wait for a slot, three shell
-// calls and the database work around them (7 minutes with the default shell
-// time-out).
+// calls, four Graph calls, a probe and the database work around them (9
+// minutes with the default time-outs).
 func (c Config) jobTimeout() time.Duration {
-	return c.slotWait() + 3*c.ShellTimeout + min(30*time.Second, c.ShellTimeout)
+	return c.slotWait() + 3*c.ShellTimeout + 4*c.GraphTimeout + c.ProbeTimeout + min(30*time.Second, c.ShellTimeout)
 }
 
 // windowWait is how long to wait for a maintenance window opening at next.
@@ -196,16 +218,9 @@ func (c Config) windowWait(next time.Time) time.Duration {
 	return d
 }
 
-// shellCall runs one call to the on-premises shell under ShellTimeout.
-func (c Config) shellCall(ctx context.Context, call func(context.Context) error) error {
-	ctx, cancel := context.WithTimeout(ctx, c.ShellTimeout)
-	defer cancel()
-	return call(ctx)
-}
-
 // RescueAfter is how long a move may run before River takes its worker for
 // dead and runs it again elsewhere: a little longer than an attempt may take,
-// minutes rather than River's default hour (8 minutes with the default
+// minutes rather than River's default hour (10 minutes with the default
 // shell time-out). River looks for such jobs every 30 seconds.
 func (c Config) RescueAfter() time.Duration { return c.jobTimeout() + min(time.Minute, c.jobTimeout()) }
 

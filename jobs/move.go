@@ -443,12 +443,12 @@ func (a *attempt) preflight(ctx context.Context, q *store.Queries, on migration.
 	if dir == nil {
 		return nil
 	}
-	tenant, err := a.w.tenant.get(ctx, dir)
-	if err != nil {
+	var tenant migration.Tenant
+	if err := a.graphCall(ctx, func(ctx context.Context) (err error) { tenant, err = a.w.tenant.get(ctx, dir); return err }); err != nil {
 		return err
 	}
-	users, err := dir.Users(ctx, []string{a.move.UPN})
-	if err != nil {
+	var users map[string]migration.DirectoryUser
+	if err := a.graphCall(ctx, func(ctx context.Context) (err error) { users, err = dir.Users(ctx, []string{a.move.UPN}); return err }); err != nil {
 		return err
 	}
 	var du *migration.DirectoryUser
@@ -508,8 +508,8 @@ func (a *attempt) verify(ctx context.Context) error {
 		return a.finish(ctx, store.MoveChange{To: migration.MoveStateMoved, Message: "homed online (HostingProvider " + u.HostingProvider + ")"})
 	}
 	if a.directoryID == "" {
-		users, err := dir.Users(ctx, []string{a.move.UPN})
-		if err != nil {
+		var users map[string]migration.DirectoryUser
+		if err := a.graphCall(ctx, func(ctx context.Context) (err error) { users, err = dir.Users(ctx, []string{a.move.UPN}); return err }); err != nil {
 			return a.fail(ctx, err)
 		}
 		du, ok := users[a.move.UPN]
@@ -519,8 +519,8 @@ func (a *attempt) verify(ctx context.Context) error {
 		}
 		a.directoryID = du.ID
 	}
-	account, err := dir.TeamsAccountType(ctx, a.directoryID)
-	if err != nil {
+	var account string
+	if err := a.graphCall(ctx, func(ctx context.Context) (err error) { account, err = dir.TeamsAccountType(ctx, a.directoryID); return err }); err != nil {
 		return a.fail(ctx, err)
 	}
 	if account == migration.AccountTypeUser {
@@ -530,11 +530,29 @@ func (a *attempt) verify(ctx context.Context) error {
 	// Anything but user is not done: sfbOnPremUser while Teams takes the
 	// move in; ineligibleUser, unknown and the rest say why in the timeline.
 	shows := fmt.Sprintf("Teams shows accountType %s (%s)", account, migration.AccountTypeMeaning(account))
-	// Measured from the move call, less the time the move spent stranded
-	// on a worker process that died.
-	waited := time.Since(*a.move.MoveIssuedAt) - a.move.Stranded
-	if waited >= a.w.cfg.ProvisioningWait {
-		msg := fmt.Sprintf("%s %s after the move, not user", shows, waited.Round(time.Second))
+	// Measured from Teams' first answer of the run after the move call,
+	// less the time the deployment was held and the time the move spent
+	// stranded on a worker process that died (migration.TeamsWaited).
+	q := store.New(a.w.pool)
+	since, err := q.MoveTeamsWaitingSince(ctx, a.move.ID)
+	if err != nil {
+		return dbErr(err)
+	}
+	var waited, held time.Duration
+	if since != nil {
+		now := time.Now()
+		spans, err := q.HeldSpans(ctx, *since)
+		if err != nil {
+			return dbErr(err)
+		}
+		held = migration.HeldWithin(spans, *since, now)
+		waited = migration.TeamsWaited(*since, now, held, a.move.Stranded)
+	}
+	if since != nil && waited >= a.w.cfg.ProvisioningWait {
+		msg := fmt.Sprintf("%s after a wait of %s, not user", shows, waited.Round(time.Second))
+		if held > 0 {
+			msg += fmt.Sprintf(" (the %s the deployment was held is not counted)", held.Round(time.Second))
+		}
 		return a.finish(ctx, store.MoveChange{To: migration.MoveStateFailed, ErrorCode: migration.CodeNotProvisionedOnline,
 			ErrorMessage: msg, Message: fmt.Sprintf("failed: %s: %s", migration.CodeNotProvisionedOnline, msg)})
 	}
@@ -542,11 +560,10 @@ func (a *attempt) verify(ctx context.Context) error {
 	// Look again after half the time waited so far: at least RetryBase, at
 	// most five minutes, and not past the end of the wait.
 	wait := min(max(waited/2, a.w.cfg.RetryBase), 5*time.Minute, a.w.cfg.ProvisioningWait-waited) + 10*time.Millisecond
-	q := store.New(a.w.pool)
 	if err := a.flush(ctx, q); err != nil {
 		return err
 	}
-	if err := q.MoveWaitNote(ctx, a.move.ID, time.Now().Add(wait), migration.MoveEvent{Attempt: a.n, Actor: a.w.actor,
+	if err := q.MoveWaitNote(ctx, a.move.ID, time.Now().Add(wait), true, migration.MoveEvent{Attempt: a.n, Actor: a.w.actor,
 		Message: fmt.Sprintf("on premises the user is online; %s: waiting up to %s for accountType user", shows, a.w.cfg.ProvisioningWait)}); err != nil {
 		return dbErr(err)
 	}
@@ -563,9 +580,14 @@ func (a *attempt) getUser(ctx context.Context) (migration.ShellUser, error) {
 	return u, err
 }
 
-// shellCall runs one shell call under the shell time-out.
+// shellCall runs one shell call under the shell time-out (Readiness.call).
 func (a *attempt) shellCall(ctx context.Context, call func(context.Context) error) error {
-	return a.w.cfg.shellCall(ctx, call)
+	return a.w.ready.call(ctx, migration.SideShell, a.w.cfg.ShellTimeout, call)
+}
+
+// graphCall runs one Graph call under the Graph time-out (Readiness.call).
+func (a *attempt) graphCall(ctx context.Context, call func(context.Context) error) error {
+	return a.w.ready.call(ctx, migration.SideGraph, a.w.cfg.GraphTimeout, call)
 }
 
 // change moves the move to a new state and records the event, after the
@@ -657,6 +679,15 @@ func (a *attempt) fail(ctx context.Context, cause error) error {
 	if _, ok := errors.AsType[databaseError](cause); ok {
 		return cause // not the user's: Work hands the move on
 	}
+	if se, ok := errors.AsType[sideError](cause); ok {
+		held, err := a.w.ready.unanswered(ctx, river.ClientFromContext[pgx.Tx](ctx), se)
+		if err != nil {
+			return dbErr(err)
+		}
+		if held {
+			return a.unanswered(ctx, se)
+		}
+	}
 	f, err := a.classify(ctx, cause)
 	if err != nil {
 		return err
@@ -729,20 +760,55 @@ func (a *attempt) resume(ctx context.Context, f migration.Failure, msg string) e
 	return a.w.ready.snooze(a.job.ID)
 }
 
+// unanswered hands back a move whose call met a side that does not answer
+// (the deployment, or this host, is held for it): the attempt is not
+// counted, the timeline says so, the slot is freed, and the move waits for
+// the side to answer a probe again.
+func (a *attempt) unanswered(ctx context.Context, se sideError) error {
+	ctx = context.WithoutCancel(ctx)
+	e := notCounted(a.prefix(), se)
+	e.Attempt, e.Actor = a.n, a.w.actor
+	if err := store.New(a.w.pool).MoveEventAdd(ctx, a.move.ID, e); err != nil {
+		return dbErr(err)
+	}
+	if a.w.cfg.Interrupted != nil {
+		a.w.cfg.Interrupted(string(se.side.Code()), 1)
+	}
+	a.w.release(ctx, a.move.ID)
+	return a.w.ready.snooze(a.job.ID)
+}
+
 // classify finds the failure's catalogue entry. A 507 is read against time
 // (migration.SettleLicence): from the licence's assignment in Graph, or
 // else from the first 507 of this run of the move.
 func (a *attempt) classify(ctx context.Context, cause error) (migration.Failure, error) {
+	if _, ok := errors.AsType[sideError](cause); ok {
+		// A call that did not answer while its side answered others:
+		// the user's own time-out.
+		return migration.FailureFor(migration.CodeTimeout), nil
+	}
 	f := migration.Classify(cause)
+	if f.Code != migration.CodeLicenceMissing {
+		return f, nil
+	}
+	ctx = context.WithoutCancel(ctx)
+	q := store.New(a.w.pool)
 	since := a.licencedAt
-	if since.IsZero() && f.Code == migration.CodeLicenceMissing {
-		first, _, err := store.New(a.w.pool).MoveRunErrors(context.WithoutCancel(ctx), a.move.ID, migration.CodeLicenceProvisioning)
+	if since.IsZero() {
+		first, _, err := q.MoveRunErrors(ctx, a.move.ID, migration.CodeLicenceProvisioning)
 		if err != nil {
 			return f, dbErr(err)
 		}
 		since = cmp.Or(first, time.Now())
 	}
-	return migration.SettleLicence(f, since, time.Now(), a.w.cfg.LicenceSettle), nil
+	// The time the deployment was held is not the licence's: read the
+	// settle time without it.
+	now := time.Now()
+	spans, err := q.HeldSpans(ctx, since)
+	if err != nil {
+		return f, dbErr(err)
+	}
+	return migration.SettleLicence(f, since, now.Add(-migration.HeldWithin(spans, since, now)), a.w.cfg.LicenceSettle), nil
 }
 
 // overload lowers the wave's adaptive limit after a throttling or time-out

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -36,8 +37,12 @@ type Readiness struct {
 	started sync.Once
 	wake    chan struct{} // a hold was set here: check the host now
 
+	// Whether the shell and Graph answer (graph is nil without Graph).
+	shellSide, graphSide *sideWatch
+	lastHost            atomic.Pointer[store.WorkerHost] // this host's last check
+
 	mu     sync.Mutex
-	holds  []store.Hold
+	cached []store.Hold // the holds as last read
 	readAt time.Time
 }
 
@@ -58,6 +63,18 @@ func newReadiness(pool *pgxpool.Pool, shell migration.Shell, cfg Config, log *sl
 	r := &Readiness{pool: pool, shell: shell, cfg: cfg, log: log, host: host, wake: make(chan struct{}, 1),
 		beat: &liveness{pool: pool, cfg: cfg, log: log, host: host}}
 	r.ready.Store(true)
+	// The probes are reads that touch no user: Get-CsHostingProvider (and
+	// Get-CsAccessEdgeConfiguration), and the tenant's organization.
+	r.shellSide = newSideWatch(migration.SideShell, cfg.ProbeTimeout, func(ctx context.Context) error {
+		_, err := shell.OnPremises(ctx)
+		return err
+	})
+	if cfg.Directory != nil {
+		r.graphSide = newSideWatch(migration.SideGraph, cfg.ProbeTimeout, func(ctx context.Context) error {
+			_, err := cfg.Directory.Tenant(ctx)
+			return err
+		})
+	}
 	return r
 }
 
@@ -71,6 +88,15 @@ func (r *Readiness) Ready() bool { return r.ready.Load() }
 // held returns the deployment's first hold, if any (read at most every
 // holdCacheTTL).
 func (r *Readiness) held(ctx context.Context) (*store.Hold, error) {
+	holds, err := r.holds(ctx)
+	if err != nil || len(holds) == 0 {
+		return nil, err
+	}
+	return &holds[0], nil
+}
+
+// holds returns the deployment's holds (read at most every holdCacheTTL).
+func (r *Readiness) holds(ctx context.Context) ([]store.Hold, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if time.Since(r.readAt) >= holdCacheTTL {
@@ -78,12 +104,9 @@ func (r *Readiness) held(ctx context.Context) (*store.Hold, error) {
 		if err != nil {
 			return nil, err
 		}
-		r.holds, r.readAt = holds, time.Now()
+		r.cached, r.readAt = holds, time.Now()
 	}
-	if len(r.holds) == 0 {
-		return nil, nil
-	}
-	return &r.holds[0], nil
+	return r.cached, nil
 }
 
 // forget drops the cached holds, so that the next look reads them.
@@ -94,8 +117,9 @@ func (r *Readiness) forget() {
 }
 
 // Hold stops every move start across the deployment. The first process to
-// set a hold of a code tells the lead once: an event (notified to webhooks)
-// and the reason on every running wave, and a warning in its log.
+// set a hold of a code tells the lead once: every running wave's reason
+// names the holds, a wave held by nothing before gets an event (notified to
+// webhooks), and the log a warning.
 func (r *Readiness) Hold(ctx context.Context, client *river.Client[pgx.Tx], code migration.ErrorCode, reason, evidence string) error {
 	defer r.forget()
 	r.recheck() // the host check decides when it clears: look soon
@@ -103,21 +127,32 @@ func (r *Readiness) Hold(ctx context.Context, client *river.Client[pgx.Tx], code
 	var told []int64 // waves whose reason changed, told once committed
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		q := store.New(tx)
+		before, err := q.Holds(ctx)
+		if err != nil {
+			return err
+		}
 		created, err := q.HoldSet(ctx, store.Hold{Code: code, Reason: reason, Evidence: evidence, SetBy: r.cfg.ID})
 		if err != nil || !created {
 			return err
 		}
 		r.log.Warn("moves stopped across the deployment", "code", code, "reason", reason, "evidence", evidence)
+		holds, err := q.Holds(ctx)
+		if err != nil {
+			return err
+		}
 		waves, err := q.WavesRunning(ctx)
 		if err != nil {
 			return err
 		}
 		for _, w := range waves {
-			msg := movesWait(reason)
+			msg := movesWait(holds)
 			if err := q.WaveReason(ctx, w.ID, migration.WaveStateRunning, msg); err != nil {
 				return err
 			}
 			told = append(told, w.ID)
+			if len(before) > 0 && w.StateReason == movesWait(before) {
+				continue // held already, and told so: one event per hold of the wave
+			}
 			w.StateReason = msg
 			ev, err := q.WaveEventAdd(ctx, w.ID, WaveEventHeld, msg+" ("+evidence+")", "worker "+r.cfg.ID)
 			if err != nil {
@@ -143,8 +178,15 @@ func (r *Readiness) recheck() {
 	}
 }
 
-// movesWait is a running wave's reason while a hold stops its moves.
-func movesWait(reason string) string { return "moves wait: " + reason }
+// movesWait is a running wave's reason while holds stop its moves: each
+// hold's reason, in the order they were set.
+func movesWait(holds []store.Hold) string {
+	reasons := make([]string, len(holds))
+	for i, h := range holds {
+		reasons[i] = h.Reason
+	}
+	return "moves wait: " + strings.Join(reasons, "; ")
+}
 
 // holdMove holds the deployment for a failure of a move that is not the
 // user's, and says in the move's timeline that its attempt is not counted.
@@ -157,37 +199,49 @@ func (r *Readiness) holdMove(ctx context.Context, client *river.Client[pgx.Tx], 
 	return store.New(r.pool).MoveEventAdd(ctx, moveID, e)
 }
 
-// Release clears a hold, if there is one; moves start again.
+// Release clears a hold, if there is one. A wave that showed the holds
+// shows those left; once none is left, its moves start again, and it says
+// so.
 func (r *Readiness) Release(ctx context.Context, code migration.ErrorCode) error {
 	defer r.forget()
 	var told []int64 // waves whose reason changed, told once committed
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		q := store.New(tx)
+		before, err := q.Holds(ctx)
+		if err != nil {
+			return err
+		}
 		h, err := q.HoldClear(ctx, code)
 		if err != nil || h == nil {
 			return err
 		}
-		r.log.Info("moves start again across the deployment", "code", code, "held_for", time.Since(h.Since).Round(time.Second))
+		r.log.Info("a hold of the deployment cleared", "code", code, "held_for", time.Since(h.Since).Round(time.Second))
 		waves, err := q.WavesRunning(ctx)
 		if err != nil {
 			return err
 		}
-		// A wave that showed this hold shows the next one, if another holds.
-		next := ""
-		if rest, err := q.Holds(ctx); err != nil {
+		rest, err := q.Holds(ctx)
+		if err != nil {
 			return err
-		} else if len(rest) > 0 {
-			next = movesWait(rest[0].Reason)
+		}
+		next := ""
+		if len(rest) > 0 {
+			next = movesWait(rest)
+		} else {
+			r.log.Info("moves start again across the deployment")
 		}
 		for _, w := range waves {
-			if w.StateReason != movesWait(h.Reason) {
+			if w.StateReason != movesWait(before) {
 				continue
 			}
 			if err := q.WaveReason(ctx, w.ID, migration.WaveStateRunning, next); err != nil {
 				return err
 			}
 			told = append(told, w.ID)
-			if _, err := q.WaveEventAdd(ctx, w.ID, WaveEventReleased, fmt.Sprintf("moves start again after %s: %s cleared", time.Since(h.Since).Round(time.Second), h.Code), "worker "+r.cfg.ID); err != nil {
+			if len(rest) > 0 {
+				continue
+			}
+			if _, err := q.WaveEventAdd(ctx, w.ID, WaveEventReleased, fmt.Sprintf("moves start again after %s: %s cleared", time.Since(before[0].Since).Round(time.Second), h.Code), "worker "+r.cfg.ID); err != nil {
 				return err
 			}
 		}
@@ -201,28 +255,28 @@ func (r *Readiness) Release(ctx context.Context, code migration.ErrorCode) error
 
 // Check checks this host now: it records the result, takes the host out of
 // service (or back in) and sets or clears the deployment's holds that the
-// check decides (a sign-in that fails; no ready host anywhere).
+// check decides (a sign-in that fails; a shell or Graph that does not
+// answer; no ready host anywhere).
 func (r *Readiness) Check(ctx context.Context, client *river.Client[pgx.Tx]) (store.WorkerHost, error) {
 	h := store.WorkerHost{ID: r.cfg.ID, Host: r.host, CheckedAt: time.Now()}
-	facts, err := r.shell.CheckHost(ctx)
-	if err != nil {
+	cctx, cancel := context.WithTimeout(ctx, r.cfg.ShellTimeout)
+	facts, err := r.shell.CheckHost(cctx)
+	cancel()
+	switch {
+	case err != nil && noAnswer(err) && ctx.Err() == nil:
+		r.shellSide.missed()
+		h.Checks = []migration.Check{r.shellUnanswered("the host check (within " + r.cfg.ShellTimeout.String() + "): " + err.Error())}
+	case err != nil:
 		// A host that cannot say how it is takes no moves either.
 		h.Checks = []migration.Check{{Name: "shell", Status: migration.CheckFail, Evidence: "the management shell did not answer the host check: " + err.Error(),
 			Fix: "Check that PowerShell runs on this host (--pwsh) and that shell.ps1 can start."}}
-	} else {
+	default:
+		r.shellSide.heard()
 		h.Facts, h.Checks = facts, migration.HostReadiness(facts)
 	}
 	h.Ready = migration.HostReady(h.Checks)
-	q := store.New(r.pool)
-	if err := q.HostSave(ctx, h); err != nil {
+	if err := r.saveHost(ctx, h); err != nil {
 		return h, err
-	}
-	if was := r.ready.Swap(h.Ready); was != h.Ready {
-		if h.Ready {
-			r.log.Info("worker host ready: it takes moves again", "host", r.host)
-		} else {
-			r.log.Warn("worker host not ready: it takes no moves", "host", r.host, "failed", failedChecks(h.Checks))
-		}
 	}
 	if h.Ready {
 		if err := r.checkHybrid(ctx); err != nil {
@@ -243,31 +297,181 @@ func (r *Readiness) Check(ctx context.Context, client *river.Client[pgx.Tx]) (st
 	if err := r.checkGraph(ctx, client); err != nil {
 		return h, err
 	}
-	// No ready host anywhere: the moves wait for one, and the waves say so.
-	hosts, err := q.HostList(ctx, time.Now().Add(-3*r.cfg.HostCheckEvery))
-	if err != nil {
-		return h, err
-	}
-	var ready int
-	var why []string
-	for _, o := range hosts {
-		if o.Ready {
-			ready++
-		} else {
-			why = append(why, o.Host+": "+failedChecks(o.Checks))
-		}
-	}
-	if ready == 0 && !h.Ready {
-		return h, r.Hold(ctx, client, HoldNoReadyHost, "no worker host is ready", strings.Join(why, "; "))
-	}
-	if h.Ready {
-		return h, r.Release(ctx, HoldNoReadyHost)
-	}
-	return h, nil
+	return h, r.reviewHosts(ctx, client, h)
 }
 
-// graphProbe bounds the look at Graph of a host check.
-const graphProbe = 30 * time.Second
+// saveHost records this host's check, and takes the host out of service
+// (or back in) as it says.
+func (r *Readiness) saveHost(ctx context.Context, h store.WorkerHost) error {
+	if err := store.New(r.pool).HostSave(ctx, h); err != nil {
+		return err
+	}
+	r.lastHost.Store(&h)
+	if was := r.ready.Swap(h.Ready); was != h.Ready {
+		if h.Ready {
+			r.log.Info("worker host ready: it takes moves again", "host", r.host)
+		} else {
+			r.log.Warn("worker host not ready: it takes no moves", "host", r.host, "failed", failedChecks(h.Checks))
+		}
+	}
+	return nil
+}
+
+// shellUnanswered is the failed check of a host whose shell did not answer
+// what: the host takes no moves until it answers a probe again.
+func (r *Readiness) shellUnanswered(what string) migration.Check {
+	f := migration.FailureFor(migration.CodeShellUnavailable)
+	return migration.Check{Name: "shell", Status: migration.CheckFail, Code: f.Code,
+		Evidence: migration.ShellUnanswered(r.host) + ": no answer to " + what, Fix: f.Fix}
+}
+
+// reviewHosts holds the deployment when no worker host is ready, and
+// releases it when one is: with every host out because its shell does not
+// answer, the hold says so (shell_unavailable); otherwise no_ready_host
+// names each host's failed checks.
+func (r *Readiness) reviewHosts(ctx context.Context, client *river.Client[pgx.Tx], h store.WorkerHost) error {
+	if h.Ready {
+		if err := r.Release(ctx, HoldNoReadyHost); err != nil {
+			return err
+		}
+		return r.Release(ctx, migration.CodeShellUnavailable)
+	}
+	hosts, err := store.New(r.pool).HostList(ctx, time.Now().Add(-3*r.cfg.HostCheckEvery))
+	if err != nil {
+		return err
+	}
+	var why, silent, evidence []string
+	for _, o := range hosts {
+		switch {
+		case o.Ready:
+			return nil // another host takes the moves
+		case onlyUnanswered(o.Checks):
+			silent = append(silent, o.Host)
+			evidence = append(evidence, failedChecks(o.Checks))
+		}
+		why = append(why, o.Host+": "+failedChecks(o.Checks))
+	}
+	if len(silent) == len(hosts) {
+		if err := r.Hold(ctx, client, migration.CodeShellUnavailable, migration.ShellUnanswered(silent...), strings.Join(evidence, "; ")); err != nil {
+			return err
+		}
+		return r.Release(ctx, HoldNoReadyHost)
+	}
+	if err := r.Hold(ctx, client, HoldNoReadyHost, "no worker host is ready", strings.Join(why, "; ")); err != nil {
+		return err
+	}
+	return r.Release(ctx, migration.CodeShellUnavailable)
+}
+
+// onlyUnanswered reports whether a host failed its check only because its
+// shell did not answer.
+func onlyUnanswered(checks []migration.Check) bool {
+	failed := false
+	for _, c := range checks {
+		if c.Status == migration.CheckFail {
+			if c.Code != migration.CodeShellUnavailable {
+				return false
+			}
+			failed = true
+		}
+	}
+	return failed
+}
+
+// unanswered decides whether a call that did not answer (se) is its user's
+// own or the side's: the side answered something after it (another call, or
+// a probe made now), or not. A side that does not answer holds moves: for
+// Graph, the deployment; for the shell, this host (and the deployment when
+// no other host is ready). held says the attempt is not the user's.
+func (r *Readiness) unanswered(ctx context.Context, client *river.Client[pgx.Tx], se sideError) (held bool, err error) {
+	ctx = context.WithoutCancel(ctx)
+	side := r.side(se.side)
+	if side == nil {
+		return false, nil
+	}
+	perr := side.answersSince(ctx, se.at)
+	if perr == nil {
+		return false, nil
+	}
+	evidence := se.err.Error() + "; " + perr.Error()
+	if se.side == migration.SideGraph {
+		return true, r.Hold(ctx, client, migration.CodeGraphUnavailable, migration.HoldReason(migration.CodeGraphUnavailable), evidence)
+	}
+	return true, r.shellDown(ctx, client, evidence)
+}
+
+// call runs a call of a side under timeout, and notes what it says of the
+// side: an answer (even an error is one), or none, which comes back as a
+// sideError for unanswered to judge.
+func (r *Readiness) call(ctx context.Context, side migration.Side, timeout time.Duration, fn func(context.Context) error) error {
+	w := r.side(side)
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	err := fn(cctx)
+	cancel()
+	switch {
+	case w == nil:
+	case err == nil:
+		w.heard()
+	case noAnswer(err):
+		if ctx.Err() == nil || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return sideError{side: side, at: time.Now(), err: err}
+		}
+	case !errors.Is(err, migration.ErrSessionBroken):
+		w.heard()
+	}
+	return err
+}
+
+// side returns the watch of a side (nil: Graph is not used).
+func (r *Readiness) side(s migration.Side) *sideWatch {
+	if s == migration.SideGraph {
+		return r.graphSide
+	}
+	return r.shellSide
+}
+
+// shellDown takes this host out of service because its shell does not
+// answer, keeping what its last check found, and holds the deployment if no
+// other host is ready.
+func (r *Readiness) shellDown(ctx context.Context, client *river.Client[pgx.Tx], evidence string) error {
+	h := store.WorkerHost{ID: r.cfg.ID, Host: r.host, CheckedAt: time.Now()}
+	if last := r.lastHost.Load(); last != nil {
+		h.Facts = last.Facts
+		for _, c := range last.Checks {
+			if c.Code != migration.CodeShellUnavailable {
+				h.Checks = append(h.Checks, c)
+			}
+		}
+	}
+	h.Checks = append([]migration.Check{r.shellUnanswered(evidence)}, h.Checks...)
+	if err := r.saveHost(ctx, h); err != nil {
+		return err
+	}
+	return r.reviewHosts(ctx, client, h)
+}
+
+// outage reports whether a side is found not answering here, or a hold of a
+// side that does not answer is set (by any process).
+func (r *Readiness) outage(holds []store.Hold) bool {
+	if r.shellSide.isDown() || r.graphSide != nil && r.graphSide.isDown() {
+		return true
+	}
+	for _, h := range holds {
+		if h.Code == migration.CodeShellUnavailable || h.Code == migration.CodeGraphUnavailable {
+			return true
+		}
+	}
+	return false
+}
+
+// probeSides probes the shell and Graph once each: true if both answered.
+func (r *Readiness) probeSides(ctx context.Context) bool {
+	ok := r.shellSide.check(ctx) == nil
+	if r.graphSide != nil && r.graphSide.check(ctx) != nil {
+		ok = false
+	}
+	return ok
+}
 
 // checkGraph signs in to Microsoft Graph and reads the organisation, when
 // the workers use Graph: a sign-in or a Graph that does not answer, or that
@@ -277,15 +481,24 @@ func (r *Readiness) checkGraph(ctx context.Context, client *river.Client[pgx.Tx]
 	if r.cfg.Directory == nil {
 		return nil
 	}
-	gctx, cancel := context.WithTimeout(ctx, graphProbe)
+	gctx, cancel := context.WithTimeout(ctx, r.cfg.GraphTimeout)
 	_, err := r.cfg.Directory.Tenant(gctx)
 	cancel()
 	if err != nil && ctx.Err() == nil {
+		if noAnswer(err) {
+			r.graphSide.missed()
+			r.log.Warn("Microsoft Graph does not answer", "error", err)
+			return r.Hold(ctx, client, migration.CodeGraphUnavailable, migration.HoldReason(migration.CodeGraphUnavailable),
+				"reading the organization did not answer within "+r.cfg.GraphTimeout.String()+": "+err.Error())
+		}
 		if f := migration.Classify(err); f.Deployment {
 			r.log.Warn("Microsoft Graph: the deployment is not ready", "code", f.Code, "error", err)
 			return r.Hold(ctx, client, f.Code, migration.HoldReason(f.Code), err.Error())
 		}
 		return nil // throttled, say: not the deployment's
+	}
+	if err == nil {
+		r.graphSide.heard()
 	}
 	for _, code := range []migration.ErrorCode{migration.CodeGraphUnavailable, migration.CodeGraphAccessDenied} {
 		if err := r.Release(ctx, code); err != nil {
@@ -300,7 +513,9 @@ func (r *Readiness) checkGraph(ctx context.Context, client *river.Client[pgx.Tx]
 func (r *Readiness) checkHybrid(ctx context.Context) error {
 	q := store.New(r.pool)
 	now := time.Now()
-	o, err := r.shell.OnPremises(ctx)
+	octx, cancel := context.WithTimeout(ctx, r.cfg.ShellTimeout)
+	o, err := r.shell.OnPremises(octx)
+	cancel()
 	checks := migration.OnPremReadiness(o, r.cfg.Target, r.cfg.OverrideURL)
 	if err != nil {
 		checks = []migration.Check{{Name: migration.CheckHostingProvider, Status: migration.CheckWarn,
@@ -346,7 +561,9 @@ func (r *Readiness) readVoice(ctx context.Context, q *store.Queries) error {
 	for i, m := range members {
 		list[i] = m.Member
 	}
-	voice, err := r.shell.VoiceUsers(ctx, list)
+	vctx, cancel := context.WithTimeout(ctx, r.cfg.ShellTimeout)
+	voice, err := r.shell.VoiceUsers(vctx, list)
+	cancel()
 	if err != nil {
 		return err
 	}
@@ -374,14 +591,22 @@ func (r *Readiness) run(client *river.Client[pgx.Tx], first bool) {
 		<-client.Stopped()
 		cancel()
 	}()
-	var last time.Time
+	var last, probed time.Time
 	if !first {
 		last = time.Now() // Start checked just now
 	}
 	for {
 		due := time.Since(last) >= r.cfg.HostCheckEvery
-		if h, _ := r.held(ctx); h != nil || !r.Ready() {
+		holds, _ := r.holds(ctx)
+		if len(holds) > 0 || !r.Ready() {
 			due = due || time.Since(last) >= r.cfg.HostRecheck
+		}
+		// A side that does not answer is probed every few seconds (a read
+		// that touches no user); once both answer, the check clears the
+		// holds.
+		if r.outage(holds) && time.Since(probed) >= r.cfg.ProbeEvery {
+			probed = time.Now()
+			due = due || r.probeSides(ctx)
 		}
 		if at, err := store.New(r.pool).ReadinessRequestedAt(ctx); err == nil && at.After(last) {
 			due = true // a lead asked
@@ -397,7 +622,7 @@ func (r *Readiness) run(client *river.Client[pgx.Tx], first bool) {
 			return
 		case <-r.wake:
 			last = time.Time{}
-		case <-time.After(min(r.cfg.HostRecheck, r.cfg.HostCheckEvery)):
+		case <-time.After(min(r.cfg.HostRecheck, r.cfg.HostCheckEvery, r.cfg.ProbeEvery)):
 		}
 	}
 }

@@ -69,8 +69,9 @@ func TestWaveWaitsForHybridReadiness(t *testing.T) {
 	}, 10*time.Second, 50*time.Millisecond)
 }
 
-// TestHoldReasons: a running wave shows the hold set last; when it clears
-// while another still holds, the wave shows that one; when none holds, none.
+// TestHoldReasons: a running wave shows every hold in force; it is told
+// once that it is held (one event, one webhook) however many holds come,
+// and once that its moves start again, when the last clears.
 func TestHoldReasons(t *testing.T) {
 	t.Parallel()
 	pool := dbtest.Pool(t)
@@ -94,9 +95,23 @@ func TestHoldReasons(t *testing.T) {
 	}
 	require.NoError(t, ready.Hold(ctx, client, migration.CodeSignInFailed, migration.HoldReason(migration.CodeSignInFailed), "AADSTS50076"))
 	require.NoError(t, ready.Hold(ctx, client, migration.CodeGraphUnavailable, migration.HoldReason(migration.CodeGraphUnavailable), "no answer"))
-	require.Equal(t, "moves wait: Microsoft Graph does not answer", reason())
+	require.Equal(t, "moves wait: Move-CsUser cannot sign in to Teams; Microsoft Graph does not answer", reason())
+	events := func(kind string) int {
+		evs, err := q.WaveEvents(ctx, waves[0].ID)
+		require.NoError(t, err)
+		n := 0
+		for _, e := range evs {
+			if e.Kind == kind {
+				n++
+			}
+		}
+		return n
+	}
+	require.Equal(t, 1, events(jobs.WaveEventHeld), "held once, however many holds")
 	require.NoError(t, ready.Release(ctx, migration.CodeGraphUnavailable))
 	require.Equal(t, "moves wait: Move-CsUser cannot sign in to Teams", reason(), "the hold still in force is shown")
+	require.Zero(t, events(jobs.WaveEventReleased), "still held")
 	require.NoError(t, ready.Release(ctx, migration.CodeSignInFailed))
 	require.Empty(t, reason())
+	require.Equal(t, 1, events(jobs.WaveEventReleased))
 }

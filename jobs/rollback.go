@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -105,6 +106,22 @@ func (w *RollbackWorker) Work(ctx context.Context, job *river.Job[RollbackArgs])
 	// A rollback counts a broken session as the transient failure it is:
 	// it has no free ones (no resume step).
 	fail := func(cause error) error {
+		if se, ok := errors.AsType[sideError](cause); ok {
+			// A shell that answers nobody: not counted, and the rollback
+			// waits for it as moves do.
+			held, err := w.ready.unanswered(ctx, river.ClientFromContext[pgx.Tx](ctx), se)
+			if err != nil {
+				return err
+			}
+			if held {
+				e := notCounted(prefix, se)
+				e.Attempt, e.Actor = m.Attempts, w.actor
+				if err := q.MoveEventAdd(context.WithoutCancel(ctx), m.ID, e); err != nil {
+					return err
+				}
+				return w.ready.snooze(job.ID)
+			}
+		}
 		return afterFailure(migration.Classify(cause), cause, job.Attempt, job.MaxAttempts, 0, failureSteps{
 			hold: func(f migration.Failure, msg string) error { // not the user's: held, not counted
 				if err := w.ready.holdMove(context.WithoutCancel(ctx), river.ClientFromContext[pgx.Tx](ctx), f, m.ID,
@@ -125,7 +142,9 @@ func (w *RollbackWorker) Work(ctx context.Context, job *river.Job[RollbackArgs])
 			},
 		})
 	}
-	call := func(fn func(context.Context) error) error { return w.cfg.shellCall(ctx, fn) }
+	call := func(fn func(context.Context) error) error {
+		return w.ready.call(ctx, migration.SideShell, w.cfg.ShellTimeout, fn)
+	}
 	var u migration.ShellUser
 	if err := call(func(ctx context.Context) (err error) { u, err = w.shell.GetUser(ctx, m.UPN); return err }); err != nil {
 		return fail(err)

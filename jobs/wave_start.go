@@ -92,7 +92,7 @@ func (w *WaveStartWorker) Work(ctx context.Context, job *river.Job[WaveStartArgs
 			return err
 		}
 		if len(holds) > 0 {
-			if err := q.WaveReason(ctx, wave.ID, migration.WaveStateRunning, movesWait(holds[0].Reason)); err != nil {
+			if err := q.WaveReason(ctx, wave.ID, migration.WaveStateRunning, movesWait(holds)); err != nil {
 				return err
 			}
 		}

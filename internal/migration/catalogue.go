@@ -25,6 +25,7 @@ const (
 	CodeNotHomedOnline      ErrorCode = "not_homed_online"
 	CodeMultipleEdgePools   ErrorCode = "multiple_federated_edge_pools"
 	CodeSessionBroken       ErrorCode = "session_broken"
+	CodeShellUnavailable    ErrorCode = "shell_unavailable"
 	CodeSignInFailed        ErrorCode = "sign_in_failed"
 	CodeNoRollbackRecord    ErrorCode = "no_rollback_record"
 	CodeUnknown             ErrorCode = "unknown"
@@ -231,8 +232,11 @@ var Catalogue = []Failure{
 // accepted but the homing did not change.
 var shellConditions = []Failure{
 	{Code: CodeTimeout, Transient: true,
-		Explanation: "The call to the management shell or the hosted migration service did not answer within the shell time-out.",
-		Fix:         "Nothing: cutover tries again. If many users time out, check the front-end pool and the network to the service."},
+		Explanation: "The call for this user to the management shell, the hosted migration service or Microsoft Graph did not answer in time, while the service answered others (a probe after the call was answered).",
+		Fix:         "Nothing: cutover tries again. If the same user keeps timing out, run Get-CsUser and Move-CsUser for them by hand to see where it hangs."},
+	{Code: CodeShellUnavailable, Transient: true, Deployment: true,
+		Explanation: "The management shell did not answer a call, nor the probe that followed it (a read that touches no user): the front-end pool, its remote session or the network to it is down. The deployment's fault, not the user's.",
+		Fix:         "Nothing: moves wait, spending no attempt, and go on once the shell answers the workers' probe again. If it persists, check the front-end pool, WinRM and the network from the worker host."},
 	{Code: CodeSessionBroken, Transient: true,
 		Explanation: "The remote PowerShell session to the front-end pool broke (a PSRemotingTransportException).",
 		Fix:         "Nothing: cutover opens a new session and tries again. If it persists, check WinRM on the front-end pool."},
@@ -249,6 +253,8 @@ func HoldReason(code ErrorCode) string {
 		return "Move-CsUser cannot sign in to Teams"
 	case CodeGraphUnavailable:
 		return "Microsoft Graph does not answer"
+	case CodeShellUnavailable:
+		return ShellUnanswered()
 	case CodeGraphAccessDenied:
 		return "Microsoft Graph refuses cutover's credentials"
 	}
@@ -261,6 +267,10 @@ func HoldReason(code ErrorCode) string {
 // (PowerShell/PowerShell
 // src/System.Management.Automation/engine/remoting/common/remotingexceptions.cs).
 var ErrSessionBroken = errors.New("the remote PowerShell session broke")
+
+// ErrUnreachable marks a shell call that could not reach the shell at all
+// (no connection): like a time-out, it says nothing of the user.
+var ErrUnreachable = errors.New("the management shell could not be reached")
 
 // directoryFailures are the failures found in Microsoft Graph: by pre-flight
 // checks (the check says the evidence) or by Graph's own answers.

@@ -22,6 +22,7 @@ func TestDecide(t *testing.T) {
 	outcomes := map[ErrorCode]want{
 		CodeSignInFailed:           hold,
 		CodeGraphUnavailable:       hold,
+		CodeShellUnavailable:       hold,
 		CodeGraphAccessDenied:      hold,
 		CodeSessionBroken:          {NextResume, NextResume, NextResume, NextRetry},
 		CodeTimeout:                retry,

@@ -129,7 +129,7 @@ func (c *RemoteShell) call(ctx context.Context, path string, req shellRequest) (
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("simulated shell unreachable: %w", err)
+		return nil, fmt.Errorf("%w: simulated shell: %w", migration.ErrUnreachable, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -186,7 +186,7 @@ func (c *RemoteShell) VoiceUsers(ctx context.Context, members []migration.Member
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("simulated shell unreachable: %w", err)
+		return nil, fmt.Errorf("%w: simulated shell: %w", migration.ErrUnreachable, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -213,7 +213,7 @@ func (c *RemoteShell) get(ctx context.Context, path string, v any) error {
 	}
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("simulated shell unreachable: %w", err)
+		return fmt.Errorf("%w: simulated shell: %w", migration.ErrUnreachable, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

@@ -60,10 +60,19 @@ func (q *Queries) HoldSet(ctx context.Context, h Hold) (created bool, err error)
 }
 
 // HoldClear removes a hold, returning it if there was one.
+// The hold is kept in the history that HeldSpans reads.
 func (q *Queries) HoldClear(ctx context.Context, code migration.ErrorCode) (*Hold, error) {
 	r, err := q.gen.HoldClear(ctx, string(code))
-	h := holdOf(r)
+	h := holdOf(dbsqlc.DeploymentHold(r))
 	return optional(&h, err)
+}
+
+// HeldSpans returns the spans of time since since during which the
+// deployment was held (those still held end now), for
+// migration.HeldWithin.
+func (q *Queries) HeldSpans(ctx context.Context, since time.Time) ([]migration.Span, error) {
+	rows, err := q.gen.HeldSpans(ctx, since)
+	return mapRows(rows, err, func(r dbsqlc.HeldSpansRow) migration.Span { return migration.Span(r) })
 }
 
 // WavesRunning returns the waves that are running.

@@ -353,10 +353,19 @@ func (q *Queries) MoveEventAdd(ctx context.Context, moveID int64, e migration.Mo
 
 // MoveWaitNote records when a move waiting in its state is looked at next,
 // adding the event only when the wait begins (the move had no next attempt
-// set), so that a long wait is one line in the timeline.
-func (q *Queries) MoveWaitNote(ctx context.Context, moveID int64, next time.Time, e migration.MoveEvent) error {
-	return q.gen.MoveWaitNote(ctx, dbsqlc.MoveWaitNoteParams{MoveID: moveID, NextAttemptAt: &next,
+// set), so that a long wait is one line in the timeline. With
+// teamsWaiting, the wait is for Teams, which answered now that the user is
+// not a Teams user yet: the first such answer of the run is kept
+// (MoveTeamsWaitingSince).
+func (q *Queries) MoveWaitNote(ctx context.Context, moveID int64, next time.Time, teamsWaiting bool, e migration.MoveEvent) error {
+	return q.gen.MoveWaitNote(ctx, dbsqlc.MoveWaitNoteParams{MoveID: moveID, NextAttemptAt: &next, TeamsWaiting: teamsWaiting,
 		Attempt: e.Attempt, Message: e.Message, Actor: e.Actor})
+}
+
+// MoveTeamsWaitingSince says when Teams first answered, in the move's run,
+// that the moved user is not a Teams user yet (nil: it has not).
+func (q *Queries) MoveTeamsWaitingSince(ctx context.Context, moveID int64) (*time.Time, error) {
+	return q.gen.MoveTeamsWaitingSince(ctx, moveID)
 }
 
 // MoveRequeue queues a failed move again (a lead's retry): a new run, its

@@ -18,8 +18,23 @@ SELECT code, reason, evidence, since, set_by FROM deployment_holds ORDER BY sinc
 INSERT INTO deployment_holds (code, reason, evidence, set_by) VALUES (@code, @reason, @evidence, @set_by)
 ON CONFLICT (code) DO NOTHING;
 
+-- HoldClear removes a hold and keeps it in the history (sql/0019).
 -- name: HoldClear :one
-DELETE FROM deployment_holds WHERE code = @code RETURNING code, reason, evidence, since, set_by;
+WITH cleared AS (
+    DELETE FROM deployment_holds h WHERE h.code = @code RETURNING h.code, h.reason, h.evidence, h.since, h.set_by
+), kept AS (
+    INSERT INTO deployment_hold_history (code, reason, evidence, since, set_by)
+    SELECT c.code, c.reason, c.evidence, c.since, c.set_by FROM cleared c
+)
+SELECT c.code, c.reason, c.evidence, c.since, c.set_by FROM cleared c;
+
+-- HeldSpans reads the spans of time since @since during which a hold was
+-- set: those that ended, and those still set (ending now).
+-- name: HeldSpans :many
+SELECT since, until FROM deployment_hold_history WHERE until > @since::timestamptz
+UNION ALL
+SELECT since, now()::timestamptz AS until FROM deployment_holds
+ORDER BY since;
 
 -- name: ReadinessSave :exec
 INSERT INTO readiness_checks (section, checks, checked_at, checked_by) VALUES (@section, @checks, @checked_at, @checked_by)

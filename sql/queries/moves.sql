@@ -95,17 +95,25 @@ COMMIT;
 -- so that a long wait is one line in the timeline.
 -- name: MoveWaitNote :exec
 WITH prev AS (SELECT p.id, p.next_attempt_at FROM moves p WHERE p.id = @move_id FOR NO KEY UPDATE),
-upd AS (UPDATE moves u SET next_attempt_at = @next_attempt_at, updated_at = now() WHERE u.id = @move_id)
+upd AS (UPDATE moves u SET next_attempt_at = @next_attempt_at, updated_at = now(),
+                           teams_waiting_since = CASE WHEN @teams_waiting::boolean THEN coalesce(u.teams_waiting_since, now())
+                                                      ELSE u.teams_waiting_since END
+        WHERE u.id = @move_id)
 INSERT INTO move_events (move_id, state, attempt, message, actor)
 SELECT m.id, m.state, @attempt, @message, @actor FROM moves m JOIN prev ON prev.id = m.id
 WHERE prev.next_attempt_at IS NULL;
+
+-- MoveTeamsWaitingSince says when Teams first answered, in the move's run,
+-- that the moved user is not a Teams user yet (NULL: not yet).
+-- name: MoveTeamsWaitingSince :one
+SELECT teams_waiting_since FROM moves WHERE id = @move_id;
 
 -- MoveRequeue queues a failed move again (a lead's retry): a new run, its
 -- attempts counted from zero, and its wave running again until it ends.
 -- name: MoveRequeue :execrows
 WITH q AS (
     UPDATE moves m SET state = 'queued', run = run + 1, attempts = 0, error_code = NULL, error_message = NULL,
-                       next_attempt_at = NULL, finished_at = NULL, updated_at = now()
+                       next_attempt_at = NULL, finished_at = NULL, updated_at = now(), teams_waiting_since = NULL
     WHERE m.id = @move_id AND m.state = 'failed' RETURNING m.id, m.wave_id
 ), reopened AS (
     UPDATE waves w SET state = @wave_to::text, finished_at = NULL

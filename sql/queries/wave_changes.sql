@@ -57,7 +57,7 @@ SELECT id, 'cancelled', attempts, @error_code::text, @message, @actor FROM c;
 -- name: MovesRequeueCancelled :many
 WITH q AS (
     UPDATE moves m SET state = 'queued', run = run + 1, attempts = 0, error_code = NULL, error_message = NULL,
-                       finished_at = NULL, updated_at = now()
+                       finished_at = NULL, updated_at = now(), teams_waiting_since = NULL
     WHERE m.wave_id = @wave_id AND m.state = 'cancelled' AND m.error_code = 'wave_halted'
       AND NOT EXISTS (SELECT 1 FROM moves o WHERE o.upn = m.upn AND o.id <> m.id
                       AND (o.id > m.id OR cutover_move_active(o.state)))

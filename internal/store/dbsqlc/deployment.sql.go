@@ -67,13 +67,62 @@ func (q *Queries) Heartbeat(ctx context.Context, arg HeartbeatParams) ([]Heartbe
 	return items, nil
 }
 
-const holdClear = `-- name: HoldClear :one
-DELETE FROM deployment_holds WHERE code = $1 RETURNING code, reason, evidence, since, set_by
+const heldSpans = `-- name: HeldSpans :many
+SELECT since, until FROM deployment_hold_history WHERE until > $1::timestamptz
+UNION ALL
+SELECT since, now()::timestamptz AS until FROM deployment_holds
+ORDER BY since
 `
 
-func (q *Queries) HoldClear(ctx context.Context, code string) (DeploymentHold, error) {
+type HeldSpansRow struct {
+	Since time.Time
+	Until time.Time
+}
+
+// HeldSpans reads the spans of time since @since during which a hold was
+// set: those that ended, and those still set (ending now).
+func (q *Queries) HeldSpans(ctx context.Context, since time.Time) ([]HeldSpansRow, error) {
+	rows, err := q.db.Query(ctx, heldSpans, since)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []HeldSpansRow
+	for rows.Next() {
+		var i HeldSpansRow
+		if err := rows.Scan(&i.Since, &i.Until); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const holdClear = `-- name: HoldClear :one
+WITH cleared AS (
+    DELETE FROM deployment_holds h WHERE h.code = $1 RETURNING h.code, h.reason, h.evidence, h.since, h.set_by
+), kept AS (
+    INSERT INTO deployment_hold_history (code, reason, evidence, since, set_by)
+    SELECT c.code, c.reason, c.evidence, c.since, c.set_by FROM cleared c
+)
+SELECT c.code, c.reason, c.evidence, c.since, c.set_by FROM cleared c
+`
+
+type HoldClearRow struct {
+	Code     string
+	Reason   string
+	Evidence string
+	Since    time.Time
+	SetBy    string
+}
+
+// HoldClear removes a hold and keeps it in the history (sql/0019).
+func (q *Queries) HoldClear(ctx context.Context, code string) (HoldClearRow, error) {
 	row := q.db.QueryRow(ctx, holdClear, code)
-	var i DeploymentHold
+	var i HoldClearRow
 	err := row.Scan(
 		&i.Code,
 		&i.Reason,

@@ -285,7 +285,7 @@ func (q *Queries) MovePace(ctx context.Context) (MovePaceRow, error) {
 const moveRequeue = `-- name: MoveRequeue :execrows
 WITH q AS (
     UPDATE moves m SET state = 'queued', run = run + 1, attempts = 0, error_code = NULL, error_message = NULL,
-                       next_attempt_at = NULL, finished_at = NULL, updated_at = now()
+                       next_attempt_at = NULL, finished_at = NULL, updated_at = now(), teams_waiting_since = NULL
     WHERE m.id = $2 AND m.state = 'failed' RETURNING m.id, m.wave_id
 ), reopened AS (
     UPDATE waves w SET state = $3::text, finished_at = NULL
@@ -317,9 +317,25 @@ func (q *Queries) MoveRequeue(ctx context.Context, arg MoveRequeueParams) (int64
 	return result.RowsAffected(), nil
 }
 
+const moveTeamsWaitingSince = `-- name: MoveTeamsWaitingSince :one
+SELECT teams_waiting_since FROM moves WHERE id = $1
+`
+
+// MoveTeamsWaitingSince says when Teams first answered, in the move's run,
+// that the moved user is not a Teams user yet (NULL: not yet).
+func (q *Queries) MoveTeamsWaitingSince(ctx context.Context, moveID int64) (*time.Time, error) {
+	row := q.db.QueryRow(ctx, moveTeamsWaitingSince, moveID)
+	var teams_waiting_since *time.Time
+	err := row.Scan(&teams_waiting_since)
+	return teams_waiting_since, err
+}
+
 const moveWaitNote = `-- name: MoveWaitNote :exec
 WITH prev AS (SELECT p.id, p.next_attempt_at FROM moves p WHERE p.id = $4 FOR NO KEY UPDATE),
-upd AS (UPDATE moves u SET next_attempt_at = $5, updated_at = now() WHERE u.id = $4)
+upd AS (UPDATE moves u SET next_attempt_at = $5, updated_at = now(),
+                           teams_waiting_since = CASE WHEN $6::boolean THEN coalesce(u.teams_waiting_since, now())
+                                                      ELSE u.teams_waiting_since END
+        WHERE u.id = $4)
 INSERT INTO move_events (move_id, state, attempt, message, actor)
 SELECT m.id, m.state, $1, $2, $3 FROM moves m JOIN prev ON prev.id = m.id
 WHERE prev.next_attempt_at IS NULL
@@ -331,6 +347,7 @@ type MoveWaitNoteParams struct {
 	Actor         string
 	MoveID        int64
 	NextAttemptAt *time.Time
+	TeamsWaiting  bool
 }
 
 // MoveWaitNote records when a move waiting in its state is looked at next,
@@ -343,6 +360,7 @@ func (q *Queries) MoveWaitNote(ctx context.Context, arg MoveWaitNoteParams) erro
 		arg.Actor,
 		arg.MoveID,
 		arg.NextAttemptAt,
+		arg.TeamsWaiting,
 	)
 	return err
 }

@@ -151,7 +151,7 @@ func (q *Queries) MovesRemove(ctx context.Context, arg MovesRemoveParams) error 
 const movesRequeueCancelled = `-- name: MovesRequeueCancelled :many
 WITH q AS (
     UPDATE moves m SET state = 'queued', run = run + 1, attempts = 0, error_code = NULL, error_message = NULL,
-                       finished_at = NULL, updated_at = now()
+                       finished_at = NULL, updated_at = now(), teams_waiting_since = NULL
     WHERE m.wave_id = $1 AND m.state = 'cancelled' AND m.error_code = 'wave_halted'
       AND NOT EXISTS (SELECT 1 FROM moves o WHERE o.upn = m.upn AND o.id <> m.id
                       AND (o.id > m.id OR cutover_move_active(o.state)))
