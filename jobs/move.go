@@ -520,7 +520,10 @@ func (a *attempt) verify(ctx context.Context) error {
 		a.directoryID = du.ID
 	}
 	var account string
-	if err := a.graphCall(ctx, func(ctx context.Context) (err error) { account, err = dir.TeamsAccountType(ctx, a.directoryID); return err }); err != nil {
+	if err := a.graphCall(ctx, func(ctx context.Context) (err error) {
+		account, err = dir.TeamsAccountType(ctx, a.directoryID)
+		return err
+	}); err != nil {
 		return a.fail(ctx, err)
 	}
 	if account == migration.AccountTypeUser {

@@ -39,7 +39,7 @@ type Readiness struct {
 
 	// Whether the shell and Graph answer (graph is nil without Graph).
 	shellSide, graphSide *sideWatch
-	lastHost            atomic.Pointer[store.WorkerHost] // this host's last check
+	lastHost             atomic.Pointer[store.WorkerHost] // this host's last check
 
 	mu     sync.Mutex
 	cached []store.Hold // the holds as last read

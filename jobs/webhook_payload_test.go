@@ -18,7 +18,7 @@ import (
 func TestPayloadFormats(t *testing.T) {
 	t.Parallel()
 	n := Notification{Event: "wave.halted", Message: "halted: 3 of 10 failed", Link: "https://cutover.contoso.com/ui/waves/7",
-		Wave:     NotificationWave{ID: 7, Name: "Wave 2", Group: "Pilot", State: migration.WaveStateHalted, Reason: "failure threshold crossed"},
+		Wave: NotificationWave{ID: 7, Name: "Wave 2", Group: "Pilot", State: migration.WaveStateHalted, Reason: "failure threshold crossed"},
 		Progress: migration.Progress{Total: 10, Done: 4, Percent: 40, Counts: map[migration.MoveState]int{migration.MoveStateFailed: 3,
 			migration.MoveStateMoved: 1, migration.MoveStatePending: 6}}}
 

@@ -3,8 +3,8 @@ package api
 import (
 	"cmp"
 	"context"
-	"encoding/csv"
 	"crypto/subtle"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"net/http"

@@ -331,7 +331,7 @@ type ganttView struct {
 	From, To      time.Time
 	// FromLabel and ToLabel mark the ends of the time axis (UTC).
 	FromLabel, ToLabel string
-	Spans         []app.WaveSpan
+	Spans              []app.WaveSpan
 }
 
 type ganttRow struct {

@@ -194,8 +194,12 @@ func (s *Server) waveUsersAction(w http.ResponseWriter, r *http.Request, done st
 	writeJSON(w, http.StatusAccepted, out)
 }
 
-func (s *Server) groupUsersLeaveOut(w http.ResponseWriter, r *http.Request) { s.groupUsersAction(w, r, false) }
-func (s *Server) groupUsersPutBack(w http.ResponseWriter, r *http.Request)  { s.groupUsersAction(w, r, true) }
+func (s *Server) groupUsersLeaveOut(w http.ResponseWriter, r *http.Request) {
+	s.groupUsersAction(w, r, false)
+}
+func (s *Server) groupUsersPutBack(w http.ResponseWriter, r *http.Request) {
+	s.groupUsersAction(w, r, true)
+}
 
 // groupUsersAction leaves chosen members of a group out of its plan, or
 // puts them back, and answers with what it did.

@@ -88,7 +88,7 @@ func auditCLI(ctx context.Context, svc *app.Service, a app.Actor, err error) {
 	}
 	outcome, why := "failed", ""
 	if e, ok := errors.AsType[*migration.Error](err); ok {
-		outcome, why = "refused " + e.Code, e.Message
+		outcome, why = "refused "+e.Code, e.Message
 	}
 	_ = svc.Refused(context.WithoutCancel(ctx), a, outcome, why)
 }

@@ -1031,7 +1031,9 @@ func (e signInError) description() string {
 // "error_codes", "timestamp", "trace_id" and "correlation_id"
 // (auth-code-flow), and "error_uri" where there is a code to look up
 // (error-codes, azidentity).
-func (s *SignIn) writeTokenError(w http.ResponseWriter, e signInError) { writeTokenError(w, s.cfg.Now(), e) }
+func (s *SignIn) writeTokenError(w http.ResponseWriter, e signInError) {
+	writeTokenError(w, s.cfg.Now(), e)
+}
 
 // writeTokenError answers an error as the token endpoint does, at now.
 func writeTokenError(w http.ResponseWriter, now time.Time, e signInError) {
