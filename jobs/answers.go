@@ -18,6 +18,7 @@ import (
 type sideWatch struct {
 	side    migration.Side
 	probe   func(context.Context) error // a read that touches no user
+	probes  string                      // what the probe reads, in words
 	timeout time.Duration               // of one probe
 
 	mu       sync.Mutex
@@ -29,8 +30,8 @@ type sideWatch struct {
 	lastErr  error         // and its error, if any
 }
 
-func newSideWatch(side migration.Side, timeout time.Duration, probe func(context.Context) error) *sideWatch {
-	return &sideWatch{side: side, probe: probe, timeout: timeout}
+func newSideWatch(side migration.Side, probes string, timeout time.Duration, probe func(context.Context) error) *sideWatch {
+	return &sideWatch{side: side, probe: probe, probes: probes, timeout: timeout}
 }
 
 // heard notes that the side answered a call now (with anything: a user's
@@ -47,7 +48,7 @@ func (s *sideWatch) heard() {
 func (s *sideWatch) missed() {
 	s.mu.Lock()
 	s.down = true
-	s.lastOK, s.lastErr = false, errUnanswered{side: s.side, after: s.timeout, err: context.DeadlineExceeded}
+	s.lastOK, s.lastErr = false, errUnanswered{probes: s.probes, after: s.timeout, err: context.DeadlineExceeded}
 	s.mu.Unlock()
 }
 
@@ -115,7 +116,7 @@ func (s *sideWatch) check(ctx context.Context) error {
 	err := s.probe(pctx)
 	cancel()
 	if err != nil && ctx.Err() == nil && noAnswer(err) {
-		err = errUnanswered{side: s.side, after: s.timeout, err: err}
+		err = errUnanswered{probes: s.probes, after: s.timeout, err: err}
 	} else {
 		err = nil // an answer, even an error, is an answer
 	}
@@ -135,13 +136,23 @@ func (s *sideWatch) check(ctx context.Context) error {
 
 // errUnanswered is a probe of a side that did not answer.
 type errUnanswered struct {
-	side  migration.Side
-	after time.Duration
-	err   error
+	probes string
+	after  time.Duration
+	err    error
 }
 
 func (e errUnanswered) Error() string {
-	return "a probe did not answer within " + e.after.String() + ": " + e.err.Error()
+	return "nor did a probe (" + e.probes + ") " + unansweredIn(e.after, e.err)
+}
+
+// unansweredIn says that a call did not answer: within its time-out, or
+// (unreachable) why.
+func unansweredIn(within time.Duration, err error) string {
+	de, _ := errors.AsType[*migration.DirectoryError](err)
+	if errors.Is(err, context.DeadlineExceeded) || de != nil && de.TimedOut {
+		return "within " + within.String()
+	}
+	return "(" + err.Error() + ")"
 }
 func (e errUnanswered) Unwrap() error { return e.err }
 
@@ -161,12 +172,14 @@ func noAnswer(err error) bool {
 // sideError marks the error of a call of a side that did not answer: the
 // attempt asks whether the side answers before it counts it.
 type sideError struct {
-	side migration.Side
-	at   time.Time // when the call gave up
-	err  error
+	side   migration.Side
+	what   string        // the call, in words ("Move-CsUser for ann@contoso.com")
+	within time.Duration // its time-out
+	at     time.Time     // when the call gave up
+	err    error
 }
 
-func (e sideError) Error() string { return e.err.Error() }
+func (e sideError) Error() string { return e.what + " did not answer " + unansweredIn(e.within, e.err) }
 func (e sideError) Unwrap() error { return e.err }
 
 // notCounted is the timeline's line for an attempt stopped by a side that

@@ -121,7 +121,8 @@ type Config struct {
 	Heartbeat time.Duration
 	// Interrupted, when set, hears of each move stopped by a failure that
 	// is not the user's and spends no attempt: its cause ("database",
-	// "shell_session", "worker_lost", "stranded"), for metrics.
+	// "shell_session", "worker_lost", "stranded", "shell_unavailable",
+	// "graph_unavailable"), for metrics.
 	Interrupted func(cause string, n int)
 	// MoveEnded, when set, hears of each move's outcome and how long it
 	// took from its first pre-flight (for metrics).

@@ -416,7 +416,7 @@ func (a *attempt) run(ctx context.Context) error {
 		return err
 	}
 	called := time.Now()
-	err = a.shellCall(ctx, func(ctx context.Context) error { return a.w.shell.MoveOnline(ctx, a.move.UPN, opts) })
+	err = a.shellCall(ctx, "Move-CsUser", func(ctx context.Context) error { return a.w.shell.MoveOnline(ctx, a.move.UPN, opts) })
 	a.callTook = time.Since(called)
 	if err != nil {
 		return a.fail(ctx, err)
@@ -444,11 +444,11 @@ func (a *attempt) preflight(ctx context.Context, q *store.Queries, on migration.
 		return nil
 	}
 	var tenant migration.Tenant
-	if err := a.graphCall(ctx, func(ctx context.Context) (err error) { tenant, err = a.w.tenant.get(ctx, dir); return err }); err != nil {
+	if err := a.graphCall(ctx, "GET /organization", func(ctx context.Context) (err error) { tenant, err = a.w.tenant.get(ctx, dir); return err }); err != nil {
 		return err
 	}
 	var users map[string]migration.DirectoryUser
-	if err := a.graphCall(ctx, func(ctx context.Context) (err error) { users, err = dir.Users(ctx, []string{a.move.UPN}); return err }); err != nil {
+	if err := a.graphCall(ctx, "GET /users", func(ctx context.Context) (err error) { users, err = dir.Users(ctx, []string{a.move.UPN}); return err }); err != nil {
 		return err
 	}
 	var du *migration.DirectoryUser
@@ -509,7 +509,7 @@ func (a *attempt) verify(ctx context.Context) error {
 	}
 	if a.directoryID == "" {
 		var users map[string]migration.DirectoryUser
-		if err := a.graphCall(ctx, func(ctx context.Context) (err error) { users, err = dir.Users(ctx, []string{a.move.UPN}); return err }); err != nil {
+		if err := a.graphCall(ctx, "GET /users", func(ctx context.Context) (err error) { users, err = dir.Users(ctx, []string{a.move.UPN}); return err }); err != nil {
 			return a.fail(ctx, err)
 		}
 		du, ok := users[a.move.UPN]
@@ -520,7 +520,7 @@ func (a *attempt) verify(ctx context.Context) error {
 		a.directoryID = du.ID
 	}
 	var account string
-	if err := a.graphCall(ctx, func(ctx context.Context) (err error) {
+	if err := a.graphCall(ctx, "GET /users/{id}/teamwork/teamsUserConfiguration", func(ctx context.Context) (err error) {
 		account, err = dir.TeamsAccountType(ctx, a.directoryID)
 		return err
 	}); err != nil {
@@ -576,21 +576,22 @@ func (a *attempt) verify(ctx context.Context) error {
 
 func (a *attempt) getUser(ctx context.Context) (migration.ShellUser, error) {
 	var u migration.ShellUser
-	err := a.shellCall(ctx, func(ctx context.Context) (err error) {
+	err := a.shellCall(ctx, "Get-CsUser", func(ctx context.Context) (err error) {
 		u, err = a.w.shell.GetUser(ctx, a.move.UPN)
 		return err
 	})
 	return u, err
 }
 
-// shellCall runs one shell call under the shell time-out (Readiness.call).
-func (a *attempt) shellCall(ctx context.Context, call func(context.Context) error) error {
-	return a.w.ready.call(ctx, migration.SideShell, a.w.cfg.ShellTimeout, call)
+// shellCall runs the user's cmdlet under the shell time-out (Readiness.call).
+func (a *attempt) shellCall(ctx context.Context, cmdlet string, call func(context.Context) error) error {
+	return a.w.ready.call(ctx, migration.SideShell, cmdlet+" for "+a.move.UPN, call)
 }
 
-// graphCall runs one Graph call under the Graph time-out (Readiness.call).
-func (a *attempt) graphCall(ctx context.Context, call func(context.Context) error) error {
-	return a.w.ready.call(ctx, migration.SideGraph, a.w.cfg.GraphTimeout, call)
+// graphCall runs one Graph request for the user under the Graph time-out
+// (Readiness.call).
+func (a *attempt) graphCall(ctx context.Context, request string, call func(context.Context) error) error {
+	return a.w.ready.call(ctx, migration.SideGraph, request+" for "+a.move.UPN, call)
 }
 
 // change moves the move to a new state and records the event, after the

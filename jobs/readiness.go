@@ -65,12 +65,12 @@ func newReadiness(pool *pgxpool.Pool, shell migration.Shell, cfg Config, log *sl
 	r.ready.Store(true)
 	// The probes are reads that touch no user: Get-CsHostingProvider (and
 	// Get-CsAccessEdgeConfiguration), and the tenant's organization.
-	r.shellSide = newSideWatch(migration.SideShell, cfg.ProbeTimeout, func(ctx context.Context) error {
+	r.shellSide = newSideWatch(migration.SideShell, "Get-CsHostingProvider", cfg.ProbeTimeout, func(ctx context.Context) error {
 		_, err := shell.OnPremises(ctx)
 		return err
 	})
 	if cfg.Directory != nil {
-		r.graphSide = newSideWatch(migration.SideGraph, cfg.ProbeTimeout, func(ctx context.Context) error {
+		r.graphSide = newSideWatch(migration.SideGraph, "GET /organization", cfg.ProbeTimeout, func(ctx context.Context) error {
 			_, err := cfg.Directory.Tenant(ctx)
 			return err
 		})
@@ -265,7 +265,7 @@ func (r *Readiness) Check(ctx context.Context, client *river.Client[pgx.Tx]) (st
 	switch {
 	case err != nil && noAnswer(err) && ctx.Err() == nil:
 		r.shellSide.missed()
-		h.Checks = []migration.Check{r.shellUnanswered("the host check (within " + r.cfg.ShellTimeout.String() + "): " + err.Error())}
+		h.Checks = []migration.Check{r.shellUnanswered("the host check did not answer " + unansweredIn(r.cfg.ShellTimeout, err))}
 	case err != nil:
 		// A host that cannot say how it is takes no moves either.
 		h.Checks = []migration.Check{{Name: "shell", Status: migration.CheckFail, Evidence: "the management shell did not answer the host check: " + err.Error(),
@@ -318,11 +318,12 @@ func (r *Readiness) saveHost(ctx context.Context, h store.WorkerHost) error {
 }
 
 // shellUnanswered is the failed check of a host whose shell did not answer
-// what: the host takes no moves until it answers a probe again.
+// (evidence says what): the host takes no moves until it answers a probe
+// again.
 func (r *Readiness) shellUnanswered(what string) migration.Check {
 	f := migration.FailureFor(migration.CodeShellUnavailable)
 	return migration.Check{Name: "shell", Status: migration.CheckFail, Code: f.Code,
-		Evidence: migration.ShellUnanswered(r.host) + ": no answer to " + what, Fix: f.Fix}
+		Evidence: what, Fix: f.Fix}
 }
 
 // reviewHosts holds the deployment when no worker host is ready, and
@@ -347,7 +348,11 @@ func (r *Readiness) reviewHosts(ctx context.Context, client *river.Client[pgx.Tx
 			return nil // another host takes the moves
 		case onlyUnanswered(o.Checks):
 			silent = append(silent, o.Host)
-			evidence = append(evidence, failedChecks(o.Checks))
+			for _, c := range o.Checks {
+				if c.Status == migration.CheckFail {
+					evidence = append(evidence, o.Host+": "+c.Evidence)
+				}
+			}
 		}
 		why = append(why, o.Host+": "+failedChecks(o.Checks))
 	}
@@ -393,18 +398,21 @@ func (r *Readiness) unanswered(ctx context.Context, client *river.Client[pgx.Tx]
 	if perr == nil {
 		return false, nil
 	}
-	evidence := se.err.Error() + "; " + perr.Error()
+	evidence := se.Error() + "; " + perr.Error()
 	if se.side == migration.SideGraph {
 		return true, r.Hold(ctx, client, migration.CodeGraphUnavailable, migration.HoldReason(migration.CodeGraphUnavailable), evidence)
 	}
 	return true, r.shellDown(ctx, client, evidence)
 }
 
-// call runs a call of a side under timeout, and notes what it says of the
-// side: an answer (even an error is one), or none, which comes back as a
-// sideError for unanswered to judge.
-func (r *Readiness) call(ctx context.Context, side migration.Side, timeout time.Duration, fn func(context.Context) error) error {
-	w := r.side(side)
+// call runs a call of a side (what, in words) under the side's time-out,
+// and notes what it says of the side: an answer (even an error is one), or
+// none, which comes back as a sideError for unanswered to judge.
+func (r *Readiness) call(ctx context.Context, side migration.Side, what string, fn func(context.Context) error) error {
+	w, timeout := r.side(side), r.cfg.ShellTimeout
+	if side == migration.SideGraph {
+		timeout = r.cfg.GraphTimeout
+	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	err := fn(cctx)
 	cancel()
@@ -414,7 +422,7 @@ func (r *Readiness) call(ctx context.Context, side migration.Side, timeout time.
 		w.heard()
 	case noAnswer(err):
 		if ctx.Err() == nil || errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return sideError{side: side, at: time.Now(), err: err}
+			return sideError{side: side, what: what, within: timeout, at: time.Now(), err: err}
 		}
 	case !errors.Is(err, migration.ErrSessionBroken):
 		w.heard()
@@ -489,7 +497,7 @@ func (r *Readiness) checkGraph(ctx context.Context, client *river.Client[pgx.Tx]
 			r.graphSide.missed()
 			r.log.Warn("Microsoft Graph does not answer", "error", err)
 			return r.Hold(ctx, client, migration.CodeGraphUnavailable, migration.HoldReason(migration.CodeGraphUnavailable),
-				"reading the organization did not answer within "+r.cfg.GraphTimeout.String()+": "+err.Error())
+				"GET /organization did not answer "+unansweredIn(r.cfg.GraphTimeout, err))
 		}
 		if f := migration.Classify(err); f.Deployment {
 			r.log.Warn("Microsoft Graph: the deployment is not ready", "code", f.Code, "error", err)

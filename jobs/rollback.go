@@ -142,18 +142,18 @@ func (w *RollbackWorker) Work(ctx context.Context, job *river.Job[RollbackArgs])
 			},
 		})
 	}
-	call := func(fn func(context.Context) error) error {
-		return w.ready.call(ctx, migration.SideShell, w.cfg.ShellTimeout, fn)
+	call := func(cmdlet string, fn func(context.Context) error) error {
+		return w.ready.call(ctx, migration.SideShell, cmdlet+" for "+m.UPN, fn)
 	}
 	var u migration.ShellUser
-	if err := call(func(ctx context.Context) (err error) { u, err = w.shell.GetUser(ctx, m.UPN); return err }); err != nil {
+	if err := call("Get-CsUser", func(ctx context.Context) (err error) { u, err = w.shell.GetUser(ctx, m.UPN); return err }); err != nil {
 		return fail(err)
 	}
 	if u.HomedOnline(w.cfg.Target) {
-		if err := call(func(ctx context.Context) error { return w.shell.MoveToPool(ctx, m.UPN, rec.RegistrarPool) }); err != nil {
+		if err := call("Move-CsUser", func(ctx context.Context) error { return w.shell.MoveToPool(ctx, m.UPN, rec.RegistrarPool) }); err != nil {
 			return fail(err)
 		}
-		if err := call(func(ctx context.Context) (err error) { u, err = w.shell.GetUser(ctx, m.UPN); return err }); err != nil {
+		if err := call("Get-CsUser", func(ctx context.Context) (err error) { u, err = w.shell.GetUser(ctx, m.UPN); return err }); err != nil {
 			return fail(err)
 		}
 	}

@@ -192,13 +192,7 @@ func (d *Directory) usersBatch(ctx context.Context, upns []string) (batchResult,
 	}
 	resp, err := batch.Send(ctx, d.adapter)
 	if err != nil {
-		err = wrap(err, "looking users up")
-		if de, ok := errors.AsType[*migration.DirectoryError](err); ok && de.Status == http.StatusFailedDependency {
-			// The whole batch answered 424: asked again, like throttling.
-			res.retry, res.wait, res.lastErr = upns, max(de.RetryAfter, time.Second), de
-			return res, nil
-		}
-		return res, err
+		return res, wrap(err, "looking users up")
 	}
 	answered := make(map[string]bool, len(upns))
 	for _, item := range resp.GetResponses() {
@@ -217,8 +211,7 @@ func (d *Directory) usersBatch(ctx context.Context, upns []string) (batchResult,
 			res.users[upn] = u
 		case status == http.StatusNotFound:
 			// Not in the directory: absent from the result.
-		case status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout,
-			status == http.StatusFailedDependency: // a dependency failed (concepts/json-batching.md): asked again
+		case status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout:
 			de := itemError(item)
 			res.retry = append(res.retry, upn)
 			res.wait = max(res.wait, de.RetryAfter, time.Second)

@@ -116,10 +116,15 @@ func wrap(err error, what string) error {
 		return &migration.DirectoryError{Status: http.StatusUnauthorized, Code: "sign_in",
 			Message: fmt.Sprintf("%s: signing in to Entra ID failed: %v", what, err)}
 	}
-	if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-		return &migration.DirectoryError{Status: 0, Message: fmt.Sprintf("%s: %v", what, err)}
+	switch {
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("microsoft graph: %s: %w", what, err) // the caller gave up: not Graph's
+	case errors.Is(err, context.DeadlineExceeded):
+		// No answer in the time the caller gave: as the deployment sees
+		// it, Graph did not answer (status 0).
+		return &migration.DirectoryError{Status: 0, Message: what + ": no answer in time", TimedOut: true}
 	}
-	return fmt.Errorf("microsoft graph: %s: %w", what, err)
+	return &migration.DirectoryError{Status: 0, Message: fmt.Sprintf("%s: %v", what, err)}
 }
 
 func deref[T any](p *T) T {

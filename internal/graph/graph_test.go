@@ -558,19 +558,3 @@ func TestSecretsStayOut(t *testing.T) {
 	require.NotContains(t, err.Error(), wrong)
 }
 
-// TestBatchFailedDependency answers 40% of the batch items 424 Failed
-// Dependency: they are asked again, like throttled ones, and every user is
-// found.
-func TestBatchFailedDependency(t *testing.T) {
-	t.Parallel()
-	shell := cleanShell()
-	g, d := start(t, shell, sim.GraphConfig{FailedDependencyBatchItems: 0.4, Seed: 5}, graph.Config{})
-	upns := make([]string, 60)
-	for i := range upns {
-		upns[i] = fmt.Sprintf("dep%03d@contoso.com", i)
-	}
-	got, err := d.Users(ctxT(t), upns)
-	require.NoError(t, err)
-	require.Len(t, got, len(upns))
-	require.Greater(t, g.Stats().BatchItems, len(upns), "some items were asked again")
-}

@@ -45,14 +45,14 @@ func New(pool *pgxpool.Pool, log *slog.Logger) *Metrics {
 	}, []string{"call", "result"})
 	m.interrupted = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "cutover_moves_interrupted_total",
-		Help: "Moves this process stopped for a failure that is not the user's, spending no attempt, by cause (database, shell_session, worker_lost: moves in flight on a worker process found dead; stranded: moves the sweep gave a new job, none being left to run them).",
+		Help: "Moves this process stopped for a failure that is not the user's, spending no attempt, by cause (database, shell_session, worker_lost: moves in flight on a worker process found dead; stranded: moves the sweep gave a new job, none being left to run them; shell_unavailable, graph_unavailable: moves whose call met a shell or a Microsoft Graph that answered nobody).",
 	}, []string{"cause"})
 	m.slotOutside = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "cutover_slot_held_outside_move_call_seconds",
 		Help:    "Time a move held its slot of the cap outside its Move-CsUser call: its pre-flight, its records and its outcome.",
 		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 	})
-	for _, cause := range []string{"database", "shell_session", "worker_lost", "stranded"} {
+	for _, cause := range []string{"database", "shell_session", "worker_lost", "stranded", "shell_unavailable", "graph_unavailable"} {
 		m.interrupted.WithLabelValues(cause)
 	}
 	m.reg.MustRegister(m.moveDuration, m.shellCalls, m.graphCalls, m.interrupted, m.slotOutside,

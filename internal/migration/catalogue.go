@@ -404,7 +404,7 @@ func (f Failure) matches(msg string) bool {
 func PublishedText(msg string) (Published, bool) {
 	for _, f := range Catalogue {
 		for _, p := range f.Texts {
-			if p.is(msg) {
+			if p.Is(msg) {
 				return p, true
 			}
 		}
@@ -412,8 +412,8 @@ func PublishedText(msg string) (Published, bool) {
 	return Published{}, false
 }
 
-// is reports whether msg is the text, its placeholders filled.
-func (p Published) is(msg string) bool {
+// Is reports whether msg is the text, its placeholders filled.
+func (p Published) Is(msg string) bool {
 	pattern := regexp.QuoteMeta(p.Text)
 	pattern = placeholderRE.ReplaceAllString(pattern, ".+")
 	pattern = strings.Replace(pattern, `Move-CsUser: `, `(Move-CsUser ?: )?`, 1)

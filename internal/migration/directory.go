@@ -157,6 +157,9 @@ type DirectoryError struct {
 	Code       string // the OData error code, e.g. Request_ResourceNotFound
 	Message    string
 	RetryAfter time.Duration
+	// TimedOut says that Graph did not answer within the time the caller
+	// gave it (Status is 0).
+	TimedOut bool
 }
 
 func (e *DirectoryError) Error() string {

@@ -209,8 +209,20 @@ const (
 	// complete and the user logs on to Teams. To ensure these contacts are
 	// migrated to Teams, the migrated user must sign in to Teams within 30
 	// days".
-	ExpectMoved = "The user signs in to Teams, now their only client. Their meetings scheduled on premises become Teams meetings. " +
-		"Their Skype for Business contacts arrive in Teams only if they sign in to Teams within 30 days of the move: ask them to sign in soon."
+	// MicrosoftDocs/OfficeDocs-SkypeForBusiness
+	// Skype/SfbHybrid/hybrid/move-users-between-on-premises-and-cloud.md:
+	// "Migration of meetings happens asynchronously and begins approximately
+	// 90 minutes after moving the user." ... "Any content that was uploaded
+	// in advance of the meeting isn't moved."
+	// MicrosoftDocs/OfficeDocs-SkypeForBusiness
+	// Skype/SfbHybrid/hybrid/move-users-from-on-premises-to-teams.md:
+	// "Unified Contact Store should be disabled on the on-prem SfB account
+	// for the contact to be moved to Teams."
+	ExpectMoved = "The user signs in to Teams, now their only client. " +
+		"Their meetings scheduled on premises become Teams meetings, but not at once: Microsoft begins migrating them about 90 minutes after the move, " +
+		"and content uploaded to a meeting in advance is not moved (upload it again). " +
+		"Their Skype for Business contacts arrive in Teams only if they sign in to Teams within 30 days of the move (ask them to sign in soon), " +
+		"and only if the Unified Contact Store was not in use for their on-premises account."
 	// The same page: "As of November 10, 2023, moving users from Teams to
 	// On-Premises will no longer migrate their contacts."
 	ExpectMovedBack = "Moving back on premises brings no contacts from Teams (Microsoft stopped migrating them on 10 November 2023): " +

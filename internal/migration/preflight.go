@@ -124,7 +124,17 @@ func domainCheck(t Tenant, name string) Check {
 	case !slices.Contains(t.Domains[i].Services, ServiceSfBOnline):
 		c.Status, c.Code = CheckFail, CodeDomainNotVerified
 		c.Evidence = fmt.Sprintf("%s is verified but does not support %s (supportedServices: %s)", name, ServiceSfBOnline, strings.Join(t.Domains[i].Services, ", "))
-		c.Fix = "Set up " + name + " for Skype for Business / Teams in the admin centre (Domains > " + name + " > Manage DNS)."
+		// Adding the service must not move the Skype for Business records:
+		// "When creating DNS records for hybrid deployments, all Skype for
+		// Business external DNS records should point to the on-premises
+		// infrastructure." (MicrosoftDocs/OfficeDocs-SkypeForBusiness
+		// Skype/SfbHybrid/hybrid/plan-hybrid-connectivity.md). The admin
+		// centre's set-up attaches a chosen service without them: "Choose
+		// **I'll add the DNS records myself** if you want to attach only
+		// specific Microsoft 365 services to your domain"
+		// (MicrosoftDocs/microsoft-365-docs microsoft-365/admin/setup/add-domain.md).
+		c.Fix = "In the admin centre (Settings > Domains > " + name + "), run the DNS set-up, choose \"I'll add the DNS records myself\" and attach Skype for Business / Teams, " +
+			"but do not change the domain's Skype for Business records in DNS: in a hybrid deployment they stay pointed at the on-premises servers while any user is on premises."
 	default:
 		c.Status = CheckPass
 		c.Evidence = name + " is verified and supports " + ServiceSfBOnline

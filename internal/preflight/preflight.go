@@ -25,7 +25,9 @@ type Readiness struct {
 
 // Tenant checks the tenant for the SIP domains and users of every pilot group.
 func Tenant(ctx context.Context, q *store.Queries, dir migration.Directory, now time.Time, maxSyncAge time.Duration) (Readiness, error) {
-	t, err := dir.Tenant(ctx)
+	tctx, cancel := context.WithTimeout(ctx, tenantWait)
+	t, err := dir.Tenant(tctx)
+	cancel()
 	if err != nil {
 		return Readiness{}, err
 	}
@@ -210,8 +212,13 @@ const processesLostWithin = 24 * time.Hour
 // reported.
 const hostsSeenWithin = 15 * time.Minute
 
+// tenantWait bounds the look at the tenant of a readiness report, so that a
+// Graph that does not answer leaves the report shown, saying so.
+const tenantWait = 10 * time.Second
+
 // DeploymentReadiness reports the deployment's readiness from what the
-// workers last recorded, with the tenant read from Graph now (dir may be nil).
+// workers last recorded, with the tenant read from Graph now (dir may be
+// nil), unless the workers hold moves because Graph does not answer.
 func DeploymentReadiness(ctx context.Context, q *store.Queries, dir migration.Directory, now time.Time, maxSyncAge time.Duration) (Deployment, error) {
 	d := Deployment{Status: migration.CheckPass, Holds: []store.Hold{}, Hosts: []store.WorkerHost{}, Processes: []store.WorkerProcess{}, Sections: []Section{}}
 	var err error
@@ -243,7 +250,16 @@ func DeploymentReadiness(ctx context.Context, q *store.Queries, dir migration.Di
 			Evidence: "no worker host has checked in within " + hostsSeenWithin.String(), Fix: "Start a worker (cutover serve --role workers) on the Skype for Business Server host."})
 	}
 	d.Sections = append(d.Sections, Section{Name: "hosts", Title: "Worker hosts", Checks: hostChecks})
-	if dir != nil {
+	graphHold := slices.IndexFunc(d.Holds, func(h store.Hold) bool { return h.Code == migration.CodeGraphUnavailable })
+	switch {
+	case dir != nil && graphHold >= 0:
+		// The workers found Graph not answering: the report says so at
+		// once, rather than waiting on Graph itself.
+		h := d.Holds[graphHold]
+		d.Sections = append(d.Sections, Section{Name: "tenant", Title: "Tenant", CheckedAt: &now, Checks: []migration.Check{{
+			Name: "graph", Status: migration.CheckFail, Code: h.Code, Evidence: h.Reason + " (" + h.Evidence + ")",
+			Fix: migration.FailureFor(h.Code).Fix}}})
+	case dir != nil:
 		t, err := Tenant(ctx, q, dir, now, maxSyncAge)
 		switch de, ok := errors.AsType[*migration.DirectoryError](err); {
 		case ok:
@@ -257,7 +273,7 @@ func DeploymentReadiness(ctx context.Context, q *store.Queries, dir migration.Di
 		default:
 			d.Sections = append(d.Sections, Section{Name: "tenant", Title: "Tenant (" + t.Tenant + ")", CheckedAt: &t.CheckedAt, Checks: t.Checks})
 		}
-	} else {
+	default:
 		d.Sections = append(d.Sections, Section{Name: "tenant", Title: "Tenant", Checks: []migration.Check{{Name: "graph", Status: migration.CheckWarn,
 			Evidence: "cutover has no Microsoft Graph connection", Fix: "Set CUTOVER_GRAPH and the app registration's credentials."}}})
 	}

@@ -88,11 +88,6 @@ type GraphConfig struct {
 	// Throttle is the share (0 to 1) of /v1.0 requests answered 429;
 	// ThrottleBatchItems the share of $batch items answered 429.
 	Throttle, ThrottleBatchItems float64
-	// FailedDependencyBatchItems is the share of $batch items answered 424
-	// Failed Dependency, with no body (microsoftgraph/microsoft-graph-docs-contrib
-	// concepts/json-batching.md: the status of a request whose dependency
-	// failed).
-	FailedDependencyBatchItems float64
 	// RetryAfter is the Retry-After of a 429, in whole seconds (rounded up);
 	// 1s by default.
 	RetryAfter time.Duration
@@ -180,6 +175,8 @@ type Graph struct {
 	shell *Shell
 	cfg   GraphConfig
 	token string
+	// Freezer stops Graph and its sign-in answering until it thaws.
+	Freezer
 
 	cert    tls.Certificate
 	pool    *x509.CertPool
@@ -437,6 +434,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // ServeHTTP serves the simulated Graph: the token endpoints, and under /v1.0
 // the Graph API, behind a bearer token.
 func (g *Graph) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if g.Freezer.wait(r.Context()) != nil {
+		return // the caller gave up: dropped
+	}
 	if g.signInDown.Load() && !strings.HasPrefix(r.URL.Path, "/v1.0/") {
 		// Unreachable: the connection is dropped without an answer.
 		if hj, ok := w.(http.Hijacker); ok {

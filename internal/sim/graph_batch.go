@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -16,10 +17,11 @@ import (
 const maxBatchItems = 20
 
 type batchItemRequest struct {
-	ID      string            `json:"id"`
-	Method  string            `json:"method"`
-	URL     string            `json:"url"`
-	Headers map[string]string `json:"headers,omitempty"`
+	ID        string            `json:"id"`
+	Method    string            `json:"method"`
+	URL       string            `json:"url"`
+	Headers   map[string]string `json:"headers,omitempty"`
+	DependsOn []string          `json:"dependsOn,omitempty"`
 }
 
 type batchRequest struct {
@@ -76,6 +78,18 @@ func readBatch(r *http.Request) (b *batchRequest, gz bool, err error) {
 		}
 		ids[it.ID] = true
 	}
+	deps := map[string][]string{}
+	for _, it := range b.Requests {
+		for _, dep := range it.DependsOn {
+			if !ids[dep] || dep == it.ID {
+				return nil, gz, fmt.Errorf("Invalid batch payload format: request %s depends on %q, which is not another request of the batch.", it.ID, dep)
+			}
+		}
+		deps[it.ID] = it.DependsOn
+	}
+	if id, ok := dependencyCycle(deps); ok {
+		return nil, gz, fmt.Errorf("Invalid batch payload format: request %s depends on itself through dependsOn.", id)
+	}
 	return b, gz, nil
 }
 
@@ -101,26 +115,41 @@ func (w *itemRecorder) WriteHeader(code int) {
 
 // serveBatch answers each item of a batch as its own request would be, some
 // throttled, and the responses in an order of their own (by id), as Graph
-// does not keep the order either.
+// does not keep the order either. Items run after those they depend on
+// (dependsOn), and one that depends on an item that failed fails 424: "If
+// an individual request fails, any request that depends on that request
+// fails with status code `424` (Failed Dependency)."
+// (microsoftgraph/microsoft-graph-docs-contrib concepts/json-batching.md).
+// Only dependsOn makes a 424: an item without it never gets one.
 func (g *Graph) serveBatch(w http.ResponseWriter, r *http.Request, b *batchRequest) []GraphBatchItem {
 	recs := make([]GraphBatchItem, len(b.Requests))
 	resps := make([]batchItemResponse, len(b.Requests))
-	for i, it := range b.Requests {
-		rec := GraphBatchItem{ID: it.ID, Method: strings.ToUpper(it.Method), URL: it.URL}
-		rw := &itemRecorder{h: http.Header{}}
-		g.serveItem(rw, r, it, &rec)
-		if rw.status == 0 {
-			rw.status = http.StatusOK
+	statuses := map[string]int{}
+	for range b.Requests { // at most one pass per item (readBatch refused cycles)
+		for i, it := range b.Requests {
+			if statuses[it.ID] != 0 || slices.ContainsFunc(it.DependsOn, func(dep string) bool { return statuses[dep] == 0 }) {
+				continue // answered, or waiting for a dependency
+			}
+			rec := GraphBatchItem{ID: it.ID, Method: strings.ToUpper(it.Method), URL: it.URL}
+			rw := &itemRecorder{h: http.Header{}}
+			if slices.ContainsFunc(it.DependsOn, func(dep string) bool { return statuses[dep] >= 400 }) {
+				rw.WriteHeader(http.StatusFailedDependency)
+			} else {
+				g.serveItem(rw, r, it, &rec)
+			}
+			if rw.status == 0 {
+				rw.status = http.StatusOK
+			}
+			rec.Status, statuses[it.ID] = rw.status, rw.status
+			resp := batchItemResponse{ID: it.ID, Status: rw.status, Headers: map[string]string{}}
+			for k := range rw.h {
+				resp.Headers[k] = rw.h.Get(k)
+			}
+			if body := bytes.TrimSpace(rw.buf.Bytes()); len(body) > 0 && json.Valid(body) {
+				resp.Body = body
+			}
+			recs[i], resps[i] = rec, resp
 		}
-		rec.Status = rw.status
-		resp := batchItemResponse{ID: it.ID, Status: rw.status, Headers: map[string]string{}}
-		for k := range rw.h {
-			resp.Headers[k] = rw.h.Get(k)
-		}
-		if body := bytes.TrimSpace(rw.buf.Bytes()); len(body) > 0 && json.Valid(body) {
-			resp.Body = body
-		}
-		recs[i], resps[i] = rec, resp
 	}
 	g.mu.Lock()
 	g.stats.BatchItems += len(recs)
@@ -162,12 +191,41 @@ func (g *Graph) serveItem(w http.ResponseWriter, r *http.Request, it batchItemRe
 		g.writeThrottled(w, req)
 		return
 	}
-	if g.throttled("dependency "+rec.Method+" "+it.URL, g.cfg.FailedDependencyBatchItems) {
-		w.WriteHeader(http.StatusFailedDependency)
-		return
-	}
 	if g.fault(w, req, req.URL.Path) {
 		return
 	}
 	g.api.ServeHTTP(w, req)
+}
+
+// dependencyCycle finds a request that depends on itself through others.
+func dependencyCycle(deps map[string][]string) (string, bool) {
+	const (
+		unseen = iota
+		visiting
+		done
+	)
+	state := map[string]int{}
+	var visit func(id string) bool
+	visit = func(id string) bool {
+		switch state[id] {
+		case visiting:
+			return true
+		case done:
+			return false
+		}
+		state[id] = visiting
+		for _, d := range deps[id] {
+			if visit(d) {
+				return true
+			}
+		}
+		state[id] = done
+		return false
+	}
+	for _, id := range slices.Sorted(maps.Keys(deps)) {
+		if visit(id) {
+			return id, true
+		}
+	}
+	return "", false
 }

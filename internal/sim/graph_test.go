@@ -348,6 +348,57 @@ func TestGraphBatch(t *testing.T) {
 	require.Equal(t, 2, gz)
 }
 
+// TestGraphBatchDependsOn: a batch item is answered 424 Failed Dependency
+// only when an item it depends on failed (concepts/json-batching.md); items
+// run after those they depend on, wherever they stand in the batch; a
+// dependency that is not in the batch, or a cycle, is refused.
+func TestGraphBatchDependsOn(t *testing.T) {
+	t.Parallel()
+	shell := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}})
+	shell.SetBehaviour("gone@contoso.com", sim.Behaviour{Kind: sim.KindNotFound})
+	c := startGraph(t, shell, sim.GraphConfig{})
+	jsonH := http.Header{"Content-Type": {"application/json"}}
+	item := func(id, upn string, deps ...string) map[string]any {
+		it := map[string]any{"id": id, "method": "GET", "url": "/users/" + url.PathEscape(upn) + "?$select=id"}
+		if len(deps) > 0 {
+			it["dependsOn"] = deps
+		}
+		return it
+	}
+	send := func(status int, items ...map[string]any) map[string]int {
+		raw, err := json.Marshal(map[string]any{"requests": items})
+		require.NoError(t, err)
+		var a batchAnswer
+		c.do("POST", c.g.GraphURL()+"/$batch", bytes.NewReader(raw), jsonH, status, &a)
+		got := map[string]int{}
+		for _, r := range a.Responses {
+			got[r.ID] = r.Status
+		}
+		return got
+	}
+	tests := []struct {
+		name  string
+		items []map[string]any
+		want  map[string]int
+	}{
+		{"no dependsOn: a failure stays its own", []map[string]any{item("1", "gone@contoso.com"), item("2", "ann@contoso.com")},
+			map[string]int{"1": 404, "2": 200}},
+		{"the dependent of a failure fails 424", []map[string]any{item("1", "gone@contoso.com"), item("2", "ann@contoso.com", "1")},
+			map[string]int{"1": 404, "2": 424}},
+		{"and its own dependent too", []map[string]any{item("1", "gone@contoso.com"), item("2", "ann@contoso.com", "1"), item("3", "bo@contoso.com", "2")},
+			map[string]int{"1": 404, "2": 424, "3": 424}},
+		{"the dependent of a success runs", []map[string]any{item("1", "ann@contoso.com"), item("2", "bo@contoso.com", "1")},
+			map[string]int{"1": 200, "2": 200}},
+		{"a dependency later in the batch runs first", []map[string]any{item("3", "bo@contoso.com", "4"), item("4", "gone@contoso.com")},
+			map[string]int{"3": 424, "4": 404}},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, send(http.StatusOK, tt.items...), tt.name)
+	}
+	send(http.StatusBadRequest, item("1", "ann@contoso.com", "9"))
+	send(http.StatusBadRequest, item("1", "ann@contoso.com", "2"), item("2", "bo@contoso.com", "1"))
+}
+
 func TestGraphThrottleAndErrors(t *testing.T) {
 	t.Parallel()
 	shell := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}})

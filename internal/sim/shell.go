@@ -139,6 +139,9 @@ type simUser struct {
 // only on the seed, the mix and the user.
 type Shell struct {
 	cfg ShellConfig
+	// Freezer stops the shell answering (every call, the host check and
+	// the reads of the configuration too) until it thaws.
+	Freezer
 
 	mu       sync.Mutex
 	host     migration.HostFacts
@@ -197,6 +200,9 @@ func DefaultOnPremises(target string) migration.OnPremises {
 // VoiceUsers implements migration.Shell: the members the simulator makes
 // Enterprise Voice users (three in ten, and every KindVoiceNoPhone).
 func (s *Shell) VoiceUsers(ctx context.Context, members []migration.Member) (map[string]migration.ShellUser, error) {
+	if err := s.Freezer.wait(ctx); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := map[string]migration.ShellUser{}
@@ -224,6 +230,9 @@ func (s *Shell) SetOnPremises(o migration.OnPremises) {
 
 // OnPremises implements migration.Shell.
 func (s *Shell) OnPremises(ctx context.Context) (migration.OnPremises, error) {
+	if err := s.Freezer.wait(ctx); err != nil {
+		return migration.OnPremises{}, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.onPrem, ctx.Err()
@@ -246,6 +255,9 @@ func (s *Shell) SetHost(f migration.HostFacts) {
 
 // CheckHost implements migration.Shell.
 func (s *Shell) CheckHost(ctx context.Context) (migration.HostFacts, error) {
+	if err := s.Freezer.wait(ctx); err != nil {
+		return migration.HostFacts{}, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.host, ctx.Err()
@@ -373,6 +385,9 @@ func (s *Shell) wait(ctx context.Context, id string, call int, latency time.Dura
 // call counts a call for a user (counter picks which), waits for its latency
 // and returns the user with s.mu held; on an error (ctx done) it is not held.
 func (s *Shell) call(ctx context.Context, identity string, counter func(*Calls) *int, salt int) (*simUser, error) {
+	if err := s.Freezer.wait(ctx); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	if s.sessionBreaks > 0 {
 		s.sessionBreaks--

@@ -1,10 +1,14 @@
 package sim_test
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http/httptest"
+	"net/url"
+	"slices"
 	"testing"
 	"time"
 
@@ -112,6 +116,57 @@ func TestSpeaksOnlyPublishedMessages(t *testing.T) {
 		}
 	}
 	require.GreaterOrEqual(t, spoken, 6, "the kinds that fail speak")
+
+	// The simulated Entra ID: every AADSTS text it can speak is published,
+	// with where; and every refusal of the simulated Graph's authority
+	// speaks one of them (the pages' sign-in is driven through each of its
+	// refusals by TestSignInRefusals, which checks the same).
+	for code, p := range sim.EntraTexts() {
+		require.NotEmpty(t, p.Text, "AADSTS%d", code)
+		require.Regexp(t, `^MicrosoftDocs/(entra-docs|azure-docs|SupportArticles-docs) \S+\.md$`, p.Source, "AADSTS%d", code)
+	}
+	g, err := sim.StartGraph(sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}}), sim.GraphConfig{ClientID: "app", ClientSecret: "secret"})
+	require.NoError(t, err)
+	t.Cleanup(g.Close)
+	good := url.Values{"grant_type": {"client_credentials"}, "client_id": {"app"}, "client_secret": {"secret"}, "scope": {"https://graph.microsoft.com/.default"}}
+	for _, tc := range []struct {
+		name   string
+		tenant string
+		edit   func(url.Values)
+		aadsts int
+	}{
+		{"no grant_type", "", func(v url.Values) { v.Del("grant_type") }, 900144},
+		{"another grant", "", func(v url.Values) { v.Set("grant_type", "password") }, 70003},
+		{"no client_id", "", func(v url.Values) { v.Del("client_id") }, 900144},
+		{"unknown client", "", func(v url.Values) { v.Set("client_id", "other") }, 700016},
+		{"no scope", "", func(v url.Values) { v.Del("scope") }, 900144},
+		{"wrong secret", "", func(v url.Values) { v.Set("client_secret", "wrong") }, 7000215},
+		{"bad assertion", "", func(v url.Values) {
+			v.Del("client_secret")
+			v.Set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+			v.Set("client_assertion", "a.b.c")
+		}, 700027},
+		{"unknown tenant", "fabrikam.onmicrosoft.com", func(url.Values) {}, 90002},
+	} {
+		form := url.Values{}
+		for k, v := range good {
+			form[k] = slices.Clone(v)
+		}
+		tc.edit(form)
+		tenant := cmp.Or(tc.tenant, g.TenantID())
+		resp, err := g.Client().PostForm(g.URL()+"/"+tenant+"/oauth2/v2.0/token", form)
+		require.NoError(t, err, tc.name)
+		var e struct {
+			Description string `json:"error_description"`
+			Codes       []int  `json:"error_codes"`
+		}
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&e), tc.name)
+		resp.Body.Close()
+		require.GreaterOrEqual(t, resp.StatusCode, 400, tc.name)
+		require.Equal(t, []int{tc.aadsts}, e.Codes, "%s: %s", tc.name, e.Description)
+		_, ok := sim.PublishedEntraText(e.Description)
+		require.True(t, ok, "%s: %q is not the text published for its code", tc.name, e.Description)
+	}
 }
 
 func TestHomingAndCalls(t *testing.T) {

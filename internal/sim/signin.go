@@ -374,8 +374,7 @@ func errTenant(t string) signInError {
 	// subscriptions for the tenant. Check with your subscription
 	// administrator." The OAuth error is invalid_request, "Protocol error"
 	// (auth-code-flow).
-	return signInError{status: http.StatusBadRequest, code: "invalid_request", aadsts: 90002,
-		text: fmt.Sprintf("Tenant %s not found. This may happen if there are no active subscriptions for the tenant. Check with your subscription administrator.", t)}
+	return entra(http.StatusBadRequest, "invalid_request", 90002, t)
 }
 
 // configuration serves the OpenID configuration document.
@@ -498,16 +497,14 @@ func (s *SignIn) authorize(w http.ResponseWriter, r *http.Request) {
 	case q.clientID == "":
 		// error-codes: "AADSTS900144 | The request body must contain the
 		// following parameter: '{name}'."
-		s.errorPage(w, signInError{status: http.StatusBadRequest, code: "invalid_request", aadsts: 900144,
-			text: "The request body must contain the following parameter: 'client_id'."})
+		s.errorPage(w, entra(http.StatusBadRequest, "invalid_request", 900144, "client_id"))
 		return
 	case q.clientID != s.cfg.ClientID:
 		s.errorPage(w, s.errUnknownClient(q.clientID))
 		return
 	case q.redirectURI == "":
 		// error-codes: "AADSTS900971 | No reply address provided."
-		s.errorPage(w, signInError{status: http.StatusBadRequest, code: "invalid_request", aadsts: 900971,
-			text: "No reply address provided."})
+		s.errorPage(w, entra(http.StatusBadRequest, "invalid_request", 900971))
 		return
 	case !s.allowedRedirectURI(q.redirectURI):
 		// aadsts50011: "The redirect URI <Redirect URI> specified in the
@@ -516,8 +513,7 @@ func (s *SignIn) authorize(w http.ResponseWriter, r *http.Request) {
 		// request matches one added to your application in the Azure
 		// portal. Navigate to https://aka.ms/redirectUriMismatchError to
 		// learn more about how to fix this."
-		s.errorPage(w, signInError{status: http.StatusBadRequest, code: "invalid_request", aadsts: 50011,
-			text: fmt.Sprintf("The redirect URI %s specified in the request does not match the redirect URIs configured for the application %s. Make sure the redirect URI sent in the request matches one added to your application in the Azure portal. Navigate to https://aka.ms/redirectUriMismatchError to learn more about how to fix this.", q.redirectURI, s.cfg.ClientID)})
+		s.errorPage(w, entra(http.StatusBadRequest, "invalid_request", 50011, q.redirectURI, s.cfg.ClientID))
 		return
 	}
 	if e, bad := s.checkRequest(q); bad {
@@ -545,8 +541,7 @@ func (s *SignIn) authorize(w http.ResponseWriter, r *http.Request) {
 		// directory. To sign into this application, the account must be
 		// added to the directory." The directory is named by its tenant ID,
 		// as in AADSTS700016.
-		e := signInError{aadsts: 50034,
-			text: fmt.Sprintf("The user account does not exist in the %s directory. To sign into this application, the account must be added to the directory.", s.cfg.TenantID)}
+		e := entra(0, "", 50034, s.cfg.TenantID)
 		s.signInPage(w, http.StatusOK, q, username, e.description())
 		return
 	}
@@ -573,18 +568,18 @@ func (s *SignIn) authorize(w http.ResponseWriter, r *http.Request) {
 // checkRequest checks an authorization request whose client and redirect URI
 // are registered: a refusal goes back to the redirect URI.
 func (s *SignIn) checkRequest(q signInRequest) (signInError, bool) {
-	invalid := func(aadsts int, text string) (signInError, bool) {
-		return signInError{code: "invalid_request", aadsts: aadsts, text: text}, true
+	// A refusal Microsoft publishes no code for, in the simulator's words.
+	invalid := func(text string) (signInError, bool) {
+		return signInError{code: "invalid_request", text: text}, true
 	}
 	switch rt := strings.Fields(q.responseType); {
 	case len(rt) == 0:
-		return invalid(900144, "The request body must contain the following parameter: 'response_type'.")
+		return entra(0, "invalid_request", 900144, "response_type"), true
 	case slices.Contains(rt, "id_token"):
 		// error-codes: "AADSTS700054 | Response_type 'id_token' isn't
 		// enabled for the application." A web app registration has no ID
 		// token implicit grant by default (oidc).
-		return signInError{code: "unsupported_response_type", aadsts: 700054,
-			text: "Response_type 'id_token' isn't enabled for the application."}, true
+		return entra(0, "unsupported_response_type", 700054), true
 	case len(rt) != 1 || rt[0] != "code":
 		// error-codes lists AADSTS70005 (UnsupportedResponseType) among
 		// others, with no message of its own: the description is plain.
@@ -596,12 +591,11 @@ func (s *SignIn) checkRequest(q signInRequest) (signInError, bool) {
 		// returned an unsupported value of response_mode when requesting a
 		// token." Entra ID supports fragment and form_post as well; the
 		// simulator returns the code in the query only.
-		return signInError{code: "invalid_request", aadsts: 70007,
-			text: "The app returned an unsupported value of response_mode when requesting a token."}, true
+		return entra(0, "invalid_request", 70007), true
 	}
 	switch {
 	case q.scope == "":
-		return invalid(900144, "The request body must contain the following parameter: 'scope'.")
+		return entra(0, "invalid_request", 900144, "scope"), true
 	case !slices.Contains(q.scopes(), "openid"):
 		// Entra ID would issue a code without an ID token; the simulator is
 		// for signing in, so it asks for the openid scope. Microsoft
@@ -612,16 +606,16 @@ func (s *SignIn) checkRequest(q signInRequest) (signInError, bool) {
 		// Entra ID requires PKCE of single-page apps only (auth-code-flow);
 		// the simulator requires it of every client, and Microsoft
 		// publishes no code for a web app that omits it.
-		return invalid(0, "The simulated tenant requires PKCE: code_challenge and code_challenge_method=S256.")
+		return invalid("The simulated tenant requires PKCE: code_challenge and code_challenge_method=S256.")
 	case q.method != "S256":
 		// Entra ID also accepts plain, and assumes it when the method is
 		// left out (auth-code-flow); the simulator asks for S256.
-		return invalid(0, "The simulated tenant requires code_challenge_method=S256.")
+		return invalid("The simulated tenant requires code_challenge_method=S256.")
 	case len(q.challenge) != 43:
 		// error-codes: "AADSTS501491 | InvalidCodeChallengeMethodInvalidSize
 		// - Invalid size of Code_Challenge parameter." An S256 challenge is
 		// 43 characters of base64url (RFC 7636).
-		return invalid(501491, "Invalid size of Code_Challenge parameter.")
+		return entra(0, "invalid_request", 501491), true
 	case q.prompt == "none":
 		// prompt=none: "If the request can't be completed silently by using
 		// single-sign on, the Microsoft identity platform returns an
@@ -630,8 +624,7 @@ func (s *SignIn) checkRequest(q signInRequest) (signInError, bool) {
 		// no user is ever found. error-codes: "AADSTS50058 |
 		// UserInformationNotProvided - Session information isn't sufficient
 		// for single-sign-on."
-		return signInError{code: "login_required", aadsts: 50058,
-			text: "Session information isn't sufficient for single-sign-on."}, true
+		return entra(0, "login_required", 50058), true
 	}
 	return signInError{}, false
 }
@@ -649,26 +642,22 @@ func (s *SignIn) errUnknownClient(id string) signInError { return errUnknownClie
 var (
 	// error-codes: "AADSTS70003 | UnsupportedGrantType - The app returned
 	// an unsupported grant type."
-	errUnsupportedGrant = signInError{status: http.StatusBadRequest, code: "unsupported_grant_type", aadsts: 70003,
-		text: "The app returned an unsupported grant type."}
+	errUnsupportedGrant = entra(http.StatusBadRequest, "unsupported_grant_type", 70003)
 	// error-codes: "AADSTS7000215 | Invalid client secret is provided.
 	// Developer error - ..."; a failed client authentication is 401
 	// (v1-code: "401 | Authentication failed. For example, the request is
 	// missing the client_secret parameter.").
-	errBadSecret = signInError{status: http.StatusUnauthorized, code: "invalid_client", aadsts: 7000215,
-		text: "Invalid client secret is provided."}
+	errBadSecret = entra(http.StatusUnauthorized, "invalid_client", 7000215)
 	// error-codes: "AADSTS700027 | Client assertion failed signature
 	// validation. Developer error - ..."
-	errBadAssertion = signInError{status: http.StatusUnauthorized, code: "invalid_client", aadsts: 700027,
-		text: "Client assertion failed signature validation."}
+	errBadAssertion = entra(http.StatusUnauthorized, "invalid_client", 700027)
 )
 
 // errMissing is the answer to a request without a parameter it needs.
 func errMissing(name string) signInError {
 	// error-codes: "AADSTS900144 | The request body must contain the
 	// following parameter: '{name}'. Developer error - ..."
-	return signInError{status: http.StatusBadRequest, code: "invalid_request", aadsts: 900144,
-		text: fmt.Sprintf("The request body must contain the following parameter: '%s'.", name)}
+	return entra(http.StatusBadRequest, "invalid_request", 900144, name)
 }
 
 // errUnknownClient is the answer for a client ID the tenant has no app of.
@@ -679,8 +668,7 @@ func errUnknownClient(id, tenant string) signInError {
 	// consented to by any user in the tenant. You may have sent your
 	// authentication request to the wrong tenant", caught there as
 	// unauthorized_client.
-	return signInError{status: http.StatusBadRequest, code: "unauthorized_client", aadsts: 700016,
-		text: fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", id, tenant)}
+	return entra(http.StatusBadRequest, "unauthorized_client", 700016, id, tenant)
 }
 
 // allowedRedirectURI reports whether a request's redirect_uri is one the
@@ -764,8 +752,7 @@ func (s *SignIn) token(w http.ResponseWriter, r *http.Request) {
 		// error-codes: "AADSTS900561 | BadResourceRequestInvalidRequest -
 		// The endpoint only accepts {valid_verbs} requests. Received a
 		// {invalid_verb} request."
-		s.writeTokenError(w, signInError{status: http.StatusBadRequest, code: "invalid_request", aadsts: 900561,
-			text: fmt.Sprintf("The endpoint only accepts POST requests. Received a %s request.", r.Method)})
+		s.writeTokenError(w, entra(http.StatusBadRequest, "invalid_request", 900561, "POST", r.Method))
 		return
 	}
 	_ = r.ParseForm()
@@ -810,8 +797,7 @@ func (s *SignIn) token(w http.ResponseWriter, r *http.Request) {
 		// 'client_secret'." A failed client authentication is 401 (v1-code:
 		// "401 | Authentication failed. For example, the request is missing
 		// the client_secret parameter.").
-		s.writeTokenError(w, signInError{status: http.StatusUnauthorized, code: "invalid_client", aadsts: 7000218,
-			text: "The request body must contain the following parameter: 'client_assertion' or 'client_secret'."})
+		s.writeTokenError(w, entra(http.StatusUnauthorized, "invalid_client", 7000218))
 		return
 	case secret != s.cfg.ClientSecret:
 		s.writeTokenError(w, errBadSecret)
@@ -836,19 +822,17 @@ func (s *SignIn) token(w http.ResponseWriter, r *http.Request) {
 	case !ok:
 		// error-codes: "AADSTS9002313 | InvalidRequest - Request is
 		// malformed or invalid." The code is none the simulator issued.
-		e, bad = signInError{code: "invalid_grant", aadsts: 9002313, text: "Request is malformed or invalid."}, true
+		e, bad = entra(0, "invalid_grant", 9002313), true
 	case now.Sub(c.issued) >= signInCodeLifetime:
 		// v1-code: "AADSTS70008: The provided authorization code or
 		// refresh token is expired. Send a new interactive authorization
 		// request for this user and resource."
-		e, bad = signInError{code: "invalid_grant", aadsts: 70008,
-			text: "The provided authorization code or refresh token is expired. Send a new interactive authorization request for this user and resource."}, true
+		e, bad = entra(0, "invalid_grant", 70008), true
 	case c.redeemed:
 		// error-codes: "AADSTS54005 | OAuth2 Authorization code was already
 		// redeemed, please retry with a new valid code or use an existing
 		// refresh token."
-		e, bad = signInError{code: "invalid_grant", aadsts: 54005,
-			text: "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token."}, true
+		e, bad = entra(0, "invalid_grant", 54005), true
 	case c.clientID != clientID:
 		// Microsoft publishes no code for a code redeemed by another client.
 		e, bad = signInError{code: "invalid_grant", text: "The authorization code was issued to another client."}, true
@@ -863,8 +847,7 @@ func (s *SignIn) token(w http.ResponseWriter, r *http.Request) {
 		// code_challenge supplied in the authorization request." invalid_grant:
 		// "The authorization code or PKCE code verifier is invalid or has
 		// expired." (auth-code-flow) A missing verifier matches nothing.
-		e, bad = signInError{code: "invalid_grant", aadsts: 501481,
-			text: "The Code_Verifier doesn't match the code_challenge supplied in the authorization request."}, true
+		e, bad = entra(0, "invalid_grant", 501481), true
 	default:
 		// The code is spent only once redeemed: a request refused above
 		// leaves it for a corrected retry, until it expires.

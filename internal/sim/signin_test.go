@@ -387,6 +387,8 @@ func TestSignInRefusals(t *testing.T) {
 				t.Helper()
 				if tc.aadsts != 0 {
 					require.True(t, strings.HasPrefix(d, fmt.Sprintf("AADSTS%d: ", tc.aadsts)), d)
+					_, ok := sim.PublishedEntraText(d)
+					require.True(t, ok, "%q is not the text published for its code", d)
 				} else {
 					require.NotContains(t, d, "AADSTS", "no code where Microsoft publishes none")
 				}
