@@ -557,4 +557,3 @@ func TestSecretsStayOut(t *testing.T) {
 	require.Error(t, err)
 	require.NotContains(t, err.Error(), wrong)
 }
-
