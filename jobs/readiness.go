@@ -490,7 +490,7 @@ func (r *Readiness) checkGraph(ctx context.Context, client *river.Client[pgx.Tx]
 		return nil
 	}
 	gctx, cancel := context.WithTimeout(ctx, r.cfg.GraphTimeout)
-	_, err := r.cfg.Directory.Tenant(gctx)
+	tenant, err := r.cfg.Directory.Tenant(gctx)
 	cancel()
 	if err != nil && ctx.Err() == nil {
 		if noAnswer(err) {
@@ -507,6 +507,15 @@ func (r *Readiness) checkGraph(ctx context.Context, client *river.Client[pgx.Tx]
 	}
 	if err == nil {
 		r.graphSide.heard()
+		// A tenant of a government cloud moves nobody: refused here, at
+		// the first check, rather than user by user.
+		if c := migration.CloudCheck(tenant); c.Status == migration.CheckFail {
+			if err := r.Hold(ctx, client, c.Code, migration.HoldReason(c.Code), c.Evidence); err != nil {
+				return err
+			}
+		} else if err := r.Release(ctx, migration.CodeCloudNotSupported); err != nil {
+			return err
+		}
 	}
 	for _, code := range []migration.ErrorCode{migration.CodeGraphUnavailable, migration.CodeGraphAccessDenied} {
 		if err := r.Release(ctx, code); err != nil {

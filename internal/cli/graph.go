@@ -57,8 +57,19 @@ type adapters struct {
 	close func()
 }
 
+// check refuses a Graph that cutover cannot serve, before anything opens.
+func (g *graphFlags) check() error {
+	if cloud, national := migration.NationalCloud(g.Graph); national {
+		return fmt.Errorf("--graph %s is Microsoft Graph for %s: cutover moves users of Microsoft 365's commercial cloud only (its move target and service plans are that cloud's)", g.Graph, cloud)
+	}
+	return nil
+}
+
 // openAdapters opens the database (migrated), the shell and Graph.
 func (p Program) openAdapters(ctx context.Context, dbURL string, sh shellFlags, gf graphFlags, log *slog.Logger) (*adapters, error) {
+	if err := gf.check(); err != nil {
+		return nil, err
+	}
 	pool, err := openDatabase(ctx, dbURL, log)
 	if err != nil {
 		return nil, err
@@ -109,6 +120,9 @@ func (g *graphFlags) open(ctx context.Context, p Program, shell migration.Shell)
 		s = GraphSettings{BaseURL: fake.GraphURL(), AuthorityHost: fake.URL() + "/", TenantID: fake.TenantID(),
 			ClientID: simClientID, ClientSecret: simClientSecret, HTTPClient: fake.Client()}
 	case strings.HasPrefix(g.Graph, "https://"):
+		if err := g.check(); err != nil {
+			return nil, close, err
+		}
 		if g.TenantID == "" || g.ClientID == "" || (g.ClientSecret == "" && g.Certificate == "") {
 			return nil, close, errors.New("Microsoft Graph needs --graph-tenant, --graph-client-id and a --graph-client-secret or --graph-certificate")
 		}

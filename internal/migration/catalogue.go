@@ -41,6 +41,7 @@ const (
 	CodeGraphThrottled         ErrorCode = "graph_throttled"
 	CodeGraphUnavailable       ErrorCode = "graph_unavailable"
 	CodeGraphAccessDenied      ErrorCode = "graph_access_denied"
+	CodeCloudNotSupported      ErrorCode = "cloud_not_supported"
 
 	// Why a move was cancelled before it started.
 	CodeWaveHalted    ErrorCode = "wave_halted"
@@ -255,6 +256,8 @@ func HoldReason(code ErrorCode) string {
 		return "Microsoft Graph does not answer"
 	case CodeShellUnavailable:
 		return ShellUnanswered()
+	case CodeCloudNotSupported:
+		return "the tenant is in a US government cloud, which cutover does not serve"
 	case CodeGraphAccessDenied:
 		return "Microsoft Graph refuses cutover's credentials"
 	}
@@ -300,6 +303,8 @@ var directoryFailures = []Failure{
 		Fix: "Nothing: moves wait, spending no attempt, and go on once Graph answers the workers' check again. Check the network to Graph and the service health dashboard if it persists."},
 	{Code: CodeGraphAccessDenied, Deployment: true, Explanation: "Microsoft Graph (or the sign-in to Entra ID) refused cutover's credentials: the deployment's fault, not the user's.",
 		Fix: "Check the app registration's client secret or certificate and its application permissions (User.Read.All, Directory.Read.All, Organization.Read.All, TeamsUserConfiguration.Read.All), with admin consent."},
+	{Code: CodeCloudNotSupported, Deployment: true, Explanation: "The tenant is in a US government cloud (GCC, GCC High or DoD): cutover knows the commercial cloud's service plans and move target only, so it moves nobody rather than misjudge every licence.",
+		Fix: "Move the users with Microsoft's own tools for the government cloud (Move-CsUser with that cloud's -Target and -HostedMigrationOverrideUrl); cutover does not serve these tenants."},
 	{Code: CodeWaveHalted, Explanation: "Not started: the wave was halted because too many of its moves failed.",
 		Fix: "A migration lead looks into the failures, then resumes the wave (the user is moved then) or cancels it."},
 	{Code: CodeWaveCancelled, Explanation: "Not started: a migration lead cancelled the wave.",

@@ -23,6 +23,7 @@ func TestDecide(t *testing.T) {
 		CodeSignInFailed:           hold,
 		CodeGraphUnavailable:       hold,
 		CodeShellUnavailable:       hold,
+		CodeCloudNotSupported:      hold,
 		CodeGraphAccessDenied:      hold,
 		CodeSessionBroken:          {NextResume, NextResume, NextResume, NextRetry},
 		CodeTimeout:                retry,

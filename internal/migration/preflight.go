@@ -79,7 +79,7 @@ const (
 // and Skype for Business Online (MCOSTANDARD) plans subscribed with free
 // units for the users still to move.
 func TenantReadiness(t Tenant, sipDomains []string, usersToMove int, now time.Time, maxSyncAge time.Duration) []Check {
-	var checks []Check
+	checks := []Check{CloudCheck(t)}
 	if t.SyncEnabled {
 		checks = append(checks, Check{Name: "directory_sync", Status: CheckPass, Evidence: "onPremisesSyncEnabled is true"})
 	} else {
@@ -209,41 +209,67 @@ func UserPreflight(u *DirectoryUser, m Member, t Tenant, now time.Time, licenceS
 // without them.
 var movePlans = []struct{ id, name string }{{PlanTeams1, PlanNameTeams1}, {PlanMCOStandard, PlanNameMCOStd}}
 
-// licences returns which of the plans a move needs the user lacks, and when
-// the last of those held was assigned.
-func licences(u *DirectoryUser) (missing []string, latest time.Time) {
+// The capabilityStatus of an assigned plan the user may use: "Enabled |
+// Available for normal use." and "Warning | Available for normal use but is
+// in a grace period." (microsoftgraph/microsoft-graph-docs-contrib
+// api-reference/v1.0/resources/assignedplan.md). Suspended, Deleted and
+// LockedOut are unavailable.
+const (
+	capabilityEnabled = "Enabled"
+	capabilityWarning = "Warning"
+)
+
+// usable reports whether an assigned plan is the one asked for and may be
+// used (enabled, or in its grace period).
+func usable(p AssignedPlan, id string) bool {
+	return strings.EqualFold(p.ID, id) && (p.Status == capabilityEnabled || p.Status == capabilityWarning)
+}
+
+// licences returns which of the plans a move needs the user lacks, which of
+// those held are in a grace period, and when the last of those held was
+// assigned.
+func licences(u *DirectoryUser) (missing, grace []string, latest time.Time) {
 	for _, need := range movePlans {
-		i := slices.IndexFunc(u.Plans, func(p AssignedPlan) bool { return strings.EqualFold(p.ID, need.id) && p.Status == "Enabled" })
+		i := slices.IndexFunc(u.Plans, func(p AssignedPlan) bool { return usable(p, need.id) })
 		if i < 0 {
 			missing = append(missing, need.name)
 			continue
+		}
+		if u.Plans[i].Status == capabilityWarning {
+			grace = append(grace, need.name)
 		}
 		if at := u.Plans[i].AssignedAt; at.After(latest) {
 			latest = at
 		}
 	}
-	return missing, latest
+	return missing, grace, latest
 }
 
 // LicenceAssignedAt returns when the last of the plans a move needs was
 // assigned to the user (zero if none is).
 func LicenceAssignedAt(u *DirectoryUser) time.Time {
-	_, latest := licences(u)
+	_, _, latest := licences(u)
 	return latest
 }
 
 func planCheck(u *DirectoryUser, now time.Time, settle time.Duration) Check {
 	c := Check{Name: "licence"}
-	missing, latest := licences(u)
+	missing, grace, latest := licences(u)
 	switch {
 	case len(missing) > 0:
 		c.Status, c.Code = CheckFail, CodeLicenceMissing
-		c.Evidence = "no enabled " + strings.Join(missing, " or ") + " plan is assigned"
+		c.Evidence = "no enabled " + strings.Join(missing, " or ") + " plan is assigned (none, or Suspended, Deleted or LockedOut)"
 		c.Fix = "Assign a licence with Microsoft Teams and Skype for Business Online (Plan 2), wait 30 minutes, then retry."
 	case now.Sub(latest) < settle:
 		c.Status, c.Code = CheckFail, CodeLicenceProvisioning
 		c.Evidence = fmt.Sprintf("the plans were assigned %s ago, less than the %s they take to provision", now.Sub(latest).Round(time.Second), settle)
 		c.Fix = "Nothing: cutover tries again once the licence has had time to provision."
+	case len(grace) > 0:
+		// Usable, so the move goes ahead; but the licence lapses with
+		// the grace period, and the user with it.
+		c.Status = CheckWarn
+		c.Evidence = strings.Join(grace, " and ") + " in a grace period (capabilityStatus Warning): usable now, lost when the grace period ends"
+		c.Fix = "Renew the subscription, or assign the user a licence that is not in a grace period, before the grace period ends."
 	default:
 		c.Status = CheckPass
 		c.Evidence = "TEAMS1 and MCOSTANDARD assigned and enabled"
@@ -269,7 +295,7 @@ func VoiceCheck(u *DirectoryUser, on ShellUser, bypass bool) *Check {
 		who += " (LineURI " + on.LineURI + ")"
 	}
 	c := &Check{Name: "teams_phone"}
-	has := u != nil && slices.ContainsFunc(u.Plans, func(p AssignedPlan) bool { return strings.EqualFold(p.ID, PlanMCOEV) && p.Status == "Enabled" })
+	has := u != nil && slices.ContainsFunc(u.Plans, func(p AssignedPlan) bool { return usable(p, PlanMCOEV) })
 	switch {
 	case has:
 		c.Status, c.Evidence = CheckPass, who+" holds Teams Phone (MCOEV): provisioned for Teams Phone on the move"

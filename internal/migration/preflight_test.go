@@ -54,6 +54,11 @@ func TestTenantReadiness(t *testing.T) {
 		{"plan not provisioned", func(t *migration.Tenant) { t.SKUs[0].Plans[1].Status = "Disabled" }, 100, "licences MCOSTANDARD", migration.CheckFail},
 		{"too few free units", func(*migration.Tenant) {}, 201, "licences MCOSTANDARD", migration.CheckWarn},
 		{"just enough free units", func(*migration.Tenant) {}, 200, "licences MCOSTANDARD", migration.CheckPass},
+		{"commercial cloud", func(*migration.Tenant) {}, 100, "cloud", migration.CheckPass},
+		{"GCC tenant refused", func(t *migration.Tenant) {
+			t.SKUs = append(t.SKUs, migration.SKU{PartNumber: "ENTERPRISEPACK_GOV", Plans: []migration.SKUPlan{{Name: "TEAMS_GOV", Status: "Success"}}})
+		}, 100, "cloud", migration.CheckFail},
+		{"GCC High tenant refused", func(t *migration.Tenant) { t.SKUs[0].Plans[0].Name = "TEAMS_AR_GCCHIGH" }, 100, "cloud", migration.CheckFail},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -61,7 +66,7 @@ func TestTenantReadiness(t *testing.T) {
 			tenant := readyTenant()
 			tt.change(&tenant)
 			checks := migration.TenantReadiness(tenant, []string{"contoso.com", "fabrikam.com"}, tt.toMove, checkNow, 3*time.Hour)
-			require.Len(t, checks, 6)
+			require.Len(t, checks, 7)
 			c := statusOf(checks, tt.check)
 			require.Equal(t, tt.want, c.Status, "%+v", c)
 			require.NotEmpty(t, c.Evidence)
@@ -105,6 +110,9 @@ func TestUserPreflight(t *testing.T) {
 		{"no usage location", func(u *migration.DirectoryUser) *migration.DirectoryUser { u.UsageLocation = ""; return u }, migration.CheckFail, migration.CodeUsageLocationMissing, false},
 		{"no licence", func(u *migration.DirectoryUser) *migration.DirectoryUser { u.Plans = nil; return u }, migration.CheckFail, migration.CodeLicenceMissing, false},
 		{"Skype plan disabled", func(u *migration.DirectoryUser) *migration.DirectoryUser { u.Plans[1].Status = "Suspended"; return u }, migration.CheckFail, migration.CodeLicenceMissing, false},
+		{"Skype plan deleted", func(u *migration.DirectoryUser) *migration.DirectoryUser { u.Plans[1].Status = "Deleted"; return u }, migration.CheckFail, migration.CodeLicenceMissing, false},
+		{"Teams plan locked out", func(u *migration.DirectoryUser) *migration.DirectoryUser { u.Plans[0].Status = "LockedOut"; return u }, migration.CheckFail, migration.CodeLicenceMissing, false},
+		{"Teams plan in its grace period warns", func(u *migration.DirectoryUser) *migration.DirectoryUser { u.Plans[0].Status = "Warning"; return u }, migration.CheckWarn, "", false},
 		{"licence assigned 10 minutes ago retries", func(u *migration.DirectoryUser) *migration.DirectoryUser {
 			u.Plans[1].AssignedAt = checkNow.Add(-10 * time.Minute)
 			return u
