@@ -294,10 +294,49 @@ func (r *Readiness) Check(ctx context.Context, client *river.Client[pgx.Tx]) (st
 			return h, err
 		}
 	}
+	answered := err == nil
 	if err := r.checkGraph(ctx, client); err != nil {
 		return h, err
 	}
+	if answered {
+		if err := r.checkAccount(ctx, client, facts); err != nil {
+			return h, err
+		}
+	}
 	return h, r.reviewHosts(ctx, client, h)
+}
+
+// checkAccount checks the account Move-CsUser signs in with
+// (migration.AccountChecks), records the checks, and holds every move while
+// one fails: no user's move could succeed, so none spends an attempt.
+func (r *Readiness) checkAccount(ctx context.Context, client *river.Client[pgx.Tx], facts migration.HostFacts) error {
+	a := migration.Account{UPN: facts.Account, Graph: r.cfg.Directory != nil, OverrideURL: r.cfg.OverrideURL}
+	if a.UPN != "" && a.Graph {
+		gctx, cancel := context.WithTimeout(ctx, r.cfg.GraphTimeout)
+		roles, err := r.cfg.Directory.AccountRoles(gctx, a.UPN)
+		cancel()
+		switch {
+		case err == nil:
+			a.Roles = roles
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case noAnswer(err):
+			return nil // Graph's own hold says so; the account is checked once it answers
+		default:
+			a.RolesError = err.Error()
+		}
+	}
+	checks := migration.AccountChecks(a)
+	if err := store.New(r.pool).ReadinessSave(ctx, store.ReadinessSection{Section: migration.SectionAccount, Checks: checks,
+		CheckedAt: time.Now(), CheckedBy: r.cfg.ID}); err != nil {
+		return err
+	}
+	for _, c := range checks {
+		if c.Status == migration.CheckFail {
+			return r.Hold(ctx, client, c.Code, migration.HoldReason(c.Code), c.Evidence+". Fix: "+c.Fix)
+		}
+	}
+	return r.Release(ctx, migration.CodeAccountNotReady)
 }
 
 // saveHost records this host's check, and takes the host out of service

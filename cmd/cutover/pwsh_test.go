@@ -37,8 +37,8 @@ func TestKilledWorkerThroughPowerShell(t *testing.T) {
 	t.Cleanup(pool.Close)
 
 	worker := []string{"serve", "--role", "workers", "--database-url", dbURL, "--workers", "20",
-		"--shell", "pwsh", "--pwsh", fake, "--pwsh-sessions", "20", "--shell-timeout", "3s", "--retry-base", "100ms", "--log-level", "warn"}
-	env := []string{"FAKEPWSH_STATE=" + statePath, "FAKEPWSH_LOG=" + filepath.Join(dir, "calls.log"), "FAKEPWSH_DELAY=250ms"}
+		"--shell", "pwsh", "--pwsh", fake, "--pwsh-user", "svc@contoso.onmicrosoft.com", "--pwsh-sessions", "20", "--shell-timeout", "3s", "--retry-base", "100ms", "--log-level", "warn"}
+	env := []string{"FAKEPWSH_STATE=" + statePath, "FAKEPWSH_LOG=" + filepath.Join(dir, "calls.log"), "FAKEPWSH_DELAY=250ms", "CUTOVER_PWSH_PASSWORD=not-a-secret"}
 	first := startCutoverEnv(t, env, worker...)
 
 	members := planUsers(t, pool, "p", users, 20)

@@ -184,6 +184,19 @@ func (f *flags) int(p *int, name, env string, def int, usage string) {
 	f.IntVar(p, name, def, usage+" ($"+env+")")
 }
 
+func (f *flags) bool(p *bool, name, env string, usage string) {
+	def := false
+	if v := f.getenv(env); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			f.errs = append(f.errs, fmt.Errorf("%s=%q is not true or false", env, v))
+		} else {
+			def = b
+		}
+	}
+	f.BoolVar(p, name, def, usage+" ($"+env+")")
+}
+
 func (f *flags) dur(p *time.Duration, name, env string, def time.Duration, usage string) {
 	if v := f.getenv(env); v != "" {
 		d, err := time.ParseDuration(v)

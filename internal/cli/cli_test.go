@@ -66,6 +66,7 @@ func TestBadInvocations(t *testing.T) {
 		{"serve without a shell chosen", nil, []string{"serve"}, 1, "--shell pwsh (the Skype for Business management shell, on its host) or --shell sim"},
 		{"workers without a shell chosen", nil, []string{"serve", "--role", "workers"}, 1, "--shell sim (a simulated tenant"},
 		{"serve with a public URL that is not one", nil, []string{"serve", "--shell", "sim", "--public-url", "cutover.contoso.com"}, 1, `--public-url "cutover.contoso.com" is not an http or https URL`},
+		{"unattended workers without a credential", nil, []string{"serve", "--role", "workers", "--shell", "pwsh"}, 1, "For unattended waves give a dedicated account (--pwsh-user, CUTOVER_PWSH_PASSWORD)"},
 		{"serve against a national cloud's Graph", nil, []string{"serve", "--shell", "sim", "--graph", "https://graph.microsoft.us/v1.0"}, 1, "is Microsoft Graph for US Government L4 (GCC High): cutover moves users of Microsoft 365's commercial cloud only"},
 		{"unreachable database", nil, []string{"migrate", "--database-url", "postgres://postgres:secret@127.0.0.1:1/x?connect_timeout=2"}, 1, "cannot reach Postgres"},
 	}

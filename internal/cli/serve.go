@@ -36,6 +36,9 @@ type shellFlags struct {
 	User             string
 	Password         string
 	Sessions         int
+	// Attended says a person keeps the host's session signed in, so that
+	// workers may run Move-CsUser without a credential.
+	Attended bool
 }
 
 // register adds the shell's flags; def is the shell when none is chosen
@@ -50,10 +53,26 @@ func (s *shellFlags) register(f *flags, def string) {
 	f.str(&s.OverrideURL, "hosted-migration-override-url", "CUTOVER_HOSTED_MIGRATION_OVERRIDE_URL", "", "Move-CsUser -HostedMigrationOverrideUrl")
 	f.str(&s.User, "pwsh-user", "CUTOVER_PWSH_USER", "", "account for Move-CsUser -Credential and the remote session (default: the process's own)")
 	f.secret(&s.Password, "pwsh-password", "CUTOVER_PWSH_PASSWORD", "password of --pwsh-user")
+	f.bool(&s.Attended, "attended-sign-in", "CUTOVER_ATTENDED_SIGN_IN", "run moves without --pwsh-user: Move-CsUser then signs in with this host's session, which a person keeps signed in (it prompts otherwise)")
 	f.int(&s.Sessions, "pwsh-sessions", "CUTOVER_PWSH_SESSIONS", 8, "long-lived PowerShell sessions to keep (0: a process per call)")
 	f.int(&s.Seed, "sim-seed", "CUTOVER_SIM_SEED", 1, "seed of the simulated tenant's failure mix")
 	f.dur(&s.Latency, "sim-latency", "CUTOVER_SIM_LATENCY", 200*time.Millisecond, "mean latency of a simulated shell call")
 	f.dur(&s.MoveLatency, "sim-move-latency", "CUTOVER_SIM_MOVE_LATENCY", 0, "mean latency of a simulated move call (default: --sim-latency)")
+}
+
+// errUnattendedSession is serve's refusal to run unattended moves that would
+// prompt for credentials.
+var errUnattendedSession = errors.New(`without --pwsh-user, Move-CsUser signs in with this host's session, and Microsoft documents that "If -Credential parameter is not specified, the admin will be prompted for credentials" (Move-CsUser.md): the workers run PowerShell -NonInteractive, so such a move can only fail once the session's sign-in lapses. ` +
+	`For unattended waves give a dedicated account (--pwsh-user, CUTOVER_PWSH_PASSWORD); if a person will keep this host's session signed in while waves run, say so with --attended-sign-in`)
+
+// checkSignIn refuses workers on the PowerShell shell that would run
+// Move-CsUser without a credential, unless a person says they keep the
+// session signed in.
+func (s *shellFlags) checkSignIn() error {
+	if s.Shell == "pwsh" && s.User == "" && !s.Attended {
+		return errUnattendedSession
+	}
+	return nil
 }
 
 // simulated reports whether the shell is the simulated tenant's.
@@ -130,6 +149,11 @@ func (p Program) runServe(ctx context.Context, args []string, getenv Env, stdout
 	}
 	if err := sf.check(); err != nil {
 		return err
+	}
+	if role != RoleAPI {
+		if err := sh.checkSignIn(); err != nil {
+			return err
+		}
 	}
 	if publicURL != "" {
 		if u, err := url.Parse(publicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {

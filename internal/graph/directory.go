@@ -452,3 +452,45 @@ func (d *Directory) TeamsAccountType(ctx context.Context, userID string) (string
 	}
 	return at.String(), nil
 }
+
+// AccountRoles implements migration.Directory: GET
+// /users/{upn}/transitiveMemberOf, every page, keeping the directory roles
+// ("Get groups, directory roles, and administrative units that the user is
+// a member of through either direct or transitive membership":
+// microsoftgraph/microsoft-graph-docs-contrib
+// api-reference/v1.0/api/user-list-transitivememberof.md). It is not cast
+// to microsoft.graph.directoryRole: a cast is an advanced query, which
+// needs ConsistencyLevel: eventual and $count (the same page). An app that
+// may list the memberships but not read roles gets them with "limited
+// information", their roleTemplateId null (api-reference/includes/limited-info.md).
+func (d *Directory) AccountRoles(ctx context.Context, upn string) ([]migration.DirectoryRole, error) {
+	if strings.TrimSpace(upn) == "" {
+		return nil, errors.New("microsoft graph: no account")
+	}
+	top := int32(999) // "The default and maximum page sizes are 100 and 999 objects"
+	of := d.client.Users().ByUserId(upn).TransitiveMemberOf()
+	page, err := of.Get(ctx, &users.ItemTransitiveMemberOfRequestBuilderGetRequestConfiguration{
+		QueryParameters: &users.ItemTransitiveMemberOfRequestBuilderGetQueryParameters{Top: &top},
+	})
+	roles := []migration.DirectoryRole{}
+	links := map[string]bool{}
+	for {
+		if err != nil {
+			return nil, wrap(err, "listing the directory roles of "+upn)
+		}
+		for _, o := range page.GetValue() {
+			if r, ok := o.(models.DirectoryRoleable); ok {
+				roles = append(roles, migration.DirectoryRole{TemplateID: deref(r.GetRoleTemplateId()), DisplayName: deref(r.GetDisplayName())})
+			}
+		}
+		next := deref(page.GetOdataNextLink())
+		if next == "" {
+			return roles, nil
+		}
+		if links[next] {
+			return nil, fmt.Errorf("microsoft graph: the memberships of %s: a next page link repeats", upn)
+		}
+		links[next] = true
+		page, err = of.WithUrl(next).Get(ctx, nil)
+	}
+}

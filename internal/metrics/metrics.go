@@ -188,6 +188,13 @@ func (d *directory) TeamsAccountType(ctx context.Context, userID string) (string
 	return a, err
 }
 
+func (d *directory) AccountRoles(ctx context.Context, upn string) ([]migration.DirectoryRole, error) {
+	start := time.Now()
+	r, err := d.d.AccountRoles(ctx, upn)
+	d.observe("account roles", start, err)
+	return r, err
+}
+
 // dbCollector reads, at each scrape, what the database says: it is the same
 // from every process.
 type dbCollector struct {

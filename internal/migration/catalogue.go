@@ -42,6 +42,7 @@ const (
 	CodeGraphUnavailable       ErrorCode = "graph_unavailable"
 	CodeGraphAccessDenied      ErrorCode = "graph_access_denied"
 	CodeCloudNotSupported      ErrorCode = "cloud_not_supported"
+	CodeAccountNotReady        ErrorCode = "migration_account_not_ready"
 
 	// Why a move was cancelled before it started.
 	CodeWaveHalted    ErrorCode = "wave_halted"
@@ -256,6 +257,8 @@ func HoldReason(code ErrorCode) string {
 		return "Microsoft Graph does not answer"
 	case CodeShellUnavailable:
 		return ShellUnanswered()
+	case CodeAccountNotReady:
+		return "the migration account cannot move users"
 	case CodeCloudNotSupported:
 		return "the tenant is in a US government cloud, which cutover does not serve"
 	case CodeGraphAccessDenied:
@@ -305,6 +308,8 @@ var directoryFailures = []Failure{
 		Fix: "Check the app registration's client secret or certificate and its application permissions (User.Read.All, Directory.Read.All, Organization.Read.All, TeamsUserConfiguration.Read.All), with admin consent."},
 	{Code: CodeCloudNotSupported, Deployment: true, Explanation: "The tenant is in a US government cloud (GCC, GCC High or DoD): cutover knows the commercial cloud's service plans and move target only, so it moves nobody rather than misjudge every licence.",
 		Fix: "Move the users with Microsoft's own tools for the government cloud (Move-CsUser with that cloud's -Target and -HostedMigrationOverrideUrl); cutover does not serve these tenants."},
+	{Code: CodeAccountNotReady, Deployment: true, Explanation: "The account Move-CsUser signs in with cannot move anyone: it holds none of the roles a move needs, or, synchronised from on premises, it needs -HostedMigrationOverrideUrl. No user is at fault.",
+		Fix: "Do what the deployment's readiness says for the migration account (a role to assign, or --hosted-migration-override-url to set); moves go on by themselves at the workers' next check."},
 	{Code: CodeWaveHalted, Explanation: "Not started: the wave was halted because too many of its moves failed.",
 		Fix: "A migration lead looks into the failures, then resumes the wave (the user is moved then) or cancels it."},
 	{Code: CodeWaveCancelled, Explanation: "Not started: a migration lead cancelled the wave.",

@@ -24,6 +24,7 @@ func TestDecide(t *testing.T) {
 		CodeGraphUnavailable:       hold,
 		CodeShellUnavailable:       hold,
 		CodeCloudNotSupported:      hold,
+		CodeAccountNotReady:        hold,
 		CodeGraphAccessDenied:      hold,
 		CodeSessionBroken:          {NextResume, NextResume, NextResume, NextRetry},
 		CodeTimeout:                retry,

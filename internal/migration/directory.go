@@ -32,6 +32,9 @@ type Directory interface {
 	// (/admin/teams/userConfigurations/{id}: accountType), which is
 	// AccountTypeOnPrem until the user is homed online.
 	TeamsAccountType(ctx context.Context, userID string) (string, error)
+	// AccountRoles lists the directory roles an account is a member of,
+	// directly or through groups (for AccountChecks).
+	AccountRoles(ctx context.Context, upn string) ([]DirectoryRole, error)
 }
 
 // Teams account types: Graph's teamsUserConfiguration accountType, whose

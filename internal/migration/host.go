@@ -33,6 +33,16 @@ type HostFacts struct {
 	// (a dedicated account given by credential) or SignInSession (the
 	// process's own signed-in session).
 	SignInMode string `json:"sign_in_mode"`
+	// Pool is the front-end pool whose remote session Move-CsUser runs in
+	// (--pwsh-pool), "" when it runs on this host. In pool mode the
+	// MicrosoftTeams module and TLS 1.2 that count are the pool's, read
+	// through its session; PoolChecks is why they could not be ("" if they
+	// were).
+	Pool       string `json:"pool,omitempty"`
+	PoolChecks string `json:"pool_checks,omitempty"`
+	// Account is the account Move-CsUser signs in with by credential ("" in
+	// session mode: the session's own, unknown to cutover).
+	Account string `json:"account,omitempty"`
 	// SignIn is "" when signing in to Teams worked, else the error.
 	SignIn string `json:"sign_in,omitempty"`
 }
@@ -60,6 +70,19 @@ var (
 		{"Skype for Business Server 2019", "CU6", "7.0.2046.385"},
 		{"Skype for Business Server 2015", "CU12", "6.0.9319.619"},
 		{"Lync Server 2013", "CU10 with Hotfix 7", "5.0.8308.1182"},
+	}
+
+	// EndOfSupport are the on-premises servers past their end of support:
+	// "Microsoft Lync Server 2013 will reach end of support on April 11,
+	// 2023." and, of Skype for Business Server 2015 and 2019, "both of these
+	// products will reach end of support on October 14, 2025."
+	// (MicrosoftDocs/microsoft-365-docs
+	// microsoft-365/enterprise/upgrade-from-lync-2013.md; the lifecycle
+	// data's extendedEnd says the same).
+	EndOfSupport = []struct{ Product, Ended string }{
+		{"Skype for Business Server 2019", "14 October 2025"},
+		{"Skype for Business Server 2015", "14 October 2025"},
+		{"Lync Server 2013", "11 April 2023"},
 	}
 )
 
@@ -94,28 +117,48 @@ func HostReadiness(f HostFacts) []Check {
 	// needs, are MicrosoftDocs/OfficeDocs-SkypeForBusiness
 	// Teams/teams-powershell-install.md's; -RequiredVersion is
 	// Install-Module's own (MicrosoftDocs/PowerShell-Docs, PowerShellGet).
+	// In pool mode Move-CsUser runs in the front-end pool's session: its
+	// module and TLS are the ones that count, and when they could not be
+	// read there, the host's own say nothing of them.
+	where := ""
+	if f.Pool != "" {
+		where = " in the front-end pool's session (" + f.Pool + ")"
+	}
 	switch {
+	case f.Pool != "" && f.PoolChecks != "":
+		add("teams_module", CheckWarn, "Move-CsUser runs in the front-end pool's session ("+f.Pool+"), whose MicrosoftTeams module could not be read there: "+f.PoolChecks,
+			"On the pool's front-end servers, check that MicrosoftTeams "+MinTeamsModule+" to 7.1 is installed (Get-Module -ListAvailable MicrosoftTeams).")
 	case f.TeamsModule == "":
-		add("teams_module", CheckFail, "the MicrosoftTeams PowerShell module is not installed; Move-CsUser needs "+MinTeamsModule+" or later",
+		add("teams_module", CheckFail, "the MicrosoftTeams PowerShell module is not installed"+where+"; Move-CsUser needs "+MinTeamsModule+" or later",
 			"Install-Module -Name MicrosoftTeams -Force -AllowClobber")
 	case !versionAtLeast(f.TeamsModule, MinTeamsModule):
-		add("teams_module", CheckFail, "MicrosoftTeams "+f.TeamsModule+" is older than "+MinTeamsModule+", which Move-CsUser needs",
+		add("teams_module", CheckFail, "MicrosoftTeams "+f.TeamsModule+where+" is older than "+MinTeamsModule+", which Move-CsUser needs",
 			"Update-Module MicrosoftTeams (in a new elevated PowerShell session)")
 	case versionAtLeast(f.TeamsModule, MaxTeamsModule) && !versionEqual(f.TeamsModule, MaxTeamsModule):
 		add("teams_module", CheckWarn, "MicrosoftTeams "+f.TeamsModule+": Microsoft advises 7.1 or earlier until a fix for a regression in later versions",
 			"Install-Module -Name MicrosoftTeams -RequiredVersion 7.1.0 -Force -AllowClobber, until the Skype for Business Server cumulative update with the fix is installed.")
 	default:
-		add("teams_module", CheckPass, "MicrosoftTeams "+f.TeamsModule, "")
+		add("teams_module", CheckPass, "MicrosoftTeams "+f.TeamsModule+where, "")
 	}
 
 	checks = append(checks, serverBuildCheck(f))
+	if c := supportCheck(f); c != nil {
+		checks = append(checks, *c)
+	}
 
-	if f.TLS12 {
-		add("tls12", CheckPass, "strong cryptography (TLS 1.2) is on for .NET", "")
-	} else {
+	// The registry value is read under PowerShell 7 too: the
+	// SkypeForBusiness module runs in Windows PowerShell (.NET Framework)
+	// whichever PowerShell loads it.
+	switch {
+	case f.Pool != "" && f.PoolChecks != "":
+		add("tls12", CheckWarn, "Move-CsUser runs in the front-end pool's session ("+f.Pool+"), whose TLS 1.2 setting could not be read there: "+f.PoolChecks,
+			`On the pool's front-end servers, check that HKLM:\SOFTWARE\Microsoft\.NETFramework\v4.0.30319 SchUseStrongCrypto is 1 ("Moving users from On-Premises to Teams requires TLS 1.2": Move-CsUser.md).`)
+	case f.TLS12:
+		add("tls12", CheckPass, "strong cryptography (TLS 1.2) is on for .NET"+where, "")
+	default:
 		// The registry values of MicrosoftDocs/OfficeDocs-SkypeForBusiness
 		// Skype/SfbServer/manage/topology/disable-tls-1.0-1.1.md.
-		add("tls12", CheckFail, "SchUseStrongCrypto is not 1 for .NET 4: \"Moving users from On-Premises to Teams requires TLS 1.2\" (Move-CsUser.md)",
+		add("tls12", CheckFail, "SchUseStrongCrypto is not 1 for .NET 4"+where+": \"Moving users from On-Premises to Teams requires TLS 1.2\" (Move-CsUser.md)",
 			`Set HKLM:\SOFTWARE\Microsoft\.NETFramework\v4.0.30319 SchUseStrongCrypto = 1 (and under Wow6432Node), then restart the worker.`)
 	}
 
@@ -130,6 +173,19 @@ func HostReadiness(f HostFacts) []Check {
 		add(CheckSignIn, CheckFail, "signing in to Teams failed ("+mode+"): "+f.SignIn, FailureFor(CodeSignInFailed).Fix)
 	}
 	return checks
+}
+
+// supportCheck warns of a server past its end of support (EndOfSupport):
+// moves still work, but nothing on premises is fixed any more.
+func supportCheck(f HostFacts) *Check {
+	for _, e := range EndOfSupport {
+		if strings.Contains(f.ServerProduct, e.Product) {
+			return &Check{Name: "server_support", Status: CheckWarn,
+				Evidence: e.Product + " reached the end of its support on " + e.Ended + ": Microsoft no longer fixes it",
+				Fix:      "Nothing for the moves. Every user left on premises is on an unsupported server: keep the waves going."}
+		}
+	}
+	return nil
 }
 
 func serverBuildCheck(f HostFacts) Check {

@@ -281,8 +281,8 @@ func DeploymentReadiness(ctx context.Context, q *store.Queries, dir migration.Di
 	if err != nil {
 		return d, err
 	}
-	titles := map[string]string{migration.SectionOnPremises: "On premises", migration.SectionDNS: "DNS"}
-	for _, name := range []string{migration.SectionOnPremises, migration.SectionDNS} {
+	titles := map[string]string{migration.SectionAccount: "Migration account", migration.SectionOnPremises: "On premises", migration.SectionDNS: "DNS"}
+	for _, name := range []string{migration.SectionAccount, migration.SectionOnPremises, migration.SectionDNS} {
 		s := Section{Name: name, Title: titles[name]}
 		i := slices.IndexFunc(stored, func(r store.ReadinessSection) bool { return r.Section == name })
 		if i < 0 {

@@ -218,6 +218,9 @@ func (s *Shell) CheckHost(ctx context.Context) (migration.HostFacts, error) {
 	f.SignInMode = migration.SignInSession
 	if s.cfg.Credential != nil {
 		f.SignInMode = migration.SignInCredential
+		if user, _, err := s.cfg.Credential(ctx); err == nil {
+			f.Account = user // the account Move-CsUser -Credential signs in as
+		}
 	}
 	return f, nil
 }

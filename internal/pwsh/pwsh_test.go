@@ -342,6 +342,13 @@ func TestHostReadiness(t *testing.T) {
 		{"tls12", func(h *migration.HostFacts) { h.TLS12 = false }, migration.CheckFail, "SchUseStrongCrypto = 1"},
 		{"sign_in", func(h *migration.HostFacts) { h.SignIn = mfa }, migration.CheckFail, "exempt from interactive MFA"},
 		{"sign_in", func(h *migration.HostFacts) { h.SignIn = migration.TextNonInteractive.Text }, migration.CheckFail, "--pwsh-user"},
+		// A remote session that would not run the look at the pool: the
+		// host's own module and TLS say nothing of the pool's.
+		{"teams_module", func(h *migration.HostFacts) { h.Pool, h.PoolChecks = "pool01.contoso.com", "The syntax is not supported by this runspace." }, migration.CheckWarn, "On the pool's front-end servers"},
+		{"tls12", func(h *migration.HostFacts) { h.Pool, h.PoolChecks = "pool01.contoso.com", "The syntax is not supported by this runspace." }, migration.CheckWarn, "SchUseStrongCrypto is 1"},
+		{"server_support", func(h *migration.HostFacts) {
+			h.ServerProduct, h.ServerBuild = "Lync Server 2013", "5.0.8308.1182"
+		}, migration.CheckWarn, "keep the waves going"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.check+" "+tt.fix, func(t *testing.T) {
@@ -351,7 +358,13 @@ func TestHostReadiness(t *testing.T) {
 			facts, err := s.CheckHost(ctx)
 			require.NoError(t, err)
 			require.Equal(t, migration.SignInCredential, facts.SignInMode)
+			require.Equal(t, "svc@contoso.com", facts.Account, "the account Move-CsUser signs in as")
 			for _, c := range migration.HostReadiness(facts) {
+				if c.Name == "server_support" { // 2019: past its end of support, a warning
+					require.Equal(t, migration.CheckWarn, c.Status, c.Evidence)
+					require.Contains(t, c.Evidence, "14 October 2025")
+					continue
+				}
 				require.Equal(t, migration.CheckPass, c.Status, "%s before the change: %s", c.Name, c.Evidence)
 			}
 			setHost(t, dir, tt.change)

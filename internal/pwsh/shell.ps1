@@ -28,6 +28,7 @@ function Get-Credential-From($req) {
 }
 
 $script:ready = $false
+$script:session = $null
 function Initialize-Shell($req) {
     if ($script:ready) { return }
     if ($req.pool_fqdn) {
@@ -36,6 +37,7 @@ function Initialize-Shell($req) {
         if ($cred) { $options.Credential = $cred }
         $session = New-PSSession @options
         Import-PSSession $session -AllowClobber | Out-Null
+        $script:session = $session
     } else {
         Import-Module SkypeForBusiness
     }
@@ -58,6 +60,8 @@ function Get-HostFacts($req) {
         server_build   = ''
         tls12          = $false
         sign_in        = ''
+        pool           = ''
+        pool_checks    = ''
     }
     try { Initialize-Shell $req } catch { $facts.skype_module = $_.Exception.Message }
     $teams = Get-Module -ListAvailable -Name MicrosoftTeams | Sort-Object Version -Descending | Select-Object -First 1
@@ -69,8 +73,30 @@ function Get-HostFacts($req) {
             if ($builds.Count -gt 0) { $facts.server_build = [string]$builds[0] }
         } catch { $facts.server_product = 'unknown: ' + $_.Exception.Message }
     }
+    # The value counts under PowerShell 7 too: the SkypeForBusiness module
+    # runs in Windows PowerShell (.NET Framework) whichever shell loads it.
     $strong = Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\.NETFramework\v4.0.30319' -Name SchUseStrongCrypto -ErrorAction SilentlyContinue
-    $facts.tls12 = ($PSVersionTable.PSEdition -eq 'Core') -or ($null -ne $strong -and $strong.SchUseStrongCrypto -eq 1)
+    $facts.tls12 = ($null -ne $strong -and $strong.SchUseStrongCrypto -eq 1)
+    # With a remote session, Move-CsUser runs in the front-end pool's
+    # session: its MicrosoftTeams module and TLS 1.2 are read there. A
+    # session that refuses the script says why, and the host's own values
+    # are not taken for the pool's.
+    if ($req.pool_fqdn) {
+        $facts.pool = [string]$req.pool_fqdn
+        if ($null -eq $script:session) {
+            $facts.pool_checks = 'no remote session to the pool'
+        } else {
+            try {
+                $remote = Invoke-Command -Session $script:session -ScriptBlock {
+                    $t = Get-Module -ListAvailable -Name MicrosoftTeams | Sort-Object Version -Descending | Select-Object -First 1
+                    $s = Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\.NETFramework\v4.0.30319' -Name SchUseStrongCrypto -ErrorAction SilentlyContinue
+                    @{ teams = [string]$t.Version; tls12 = ($null -ne $s -and $s.SchUseStrongCrypto -eq 1) }
+                }
+                $facts.teams_module = [string]$remote.teams
+                $facts.tls12 = [bool]$remote.tls12
+            } catch { $facts.pool_checks = $_.Exception.Message }
+        }
+    }
     try {
         Import-Module MicrosoftTeams
         $connect = @{}

@@ -80,6 +80,9 @@ type GraphConfig struct {
 	// ProvisioningDelay is how long a user's Teams account type stays
 	// sfbOnPremUser after the simulator first sees them homed online.
 	ProvisioningDelay time.Duration
+	// AccountRoles, by UPN, are the directory roles of accounts (their
+	// transitiveMemberOf); DefaultAccountRoles unless set. Others hold none.
+	AccountRoles map[string][]migration.DirectoryRole
 	// AccountTypes, by UPN, is the accountType Teams shows for these users
 	// once provisioned, in place of user: one of the values Graph documents
 	// (unknown, ineligibleUser, ...).
@@ -100,6 +103,12 @@ type GraphConfig struct {
 	MessagelessErrors float64
 	// Faults are errors to answer with.
 	Faults []GraphFault
+}
+
+// DefaultAccountRoles make the simulated host's migration account a Teams
+// Administrator.
+func DefaultAccountRoles() map[string][]migration.DirectoryRole {
+	return map[string][]migration.DirectoryRole{MigrationAccount: {migration.MoveRoles[1]}}
 }
 
 // Defaults of the simulated tenant.
@@ -228,6 +237,10 @@ func NewGraph(shell *Shell, cfg GraphConfig) (*Graph, error) {
 	}
 	cfg.Groups = maps.Clone(cfg.Groups)
 	cfg.Faults = slices.Clone(cfg.Faults)
+	if cfg.AccountRoles == nil {
+		cfg.AccountRoles = DefaultAccountRoles()
+	}
+	cfg.AccountRoles = maps.Clone(cfg.AccountRoles)
 	cert, pool, certPEM, err := selfSigned()
 	if err != nil {
 		return nil, err
@@ -260,6 +273,7 @@ func NewGraph(shell *Shell, cfg GraphConfig) (*Graph, error) {
 	g.api.HandleFunc("GET /v1.0/domains", g.domains)
 	g.api.HandleFunc("GET /v1.0/subscribedSkus", g.subscribedSkus)
 	g.api.HandleFunc("GET /v1.0/users/{id}", g.user)
+	g.api.HandleFunc("GET /v1.0/users/{id}/transitiveMemberOf", g.transitiveMemberOf)
 	g.api.HandleFunc("GET /v1.0/groups", g.groups)
 	g.api.HandleFunc("GET /v1.0/groups/{id}/transitiveMembers", g.transitiveMembers)
 	g.api.HandleFunc("GET /v1.0/groups/{id}/transitiveMembers/{cast}", g.transitiveMembers)
@@ -379,6 +393,20 @@ func (g *Graph) Stats() GraphStats {
 	st := g.stats
 	st.Requests = maps.Clone(g.stats.Requests)
 	return st
+}
+
+// SetAccountRoles changes the directory roles of an account.
+func (g *Graph) SetAccountRoles(upn string, roles []migration.DirectoryRole) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.cfg.AccountRoles[upn] = slices.Clone(roles)
+}
+
+// SetSKUs changes the tenant's subscribed SKUs.
+func (g *Graph) SetSKUs(skus []migration.SKU) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.cfg.SKUs = slices.Clone(skus)
 }
 
 // SetSignInDown makes the sign-in to the simulated Entra ID unreachable

@@ -61,7 +61,10 @@ func (g *Graph) domains(w http.ResponseWriter, r *http.Request) {
 
 func (g *Graph) subscribedSkus(w http.ResponseWriter, r *http.Request) {
 	out := []any{}
-	for _, s := range g.cfg.SKUs {
+	g.mu.Lock()
+	skus := g.cfg.SKUs
+	g.mu.Unlock()
+	for _, s := range skus {
 		plans := []any{}
 		for _, p := range s.Plans {
 			plans = append(plans, map[string]any{"servicePlanId": p.ID, "servicePlanName": p.Name, "provisioningStatus": p.Status, "appliesTo": "User"})
@@ -199,6 +202,31 @@ func (g *Graph) user(w http.ResponseWriter, r *http.Request) {
 	body := userJSON(u, sel)
 	body["@odata.context"] = g.baseURL(r) + "/$metadata#users(" + strings.Join(sel, ",") + ")/$entity"
 	writeJSONStatus(w, http.StatusOK, body)
+}
+
+// transitiveMemberOf answers a user's memberships: the directory roles the
+// simulated tenant gives the account (GraphConfig.AccountRoles), as
+// directoryRole objects (microsoftgraph/microsoft-graph-docs-contrib
+// api-reference/v1.0/api/user-list-transitivememberof.md and
+// resources/directoryrole.md). The simulated users are in no group.
+func (g *Graph) transitiveMemberOf(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	u, ok := g.directoryUser(id)
+	if !ok {
+		g.notFound(w, r, id)
+		return
+	}
+	g.mu.Lock()
+	roles := slices.Clone(g.cfg.AccountRoles[u.UPN])
+	g.mu.Unlock()
+	out := []any{}
+	for _, role := range roles {
+		out = append(out, map[string]any{
+			"@odata.type": "#microsoft.graph.directoryRole", "id": g.stableGUID("role", role.TemplateID),
+			"deletedDateTime": nil, "description": nil, "displayName": role.DisplayName, "roleTemplateId": role.TemplateID,
+		})
+	}
+	writeJSONStatus(w, http.StatusOK, map[string]any{"@odata.context": g.baseURL(r) + "/$metadata#directoryObjects", "value": out})
 }
 
 // dirObject is a member of a group.

@@ -179,7 +179,9 @@ func NewShell(cfg ShellConfig) *Shell {
 		cfg.Mix = DefaultMix
 	}
 	cfg.Target = migration.MoveOnlineOptions{Target: cfg.Target}.TargetOrDefault()
-	return &Shell{cfg: cfg, users: map[string]*simUser{}, host: DefaultHost, onPrem: DefaultOnPremises(cfg.Target)}
+	s := &Shell{cfg: cfg, users: map[string]*simUser{}, host: DefaultHost, onPrem: DefaultOnPremises(cfg.Target)}
+	s.users[MigrationAccount] = &simUser{b: Behaviour{Kind: KindOK}, provider: cfg.Target, pool: "pool01.contoso.com", seen: time.Now()} // the migration account: a clean, synchronised account
+	return s
 }
 
 // DefaultOnPremises is a hybrid deployment configured as Microsoft's hybrid
@@ -242,7 +244,13 @@ func (s *Shell) OnPremises(ctx context.Context) (migration.OnPremises, error) {
 // Windows PowerShell 5.1, MicrosoftTeams 6.2.1, Skype for Business Server
 // 2019 CU6, TLS 1.2, a dedicated account.
 var DefaultHost = migration.HostFacts{PSEdition: "Desktop", PSVersion: "5.1.17763.6054", TeamsModule: "6.2.1",
-	ServerProduct: "Skype for Business Server 2019", ServerBuild: "7.0.2046.385", TLS12: true, SignInMode: migration.SignInCredential}
+	ServerProduct: "Skype for Business Server 2019", ServerBuild: "7.0.2046.385", TLS12: true, SignInMode: migration.SignInCredential,
+	Account: MigrationAccount}
+
+// MigrationAccount is the account the simulated host's Move-CsUser signs
+// in with: a .onmicrosoft.com account, which needs no override URL, and a
+// Teams Administrator in the simulated Graph (DefaultAccountRoles).
+const MigrationAccount = "cutover.mover@contoso.onmicrosoft.com"
 
 // SetHost changes what the simulated host reports of itself. With SignIn
 // set, every move call fails with it (as Move-CsUser signing in to Teams
