@@ -344,8 +344,12 @@ func TestHostReadiness(t *testing.T) {
 		{"sign_in", func(h *migration.HostFacts) { h.SignIn = migration.TextNonInteractive.Text }, migration.CheckFail, "--pwsh-user"},
 		// A remote session that would not run the look at the pool: the
 		// host's own module and TLS say nothing of the pool's.
-		{"teams_module", func(h *migration.HostFacts) { h.Pool, h.PoolChecks = "pool01.contoso.com", "The syntax is not supported by this runspace." }, migration.CheckWarn, "On the pool's front-end servers"},
-		{"tls12", func(h *migration.HostFacts) { h.Pool, h.PoolChecks = "pool01.contoso.com", "The syntax is not supported by this runspace." }, migration.CheckWarn, "SchUseStrongCrypto is 1"},
+		{"teams_module", func(h *migration.HostFacts) {
+			h.Pool, h.PoolChecks = "pool01.contoso.com", "The syntax is not supported by this runspace."
+		}, migration.CheckWarn, "On the pool's front-end servers"},
+		{"tls12", func(h *migration.HostFacts) {
+			h.Pool, h.PoolChecks = "pool01.contoso.com", "The syntax is not supported by this runspace."
+		}, migration.CheckWarn, "SchUseStrongCrypto is 1"},
 		{"server_support", func(h *migration.HostFacts) {
 			h.ServerProduct, h.ServerBuild = "Lync Server 2013", "5.0.8308.1182"
 		}, migration.CheckWarn, "keep the waves going"},
