@@ -55,3 +55,41 @@ func TestAdaptiveConcurrency(t *testing.T) {
 		require.Regexp(t, `^moves in flight limited to \d+ \(was \d+\)$`, e)
 	}
 }
+
+// TestSlowServiceBacksOff: every call for a user slowed past the shell
+// time-out (the service answers, slowly: its probes come back at once) is
+// the service struggling, not an outage: within 10 s the wave's limit falls,
+// and the users' time-outs count as theirs.
+func TestSlowServiceBacksOff(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	shell := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}, Latency: 20 * time.Millisecond})
+	b := setupWith(t, shell)
+	g, err := b.q.GroupCreate(ctx, store.NewGroup{Name: "slow", Source: "json", Members: members(400, "contoso.com")})
+	require.NoError(t, err)
+	waves, err := b.scheduler.Plan(ctx, app.As("test"), g.ID, planAll(5, 10))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return shell.Stats().MovesOnline >= 30 }, 30*time.Second, 20*time.Millisecond, "the wave got going")
+
+	shell.SlowDown(3 * time.Second) // the shell time-out is 2 s (jobstest.Config)
+	slowed := time.Now()
+	var lowered time.Duration
+	require.Eventually(t, func() bool {
+		events, err := b.q.WaveEvents(ctx, waves[0].ID)
+		require.NoError(t, err)
+		for _, e := range events {
+			if e.Kind == store.WaveEventLimitLowered && e.At.After(slowed) {
+				lowered = e.At.Sub(slowed)
+				return true
+			}
+		}
+		return time.Since(slowed) > 30*time.Second
+	}, 31*time.Second, 100*time.Millisecond)
+	shell.SlowDown(0)
+	require.NotZero(t, lowered, "the limit fell while every call was slow")
+	require.LessOrEqual(t, lowered, 10*time.Second, "the limit falls within 10 s")
+	t.Logf("limit lowered %s after every call slowed", lowered.Round(100*time.Millisecond))
+	holds, err := b.q.Holds(ctx)
+	require.NoError(t, err)
+	require.Empty(t, holds, "a slow service that answers its probes is not held")
+}

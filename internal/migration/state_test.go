@@ -391,7 +391,8 @@ func TestOverloadWindow(t *testing.T) {
 		{"one user's time-out", append(many(19, false), end{0, true}), false},
 		{"a handful among many", append(append(many(10, false), end{3 * time.Second, true}, end{2 * time.Second, true}), append(many(5, false), end{0, true})...), false},
 		{"every call in flight timed out", many(3, true), true},
-		{"a quarter of the latest", append(many(12, false), many(4, true)...), true},
+		{"a quarter of the latest is not enough", append(many(12, false), many(4, true)...), false},
+		{"over a third of the latest", append(many(12, false), many(7, true)...), true},
 		{"old time-outs no longer count", append([]end{{3 * time.Minute, true}, {3 * time.Minute, true}, {3 * time.Minute, true}}, end{0, false}), false},
 		{"the latest only: old ends pushed out", append(many(5, true), many(20, false)...), false},
 	}

@@ -184,7 +184,7 @@ const (
 	// OverloadMin is how many of them must say overloaded (time-outs,
 	// throttling), and OverloadShare what share of them at least.
 	OverloadMin   = 3
-	OverloadShare = 0.25
+	OverloadShare = 0.35
 )
 
 // OverloadWindow is the latest attempt ends of one wave, each overloaded

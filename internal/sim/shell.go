@@ -156,6 +156,17 @@ type Shell struct {
 	// sessionBreaks is how many of the next user calls fail as the remote
 	// session breaking under them.
 	sessionBreaks int
+	// slow is how much longer every call for a user takes now (SlowDown).
+	slow time.Duration
+}
+
+// SlowDown makes every call for a user (Get-CsUser, Move-CsUser) take d
+// longer, as a server under strain does, while the reads that touch no
+// user (the probes) answer as before. Zero ends it.
+func (s *Shell) SlowDown(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.slow = d
 }
 
 var _ migration.Shell = (*Shell)(nil)
@@ -406,7 +417,17 @@ func (s *Shell) call(ctx context.Context, identity string, counter func(*Calls) 
 	*counter(&u.calls)++
 	*counter(&s.stats.Calls)++
 	n := *counter(&u.calls)
+	slow := s.slow
 	s.mu.Unlock()
+	if slow > 0 {
+		t := time.NewTimer(slow)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
 	latency := s.cfg.Latency
 	if salt == moveSalt && s.cfg.MoveLatency > 0 {
 		latency = s.cfg.MoveLatency
