@@ -65,7 +65,7 @@ type BenchReport struct {
 
 type benchSizes struct {
 	Enqueue, Moves, BaselineJobs, Wave, MixWave, LookupSeconds, LiveSeconds int
-	RSS                                                            []int
+	RSS                                                                     []int
 }
 
 func runBench(ctx context.Context, args []string, getenv Env, stdout, stderr io.Writer) error {
