@@ -329,31 +329,45 @@ func (d *Directory) GroupUsers(ctx context.Context, groupID string) ([]migration
 	})
 	var out []migration.DirectoryUser
 	seen := map[string]bool{}
+	err = everyPage(page, err, "the members of group "+groupID,
+		func(next string) (models.UserCollectionResponseable, error) { return members.WithUrl(next).Get(ctx, nil) },
+		func(page models.UserCollectionResponseable) {
+			for _, u := range page.GetValue() {
+				if u == nil {
+					continue
+				}
+				du := toDirectoryUser(u)
+				if !seen[du.ID] {
+					seen[du.ID] = true
+					out = append(out, du)
+				}
+			}
+		})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// everyPage reads a collection's pages from the first (page, err) on, each
+// by its next link (absolute, keeping $select and $top) through next, and
+// hands each to each. what names the collection in errors.
+func everyPage[P interface{ GetOdataNextLink() *string }](page P, err error, what string, next func(string) (P, error), each func(P)) error {
 	links := map[string]bool{}
 	for {
 		if err != nil {
-			return nil, wrap(err, "listing the members of group "+groupID)
+			return wrap(err, "listing "+what)
 		}
-		for _, u := range page.GetValue() {
-			if u == nil {
-				continue
-			}
-			du := toDirectoryUser(u)
-			if !seen[du.ID] {
-				seen[du.ID] = true
-				out = append(out, du)
-			}
+		each(page)
+		link := deref(page.GetOdataNextLink())
+		if link == "" {
+			return nil
 		}
-		next := deref(page.GetOdataNextLink())
-		if next == "" {
-			return out, nil
+		if links[link] {
+			return fmt.Errorf("microsoft graph: %s: a next page link repeats", what)
 		}
-		if links[next] {
-			return nil, fmt.Errorf("microsoft graph: the members of group %s: a next page link repeats", groupID)
-		}
-		links[next] = true
-		// The next link is absolute and keeps $select and $top.
-		page, err = members.WithUrl(next).Get(ctx, nil)
+		links[link] = true
+		page, err = next(link)
 	}
 }
 
@@ -473,24 +487,17 @@ func (d *Directory) AccountRoles(ctx context.Context, upn string) ([]migration.D
 		QueryParameters: &users.ItemTransitiveMemberOfRequestBuilderGetQueryParameters{Top: &top},
 	})
 	roles := []migration.DirectoryRole{}
-	links := map[string]bool{}
-	for {
-		if err != nil {
-			return nil, wrap(err, "listing the directory roles of "+upn)
-		}
-		for _, o := range page.GetValue() {
-			if r, ok := o.(models.DirectoryRoleable); ok {
-				roles = append(roles, migration.DirectoryRole{TemplateID: deref(r.GetRoleTemplateId()), DisplayName: deref(r.GetDisplayName())})
+	err = everyPage(page, err, "the memberships of "+upn,
+		func(next string) (models.DirectoryObjectCollectionResponseable, error) { return of.WithUrl(next).Get(ctx, nil) },
+		func(page models.DirectoryObjectCollectionResponseable) {
+			for _, o := range page.GetValue() {
+				if r, ok := o.(models.DirectoryRoleable); ok {
+					roles = append(roles, migration.DirectoryRole{TemplateID: deref(r.GetRoleTemplateId()), DisplayName: deref(r.GetDisplayName())})
+				}
 			}
-		}
-		next := deref(page.GetOdataNextLink())
-		if next == "" {
-			return roles, nil
-		}
-		if links[next] {
-			return nil, fmt.Errorf("microsoft graph: the memberships of %s: a next page link repeats", upn)
-		}
-		links[next] = true
-		page, err = of.WithUrl(next).Get(ctx, nil)
+		})
+	if err != nil {
+		return nil, err
 	}
+	return roles, nil
 }

@@ -188,20 +188,29 @@ func (g *Graph) notFound(w http.ResponseWriter, r *http.Request, id string) {
 }
 
 func (g *Graph) user(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
 	sel, bad := selectList(r.URL.Query(), userProperties, defaultUserProperties)
 	if bad != "" {
 		g.writeError(w, r, http.StatusBadRequest, "Request_BadRequest", fmt.Sprintf("Could not find a property named '%s' on type 'microsoft.graph.user'.", bad))
 		return
 	}
-	u, ok := g.directoryUser(id)
+	u, ok := g.pathUser(w, r)
 	if !ok {
-		g.notFound(w, r, id)
 		return
 	}
 	body := userJSON(u, sel)
 	body["@odata.context"] = g.baseURL(r) + "/$metadata#users(" + strings.Join(sel, ",") + ")/$entity"
 	writeJSONStatus(w, http.StatusOK, body)
+}
+
+// pathUser is the user the request's path names ({id}: an object ID or a
+// UPN), or, answered 404, none.
+func (g *Graph) pathUser(w http.ResponseWriter, r *http.Request) (migration.DirectoryUser, bool) {
+	id := r.PathValue("id")
+	u, ok := g.directoryUser(id)
+	if !ok {
+		g.notFound(w, r, id)
+	}
+	return u, ok
 }
 
 // transitiveMemberOf answers a user's memberships: the directory roles the
@@ -210,10 +219,8 @@ func (g *Graph) user(w http.ResponseWriter, r *http.Request) {
 // api-reference/v1.0/api/user-list-transitivememberof.md and
 // resources/directoryrole.md). The simulated users are in no group.
 func (g *Graph) transitiveMemberOf(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	u, ok := g.directoryUser(id)
+	u, ok := g.pathUser(w, r)
 	if !ok {
-		g.notFound(w, r, id)
 		return
 	}
 	g.mu.Lock()
@@ -348,10 +355,8 @@ func (g *Graph) transitiveMembers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *Graph) userConfiguration(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	u, ok := g.directoryUser(id)
+	u, ok := g.pathUser(w, r)
 	if !ok {
-		g.notFound(w, r, id)
 		return
 	}
 	accountType := migration.AccountTypeOnPrem
