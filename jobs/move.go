@@ -725,7 +725,7 @@ func (a *attempt) retry(ctx context.Context, f migration.Failure, msg string, ca
 		return err
 	}
 	a.w.freed.wakeOne(0)
-	if struggling := a.w.overloads.end(a.move.WaveID, f.Overload(), time.Now()); struggling && f.Overload() {
+	if a.w.overloads.end(a.move.WaveID, f.Overload(), time.Now()) {
 		a.overload(context.WithoutCancel(ctx), f.Code)
 	}
 	return fmt.Errorf("%s: %w", f.Code, cause)
@@ -878,7 +878,7 @@ func (a *attempt) finish(ctx context.Context, c store.MoveChange) error {
 		}
 		a.w.cfg.MoveEnded(c.To, took)
 	}
-	if struggling := a.w.overloads.end(a.move.WaveID, overload, time.Now()); struggling && overload {
+	if a.w.overloads.end(a.move.WaveID, overload, time.Now()) {
 		a.overload(ctx, c.ErrorCode)
 	}
 	return nil

@@ -22,7 +22,9 @@ type overloads struct {
 const forgetAfter = 64
 
 // end records an attempt of the wave that ended now, overloaded or not, and
-// reports whether the wave's latest ends say the service is struggling.
+// reports whether it is an overload in a wave whose latest ends say the
+// service is struggling: the limit is to fall. The ends that said so are
+// then forgotten, so that the same evidence does not lower it twice.
 func (o *overloads) end(waveID int64, overload bool, now time.Time) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -42,5 +44,9 @@ func (o *overloads) end(waveID int64, overload bool, now time.Time) bool {
 		o.waves[waveID] = w
 	}
 	w.Add(now, overload)
-	return w.Struggling(now)
+	if !overload || !w.Struggling(now) {
+		return false
+	}
+	w.Reset()
+	return true
 }

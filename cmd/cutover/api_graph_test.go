@@ -137,7 +137,7 @@ func TestAPIWithGraph(t *testing.T) {
 	for _, c := range r["checks"].([]any) {
 		names = append(names, c.(map[string]any)["name"].(string))
 	}
-	require.Equal(t, []string{"directory_sync", "last_sync", "sip_domain contoso.com", "sip_domain fabrikam.com", "licences TEAMS1", "licences MCOSTANDARD"}, names)
+	require.Equal(t, []string{"cloud", "directory_sync", "last_sync", "sip_domain contoso.com", "sip_domain fabrikam.com", "licences TEAMS1", "licences MCOSTANDARD"}, names)
 
 	id := int64(g["id"].(float64))
 	rep := call(t, "POST", fmt.Sprintf("%s/groups/%d/preflight", base, id), nil, http.StatusOK)
@@ -171,7 +171,7 @@ func TestAPIGraphFailures(t *testing.T) {
 
 	r := call(t, "GET", base+"/tenant/readiness", nil, http.StatusOK)
 	require.Equal(t, "fail", r["status"])
-	c := r["checks"].([]any)[0].(map[string]any)
+	c := r["checks"].([]any)[1].(map[string]any)
 	require.Equal(t, "directory_sync", c["name"])
 	require.Equal(t, "fail", c["status"])
 	require.Contains(t, c["fix"], "Entra Connect")

@@ -57,7 +57,7 @@ func TestDemo(t *testing.T) {
 		}
 	}
 	require.Contains(t, stderr.String(), "level=DEBUG", "the logs were captured at debug level")
-	for _, want := range []string{"Imported 200 users", "Hybrid readiness", "Worker hosts: pass", "On premises: pass", "DNS: pass", "dns _sipfederationtls._tcp.contoso.com", "Pre-flight (dry run) in Entra ID",
+	for _, want := range []string{"Imported 200 users", "Hybrid readiness", "Worker hosts: warn", "server_support  Skype for Business Server 2019 reached the end of its support on 14 October 2025", "Migration account: pass", "On premises: pass", "DNS: pass", "dns _sipfederationtls._tcp.contoso.com", "Pre-flight (dry run) in Entra ID",
 		"account_disabled", "usage_location_missing", "All 200 users reached a final state", "Failed, by error code:",
 		"licence_missing", "Fix:", "/api/v1", "A user who needed", "Pre-flight in Entra ID"} {
 		require.Contains(t, stdout.String(), want)

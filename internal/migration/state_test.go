@@ -390,7 +390,8 @@ func TestOverloadWindow(t *testing.T) {
 		{"nothing", nil, false},
 		{"one user's time-out", append(many(19, false), end{0, true}), false},
 		{"a handful among many", append(append(many(10, false), end{3 * time.Second, true}, end{2 * time.Second, true}), append(many(5, false), end{0, true})...), false},
-		{"every call in flight timed out", many(3, true), true},
+		{"every call in flight timed out", many(4, true), true},
+		{"three time-outs among the first ends of a wave", append(many(3, false), many(3, true)...), false},
 		{"a quarter of the latest is not enough", append(many(12, false), many(4, true)...), false},
 		{"over a third of the latest", append(many(12, false), many(7, true)...), true},
 		{"old time-outs no longer count", append([]end{{3 * time.Minute, true}, {3 * time.Minute, true}, {3 * time.Minute, true}}, end{0, false}), false},
@@ -406,4 +407,20 @@ func TestOverloadWindow(t *testing.T) {
 			require.Equal(t, tt.want, w.Struggling(now))
 		})
 	}
+}
+
+// TestOverloadWindowReset: once the limit has fallen on a window's ends,
+// they are forgotten, and only new ones can lower it again.
+func TestOverloadWindowReset(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	var w migration.OverloadWindow
+	for range 5 {
+		w.Add(now, true)
+	}
+	require.True(t, w.Struggling(now))
+	w.Reset()
+	require.False(t, w.Struggling(now), "forgotten")
+	w.Add(now, true)
+	require.False(t, w.Struggling(now), "one more time-out is not a trend")
 }

@@ -213,7 +213,8 @@ func (w *OverloadWindow) Add(at time.Time, overload bool) {
 // Struggling reports whether the attempts that ended lately say the
 // service pushes back: at least OverloadMin of those within
 // OverloadWindowAge of now were overloaded, and at least OverloadShare of
-// them.
+// them, counted over half a window at least (so that the first few ends of
+// a wave, a handful of them time-outs, do not pass for a trend).
 func (w *OverloadWindow) Struggling(now time.Time) bool {
 	ended, overloaded := 0, 0
 	for _, e := range w.ends {
@@ -225,7 +226,13 @@ func (w *OverloadWindow) Struggling(now time.Time) bool {
 			overloaded++
 		}
 	}
-	return overloaded >= OverloadMin && float64(overloaded) >= OverloadShare*float64(ended)
+	return overloaded >= OverloadMin && float64(overloaded) >= OverloadShare*float64(max(ended, OverloadWindowSize/2))
+}
+
+// Reset forgets the ends read so far: after the limit falls on them, only
+// ends that come after may lower it again.
+func (w *OverloadWindow) Reset() {
+	w.ends, w.next = w.ends[:0], 0
 }
 
 // Last is when the latest attempt it holds ended.
