@@ -330,7 +330,9 @@ func (d *Directory) GroupUsers(ctx context.Context, groupID string) ([]migration
 	var out []migration.DirectoryUser
 	seen := map[string]bool{}
 	err = everyPage(page, err, "the members of group "+groupID,
-		func(next string) (models.UserCollectionResponseable, error) { return members.WithUrl(next).Get(ctx, nil) },
+		func(next string) (models.UserCollectionResponseable, error) {
+			return members.WithUrl(next).Get(ctx, nil)
+		},
 		func(page models.UserCollectionResponseable) {
 			for _, u := range page.GetValue() {
 				if u == nil {
@@ -488,7 +490,9 @@ func (d *Directory) AccountRoles(ctx context.Context, upn string) ([]migration.D
 	})
 	roles := []migration.DirectoryRole{}
 	err = everyPage(page, err, "the memberships of "+upn,
-		func(next string) (models.DirectoryObjectCollectionResponseable, error) { return of.WithUrl(next).Get(ctx, nil) },
+		func(next string) (models.DirectoryObjectCollectionResponseable, error) {
+			return of.WithUrl(next).Get(ctx, nil)
+		},
 		func(page models.DirectoryObjectCollectionResponseable) {
 			for _, o := range page.GetValue() {
 				if r, ok := o.(models.DirectoryRoleable); ok {
