@@ -212,7 +212,7 @@ var (
 	upDesc       = prometheus.NewDesc("cutover_database_up", "1 if the database answered the scrape's queries.", nil, nil)
 	hostDesc     = prometheus.NewDesc("cutover_worker_host_ready", "1 if the worker process's host passed its last readiness check (checked in the last 15 minutes); 0 if it takes no moves.", []string{"id", "host"}, nil)
 	processDesc  = prometheus.NewDesc("cutover_worker_processes", "Worker processes: alive (a heartbeat in the last 5 seconds), and lost (found dead, in the last 24 hours).", []string{"state"}, nil)
-	holdDesc     = prometheus.NewDesc("cutover_deployment_held", "1 for each condition that stops every move start now (a sign-in that fails, no ready worker host).", []string{"code"}, nil)
+	holdDesc     = prometheus.NewDesc("cutover_deployment_held", "1 for each condition that stops every move start now, by code: a sign-in that fails, a shell or Graph that answers nobody, Graph refusing cutover, the migration account unable to move users, a government cloud, no ready worker host.", []string{"code"}, nil)
 )
 
 func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
