@@ -110,6 +110,7 @@ func (s *shellFlags) simConfig() sim.ShellConfig {
 type workerFlags struct {
 	Workers      int
 	ShellTimeout time.Duration
+	GraphTimeout time.Duration
 	RetryBase    time.Duration
 	RetryMax     time.Duration
 }
@@ -117,6 +118,7 @@ type workerFlags struct {
 func (w *workerFlags) register(f *flags, retryBase time.Duration) {
 	f.int(&w.Workers, "workers", "CUTOVER_WORKERS", 25, "moves this process works at once")
 	f.dur(&w.ShellTimeout, "shell-timeout", "CUTOVER_SHELL_TIMEOUT", 2*time.Minute, "time-out of one shell call")
+	f.dur(&w.GraphTimeout, "graph-timeout", "CUTOVER_GRAPH_TIMEOUT", 30*time.Second, "time-out of one Microsoft Graph call of a move")
 	f.dur(&w.RetryBase, "retry-base", "CUTOVER_RETRY_BASE", retryBase, "wait before the first retry of a transient failure; doubles per attempt")
 	f.dur(&w.RetryMax, "retry-max", "CUTOVER_RETRY_MAX", 30*time.Minute, "longest wait between attempts")
 }
@@ -210,7 +212,7 @@ func runMigrate(ctx context.Context, args []string, getenv Env, stdout, stderr i
 }
 
 func jobsConfig(wf workerFlags, gf graphFlags, sh shellFlags, dir migration.Directory) (jobs.Config, error) {
-	c := jobs.Config{MoveWorkers: wf.Workers, ShellTimeout: wf.ShellTimeout, RetryBase: wf.RetryBase, RetryMax: wf.RetryMax,
+	c := jobs.Config{MoveWorkers: wf.Workers, ShellTimeout: wf.ShellTimeout, GraphTimeout: wf.GraphTimeout, RetryBase: wf.RetryBase, RetryMax: wf.RetryMax,
 		Directory: dir, LicenceSettle: gf.LicenceSettle, ProvisioningWait: gf.ProvisioningWait, Target: sh.Target, OverrideURL: sh.OverrideURL}
 	if sh.DNSServer != "" {
 		server := sh.DNSServer
