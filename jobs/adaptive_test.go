@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cutover/cutover/internal/app"
+	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/sim"
 	"github.com/cutover/cutover/internal/store"
 )
@@ -37,9 +38,9 @@ func TestAdaptiveConcurrency(t *testing.T) {
 	var lowered, raised []string
 	for _, e := range events {
 		switch e.Kind {
-		case store.WaveEventLimitLowered:
+		case migration.WaveEventLimitLowered:
 			lowered = append(lowered, e.Message)
-		case store.WaveEventLimitRaised:
+		case migration.WaveEventLimitRaised:
 			raised = append(raised, e.Message)
 		}
 	}
@@ -78,7 +79,7 @@ func TestSlowServiceBacksOff(t *testing.T) {
 		events, err := b.q.WaveEvents(ctx, waves[0].ID)
 		require.NoError(t, err)
 		for _, e := range events {
-			if e.Kind == store.WaveEventLimitLowered && e.At.After(slowed) {
+			if e.Kind == migration.WaveEventLimitLowered && e.At.After(slowed) {
 				lowered = e.At.Sub(slowed)
 				return true
 			}

@@ -11,18 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
+	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/store"
-)
-
-// Wave events of worker processes.
-const (
-	// WaveEventWorkerLost: a worker process died with moves of the wave in
-	// flight; they went to live workers. The heartbeat that buries it
-	// writes it (cutover_heartbeat, sql/0017).
-	WaveEventWorkerLost = "worker_lost"
-	// WaveEventDatabaseLost: a worker process could not reach the database
-	// for a while; its moves waited.
-	WaveEventDatabaseLost = "database_lost"
 )
 
 // liveness is a worker process's heartbeat in Postgres (sql/0009). Every
@@ -175,7 +165,7 @@ func (l *liveness) databaseBack(ctx context.Context, since time.Time, cause erro
 	}
 	for _, w := range waves {
 		msg := fmt.Sprintf("worker %s could not reach the database for about %s (%v): its moves waited, no attempt counted", l.cfg.ID, down, cause)
-		if _, err := q.WaveEventAdd(ctx, w.ID, WaveEventDatabaseLost, msg, "worker "+l.cfg.ID); err != nil {
+		if _, err := q.WaveEventAdd(ctx, w.ID, migration.WaveEventDatabaseLost, msg, "worker "+l.cfg.ID); err != nil {
 			l.log.Warn("telling a wave of the database's outage failed", "wave_id", w.ID, "error", err)
 		}
 	}

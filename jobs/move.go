@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
+	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/store"
 )
@@ -333,7 +334,7 @@ type attempt struct {
 	// trip. A move cut off before then is still moving with its move call
 	// recorded, and the next attempt reads the homing before anything else.
 	pending *store.MoveChange
-	// holdSlot keeps the slot through the look at the wave after the
+	// holdSlot keeps the slot through the review of the wave after the
 	// move's end (see finish).
 	holdSlot bool
 }
@@ -605,22 +606,22 @@ func (a *attempt) change(ctx context.Context, q *store.Queries, c store.MoveChan
 	return a.write(c, func(cs []store.MoveChange) error { return q.MoveUpdates(ctx, releaseBy, cs...) })
 }
 
-// end is change for the change that ends the attempt: once it has
-// committed, in the same round trip, it reads the wave as its review needs
-// it (store.MoveEnd). The activity is zero when the end was written but the
-// read after it failed.
-func (a *attempt) end(ctx context.Context, c store.MoveChange, release bool) (act store.WaveActivity, err error) {
+// end is change for the change that ends the attempt (how: ending): once
+// it has committed, in the same round trip, it reads the facts of its
+// wave's review (store.MoveEnd). The facts are zero when the end was
+// written but the read after it failed.
+func (a *attempt) end(ctx context.Context, c store.MoveChange, ending migration.MoveEnding, release bool) (act migration.WaveFacts, err error) {
 	releaseBy := ""
 	if release {
 		releaseBy = a.w.cfg.ID
 	}
 	err = a.write(c, func(cs []store.MoveChange) (err error) {
-		act, err = store.New(a.w.pool).MoveEnd(ctx, a.move.WaveID, releaseBy, cs...)
+		act, err = store.New(a.w.pool).MoveEnd(ctx, a.move.WaveID, ending, releaseBy, cs...)
 		if errors.Is(err, store.ErrEndUnread) {
-			// The end is written: only the look at the wave is lost, and
-			// the sweep makes it up.
-			a.w.log.Warn("a move ended, but its wave could not be read after it; the sweep looks at the wave", "wave_id", a.move.WaveID, "move_id", a.move.ID, "error", err)
-			act, err = store.WaveActivity{}, nil
+			// The end is written: only the review of the wave is lost,
+			// and the sweep makes it up.
+			a.w.log.Warn("a move ended, but its wave could not be read after it; the sweep reviews the wave", "wave_id", a.move.WaveID, "move_id", a.move.ID, "error", err)
+			act, err = migration.WaveFacts{}, nil
 		}
 		return err
 	})
@@ -832,22 +833,24 @@ func (a *attempt) overload(ctx context.Context, code migration.ErrorCode) {
 }
 
 // finish ends the move (moved, skipped or failed) and frees its slot in one
-// round trip; then it reviews the wave (reviewWaveIfChanged),
-// which counts the outcome toward the wave's adaptive limit and halts or
-// completes the wave as the outcome says.
+// round trip, which reads the facts of the wave's review; then it reviews
+// the wave (app.ReviewAfterEnd), which counts the outcome toward the wave's
+// adaptive limit and halts or completes the wave as the rule says.
 func (a *attempt) finish(ctx context.Context, c store.MoveChange) error {
 	ctx = context.WithoutCancel(ctx) // the outcome is known: record it even if the job times out now
 	c.Message = a.prefix() + c.Message
-	overload := c.To == migration.MoveStateFailed && migration.FailureFor(c.ErrorCode).Overload()
+	failed := c.To == migration.MoveStateFailed
+	overload := failed && migration.FailureFor(c.ErrorCode).Overload()
+	ending := migration.MoveEnding{Counted: true, Failed: failed, Overload: overload}
 	// River completes the job once Work returns: a move already ended
 	// makes a rerun of the job do nothing, so the two need not commit
 	// together.
 	//
 	// In a wave with a failure threshold the slot is held until the wave
-	// has been looked at, so that no move takes it before the threshold
+	// has been reviewed, so that no move takes it before the threshold
 	// halts the wave.
 	hold := a.holdSlot
-	act, err := a.end(ctx, c, !hold)
+	act, err := a.end(ctx, c, ending, !hold)
 	if err != nil {
 		return err
 	}
@@ -856,13 +859,13 @@ func (a *attempt) finish(ctx context.Context, c store.MoveChange) error {
 		a.slotHeld()
 	}
 	var out store.WaveOutcome
-	if act.Wave.ID != 0 { // else unread: the sweep looks at the wave
-		out, err = reviewWaveIfChanged(ctx, a.w.pool, river.ClientFromContext[pgx.Tx](ctx), act, !overload, a.w.actor)
+	if act.Wave.ID != 0 { // else unread: the sweep reviews the wave
+		out, err = app.ReviewAfterEnd(ctx, a.w.pool, queueOf(ctx), act, a.move.ID, ending, a.w.actor)
 	}
 	if err != nil {
-		// The move's end is recorded; the wave is looked at again by the
+		// The move's end is recorded; the wave is reviewed again by the
 		// next move's end or the sweep.
-		a.w.log.Warn("looking at the wave after a move failed", "wave_id", a.move.WaveID, "move_id", a.move.ID, "error", err)
+		a.w.log.Warn("reviewing the wave after a move ended failed", "wave_id", a.move.WaveID, "move_id", a.move.ID, "error", err)
 	} else {
 		touchOutcome(a.w.cfg.Notifier, a.move.WaveID, out)
 	}

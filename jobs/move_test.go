@@ -39,7 +39,7 @@ func setupWith(t *testing.T, shell *sim.Shell) *testBundle {
 	t.Helper()
 	pool := dbtest.Pool(t)
 	client := jobstest.Start(t, pool, shell)
-	return &testBundle{pool: pool, client: client, shell: shell, scheduler: app.New(pool, client), q: store.New(pool)}
+	return &testBundle{pool: pool, client: client, shell: shell, scheduler: app.New(pool, jobs.NewQueue(client)), q: store.New(pool)}
 }
 
 func members(n int, domain string) []migration.Member {
@@ -171,7 +171,7 @@ func TestLicence507Settles(t *testing.T) {
 	g, err := q.GroupCreate(ctx, store.NewGroup{Name: "licences", Source: "json", Members: []migration.Member{
 		{UPN: "missing@contoso.com", SIP: "missing@contoso.com"}, {UPN: "arriving@contoso.com", SIP: "arriving@contoso.com"}}})
 	require.NoError(t, err)
-	_, err = app.New(pool, client).Plan(ctx, app.As("test"), g.ID, planAll(20, 2))
+	_, err = app.New(pool, jobs.NewQueue(client)).Plan(ctx, app.As("test"), g.ID, planAll(20, 2))
 	require.NoError(t, err)
 	waitWaves(t, q, g.ID)
 

@@ -52,12 +52,6 @@ const (
 	HoldNoReadyHost migration.ErrorCode = "no_ready_host"
 )
 
-// Wave events of the deployment's holds.
-const (
-	WaveEventHeld     = "held"          // notified
-	WaveEventReleased = "hold_released" // moves start again
-)
-
 func newReadiness(pool *pgxpool.Pool, shell migration.Shell, cfg Config, log *slog.Logger) *Readiness {
 	host, _ := os.Hostname()
 	r := &Readiness{pool: pool, shell: shell, cfg: cfg, log: log, host: host, wake: make(chan struct{}, 1),
@@ -146,7 +140,7 @@ func (r *Readiness) Hold(ctx context.Context, client *river.Client[pgx.Tx], code
 		}
 		for _, w := range waves {
 			msg := movesWait(holds)
-			if err := q.WaveReason(ctx, w.ID, migration.WaveStateRunning, msg); err != nil {
+			if err := q.WaveReason(ctx, w.ID, migration.WaveStateRunning, msg, ""); err != nil {
 				return err
 			}
 			told = append(told, w.ID)
@@ -154,7 +148,7 @@ func (r *Readiness) Hold(ctx context.Context, client *river.Client[pgx.Tx], code
 				continue // held already, and told so: one event per hold of the wave
 			}
 			w.StateReason = msg
-			ev, err := q.WaveEventAdd(ctx, w.ID, WaveEventHeld, msg+" ("+evidence+")", "worker "+r.cfg.ID)
+			ev, err := q.WaveEventAdd(ctx, w.ID, migration.WaveEventHeld, msg+" ("+evidence+")", "worker "+r.cfg.ID)
 			if err != nil {
 				return err
 			}
@@ -234,14 +228,14 @@ func (r *Readiness) Release(ctx context.Context, code migration.ErrorCode) error
 			if w.StateReason != movesWait(before) {
 				continue
 			}
-			if err := q.WaveReason(ctx, w.ID, migration.WaveStateRunning, next); err != nil {
+			if err := q.WaveReason(ctx, w.ID, migration.WaveStateRunning, next, ""); err != nil {
 				return err
 			}
 			told = append(told, w.ID)
 			if len(rest) > 0 {
 				continue
 			}
-			if _, err := q.WaveEventAdd(ctx, w.ID, WaveEventReleased, fmt.Sprintf("moves start again after %s: %s cleared", time.Since(before[0].Since).Round(time.Second), h.Code), "worker "+r.cfg.ID); err != nil {
+			if _, err := q.WaveEventAdd(ctx, w.ID, migration.WaveEventReleased, fmt.Sprintf("moves start again after %s: %s cleared", time.Since(before[0].Since).Round(time.Second), h.Code), "worker "+r.cfg.ID); err != nil {
 				return err
 			}
 		}

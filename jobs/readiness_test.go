@@ -32,7 +32,7 @@ func TestWaveWaitsForHybridReadiness(t *testing.T) {
 
 	g, err := q.GroupCreate(ctx, store.NewGroup{Name: "readiness", Source: "json", Members: members(5, "contoso.com")})
 	require.NoError(t, err)
-	scheduler := app.New(pool, client)
+	scheduler := app.New(pool, jobs.NewQueue(client))
 	waves, err := scheduler.Plan(ctx, app.As("test"), g.ID, planAll(3, 5))
 	require.NoError(t, err)
 	var w migration.Wave
@@ -81,7 +81,7 @@ func TestHoldReasons(t *testing.T) {
 	q, ctx := store.New(pool), context.Background()
 	g, err := q.GroupCreate(ctx, store.NewGroup{Name: "holds", Source: "json", Members: members(2, "contoso.com")})
 	require.NoError(t, err)
-	waves, err := app.New(pool, client).Plan(ctx, app.As("test"), g.ID, func(unplanned, next int) ([]migration.WaveSpec, error) {
+	waves, err := app.New(pool, jobs.NewQueue(client)).Plan(ctx, app.As("test"), g.ID, func(unplanned, next int) ([]migration.WaveSpec, error) {
 		return migration.CheckWaves([]migration.WaveSpec{{Size: 2, StartAt: time.Now().Add(time.Hour)}}, unplanned, next)
 	})
 	require.NoError(t, err)
@@ -107,11 +107,11 @@ func TestHoldReasons(t *testing.T) {
 		}
 		return n
 	}
-	require.Equal(t, 1, events(jobs.WaveEventHeld), "held once, however many holds")
+	require.Equal(t, 1, events(migration.WaveEventHeld), "held once, however many holds")
 	require.NoError(t, ready.Release(ctx, migration.CodeGraphUnavailable))
 	require.Equal(t, "moves wait: Move-CsUser cannot sign in to Teams", reason(), "the hold still in force is shown")
-	require.Zero(t, events(jobs.WaveEventReleased), "still held")
+	require.Zero(t, events(migration.WaveEventReleased), "still held")
 	require.NoError(t, ready.Release(ctx, migration.CodeSignInFailed))
 	require.Empty(t, reason())
-	require.Equal(t, 1, events(jobs.WaveEventReleased))
+	require.Equal(t, 1, events(migration.WaveEventReleased))
 }

@@ -11,13 +11,14 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/store"
 )
 
-// WaveSweepArgs looks at every wave a move's end may still change, in case
-// the look after some move's end was cut off (its process died between the
-// move's end and the look): a wave whose last move so ended would otherwise
+// WaveSweepArgs reviews every wave a move's end may still change, in case
+// the review after some move's end was cut off (its process died between
+// the move's end and its review): a wave whose last move so ended would otherwise
 // run for ever. River's leader inserts it every SweepInterval.
 type WaveSweepArgs struct{}
 
@@ -44,13 +45,13 @@ type WaveSweepWorker struct {
 
 // Work implements river.Worker.
 func (w *WaveSweepWorker) Work(ctx context.Context, job *river.Job[WaveSweepArgs]) error {
-	ids, err := store.New(w.pool).WavesUnsettled(ctx)
+	ids, err := store.New(w.pool).WavesToReview(ctx)
 	if err != nil {
 		return err
 	}
 	client := river.ClientFromContext[pgx.Tx](ctx)
 	for _, id := range ids {
-		out, err := reviewWaveTx(ctx, w.pool, client, id, false, w.actor)
+		out, err := app.ReviewWaveTx(ctx, w.pool, NewQueue(client), id, 0, migration.Recount, w.actor)
 		if err != nil {
 			return err
 		}
@@ -86,7 +87,7 @@ func (w *WaveSweepWorker) heal(ctx context.Context, client *river.Client[pgx.Tx]
 			}
 			if res.UniqueSkippedAsDuplicate {
 				if res.Job.State != rivertype.JobStateCompleted {
-					return nil // a job that will run the move came after the look
+					return nil // a job that will run the move came after the read
 				}
 				done := res.Job.ID
 				if _, err := client.JobDeleteTx(ctx, tx, done); err != nil {

@@ -25,7 +25,7 @@ import (
 )
 
 // TestWaveSweep: a worker that recorded its move's end and died before it
-// looked at the wave leaves the wave running; the sweep completes it, or
+// reviewed the wave leaves the wave running; the sweep completes it, or
 // halts it when the threshold was crossed.
 func TestWaveSweep(t *testing.T) {
 	t.Parallel()
@@ -58,7 +58,7 @@ func TestWaveSweep(t *testing.T) {
 			require.True(t, started)
 			queued, err := b.q.MoveList(ctx, waves[0].ID, migration.MoveStateQueued)
 			require.NoError(t, err)
-			// The dead worker's moves: both ended, the wave not looked at.
+			// The dead worker's moves: both ended, the wave not reviewed.
 			for i, m := range queued {
 				to := []migration.MoveState{migration.MoveStatePreflight, migration.MoveStateMoving, migration.MoveStateVerifying, migration.MoveStateMoved}
 				if i == 0 && tt.outcome == migration.MoveStateFailed {
@@ -74,7 +74,7 @@ func TestWaveSweep(t *testing.T) {
 			}
 			w, err := b.q.WaveGet(ctx, waves[0].ID)
 			require.NoError(t, err)
-			require.Equal(t, migration.WaveStateRunning, w.State, "nothing looked at the wave yet")
+			require.Equal(t, migration.WaveStateRunning, w.State, "nothing reviewed the wave yet")
 
 			_, err = b.client.Insert(ctx, jobs.WaveSweepArgs{}, nil)
 			require.NoError(t, err)
@@ -145,7 +145,7 @@ func TestSweepHealsStrandedMove(t *testing.T) {
 			require.NoError(t, err)
 			// Started by hand: its moves are queued, as a dead worker left
 			// them, with no job.
-			waves, err := app.New(pool, client).Plan(ctx, app.As("test"), g.ID, func(unplanned, next int) ([]migration.WaveSpec, error) {
+			waves, err := app.New(pool, jobs.NewQueue(client)).Plan(ctx, app.As("test"), g.ID, func(unplanned, next int) ([]migration.WaveSpec, error) {
 				return migration.CheckWaves([]migration.WaveSpec{{Size: 3, StartAt: time.Now().Add(time.Hour), MaxAttempts: 3}}, unplanned, next)
 			})
 			require.NoError(t, err)

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
+	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/store"
 )
@@ -82,7 +83,7 @@ func (w *WaveStartWorker) Work(ctx context.Context, job *river.Job[WaveStartArgs
 		if err != nil || !started {
 			return err
 		}
-		ev, err := q.WaveEventAdd(ctx, wave.ID, store.WaveEventStarted, fmt.Sprintf("started: %d moves queued", queued), w.actor)
+		ev, err := q.WaveEventAdd(ctx, wave.ID, migration.WaveEventStarted, fmt.Sprintf("started: %d moves queued", queued), w.actor)
 		if err != nil {
 			return err
 		}
@@ -92,7 +93,7 @@ func (w *WaveStartWorker) Work(ctx context.Context, job *river.Job[WaveStartArgs
 			return err
 		}
 		if len(holds) > 0 {
-			if err := q.WaveReason(ctx, wave.ID, migration.WaveStateRunning, movesWait(holds)); err != nil {
+			if err := q.WaveReason(ctx, wave.ID, migration.WaveStateRunning, movesWait(holds), ""); err != nil {
 				return err
 			}
 		}
@@ -101,12 +102,12 @@ func (w *WaveStartWorker) Work(ctx context.Context, job *river.Job[WaveStartArgs
 		}
 		// A chunk at a time: a wave of 100,000 is never in memory at once.
 		if err := q.MovesQueued(ctx, wave.ID, enqueueChunk, func(chunk []store.QueuedMove) error {
-			return EnqueueMoves(ctx, tx, client, chunk, wave.MaxAttempts, time.Time{})
+			return NewQueue(client).Moves(ctx, tx, chunk, wave.MaxAttempts, time.Time{})
 		}); err != nil {
 			return err
 		}
 		if queued == 0 {
-			if _, err := ReviewWave(ctx, tx, client, wave.ID, false, w.actor); err != nil {
+			if _, err := app.ReviewWave(ctx, tx, NewQueue(client), wave.ID, 0, migration.Recount, w.actor); err != nil {
 				return err
 			}
 		}
@@ -142,14 +143,14 @@ const readinessRecheck = 30 * time.Second
 // waitForReadiness notes on the wave (once per reason) that it waits for a
 // hybrid readiness check, and looks again later.
 func (w *WaveStartWorker) waitForReadiness(ctx context.Context, wave migration.Wave, c migration.Check) error {
-	reason := fmt.Sprintf(migration.ReadinessHold+"%s fails: %s. Fix: %s. A lead can start it anyway (override readiness).", c.Name, c.Evidence, c.Fix)
+	reason := fmt.Sprintf("not started: hybrid readiness check %s fails: %s. Fix: %s. A lead can start it anyway (override readiness).", c.Name, c.Evidence, c.Fix)
 	if wave.StateReason != reason {
 		err := pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
 			q := store.New(tx)
-			if err := q.WaveReason(ctx, wave.ID, migration.WaveStateScheduled, reason); err != nil {
+			if err := q.WaveReason(ctx, wave.ID, migration.WaveStateScheduled, reason, migration.ReasonReadiness); err != nil {
 				return err
 			}
-			_, err := q.WaveEventAdd(ctx, wave.ID, WaveEventHeld, reason, w.actor)
+			_, err := q.WaveEventAdd(ctx, wave.ID, migration.WaveEventHeld, reason, w.actor)
 			return err
 		})
 		if err != nil {
@@ -172,10 +173,10 @@ func (w *WaveStartWorker) waitForWindow(ctx context.Context, wave migration.Wave
 	if wave.StateReason != reason {
 		err := pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
 			q := store.New(tx)
-			if err := q.WaveReason(ctx, wave.ID, migration.WaveStateScheduled, reason); err != nil {
+			if err := q.WaveReason(ctx, wave.ID, migration.WaveStateScheduled, reason, ""); err != nil {
 				return err
 			}
-			_, err := q.WaveEventAdd(ctx, wave.ID, store.WaveEventWaiting, reason, w.actor)
+			_, err := q.WaveEventAdd(ctx, wave.ID, migration.WaveEventWaiting, reason, w.actor)
 			return err
 		})
 		if err != nil {

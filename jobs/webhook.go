@@ -21,15 +21,6 @@ import (
 	"github.com/cutover/cutover/internal/store"
 )
 
-// notified are the wave events webhooks hear of.
-var notified = map[string]bool{
-	store.WaveEventStarted:    true,
-	store.WaveEventHalted:     true,
-	store.WaveEventCompleted:  true,
-	store.WaveEventRolledBack: true,
-	WaveEventHeld:             true,
-}
-
 // WebhookArgs delivers one notification.
 type WebhookArgs struct {
 	DeliveryID int64 `json:"delivery_id"`
@@ -73,7 +64,7 @@ type NotificationWave struct {
 // their jobs, in the caller's transaction. Events webhooks do not hear of
 // are left alone.
 func notify(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], ev store.WaveEvent, w migration.Wave) error {
-	if !notified[ev.Kind] {
+	if !migration.Notified(ev.Kind) {
 		return nil
 	}
 	q := store.New(tx)
@@ -148,7 +139,7 @@ func payload(format string, n Notification) ([]byte, error) {
 // value; Action.OpenUrl title and url) are those of Adaptive Cards 1.2,
 // microsoft/AdaptiveCards, schemas/1.2.0/adaptive-card.json.
 func teamsMessage(title, counts string, n Notification) map[string]any {
-	colour := map[string]string{"wave.halted": "attention", "wave.completed": "good", "wave.rolled_back": "warning", "wave." + WaveEventHeld: "attention"}[n.Event]
+	colour := map[string]string{"wave.halted": "attention", "wave.completed": "good", "wave.rolled_back": "warning", "wave." + migration.WaveEventHeld: "attention"}[n.Event]
 	if colour == "" {
 		colour = "default"
 	}

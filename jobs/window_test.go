@@ -81,7 +81,7 @@ func TestMaintenanceWindow(t *testing.T) {
 		c.Now = clk.Now
 		c.WindowRecheck = 20 * time.Millisecond
 	})
-	scheduler := app.New(pool, client)
+	scheduler := app.New(pool, jobs.NewQueue(client))
 	q := store.New(pool)
 	ctx := context.Background()
 
@@ -159,6 +159,6 @@ func TestMaintenanceWindow(t *testing.T) {
 	}
 	events, err := q.WaveEvents(ctx, id)
 	require.NoError(t, err)
-	require.Equal(t, store.WaveEventWaiting, events[0].Kind)
-	require.Equal(t, store.WaveEventStarted, events[1].Kind)
+	require.Equal(t, migration.WaveEventWaiting, events[0].Kind)
+	require.Equal(t, migration.WaveEventStarted, events[1].Kind)
 }

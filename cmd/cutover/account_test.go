@@ -125,7 +125,7 @@ func TestDeploymentPrerequisitesHold(t *testing.T) {
 			require.NoError(t, err)
 			g, err := q.GroupCreate(ctx, store.NewGroup{Name: t.Name(), Source: "json", Members: ms})
 			require.NoError(t, err)
-			waves, err := app.New(pool, client).Plan(ctx, app.As("test"), g.ID, func(unplanned, next int) ([]migration.WaveSpec, error) {
+			waves, err := app.New(pool, jobs.NewQueue(client)).Plan(ctx, app.As("test"), g.ID, func(unplanned, next int) ([]migration.WaveSpec, error) {
 				return migration.CheckWaves([]migration.WaveSpec{{Size: unplanned, StartAt: time.Now(), MaxAttempts: 3}}, unplanned, next)
 			})
 			require.NoError(t, err)

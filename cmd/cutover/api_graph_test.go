@@ -66,7 +66,7 @@ func newAPIEnv(t *testing.T, gcfg sim.GraphConfig) *apiEnv {
 	m := metrics.New(pool, slog.New(slog.DiscardHandler))
 	dir = m.Directory(dir)
 	client := jobstest.Start(t, pool, m.Shell(shell), func(c *jobs.Config) { c.Directory, c.MoveEnded = dir, m.MoveEnded })
-	scheduler := app.New(pool, client)
+	scheduler := app.New(pool, jobs.NewQueue(client))
 	handler := api.NewServer(pool, scheduler, slog.New(slog.DiscardHandler), &api.Options{Directory: dir, Metrics: m.Handler()}).Handler()
 	raw := httptest.NewServer(handler)
 	t.Cleanup(raw.Close)

@@ -227,9 +227,9 @@ func limitEvents(t *testing.T, pool *pgxpool.Pool, waveID int64) (lowered, raise
 	require.NoError(t, err)
 	for _, e := range events {
 		switch e.Kind {
-		case store.WaveEventLimitLowered:
+		case migration.WaveEventLimitLowered:
 			lowered++
-		case store.WaveEventLimitRaised:
+		case migration.WaveEventLimitRaised:
 			raised++
 		}
 	}

@@ -56,7 +56,7 @@ func setupGraph(t *testing.T, gcfg sim.GraphConfig, options ...func(*jobs.Config
 		c.Directory, c.ProvisioningWait = dir, 30*time.Second
 	}}, options...)
 	client := jobstest.Start(t, pool, shell, options...)
-	return &graphBundle{pool: pool, dir: dir, q: store.New(pool), shell: shell, fake: fake, scheduler: app.New(pool, client), client: client}
+	return &graphBundle{pool: pool, dir: dir, q: store.New(pool), shell: shell, fake: fake, scheduler: app.New(pool, jobs.NewQueue(client)), client: client}
 }
 
 // plan imports users as a group and plans it as one wave starting now.
@@ -419,7 +419,7 @@ func TestEnterpriseVoiceThroughPowerShell(t *testing.T) {
 			require.NoError(t, err)
 			pool := dbtest.Pool(t)
 			client := jobstest.Start(t, pool, shell, func(c *jobs.Config) { c.Directory, c.ProvisioningWait = dir, time.Second })
-			b := &graphBundle{pool: pool, dir: dir, q: store.New(pool), shell: directory, fake: fake, scheduler: app.New(pool, client)}
+			b := &graphBundle{pool: pool, dir: dir, q: store.New(pool), shell: directory, fake: fake, scheduler: app.New(pool, jobs.NewQueue(client))}
 			b.planWith(t, []string{upn}, migration.Controls{BypassEnterpriseVoiceCheck: tt.bypass})
 			m, events, _ := b.lookUp(t, upn)
 			require.Equal(t, tt.state, m.State, messages(events))
@@ -474,7 +474,7 @@ func TestGraphSignInUnreachable(t *testing.T) {
 	}
 	g, err := q.GroupCreate(ctx, store.NewGroup{Name: "graph down", Source: "json", Members: ms})
 	require.NoError(t, err)
-	waves, err := app.New(pool, client).Plan(ctx, app.As("test"), g.ID, planNow(4))
+	waves, err := app.New(pool, jobs.NewQueue(client)).Plan(ctx, app.As("test"), g.ID, planNow(4))
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
 		w, err := q.WaveGet(ctx, waves[0].ID)

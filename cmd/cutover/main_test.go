@@ -289,7 +289,7 @@ func planUsers(t *testing.T, pool *pgxpool.Pool, prefix string, n, concurrency i
 	require.NoError(t, err)
 	g, err := store.New(pool).GroupCreate(ctx, store.NewGroup{Name: t.Name(), Source: "json", Members: members})
 	require.NoError(t, err)
-	_, err = app.New(pool, inserter).Plan(ctx, app.As("test"), g.ID, func(unplanned, next int) ([]migration.WaveSpec, error) {
+	_, err = app.New(pool, jobs.NewQueue(inserter)).Plan(ctx, app.As("test"), g.ID, func(unplanned, next int) ([]migration.WaveSpec, error) {
 		return migration.CheckWaves([]migration.WaveSpec{{Size: n, StartAt: time.Now(), Concurrency: concurrency}}, unplanned, next)
 	})
 	require.NoError(t, err)

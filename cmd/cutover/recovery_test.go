@@ -20,11 +20,10 @@ import (
 	"github.com/cutover/cutover/internal/preflight"
 	"github.com/cutover/cutover/internal/sim"
 	"github.com/cutover/cutover/internal/store"
-	"github.com/cutover/cutover/jobs"
 )
 
 // Recovery after a worker process dies. The figures these tests log are the
-// ones README gives (go test ./cmd/cutover -run TestRecovery -v).
+// ones docs/operations.md gives under "When a worker dies" (go test ./cmd/cutover -run TestRecovery -v).
 
 // processID is the River client ID (and slot holder) of a cutover process.
 func processID(t *testing.T, cmd *exec.Cmd) string {
@@ -204,7 +203,7 @@ func TestRecoveryServeRestarted(t *testing.T) {
 	// The lead is told: in the wave's timeline and the readiness report.
 	var waveTold int
 	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM wave_events WHERE kind = $1 AND message LIKE '%' || $2 || '%'`,
-		jobs.WaveEventWorkerLost, processID(t, first)).Scan(&waveTold))
+		migration.WaveEventWorkerLost, processID(t, first)).Scan(&waveTold))
 	require.Equal(t, 1, waveTold, "the wave's timeline says the worker was lost")
 	report, err := preflight.DeploymentReadiness(ctx, store.New(pool), nil, time.Now(), time.Hour)
 	require.NoError(t, err)

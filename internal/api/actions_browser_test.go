@@ -84,7 +84,7 @@ func TestBrowserLeadActions(t *testing.T) {
 		ids[i] = int64(w["id"].(float64))
 	}
 	first, laterID, spare := ids[0], ids[1], ids[2]
-	b.waitWave(t, first, "held by readiness", func(w wave) bool { return strings.HasPrefix(w.StateReason, migration.ReadinessHold) })
+	b.waitWave(t, first, "held by readiness", func(w wave) bool { return strings.HasPrefix(w.StateReason, "not started: hybrid readiness check ") })
 
 	step(t, ctx, "signing in", chromedp.Navigate(b.srv.URL+"/ui/"), signInEntra("admin@contoso.com"), chromedp.WaitVisible(`#overview-summary`, chromedp.ByID))
 	check("the overview, a wave held by readiness")

@@ -54,7 +54,7 @@ func setupWith(t *testing.T, shell *sim.Shell, options ...func(*jobs.Config)) *t
 	pool := dbtest.Pool(t)
 	options = append([]func(*jobs.Config){func(c *jobs.Config) { c.LicenceSettle = time.Nanosecond }}, options...)
 	client := jobstest.Start(t, pool, shell, options...)
-	srv := httptest.NewServer(api.NewServer(pool, app.New(pool, client), slog.New(slog.DiscardHandler), nil).Handler())
+	srv := httptest.NewServer(api.NewServer(pool, app.New(pool, jobs.NewQueue(client)), slog.New(slog.DiscardHandler), nil).Handler())
 	t.Cleanup(srv.Close)
 	return &testBundle{srv: srv, shell: shell, pool: pool, token: newToken(t, pool, auth.RoleLead)}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/cutover/cutover/internal/dbtest"
 	"github.com/cutover/cutover/internal/graph"
 	"github.com/cutover/cutover/internal/sim"
+	"github.com/cutover/cutover/jobs"
 	"github.com/cutover/cutover/jobs/jobstest"
 )
 
@@ -49,7 +50,7 @@ func setupGraph(t *testing.T, gcfg sim.GraphConfig) *testBundle {
 	dir := simGraph(t, shell, gcfg)
 	pool := dbtest.Pool(t)
 	client := jobstest.Start(t, pool, shell)
-	srv := httptest.NewServer(api.NewServer(pool, app.New(pool, client), slog.New(slog.DiscardHandler), &api.Options{Directory: dir}).Handler())
+	srv := httptest.NewServer(api.NewServer(pool, app.New(pool, jobs.NewQueue(client)), slog.New(slog.DiscardHandler), &api.Options{Directory: dir}).Handler())
 	t.Cleanup(srv.Close)
 	return &testBundle{srv: srv, shell: shell, pool: pool, token: newToken(t, pool, auth.RoleLead)}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/sim"
 	"github.com/cutover/cutover/internal/store"
+	"github.com/cutover/cutover/jobs"
 	"github.com/cutover/cutover/jobs/jobstest"
 )
 
@@ -28,7 +29,7 @@ import (
 func FuzzJSONBodies(f *testing.F) {
 	pool := dbtest.Pool(f)
 	client := jobstest.Start(f, pool, sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}}))
-	scheduler := app.New(pool, client)
+	scheduler := app.New(pool, jobs.NewQueue(client))
 	srv := httptest.NewServer(api.NewServer(pool, scheduler, slog.New(slog.DiscardHandler), nil).Handler())
 	f.Cleanup(srv.Close)
 	ctx := context.Background()

@@ -67,7 +67,7 @@ func setupPagesWorking(t *testing.T, shell *sim.Shell, workers migration.Shell, 
 	oidc, err := auth.NewOIDC(auth.OIDCConfig{Issuer: signin.Issuer(), ClientID: signin.ClientID(), ClientSecret: signin.ClientSecret(),
 		RedirectURL: srv.URL + "/ui/signin/callback", Roles: roles})
 	require.NoError(t, err)
-	server := api.NewServer(pool, app.New(pool, client).WithNotifier(notifier), log, &api.Options{SignIn: oidc, Directory: dir})
+	server := api.NewServer(pool, app.New(pool, jobs.NewQueue(client)).WithNotifier(notifier), log, &api.Options{SignIn: oidc, Directory: dir})
 	server.ServeLive(hub)
 	t.Cleanup(server.CloseLive)
 	srv.Config.Handler = server.Handler()

@@ -91,7 +91,7 @@ func setupLiveWorking(t *testing.T, shell *sim.Shell, working migration.Shell) *
 	hubCtx, stopHub := context.WithCancel(ctx)
 	t.Cleanup(stopHub)
 	go hub.Run(hubCtx)
-	server := api.NewServer(pool, app.New(pool, client).WithNotifier(notifier), log, nil)
+	server := api.NewServer(pool, app.New(pool, jobs.NewQueue(client)).WithNotifier(notifier), log, nil)
 	server.ServeLive(hub)
 	srv := httptest.NewServer(server.Handler())
 	t.Cleanup(srv.Close)

@@ -6,7 +6,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/riverqueue/river"
 
 	"github.com/cutover/cutover/internal/live"
 	"github.com/cutover/cutover/internal/store"
@@ -16,14 +15,14 @@ import (
 // transaction with the River jobs it queues and its entry in the audit log.
 type Service struct {
 	pool     *pgxpool.Pool
-	client   *river.Client[pgx.Tx]
+	queue    Queue
 	notifier *live.Notifier
 }
 
-// New returns a Service inserting jobs through client (an insert-only
-// client will do).
-func New(pool *pgxpool.Pool, client *river.Client[pgx.Tx]) *Service {
-	return &Service{pool: pool, client: client}
+// New returns a Service queueing jobs through queue (jobs.NewQueue: an
+// insert-only River client will do).
+func New(pool *pgxpool.Pool, queue Queue) *Service {
+	return &Service{pool: pool, queue: queue}
 }
 
 // WithNotifier has the use cases tell the pages that follow waves live of

@@ -8,11 +8,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/riverqueue/river"
 
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/store"
-	"github.com/cutover/cutover/jobs"
 )
 
 // A lead's actions. Each is one transaction with the jobs it queues and its
@@ -88,7 +86,7 @@ func (s *Service) PlanSaid(ctx context.Context, a Actor, groupID int64, plan sto
 			}
 		}
 		for _, w := range waves {
-			if err := jobs.ScheduleStart(ctx, tx, s.client, w); err != nil {
+			if err := s.queue.WaveStart(ctx, tx, w); err != nil {
 				return err
 			}
 		}
@@ -196,8 +194,7 @@ func (s *Service) rollBackMove(ctx context.Context, tx pgx.Tx, q *store.Queries,
 		Message: message, Actor: actor}); err != nil {
 		return err
 	}
-	_, err = s.client.InsertTx(ctx, tx, jobs.RollbackArgs{MoveID: m.ID, Run: runs + 1}, &river.InsertOpts{MaxAttempts: m.MaxAttempts})
-	return err
+	return s.queue.Rollbacks(ctx, tx, []store.RollbackQueued{{MoveID: m.ID, Run: runs + 1, MaxAttempts: m.MaxAttempts}})
 }
 
 // UserRetry moves a user on premises to Teams again: a failed move whose
@@ -230,7 +227,7 @@ func (s *Service) UserRetry(ctx context.Context, a Actor, identity string) (migr
 			if err != nil {
 				return err
 			}
-			if err := jobs.ScheduleStart(ctx, tx, s.client, retry); err != nil {
+			if err := s.queue.WaveStart(ctx, tx, retry); err != nil {
 				return err
 			}
 			moves, err := q.MoveList(ctx, retry.ID, "")
@@ -246,8 +243,7 @@ func (s *Service) UserRetry(ctx context.Context, a Actor, identity string) (migr
 			}
 			return err
 		}
-		_, err = s.client.InsertTx(ctx, tx, jobs.MoveArgs{MoveID: m.ID, Run: m.Run}, &river.InsertOpts{MaxAttempts: m.MaxAttempts})
-		return err
+		return s.queue.Moves(ctx, tx, []store.QueuedMove{{MoveID: m.ID, Run: m.Run}}, m.MaxAttempts, time.Time{})
 	})
 	return m, err
 }
@@ -303,20 +299,20 @@ func (s *Service) WaveResume(ctx context.Context, a Actor, waveID int64) (migrat
 			if err != nil {
 				return err
 			}
-			if err := jobs.EnqueueMoves(ctx, tx, s.client, queued, w.MaxAttempts, time.Time{}); err != nil {
+			if err := s.queue.Moves(ctx, tx, queued, w.MaxAttempts, time.Time{}); err != nil {
 				return err
 			}
-			if err := jobs.Unblock(ctx, tx, s.client, w.GroupID, a.Name); err != nil {
+			if err := unblock(ctx, tx, s.queue, w.GroupID, a.Name); err != nil {
 				return err
 			}
-			_, err = jobs.ReviewWave(ctx, tx, s.client, waveID, false, a.Name)
+			_, err = ReviewWave(ctx, tx, s.queue, waveID, 0, migration.Recount, a.Name)
 			return err
 		case migration.WaveStateBlocked:
 			w, err := q.WaveGateOverride(ctx, waveID, a.Name)
 			if err != nil {
 				return err
 			}
-			return jobs.ScheduleStart(ctx, tx, s.client, w)
+			return s.queue.WaveStart(ctx, tx, w)
 		}
 		return migration.Errorf(migration.EConflict, "wave_"+string(cur.State), "%s is %s; only a paused, halted or blocked wave can be resumed", cur.Name, cur.State)
 	})
@@ -342,9 +338,9 @@ func (s *Service) resumePaused(ctx context.Context, tx pgx.Tx, q *store.Queries,
 		if w, err = q.WaveReschedule(ctx, cur.ID, w.StartAt, actor); err != nil {
 			return err
 		}
-		return jobs.ScheduleStart(ctx, tx, s.client, w)
+		return s.queue.WaveStart(ctx, tx, w)
 	}
-	_, err = jobs.ReviewWave(ctx, tx, s.client, cur.ID, false, actor) // a wave whose last move ended while paused completes
+	_, err = ReviewWave(ctx, tx, s.queue, cur.ID, 0, migration.Recount, actor) // a wave whose last move ended while paused completes
 	return err
 }
 
@@ -364,10 +360,10 @@ func (s *Service) WaveOverrideReadiness(ctx context.Context, a Actor, waveID int
 		if w, err = q.WaveReadinessOverride(ctx, waveID); err != nil {
 			return err
 		}
-		if _, err := q.WaveEventAdd(ctx, waveID, store.WaveEventRescheduled, "hybrid readiness overridden: the wave starts although a check that blocks moves fails", a.Name); err != nil {
+		if _, err := q.WaveEventAdd(ctx, waveID, migration.WaveEventRescheduled, "hybrid readiness overridden: the wave starts although a check that blocks moves fails", a.Name); err != nil {
 			return err
 		}
-		return jobs.ScheduleStart(ctx, tx, s.client, w)
+		return s.queue.WaveStart(ctx, tx, w)
 	})
 	return w, err
 }
@@ -378,17 +374,15 @@ func (s *Service) WaveOverrideReadiness(ctx context.Context, a Actor, waveID int
 func (s *Service) WaveCancel(ctx context.Context, a Actor, waveID int64) (migration.Wave, error) {
 	var w migration.Wave
 	err := s.change(ctx, a, "wave cancel", waveTarget(waveID), func(tx pgx.Tx, q *store.Queries) (err error) {
-		if w, err = q.WaveSetState(ctx, waveID, migration.WaveCancel, "cancelled by "+a.Name, "", a.Name); err != nil {
+		var n int
+		if w, n, err = q.WaveStop(ctx, waveID, migration.WaveCancel, "cancelled by "+a.Name, migration.CodeWaveCancelled,
+			"was cancelled by "+a.Name, a.Name); err != nil {
 			return err
 		}
-		n, err := q.MovesCancel(ctx, waveID, migration.CodeWaveCancelled, "cancelled before it started: "+w.Name+" was cancelled by "+a.Name, a.Name)
-		if err != nil {
+		if _, err := q.WaveEventAdd(ctx, waveID, migration.WaveEventCancelled, fmt.Sprintf("cancelled: %d moves not started were cancelled; moves in flight finish", n), a.Name); err != nil {
 			return err
 		}
-		if _, err := q.WaveEventAdd(ctx, waveID, store.WaveEventCancelled, fmt.Sprintf("cancelled: %d moves not started were cancelled; moves in flight finish", n), a.Name); err != nil {
-			return err
-		}
-		return jobs.Unblock(ctx, tx, s.client, w.GroupID, a.Name)
+		return unblock(ctx, tx, s.queue, w.GroupID, a.Name)
 	})
 	return w, err
 }
@@ -416,10 +410,10 @@ func (s *Service) WaveRollBack(ctx context.Context, a Actor, waveID int64) (migr
 		if toRollBack == 0 {
 			return migration.Errorf(migration.EConflict, "nothing_to_roll_back", "%s has no moved users to roll back", w.Name)
 		}
-		if _, err := q.WaveEventAdd(ctx, waveID, store.WaveEventRollingBack, fmt.Sprintf("rolling back: %d users are moved back on premises", toRollBack), a.Name); err != nil {
+		if _, err := q.WaveEventAdd(ctx, waveID, migration.WaveEventRollingBack, fmt.Sprintf("rolling back: %d users are moved back on premises", toRollBack), a.Name); err != nil {
 			return err
 		}
-		return jobs.RollBackWave(ctx, tx, s.client, waveID, "rollback of "+w.Name+" requested: moving the user back on premises", a.Name)
+		return rollBackWave(ctx, tx, s.queue, waveID, "rollback of "+w.Name+" requested: moving the user back on premises", a.Name)
 	})
 	return w, err
 }
@@ -447,7 +441,7 @@ func (s *Service) WaveRetryFailed(ctx context.Context, a Actor, r WaveScheduleRe
 		if retry, err = q.WaveRetryCreate(ctx, w, nil, startAt, a.Name); err != nil {
 			return err
 		}
-		return jobs.ScheduleStart(ctx, tx, s.client, retry)
+		return s.queue.WaveStart(ctx, tx, retry)
 	})
 	return retry, err
 }
@@ -462,7 +456,7 @@ func (s *Service) WaveReschedule(ctx context.Context, a Actor, r WaveScheduleReq
 		if w.State != migration.WaveStateScheduled {
 			return nil // blocked or paused: it is scheduled when released
 		}
-		return jobs.ScheduleStart(ctx, tx, s.client, w)
+		return s.queue.WaveStart(ctx, tx, w)
 	})
 	return w, err
 }

@@ -33,7 +33,7 @@ func TestLeadActionsAudited(t *testing.T) {
 	require.NoError(t, err)
 	client, err := jobs.NewClient(pool, nil, jobs.Config{}, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
-	svc := app.New(pool, client)
+	svc := app.New(pool, jobs.NewQueue(client))
 	waves, err := svc.Plan(ctx, app.As("lea"), g.ID, func(unplanned, next int) ([]migration.WaveSpec, error) {
 		return migration.CheckWaves([]migration.WaveSpec{{Size: unplanned, StartAt: time.Now().Add(time.Hour)}}, unplanned, next)
 	})

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/store"
 )
 
@@ -24,7 +25,7 @@ type TimelineEntry struct {
 // many there were, until when, and the last.
 func Timeline(events []store.WaveEvent) []TimelineEntry {
 	limit := func(e store.WaveEvent) bool {
-		return e.Kind == store.WaveEventLimitLowered || e.Kind == store.WaveEventLimitRaised
+		return e.Kind == migration.WaveEventLimitLowered || e.Kind == migration.WaveEventLimitRaised
 	}
 	var out []TimelineEntry
 	for i := 0; i < len(events); {
@@ -41,7 +42,7 @@ func Timeline(events []store.WaveEvent) []TimelineEntry {
 		run := events[i:j]
 		lowered := 0
 		for _, e := range run {
-			if e.Kind == store.WaveEventLimitLowered {
+			if e.Kind == migration.WaveEventLimitLowered {
 				lowered++
 			}
 		}

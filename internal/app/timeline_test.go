@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cutover/cutover/internal/app"
+	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/store"
 )
 
@@ -16,7 +17,7 @@ func TestTimeline(t *testing.T) {
 	ev := func(s int, kind, msg string) store.WaveEvent {
 		return store.WaveEvent{At: at.Add(time.Duration(s) * time.Second), Kind: kind, Message: msg, Actor: "worker"}
 	}
-	low, raise := store.WaveEventLimitLowered, store.WaveEventLimitRaised
+	low, raise := migration.WaveEventLimitLowered, migration.WaveEventLimitRaised
 	tests := []struct {
 		name   string
 		events []store.WaveEvent

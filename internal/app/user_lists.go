@@ -11,11 +11,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/riverqueue/river"
 
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/store"
-	"github.com/cutover/cutover/jobs"
 )
 
 // UserListRequest chooses the users of a group, or of one of its waves, to
@@ -304,7 +302,7 @@ func (s *Service) WaveUsersRetry(ctx context.Context, a Actor, r WaveUsersReques
 			}
 			out = UsersDone{Users: len(moves), Wave: &retry,
 				Says: fmt.Sprintf("%s planned into %s, which starts now.", usersTitle(len(moves)), retry.Name)}
-			return jobs.ScheduleStart(ctx, tx, s.client, retry)
+			return s.queue.WaveStart(ctx, tx, retry)
 		}
 		if err := q.WaveRetryable(ctx, w, members); err != nil {
 			return err
@@ -314,7 +312,7 @@ func (s *Service) WaveUsersRetry(ctx context.Context, a Actor, r WaveUsersReques
 			if err != nil {
 				return err
 			}
-			if _, err := s.client.InsertTx(ctx, tx, jobs.MoveArgs{MoveID: queued.ID, Run: queued.Run}, &river.InsertOpts{MaxAttempts: queued.MaxAttempts}); err != nil {
+			if err := s.queue.Moves(ctx, tx, []store.QueuedMove{{MoveID: queued.ID, Run: queued.Run}}, queued.MaxAttempts, time.Time{}); err != nil {
 				return err
 			}
 		}

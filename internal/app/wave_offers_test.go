@@ -29,7 +29,7 @@ func TestWaveOffersAreWhatTheUseCasesTake(t *testing.T) {
 	q := store.New(pool)
 	client, err := jobs.NewClient(pool, nil, jobs.Config{}, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
-	svc := app.New(pool, client)
+	svc := app.New(pool, jobs.NewQueue(client))
 	lead := app.As("lea")
 
 	n := 0
@@ -83,7 +83,7 @@ func TestWaveOffersAreWhatTheUseCasesTake(t *testing.T) {
 			require.NoError(t, err)
 		}, []string{app.WaveResume, app.WaveCancel, app.WaveReschedule, app.WaveMembers}},
 		{"held by hybrid readiness", func(w migration.Wave) {
-			require.NoError(t, q.WaveReason(ctx, w.ID, migration.WaveStateScheduled, migration.ReadinessHold+"dns fails: no record. Fix: add it."))
+			require.NoError(t, q.WaveReason(ctx, w.ID, migration.WaveStateScheduled, "not started: hybrid readiness check dns fails: no record. Fix: add it.", migration.ReasonReadiness))
 		}, []string{app.WavePause, app.WaveCancel, app.WaveOverrideReadiness, app.WaveReschedule, app.WaveMembers}},
 		{"cancelled", func(w migration.Wave) {
 			_, err := svc.WaveCancel(ctx, lead, w.ID)

@@ -339,7 +339,7 @@ func (b *bencher) benchAPI(ctx context.Context, pool *pgxpool.Pool, shell migrat
 	if err != nil {
 		return nil, nil, "", err
 	}
-	srv := httptest.NewServer(api.NewServer(pool, app.New(pool, client), b.log, &api.Options{MaxBody: 64 << 20}).Handler())
+	srv := httptest.NewServer(api.NewServer(pool, app.New(pool, jobs.NewQueue(client)), b.log, &api.Options{MaxBody: 64 << 20}).Handler())
 	return srv, client, token, nil
 }
 
@@ -791,7 +791,7 @@ func (b *bencher) waveRate(ctx context.Context, phase string, n, c, workers int,
 	if err != nil {
 		return waveRun{}, err
 	}
-	lowered, err := count(ctx, pool, `SELECT count(*) FROM wave_events WHERE wave_id = $1 AND kind = $2`, waveID, store.WaveEventLimitLowered)
+	lowered, err := count(ctx, pool, `SELECT count(*) FROM wave_events WHERE wave_id = $1 AND kind = $2`, waveID, migration.WaveEventLimitLowered)
 	if err != nil {
 		return waveRun{}, err
 	}
@@ -1411,7 +1411,7 @@ func (b *bencher) dashboards(ctx context.Context, window time.Duration, streamed
 		return run, err
 	}
 	defer client.Stop(context.WithoutCancel(ctx)) //nolint:errcheck
-	server := api.NewServer(apiPool, app.New(apiPool, client).WithNotifier(notifier), b.log, &api.Options{MaxBody: 64 << 20})
+	server := api.NewServer(apiPool, app.New(apiPool, jobs.NewQueue(client)).WithNotifier(notifier), b.log, &api.Options{MaxBody: 64 << 20})
 	var hub *live.Hub
 	if streamed {
 		hub = live.NewHub(apiPool, b.log)

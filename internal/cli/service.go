@@ -140,7 +140,7 @@ func startService(ctx context.Context, pool *pgxpool.Pool, shell migration.Shell
 			s.stop(context.WithoutCancel(ctx))
 			return nil, fmt.Errorf("sign-in: %w", err)
 		}
-		srv := api.NewServer(pool, app.New(pool, client).WithNotifier(notifier), log, &api.Options{
+		srv := api.NewServer(pool, app.New(pool, jobs.NewQueue(client)).WithNotifier(notifier), log, &api.Options{
 			Directory:       jc.Directory,
 			Metrics:         m.Handler(),
 			Checks:          api.CheckSettings{MaxSyncAge: cfg.MaxSyncAge, LicenceSettle: jc.LicenceSettle},

@@ -63,7 +63,7 @@ func openLead(ctx context.Context, c common, getenv Env, stderr io.Writer) (*lea
 		return nil, err
 	}
 	notifier := live.NewNotifier(pool, log)
-	return &leadSession{pool: pool, app: app.New(pool, client).WithNotifier(notifier), notifier: notifier, actor: cliActor(getenv)}, nil
+	return &leadSession{pool: pool, app: app.New(pool, jobs.NewQueue(client)).WithNotifier(notifier), notifier: notifier, actor: cliActor(getenv)}, nil
 }
 
 const waveUsage = `wave ACTION ID [flags] [users]

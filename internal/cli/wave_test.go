@@ -37,7 +37,7 @@ func TestLeadCommands(t *testing.T) {
 	require.NoError(t, err)
 	client, err := jobs.NewClient(pool, nil, jobs.Config{}, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
-	waves, err := app.New(pool, client).Plan(ctx, app.As("test"), g.ID, func(unplanned, next int) ([]migration.WaveSpec, error) {
+	waves, err := app.New(pool, jobs.NewQueue(client)).Plan(ctx, app.As("test"), g.ID, func(unplanned, next int) ([]migration.WaveSpec, error) {
 		return migration.CheckWaves([]migration.WaveSpec{{Size: 3, StartAt: time.Now().Add(24 * time.Hour),
 			Controls: migration.Controls{Threshold: migration.Threshold{Percent: 20}, Windows: []string{"mon-fri 22:00-05:00"}, TimeZone: "Europe/London"}}}, unplanned, next)
 	})

@@ -121,16 +121,24 @@ func connect(t testing.TB, ctx context.Context) *pgx.Conn {
 	return conn
 }
 
-// buildTemplate makes sure the template for the current migrations exists
-// and returns its name.
+// buildTemplate makes sure the template for the current migrations and
+// functions exists and returns its name.
 func buildTemplate(ctx context.Context) (string, error) {
 	migrations, err := store.Migrations()
+	if err != nil {
+		return "", err
+	}
+	functions, err := store.Functions()
 	if err != nil {
 		return "", err
 	}
 	h := sha256.New()
 	for _, m := range migrations {
 		fmt.Fprintf(h, "%d %s\n%s\n", m.Version, m.Name, m.SQL)
+	}
+	// A function changes in its file (sql/functions), not in a migration.
+	for _, f := range functions {
+		fmt.Fprintf(h, "function %s\n%s\n", f.Name, f.SQL)
 	}
 	// A new River brings new tables: its migrations are part of the name.
 	rm, err := rivermigrate.New(riverpgxv5.New(nil), nil)

@@ -89,7 +89,7 @@ func startTenant(t *testing.T) *tenant {
 		c.MoveWorkers, c.ShellTimeout, c.GraphTimeout = 20, shellTimeout, graphTimeout
 		c.RetryBase, c.RetryMax, c.ProvisioningWait, c.HostRecheck = 500*time.Millisecond, 5*time.Second, 2*time.Minute, 2*time.Second
 	})
-	scheduler := app.New(pool, client)
+	scheduler := app.New(pool, jobs.NewQueue(client))
 	handler := api.NewServer(pool, scheduler, log, &api.Options{Directory: dir, Metrics: m.Handler()}).Handler()
 	_, secret, err := tn.q.TokenCreate(ctx, "lead", auth.RoleLead, "test")
 	require.NoError(t, err)

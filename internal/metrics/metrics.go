@@ -278,7 +278,7 @@ func (c *dbCollector) collect(ctx context.Context, ch chan<- prometheus.Metric) 
 	if err := query(processDesc, `
 		SELECT 'alive', count(*) FILTER (WHERE ended_at IS NULL AND heartbeat_at >= now() - interval '5 seconds')::float8 FROM worker_processes
 		UNION ALL
-		SELECT 'lost', count(*) FILTER (WHERE ended_at >= now() - interval '24 hours' AND end_reason LIKE 'no heartbeat%')::float8 FROM worker_processes`, 1); err != nil {
+		SELECT 'lost', count(*) FILTER (WHERE ended_at >= now() - interval '24 hours' AND lost)::float8 FROM worker_processes`, 1); err != nil {
 		return err
 	}
 	if err := query(holdDesc, `SELECT code, 1::float8 FROM deployment_holds`, 1); err != nil {

@@ -72,7 +72,7 @@ func AccountChecks(a Account) []Check {
 	if a.UPN == "" {
 		add(Check{Name: "sign_in_mode", Status: CheckWarn,
 			Evidence: "Move-CsUser signs in with the process's own session, without -Credential: Microsoft documents that \"the admin will be prompted for credentials\", so waves run only while a person keeps this session signed in",
-			Fix:      "For unattended waves, give a dedicated account with --pwsh-user and CUTOVER_PWSH_PASSWORD (see the sign-in section of the README)."})
+			Fix:      "For unattended waves, give a dedicated account with --pwsh-user and CUTOVER_PWSH_PASSWORD (see \"Sign-in: what unattended moves need\" in docs/operations.md)."})
 		add(Check{Name: "account_roles", Status: CheckWarn, Evidence: "the session's account is not known to cutover: its roles are not checked",
 			Fix: "Make sure the signed-in account holds " + moveRoleNames() + "."})
 		return checks

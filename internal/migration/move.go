@@ -2,7 +2,6 @@ package migration
 
 import (
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -32,8 +31,11 @@ type Wave struct {
 	Concurrency int        `json:"concurrency"`
 	StartedAt   *time.Time `json:"started_at,omitempty"`
 	FinishedAt  *time.Time `json:"finished_at,omitempty"`
-	// StateReason says why the wave is paused, halted or blocked.
-	StateReason string `json:"state_reason,omitempty"`
+	// StateReason says why the wave is paused, halted or blocked, or
+	// why it waits; StateReasonCode says it for the code ("" or
+	// ReasonReadiness).
+	StateReason     string `json:"state_reason,omitempty"`
+	StateReasonCode string `json:"-"`
 	// ConcurrencyLimit is the adaptive limit on moves in flight now: at
 	// most Concurrency, lower while the service pushes back.
 	ConcurrencyLimit int `json:"concurrency_limit"`
@@ -54,14 +56,14 @@ type Wave struct {
 // ended: its users and its start time may still change.
 func (w Wave) Unstarted() bool { return w.StartedAt == nil && !w.State.Done() }
 
-// ReadinessHold begins the reason of a wave past its start time that waits
-// for a hybrid readiness check which blocks moves.
-const ReadinessHold = "not started: hybrid readiness check "
+// ReasonReadiness is the code of a scheduled wave's reason when it waits,
+// past its start time, for a hybrid readiness check that blocks moves.
+const ReasonReadiness = "readiness"
 
 // HeldByReadiness reports whether the wave waits, past its start time, for
 // a hybrid readiness check that blocks moves (a lead may start it anyway).
 func (w Wave) HeldByReadiness() bool {
-	return w.State == WaveStateScheduled && !w.ReadinessOverride && strings.HasPrefix(w.StateReason, ReadinessHold)
+	return w.State == WaveStateScheduled && !w.ReadinessOverride && w.StateReasonCode == ReasonReadiness
 }
 
 // Move is one user in one wave.

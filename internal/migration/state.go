@@ -173,22 +173,6 @@ func (s WaveState) Started() bool {
 	return s != WaveStateScheduled && s != WaveStateBlocked
 }
 
-// Kinds of wave event that change the wave's state (the event is written
-// with the change).
-const (
-	WaveEventStarted     = "started" // notified
-	WaveEventPaused      = "paused"
-	WaveEventResumed     = "resumed"
-	WaveEventHalted      = "halted" // notified
-	WaveEventBlocked     = "blocked"
-	WaveEventUnblocked   = "unblocked"
-	WaveEventCancelled   = "cancelled"
-	WaveEventCompleted   = "completed" // notified
-	WaveEventReopened    = "reopened"
-	WaveEventRollingBack = "rolling_back"
-	WaveEventRolledBack  = "rolled_back" // notified
-)
-
 // WaveChange is one change of a wave's state: the states it starts from,
 // the state it leads to, the event that records it, and in words what it
 // does (for the error when a wave is not in a state it starts from).

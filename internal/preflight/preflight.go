@@ -239,7 +239,7 @@ func DeploymentReadiness(ctx context.Context, q *store.Queries, dir migration.Di
 		return d, err
 	}
 	for _, p := range d.Processes {
-		if p.EndedAt != nil && p.EndReason != "stopped" {
+		if p.EndedAt != nil && p.Lost {
 			hostChecks = append(hostChecks, migration.Check{Name: p.Host + " (" + p.ID + "): process", Status: migration.CheckWarn,
 				Evidence: "lost at " + p.EndedAt.UTC().Format("2006-01-02 15:04:05 UTC") + ": " + p.EndReason + "; its slots were freed and its moves handed to live workers",
 				Fix:      "Nothing for the moves. Find out why the process died (killed, host lost, cut off from the database) and start it again."})

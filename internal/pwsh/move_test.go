@@ -65,7 +65,7 @@ func TestWaveThroughPowerShell(t *testing.T) {
 	ctx := context.Background()
 	g, err := q.GroupCreate(ctx, store.NewGroup{Name: "pwsh", Source: "json", Members: members})
 	require.NoError(t, err)
-	_, err = app.New(pool, client).Plan(ctx, app.As("test"), g.ID, func(unplanned, next int) ([]migration.WaveSpec, error) {
+	_, err = app.New(pool, jobs.NewQueue(client)).Plan(ctx, app.As("test"), g.ID, func(unplanned, next int) ([]migration.WaveSpec, error) {
 		return migration.CheckWaves([]migration.WaveSpec{{Size: unplanned, StartAt: time.Now(), MaxAttempts: 3, Concurrency: 8}}, unplanned, next)
 	})
 	require.NoError(t, err)
@@ -123,7 +123,7 @@ func TestSignInFailureHoldsTheDeployment(t *testing.T) {
 
 	g, err := q.GroupCreate(ctx, store.NewGroup{Name: "signin", Source: "json", Members: members})
 	require.NoError(t, err)
-	waves, err := app.New(pool, client).Plan(ctx, app.As("test"), g.ID, func(unplanned, next int) ([]migration.WaveSpec, error) {
+	waves, err := app.New(pool, jobs.NewQueue(client)).Plan(ctx, app.As("test"), g.ID, func(unplanned, next int) ([]migration.WaveSpec, error) {
 		return migration.CheckWaves([]migration.WaveSpec{{Size: unplanned, StartAt: time.Now(), MaxAttempts: 3, Concurrency: 4}}, unplanned, next)
 	})
 	require.NoError(t, err)
@@ -182,9 +182,9 @@ func TestSignInFailureHoldsTheDeployment(t *testing.T) {
 	var held, released int
 	for _, e := range events {
 		switch e.Kind {
-		case jobs.WaveEventHeld:
+		case migration.WaveEventHeld:
 			held++
-		case jobs.WaveEventReleased:
+		case migration.WaveEventReleased:
 			released++
 		}
 	}
@@ -271,7 +271,7 @@ func TestOldTeamsModuleTakesNoMoves(t *testing.T) {
 
 	g, err := q.GroupCreate(ctx, store.NewGroup{Name: "hosts", Source: "json", Members: members})
 	require.NoError(t, err)
-	waves, err := app.New(pool, oldClient).Plan(ctx, app.As("test"), g.ID, func(unplanned, next int) ([]migration.WaveSpec, error) {
+	waves, err := app.New(pool, jobs.NewQueue(oldClient)).Plan(ctx, app.As("test"), g.ID, func(unplanned, next int) ([]migration.WaveSpec, error) {
 		return migration.CheckWaves([]migration.WaveSpec{{Size: unplanned, StartAt: time.Now(), MaxAttempts: 3, Concurrency: 6}}, unplanned, next)
 	})
 	require.NoError(t, err)

@@ -156,6 +156,8 @@ type WorkerProcess struct {
 	HeartbeatAt time.Time  `json:"heartbeat_at"`
 	EndedAt     *time.Time `json:"ended_at,omitempty"`
 	EndReason   string     `json:"end_reason,omitempty"`
+	// Lost: found dead by another process's heartbeat, not stopped.
+	Lost bool `json:"lost,omitempty"`
 }
 
 // Processes returns the worker processes alive, or ended since since, most

@@ -77,6 +77,16 @@ func TestHeartbeat(t *testing.T) {
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, m.Stranded, time.Second)
 	require.Equal(t, 1, f.count(t, `SELECT count(*) FROM worker_processes WHERE id = 'dead' AND ended_at IS NOT NULL AND end_reason LIKE 'no heartbeat since%'`))
+	// A process that stops of itself is not lost; only the one found dead is.
+	_, err = q.Heartbeat(ctx, "quitter", "host-c", time.Hour, time.Hour, nil)
+	require.NoError(t, err)
+	require.NoError(t, q.ProcessEnd(ctx, "quitter", "stopped"))
+	procs, err := q.Processes(ctx, time.Now().Add(-time.Hour))
+	require.NoError(t, err)
+	require.Len(t, procs, 3)
+	for _, p := range procs {
+		require.Equal(t, p.ID == "dead", p.Lost, "process %s", p.ID)
+	}
 
 	// Buried once.
 	lost, err = q.Heartbeat(ctx, "live", "host-b", time.Hour, time.Second, []int64{mine})

@@ -52,11 +52,43 @@ func Migrations() ([]SchemaChange, error) {
 	return out, nil
 }
 
+// FunctionsFile is one file of cutover's SQL functions
+// (sql/functions/name.sql): the current definitions of its functions.
+type FunctionsFile struct {
+	Name string
+	SQL  string
+}
+
+// Functions returns the files of cutover's SQL functions in name order, the
+// order Migrate applies them in.
+func Functions() ([]FunctionsFile, error) {
+	entries, err := fs.ReadDir(sql.Functions, "functions")
+	if err != nil {
+		return nil, err
+	}
+	var out []FunctionsFile
+	for _, e := range entries {
+		body, err := fs.ReadFile(sql.Functions, "functions/"+e.Name())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, FunctionsFile{Name: e.Name(), SQL: string(body)})
+	}
+	slices.SortFunc(out, func(a, b FunctionsFile) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
 // Migrate brings the database up to date: River's tables (through
-// rivermigrate), then cutover's own in one transaction, under an advisory
-// lock. It returns the versions of cutover's own that it applied.
+// rivermigrate), then, in one transaction, cutover's migrations not yet
+// applied and every file of its SQL functions (applied on every run, pending
+// migrations or not), under an advisory lock. It returns the versions of
+// cutover's migrations that it applied.
 func Migrate(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) ([]int, error) {
 	migrations, err := Migrations()
+	if err != nil {
+		return nil, err
+	}
+	functions, err := Functions()
 	if err != nil {
 		return nil, err
 	}
@@ -108,6 +140,14 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) ([]int, 
 			log.Info("applied migration", "version", m.Version, "name", m.Name)
 			applied = append(applied, m.Version)
 		}
+		// A function's current definition is in its file, not in the
+		// migration that first created it: every run applies them all.
+		for _, f := range functions {
+			if _, err := tx.Exec(ctx, f.SQL); err != nil {
+				return fmt.Errorf("functions/%s: %w", f.Name, err)
+			}
+		}
+		log.Debug("applied SQL functions", "files", len(functions))
 		return nil
 	})
 	return applied, err

@@ -185,28 +185,29 @@ func (q *Queries) MoveUpdate(ctx context.Context, c MoveChange) error {
 // state it may start from changes nothing, nor do the ones after it, and
 // MoveUpdates returns ErrStale.
 func (q *Queries) MoveUpdates(ctx context.Context, releaseBy string, cs ...MoveChange) error {
-	_, err := q.moveUpdates(ctx, 0, releaseBy, cs)
+	_, err := q.moveUpdates(ctx, 0, migration.MoveEnding{}, releaseBy, cs)
 	return err
 }
 
-// MoveEnd applies the changes that end a move's attempt as MoveUpdates
-// does and commits them; then, in the same round trip, it reads the
-// activity of the move's wave (waveID), which WaveReviewNeeded reads. The
+// MoveEnd applies the changes that end a move's attempt (how it ended:
+// end) as MoveUpdates does and commits them; then, in the same round trip,
+// it reads the facts of the review of the move's wave (waveID), as
+// WaveReviewFacts does. The
 // read follows the commit, so that of two moves of a wave ending at once
 // the later to read sees the other's end, and the last move's end is never
 // missed. It runs on a pool, not in a transaction: its batch commits half
 // way (an explicit transaction inside the batch). An error after the commit
 // is ErrEndUnread: the changes are made.
-func (q *Queries) MoveEnd(ctx context.Context, waveID int64, releaseBy string, cs ...MoveChange) (WaveActivity, error) {
+func (q *Queries) MoveEnd(ctx context.Context, waveID int64, end migration.MoveEnding, releaseBy string, cs ...MoveChange) (migration.WaveFacts, error) {
 	if _, ok := q.db.(*pgxpool.Pool); !ok || len(cs) == 0 {
-		return WaveActivity{}, errors.New("store: MoveEnd takes a change and runs on a pool")
+		return migration.WaveFacts{}, errors.New("store: MoveEnd takes a change and runs on a pool")
 	}
-	return q.moveUpdates(ctx, waveID, releaseBy, cs)
+	return q.moveUpdates(ctx, waveID, end, releaseBy, cs)
 }
 
 // moveUpdates is MoveUpdates and, with waveID set, MoveEnd.
-func (q *Queries) moveUpdates(ctx context.Context, waveID int64, releaseBy string, cs []MoveChange) (WaveActivity, error) {
-	var act WaveActivity
+func (q *Queries) moveUpdates(ctx context.Context, waveID int64, end migration.MoveEnding, releaseBy string, cs []MoveChange) (migration.WaveFacts, error) {
+	var act migration.WaveFacts
 	if len(cs) == 0 {
 		return act, nil
 	}
@@ -226,14 +227,10 @@ func (q *Queries) moveUpdates(ctx context.Context, waveID int64, releaseBy strin
 	}
 	if waveID != 0 {
 		queue(b, func(g *dbsqlc.Queries) { g.BatchCommit(ctx) })
-		p := dbsqlc.WaveWithActivityParams{WaveID: waveID, MoveID: cs[0].MoveID}
-		queue(b, func(g *dbsqlc.Queries) { g.WaveWithActivity(ctx, p) }).QueryRow(func(row pgx.Row) error {
-			r, err := dbsqlc.New(rowOnly{row}).WaveWithActivity(ctx, p)
-			if err != nil {
-				return notFound(err, "wave %d does not exist", waveID)
-			}
-			act = WaveActivity{Wave: waveOf(r.Wave), MoveID: p.MoveID, Active: r.Active}
-			return nil
+		p := dbsqlc.WaveReviewFactsParams{WaveID: waveID, MoveID: cs[0].MoveID, CountAll: end.Failed}
+		queue(b, func(g *dbsqlc.Queries) { g.WaveReviewFacts(ctx, p) }).QueryRow(func(row pgx.Row) (err error) {
+			act, err = factsOf(dbsqlc.New(rowOnly{row}).WaveReviewFacts(ctx, p))
+			return err
 		})
 	}
 	res := q.db.SendBatch(ctx, b)

@@ -32,7 +32,7 @@ func waveOf(r dbsqlc.Wave) migration.Wave {
 	w := migration.Wave{
 		ID: r.ID, GroupID: r.GroupID, Number: r.Number, Name: r.Name, State: migration.WaveState(r.State),
 		Size: r.Size, StartAt: r.StartAt, MaxAttempts: r.MaxAttempts, Concurrency: r.Concurrency,
-		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, StateReason: r.StateReason, ConcurrencyLimit: r.ConcurrencyLimit,
+		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, StateReason: r.StateReason, StateReasonCode: r.StateReasonCode, ConcurrencyLimit: r.ConcurrencyLimit,
 		Controls: migration.Controls{
 			RollbackOnHalt: r.RollbackOnHalt, Windows: r.Windows, TimeZone: r.TimeZone,
 			BypassEnterpriseVoiceCheck: r.BypassEnterpriseVoiceCheck,

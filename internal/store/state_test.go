@@ -558,11 +558,11 @@ func TestLeaseAcquireSerialised(t *testing.T) {
 
 func TestWaveAfterMoveCompletes(t *testing.T) {
 	t.Parallel()
-	f, q := newFixtures(t)
+	f, _ := newFixtures(t)
 	ctx := context.Background()
 	g := f.group(t)
 	finish := func(w int64) (bool, error) {
-		out, err := q.WaveReview(ctx, w, false, "test")
+		out, err := f.review(t, w)
 		return out.Completed, err
 	}
 	waveState := func(t *testing.T, id int64) (migration.WaveState, bool) {
@@ -715,19 +715,19 @@ func TestMoveEnd(t *testing.T) {
 	ctx := context.Background()
 	g := f.group(t)
 	// end ends a move, freeing its slot; endHolding keeps the slot, as a
-	// move of a wave with a failure threshold does until it has looked at
+	// move of a wave with a failure threshold does until it has reviewed
 	// the wave.
-	endBy := func(releaseBy string, w, id int64) (store.WaveActivity, error) {
-		return q.MoveEnd(ctx, w, releaseBy, store.MoveChange{MoveID: id, To: migration.MoveStateVerifying, Attempt: 1, Message: "verifying", Actor: "test"},
+	endBy := func(releaseBy string, w, id int64) (migration.WaveFacts, error) {
+		return q.MoveEnd(ctx, w, migration.MoveEnding{Counted: true}, releaseBy, store.MoveChange{MoveID: id, To: migration.MoveStateVerifying, Attempt: 1, Message: "verifying", Actor: "test"},
 			store.MoveChange{MoveID: id, To: migration.MoveStateMoved, Attempt: 1, Message: "moved", Actor: "test"})
 	}
-	end := func(w, id int64) (store.WaveActivity, error) { return endBy("test", w, id) }
-	endHolding := func(w, id int64) (store.WaveActivity, error) { return endBy("", w, id) }
+	end := func(w, id int64) (migration.WaveFacts, error) { return endBy("test", w, id) }
+	endHolding := func(w, id int64) (migration.WaveFacts, error) { return endBy("", w, id) }
 	tests := []struct {
 		name  string
 		other migration.MoveState // "": no other move
 		// otherSlot: the other move holds a slot (in flight, or ended and
-		// not yet past its look at the wave).
+		// not yet past its review of the wave).
 		otherSlot bool
 		want      bool // active
 	}{
@@ -753,14 +753,14 @@ func TestMoveEnd(t *testing.T) {
 			act, err := end(w, id)
 			require.NoError(t, err)
 			require.Equal(t, w, act.Wave.ID)
-			require.Equal(t, tt.want, act.Active)
+			require.Equal(t, tt.want, act.OtherActive)
 			require.Equal(t, migration.MoveStateMoved, f.moveState(t, id))
 			require.Zero(t, f.count(t, `SELECT count(*) FROM wave_slots WHERE move_id = $1`, id), "the slot is freed")
 		})
 	}
 	for _, pair := range []struct {
 		name, tag string
-		end       func(w, id int64) (store.WaveActivity, error)
+		end       func(w, id int64) (migration.WaveFacts, error)
 	}{
 		{name: "two moves ending at once", tag: "pair", end: end},
 		{name: "two moves ending at once, each holding its slot", tag: "held", end: endHolding},
@@ -771,7 +771,7 @@ func TestMoveEnd(t *testing.T) {
 				w := f.wave(t, g, migration.WaveStateRunning, 2)
 				ids := []int64{f.move(t, g, w, fmt.Sprintf("%s.%d.a@contoso.com", pair.tag, i), migration.MoveStateMoving),
 					f.move(t, g, w, fmt.Sprintf("%s.%d.b@contoso.com", pair.tag, i), migration.MoveStateMoving)}
-				acts := make([]store.WaveActivity, len(ids))
+				acts := make([]migration.WaveFacts, len(ids))
 				errs := make([]error, len(ids))
 				var start, wg sync.WaitGroup
 				start.Add(1)
@@ -782,8 +782,8 @@ func TestMoveEnd(t *testing.T) {
 				start.Done()
 				wg.Wait()
 				require.NoError(t, errors.Join(errs...))
-				require.False(t, acts[0].Active && acts[1].Active, "round %d: each end saw the other's move active, so neither would complete the wave", i)
-				for _, id := range ids { // freed after the look, if held
+				require.False(t, acts[0].OtherActive && acts[1].OtherActive, "round %d: each end saw the other's move active, so neither would complete the wave", i)
+				for _, id := range ids { // freed after the review, if held
 					require.NoError(t, q.LeaseRelease(ctx, id, "test"))
 				}
 			}
@@ -883,9 +883,29 @@ func (f fixtures) expire(t *testing.T, moveID int64) {
 	}
 }
 
-// TestWaveMaySettle: the end of a move asks for the wave's lock only when
-// it may change the wave.
-func TestWaveMaySettle(t *testing.T) {
+// review reviews wave w as the sweep does: its facts under its lock, the
+// rule, and the rule's answer applied, in one transaction.
+func (f fixtures) review(t *testing.T, w int64) (store.WaveOutcome, error) {
+	t.Helper()
+	ctx := context.Background()
+	var out store.WaveOutcome
+	err := pgx.BeginFunc(ctx, f.pool, func(tx pgx.Tx) error {
+		q := store.New(tx)
+		facts, err := q.WaveReviewFactsLocked(ctx, w, 0, migration.Recount)
+		if err != nil {
+			return err
+		}
+		out, err = q.WaveReviewApply(ctx, facts, migration.ReviewWave(facts, migration.Recount), "test")
+		return err
+	})
+	return out, err
+}
+
+// TestWaveReviewFacts: the end of a move reads the facts its wave's review
+// judges, and asks for the wave's lock only when the rule says the end
+// changes the wave. The threshold's counts are read exactly where
+// migration.ThresholdCountsNeeded says, however many moves ended.
+func TestWaveReviewFacts(t *testing.T) {
 	t.Parallel()
 	f, q := newFixtures(t)
 	ctx := context.Background()
@@ -896,12 +916,14 @@ func TestWaveMaySettle(t *testing.T) {
 		set     string // an update of the wave
 		other   migration.MoveState
 		leased  bool // the other move holds a slot
+		earlier int  // moves of the wave that ended (moved) before
 		success bool
-		want    bool
+		counted bool // the threshold's counts are read
+		want    bool // the wave's lock is taken
 	}{
 		{name: "another move active", state: migration.WaveStateRunning, other: migration.MoveStateQueued, want: false},
 		{name: "another move in flight holds a slot", state: migration.WaveStateRunning, other: migration.MoveStateMoving, leased: true, want: false},
-		// An ended move keeps its slot only through its own look at the
+		// An ended move keeps its slot only through its own review of the
 		// wave, which it makes after its end has committed.
 		{name: "another move ended holds its slot", state: migration.WaveStateRunning, other: migration.MoveStateMoved, leased: true, want: true},
 		{name: "last move", state: migration.WaveStateRunning, other: migration.MoveStateMoved, want: true},
@@ -909,8 +931,14 @@ func TestWaveMaySettle(t *testing.T) {
 		{name: "paused wave", state: migration.WaveStatePaused, other: migration.MoveStateMoved, want: false},
 		{name: "halted, rolling back on halt", state: migration.WaveStateRunning, set: "state = 'halted', rollback_on_halt = true, failure_threshold_count = 1", other: migration.MoveStateQueued, want: true},
 		{name: "success under a lowered limit", state: migration.WaveStateRunning, set: "concurrency = 4, concurrency_limit = 2", other: migration.MoveStateQueued, success: true, want: true},
-		{name: "failure under a lowered limit", state: migration.WaveStateRunning, set: "concurrency = 4, concurrency_limit = 2", other: migration.MoveStateQueued, want: false},
-		{name: "failure crossing the threshold", state: migration.WaveStateRunning, set: "failure_threshold_count = 1, failure_min_sample = 1", other: migration.MoveStateQueued, want: true},
+		{name: "overload under a lowered limit", state: migration.WaveStateRunning, set: "concurrency = 4, concurrency_limit = 2", other: migration.MoveStateQueued, want: false},
+		{name: "failure crossing the threshold", state: migration.WaveStateRunning, set: "failure_threshold_count = 1, failure_min_sample = 1", other: migration.MoveStateQueued, counted: true, want: true},
+		{name: "failure below the threshold", state: migration.WaveStateRunning, set: "failure_threshold_count = 2, failure_min_sample = 1", other: migration.MoveStateQueued, counted: true, want: false},
+		// The sample is 1 and the concurrency 1: past 2 ended moves a
+		// success is not counted, a failure always is.
+		{name: "failure crossing the threshold past the sample", state: migration.WaveStateRunning, set: "failure_threshold_count = 1, failure_min_sample = 1", other: migration.MoveStateQueued, earlier: 5, counted: true, want: true},
+		{name: "success within the sample", state: migration.WaveStateRunning, set: "failure_threshold_count = 1, failure_min_sample = 1", other: migration.MoveStateQueued, earlier: 1, success: true, counted: true, want: false},
+		{name: "success past the sample", state: migration.WaveStateRunning, set: "failure_threshold_count = 1, failure_min_sample = 1", other: migration.MoveStateQueued, earlier: 5, success: true, counted: false, want: false},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -920,22 +948,31 @@ func TestWaveMaySettle(t *testing.T) {
 				_, err := f.pool.Exec(ctx, `UPDATE waves SET `+tt.set+` WHERE id = $1`, w)
 				require.NoError(t, err)
 			}
-			end := migration.MoveStateMoved
+			state, ending := migration.MoveStateMoved, migration.MoveEnding{Counted: true}
 			if !tt.success {
-				end = migration.MoveStateFailed
+				state, ending = migration.MoveStateFailed, migration.MoveEnding{Counted: true, Failed: true, Overload: true}
 			}
-			ended := f.move(t, g, w, fmt.Sprintf("ended.%d@contoso.com", i), end)
-			_, err := f.pool.Exec(ctx, `UPDATE moves SET started_at = now() WHERE id = $1`, ended)
+			for k := range tt.earlier {
+				f.move(t, g, w, fmt.Sprintf("earlier.%d.%d@contoso.com", i, k), migration.MoveStateMoved)
+			}
+			ended := f.move(t, g, w, fmt.Sprintf("ended.%d@contoso.com", i), state)
+			_, err := f.pool.Exec(ctx, `UPDATE moves SET started_at = now(), finished_at = now() WHERE wave_id = $1`, w)
 			require.NoError(t, err)
 			other := f.move(t, g, w, fmt.Sprintf("other.%d@contoso.com", i), tt.other)
 			if tt.leased {
 				f.lease(t, w, other)
 			}
-			act, err := q.WaveActivityGet(ctx, w, ended)
+			facts, err := q.WaveReviewFacts(ctx, w, ended, ending)
 			require.NoError(t, err)
-			got, err := q.WaveReviewNeeded(ctx, act, tt.success)
-			require.NoError(t, err)
-			require.Equal(t, tt.want, got)
+			require.Equal(t, w, facts.Wave.ID)
+			require.Equal(t, tt.counted, facts.Counted, "the counts read")
+			require.Equal(t, migration.ThresholdCountsNeeded(facts.Wave, ending, tt.earlier+1), facts.Counted,
+				"the statement reads the counts where the rule says")
+			if facts.Counted {
+				failed := map[bool]int{false: 1}[tt.success]
+				require.Equal(t, []int{failed, tt.earlier + 1, tt.earlier + 1}, []int{facts.Failed, facts.Ended, facts.Started})
+			}
+			require.Equal(t, tt.want, migration.ReviewWave(facts, ending).Changes())
 		})
 	}
 }
@@ -1121,5 +1158,45 @@ func TestWaveSetStateChanges(t *testing.T) {
 				require.Equal(t, 1, f.count(t, `SELECT count(*) FROM wave_events WHERE wave_id = $1 AND kind = $2`, id, c.Event))
 			})
 		}
+	}
+}
+
+// TestWaveReasonCode: the code beside a wave's reason speaks of that
+// reason: set with it, and cleared by any change of the state or the
+// reason that does not set it.
+func TestWaveReasonCode(t *testing.T) {
+	t.Parallel()
+	f, q := newFixtures(t)
+	ctx := context.Background()
+	g := f.group(t)
+	tests := []struct {
+		name   string
+		change func(t *testing.T, w int64)
+		want   string
+	}{
+		{name: "set with its reason", change: func(t *testing.T, w int64) {}, want: migration.ReasonReadiness},
+		{name: "another reason without a code", change: func(t *testing.T, w int64) {
+			require.NoError(t, q.WaveReason(ctx, w, migration.WaveStateScheduled, "not started: waiting for its window", ""))
+		}},
+		{name: "the wave starts", change: func(t *testing.T, w int64) {
+			_, err := f.pool.Exec(ctx, `UPDATE waves SET state = 'running', started_at = now() WHERE id = $1`, w)
+			require.NoError(t, err)
+		}},
+		{name: "an update that leaves state and reason alone", change: func(t *testing.T, w int64) {
+			_, err := f.pool.Exec(ctx, `UPDATE waves SET schedule_rev = schedule_rev + 1 WHERE id = $1`, w)
+			require.NoError(t, err)
+		}, want: migration.ReasonReadiness},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := f.wave(t, g, migration.WaveStateScheduled, 1)
+			require.NoError(t, q.WaveReason(ctx, w, migration.WaveStateScheduled, "not started: hybrid readiness check dns fails", migration.ReasonReadiness))
+			tt.change(t, w)
+			got, err := q.WaveGet(ctx, w)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got.StateReasonCode)
+			require.Equal(t, tt.want == migration.ReasonReadiness, got.HeldByReadiness())
+		})
 	}
 }

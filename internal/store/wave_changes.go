@@ -59,174 +59,133 @@ func (q *Queries) MovesRequeueCancelled(ctx context.Context, waveID int64, messa
 	return queuedOf(q.gen.MovesRequeueCancelled(ctx, dbsqlc.MovesRequeueCancelledParams{WaveID: waveID, Message: message, Actor: actor}))
 }
 
-// WaveOutcome is what ending a move did to its wave.
+// WaveOutcome is what a wave's review did to it.
 type WaveOutcome struct {
 	Halted    bool
 	Completed bool
 	Wave      migration.Wave
-	Reason    string
+	Reason    string // the halt's: the threshold crossed, in words
 	Cancelled int
 	Blocked   []migration.Wave
 	Event     WaveEvent // the halt's or the completion's
+	// RollBacks are the moves set rolling back (a halted wave that rolls
+	// back what it moved), for the caller to enqueue.
+	RollBacks []RollbackQueued
 }
 
-// WaveReview looks at a wave once a move of it has ended, under the
-// wave's lock (see WaveReviewNeeded): a move that went well (success) counts toward
-// raising the wave's adaptive limit; a running wave whose permanent failures
-// cross its threshold halts (its moves not started are cancelled, the
-// group's later waves are blocked); a wave with no active move left
-// completes.
-func (q *Queries) WaveReview(ctx context.Context, waveID int64, success bool, actor string) (WaveOutcome, error) {
-	var out WaveOutcome
-	w, err := q.waveLock(ctx, waveID)
+// WaveReviewFacts reads what the review of wave waveID judges after the
+// end of its move moveID (0: a review without a move's end), in one
+// statement, without the wave's lock.
+func (q *Queries) WaveReviewFacts(ctx context.Context, waveID, moveID int64, end migration.MoveEnding) (migration.WaveFacts, error) {
+	p := dbsqlc.WaveReviewFactsParams{WaveID: waveID, MoveID: moveID, CountAll: end.Failed}
+	return factsOf(q.gen.WaveReviewFacts(ctx, p))
+}
+
+// WaveReviewFactsLocked locks the wave and reads the facts of its review
+// (WaveReviewFacts), in a transaction: q must run in one.
+func (q *Queries) WaveReviewFactsLocked(ctx context.Context, waveID, moveID int64, end migration.MoveEnding) (migration.WaveFacts, error) {
+	if _, err := q.waveLock(ctx, waveID); err != nil {
+		return migration.WaveFacts{}, err
+	}
+	return q.WaveReviewFacts(ctx, waveID, moveID, end)
+}
+
+// factsOf is the facts of a wave's review as WaveReviewFacts reads them.
+func factsOf(r dbsqlc.WaveReviewFactsRow, err error) (migration.WaveFacts, error) {
 	if err != nil {
-		return out, err
+		return migration.WaveFacts{}, notFound(err, "wave does not exist")
 	}
-	if success {
-		if err := q.limitSuccess(ctx, w, actor); err != nil {
+	f := migration.WaveFacts{Wave: waveOf(r.Wave), OtherActive: r.Active}
+	if len(r.Counts) == 3 {
+		f.Counted, f.Failed, f.Ended, f.Started = true, int(r.Counts[0]), int(r.Counts[1]), int(r.Counts[2])
+	}
+	return f, nil
+}
+
+// WaveReviewApply applies review r of the wave whose facts f were read
+// under its lock (WaveReviewFactsLocked), in that transaction: it decides
+// nothing. The adaptive limit is written; a halt halts the wave, cancels
+// its moves not started and blocks the group's later waves; a completion
+// completes it unless a move became active meanwhile; a rollback sets the
+// users the halted wave moved rolling back (returned to enqueue). Each
+// change is an event of the wave's.
+func (q *Queries) WaveReviewApply(ctx context.Context, f migration.WaveFacts, r migration.WaveReview, actor string) (WaveOutcome, error) {
+	w := f.Wave
+	out := WaveOutcome{Wave: w}
+	if r.CountSuccess {
+		if err := q.gen.WaveLimitSuccess(ctx, dbsqlc.WaveLimitSuccessParams{WaveID: w.ID, ConcurrencyLimit: r.Limit, LimitSuccesses: r.Successes}); err != nil {
 			return out, err
 		}
+		if r.LimitRaised {
+			msg := fmt.Sprintf("moves in flight limited to %d (was %d)", r.Limit, w.ConcurrencyLimit)
+			if _, err := q.WaveEventAdd(ctx, w.ID, migration.WaveEventLimitRaised, msg, actor); err != nil {
+				return out, err
+			}
+		}
 	}
-	out.Wave = w
-	if w.State == migration.WaveStateRunning && w.Threshold.Set() {
-		crossed, why, err := q.thresholdCrossed(ctx, w)
-		if err != nil {
+	var err error
+	switch {
+	case r.Halt:
+		out.Halted, out.Reason = true, r.HaltReason
+		err = q.halt(ctx, &out, actor)
+	case r.Complete:
+		var n int64
+		n, err = q.gen.WaveComplete(ctx, dbsqlc.WaveCompleteParams{WaveID: w.ID,
+			FromStates: names(migration.WaveComplete.From), ToState: string(migration.WaveComplete.To)})
+		if err != nil || n == 0 {
 			return out, err
 		}
-		if crossed {
-			out.Halted, out.Reason = true, why
-			return out, q.halt(ctx, &out, actor)
-		}
+		out.Completed = true
+		out.Event, err = q.WaveEventAdd(ctx, w.ID, migration.WaveEventCompleted, w.Name+" completed", actor)
 	}
-	if w.State != migration.WaveStateRunning {
-		return out, nil
-	}
-	n, err := q.gen.WaveComplete(ctx, dbsqlc.WaveCompleteParams{WaveID: waveID,
-		FromStates: names(migration.WaveComplete.From), ToState: string(migration.WaveComplete.To)})
-	if err != nil || n == 0 {
+	if err != nil || !r.RollBack {
 		return out, err
 	}
-	out.Completed = true
-	out.Event, err = q.WaveEventAdd(ctx, waveID, WaveEventCompleted, w.Name+" completed", actor)
+	// Users the wave moved, including those whose move was in flight when
+	// it halted and has just ended.
+	out.RollBacks, err = q.MovesRollBack(ctx, w.ID, "rollback on halt: moving the user back on premises", actor)
 	return out, err
 }
 
-// thresholdCrossed counts the wave's moves started since its threshold
-// counts from, and says whether their permanent failures cross it.
-func (q *Queries) thresholdCrossed(ctx context.Context, w migration.Wave) (bool, string, error) {
-	r, err := q.gen.WaveThresholdCounts(ctx, dbsqlc.WaveThresholdCountsParams{WaveID: w.ID, Since: w.ThresholdSince})
-	if err != nil {
-		return false, "", err
-	}
-	crossed, why := w.Threshold.Crossed(int(r.Failed), int(r.Ended), int(r.Started))
-	return crossed, why, nil
-}
-
-// WaveActivity is a move's wave after the move's end: the wave, and whether
-// another of its moves is active (while one is, the wave cannot be
-// complete, and that move looks again once its own end has committed). A
-// slot held by a move that has ended does not count: it is held only
-// through that move's own look. It is read after the end commits (MoveEnd).
-type WaveActivity struct {
-	Wave   migration.Wave
-	MoveID int64 // the move whose end it follows
-	Active bool
-}
-
-// WaveActivityGet reads the wave's activity after the end of its move
-// moveID, as MoveEnd does in the round trip of the end.
-func (q *Queries) WaveActivityGet(ctx context.Context, waveID, moveID int64) (WaveActivity, error) {
-	r, err := q.gen.WaveWithActivity(ctx, dbsqlc.WaveWithActivityParams{WaveID: waveID, MoveID: moveID})
-	if err != nil {
-		return WaveActivity{}, notFound(err, "wave %d does not exist", waveID)
-	}
-	return WaveActivity{Wave: waveOf(r.Wave), MoveID: moveID, Active: r.Active}, nil
-}
-
-// WaveReviewNeeded says, without locking the wave, whether the end of its move
-// (success: it went without throttling) may change it, so that
-// WaveReview, which locks the wave, runs only then: while a wave of
-// thousands runs, almost every move's end changes nothing, and taking the
-// wave's lock for each made the lock the ceiling on moves per second.
-//
-// It is true when the move counts toward raising the adaptive limit, when the
-// threshold may be crossed (a failure that crosses it, or a success among
-// the first ended moves, where the minimum sample is reached), when a halted
-// wave rolls back the users it moved, and when no move of the wave is
-// active. A move's end whose look is cut off (its process died) is made up
-// for by the periodic look at every unsettled wave (jobs.WaveSweepArgs).
-func (q *Queries) WaveReviewNeeded(ctx context.Context, a WaveActivity, success bool) (bool, error) {
-	waveID := a.Wave.ID
-	w, active := a.Wave, a.Active
-	switch w.State {
-	case migration.WaveStateRunning, migration.WaveStatePaused:
-	case migration.WaveStateHalted:
-		return w.RollbackOnHalt, nil
-	default:
-		return false, nil
-	}
-	if success && (w.ConcurrencyLimit < w.Concurrency || w.LimitSuccesses > 0) {
-		return true, nil
-	}
-	if w.State != migration.WaveStateRunning {
-		return false, nil // a paused wave completes when it is resumed
-	}
-	if w.Threshold.Set() {
-		if success {
-			// A success crosses nothing once the minimum sample is
-			// reached: it changes neither the failures nor the moves
-			// started. Moves ending at once each count the others, so
-			// the margin is the wave's concurrency.
-			margin := w.Threshold.MinSample + w.Concurrency
-			ended, err := q.gen.WaveEndedUpTo(ctx, dbsqlc.WaveEndedUpToParams{WaveID: waveID, Since: w.ThresholdSince, MaxCount: margin + 1})
-			if err != nil {
-				return false, err
-			}
-			if ended <= int64(margin) {
-				return true, nil
-			}
-		} else {
-			crossed, _, err := q.thresholdCrossed(ctx, w)
-			if err != nil || crossed {
-				return crossed, err
-			}
-		}
-	}
-	return !active, nil
-}
-
-// WavesUnsettled returns the waves whose state a move's end may still change
+// WavesToReview returns the waves whose state a move's end may still change
 // (running ones, and halted ones that roll back what they moved and have a
-// user moved), for the periodic look that makes up for a look cut
+// user moved), for the periodic review that makes up for a review cut
 // off by a dead process.
-func (q *Queries) WavesUnsettled(ctx context.Context) ([]int64, error) {
-	return q.gen.WavesUnsettled(ctx)
+func (q *Queries) WavesToReview(ctx context.Context) ([]int64, error) {
+	return q.gen.WavesToReview(ctx)
 }
 
 // halt halts the locked wave of out: cancels its moves not started and blocks
 // the group's later waves.
 func (q *Queries) halt(ctx context.Context, out *WaveOutcome, actor string) error {
 	w := out.Wave
-	// Said of the moment it halted: moves then in flight end after it, and
-	// the wave's counts, not this, say how they ended.
-	reason := "failure threshold crossed: when it halted, " + out.Reason + "; the moves then in flight finished after, and are in the counts"
 	var err error
-	if out.Wave, err = q.WaveSetState(ctx, w.ID, migration.WaveHalt, reason, "", actor); err != nil {
+	out.Wave, out.Cancelled, err = q.WaveStop(ctx, w.ID, migration.WaveHalt, migration.HaltReason(out.Reason), migration.CodeWaveHalted,
+		"halted ("+out.Reason+")", actor)
+	if err != nil {
 		return err
 	}
-	if out.Cancelled, err = q.MovesCancel(ctx, w.ID, migration.CodeWaveHalted,
-		"cancelled before it started: "+w.Name+" halted ("+out.Reason+")", actor); err != nil {
-		return err
-	}
-	msg := fmt.Sprintf("halted: %s; %d moves not started were cancelled; moves in flight finish", out.Reason, out.Cancelled)
-	if w.RollbackOnHalt {
-		msg += "; the users it moved are rolled back"
-	}
-	if out.Event, err = q.WaveEventAdd(ctx, w.ID, WaveEventHalted, msg, actor); err != nil {
+	msg := migration.HaltEvent(out.Reason, out.Cancelled, w.RollbackOnHalt)
+	if out.Event, err = q.WaveEventAdd(ctx, w.ID, migration.WaveEventHalted, msg, actor); err != nil {
 		return err
 	}
 	out.Blocked, err = q.blockLater(ctx, w, actor)
 	return err
+}
+
+// WaveStop makes change c of a wave (a halt, a cancel) with the reason
+// shown beside its state, and cancels its moves not started (pending,
+// queued, waiting for a retry) with code, each saying "cancelled before it
+// started: WAVE why"; moves in flight finish. It returns the wave as
+// changed and how many moves it cancelled. The caller writes the wave's
+// event, which says that number.
+func (q *Queries) WaveStop(ctx context.Context, waveID int64, c migration.WaveChange, reason string, code migration.ErrorCode, why, actor string) (migration.Wave, int, error) {
+	w, err := q.WaveSetState(ctx, waveID, c, reason, "", actor)
+	if err != nil {
+		return w, 0, err
+	}
+	n, err := q.MovesCancel(ctx, waveID, code, "cancelled before it started: "+w.Name+" "+why, actor)
+	return w, n, err
 }
 
 // blockLater blocks the scheduled waves after w in its group.
@@ -238,7 +197,7 @@ func (q *Queries) blockLater(ctx context.Context, w migration.Wave, actor string
 		return nil, err
 	}
 	for _, b := range blocked {
-		if _, err := q.WaveEventAdd(ctx, b.ID, WaveEventBlocked, "blocked: "+reason, actor); err != nil {
+		if _, err := q.WaveEventAdd(ctx, b.ID, migration.WaveEventBlocked, "blocked: "+reason, actor); err != nil {
 			return nil, err
 		}
 	}
@@ -273,7 +232,7 @@ func (q *Queries) WavesUnblock(ctx context.Context, groupID int64, actor string)
 		return nil, err
 	}
 	for _, w := range waves {
-		if _, err := q.WaveEventAdd(ctx, w.ID, WaveEventUnblocked, "unblocked: no earlier wave is halted; starts at its time", actor); err != nil {
+		if _, err := q.WaveEventAdd(ctx, w.ID, migration.WaveEventUnblocked, "unblocked: no earlier wave is halted; starts at its time", actor); err != nil {
 			return nil, err
 		}
 	}
@@ -297,28 +256,9 @@ func (q *Queries) WaveLimitOverload(ctx context.Context, waveID int64, started t
 	if err := q.gen.WaveLimitLower(ctx, dbsqlc.WaveLimitLowerParams{WaveID: waveID, ConcurrencyLimit: to}); err != nil {
 		return 0, 0, err
 	}
-	_, err = q.WaveEventAdd(ctx, waveID, WaveEventLimitLowered,
+	_, err = q.WaveEventAdd(ctx, waveID, migration.WaveEventLimitLowered,
 		fmt.Sprintf("moves in flight limited to %d (was %d): %s", to, from, code), actor)
 	return from, to, err
-}
-
-// limitSuccess counts a move that went without throttling toward raising
-// the locked wave's adaptive limit by one. A wave at its concurrency is left
-// alone: nothing is written.
-func (q *Queries) limitSuccess(ctx context.Context, w migration.Wave, actor string) error {
-	limit, successes := w.ConcurrencyLimit, w.LimitSuccesses
-	if limit >= w.Concurrency && successes == 0 {
-		return nil
-	}
-	next, successes := migration.LimitIncrease(limit, successes, w.Concurrency)
-	if err := q.gen.WaveLimitSuccess(ctx, dbsqlc.WaveLimitSuccessParams{WaveID: w.ID, ConcurrencyLimit: next, LimitSuccesses: successes}); err != nil {
-		return err
-	}
-	if next != limit {
-		_, err := q.WaveEventAdd(ctx, w.ID, WaveEventLimitRaised, fmt.Sprintf("moves in flight limited to %d (was %d)", next, limit), actor)
-		return err
-	}
-	return nil
 }
 
 // RollbackQueued is a move set rolling back, with the run of its rollback.
@@ -415,7 +355,7 @@ func (q *Queries) WaveRollbackEnded(ctx context.Context, waveID int64, actor str
 			return ev, w, false, err
 		}
 	}
-	ev, err = q.WaveEventAdd(ctx, waveID, WaveEventRolledBack, msg, actor)
+	ev, err = q.WaveEventAdd(ctx, waveID, migration.WaveEventRolledBack, msg, actor)
 	return ev, w, err == nil, err
 }
 
@@ -462,7 +402,7 @@ func (q *Queries) WaveRetryCreate(ctx context.Context, w migration.Wave, memberI
 	if err := q.movesPlan(ctx, retry, members, what, actor); err != nil {
 		return retry, err
 	}
-	_, err = q.WaveEventAdd(ctx, w.ID, WaveEventRetryPlanned, planned, actor)
+	_, err = q.WaveEventAdd(ctx, w.ID, migration.WaveEventRetryPlanned, planned, actor)
 	return retry, err
 }
 
@@ -608,7 +548,7 @@ func (q *Queries) WaveMembersChange(ctx context.Context, waveID int64, add, remo
 	if w, err = waveOrErr(q.gen.WaveResize(ctx, dbsqlc.WaveResizeParams{WaveID: waveID, Size: size})); err != nil {
 		return w, err
 	}
-	_, err = q.WaveEventAdd(ctx, waveID, WaveEventMembers, fmt.Sprintf("%d users added, %d removed; %d in the wave", len(addIDs), len(removeIDs), size), actor)
+	_, err = q.WaveEventAdd(ctx, waveID, migration.WaveEventMembers, fmt.Sprintf("%d users added, %d removed; %d in the wave", len(addIDs), len(removeIDs), size), actor)
 	return w, err
 }
 
@@ -626,7 +566,7 @@ func (q *Queries) WaveReschedule(ctx context.Context, waveID int64, startAt time
 	if w, err = waveOrErr(q.gen.WaveReschedule(ctx, dbsqlc.WaveRescheduleParams{WaveID: waveID, StartAt: startAt})); err != nil {
 		return w, err
 	}
-	_, err = q.WaveEventAdd(ctx, waveID, WaveEventRescheduled, "rescheduled to start "+startAt.UTC().Format("2006-01-02 15:04:05 UTC"), actor)
+	_, err = q.WaveEventAdd(ctx, waveID, migration.WaveEventRescheduled, "rescheduled to start "+startAt.UTC().Format("2006-01-02 15:04:05 UTC"), actor)
 	return w, err
 }
 
@@ -645,7 +585,7 @@ func (q *Queries) WaveResumeHalted(ctx context.Context, waveID int64, actor stri
 	if err != nil {
 		return w, nil, err
 	}
-	_, err = q.WaveEventAdd(ctx, waveID, WaveEventResumed,
+	_, err = q.WaveEventAdd(ctx, waveID, migration.WaveEventResumed,
 		fmt.Sprintf("resumed after the halt: %d moves queued again; failures before now no longer count toward the threshold", len(queued)), actor)
 	return w, queued, err
 }
@@ -661,8 +601,8 @@ func (q *Queries) WaveGateOverride(ctx context.Context, waveID int64, actor stri
 	return waveOrErr(q.gen.WaveGateOverride(ctx, waveID))
 }
 
-// WaveReason sets the reason shown beside a wave's state, if the wave is
-// still in that state.
-func (q *Queries) WaveReason(ctx context.Context, waveID int64, state migration.WaveState, reason string) error {
-	return q.gen.WaveReason(ctx, dbsqlc.WaveReasonParams{WaveID: waveID, State: string(state), Reason: reason})
+// WaveReason sets the reason shown beside a wave's state, and its code
+// ("" or migration.ReasonReadiness), if the wave is still in that state.
+func (q *Queries) WaveReason(ctx context.Context, waveID int64, state migration.WaveState, reason, code string) error {
+	return q.gen.WaveReason(ctx, dbsqlc.WaveReasonParams{WaveID: waveID, State: string(state), Reason: reason, Code: code})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/store/dbsqlc"
 )
 
@@ -17,27 +16,6 @@ type WaveEvent struct {
 	Message string    `json:"message"`
 	Actor   string    `json:"actor"`
 }
-
-// Kinds of wave event. Those a webhook hears of are marked.
-const (
-	WaveEventStarted      = migration.WaveEventStarted // notified
-	WaveEventWaiting      = "waiting_for_window"
-	WaveEventPaused       = migration.WaveEventPaused
-	WaveEventResumed      = migration.WaveEventResumed
-	WaveEventHalted       = migration.WaveEventHalted // notified
-	WaveEventBlocked      = migration.WaveEventBlocked
-	WaveEventUnblocked    = migration.WaveEventUnblocked
-	WaveEventCancelled    = migration.WaveEventCancelled
-	WaveEventCompleted    = migration.WaveEventCompleted // notified
-	WaveEventReopened     = migration.WaveEventReopened
-	WaveEventRollingBack  = migration.WaveEventRollingBack
-	WaveEventRolledBack   = migration.WaveEventRolledBack // notified
-	WaveEventLimitLowered = "concurrency_lowered"
-	WaveEventLimitRaised  = "concurrency_raised"
-	WaveEventRescheduled  = "rescheduled"
-	WaveEventMembers      = "members_changed"
-	WaveEventRetryPlanned = "retry_planned"
-)
 
 // WaveEventAdd appends an event to a wave's timeline.
 func (q *Queries) WaveEventAdd(ctx context.Context, waveID int64, kind, message, actor string) (WaveEvent, error) {

@@ -18,7 +18,7 @@ import (
 
 // Config is the workers' configuration in tests: ten moves at once, retries
 // after 50 ms (doubling), a 2 s shell time-out, polling every 50 ms, a paused
-// wave looked at every 50 ms, a host that is not ready (or a held
+// wave reviewed every 50 ms, a host that is not ready (or a held
 // deployment) checked every 100 ms.
 var Config = jobs.Config{
 	MoveWorkers: 10, Control: true, RetryBase: 50 * time.Millisecond, ShellTimeout: 2 * time.Second,

@@ -66,5 +66,5 @@ UPDATE worker_processes SET ended_at = now(), end_reason = @reason::text WHERE i
 -- Processes reads the worker processes alive, or ended since since, most
 -- recent first.
 -- name: Processes :many
-SELECT id, host, started_at, heartbeat_at, ended_at, coalesce(end_reason, '')::text AS end_reason FROM worker_processes
+SELECT id, host, started_at, heartbeat_at, ended_at, coalesce(end_reason, '')::text AS end_reason, lost FROM worker_processes
 WHERE ended_at IS NULL OR ended_at >= @since::timestamptz ORDER BY ended_at DESC NULLS FIRST, started_at DESC;

@@ -73,41 +73,27 @@ UPDATE waves w SET state = @to_state::text, finished_at = now(), state_reason = 
 WHERE w.id = @wave_id AND w.state = ANY(@from_states::text[])
   AND NOT EXISTS (SELECT 1 FROM moves m WHERE m.wave_id = @wave_id AND cutover_move_active(m.state));
 
--- WaveThresholdCounts counts a wave's moves started since its threshold
--- counts from: failed, ended, started.
--- name: WaveThresholdCounts :one
-WITH counted AS (
-    SELECT state, cutover_move_ended(state) AS ended
-    FROM moves WHERE wave_id = @wave_id AND started_at IS NOT NULL
-      AND (sqlc.narg(since)::timestamptz IS NULL OR started_at >= sqlc.narg(since) OR finished_at >= sqlc.narg(since))
-)
-SELECT count(*) FILTER (WHERE state = 'failed') AS failed, count(*) FILTER (WHERE ended) AS ended, count(*) AS started
-FROM counted;
-
--- WaveEndedUpTo counts a wave's ended moves since its threshold counts
--- from, stopping at max_count.
--- name: WaveEndedUpTo :one
-SELECT count(*) FROM (SELECT 1 FROM moves WHERE wave_id = @wave_id AND started_at IS NOT NULL AND cutover_move_ended(state)
-  AND (sqlc.narg(since)::timestamptz IS NULL OR started_at >= sqlc.narg(since) OR finished_at >= sqlc.narg(since)) LIMIT @max_count::int) e;
-
--- WaveWithActivity reads a wave and whether another of its moves is
--- active: while one is, the wave cannot be complete. A live slot of an
--- active move answers first (cheaply); a slot held by a move that has ended
--- does not count: such a move holds it only through its own look at the
--- wave (jobs finish), made after its end has committed, so two moves ending
--- at once that both hold their slots would each see the other's and neither
--- would complete the wave.
--- name: WaveWithActivity :one
+-- WaveReviewFacts reads what a wave's review judges (migration.WaveFacts),
+-- after the end of its move move_id (0: no move's end): the wave; whether
+-- another of its moves is active, so that the wave cannot be complete (a
+-- live slot of an active move answers first, cheaply; a slot held by a move
+-- that has ended does not count: such a move holds it only through its own
+-- review, made after its end has committed, so two moves ending at once that
+-- both hold their slots would each see the other's and neither would
+-- complete the wave); and the threshold's counts where they can change the
+-- answer (cutover_wave_threshold_counts), else null.
+-- name: WaveReviewFacts :one
 SELECT sqlc.embed(w),
        (EXISTS (SELECT 1 FROM wave_slots s JOIN moves m ON m.id = s.move_id
                 WHERE s.wave_id = w.id AND s.move_id <> @move_id::bigint AND s.expires_at >= now() AND cutover_move_active(m.state))
-        OR cutover_wave_has_active_move(w.id))::boolean AS active
+        OR cutover_wave_has_active_move(w.id))::boolean AS active,
+       cutover_wave_threshold_counts(w.id, @count_all::boolean)::bigint[] AS counts
 FROM waves w WHERE w.id = @wave_id;
 
--- WavesUnsettled reads the waves whose state a move's end may still change:
+-- WavesToReview reads the waves whose state a move's end may still change:
 -- running ones, and halted ones that roll back what they moved and have a
 -- user moved.
--- name: WavesUnsettled :many
+-- name: WavesToReview :many
 SELECT id FROM waves w WHERE state = 'running'
    OR (state = 'halted' AND rollback_on_halt AND EXISTS (SELECT 1 FROM moves m WHERE m.wave_id = w.id AND m.state = 'moved'))
 ORDER BY id;
@@ -235,7 +221,7 @@ UPDATE waves SET readiness_override = true, schedule_rev = schedule_rev + 1 WHER
 -- WaveReason sets the reason shown beside a wave's state, if the wave is
 -- still in that state.
 -- name: WaveReason :exec
-UPDATE waves SET state_reason = @reason WHERE id = @wave_id AND state = @state;
+UPDATE waves SET state_reason = @reason, state_reason_code = @code WHERE id = @wave_id AND state = @state;
 
 -- WaveUsersBusy names up to max_users users of a wave whose move there is
 -- in one of states and who have an active move in another wave: that

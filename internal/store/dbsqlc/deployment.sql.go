@@ -266,7 +266,7 @@ func (q *Queries) ProcessEnd(ctx context.Context, arg ProcessEndParams) error {
 }
 
 const processes = `-- name: Processes :many
-SELECT id, host, started_at, heartbeat_at, ended_at, coalesce(end_reason, '')::text AS end_reason FROM worker_processes
+SELECT id, host, started_at, heartbeat_at, ended_at, coalesce(end_reason, '')::text AS end_reason, lost FROM worker_processes
 WHERE ended_at IS NULL OR ended_at >= $1::timestamptz ORDER BY ended_at DESC NULLS FIRST, started_at DESC
 `
 
@@ -277,6 +277,7 @@ type ProcessesRow struct {
 	HeartbeatAt time.Time
 	EndedAt     *time.Time
 	EndReason   string
+	Lost        bool
 }
 
 // Processes reads the worker processes alive, or ended since since, most
@@ -297,6 +298,7 @@ func (q *Queries) Processes(ctx context.Context, since time.Time) ([]ProcessesRo
 			&i.HeartbeatAt,
 			&i.EndedAt,
 			&i.EndReason,
+			&i.Lost,
 		); err != nil {
 			return nil, err
 		}

@@ -112,6 +112,7 @@ type Wave struct {
 	RetryOf                    *int64
 	BypassEnterpriseVoiceCheck bool
 	ReadinessOverride          bool
+	StateReasonCode            string
 }
 
 type WaveEvent struct {

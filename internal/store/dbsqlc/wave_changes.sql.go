@@ -312,28 +312,8 @@ func (q *Queries) WaveComplete(ctx context.Context, arg WaveCompleteParams) (int
 	return result.RowsAffected(), nil
 }
 
-const waveEndedUpTo = `-- name: WaveEndedUpTo :one
-SELECT count(*) FROM (SELECT 1 FROM moves WHERE wave_id = $1 AND started_at IS NOT NULL AND cutover_move_ended(state)
-  AND ($2::timestamptz IS NULL OR started_at >= $2 OR finished_at >= $2) LIMIT $3::int) e
-`
-
-type WaveEndedUpToParams struct {
-	WaveID   int64
-	Since    *time.Time
-	MaxCount int
-}
-
-// WaveEndedUpTo counts a wave's ended moves since its threshold counts
-// from, stopping at max_count.
-func (q *Queries) WaveEndedUpTo(ctx context.Context, arg WaveEndedUpToParams) (int64, error) {
-	row := q.db.QueryRow(ctx, waveEndedUpTo, arg.WaveID, arg.Since, arg.MaxCount)
-	var count int64
-	err := row.Scan(&count)
-	return count, err
-}
-
 const waveGateOverride = `-- name: WaveGateOverride :one
-UPDATE waves SET gate_override = true, schedule_rev = schedule_rev + 1 WHERE id = $1 RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override
+UPDATE waves SET gate_override = true, schedule_rev = schedule_rev + 1 WHERE id = $1 RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code
 `
 
 func (q *Queries) WaveGateOverride(ctx context.Context, waveID int64) (Wave, error) {
@@ -369,6 +349,7 @@ func (q *Queries) WaveGateOverride(ctx context.Context, waveID int64) (Wave, err
 		&i.RetryOf,
 		&i.BypassEnterpriseVoiceCheck,
 		&i.ReadinessOverride,
+		&i.StateReasonCode,
 	)
 	return i, err
 }
@@ -506,7 +487,7 @@ func (q *Queries) WaveMoveToRemove(ctx context.Context, arg WaveMoveToRemovePara
 }
 
 const waveReadinessOverride = `-- name: WaveReadinessOverride :one
-UPDATE waves SET readiness_override = true, schedule_rev = schedule_rev + 1 WHERE id = $1 RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override
+UPDATE waves SET readiness_override = true, schedule_rev = schedule_rev + 1 WHERE id = $1 RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code
 `
 
 func (q *Queries) WaveReadinessOverride(ctx context.Context, waveID int64) (Wave, error) {
@@ -542,16 +523,18 @@ func (q *Queries) WaveReadinessOverride(ctx context.Context, waveID int64) (Wave
 		&i.RetryOf,
 		&i.BypassEnterpriseVoiceCheck,
 		&i.ReadinessOverride,
+		&i.StateReasonCode,
 	)
 	return i, err
 }
 
 const waveReason = `-- name: WaveReason :exec
-UPDATE waves SET state_reason = $1 WHERE id = $2 AND state = $3
+UPDATE waves SET state_reason = $1, state_reason_code = $2 WHERE id = $3 AND state = $4
 `
 
 type WaveReasonParams struct {
 	Reason string
+	Code   string
 	WaveID int64
 	State  string
 }
@@ -559,12 +542,17 @@ type WaveReasonParams struct {
 // WaveReason sets the reason shown beside a wave's state, if the wave is
 // still in that state.
 func (q *Queries) WaveReason(ctx context.Context, arg WaveReasonParams) error {
-	_, err := q.db.Exec(ctx, waveReason, arg.Reason, arg.WaveID, arg.State)
+	_, err := q.db.Exec(ctx, waveReason,
+		arg.Reason,
+		arg.Code,
+		arg.WaveID,
+		arg.State,
+	)
 	return err
 }
 
 const waveReschedule = `-- name: WaveReschedule :one
-UPDATE waves SET start_at = $1, schedule_rev = schedule_rev + 1 WHERE id = $2 RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override
+UPDATE waves SET start_at = $1, schedule_rev = schedule_rev + 1 WHERE id = $2 RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code
 `
 
 type WaveRescheduleParams struct {
@@ -605,12 +593,13 @@ func (q *Queries) WaveReschedule(ctx context.Context, arg WaveRescheduleParams) 
 		&i.RetryOf,
 		&i.BypassEnterpriseVoiceCheck,
 		&i.ReadinessOverride,
+		&i.StateReasonCode,
 	)
 	return i, err
 }
 
 const waveResize = `-- name: WaveResize :one
-UPDATE waves SET size = $1 WHERE id = $2 RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override
+UPDATE waves SET size = $1 WHERE id = $2 RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code
 `
 
 type WaveResizeParams struct {
@@ -651,6 +640,77 @@ func (q *Queries) WaveResize(ctx context.Context, arg WaveResizeParams) (Wave, e
 		&i.RetryOf,
 		&i.BypassEnterpriseVoiceCheck,
 		&i.ReadinessOverride,
+		&i.StateReasonCode,
+	)
+	return i, err
+}
+
+const waveReviewFacts = `-- name: WaveReviewFacts :one
+SELECT w.id, w.group_id, w.number, w.name, w.state, w.size, w.start_at, w.max_attempts, w.concurrency, w.started_at, w.finished_at, w.created_at, w.state_reason, w.concurrency_limit, w.limit_successes, w.limit_lowered_at, w.failure_threshold_percent, w.failure_threshold_count, w.failure_min_sample, w.threshold_since, w.rollback_on_halt, w.windows, w.time_zone, w.blackout_dates, w.gate_override, w.schedule_rev, w.retry_of, w.bypass_enterprise_voice_check, w.readiness_override, w.state_reason_code,
+       (EXISTS (SELECT 1 FROM wave_slots s JOIN moves m ON m.id = s.move_id
+                WHERE s.wave_id = w.id AND s.move_id <> $1::bigint AND s.expires_at >= now() AND cutover_move_active(m.state))
+        OR cutover_wave_has_active_move(w.id))::boolean AS active,
+       cutover_wave_threshold_counts(w.id, $2::boolean)::bigint[] AS counts
+FROM waves w WHERE w.id = $3
+`
+
+type WaveReviewFactsParams struct {
+	MoveID   int64
+	CountAll bool
+	WaveID   int64
+}
+
+type WaveReviewFactsRow struct {
+	Wave   Wave
+	Active bool
+	Counts []int64
+}
+
+// WaveReviewFacts reads what a wave's review judges (migration.WaveFacts),
+// after the end of its move move_id (0: no move's end): the wave; whether
+// another of its moves is active, so that the wave cannot be complete (a
+// live slot of an active move answers first, cheaply; a slot held by a move
+// that has ended does not count: such a move holds it only through its own
+// review, made after its end has committed, so two moves ending at once that
+// both hold their slots would each see the other's and neither would
+// complete the wave); and the threshold's counts where they can change the
+// answer (cutover_wave_threshold_counts), else null.
+func (q *Queries) WaveReviewFacts(ctx context.Context, arg WaveReviewFactsParams) (WaveReviewFactsRow, error) {
+	row := q.db.QueryRow(ctx, waveReviewFacts, arg.MoveID, arg.CountAll, arg.WaveID)
+	var i WaveReviewFactsRow
+	err := row.Scan(
+		&i.Wave.ID,
+		&i.Wave.GroupID,
+		&i.Wave.Number,
+		&i.Wave.Name,
+		&i.Wave.State,
+		&i.Wave.Size,
+		&i.Wave.StartAt,
+		&i.Wave.MaxAttempts,
+		&i.Wave.Concurrency,
+		&i.Wave.StartedAt,
+		&i.Wave.FinishedAt,
+		&i.Wave.CreatedAt,
+		&i.Wave.StateReason,
+		&i.Wave.ConcurrencyLimit,
+		&i.Wave.LimitSuccesses,
+		&i.Wave.LimitLoweredAt,
+		&i.Wave.FailureThresholdPercent,
+		&i.Wave.FailureThresholdCount,
+		&i.Wave.FailureMinSample,
+		&i.Wave.ThresholdSince,
+		&i.Wave.RollbackOnHalt,
+		&i.Wave.Windows,
+		&i.Wave.TimeZone,
+		&i.Wave.BlackoutDates,
+		&i.Wave.GateOverride,
+		&i.Wave.ScheduleRev,
+		&i.Wave.RetryOf,
+		&i.Wave.BypassEnterpriseVoiceCheck,
+		&i.Wave.ReadinessOverride,
+		&i.Wave.StateReasonCode,
+		&i.Active,
+		&i.Counts,
 	)
 	return i, err
 }
@@ -679,7 +739,7 @@ const waveSetState = `-- name: WaveSetState :one
 UPDATE waves SET state = $1::text, state_reason = $2,
        started_at = CASE WHEN $1 IN ('running', 'halted', 'completed') THEN coalesce(started_at, now()) ELSE started_at END,
        finished_at = CASE WHEN $1 IN ('completed', 'cancelled', 'rolled_back') THEN now() ELSE NULL END
-WHERE id = $3 RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override
+WHERE id = $3 RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code
 `
 
 type WaveSetStateParams struct {
@@ -725,13 +785,14 @@ func (q *Queries) WaveSetState(ctx context.Context, arg WaveSetStateParams) (Wav
 		&i.RetryOf,
 		&i.BypassEnterpriseVoiceCheck,
 		&i.ReadinessOverride,
+		&i.StateReasonCode,
 	)
 	return i, err
 }
 
 const waveStart = `-- name: WaveStart :one
 UPDATE waves SET state = $1::text, started_at = now(), state_reason = ''
-WHERE id = $2 AND state = ANY($3::text[]) RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override
+WHERE id = $2 AND state = ANY($3::text[]) RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code
 `
 
 type WaveStartParams struct {
@@ -774,37 +835,8 @@ func (q *Queries) WaveStart(ctx context.Context, arg WaveStartParams) (Wave, err
 		&i.RetryOf,
 		&i.BypassEnterpriseVoiceCheck,
 		&i.ReadinessOverride,
+		&i.StateReasonCode,
 	)
-	return i, err
-}
-
-const waveThresholdCounts = `-- name: WaveThresholdCounts :one
-WITH counted AS (
-    SELECT state, cutover_move_ended(state) AS ended
-    FROM moves WHERE wave_id = $1 AND started_at IS NOT NULL
-      AND ($2::timestamptz IS NULL OR started_at >= $2 OR finished_at >= $2)
-)
-SELECT count(*) FILTER (WHERE state = 'failed') AS failed, count(*) FILTER (WHERE ended) AS ended, count(*) AS started
-FROM counted
-`
-
-type WaveThresholdCountsParams struct {
-	WaveID int64
-	Since  *time.Time
-}
-
-type WaveThresholdCountsRow struct {
-	Failed  int64
-	Ended   int64
-	Started int64
-}
-
-// WaveThresholdCounts counts a wave's moves started since its threshold
-// counts from: failed, ended, started.
-func (q *Queries) WaveThresholdCounts(ctx context.Context, arg WaveThresholdCountsParams) (WaveThresholdCountsRow, error) {
-	row := q.db.QueryRow(ctx, waveThresholdCounts, arg.WaveID, arg.Since)
-	var i WaveThresholdCountsRow
-	err := row.Scan(&i.Failed, &i.Ended, &i.Started)
 	return i, err
 }
 
@@ -913,73 +945,10 @@ func (q *Queries) WaveUsersBusy(ctx context.Context, arg WaveUsersBusyParams) ([
 	return items, nil
 }
 
-const waveWithActivity = `-- name: WaveWithActivity :one
-SELECT w.id, w.group_id, w.number, w.name, w.state, w.size, w.start_at, w.max_attempts, w.concurrency, w.started_at, w.finished_at, w.created_at, w.state_reason, w.concurrency_limit, w.limit_successes, w.limit_lowered_at, w.failure_threshold_percent, w.failure_threshold_count, w.failure_min_sample, w.threshold_since, w.rollback_on_halt, w.windows, w.time_zone, w.blackout_dates, w.gate_override, w.schedule_rev, w.retry_of, w.bypass_enterprise_voice_check, w.readiness_override,
-       (EXISTS (SELECT 1 FROM wave_slots s JOIN moves m ON m.id = s.move_id
-                WHERE s.wave_id = w.id AND s.move_id <> $1::bigint AND s.expires_at >= now() AND cutover_move_active(m.state))
-        OR cutover_wave_has_active_move(w.id))::boolean AS active
-FROM waves w WHERE w.id = $2
-`
-
-type WaveWithActivityParams struct {
-	MoveID int64
-	WaveID int64
-}
-
-type WaveWithActivityRow struct {
-	Wave   Wave
-	Active bool
-}
-
-// WaveWithActivity reads a wave and whether another of its moves is
-// active: while one is, the wave cannot be complete. A live slot of an
-// active move answers first (cheaply); a slot held by a move that has ended
-// does not count: such a move holds it only through its own look at the
-// wave (jobs finish), made after its end has committed, so two moves ending
-// at once that both hold their slots would each see the other's and neither
-// would complete the wave.
-func (q *Queries) WaveWithActivity(ctx context.Context, arg WaveWithActivityParams) (WaveWithActivityRow, error) {
-	row := q.db.QueryRow(ctx, waveWithActivity, arg.MoveID, arg.WaveID)
-	var i WaveWithActivityRow
-	err := row.Scan(
-		&i.Wave.ID,
-		&i.Wave.GroupID,
-		&i.Wave.Number,
-		&i.Wave.Name,
-		&i.Wave.State,
-		&i.Wave.Size,
-		&i.Wave.StartAt,
-		&i.Wave.MaxAttempts,
-		&i.Wave.Concurrency,
-		&i.Wave.StartedAt,
-		&i.Wave.FinishedAt,
-		&i.Wave.CreatedAt,
-		&i.Wave.StateReason,
-		&i.Wave.ConcurrencyLimit,
-		&i.Wave.LimitSuccesses,
-		&i.Wave.LimitLoweredAt,
-		&i.Wave.FailureThresholdPercent,
-		&i.Wave.FailureThresholdCount,
-		&i.Wave.FailureMinSample,
-		&i.Wave.ThresholdSince,
-		&i.Wave.RollbackOnHalt,
-		&i.Wave.Windows,
-		&i.Wave.TimeZone,
-		&i.Wave.BlackoutDates,
-		&i.Wave.GateOverride,
-		&i.Wave.ScheduleRev,
-		&i.Wave.RetryOf,
-		&i.Wave.BypassEnterpriseVoiceCheck,
-		&i.Wave.ReadinessOverride,
-		&i.Active,
-	)
-	return i, err
-}
-
 const wavesBlockAfter = `-- name: WavesBlockAfter :many
 UPDATE waves SET state = $1::text, state_reason = $2
 WHERE group_id = $3 AND number > $4 AND state = ANY($5::text[])
-RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override
+RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code
 `
 
 type WavesBlockAfterParams struct {
@@ -1036,6 +1005,7 @@ func (q *Queries) WavesBlockAfter(ctx context.Context, arg WavesBlockAfterParams
 			&i.RetryOf,
 			&i.BypassEnterpriseVoiceCheck,
 			&i.ReadinessOverride,
+			&i.StateReasonCode,
 		); err != nil {
 			return nil, err
 		}
@@ -1047,11 +1017,40 @@ func (q *Queries) WavesBlockAfter(ctx context.Context, arg WavesBlockAfterParams
 	return items, nil
 }
 
+const wavesToReview = `-- name: WavesToReview :many
+SELECT id FROM waves w WHERE state = 'running'
+   OR (state = 'halted' AND rollback_on_halt AND EXISTS (SELECT 1 FROM moves m WHERE m.wave_id = w.id AND m.state = 'moved'))
+ORDER BY id
+`
+
+// WavesToReview reads the waves whose state a move's end may still change:
+// running ones, and halted ones that roll back what they moved and have a
+// user moved.
+func (q *Queries) WavesToReview(ctx context.Context) ([]int64, error) {
+	rows, err := q.db.Query(ctx, wavesToReview)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const wavesUnblock = `-- name: WavesUnblock :many
 UPDATE waves w SET state = $1::text, state_reason = '', schedule_rev = schedule_rev + 1
 WHERE w.group_id = $2 AND w.state = ANY($3::text[])
   AND NOT EXISTS (SELECT 1 FROM waves h WHERE h.group_id = $2 AND h.number < w.number AND h.state = 'halted')
-RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override
+RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code
 `
 
 type WavesUnblockParams struct {
@@ -1101,39 +1100,11 @@ func (q *Queries) WavesUnblock(ctx context.Context, arg WavesUnblockParams) ([]W
 			&i.RetryOf,
 			&i.BypassEnterpriseVoiceCheck,
 			&i.ReadinessOverride,
+			&i.StateReasonCode,
 		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const wavesUnsettled = `-- name: WavesUnsettled :many
-SELECT id FROM waves w WHERE state = 'running'
-   OR (state = 'halted' AND rollback_on_halt AND EXISTS (SELECT 1 FROM moves m WHERE m.wave_id = w.id AND m.state = 'moved'))
-ORDER BY id
-`
-
-// WavesUnsettled reads the waves whose state a move's end may still change:
-// running ones, and halted ones that roll back what they moved and have a
-// user moved.
-func (q *Queries) WavesUnsettled(ctx context.Context) ([]int64, error) {
-	rows, err := q.db.Query(ctx, wavesUnsettled)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		items = append(items, id)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

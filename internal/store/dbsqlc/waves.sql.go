@@ -180,7 +180,7 @@ func (q *Queries) MovesPlanGroup(ctx context.Context, arg MovesPlanGroupParams) 
 
 const waveGet = `-- name: WaveGet :one
 
-SELECT id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override FROM waves WHERE id = $1
+SELECT id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code FROM waves WHERE id = $1
 `
 
 // Waves: a group's users moved together from a start time (sql/0001,
@@ -218,6 +218,7 @@ func (q *Queries) WaveGet(ctx context.Context, id int64) (Wave, error) {
 		&i.RetryOf,
 		&i.BypassEnterpriseVoiceCheck,
 		&i.ReadinessOverride,
+		&i.StateReasonCode,
 	)
 	return i, err
 }
@@ -230,7 +231,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7,
         nullif($8::double precision, 0), nullif($9::int, 0), $10, $11,
         coalesce($12::text[], '{}'), coalesce(nullif($13::text, ''), 'UTC'),
         coalesce(CAST($14::text[] AS date[]), '{}'), $15, $16)
-RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override
+RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code
 `
 
 type WaveInsertParams struct {
@@ -302,12 +303,13 @@ func (q *Queries) WaveInsert(ctx context.Context, arg WaveInsertParams) (Wave, e
 		&i.RetryOf,
 		&i.BypassEnterpriseVoiceCheck,
 		&i.ReadinessOverride,
+		&i.StateReasonCode,
 	)
 	return i, err
 }
 
 const waveList = `-- name: WaveList :many
-SELECT id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override FROM waves WHERE group_id = $1 ORDER BY number
+SELECT id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code FROM waves WHERE group_id = $1 ORDER BY number
 `
 
 func (q *Queries) WaveList(ctx context.Context, groupID int64) ([]Wave, error) {
@@ -349,6 +351,7 @@ func (q *Queries) WaveList(ctx context.Context, groupID int64) ([]Wave, error) {
 			&i.RetryOf,
 			&i.BypassEnterpriseVoiceCheck,
 			&i.ReadinessOverride,
+			&i.StateReasonCode,
 		); err != nil {
 			return nil, err
 		}
@@ -361,7 +364,7 @@ func (q *Queries) WaveList(ctx context.Context, groupID int64) ([]Wave, error) {
 }
 
 const waveLock = `-- name: WaveLock :one
-SELECT id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override FROM waves WHERE id = $1 FOR NO KEY UPDATE
+SELECT id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code FROM waves WHERE id = $1 FOR NO KEY UPDATE
 `
 
 func (q *Queries) WaveLock(ctx context.Context, id int64) (Wave, error) {
@@ -397,6 +400,7 @@ func (q *Queries) WaveLock(ctx context.Context, id int64) (Wave, error) {
 		&i.RetryOf,
 		&i.BypassEnterpriseVoiceCheck,
 		&i.ReadinessOverride,
+		&i.StateReasonCode,
 	)
 	return i, err
 }
@@ -469,7 +473,7 @@ func (q *Queries) WaveTallies(ctx context.Context, waveIds []int64) ([]WaveTalli
 }
 
 const wavesRunning = `-- name: WavesRunning :many
-SELECT id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override FROM waves WHERE state = 'running' ORDER BY id
+SELECT id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code FROM waves WHERE state = 'running' ORDER BY id
 `
 
 func (q *Queries) WavesRunning(ctx context.Context) ([]Wave, error) {
@@ -511,6 +515,7 @@ func (q *Queries) WavesRunning(ctx context.Context) ([]Wave, error) {
 			&i.RetryOf,
 			&i.BypassEnterpriseVoiceCheck,
 			&i.ReadinessOverride,
+			&i.StateReasonCode,
 		); err != nil {
 			return nil, err
 		}
