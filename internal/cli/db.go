@@ -55,6 +55,16 @@ func createDatabase(ctx context.Context, dbURL string, log *slog.Logger) error {
 
 // resetDatabase drops and creates the database at dbURL.
 func resetDatabase(ctx context.Context, dbURL string) error {
+	if err := dropDatabase(ctx, dbURL); err != nil {
+		return err
+	}
+	name, _ := databaseName(dbURL)
+	return adminExec(ctx, dbURL, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+}
+
+// dropDatabase drops the database at dbURL, if it exists, closing its
+// connections.
+func dropDatabase(ctx context.Context, dbURL string) error {
 	name, err := databaseName(dbURL)
 	if err != nil {
 		return err
@@ -62,7 +72,7 @@ func resetDatabase(ctx context.Context, dbURL string) error {
 	if err := adminExec(ctx, dbURL, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
 		return fmt.Errorf("drop database %s: %w", name, err)
 	}
-	return adminExec(ctx, dbURL, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+	return nil
 }
 
 // adminExec runs a statement on the server's maintenance database (postgres).

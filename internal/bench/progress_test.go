@@ -1,4 +1,4 @@
-package cli
+package bench
 
 import (
 	"bytes"
@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-func TestBenchProgressPlainLines(t *testing.T) {
+func TestProgressPlainLines(t *testing.T) {
 	var out bytes.Buffer
-	p := newBenchProgress(&out)
+	p := newProgress(&out)
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	p.now = func() time.Time { return now }
 	step := func(d time.Duration) { now = now.Add(d) }
@@ -60,20 +60,9 @@ func TestBenchProgressPlainLines(t *testing.T) {
 	}
 }
 
-func TestBenchNumber(t *testing.T) {
-	for v, want := range map[float64]string{
-		0.5: "0.5", 1.234: "1.234", 1234.4: "1234", 9999.4: "9999", 9999.6: "10,000",
-		26870.4: "26,870", 1234567: "1,234,567", -26870: "-26,870",
-	} {
-		if got := benchNumber(v); got != want {
-			t.Errorf("benchNumber(%v) = %q, want %q", v, got, want)
-		}
-	}
-}
-
-func TestBenchProgressTerminalRedrawsOneLine(t *testing.T) {
+func TestProgressTerminalRedrawsOneLine(t *testing.T) {
 	var out bytes.Buffer
-	p := newBenchProgress(&out)
+	p := newProgress(&out)
 	p.tty = true
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	p.now = func() time.Time { return now }

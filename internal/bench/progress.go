@@ -1,4 +1,4 @@
-package cli
+package bench
 
 import (
 	"fmt"
@@ -10,7 +10,7 @@ import (
 	"unicode/utf8"
 )
 
-// benchProgress tells stderr which benchmark and which of its phases runs,
+// progress tells stderr which benchmark and which of its phases runs,
 // and how far a phase is while the benchmark waits on it. A phase's line
 // reads "bench NAME [i/n]: PHASE ... 1.2 s". Elsewhere than on a terminal
 // (a log, a file) its updates are plain lines of their own, at most one a
@@ -18,7 +18,7 @@ import (
 // on a terminal the phase's line is redrawn with \r once a second. Its
 // methods are safe for concurrent use (tick's updates come from a goroutine
 // of their own).
-type benchProgress struct {
+type progress struct {
 	mu    sync.Mutex
 	w     io.Writer
 	tty   bool
@@ -38,18 +38,18 @@ type benchProgress struct {
 // less, so that tick's updates, a second apart give or take, all come).
 const progressEvery = 900 * time.Millisecond
 
-func newBenchProgress(w io.Writer) *benchProgress {
+func newProgress(w io.Writer) *progress {
 	tty := false
 	if f, ok := w.(*os.File); ok {
 		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 && os.Getenv("TERM") != "dumb" {
 			tty = true
 		}
 	}
-	return &benchProgress{w: w, tty: tty, now: time.Now}
+	return &progress{w: w, tty: tty, now: time.Now}
 }
 
 // startBench names the benchmark that runs: the i-th of n.
-func (p *benchProgress) startBench(name string, i, n int) {
+func (p *progress) startBench(name string, i, n int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.closeLine()
@@ -57,7 +57,7 @@ func (p *benchProgress) startBench(name string, i, n int) {
 }
 
 // endBench says how long the benchmark took.
-func (p *benchProgress) endBench() {
+func (p *progress) endBench() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.closeLine()
@@ -66,7 +66,7 @@ func (p *benchProgress) endBench() {
 
 // startPhase begins a phase of the benchmark ("baseline: River
 // InsertManyFast 100000 jobs"), ending the one before.
-func (p *benchProgress) startPhase(format string, args ...any) {
+func (p *progress) startPhase(format string, args ...any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.endLocked()
@@ -76,7 +76,7 @@ func (p *benchProgress) startPhase(format string, args ...any) {
 }
 
 // endPhase says how long the phase took.
-func (p *benchProgress) endPhase() {
+func (p *progress) endPhase() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.endLocked()
@@ -86,7 +86,7 @@ func (p *benchProgress) endPhase() {
 // costs a query of its own: at most once per progressEvery, whether or not
 // the count's update is printed, so that the count does not load the
 // database the benchmark measures.
-func (p *benchProgress) due() bool {
+func (p *progress) due() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.now()
@@ -99,13 +99,13 @@ func (p *benchProgress) due() bool {
 
 // count reports done of total ("45000/100000 jobs queued"), at most once a
 // second.
-func (p *benchProgress) count(done, total int, what string) {
+func (p *progress) count(done, total int, what string) {
 	p.update(done, total, fmt.Sprintf("%d/%d %s", done, total, what))
 }
 
 // tick reports the seconds elapsed of a measured window of d, once a
 // second, until stop is called.
-func (p *benchProgress) tick(d time.Duration) (stop func()) {
+func (p *progress) tick(d time.Duration) (stop func()) {
 	quit, stopped := make(chan struct{}), make(chan struct{})
 	began := p.now()
 	go func() {
@@ -128,14 +128,14 @@ func (p *benchProgress) tick(d time.Duration) (stop func()) {
 
 // note prints a line of its own under the benchmark ("10000 users: peak
 // RSS 81.2 MB").
-func (p *benchProgress) note(format string, args ...any) {
+func (p *progress) note(format string, args ...any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.closeLine()
 	fmt.Fprintf(p.w, "  %s\n", fmt.Sprintf(format, args...))
 }
 
-func (p *benchProgress) update(done, total int, text string) {
+func (p *progress) update(done, total int, text string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.now()
@@ -154,7 +154,7 @@ func (p *benchProgress) update(done, total int, text string) {
 }
 
 // step reports a step of the phase done ("imported and planned"), at once.
-func (p *benchProgress) step(format string, args ...any) {
+func (p *progress) step(format string, args ...any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.phase != "" {
@@ -164,7 +164,7 @@ func (p *benchProgress) step(format string, args ...any) {
 
 // print writes an update of the phase: its own line, or on a terminal the
 // phase's line redrawn.
-func (p *benchProgress) print(text string) {
+func (p *progress) print(text string) {
 	now := p.now()
 	p.last = now
 	text = fmt.Sprintf("%s (%s)", text, seconds(now.Sub(p.start)))
@@ -177,11 +177,11 @@ func (p *benchProgress) print(text string) {
 }
 
 // head is a phase's line, before its time.
-func (p *benchProgress) head() string { return fmt.Sprintf("%s: %s ...", p.bench, p.phase) }
+func (p *progress) head() string { return fmt.Sprintf("%s: %s ...", p.bench, p.phase) }
 
 // endLocked ends the phase that runs, if one does: its line gets the time
 // it took (a line of its own if updates came between).
-func (p *benchProgress) endLocked() {
+func (p *progress) endLocked() {
 	if p.phase == "" {
 		return
 	}
@@ -201,7 +201,7 @@ func (p *benchProgress) endLocked() {
 // draw writes s as the line that runs: on a terminal over the one drawn
 // before (padded with spaces, no escape codes), elsewhere as the start of
 // a line that waits for its end.
-func (p *benchProgress) draw(s string) {
+func (p *progress) draw(s string) {
 	if !p.tty {
 		fmt.Fprint(p.w, s)
 		return
@@ -216,7 +216,7 @@ func (p *benchProgress) draw(s string) {
 }
 
 // closeLine ends a phase's line left open, for a line of another kind.
-func (p *benchProgress) closeLine() {
+func (p *progress) closeLine() {
 	if p.open || p.drawn > 0 {
 		fmt.Fprintln(p.w)
 	}

@@ -1,0 +1,2 @@
+-- enqueue's floor: the moves of the wave $1 and their run, for their jobs.
+SELECT id, run FROM moves WHERE wave_id = $1
