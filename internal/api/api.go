@@ -103,6 +103,9 @@ func NewServer(pool *pgxpool.Pool, svc *app.Service, log *slog.Logger, opts *Opt
 		s.dir, s.checks, s.auth, s.metrics = opts.Directory, opts.Checks, opts.Authenticator, opts.Metrics
 		s.signin, s.sessionLifetime, s.publicURL = opts.SignIn, opts.SessionLifetime, opts.PublicURL
 	}
+	if s.dir != nil {
+		svc.WithDirectory(s.dir) // an import from Entra ID reads the same Graph
+	}
 	if s.auth == nil {
 		s.auth = svc
 	}

@@ -2,18 +2,15 @@ package api
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"os"
 	"path"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/migration"
-	"github.com/cutover/cutover/internal/preflight"
 	"github.com/cutover/cutover/internal/store"
 )
 
@@ -37,23 +34,13 @@ type importPreviewAnswer struct {
 	Import  store.ImportReport `json:"import"`
 }
 
-// importNotes is what an import reports besides the group: CSV columns it
-// did not read, directory users it left out.
-type importNotes struct {
-	ignoredColumns []string
-	skippedUsers   []preflight.Skipped
-}
-
 // multipartMemory is how much of an upload's file is held in memory; the
 // rest waits on disk until it is imported.
 const multipartMemory = 64 << 10
 
 // groupInput is a new group as a request gives it.
 type groupInput struct {
-	group store.NewGroup
-	notes importNotes
-	// preview asks what the import would find, keeping nothing.
-	preview bool
+	req app.ImportRequest
 	// done frees what the import read from (an upload's file).
 	done []func()
 }
@@ -65,84 +52,55 @@ func (in *groupInput) close() {
 }
 
 // groupCreate creates a pilot group from JSON, a CSV body (text/csv, name in
-// ?name=) or a multipart upload (fields file and name). A CSV is read a
-// record at a time into the group's members, never held whole.
+// ?name=) or a multipart upload; ?preview=true (or "preview" in JSON or the
+// form) checks it and keeps nothing.
 func (s *Server) groupCreate(w http.ResponseWriter, r *http.Request) {
 	var in groupInput
 	defer in.close()
 	err := s.readGroup(w, r, &in)
-	auditSubject(r, in.group.Name)
-	if err == nil && in.preview {
-		changesNothing(r)
-		report, err := s.app.GroupImportPreview(r.Context(), in.group)
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, importPreviewAnswer{Preview: true, Name: in.group.Name, Import: report})
-		return
-	}
-	var created migration.Group
-	var report store.ImportReport
+	auditSubject(r, strings.TrimSpace(in.req.Name))
+	var done app.Imported
 	if err == nil {
-		created, report, err = s.app.GroupImport(r.Context(), actorOf(r), in.group)
+		if in.req.Preview {
+			changesNothing(r)
+		}
+		done, err = s.app.Import(r.Context(), actorOf(r), in.req)
 	}
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	s.log.Info("pilot group created", "group_id", created.ID, "name", created.Name, "members", created.Members, "source", in.group.Source)
+	if in.req.Preview {
+		writeJSON(w, http.StatusOK, importPreviewAnswer{Preview: true, Name: strings.TrimSpace(in.req.Name), Import: done.Report})
+		return
+	}
+	created := done.Group
+	s.log.Info("pilot group created", "group_id", created.ID, "name", created.Name, "members", created.Members)
 	view, err := s.groupView(r.Context(), created)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	view.IgnoredColumns, view.SkippedUsers, view.Import = in.notes.ignoredColumns, in.notes.skippedUsers, &report
+	view.IgnoredColumns, view.SkippedUsers, view.Import = done.IgnoredColumns, done.SkippedUsers, &done.Report
 	w.Header().Set("Location", "/api/v1/groups/"+strconv.FormatInt(created.ID, 10))
 	writeJSON(w, http.StatusCreated, view)
 }
 
-// readGroup reads a new group into in: its name and source, and its members
-// as a stream for the import to read. A CSV body is spooled to disk first,
-// and an upload is read whole first (to disk, past multipartMemory, as its
-// name may follow its file): the import then reads the file a record at a
-// time.
+// readGroup reads a new group's request into in: its name, its members'
+// source, and what to leave out. A CSV body is spooled to disk first, and
+// an upload is read whole first (to disk, past multipartMemory, as its name
+// may follow its file): the import then reads the file a record at a time.
 func (s *Server) readGroup(w http.ResponseWriter, r *http.Request, in *groupInput) error {
-	g := &in.group
-	*g = store.NewGroup{Name: strings.TrimSpace(r.URL.Query().Get("name")), CreatedBy: actor(r), LeaveOut: r.URL.Query()["leave_out"]}
-	in.preview = r.URL.Query().Get("preview") == "true"
-	var csvData io.Reader
+	g := &in.req
+	*g = app.ImportRequest{Name: r.URL.Query().Get("name"), LeaveOut: r.URL.Query()["leave_out"], Preview: r.URL.Query().Get("preview") == "true"}
 	switch mt := mediaType(r); mt {
 	case "application/json", "":
 		var req groupCreateRequest
 		if err := s.decodeJSON(w, r, &req); err != nil {
 			return err
 		}
-		g.Name, g.Source = strings.TrimSpace(req.Name), "json"
-		g.LeaveOut, in.preview = append(g.LeaveOut, req.LeaveOut...), in.preview || req.Preview
-		if err := checkName(g.Name); err != nil {
-			return err
-		}
-		if req.EntraGroupID != "" {
-			if len(req.Members) > 0 {
-				return migration.Invalid("invalid_group", "entra_group_id", "give either members or entra_group_id, not both")
-			}
-			if s.dir == nil {
-				return errNoDirectory
-			}
-			members, skipped, err := preflight.GroupMembers(r.Context(), s.dir, req.EntraGroupID)
-			if de, ok := errors.AsType[*migration.DirectoryError](err); ok && de.Status == http.StatusNotFound {
-				return migration.Invalid("entra_group_not_found", "entra_group_id", "Entra ID has no group %q", req.EntraGroupID)
-			}
-			if err != nil {
-				return err
-			}
-			if len(members) == 0 {
-				return migration.Invalid("invalid_members", "entra_group_id", "group %q has no enabled users (%d disabled)", req.EntraGroupID, len(skipped))
-			}
-			req.Members, g.Source, in.notes.skippedUsers = members, "entra", skipped
-		}
-		g.Stream = migration.CheckMembers(req.Members)
+		g.Name, g.Members, g.EntraGroupID = req.Name, req.Members, req.EntraGroupID
+		g.LeaveOut, g.Preview = append(g.LeaveOut, req.LeaveOut...), g.Preview || req.Preview
 		return nil
 	case "text/csv", "application/csv", "text/plain":
 		// To disk first, as an upload's file is: the import's transaction
@@ -154,10 +112,8 @@ func (s *Server) readGroup(w http.ResponseWriter, r *http.Request, in *groupInpu
 		if err != nil {
 			return s.bodyError(err)
 		}
-		if err := checkName(g.Name); err != nil {
-			return err
-		}
-		csvData = file
+		g.CSV = file
+		return nil
 	case "multipart/form-data":
 		r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
 		if err := r.ParseMultipartForm(multipartMemory); err != nil {
@@ -170,26 +126,17 @@ func (s *Server) readGroup(w http.ResponseWriter, r *http.Request, in *groupInpu
 		}
 		in.done = append([]func(){func() { _ = file.Close() }}, in.done...) // before its removal
 		g.LeaveOut = append(g.LeaveOut, r.MultipartForm.Value["leave_out"]...)
-		in.preview = in.preview || r.PostFormValue("preview") == "true"
+		g.Preview = g.Preview || r.PostFormValue("preview") == "true"
 		if name := strings.TrimSpace(r.PostFormValue("name")); name != "" {
 			g.Name = name
-		} else if g.Name == "" {
+		} else if strings.TrimSpace(g.Name) == "" {
 			g.Name = strings.TrimSuffix(path.Base(header.Filename), path.Ext(header.Filename))
 		}
-		if err := checkName(g.Name); err != nil {
-			return err
-		}
-		csvData = file
-	default:
-		return migration.Errorf(migration.EUnsupported, "unsupported_media_type",
-			"send JSON (application/json), CSV (text/csv) or a multipart upload with a file field, not %s", mt)
+		g.CSV = file
+		return nil
 	}
-	members, err := migration.ReadMembersCSV(csvData)
-	if err != nil {
-		return err
-	}
-	g.Source, g.Stream, in.notes.ignoredColumns = "csv", members, members.IgnoredColumns()
-	return nil
+	return migration.Errorf(migration.EUnsupported, "unsupported_media_type",
+		"send JSON (application/json), CSV (text/csv) or a multipart upload with a file field, not %s", mediaType(r))
 }
 
 // spool copies a request body to a temporary file and returns it, read
@@ -206,15 +153,6 @@ func spool(body io.Reader) (*os.File, error) {
 	return f, err
 }
 
-func checkName(name string) error {
-	switch {
-	case name == "":
-		return migration.Invalid("invalid_group", "name", "the group needs a name (JSON: \"name\"; CSV: ?name=...)")
-	case utf8.RuneCountInString(name) > 200:
-		return migration.Invalid("invalid_group", "name", "the name is longer than 200 characters")
-	}
-	return nil
-}
 
 func (s *Server) groupList(w http.ResponseWriter, r *http.Request) {
 	groups, err := s.app.Groups(r.Context())

@@ -3,13 +3,12 @@ package api
 import (
 	"net/http"
 
-	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/app"
 )
 
 // errNoDirectory answers requests that need Microsoft Graph when cutover has
 // no connection to it.
-var errNoDirectory = migration.Errorf(migration.EUnavailable, "graph_not_configured",
-	"cutover has no Microsoft Graph connection: set CUTOVER_GRAPH and the app registration's credentials")
+var errNoDirectory = app.ErrNoDirectory
 
 func (s *Server) tenantReadiness(w http.ResponseWriter, r *http.Request) {
 	if s.dir == nil {

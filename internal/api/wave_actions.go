@@ -45,11 +45,9 @@ func (req startRequest) at(now time.Time, required bool) (time.Time, error) {
 			return time.Time{}, migration.Invalid("invalid_start", "start_at", "is required (an RFC 3339 time like 2026-11-23T22:00:00Z, or \"now\")")
 		}
 		return now, nil
-	case "now":
-		return now, nil
 	}
-	t, err := time.Parse(time.RFC3339, req.StartAt)
-	if err != nil {
+	t, ok := migration.ParseStart(req.StartAt, now, time.UTC)
+	if !ok {
 		return time.Time{}, migration.Invalid("invalid_start", "start_at", "%q is not an RFC 3339 time like 2026-11-23T22:00:00Z (or \"now\")", req.StartAt)
 	}
 	return t, nil

@@ -1,104 +1,12 @@
 package api
 
 import (
-	"cmp"
 	"context"
-	"encoding/json"
-	"fmt"
 	"net/http"
-	"strings"
-	"time"
 
+	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/migration"
-	"github.com/cutover/cutover/internal/store"
 )
-
-// planRequest plans a group: either explicit waves, or the shorthand with
-// the attempts and concurrency of every wave it makes. Its controls (failure
-// threshold, rollback on halt, maintenance windows) apply to every wave that
-// sets none of its own.
-type planRequest struct {
-	Waves       []waveRequest `json:"waves"`
-	Shorthand   string        `json:"shorthand"`
-	MaxAttempts int           `json:"max_attempts"`
-	Concurrency int           `json:"concurrency"`
-	// Preview answers the waves the plan would make, and keeps nothing.
-	Preview bool `json:"preview"`
-	// StartTimeZone is the time zone (IANA) of the start times written
-	// without one ("at 2026-12-07 22:00"). Defaults to UTC.
-	StartTimeZone string `json:"start_time_zone"`
-	migration.Controls
-}
-
-type waveRequest struct {
-	Name        string `json:"name"`
-	Size        int    `json:"size"`
-	StartAt     string `json:"start_at"`
-	MaxAttempts int    `json:"max_attempts"`
-	Concurrency int    `json:"concurrency"`
-	migration.Controls
-}
-
-// specs reads a plan request into the function that makes its
-// waves once the number of users left to plan is known.
-func (req planRequest) specs(now time.Time) (func(unplanned, next int) ([]migration.WaveSpec, error), error) {
-	loc := time.UTC
-	if req.StartTimeZone != "" {
-		var err error
-		if loc, err = time.LoadLocation(req.StartTimeZone); err != nil || req.StartTimeZone == "Local" {
-			return nil, migration.Invalid(migration.CodeInvalidPlan, "start_time_zone", "%q is not a time zone like Europe/London or UTC", req.StartTimeZone)
-		}
-	}
-	switch {
-	case req.Shorthand != "" && len(req.Waves) > 0:
-		return nil, migration.Invalid(migration.CodeInvalidPlan, "waves", "give either waves or shorthand, not both")
-	case req.Shorthand != "":
-		sh, err := migration.ParseShorthandIn(req.Shorthand, now, loc)
-		if err != nil {
-			return nil, err
-		}
-		if req.MaxAttempts < 0 || req.MaxAttempts > migration.MaxMaxAttempts {
-			return nil, migration.Invalid(migration.CodeInvalidPlan, "max_attempts", "must be between 1 and %d (got %d)", migration.MaxMaxAttempts, req.MaxAttempts)
-		}
-		if req.Concurrency < 0 || req.Concurrency > migration.MaxConcurrency {
-			return nil, migration.Invalid(migration.CodeInvalidPlan, "concurrency", "must be between 1 and %d (got %d)", migration.MaxConcurrency, req.Concurrency)
-		}
-		return func(unplanned, next int) ([]migration.WaveSpec, error) {
-			waves, err := sh.Waves(unplanned, next, req.MaxAttempts, req.Concurrency)
-			if err != nil {
-				return nil, err
-			}
-			for i := range waves {
-				waves[i].Controls = req.Controls
-			}
-			return migration.CheckWaves(waves, unplanned, next)
-		}, nil
-	case len(req.Waves) > 0:
-		if req.MaxAttempts != 0 || req.Concurrency != 0 {
-			return nil, migration.Invalid(migration.CodeInvalidPlan, "max_attempts", "with explicit waves, set max_attempts and concurrency on each wave")
-		}
-		specs := make([]migration.WaveSpec, len(req.Waves))
-		for i, w := range req.Waves {
-			specs[i] = migration.WaveSpec{Name: w.Name, Size: w.Size, MaxAttempts: w.MaxAttempts, Concurrency: w.Concurrency, Controls: w.Controls}
-			if w.Controls.IsZero() {
-				specs[i].Controls = req.Controls
-			}
-			if w.StartAt == "now" {
-				specs[i].StartAt = now
-			} else if w.StartAt != "" {
-				t, ok := migration.ParseTimeIn(w.StartAt, loc)
-				if !ok {
-					return nil, migration.Invalid(migration.CodeInvalidPlan, fmt.Sprintf("waves[%d].start_at", i), "%q is not an RFC 3339 time like 2026-11-23T22:00:00Z (or \"now\", or 2026-11-23 22:00 in start_time_zone)", w.StartAt)
-				}
-				specs[i].StartAt = t
-			}
-		}
-		return func(unplanned, next int) ([]migration.WaveSpec, error) {
-			return migration.CheckWaves(specs, unplanned, next)
-		}, nil
-	}
-	return nil, migration.Invalid(migration.CodeInvalidPlan, "waves", "the plan needs waves ([{size, start_at, max_attempts, concurrency}]) or a shorthand (\"canary 10, then waves of 50 every 1h, starting at 2026-11-23T22:00:00Z\")")
-}
 
 func (s *Server) groupPlan(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r, "id")
@@ -106,36 +14,26 @@ func (s *Server) groupPlan(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	var req planRequest
+	var req app.PlanRequest
 	if err := s.decodeJSON(w, r, &req); err != nil {
-		s.error(w, r, err)
-		return
-	}
-	plan, err := req.specs(s.now())
-	if err != nil {
 		s.error(w, r, err)
 		return
 	}
 	if req.Preview {
 		changesNothing(r)
-		waves, err := s.app.PlanPreview(r.Context(), id, plan)
+		waves, end, err := s.app.PlanGroupPreview(r.Context(), id, req, s.now())
 		if err != nil {
 			s.error(w, r, err)
 			return
 		}
 		a := planPreviewAnswer{Preview: true, Waves: waves}
-		end, err := s.app.PlanEnds(r.Context(), waves)
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
 		if end.Moves > 0 {
 			a.EndsAround, a.WaveEnds, a.PaceSeconds, a.PaceMoves = &end.Last, end.Ends, end.Pace.Seconds(), end.Moves
 		}
 		writeJSON(w, http.StatusOK, a)
 		return
 	}
-	waves, err := s.app.PlanSaid(r.Context(), actorOf(r), id, plan, req.said())
+	waves, err := s.app.PlanGroup(r.Context(), actorOf(r), id, req, s.now())
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -181,31 +79,3 @@ func (s *Server) waveMoves(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// said is the plan as the lead wrote it, kept with the group: its sentence
-// (the shorthand, or the waves in words), its settings in words, and the
-// request as it came.
-func (req planRequest) said() store.PlanSaid {
-	said := store.PlanSaid{Sentence: req.Shorthand}
-	var settings []string
-	if req.Shorthand == "" {
-		var waves []string
-		for _, w := range req.Waves {
-			waves = append(waves, fmt.Sprintf("%s (%d users) starting %s", cmp.Or(w.Name, "a wave"), w.Size, cmp.Or(w.StartAt, "now")))
-		}
-		said.Sentence = strings.Join(waves, "; ")
-	} else {
-		if req.MaxAttempts > 0 {
-			settings = append(settings, fmt.Sprintf("%d attempts per user", req.MaxAttempts))
-		}
-		if req.Concurrency > 0 {
-			settings = append(settings, fmt.Sprintf("%d moves at once per wave", req.Concurrency))
-		}
-	}
-	if c := req.Controls.Words(); c != "" {
-		settings = append(settings, c)
-	}
-	said.Settings = strings.Join(settings, "; ")
-	req.Preview = false
-	said.Request, _ = json.Marshal(req)
-	return said
-}

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cutover/cutover/internal/live"
+	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/store"
 )
 
@@ -17,12 +18,20 @@ type Service struct {
 	pool     *pgxpool.Pool
 	queue    Queue
 	notifier *live.Notifier
+	dir      migration.Directory
 }
 
 // New returns a Service queueing jobs through queue (jobs.NewQueue: an
 // insert-only River client will do).
 func New(pool *pgxpool.Pool, queue Queue) *Service {
 	return &Service{pool: pool, queue: queue}
+}
+
+// WithDirectory has the use cases read Microsoft Graph through dir (an
+// import from an Entra ID group), and returns s. Set it before s serves.
+func (s *Service) WithDirectory(dir migration.Directory) *Service {
+	s.dir = dir
+	return s
 }
 
 // WithNotifier has the use cases tell the pages that follow waves live of

@@ -55,6 +55,8 @@ func (p Program) Main(ctx context.Context, args []string, getenv Env, stdout, st
 		"simulate":  runSimulate,
 		"preflight": p.runPreflight,
 		"check":     p.runCheck,
+		"group":     runGroup,
+		"plan":      runPlan,
 		"wave":      runWave,
 		"report":    runReport,
 		"settings":  runSettings,
@@ -100,6 +102,9 @@ Commands:
   check     check this host as a worker would (PowerShell, MicrosoftTeams module,
             server build, TLS 1.2, sign-in; the on-premises hybrid configuration
             and DNS), record it, and print the deployment's whole readiness
+  group     import a pilot group from a CSV file (group import FILE --name NAME)
+  plan      plan a group's members into waves (plan ID --shorthand "canary 10, then
+            waves of 50 every 1h, starting now")
   wave      a lead's actions on a wave: show, pause, resume, cancel, rollback,
             retry-failed, reschedule, add, remove (cutover wave for the list)
   report    a wave's or a group's report as CSV, or its failures by error code

@@ -105,14 +105,13 @@ func runWave(ctx context.Context, args []string, getenv Env, stdout, stderr io.W
 	if err != nil || id < 1 {
 		return fmt.Errorf("wave ID %q is not a number", f.Arg(0))
 	}
-	var at time.Time
+	at := time.Now()
 	switch {
-	case start == "now" || (start == "" && action == "retry-failed"):
-		at = time.Now()
 	case start == "" && action == "reschedule":
 		return errors.New("reschedule needs --start (an RFC 3339 time like 2026-11-23T22:00:00Z, or now)")
 	case start != "":
-		if at, err = time.Parse(time.RFC3339, start); err != nil {
+		var ok bool
+		if at, ok = migration.ParseStart(start, time.Now(), time.UTC); !ok {
 			return fmt.Errorf("--start %q is not an RFC 3339 time like 2026-11-23T22:00:00Z (or now)", start)
 		}
 	}

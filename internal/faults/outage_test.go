@@ -264,6 +264,20 @@ func TestFaultMicrosoftStopsAnswering(t *testing.T) {
 				FROM move_events e JOIN moves m ON m.id = e.move_id
 				WHERE m.wave_id = $1 AND e.at BETWEEN $2 AND $3`,
 				tn.waveID, frozenAt.Add(2*time.Second), thawedAt, string(tt.code)).Scan(&counted, &notCounted))
+			if counted > 0 { // say which, for whoever reads the failure
+				rows, err := tn.pool.Query(context.Background(), `
+					SELECT m.upn || ' ' || e.state || ' at ' || e.at::text || ': ' || e.message
+					FROM move_events e JOIN moves m ON m.id = e.move_id
+					WHERE m.wave_id = $1 AND e.at BETWEEN $2 AND $3 AND e.state IN ('retrying', 'failed')`,
+					tn.waveID, frozenAt.Add(2*time.Second), thawedAt)
+				require.NoError(t, err)
+				for rows.Next() {
+					var line string
+					require.NoError(t, rows.Scan(&line))
+					t.Logf("counted during the outage (frozen at %s): %s", frozenAt.UTC().Format("15:04:05.000"), line)
+				}
+				rows.Close()
+			}
 			require.Zero(t, counted, "attempts spent during the outage")
 			require.Positive(t, notCounted, "moves met the outage")
 			holds, err := tn.q.Holds(context.Background())

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/store"
 )
 
 // Metrics holds a process's metrics in a registry of its own.
@@ -234,67 +235,23 @@ func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 func (c *dbCollector) collect(ctx context.Context, ch chan<- prometheus.Metric) error {
-	query := func(desc *prometheus.Desc, sql string, labels int) error {
-		rows, err := c.pool.Query(ctx, sql)
-		if err != nil {
-			return err
+	g, err := store.New(c.pool).GaugesRead(ctx)
+	if err != nil {
+		return err
+	}
+	send := func(desc *prometheus.Desc, gauges ...store.Gauge) {
+		for _, v := range gauges {
+			ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v.Value, v.Labels...)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			vals := make([]any, labels+1)
-			strs := make([]string, labels)
-			for i := range strs {
-				vals[i] = &strs[i]
-			}
-			var n float64
-			vals[labels] = &n
-			if err := rows.Scan(vals...); err != nil {
-				return err
-			}
-			ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, n, strs...)
-		}
-		return rows.Err()
 	}
-	if err := query(movesDesc, `SELECT state, coalesce(error_code, ''), count(*)::float8 FROM moves GROUP BY 1, 2`, 2); err != nil {
-		return err
-	}
-	if err := query(inFlightDesc, `SELECT count(*)::float8 FROM cap_slots WHERE expires_at >= now()`, 0); err != nil {
-		return err
-	}
-	if err := query(capDesc, `SELECT max_in_flight::float8 FROM deployment_settings`, 0); err != nil {
-		return err
-	}
-	if err := query(waveDesc, `
-		SELECT w.id::text, w.name, g.name, m.state, count(*)::float8
-		FROM waves w JOIN pilot_groups g ON g.id = w.group_id JOIN moves m ON m.wave_id = w.id
-		WHERE w.finished_at IS NULL GROUP BY 1, 2, 3, 4`, 4); err != nil {
-		return err
-	}
-	if err := query(hostDesc, `
-		SELECT id, host, CASE WHEN ready THEN 1 ELSE 0 END::float8 FROM worker_hosts
-		WHERE checked_at >= now() - interval '15 minutes'`, 2); err != nil {
-		return err
-	}
-	if err := query(processDesc, `
-		SELECT 'alive', count(*) FILTER (WHERE ended_at IS NULL AND heartbeat_at >= now() - interval '5 seconds')::float8 FROM worker_processes
-		UNION ALL
-		SELECT 'lost', count(*) FILTER (WHERE ended_at >= now() - interval '24 hours' AND lost)::float8 FROM worker_processes`, 1); err != nil {
-		return err
-	}
-	if err := query(holdDesc, `SELECT code, 1::float8 FROM deployment_holds`, 1); err != nil {
-		return err
-	}
-	if err := query(waveLimit, `
-		SELECT w.id::text, w.name, g.name, w.concurrency_limit::float8
-		FROM waves w JOIN pilot_groups g ON g.id = w.group_id WHERE w.state = 'running'`, 3); err != nil {
-		return err
-	}
-	// Every queue and waiting state, zeros included, so that a graph of
-	// the depth does not break off when a queue empties.
-	return query(riverDesc, `
-		SELECT q.queue, s.state, count(j.id)::float8
-		FROM (SELECT 'moves' UNION SELECT 'control' UNION SELECT DISTINCT queue FROM river_job WHERE state IN ('available', 'scheduled', 'running', 'retryable')) AS q(queue)
-		CROSS JOIN (VALUES ('available'), ('scheduled'), ('running'), ('retryable')) AS s(state)
-		LEFT JOIN river_job j ON j.queue = q.queue AND j.state::text = s.state
-		GROUP BY 1, 2`, 2)
+	send(movesDesc, g.Moves...)
+	send(inFlightDesc, store.Gauge{Value: g.InFlight})
+	send(capDesc, store.Gauge{Value: g.Cap})
+	send(waveDesc, g.WaveMoves...)
+	send(hostDesc, g.Hosts...)
+	send(processDesc, g.Processes...)
+	send(holdDesc, g.Holds...)
+	send(waveLimit, g.WaveLimits...)
+	send(riverDesc, g.RiverJobs...)
+	return nil
 }

@@ -108,6 +108,16 @@ func ParseTimeIn(s string, loc *time.Location) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// ParseStart reads a start time as every front end takes it: "now" (now),
+// an RFC 3339 time, or a date and time without a zone, read in loc (as
+// ParseTimeIn). ok is false when s is none of these.
+func ParseStart(s string, now time.Time, loc *time.Location) (t time.Time, ok bool) {
+	if s == "now" {
+		return now, true
+	}
+	return ParseTimeIn(s, loc)
+}
+
 // ParseDuration reads a Go duration (90s, 1h30m) or a number of days (2d).
 func ParseDuration(s string) (time.Duration, error) {
 	if days, ok := strings.CutSuffix(s, "d"); ok {
