@@ -8,8 +8,8 @@ import (
 	"github.com/cutover/cutover/internal/migration"
 )
 
-// The sources of the Entra ID messages, by the short names signin.go's
-// comments use.
+// The sources of the Entra ID messages, by the short names the simulated
+// sign-in's comments use (listed at the top of signin.go).
 const (
 	srcErrorCodes    = "MicrosoftDocs/entra-docs docs/identity-platform/reference-error-codes.md"
 	srcROPC          = "MicrosoftDocs/entra-docs docs/identity-platform/scenario-desktop-acquire-token-username-password.md"

@@ -67,7 +67,7 @@ func (g *Graph) knownTenant(t string) bool {
 
 func (g *Graph) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
 	// The same errors, in Microsoft's words, as the simulated Entra ID's
-	// token endpoint (signin.go).
+	// token endpoint (signin_token.go, signin_errors.go).
 	fail := func(e signInError) { writeTokenError(w, time.Now(), e) }
 	if err := r.ParseForm(); err != nil {
 		fail(errMissing("grant_type")) // a body that does not read has none

@@ -2,6 +2,11 @@
 // per-user homing state and a configurable, seeded mix of the failures real
 // migrations meet. The demo, the tests and the benchmarks move users against
 // it; a migration lead can rehearse a plan with it.
+//
+// Beside the shell (shell.go, served over HTTP by remote.go) it serves a
+// simulated Microsoft Graph (graph*.go) and a simulated Entra ID sign-in
+// (signin*.go, whose pages are the templates in web/). They speak only the
+// messages Microsoft publishes (messages.go, entra_texts.go).
 package sim
 
 import (
