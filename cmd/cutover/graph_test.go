@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/cutover/cutover/internal/app"
-	"github.com/cutover/cutover/internal/preflight"
 	"github.com/cutover/cutover/internal/pwsh"
+	"github.com/cutover/cutover/internal/readiness"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
@@ -223,7 +223,7 @@ func TestDryRunListsVoiceUsers(t *testing.T) {
 	require.NoError(t, err)
 	members, err := b.q.MemberList(ctx, g.ID, 0)
 	require.NoError(t, err)
-	before, err := preflight.Members(ctx, b.q, b.dir, members, time.Now(), time.Minute)
+	before, err := readiness.Members(ctx, b.q, b.dir, members, time.Now(), time.Minute)
 	require.NoError(t, err)
 	require.Equal(t, 40, before.VoiceUnread, "nobody's voice settings read yet")
 
@@ -233,7 +233,7 @@ func TestDryRunListsVoiceUsers(t *testing.T) {
 	require.NoError(t, err)
 	members, err = b.q.MemberList(ctx, g.ID, 0)
 	require.NoError(t, err)
-	r, err := preflight.Members(ctx, b.q, b.dir, members, time.Now(), time.Minute)
+	r, err := readiness.Members(ctx, b.q, b.dir, members, time.Now(), time.Minute)
 	require.NoError(t, err)
 	require.Zero(t, r.VoiceUnread)
 	want := 0
@@ -242,7 +242,7 @@ func TestDryRunListsVoiceUsers(t *testing.T) {
 		require.NoError(t, err)
 		if u.EnterpriseVoiceEnabled {
 			want++
-			i := slices.IndexFunc(r.Voice, func(v preflight.VoiceUser) bool { return v.UPN == m.UPN })
+			i := slices.IndexFunc(r.Voice, func(v readiness.VoiceUser) bool { return v.UPN == m.UPN })
 			require.GreaterOrEqual(t, i, 0, "%s is a voice user", m.UPN)
 			require.Equal(t, u.LineURI, r.Voice[i].LineURI, "the number Get-CsUser shows")
 			require.Equal(t, m.UPN != "voice00@contoso.com", r.Voice[i].TeamsPhone)
@@ -487,11 +487,11 @@ func TestGraphSignInUnreachable(t *testing.T) {
 		require.Zero(t, moves[0].Attempts, "%s: no attempt spent while Graph is down", m.UPN)
 	}
 	// The lead's report still shows, and says what is wrong.
-	report, err := preflight.DeploymentReadiness(ctx, q, dir, time.Now(), time.Hour)
+	report, err := readiness.DeploymentReadiness(ctx, q, dir, time.Now(), time.Hour)
 	require.NoError(t, err)
 	require.Equal(t, migration.CheckFail, report.Status)
 	require.Len(t, report.Holds, 1)
-	i := slices.IndexFunc(report.Sections, func(s preflight.Section) bool { return s.Name == "tenant" })
+	i := slices.IndexFunc(report.Sections, func(s readiness.Section) bool { return s.Name == "tenant" })
 	require.Equal(t, migration.CodeGraphUnavailable, report.Sections[i].Checks[0].Code)
 
 	fake.SetSignInDown(false)

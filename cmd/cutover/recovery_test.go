@@ -17,7 +17,7 @@ import (
 
 	"github.com/cutover/cutover/internal/dbtest"
 	"github.com/cutover/cutover/internal/migration"
-	"github.com/cutover/cutover/internal/preflight"
+	"github.com/cutover/cutover/internal/readiness"
 	"github.com/cutover/cutover/internal/sim"
 	"github.com/cutover/cutover/internal/store"
 )
@@ -205,7 +205,7 @@ func TestRecoveryServeRestarted(t *testing.T) {
 	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM wave_events WHERE kind = $1 AND message LIKE '%' || $2 || '%'`,
 		migration.WaveEventWorkerLost, processID(t, first)).Scan(&waveTold))
 	require.Equal(t, 1, waveTold, "the wave's timeline says the worker was lost")
-	report, err := preflight.DeploymentReadiness(ctx, store.New(pool), nil, time.Now(), time.Hour)
+	report, err := readiness.DeploymentReadiness(ctx, store.New(pool), nil, time.Now(), time.Hour)
 	require.NoError(t, err)
 	require.True(t, slices.ContainsFunc(report.Sections[0].Checks, func(c migration.Check) bool {
 		return strings.Contains(c.Name, processID(t, first)) && c.Status == migration.CheckWarn && strings.Contains(c.Evidence, "no heartbeat since")

@@ -6,8 +6,7 @@ import (
 	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/auth"
 	"github.com/cutover/cutover/internal/migration"
-	"github.com/cutover/cutover/internal/preflight"
-	"github.com/cutover/cutover/internal/store"
+	"github.com/cutover/cutover/internal/readiness"
 )
 
 // The answers that wrap what a use case returns: each endpoint answers one
@@ -22,9 +21,9 @@ type readyAnswer struct {
 
 // meAnswer says who the request acts for.
 type meAnswer struct {
-	Name      string          `json:"name"`
-	Role      auth.Role       `json:"role"`
-	Simulated store.Simulated `json:"simulated"`
+	Name      string              `json:"name"`
+	Role      auth.Role           `json:"role"`
+	Simulated migration.Simulated `json:"simulated"`
 }
 
 type auditAnswer struct {
@@ -33,13 +32,13 @@ type auditAnswer struct {
 
 // tokenCreatedAnswer holds the new token's secret, shown this once.
 type tokenCreatedAnswer struct {
-	Token  store.Token `json:"token"`
-	Secret string      `json:"secret"`
-	Note   string      `json:"note"`
+	Token  auth.Token `json:"token"`
+	Secret string     `json:"secret"`
+	Note   string     `json:"note"`
 }
 
 type tokensAnswer struct {
-	Tokens []store.Token `json:"tokens"`
+	Tokens []auth.Token `json:"tokens"`
 }
 
 type groupsAnswer struct {
@@ -52,14 +51,14 @@ type wavesAnswer struct {
 }
 
 type webhooksAnswer struct {
-	Webhooks []store.Webhook `json:"webhooks"`
+	Webhooks []migration.Webhook `json:"webhooks"`
 }
 
 // readinessCheckAnswer says when every worker was asked to check its host,
 // and the report as it stands.
 type readinessCheckAnswer struct {
 	RequestedAt time.Time            `json:"requested_at"`
-	Readiness   preflight.Deployment `json:"readiness"`
+	Readiness   readiness.Deployment `json:"readiness"`
 }
 
 // A wave's lists.
@@ -68,16 +67,16 @@ type (
 		Moves []migration.Move `json:"moves"`
 	}
 	eventsAnswer struct {
-		Events []store.WaveEvent `json:"events"`
+		Events []migration.WaveEvent `json:"events"`
 	}
 	deliveriesAnswer struct {
-		Deliveries []store.Delivery `json:"deliveries"`
+		Deliveries []migration.Delivery `json:"deliveries"`
 	}
 )
 
 // sessionsAnswer lists the pages' open sessions.
 type sessionsAnswer struct {
-	Sessions []store.Session `json:"sessions"`
+	Sessions []auth.Session `json:"sessions"`
 }
 
 // planPreviewAnswer is a plan's waves as they would be made; nothing is kept.

@@ -22,7 +22,6 @@ import (
 	"github.com/cutover/cutover/internal/auth"
 	"github.com/cutover/cutover/internal/live"
 	"github.com/cutover/cutover/internal/migration"
-	"github.com/cutover/cutover/internal/store"
 )
 
 // DefaultMaxBody is the largest request body accepted: a CSV of about
@@ -260,7 +259,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 // process whose schema is behind (another version migrated it, or none
 // did) should get no traffic.
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
-	pending, err := store.MigrationsPending(r.Context(), s.pool)
+	pending, err := s.app.MigrationsPending(r.Context())
 	switch {
 	case err != nil:
 		s.log.Warn("readiness: database unreachable", "error", err)

@@ -18,7 +18,6 @@ import (
 	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/auth"
 	"github.com/cutover/cutover/internal/migration"
-	"github.com/cutover/cutover/internal/store"
 )
 
 type principalKey struct{}
@@ -291,9 +290,9 @@ func (s *Server) auditCSV(w http.ResponseWriter, r *http.Request) {
 // auditFilter reads the audit log's filters from the query: before (the
 // entry to page on from), limit, who, what (an action's words, as
 // app.AuditActions name them), group, from and until (dates, in UTC).
-func auditFilter(r *http.Request, limit int) (store.AuditFilter, error) {
+func auditFilter(r *http.Request, limit int) (migration.AuditFilter, error) {
 	v := r.URL.Query()
-	f := store.AuditFilter{Limit: limit, Actor: strings.TrimSpace(v.Get("who"))}
+	f := migration.AuditFilter{Limit: limit, Actor: strings.TrimSpace(v.Get("who"))}
 	if s := v.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 1000 {
@@ -372,7 +371,7 @@ func (s *Server) tokenList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if tokens == nil {
-		tokens = []store.Token{}
+		tokens = []auth.Token{}
 	}
 	writeJSON(w, http.StatusOK, tokensAnswer{Tokens: tokens})
 }
@@ -399,7 +398,7 @@ func (s *Server) sessionList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if sessions == nil {
-		sessions = []store.Session{}
+		sessions = []auth.Session{}
 	}
 	writeJSON(w, http.StatusOK, sessionsAnswer{Sessions: sessions})
 }

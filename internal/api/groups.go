@@ -11,7 +11,6 @@ import (
 
 	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/migration"
-	"github.com/cutover/cutover/internal/store"
 )
 
 // groupCreateRequest is the JSON form of a new pilot group: its members
@@ -29,9 +28,9 @@ type groupCreateRequest struct {
 
 // importPreviewAnswer is what an import's preview found, nothing kept.
 type importPreviewAnswer struct {
-	Preview bool               `json:"preview"`
-	Name    string             `json:"name"`
-	Import  store.ImportReport `json:"import"`
+	Preview bool                   `json:"preview"`
+	Name    string                 `json:"name"`
+	Import  migration.ImportReport `json:"import"`
 }
 
 // multipartMemory is how much of an upload's file is held in memory; the
@@ -152,7 +151,6 @@ func spool(body io.Reader) (*os.File, error) {
 	_, err = f.Seek(0, io.SeekStart)
 	return f, err
 }
-
 
 func (s *Server) groupList(w http.ResponseWriter, r *http.Request) {
 	groups, err := s.app.Groups(r.Context())

@@ -11,7 +11,6 @@ import (
 
 	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/migration"
-	"github.com/cutover/cutover/internal/store"
 )
 
 // What the pages' templates compute from the views: bars split by outcome,
@@ -249,7 +248,7 @@ type chartView struct {
 	Unit             string // "hour" or "day"
 	Moved, Failed    int
 	RolledBack       int
-	Periods          []store.PeriodOutcomes
+	Periods          []migration.PeriodOutcomes
 	PlotTop, PlotBot int
 	PlotLeft         int
 }
@@ -273,7 +272,7 @@ type chartTick struct {
 }
 
 // chart lays the history out in a 720x220 SVG.
-func chart(history []store.PeriodOutcomes, daily bool) chartView {
+func chart(history []migration.PeriodOutcomes, daily bool) chartView {
 	c := chartView{Width: 720, Height: 220, PlotTop: 10, PlotBot: 190, PlotLeft: 44, Unit: "hour", Periods: history}
 	if daily {
 		c.Unit = "day"

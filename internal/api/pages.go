@@ -18,8 +18,7 @@ import (
 	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/auth"
 	"github.com/cutover/cutover/internal/migration"
-	"github.com/cutover/cutover/internal/preflight"
-	"github.com/cutover/cutover/internal/store"
+	"github.com/cutover/cutover/internal/readiness"
 )
 
 // The web pages: the helpdesk lookup, the pilot groups and each group's
@@ -97,22 +96,22 @@ type page struct {
 	Events   []app.TimelineEntry
 	Failures []migration.FailureCount
 	// Readiness is the deployment's readiness report.
-	Readiness *preflight.Deployment
+	Readiness *readiness.Deployment
 	// Simulated says what of the tenant is simulated: every page says so.
-	Simulated store.Simulated
+	Simulated migration.Simulated
 	// The settings page's: the cap and the moves in flight, the webhooks,
 	// and for an admin the tokens and the sessions.
-	Settings *store.Settings
+	Settings *migration.Settings
 	InFlight int
-	Webhooks []store.Webhook
-	Tokens   []store.Token
-	Sessions []store.Session
+	Webhooks []migration.Webhook
+	Tokens   []auth.Token
+	Sessions []auth.Session
 	// AuditLog is the audit log's page.
 	AuditLog *auditView
 	// Users is the page of a group's or a wave's users.
 	Users *usersView
 	// Matches are the users a lookup's search found.
-	Matches []store.UserMatch
+	Matches []migration.UserMatch
 	// Overview is the deployment as a whole.
 	Overview *app.Overview
 	// Spans are a group's waves on a timeline.
@@ -442,7 +441,7 @@ func (s *Server) pageUsers(w http.ResponseWriter, r *http.Request, group bool) {
 	}
 	v := usersView{Filter: req, Page: list, PageSize: cmp.Or(req.Limit, app.UserPageSize), Wave: !group}
 	v.Filtered = len(req.Outcomes) > 0 || req.ErrorCode != "" || req.Search != "" || req.InWave != 0 || req.DryRun != ""
-	var failures []store.FailureCount
+	var failures []migration.CodeCount
 	if group {
 		g, err := s.app.GroupStatus(r.Context(), req.GroupID, s.now())
 		if err != nil {

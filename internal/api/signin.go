@@ -13,7 +13,6 @@ import (
 	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/auth"
 	"github.com/cutover/cutover/internal/migration"
-	"github.com/cutover/cutover/internal/store"
 )
 
 // Signing in to the pages: with Entra ID (OpenID Connect, authorization
@@ -43,7 +42,7 @@ func safeNext(next string) string {
 
 // startSession begins a session for who signed in, sets its cookie and goes
 // on to the page asked for.
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, n store.NewSession, next string) {
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, n auth.NewSession, next string) {
 	n.ExpiresAt = s.now().Add(s.sessionLifetime)
 	sess, secret, err := s.app.SessionStart(r.Context(), app.Actor{Name: n.Name}, n)
 	if err != nil {
@@ -94,7 +93,7 @@ func (s *Server) pageSigninPost(w http.ResponseWriter, r *http.Request) {
 			"That token is unknown or has been revoked. Tokens start with "+auth.TokenPrefix+".", next)
 		return
 	}
-	s.startSession(w, r, store.NewSession{Name: p.Name, Role: p.Role, Via: "token", TokenID: p.TokenID}, next)
+	s.startSession(w, r, auth.NewSession{Name: p.Name, Role: p.Role, Via: "token", TokenID: p.TokenID}, next)
 }
 
 // pageSigninEntra sends the browser to Entra ID's sign-in, keeping what the
@@ -165,7 +164,7 @@ func (s *Server) pageSigninCallback(w http.ResponseWriter, r *http.Request) {
 		s.refuseSignin(w, r, http.StatusForbidden, id.Name, "no_role", msg, "")
 		return
 	}
-	s.startSession(w, r, store.NewSession{Name: id.Name, DisplayName: id.DisplayName, Role: id.Role, Via: "entra", Subject: id.Subject}, pending.Next)
+	s.startSession(w, r, auth.NewSession{Name: id.Name, DisplayName: id.DisplayName, Role: id.Role, Via: "entra", Subject: id.Subject}, pending.Next)
 }
 
 // pageSignout ends the browser's session here and everywhere. It must come

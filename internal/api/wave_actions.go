@@ -7,7 +7,6 @@ import (
 
 	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/migration"
-	"github.com/cutover/cutover/internal/store"
 )
 
 // A lead's actions on a wave. Each answers with the wave as it is after.
@@ -248,7 +247,7 @@ func (s *Server) webhookList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if hooks == nil {
-		hooks = []store.Webhook{}
+		hooks = []migration.Webhook{}
 	}
 	writeJSON(w, http.StatusOK, webhooksAnswer{Webhooks: hooks})
 }

@@ -78,4 +78,3 @@ func (s *Server) waveMoves(w http.ResponseWriter, r *http.Request) {
 		return movesAnswer{Moves: moves}, err
 	})
 }
-

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/cutover/cutover/internal/migration"
-	"github.com/cutover/cutover/internal/preflight"
+	"github.com/cutover/cutover/internal/readiness"
 	"github.com/cutover/cutover/internal/store"
 )
 
@@ -37,7 +37,7 @@ type GroupView struct {
 	Waves          []WaveView               `json:"waves"`
 	Failures       []migration.FailureCount `json:"failures"`
 	IgnoredColumns []string                 `json:"ignored_columns,omitempty"`
-	SkippedUsers   []preflight.Skipped      `json:"skipped_users,omitempty"`
+	SkippedUsers   []readiness.Skipped      `json:"skipped_users,omitempty"`
 	// Attention lists what about the group waits for a person.
 	Attention []Attention `json:"attention"`
 	// Elsewhere is how many members stand where another group's move put

@@ -9,7 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cutover/cutover/internal/migration"
-	"github.com/cutover/cutover/internal/preflight"
+	"github.com/cutover/cutover/internal/readiness"
 	"github.com/cutover/cutover/internal/store"
 )
 
@@ -36,7 +36,7 @@ type Imported struct {
 	// IgnoredColumns are the CSV's columns cutover does not read.
 	IgnoredColumns []string
 	// SkippedUsers are the Entra ID group's users left out (disabled).
-	SkippedUsers []preflight.Skipped
+	SkippedUsers []readiness.Skipped
 }
 
 // ErrNoDirectory answers what needs Microsoft Graph (an import from Entra
@@ -74,7 +74,7 @@ func (s *Service) Import(ctx context.Context, a Actor, req ImportRequest) (Impor
 		if s.dir == nil {
 			return out, ErrNoDirectory
 		}
-		members, skipped, err := preflight.GroupMembers(ctx, s.dir, req.EntraGroupID)
+		members, skipped, err := readiness.GroupMembers(ctx, s.dir, req.EntraGroupID)
 		if de, ok := errors.AsType[*migration.DirectoryError](err); ok && de.Status == http.StatusNotFound {
 			return out, migration.Invalid("entra_group_not_found", "entra_group_id", "Entra ID has no group %q", req.EntraGroupID)
 		}

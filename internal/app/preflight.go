@@ -6,7 +6,7 @@ import (
 
 	"github.com/cutover/cutover/internal/auth"
 	"github.com/cutover/cutover/internal/migration"
-	"github.com/cutover/cutover/internal/preflight"
+	"github.com/cutover/cutover/internal/readiness"
 	"github.com/cutover/cutover/internal/store"
 )
 
@@ -15,20 +15,20 @@ import (
 // wave's users, and the deployment's readiness as workers last checked it.
 
 // TenantReadiness checks the tenant's hybrid configuration.
-func (s *Service) TenantReadiness(ctx context.Context, dir migration.Directory, now time.Time, maxSyncAge time.Duration) (preflight.Readiness, error) {
-	return preflight.Tenant(ctx, s.q(), dir, now, maxSyncAge)
+func (s *Service) TenantReadiness(ctx context.Context, dir migration.Directory, now time.Time, maxSyncAge time.Duration) (readiness.TenantReadiness, error) {
+	return readiness.Tenant(ctx, s.q(), dir, now, maxSyncAge)
 }
 
 // DryRun checks members as a move's pre-flight would, without moving
 // anyone, and keeps each member's result.
-func (s *Service) DryRun(ctx context.Context, dir migration.Directory, members []store.GroupMember, now time.Time, licenceSettle time.Duration) (preflight.Report, error) {
-	return preflight.Members(ctx, s.q(), dir, members, now, licenceSettle)
+func (s *Service) DryRun(ctx context.Context, dir migration.Directory, members []store.GroupMember, now time.Time, licenceSettle time.Duration) (readiness.Report, error) {
+	return readiness.Members(ctx, s.q(), dir, members, now, licenceSettle)
 }
 
 // DeploymentReadiness reports the deployment's readiness: the workers' host
 // checks, the holds, and the hybrid configuration.
-func (s *Service) DeploymentReadiness(ctx context.Context, dir migration.Directory, now time.Time, maxSyncAge time.Duration) (preflight.Deployment, error) {
-	return preflight.DeploymentReadiness(ctx, s.q(), dir, now, maxSyncAge)
+func (s *Service) DeploymentReadiness(ctx context.Context, dir migration.Directory, now time.Time, maxSyncAge time.Duration) (readiness.Deployment, error) {
+	return readiness.DeploymentReadiness(ctx, s.q(), dir, now, maxSyncAge)
 }
 
 // Authenticate implements auth.Authenticator with the API tokens.

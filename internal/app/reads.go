@@ -100,3 +100,9 @@ func (s *Service) Simulated(ctx context.Context) (store.Simulated, error) {
 	st, err := s.q().SettingsGet(ctx)
 	return st.Simulated, err
 }
+
+// MigrationsPending lists the schema files the database has not had: a
+// process whose schema is behind should get no traffic.
+func (s *Service) MigrationsPending(ctx context.Context) ([]string, error) {
+	return store.MigrationsPending(ctx, s.pool)
+}

@@ -18,7 +18,7 @@ import (
 	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/auth"
 	"github.com/cutover/cutover/internal/migration"
-	"github.com/cutover/cutover/internal/preflight"
+	"github.com/cutover/cutover/internal/readiness"
 	"github.com/cutover/cutover/internal/sim"
 	"github.com/cutover/cutover/internal/store"
 )
@@ -130,7 +130,7 @@ func (p Program) runDemo(ctx context.Context, args []string, getenv Env, stdout,
 		return err
 	}
 	if dir != nil {
-		var r preflight.Report
+		var r readiness.Report
 		if err := cl.do(ctx, "POST", fmt.Sprintf("/groups/%d/preflight", group.ID), "", nil, &r); err != nil {
 			return fmt.Errorf("pre-flight: %w", err)
 		}
@@ -218,9 +218,9 @@ func printReadiness(ctx context.Context, stdout io.Writer, cl *apiClient) error 
 	if err := cl.do(ctx, "POST", "/readiness/check", "", nil, &asked); err != nil {
 		return fmt.Errorf("readiness: %w", err)
 	}
-	var r preflight.Deployment
+	var r readiness.Deployment
 	for range 100 {
-		r = preflight.Deployment{}
+		r = readiness.Deployment{}
 		if err := cl.do(ctx, "GET", "/readiness", "", nil, &r); err != nil {
 			return fmt.Errorf("readiness: %w", err)
 		}
@@ -237,7 +237,7 @@ func printReadiness(ctx context.Context, stdout io.Writer, cl *apiClient) error 
 
 // printDeployment writes the deployment's readiness report: what holds moves
 // now, then each section with its checks and their fixes.
-func printDeployment(w io.Writer, r preflight.Deployment) {
+func printDeployment(w io.Writer, r readiness.Deployment) {
 	fmt.Fprintf(w, "Hybrid readiness: %s\n", r.Status)
 	for _, h := range r.Holds {
 		fmt.Fprintf(w, "  MOVES HELD since %s: %s (%s)\n", h.Since.Format(time.RFC3339), h.Reason, h.Evidence)

@@ -12,7 +12,7 @@ import (
 
 	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/migration"
-	"github.com/cutover/cutover/internal/preflight"
+	"github.com/cutover/cutover/internal/readiness"
 )
 
 // checkFlags are the flags of the commands that check (preflight, check):
@@ -130,7 +130,7 @@ func printChecks(w io.Writer, checks []migration.Check) {
 
 // printReport writes a dry run's outcome: counts, failures by code with
 // their fix, and the users who would not move.
-func printReport(w io.Writer, r preflight.Report) {
+func printReport(w io.Writer, r readiness.Report) {
 	fmt.Fprintf(w, "Checked %d users in Entra ID: %d pass, %d with warnings, %d would fail.\n", r.Checked, r.Passed, r.Warned, r.Failed)
 	if len(r.ByCode) > 0 {
 		fmt.Fprintln(w, "\nWould fail, by error code:")
@@ -151,7 +151,7 @@ func printReport(w io.Writer, r preflight.Report) {
 
 // printVoice lists a dry run's Enterprise Voice users and their numbers (at
 // most max of them; 0 for all): their numbers are a workstream of their own.
-func printVoice(w io.Writer, r preflight.Report, max int) {
+func printVoice(w io.Writer, r readiness.Report, max int) {
 	teamsPhone := 0
 	for _, v := range r.Voice {
 		if v.TeamsPhone {

@@ -10,9 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cutover/cutover/internal/dns"
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/pwsh"
-	"github.com/cutover/cutover/internal/resolver"
 	"github.com/cutover/cutover/internal/sim"
 	"github.com/cutover/cutover/internal/store"
 	"github.com/cutover/cutover/jobs"
@@ -219,7 +219,7 @@ func jobsConfig(wf workerFlags, gf graphFlags, sh shellFlags, dir migration.Dire
 		if server == "system" {
 			server = ""
 		}
-		r, err := resolver.New(server)
+		r, err := dns.New(server)
 		if err != nil {
 			return c, err
 		}

@@ -1,8 +1,8 @@
-// Package resolver looks up the DNS records of a hybrid deployment's SIP
+// Package dns looks up the DNS records of a hybrid deployment's SIP
 // domains (migration.SIPDomainRecords) with a DNS client library
 // (github.com/miekg/dns), so that cutover can ask a given server: the
 // organisation's, or the simulated tenant's on loopback.
-package resolver
+package dns
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/miekg/dns"
+	mdns "github.com/miekg/dns"
 
 	"github.com/cutover/cutover/internal/migration"
 )
@@ -19,14 +19,14 @@ import (
 // Resolver asks one DNS server.
 type Resolver struct {
 	server string
-	client *dns.Client
+	client *mdns.Client
 }
 
 // New returns a resolver asking server (host:port); "" asks the first
 // nameserver of /etc/resolv.conf.
 func New(server string) (*Resolver, error) {
 	if server == "" {
-		conf, err := dns.ClientConfigFromFile("/etc/resolv.conf")
+		conf, err := mdns.ClientConfigFromFile("/etc/resolv.conf")
 		if err != nil || len(conf.Servers) == 0 {
 			return nil, fmt.Errorf("no DNS server: set --dns-server (reading /etc/resolv.conf: %v)", err)
 		}
@@ -35,7 +35,7 @@ func New(server string) (*Resolver, error) {
 	if _, _, err := net.SplitHostPort(server); err != nil {
 		server = net.JoinHostPort(server, "53")
 	}
-	return &Resolver{server: server, client: &dns.Client{Timeout: 5 * time.Second}}, nil
+	return &Resolver{server: server, client: &mdns.Client{Timeout: 5 * time.Second}}, nil
 }
 
 // Server is the server the resolver asks.
@@ -52,12 +52,12 @@ func (r *Resolver) SIPDomain(ctx context.Context, domain string) []migration.DNS
 
 func (r *Resolver) lookup(ctx context.Context, name, typ string) migration.DNSName {
 	n := migration.DNSName{Name: name, Type: typ, Answers: []string{}}
-	qtype := dns.TypeSRV
+	qtype := mdns.TypeSRV
 	if typ == "CNAME" {
-		qtype = dns.TypeA // follows a CNAME: the answer holds it and its addresses
+		qtype = mdns.TypeA // follows a CNAME: the answer holds it and its addresses
 	}
-	m := new(dns.Msg)
-	m.SetQuestion(dns.Fqdn(name), qtype)
+	m := new(mdns.Msg)
+	m.SetQuestion(mdns.Fqdn(name), qtype)
 	m.RecursionDesired = true
 	resp, _, err := r.client.ExchangeContext(ctx, m, r.server)
 	if err != nil {
@@ -65,19 +65,19 @@ func (r *Resolver) lookup(ctx context.Context, name, typ string) migration.DNSNa
 		return n
 	}
 	switch resp.Rcode {
-	case dns.RcodeSuccess, dns.RcodeNameError:
+	case mdns.RcodeSuccess, mdns.RcodeNameError:
 	default:
-		n.Error = dns.RcodeToString[resp.Rcode]
+		n.Error = mdns.RcodeToString[resp.Rcode]
 		return n
 	}
 	for _, a := range resp.Answer {
 		switch rr := a.(type) {
-		case *dns.SRV:
+		case *mdns.SRV:
 			n.Answers = append(n.Answers, fmt.Sprintf("%s:%d", strings.TrimSuffix(rr.Target, "."), rr.Port))
-		case *dns.CNAME:
+		case *mdns.CNAME:
 			n.Type = "CNAME"
 			n.Answers = append(n.Answers, strings.TrimSuffix(rr.Target, "."))
-		case *dns.A:
+		case *mdns.A:
 			if len(n.Answers) == 0 {
 				n.Type = "A"
 				n.Answers = append(n.Answers, rr.A.String())

@@ -1,4 +1,4 @@
-package resolver_test
+package dns_test
 
 import (
 	"context"
@@ -7,8 +7,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cutover/cutover/internal/dns"
 	"github.com/cutover/cutover/internal/migration"
-	"github.com/cutover/cutover/internal/resolver"
 	"github.com/cutover/cutover/internal/sim"
 )
 
@@ -36,7 +36,7 @@ func TestDNSReadiness(t *testing.T) {
 			srv, err := sim.StartDNS(0, []string{"contoso.com"})
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = srv.Close() })
-			r, err := resolver.New(srv.Addr())
+			r, err := dns.New(srv.Addr())
 			require.NoError(t, err)
 			ctx := context.Background()
 			for _, c := range migration.DNSReadiness("contoso.com", r.SIPDomain(ctx, "contoso.com")) {
@@ -54,7 +54,7 @@ func TestDNSReadiness(t *testing.T) {
 
 func TestUnreachableServer(t *testing.T) {
 	t.Parallel()
-	r, err := resolver.New("127.0.0.1:1") // nothing answers there
+	r, err := dns.New("127.0.0.1:1") // nothing answers there
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 3e9)
 	defer cancel()

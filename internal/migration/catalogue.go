@@ -328,6 +328,12 @@ func (f Failure) Overload() bool {
 	return false
 }
 
+// CodeCount is how many moves failed with one error code.
+type CodeCount struct {
+	Code  ErrorCode `json:"code"`
+	Count int       `json:"count"`
+}
+
 // FailureCount is how many users failed (or would fail) with one error, and
 // what it means.
 type FailureCount struct {

@@ -1,5 +1,7 @@
 package migration
 
+import "time"
+
 // The kinds of a wave's events, each declared here once: its timeline, the
 // pages, the webhooks and the metrics speak of these.
 const (
@@ -49,3 +51,13 @@ var notifiedEvents = map[string]bool{
 
 // Notified reports whether webhooks hear of wave events of kind.
 func Notified(kind string) bool { return notifiedEvents[kind] }
+
+// WaveEvent is one entry in a wave's timeline.
+type WaveEvent struct {
+	ID      int64     `json:"-"`
+	WaveID  int64     `json:"-"`
+	At      time.Time `json:"at"`
+	Kind    string    `json:"kind"`
+	Message string    `json:"message"`
+	Actor   string    `json:"actor"`
+}

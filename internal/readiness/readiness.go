@@ -1,7 +1,7 @@
-// Package preflight runs cutover's checks against Microsoft Graph on demand:
+// Package readiness runs cutover's checks against Microsoft Graph on demand:
 // the tenant's readiness, and a dry run of the per-user checks for a whole
 // group or wave before it starts, storing each user's result.
-package preflight
+package readiness
 
 import (
 	"cmp"
@@ -15,8 +15,8 @@ import (
 	"github.com/cutover/cutover/internal/store"
 )
 
-// Readiness is the tenant's readiness: every check and the worst outcome.
-type Readiness struct {
+// TenantReadiness is the tenant's readiness: every check and the worst outcome.
+type TenantReadiness struct {
 	Status    migration.CheckStatus `json:"status"`
 	CheckedAt time.Time             `json:"checked_at"`
 	Tenant    string                `json:"tenant"`
@@ -24,23 +24,23 @@ type Readiness struct {
 }
 
 // Tenant checks the tenant for the SIP domains and users of every pilot group.
-func Tenant(ctx context.Context, q *store.Queries, dir migration.Directory, now time.Time, maxSyncAge time.Duration) (Readiness, error) {
+func Tenant(ctx context.Context, q *store.Queries, dir migration.Directory, now time.Time, maxSyncAge time.Duration) (TenantReadiness, error) {
 	tctx, cancel := context.WithTimeout(ctx, tenantWait)
 	t, err := dir.Tenant(tctx)
 	cancel()
 	if err != nil {
-		return Readiness{}, err
+		return TenantReadiness{}, err
 	}
 	domains, err := q.SIPDomains(ctx)
 	if err != nil {
-		return Readiness{}, err
+		return TenantReadiness{}, err
 	}
 	toMove, err := q.UsersToMove(ctx)
 	if err != nil {
-		return Readiness{}, err
+		return TenantReadiness{}, err
 	}
 	checks := migration.TenantReadiness(t, domains, toMove, now, maxSyncAge)
-	return Readiness{Status: migration.Worst(checks), CheckedAt: now, Tenant: t.DisplayName, Checks: checks}, nil
+	return TenantReadiness{Status: migration.Worst(checks), CheckedAt: now, Tenant: t.DisplayName, Checks: checks}, nil
 }
 
 // UserResult is one user's outcome in a dry run: the checks that did not

@@ -11,15 +11,8 @@ import (
 	"github.com/cutover/cutover/internal/store/dbsqlc"
 )
 
-// WorkerHost is a worker process's last check of its host.
-type WorkerHost struct {
-	ID        string              `json:"id"`
-	Host      string              `json:"host"`
-	Ready     bool                `json:"ready"`
-	Facts     migration.HostFacts `json:"facts"`
-	Checks    []migration.Check   `json:"checks"`
-	CheckedAt time.Time           `json:"checked_at"`
-}
+// WorkerHost is migration.WorkerHost: the store reads and writes it.
+type WorkerHost = migration.WorkerHost
 
 // HostSave records a worker process's check of its host.
 func (q *Queries) HostSave(ctx context.Context, h WorkerHost) error {
@@ -32,14 +25,8 @@ func (q *Queries) HostList(ctx context.Context, since time.Time) ([]WorkerHost, 
 	return mapRows(rows, err, func(r dbsqlc.WorkerHost) WorkerHost { return WorkerHost(r) })
 }
 
-// Hold is a condition of the whole deployment that stops every move start.
-type Hold struct {
-	Code     migration.ErrorCode `json:"code"`
-	Reason   string              `json:"reason"`
-	Evidence string              `json:"evidence"`
-	Since    time.Time           `json:"since"`
-	SetBy    string              `json:"set_by"`
-}
+// Hold is migration.Hold: the store reads and writes it.
+type Hold = migration.Hold
 
 // Holds returns the deployment's holds.
 func (q *Queries) Holds(ctx context.Context) ([]Hold, error) {
@@ -80,14 +67,8 @@ func (q *Queries) WavesRunning(ctx context.Context) ([]migration.Wave, error) {
 	return wavesOf(q.gen.WavesRunning(ctx))
 }
 
-// ReadinessSection is one section of the deployment's hybrid readiness as a
-// worker last checked it.
-type ReadinessSection struct {
-	Section   string            `json:"section"`
-	Checks    []migration.Check `json:"checks"`
-	CheckedAt time.Time         `json:"checked_at"`
-	CheckedBy string            `json:"checked_by"`
-}
+// ReadinessSection is migration.ReadinessSection: the store reads and writes it.
+type ReadinessSection = migration.ReadinessSection
 
 // ReadinessSave records a section's checks.
 func (q *Queries) ReadinessSave(ctx context.Context, s ReadinessSection) error {

@@ -423,11 +423,8 @@ func (q *Queries) RollbackRecordGet(ctx context.Context, moveID int64) (*migrati
 	return optional(rollbackOf(r), err)
 }
 
-// FailureCount is how many moves failed with one error code.
-type FailureCount struct {
-	Code  migration.ErrorCode `json:"code"`
-	Count int                 `json:"count"`
-}
+// FailureCount is migration.CodeCount: the store reads it.
+type FailureCount = migration.CodeCount
 
 // FailureCounts returns the failed moves of a group, or of one wave (waveID
 // not 0), counted by error code, most frequent first.

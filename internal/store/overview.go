@@ -22,14 +22,8 @@ func (q *Queries) DeploymentTally(ctx context.Context) (map[migration.MoveState]
 	return counts, nil
 }
 
-// PeriodOutcomes counts the moves that ended moved, failed and rolled back
-// in one period.
-type PeriodOutcomes struct {
-	Start      time.Time
-	Moved      int
-	Failed     int
-	RolledBack int
-}
+// PeriodOutcomes is migration.PeriodOutcomes: the store reads and writes it.
+type PeriodOutcomes = migration.PeriodOutcomes
 
 // OutcomesOverTime counts the moves that ended in each hour from the first
 // period holding an outcome to the one holding until, each period once,

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -12,20 +11,8 @@ import (
 	"github.com/cutover/cutover/internal/store/dbsqlc"
 )
 
-// Session is a page session as listed: never its secret nor its
-// anti-forgery token.
-type Session struct {
-	ID          int64      `json:"id"`
-	Name        string     `json:"name"`
-	DisplayName string     `json:"display_name,omitempty"`
-	Role        auth.Role  `json:"role"`
-	Via         string     `json:"via"`
-	CreatedAt   time.Time  `json:"created_at"`
-	ExpiresAt   time.Time  `json:"expires_at"`
-	LastSeenAt  time.Time  `json:"last_seen_at"`
-	EndedAt     *time.Time `json:"ended_at,omitempty"`
-	EndedBy     string     `json:"ended_by,omitempty"`
-}
+// Session is auth.Session: the store reads and writes it.
+type Session = auth.Session
 
 func sessionOf(r dbsqlc.SessionListRow) Session {
 	s := Session{ID: r.ID, Name: r.Name, DisplayName: r.DisplayName, Role: auth.Role(r.Role), Via: r.Via,
@@ -36,19 +23,8 @@ func sessionOf(r dbsqlc.SessionListRow) Session {
 	return s
 }
 
-// NewSession is a session to begin: who, with which role, how, until when.
-type NewSession struct {
-	Name        string
-	DisplayName string
-	Role        auth.Role
-	// Via is "entra" or "token".
-	Via     string
-	Subject string
-	// TokenID is the token signed in with (0 for Entra ID): the session
-	// ends when the token is revoked.
-	TokenID   int64
-	ExpiresAt time.Time
-}
+// NewSession is auth.NewSession: the store reads and writes it.
+type NewSession = auth.NewSession
 
 // SessionCreate begins a session and returns it with its secret, which is not
 // kept.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -14,16 +13,8 @@ import (
 	"github.com/cutover/cutover/internal/store/dbsqlc"
 )
 
-// Token is an API token as listed: never its secret.
-type Token struct {
-	ID         int64      `json:"id"`
-	Name       string     `json:"name"`
-	Role       auth.Role  `json:"role"`
-	CreatedBy  string     `json:"created_by"`
-	CreatedAt  time.Time  `json:"created_at"`
-	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
-	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
-}
+// Token is auth.Token: the store reads and writes it.
+type Token = auth.Token
 
 // tokenOf is a token as listed.
 func tokenOf(r dbsqlc.TokenListRow) Token {

@@ -97,13 +97,8 @@ func (q *Queries) UserList(ctx context.Context, f UserFilter) ([]UserRow, error)
 	})
 }
 
-// UserMatch is a user a search found.
-type UserMatch struct {
-	UPN         string `json:"upn"`
-	SIP         string `json:"sip"`
-	DisplayName string `json:"display_name"`
-	GroupName   string `json:"group_name"` // their newest group
-}
+// UserMatch is migration.UserMatch: the store reads and writes it.
+type UserMatch = migration.UserMatch
 
 // UserSearch finds up to limit users, each once, whose UPN or SIP address
 // starts with text, or each of whose words starts a word of their display

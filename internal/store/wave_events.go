@@ -2,20 +2,13 @@ package store
 
 import (
 	"context"
-	"time"
 
+	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/store/dbsqlc"
 )
 
-// WaveEvent is one entry in a wave's timeline.
-type WaveEvent struct {
-	ID      int64     `json:"-"`
-	WaveID  int64     `json:"-"`
-	At      time.Time `json:"at"`
-	Kind    string    `json:"kind"`
-	Message string    `json:"message"`
-	Actor   string    `json:"actor"`
-}
+// WaveEvent is migration.WaveEvent: the store reads and writes it.
+type WaveEvent = migration.WaveEvent
 
 // WaveEventAdd appends an event to a wave's timeline.
 func (q *Queries) WaveEventAdd(ctx context.Context, waveID int64, kind, message, actor string) (WaveEvent, error) {

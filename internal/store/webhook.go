@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/store/dbsqlc"
@@ -17,17 +16,8 @@ const (
 	WebhookJSON  = "json"  // the notification as cutover writes it
 )
 
-// Webhook is where wave notifications go. Its URL carries its key: it is
-// kept only to post to, and shown as its host.
-type Webhook struct {
-	ID        int64     `json:"id"`
-	Name      string    `json:"name"`
-	URL       string    `json:"-"`
-	Host      string    `json:"host"`
-	Format    string    `json:"format"`
-	CreatedBy string    `json:"created_by"`
-	CreatedAt time.Time `json:"created_at"`
-}
+// Webhook is migration.Webhook: the store reads and writes it.
+type Webhook = migration.Webhook
 
 // CheckWebhook validates a webhook to add, filling in its format from its
 // host when none is given; errors name the field.
@@ -96,22 +86,8 @@ func (q *Queries) WebhookDelete(ctx context.Context, id int64) error {
 	return err
 }
 
-// Delivery is one notification to one webhook.
-type Delivery struct {
-	ID          int64      `json:"id"`
-	WebhookID   int64      `json:"webhook_id"`
-	WebhookName string     `json:"webhook"`
-	Event       string     `json:"event"`
-	WaveID      int64      `json:"wave_id"`
-	State       string     `json:"state"`
-	Attempts    int        `json:"attempts"`
-	LastStatus  *int       `json:"last_status,omitempty"`
-	LastError   *string    `json:"last_error,omitempty"`
-	CreatedAt   time.Time  `json:"created_at"`
-	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
-	URL         string     `json:"-"`
-	Payload     []byte     `json:"-"`
-}
+// Delivery is migration.Delivery: the store reads and writes it.
+type Delivery = migration.Delivery
 
 // WebhookDeliveryAdd records a notification to send.
 func (q *Queries) WebhookDeliveryAdd(ctx context.Context, webhookID, waveEventID int64, event string, payload []byte) (int64, error) {
