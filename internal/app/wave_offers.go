@@ -9,19 +9,19 @@ import (
 // A lead's actions on a wave, as the pages name them (each is the API route
 // /api/v1/waves/{id}/<action>, and the method of Service beside it).
 const (
-	WavePause             = "pause"              // WavePause
-	WaveResume            = "resume"             // WaveResume
-	WaveCancel            = "cancel"             // WaveCancel
-	WaveRollBack          = "rollback"           // WaveRollBack
-	WaveRetryFailed       = "retry-failed"       // WaveRetryFailed
-	WaveReschedule        = "reschedule"         // WaveReschedule
-	WaveMembers           = "members"            // WaveMembers
-	WaveOverrideReadiness = "override-readiness" // WaveOverrideReadiness
+	ActionPause             = "pause"              // WavePause
+	ActionResume            = "resume"             // WaveResume
+	ActionCancel            = "cancel"             // WaveCancel
+	ActionRollBack          = "rollback"           // WaveRollBack
+	ActionRetryFailed       = "retry-failed"       // WaveRetryFailed
+	ActionReschedule        = "reschedule"         // WaveReschedule
+	ActionMembers           = "members"            // WaveMembers
+	ActionOverrideReadiness = "override-readiness" // WaveOverrideReadiness
 )
 
 // WaveActions are a lead's actions on a wave, in the order the pages show
 // them.
-var WaveActions = []string{WavePause, WaveResume, WaveCancel, WaveRetryFailed, WaveRollBack, WaveOverrideReadiness, WaveReschedule, WaveMembers}
+var WaveActions = []string{ActionPause, ActionResume, ActionCancel, ActionRetryFailed, ActionRollBack, ActionOverrideReadiness, ActionReschedule, ActionMembers}
 
 // offered lists the actions the wave offers now.
 func (v WaveView) offered() []string {
@@ -46,21 +46,21 @@ func (v WaveView) Offers(action string) bool {
 	s := v.State
 	c := v.Progress.Counts
 	switch action {
-	case WavePause:
+	case ActionPause:
 		return migration.WavePause.Starts(s)
-	case WaveResume:
+	case ActionResume:
 		return slices.ContainsFunc(resumes, func(c migration.WaveChange) bool { return c.Starts(s) })
-	case WaveCancel:
+	case ActionCancel:
 		return migration.WaveCancel.Starts(s)
-	case WaveRollBack:
+	case ActionRollBack:
 		return migration.WaveRollBack.Starts(s) && c[migration.MoveStateMoved]+c[migration.MoveStateRollbackFailed] > 0 && unended(c) == 0
-	case WaveRetryFailed:
+	case ActionRetryFailed:
 		// Failed users a later move of theirs in the group (a retry wave)
 		// stands in for are no longer this wave's to retry.
 		return c[migration.MoveStateFailed]-v.Progress.Superseded[migration.OutcomeFailed] > 0
-	case WaveReschedule, WaveMembers:
+	case ActionReschedule, ActionMembers:
 		return v.Unstarted()
-	case WaveOverrideReadiness:
+	case ActionOverrideReadiness:
 		return v.HeldByReadiness()
 	}
 	return false

@@ -52,20 +52,20 @@ func TestWaveOffersAreWhatTheUseCasesTake(t *testing.T) {
 		return waves[0]
 	}
 	act := map[string]func(w migration.Wave) error{
-		app.WavePause:             func(w migration.Wave) error { _, err := svc.WavePause(ctx, lead, w.ID); return err },
-		app.WaveResume:            func(w migration.Wave) error { _, err := svc.WaveResume(ctx, lead, w.ID); return err },
-		app.WaveCancel:            func(w migration.Wave) error { _, err := svc.WaveCancel(ctx, lead, w.ID); return err },
-		app.WaveRollBack:          func(w migration.Wave) error { _, err := svc.WaveRollBack(ctx, lead, w.ID); return err },
-		app.WaveOverrideReadiness: func(w migration.Wave) error { _, err := svc.WaveOverrideReadiness(ctx, lead, w.ID); return err },
-		app.WaveRetryFailed: func(w migration.Wave) error {
+		app.ActionPause:             func(w migration.Wave) error { _, err := svc.WavePause(ctx, lead, w.ID); return err },
+		app.ActionResume:            func(w migration.Wave) error { _, err := svc.WaveResume(ctx, lead, w.ID); return err },
+		app.ActionCancel:            func(w migration.Wave) error { _, err := svc.WaveCancel(ctx, lead, w.ID); return err },
+		app.ActionRollBack:          func(w migration.Wave) error { _, err := svc.WaveRollBack(ctx, lead, w.ID); return err },
+		app.ActionOverrideReadiness: func(w migration.Wave) error { _, err := svc.WaveOverrideReadiness(ctx, lead, w.ID); return err },
+		app.ActionRetryFailed: func(w migration.Wave) error {
 			_, err := svc.WaveRetryFailed(ctx, lead, app.WaveScheduleRequest{WaveID: w.ID})
 			return err
 		},
-		app.WaveReschedule: func(w migration.Wave) error {
+		app.ActionReschedule: func(w migration.Wave) error {
 			_, err := svc.WaveReschedule(ctx, lead, app.WaveScheduleRequest{WaveID: w.ID, StartAt: time.Now().Add(2 * time.Hour)})
 			return err
 		},
-		app.WaveMembers: func(w migration.Wave) error {
+		app.ActionMembers: func(w migration.Wave) error {
 			_, err := svc.WaveMembers(ctx, lead, app.WaveMembersRequest{WaveID: w.ID, Add: []string{fmt.Sprintf("b%d@contoso.com", n)}})
 			return err
 		},
@@ -77,14 +77,14 @@ func TestWaveOffersAreWhatTheUseCasesTake(t *testing.T) {
 		situation func(w migration.Wave)
 		offers    []string
 	}{
-		{"scheduled", nil, []string{app.WavePause, app.WaveCancel, app.WaveReschedule, app.WaveMembers}},
+		{"scheduled", nil, []string{app.ActionPause, app.ActionCancel, app.ActionReschedule, app.ActionMembers}},
 		{"paused before its start", func(w migration.Wave) {
 			_, err := svc.WavePause(ctx, lead, w.ID)
 			require.NoError(t, err)
-		}, []string{app.WaveResume, app.WaveCancel, app.WaveReschedule, app.WaveMembers}},
+		}, []string{app.ActionResume, app.ActionCancel, app.ActionReschedule, app.ActionMembers}},
 		{"held by hybrid readiness", func(w migration.Wave) {
 			require.NoError(t, q.WaveReason(ctx, w.ID, migration.WaveStateScheduled, "not started: hybrid readiness check dns fails: no record. Fix: add it.", migration.ReasonReadiness))
-		}, []string{app.WavePause, app.WaveCancel, app.WaveOverrideReadiness, app.WaveReschedule, app.WaveMembers}},
+		}, []string{app.ActionPause, app.ActionCancel, app.ActionOverrideReadiness, app.ActionReschedule, app.ActionMembers}},
 		{"cancelled", func(w migration.Wave) {
 			_, err := svc.WaveCancel(ctx, lead, w.ID)
 			require.NoError(t, err)
@@ -103,7 +103,7 @@ func TestWaveOffersAreWhatTheUseCasesTake(t *testing.T) {
 				switch {
 				case views[0].Offers(a):
 					require.NoError(t, err, "%s is offered: it must be taken", a)
-				case a == app.WaveOverrideReadiness && w.State == migration.WaveStateScheduled:
+				case a == app.ActionOverrideReadiness && w.State == migration.WaveStateScheduled:
 					require.NoError(t, err, "a scheduled wave takes an override before any hold")
 				default:
 					require.Error(t, err, "%s is not offered: it must be refused", a)

@@ -139,7 +139,7 @@ func runPlan(ctx context.Context, args []string, getenv Env, stdout, stderr io.W
 	if req.Preview {
 		waves, _, err = s.app.PlanGroupPreview(ctx, id, req, time.Now())
 	} else {
-		a := app.Actor{Name: s.actor, Action: "group plan", Target: "group " + f.Arg(0)}
+		a := app.Actor{Name: s.actor, Action: "group plan", Target: "group " + f.Arg(0), GroupID: &id}
 		waves, err = s.app.PlanGroup(ctx, a, id, req, time.Now())
 		auditCLI(ctx, s.app, a, err)
 	}

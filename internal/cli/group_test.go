@@ -142,4 +142,14 @@ func TestImportAndPlanFromTheCLI(t *testing.T) {
 	var groups int
 	require.NoError(t, p.QueryRow(ctx, `SELECT count(*) FROM pilot_groups`).Scan(&groups))
 	require.Equal(t, 1, groups, "no group was half-written")
+
+	// The audit log says the lead's import and plan in words.
+	entries, err := app.New(p, nil).AuditLog(ctx, store.AuditFilter{Limit: 50})
+	require.NoError(t, err)
+	var said []string
+	for _, e := range entries {
+		said = append(said, e.Actor+" "+e.Says)
+	}
+	require.Contains(t, said, "cli:lee imported pilot group Pilot: Finance")
+	require.Contains(t, said, "cli:lee planned Pilot: Finance")
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -122,7 +123,10 @@ func runWave(ctx context.Context, args []string, getenv Env, stdout, stderr io.W
 	defer s.close()
 	saySimulated(ctx, s.app, stderr)
 	var w migration.Wave
-	a := app.Actor{Name: s.actor, Action: "wave " + action, Target: "wave " + f.Arg(0)}
+	// The audit log names the action as the use case does ("wave roll
+	// back"), whichever front end asked.
+	named := map[string]string{"rollback": "roll back", "retry-failed": "retry failed", "override-readiness": "override readiness", "add": "members", "remove": "members"}
+	a := app.Actor{Name: s.actor, Action: "wave " + cmp.Or(named[action], action), Target: "wave " + f.Arg(0), WaveID: &id}
 	switch action {
 	case "show":
 		w, err = s.app.Wave(ctx, id)

@@ -101,6 +101,21 @@ func TestLeadCommands(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, rows, 5)
 	require.Equal(t, "wave_cancelled", rows[1][7])
+
+	// The audit log says each command in words, as it says the API's: the
+	// action is the use case's own name, whichever front end asked.
+	entries, err := app.New(pool, nil).AuditLog(ctx, store.AuditFilter{Limit: 200})
+	require.NoError(t, err)
+	require.NotEmpty(t, entries)
+	for _, e := range entries {
+		require.False(t, strings.HasPrefix(e.Says, e.Action), "%q is not said in words: %q", e.Action, e.Says)
+	}
+	var all []string
+	for _, e := range entries {
+		all = append(all, e.Says)
+	}
+	require.Contains(t, all, "tried to roll back "+waves[0].Name+" of leads; refused wave_scheduled: "+waves[0].Name+" is scheduled, so it cannot be rolled back (only a wave that is completed, halted, cancelled, rolled_back can)")
+	require.Contains(t, all, "cancelled "+waves[0].Name+" of leads")
 }
 
 func TestTokenCommands(t *testing.T) {
