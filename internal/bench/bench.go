@@ -49,6 +49,9 @@ type Report struct {
 type Sizes struct {
 	Enqueue, Moves, BaselineJobs, Wave, MixWave, LookupSeconds, LiveSeconds int
 	RSS                                                                     []int
+	// The scale-out wave: its users, the deployment's cap, and the worker
+	// processes that share it.
+	ScaleWave, ScaleCap, ScaleProcesses int
 }
 
 // Options are what Run needs: the sizes and the command line's choices,
@@ -105,6 +108,7 @@ func Run(ctx context.Context, o Options) error {
 		{"throughput", b.throughput},
 		{"wave", b.wave},
 		{"mix", b.mix},
+		{"scale", b.scale},
 		{"lookup", b.lookup},
 		{"memory", b.memory},
 		{"live", b.live},

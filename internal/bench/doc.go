@@ -1,9 +1,11 @@
 // Package bench is what "cutover bench" measures: how fast cutover
 // enqueues a big group (enqueue), how many moves a second it records
 // (throughput), how close a wave comes to its ideal time (wave), how many
-// move calls a wave with the demo's failures keeps in flight (mix), how many
-// helpdesk lookups it answers (lookup), how much memory a server holds for a
-// big wave (memory), and what live pages cost the database (live).
+// move calls a wave with the demo's failures keeps in flight (mix), how close
+// a wave worked by several worker processes sharing one cap comes to its
+// ideal time (scale), how many helpdesk lookups it answers (lookup), how
+// much memory a server holds for a big wave (memory), and what live pages
+// cost the database (live).
 //
 // Each figure is a ratio against a baseline measured in the same run, on the
 // same machine and Postgres server: raw River, a bare net/http handler, an
