@@ -121,6 +121,9 @@ func (r *Readiness) Hold(ctx context.Context, client *river.Client[pgx.Tx], code
 	var told []int64 // waves whose reason changed, told once committed
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		q := store.New(tx)
+		if err := q.HoldsLock(ctx); err != nil {
+			return err
+		}
 		before, err := q.Holds(ctx)
 		if err != nil {
 			return err
@@ -201,6 +204,9 @@ func (r *Readiness) Release(ctx context.Context, code migration.ErrorCode) error
 	var told []int64 // waves whose reason changed, told once committed
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		q := store.New(tx)
+		if err := q.HoldsLock(ctx); err != nil {
+			return err
+		}
 		before, err := q.Holds(ctx)
 		if err != nil {
 			return err

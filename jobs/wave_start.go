@@ -72,6 +72,11 @@ func (w *WaveStartWorker) Work(ctx context.Context, job *river.Job[WaveStartArgs
 	client := river.ClientFromContext[pgx.Tx](ctx)
 	err = pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
 		q := store.New(tx)
+		// First, as a hold's change takes it before the waves' rows: a hold
+		// set while the wave starts then names it too.
+		if err := q.HoldsLock(ctx); err != nil {
+			return err
+		}
 		blocked, err := q.WaveGate(ctx, wave, w.actor)
 		if err != nil {
 			return err

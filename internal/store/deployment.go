@@ -39,6 +39,11 @@ func holdOf(r dbsqlc.DeploymentHold) Hold {
 	return Hold{Code: migration.ErrorCode(r.Code), Reason: r.Reason, Evidence: r.Evidence, Since: r.Since, SetBy: r.SetBy}
 }
 
+// HoldsLock serialises, until the transaction of q ends, the changes of the
+// deployment's holds and of the reasons they give running waves: take it
+// before reading the holds to change either.
+func (q *Queries) HoldsLock(ctx context.Context) error { return q.gen.HoldsLock(ctx) }
+
 // HoldSet records a hold, unless one of its code is held already: created
 // says whether this call made it (and so whether to tell anyone).
 func (q *Queries) HoldSet(ctx context.Context, h Hold) (created bool, err error) {

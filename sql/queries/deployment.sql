@@ -68,3 +68,10 @@ UPDATE worker_processes SET ended_at = now(), end_reason = @reason::text WHERE i
 -- name: Processes :many
 SELECT id, host, started_at, heartbeat_at, ended_at, coalesce(end_reason, '')::text AS end_reason, lost FROM worker_processes
 WHERE ended_at IS NULL OR ended_at >= @since::timestamptz ORDER BY ended_at DESC NULLS FIRST, started_at DESC;
+
+-- HoldsLock serialises, until its transaction ends, the changes of the
+-- deployment's holds and of the reasons they give running waves: each such
+-- transaction reads the holds the others committed, so that two holds set
+-- at once never leave a wave's reason naming only one.
+-- name: HoldsLock :exec
+SELECT pg_advisory_xact_lock(hashtext('cutover_deployment_holds'));

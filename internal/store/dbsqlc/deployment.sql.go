@@ -189,6 +189,19 @@ func (q *Queries) Holds(ctx context.Context) ([]DeploymentHold, error) {
 	return items, nil
 }
 
+const holdsLock = `-- name: HoldsLock :exec
+SELECT pg_advisory_xact_lock(hashtext('cutover_deployment_holds'))
+`
+
+// HoldsLock serialises, until its transaction ends, the changes of the
+// deployment's holds and of the reasons they give running waves: each such
+// transaction reads the holds the others committed, so that two holds set
+// at once never leave a wave's reason naming only one.
+func (q *Queries) HoldsLock(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, holdsLock)
+	return err
+}
+
 const hostList = `-- name: HostList :many
 SELECT id, host, ready, facts, checks, checked_at FROM worker_hosts
 WHERE checked_at >= $1 ORDER BY checked_at DESC, id
