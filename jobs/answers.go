@@ -10,11 +10,13 @@ import (
 )
 
 // sideWatch is what a worker process knows of whether one side of
-// Microsoft's (the shell, Graph) answers: when it last answered a call, and
-// whether the last probe of it (a read that touches no user) went
-// unanswered. A call that did not answer is the user's own only if the
-// side answered after it: a call of another user's, or a probe made for
-// the purpose.
+// Microsoft's (the shell, Graph) answers: the latest start of a call it
+// answered, and whether the last probe of it (a read that touches no user)
+// went unanswered. A call that did not answer is the user's own only if the
+// side answered a call sent after it started: another user's, or a probe
+// made for the purpose. An answer to a call sent earlier proves nothing of
+// later ones: a side that stops answering still finishes what it had
+// begun.
 type sideWatch struct {
 	side    migration.Side
 	probe   func(context.Context) error // a read that touches no user
@@ -22,8 +24,9 @@ type sideWatch struct {
 	timeout time.Duration               // of one probe
 
 	mu       sync.Mutex
-	answered time.Time     // when the side last answered anything
-	down     bool          // the last probe went unanswered, and nothing has answered since
+	answered time.Time     // the latest start of a call the side answered
+	down     bool          // the last probe went unanswered, and nothing sent since has been answered
+	downAt   time.Time     // the start of the read that found it down
 	probing  chan struct{} // closed when the probe running ends; nil if none runs
 	probedAt time.Time     // when the probe running (or the last) started
 	lastOK   bool          // the last probe's result
@@ -34,21 +37,28 @@ func newSideWatch(side migration.Side, probes string, timeout time.Duration, pro
 	return &sideWatch{side: side, probe: probe, probes: probes, timeout: timeout}
 }
 
-// heard notes that the side answered a call now (with anything: a user's
-// error is an answer).
-func (s *sideWatch) heard() {
+// heard notes that the side answered a call sent at sent (with anything: a
+// user's error is an answer).
+func (s *sideWatch) heard(sent time.Time) {
 	s.mu.Lock()
-	s.answered, s.down = time.Now(), false
+	if sent.After(s.answered) {
+		s.answered = sent
+	}
+	if !sent.Before(s.downAt) {
+		s.down = false
+	}
 	s.mu.Unlock()
 }
 
 // missed notes that the side did not answer a probe-like read of the
-// readiness check (the host check, the tenant's organization): it is down
-// until it answers anything.
-func (s *sideWatch) missed() {
+// readiness check (the host check, the tenant's organization) sent at sent:
+// it is down until it answers a call sent since.
+func (s *sideWatch) missed(sent time.Time) {
 	s.mu.Lock()
-	s.down = true
-	s.lastOK, s.lastErr = false, errUnanswered{probes: s.probes, after: s.timeout, err: context.DeadlineExceeded}
+	if !sent.Before(s.answered) {
+		s.down, s.downAt = true, sent
+		s.lastOK, s.lastErr = false, errUnanswered{probes: s.probes, after: s.timeout, err: context.DeadlineExceeded}
+	}
 	s.mu.Unlock()
 }
 
@@ -60,8 +70,8 @@ func (s *sideWatch) isDown() bool {
 	return s.down
 }
 
-// answersSince reports whether the side answered anything after at: a call
-// ended since, or a probe started since. It probes when it must (one probe
+// answersSince reports whether the side answered anything sent at or after
+// at: a call, or a probe. It probes when it must (one probe
 // at a time in the process; callers wait for it), and returns the probe's
 // error when the side did not answer it. A side already found down is not
 // probed again here: the readiness loop probes it.
@@ -126,10 +136,16 @@ func (s *sideWatch) check(ctx context.Context) error {
 		return ctx.Err() // stopped, not probed
 	}
 	s.lastOK, s.lastErr = err == nil, err
-	if err == nil {
-		s.answered, s.down = time.Now(), false
-	} else if s.answered.Before(s.probedAt) {
-		s.down = true
+	switch {
+	case err == nil:
+		if s.probedAt.After(s.answered) {
+			s.answered = s.probedAt
+		}
+		if !s.probedAt.Before(s.downAt) {
+			s.down = false
+		}
+	case s.answered.Before(s.probedAt):
+		s.down, s.downAt = true, s.probedAt
 	}
 	return err
 }
@@ -175,7 +191,8 @@ type sideError struct {
 	side   migration.Side
 	what   string        // the call, in words ("Move-CsUser for ann@contoso.com")
 	within time.Duration // its time-out
-	at     time.Time     // when the call gave up
+	sent   time.Time     // when the call was made
+	at     time.Time     // when it gave up
 	err    error
 }
 

@@ -143,9 +143,12 @@ func (a *attempt) preflight(ctx context.Context, q *store.Queries, on migration.
 	if dir == nil {
 		return nil
 	}
-	var tenant migration.Tenant
-	if err := a.graphCall(ctx, "GET /organization", func(ctx context.Context) (err error) { tenant, err = a.w.tenant.get(ctx, dir); return err }); err != nil {
-		return err
+	// Read once in a while; a read from the cache is no call of Graph's.
+	tenant, fresh := a.w.tenant.cached()
+	if !fresh {
+		if err := a.graphCall(ctx, "GET /organization", func(ctx context.Context) (err error) { tenant, err = a.w.tenant.get(ctx, dir); return err }); err != nil {
+			return err
+		}
 	}
 	var users map[string]migration.DirectoryUser
 	if err := a.graphCall(ctx, "GET /users", func(ctx context.Context) (err error) { users, err = dir.Users(ctx, []string{a.move.UPN}); return err }); err != nil {

@@ -315,6 +315,15 @@ type tenantCache struct {
 
 const tenantCacheTTL = 5 * time.Minute
 
+// cached returns the tenant read less than tenantCacheTTL ago, if any: a
+// read of the cache is no call of Graph's, and says nothing of whether
+// Graph answers.
+func (c *tenantCache) cached() (migration.Tenant, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tenant, !c.fetched.IsZero() && time.Since(c.fetched) < tenantCacheTTL
+}
+
 func (c *tenantCache) get(ctx context.Context, dir migration.Directory) (migration.Tenant, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -259,19 +259,20 @@ func (r *Readiness) Release(ctx context.Context, code migration.ErrorCode) error
 // answer; no ready host anywhere).
 func (r *Readiness) Check(ctx context.Context, client *river.Client[pgx.Tx]) (store.WorkerHost, error) {
 	h := store.WorkerHost{ID: r.cfg.ID, Host: r.host, CheckedAt: time.Now()}
+	sent := h.CheckedAt
 	cctx, cancel := context.WithTimeout(ctx, r.cfg.ShellTimeout)
 	facts, err := r.shell.CheckHost(cctx)
 	cancel()
 	switch {
 	case err != nil && noAnswer(err) && ctx.Err() == nil:
-		r.shellSide.missed()
+		r.shellSide.missed(sent)
 		h.Checks = []migration.Check{r.shellUnanswered("the host check did not answer " + unansweredIn(r.cfg.ShellTimeout, err))}
 	case err != nil:
 		// A host that cannot say how it is takes no moves either.
 		h.Checks = []migration.Check{{Name: "shell", Status: migration.CheckFail, Evidence: "the management shell did not answer the host check: " + err.Error(),
 			Fix: "Check that PowerShell runs on this host (--pwsh) and that shell.ps1 can start."}}
 	default:
-		r.shellSide.heard()
+		r.shellSide.heard(sent)
 		h.Facts, h.Checks = facts, migration.HostReadiness(facts)
 	}
 	h.Ready = migration.HostReady(h.Checks)
@@ -433,7 +434,7 @@ func (r *Readiness) unanswered(ctx context.Context, client *river.Client[pgx.Tx]
 	if side == nil {
 		return false, nil
 	}
-	perr := side.answersSince(ctx, se.at)
+	perr := side.answersSince(ctx, se.sent)
 	if perr == nil {
 		return false, nil
 	}
@@ -452,19 +453,22 @@ func (r *Readiness) call(ctx context.Context, side migration.Side, what string, 
 	if side == migration.SideGraph {
 		timeout = r.cfg.GraphTimeout
 	}
+	sent := time.Now()
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	err := fn(cctx)
 	cancel()
 	switch {
 	case w == nil:
 	case err == nil:
-		w.heard()
+		w.heard(sent)
 	case noAnswer(err):
 		if ctx.Err() == nil || errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return sideError{side: side, what: what, within: timeout, at: time.Now(), err: err}
+			return sideError{side: side, what: what, within: timeout, sent: sent, at: time.Now(), err: err}
 		}
+	case errors.Is(err, context.Canceled):
+		// Stopped on this side: it says nothing of Microsoft's.
 	case !errors.Is(err, migration.ErrSessionBroken):
-		w.heard()
+		w.heard(sent)
 	}
 	return err
 }
@@ -528,12 +532,13 @@ func (r *Readiness) checkGraph(ctx context.Context, client *river.Client[pgx.Tx]
 	if r.cfg.Directory == nil {
 		return nil
 	}
+	sent := time.Now()
 	gctx, cancel := context.WithTimeout(ctx, r.cfg.GraphTimeout)
 	tenant, err := r.cfg.Directory.Tenant(gctx)
 	cancel()
 	if err != nil && ctx.Err() == nil {
 		if noAnswer(err) {
-			r.graphSide.missed()
+			r.graphSide.missed(sent)
 			r.log.Warn("Microsoft Graph does not answer", "error", err)
 			return r.Hold(ctx, client, migration.CodeGraphUnavailable, migration.HoldReason(migration.CodeGraphUnavailable),
 				"GET /organization did not answer "+unansweredIn(r.cfg.GraphTimeout, err))
@@ -545,7 +550,7 @@ func (r *Readiness) checkGraph(ctx context.Context, client *river.Client[pgx.Tx]
 		return nil // throttled, say: not the deployment's
 	}
 	if err == nil {
-		r.graphSide.heard()
+		r.graphSide.heard(sent)
 		// A tenant of a government cloud moves nobody: refused here, at
 		// the first check, rather than user by user.
 		if c := migration.CloudCheck(tenant); c.Status == migration.CheckFail {
