@@ -5,6 +5,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/migration"
 )
 
@@ -29,7 +30,7 @@ func (s *Server) entraGroups(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.dir == nil {
-		s.error(w, r, errNoDirectory)
+		s.error(w, r, app.ErrNoDirectory)
 		return
 	}
 	found, err := s.dir.FindGroups(r.Context(), name)

@@ -6,13 +6,9 @@ import (
 	"github.com/cutover/cutover/internal/app"
 )
 
-// errNoDirectory answers requests that need Microsoft Graph when cutover has
-// no connection to it.
-var errNoDirectory = app.ErrNoDirectory
-
 func (s *Server) tenantReadiness(w http.ResponseWriter, r *http.Request) {
 	if s.dir == nil {
-		s.error(w, r, errNoDirectory)
+		s.error(w, r, app.ErrNoDirectory)
 		return
 	}
 	res, err := s.app.TenantReadiness(r.Context(), s.dir, s.now(), s.checks.MaxSyncAge)
@@ -52,7 +48,7 @@ func (s *Server) memberPreflight(w http.ResponseWriter, r *http.Request, scope f
 		return
 	}
 	if s.dir == nil {
-		s.error(w, r, errNoDirectory)
+		s.error(w, r, app.ErrNoDirectory)
 		return
 	}
 	members, err := s.app.Members(r.Context(), groupID, waveID)

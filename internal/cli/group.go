@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -53,6 +54,9 @@ func runGroup(ctx context.Context, args []string, getenv Env, stdout, stderr io.
 		if name == "" {
 			name = strings.TrimSuffix(baseName(path), ".csv")
 		}
+	}
+	if strings.TrimSpace(name) == "" {
+		return errors.New("the group needs a name: --name \"Pilot: Finance\"")
 	}
 	req := app.ImportRequest{Name: name, CSV: in, Preview: preview}
 	if leaveOut != "" {

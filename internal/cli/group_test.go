@@ -119,6 +119,7 @@ func TestImportAndPlanFromTheCLI(t *testing.T) {
 		stderr string
 	}{
 		{name: "a bad line", args: []string{"group", "import", bad, "--name", "bad"}, code: 1, stderr: "line 2"},
+		{name: "standard input without a name", args: []string{"group", "import", "-"}, code: 1, stderr: `the group needs a name: --name "Pilot: Finance"`},
 		{name: "no such file", args: []string{"group", "import", "/nonexistent.csv"}, code: 1, stderr: "cannot read /nonexistent.csv"},
 		{name: "the name taken", args: []string{"group", "import", csvFile, "--name", "Pilot: Finance"}, code: 1, stderr: "a pilot group with this name exists already"},
 		{name: "no plan", args: []string{"plan", fmt.Sprint(cliGroup)}, code: 1, stderr: "the plan needs --shorthand"},

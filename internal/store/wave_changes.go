@@ -93,7 +93,7 @@ func (q *Queries) WaveReviewFactsLocked(ctx context.Context, waveID, moveID int6
 // factsOf is the facts of a wave's review as WaveReviewFacts reads them.
 func factsOf(r dbsqlc.WaveReviewFactsRow, err error) (migration.WaveFacts, error) {
 	if err != nil {
-		return migration.WaveFacts{}, notFound(err, "wave does not exist")
+		return migration.WaveFacts{}, notFound(err, "the wave does not exist")
 	}
 	f := migration.WaveFacts{Wave: waveOf(r.Wave), OtherActive: r.Active}
 	if len(r.Counts) == 3 {
