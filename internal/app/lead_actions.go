@@ -237,15 +237,23 @@ func (s *Service) UserRetry(ctx context.Context, a Actor, identity string) (migr
 			m = moves[0]
 			return nil
 		}
-		if m, err = q.MoveRequeue(ctx, latest.ID, a.Name); err != nil {
-			if errors.Is(err, store.ErrStale) {
-				return migration.Errorf(migration.EConflict, "not_failed", "%s changed while it was being retried; look again", latest.UPN)
-			}
+		if m, err = requeue(ctx, q, latest, a); err != nil {
 			return err
 		}
 		return s.queue.Moves(ctx, tx, []store.QueuedMove{{MoveID: m.ID, Run: m.Run}}, m.MaxAttempts, time.Time{})
 	})
 	return m, err
+}
+
+// requeue queues failed move m again in its wave, as a new run. A move or
+// wave that changed since it was read (the wave halted or was cancelled
+// meanwhile) is an EConflict error saying to look again.
+func requeue(ctx context.Context, q *store.Queries, m migration.Move, a Actor) (migration.Move, error) {
+	queued, err := q.MoveRequeue(ctx, m.ID, a.Name)
+	if errors.Is(err, store.ErrStale) {
+		return migration.Move{}, migration.Errorf(migration.EConflict, "not_failed", "%s changed while it was being retried; look again", m.UPN)
+	}
+	return queued, err
 }
 
 // standingOf reads where the user stands from all their moves, or returns

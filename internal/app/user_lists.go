@@ -290,12 +290,12 @@ func (s *Service) WaveUsersRetry(ctx context.Context, a Actor, r WaveUsersReques
 			return err
 		}
 		members := make([]int64, len(moves))
-		requeue := slices.Contains(retryIn, w.State)
+		again := slices.Contains(migration.RetryIn, w.State)
 		for i, m := range moves {
 			members[i] = m.MemberID
-			requeue = requeue && m.State == migration.MoveStateFailed
+			again = again && m.State == migration.MoveStateFailed
 		}
-		if !requeue {
+		if !again {
 			retry, err := q.WaveRetryCreate(ctx, w, members, time.Now(), a.Name)
 			if err != nil {
 				return err
@@ -308,7 +308,7 @@ func (s *Service) WaveUsersRetry(ctx context.Context, a Actor, r WaveUsersReques
 			return err
 		}
 		for _, m := range moves {
-			queued, err := q.MoveRequeue(ctx, m.ID, a.Name)
+			queued, err := requeue(ctx, q, m, a)
 			if err != nil {
 				return err
 			}

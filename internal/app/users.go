@@ -64,11 +64,6 @@ const (
 	UserRollBack = "rollback" // Service.UserRollBack
 )
 
-// retryIn are the states of a wave in which a failed move can be retried
-// on its own (Service.UserRetry); in others its wave's failed users are
-// retried as a new wave.
-var retryIn = []migration.WaveState{migration.WaveStateRunning, migration.WaveStateCompleted, migration.WaveStatePaused}
-
 // retryable reports whether a user standing with this move may be moved
 // again: on premises, their move failed, was rolled back or was cancelled.
 func retryable(st migration.Standing) bool {
@@ -78,10 +73,10 @@ func retryable(st migration.Standing) bool {
 }
 
 // requeues reports whether the retry of a user standing with move m runs
-// m again in its wave (a failed move of a wave in one of retryIn), rather
+// m again in its wave (a failed move of a wave in one of migration.RetryIn), rather
 // than in a wave of its own.
 func requeues(m migration.Move, waveState migration.WaveState) bool {
-	return m.State == migration.MoveStateFailed && slices.Contains(retryIn, waveState)
+	return m.State == migration.MoveStateFailed && slices.Contains(migration.RetryIn, waveState)
 }
 
 // userOffers lists what a lead may do to a user standing so, their current

@@ -213,6 +213,10 @@ var (
 	// WaveReopen: a lead retries a failed user of a completed wave, which
 	// runs until that move ends.
 	WaveReopen = WaveChange{From: []WaveState{WaveStateCompleted}, To: WaveStateRunning, Event: WaveEventReopened, Words: "reopened"}
+	// RetryIn are the states of a wave in which a failed move can be
+	// retried on its own, as a new run of the move; in others its wave's
+	// failed users are retried as a new wave.
+	RetryIn = []WaveState{WaveStateRunning, WaveStateCompleted, WaveStatePaused}
 	// WaveRollBack: a lead (or a halt, with rollback on halt) rolls back a
 	// wave's moved users.
 	WaveRollBack = WaveChange{From: []WaveState{WaveStateCompleted, WaveStateHalted, WaveStateCancelled, WaveStateRolledBack},

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -374,6 +375,23 @@ func (q *Queries) MoveTeamsWaitingSince(ctx context.Context, moveID int64) (*tim
 func (q *Queries) MoveRequeue(ctx context.Context, moveID int64, actor string) (migration.Move, error) {
 	var n int64
 	err := q.inTx(ctx, func(tx *Queries) (err error) {
+		// The wave's lock first: a review of the wave that read the move
+		// failed, and is completing the wave, ends before the requeue reads
+		// the wave's state, so the requeue reopens what it completed. Without
+		// it the requeue saw the wave running, left it, and the review
+		// completed the wave under a queued move that no job would run.
+		m, err := tx.MoveGet(ctx, moveID)
+		if err != nil {
+			return err
+		}
+		w, err := tx.waveLock(ctx, m.WaveID)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(migration.RetryIn, w.State) {
+			// Halted or cancelled since it was read: its moves are not run.
+			return fmt.Errorf("requeue move %d: its wave is %s: %w", moveID, w.State, ErrStale)
+		}
 		n, err = tx.gen.MoveRequeue(ctx, dbsqlc.MoveRequeueParams{MoveID: moveID, Actor: actor,
 			WaveFrom: names(migration.WaveReopen.From), WaveTo: string(migration.WaveReopen.To)})
 		return err

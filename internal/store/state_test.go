@@ -253,6 +253,69 @@ func TestOneActiveMovePerUserOnRetry(t *testing.T) {
 	require.Equal(t, migration.WaveStateCompleted, waveState, "the wave is not reopened by a refused retry")
 }
 
+// TestRetryWhileTheWaveChanges is a lead's retry of a wave's last failed
+// user while a review of the wave, which read that user failed, changes
+// the wave. A review that completes it: the retry waits for it and reopens
+// the wave, never leaving it completed under a queued move that no job
+// would run. A review that halts it: the retry is refused as stale and the
+// move stays failed.
+func TestRetryWhileTheWaveChanges(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		review  migration.WaveState // what the review makes of the wave
+		move    migration.MoveState // the move after the retry
+		wave    migration.WaveState // the wave after the retry
+		refused bool
+	}{
+		{review: migration.WaveStateCompleted, move: migration.MoveStateQueued, wave: migration.WaveStateRunning},
+		{review: migration.WaveStateHalted, move: migration.MoveStateFailed, wave: migration.WaveStateHalted, refused: true},
+	} {
+		t.Run(string(tc.review), func(t *testing.T) {
+			t.Parallel()
+			f, q := newFixtures(t)
+			ctx := context.Background()
+			g := f.group(t)
+			w := f.wave(t, g, migration.WaveStateRunning, 10)
+			failed := f.move(t, g, w, "last@contoso.com", migration.MoveStateFailed)
+
+			review, err := f.pool.Begin(ctx)
+			require.NoError(t, err)
+			defer review.Rollback(ctx)
+			facts, err := store.New(review).WaveReviewFactsLocked(ctx, w, failed, migration.MoveEnding{Failed: true, Counted: true})
+			require.NoError(t, err)
+			require.Equal(t, migration.WaveStateRunning, facts.Wave.State)
+
+			requeued := make(chan error, 1)
+			go func() { _, err := q.MoveRequeue(ctx, failed, "lead"); requeued <- err }()
+			// The retry waits for the review's lock on the wave (or, were
+			// there none, has already ended).
+			require.Eventually(t, func() bool {
+				if len(requeued) > 0 {
+					return true
+				}
+				var waiting int
+				require.NoError(t, f.pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+					WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting))
+				return waiting > 0
+			}, 10*time.Second, 10*time.Millisecond)
+
+			_, err = review.Exec(ctx, `UPDATE waves SET state = $2, finished_at = CASE WHEN $2 = 'completed' THEN now() END WHERE id = $1`, w, tc.review)
+			require.NoError(t, err)
+			require.NoError(t, review.Commit(ctx))
+			if err := <-requeued; tc.refused {
+				require.ErrorIs(t, err, store.ErrStale)
+			} else {
+				require.NoError(t, err)
+			}
+
+			require.Equal(t, tc.move, f.moveState(t, failed))
+			var state migration.WaveState
+			require.NoError(t, f.pool.QueryRow(ctx, `SELECT state FROM waves WHERE id = $1`, w).Scan(&state))
+			require.Equal(t, tc.wave, state)
+		})
+	}
+}
+
 func TestWavesCreateBusyUser(t *testing.T) {
 	t.Parallel()
 	f, q := newFixtures(t)
