@@ -232,6 +232,40 @@ func (s *Server) Routes() []Route {
 	}, pageRoutes...)
 }
 
+// routeActions names the action of each write route as the audit log
+// does, the same name a use case and the command line give it.
+var routeActions = map[string]app.AuditAction{
+	"POST /api/v1/users/{identity}/retry":        app.AuditUserRetry,
+	"POST /api/v1/users/{identity}/rollback":     app.AuditUserRollBack,
+	"POST /api/v1/groups":                        app.AuditGroupImport,
+	"POST /api/v1/groups/{id}/plan":              app.AuditGroupPlan,
+	"POST /api/v1/groups/{id}/preflight":         app.AuditGroupDryRun,
+	"POST /api/v1/groups/{id}/pause":             app.AuditGroupPause,
+	"POST /api/v1/groups/{id}/resume":            app.AuditGroupResume,
+	"POST /api/v1/groups/{id}/users/leave-out":   app.AuditGroupUsersLeaveOut,
+	"POST /api/v1/groups/{id}/users/put-back":    app.AuditGroupUsersPutBack,
+	"POST /api/v1/waves/{id}/users/retry":        app.AuditWaveUsersRetry,
+	"POST /api/v1/waves/{id}/users/rollback":     app.AuditWaveUsersRollBack,
+	"POST /api/v1/waves/{id}/preflight":          app.AuditWaveDryRun,
+	"POST /api/v1/waves/{id}/pause":              app.AuditWavePause,
+	"POST /api/v1/waves/{id}/resume":             app.AuditWaveResume,
+	"POST /api/v1/waves/{id}/cancel":             app.AuditWaveCancel,
+	"POST /api/v1/waves/{id}/rollback":           app.AuditWaveRollBack,
+	"POST /api/v1/waves/{id}/retry-failed":       app.AuditWaveRetryFailed,
+	"POST /api/v1/waves/{id}/reschedule":         app.AuditWaveReschedule,
+	"POST /api/v1/waves/{id}/members":            app.AuditWaveMembers,
+	"POST /api/v1/waves/{id}/override-readiness": app.AuditWaveOverrideReadiness,
+	"POST /api/v1/readiness/check":               app.AuditReadinessCheck,
+	"PUT /api/v1/settings":                       app.AuditMaxInFlight,
+	"POST /api/v1/webhooks":                      app.AuditWebhookAdd,
+	"DELETE /api/v1/webhooks/{id}":               app.AuditWebhookRemove,
+	"POST /api/v1/tokens":                        app.AuditTokenCreate,
+	"DELETE /api/v1/tokens/{id}":                 app.AuditTokenRevoke,
+	"DELETE /api/v1/sessions/{id}":               app.AuditSessionRevoke,
+	"POST /ui/signin":                            app.AuditSignIn,
+	"POST /ui/signout":                           app.AuditSignOut,
+}
+
 // Handler returns the API's routes, each behind the check of its role.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()

@@ -36,16 +36,29 @@ type auditInfo struct {
 	recorded bool
 }
 
-// actorOf is who a request acts for as a use case takes it, naming the
-// route and its path for the audit log. The use case records its success;
-// the guard records a refusal.
+// actorOf is who a request acts for as a use case takes it, naming its
+// action as the audit log does. The use case records its outcome, success
+// or refusal; the guard records a refusal before it.
 func actorOf(r *http.Request) app.Actor {
+	a := app.Actor{Name: actor(r), Action: routeActions[r.Pattern], Target: auditTarget(r)}
 	if info, ok := r.Context().Value(auditKey{}).(*auditInfo); ok {
-		info.recorded = true
+		a.Written = &info.recorded
 	}
-	a := app.Actor{Name: actor(r), Action: r.Pattern, Target: r.URL.Path}
 	a.WaveID, a.GroupID, a.Subject = auditScope(r)
 	return a
+}
+
+// auditTarget names what a request is to as a use case names it: "wave
+// 12", "group 3", a user.
+func auditTarget(r *http.Request) string {
+	waveID, groupID, user := auditScope(r)
+	switch {
+	case waveID != nil:
+		return fmt.Sprintf("wave %d", *waveID)
+	case groupID != nil:
+		return fmt.Sprintf("group %d", *groupID)
+	}
+	return user
 }
 
 // auditScope reads what a request is to from its route: the wave or group
@@ -73,7 +86,9 @@ func auditSubject(r *http.Request, subject string) {
 // nothing (a plan's preview): its success is not an entry of the audit log,
 // which a lead reads as what was done. A refusal still is.
 func changesNothing(r *http.Request) {
-	actorOf(r)
+	if info, ok := r.Context().Value(auditKey{}).(*auditInfo); ok {
+		info.recorded = true
+	}
 }
 
 // PrincipalOf returns whoever the request acts for.
@@ -193,44 +208,36 @@ func (s *Server) guard(rt Route) http.Handler {
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		r = r.WithContext(context.WithValue(ctx, auditKey{}, info))
 		rt.handler(rec, r)
-		if !info.recorded || rec.status >= 400 {
+		if !info.recorded {
 			s.audit(r, p.Actor(), rec.status, info.err)
 		}
 	})
 }
 
-// audit records a write of r and its outcome (the error that refused it,
-// whose words say why). A failure to record is logged: the answer has gone
-// already.
+// audit records a write of r that no use case recorded, and its outcome
+// (the error that refused it, whose words say why). A failure to record is
+// logged: the answer has gone already.
 func (s *Server) audit(r *http.Request, who string, status int, refusal error) {
-	s.auditAs(r, who, r.Pattern, r.URL.Path, status, refusal)
+	s.auditAs(r, who, routeActions[r.Pattern], auditTarget(r), status, refusal)
 }
 
 // auditAs is audit with the action and target named.
-func (s *Server) auditAs(r *http.Request, who, action, target string, status int, refusal error) {
-	// A success is "ok", as a use case and the command line write it; a
-	// refusal names the HTTP status and the error code.
-	outcome, why := "ok", ""
+func (s *Server) auditAs(r *http.Request, who string, action app.AuditAction, target string, status int, refusal error) {
 	if status == 0 {
 		status = http.StatusInternalServerError
 	}
-	if status >= 400 {
-		outcome = "refused"
-		if status >= 500 {
-			outcome = "failed"
-		}
-		outcome += " " + strconv.Itoa(status)
-		if e, ok := errors.AsType[*migration.Error](refusal); ok && status < 500 {
-			outcome += " " + e.Code
-			why = e.Message
-		}
+	if status >= 400 && refusal == nil {
+		refusal = fmt.Errorf("answered %d", status)
+	}
+	if status < 400 {
+		refusal = nil
 	}
 	a := app.Actor{Name: who, Action: action, Target: target}
 	a.WaveID, a.GroupID, a.Subject = auditScope(r)
 	if info, ok := r.Context().Value(auditKey{}).(*auditInfo); ok && a.Subject == "" {
 		a.Subject = info.subject
 	}
-	if err := s.app.Refused(context.WithoutCancel(r.Context()), a, outcome, why); err != nil {
+	if err := s.app.Record(context.WithoutCancel(r.Context()), a, refusal); err != nil {
 		s.log.Error("audit log: recording failed", "action", a.Action, "target", a.Target, "error", err)
 	}
 }
@@ -509,5 +516,5 @@ func (rt Route) words() string {
 	case strings.Contains(rt.Pattern, "/users/{identity}"):
 		object = "this user"
 	}
-	return app.TryWords(rt.Method+" "+rt.Pattern, object)
+	return app.TryWords(routeActions[rt.Method+" "+rt.Pattern], object)
 }

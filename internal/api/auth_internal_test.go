@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/auth"
 )
 
@@ -90,4 +92,27 @@ func TestCachedAuthSharesMisses(t *testing.T) {
 		require.NoError(t, err)
 	}
 	require.Equal(t, int32(1), next.calls.Load())
+}
+
+// TestEveryWriteNamesItsAction: each route that changes something names
+// its action as the audit log does (the use case's own name), so that a
+// refusal before the use case is recorded under the name its success is;
+// and no name is kept for a route that is not served.
+func TestEveryWriteNamesItsAction(t *testing.T) {
+	t.Parallel()
+	s := &Server{}
+	served := map[string]bool{}
+	for _, rt := range s.Routes() {
+		key := rt.Method + " " + rt.Pattern
+		served[key] = true
+		if rt.Method == "GET" || (rt.Role == "" && !strings.HasPrefix(key, "POST /ui/sign")) {
+			continue
+		}
+		action, ok := routeActions[key]
+		require.True(t, ok, "%s names no action of the audit log", key)
+		require.NotEqual(t, "make this change", app.TryWords(action, "it"), "%s: %q is not an action the audit log knows", key, action)
+	}
+	for key := range routeActions {
+		require.True(t, served[key], "routeActions names %s, which is not served", key)
+	}
 }

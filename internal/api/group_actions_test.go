@@ -122,7 +122,7 @@ func TestGroupPauseResume(t *testing.T) {
 	}](t, b.get(t, "/api/v1/audit"), http.StatusOK)
 	pauses := 0
 	for _, e := range audit.Entries {
-		if strings.Contains(e.Action, "/pause") && e.Outcome == "ok" {
+		if e.Action == "group pause" && e.Outcome == "ok" {
 			pauses++
 		}
 	}

@@ -64,7 +64,7 @@ func (s *Server) secure(r *http.Request) bool {
 // refuseSignin shows the sign-in page again with why, and records the
 // refusal in the audit log under the name that tried.
 func (s *Server) refuseSignin(w http.ResponseWriter, r *http.Request, status int, who, code, message, next string) {
-	s.auditAs(r, cmp.Or(who, "anonymous"), "sign in", "session", status, &migration.Error{Code: code, Message: message})
+	s.auditAs(r, cmp.Or(who, "anonymous"), app.AuditSignIn, "session", status, &migration.Error{Code: code, Message: message})
 	s.render(w, r, status, "signin", page{Title: "Sign in", Message: message, Next: next})
 }
 

@@ -569,10 +569,10 @@ func TestAuditLog(t *testing.T) {
 	require.Len(t, got, 4, "%+v", got)
 	who := "token:test lead TestAuditLog (lead)"
 	want := []entry{
-		{who, "POST /api/v1/waves/{id}/cancel", fmt.Sprintf("/api/v1/waves/%d/cancel", w.ID), "ok", time.Time{}},
-		{who, "POST /api/v1/groups/{id}/plan", fmt.Sprintf("/api/v1/groups/%d/plan", g.ID), "ok", time.Time{}},
-		{who, "POST /api/v1/groups/{id}/plan", fmt.Sprintf("/api/v1/groups/%d/plan", g.ID), "refused 422 invalid_plan", time.Time{}},
-		{who, "POST /api/v1/groups", "/api/v1/groups", "ok", time.Time{}},
+		{who, "wave cancel", fmt.Sprintf("wave %d", w.ID), "ok", time.Time{}},
+		{who, "group plan", fmt.Sprintf("group %d", g.ID), "ok", time.Time{}},
+		{who, "group plan", fmt.Sprintf("group %d", g.ID), "refused invalid_plan", time.Time{}},
+		{who, "group import", "group audited", "ok", time.Time{}},
 	}
 	for i := range got {
 		require.WithinDuration(t, time.Now(), got[i].At, time.Minute)
@@ -592,7 +592,7 @@ func TestAuditLog(t *testing.T) {
 	}](t, b.get(t, "/api/v1/audit?limit=10"), http.StatusOK).Entries
 	require.Equal(t, "cancelled wave 1 of audited", says[0].Says)
 	require.Equal(t, "planned audited", says[1].Says)
-	require.True(t, strings.HasPrefix(says[2].Says, `tried to plan audited; refused 422 invalid_plan: shorthand: "canary 5" is not of the form`), says[2].Says)
+	require.True(t, strings.HasPrefix(says[2].Says, `tried to plan audited; refused invalid_plan: shorthand: "canary 5" is not of the form`), says[2].Says)
 	require.False(t, says[2].OK)
 	require.Equal(t, "imported pilot group audited", says[3].Says)
 	require.Equal(t, "audited", says[3].GroupName, "an import is its group's")
@@ -623,4 +623,16 @@ func TestAuditLog(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(string(res.Body)), "\n")
 	require.Len(t, lines, 1+4, string(res.Body))
 	require.Contains(t, lines[1], "cancelled wave 1 of audited")
+
+	// An entry the API wrote under its route's name, before every front
+	// end named an action alike, reads and filters as the same action.
+	_, err := b.pool.Exec(context.Background(), `INSERT INTO audit_log (actor, action, target, outcome, detail, wave_id, group_id)
+		VALUES ($1, 'POST /api/v1/waves/{id}/cancel', $2, 'refused 409 wave_cancelled', 'wave 1 is cancelled', $3, $4)`,
+		who, fmt.Sprintf("/api/v1/waves/%d/cancel", w.ID), w.ID, g.ID)
+	require.NoError(t, err)
+	byWhat = decode[struct {
+		Entries []said `json:"entries"`
+	}](t, b.get(t, "/api/v1/audit?what="+url.QueryEscape("cancel a wave")), http.StatusOK).Entries
+	require.Len(t, byWhat, 2)
+	require.Equal(t, "tried to cancel wave 1 of audited; refused 409 wave_cancelled: wave 1 is cancelled", byWhat[0].Says)
 }

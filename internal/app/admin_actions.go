@@ -18,7 +18,7 @@ import (
 // SetMaxInFlight sets the deployment's cap on moves in flight.
 func (s *Service) SetMaxInFlight(ctx context.Context, a Actor, n int) (store.Settings, error) {
 	var st store.Settings
-	err := s.change(ctx, a, "settings max-in-flight", fmt.Sprint(n), func(_ pgx.Tx, q *store.Queries) (err error) {
+	err := s.change(ctx, a, AuditMaxInFlight, fmt.Sprint(n), func(_ pgx.Tx, q *store.Queries) (err error) {
 		st, err = q.SettingsSetMaxInFlight(ctx, n, a.Name)
 		return err
 	})
@@ -34,7 +34,7 @@ type WebhookRequest struct {
 // WebhookAdd adds a webhook.
 func (s *Service) WebhookAdd(ctx context.Context, a Actor, r WebhookRequest) (store.Webhook, error) {
 	var h store.Webhook
-	err := s.change(ctx, a, "webhook add", "webhook "+r.Name, func(_ pgx.Tx, q *store.Queries) (err error) {
+	err := s.change(ctx, a, AuditWebhookAdd, "webhook "+r.Name, func(_ pgx.Tx, q *store.Queries) (err error) {
 		h, err = q.WebhookCreate(ctx, r.Name, r.URL, r.Format, a.Name)
 		return err
 	})
@@ -43,7 +43,7 @@ func (s *Service) WebhookAdd(ctx context.Context, a Actor, r WebhookRequest) (st
 
 // WebhookRemove removes a webhook and its deliveries.
 func (s *Service) WebhookRemove(ctx context.Context, a Actor, id int64) error {
-	return s.change(ctx, a, "webhook remove", fmt.Sprintf("webhook %d", id), func(_ pgx.Tx, q *store.Queries) error {
+	return s.change(ctx, a, AuditWebhookRemove, fmt.Sprintf("webhook %d", id), func(_ pgx.Tx, q *store.Queries) error {
 		return q.WebhookDelete(ctx, id)
 	})
 }
@@ -53,7 +53,7 @@ func (s *Service) WebhookRemove(ctx context.Context, a Actor, id int64) error {
 func (s *Service) TokenCreate(ctx context.Context, a Actor, name string, role auth.Role) (store.Token, string, error) {
 	var t store.Token
 	var secret string
-	err := s.change(ctx, a, "token create", "token "+name, func(_ pgx.Tx, q *store.Queries) (err error) {
+	err := s.change(ctx, a, AuditTokenCreate, "token "+name, func(_ pgx.Tx, q *store.Queries) (err error) {
 		t, secret, err = q.TokenCreate(ctx, name, role, a.Name)
 		return err
 	})
@@ -63,7 +63,7 @@ func (s *Service) TokenCreate(ctx context.Context, a Actor, name string, role au
 // TokenRevoke revokes a token in use, by ID or name.
 func (s *Service) TokenRevoke(ctx context.Context, a Actor, idOrName string) (store.Token, error) {
 	var t store.Token
-	err := s.change(ctx, a, "token revoke", "token "+idOrName, func(_ pgx.Tx, q *store.Queries) (err error) {
+	err := s.change(ctx, a, AuditTokenRevoke, "token "+idOrName, func(_ pgx.Tx, q *store.Queries) (err error) {
 		t, err = q.TokenRevoke(ctx, idOrName)
 		return err
 	})
@@ -73,7 +73,7 @@ func (s *Service) TokenRevoke(ctx context.Context, a Actor, idOrName string) (st
 // ReadinessRequest asks every worker to check its host now.
 func (s *Service) ReadinessRequest(ctx context.Context, a Actor) (time.Time, error) {
 	var at time.Time
-	err := s.change(ctx, a, "readiness check", "deployment", func(_ pgx.Tx, q *store.Queries) (err error) {
+	err := s.change(ctx, a, AuditReadinessCheck, "deployment", func(_ pgx.Tx, q *store.Queries) (err error) {
 		at, err = q.ReadinessRequest(ctx, a.Name)
 		return err
 	})

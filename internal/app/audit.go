@@ -28,69 +28,124 @@ type AuditView struct {
 // filter (else try, of an object in general).
 type phrase struct{ did, try, what string }
 
-// auditPhrases says each action in words, by the route a front end names it
-// with and by the use case's own name.
-var auditPhrases = map[string]phrase{
-	"POST /api/v1/groups":                        {did: "imported pilot group %s", try: "import pilot group %s", what: "import a pilot group"},
-	"group import":                               {did: "imported pilot group %s", try: "import pilot group %s", what: "import a pilot group"},
-	"POST /api/v1/groups/{id}/plan":              {did: "planned %s", try: "plan %s"},
-	"group plan":                                 {did: "planned %s", try: "plan %s"},
-	"POST /api/v1/groups/{id}/preflight":         {did: "ran the dry run of %s", try: "run the dry run of %s"},
-	"POST /api/v1/groups/{id}/pause":             {did: "paused every wave of %s", try: "pause every wave of %s"},
-	"group pause":                                {did: "paused every wave of %s", try: "pause every wave of %s"},
-	"POST /api/v1/groups/{id}/resume":            {did: "resumed the paused waves of %s", try: "resume the paused waves of %s"},
-	"group resume":                               {did: "resumed the paused waves of %s", try: "resume the paused waves of %s"},
-	"POST /api/v1/waves/{id}/preflight":          {did: "ran the dry run of %s", try: "run the dry run of %s"},
-	"POST /api/v1/waves/{id}/pause":              {did: "paused %s", try: "pause %s"},
-	"wave pause":                                 {did: "paused %s", try: "pause %s"},
-	"POST /api/v1/waves/{id}/resume":             {did: "resumed %s", try: "resume %s"},
-	"wave resume":                                {did: "resumed %s", try: "resume %s"},
-	"POST /api/v1/waves/{id}/cancel":             {did: "cancelled %s", try: "cancel %s"},
-	"wave cancel":                                {did: "cancelled %s", try: "cancel %s"},
-	"POST /api/v1/waves/{id}/rollback":           {did: "rolled back %s", try: "roll back %s"},
-	"wave roll back":                             {did: "rolled back %s", try: "roll back %s"},
-	"POST /api/v1/waves/{id}/retry-failed":       {did: "retried the failed users of %s", try: "retry the failed users of %s"},
-	"wave retry failed":                          {did: "retried the failed users of %s", try: "retry the failed users of %s"},
-	"POST /api/v1/waves/{id}/reschedule":         {did: "rescheduled %s", try: "reschedule %s"},
-	"wave reschedule":                            {did: "rescheduled %s", try: "reschedule %s"},
-	"POST /api/v1/waves/{id}/members":            {did: "changed the users of %s", try: "change the users of %s"},
-	"wave members":                               {did: "changed the users of %s", try: "change the users of %s"},
-	"POST /api/v1/waves/{id}/override-readiness": {did: "started %s despite the readiness check", try: "start %s despite the readiness check"},
-	"wave override readiness":                    {did: "started %s despite the readiness check", try: "start %s despite the readiness check"},
-	"POST /api/v1/waves/{id}/users/retry":        {did: "retried chosen users of %s", try: "retry chosen users of %s"},
-	"wave users retry":                           {did: "retried chosen users of %s", try: "retry chosen users of %s"},
-	"POST /api/v1/waves/{id}/users/rollback":     {did: "rolled back chosen users of %s", try: "roll back chosen users of %s"},
-	"wave users roll back":                       {did: "rolled back chosen users of %s", try: "roll back chosen users of %s"},
-	"POST /api/v1/users/{identity}/retry":        {did: "moved %s again", try: "move %s again"},
-	"user retry":                                 {did: "moved %s again", try: "move %s again"},
-	"POST /api/v1/users/{identity}/rollback":     {did: "rolled %s back on premises", try: "roll %s back on premises"},
-	"user roll back":                             {did: "rolled %s back on premises", try: "roll %s back on premises"},
-	"POST /api/v1/readiness/check":               {did: "asked the workers to check readiness now", try: "ask for a readiness check"},
-	"readiness check":                            {did: "asked the workers to check readiness now", try: "ask for a readiness check"},
-	"PUT /api/v1/settings":                       {did: "changed the cap on moves in flight", try: "change the cap on moves in flight"},
-	"settings max-in-flight":                     {did: "changed the cap on moves in flight", try: "change the cap on moves in flight"},
-	"POST /api/v1/webhooks":                      {did: "added a webhook", try: "add a webhook"},
-	"webhook add":                                {did: "added a webhook", try: "add a webhook"},
-	"DELETE /api/v1/webhooks/{id}":               {did: "removed a webhook", try: "remove a webhook"},
-	"webhook remove":                             {did: "removed a webhook", try: "remove a webhook"},
-	"POST /api/v1/tokens":                        {did: "made an API token", try: "make an API token"},
-	"token create":                               {did: "made an API token", try: "make an API token"},
-	"DELETE /api/v1/tokens/{id}":                 {did: "revoked an API token", try: "revoke an API token"},
-	"token revoke":                               {did: "revoked an API token", try: "revoke an API token"},
-	"DELETE /api/v1/sessions/{id}":               {did: "ended someone's session", try: "end a session"},
-	"session revoke":                             {did: "ended someone's session", try: "end a session"},
-	"POST /api/v1/groups/{id}/users/leave-out":   {did: "left chosen users of %s out of its plan", try: "leave chosen users of %s out of its plan"},
-	"group users leave out":                      {did: "left chosen users of %s out of its plan", try: "leave chosen users of %s out of its plan"},
-	"POST /api/v1/groups/{id}/users/put-back":    {did: "put chosen users of %s back into its plan", try: "put chosen users of %s back into its plan"},
-	"group users put back":                       {did: "put chosen users of %s back into its plan", try: "put chosen users of %s back into its plan"},
-	"sign in":                                    {did: "signed in", try: "sign in"},
-	"sign out":                                   {did: "signed out", try: "sign out"},
-	"POST /ui/signin":                            {did: "signed in", try: "sign in"},
-	"POST /ui/signout":                           {did: "signed out", try: "sign out"},
+// AuditAction names a change in the audit log: one name for each, whoever
+// asked for it (the API, the pages, the command line).
+type AuditAction string
+
+// The audit log's actions.
+const (
+	AuditGroupImport           AuditAction = "group import"
+	AuditGroupPlan             AuditAction = "group plan"
+	AuditGroupDryRun           AuditAction = "group dry run"
+	AuditGroupPause            AuditAction = "group pause"
+	AuditGroupResume           AuditAction = "group resume"
+	AuditGroupUsersLeaveOut    AuditAction = "group users leave out"
+	AuditGroupUsersPutBack     AuditAction = "group users put back"
+	AuditWaveDryRun            AuditAction = "wave dry run"
+	AuditWavePause             AuditAction = "wave pause"
+	AuditWaveResume            AuditAction = "wave resume"
+	AuditWaveCancel            AuditAction = "wave cancel"
+	AuditWaveRollBack          AuditAction = "wave roll back"
+	AuditWaveRetryFailed       AuditAction = "wave retry failed"
+	AuditWaveReschedule        AuditAction = "wave reschedule"
+	AuditWaveMembers           AuditAction = "wave members"
+	AuditWaveOverrideReadiness AuditAction = "wave override readiness"
+	AuditWaveUsersRetry        AuditAction = "wave users retry"
+	AuditWaveUsersRollBack     AuditAction = "wave users roll back"
+	AuditUserRetry             AuditAction = "user retry"
+	AuditUserRollBack          AuditAction = "user roll back"
+	AuditReadinessCheck        AuditAction = "readiness check"
+	AuditMaxInFlight           AuditAction = "settings max-in-flight"
+	AuditWebhookAdd            AuditAction = "webhook add"
+	AuditWebhookRemove         AuditAction = "webhook remove"
+	AuditTokenCreate           AuditAction = "token create"
+	AuditTokenRevoke           AuditAction = "token revoke"
+	AuditSessionRevoke         AuditAction = "session revoke"
+	AuditSignIn                AuditAction = "sign in"
+	AuditSignOut               AuditAction = "sign out"
+)
+
+// auditPhrases says each action in words.
+var auditPhrases = map[AuditAction]phrase{
+	AuditGroupImport:           {did: "imported pilot group %s", try: "import pilot group %s", what: "import a pilot group"},
+	AuditGroupPlan:             {did: "planned %s", try: "plan %s"},
+	AuditGroupDryRun:           {did: "ran the dry run of %s", try: "run the dry run of %s"},
+	AuditGroupPause:            {did: "paused every wave of %s", try: "pause every wave of %s"},
+	AuditGroupResume:           {did: "resumed the paused waves of %s", try: "resume the paused waves of %s"},
+	AuditGroupUsersLeaveOut:    {did: "left chosen users of %s out of its plan", try: "leave chosen users of %s out of its plan"},
+	AuditGroupUsersPutBack:     {did: "put chosen users of %s back into its plan", try: "put chosen users of %s back into its plan"},
+	AuditWaveDryRun:            {did: "ran the dry run of %s", try: "run the dry run of %s"},
+	AuditWavePause:             {did: "paused %s", try: "pause %s"},
+	AuditWaveResume:            {did: "resumed %s", try: "resume %s"},
+	AuditWaveCancel:            {did: "cancelled %s", try: "cancel %s"},
+	AuditWaveRollBack:          {did: "rolled back %s", try: "roll back %s"},
+	AuditWaveRetryFailed:       {did: "retried the failed users of %s", try: "retry the failed users of %s"},
+	AuditWaveReschedule:        {did: "rescheduled %s", try: "reschedule %s"},
+	AuditWaveMembers:           {did: "changed the users of %s", try: "change the users of %s"},
+	AuditWaveOverrideReadiness: {did: "started %s despite the readiness check", try: "start %s despite the readiness check"},
+	AuditWaveUsersRetry:        {did: "retried chosen users of %s", try: "retry chosen users of %s"},
+	AuditWaveUsersRollBack:     {did: "rolled back chosen users of %s", try: "roll back chosen users of %s"},
+	AuditUserRetry:             {did: "moved %s again", try: "move %s again"},
+	AuditUserRollBack:          {did: "rolled %s back on premises", try: "roll %s back on premises"},
+	AuditReadinessCheck:        {did: "asked the workers to check readiness now", try: "ask for a readiness check"},
+	AuditMaxInFlight:           {did: "changed the cap on moves in flight", try: "change the cap on moves in flight"},
+	AuditWebhookAdd:            {did: "added a webhook", try: "add a webhook"},
+	AuditWebhookRemove:         {did: "removed a webhook", try: "remove a webhook"},
+	AuditTokenCreate:           {did: "made an API token", try: "make an API token"},
+	AuditTokenRevoke:           {did: "revoked an API token", try: "revoke an API token"},
+	AuditSessionRevoke:         {did: "ended someone's session", try: "end a session"},
+	AuditSignIn:                {did: "signed in", try: "sign in"},
+	AuditSignOut:               {did: "signed out", try: "sign out"},
+}
+
+// legacyNames are the names the API wrote its entries under before every
+// front end named an action alike (its routes, until 2026-12): the audit
+// log is append-only, so its old entries are read through this, never
+// rewritten. It does not grow.
+var legacyNames = map[string]AuditAction{
+	"POST /api/v1/groups":                        AuditGroupImport,
+	"POST /api/v1/groups/{id}/plan":              AuditGroupPlan,
+	"POST /api/v1/groups/{id}/preflight":         AuditGroupDryRun,
+	"POST /api/v1/groups/{id}/pause":             AuditGroupPause,
+	"POST /api/v1/groups/{id}/resume":            AuditGroupResume,
+	"POST /api/v1/groups/{id}/users/leave-out":   AuditGroupUsersLeaveOut,
+	"POST /api/v1/groups/{id}/users/put-back":    AuditGroupUsersPutBack,
+	"POST /api/v1/waves/{id}/preflight":          AuditWaveDryRun,
+	"POST /api/v1/waves/{id}/pause":              AuditWavePause,
+	"POST /api/v1/waves/{id}/resume":             AuditWaveResume,
+	"POST /api/v1/waves/{id}/cancel":             AuditWaveCancel,
+	"POST /api/v1/waves/{id}/rollback":           AuditWaveRollBack,
+	"POST /api/v1/waves/{id}/retry-failed":       AuditWaveRetryFailed,
+	"POST /api/v1/waves/{id}/reschedule":         AuditWaveReschedule,
+	"POST /api/v1/waves/{id}/members":            AuditWaveMembers,
+	"POST /api/v1/waves/{id}/override-readiness": AuditWaveOverrideReadiness,
+	"POST /api/v1/waves/{id}/users/retry":        AuditWaveUsersRetry,
+	"POST /api/v1/waves/{id}/users/rollback":     AuditWaveUsersRollBack,
+	"POST /api/v1/users/{identity}/retry":        AuditUserRetry,
+	"POST /api/v1/users/{identity}/rollback":     AuditUserRollBack,
+	"POST /api/v1/readiness/check":               AuditReadinessCheck,
+	"PUT /api/v1/settings":                       AuditMaxInFlight,
+	"POST /api/v1/webhooks":                      AuditWebhookAdd,
+	"DELETE /api/v1/webhooks/{id}":               AuditWebhookRemove,
+	"POST /api/v1/tokens":                        AuditTokenCreate,
+	"DELETE /api/v1/tokens/{id}":                 AuditTokenRevoke,
+	"DELETE /api/v1/sessions/{id}":               AuditSessionRevoke,
+	"POST /ui/signin":                            AuditSignIn,
+	"POST /ui/signout":                           AuditSignOut,
+}
+
+// actionOf is the action an entry's name stands for, old names included.
+func actionOf(name string) (AuditAction, bool) {
+	if a, ok := legacyNames[name]; ok {
+		return a, true
+	}
+	_, ok := auditPhrases[AuditAction(name)]
+	return AuditAction(name), ok
 }
 
 // AuditActions are the actions the audit log's filter offers, by the words
-// a person picks them by: each is every name an action is recorded under.
+// a person picks them by: each is every name an action is recorded under,
+// old names included.
 var AuditActions = []struct {
 	Words   string
 	Actions []string
@@ -99,6 +154,13 @@ var AuditActions = []struct {
 func init() {
 	byWords := map[string][]string{}
 	var order []string
+	names := map[AuditAction][]string{}
+	for action := range auditPhrases {
+		names[action] = append(names[action], string(action))
+	}
+	for old, action := range legacyNames {
+		names[action] = append(names[action], old)
+	}
 	for action, p := range auditPhrases {
 		w := p.what
 		if w == "" {
@@ -107,7 +169,7 @@ func init() {
 		if _, ok := byWords[w]; !ok {
 			order = append(order, w)
 		}
-		byWords[w] = append(byWords[w], action)
+		byWords[w] = append(byWords[w], names[action]...)
 	}
 	slices.Sort(order)
 	for _, w := range order {
@@ -120,13 +182,14 @@ func init() {
 }
 
 // objectKind names what an action is to, in general: "a wave".
-func objectKind(action string) string {
-	switch {
-	case strings.Contains(action, "/waves/") || strings.HasPrefix(action, "wave "):
+func objectKind(action AuditAction) string {
+	kind, _, _ := strings.Cut(string(action), " ")
+	switch kind {
+	case "wave":
 		return "a wave"
-	case strings.Contains(action, "/groups") || strings.HasPrefix(action, "group "):
+	case "group":
 		return "a group"
-	case strings.Contains(action, "/users/") || strings.HasPrefix(action, "user "):
+	case "user":
 		return "a user"
 	}
 	return "it"
@@ -135,7 +198,8 @@ func objectKind(action string) string {
 // auditSays says an entry in a sentence, without who.
 func auditSays(e store.AuditEntry) (string, bool) {
 	ok := e.Outcome == "ok"
-	p, known := auditPhrases[e.Action]
+	action, known := actionOf(e.Action)
+	p := auditPhrases[action]
 	if !known {
 		p = phrase{did: e.Action + " " + e.Target, try: e.Action + " " + e.Target}
 	}
@@ -152,7 +216,7 @@ func auditSays(e store.AuditEntry) (string, bool) {
 		if strings.Contains(s, "%s") {
 			return fmt.Sprintf(s, objectOr(object))
 		}
-		if object != "" && e.Action != "sign in" && e.Action != "POST /ui/signin" {
+		if object != "" && action != AuditSignIn {
 			return s + " (" + object + ")"
 		}
 		return s
@@ -169,7 +233,7 @@ func auditSays(e store.AuditEntry) (string, bool) {
 
 // TryWords says in words what trying an action is ("pause this wave"),
 // of an object named so: for a refusal.
-func TryWords(action, object string) string {
+func TryWords(action AuditAction, object string) string {
 	p, ok := auditPhrases[action]
 	if !ok {
 		return "make this change"

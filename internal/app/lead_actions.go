@@ -28,7 +28,7 @@ func (s *Service) GroupImport(ctx context.Context, a Actor, g store.NewGroup) (m
 	if a.Subject == "" {
 		a.Subject = g.Name // the audit log names the group imported
 	}
-	err := s.changeBy(ctx, &a, "group import", "group "+g.Name, func(_ pgx.Tx, q *store.Queries) (err error) {
+	err := s.changeBy(ctx, &a, AuditGroupImport, "group "+g.Name, func(_ pgx.Tx, q *store.Queries) (err error) {
 		created, report, err = q.GroupCreateChecked(ctx, g)
 		a.GroupID = &created.ID
 		return err
@@ -71,7 +71,7 @@ func (s *Service) Plan(ctx context.Context, a Actor, groupID int64, plan store.P
 // group, where its page shows it again.
 func (s *Service) PlanSaid(ctx context.Context, a Actor, groupID int64, plan store.PlanFunc, said store.PlanSaid) ([]migration.Wave, error) {
 	var waves []migration.Wave
-	err := s.change(ctx, a, "group plan", fmt.Sprintf("group %d", groupID), func(tx pgx.Tx, q *store.Queries) error {
+	err := s.change(ctx, a, AuditGroupPlan, fmt.Sprintf("group %d", groupID), func(tx pgx.Tx, q *store.Queries) error {
 		var err error
 		if waves, err = q.WavesCreate(ctx, groupID, a.Name, plan); err != nil {
 			return err
@@ -168,7 +168,7 @@ func (s *Service) PlanEnds(ctx context.Context, waves []migration.Wave) (PlanEnd
 // Teams by a move of cutover's, or is being moved).
 func (s *Service) UserRollBack(ctx context.Context, a Actor, identity string) (migration.Move, error) {
 	var m migration.Move
-	err := s.change(ctx, a, "user roll back", identity, func(tx pgx.Tx, q *store.Queries) error {
+	err := s.change(ctx, a, AuditUserRollBack, identity, func(tx pgx.Tx, q *store.Queries) error {
 		st, err := standingOf(ctx, q, identity, "roll back")
 		if err != nil {
 			return err
@@ -208,7 +208,7 @@ func (s *Service) rollBackMove(ctx context.Context, tx pgx.Tx, q *store.Queries,
 // Teams or being moved).
 func (s *Service) UserRetry(ctx context.Context, a Actor, identity string) (migration.Move, error) {
 	var m migration.Move
-	err := s.change(ctx, a, "user retry", identity, func(tx pgx.Tx, q *store.Queries) error {
+	err := s.change(ctx, a, AuditUserRetry, identity, func(tx pgx.Tx, q *store.Queries) error {
 		st, err := standingOf(ctx, q, identity, "retry")
 		if err != nil {
 			return err
@@ -282,7 +282,7 @@ func standingWords(st migration.Standing) string {
 // resumed. A wave that has not started does not start while paused.
 func (s *Service) WavePause(ctx context.Context, a Actor, waveID int64) (migration.Wave, error) {
 	var w migration.Wave
-	err := s.change(ctx, a, "wave pause", waveTarget(waveID), func(_ pgx.Tx, q *store.Queries) (err error) {
+	err := s.change(ctx, a, AuditWavePause, waveTarget(waveID), func(_ pgx.Tx, q *store.Queries) (err error) {
 		w, err = q.WaveSetState(ctx, waveID, migration.WavePause, "paused by "+a.Name, "paused: moves in flight finish, no move starts until the wave is resumed", a.Name)
 		return err
 	})
@@ -294,7 +294,7 @@ func (s *Service) WavePause(ctx context.Context, a Actor, waveID int64) (migrati
 // the group's blocked waves may start), or lets a blocked one start at its
 // time although an earlier wave is halted.
 func (s *Service) WaveResume(ctx context.Context, a Actor, waveID int64) (migration.Wave, error) {
-	err := s.change(ctx, a, "wave resume", waveTarget(waveID), func(tx pgx.Tx, q *store.Queries) error {
+	err := s.change(ctx, a, AuditWaveResume, waveTarget(waveID), func(tx pgx.Tx, q *store.Queries) error {
 		cur, err := q.WaveGet(ctx, waveID)
 		if err != nil {
 			return err
@@ -357,7 +357,7 @@ func (s *Service) resumePaused(ctx context.Context, tx pgx.Tx, q *store.Queries,
 // wave's timeline and the audit log.
 func (s *Service) WaveOverrideReadiness(ctx context.Context, a Actor, waveID int64) (migration.Wave, error) {
 	var w migration.Wave
-	err := s.change(ctx, a, "wave override readiness", waveTarget(waveID), func(tx pgx.Tx, q *store.Queries) error {
+	err := s.change(ctx, a, AuditWaveOverrideReadiness, waveTarget(waveID), func(tx pgx.Tx, q *store.Queries) error {
 		cur, err := q.WaveGet(ctx, waveID)
 		if err != nil {
 			return err
@@ -381,7 +381,7 @@ func (s *Service) WaveOverrideReadiness(ctx context.Context, a Actor, waveID int
 // group's blocked waves start.
 func (s *Service) WaveCancel(ctx context.Context, a Actor, waveID int64) (migration.Wave, error) {
 	var w migration.Wave
-	err := s.change(ctx, a, "wave cancel", waveTarget(waveID), func(tx pgx.Tx, q *store.Queries) (err error) {
+	err := s.change(ctx, a, AuditWaveCancel, waveTarget(waveID), func(tx pgx.Tx, q *store.Queries) (err error) {
 		var n int
 		if w, n, err = q.WaveStop(ctx, waveID, migration.WaveCancel, "cancelled by "+a.Name, migration.CodeWaveCancelled,
 			"was cancelled by "+a.Name, a.Name); err != nil {
@@ -401,7 +401,7 @@ func (s *Service) WaveCancel(ctx context.Context, a Actor, waveID int64) (migrat
 // again to retry failed rollbacks.
 func (s *Service) WaveRollBack(ctx context.Context, a Actor, waveID int64) (migration.Wave, error) {
 	var w migration.Wave
-	err := s.change(ctx, a, "wave roll back", waveTarget(waveID), func(tx pgx.Tx, q *store.Queries) (err error) {
+	err := s.change(ctx, a, AuditWaveRollBack, waveTarget(waveID), func(tx pgx.Tx, q *store.Queries) (err error) {
 		tallies, err := q.WaveTallies(ctx, []int64{waveID})
 		if err != nil {
 			return err
@@ -437,7 +437,7 @@ type WaveScheduleRequest struct {
 // returns the new wave.
 func (s *Service) WaveRetryFailed(ctx context.Context, a Actor, r WaveScheduleRequest) (migration.Wave, error) {
 	var retry migration.Wave
-	err := s.change(ctx, a, "wave retry failed", waveTarget(r.WaveID), func(tx pgx.Tx, q *store.Queries) error {
+	err := s.change(ctx, a, AuditWaveRetryFailed, waveTarget(r.WaveID), func(tx pgx.Tx, q *store.Queries) error {
 		w, err := q.WaveGet(ctx, r.WaveID)
 		if err != nil {
 			return err
@@ -457,7 +457,7 @@ func (s *Service) WaveRetryFailed(ctx context.Context, a Actor, r WaveScheduleRe
 // WaveReschedule moves the start of a wave that has not started.
 func (s *Service) WaveReschedule(ctx context.Context, a Actor, r WaveScheduleRequest) (migration.Wave, error) {
 	var w migration.Wave
-	err := s.change(ctx, a, "wave reschedule", waveTarget(r.WaveID), func(tx pgx.Tx, q *store.Queries) (err error) {
+	err := s.change(ctx, a, AuditWaveReschedule, waveTarget(r.WaveID), func(tx pgx.Tx, q *store.Queries) (err error) {
 		if w, err = q.WaveReschedule(ctx, r.WaveID, r.StartAt, a.Name); err != nil {
 			return err
 		}
@@ -479,7 +479,7 @@ type WaveMembersRequest struct {
 // WaveMembers changes the users of a wave that has not started.
 func (s *Service) WaveMembers(ctx context.Context, a Actor, r WaveMembersRequest) (migration.Wave, error) {
 	var w migration.Wave
-	err := s.change(ctx, a, "wave members", waveTarget(r.WaveID), func(_ pgx.Tx, q *store.Queries) (err error) {
+	err := s.change(ctx, a, AuditWaveMembers, waveTarget(r.WaveID), func(_ pgx.Tx, q *store.Queries) (err error) {
 		w, err = q.WaveMembersChange(ctx, r.WaveID, r.Add, r.Remove, a.Name)
 		return err
 	})
@@ -493,7 +493,7 @@ func (s *Service) WaveMembers(ctx context.Context, a Actor, r WaveMembersRequest
 // Errors: ENotFound (no such group), EConflict (no wave of it can be paused).
 func (s *Service) GroupPause(ctx context.Context, a Actor, groupID int64) (int, error) {
 	n := 0
-	err := s.change(ctx, a, "group pause", fmt.Sprintf("group %d", groupID), func(_ pgx.Tx, q *store.Queries) error {
+	err := s.change(ctx, a, AuditGroupPause, fmt.Sprintf("group %d", groupID), func(_ pgx.Tx, q *store.Queries) error {
 		g, waves, err := groupWaves(ctx, q, groupID)
 		if err != nil {
 			return err
@@ -523,7 +523,7 @@ func (s *Service) GroupPause(ctx context.Context, a Actor, groupID int64) (int, 
 // Errors: ENotFound (no such group), EConflict (no wave of it is paused).
 func (s *Service) GroupResume(ctx context.Context, a Actor, groupID int64) (int, error) {
 	n := 0
-	err := s.change(ctx, a, "group resume", fmt.Sprintf("group %d", groupID), func(tx pgx.Tx, q *store.Queries) error {
+	err := s.change(ctx, a, AuditGroupResume, fmt.Sprintf("group %d", groupID), func(tx pgx.Tx, q *store.Queries) error {
 		g, waves, err := groupWaves(ctx, q, groupID)
 		if err != nil {
 			return err

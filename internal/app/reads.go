@@ -86,12 +86,22 @@ func (s *Service) Webhooks(ctx context.Context) ([]store.Webhook, error) {
 // Tokens returns every API token, newest first, revoked ones too.
 func (s *Service) Tokens(ctx context.Context) ([]store.Token, error) { return s.q().TokenList(ctx) }
 
-// Refused records a change refused or failed, as the front end that
-// refused it names it, with why in words (a use case records its own
-// success).
-func (s *Service) Refused(ctx context.Context, a Actor, outcome, why string) error {
-	return s.q().AuditAdd(ctx, store.AuditEntry{Actor: a.Name, Action: a.Action, Target: a.Target, Outcome: outcome, Detail: why,
-		WaveID: a.WaveID, GroupID: a.GroupID, Subject: a.Subject})
+// Record writes a front end's own entry in the audit log: a change it
+// refused before any use case (a role too weak, input it could not read),
+// or a change that is no use case's (a dry run), ended with err (nil: it
+// was done). After a use case it writes nothing if the use case wrote its
+// entry (a.Written), so a front end calls it on every failure.
+func (s *Service) Record(ctx context.Context, a Actor, err error) error {
+	if a.Written != nil && *a.Written {
+		return nil
+	}
+	outcome, why := Outcome(err)
+	if err := s.q().AuditAdd(ctx, store.AuditEntry{Actor: a.Name, Action: string(a.Action), Target: a.Target, Outcome: outcome, Detail: why,
+		WaveID: a.WaveID, GroupID: a.GroupID, Subject: a.Subject}); err != nil {
+		return err
+	}
+	a.written()
+	return nil
 }
 
 // Simulated says which of the shell and Graph are the simulated tenant's,

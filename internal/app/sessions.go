@@ -20,7 +20,7 @@ import (
 func (s *Service) SessionStart(ctx context.Context, a Actor, n store.NewSession) (store.Session, string, error) {
 	var sess store.Session
 	var secret string
-	err := s.change(ctx, a, "sign in", "session via "+n.Via, func(_ pgx.Tx, q *store.Queries) (err error) {
+	err := s.change(ctx, a, AuditSignIn, "session via "+n.Via, func(_ pgx.Tx, q *store.Queries) (err error) {
 		sess, secret, err = q.SessionCreate(ctx, n)
 		return err
 	})
@@ -35,7 +35,7 @@ func (s *Service) SessionAuthenticate(ctx context.Context, secret string) (auth.
 
 // SessionEnd signs the session with this secret out.
 func (s *Service) SessionEnd(ctx context.Context, a Actor, secret string) error {
-	return s.change(ctx, a, "sign out", "session", func(_ pgx.Tx, q *store.Queries) error {
+	return s.change(ctx, a, AuditSignOut, "session", func(_ pgx.Tx, q *store.Queries) error {
 		_, err := q.SessionEnd(ctx, 0, secret, a.Name)
 		return err
 	})
@@ -45,7 +45,7 @@ func (s *Service) SessionEnd(ctx context.Context, a Actor, secret string) error 
 // request signs them out.
 func (s *Service) SessionRevoke(ctx context.Context, a Actor, id int64) (store.Session, error) {
 	var sess store.Session
-	err := s.change(ctx, a, "session revoke", "session "+strconv.FormatInt(id, 10), func(_ pgx.Tx, q *store.Queries) (err error) {
+	err := s.change(ctx, a, AuditSessionRevoke, "session "+strconv.FormatInt(id, 10), func(_ pgx.Tx, q *store.Queries) (err error) {
 		sess, err = q.SessionEnd(ctx, id, "", a.Name)
 		return err
 	})

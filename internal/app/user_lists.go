@@ -284,7 +284,7 @@ func movesOf(ctx context.Context, q *store.Queries, w migration.Wave, users []st
 // wave), EConflict (a user who cannot be moved again, named with why).
 func (s *Service) WaveUsersRetry(ctx context.Context, a Actor, r WaveUsersRequest) (UsersDone, error) {
 	var out UsersDone
-	err := s.change(ctx, a, "wave users retry", waveTarget(r.WaveID), func(tx pgx.Tx, q *store.Queries) error {
+	err := s.change(ctx, a, AuditWaveUsersRetry, waveTarget(r.WaveID), func(tx pgx.Tx, q *store.Queries) error {
 		w, moves, err := waveMoves(ctx, q, r)
 		if err != nil {
 			return err
@@ -336,7 +336,7 @@ func (s *Service) WaveUsersRetry(ctx context.Context, a Actor, r WaveUsersReques
 // why).
 func (s *Service) WaveUsersRollBack(ctx context.Context, a Actor, r WaveUsersRequest) (UsersDone, error) {
 	var out UsersDone
-	err := s.change(ctx, a, "wave users roll back", waveTarget(r.WaveID), func(tx pgx.Tx, q *store.Queries) error {
+	err := s.change(ctx, a, AuditWaveUsersRollBack, waveTarget(r.WaveID), func(tx pgx.Tx, q *store.Queries) error {
 		w, moves, err := waveMoves(ctx, q, r)
 		if err != nil {
 			return err
@@ -387,9 +387,9 @@ type GroupUsersRequest struct {
 // group), EConflict (a member in a wave already, named with which).
 func (s *Service) GroupUsersLeaveOut(ctx context.Context, a Actor, r GroupUsersRequest, back bool) (UsersDone, error) {
 	var out UsersDone
-	action, target := "group users leave out", fmt.Sprintf("group %d", r.GroupID)
+	action, target := AuditGroupUsersLeaveOut, fmt.Sprintf("group %d", r.GroupID)
 	if back {
-		action = "group users put back"
+		action = AuditGroupUsersPutBack
 	}
 	err := s.change(ctx, a, action, target, func(_ pgx.Tx, q *store.Queries) error {
 		g, err := q.GroupGet(ctx, r.GroupID)

@@ -67,7 +67,7 @@ func runGroup(ctx context.Context, args []string, getenv Env, stdout, stderr io.
 		return err
 	}
 	defer s.close()
-	a := app.Actor{Name: s.actor, Action: "group import", Target: "group " + strings.TrimSpace(name), Subject: strings.TrimSpace(name)}
+	a := app.Actor{Name: s.actor, Action: app.AuditGroupImport, Target: "group " + strings.TrimSpace(name), Subject: strings.TrimSpace(name), Written: new(bool)}
 	done, err := s.app.Import(ctx, a, req)
 	if !preview {
 		auditCLI(ctx, s.app, a, err)
@@ -143,7 +143,7 @@ func runPlan(ctx context.Context, args []string, getenv Env, stdout, stderr io.W
 	if req.Preview {
 		waves, _, err = s.app.PlanGroupPreview(ctx, id, req, time.Now())
 	} else {
-		a := app.Actor{Name: s.actor, Action: "group plan", Target: "group " + f.Arg(0), GroupID: &id}
+		a := app.Actor{Name: s.actor, Action: app.AuditGroupPlan, Target: "group " + f.Arg(0), GroupID: &id, Written: new(bool)}
 		waves, err = s.app.PlanGroup(ctx, a, id, req, time.Now())
 		auditCLI(ctx, s.app, a, err)
 	}

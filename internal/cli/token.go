@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/cutover/cutover/internal/app"
 	"github.com/cutover/cutover/internal/auth"
-	"github.com/cutover/cutover/internal/migration"
 	"github.com/cutover/cutover/internal/store"
 )
 
@@ -43,7 +41,7 @@ func runToken(ctx context.Context, args []string, getenv Env, stdout, stderr io.
 	saySimulated(ctx, svc, stderr)
 	switch action {
 	case "create":
-		a := app.Actor{Name: who, Action: "token create", Target: "token " + name}
+		a := app.Actor{Name: who, Action: app.AuditTokenCreate, Target: "token " + name, Written: new(bool)}
 		t, secret, err := svc.TokenCreate(ctx, a, name, auth.Role(role))
 		auditCLI(ctx, svc, a, err)
 		if err != nil {
@@ -52,7 +50,7 @@ func runToken(ctx context.Context, args []string, getenv Env, stdout, stderr io.
 		fmt.Fprintf(stdout, "%s\n\nToken %d %q (%s). It is shown this once: cutover keeps only its hash.\nSend it as: Authorization: Bearer <token>\n", secret, t.ID, t.Name, t.Role)
 		return nil
 	case "revoke":
-		a := app.Actor{Name: who, Action: "token revoke", Target: "token " + f.Arg(0)}
+		a := app.Actor{Name: who, Action: app.AuditTokenRevoke, Target: "token " + f.Arg(0), Written: new(bool)}
 		t, err := svc.TokenRevoke(ctx, a, f.Arg(0))
 		auditCLI(ctx, svc, a, err)
 		if err != nil {
@@ -80,15 +78,12 @@ func stampOr(t *time.Time, none string) string {
 	return t.Local().Format(time.DateTime)
 }
 
-// auditCLI records a change refused or failed at the command line (a use
-// case records its success itself, with its change).
+// auditCLI records a change refused or failed at the command line, unless
+// the use case recorded it (a.Written): a refusal before the use case
+// (input the command could not read) is the command line's own.
 func auditCLI(ctx context.Context, svc *app.Service, a app.Actor, err error) {
 	if err == nil {
 		return
 	}
-	outcome, why := "failed", ""
-	if e, ok := errors.AsType[*migration.Error](err); ok {
-		outcome, why = "refused "+e.Code, e.Message
-	}
-	_ = svc.Refused(context.WithoutCancel(ctx), a, outcome, why)
+	_ = svc.Record(context.WithoutCancel(ctx), a, err)
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -123,10 +122,12 @@ func runWave(ctx context.Context, args []string, getenv Env, stdout, stderr io.W
 	defer s.close()
 	saySimulated(ctx, s.app, stderr)
 	var w migration.Wave
-	// The audit log names the action as the use case does ("wave roll
-	// back"), whichever front end asked.
-	named := map[string]string{"rollback": "roll back", "retry-failed": "retry failed", "override-readiness": "override readiness", "add": "members", "remove": "members"}
-	a := app.Actor{Name: s.actor, Action: "wave " + cmp.Or(named[action], action), Target: "wave " + f.Arg(0), WaveID: &id}
+	// The audit log names the action as the use case does, whichever
+	// front end asked.
+	named := map[string]app.AuditAction{"pause": app.AuditWavePause, "resume": app.AuditWaveResume, "cancel": app.AuditWaveCancel,
+		"rollback": app.AuditWaveRollBack, "retry-failed": app.AuditWaveRetryFailed, "reschedule": app.AuditWaveReschedule,
+		"override-readiness": app.AuditWaveOverrideReadiness, "add": app.AuditWaveMembers, "remove": app.AuditWaveMembers}
+	a := app.Actor{Name: s.actor, Action: named[action], Target: "wave " + f.Arg(0), WaveID: &id, Written: new(bool)}
 	switch action {
 	case "show":
 		w, err = s.app.Wave(ctx, id)
@@ -260,9 +261,9 @@ func runSettings(ctx context.Context, args []string, getenv Env, stdout, stderr 
 	svc := app.New(pool, nil)
 	saySimulated(ctx, svc, stderr)
 	if maxInFlight != 0 {
-		a := app.As(cliActor(getenv))
+		a := app.Actor{Name: cliActor(getenv), Action: app.AuditMaxInFlight, Target: fmt.Sprint(maxInFlight), Written: new(bool)}
 		_, err = svc.SetMaxInFlight(ctx, a, maxInFlight)
-		auditCLI(ctx, svc, app.Actor{Name: a.Name, Action: "settings max-in-flight", Target: fmt.Sprint(maxInFlight)}, err)
+		auditCLI(ctx, svc, a, err)
 		if err != nil {
 			return err
 		}
@@ -304,8 +305,9 @@ func runWebhook(ctx context.Context, args []string, getenv Env, stdout, stderr i
 	saySimulated(ctx, svc, stderr)
 	switch {
 	case action == "add" && f.NArg() == 0:
-		h, err := svc.WebhookAdd(ctx, app.As(cliActor(getenv)), app.WebhookRequest{Name: name, URL: url, Format: format})
-		auditCLI(ctx, svc, app.Actor{Name: cliActor(getenv), Action: "webhook add", Target: "webhook " + name}, err)
+		a := app.Actor{Name: cliActor(getenv), Action: app.AuditWebhookAdd, Target: "webhook " + name, Written: new(bool)}
+		h, err := svc.WebhookAdd(ctx, a, app.WebhookRequest{Name: name, URL: url, Format: format})
+		auditCLI(ctx, svc, a, err)
 		if err != nil {
 			return err
 		}
@@ -327,7 +329,7 @@ func runWebhook(ctx context.Context, args []string, getenv Env, stdout, stderr i
 		if err != nil {
 			return fmt.Errorf("webhook ID %q is not a number", f.Arg(0))
 		}
-		a := app.Actor{Name: cliActor(getenv), Action: "webhook remove", Target: "webhook " + f.Arg(0)}
+		a := app.Actor{Name: cliActor(getenv), Action: app.AuditWebhookRemove, Target: "webhook " + f.Arg(0), Written: new(bool)}
 		err = svc.WebhookRemove(ctx, a, id)
 		auditCLI(ctx, svc, a, err)
 		if err != nil {
