@@ -9,10 +9,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
@@ -202,4 +205,74 @@ func TestPreflightCommand(t *testing.T) {
 	code, _, errOut = run("preflight")
 	require.Equal(t, 2, code)
 	require.True(t, strings.Contains(errOut, "tenant, group ID or wave ID"), errOut)
+}
+
+// TestGroupImportFromEntraOnTheCommandLine: "cutover group import
+// --entra-group" imports what the API's import of the same Entra ID group
+// does (the same members, the same users left out), through Graph's URL as
+// an operator gives it; without Graph it says what to set.
+func TestGroupImportFromEntraOnTheCommandLine(t *testing.T) {
+	t.Parallel()
+	env := newAPIEnv(t, sim.GraphConfig{ClientID: "cutover-test", ClientSecret: "test-secret"})
+	apiGroup := call(t, "POST", env.lead.URL+"/api/v1/groups", map[string]string{"name": "From Entra", "entra_group_id": "pilot"}, http.StatusCreated)
+
+	fake, err := sim.StartGraph(env.shell, sim.GraphConfig{ClientID: "cutover-test", ClientSecret: "test-secret",
+		Groups: map[string]sim.GraphGroup{
+			"pilot":          {DisplayName: "SfB pilot", Members: []string{"ann.lee@contoso.com", "dora.disabled@contoso.com"}, Groups: []string{"pilot-fabrikam"}},
+			"pilot-fabrikam": {DisplayName: "SfB pilot (Fabrikam)", Members: []string{"bo.chen@fabrikam.com", "nora.nolocation@contoso.com"}},
+		}})
+	require.NoError(t, err)
+	t.Cleanup(fake.Close)
+	ca := filepath.Join(t.TempDir(), "graph.pem")
+	require.NoError(t, os.WriteFile(ca, fake.CertificatePEM(), 0o600))
+	dbURL := dbtest.URL(t)
+	run := func(args ...string) (int, string, string) {
+		var stdout, stderr bytes.Buffer
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		vars := map[string]string{"DATABASE_URL": dbURL, "USER": "lee", "CUTOVER_GRAPH_CLIENT_SECRET": "test-secret"}
+		code := program().Main(ctx, args, func(k string) string { return vars[k] }, &stdout, &stderr)
+		return code, stdout.String(), stderr.String()
+	}
+	graph := []string{"--graph", fake.GraphURL(), "--graph-authority", fake.URL() + "/", "--graph-tenant", fake.TenantID(),
+		"--graph-client-id", "cutover-test", "--graph-ca-file", ca}
+
+	code, out, errOut := run(append([]string{"group", "import", "--entra-group", "pilot", "--name", "From Entra", "--json"}, graph...)...)
+	require.Equal(t, 0, code, errOut)
+	var cliGroup struct {
+		Group struct {
+			Source  string `json:"source"`
+			Members int    `json:"members"`
+		} `json:"group"`
+		SkippedUsers []struct{ UPN, Reason string } `json:"skipped_users"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &cliGroup), out)
+	require.Equal(t, apiGroup["source"], cliGroup.Group.Source)
+	require.EqualValues(t, apiGroup["members"], cliGroup.Group.Members)
+	require.Equal(t, []struct{ UPN, Reason string }{{"dora.disabled@contoso.com", "account disabled"}}, cliGroup.SkippedUsers)
+	members := func(pool *pgxpool.Pool) []string {
+		rows, err := pool.Query(context.Background(), `SELECT upn FROM group_members ORDER BY upn`)
+		require.NoError(t, err)
+		upns, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		require.NoError(t, err)
+		return upns
+	}
+	cliPool, err := store.Open(context.Background(), dbURL)
+	require.NoError(t, err)
+	t.Cleanup(cliPool.Close)
+	require.Equal(t, members(env.pool), members(cliPool), "the same members as the API's import")
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no Graph", []string{"group", "import", "--entra-group", "pilot", "--name", "X"}, "set --graph"},
+		{"no such group", append([]string{"group", "import", "--entra-group", "no-such-group", "--name", "Nope"}, graph...), "no-such-group"},
+		{"a file and a group", append([]string{"group", "import", "members.csv", "--entra-group", "pilot", "--name", "X"}, graph...), "either a CSV file or --entra-group"},
+	} {
+		code, _, errOut := run(tc.args...)
+		require.NotZero(t, code, tc.name)
+		require.Contains(t, errOut, tc.want, tc.name)
+	}
 }

@@ -31,9 +31,12 @@ type auditInfo struct {
 	// subject names what the write was to when its path does not (the
 	// name of a group imported).
 	subject string
-	// recorded: the write went to a use case, which records it in the
-	// audit log in its own transaction when it succeeds.
+	// recorded: a use case recorded the write in the audit log, done or
+	// refused (app.Actor.Written).
 	recorded bool
+	// nothing: the write changed nothing (a preview), so its success is no
+	// entry; a refusal still is.
+	nothing bool
 }
 
 // actorOf is who a request acts for as a use case takes it, naming its
@@ -87,7 +90,7 @@ func auditSubject(r *http.Request, subject string) {
 // which a lead reads as what was done. A refusal still is.
 func changesNothing(r *http.Request) {
 	if info, ok := r.Context().Value(auditKey{}).(*auditInfo); ok {
-		info.recorded = true
+		info.nothing = true
 	}
 }
 
@@ -208,7 +211,7 @@ func (s *Server) guard(rt Route) http.Handler {
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		r = r.WithContext(context.WithValue(ctx, auditKey{}, info))
 		rt.handler(rec, r)
-		if !info.recorded {
+		if !info.recorded && (rec.status >= 400 || !info.nothing) {
 			s.audit(r, p.Actor(), rec.status, info.err)
 		}
 	})

@@ -31,12 +31,12 @@ type ImportRequest struct {
 
 // Imported is what an import did, or would do (a preview: Group is zero).
 type Imported struct {
-	Group  migration.Group
-	Report store.ImportReport
+	Group  migration.Group    `json:"group"`
+	Report store.ImportReport `json:"report"`
 	// IgnoredColumns are the CSV's columns cutover does not read.
-	IgnoredColumns []string
+	IgnoredColumns []string `json:"ignored_columns,omitempty"`
 	// SkippedUsers are the Entra ID group's users left out (disabled).
-	SkippedUsers []readiness.Skipped
+	SkippedUsers []readiness.Skipped `json:"skipped_users,omitempty"`
 }
 
 // ErrNoDirectory answers what needs Microsoft Graph (an import from Entra

@@ -55,7 +55,7 @@ func (p Program) Main(ctx context.Context, args []string, getenv Env, stdout, st
 		"simulate":  runSimulate,
 		"preflight": p.runPreflight,
 		"check":     p.runCheck,
-		"group":     runGroup,
+		"group":     p.runGroup,
 		"plan":      runPlan,
 		"wave":      runWave,
 		"report":    runReport,

@@ -16,49 +16,60 @@ import (
 )
 
 const groupUsage = `group import FILE --name NAME [flags]
+group import --entra-group ID --name NAME --graph URL [flags]
 
-Imports a pilot group from a CSV file (- for standard input), as the pilot
+Imports a pilot group from a CSV file (- for standard input), or from the
+members of an Entra ID group read through Microsoft Graph, as the pilot
 groups page and POST /api/v1/groups do: the same checks, the same report.
---preview checks the file and keeps nothing; --leave-out busy,in_teams leaves
-out users who stand in cutover's moves in other groups.`
+--preview checks the members and keeps nothing; --leave-out busy,in_teams
+leaves out users who stand in cutover's moves in other groups.`
 
 // runGroup is "cutover group import": a lead's import from a script.
-func runGroup(ctx context.Context, args []string, getenv Env, stdout, stderr io.Writer) error {
+func (p Program) runGroup(ctx context.Context, args []string, getenv Env, stdout, stderr io.Writer) error {
 	f := newFlags("group", groupUsage, getenv, stderr)
 	var c common
-	var name, leaveOut string
+	var gf graphFlags
+	var name, leaveOut, entraGroup string
 	var preview, asJSON bool
 	c.register(f)
+	gf.register(f, "off", migration.DefaultLicenceSettle)
 	f.StringVar(&name, "name", "", "the group's name (default: the file's name without .csv)")
+	f.StringVar(&entraGroup, "entra-group", "", "import the members of this Entra ID group (its object ID) instead of a file")
 	f.StringVar(&leaveOut, "leave-out", "", "leave out users in cutover's moves elsewhere: busy, in_teams (comma-separated)")
-	f.BoolVar(&preview, "preview", false, "check the file and say what the import would find, keeping nothing")
+	f.BoolVar(&preview, "preview", false, "check the members and say what the import would find, keeping nothing")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	action, err := f.action(args)
 	if err != nil {
 		return err
 	}
-	if action != "import" || f.NArg() != 1 {
-		fmt.Fprintf(stderr, "cutover group: want import and a CSV file; got %q %v\n", action, f.Args())
+	if want := 1; action != "import" || (entraGroup != "") == (f.NArg() == want) || f.NArg() > want {
+		fmt.Fprintf(stderr, "cutover group: want import and either a CSV file or --entra-group; got %q %v\n", action, f.Args())
 		f.Usage()
 		return errUsage
 	}
-	path := f.Arg(0)
-	in := io.Reader(os.Stdin)
-	if path != "-" {
-		file, err := os.Open(path)
-		if err != nil {
-			return fmt.Errorf("cannot read %s: %w", path, err)
+	req := app.ImportRequest{Preview: preview, EntraGroupID: strings.TrimSpace(entraGroup)}
+	if entraGroup == "" {
+		path := f.Arg(0)
+		in := io.Reader(os.Stdin)
+		if path != "-" {
+			file, err := os.Open(path)
+			if err != nil {
+				return fmt.Errorf("cannot read %s: %w", path, err)
+			}
+			defer file.Close()
+			in = file
+			if name == "" {
+				name = strings.TrimSuffix(baseName(path), ".csv")
+			}
 		}
-		defer file.Close()
-		in = file
-		if name == "" {
-			name = strings.TrimSuffix(baseName(path), ".csv")
-		}
+		req.CSV = in
+	} else if gf.Graph == "off" || gf.Graph == "" {
+		return errors.New("an import from Entra ID reads Microsoft Graph: set --graph (or CUTOVER_GRAPH) to Graph's URL and the app registration's credentials")
 	}
 	if strings.TrimSpace(name) == "" {
 		return errors.New("the group needs a name: --name \"Pilot: Finance\"")
 	}
-	req := app.ImportRequest{Name: name, CSV: in, Preview: preview}
+	req.Name = name
 	if leaveOut != "" {
 		req.LeaveOut = strings.Split(leaveOut, ",")
 	}
@@ -67,6 +78,14 @@ func runGroup(ctx context.Context, args []string, getenv Env, stdout, stderr io.
 		return err
 	}
 	defer s.close()
+	if req.EntraGroupID != "" {
+		dir, closeGraph, err := gf.open(ctx, p, nil)
+		if err != nil {
+			return err
+		}
+		defer closeGraph()
+		s.app.WithDirectory(dir)
+	}
 	a := app.Actor{Name: s.actor, Action: app.AuditGroupImport, Target: "group " + strings.TrimSpace(name), Subject: strings.TrimSpace(name), Written: new(bool)}
 	done, err := s.app.Import(ctx, a, req)
 	if !preview {
