@@ -131,6 +131,13 @@ type Config struct {
 	// call how long it held its slot outside that call: from the slot's
 	// take to its release, less the call (for metrics and the benchmark).
 	SlotHeld func(outside time.Duration)
+	// CompletionEvery is how often the moved users' completion items that
+	// are due are looked at. Defaults to 1 minute.
+	CompletionEvery time.Duration
+	// MeetingsTiming is when a moved user's meetings are looked at.
+	// Defaults to Microsoft's (migration.DefaultMeetingsTiming); the
+	// simulated tenant keeps a faster clock.
+	MeetingsTiming migration.MeetingsTiming
 	// Notifier, when set, hears of each change to a wave or a move once it
 	// has committed, so that the pages following the wave show it; the
 	// notification is sent apart from the change, never in its
@@ -191,6 +198,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Heartbeat <= 0 {
 		c.Heartbeat = time.Second
+	}
+	if c.CompletionEvery <= 0 {
+		c.CompletionEvery = time.Minute
+	}
+	if c.MeetingsTiming == (migration.MeetingsTiming{}) {
+		c.MeetingsTiming = migration.DefaultMeetingsTiming
 	}
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{Timeout: 10 * time.Second}
@@ -271,6 +284,10 @@ func NewClientWithReadiness(pool *pgxpool.Pool, shell migration.Shell, cfg Confi
 	river.AddWorker(workers, &RollbackWorker{pool: pool, shell: shell, cfg: cfg, log: log, actor: actor, ready: ready})
 	river.AddWorker(workers, &WebhookWorker{pool: pool, cfg: cfg, log: log})
 	river.AddWorker(workers, &WaveSweepWorker{pool: pool, cfg: cfg, log: log, actor: actor})
+	meetings, _ := shell.(migration.MeetingShell)
+	if meetings != nil {
+		river.AddWorker(workers, &CompletionWorker{pool: pool, meetings: meetings, cfg: cfg, log: log, actor: actor})
+	}
 	queues := map[string]river.QueueConfig{}
 	if cfg.MoveWorkers > 0 {
 		queues[QueueMoves] = river.QueueConfig{MaxWorkers: cfg.MoveWorkers}
@@ -293,6 +310,11 @@ func NewClientWithReadiness(pool *pgxpool.Pool, shell migration.Shell, cfg Confi
 	if cfg.Control {
 		rc.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(SweepInterval),
 			func() (river.JobArgs, *river.InsertOpts) { return WaveSweepArgs{}, nil }, nil)}
+		if meetings != nil && cfg.MoveWorkers > 0 {
+			// Worked where the shell reads what completion asks.
+			rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(cfg.CompletionEvery),
+				func() (river.JobArgs, *river.InsertOpts) { return CompletionArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}))
+		}
 	}
 	client, err := river.NewClient(riverpgxv5.New(pool), rc)
 	return client, ready, err

@@ -89,8 +89,27 @@ func result(err error) string {
 	return string(migration.Classify(err).Code)
 }
 
-// Shell times the calls of a shell.
-func (m *Metrics) Shell(s migration.Shell) migration.Shell { return &shell{s: s, m: m} }
+// Shell times the calls of a shell, Get-CsMeetingMigrationStatus included
+// where the shell reads it (migration.MeetingShell).
+func (m *Metrics) Shell(s migration.Shell) migration.Shell {
+	w := &shell{s: s, m: m}
+	if ms, ok := s.(migration.MeetingShell); ok {
+		return &meetingShell{shell: w, ms: ms}
+	}
+	return w
+}
+
+type meetingShell struct {
+	*shell
+	ms migration.MeetingShell
+}
+
+func (s *meetingShell) MeetingMigration(ctx context.Context, identity string) (migration.MeetingMigration, bool, error) {
+	start := time.Now()
+	mm, found, err := s.ms.MeetingMigration(ctx, identity)
+	s.observe("Get-CsMeetingMigrationStatus", start, err)
+	return mm, found, err
+}
 
 type shell struct {
 	s migration.Shell

@@ -58,6 +58,15 @@ type Shell interface {
 	OnPremises(ctx context.Context) (OnPremises, error)
 }
 
+// MeetingShell reads a moved user's meeting migration
+// (Get-CsMeetingMigrationStatus -Identity, of the MicrosoftTeams module,
+// signed in to Teams: MicrosoftDocs/office-docs-powershell
+// teams/teams-ps/MicrosoftTeams/Get-CsMeetingMigrationStatus.md); found is
+// false when it shows none. Read-only.
+type MeetingShell interface {
+	MeetingMigration(ctx context.Context, identity string) (mm MeetingMigration, found bool, err error)
+}
+
 // ShellUser is a user as Get-CsUser shows them.
 type ShellUser struct {
 	Identity               string            `json:"identity"`

@@ -158,7 +158,9 @@ type answer struct {
 	Users []migration.ShellUser `json:"users"`
 	// OnPrem is hybrid-config's answer.
 	OnPrem *migration.OnPremises `json:"on_premises"`
-	Error  *struct {
+	// Meetings is meeting-migration's answer (nil: none shown).
+	Meetings *migration.MeetingMigration `json:"meetings"`
+	Error    *struct {
 		Type    string `json:"type"`
 		Message string `json:"message"`
 	} `json:"error"`
@@ -247,6 +249,17 @@ func (s *Shell) VoiceUsers(ctx context.Context, members []migration.Member) (map
 		}
 	}
 	return out, nil
+}
+
+// MeetingMigration implements migration.MeetingShell with the script's
+// meeting-migration: Get-CsMeetingMigrationStatus -Identity, signed in to
+// Teams with the shell's credential.
+func (s *Shell) MeetingMigration(ctx context.Context, identity string) (migration.MeetingMigration, bool, error) {
+	a, err := s.call(ctx, request{Op: "meeting-migration", Identity: identity})
+	if err != nil || a.Meetings == nil {
+		return migration.MeetingMigration{}, false, err
+	}
+	return *a.Meetings, true, nil
 }
 
 // OnPremises implements migration.Shell with the script's hybrid-config:

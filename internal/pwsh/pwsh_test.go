@@ -44,6 +44,8 @@ type fakeUser struct {
 	Kind     string `json:"kind"`
 	Failures int    `json:"failures,omitempty"`
 	Voice    string `json:"voice,omitempty"` // LineURI of an Enterprise Voice user
+	// Meetings is what Get-CsMeetingMigrationStatus shows.
+	Meetings *migration.MeetingMigration `json:"meetings,omitempty"`
 }
 
 // setup writes the fake shell's state and returns a driver on it.
@@ -468,6 +470,30 @@ func TestVoiceUsers(t *testing.T) {
 	u, err := s.GetUser(context.Background(), "ev@contoso.com")
 	require.NoError(t, err)
 	require.True(t, u.EnterpriseVoiceEnabled)
+}
+
+// TestMeetingMigration reads a moved user's meeting migration through the
+// script's meeting-migration (Get-CsMeetingMigrationStatus), and a user
+// with none.
+func TestMeetingMigration(t *testing.T) {
+	t.Parallel()
+	failed := migration.MeetingMigration{State: "Failed", TotalMeeting: 3, FailedMeeting: 3, RetryCount: 2, MigrationType: "SfbToTeams",
+		ModifiedDate: time.Date(2026, 12, 7, 22, 0, 0, 0, time.UTC)}
+	s, _ := setup(t, map[string]fakeUser{"failed@contoso.com": {Kind: "ok", Meetings: &failed}, "none@contoso.com": {Kind: "ok"}}, pwsh.Config{})
+	tests := []struct {
+		user  string
+		found bool
+		want  migration.MeetingMigration
+	}{
+		{"failed@contoso.com", true, failed},
+		{"none@contoso.com", false, migration.MeetingMigration{}},
+	}
+	for _, tt := range tests {
+		got, found, err := s.MeetingMigration(context.Background(), tt.user)
+		require.NoError(t, err, tt.user)
+		require.Equal(t, tt.found, found, tt.user)
+		require.Equal(t, tt.want, got, tt.user)
+	}
 }
 
 // TestFakeSpeaksOnlyPublishedMessages drives the fake PowerShell through every

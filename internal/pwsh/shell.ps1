@@ -2,14 +2,16 @@
 #
 # Reads one JSON request per line on standard input and writes one JSON
 # answer per line on standard output, until standard input ends. A request:
-#   {"op": "get-user" | "move-online" | "move-to-pool" | "check-host" | "hybrid-config" | "voice-users", "identity": "...",
+#   {"op": "get-user" | "move-online" | "move-to-pool" | "check-host" | "hybrid-config" | "voice-users" | "meeting-migration",
+#    "identity": "...",
 #    "target": "...", "pool": "...", "bypass_enterprise_voice_check": true,
 #    "domain_controller": "...", "override_url": "...", "pool_fqdn": "...",
 #    "credential": {"user": "...", "password": "..."}}
 # Parameters are Move-CsUser's and Get-CsUser's as MicrosoftDocs/office-docs-powershell
 # skype/skype-ps/SkypeForBusiness/Move-CsUser.md and Get-CsUser.md publish them.
 # An answer: {"ok": true, "user": {...}}, {"ok": true, "host": {...}},
-#            {"ok": true, "on_premises": {...}}, {"ok": true, "users": [...]} or
+#            {"ok": true, "on_premises": {...}}, {"ok": true, "users": [...]},
+#            {"ok": true, "meetings": {...} or null} or
 #            {"ok": false, "error": {"type": "...", "message": "..."}}
 # Nothing else is written to standard output; warnings go to standard error.
 $ErrorActionPreference = 'Stop'
@@ -108,12 +110,51 @@ function Get-HostFacts($req) {
     return $facts
 }
 
+# A session with Teams for the MicrosoftTeams module's cmdlets that read a
+# moved user (Connect-MicrosoftTeams, with -Credential where the request
+# gives one), opened once and kept.
+$script:teams = $false
+function Connect-Teams($req) {
+    if ($script:teams) { return }
+    Import-Module MicrosoftTeams
+    $connect = @{}
+    $cred = Get-Credential-From $req
+    if ($cred) { $connect.Credential = $cred }
+    Connect-MicrosoftTeams @connect | Out-Null
+    $script:teams = $true
+}
+
+# A moved user's meeting migration, read-only: Get-CsMeetingMigrationStatus
+# -Identity, with the output properties its page documents
+# (MicrosoftDocs/office-docs-powershell
+# teams/teams-ps/MicrosoftTeams/Get-CsMeetingMigrationStatus.md); $null when
+# it shows none. The newest, if it shows several.
+function Get-MeetingMigration($req) {
+    Connect-Teams $req
+    $m = @(Get-CsMeetingMigrationStatus -Identity $req.identity) | Sort-Object ModifiedDate -Descending | Select-Object -First 1
+    if ($null -eq $m) { return $null }
+    return @{
+        State            = [string]$m.State
+        TotalMeeting     = [int]$m.TotalMeeting
+        SucceededMeeting = [int]$m.SucceededMeeting
+        FailedMeeting    = [int]$m.FailedMeeting
+        RetryCount       = [int]$m.RetryCount
+        LastMessage      = [string]$m.LastMessage
+        MigrationType    = [string]$m.MigrationType
+        ModifiedDate     = ([datetime]$m.ModifiedDate).ToUniversalTime().ToString('o')
+    }
+}
+
 while ($null -ne ($line = [Console]::In.ReadLine())) {
     if ($line.Trim() -eq '') { continue }
     try {
         $req = $line | ConvertFrom-Json
         if ($req.op -eq 'check-host') {
             Write-Answer @{ ok = $true; host = (Get-HostFacts $req) }
+            continue
+        }
+        if ($req.op -eq 'meeting-migration') {
+            Write-Answer @{ ok = $true; meetings = (Get-MeetingMigration $req) }
             continue
         }
         Initialize-Shell $req

@@ -23,9 +23,10 @@ type shellRequest struct {
 // shellReply is the answer: the user, or the shell's error message (or,
 // for a call that did not answer in time, Timeout).
 type shellReply struct {
-	User    *migration.ShellUser `json:"user,omitempty"`
-	Error   string               `json:"error,omitempty"`
-	Timeout bool                 `json:"timeout,omitempty"`
+	User     *migration.ShellUser        `json:"user,omitempty"`
+	Meetings *migration.MeetingMigration `json:"meetings,omitempty"`
+	Error    string                      `json:"error,omitempty"`
+	Timeout  bool                        `json:"timeout,omitempty"`
 }
 
 // Handler serves a simulated shell over HTTP, so that worker processes on
@@ -37,38 +38,43 @@ type shellReply struct {
 //	GET  /shell/stats
 func (s *Shell) Handler() http.Handler {
 	mux := http.NewServeMux()
-	call := func(fn func(ctx context.Context, req shellRequest) (*migration.ShellUser, error)) http.HandlerFunc {
+	call := func(fn func(ctx context.Context, req shellRequest) (shellReply, error)) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			var req shellRequest
 			if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil || req.Identity == "" {
 				http.Error(w, "want a JSON body with an identity", http.StatusBadRequest)
 				return
 			}
-			u, err := fn(r.Context(), req)
-			var rep shellReply
+			rep, err := fn(r.Context(), req)
 			if err != nil {
 				rep.Error, rep.Timeout = err.Error(), errors.Is(err, context.DeadlineExceeded)
 			}
-			rep.User = u
 			writeJSON(w, rep)
 		}
 	}
-	mux.Handle("POST /shell/get-user", call(func(ctx context.Context, req shellRequest) (*migration.ShellUser, error) {
+	mux.Handle("POST /shell/get-user", call(func(ctx context.Context, req shellRequest) (shellReply, error) {
 		u, err := s.GetUser(ctx, req.Identity)
 		if err != nil {
-			return nil, err
+			return shellReply{}, err
 		}
-		return &u, nil
+		return shellReply{User: &u}, nil
 	}))
-	mux.Handle("POST /shell/move-online", call(func(ctx context.Context, req shellRequest) (*migration.ShellUser, error) {
+	mux.Handle("POST /shell/move-online", call(func(ctx context.Context, req shellRequest) (shellReply, error) {
 		var opts migration.MoveOnlineOptions
 		if req.Move != nil {
 			opts = *req.Move
 		}
-		return nil, s.MoveOnline(ctx, req.Identity, opts)
+		return shellReply{}, s.MoveOnline(ctx, req.Identity, opts)
 	}))
-	mux.Handle("POST /shell/move-to-pool", call(func(ctx context.Context, req shellRequest) (*migration.ShellUser, error) {
-		return nil, s.MoveToPool(ctx, req.Identity, req.Pool)
+	mux.Handle("POST /shell/move-to-pool", call(func(ctx context.Context, req shellRequest) (shellReply, error) {
+		return shellReply{}, s.MoveToPool(ctx, req.Identity, req.Pool)
+	}))
+	mux.Handle("POST /shell/meeting-migration", call(func(ctx context.Context, req shellRequest) (shellReply, error) {
+		mm, found, err := s.MeetingMigration(ctx, req.Identity)
+		if err != nil || !found {
+			return shellReply{}, err
+		}
+		return shellReply{Meetings: &mm}, nil
 	}))
 	mux.HandleFunc("GET /shell/stats", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, s.Stats()) })
 	mux.HandleFunc("GET /shell/host", func(w http.ResponseWriter, r *http.Request) {
@@ -117,7 +123,7 @@ func NewRemoteShell(base string, client *http.Client) *RemoteShell {
 // ErrShell is an error the shell reported (as opposed to one reaching it).
 var ErrShell = errors.New("shell error")
 
-func (c *RemoteShell) call(ctx context.Context, path string, req shellRequest) (*migration.ShellUser, error) {
+func (c *RemoteShell) call(ctx context.Context, path string, req shellRequest) (*shellReply, error) {
 	body, _ := json.Marshal(req)
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(body))
 	if err != nil {
@@ -146,19 +152,28 @@ func (c *RemoteShell) call(ctx context.Context, path string, req shellRequest) (
 	if rep.Error != "" {
 		return nil, fmt.Errorf("%w: %s", ErrShell, rep.Error)
 	}
-	return rep.User, nil
+	return &rep, nil
 }
 
 // GetUser implements migration.Shell.
 func (c *RemoteShell) GetUser(ctx context.Context, identity string) (migration.ShellUser, error) {
-	u, err := c.call(ctx, "/shell/get-user", shellRequest{Identity: identity})
+	rep, err := c.call(ctx, "/shell/get-user", shellRequest{Identity: identity})
 	if err != nil {
 		return migration.ShellUser{}, err
 	}
-	if u == nil {
+	if rep.User == nil {
 		return migration.ShellUser{}, errors.New("simulated shell: answer without a user")
 	}
-	return *u, nil
+	return *rep.User, nil
+}
+
+// MeetingMigration implements migration.MeetingShell.
+func (c *RemoteShell) MeetingMigration(ctx context.Context, identity string) (migration.MeetingMigration, bool, error) {
+	rep, err := c.call(ctx, "/shell/meeting-migration", shellRequest{Identity: identity})
+	if err != nil || rep.Meetings == nil {
+		return migration.MeetingMigration{}, false, err
+	}
+	return *rep.Meetings, true, nil
 }
 
 // MoveOnline implements migration.Shell.

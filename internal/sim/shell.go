@@ -84,6 +84,9 @@ type Behaviour struct {
 	// Lands makes a timed-out move call take effect all the same (the move
 	// happened; only the answer was lost).
 	Lands bool
+	// Meetings is what the Meeting Migration Service makes of the user's
+	// meetings once moved; "" draws it from the seed (MeetingsFromSeed).
+	Meetings MeetingsFate
 }
 
 // ShellConfig configures a simulated shell.
@@ -103,6 +106,9 @@ type ShellConfig struct {
 	// online already show it as their HostingProvider. Defaults to
 	// migration.DefaultOnlineTarget.
 	Target string
+	// Meetings is the simulated Meeting Migration Service's timing.
+	// Defaults to Microsoft's (SimMeetingsTiming).
+	Meetings MeetingsTiming
 }
 
 // Calls counts the shell calls made for one user.
@@ -110,6 +116,8 @@ type Calls struct {
 	GetUser    int `json:"get_user"`
 	MoveOnline int `json:"move_online"`
 	MoveToPool int `json:"move_to_pool"`
+	// MeetingStatus counts Get-CsMeetingMigrationStatus.
+	MeetingStatus int `json:"meeting_status"`
 }
 
 // Stats are totals over every simulated user.
@@ -136,7 +144,8 @@ type simUser struct {
 	pool     string
 	failures int // failed move calls so far
 	calls    Calls
-	moves    int // move calls that took effect
+	moves    int       // move calls that took effect
+	movedAt  time.Time // when the last move online took effect
 }
 
 // Shell is a simulated Skype for Business management shell. It is safe for
@@ -541,7 +550,7 @@ func (s *Shell) account(delta int) time.Time {
 }
 
 func (s *Shell) land(u *simUser, provider string) {
-	u.online, u.provider = true, provider
+	u.online, u.provider, u.movedAt = true, provider, time.Now()
 	u.moves++
 	s.stats.MovesOnline++
 }

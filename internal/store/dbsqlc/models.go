@@ -11,6 +11,19 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+type CompletionItem struct {
+	MoveID    int64
+	Kind      string
+	State     string
+	Says      string
+	Evidence  string
+	Message   string
+	Fix       string
+	CheckAt   *time.Time
+	Checks    int
+	UpdatedAt time.Time
+}
+
 type DeploymentHold struct {
 	Code     string
 	Reason   string

@@ -3,7 +3,7 @@
 // answer per line on standard output) and answers from a state file that
 // several processes may share:
 //
-//	FAKEPWSH_STATE  JSON: {"users": {"upn": {"kind": "...", "failures": n, "online": bool}}}
+//	FAKEPWSH_STATE  JSON: {"users": {"upn": {"kind": "...", "failures": n, "online": bool, "meetings": {...}}}}
 //	FAKEPWSH_LOG    a line per call is appended: "op identity" ("start" per process)
 //	FAKEPWSH_STARTUP  a duration the process takes to start (module load)
 //	FAKEPWSH_DELAY    a duration each call takes
@@ -45,6 +45,8 @@ type user struct {
 	Provider string   `json:"provider,omitempty"` // HostingProvider while online
 	Voice    string   `json:"voice,omitempty"`    // the LineURI of an Enterprise Voice user
 	Params   []string `json:"params,omitempty"`   // of the last Move-CsUser
+	// Meetings is what Get-CsMeetingMigrationStatus shows (none when nil).
+	Meetings *migration.MeetingMigration `json:"meetings,omitempty"`
 }
 
 // request is what the driver sends (the fields the fake reads).
@@ -159,6 +161,8 @@ func serve(req request) any {
 		return map[string]any{"ok": false, "error": map[string]string{"type": "Microsoft.Rtc.Management.AD.ManagementException", "message": msg}}
 	}
 	switch op {
+	case "meeting-migration":
+		return map[string]any{"ok": true, "meetings": u.Meetings}
 	case "get-user":
 		if msg := sim.FailureMessage(kind, id, true); msg != "" {
 			return fail(msg)

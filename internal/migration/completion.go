@@ -1,0 +1,193 @@
+package migration
+
+import (
+	"fmt"
+	"time"
+)
+
+// Completion: what must still happen after Move-CsUser before a moved user
+// works in Teams as they did on premises. Each moved user has completion
+// items, chosen by what applies to them; each item is pending until it is
+// done, failed with Microsoft's words and the fix, or handed to a person.
+// Completion never moves a user again.
+
+// ItemKind is a kind of completion item.
+type ItemKind string
+
+// The completion items.
+const (
+	// ItemMeetings: the user's meetings scheduled on premises are migrated
+	// to Teams by Microsoft's Meeting Migration Service, which begins
+	// "approximately 90 minutes after moving the user"
+	// (MicrosoftDocs/OfficeDocs-SkypeForBusiness
+	// Skype/SfbHybrid/hybrid/move-users-between-on-premises-and-cloud.md),
+	// read with Get-CsMeetingMigrationStatus
+	// (MicrosoftDocs/office-docs-powershell
+	// teams/teams-ps/MicrosoftTeams/Get-CsMeetingMigrationStatus.md).
+	ItemMeetings ItemKind = "meetings"
+)
+
+// ItemKinds are every kind, in the order a checklist shows them.
+var ItemKinds = []ItemKind{ItemMeetings}
+
+// Words names the item for a person.
+func (k ItemKind) Words() string {
+	switch k {
+	case ItemMeetings:
+		return "meetings migrated to Teams"
+	}
+	return string(k)
+}
+
+// ItemState is where a completion item stands.
+type ItemState string
+
+// The states of a completion item.
+const (
+	ItemPending ItemState = "pending" // cutover waits for Microsoft, or does the step
+	ItemDone    ItemState = "done"    // done and seen done
+	ItemFailed  ItemState = "failed"  // Microsoft says it failed: Message and Fix say what and what to do
+	ItemPerson  ItemState = "person"  // handed to a person, who Fix names
+)
+
+// Final reports whether the item needs no more of cutover.
+func (s ItemState) Final() bool { return s != ItemPending }
+
+// CompletionItem is one item of a moved user's completion.
+type CompletionItem struct {
+	MoveID int64     `json:"-"`
+	Kind   ItemKind  `json:"kind"`
+	State  ItemState `json:"state"`
+	// Says is the item's state in a sentence a helpdesk agent reads out.
+	Says string `json:"says"`
+	// Evidence is what cutover last saw (Microsoft's own values).
+	Evidence string `json:"evidence,omitempty"`
+	// Message is Microsoft's message of a failure; Fix what to do, and who.
+	Message string `json:"message,omitempty"`
+	Fix     string `json:"fix,omitempty"`
+	// CheckAt is when cutover looks next (pending items).
+	CheckAt   *time.Time `json:"check_at,omitempty"`
+	Checks    int        `json:"checks"`
+	UpdatedAt time.Time  `json:"updated_at"`
+}
+
+// MeetingMigration is a user's meeting migration as
+// Get-CsMeetingMigrationStatus -Identity shows it (its documented output:
+// CorrelationId, CreateDate, FailedMeeting, InvitesUpdate, LastMessage,
+// MigrationType, ModifiedDate, RetryCount, State, SucceededMeeting,
+// TotalMeeting, UserId, UserPrincipalName; MicrosoftDocs/office-docs-powershell
+// teams/teams-ps/MicrosoftTeams/Get-CsMeetingMigrationStatus.md).
+type MeetingMigration struct {
+	// State is Pending, InProgress, Failed or Succeeded (the cmdlet's -State
+	// values).
+	State            string    `json:"State"`
+	TotalMeeting     int       `json:"TotalMeeting"`
+	SucceededMeeting int       `json:"SucceededMeeting"`
+	FailedMeeting    int       `json:"FailedMeeting"`
+	RetryCount       int       `json:"RetryCount"`
+	LastMessage      string    `json:"LastMessage"`
+	MigrationType    string    `json:"MigrationType"`
+	ModifiedDate     time.Time `json:"ModifiedDate"`
+}
+
+// The states of a meeting migration (Get-CsMeetingMigrationStatus -State).
+const (
+	MeetingsPending    = "Pending"
+	MeetingsInProgress = "InProgress"
+	MeetingsFailed     = "Failed"
+	MeetingsSucceeded  = "Succeeded"
+)
+
+// Meeting Migration Service timing, from Microsoft's page on it
+// (MicrosoftDocs/OfficeDocs-SkypeForBusiness
+// Skype/SfbOnline/audio-conferencing-in-office-365/setting-up-the-meeting-migration-service-mms.md):
+// "the queued request is deliberately not processed until at least 90
+// minutes have passed by"; "it typically takes about 2 hours until the
+// user's meetings are migrated"; on errors "it will periodically retry up
+// to 9 times over the span of 24 hours".
+const (
+	MeetingsStartAfter = 90 * time.Minute
+	MeetingsRetryFor   = 24 * time.Hour
+	MeetingsRetries    = 9
+	// MeetingsPoll is how often cutover looks at a migration under way.
+	MeetingsPoll = 30 * time.Minute
+)
+
+// The remedies the same page gives for a failed migration: "For each
+// affected user, run the Meeting Migration Tool", or "Have the users create
+// new Skype meetings"; and Start-CsExMeetingMigration "manually trigger a
+// meeting migration request for the specified user"
+// (teams/teams-ps/MicrosoftTeams/Start-CsExMeetingMigration.md), which
+// sends the updated invitations again, so it is a lead's decision.
+const meetingsFix = "A migration lead triggers the migration again for the user (Start-CsExMeetingMigration; it sends the meeting invitations again), " +
+	"or the user runs the Meeting Migration Tool, or recreates the meetings in Teams."
+
+// ItemStep is what a look at an item found: its new state, what it says,
+// and when to look next (pending).
+type ItemStep struct {
+	State    ItemState
+	Says     string
+	Evidence string
+	Message  string
+	Fix      string
+	CheckAt  time.Time
+}
+
+// MeetingsTiming is when cutover looks at a moved user's meetings:
+// Microsoft's timing (DefaultMeetingsTiming), or a shorter one against the
+// simulated tenant, whose service keeps time faster.
+type MeetingsTiming struct {
+	// StartAfter is how long after the move the service begins;
+	// RetryFor how long it retries a failure; Poll how often cutover
+	// looks at a migration under way.
+	StartAfter, RetryFor, Poll time.Duration
+}
+
+// DefaultMeetingsTiming is Microsoft's.
+var DefaultMeetingsTiming = MeetingsTiming{StartAfter: MeetingsStartAfter, RetryFor: MeetingsRetryFor, Poll: MeetingsPoll}
+
+// FirstCheck is when cutover first asks Microsoft about the meetings of a
+// user moved at movedAt: when the service begins.
+func (t MeetingsTiming) FirstCheck(movedAt time.Time) time.Time { return movedAt.Add(t.StartAfter) }
+
+// DecideMeetings is DefaultMeetingsTiming.Decide.
+func DecideMeetings(movedAt, now time.Time, mm MeetingMigration, found bool) ItemStep {
+	return DefaultMeetingsTiming.Decide(movedAt, now, mm, found)
+}
+
+// Decide says what a look at a moved user's meeting migration means, the
+// user moved at movedAt: mm is the migration Get-CsMeetingMigrationStatus
+// showed (found false: it showed none, which Microsoft does not document;
+// cutover waits as long as the service retries, then hands the user to a
+// person). Before the service begins there is nothing to ask: the step
+// says when to look.
+func (t MeetingsTiming) Decide(movedAt, now time.Time, mm MeetingMigration, found bool) ItemStep {
+	next := now.Add(t.Poll)
+	retrying := now.Before(movedAt.Add(t.RetryFor))
+	counts := fmt.Sprintf("%d of %d meetings migrated, %d failed", mm.SucceededMeeting, mm.TotalMeeting, mm.FailedMeeting)
+	evidence := fmt.Sprintf("Get-CsMeetingMigrationStatus: State %s, %s, RetryCount %d", mm.State, counts, mm.RetryCount)
+	switch {
+	case now.Before(t.FirstCheck(movedAt)):
+		return ItemStep{State: ItemPending, CheckAt: t.FirstCheck(movedAt),
+			Says: "Microsoft begins migrating the user's meetings about 90 minutes after the move."}
+	case !found && retrying:
+		return ItemStep{State: ItemPending, CheckAt: next, Evidence: "Get-CsMeetingMigrationStatus: no migration for the user yet",
+			Says: "Microsoft has not started migrating the user's meetings yet."}
+	case !found:
+		return ItemStep{State: ItemPerson, Evidence: "Get-CsMeetingMigrationStatus: no migration for the user 24 hours after the move",
+			Says: "Microsoft did not migrate the user's meetings within 24 hours of the move.", Fix: meetingsFix}
+	case mm.State == MeetingsSucceeded && mm.FailedMeeting == 0:
+		return ItemStep{State: ItemDone, Evidence: evidence, Says: fmt.Sprintf("Meetings migrated to Teams (%d).", mm.SucceededMeeting)}
+	case mm.State == MeetingsSucceeded:
+		return ItemStep{State: ItemFailed, Evidence: evidence, Message: mm.LastMessage, Fix: meetingsFix,
+			Says: fmt.Sprintf("Some meetings were not migrated: %s.", counts)}
+	case mm.State == MeetingsFailed && retrying && mm.RetryCount < MeetingsRetries:
+		return ItemStep{State: ItemPending, CheckAt: next, Evidence: evidence, Message: mm.LastMessage,
+			Says: "Migrating the user's meetings failed; Microsoft retries on its own for 24 hours."}
+	case mm.State == MeetingsFailed:
+		return ItemStep{State: ItemFailed, Evidence: evidence, Message: mm.LastMessage, Fix: meetingsFix,
+			Says: fmt.Sprintf("Microsoft could not migrate the user's meetings: %s.", counts)}
+	}
+	return ItemStep{State: ItemPending, CheckAt: next, Evidence: evidence,
+		Says: "Microsoft is migrating the user's meetings (it usually takes about 2 hours)."}
+}

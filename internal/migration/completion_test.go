@@ -1,0 +1,52 @@
+package migration_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cutover/cutover/internal/migration"
+)
+
+func TestDecideMeetings(t *testing.T) {
+	t.Parallel()
+	moved := time.Date(2026, 12, 7, 22, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) time.Time { return moved.Add(d) }
+	tests := []struct {
+		name    string
+		now     time.Time
+		mm      migration.MeetingMigration
+		found   bool
+		state   migration.ItemState
+		checkAt time.Time // zero: no next look
+		says    string
+	}{
+		{"before the service begins", at(time.Minute), migration.MeetingMigration{}, false, migration.ItemPending, at(90 * time.Minute), "about 90 minutes after the move"},
+		{"no migration yet", at(2 * time.Hour), migration.MeetingMigration{}, false, migration.ItemPending, at(150 * time.Minute), "not started"},
+		{"no migration after a day", at(25 * time.Hour), migration.MeetingMigration{}, false, migration.ItemPerson, time.Time{}, "within 24 hours"},
+		{"queued", at(2 * time.Hour), migration.MeetingMigration{State: "Pending"}, true, migration.ItemPending, at(150 * time.Minute), "is migrating"},
+		{"in progress", at(3 * time.Hour), migration.MeetingMigration{State: "InProgress", TotalMeeting: 4}, true, migration.ItemPending, at(210 * time.Minute), "is migrating"},
+		{"succeeded", at(3 * time.Hour), migration.MeetingMigration{State: "Succeeded", TotalMeeting: 4, SucceededMeeting: 4}, true, migration.ItemDone, time.Time{}, "Meetings migrated to Teams (4)."},
+		{"succeeded, some meetings not", at(3 * time.Hour), migration.MeetingMigration{State: "Succeeded", TotalMeeting: 4, SucceededMeeting: 3, FailedMeeting: 1}, true, migration.ItemFailed, time.Time{}, "3 of 4 meetings migrated, 1 failed"},
+		{"failed, Microsoft retries", at(3 * time.Hour), migration.MeetingMigration{State: "Failed", RetryCount: 2}, true, migration.ItemPending, at(210 * time.Minute), "retries on its own"},
+		{"failed, retries spent", at(5 * time.Hour), migration.MeetingMigration{State: "Failed", RetryCount: 9}, true, migration.ItemFailed, time.Time{}, "could not migrate"},
+		{"failed after a day", at(25 * time.Hour), migration.MeetingMigration{State: "Failed", RetryCount: 3}, true, migration.ItemFailed, time.Time{}, "could not migrate"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := migration.DecideMeetings(moved, tt.now, tt.mm, tt.found)
+			require.Equal(t, tt.state, got.State)
+			require.Contains(t, got.Says, tt.says)
+			if tt.checkAt.IsZero() {
+				require.True(t, got.State.Final(), "a final item is not looked at again")
+			} else {
+				require.Equal(t, tt.checkAt, got.CheckAt)
+			}
+			if got.State == migration.ItemFailed || got.State == migration.ItemPerson {
+				require.Contains(t, got.Fix, "Start-CsExMeetingMigration", "a failure says what to do")
+			}
+		})
+	}
+}

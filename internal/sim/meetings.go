@@ -1,0 +1,90 @@
+package sim
+
+import (
+	"context"
+	"time"
+
+	"github.com/cutover/cutover/internal/migration"
+)
+
+// The simulated Meeting Migration Service: Get-CsMeetingMigrationStatus for
+// a moved user, as Microsoft documents it
+// (MicrosoftDocs/office-docs-powershell
+// teams/teams-ps/MicrosoftTeams/Get-CsMeetingMigrationStatus.md: State is
+// Pending, InProgress, Failed or Succeeded; MigrationType SfbToTeams…).
+// Microsoft publishes no LastMessage text, so the simulated migrations that
+// fail carry none.
+
+// MeetingsFate is what the service makes of a moved user's meetings.
+type MeetingsFate string
+
+// The fates.
+const (
+	MeetingsFromSeed MeetingsFate = ""          // drawn from the seed: MeetingsFailShare fail
+	MeetingsMigrate  MeetingsFate = "migrate"   // every meeting migrated
+	MeetingsFail     MeetingsFate = "fail"      // the migration fails, and keeps failing as the service retries
+	MeetingsNoRecord MeetingsFate = "no_record" // the service never shows a migration for the user
+)
+
+// MeetingsFailShare is the share of moved users whose meeting migration
+// fails, under the seed.
+const MeetingsFailShare = 0.1
+
+// MeetingsTiming is the simulated service's clock: the migration shows
+// Pending from the move, InProgress after StartAfter, and ends after Takes
+// more; a failure is retried every RetryEvery.
+type MeetingsTiming struct {
+	StartAfter, Takes, RetryEvery time.Duration
+}
+
+// MicrosoftMeetingsTiming is Microsoft's: the service starts 90 minutes
+// after the move and "typically takes about 2 hours"; it retries "up to 9
+// times over the span of 24 hours" (MicrosoftDocs/OfficeDocs-SkypeForBusiness
+// Skype/SfbOnline/audio-conferencing-in-office-365/setting-up-the-meeting-migration-service-mms.md).
+var MicrosoftMeetingsTiming = MeetingsTiming{StartAfter: migration.MeetingsStartAfter, Takes: 2 * time.Hour,
+	RetryEvery: migration.MeetingsRetryFor / migration.MeetingsRetries}
+
+func (t MeetingsTiming) orDefault() MeetingsTiming {
+	if t == (MeetingsTiming{}) {
+		return MicrosoftMeetingsTiming
+	}
+	return t
+}
+
+// MeetingMigration answers Get-CsMeetingMigrationStatus -Identity for a
+// user: nothing for a user never moved online (or one whose fate is
+// MeetingsNoRecord).
+func (s *Shell) MeetingMigration(ctx context.Context, identity string) (migration.MeetingMigration, bool, error) {
+	u, err := s.call(ctx, identity, func(c *Calls) *int { return &c.MeetingStatus }, 3000)
+	if err != nil {
+		return migration.MeetingMigration{}, false, err
+	}
+	defer s.mu.Unlock()
+	id := migration.NormalizeAddress(identity)
+	fate := u.b.Meetings
+	if fate == MeetingsFromSeed {
+		fate = MeetingsMigrate
+		if s.unit(id, "meetings") < MeetingsFailShare {
+			fate = MeetingsFail
+		}
+	}
+	if u.movedAt.IsZero() || fate == MeetingsNoRecord {
+		return migration.MeetingMigration{}, false, nil
+	}
+	t := s.cfg.Meetings.orDefault()
+	total := 1 + int(s.unit(id, "meeting count")*8)
+	mm := migration.MeetingMigration{MigrationType: "SfbToTeams", TotalMeeting: total, ModifiedDate: u.movedAt, State: migration.MeetingsPending}
+	since := time.Since(u.movedAt)
+	switch {
+	case since < t.StartAfter:
+	case since < t.StartAfter+t.Takes:
+		mm.State, mm.ModifiedDate = migration.MeetingsInProgress, u.movedAt.Add(t.StartAfter)
+	case fate == MeetingsFail:
+		retries := min(int((since-t.StartAfter-t.Takes)/max(t.RetryEvery, time.Nanosecond)), migration.MeetingsRetries)
+		mm.State, mm.FailedMeeting, mm.RetryCount = migration.MeetingsFailed, total, retries
+		mm.ModifiedDate = u.movedAt.Add(t.StartAfter + t.Takes + time.Duration(retries)*t.RetryEvery)
+	default:
+		mm.State, mm.SucceededMeeting, mm.ModifiedDate = migration.MeetingsSucceeded, total, u.movedAt.Add(t.StartAfter+t.Takes)
+	}
+	return mm, true, nil
+}

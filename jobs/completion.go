@@ -1,0 +1,128 @@
+package jobs
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/store"
+)
+
+// CompletionArgs looks at the moved users' completion items that are due
+// (migration.CompletionItem): River's leader inserts it every
+// Config.CompletionEvery, and a worker process (which has the shell) works
+// it.
+type CompletionArgs struct{}
+
+// Kind implements river.JobArgs.
+func (CompletionArgs) Kind() string { return "completion" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts: one at a time.
+func (CompletionArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueMoves, MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStateScheduled}}}
+}
+
+// completionBatch is how many items one claim takes, and completionCalls
+// how many of their shell calls run at once.
+const (
+	completionBatch = 200
+	completionCalls = 4
+)
+
+// CompletionWorker works CompletionArgs: it claims the items due, a batch
+// at a time, looks at each (asking Microsoft only when there is something
+// to ask), and writes what it found in one statement per batch, so that a
+// look at N users costs the database a constant number of statements, not
+// one per user. A call that does not answer, or a shell that cannot be
+// reached, changes nothing: the item is looked at again when its claim
+// ends, and no user is marked failed for it.
+type CompletionWorker struct {
+	river.WorkerDefaults[CompletionArgs]
+	pool     *pgxpool.Pool
+	meetings migration.MeetingShell
+	cfg      Config
+	log      *slog.Logger
+	actor    string
+}
+
+// Timeout implements river.Worker: a run claims batches for at most the
+// interval it runs at, and each batch's calls are bounded.
+func (w *CompletionWorker) Timeout(*river.Job[CompletionArgs]) time.Duration {
+	return w.cfg.CompletionEvery + w.cfg.ShellTimeout
+}
+
+// Work implements river.Worker.
+func (w *CompletionWorker) Work(ctx context.Context, _ *river.Job[CompletionArgs]) error {
+	until := time.Now().Add(w.cfg.CompletionEvery)
+	for time.Now().Before(until) {
+		n, err := w.batch(ctx)
+		if err != nil || n < completionBatch {
+			return err
+		}
+	}
+	return nil
+}
+
+// batch claims and looks at one batch, and says how many items it claimed.
+func (w *CompletionWorker) batch(ctx context.Context) (int, error) {
+	q := store.New(w.pool)
+	lease := 2*w.cfg.ShellTimeout + time.Minute
+	items, err := q.CompletionClaim(ctx, completionBatch, lease)
+	if err != nil || len(items) == 0 {
+		return 0, err
+	}
+	looks := make([]store.CompletionLook, len(items))
+	found := make([]bool, len(items))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(completionCalls)
+	for i, it := range items {
+		g.Go(func() error {
+			step, ok := w.look(gctx, it)
+			looks[i], found[i] = store.CompletionLook{MoveID: it.MoveID, Kind: it.Kind, Step: step}, ok
+			return nil
+		})
+	}
+	_ = g.Wait()
+	var write []store.CompletionLook
+	for i, l := range looks {
+		if found[i] {
+			write = append(write, l)
+		}
+	}
+	if err := q.CompletionSet(context.WithoutCancel(ctx), write, w.actor); err != nil {
+		return 0, err
+	}
+	if failed := len(items) - len(write); failed > 0 {
+		w.log.Warn("completion: Microsoft did not answer for some users; they are looked at again later", "users", failed)
+	}
+	return len(items), nil
+}
+
+// look looks at one item: ok is false when the look could not be made (the
+// call did not answer), and nothing is written.
+func (w *CompletionWorker) look(ctx context.Context, it store.CompletionDueItem) (migration.ItemStep, bool) {
+	now := w.cfg.Now()
+	switch it.Kind {
+	case migration.ItemMeetings:
+		t := w.cfg.MeetingsTiming
+		if now.Before(t.FirstCheck(it.MovedAt)) {
+			return t.Decide(it.MovedAt, now, migration.MeetingMigration{}, false), true
+		}
+		cctx, cancel := context.WithTimeout(ctx, w.cfg.ShellTimeout)
+		defer cancel()
+		mm, found, err := w.meetings.MeetingMigration(cctx, it.UPN)
+		if err != nil {
+			w.log.Debug("completion: Get-CsMeetingMigrationStatus did not answer", "upn", it.UPN, "error", err)
+			return migration.ItemStep{}, false
+		}
+		return t.Decide(it.MovedAt, w.cfg.Now(), mm, found), true
+	}
+	return migration.ItemStep{}, false
+}

@@ -1,0 +1,98 @@
+package jobs_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cutover/cutover/internal/app"
+	"github.com/cutover/cutover/internal/dbtest"
+	"github.com/cutover/cutover/internal/migration"
+	"github.com/cutover/cutover/internal/sim"
+	"github.com/cutover/cutover/internal/store"
+	"github.com/cutover/cutover/jobs"
+	"github.com/cutover/cutover/jobs/jobstest"
+)
+
+// TestMeetingsCompletion: a whole wave on the simulated tenant, its
+// Meeting Migration Service on a fast clock. Every user the wave moved has
+// a meetings item, and only they; it ends as the simulator's fate for the
+// user implies (migrated: done; failing as the service retries: failed with
+// the fix; never shown: handed to a person). Each change is in the user's
+// timeline.
+func TestMeetingsCompletion(t *testing.T) {
+	t.Parallel()
+	shell := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{},
+		Meetings: sim.MeetingsTiming{StartAfter: 300 * time.Millisecond, Takes: 300 * time.Millisecond, RetryEvery: 50 * time.Millisecond}})
+	fates := map[string]sim.Behaviour{
+		"user000@contoso.com": {Kind: sim.KindOK, Meetings: sim.MeetingsMigrate},
+		"user001@contoso.com": {Kind: sim.KindOK, Meetings: sim.MeetingsFail},
+		"user002@contoso.com": {Kind: sim.KindOK, Meetings: sim.MeetingsNoRecord},
+		"user003@contoso.com": {Kind: sim.KindLicenceMissing}, // never moved
+		"user004@contoso.com": {Kind: sim.KindAlreadyOnline},  // moved by nobody
+	}
+	for upn, b := range fates {
+		shell.SetBehaviour(upn, b)
+	}
+	pool := dbtest.Pool(t)
+	client := jobstest.Start(t, pool, shell, func(c *jobs.Config) {
+		c.CompletionEvery = 200 * time.Millisecond
+		c.MeetingsTiming = migration.MeetingsTiming{StartAfter: 200 * time.Millisecond, RetryFor: 3 * time.Second, Poll: 100 * time.Millisecond}
+	})
+	q, ctx := store.New(pool), context.Background()
+	g, err := q.GroupCreate(ctx, store.NewGroup{Name: "completion", Source: "json", Members: members(5, "contoso.com")})
+	require.NoError(t, err)
+	_, err = app.New(pool, jobs.NewQueue(client)).Plan(ctx, app.As("test"), g.ID, planAll(1, 5))
+	require.NoError(t, err)
+	waitWaves(t, q, g.ID)
+
+	items := func() map[string]migration.CompletionItem {
+		out := map[string]migration.CompletionItem{}
+		for upn := range fates {
+			moves, err := q.MovesByUser(ctx, upn)
+			require.NoError(t, err)
+			got, err := q.CompletionOf(ctx, []int64{moves[0].ID})
+			require.NoError(t, err)
+			for _, it := range got[moves[0].ID] {
+				out[upn] = it
+			}
+		}
+		return out
+	}
+	want := map[string]migration.ItemState{
+		"user000@contoso.com": migration.ItemDone,
+		"user001@contoso.com": migration.ItemFailed,
+		"user002@contoso.com": migration.ItemPerson,
+	}
+	var got map[string]migration.CompletionItem
+	require.Eventually(t, func() bool {
+		got = items()
+		for upn, state := range want {
+			if got[upn].State != state {
+				return false
+			}
+		}
+		return true
+	}, 30*time.Second, 100*time.Millisecond, "items: %+v", got)
+	require.Len(t, got, len(want), "only the users the wave moved have items: %+v", got)
+	require.Contains(t, got["user000@contoso.com"].Evidence, "State Succeeded")
+	require.Contains(t, got["user001@contoso.com"].Evidence, "State Failed")
+	require.Contains(t, got["user001@contoso.com"].Fix, "Start-CsExMeetingMigration")
+	require.Contains(t, got["user002@contoso.com"].Fix, "Meeting Migration Tool")
+
+	moves, err := q.MovesByUser(ctx, "user001@contoso.com")
+	require.NoError(t, err)
+	events, err := q.MoveEvents(ctx, moves[0].ID)
+	require.NoError(t, err)
+	var said []string
+	for _, e := range events {
+		said = append(said, e.Message)
+	}
+	require.True(t, slices.ContainsFunc(said, func(m string) bool {
+		return strings.HasPrefix(m, "completion: Microsoft could not migrate the user's meetings: 0 of ")
+	}), "the timeline says what completion found: %q", said)
+}
