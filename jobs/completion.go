@@ -7,7 +7,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/cutover/cutover/internal/migration"
@@ -25,8 +24,7 @@ func (CompletionArgs) Kind() string { return "completion" }
 
 // InsertOpts implements river.JobArgsWithInsertOpts: one at a time.
 func (CompletionArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueMoves, MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{
-		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStateScheduled}}}
+	return river.InsertOpts{Queue: QueueMoves, MaxAttempts: 1, UniqueOpts: oneAtATime}
 }
 
 // completionBatch is how many items one claim takes, and completionCalls

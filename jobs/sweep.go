@@ -27,9 +27,13 @@ func (WaveSweepArgs) Kind() string { return "wave_sweep" }
 
 // InsertOpts implements river.JobArgsWithInsertOpts.
 func (WaveSweepArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueControl, MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{
-		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStateScheduled}}}
+	return river.InsertOpts{Queue: QueueControl, MaxAttempts: 1, UniqueOpts: oneAtATime}
 }
+
+// oneAtATime keeps a periodic job to one run at a time: none is inserted
+// while another is waiting or running.
+var oneAtATime = river.UniqueOpts{ByState: []rivertype.JobState{
+	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStateScheduled}}
 
 // SweepInterval is how often the waves are swept (WaveSweepArgs).
 const SweepInterval = 30 * time.Second
