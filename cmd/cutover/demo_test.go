@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/url"
 	"regexp"
 	"runtime/pprof"
@@ -77,6 +78,15 @@ func TestDemo(t *testing.T) {
 	require.Positive(t, count(`SELECT count(*) FROM moves WHERE state = 'skipped'`))
 	require.Positive(t, count(`SELECT count(*) FROM moves WHERE state = 'failed'`))
 	require.Zero(t, count(`SELECT count(*) FROM waves WHERE state <> 'completed'`))
+	// Every moved user's meetings were followed to their end: migrated, or
+	// failed as the seed says (a share of users), and the demo says so.
+	require.Equal(t, count(`SELECT count(*) FROM moves WHERE state = 'moved'`), count(`SELECT count(*) FROM completion_items WHERE kind = 'meetings'`))
+	require.Zero(t, count(`SELECT count(*) FROM completion_items WHERE state = 'pending'`))
+	require.Positive(t, count(`SELECT count(*) FROM completion_items WHERE state = 'done'`))
+	require.Positive(t, count(`SELECT count(*) FROM completion_items WHERE state = 'failed'`))
+	require.Contains(t, stdout.String(), "After the move (meetings migrated by Microsoft's Meeting Migration Service):")
+	require.Regexp(t, fmt.Sprintf(`all\s+%d\s+%d\s+0\s+%d`, count(`SELECT count(*) FROM moves WHERE state = 'moved'`),
+		count(`SELECT count(*) FROM completion_items WHERE state = 'done'`), count(`SELECT count(*) FROM completion_items WHERE state = 'failed'`)), stdout.String())
 	// Every moved user has exactly one rollback record, captured before the
 	// first move call of the move.
 	require.Zero(t, count(`

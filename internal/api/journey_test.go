@@ -36,21 +36,21 @@ type pagesBundle struct {
 	signin *sim.SignIn
 }
 
-func setupPages(t *testing.T, shell *sim.Shell) *pagesBundle {
+func setupPages(t *testing.T, shell *sim.Shell, options ...func(*jobs.Config)) *pagesBundle {
 	t.Helper()
-	return setupPagesWorking(t, shell, shell, nil)
+	return setupPagesWorking(t, shell, shell, nil, options...)
 }
 
 // setupPagesWorking is setupPages with the workers calling the shell
 // through workers, a wrapper of the test's own around shell, and the pages
 // reading Microsoft Graph through dir if it is not nil.
-func setupPagesWorking(t *testing.T, shell *sim.Shell, workers migration.Shell, dir migration.Directory) *pagesBundle {
+func setupPagesWorking(t *testing.T, shell *sim.Shell, workers migration.Shell, dir migration.Directory, options ...func(*jobs.Config)) *pagesBundle {
 	t.Helper()
 	pool := dbtest.Pool(t)
 	log := slog.New(slog.DiscardHandler)
 	notifier := live.NewNotifier(pool, log)
 	t.Cleanup(notifier.Close)
-	client := jobstest.Start(t, pool, workers, func(c *jobs.Config) { c.LicenceSettle, c.Notifier = time.Nanosecond, notifier })
+	client := jobstest.Start(t, pool, workers, append([]func(*jobs.Config){func(c *jobs.Config) { c.LicenceSettle, c.Notifier = time.Nanosecond, notifier }}, options...)...)
 	hub := live.NewHub(pool, log)
 	hubCtx, stopHub := context.WithCancel(context.Background())
 	t.Cleanup(stopHub)

@@ -188,6 +188,8 @@ func attentionLink(a app.Attention, users string) string {
 	switch a.Kind {
 	case app.AttentionFailed, app.AttentionRollbackFailed:
 		return users + "?outcome=" + url.QueryEscape(a.Kind)
+	case app.AttentionCompletion:
+		return users + "?completion=" + string(migration.CompletionNeeds)
 	}
 	return ""
 }

@@ -55,6 +55,7 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	},
 	"outcomeOf":  migration.OutcomeOf,
 	"placeWords": migration.Place.Words,
+	"itemWords":  migration.ItemState.Words,
 	"chart":      chart,
 	"gantt":      gantt,
 	"timeUTC":    timeUTC,

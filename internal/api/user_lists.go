@@ -33,6 +33,9 @@ func userListRequest(r *http.Request, group bool) (app.UserListRequest, error) {
 		return req, err
 	}
 	req.ErrorCode = migration.ErrorCode(strings.TrimSpace(v.Get("code")))
+	if req.Completion, err = migration.ParseCompletion("completion", strings.TrimSpace(v.Get("completion"))); err != nil {
+		return req, err
+	}
 	if dry := v.Get("dry"); dry != "" {
 		if !group {
 			return req, migration.Invalid("invalid_dry", "dry", "a wave's list has no dry run to filter by; use its group's")

@@ -25,7 +25,10 @@ type Attention struct {
 
 // The kinds of attention.
 const (
-	AttentionHalted         = "halted"
+	AttentionHalted = "halted"
+	// AttentionCompletion: moved users with a completion item that failed
+	// or was handed to a person.
+	AttentionCompletion     = "completion"
 	AttentionBlocked        = "blocked"
 	AttentionHeld           = "held"
 	AttentionNobodyMoved    = "nobody_moved"
@@ -54,6 +57,10 @@ func waveAttention(v WaveView) []Attention {
 	if n := o[migration.OutcomeRollbackFailed]; n > 0 {
 		out = append(out, Attention{Kind: AttentionRollbackFailed, Users: n,
 			Says: fmt.Sprintf("%s: the rollback of %s failed; they are still in Teams", v.Name, users(n))})
+	}
+	if n := v.Completion.Needs; n > 0 {
+		out = append(out, Attention{Kind: AttentionCompletion, Users: n,
+			Says: fmt.Sprintf("%s: after the move, %s %s a person", v.Name, users(n), needNeeds(n))})
 	}
 	if v.State == migration.WaveStateCompleted && o.Users() > 0 && o[migration.OutcomeMoved] == 0 {
 		out = append(out, Attention{Kind: AttentionNobodyMoved, Says: fmt.Sprintf("%s moved nobody: %s", v.Name, o.Words())})
@@ -106,4 +113,12 @@ func waits(n int) string {
 		return "waits for"
 	}
 	return "wait for"
+}
+
+// needNeeds agrees with users(n).
+func needNeeds(n int) string {
+	if n == 1 {
+		return "needs"
+	}
+	return "need"
 }

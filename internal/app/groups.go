@@ -25,6 +25,9 @@ type WaveView struct {
 	Actions []string `json:"actions"`
 	// Attention lists what about the wave waits for a person.
 	Attention []Attention `json:"attention"`
+	// Completion counts the wave's moved users by where what must still
+	// happen after their move stands (migration.CompletionItem).
+	Completion migration.CompletionSum `json:"completion"`
 }
 
 // GroupView is a pilot group with its waves, its progress and its failures
@@ -155,6 +158,10 @@ func (s *Service) waveViews(ctx context.Context, waves []migration.Wave, now tim
 	if err != nil {
 		return nil, nil, err
 	}
+	completion, err := q.WaveCompletion(ctx, ids)
+	if err != nil {
+		return nil, nil, err
+	}
 	views := make([]WaveView, len(waves))
 	for i, w := range waves {
 		views[i] = WaveView{Wave: w, Progress: migration.NewProgress(tallies[w.ID].Counts, w.StartedAt, w.FinishedAt, now)}
@@ -170,6 +177,10 @@ func (s *Service) waveViews(ctx context.Context, waves []migration.Wave, now tim
 			if next, ok := cal.NextOpen(now); ok && next.After(now) {
 				views[i].NextWindowOpen = &next
 			}
+		}
+		if c := completion[w.ID]; c.Users > 0 {
+			views[i].Completion = c
+			views[i].Progress.Says += " " + c.Says()
 		}
 		views[i].Actions = views[i].offered()
 		views[i].Attention = waveAttention(views[i])

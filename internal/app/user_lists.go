@@ -32,6 +32,8 @@ type UserListRequest struct {
 	DryRun migration.CheckStatus
 	// ErrorCode keeps the users whose move failed with this code.
 	ErrorCode migration.ErrorCode
+	// Completion keeps the moved users whose completion stands so.
+	Completion migration.Completion
 	// Search keeps the users whose UPN or SIP address starts with it, or
 	// each of whose words starts a word of their display name.
 	Search string
@@ -108,7 +110,7 @@ func (s *Service) UserList(ctx context.Context, r UserListRequest) (UserPage, er
 // store's filter.
 func (s *Service) userFilter(ctx context.Context, q *store.Queries, r UserListRequest) (store.UserFilter, error) {
 	f := store.UserFilter{GroupID: r.GroupID, WaveID: r.WaveID, InWave: r.InWave, ErrorCode: r.ErrorCode, DryRun: r.DryRun, Search: r.Search,
-		After: r.After, Limit: r.Limit}
+		Completion: r.Completion, After: r.After, Limit: r.Limit}
 	if f.Limit <= 0 {
 		f.Limit = UserPageSize
 	}

@@ -30,6 +30,10 @@ type UserStatus struct {
 	Timeline       []migration.MoveEvent     `json:"timeline"`
 	RollbackRecord *migration.RollbackRecord `json:"rollback_record,omitempty"`
 	Preflight      *store.Preflight          `json:"preflight,omitempty"`
+	// Completion is what must still happen after the move that put the
+	// user in Teams (migration.CompletionItem), in the order a checklist
+	// shows it; empty for a user cutover did not move there.
+	Completion []migration.CompletionItem `json:"completion"`
 	// Moves are every move of the user in every group, newest first (as
 	// they happened: see migration.SortByRecency), each with its timeline
 	// and rollback record.
@@ -102,7 +106,7 @@ func (st UserStatus) Offers(action string) bool { return slices.Contains(st.Acti
 // Errors: ENotFound if the user is in no pilot group.
 func (s *Service) LookUp(ctx context.Context, identity string, now time.Time) (UserStatus, error) {
 	q := s.q()
-	st := UserStatus{Identity: identity, Moves: []UserMove{}, Timeline: []migration.MoveEvent{}}
+	st := UserStatus{Identity: identity, Moves: []UserMove{}, Timeline: []migration.MoveEvent{}, Completion: []migration.CompletionItem{}}
 	v, err := q.UserView(ctx, identity)
 	if err != nil {
 		return st, err
@@ -129,6 +133,10 @@ func (s *Service) LookUp(ctx context.Context, identity string, now time.Time) (U
 	st.Move, st.State, st.Outcome = &current, current.State, migration.OutcomeOf(current.State)
 	st.UPN, st.SIP, st.DisplayName = current.UPN, current.SIP, current.DisplayName
 	st.Explanation = migration.ExplainStanding(standing, now)
+	if by := standing.MovedBy; by != nil && by.State == migration.MoveStateMoved && v.Completion[by.ID] != nil {
+		st.Completion = v.Completion[by.ID]
+		st.Explanation = migration.ExplainCompletion(st.Explanation, st.Completion)
+	}
 	if current.ErrorCode != "" {
 		f := migration.FailureFor(current.ErrorCode)
 		st.Error = &f

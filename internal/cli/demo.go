@@ -80,7 +80,10 @@ func (p Program) runDemo(ctx context.Context, args []string, getenv Env, stdout,
 		return err
 	}
 	defer pool.Close()
-	shell := sim.NewShell(sim.ShellConfig{Seed: int64(seed), Latency: latency})
+	// The simulated Meeting Migration Service keeps a faster clock than
+	// Microsoft's (90 minutes, then about 2 hours), so that the demo shows
+	// each user's meetings end as the seed says; cutover's looks follow it.
+	shell := sim.NewShell(sim.ShellConfig{Seed: int64(seed), Latency: latency, Meetings: demoMeetings})
 	dir, closeGraph, err := gf.open(ctx, p, shell)
 	if err != nil {
 		return err
@@ -102,6 +105,7 @@ func (p Program) runDemo(ctx context.Context, args []string, getenv Env, stdout,
 		return err
 	}
 	jc.HostRecheck = 500 * time.Millisecond // a lead's request for a check is answered at once
+	jc.CompletionEvery, jc.MeetingsTiming = time.Second, demoMeetingsTiming
 	jc.PollInterval = 200 * time.Millisecond
 	jc.RetryMax = min(wf.RetryMax, 5*time.Second)
 	if err := sf.check(); err != nil {
@@ -180,6 +184,10 @@ func (p Program) runDemo(ctx context.Context, args []string, getenv Env, stdout,
 	}
 	fmt.Fprintf(stdout, "\nAll %d users reached a final state in %s.\n\n", group.Members, time.Since(start).Round(100*time.Millisecond))
 	printSummary(stdout, group)
+	if group, err = waitCompletion(ctx, cl, group.ID, deadline); err != nil {
+		return err
+	}
+	printCompletion(stdout, group)
 
 	if err := printExample(ctx, stdout, app.New(pool, nil), group); err != nil {
 		return err
@@ -321,6 +329,62 @@ func printSummary(w io.Writer, g app.GroupView) {
 	}
 	fmt.Fprintln(w, "\nFailed, by error code:")
 	printFailures(w, g.Failures)
+}
+
+// The demo's Meeting Migration Service: the simulator's clock, and
+// cutover's looks at it.
+var (
+	demoMeetings       = sim.MeetingsTiming{StartAfter: 2 * time.Second, Takes: 2 * time.Second, RetryEvery: 200 * time.Millisecond}
+	demoMeetingsTiming = migration.MeetingsTiming{StartAfter: 2 * time.Second, RetryFor: 15 * time.Second, Poll: time.Second}
+)
+
+// waitCompletion waits until no moved user's completion is pending, and
+// returns the group as it is then.
+func waitCompletion(ctx context.Context, cl *apiClient, id int64, deadline <-chan time.Time) (app.GroupView, error) {
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var g app.GroupView
+		if err := cl.do(ctx, "GET", fmt.Sprintf("/groups/%d", id), "", nil, &g); err != nil {
+			return g, fmt.Errorf("completion: %w", err)
+		}
+		pending := 0
+		for _, w := range g.Waves {
+			pending += w.Completion.Pending
+		}
+		if pending == 0 {
+			return g, nil
+		}
+		select {
+		case <-ctx.Done():
+			return g, ctx.Err()
+		case <-deadline:
+			return g, fmt.Errorf("completion did not settle: %d users still pending", pending)
+		case <-tick.C:
+		}
+	}
+}
+
+// printCompletion writes what happened after the move, by wave: the moved
+// users whose meetings Microsoft migrated, and those who need someone.
+func printCompletion(w io.Writer, g app.GroupView) {
+	fmt.Fprintln(w, "\nAfter the move (meetings migrated by Microsoft's Meeting Migration Service):")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "wave\tmoved users\tdone\tpending\tneed someone\t")
+	var all migration.CompletionSum
+	for _, wv := range g.Waves {
+		c := wv.Completion
+		all = all.Add(migration.CompletionDone, c.Done).Add(migration.CompletionPending, c.Pending).Add(migration.CompletionNeeds, c.Needs)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t\n", wv.Name, c.Users, c.Done, c.Pending, c.Needs)
+	}
+	fmt.Fprintf(tw, "all\t%d\t%d\t%d\t%d\t\n", all.Users, all.Done, all.Pending, all.Needs)
+	tw.Flush()
+	for _, wv := range g.Waves {
+		if wv.Completion.Needs > 0 {
+			fmt.Fprintf(w, "Those who need someone: GET /api/v1/waves/%d/users?completion=needs, or the wave's page.\n", wv.ID)
+			return
+		}
+	}
 }
 
 // printExample shows the helpdesk view of one user who needed a retry.

@@ -74,6 +74,21 @@ func printStatus(w io.Writer, st app.UserStatus) {
 		fmt.Fprintf(tw, "Attempts:\t%d of %d\n", st.Move.Attempts, st.Move.MaxAttempts)
 	}
 	tw.Flush()
+	if len(st.Completion) > 0 {
+		fmt.Fprintf(w, "\nAfter the move:\n")
+		for _, it := range st.Completion {
+			fmt.Fprintf(w, "  %s: %s. %s\n", it.Kind.Words(), it.State.Words(), it.Says)
+			if it.Message != "" {
+				fmt.Fprintf(w, "    Microsoft says: %s\n", it.Message)
+			}
+			if it.Fix != "" {
+				fmt.Fprintf(w, "    What to do: %s\n", it.Fix)
+			}
+			if it.Evidence != "" {
+				fmt.Fprintf(w, "    Seen: %s\n", it.Evidence)
+			}
+		}
+	}
 	if pf := st.Preflight; pf != nil {
 		fmt.Fprintf(w, "\nPre-flight in Entra ID (%s): %s\n", pf.CheckedAt.Local().Format("2006-01-02 15:04:05"), pf.Status)
 		printChecks(w, pf.Checks)

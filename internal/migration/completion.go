@@ -2,6 +2,7 @@ package migration
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -50,6 +51,21 @@ const (
 	ItemPerson  ItemState = "person"  // handed to a person, who Fix names
 )
 
+// Words says the state for a person.
+func (s ItemState) Words() string {
+	switch s {
+	case ItemPending:
+		return "pending"
+	case ItemDone:
+		return "done"
+	case ItemFailed:
+		return "failed"
+	case ItemPerson:
+		return "waiting for a person"
+	}
+	return string(s)
+}
+
 // Final reports whether the item needs no more of cutover.
 func (s ItemState) Final() bool { return s != ItemPending }
 
@@ -67,7 +83,7 @@ type CompletionItem struct {
 	Fix     string `json:"fix,omitempty"`
 	// CheckAt is when cutover looks next (pending items).
 	CheckAt   *time.Time `json:"check_at,omitempty"`
-	Checks    int        `json:"checks"`
+	Checks    int        `json:"-"`
 	UpdatedAt time.Time  `json:"updated_at"`
 }
 
@@ -190,4 +206,111 @@ func (t MeetingsTiming) Decide(movedAt, now time.Time, mm MeetingMigration, foun
 	}
 	return ItemStep{State: ItemPending, CheckAt: next, Evidence: evidence,
 		Says: "Microsoft is migrating the user's meetings (it usually takes about 2 hours)."}
+}
+
+// Completion is where a moved user's completion stands, as one word: a
+// count of users puts each in exactly one, and a list filtered by it shows
+// exactly the users counted.
+type Completion string
+
+// Where a user's completion stands.
+const (
+	CompletionNeeds   Completion = "needs"   // an item failed or was handed to a person
+	CompletionPending Completion = "pending" // none needs someone, and one is pending
+	CompletionDone    Completion = "done"    // every item is done
+)
+
+// CompletionOf says where a user's completion stands from their items
+// ("" for none). sql/functions/completion.sql's cutover_completion_of is
+// the same rule, for the counts and the lists.
+func CompletionOf(items []CompletionItem) Completion {
+	out := Completion("")
+	for _, it := range items {
+		switch {
+		case it.State == ItemFailed || it.State == ItemPerson:
+			return CompletionNeeds
+		case it.State == ItemPending:
+			out = CompletionPending
+		case out == "":
+			out = CompletionDone
+		}
+	}
+	return out
+}
+
+// ParseCompletion reads a list's filter by completion.
+func ParseCompletion(field, s string) (Completion, error) {
+	switch c := Completion(s); c {
+	case "", CompletionNeeds, CompletionPending, CompletionDone:
+		return c, nil
+	}
+	return "", Invalid("invalid_"+field, field, "%q is not where completion stands (needs, pending or done)", s)
+}
+
+// CompletionSum counts a wave's moved users by where their completion
+// stands.
+type CompletionSum struct {
+	Users   int `json:"users"`
+	Done    int `json:"done"`
+	Pending int `json:"pending"`
+	Needs   int `json:"needs_someone"`
+}
+
+// Add counts n more users whose completion stands at c.
+func (s CompletionSum) Add(c Completion, n int) CompletionSum {
+	s.Users += n
+	switch c {
+	case CompletionDone:
+		s.Done += n
+	case CompletionPending:
+		s.Pending += n
+	case CompletionNeeds:
+		s.Needs += n
+	}
+	return s
+}
+
+// Says says the sum in a sentence, or "" for none.
+func (s CompletionSum) Says() string {
+	if s.Users == 0 {
+		return ""
+	}
+	return fmt.Sprintf("After the move: %d done, %d pending, %d needing someone.", s.Done, s.Pending, s.Needs)
+}
+
+// ExplainCompletion adds a moved user's completion to what a helpdesk agent
+// reads of them: what is left, who does it, and what the user should
+// expect. Items that need someone come first: their words and fix are the
+// next step.
+func ExplainCompletion(e Explanation, items []CompletionItem) Explanation {
+	var need, pending, done []string
+	next := ""
+	for _, it := range items {
+		switch it.State {
+		case ItemDone:
+			done = append(done, it.Kind.Words())
+		case ItemPending:
+			pending = append(pending, it.Kind.Words())
+			if next == "" {
+				next = it.Says
+			}
+		default:
+			need = append(need, it.Kind.Words())
+		}
+	}
+	for _, it := range items {
+		if it.State == ItemFailed || it.State == ItemPerson {
+			e.Summary += " Needs someone after the move: " + strings.Join(need, ", ") + "."
+			e.Next = strings.TrimSpace(it.Says + " " + it.Fix)
+			return e
+		}
+	}
+	switch {
+	case len(pending) > 0:
+		e.Summary += " Still to come after the move: " + strings.Join(pending, ", ") + "."
+		e.Next = "Nothing to do yet: " + next + " cutover follows it, and says here when it is done or needs someone."
+	case len(done) > 0:
+		e.Summary += " Done after the move too: " + strings.Join(done, ", ") + "."
+	}
+	return e
 }

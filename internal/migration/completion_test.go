@@ -50,3 +50,35 @@ func TestDecideMeetings(t *testing.T) {
 		})
 	}
 }
+
+func TestExplainCompletion(t *testing.T) {
+	t.Parallel()
+	moved := migration.Explanation{Summary: "Moved online today.", Expect: "Teams.", Next: "Nothing to do."}
+	item := func(state migration.ItemState, says, fix string) migration.CompletionItem {
+		return migration.CompletionItem{Kind: migration.ItemMeetings, State: state, Says: says, Fix: fix}
+	}
+	tests := []struct {
+		name          string
+		items         []migration.CompletionItem
+		summary, next string
+	}{
+		{"none", nil, "Moved online today.", "Nothing to do."},
+		{"pending", []migration.CompletionItem{item(migration.ItemPending, "Microsoft is migrating the user's meetings.", "")},
+			"Moved online today. Still to come after the move: meetings migrated to Teams.",
+			"Nothing to do yet: Microsoft is migrating the user's meetings. cutover follows it, and says here when it is done or needs someone."},
+		{"failed", []migration.CompletionItem{item(migration.ItemFailed, "Microsoft could not migrate the user's meetings.", "A migration lead triggers it again.")},
+			"Moved online today. Needs someone after the move: meetings migrated to Teams.",
+			"Microsoft could not migrate the user's meetings. A migration lead triggers it again."},
+		{"done", []migration.CompletionItem{item(migration.ItemDone, "Meetings migrated to Teams (3).", "")},
+			"Moved online today. Done after the move too: meetings migrated to Teams.", "Nothing to do."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := migration.ExplainCompletion(moved, tt.items)
+			require.Equal(t, tt.summary, got.Summary)
+			require.Equal(t, tt.next, got.Next)
+			require.Equal(t, moved.Expect, got.Expect)
+		})
+	}
+}

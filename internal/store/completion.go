@@ -69,9 +69,26 @@ func (q *Queries) CompletionOf(ctx context.Context, moveIDs []int64) (map[int64]
 	}
 	out := map[int64][]migration.CompletionItem{}
 	for _, r := range rows {
-		out[r.MoveID] = append(out[r.MoveID], migration.CompletionItem{MoveID: r.MoveID, Kind: migration.ItemKind(r.Kind),
-			State: migration.ItemState(r.State), Says: r.Says, Evidence: r.Evidence, Message: r.Message, Fix: r.Fix,
-			CheckAt: r.CheckAt, Checks: r.Checks, UpdatedAt: r.UpdatedAt})
+		out[r.MoveID] = append(out[r.MoveID], completionOf(r))
+	}
+	return out, nil
+}
+
+func completionOf(r dbsqlc.CompletionItem) migration.CompletionItem {
+	return migration.CompletionItem{MoveID: r.MoveID, Kind: migration.ItemKind(r.Kind), State: migration.ItemState(r.State),
+		Says: r.Says, Evidence: r.Evidence, Message: r.Message, Fix: r.Fix, CheckAt: r.CheckAt, Checks: r.Checks, UpdatedAt: r.UpdatedAt}
+}
+
+// WaveCompletion counts each wave's users who stand moved by their move in
+// it by where their completion stands, by wave.
+func (q *Queries) WaveCompletion(ctx context.Context, waveIDs []int64) (map[int64]migration.CompletionSum, error) {
+	rows, err := q.gen.WaveCompletion(ctx, waveIDs)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64]migration.CompletionSum{}
+	for _, r := range rows {
+		out[r.WaveID] = out[r.WaveID].Add(migration.Completion(r.Completion), r.Users)
 	}
 	return out, nil
 }

@@ -74,13 +74,15 @@ type UserView struct {
 	Rollbacks map[int64]*migration.RollbackRecord
 	// Preflights are the last pre-flight of each membership, by member ID.
 	Preflights map[int64]*Preflight
+	// Completion is each moved move's completion items, by move ID.
+	Completion map[int64][]migration.CompletionItem
 }
 
 // UserView reads what a lookup of the user with this UPN or SIP address
 // shows: the queries of sql/queries/users.sql and MovesByUser, sent at once.
 func (q *Queries) UserView(ctx context.Context, identity string) (UserView, error) {
 	v := UserView{Timelines: map[int64][]migration.MoveEvent{}, Rollbacks: map[int64]*migration.RollbackRecord{},
-		Preflights: map[int64]*Preflight{}}
+		Preflights: map[int64]*Preflight{}, Completion: map[int64][]migration.CompletionItem{}}
 	id := NormalizeIdentity(identity)
 	b := &pgx.Batch{}
 	queue(b, func(g *dbsqlc.Queries) { g.UserMemberships(ctx, id) }).Query(func(rows pgx.Rows) error {
@@ -114,6 +116,13 @@ func (q *Queries) UserView(ctx context.Context, identity string) (UserView, erro
 		ps, err := pgx.CollectRows(rows, pgx.RowToStructByPos[dbsqlc.PreflightResult])
 		for _, r := range ps {
 			v.Preflights[r.MemberID] = &Preflight{CheckedAt: r.CheckedAt, Status: migration.CheckStatus(r.Status), Checks: r.Checks}
+		}
+		return err
+	})
+	queue(b, func(g *dbsqlc.Queries) { g.UserCompletion(ctx, id) }).Query(func(rows pgx.Rows) error {
+		items, err := pgx.CollectRows(rows, pgx.RowToStructByPos[dbsqlc.CompletionItem])
+		for _, r := range items {
+			v.Completion[r.MoveID] = append(v.Completion[r.MoveID], completionOf(r))
 		}
 		return err
 	})

@@ -27,6 +27,9 @@ type UserFilter struct {
 	// DryRun, for a group's list, keeps the members whose last dry run
 	// came out so (pass, warn or fail).
 	DryRun migration.CheckStatus
+	// Completion keeps the moved users whose completion stands so: ""
+	// keeps all.
+	Completion migration.Completion
 	// Search keeps users whose UPN or SIP address starts with it, or each
 	// of whose words starts a word of their display name.
 	Search string
@@ -75,7 +78,7 @@ func (q *Queries) UserList(ctx context.Context, f UserFilter) ([]UserRow, error)
 	states := names(f.States)
 	if f.WaveID != 0 {
 		rows, err := q.gen.WaveUsers(ctx, dbsqlc.WaveUsersParams{WaveID: f.WaveID, After: f.After, States: states,
-			ErrorCode: string(f.ErrorCode), Pattern: pattern, Words: words, MaxUsers: f.Limit})
+			ErrorCode: string(f.ErrorCode), Completion: string(f.Completion), Pattern: pattern, Words: words, MaxUsers: f.Limit})
 		return mapRows(rows, err, func(r dbsqlc.WaveUsersRow) UserRow {
 			return UserRow{MemberID: r.MemberID, Position: r.Position, UPN: r.UPN, SIP: r.SIP, DisplayName: r.DisplayName,
 				MoveID: r.MoveID, WaveID: r.WaveID, WaveName: r.WaveName, State: migration.MoveState(r.State), Attempts: r.Attempts,
@@ -84,7 +87,8 @@ func (q *Queries) UserList(ctx context.Context, f UserFilter) ([]UserRow, error)
 		})
 	}
 	rows, err := q.gen.GroupUsers(ctx, dbsqlc.GroupUsersParams{GroupID: f.GroupID, After: f.After, WaveID: f.InWave,
-		ErrorCode: string(f.ErrorCode), DryRun: string(f.DryRun), Pattern: pattern, Words: words, States: states, MaxUsers: f.Limit})
+		ErrorCode: string(f.ErrorCode), DryRun: string(f.DryRun), Completion: string(f.Completion), Pattern: pattern, Words: words,
+		States: states, MaxUsers: f.Limit})
 	return mapRows(rows, err, func(r dbsqlc.GroupUsersRow) UserRow {
 		u := UserRow{MemberID: r.MemberID, Position: r.Position, UPN: r.UPN, SIP: r.SIP, DisplayName: r.DisplayName,
 			State: migration.MoveState(r.State), Attempts: r.Attempts, MaxAttempts: r.MaxAttempts,

@@ -19,3 +19,19 @@ $$;
 CREATE OR REPLACE TRIGGER moves_completion_open AFTER UPDATE OF state ON moves
     FOR EACH ROW WHEN (NEW.state = 'moved' AND OLD.state IS DISTINCT FROM 'moved')
     EXECUTE FUNCTION completion_open();
+
+-- cutover_completion_of says where a moved user's completion stands from
+-- the states of their items: 'needs' if one failed or was handed to a
+-- person, else 'pending' if one is pending, else 'done' (NULL: no items).
+-- The counts of a wave and the filters of its users' list both read it, so
+-- that a count leads to exactly the users it counts
+-- (migration.CompletionOf is the same rule).
+CREATE OR REPLACE FUNCTION cutover_completion_of(states text[]) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE
+        WHEN coalesce(cardinality(states), 0) = 0 THEN NULL
+        WHEN states && ARRAY['failed', 'person'] THEN 'needs'
+        WHEN states && ARRAY['pending'] THEN 'pending'
+        ELSE 'done'
+    END
+$$;

@@ -85,6 +85,8 @@ FROM (
       AND (@wave_id::bigint = 0 OR m.wave_id = @wave_id)
       AND (@error_code::text = '' OR m.error_code = @error_code)
       AND (@dry_run::text = '' OR pf.status = @dry_run)
+      AND (@completion::text = ''
+           OR (m.state = 'moved' AND cutover_completion_of(ARRAY(SELECT ci.state FROM completion_items ci WHERE ci.move_id = m.id)) = @completion))
       AND ((@pattern::text = '' AND @words::text = '')
            OR (@pattern <> '' AND (gm.upn LIKE @pattern OR gm.sip LIKE @pattern))
            OR (@words <> '' AND to_tsvector('simple', gm.display_name) @@ to_tsquery('simple', @words)))
@@ -108,6 +110,8 @@ LEFT JOIN waves sw ON sw.id = sm.wave_id
 WHERE m.wave_id = @wave_id AND gm.position > @after::int
   AND (coalesce(cardinality(@states::text[]), 0) = 0 OR m.state = ANY(@states))
   AND (@error_code::text = '' OR m.error_code = @error_code)
+  AND (@completion::text = ''
+       OR (m.state = 'moved' AND cutover_completion_of(ARRAY(SELECT ci.state FROM completion_items ci WHERE ci.move_id = m.id)) = @completion))
   AND ((@pattern::text = '' AND @words::text = '')
        OR (@pattern <> '' AND (gm.upn LIKE @pattern OR gm.sip LIKE @pattern))
        OR (@words <> '' AND to_tsvector('simple', gm.display_name) @@ to_tsquery('simple', @words)))
@@ -130,3 +134,22 @@ FROM group_members gm
 LEFT JOIN moves m ON m.member_id = gm.id AND m.superseded_by IS NULL
 LEFT JOIN waves w ON w.id = m.wave_id
 WHERE gm.group_id = @group_id AND (gm.upn = ANY(@identities::text[]) OR gm.sip = ANY(@identities::text[]));
+
+-- UserCompletion reads the completion items of every move of the user.
+-- name: UserCompletion :many
+SELECT * FROM completion_items
+WHERE move_id = ANY(ARRAY(SELECT c.id FROM moves c WHERE c.upn = @identity OR c.sip = @identity))
+ORDER BY move_id, kind;
+
+-- WaveCompletion counts the users of the waves who stand moved by their
+-- move in the wave, by wave and where their completion stands
+-- (cutover_completion_of: needs, pending, done).
+-- name: WaveCompletion :many
+SELECT u.wave_id, u.completion::text AS completion, count(*)::int AS users
+FROM (
+    SELECT m.wave_id, cutover_completion_of(array_agg(c.state)) AS completion
+    FROM completion_items c JOIN moves m ON m.id = c.move_id
+    WHERE m.wave_id = ANY(@wave_ids::bigint[]) AND m.state = 'moved'
+    GROUP BY m.wave_id, m.id
+) u
+GROUP BY u.wave_id, u.completion;

@@ -119,25 +119,28 @@ FROM (
       AND ($3::bigint = 0 OR m.wave_id = $3)
       AND ($4::text = '' OR m.error_code = $4)
       AND ($5::text = '' OR pf.status = $5)
-      AND (($6::text = '' AND $7::text = '')
-           OR ($6 <> '' AND (gm.upn LIKE $6 OR gm.sip LIKE $6))
-           OR ($7 <> '' AND to_tsvector('simple', gm.display_name) @@ to_tsquery('simple', $7)))
+      AND ($6::text = ''
+           OR (m.state = 'moved' AND cutover_completion_of(ARRAY(SELECT ci.state FROM completion_items ci WHERE ci.move_id = m.id)) = $6))
+      AND (($7::text = '' AND $8::text = '')
+           OR ($7 <> '' AND (gm.upn LIKE $7 OR gm.sip LIKE $7))
+           OR ($8 <> '' AND to_tsvector('simple', gm.display_name) @@ to_tsquery('simple', $8)))
 ) u
-WHERE coalesce(cardinality($8::text[]), 0) = 0 OR u.state = ANY($8)
+WHERE coalesce(cardinality($9::text[]), 0) = 0 OR u.state = ANY($9)
 ORDER BY u.position
-LIMIT $9::int
+LIMIT $10::int
 `
 
 type GroupUsersParams struct {
-	GroupID   int64
-	After     int
-	WaveID    int64
-	ErrorCode string
-	DryRun    string
-	Pattern   string
-	Words     string
-	States    []string
-	MaxUsers  int
+	GroupID    int64
+	After      int
+	WaveID     int64
+	ErrorCode  string
+	DryRun     string
+	Completion string
+	Pattern    string
+	Words      string
+	States     []string
+	MaxUsers   int
 }
 
 type GroupUsersRow struct {
@@ -174,6 +177,7 @@ func (q *Queries) GroupUsers(ctx context.Context, arg GroupUsersParams) ([]Group
 		arg.WaveID,
 		arg.ErrorCode,
 		arg.DryRun,
+		arg.Completion,
 		arg.Pattern,
 		arg.Words,
 		arg.States,
@@ -203,6 +207,44 @@ func (q *Queries) GroupUsers(ctx context.Context, arg GroupUsersParams) ([]Group
 			&i.UpdatedAt,
 			&i.StandingGroup,
 			&i.DryRun,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const userCompletion = `-- name: UserCompletion :many
+SELECT move_id, kind, state, says, evidence, message, fix, check_at, checks, updated_at FROM completion_items
+WHERE move_id = ANY(ARRAY(SELECT c.id FROM moves c WHERE c.upn = $1 OR c.sip = $1))
+ORDER BY move_id, kind
+`
+
+// UserCompletion reads the completion items of every move of the user.
+func (q *Queries) UserCompletion(ctx context.Context, identity string) ([]CompletionItem, error) {
+	rows, err := q.db.Query(ctx, userCompletion, identity)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []CompletionItem
+	for rows.Next() {
+		var i CompletionItem
+		if err := rows.Scan(
+			&i.MoveID,
+			&i.Kind,
+			&i.State,
+			&i.Says,
+			&i.Evidence,
+			&i.Message,
+			&i.Fix,
+			&i.CheckAt,
+			&i.Checks,
+			&i.UpdatedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -443,6 +485,46 @@ func (q *Queries) UserTimelines(ctx context.Context, identity string) ([]UserTim
 	return items, nil
 }
 
+const waveCompletion = `-- name: WaveCompletion :many
+SELECT u.wave_id, u.completion::text AS completion, count(*)::int AS users
+FROM (
+    SELECT m.wave_id, cutover_completion_of(array_agg(c.state)) AS completion
+    FROM completion_items c JOIN moves m ON m.id = c.move_id
+    WHERE m.wave_id = ANY($1::bigint[]) AND m.state = 'moved'
+    GROUP BY m.wave_id, m.id
+) u
+GROUP BY u.wave_id, u.completion
+`
+
+type WaveCompletionRow struct {
+	WaveID     int64
+	Completion string
+	Users      int
+}
+
+// WaveCompletion counts the users of the waves who stand moved by their
+// move in the wave, by wave and where their completion stands
+// (cutover_completion_of: needs, pending, done).
+func (q *Queries) WaveCompletion(ctx context.Context, waveIds []int64) ([]WaveCompletionRow, error) {
+	rows, err := q.db.Query(ctx, waveCompletion, waveIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []WaveCompletionRow
+	for rows.Next() {
+		var i WaveCompletionRow
+		if err := rows.Scan(&i.WaveID, &i.Completion, &i.Users); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const waveUsers = `-- name: WaveUsers :many
 SELECT gm.id AS member_id, gm.position, gm.upn, gm.sip, gm.display_name,
        m.id AS move_id, m.wave_id, w.name AS wave_name, m.state, m.attempts, w.max_attempts,
@@ -456,21 +538,24 @@ LEFT JOIN waves sw ON sw.id = sm.wave_id
 WHERE m.wave_id = $1 AND gm.position > $2::int
   AND (coalesce(cardinality($3::text[]), 0) = 0 OR m.state = ANY($3))
   AND ($4::text = '' OR m.error_code = $4)
-  AND (($5::text = '' AND $6::text = '')
-       OR ($5 <> '' AND (gm.upn LIKE $5 OR gm.sip LIKE $5))
-       OR ($6 <> '' AND to_tsvector('simple', gm.display_name) @@ to_tsquery('simple', $6)))
+  AND ($5::text = ''
+       OR (m.state = 'moved' AND cutover_completion_of(ARRAY(SELECT ci.state FROM completion_items ci WHERE ci.move_id = m.id)) = $5))
+  AND (($6::text = '' AND $7::text = '')
+       OR ($6 <> '' AND (gm.upn LIKE $6 OR gm.sip LIKE $6))
+       OR ($7 <> '' AND to_tsvector('simple', gm.display_name) @@ to_tsquery('simple', $7)))
 ORDER BY gm.position
-LIMIT $7::int
+LIMIT $8::int
 `
 
 type WaveUsersParams struct {
-	WaveID    int64
-	After     int
-	States    []string
-	ErrorCode string
-	Pattern   string
-	Words     string
-	MaxUsers  int
+	WaveID     int64
+	After      int
+	States     []string
+	ErrorCode  string
+	Completion string
+	Pattern    string
+	Words      string
+	MaxUsers   int
 }
 
 type WaveUsersRow struct {
@@ -500,6 +585,7 @@ func (q *Queries) WaveUsers(ctx context.Context, arg WaveUsersParams) ([]WaveUse
 		arg.After,
 		arg.States,
 		arg.ErrorCode,
+		arg.Completion,
 		arg.Pattern,
 		arg.Words,
 		arg.MaxUsers,
