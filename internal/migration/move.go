@@ -227,8 +227,14 @@ const (
 		"and only if the Unified Contact Store was not in use for their on-premises account."
 	// The same page: "As of November 10, 2023, moving users from Teams to
 	// On-Premises will no longer migrate their contacts."
+	// MicrosoftDocs/OfficeDocs-SkypeForBusiness
+	// Skype/SfbOnline/audio-conferencing-in-office-365/setting-up-the-meeting-migration-service-mms.md:
+	// "The meeting migration service can't be used if ... The user is being
+	// migrated from the cloud to Skype for Business Server on-premises."
 	ExpectMovedBack = "Moving back on premises brings no contacts from Teams (Microsoft stopped migrating them on 10 November 2023): " +
-		"contacts the user has in Teams must be added again in Skype for Business."
+		"contacts the user has in Teams must be added again in Skype for Business. " +
+		"Nor are meetings moved back: Microsoft's Meeting Migration Service does not run for a move back on premises, " +
+		"so meetings already migrated to Teams stay Teams meetings, and any the user needs in Skype for Business must be scheduled again there."
 )
 
 // Explain says where a move stands in words a helpdesk agent can read out.

@@ -352,7 +352,7 @@ func TestWhatUsersAreTold(t *testing.T) {
 	}{
 		{migration.MoveStateMoved, []string{"become Teams meetings", "sign in to Teams within 30 days"}},
 		{migration.MoveStateRollingBack, []string{"brings no contacts from Teams", "10 November 2023"}},
-		{migration.MoveStateRolledBack, []string{"brings no contacts from Teams"}},
+		{migration.MoveStateRolledBack, []string{"brings no contacts from Teams", "Meeting Migration Service does not run for a move back"}},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.state), func(t *testing.T) {
