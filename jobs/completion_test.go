@@ -96,3 +96,50 @@ func TestMeetingsCompletion(t *testing.T) {
 		return strings.HasPrefix(m, "completion: Microsoft could not migrate the user's meetings: 0 of ")
 	}), "the timeline says what completion found: %q", said)
 }
+
+// TestCompletionThroughAnOutage: Microsoft's side stops answering while the
+// moved users' meetings are followed. No item fails or is handed to a
+// person for it, and nothing is said in the timelines; when it answers
+// again every item ends as the simulator says.
+func TestCompletionThroughAnOutage(t *testing.T) {
+	t.Parallel()
+	shell := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{},
+		Meetings: sim.MeetingsTiming{StartAfter: 200 * time.Millisecond, Takes: 200 * time.Millisecond, RetryEvery: 20 * time.Millisecond}})
+	pool := dbtest.Pool(t)
+	client := jobstest.Start(t, pool, shell, func(c *jobs.Config) {
+		c.CompletionEvery, c.ShellTimeout = 200*time.Millisecond, 500*time.Millisecond
+		c.MeetingsTiming = migration.MeetingsTiming{StartAfter: time.Second, RetryFor: time.Hour, Poll: 100 * time.Millisecond}
+	})
+	q, ctx := store.New(pool), context.Background()
+	ms := members(6, "contoso.com")
+	g, err := q.GroupCreate(ctx, store.NewGroup{Name: "outage", Source: "json", Members: ms})
+	require.NoError(t, err)
+	_, err = app.New(pool, jobs.NewQueue(client)).Plan(ctx, app.As("test"), g.ID, planAll(1, 6))
+	require.NoError(t, err)
+	waitWaves(t, q, g.ID)
+
+	shell.Freeze() // before the first look at anyone's meetings (a second after the move)
+	time.Sleep(3 * time.Second)
+	var said int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM move_events WHERE message LIKE 'completion:%'`).Scan(&said))
+	require.Zero(t, said, "nothing is said of a look Microsoft did not answer")
+	var final int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM completion_items WHERE state <> 'pending'`).Scan(&final))
+	require.Zero(t, final, "no item ends while Microsoft does not answer")
+
+	shell.Thaw()
+	require.Eventually(t, func() bool {
+		var pending int
+		require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM completion_items WHERE state = 'pending'`).Scan(&pending))
+		return pending == 0
+	}, 30*time.Second, 100*time.Millisecond)
+	var done, moved int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM completion_items WHERE state = 'done'`).Scan(&done))
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM moves WHERE state = 'moved'`).Scan(&moved))
+	require.Equal(t, moved, done+func() int {
+		var failed int
+		require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM completion_items WHERE state = 'failed'`).Scan(&failed))
+		return failed
+	}(), "every item ended as the simulator's seed says: migrated or failed")
+	require.Equal(t, len(ms), moved)
+}
