@@ -76,13 +76,14 @@ func (w *CompletionWorker) batch(ctx context.Context) (int, error) {
 	if err != nil || len(items) == 0 {
 		return 0, err
 	}
+	ids := w.userIDs(ctx, items)
 	looks := make([]store.CompletionLook, len(items))
 	found := make([]bool, len(items))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(completionCalls)
 	for i, it := range items {
 		g.Go(func() error {
-			step, ok := w.look(gctx, it)
+			step, ok := w.look(gctx, it, ids)
 			looks[i], found[i] = store.CompletionLook{MoveID: it.MoveID, Kind: it.Kind, Step: step}, ok
 			return nil
 		})
@@ -103,11 +104,62 @@ func (w *CompletionWorker) batch(ctx context.Context) (int, error) {
 	return len(items), nil
 }
 
+// userIDs reads the Entra ID object IDs of the batch's users whose voice
+// item is due, in one read of Graph (nil without Graph, or when it does not
+// answer: their items wait).
+func (w *CompletionWorker) userIDs(ctx context.Context, items []store.CompletionDueItem) map[string]string {
+	var upns []string
+	for _, it := range items {
+		if it.Kind == migration.ItemVoice && !it.Bypass {
+			upns = append(upns, it.UPN)
+		}
+	}
+	if len(upns) == 0 || w.cfg.Directory == nil {
+		return nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, w.cfg.GraphTimeout)
+	defer cancel()
+	users, err := w.cfg.Directory.Users(cctx, upns)
+	if err != nil {
+		w.log.Debug("completion: Microsoft Graph did not answer", "error", err)
+		return nil
+	}
+	ids := make(map[string]string, len(users))
+	for upn, u := range users {
+		ids[upn] = u.ID
+	}
+	return ids
+}
+
 // look looks at one item: ok is false when the look could not be made (the
-// call did not answer), and nothing is written.
-func (w *CompletionWorker) look(ctx context.Context, it store.CompletionDueItem) (migration.ItemStep, bool) {
+// call did not answer), and nothing is written. ids are the users' object
+// IDs in Entra ID, by UPN (nil: Graph could not be read).
+func (w *CompletionWorker) look(ctx context.Context, it store.CompletionDueItem, ids map[string]string) (migration.ItemStep, bool) {
 	now := w.cfg.Now()
 	switch it.Kind {
+	case migration.ItemVoice:
+		if it.Bypass {
+			return migration.VoiceBypassed, true
+		}
+		if w.cfg.Directory == nil {
+			return migration.ItemStep{State: migration.ItemPending, CheckAt: now.Add(w.cfg.VoiceTiming.Poll),
+				Says: "cutover checks the user's calling in Teams through Microsoft Graph, which it is not connected to."}, true
+		}
+		if ids == nil {
+			return migration.ItemStep{}, false
+		}
+		id, known := ids[it.UPN]
+		var v migration.TeamsVoice
+		if known {
+			cctx, cancel := context.WithTimeout(ctx, w.cfg.GraphTimeout)
+			defer cancel()
+			var err error
+			if v, err = w.cfg.Directory.TeamsVoice(cctx, id); err != nil {
+				w.log.Debug("completion: Microsoft Graph did not answer", "upn", it.UPN, "error", err)
+				return migration.ItemStep{}, false
+			}
+		}
+		return w.cfg.VoiceTiming.Decide(it.MovedAt, now, it.LineURI, v, known), true
 	case migration.ItemMeetings:
 		t := w.cfg.MeetingsTiming
 		if now.Before(t.FirstCheck(it.MovedAt)) {

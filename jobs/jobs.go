@@ -138,6 +138,10 @@ type Config struct {
 	// Defaults to Microsoft's (migration.DefaultMeetingsTiming); the
 	// simulated tenant keeps a faster clock.
 	MeetingsTiming migration.MeetingsTiming
+	// VoiceTiming is how long a moved Enterprise Voice user's number may
+	// take to show in Teams, and how often it is looked at. Defaults to
+	// migration.DefaultVoiceTiming.
+	VoiceTiming migration.VoiceTiming
 	// Notifier, when set, hears of each change to a wave or a move once it
 	// has committed, so that the pages following the wave show it; the
 	// notification is sent apart from the change, never in its
@@ -204,6 +208,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MeetingsTiming == (migration.MeetingsTiming{}) {
 		c.MeetingsTiming = migration.DefaultMeetingsTiming
+	}
+	if c.VoiceTiming == (migration.VoiceTiming{}) {
+		c.VoiceTiming = migration.DefaultVoiceTiming
 	}
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{Timeout: 10 * time.Second}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -512,4 +513,80 @@ func planNow(maxAttempts int) store.PlanFunc {
 	return func(unplanned, next int) ([]migration.WaveSpec, error) {
 		return migration.CheckWaves([]migration.WaveSpec{{Size: unplanned, StartAt: time.Now(), MaxAttempts: maxAttempts, Concurrency: 10}}, unplanned, next)
 	}
+}
+
+// TestVoiceCompletion: a wave of users some of whom have Enterprise Voice
+// on premises, with Microsoft Graph. Each voice user moved gets the voice
+// item, and only they; it ends done when the simulated Teams shows
+// Enterprise Voice on with their number, and with a person (the documented
+// Set-CsPhoneNumberAssignment fix) when it shows it off. A voice user moved
+// without Teams Phone (a bypassing wave) is a person's work at once.
+func TestVoiceCompletion(t *testing.T) {
+	t.Parallel()
+	b := setupGraph(t, sim.GraphConfig{}, func(c *jobs.Config) {
+		c.CompletionEvery = 200 * time.Millisecond
+		c.VoiceTiming = migration.VoiceTiming{Wait: time.Hour, Poll: 100 * time.Millisecond}
+	})
+	ctx := context.Background()
+	var upns []string
+	voice := map[string]bool{}
+	for i := range 30 {
+		upn := fmt.Sprintf("caller%02d@contoso.com", i)
+		upns = append(upns, upn)
+		u, err := b.shell.GetUser(ctx, upn)
+		require.NoError(t, err)
+		voice[upn] = u.EnterpriseVoiceEnabled
+	}
+	const bypassed = "bypassed.voice@contoso.com"
+	b.shell.SetBehaviour(bypassed, sim.Behaviour{Kind: sim.KindVoiceNoPhone})
+	b.plan(t, upns)
+	t.Run("a bypassing wave", func(t *testing.T) { // a group of its own name
+		b.planWith(t, []string{bypassed}, migration.Controls{BypassEnterpriseVoiceCheck: true})
+	})
+
+	itemOf := func(upn string) *migration.CompletionItem {
+		moves, err := b.q.MovesByUser(ctx, upn)
+		require.NoError(t, err)
+		items, err := b.q.CompletionOf(ctx, []int64{moves[0].ID})
+		require.NoError(t, err)
+		for _, it := range items[moves[0].ID] {
+			if it.Kind == migration.ItemVoice {
+				return &it
+			}
+		}
+		return nil
+	}
+	want := map[string]migration.ItemState{bypassed: migration.ItemPerson}
+	for _, upn := range upns {
+		if !voice[upn] {
+			continue
+		}
+		want[upn] = migration.ItemPerson
+		if b.shell.TeamsVoice(upn).EnterpriseVoice {
+			want[upn] = migration.ItemDone
+		}
+	}
+	require.Contains(t, slices.Collect(maps.Values(want)), migration.ItemDone, "the seed gives voice users whom Teams shows calling")
+	require.Eventually(t, func() bool {
+		for upn, state := range want {
+			if it := itemOf(upn); it == nil || it.State != state {
+				return false
+			}
+		}
+		return true
+	}, 30*time.Second, 100*time.Millisecond, "voice items: %v", want)
+	for _, upn := range upns {
+		if !voice[upn] {
+			require.Nil(t, itemOf(upn), "%s has no Enterprise Voice: no voice item", upn)
+			continue
+		}
+		it := itemOf(upn)
+		require.Contains(t, it.Evidence, "isEnterpriseVoiceEnabled", upn)
+		if it.State == migration.ItemDone {
+			require.Contains(t, it.Says, strings.TrimPrefix(strings.SplitN(b.shell.TeamsVoice(upn).Numbers[0], ";", 2)[0], "tel:"), upn)
+		} else {
+			require.Contains(t, it.Fix, "Set-CsPhoneNumberAssignment", upn)
+		}
+	}
+	require.Contains(t, itemOf(bypassed).Fix, "-BypassEnterpriseVoiceCheck")
 }

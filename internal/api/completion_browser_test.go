@@ -53,13 +53,20 @@ func TestBrowserHelpdeskCompletion(t *testing.T) {
 	// The wave counts each moved user once by completion, says who needs
 	// a person, and its list filtered so shows exactly them.
 	w := decode[struct {
-		Completion map[string]int `json:"completion"`
+		Completion struct {
+			Users   int    `json:"users"`
+			Done    int    `json:"done"`
+			Pending int    `json:"pending"`
+			Needs   int    `json:"needs_someone"`
+			Says    string `json:"says"`
+		} `json:"completion"`
 		Attention  []struct {
 			Kind  string `json:"kind"`
 			Users int    `json:"users"`
 		} `json:"attention"`
 	}](t, b.get(t, fmt.Sprintf("/api/v1/waves/%d", canary.ID)), http.StatusOK)
-	require.Equal(t, map[string]int{"users": 2, "done": 0, "pending": 1, "needs_someone": 1}, w.Completion)
+	require.Equal(t, [4]int{2, 0, 1, 1}, [4]int{w.Completion.Users, w.Completion.Done, w.Completion.Pending, w.Completion.Needs})
+	require.Equal(t, "After the move: 0 done, 1 pending, 1 needing someone.", w.Completion.Says)
 	require.Contains(t, w.Attention, struct {
 		Kind  string `json:"kind"`
 		Users int    `json:"users"`

@@ -178,10 +178,7 @@ func (s *Service) waveViews(ctx context.Context, waves []migration.Wave, now tim
 				views[i].NextWindowOpen = &next
 			}
 		}
-		if c := completion[w.ID]; c.Users > 0 {
-			views[i].Completion = c
-			views[i].Progress.Says += " " + c.Says()
-		}
+		views[i].Completion = completion[w.ID].Said()
 		views[i].Actions = views[i].offered()
 		views[i].Attention = waveAttention(views[i])
 	}

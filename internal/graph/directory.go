@@ -469,6 +469,33 @@ func (d *Directory) TeamsAccountType(ctx context.Context, userID string) (string
 	return at.String(), nil
 }
 
+// TeamsVoice implements migration.Directory: GET
+// /admin/teams/userConfigurations/{id}, isEnterpriseVoiceEnabled and
+// telephoneNumbers (each an assignedTelephoneNumber: telephoneNumber,
+// assignmentCategory; microsoftgraph/microsoft-graph-docs-contrib
+// api-reference/v1.0/resources/teamsadministration-teamsuserconfiguration.md).
+func (d *Directory) TeamsVoice(ctx context.Context, userID string) (migration.TeamsVoice, error) {
+	if strings.TrimSpace(userID) == "" {
+		return migration.TeamsVoice{}, errors.New("microsoft graph: no user ID")
+	}
+	conf, err := d.client.Admin().Teams().UserConfigurations().ByTeamsUserConfigurationId(userID).Get(ctx,
+		&admin.TeamsUserConfigurationsTeamsUserConfigurationItemRequestBuilderGetRequestConfiguration{
+			QueryParameters: &admin.TeamsUserConfigurationsTeamsUserConfigurationItemRequestBuilderGetQueryParameters{
+				Select: []string{"id", "isEnterpriseVoiceEnabled", "telephoneNumbers"},
+			},
+		})
+	if err != nil {
+		return migration.TeamsVoice{}, wrap(err, "reading the Teams calling of "+userID)
+	}
+	v := migration.TeamsVoice{EnterpriseVoice: deref(conf.GetIsEnterpriseVoiceEnabled())}
+	for _, n := range conf.GetTelephoneNumbers() {
+		if n != nil && n.GetTelephoneNumber() != nil {
+			v.Numbers = append(v.Numbers, *n.GetTelephoneNumber())
+		}
+	}
+	return v, nil
+}
+
 // AccountRoles implements migration.Directory: GET
 // /users/{upn}/transitiveMemberOf, every page, keeping the directory roles
 // ("Get groups, directory roles, and administrative units that the user is

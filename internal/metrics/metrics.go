@@ -208,6 +208,13 @@ func (d *directory) TeamsAccountType(ctx context.Context, userID string) (string
 	return a, err
 }
 
+func (d *directory) TeamsVoice(ctx context.Context, userID string) (migration.TeamsVoice, error) {
+	start := time.Now()
+	v, err := d.d.TeamsVoice(ctx, userID)
+	d.observe("teams voice", start, err)
+	return v, err
+}
+
 func (d *directory) AccountRoles(ctx context.Context, upn string) ([]migration.DirectoryRole, error) {
 	start := time.Now()
 	r, err := d.d.AccountRoles(ctx, upn)

@@ -26,16 +26,25 @@ const (
 	// (MicrosoftDocs/office-docs-powershell
 	// teams/teams-ps/MicrosoftTeams/Get-CsMeetingMigrationStatus.md).
 	ItemMeetings ItemKind = "meetings"
+	// ItemVoice: a user enabled for Enterprise Voice on premises can call
+	// in Teams: Enterprise Voice enabled online and their number seen in
+	// Teams, read from Graph's teamsUserConfiguration
+	// (microsoftgraph/microsoft-graph-docs-contrib
+	// api-reference/v1.0/resources/teamsadministration-teamsuserconfiguration.md:
+	// isEnterpriseVoiceEnabled, telephoneNumbers).
+	ItemVoice ItemKind = "voice"
 )
 
 // ItemKinds are every kind, in the order a checklist shows them.
-var ItemKinds = []ItemKind{ItemMeetings}
+var ItemKinds = []ItemKind{ItemVoice, ItemMeetings}
 
 // Words names the item for a person.
 func (k ItemKind) Words() string {
 	switch k {
 	case ItemMeetings:
 		return "meetings migrated to Teams"
+	case ItemVoice:
+		return "Enterprise Voice and number in Teams"
 	}
 	return string(k)
 }
@@ -254,6 +263,8 @@ type CompletionSum struct {
 	Done    int `json:"done"`
 	Pending int `json:"pending"`
 	Needs   int `json:"needs_someone"`
+	// Says is the sum in a sentence (Sentence), once it is summed.
+	Says string `json:"says"`
 }
 
 // Add counts n more users whose completion stands at c.
@@ -270,8 +281,14 @@ func (s CompletionSum) Add(c Completion, n int) CompletionSum {
 	return s
 }
 
-// Says says the sum in a sentence, or "" for none.
-func (s CompletionSum) Says() string {
+// Said is the sum with its sentence.
+func (s CompletionSum) Said() CompletionSum {
+	s.Says = s.Sentence()
+	return s
+}
+
+// Sentence says the sum in a sentence, or "" for none.
+func (s CompletionSum) Sentence() string {
 	if s.Users == 0 {
 		return ""
 	}
@@ -313,4 +330,84 @@ func ExplainCompletion(e Explanation, items []CompletionItem) Explanation {
 		e.Summary += " Done after the move too: " + strings.Join(done, ", ") + "."
 	}
 	return e
+}
+
+// TeamsVoice is what Teams shows of a user's calling: Graph's
+// teamsUserConfiguration isEnterpriseVoiceEnabled and the telephoneNumbers
+// assigned to them (each an assignedTelephoneNumber's telephoneNumber).
+type TeamsVoice struct {
+	EnterpriseVoice bool
+	Numbers         []string
+}
+
+// VoiceTiming is how long cutover waits for Teams to show a moved user's
+// number (it is synchronised from on premises) before handing the user to
+// a person, and how often it looks meanwhile.
+type VoiceTiming struct{ Wait, Poll time.Duration }
+
+// DefaultVoiceTiming waits a day, looking every 15 minutes.
+var DefaultVoiceTiming = VoiceTiming{Wait: 24 * time.Hour, Poll: 15 * time.Minute}
+
+// The fix when Teams shows the user without Enterprise Voice: "If you are
+// managing the user's phone number on-premises, you need to ensure that
+// the user is Enterprise Voice enabled online by using the following
+// command: Set-CsPhoneNumberAssignment -Identity "<User name>"
+// -EnterpriseVoiceEnabled $true" (MicrosoftDocs/OfficeDocs-SkypeForBusiness
+// Teams/direct-routing-enable-users.md); EV-enabled is not set by the move
+// when the Phone System licence came after it
+// (Teams/upgrade-to-teams-on-prem-pstn-considerations.md).
+const voiceEnableFix = "A Teams administrator enables Enterprise Voice for the user online: " +
+	"Set-CsPhoneNumberAssignment -Identity <user> -EnterpriseVoiceEnabled $true (the Teams Phone licence must be assigned)."
+
+// The fix when a wave moved the user without Teams Phone
+// (Move-CsUser -BypassEnterpriseVoiceCheck: MicrosoftDocs/office-docs-powershell
+// skype/skype-ps/SkypeForBusiness/Move-CsUser.md).
+const voiceBypassFix = "The user was moved without Teams Phone (-BypassEnterpriseVoiceCheck): assign the Teams Phone licence, " +
+	"then enable Enterprise Voice online (Set-CsPhoneNumberAssignment -Identity <user> -EnterpriseVoiceEnabled $true) and give them their number."
+
+// VoiceBypassed is the step of a voice item whose user a wave moved
+// without Teams Phone: a person's work from the start.
+var VoiceBypassed = ItemStep{State: ItemPerson, Fix: voiceBypassFix,
+	Says: "The user had Enterprise Voice on premises and was moved without Teams Phone: they cannot make or take phone calls in Teams yet."}
+
+// telephone is a LineURI's number: "tel:+14255550100;ext=100" is
+// "+14255550100".
+func telephone(lineURI string) string {
+	n := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(lineURI)), "tel:")
+	n, _, _ = strings.Cut(n, ";")
+	return n
+}
+
+// Decide says what a look at a moved Enterprise Voice user's calling in
+// Teams means: lineURI is their on-premises LineURI (kept with the
+// rollback record), v what Teams shows (found false: Graph does not know
+// the user).
+func (t VoiceTiming) Decide(movedAt, now time.Time, lineURI string, v TeamsVoice, found bool) ItemStep {
+	number := telephone(lineURI)
+	seen := number == ""
+	for _, n := range v.Numbers {
+		seen = seen || strings.EqualFold(strings.TrimSpace(n), number)
+	}
+	evidence := fmt.Sprintf("teamsUserConfiguration: isEnterpriseVoiceEnabled %t, telephoneNumbers %v", v.EnterpriseVoice, v.Numbers)
+	waiting := now.Before(movedAt.Add(t.Wait))
+	switch {
+	case !found && waiting:
+		return ItemStep{State: ItemPending, CheckAt: now.Add(t.Poll), Says: "Teams does not show the user's calling yet."}
+	case !found:
+		return ItemStep{State: ItemPerson, Fix: voiceEnableFix, Says: "Teams did not show the user's calling within a day of the move."}
+	case !v.EnterpriseVoice:
+		return ItemStep{State: ItemPerson, Evidence: evidence, Fix: voiceEnableFix,
+			Says: "Teams shows the user without Enterprise Voice: they cannot make or take phone calls in Teams."}
+	case !seen && waiting:
+		return ItemStep{State: ItemPending, CheckAt: now.Add(t.Poll), Evidence: evidence,
+			Says: fmt.Sprintf("Enterprise Voice is on in Teams; the user's number %s is not shown there yet (it is synchronised from on premises).", number)}
+	case !seen:
+		return ItemStep{State: ItemPerson, Evidence: evidence, Fix: "Check that the user's LineURI is synchronised from on premises (Get-CsPhoneNumberAssignment shows NumberSource OnPremises).",
+			Says: fmt.Sprintf("Teams does not show the user's number %s a day after the move.", number)}
+	}
+	says := "Enterprise Voice is on in Teams."
+	if number != "" {
+		says = fmt.Sprintf("Enterprise Voice is on in Teams, with the user's number %s.", number)
+	}
+	return ItemStep{State: ItemDone, Evidence: evidence, Says: says}
 }

@@ -82,3 +82,41 @@ func TestExplainCompletion(t *testing.T) {
 		})
 	}
 }
+
+func TestDecideVoice(t *testing.T) {
+	t.Parallel()
+	moved := time.Date(2026, 12, 7, 22, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) time.Time { return moved.Add(d) }
+	const line = "tel:+14255550100;ext=100"
+	tests := []struct {
+		name  string
+		now   time.Time
+		v     migration.TeamsVoice
+		found bool
+		state migration.ItemState
+		says  string
+		fix   string
+	}{
+		{"Teams does not know the user yet", at(time.Minute), migration.TeamsVoice{}, false, migration.ItemPending, "does not show the user's calling yet", ""},
+		{"Teams never knew the user", at(25 * time.Hour), migration.TeamsVoice{}, false, migration.ItemPerson, "within a day", "-EnterpriseVoiceEnabled $true"},
+		{"Enterprise Voice off online", at(time.Minute), migration.TeamsVoice{Numbers: []string{"+14255550100"}}, true, migration.ItemPerson, "without Enterprise Voice", "-EnterpriseVoiceEnabled $true"},
+		{"number not synchronised yet", at(time.Minute), migration.TeamsVoice{EnterpriseVoice: true}, true, migration.ItemPending, "+14255550100 is not shown there yet", ""},
+		{"number never shown", at(25 * time.Hour), migration.TeamsVoice{EnterpriseVoice: true, Numbers: []string{"+14255550199"}}, true, migration.ItemPerson, "does not show the user's number", "NumberSource OnPremises"},
+		{"calling in Teams", at(time.Minute), migration.TeamsVoice{EnterpriseVoice: true, Numbers: []string{"+14255550100"}}, true, migration.ItemDone, "with the user's number +14255550100", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := migration.DefaultVoiceTiming.Decide(moved, tt.now, line, tt.v, tt.found)
+			require.Equal(t, tt.state, got.State)
+			require.Contains(t, got.Says, tt.says)
+			if tt.fix != "" {
+				require.Contains(t, got.Fix, tt.fix)
+			}
+			if got.State == migration.ItemPending {
+				require.Equal(t, tt.now.Add(migration.DefaultVoiceTiming.Poll), got.CheckAt)
+			}
+		})
+	}
+	require.Equal(t, migration.ItemPerson, migration.VoiceBypassed.State)
+}

@@ -32,6 +32,10 @@ type Directory interface {
 	// (/admin/teams/userConfigurations/{id}: accountType), which is
 	// AccountTypeOnPrem until the user is homed online.
 	TeamsAccountType(ctx context.Context, userID string) (string, error)
+	// TeamsVoice reads what Teams shows of a user's calling
+	// (/admin/teams/userConfigurations/{id}: isEnterpriseVoiceEnabled,
+	// telephoneNumbers), for a moved user's completion.
+	TeamsVoice(ctx context.Context, userID string) (TeamsVoice, error)
 	// AccountRoles lists the directory roles an account is a member of,
 	// directly or through groups (for AccountChecks).
 	AccountRoles(ctx context.Context, upn string) ([]DirectoryRole, error)

@@ -390,6 +390,12 @@ func (g *Graph) userConfiguration(w http.ResponseWriter, r *http.Request) {
 		delete(g.onlineSince, u.UPN)
 		g.mu.Unlock()
 	}
+	voice := g.shell.TeamsVoice(u.UPN)
+	numbers := []map[string]string{}
+	for _, n := range voice.Numbers {
+		// An assignedTelephoneNumber (teamsadministration-assignedtelephonenumber.md).
+		numbers = append(numbers, map[string]string{"telephoneNumber": n, "assignmentCategory": "primary"})
+	}
 	writeJSONStatus(w, http.StatusOK, map[string]any{
 		"@odata.context":           g.baseURL(r) + "/$metadata#admin/teams/userConfigurations/$entity",
 		"@odata.type":              "#microsoft.graph.teamsAdministration.teamsUserConfiguration",
@@ -397,7 +403,8 @@ func (g *Graph) userConfiguration(w http.ResponseWriter, r *http.Request) {
 		"tenantId":                 g.cfg.TenantID,
 		"userPrincipalName":        u.UPN,
 		"accountType":              accountType,
-		"isEnterpriseVoiceEnabled": false,
+		"isEnterpriseVoiceEnabled": voice.EnterpriseVoice,
+		"telephoneNumbers":         numbers,
 		"featureTypes":             []string{"Teams", "AudioConferencing"},
 		"createdDateTime":          "2020-01-01T00:00:00Z",
 		"modifiedDateTime":         now.UTC().Format(time.RFC3339),

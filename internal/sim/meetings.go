@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/cutover/cutover/internal/migration"
@@ -87,4 +88,28 @@ func (s *Shell) MeetingMigration(ctx context.Context, identity string) (migratio
 		mm.State, mm.SucceededMeeting, mm.ModifiedDate = migration.MeetingsSucceeded, total, u.movedAt.Add(t.StartAfter+t.Takes)
 	}
 	return mm, true, nil
+}
+
+// VoiceOffShare is the share of moved Enterprise Voice users whom Teams
+// shows without Enterprise Voice, under the seed: Microsoft documents that
+// the move sets it only when the Phone System licence was assigned before
+// the move (MicrosoftDocs/OfficeDocs-SkypeForBusiness
+// Teams/upgrade-to-teams-on-prem-pstn-considerations.md).
+const VoiceOffShare = 0.2
+
+// TeamsVoice is what the simulated Teams shows of a user's calling: for a
+// user enabled for Enterprise Voice on premises and moved online with
+// Teams Phone, Enterprise Voice on (but for VoiceOffShare of them) and
+// their on-premises number, which keeps synchronising from on premises.
+func (s *Shell) TeamsVoice(identity string) migration.TeamsVoice {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := migration.NormalizeAddress(identity)
+	u := s.user(id)
+	if !u.online || !s.voice(id, u) || u.lastMove.BypassEnterpriseVoiceCheck {
+		return migration.TeamsVoice{}
+	}
+	v := migration.TeamsVoice{EnterpriseVoice: s.unit(id, "voice online") >= VoiceOffShare}
+	v.Numbers = []string{strings.TrimPrefix(s.lineURI(id), "tel:")}
+	return v
 }

@@ -1,7 +1,8 @@
 -- completion_open opens a moved user's completion items when their move
 -- ends moved (and only then: a user found online already was moved by
 -- nobody, and a move's retry or rollback never opens them twice): the
--- meetings item, due at once: the completion job's first look says when
+-- meetings item (and, for a user enabled for Enterprise Voice on premises,
+-- the voice item), due at once: the completion job's first look says when
 -- Microsoft's Meeting Migration Service begins (migration.MeetingsTiming),
 -- without asking Microsoft. It runs in the move's own transaction, so no
 -- moved user is without items.
@@ -11,6 +12,12 @@ BEGIN
     INSERT INTO completion_items (move_id, kind, says, check_at)
     VALUES (NEW.id, 'meetings', 'Microsoft begins migrating the user''s meetings about 90 minutes after the move.',
             now())
+    ON CONFLICT (move_id, kind) DO NOTHING;
+    -- A user enabled for Enterprise Voice on premises (their rollback
+    -- record says so): their calling in Teams.
+    INSERT INTO completion_items (move_id, kind, says, check_at)
+    SELECT NEW.id, 'voice', 'cutover checks the user''s calling in Teams.', now()
+    FROM rollback_records r WHERE r.move_id = NEW.id AND r.enterprise_voice_enabled
     ON CONFLICT (move_id, kind) DO NOTHING;
     RETURN NULL;
 END

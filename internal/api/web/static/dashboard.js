@@ -131,6 +131,11 @@
     set(reason, w.state_reason || "");
     reason.hidden = !w.state_reason;
     set(card.querySelector('[data-field="counts"]'), w.progress.says);
+    var completion = card.querySelector('[data-field="completion"]');
+    if (completion) {
+      set(completion, (w.completion || {}).says || "");
+      completion.hidden = !(w.completion && w.completion.users);
+    }
     renderBar(card, w.progress);
     detail(w, card.querySelector('[data-field="detail"]'));
     refreshActions((w.actions || []).join(" "));
