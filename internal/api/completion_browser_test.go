@@ -60,7 +60,7 @@ func TestBrowserHelpdeskCompletion(t *testing.T) {
 			Needs   int    `json:"needs_someone"`
 			Says    string `json:"says"`
 		} `json:"completion"`
-		Attention  []struct {
+		Attention []struct {
 			Kind  string `json:"kind"`
 			Users int    `json:"users"`
 		} `json:"attention"`
