@@ -105,7 +105,7 @@ func (p Program) runDemo(ctx context.Context, args []string, getenv Env, stdout,
 		return err
 	}
 	jc.HostRecheck = 500 * time.Millisecond // a lead's request for a check is answered at once
-	jc.CompletionEvery, jc.MeetingsTiming = time.Second, demoMeetingsTiming
+	jc.CompletionEvery, jc.MeetingsTiming, jc.VoiceTiming = time.Second, demoMeetingsTiming, migration.VoiceTiming{Wait: 15 * time.Second, Poll: time.Second}
 	jc.PollInterval = 200 * time.Millisecond
 	jc.RetryMax = min(wf.RetryMax, 5*time.Second)
 	if err := sf.check(); err != nil {
@@ -368,7 +368,7 @@ func waitCompletion(ctx context.Context, cl *apiClient, id int64, deadline <-cha
 // printCompletion writes what happened after the move, by wave: the moved
 // users whose meetings Microsoft migrated, and those who need someone.
 func printCompletion(w io.Writer, g app.GroupView) {
-	fmt.Fprintln(w, "\nAfter the move (meetings migrated by Microsoft's Meeting Migration Service):")
+	fmt.Fprintln(w, "\nAfter the move (meetings migrated by Microsoft's Meeting Migration Service; Enterprise Voice users' calling in Teams):")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "wave\tmoved users\tdone\tpending\tneed someone\t")
 	var all migration.CompletionSum
