@@ -90,16 +90,22 @@ func (w *CompletionWorker) batch(ctx context.Context) (int, error) {
 	}
 	_ = g.Wait()
 	var write []store.CompletionLook
+	var later []store.CompletionDueItem
 	for i, l := range looks {
 		if found[i] {
 			write = append(write, l)
+		} else {
+			later = append(later, items[i])
 		}
 	}
 	if err := q.CompletionSet(context.WithoutCancel(ctx), write, w.actor); err != nil {
 		return 0, err
 	}
-	if failed := len(items) - len(write); failed > 0 {
-		w.log.Warn("completion: Microsoft did not answer for some users; they are looked at again later", "users", failed)
+	if len(later) > 0 {
+		w.log.Warn("completion: Microsoft did not answer for some users; they are looked at again later", "users", len(later))
+		if err := q.CompletionLater(context.WithoutCancel(ctx), later, time.Now().Add(w.retryAfter())); err != nil {
+			return 0, err
+		}
 	}
 	return len(items), nil
 }
@@ -130,6 +136,10 @@ func (w *CompletionWorker) userIDs(ctx context.Context, items []store.Completion
 	}
 	return ids
 }
+
+// retryAfter is how soon an item whose look could not be made is looked at
+// again: a few runs of the job on.
+func (w *CompletionWorker) retryAfter() time.Duration { return min(5*w.cfg.CompletionEvery, 5*time.Minute) }
 
 // look looks at one item: ok is false when the look could not be made (the
 // call did not answer), and nothing is written. ids are the users' object

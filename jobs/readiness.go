@@ -423,6 +423,13 @@ func onlyUnanswered(checks []migration.Check) bool {
 	return failed
 }
 
+// answerMargin is how long after a call that did not answer another must
+// have been sent for its answer to clear the side: a call sent in the same
+// instant may have reached the side just before it stopped, while ours
+// reached it just after (a fault test froze Microsoft's side 7 ms after a
+// user's call was sent, and a call sent between them was answered).
+const answerMargin = time.Second
+
 // unanswered decides whether a call that did not answer (se) is its user's
 // own or the side's: the side answered something after it (another call, or
 // a probe made now), or not. A side that does not answer holds moves: for
@@ -434,7 +441,7 @@ func (r *Readiness) unanswered(ctx context.Context, client *river.Client[pgx.Tx]
 	if side == nil {
 		return false, nil
 	}
-	perr := side.answersSince(ctx, se.sent)
+	perr := side.answersSince(ctx, se.sent.Add(answerMargin))
 	if perr == nil {
 		return false, nil
 	}

@@ -97,3 +97,17 @@ func (q *Queries) WaveCompletion(ctx context.Context, waveIDs []int64) (map[int6
 	}
 	return out, nil
 }
+
+// CompletionLater gives the items whose look could not be made their next
+// look at at, ending their claim early.
+func (q *Queries) CompletionLater(ctx context.Context, items []CompletionDueItem, at time.Time) error {
+	if len(items) == 0 {
+		return nil
+	}
+	p := dbsqlc.CompletionLaterParams{CheckAt: &at}
+	for _, it := range items {
+		p.MoveIDs = append(p.MoveIDs, it.MoveID)
+		p.Kinds = append(p.Kinds, string(it.Kind))
+	}
+	return q.gen.CompletionLater(ctx, p)
+}

@@ -46,3 +46,10 @@ WHERE p.state IS DISTINCT FROM u.state OR p.says IS DISTINCT FROM u.says;
 -- checklist shows them.
 -- name: CompletionOfMoves :many
 SELECT * FROM completion_items WHERE move_id = ANY(@move_ids::bigint[]) ORDER BY move_id, kind;
+
+-- CompletionLater gives items whose look could not be made (Microsoft did
+-- not answer) their next look at check_at, ending their claim early.
+-- name: CompletionLater :exec
+UPDATE completion_items c SET check_at = @check_at
+FROM (SELECT unnest(@move_ids::bigint[]) AS move_id, unnest(@kinds::text[]) AS kind) u
+WHERE c.move_id = u.move_id AND c.kind = u.kind AND c.state = 'pending';

@@ -77,6 +77,25 @@ func (q *Queries) CompletionClaim(ctx context.Context, arg CompletionClaimParams
 	return items, nil
 }
 
+const completionLater = `-- name: CompletionLater :exec
+UPDATE completion_items c SET check_at = $1
+FROM (SELECT unnest($2::bigint[]) AS move_id, unnest($3::text[]) AS kind) u
+WHERE c.move_id = u.move_id AND c.kind = u.kind AND c.state = 'pending'
+`
+
+type CompletionLaterParams struct {
+	CheckAt *time.Time
+	MoveIDs []int64
+	Kinds   []string
+}
+
+// CompletionLater gives items whose look could not be made (Microsoft did
+// not answer) their next look at check_at, ending their claim early.
+func (q *Queries) CompletionLater(ctx context.Context, arg CompletionLaterParams) error {
+	_, err := q.db.Exec(ctx, completionLater, arg.CheckAt, arg.MoveIDs, arg.Kinds)
+	return err
+}
+
 const completionOfMoves = `-- name: CompletionOfMoves :many
 SELECT move_id, kind, state, says, evidence, message, fix, check_at, checks, updated_at FROM completion_items WHERE move_id = ANY($1::bigint[]) ORDER BY move_id, kind
 `
