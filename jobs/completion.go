@@ -139,7 +139,9 @@ func (w *CompletionWorker) userIDs(ctx context.Context, items []store.Completion
 
 // retryAfter is how soon an item whose look could not be made is looked at
 // again: a few runs of the job on.
-func (w *CompletionWorker) retryAfter() time.Duration { return min(5*w.cfg.CompletionEvery, 5*time.Minute) }
+func (w *CompletionWorker) retryAfter() time.Duration {
+	return min(5*w.cfg.CompletionEvery, 5*time.Minute)
+}
 
 // look looks at one item: ok is false when the look could not be made (the
 // call did not answer), and nothing is written. ids are the users' object
