@@ -441,7 +441,13 @@ func (r *Readiness) unanswered(ctx context.Context, client *river.Client[pgx.Tx]
 	if side == nil {
 		return false, nil
 	}
-	perr := side.answersSince(ctx, se.sent.Add(answerMargin))
+	// Never later than now: a call whose time-out was shorter than the
+	// margin is judged by what is sent from now on (a probe).
+	at := se.sent.Add(answerMargin)
+	if now := time.Now(); at.After(now) {
+		at = now
+	}
+	perr := side.answersSince(ctx, at)
 	if perr == nil {
 		return false, nil
 	}
