@@ -84,6 +84,15 @@ func TestBrowserHelpdeskCompletion(t *testing.T) {
 		require.Equal(t, want, got, "the users whose completion is %s", filter)
 	}
 	apiErr(t, b.get(t, fmt.Sprintf("/api/v1/waves/%d/users?completion=soon", canary.ID)), http.StatusUnprocessableEntity, "invalid_completion")
+	// The page the attention leads to says what it is filtered by, and
+	// offers the filter.
+	res := b.get(t, fmt.Sprintf("/ui/waves/%d/users?completion=needs", canary.ID))
+	require.Equal(t, http.StatusOK, res.Status)
+	page := string(res.Body)
+	require.Contains(t, page, "1 user shown: moved and needing someone after the move.")
+	require.Contains(t, page, failed)
+	require.NotContains(t, page, pending)
+	require.Contains(t, page, `<option value="needs" selected>needing someone after the move</option>`)
 
 	tests := []struct {
 		upn, state               string

@@ -407,11 +407,11 @@ type usersView struct {
 	Wave, Unstarted                   bool
 	RetryURL, RollbackURL, MembersURL string
 	// LeaveOutURL and PutBackURL are a group's actions on its members.
-	LeaveOutURL, PutBackURL                  string
-	Filter                                   app.UserListRequest
-	Filtered                                 bool
-	Outcomes, Codes, WaveChoices, DryChoices []choice
-	Page                                     app.UserPage
+	LeaveOutURL, PutBackURL                              string
+	Filter                                               app.UserListRequest
+	Filtered                                             bool
+	Outcomes, Codes, WaveChoices, DryChoices, Completion []choice
+	Page                                                 app.UserPage
 	// Says what the page shows, in a sentence.
 	Says     string
 	NextLink string
@@ -441,7 +441,10 @@ func (s *Server) pageUsers(w http.ResponseWriter, r *http.Request, group bool) {
 		return
 	}
 	v := usersView{Filter: req, Page: list, PageSize: cmp.Or(req.Limit, app.UserPageSize), Wave: !group}
-	v.Filtered = len(req.Outcomes) > 0 || req.ErrorCode != "" || req.Search != "" || req.InWave != 0 || req.DryRun != ""
+	v.Filtered = len(req.Outcomes) > 0 || req.ErrorCode != "" || req.Search != "" || req.InWave != 0 || req.DryRun != "" || req.Completion != ""
+	for _, c := range migration.Completions {
+		v.Completion = append(v.Completion, choice{Value: string(c), Words: c.Words(), Chosen: c == req.Completion})
+	}
 	var failures []migration.CodeCount
 	if group {
 		g, err := s.app.GroupStatus(r.Context(), req.GroupID, s.now())
@@ -526,6 +529,9 @@ func usersShown(n int, req app.UserListRequest, more bool) string {
 	}
 	if req.DryRun != "" {
 		filters = append(filters, "last dry run "+string(req.DryRun))
+	}
+	if req.Completion != "" {
+		filters = append(filters, "moved and "+req.Completion.Words())
 	}
 	s := usersCount(n) + " shown"
 	if req.After > 0 {

@@ -381,8 +381,7 @@ func printCompletion(w io.Writer, g app.GroupView) {
 	tw.Flush()
 	for _, wv := range g.Waves {
 		if wv.Completion.Needs > 0 {
-			fmt.Fprintf(w, "Those who need someone: GET /api/v1/waves/%d/users?completion=needs, or the wave's page.\n", wv.ID)
-			return
+			fmt.Fprintf(w, "Those of %s who need someone: GET /api/v1/waves/%d/users?completion=needs (or its page's list)\n", wv.Name, wv.ID)
 		}
 	}
 }

@@ -35,9 +35,6 @@ const (
 	ItemVoice ItemKind = "voice"
 )
 
-// ItemKinds are every kind, in the order a checklist shows them.
-var ItemKinds = []ItemKind{ItemVoice, ItemMeetings}
-
 // Words names the item for a person.
 func (k ItemKind) Words() string {
 	switch k {
@@ -247,6 +244,24 @@ func CompletionOf(items []CompletionItem) Completion {
 	return out
 }
 
+// Words says where completion stands, for a person: "needing someone
+// after the move".
+func (c Completion) Words() string {
+	switch c {
+	case CompletionNeeds:
+		return "needing someone after the move"
+	case CompletionPending:
+		return "with something still to come after the move"
+	case CompletionDone:
+		return "done after the move"
+	}
+	return string(c)
+}
+
+// Completions are where completion can stand, in the order a filter
+// offers them.
+var Completions = []Completion{CompletionNeeds, CompletionPending, CompletionDone}
+
 // ParseCompletion reads a list's filter by completion.
 func ParseCompletion(field, s string) (Completion, error) {
 	switch c := Completion(s); c {
@@ -300,34 +315,34 @@ func (s CompletionSum) Sentence() string {
 // expect. Items that need someone come first: their words and fix are the
 // next step.
 func ExplainCompletion(e Explanation, items []CompletionItem) Explanation {
-	var need, pending, done []string
-	next := ""
-	for _, it := range items {
-		switch it.State {
-		case ItemDone:
-			done = append(done, it.Kind.Words())
-		case ItemPending:
-			pending = append(pending, it.Kind.Words())
-			if next == "" {
-				next = it.Says
+	words := func(keep func(ItemState) bool) string {
+		var out []string
+		for _, it := range items {
+			if keep(it.State) {
+				out = append(out, it.Kind.Words())
 			}
-		default:
-			need = append(need, it.Kind.Words())
 		}
+		return strings.Join(out, ", ")
 	}
-	for _, it := range items {
-		if it.State == ItemFailed || it.State == ItemPerson {
-			e.Summary += " Needs someone after the move: " + strings.Join(need, ", ") + "."
-			e.Next = strings.TrimSpace(it.Says + " " + it.Fix)
-			return e
+	switch CompletionOf(items) {
+	case CompletionNeeds:
+		e.Summary += " Needs someone after the move: " + words(func(s ItemState) bool { return s == ItemFailed || s == ItemPerson }) + "."
+		for _, it := range items {
+			if it.State == ItemFailed || it.State == ItemPerson {
+				e.Next = strings.TrimSpace(it.Says + " " + it.Fix)
+				break
+			}
 		}
-	}
-	switch {
-	case len(pending) > 0:
-		e.Summary += " Still to come after the move: " + strings.Join(pending, ", ") + "."
-		e.Next = "Nothing to do yet: " + next + " cutover follows it, and says here when it is done or needs someone."
-	case len(done) > 0:
-		e.Summary += " Done after the move too: " + strings.Join(done, ", ") + "."
+	case CompletionPending:
+		e.Summary += " Still to come after the move: " + words(func(s ItemState) bool { return s == ItemPending }) + "."
+		for _, it := range items {
+			if it.State == ItemPending {
+				e.Next = "Nothing to do yet: " + it.Says + " cutover follows it, and says here when it is done or needs someone."
+				break
+			}
+		}
+	case CompletionDone:
+		e.Summary += " Done after the move too: " + words(func(s ItemState) bool { return s == ItemDone }) + "."
 	}
 	return e
 }
@@ -392,9 +407,10 @@ func (t VoiceTiming) Decide(movedAt, now time.Time, lineURI string, v TeamsVoice
 	waiting := now.Before(movedAt.Add(t.Wait))
 	switch {
 	case !found && waiting:
-		return ItemStep{State: ItemPending, CheckAt: now.Add(t.Poll), Says: "Teams does not show the user's calling yet."}
+		return ItemStep{State: ItemPending, CheckAt: now.Add(t.Poll), Says: "Microsoft Graph does not find the user yet; cutover looks again."}
 	case !found:
-		return ItemStep{State: ItemPerson, Fix: voiceEnableFix, Says: "Teams did not show the user's calling within a day of the move."}
+		return ItemStep{State: ItemPerson, Fix: "Check that Entra ID has the user under this UPN (the pre-flight's account check), then look again.",
+			Says: "Microsoft Graph did not find the user a day after the move, so cutover could not read their calling in Teams."}
 	case !v.EnterpriseVoice:
 		return ItemStep{State: ItemPerson, Evidence: evidence, Fix: voiceEnableFix,
 			Says: "Teams shows the user without Enterprise Voice: they cannot make or take phone calls in Teams."}

@@ -97,8 +97,8 @@ func TestDecideVoice(t *testing.T) {
 		says  string
 		fix   string
 	}{
-		{"Teams does not know the user yet", at(time.Minute), migration.TeamsVoice{}, false, migration.ItemPending, "does not show the user's calling yet", ""},
-		{"Teams never knew the user", at(25 * time.Hour), migration.TeamsVoice{}, false, migration.ItemPerson, "within a day", "-EnterpriseVoiceEnabled $true"},
+		{"Graph does not find the user yet", at(time.Minute), migration.TeamsVoice{}, false, migration.ItemPending, "does not find the user yet", ""},
+		{"Graph never found the user", at(25 * time.Hour), migration.TeamsVoice{}, false, migration.ItemPerson, "a day after the move", "Entra ID has the user"},
 		{"Enterprise Voice off online", at(time.Minute), migration.TeamsVoice{Numbers: []string{"+14255550100"}}, true, migration.ItemPerson, "without Enterprise Voice", "-EnterpriseVoiceEnabled $true"},
 		{"number not synchronised yet", at(time.Minute), migration.TeamsVoice{EnterpriseVoice: true}, true, migration.ItemPending, "+14255550100 is not shown there yet", ""},
 		{"number never shown", at(25 * time.Hour), migration.TeamsVoice{EnterpriseVoice: true, Numbers: []string{"+14255550199"}}, true, migration.ItemPerson, "does not show the user's number", "NumberSource OnPremises"},

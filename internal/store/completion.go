@@ -14,7 +14,6 @@ type CompletionDueItem struct {
 	MoveID  int64
 	Kind    migration.ItemKind
 	UPN     string
-	SIP     string
 	MovedAt time.Time
 	// LineURI is the user's on-premises LineURI (their rollback record);
 	// Bypass says that their wave moved them without Teams Phone.
@@ -32,7 +31,7 @@ func (q *Queries) CompletionClaim(ctx context.Context, n int, lease time.Duratio
 	}
 	out := make([]CompletionDueItem, len(rows))
 	for i, r := range rows {
-		out[i] = CompletionDueItem{MoveID: r.MoveID, Kind: migration.ItemKind(r.Kind), UPN: r.UPN, SIP: r.SIP, MovedAt: r.MovedAt,
+		out[i] = CompletionDueItem{MoveID: r.MoveID, Kind: migration.ItemKind(r.Kind), UPN: r.UPN, MovedAt: r.MovedAt,
 			LineURI: r.LineURI, Bypass: r.Bypass}
 	}
 	return out, nil

@@ -44,3 +44,37 @@ func TestCompletionClaim(t *testing.T) {
 		return len(later) == 1 && later[0].MoveID == moved
 	}, 5*time.Second, 50*time.Millisecond)
 }
+
+// TestCompletionOfIsOneRule: the SQL function the wave's counts and lists
+// read (cutover_completion_of) says where a user's completion stands as
+// migration.CompletionOf does, for every mix of item states, so that the
+// helpdesk's word for a user and the wave's count of them agree.
+func TestCompletionOfIsOneRule(t *testing.T) {
+	t.Parallel()
+	f, _ := newFixtures(t)
+	states := []migration.ItemState{migration.ItemPending, migration.ItemDone, migration.ItemFailed, migration.ItemPerson}
+	var mixes [][]migration.ItemState
+	mixes = append(mixes, nil)
+	for _, a := range states {
+		mixes = append(mixes, []migration.ItemState{a})
+		for _, b := range states {
+			mixes = append(mixes, []migration.ItemState{a, b})
+		}
+	}
+	for _, mix := range mixes {
+		items := make([]migration.CompletionItem, len(mix))
+		names := make([]string, len(mix))
+		for i, s := range mix {
+			items[i], names[i] = migration.CompletionItem{State: s}, string(s)
+		}
+		var got *string
+		require.NoError(t, f.pool.QueryRow(context.Background(), `SELECT cutover_completion_of($1::text[])`, names).Scan(&got))
+		want := migration.CompletionOf(items)
+		if want == "" {
+			require.Nil(t, got, "%v", mix)
+			continue
+		}
+		require.NotNil(t, got, "%v", mix)
+		require.Equal(t, string(want), *got, "%v", mix)
+	}
+}

@@ -16,7 +16,7 @@ WITH due AS (
     FROM due WHERE c.move_id = due.move_id AND c.kind = due.kind
     RETURNING c.move_id, c.kind
 )
-SELECT cl.move_id, cl.kind, m.upn, m.sip, coalesce(m.finished_at, m.updated_at)::timestamptz AS moved_at,
+SELECT cl.move_id, cl.kind, m.upn, coalesce(m.finished_at, m.updated_at)::timestamptz AS moved_at,
        coalesce(r.line_uri, '')::text AS line_uri, w.bypass_enterprise_voice_check AS bypass
 FROM claimed cl JOIN moves m ON m.id = cl.move_id JOIN waves w ON w.id = m.wave_id
 LEFT JOIN rollback_records r ON r.move_id = m.id;

@@ -22,7 +22,7 @@ WITH due AS (
     FROM due WHERE c.move_id = due.move_id AND c.kind = due.kind
     RETURNING c.move_id, c.kind
 )
-SELECT cl.move_id, cl.kind, m.upn, m.sip, coalesce(m.finished_at, m.updated_at)::timestamptz AS moved_at,
+SELECT cl.move_id, cl.kind, m.upn, coalesce(m.finished_at, m.updated_at)::timestamptz AS moved_at,
        coalesce(r.line_uri, '')::text AS line_uri, w.bypass_enterprise_voice_check AS bypass
 FROM claimed cl JOIN moves m ON m.id = cl.move_id JOIN waves w ON w.id = m.wave_id
 LEFT JOIN rollback_records r ON r.move_id = m.id
@@ -37,7 +37,6 @@ type CompletionClaimRow struct {
 	MoveID  int64
 	Kind    string
 	UPN     string
-	SIP     string
 	MovedAt time.Time
 	LineURI string
 	Bypass  bool
@@ -62,7 +61,6 @@ func (q *Queries) CompletionClaim(ctx context.Context, arg CompletionClaimParams
 			&i.MoveID,
 			&i.Kind,
 			&i.UPN,
-			&i.SIP,
 			&i.MovedAt,
 			&i.LineURI,
 			&i.Bypass,

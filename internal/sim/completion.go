@@ -8,8 +8,10 @@ import (
 	"github.com/cutover/cutover/internal/migration"
 )
 
-// The simulated Meeting Migration Service: Get-CsMeetingMigrationStatus for
-// a moved user, as Microsoft documents it
+// What the simulated tenant shows of a moved user's completion: their
+// calling in Teams (TeamsVoice, which the simulated Graph serves), and the
+// simulated Meeting Migration Service: Get-CsMeetingMigrationStatus for a
+// moved user, as Microsoft documents it
 // (MicrosoftDocs/office-docs-powershell
 // teams/teams-ps/MicrosoftTeams/Get-CsMeetingMigrationStatus.md: State is
 // Pending, InProgress, Failed or Succeeded; MigrationType SfbToTeams…).
