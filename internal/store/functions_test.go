@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -185,10 +186,13 @@ func TestSQLFunctions(t *testing.T) {
 			}
 			assert.Equal(t, migrated, functionDefs(t, pool), "re-applying sql/functions changed a definition Migrate left")
 
-			// A function changed in the database by hand: the next Migrate,
-			// with no migration pending, puts the file's definition back.
+			// A function changed in the database by an older build (the
+			// digest recorded is not this build's): the next Migrate, with no
+			// migration pending, puts the file's definition back.
 			_, err := pool.Exec(ctx, `CREATE OR REPLACE FUNCTION cutover_move_active(state text) RETURNS boolean
 				LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT false $$`)
+			require.NoError(t, err)
+			_, err = pool.Exec(ctx, `UPDATE cutover_functions_applied SET digest = 'an older build'`)
 			require.NoError(t, err)
 			require.NotEqual(t, migrated, functionDefs(t, pool))
 			applied, err := store.Migrate(ctx, pool, quiet)
@@ -201,6 +205,33 @@ func TestSQLFunctions(t *testing.T) {
 			require.NoError(t, err)
 			assert.Empty(t, applied)
 			assert.Equal(t, migrated, functionDefs(t, pool))
+		}},
+		{"a process of the same build starting beside running workers takes no lock on their tables", func(t *testing.T) {
+			// Two processes of one build start together: the second's
+			// Migrate must not re-create triggers on tables the first's
+			// workers are writing (the deadlock CI met). A transaction that
+			// holds the lock CREATE TRIGGER needs stands for those workers.
+			ctx := context.Background()
+			pool := freshMigrated(t)
+			tx, err := pool.Begin(ctx)
+			require.NoError(t, err)
+			defer tx.Rollback(ctx) //nolint:errcheck
+			_, err = tx.Exec(ctx, `LOCK TABLE waves, moves IN SHARE ROW EXCLUSIVE MODE`)
+			require.NoError(t, err)
+
+			same, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			_, err = store.Migrate(same, pool, quiet)
+			require.NoError(t, err, "Migrate of the same build waited on the workers' tables")
+
+			// Another build's functions are applied, and do wait: the case
+			// above could fail.
+			_, err = pool.Exec(ctx, `UPDATE cutover_functions_applied SET digest = 'an older build'`)
+			require.NoError(t, err)
+			other, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			_, err = store.Migrate(other, pool, quiet)
+			require.Error(t, err, "Migrate of changed functions did not need the tables' lock")
 		}},
 	}
 	for _, tt := range tests {

@@ -2,6 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -10,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
@@ -117,8 +121,28 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) ([]int, 
 	if len(res.Versions) > 0 {
 		log.Info("applied River migrations", "count", len(res.Versions))
 	}
+	digest := FunctionsDigest(functions)
+	// Two transactions that change triggers on several tables can deadlock
+	// with workers already running an older build (an upgrade while they
+	// run): Postgres then aborts one of them, and the migration tries again.
 	var applied []int
-	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+	for try := 1; ; try++ {
+		applied, err = migrateTx(ctx, conn, migrations, functions, digest, log)
+		if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "40P01" && try < 3 { // deadlock_detected
+			log.Warn("migration deadlocked with a running transaction: trying again", "try", try)
+			continue
+		}
+		return applied, err
+	}
+}
+
+// migrateTx applies, in one transaction, the migrations not yet applied and,
+// when a migration ran or the functions differ from those last applied, every
+// file of the SQL functions. A process of the same build as those running
+// (the usual start of a second worker) applies no DDL at all.
+func migrateTx(ctx context.Context, conn *pgxpool.Conn, migrations []SchemaChange, functions []FunctionsFile, digest string, log *slog.Logger) ([]int, error) {
+	var applied []int
+	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, sql.MigrationsTable); err != nil {
 			return err
 		}
@@ -140,17 +164,35 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) ([]int, 
 			log.Info("applied migration", "version", m.Version, "name", m.Name)
 			applied = append(applied, m.Version)
 		}
+		last, err := q.FunctionsDigest(ctx)
+		if err != nil {
+			return err
+		}
+		if len(applied) == 0 && last == digest {
+			return nil
+		}
 		// A function's current definition is in its file, not in the
-		// migration that first created it: every run applies them all.
+		// migration that first created it: they are applied after any
+		// migration, and whenever they changed.
 		for _, f := range functions {
 			if _, err := tx.Exec(ctx, f.SQL); err != nil {
 				return fmt.Errorf("functions/%s: %w", f.Name, err)
 			}
 		}
 		log.Debug("applied SQL functions", "files", len(functions))
-		return nil
+		return q.FunctionsApplied(ctx, digest)
 	})
 	return applied, err
+}
+
+// FunctionsDigest is the SHA-256 of the function files' names and contents,
+// in the order Migrate applies them.
+func FunctionsDigest(functions []FunctionsFile) string {
+	h := sha256.New()
+	for _, f := range functions {
+		fmt.Fprintf(h, "%s\x00%d\x00%s", f.Name, len(f.SQL), f.SQL)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -17,3 +17,10 @@ SELECT (to_regclass('cutover_migrations') IS NOT NULL)::boolean AS exists;
 
 -- name: AnalyzeTables :exec
 SELECT cutover_analyze(@tables::text[]);
+
+-- name: FunctionsDigest :one
+SELECT coalesce((SELECT digest FROM cutover_functions_applied ORDER BY applied_at DESC LIMIT 1), '')::text AS digest;
+
+-- name: FunctionsApplied :exec
+INSERT INTO cutover_functions_applied (digest) VALUES (@digest)
+ON CONFLICT (digest) DO UPDATE SET applied_at = now();

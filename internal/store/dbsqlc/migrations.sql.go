@@ -18,6 +18,27 @@ func (q *Queries) AnalyzeTables(ctx context.Context, tables []string) error {
 	return err
 }
 
+const functionsApplied = `-- name: FunctionsApplied :exec
+INSERT INTO cutover_functions_applied (digest) VALUES ($1)
+ON CONFLICT (digest) DO UPDATE SET applied_at = now()
+`
+
+func (q *Queries) FunctionsApplied(ctx context.Context, digest string) error {
+	_, err := q.db.Exec(ctx, functionsApplied, digest)
+	return err
+}
+
+const functionsDigest = `-- name: FunctionsDigest :one
+SELECT coalesce((SELECT digest FROM cutover_functions_applied ORDER BY applied_at DESC LIMIT 1), '')::text AS digest
+`
+
+func (q *Queries) FunctionsDigest(ctx context.Context) (string, error) {
+	row := q.db.QueryRow(ctx, functionsDigest)
+	var digest string
+	err := row.Scan(&digest)
+	return digest, err
+}
+
 const migrationApplied = `-- name: MigrationApplied :exec
 INSERT INTO cutover_migrations (version, name) VALUES ($1, $2)
 `
