@@ -26,6 +26,7 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/cutover/cutover/internal/store"
+	"github.com/cutover/cutover/sql"
 )
 
 // DefaultURL is the server tests use when no URL is set.
@@ -136,6 +137,8 @@ func buildTemplate(ctx context.Context) (string, error) {
 	for _, m := range migrations {
 		fmt.Fprintf(h, "%d %s\n%s\n", m.Version, m.Name, m.SQL)
 	}
+	// The record of what Migrate applied is created before the migrations.
+	fmt.Fprintf(h, "bootstrap\n%s\n", sql.MigrationsTable)
 	// A function changes in its file (sql/functions), not in a migration.
 	for _, f := range functions {
 		fmt.Fprintf(h, "function %s\n%s\n", f.Name, f.SQL)
