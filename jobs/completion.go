@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -43,11 +44,12 @@ const (
 // ends, and no user is marked failed for it.
 type CompletionWorker struct {
 	river.WorkerDefaults[CompletionArgs]
-	pool     *pgxpool.Pool
-	meetings migration.MeetingShell
-	cfg      Config
-	log      *slog.Logger
-	actor    string
+	pool       *pgxpool.Pool
+	shell      migration.Shell
+	completion migration.CompletionShell
+	cfg        Config
+	log        *slog.Logger
+	actor      string
 }
 
 // Timeout implements river.Worker: a run claims batches for at most the
@@ -116,7 +118,7 @@ func (w *CompletionWorker) batch(ctx context.Context) (int, error) {
 func (w *CompletionWorker) userIDs(ctx context.Context, items []store.CompletionDueItem) map[string]string {
 	var upns []string
 	for _, it := range items {
-		if it.Kind == migration.ItemVoice && !it.Bypass {
+		if (it.Kind == migration.ItemVoice || it.Kind == migration.ItemNumber) && !it.Bypass {
 			upns = append(upns, it.UPN)
 		}
 	}
@@ -171,7 +173,10 @@ func (w *CompletionWorker) look(ctx context.Context, it store.CompletionDueItem,
 				return migration.ItemStep{}, false
 			}
 		}
-		return w.cfg.VoiceTiming.Decide(it.MovedAt, now, it.LineURI, v, known), true
+		return w.cfg.VoiceTiming.Decide(migration.VoiceLook{MovedAt: it.MovedAt, Now: now, LineURI: it.LineURI, Teams: v, Found: known,
+			NumberMoving: it.NumberState == migration.ItemPending, RoutingConfirmed: it.RoutingConfirmed}), true
+	case migration.ItemNumber:
+		return w.lookNumber(ctx, it, ids)
 	case migration.ItemMeetings:
 		t := w.cfg.MeetingsTiming
 		if now.Before(t.FirstCheck(it.MovedAt)) {
@@ -179,7 +184,7 @@ func (w *CompletionWorker) look(ctx context.Context, it store.CompletionDueItem,
 		}
 		cctx, cancel := context.WithTimeout(ctx, w.cfg.ShellTimeout)
 		defer cancel()
-		mm, found, err := w.meetings.MeetingMigration(cctx, it.UPN)
+		mm, found, err := w.completion.MeetingMigration(cctx, it.UPN)
 		if err != nil {
 			w.log.Debug("completion: Get-CsMeetingMigrationStatus did not answer", "upn", it.UPN, "error", err)
 			return migration.ItemStep{}, false
@@ -188,3 +193,80 @@ func (w *CompletionWorker) look(ctx context.Context, it store.CompletionDueItem,
 	}
 	return migration.ItemStep{}, false
 }
+
+// lookNumber looks at a user's number moved to online management, and takes
+// the step Decide gives: it reads the user on premises (Get-CsUser) and the
+// number's assignment in Teams (Graph) first, every time, so that a step
+// whose answer was lost is seen done rather than taken twice.
+func (w *CompletionWorker) lookNumber(ctx context.Context, it store.CompletionDueItem, ids map[string]string) (migration.ItemStep, bool) {
+	if w.cfg.Directory == nil {
+		return migration.ItemStep{State: migration.ItemPerson, Fix: "Connect cutover to Microsoft Graph (--graph), or move the number by hand.",
+			Says: "cutover moves a number to online management only when it can see the number's assignment in Teams through Microsoft Graph."}, true
+	}
+	id, known := ids[it.UPN]
+	if ids == nil || !known {
+		return migration.ItemStep{}, false
+	}
+	sctx, cancel := context.WithTimeout(ctx, w.cfg.ShellTimeout)
+	defer cancel()
+	su, err := w.shell.GetUser(sctx, it.UPN)
+	if err != nil {
+		w.log.Debug("completion: Get-CsUser did not answer", "upn", it.UPN, "error", err)
+		return migration.ItemStep{}, false
+	}
+	number := migration.Telephone(it.LineURI)
+	gctx, gcancel := context.WithTimeout(ctx, w.cfg.GraphTimeout)
+	defer gcancel()
+	a, assigned, err := w.cfg.Directory.NumberAssignment(gctx, number)
+	if err != nil {
+		w.log.Debug("completion: Microsoft Graph did not answer", "upn", it.UPN, "error", err)
+		return migration.ItemStep{}, false
+	}
+	now := w.cfg.Now()
+	look := migration.NumberLook{Now: now, LineURI: it.LineURI, OnPremLineURI: su.LineURI, UserID: id, Assignment: a, Assigned: assigned,
+		Approved: it.NumbersApproved, WindowOpen: it.Calendar.Open(now)}
+	if !look.WindowOpen {
+		look.NextOpen, _ = it.Calendar.NextOpen(now)
+	}
+	if it.Acted == numberCleared && it.ActedAt != nil {
+		look.ClearedAt = *it.ActedAt
+	}
+	step, action := w.cfg.NumberTiming.Decide(look)
+	var says, acted string
+	switch action {
+	case migration.NumberClear:
+		err = w.completion.ClearLineURI(sctx, it.UPN)
+		says, acted = fmt.Sprintf("cleared the number %s on premises (Set-CsUser -LineUri $null).", number), numberCleared
+	case migration.NumberAssign:
+		err = w.completion.AssignNumber(sctx, it.UPN, number)
+		says, acted = fmt.Sprintf("assigned the number %s to the user online (Set-CsPhoneNumberAssignment).", number), numberAssigned
+	default:
+		if look.OnPremLineURI == "" && it.Acted == "" && number != "" {
+			// Cleared, by a call whose answer was lost: the wait for
+			// synchronisation counts from now.
+			_ = store.New(w.pool).CompletionActed(context.WithoutCancel(ctx), it.MoveID, it.Kind, numberCleared,
+				fmt.Sprintf("the number %s is seen cleared on premises.", number), w.actor)
+		}
+		return step, true
+	}
+	if err != nil {
+		if f := migration.Classify(err); f.Transient || f.Deployment {
+			// No answer: the next look reads what happened.
+			w.log.Debug("completion: the shell did not answer", "upn", it.UPN, "action", action, "error", err)
+			return migration.ItemStep{}, false
+		}
+		return migration.ItemStep{State: migration.ItemFailed, Evidence: step.Evidence, Message: err.Error(),
+			Fix:  "A Teams administrator moves the number by hand: Set-CsUser -LineUri $null on premises, then, after synchronisation, Set-CsPhoneNumberAssignment -PhoneNumberType DirectRouting.",
+			Says: fmt.Sprintf("Moving the number %s to online management failed.", number)}, true
+	}
+	if err := store.New(w.pool).CompletionActed(context.WithoutCancel(ctx), it.MoveID, it.Kind, acted, says, w.actor); err != nil {
+		return migration.ItemStep{}, false
+	}
+	return step, true
+}
+
+// The steps of a number's move cutover records (completion_items.acted).
+const (
+	numberCleared  = "cleared"
+	numberAssigned = "assigned"
+)

@@ -53,7 +53,8 @@ func TestCompletionStatementsPerPoll(t *testing.T) {
 		INSERT INTO completion_items (move_id, kind, check_at) SELECT id, 'meetings', now() FROM m`, users)
 	require.NoError(t, err)
 
-	w := &CompletionWorker{pool: pool, meetings: sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}}),
+	sh := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}})
+	w := &CompletionWorker{pool: pool, shell: sh, completion: sh,
 		cfg: Config{CompletionEvery: time.Minute, MeetingsTiming: migration.DefaultMeetingsTiming}.withDefaults(),
 		log: slog.New(slog.DiscardHandler), actor: "worker test"}
 	before := counted.n.Load()

@@ -142,6 +142,9 @@ type Config struct {
 	// take to show in Teams, and how often it is looked at. Defaults to
 	// migration.DefaultVoiceTiming.
 	VoiceTiming migration.VoiceTiming
+	// NumberTiming is how often a number's move to online management is
+	// looked at. Defaults to migration.DefaultNumberTiming.
+	NumberTiming migration.NumberTiming
 	// Notifier, when set, hears of each change to a wave or a move once it
 	// has committed, so that the pages following the wave show it; the
 	// notification is sent apart from the change, never in its
@@ -211,6 +214,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.VoiceTiming == (migration.VoiceTiming{}) {
 		c.VoiceTiming = migration.DefaultVoiceTiming
+	}
+	if c.NumberTiming == (migration.NumberTiming{}) {
+		c.NumberTiming = migration.DefaultNumberTiming
 	}
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{Timeout: 10 * time.Second}
@@ -291,9 +297,8 @@ func NewClientWithReadiness(pool *pgxpool.Pool, shell migration.Shell, cfg Confi
 	river.AddWorker(workers, &RollbackWorker{pool: pool, shell: shell, cfg: cfg, log: log, actor: actor, ready: ready})
 	river.AddWorker(workers, &WebhookWorker{pool: pool, cfg: cfg, log: log})
 	river.AddWorker(workers, &WaveSweepWorker{pool: pool, cfg: cfg, log: log, actor: actor})
-	meetings, _ := shell.(migration.MeetingShell)
-	if meetings != nil {
-		river.AddWorker(workers, &CompletionWorker{pool: pool, meetings: meetings, cfg: cfg, log: log, actor: actor})
+	if completion, ok := shell.(migration.CompletionShell); ok {
+		river.AddWorker(workers, &CompletionWorker{pool: pool, shell: shell, completion: completion, cfg: cfg, log: log, actor: actor})
 	}
 	queues := map[string]river.QueueConfig{}
 	if cfg.MoveWorkers > 0 {
@@ -317,7 +322,7 @@ func NewClientWithReadiness(pool *pgxpool.Pool, shell migration.Shell, cfg Confi
 	if cfg.Control {
 		rc.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(SweepInterval),
 			func() (river.JobArgs, *river.InsertOpts) { return WaveSweepArgs{}, nil }, nil)}
-		if meetings != nil && cfg.MoveWorkers > 0 {
+		if _, completion := shell.(migration.CompletionShell); completion && cfg.MoveWorkers > 0 {
 			// Worked where the shell reads what completion asks.
 			rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(cfg.CompletionEvery),
 				func() (river.JobArgs, *river.InsertOpts) { return CompletionArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}))

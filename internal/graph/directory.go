@@ -496,6 +496,46 @@ func (d *Directory) TeamsVoice(ctx context.Context, userID string) (migration.Te
 	return v, nil
 }
 
+// NumberAssignment implements migration.Directory: GET
+// /admin/teams/telephoneNumberManagement/numberAssignments?$filter=telephoneNumber
+// eq '<number>' ("All fields from the number assignments can be filtered
+// except id and city"; permission TeamsTelephoneNumber.Read.All;
+// microsoftgraph/microsoft-graph-docs-contrib
+// api-reference/v1.0/api/teamsadministration-telephonenumbermanagementroot-list-numberassignments.md),
+// the first assignment to someone it lists (a number listed with no
+// assignmentTargetId, assignmentStatus unassigned, is assigned to nobody).
+func (d *Directory) NumberAssignment(ctx context.Context, number string) (migration.NumberAssignment, bool, error) {
+	number = strings.TrimSpace(number)
+	if number == "" || strings.ContainsAny(number, "'\\") {
+		return migration.NumberAssignment{}, false, fmt.Errorf("microsoft graph: %q is not a telephone number", number)
+	}
+	filter := "telephoneNumber eq '" + number + "'"
+	res, err := d.client.Admin().Teams().TelephoneNumberManagement().NumberAssignments().Get(ctx,
+		&admin.TeamsTelephoneNumberManagementNumberAssignmentsRequestBuilderGetRequestConfiguration{
+			QueryParameters: &admin.TeamsTelephoneNumberManagementNumberAssignmentsRequestBuilderGetQueryParameters{Filter: &filter},
+		})
+	if err != nil {
+		return migration.NumberAssignment{}, false, wrap(err, "reading the assignment of "+number)
+	}
+	for _, a := range res.GetValue() {
+		if a == nil || deref(a.GetAssignmentTargetId()) == "" {
+			continue
+		}
+		out := migration.NumberAssignment{TelephoneNumber: deref(a.GetTelephoneNumber()), AssignmentTargetID: deref(a.GetAssignmentTargetId())}
+		if v := a.GetNumberSource(); v != nil {
+			out.NumberSource = v.String()
+		}
+		if v := a.GetNumberType(); v != nil {
+			out.NumberType = v.String()
+		}
+		if v := a.GetActivationState(); v != nil {
+			out.ActivationState = v.String()
+		}
+		return out, true, nil
+	}
+	return migration.NumberAssignment{}, false, nil
+}
+
 // AccountRoles implements migration.Directory: GET
 // /users/{upn}/transitiveMemberOf, every page, keeping the directory roles
 // ("Get groups, directory roles, and administrative units that the user is

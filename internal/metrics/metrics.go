@@ -89,26 +89,40 @@ func result(err error) string {
 	return string(migration.Classify(err).Code)
 }
 
-// Shell times the calls of a shell, Get-CsMeetingMigrationStatus included
-// where the shell reads it (migration.MeetingShell).
+// Shell times the calls of a shell, those of a moved user's completion
+// included where the shell makes them (migration.CompletionShell).
 func (m *Metrics) Shell(s migration.Shell) migration.Shell {
 	w := &shell{s: s, m: m}
-	if ms, ok := s.(migration.MeetingShell); ok {
-		return &meetingShell{shell: w, ms: ms}
+	if ms, ok := s.(migration.CompletionShell); ok {
+		return &completionShell{shell: w, ms: ms}
 	}
 	return w
 }
 
-type meetingShell struct {
+type completionShell struct {
 	*shell
-	ms migration.MeetingShell
+	ms migration.CompletionShell
 }
 
-func (s *meetingShell) MeetingMigration(ctx context.Context, identity string) (migration.MeetingMigration, bool, error) {
+func (s *completionShell) MeetingMigration(ctx context.Context, identity string) (migration.MeetingMigration, bool, error) {
 	start := time.Now()
 	mm, found, err := s.ms.MeetingMigration(ctx, identity)
 	s.observe("Get-CsMeetingMigrationStatus", start, err)
 	return mm, found, err
+}
+
+func (s *completionShell) ClearLineURI(ctx context.Context, identity string) error {
+	start := time.Now()
+	err := s.ms.ClearLineURI(ctx, identity)
+	s.observe("Set-CsUser -LineURI", start, err)
+	return err
+}
+
+func (s *completionShell) AssignNumber(ctx context.Context, identity, number string) error {
+	start := time.Now()
+	err := s.ms.AssignNumber(ctx, identity, number)
+	s.observe("Set-CsPhoneNumberAssignment", start, err)
+	return err
 }
 
 type shell struct {
@@ -213,6 +227,13 @@ func (d *directory) TeamsVoice(ctx context.Context, userID string) (migration.Te
 	v, err := d.d.TeamsVoice(ctx, userID)
 	d.observe("teams voice", start, err)
 	return v, err
+}
+
+func (d *directory) NumberAssignment(ctx context.Context, number string) (migration.NumberAssignment, bool, error) {
+	start := time.Now()
+	a, found, err := d.d.NumberAssignment(ctx, number)
+	d.observe("number assignment", start, err)
+	return a, found, err
 }
 
 func (d *directory) AccountRoles(ctx context.Context, upn string) ([]migration.DirectoryRole, error) {

@@ -42,6 +42,8 @@ func (k ItemKind) Words() string {
 		return "meetings migrated to Teams"
 	case ItemVoice:
 		return "Enterprise Voice and number in Teams"
+	case ItemNumber:
+		return "number moved to online management"
 	}
 	return string(k)
 }
@@ -88,9 +90,11 @@ type CompletionItem struct {
 	Message string `json:"message,omitempty"`
 	Fix     string `json:"fix,omitempty"`
 	// CheckAt is when cutover looks next (pending items).
-	CheckAt   *time.Time `json:"check_at,omitempty"`
-	Checks    int        `json:"-"`
-	UpdatedAt time.Time  `json:"updated_at"`
+	CheckAt *time.Time `json:"check_at,omitempty"`
+	// WaitsFor is the lead's decision the item waits on ("": none).
+	WaitsFor  WaitsFor  `json:"waits_for,omitempty"`
+	Checks    int       `json:"-"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // MeetingMigration is a user's meeting migration as
@@ -153,6 +157,9 @@ type ItemStep struct {
 	Message  string
 	Fix      string
 	CheckAt  time.Time
+	// WaitsFor is the lead's decision a step handed to a person waits on:
+	// the decision reopens it.
+	WaitsFor WaitsFor
 }
 
 // MeetingsTiming is when cutover looks at a moved user's meetings:
@@ -393,37 +400,70 @@ func telephone(lineURI string) string {
 	return n
 }
 
+// VoiceLook is what cutover knows when it looks at a moved Enterprise
+// Voice user's calling in Teams.
+type VoiceLook struct {
+	MovedAt, Now time.Time
+	// LineURI is their on-premises LineURI (kept with the rollback record).
+	LineURI string
+	// Teams is what Teams shows (Found false: Graph does not know the user).
+	Teams TeamsVoice
+	Found bool
+	// NumberMoving: the wave moves the number to online management and that
+	// item is not done yet, so the number may be absent from Teams for a
+	// while, and that is expected.
+	NumberMoving bool
+	// RoutingConfirmed: a lead confirmed for the wave that the SBC sends
+	// its users' incoming calls to Direct Routing.
+	RoutingConfirmed bool
+}
+
+// The SBC's routing is outside Microsoft 365: "On the SBC, configure voice
+// routing to enable incoming calls by sending calls to Direct Routing
+// instead of to the on-premises Mediation Server", a step of the upgrade of
+// an on-premises Enterprise Voice user to Direct Routing
+// (MicrosoftDocs/OfficeDocs-SkypeForBusiness
+// Teams/upgrade-to-teams-on-prem-pstn-considerations.md). A lead confirms
+// it per wave.
+const routingFix = "A migration lead confirms on the wave's page (Confirm SBC routing), or with cutover wave confirm-routing, " +
+	"that the SBC sends the wave's numbers to Direct Routing instead of the on-premises Mediation Server."
+
 // Decide says what a look at a moved Enterprise Voice user's calling in
-// Teams means: lineURI is their on-premises LineURI (kept with the
-// rollback record), v what Teams shows (found false: Graph does not know
-// the user).
-func (t VoiceTiming) Decide(movedAt, now time.Time, lineURI string, v TeamsVoice, found bool) ItemStep {
-	number := telephone(lineURI)
+// Teams means.
+func (t VoiceTiming) Decide(l VoiceLook) ItemStep {
+	v := l.Teams
+	number := telephone(l.LineURI)
 	seen := number == ""
 	for _, n := range v.Numbers {
 		seen = seen || strings.EqualFold(strings.TrimSpace(n), number)
 	}
 	evidence := fmt.Sprintf("teamsUserConfiguration: isEnterpriseVoiceEnabled %t, telephoneNumbers %v", v.EnterpriseVoice, v.Numbers)
-	waiting := now.Before(movedAt.Add(t.Wait))
+	waiting := l.Now.Before(l.MovedAt.Add(t.Wait))
 	switch {
-	case !found && waiting:
-		return ItemStep{State: ItemPending, CheckAt: now.Add(t.Poll), Says: "Microsoft Graph does not find the user yet; cutover looks again."}
-	case !found:
+	case !l.Found && waiting:
+		return ItemStep{State: ItemPending, CheckAt: l.Now.Add(t.Poll), Says: "Microsoft Graph does not find the user yet; cutover looks again."}
+	case !l.Found:
 		return ItemStep{State: ItemPerson, Fix: "Check that Entra ID has the user under this UPN (the pre-flight's account check), then look again.",
 			Says: "Microsoft Graph did not find the user a day after the move, so cutover could not read their calling in Teams."}
+	case !seen && l.NumberMoving:
+		return ItemStep{State: ItemPending, CheckAt: l.Now.Add(t.Poll), Evidence: evidence,
+			Says: fmt.Sprintf("The user's number %s is being moved to online management; cutover checks their calling once it is assigned.", number)}
 	case !v.EnterpriseVoice:
 		return ItemStep{State: ItemPerson, Evidence: evidence, Fix: voiceEnableFix,
 			Says: "Teams shows the user without Enterprise Voice: they cannot make or take phone calls in Teams."}
 	case !seen && waiting:
-		return ItemStep{State: ItemPending, CheckAt: now.Add(t.Poll), Evidence: evidence,
+		return ItemStep{State: ItemPending, CheckAt: l.Now.Add(t.Poll), Evidence: evidence,
 			Says: fmt.Sprintf("Enterprise Voice is on in Teams; the user's number %s is not shown there yet (it is synchronised from on premises).", number)}
 	case !seen:
 		return ItemStep{State: ItemPerson, Evidence: evidence, Fix: "Check that the user's LineURI is synchronised from on premises (Get-CsPhoneNumberAssignment shows NumberSource OnPremises).",
 			Says: fmt.Sprintf("Teams does not show the user's number %s a day after the move.", number)}
+	case !l.RoutingConfirmed:
+		return ItemStep{State: ItemPerson, Evidence: evidence, Fix: routingFix, WaitsFor: WaitsForRouting,
+			Says: "Teams is ready for the user's calls; their incoming calls reach Teams once the SBC sends them to Direct Routing, which a migration lead confirms for the wave."}
 	}
-	says := "Enterprise Voice is on in Teams."
+	says := "Enterprise Voice is on in Teams, and the SBC's routing is confirmed."
 	if number != "" {
-		says = fmt.Sprintf("Enterprise Voice is on in Teams, with the user's number %s.", number)
+		says = fmt.Sprintf("Enterprise Voice is on in Teams, with the user's number %s, and the SBC's routing is confirmed.", number)
 	}
 	return ItemStep{State: ItemDone, Evidence: evidence, Says: says}
 }

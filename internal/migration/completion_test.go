@@ -88,28 +88,36 @@ func TestDecideVoice(t *testing.T) {
 	moved := time.Date(2026, 12, 7, 22, 0, 0, 0, time.UTC)
 	at := func(d time.Duration) time.Time { return moved.Add(d) }
 	const line = "tel:+14255550100;ext=100"
+	ready := migration.TeamsVoice{EnterpriseVoice: true, Numbers: []string{"+14255550100"}}
 	tests := []struct {
-		name  string
-		now   time.Time
-		v     migration.TeamsVoice
-		found bool
-		state migration.ItemState
-		says  string
-		fix   string
+		name     string
+		now      time.Time
+		v        migration.TeamsVoice
+		found    bool
+		moving   bool // the wave moves the number online, not done yet
+		routed   bool // a lead confirmed the SBC's routing
+		state    migration.ItemState
+		says     string
+		fix      string
+		waitsFor migration.WaitsFor
 	}{
-		{"Graph does not find the user yet", at(time.Minute), migration.TeamsVoice{}, false, migration.ItemPending, "does not find the user yet", ""},
-		{"Graph never found the user", at(25 * time.Hour), migration.TeamsVoice{}, false, migration.ItemPerson, "a day after the move", "Entra ID has the user"},
-		{"Enterprise Voice off online", at(time.Minute), migration.TeamsVoice{Numbers: []string{"+14255550100"}}, true, migration.ItemPerson, "without Enterprise Voice", "-EnterpriseVoiceEnabled $true"},
-		{"number not synchronised yet", at(time.Minute), migration.TeamsVoice{EnterpriseVoice: true}, true, migration.ItemPending, "+14255550100 is not shown there yet", ""},
-		{"number never shown", at(25 * time.Hour), migration.TeamsVoice{EnterpriseVoice: true, Numbers: []string{"+14255550199"}}, true, migration.ItemPerson, "does not show the user's number", "NumberSource OnPremises"},
-		{"calling in Teams", at(time.Minute), migration.TeamsVoice{EnterpriseVoice: true, Numbers: []string{"+14255550100"}}, true, migration.ItemDone, "with the user's number +14255550100", ""},
+		{"Graph does not find the user yet", at(time.Minute), migration.TeamsVoice{}, false, false, true, migration.ItemPending, "does not find the user yet", "", ""},
+		{"Graph never found the user", at(25 * time.Hour), migration.TeamsVoice{}, false, false, true, migration.ItemPerson, "a day after the move", "Entra ID has the user", ""},
+		{"Enterprise Voice off online", at(time.Minute), migration.TeamsVoice{Numbers: []string{"+14255550100"}}, true, false, true, migration.ItemPerson, "without Enterprise Voice", "-EnterpriseVoiceEnabled $true", ""},
+		{"number not synchronised yet", at(time.Minute), migration.TeamsVoice{EnterpriseVoice: true}, true, false, true, migration.ItemPending, "+14255550100 is not shown there yet", "", ""},
+		{"number never shown", at(25 * time.Hour), migration.TeamsVoice{EnterpriseVoice: true, Numbers: []string{"+14255550199"}}, true, false, true, migration.ItemPerson, "does not show the user's number", "NumberSource OnPremises", ""},
+		{"number being moved online, for days", at(72 * time.Hour), migration.TeamsVoice{EnterpriseVoice: true}, true, true, false, migration.ItemPending, "being moved to online management", "", ""},
+		{"ready, the SBC's routing not confirmed", at(time.Minute), ready, true, false, false, migration.ItemPerson, "which a migration lead confirms", "Confirm SBC routing", migration.WaitsForRouting},
+		{"calling in Teams", at(time.Minute), ready, true, false, true, migration.ItemDone, "with the user's number +14255550100", "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got := migration.DefaultVoiceTiming.Decide(moved, tt.now, line, tt.v, tt.found)
+			got := migration.DefaultVoiceTiming.Decide(migration.VoiceLook{MovedAt: moved, Now: tt.now, LineURI: line, Teams: tt.v, Found: tt.found,
+				NumberMoving: tt.moving, RoutingConfirmed: tt.routed})
 			require.Equal(t, tt.state, got.State)
 			require.Contains(t, got.Says, tt.says)
+			require.Equal(t, tt.waitsFor, got.WaitsFor)
 			if tt.fix != "" {
 				require.Contains(t, got.Fix, tt.fix)
 			}
@@ -119,4 +127,56 @@ func TestDecideVoice(t *testing.T) {
 		})
 	}
 	require.Equal(t, migration.ItemPerson, migration.VoiceBypassed.State)
+}
+
+// TestDecideNumber: each state of a number's move to online management,
+// and that cutover acts only when what Microsoft shows calls for it.
+func TestDecideNumber(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 7, 22, 0, 0, 0, time.UTC)
+	const line, user = "tel:+14255550100", "0b5a-user"
+	onPrem := migration.NumberAssignment{TelephoneNumber: "+14255550100", NumberSource: migration.NumberSourceOnPremises, NumberType: "directRouting", AssignmentTargetID: user}
+	online := onPrem
+	online.NumberSource = migration.NumberSourceOnline
+	other := online
+	other.AssignmentTargetID = "someone-else"
+	look := func(f func(*migration.NumberLook)) migration.NumberLook {
+		l := migration.NumberLook{Now: now, LineURI: line, OnPremLineURI: line, UserID: user, Assignment: onPrem, Assigned: true,
+			Approved: true, WindowOpen: true}
+		f(&l)
+		return l
+	}
+	tests := []struct {
+		name     string
+		look     migration.NumberLook
+		state    migration.ItemState
+		action   migration.NumberAction
+		says     string
+		waitsFor migration.WaitsFor
+	}{
+		{"no number on premises", look(func(l *migration.NumberLook) { l.LineURI, l.OnPremLineURI, l.Assigned = "", "", false }), migration.ItemDone, "", "no number to move", ""},
+		{"not approved: nothing is cleared", look(func(l *migration.NumberLook) { l.Approved = false }), migration.ItemPerson, "", "waits for a migration lead's approval", migration.WaitsForApproval},
+		{"approved, window closed: nothing is cleared", look(func(l *migration.NumberLook) { l.WindowOpen, l.NextOpen = false, now.Add(3*time.Hour) }), migration.ItemPending, "", "next window", ""},
+		{"approved, in the window: clear", look(func(*migration.NumberLook) {}), migration.ItemPending, migration.NumberClear, "clears the number", ""},
+		{"cleared, not synchronised yet: wait", look(func(l *migration.NumberLook) { l.OnPremLineURI, l.ClearedAt = "", now.Add(-10*time.Minute) }), migration.ItemPending, "", "until the next directory synchronisation", ""},
+		{"cleared, answer lost, window closed since: wait, do not clear again", look(func(l *migration.NumberLook) { l.OnPremLineURI, l.WindowOpen = "", false }), migration.ItemPending, "", "until the next directory synchronisation", ""},
+		{"cleared hours ago, still synchronised", look(func(l *migration.NumberLook) { l.OnPremLineURI, l.ClearedAt = "", now.Add(-4*time.Hour) }), migration.ItemPerson, "", "still shows it synchronised", ""},
+		{"synchronised away: assign, even outside the window", look(func(l *migration.NumberLook) { l.OnPremLineURI, l.Assigned, l.WindowOpen = "", false, false }), migration.ItemPending, migration.NumberAssign, "assigns the number", ""},
+		{"assigned online: done", look(func(l *migration.NumberLook) { l.OnPremLineURI, l.Assignment = "", online }), migration.ItemDone, "", "managed online", ""},
+		{"assigned to someone else", look(func(l *migration.NumberLook) { l.OnPremLineURI, l.Assignment = "", other }), migration.ItemPerson, "", "someone else", ""},
+		{"another number on premises now", look(func(l *migration.NumberLook) { l.OnPremLineURI = "tel:+14255550199" }), migration.ItemPerson, "", "is now +14255550199", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, action := migration.DefaultNumberTiming.Decide(tt.look)
+			require.Equal(t, tt.state, got.State, got.Says)
+			require.Equal(t, tt.action, action)
+			require.Contains(t, got.Says, tt.says)
+			require.Equal(t, tt.waitsFor, got.WaitsFor)
+			if got.State == migration.ItemPending {
+				require.False(t, got.CheckAt.IsZero())
+			}
+		})
+	}
 }

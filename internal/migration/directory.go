@@ -36,6 +36,10 @@ type Directory interface {
 	// (/admin/teams/userConfigurations/{id}: isEnterpriseVoiceEnabled,
 	// telephoneNumbers), for a moved user's completion.
 	TeamsVoice(ctx context.Context, userID string) (TeamsVoice, error)
+	// NumberAssignment reads a telephone number's assignment in Teams
+	// (/admin/teams/telephoneNumberManagement/numberAssignments filtered by
+	// telephoneNumber); found is false when Teams shows none.
+	NumberAssignment(ctx context.Context, number string) (a NumberAssignment, found bool, err error)
 	// AccountRoles lists the directory roles an account is a member of,
 	// directly or through groups (for AccountChecks).
 	AccountRoles(ctx context.Context, upn string) ([]DirectoryRole, error)

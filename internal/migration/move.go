@@ -46,10 +46,17 @@ type Wave struct {
 	GateOverride bool `json:"gate_override,omitempty"`
 	// ReadinessOverride lets the wave start although a hybrid readiness
 	// check that blocks moves fails.
-	ReadinessOverride bool       `json:"readiness_override,omitempty"`
-	ThresholdSince    *time.Time `json:"-"`
-	ScheduleRev       int        `json:"-"`
-	LimitSuccesses    int        `json:"-"` // good moves since the adaptive limit last changed
+	ReadinessOverride bool `json:"readiness_override,omitempty"`
+	// NumbersApprovedAt is when a lead approved the wave's number moves
+	// (NumbersOnline), and by whom; RoutingConfirmedAt when a lead
+	// confirmed that the SBC sends its numbers to Direct Routing.
+	NumbersApprovedAt  *time.Time `json:"numbers_approved_at,omitempty"`
+	NumbersApprovedBy  string     `json:"numbers_approved_by,omitempty"`
+	RoutingConfirmedAt *time.Time `json:"routing_confirmed_at,omitempty"`
+	RoutingConfirmedBy string     `json:"routing_confirmed_by,omitempty"`
+	ThresholdSince     *time.Time `json:"-"`
+	ScheduleRev        int        `json:"-"`
+	LimitSuccesses     int        `json:"-"` // good moves since the adaptive limit last changed
 }
 
 // Unstarted reports whether the wave has moved no one yet and has not

@@ -58,13 +58,23 @@ type Shell interface {
 	OnPremises(ctx context.Context) (OnPremises, error)
 }
 
-// MeetingShell reads a moved user's meeting migration
-// (Get-CsMeetingMigrationStatus -Identity, of the MicrosoftTeams module,
-// signed in to Teams: MicrosoftDocs/office-docs-powershell
-// teams/teams-ps/MicrosoftTeams/Get-CsMeetingMigrationStatus.md); found is
-// false when it shows none. Read-only.
-type MeetingShell interface {
+// CompletionShell is what the completion of a moved user asks of the
+// shells.
+type CompletionShell interface {
+	// MeetingMigration reads a moved user's meeting migration
+	// (Get-CsMeetingMigrationStatus -Identity, of the MicrosoftTeams
+	// module, signed in to Teams: MicrosoftDocs/office-docs-powershell
+	// teams/teams-ps/MicrosoftTeams/Get-CsMeetingMigrationStatus.md);
+	// found is false when it shows none. Read-only.
 	MeetingMigration(ctx context.Context, identity string) (mm MeetingMigration, found bool, err error)
+	// ClearLineURI clears a moved user's number on premises
+	// (Set-CsUser -Identity <user> -LineUri $null:
+	// MicrosoftDocs/OfficeDocs-SkypeForBusiness Teams/direct-routing-enable-users.md).
+	ClearLineURI(ctx context.Context, identity string) error
+	// AssignNumber assigns a moved user their number online, signed in to
+	// Teams (Set-CsPhoneNumberAssignment -Identity <user> -PhoneNumber
+	// <number> -PhoneNumberType DirectRouting: the same page).
+	AssignNumber(ctx context.Context, identity, number string) error
 }
 
 // ShellUser is a user as Get-CsUser shows them.

@@ -76,18 +76,24 @@ type Controls struct {
 	// configure them for Phone System, specify this switch"
 	// (MicrosoftDocs/office-docs-powershell skype/skype-ps/SkypeForBusiness/Move-CsUser.md).
 	BypassEnterpriseVoiceCheck bool `json:"bypass_enterprise_voice_check"`
+	// NumberPlan is where the wave's Enterprise Voice users' numbers are
+	// managed after their move ("": on premises).
+	NumberPlan NumberPlan `json:"number_plan,omitempty"`
 }
 
 // IsZero reports whether no control is set.
 func (c Controls) IsZero() bool {
 	return c.Threshold == Threshold{} && !c.RollbackOnHalt && len(c.Windows) == 0 && c.TimeZone == "" && len(c.BlackoutDates) == 0 &&
-		!c.BypassEnterpriseVoiceCheck
+		!c.BypassEnterpriseVoiceCheck && c.NumberPlan == ""
 }
 
 // Check validates the controls and returns them normalised (default sample,
 // windows as written by ParseWindow, sorted dates). prefix is the fields' path.
 func (c Controls) Check(prefix string) (Controls, error) {
 	var err error
+	if c.NumberPlan, err = ParseNumberPlan(prefix+"number_plan", string(c.NumberPlan)); err != nil {
+		return c, err
+	}
 	if c.Threshold, err = c.Threshold.Check(prefix); err != nil {
 		return c, err
 	}
@@ -168,6 +174,9 @@ func (c Controls) Words() string {
 	}
 	if c.BypassEnterpriseVoiceCheck {
 		parts = append(parts, "Enterprise Voice users moved without a Teams Phone licence (-BypassEnterpriseVoiceCheck)")
+	}
+	if c.NumberPlan == NumbersOnline {
+		parts = append(parts, c.NumberPlan.Words())
 	}
 	return strings.Join(parts, "; ")
 }

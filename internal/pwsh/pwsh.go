@@ -141,6 +141,7 @@ type request struct {
 	DomainController string      `json:"domain_controller,omitempty"`
 	OverrideURL      string      `json:"override_url,omitempty"`
 	PoolFQDN         string      `json:"pool_fqdn,omitempty"`
+	PhoneNumber      string      `json:"phone_number,omitempty"`
 	Credential       *credential `json:"credential,omitempty"`
 }
 
@@ -251,7 +252,7 @@ func (s *Shell) VoiceUsers(ctx context.Context, members []migration.Member) (map
 	return out, nil
 }
 
-// MeetingMigration implements migration.MeetingShell with the script's
+// MeetingMigration implements migration.CompletionShell with the script's
 // meeting-migration: Get-CsMeetingMigrationStatus -Identity, signed in to
 // Teams with the shell's credential.
 func (s *Shell) MeetingMigration(ctx context.Context, identity string) (migration.MeetingMigration, bool, error) {
@@ -260,6 +261,21 @@ func (s *Shell) MeetingMigration(ctx context.Context, identity string) (migratio
 		return migration.MeetingMigration{}, false, err
 	}
 	return *a.Meetings, true, nil
+}
+
+// ClearLineURI implements migration.CompletionShell with the script's
+// clear-line-uri: Set-CsUser -Identity -LineURI $null, on premises.
+func (s *Shell) ClearLineURI(ctx context.Context, identity string) error {
+	_, err := s.call(ctx, request{Op: "clear-line-uri", Identity: identity})
+	return err
+}
+
+// AssignNumber implements migration.CompletionShell with the script's
+// assign-number: Set-CsPhoneNumberAssignment -Identity -PhoneNumber
+// -PhoneNumberType DirectRouting, signed in to Teams.
+func (s *Shell) AssignNumber(ctx context.Context, identity, number string) error {
+	_, err := s.call(ctx, request{Op: "assign-number", Identity: identity, PhoneNumber: number})
+	return err
 }
 
 // OnPremises implements migration.Shell with the script's hybrid-config:

@@ -496,6 +496,32 @@ func TestMeetingMigration(t *testing.T) {
 	}
 }
 
+// TestNumberMove moves a moved user's number to online management through
+// the script's clear-line-uri (Set-CsUser -LineUri $null) and
+// assign-number (Set-CsPhoneNumberAssignment), as the fake shell records
+// them.
+func TestNumberMove(t *testing.T) {
+	t.Parallel()
+	s, dir := setup(t, map[string]fakeUser{"ev@contoso.com": {Kind: "ok", Voice: "tel:+14255550100"}}, pwsh.Config{})
+	ctx := context.Background()
+	require.NoError(t, s.ClearLineURI(ctx, "ev@contoso.com"))
+	u, err := s.GetUser(ctx, "ev@contoso.com")
+	require.NoError(t, err)
+	require.Empty(t, u.LineURI, "Get-CsUser after the clearing")
+	require.NoError(t, s.AssignNumber(ctx, "ev@contoso.com", "+14255550100"))
+	var st struct {
+		Users map[string]struct {
+			Cleared  int    `json:"cleared"`
+			Assigned string `json:"assigned"`
+		} `json:"users"`
+	}
+	body, err := os.ReadFile(filepath.Join(dir, "state.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(body, &st))
+	require.Equal(t, 1, st.Users["ev@contoso.com"].Cleared)
+	require.Equal(t, "+14255550100", st.Users["ev@contoso.com"].Assigned)
+}
+
 // TestFakeSpeaksOnlyPublishedMessages drives the fake PowerShell through every
 // kind of user and every call, and finds each message it answers with in the
 // catalogue, with the source Microsoft publishes it in (or none: a broken

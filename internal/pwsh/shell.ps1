@@ -2,8 +2,9 @@
 #
 # Reads one JSON request per line on standard input and writes one JSON
 # answer per line on standard output, until standard input ends. A request:
-#   {"op": "get-user" | "move-online" | "move-to-pool" | "check-host" | "hybrid-config" | "voice-users" | "meeting-migration",
-#    "identity": "...",
+#   {"op": "get-user" | "move-online" | "move-to-pool" | "check-host" | "hybrid-config" | "voice-users" | "meeting-migration" |
+#          "clear-line-uri" | "assign-number",
+#    "identity": "...", "phone_number": "...",
 #    "target": "...", "pool": "...", "bypass_enterprise_voice_check": true,
 #    "domain_controller": "...", "override_url": "...", "pool_fqdn": "...",
 #    "credential": {"user": "...", "password": "..."}}
@@ -157,6 +158,21 @@ while ($null -ne ($line = [Console]::In.ReadLine())) {
             Write-Answer @{ ok = $true; meetings = (Get-MeetingMigration $req) }
             continue
         }
+        if ($req.op -eq 'assign-number') {
+            # A moved user's number assigned online, once it is no longer
+            # synchronised from on premises: the command and parameters of
+            # MicrosoftDocs/OfficeDocs-SkypeForBusiness
+            # Teams/direct-routing-enable-users.md ("If you are managing the
+            # user's phone number online, you need to assign the phone number
+            # to the user using the following command in Teams PowerShell";
+            # -PhoneNumber and -PhoneNumberType are aliases of -TelephoneNumber
+            # and -NumberType: office-docs-powershell
+            # teams/teams-ps/MicrosoftTeams/Set-CsPhoneNumberAssignment.md).
+            Connect-Teams $req
+            Set-CsPhoneNumberAssignment -Identity $req.identity -PhoneNumber $req.phone_number -PhoneNumberType DirectRouting
+            Write-Answer @{ ok = $true }
+            continue
+        }
         Initialize-Shell $req
         $move = @{ Identity = $req.identity; Confirm = $false }
         $get = @{ Identity = $req.identity }
@@ -196,6 +212,18 @@ while ($null -ne ($line = [Console]::In.ReadLine())) {
                 $move.Target = $req.pool
                 if ($req.override_url) { $move.HostedMigrationOverrideUrl = $req.override_url }
                 Move-CsUser @move
+                Write-Answer @{ ok = $true }
+            }
+            'clear-line-uri' {
+                # A moved user's number cleared on premises, so that it can
+                # be managed online: Set-CsUser -LineUri $null, as
+                # MicrosoftDocs/OfficeDocs-SkypeForBusiness
+                # Teams/direct-routing-enable-users.md gives it (and not
+                # EnterpriseVoiceEnabled $false, which the same page advises
+                # against).
+                $set = @{ Identity = $req.identity; LineURI = $null }
+                if ($req.domain_controller) { $set.DomainController = $req.domain_controller }
+                Set-CsUser @set
                 Write-Answer @{ ok = $true }
             }
             'voice-users' {

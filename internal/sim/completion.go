@@ -2,7 +2,6 @@ package sim
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/cutover/cutover/internal/migration"
@@ -111,7 +110,10 @@ func (s *Shell) TeamsVoice(identity string) migration.TeamsVoice {
 	if !u.online || !s.voice(id, u) || u.lastMove.BypassEnterpriseVoiceCheck {
 		return migration.TeamsVoice{}
 	}
-	v := migration.TeamsVoice{EnterpriseVoice: s.unit(id, "voice online") >= VoiceOffShare}
-	v.Numbers = []string{strings.TrimPrefix(s.lineURI(id), "tel:")}
+	v := migration.TeamsVoice{EnterpriseVoice: s.unit(id, "voice online") >= VoiceOffShare || u.assigned != ""}
+	n := s.numberOf(id)
+	if holder, _ := s.numberHolder(n); holder == id {
+		v.Numbers = []string{n}
+	}
 	return v
 }

@@ -278,6 +278,7 @@ func NewGraph(shell *Shell, cfg GraphConfig) (*Graph, error) {
 	g.api.HandleFunc("GET /v1.0/groups/{id}/transitiveMembers", g.transitiveMembers)
 	g.api.HandleFunc("GET /v1.0/groups/{id}/transitiveMembers/{cast}", g.transitiveMembers)
 	g.api.HandleFunc("GET /v1.0/admin/teams/userConfigurations/{id}", g.userConfiguration)
+	g.api.HandleFunc("GET /v1.0/admin/teams/telephoneNumberManagement/numberAssignments", g.numberAssignments)
 	g.api.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 		g.writeError(w, r, http.StatusBadRequest, "BadRequest", fmt.Sprintf("Resource not found for the segment '%s'.", segs[len(segs)-1]))
@@ -435,6 +436,8 @@ func requestKind(path string) string {
 		return "transitiveMembers"
 	case strings.HasPrefix(path, "/v1.0/admin/teams/userConfigurations/"):
 		return "userConfigurations"
+	case path == "/v1.0/admin/teams/telephoneNumberManagement/numberAssignments":
+		return "numberAssignments"
 	}
 	return "other"
 }

@@ -411,6 +411,36 @@ func (g *Graph) userConfiguration(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// numberAssignments answers the list of number assignments filtered by one
+// telephone number, the only filter cutover sends ($filter=telephoneNumber
+// eq '+14255550100': microsoftgraph/microsoft-graph-docs-contrib
+// api-reference/v1.0/api/teamsadministration-telephonenumbermanagementroot-list-numberassignments.md,
+// example 4), each a numberAssignment
+// (resources/teamsadministration-numberassignment.md).
+func (g *Graph) numberAssignments(w http.ResponseWriter, r *http.Request) {
+	number, ok := strings.CutPrefix(r.URL.Query().Get("$filter"), "telephoneNumber eq '")
+	number, closed := strings.CutSuffix(number, "'")
+	if !ok || !closed || number == "" {
+		g.writeError(w, r, http.StatusBadRequest, "BadRequest", "The simulated tenant answers only $filter=telephoneNumber eq '<number>'.")
+		return
+	}
+	out := []any{}
+	a, found := g.shell.NumberAssignment(number, func(upn string) string {
+		u, _ := g.directoryUser(upn)
+		return u.ID
+	})
+	if found {
+		out = append(out, map[string]any{
+			"@odata.type": "#microsoft.graph.teamsAdministration.numberAssignment", "id": g.stableGUID("number", number),
+			"telephoneNumber": a.TelephoneNumber, "numberType": a.NumberType, "activationState": a.ActivationState,
+			"assignmentTargetId": a.AssignmentTargetID, "assignmentCategory": "primary", "assignmentStatus": "userAssigned",
+			"numberSource": a.NumberSource, "capabilities": []string{"userAssignment"},
+		})
+	}
+	writeJSONStatus(w, http.StatusOK, map[string]any{
+		"@odata.context": g.baseURL(r) + "/$metadata#admin/teams/telephoneNumberManagement/numberAssignments", "value": out})
+}
+
 // pageOf reads a list's page from $top and $skiptoken (the offset the last
 // page's next link carries), answering Graph's error for a bad one.
 func (g *Graph) pageOf(w http.ResponseWriter, r *http.Request, q url.Values) (top, offset int, ok bool) {

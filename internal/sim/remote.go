@@ -17,6 +17,7 @@ import (
 type shellRequest struct {
 	Identity string                       `json:"identity"`
 	Pool     string                       `json:"pool,omitempty"`
+	Number   string                       `json:"number,omitempty"`
 	Move     *migration.MoveOnlineOptions `json:"move,omitempty"`
 }
 
@@ -35,6 +36,8 @@ type shellReply struct {
 //	POST /shell/get-user      {"identity": "..."}
 //	POST /shell/move-online   {"identity": "..."}
 //	POST /shell/move-to-pool  {"identity": "...", "pool": "..."}
+//	POST /shell/meeting-migration, /shell/clear-line-uri {"identity": "..."}
+//	POST /shell/assign-number {"identity": "...", "number": "..."}
 //	GET  /shell/stats
 func (s *Shell) Handler() http.Handler {
 	mux := http.NewServeMux()
@@ -75,6 +78,12 @@ func (s *Shell) Handler() http.Handler {
 			return shellReply{}, err
 		}
 		return shellReply{Meetings: &mm}, nil
+	}))
+	mux.Handle("POST /shell/clear-line-uri", call(func(ctx context.Context, req shellRequest) (shellReply, error) {
+		return shellReply{}, s.ClearLineURI(ctx, req.Identity)
+	}))
+	mux.Handle("POST /shell/assign-number", call(func(ctx context.Context, req shellRequest) (shellReply, error) {
+		return shellReply{}, s.AssignNumber(ctx, req.Identity, req.Number)
 	}))
 	mux.HandleFunc("GET /shell/stats", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, s.Stats()) })
 	mux.HandleFunc("GET /shell/host", func(w http.ResponseWriter, r *http.Request) {
@@ -167,13 +176,25 @@ func (c *RemoteShell) GetUser(ctx context.Context, identity string) (migration.S
 	return *rep.User, nil
 }
 
-// MeetingMigration implements migration.MeetingShell.
+// MeetingMigration implements migration.CompletionShell.
 func (c *RemoteShell) MeetingMigration(ctx context.Context, identity string) (migration.MeetingMigration, bool, error) {
 	rep, err := c.call(ctx, "/shell/meeting-migration", shellRequest{Identity: identity})
 	if err != nil || rep.Meetings == nil {
 		return migration.MeetingMigration{}, false, err
 	}
 	return *rep.Meetings, true, nil
+}
+
+// ClearLineURI implements migration.CompletionShell.
+func (c *RemoteShell) ClearLineURI(ctx context.Context, identity string) error {
+	_, err := c.call(ctx, "/shell/clear-line-uri", shellRequest{Identity: identity})
+	return err
+}
+
+// AssignNumber implements migration.CompletionShell.
+func (c *RemoteShell) AssignNumber(ctx context.Context, identity, number string) error {
+	_, err := c.call(ctx, "/shell/assign-number", shellRequest{Identity: identity, Number: number})
+	return err
 }
 
 // MoveOnline implements migration.Shell.

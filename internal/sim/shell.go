@@ -109,6 +109,9 @@ type ShellConfig struct {
 	// Meetings is the simulated Meeting Migration Service's timing.
 	// Defaults to Microsoft's (SimMeetingsTiming).
 	Meetings MeetingsTiming
+	// DirectorySync is how long a change on premises (a LineURI cleared)
+	// takes to reach Teams. Defaults to DefaultDirectorySync.
+	DirectorySync time.Duration
 }
 
 // Calls counts the shell calls made for one user.
@@ -118,6 +121,10 @@ type Calls struct {
 	MoveToPool int `json:"move_to_pool"`
 	// MeetingStatus counts Get-CsMeetingMigrationStatus.
 	MeetingStatus int `json:"meeting_status"`
+	// ClearLineURI counts Set-CsUser -LineURI $null; AssignNumber
+	// Set-CsPhoneNumberAssignment.
+	ClearLineURI int `json:"clear_line_uri"`
+	AssignNumber int `json:"assign_number"`
 }
 
 // Stats are totals over every simulated user.
@@ -146,6 +153,10 @@ type simUser struct {
 	calls    Calls
 	moves    int       // move calls that took effect
 	movedAt  time.Time // when the last move online took effect
+	// lineCleared is when the user's LineURI was cleared on premises;
+	// assigned the number assigned to them online.
+	lineCleared time.Time
+	assigned    string
 }
 
 // Shell is a simulated Skype for Business management shell. It is safe for
@@ -157,12 +168,15 @@ type Shell struct {
 	// the reads of the configuration too) until it thaws.
 	Freezer
 
-	mu       sync.Mutex
-	host     migration.HostFacts
-	onPrem   migration.OnPremises
-	users    map[string]*simUser
-	inFlight int
-	stats    Stats
+	mu     sync.Mutex
+	host   migration.HostFacts
+	onPrem migration.OnPremises
+	users  map[string]*simUser
+	// byNumber finds a voice user by their number; assignedOnline by the
+	// number assigned to them online.
+	byNumber, assignedOnline map[string]string
+	inFlight                 int
+	stats                    Stats
 	// The integral of inFlight over time, to the last change and to the
 	// start of the last move call.
 	busy, busyAtLastStart time.Duration
@@ -204,7 +218,7 @@ func NewShell(cfg ShellConfig) *Shell {
 		cfg.Mix = DefaultMix
 	}
 	cfg.Target = migration.MoveOnlineOptions{Target: cfg.Target}.TargetOrDefault()
-	s := &Shell{cfg: cfg, users: map[string]*simUser{}, host: DefaultHost, onPrem: DefaultOnPremises(cfg.Target)}
+	s := &Shell{cfg: cfg, users: map[string]*simUser{}, byNumber: map[string]string{}, assignedOnline: map[string]string{}, host: DefaultHost, onPrem: DefaultOnPremises(cfg.Target)}
 	s.users[MigrationAccount] = &simUser{b: Behaviour{Kind: KindOK}, provider: cfg.Target, pool: "pool01.contoso.com", seen: time.Now()} // the migration account: a clean, synchronised account
 	return s
 }
@@ -238,6 +252,7 @@ func (s *Shell) VoiceUsers(ctx context.Context, members []migration.Member) (map
 		if u := s.user(id); u.b.Kind != KindNotFound && s.voice(id, u) {
 			out[m.UPN] = migration.ShellUser{Identity: id, SipAddress: "sip:" + migration.NormalizeAddress(m.SIP),
 				EnterpriseVoiceEnabled: true, LineURI: s.lineURI(id)}
+			s.numberOf(id)
 		}
 	}
 	return out, ctx.Err()
@@ -472,8 +487,9 @@ func (s *Shell) GetUser(ctx context.Context, identity string) (migration.ShellUs
 		EnterpriseVoiceEnabled: s.voice(id, u),
 		Policies:               map[string]string{"ConferencingPolicy": "Default", "ClientPolicy": "Standard"},
 	}
-	if su.EnterpriseVoiceEnabled {
+	if su.EnterpriseVoiceEnabled && u.lineCleared.IsZero() {
 		su.LineURI = s.lineURI(id)
+		s.numberOf(id)
 	}
 	if u.online {
 		su.HostingProvider, su.RegistrarPool = u.provider, ""

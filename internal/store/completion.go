@@ -19,6 +19,19 @@ type CompletionDueItem struct {
 	// Bypass says that their wave moved them without Teams Phone.
 	LineURI string
 	Bypass  bool
+	// WaveID is the wave that moved the user; NumberPlan its number plan,
+	// NumbersApproved and RoutingConfirmed a lead's decisions on it, and
+	// Calendar its maintenance windows.
+	WaveID           int64
+	NumberPlan       migration.NumberPlan
+	NumbersApproved  bool
+	RoutingConfirmed bool
+	Calendar         migration.Calendar
+	// NumberState is the state of the user's number item ("": none).
+	NumberState migration.ItemState
+	// Acted is the item's last step cutover took, at ActedAt.
+	Acted   string
+	ActedAt *time.Time
 }
 
 // CompletionClaim claims up to n pending completion items due by now for
@@ -32,7 +45,10 @@ func (q *Queries) CompletionClaim(ctx context.Context, n int, lease time.Duratio
 	out := make([]CompletionDueItem, len(rows))
 	for i, r := range rows {
 		out[i] = CompletionDueItem{MoveID: r.MoveID, Kind: migration.ItemKind(r.Kind), UPN: r.UPN, MovedAt: r.MovedAt,
-			LineURI: r.LineURI, Bypass: r.Bypass}
+			LineURI: r.LineURI, Bypass: r.Bypass, WaveID: r.WaveID, NumberPlan: migration.NumberPlan(r.NumberPlan),
+			NumbersApproved: r.NumbersApproved, RoutingConfirmed: r.RoutingConfirmed,
+			Calendar:    migration.Controls{Windows: r.Windows, TimeZone: r.TimeZone, BlackoutDates: r.BlackoutDates}.Calendar(),
+			NumberState: migration.ItemState(r.NumberState), Acted: r.Acted, ActedAt: r.ActedAt}
 	}
 	return out, nil
 }
@@ -61,6 +77,7 @@ func (q *Queries) CompletionSet(ctx context.Context, looks []CompletionLook, act
 		p.Messages = append(p.Messages, l.Step.Message)
 		p.Fixes = append(p.Fixes, l.Step.Fix)
 		p.CheckAts = append(p.CheckAts, l.Step.CheckAt)
+		p.WaitsFor = append(p.WaitsFor, string(l.Step.WaitsFor))
 	}
 	return q.gen.CompletionSet(ctx, p)
 }
@@ -80,7 +97,8 @@ func (q *Queries) CompletionOf(ctx context.Context, moveIDs []int64) (map[int64]
 
 func completionOf(r dbsqlc.CompletionItem) migration.CompletionItem {
 	return migration.CompletionItem{MoveID: r.MoveID, Kind: migration.ItemKind(r.Kind), State: migration.ItemState(r.State),
-		Says: r.Says, Evidence: r.Evidence, Message: r.Message, Fix: r.Fix, CheckAt: r.CheckAt, Checks: r.Checks, UpdatedAt: r.UpdatedAt}
+		Says: r.Says, Evidence: r.Evidence, Message: r.Message, Fix: r.Fix, CheckAt: r.CheckAt, Checks: r.Checks, UpdatedAt: r.UpdatedAt,
+		WaitsFor: migration.WaitsFor(r.WaitsFor)}
 }
 
 // WaveCompletion counts each wave's users who stand moved by their move in
@@ -109,4 +127,44 @@ func (q *Queries) CompletionLater(ctx context.Context, items []CompletionDueItem
 		p.Kinds = append(p.Kinds, string(it.Kind))
 	}
 	return q.gen.CompletionLater(ctx, p)
+}
+
+// CompletionActed records that cutover took a step of an item (acted names
+// it), with says in the user's timeline, by actor.
+func (q *Queries) CompletionActed(ctx context.Context, moveID int64, kind migration.ItemKind, acted, says, actor string) error {
+	return q.gen.CompletionActed(ctx, dbsqlc.CompletionActedParams{MoveID: moveID, Kind: string(kind), Acted: acted, Says: says, Actor: actor})
+}
+
+// WaveConfirmRouting records a lead's confirmation that the SBC sends the
+// wave's numbers to Direct Routing, and reopens its users' voice items
+// that waited on it; it returns the wave and how many items it reopened.
+func (q *Queries) WaveConfirmRouting(ctx context.Context, waveID int64, actor string) (migration.Wave, int, error) {
+	return q.waveDecision(ctx, waveID, migration.WaitsForRouting, func(tx *Queries) (dbsqlc.Wave, error) {
+		return tx.gen.WaveConfirmRouting(ctx, dbsqlc.WaveConfirmRoutingParams{ID: waveID, Actor: actor})
+	})
+}
+
+// WaveApproveNumbers records a lead's approval of the wave's number moves,
+// and reopens its users' number items that waited on it.
+func (q *Queries) WaveApproveNumbers(ctx context.Context, waveID int64, actor string) (migration.Wave, int, error) {
+	return q.waveDecision(ctx, waveID, migration.WaitsForApproval, func(tx *Queries) (dbsqlc.Wave, error) {
+		return tx.gen.WaveApproveNumbers(ctx, dbsqlc.WaveApproveNumbersParams{ID: waveID, Actor: actor})
+	})
+}
+
+// waveDecision records a lead's decision on a wave and reopens the items
+// that waited on it, in one transaction.
+func (q *Queries) waveDecision(ctx context.Context, waveID int64, waits migration.WaitsFor, record func(*Queries) (dbsqlc.Wave, error)) (migration.Wave, int, error) {
+	var w migration.Wave
+	var n int
+	err := q.inTx(ctx, func(tx *Queries) error {
+		r, err := record(tx)
+		if err != nil {
+			return notFound(err, "wave %d does not exist", waveID)
+		}
+		w = waveOf(r)
+		n, err = tx.gen.CompletionReopen(ctx, dbsqlc.CompletionReopenParams{WaveID: waveID, WaitsFor: string(waits)})
+		return err
+	})
+	return w, n, err
 }

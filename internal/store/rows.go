@@ -36,7 +36,10 @@ func waveOf(r dbsqlc.Wave) migration.Wave {
 		Controls: migration.Controls{
 			RollbackOnHalt: r.RollbackOnHalt, Windows: r.Windows, TimeZone: r.TimeZone,
 			BypassEnterpriseVoiceCheck: r.BypassEnterpriseVoiceCheck,
+			NumberPlan:                 migration.NumberPlan(r.NumberPlan),
 		},
+		NumbersApprovedAt: r.NumbersApprovedAt, NumbersApprovedBy: r.NumbersApprovedBy,
+		RoutingConfirmedAt: r.RoutingConfirmedAt, RoutingConfirmedBy: r.RoutingConfirmedBy,
 		RetryOf: r.RetryOf, GateOverride: r.GateOverride, ReadinessOverride: r.ReadinessOverride,
 		ThresholdSince: r.ThresholdSince, ScheduleRev: r.ScheduleRev, LimitSuccesses: r.LimitSuccesses,
 	}

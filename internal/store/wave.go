@@ -72,7 +72,7 @@ func (q *Queries) waveInsert(ctx context.Context, groupID int64, number int, spe
 		MaxAttempts: spec.MaxAttempts, Concurrency: spec.Concurrency,
 		ThresholdPercent: c.Threshold.Percent, ThresholdCount: c.Threshold.Count, MinSample: max(c.Threshold.MinSample, 1),
 		RollbackOnHalt: c.RollbackOnHalt, Windows: c.Windows, TimeZone: c.TimeZone, BlackoutDates: c.BlackoutDates,
-		RetryOf: retryOf, BypassEnterpriseVoiceCheck: c.BypassEnterpriseVoiceCheck,
+		RetryOf: retryOf, BypassEnterpriseVoiceCheck: c.BypassEnterpriseVoiceCheck, NumberPlan: string(c.NumberPlan),
 	}))
 }
 

@@ -19,6 +19,14 @@ BEGIN
     SELECT NEW.id, 'voice', 'cutover checks the user''s calling in Teams.', now()
     FROM rollback_records r WHERE r.move_id = NEW.id AND r.enterprise_voice_enabled
     ON CONFLICT (move_id, kind) DO NOTHING;
+    -- In a wave whose number plan is online, such a user's number moved to
+    -- online management (migration.NumberPlan), if they had one.
+    INSERT INTO completion_items (move_id, kind, says, check_at)
+    SELECT NEW.id, 'number', 'cutover moves the user''s number to online management.', now()
+    FROM rollback_records r JOIN waves w ON w.id = NEW.wave_id
+    WHERE r.move_id = NEW.id AND r.enterprise_voice_enabled AND r.line_uri <> '' AND w.number_plan = 'online'
+      AND NOT w.bypass_enterprise_voice_check
+    ON CONFLICT (move_id, kind) DO NOTHING;
     RETURN NULL;
 END
 $$;

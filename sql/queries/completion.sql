@@ -16,9 +16,15 @@ WITH due AS (
     FROM due WHERE c.move_id = due.move_id AND c.kind = due.kind
     RETURNING c.move_id, c.kind
 )
-SELECT cl.move_id, cl.kind, m.upn, coalesce(m.finished_at, m.updated_at)::timestamptz AS moved_at,
-       coalesce(r.line_uri, '')::text AS line_uri, w.bypass_enterprise_voice_check AS bypass
+SELECT cl.move_id, cl.kind, m.upn, m.wave_id, coalesce(m.finished_at, m.updated_at)::timestamptz AS moved_at,
+       coalesce(r.line_uri, '')::text AS line_uri, w.bypass_enterprise_voice_check AS bypass,
+       w.number_plan, (w.numbers_approved_at IS NOT NULL)::boolean AS numbers_approved,
+       (w.routing_confirmed_at IS NOT NULL)::boolean AS routing_confirmed,
+       w.windows, w.time_zone, w.blackout_dates::text[] AS blackout_dates,
+       coalesce((SELECT n.state FROM completion_items n WHERE n.move_id = cl.move_id AND n.kind = 'number'), '')::text AS number_state,
+       ci.acted, ci.acted_at
 FROM claimed cl JOIN moves m ON m.id = cl.move_id JOIN waves w ON w.id = m.wave_id
+JOIN completion_items ci ON ci.move_id = cl.move_id AND ci.kind = cl.kind
 LEFT JOIN rollback_records r ON r.move_id = m.id;
 
 -- CompletionSet writes what looks at items found, one row per item, in one
@@ -28,12 +34,13 @@ LEFT JOIN rollback_records r ON r.move_id = m.id;
 WITH changed AS (
     SELECT unnest(@move_ids::bigint[]) AS move_id, unnest(@kinds::text[]) AS kind, unnest(@states::text[]) AS state,
            unnest(@says::text[]) AS says, unnest(@evidence::text[]) AS evidence, unnest(@messages::text[]) AS message,
-           unnest(@fixes::text[]) AS fix, unnest(@check_ats::timestamptz[]) AS check_at
+           unnest(@fixes::text[]) AS fix, unnest(@check_ats::timestamptz[]) AS check_at,
+           unnest(@waits_for::text[]) AS waits_for
 ), prev AS (
     SELECT c.move_id, c.kind, c.state, c.says FROM completion_items c JOIN changed USING (move_id, kind)
 ), written AS (
     UPDATE completion_items c SET state = u.state, says = u.says, evidence = u.evidence, message = u.message, fix = u.fix,
-                                  check_at = CASE WHEN u.state = 'pending' THEN u.check_at END, checks = c.checks + 1, updated_at = now()
+                                  waits_for = u.waits_for, check_at = CASE WHEN u.state = 'pending' THEN u.check_at END, checks = c.checks + 1, updated_at = now()
     FROM changed u WHERE c.move_id = u.move_id AND c.kind = u.kind
     RETURNING c.move_id
 )
@@ -53,3 +60,27 @@ SELECT * FROM completion_items WHERE move_id = ANY(@move_ids::bigint[]) ORDER BY
 UPDATE completion_items c SET check_at = @check_at
 FROM (SELECT unnest(@move_ids::bigint[]) AS move_id, unnest(@kinds::text[]) AS kind) u
 WHERE c.move_id = u.move_id AND c.kind = u.kind AND c.state = 'pending';
+
+-- CompletionActed records that cutover acted on a completion item (acted
+-- says which step: for a number, 'cleared' on premises or 'assigned'
+-- online), with an entry in its user's timeline saying it.
+-- name: CompletionActed :exec
+WITH acted AS (
+    UPDATE completion_items c SET acted = @acted, acted_at = now(), updated_at = now()
+    WHERE c.move_id = @move_id AND c.kind = @kind
+    RETURNING c.move_id AS id
+)
+INSERT INTO move_events (move_id, state, message, actor)
+SELECT m.id, m.state, 'completion: ' || @says::text, @actor FROM acted JOIN moves m ON m.id = acted.id;
+
+-- CompletionReopen gives a wave's moved users' items that wait on a lead's
+-- decision (waits_for) back to the completion job, due now, and says how
+-- many it reopened.
+-- name: CompletionReopen :one
+WITH reopened AS (
+    UPDATE completion_items c SET state = 'pending', waits_for = '', check_at = now(), fix = '', updated_at = now()
+    FROM moves m
+    WHERE m.id = c.move_id AND m.wave_id = @wave_id AND m.state = 'moved' AND c.waits_for = @waits_for::text
+    RETURNING c.move_id
+)
+SELECT count(*)::int AS reopened FROM reopened;

@@ -19,11 +19,12 @@ SELECT (coalesce(max(number), 0) + 1)::int AS next FROM waves WHERE group_id = @
 -- name: WaveInsert :one
 INSERT INTO waves (group_id, number, name, size, start_at, max_attempts, concurrency,
                    failure_threshold_percent, failure_threshold_count, failure_min_sample, rollback_on_halt,
-                   windows, time_zone, blackout_dates, retry_of, bypass_enterprise_voice_check)
+                   windows, time_zone, blackout_dates, retry_of, bypass_enterprise_voice_check, number_plan)
 VALUES (@group_id, @number, @name, @size, @start_at, @max_attempts, @concurrency,
         nullif(@threshold_percent::double precision, 0), nullif(@threshold_count::int, 0), @min_sample, @rollback_on_halt,
         coalesce(@windows::text[], '{}'), coalesce(nullif(@time_zone::text, ''), 'UTC'),
-        coalesce(CAST(@blackout_dates::text[] AS date[]), '{}'), sqlc.narg(retry_of), @bypass_enterprise_voice_check)
+        coalesce(CAST(@blackout_dates::text[] AS date[]), '{}'), sqlc.narg(retry_of), @bypass_enterprise_voice_check,
+        coalesce(nullif(@number_plan::text, ''), 'on_premises'))
 RETURNING *;
 
 -- WaveTallies counts each wave's moves by state, and those that needed more
@@ -102,3 +103,18 @@ WITH b AS (
 )
 UPDATE moves m SET superseded_by = p.id
 FROM planned p WHERE m.member_id = p.member_id AND m.superseded_by IS NULL;
+
+-- WaveConfirmRouting records that a lead confirmed the SBC sends the wave's
+-- numbers to Direct Routing (the first confirmation stands), and returns
+-- the wave.
+-- name: WaveConfirmRouting :one
+UPDATE waves SET routing_confirmed_at = coalesce(routing_confirmed_at, now()),
+                 routing_confirmed_by = CASE WHEN routing_confirmed_at IS NULL THEN @actor ELSE routing_confirmed_by END
+WHERE id = @id RETURNING *;
+
+-- WaveApproveNumbers records that a lead approved the wave's number moves
+-- (the first approval stands), and returns the wave.
+-- name: WaveApproveNumbers :one
+UPDATE waves SET numbers_approved_at = coalesce(numbers_approved_at, now()),
+                 numbers_approved_by = CASE WHEN numbers_approved_at IS NULL THEN @actor ELSE numbers_approved_by END
+WHERE id = @id RETURNING *;

@@ -10,6 +10,38 @@ import (
 	"time"
 )
 
+const completionActed = `-- name: CompletionActed :exec
+WITH acted AS (
+    UPDATE completion_items c SET acted = $3, acted_at = now(), updated_at = now()
+    WHERE c.move_id = $4 AND c.kind = $5
+    RETURNING c.move_id AS id
+)
+INSERT INTO move_events (move_id, state, message, actor)
+SELECT m.id, m.state, 'completion: ' || $1::text, $2 FROM acted JOIN moves m ON m.id = acted.id
+`
+
+type CompletionActedParams struct {
+	Says   string
+	Actor  string
+	Acted  string
+	MoveID int64
+	Kind   string
+}
+
+// CompletionActed records that cutover acted on a completion item (acted
+// says which step: for a number, 'cleared' on premises or 'assigned'
+// online), with an entry in its user's timeline saying it.
+func (q *Queries) CompletionActed(ctx context.Context, arg CompletionActedParams) error {
+	_, err := q.db.Exec(ctx, completionActed,
+		arg.Says,
+		arg.Actor,
+		arg.Acted,
+		arg.MoveID,
+		arg.Kind,
+	)
+	return err
+}
+
 const completionClaim = `-- name: CompletionClaim :many
 WITH due AS (
     SELECT c.move_id, c.kind FROM completion_items c JOIN moves m ON m.id = c.move_id
@@ -22,9 +54,15 @@ WITH due AS (
     FROM due WHERE c.move_id = due.move_id AND c.kind = due.kind
     RETURNING c.move_id, c.kind
 )
-SELECT cl.move_id, cl.kind, m.upn, coalesce(m.finished_at, m.updated_at)::timestamptz AS moved_at,
-       coalesce(r.line_uri, '')::text AS line_uri, w.bypass_enterprise_voice_check AS bypass
+SELECT cl.move_id, cl.kind, m.upn, m.wave_id, coalesce(m.finished_at, m.updated_at)::timestamptz AS moved_at,
+       coalesce(r.line_uri, '')::text AS line_uri, w.bypass_enterprise_voice_check AS bypass,
+       w.number_plan, (w.numbers_approved_at IS NOT NULL)::boolean AS numbers_approved,
+       (w.routing_confirmed_at IS NOT NULL)::boolean AS routing_confirmed,
+       w.windows, w.time_zone, w.blackout_dates::text[] AS blackout_dates,
+       coalesce((SELECT n.state FROM completion_items n WHERE n.move_id = cl.move_id AND n.kind = 'number'), '')::text AS number_state,
+       ci.acted, ci.acted_at
 FROM claimed cl JOIN moves m ON m.id = cl.move_id JOIN waves w ON w.id = m.wave_id
+JOIN completion_items ci ON ci.move_id = cl.move_id AND ci.kind = cl.kind
 LEFT JOIN rollback_records r ON r.move_id = m.id
 `
 
@@ -34,12 +72,22 @@ type CompletionClaimParams struct {
 }
 
 type CompletionClaimRow struct {
-	MoveID  int64
-	Kind    string
-	UPN     string
-	MovedAt time.Time
-	LineURI string
-	Bypass  bool
+	MoveID           int64
+	Kind             string
+	UPN              string
+	WaveID           int64
+	MovedAt          time.Time
+	LineURI          string
+	Bypass           bool
+	NumberPlan       string
+	NumbersApproved  bool
+	RoutingConfirmed bool
+	Windows          []string
+	TimeZone         string
+	BlackoutDates    []string
+	NumberState      string
+	Acted            string
+	ActedAt          *time.Time
 }
 
 // CompletionClaim claims up to max_items pending completion items due by
@@ -61,9 +109,19 @@ func (q *Queries) CompletionClaim(ctx context.Context, arg CompletionClaimParams
 			&i.MoveID,
 			&i.Kind,
 			&i.UPN,
+			&i.WaveID,
 			&i.MovedAt,
 			&i.LineURI,
 			&i.Bypass,
+			&i.NumberPlan,
+			&i.NumbersApproved,
+			&i.RoutingConfirmed,
+			&i.Windows,
+			&i.TimeZone,
+			&i.BlackoutDates,
+			&i.NumberState,
+			&i.Acted,
+			&i.ActedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -95,7 +153,7 @@ func (q *Queries) CompletionLater(ctx context.Context, arg CompletionLaterParams
 }
 
 const completionOfMoves = `-- name: CompletionOfMoves :many
-SELECT move_id, kind, state, says, evidence, message, fix, check_at, checks, updated_at FROM completion_items WHERE move_id = ANY($1::bigint[]) ORDER BY move_id, kind
+SELECT move_id, kind, state, says, evidence, message, fix, check_at, checks, updated_at, waits_for, acted, acted_at FROM completion_items WHERE move_id = ANY($1::bigint[]) ORDER BY move_id, kind
 `
 
 // CompletionOfMoves reads the completion items of moves, in the order a
@@ -120,6 +178,9 @@ func (q *Queries) CompletionOfMoves(ctx context.Context, moveIds []int64) ([]Com
 			&i.CheckAt,
 			&i.Checks,
 			&i.UpdatedAt,
+			&i.WaitsFor,
+			&i.Acted,
+			&i.ActedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -131,16 +192,42 @@ func (q *Queries) CompletionOfMoves(ctx context.Context, moveIds []int64) ([]Com
 	return items, nil
 }
 
+const completionReopen = `-- name: CompletionReopen :one
+WITH reopened AS (
+    UPDATE completion_items c SET state = 'pending', waits_for = '', check_at = now(), fix = '', updated_at = now()
+    FROM moves m
+    WHERE m.id = c.move_id AND m.wave_id = $1 AND m.state = 'moved' AND c.waits_for = $2::text
+    RETURNING c.move_id
+)
+SELECT count(*)::int AS reopened FROM reopened
+`
+
+type CompletionReopenParams struct {
+	WaveID   int64
+	WaitsFor string
+}
+
+// CompletionReopen gives a wave's moved users' items that wait on a lead's
+// decision (waits_for) back to the completion job, due now, and says how
+// many it reopened.
+func (q *Queries) CompletionReopen(ctx context.Context, arg CompletionReopenParams) (int, error) {
+	row := q.db.QueryRow(ctx, completionReopen, arg.WaveID, arg.WaitsFor)
+	var reopened int
+	err := row.Scan(&reopened)
+	return reopened, err
+}
+
 const completionSet = `-- name: CompletionSet :exec
 WITH changed AS (
     SELECT unnest($2::bigint[]) AS move_id, unnest($3::text[]) AS kind, unnest($4::text[]) AS state,
            unnest($5::text[]) AS says, unnest($6::text[]) AS evidence, unnest($7::text[]) AS message,
-           unnest($8::text[]) AS fix, unnest($9::timestamptz[]) AS check_at
+           unnest($8::text[]) AS fix, unnest($9::timestamptz[]) AS check_at,
+           unnest($10::text[]) AS waits_for
 ), prev AS (
     SELECT c.move_id, c.kind, c.state, c.says FROM completion_items c JOIN changed USING (move_id, kind)
 ), written AS (
     UPDATE completion_items c SET state = u.state, says = u.says, evidence = u.evidence, message = u.message, fix = u.fix,
-                                  check_at = CASE WHEN u.state = 'pending' THEN u.check_at END, checks = c.checks + 1, updated_at = now()
+                                  waits_for = u.waits_for, check_at = CASE WHEN u.state = 'pending' THEN u.check_at END, checks = c.checks + 1, updated_at = now()
     FROM changed u WHERE c.move_id = u.move_id AND c.kind = u.kind
     RETURNING c.move_id
 )
@@ -160,6 +247,7 @@ type CompletionSetParams struct {
 	Messages []string
 	Fixes    []string
 	CheckAts []time.Time
+	WaitsFor []string
 }
 
 // CompletionSet writes what looks at items found, one row per item, in one
@@ -176,6 +264,7 @@ func (q *Queries) CompletionSet(ctx context.Context, arg CompletionSetParams) er
 		arg.Messages,
 		arg.Fixes,
 		arg.CheckAts,
+		arg.WaitsFor,
 	)
 	return err
 }

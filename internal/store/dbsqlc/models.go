@@ -22,6 +22,9 @@ type CompletionItem struct {
 	CheckAt   *time.Time
 	Checks    int
 	UpdatedAt time.Time
+	WaitsFor  string
+	Acted     string
+	ActedAt   *time.Time
 }
 
 type DeploymentHold struct {
@@ -126,6 +129,11 @@ type Wave struct {
 	BypassEnterpriseVoiceCheck bool
 	ReadinessOverride          bool
 	StateReasonCode            string
+	NumberPlan                 string
+	NumbersApprovedAt          *time.Time
+	NumbersApprovedBy          string
+	RoutingConfirmedAt         *time.Time
+	RoutingConfirmedBy         string
 }
 
 type WaveEvent struct {

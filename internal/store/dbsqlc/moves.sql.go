@@ -395,7 +395,7 @@ func (q *Queries) MoveWaves(ctx context.Context, ids []int64) ([]MoveWavesRow, e
 }
 
 const moveWithWave = `-- name: MoveWithWave :one
-SELECT d.id, d.wave_id, d.wave_name, d.wave_start_at, d.group_id, d.group_name, d.upn, d.sip, d.display_name, d.state, d.run, d.attempts, d.max_attempts, d.error_code, d.error_message, d.next_attempt_at, d.move_issued_at, d.started_at, d.finished_at, d.updated_at, d.member_id, d.stranded_ns, d.position, d.superseded_by, w.id, w.group_id, w.number, w.name, w.state, w.size, w.start_at, w.max_attempts, w.concurrency, w.started_at, w.finished_at, w.created_at, w.state_reason, w.concurrency_limit, w.limit_successes, w.limit_lowered_at, w.failure_threshold_percent, w.failure_threshold_count, w.failure_min_sample, w.threshold_since, w.rollback_on_halt, w.windows, w.time_zone, w.blackout_dates, w.gate_override, w.schedule_rev, w.retry_of, w.bypass_enterprise_voice_check, w.readiness_override, w.state_reason_code FROM move_details d JOIN waves w ON w.id = d.wave_id WHERE d.id = $1
+SELECT d.id, d.wave_id, d.wave_name, d.wave_start_at, d.group_id, d.group_name, d.upn, d.sip, d.display_name, d.state, d.run, d.attempts, d.max_attempts, d.error_code, d.error_message, d.next_attempt_at, d.move_issued_at, d.started_at, d.finished_at, d.updated_at, d.member_id, d.stranded_ns, d.position, d.superseded_by, w.id, w.group_id, w.number, w.name, w.state, w.size, w.start_at, w.max_attempts, w.concurrency, w.started_at, w.finished_at, w.created_at, w.state_reason, w.concurrency_limit, w.limit_successes, w.limit_lowered_at, w.failure_threshold_percent, w.failure_threshold_count, w.failure_min_sample, w.threshold_since, w.rollback_on_halt, w.windows, w.time_zone, w.blackout_dates, w.gate_override, w.schedule_rev, w.retry_of, w.bypass_enterprise_voice_check, w.readiness_override, w.state_reason_code, w.number_plan, w.numbers_approved_at, w.numbers_approved_by, w.routing_confirmed_at, w.routing_confirmed_by FROM move_details d JOIN waves w ON w.id = d.wave_id WHERE d.id = $1
 `
 
 type MoveWithWaveRow struct {
@@ -461,6 +461,11 @@ func (q *Queries) MoveWithWave(ctx context.Context, id int64) (MoveWithWaveRow, 
 		&i.Wave.BypassEnterpriseVoiceCheck,
 		&i.Wave.ReadinessOverride,
 		&i.Wave.StateReasonCode,
+		&i.Wave.NumberPlan,
+		&i.Wave.NumbersApprovedAt,
+		&i.Wave.NumbersApprovedBy,
+		&i.Wave.RoutingConfirmedAt,
+		&i.Wave.RoutingConfirmedBy,
 	)
 	return i, err
 }

@@ -219,7 +219,7 @@ func (q *Queries) GroupUsers(ctx context.Context, arg GroupUsersParams) ([]Group
 }
 
 const userCompletion = `-- name: UserCompletion :many
-SELECT move_id, kind, state, says, evidence, message, fix, check_at, checks, updated_at FROM completion_items
+SELECT move_id, kind, state, says, evidence, message, fix, check_at, checks, updated_at, waits_for, acted, acted_at FROM completion_items
 WHERE move_id = ANY(ARRAY(SELECT c.id FROM moves c WHERE c.upn = $1 OR c.sip = $1))
 ORDER BY move_id, kind
 `
@@ -245,6 +245,9 @@ func (q *Queries) UserCompletion(ctx context.Context, identity string) ([]Comple
 			&i.CheckAt,
 			&i.Checks,
 			&i.UpdatedAt,
+			&i.WaitsFor,
+			&i.Acted,
+			&i.ActedAt,
 		); err != nil {
 			return nil, err
 		}

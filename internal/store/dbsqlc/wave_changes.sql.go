@@ -313,7 +313,7 @@ func (q *Queries) WaveComplete(ctx context.Context, arg WaveCompleteParams) (int
 }
 
 const waveGateOverride = `-- name: WaveGateOverride :one
-UPDATE waves SET gate_override = true, schedule_rev = schedule_rev + 1 WHERE id = $1 RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code
+UPDATE waves SET gate_override = true, schedule_rev = schedule_rev + 1 WHERE id = $1 RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code, number_plan, numbers_approved_at, numbers_approved_by, routing_confirmed_at, routing_confirmed_by
 `
 
 func (q *Queries) WaveGateOverride(ctx context.Context, waveID int64) (Wave, error) {
@@ -350,6 +350,11 @@ func (q *Queries) WaveGateOverride(ctx context.Context, waveID int64) (Wave, err
 		&i.BypassEnterpriseVoiceCheck,
 		&i.ReadinessOverride,
 		&i.StateReasonCode,
+		&i.NumberPlan,
+		&i.NumbersApprovedAt,
+		&i.NumbersApprovedBy,
+		&i.RoutingConfirmedAt,
+		&i.RoutingConfirmedBy,
 	)
 	return i, err
 }
@@ -487,7 +492,7 @@ func (q *Queries) WaveMoveToRemove(ctx context.Context, arg WaveMoveToRemovePara
 }
 
 const waveReadinessOverride = `-- name: WaveReadinessOverride :one
-UPDATE waves SET readiness_override = true, schedule_rev = schedule_rev + 1 WHERE id = $1 RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code
+UPDATE waves SET readiness_override = true, schedule_rev = schedule_rev + 1 WHERE id = $1 RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code, number_plan, numbers_approved_at, numbers_approved_by, routing_confirmed_at, routing_confirmed_by
 `
 
 func (q *Queries) WaveReadinessOverride(ctx context.Context, waveID int64) (Wave, error) {
@@ -524,6 +529,11 @@ func (q *Queries) WaveReadinessOverride(ctx context.Context, waveID int64) (Wave
 		&i.BypassEnterpriseVoiceCheck,
 		&i.ReadinessOverride,
 		&i.StateReasonCode,
+		&i.NumberPlan,
+		&i.NumbersApprovedAt,
+		&i.NumbersApprovedBy,
+		&i.RoutingConfirmedAt,
+		&i.RoutingConfirmedBy,
 	)
 	return i, err
 }
@@ -552,7 +562,7 @@ func (q *Queries) WaveReason(ctx context.Context, arg WaveReasonParams) error {
 }
 
 const waveReschedule = `-- name: WaveReschedule :one
-UPDATE waves SET start_at = $1, schedule_rev = schedule_rev + 1 WHERE id = $2 RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code
+UPDATE waves SET start_at = $1, schedule_rev = schedule_rev + 1 WHERE id = $2 RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code, number_plan, numbers_approved_at, numbers_approved_by, routing_confirmed_at, routing_confirmed_by
 `
 
 type WaveRescheduleParams struct {
@@ -594,12 +604,17 @@ func (q *Queries) WaveReschedule(ctx context.Context, arg WaveRescheduleParams) 
 		&i.BypassEnterpriseVoiceCheck,
 		&i.ReadinessOverride,
 		&i.StateReasonCode,
+		&i.NumberPlan,
+		&i.NumbersApprovedAt,
+		&i.NumbersApprovedBy,
+		&i.RoutingConfirmedAt,
+		&i.RoutingConfirmedBy,
 	)
 	return i, err
 }
 
 const waveResize = `-- name: WaveResize :one
-UPDATE waves SET size = $1 WHERE id = $2 RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code
+UPDATE waves SET size = $1 WHERE id = $2 RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code, number_plan, numbers_approved_at, numbers_approved_by, routing_confirmed_at, routing_confirmed_by
 `
 
 type WaveResizeParams struct {
@@ -641,12 +656,17 @@ func (q *Queries) WaveResize(ctx context.Context, arg WaveResizeParams) (Wave, e
 		&i.BypassEnterpriseVoiceCheck,
 		&i.ReadinessOverride,
 		&i.StateReasonCode,
+		&i.NumberPlan,
+		&i.NumbersApprovedAt,
+		&i.NumbersApprovedBy,
+		&i.RoutingConfirmedAt,
+		&i.RoutingConfirmedBy,
 	)
 	return i, err
 }
 
 const waveReviewFacts = `-- name: WaveReviewFacts :one
-SELECT w.id, w.group_id, w.number, w.name, w.state, w.size, w.start_at, w.max_attempts, w.concurrency, w.started_at, w.finished_at, w.created_at, w.state_reason, w.concurrency_limit, w.limit_successes, w.limit_lowered_at, w.failure_threshold_percent, w.failure_threshold_count, w.failure_min_sample, w.threshold_since, w.rollback_on_halt, w.windows, w.time_zone, w.blackout_dates, w.gate_override, w.schedule_rev, w.retry_of, w.bypass_enterprise_voice_check, w.readiness_override, w.state_reason_code,
+SELECT w.id, w.group_id, w.number, w.name, w.state, w.size, w.start_at, w.max_attempts, w.concurrency, w.started_at, w.finished_at, w.created_at, w.state_reason, w.concurrency_limit, w.limit_successes, w.limit_lowered_at, w.failure_threshold_percent, w.failure_threshold_count, w.failure_min_sample, w.threshold_since, w.rollback_on_halt, w.windows, w.time_zone, w.blackout_dates, w.gate_override, w.schedule_rev, w.retry_of, w.bypass_enterprise_voice_check, w.readiness_override, w.state_reason_code, w.number_plan, w.numbers_approved_at, w.numbers_approved_by, w.routing_confirmed_at, w.routing_confirmed_by,
        (EXISTS (SELECT 1 FROM wave_slots s JOIN moves m ON m.id = s.move_id
                 WHERE s.wave_id = w.id AND s.move_id <> $1::bigint AND s.expires_at >= now() AND cutover_move_active(m.state))
         OR cutover_wave_has_active_move(w.id))::boolean AS active,
@@ -709,6 +729,11 @@ func (q *Queries) WaveReviewFacts(ctx context.Context, arg WaveReviewFactsParams
 		&i.Wave.BypassEnterpriseVoiceCheck,
 		&i.Wave.ReadinessOverride,
 		&i.Wave.StateReasonCode,
+		&i.Wave.NumberPlan,
+		&i.Wave.NumbersApprovedAt,
+		&i.Wave.NumbersApprovedBy,
+		&i.Wave.RoutingConfirmedAt,
+		&i.Wave.RoutingConfirmedBy,
 		&i.Active,
 		&i.Counts,
 	)
@@ -739,7 +764,7 @@ const waveSetState = `-- name: WaveSetState :one
 UPDATE waves SET state = $1::text, state_reason = $2,
        started_at = CASE WHEN $1 IN ('running', 'halted', 'completed') THEN coalesce(started_at, now()) ELSE started_at END,
        finished_at = CASE WHEN $1 IN ('completed', 'cancelled', 'rolled_back') THEN now() ELSE NULL END
-WHERE id = $3 RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code
+WHERE id = $3 RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code, number_plan, numbers_approved_at, numbers_approved_by, routing_confirmed_at, routing_confirmed_by
 `
 
 type WaveSetStateParams struct {
@@ -786,13 +811,18 @@ func (q *Queries) WaveSetState(ctx context.Context, arg WaveSetStateParams) (Wav
 		&i.BypassEnterpriseVoiceCheck,
 		&i.ReadinessOverride,
 		&i.StateReasonCode,
+		&i.NumberPlan,
+		&i.NumbersApprovedAt,
+		&i.NumbersApprovedBy,
+		&i.RoutingConfirmedAt,
+		&i.RoutingConfirmedBy,
 	)
 	return i, err
 }
 
 const waveStart = `-- name: WaveStart :one
 UPDATE waves SET state = $1::text, started_at = now(), state_reason = ''
-WHERE id = $2 AND state = ANY($3::text[]) RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code
+WHERE id = $2 AND state = ANY($3::text[]) RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code, number_plan, numbers_approved_at, numbers_approved_by, routing_confirmed_at, routing_confirmed_by
 `
 
 type WaveStartParams struct {
@@ -836,6 +866,11 @@ func (q *Queries) WaveStart(ctx context.Context, arg WaveStartParams) (Wave, err
 		&i.BypassEnterpriseVoiceCheck,
 		&i.ReadinessOverride,
 		&i.StateReasonCode,
+		&i.NumberPlan,
+		&i.NumbersApprovedAt,
+		&i.NumbersApprovedBy,
+		&i.RoutingConfirmedAt,
+		&i.RoutingConfirmedBy,
 	)
 	return i, err
 }
@@ -948,7 +983,7 @@ func (q *Queries) WaveUsersBusy(ctx context.Context, arg WaveUsersBusyParams) ([
 const wavesBlockAfter = `-- name: WavesBlockAfter :many
 UPDATE waves SET state = $1::text, state_reason = $2
 WHERE group_id = $3 AND number > $4 AND state = ANY($5::text[])
-RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code
+RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code, number_plan, numbers_approved_at, numbers_approved_by, routing_confirmed_at, routing_confirmed_by
 `
 
 type WavesBlockAfterParams struct {
@@ -1006,6 +1041,11 @@ func (q *Queries) WavesBlockAfter(ctx context.Context, arg WavesBlockAfterParams
 			&i.BypassEnterpriseVoiceCheck,
 			&i.ReadinessOverride,
 			&i.StateReasonCode,
+			&i.NumberPlan,
+			&i.NumbersApprovedAt,
+			&i.NumbersApprovedBy,
+			&i.RoutingConfirmedAt,
+			&i.RoutingConfirmedBy,
 		); err != nil {
 			return nil, err
 		}
@@ -1050,7 +1090,7 @@ const wavesUnblock = `-- name: WavesUnblock :many
 UPDATE waves w SET state = $1::text, state_reason = '', schedule_rev = schedule_rev + 1
 WHERE w.group_id = $2 AND w.state = ANY($3::text[])
   AND NOT EXISTS (SELECT 1 FROM waves h WHERE h.group_id = $2 AND h.number < w.number AND h.state = 'halted')
-RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code
+RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code, number_plan, numbers_approved_at, numbers_approved_by, routing_confirmed_at, routing_confirmed_by
 `
 
 type WavesUnblockParams struct {
@@ -1101,6 +1141,11 @@ func (q *Queries) WavesUnblock(ctx context.Context, arg WavesUnblockParams) ([]W
 			&i.BypassEnterpriseVoiceCheck,
 			&i.ReadinessOverride,
 			&i.StateReasonCode,
+			&i.NumberPlan,
+			&i.NumbersApprovedAt,
+			&i.NumbersApprovedBy,
+			&i.RoutingConfirmedAt,
+			&i.RoutingConfirmedBy,
 		); err != nil {
 			return nil, err
 		}

@@ -178,9 +178,122 @@ func (q *Queries) MovesPlanGroup(ctx context.Context, arg MovesPlanGroupParams) 
 	return err
 }
 
+const waveApproveNumbers = `-- name: WaveApproveNumbers :one
+UPDATE waves SET numbers_approved_at = coalesce(numbers_approved_at, now()),
+                 numbers_approved_by = CASE WHEN numbers_approved_at IS NULL THEN $1 ELSE numbers_approved_by END
+WHERE id = $2 RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code, number_plan, numbers_approved_at, numbers_approved_by, routing_confirmed_at, routing_confirmed_by
+`
+
+type WaveApproveNumbersParams struct {
+	Actor string
+	ID    int64
+}
+
+// WaveApproveNumbers records that a lead approved the wave's number moves
+// (the first approval stands), and returns the wave.
+func (q *Queries) WaveApproveNumbers(ctx context.Context, arg WaveApproveNumbersParams) (Wave, error) {
+	row := q.db.QueryRow(ctx, waveApproveNumbers, arg.Actor, arg.ID)
+	var i Wave
+	err := row.Scan(
+		&i.ID,
+		&i.GroupID,
+		&i.Number,
+		&i.Name,
+		&i.State,
+		&i.Size,
+		&i.StartAt,
+		&i.MaxAttempts,
+		&i.Concurrency,
+		&i.StartedAt,
+		&i.FinishedAt,
+		&i.CreatedAt,
+		&i.StateReason,
+		&i.ConcurrencyLimit,
+		&i.LimitSuccesses,
+		&i.LimitLoweredAt,
+		&i.FailureThresholdPercent,
+		&i.FailureThresholdCount,
+		&i.FailureMinSample,
+		&i.ThresholdSince,
+		&i.RollbackOnHalt,
+		&i.Windows,
+		&i.TimeZone,
+		&i.BlackoutDates,
+		&i.GateOverride,
+		&i.ScheduleRev,
+		&i.RetryOf,
+		&i.BypassEnterpriseVoiceCheck,
+		&i.ReadinessOverride,
+		&i.StateReasonCode,
+		&i.NumberPlan,
+		&i.NumbersApprovedAt,
+		&i.NumbersApprovedBy,
+		&i.RoutingConfirmedAt,
+		&i.RoutingConfirmedBy,
+	)
+	return i, err
+}
+
+const waveConfirmRouting = `-- name: WaveConfirmRouting :one
+UPDATE waves SET routing_confirmed_at = coalesce(routing_confirmed_at, now()),
+                 routing_confirmed_by = CASE WHEN routing_confirmed_at IS NULL THEN $1 ELSE routing_confirmed_by END
+WHERE id = $2 RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code, number_plan, numbers_approved_at, numbers_approved_by, routing_confirmed_at, routing_confirmed_by
+`
+
+type WaveConfirmRoutingParams struct {
+	Actor string
+	ID    int64
+}
+
+// WaveConfirmRouting records that a lead confirmed the SBC sends the wave's
+// numbers to Direct Routing (the first confirmation stands), and returns
+// the wave.
+func (q *Queries) WaveConfirmRouting(ctx context.Context, arg WaveConfirmRoutingParams) (Wave, error) {
+	row := q.db.QueryRow(ctx, waveConfirmRouting, arg.Actor, arg.ID)
+	var i Wave
+	err := row.Scan(
+		&i.ID,
+		&i.GroupID,
+		&i.Number,
+		&i.Name,
+		&i.State,
+		&i.Size,
+		&i.StartAt,
+		&i.MaxAttempts,
+		&i.Concurrency,
+		&i.StartedAt,
+		&i.FinishedAt,
+		&i.CreatedAt,
+		&i.StateReason,
+		&i.ConcurrencyLimit,
+		&i.LimitSuccesses,
+		&i.LimitLoweredAt,
+		&i.FailureThresholdPercent,
+		&i.FailureThresholdCount,
+		&i.FailureMinSample,
+		&i.ThresholdSince,
+		&i.RollbackOnHalt,
+		&i.Windows,
+		&i.TimeZone,
+		&i.BlackoutDates,
+		&i.GateOverride,
+		&i.ScheduleRev,
+		&i.RetryOf,
+		&i.BypassEnterpriseVoiceCheck,
+		&i.ReadinessOverride,
+		&i.StateReasonCode,
+		&i.NumberPlan,
+		&i.NumbersApprovedAt,
+		&i.NumbersApprovedBy,
+		&i.RoutingConfirmedAt,
+		&i.RoutingConfirmedBy,
+	)
+	return i, err
+}
+
 const waveGet = `-- name: WaveGet :one
 
-SELECT id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code FROM waves WHERE id = $1
+SELECT id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code, number_plan, numbers_approved_at, numbers_approved_by, routing_confirmed_at, routing_confirmed_by FROM waves WHERE id = $1
 `
 
 // Waves: a group's users moved together from a start time (sql/0001,
@@ -219,6 +332,11 @@ func (q *Queries) WaveGet(ctx context.Context, id int64) (Wave, error) {
 		&i.BypassEnterpriseVoiceCheck,
 		&i.ReadinessOverride,
 		&i.StateReasonCode,
+		&i.NumberPlan,
+		&i.NumbersApprovedAt,
+		&i.NumbersApprovedBy,
+		&i.RoutingConfirmedAt,
+		&i.RoutingConfirmedBy,
 	)
 	return i, err
 }
@@ -226,12 +344,13 @@ func (q *Queries) WaveGet(ctx context.Context, id int64) (Wave, error) {
 const waveInsert = `-- name: WaveInsert :one
 INSERT INTO waves (group_id, number, name, size, start_at, max_attempts, concurrency,
                    failure_threshold_percent, failure_threshold_count, failure_min_sample, rollback_on_halt,
-                   windows, time_zone, blackout_dates, retry_of, bypass_enterprise_voice_check)
+                   windows, time_zone, blackout_dates, retry_of, bypass_enterprise_voice_check, number_plan)
 VALUES ($1, $2, $3, $4, $5, $6, $7,
         nullif($8::double precision, 0), nullif($9::int, 0), $10, $11,
         coalesce($12::text[], '{}'), coalesce(nullif($13::text, ''), 'UTC'),
-        coalesce(CAST($14::text[] AS date[]), '{}'), $15, $16)
-RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code
+        coalesce(CAST($14::text[] AS date[]), '{}'), $15, $16,
+        coalesce(nullif($17::text, ''), 'on_premises'))
+RETURNING id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code, number_plan, numbers_approved_at, numbers_approved_by, routing_confirmed_at, routing_confirmed_by
 `
 
 type WaveInsertParams struct {
@@ -251,6 +370,7 @@ type WaveInsertParams struct {
 	BlackoutDates              []string
 	RetryOf                    *int64
 	BypassEnterpriseVoiceCheck bool
+	NumberPlan                 string
 }
 
 func (q *Queries) WaveInsert(ctx context.Context, arg WaveInsertParams) (Wave, error) {
@@ -271,6 +391,7 @@ func (q *Queries) WaveInsert(ctx context.Context, arg WaveInsertParams) (Wave, e
 		arg.BlackoutDates,
 		arg.RetryOf,
 		arg.BypassEnterpriseVoiceCheck,
+		arg.NumberPlan,
 	)
 	var i Wave
 	err := row.Scan(
@@ -304,12 +425,17 @@ func (q *Queries) WaveInsert(ctx context.Context, arg WaveInsertParams) (Wave, e
 		&i.BypassEnterpriseVoiceCheck,
 		&i.ReadinessOverride,
 		&i.StateReasonCode,
+		&i.NumberPlan,
+		&i.NumbersApprovedAt,
+		&i.NumbersApprovedBy,
+		&i.RoutingConfirmedAt,
+		&i.RoutingConfirmedBy,
 	)
 	return i, err
 }
 
 const waveList = `-- name: WaveList :many
-SELECT id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code FROM waves WHERE group_id = $1 ORDER BY number
+SELECT id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code, number_plan, numbers_approved_at, numbers_approved_by, routing_confirmed_at, routing_confirmed_by FROM waves WHERE group_id = $1 ORDER BY number
 `
 
 func (q *Queries) WaveList(ctx context.Context, groupID int64) ([]Wave, error) {
@@ -352,6 +478,11 @@ func (q *Queries) WaveList(ctx context.Context, groupID int64) ([]Wave, error) {
 			&i.BypassEnterpriseVoiceCheck,
 			&i.ReadinessOverride,
 			&i.StateReasonCode,
+			&i.NumberPlan,
+			&i.NumbersApprovedAt,
+			&i.NumbersApprovedBy,
+			&i.RoutingConfirmedAt,
+			&i.RoutingConfirmedBy,
 		); err != nil {
 			return nil, err
 		}
@@ -364,7 +495,7 @@ func (q *Queries) WaveList(ctx context.Context, groupID int64) ([]Wave, error) {
 }
 
 const waveLock = `-- name: WaveLock :one
-SELECT id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code FROM waves WHERE id = $1 FOR NO KEY UPDATE
+SELECT id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code, number_plan, numbers_approved_at, numbers_approved_by, routing_confirmed_at, routing_confirmed_by FROM waves WHERE id = $1 FOR NO KEY UPDATE
 `
 
 func (q *Queries) WaveLock(ctx context.Context, id int64) (Wave, error) {
@@ -401,6 +532,11 @@ func (q *Queries) WaveLock(ctx context.Context, id int64) (Wave, error) {
 		&i.BypassEnterpriseVoiceCheck,
 		&i.ReadinessOverride,
 		&i.StateReasonCode,
+		&i.NumberPlan,
+		&i.NumbersApprovedAt,
+		&i.NumbersApprovedBy,
+		&i.RoutingConfirmedAt,
+		&i.RoutingConfirmedBy,
 	)
 	return i, err
 }
@@ -473,7 +609,7 @@ func (q *Queries) WaveTallies(ctx context.Context, waveIds []int64) ([]WaveTalli
 }
 
 const wavesRunning = `-- name: WavesRunning :many
-SELECT id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code FROM waves WHERE state = 'running' ORDER BY id
+SELECT id, group_id, number, name, state, size, start_at, max_attempts, concurrency, started_at, finished_at, created_at, state_reason, concurrency_limit, limit_successes, limit_lowered_at, failure_threshold_percent, failure_threshold_count, failure_min_sample, threshold_since, rollback_on_halt, windows, time_zone, blackout_dates, gate_override, schedule_rev, retry_of, bypass_enterprise_voice_check, readiness_override, state_reason_code, number_plan, numbers_approved_at, numbers_approved_by, routing_confirmed_at, routing_confirmed_by FROM waves WHERE state = 'running' ORDER BY id
 `
 
 func (q *Queries) WavesRunning(ctx context.Context) ([]Wave, error) {
@@ -516,6 +652,11 @@ func (q *Queries) WavesRunning(ctx context.Context) ([]Wave, error) {
 			&i.BypassEnterpriseVoiceCheck,
 			&i.ReadinessOverride,
 			&i.StateReasonCode,
+			&i.NumberPlan,
+			&i.NumbersApprovedAt,
+			&i.NumbersApprovedBy,
+			&i.RoutingConfirmedAt,
+			&i.RoutingConfirmedBy,
 		); err != nil {
 			return nil, err
 		}

@@ -47,6 +47,10 @@ type user struct {
 	Params   []string `json:"params,omitempty"`   // of the last Move-CsUser
 	// Meetings is what Get-CsMeetingMigrationStatus shows (none when nil).
 	Meetings *migration.MeetingMigration `json:"meetings,omitempty"`
+	// Cleared counts Set-CsUser -LineURI $null; Assigned is the number
+	// Set-CsPhoneNumberAssignment gave the user.
+	Cleared  int    `json:"cleared,omitempty"`
+	Assigned string `json:"assigned,omitempty"`
 }
 
 // request is what the driver sends (the fields the fake reads).
@@ -54,6 +58,7 @@ type request struct {
 	Op, Identity, Target, Pool string
 	Bypass                     bool   `json:"bypass_enterprise_voice_check"`
 	DomainController           string `json:"domain_controller"`
+	PhoneNumber                string `json:"phone_number"`
 }
 
 type state struct {
@@ -163,6 +168,16 @@ func serve(req request) any {
 	switch op {
 	case "meeting-migration":
 		return map[string]any{"ok": true, "meetings": u.Meetings}
+	case "clear-line-uri":
+		if msg := sim.FailureMessage(kind, id, true); msg != "" {
+			return fail(msg)
+		}
+		u.Voice = ""
+		u.Cleared++
+		return map[string]any{"ok": true}
+	case "assign-number":
+		u.Assigned = req.PhoneNumber
+		return map[string]any{"ok": true}
 	case "get-user":
 		if msg := sim.FailureMessage(kind, id, true); msg != "" {
 			return fail(msg)
