@@ -53,9 +53,11 @@ type CompletionWorker struct {
 }
 
 // Timeout implements river.Worker: a run claims batches for at most the
-// interval it runs at, and each batch's calls are bounded.
+// interval it runs at, and a look at one item makes at most two calls to
+// each of Graph and the shell (the users' IDs and the number's assignment;
+// Get-CsUser and the step taken), each bounded.
 func (w *CompletionWorker) Timeout(*river.Job[CompletionArgs]) time.Duration {
-	return w.cfg.CompletionEvery + w.cfg.ShellTimeout
+	return w.cfg.CompletionEvery + 2*w.cfg.ShellTimeout + 2*w.cfg.GraphTimeout
 }
 
 // Work implements river.Worker.
@@ -174,7 +176,7 @@ func (w *CompletionWorker) look(ctx context.Context, it store.CompletionDueItem,
 			}
 		}
 		return w.cfg.VoiceTiming.Decide(migration.VoiceLook{MovedAt: it.MovedAt, Now: now, LineURI: it.LineURI, Teams: v, Found: known,
-			NumberMoving: it.NumberState == migration.ItemPending, RoutingConfirmed: it.RoutingConfirmed}), true
+			NumberMoving: it.NumberState != "" && it.NumberState != migration.ItemDone, RoutingConfirmed: it.RoutingConfirmed}), true
 	case migration.ItemNumber:
 		return w.lookNumber(ctx, it, ids)
 	case migration.ItemMeetings:

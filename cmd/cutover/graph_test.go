@@ -46,8 +46,24 @@ type graphBundle struct {
 
 func setupGraph(t *testing.T, gcfg sim.GraphConfig, options ...func(*jobs.Config)) *graphBundle {
 	t.Helper()
+	return setupGraphShell(t, sim.ShellConfig{Mix: sim.Mix{}}, gcfg, options...)
+}
+
+// firstKey is a key of m whose value is true.
+func firstKey(m map[string]bool) string {
+	for k, v := range m {
+		if v {
+			return k
+		}
+	}
+	return ""
+}
+
+// setupGraphShell is setupGraph with the simulated shell's configuration.
+func setupGraphShell(t *testing.T, scfg sim.ShellConfig, gcfg sim.GraphConfig, options ...func(*jobs.Config)) *graphBundle {
+	t.Helper()
 	pool := dbtest.Pool(t)
-	shell := sim.NewShell(sim.ShellConfig{Mix: sim.Mix{}})
+	shell := sim.NewShell(scfg)
 	fake, err := sim.StartGraph(shell, gcfg)
 	require.NoError(t, err)
 	t.Cleanup(fake.Close)
@@ -539,7 +555,7 @@ func TestVoiceCompletion(t *testing.T) {
 	}
 	const bypassed = "bypassed.voice@contoso.com"
 	b.shell.SetBehaviour(bypassed, sim.Behaviour{Kind: sim.KindVoiceNoPhone})
-	b.plan(t, upns)
+	gid := b.plan(t, upns)
 	t.Run("a bypassing wave", func(t *testing.T) { // a group of its own name
 		b.planWith(t, []string{bypassed}, migration.Controls{BypassEnterpriseVoiceCheck: true})
 	})
@@ -556,17 +572,36 @@ func TestVoiceCompletion(t *testing.T) {
 		}
 		return nil
 	}
+	// Until a lead confirms the SBC's routing, a voice user whom Teams
+	// shows calling waits on it, visibly; then the item is done.
 	want := map[string]migration.ItemState{bypassed: migration.ItemPerson}
+	ready := map[string]bool{}
 	for _, upn := range upns {
 		if !voice[upn] {
 			continue
 		}
 		want[upn] = migration.ItemPerson
-		if b.shell.TeamsVoice(upn).EnterpriseVoice {
+		ready[upn] = b.shell.TeamsVoice(upn).EnterpriseVoice
+	}
+	require.Contains(t, slices.Collect(maps.Values(ready)), true, "the seed gives voice users whom Teams shows calling")
+	require.Eventually(t, func() bool {
+		for upn, state := range want {
+			if it := itemOf(upn); it == nil || it.State != state || (it.WaitsFor == migration.WaitsForRouting) != ready[upn] {
+				return false
+			}
+		}
+		return true
+	}, 30*time.Second, 100*time.Millisecond, "voice items before the routing is confirmed: %v", want)
+	require.Contains(t, itemOf(firstKey(ready)).Fix, "Confirm SBC routing")
+	waves, err := b.q.WaveList(ctx, gid)
+	require.NoError(t, err)
+	_, err = b.scheduler.WaveConfirmRouting(ctx, app.As("lea"), waves[0].ID)
+	require.NoError(t, err)
+	for upn := range ready {
+		if ready[upn] {
 			want[upn] = migration.ItemDone
 		}
 	}
-	require.Contains(t, slices.Collect(maps.Values(want)), migration.ItemDone, "the seed gives voice users whom Teams shows calling")
 	require.Eventually(t, func() bool {
 		for upn, state := range want {
 			if it := itemOf(upn); it == nil || it.State != state {

@@ -27,6 +27,14 @@ func (s *Server) waveOverrideReadiness(w http.ResponseWriter, r *http.Request) {
 	s.waveAction(w, r, "hybrid readiness overridden", s.app.WaveOverrideReadiness)
 }
 
+func (s *Server) waveConfirmRouting(w http.ResponseWriter, r *http.Request) {
+	s.waveAction(w, r, "SBC routing confirmed", s.app.WaveConfirmRouting)
+}
+
+func (s *Server) waveApproveNumbers(w http.ResponseWriter, r *http.Request) {
+	s.waveAction(w, r, "number moves approved", s.app.WaveApproveNumbers)
+}
+
 func (s *Server) waveRollback(w http.ResponseWriter, r *http.Request) {
 	s.waveAction(w, r, "rollback requested", s.app.WaveRollBack)
 }

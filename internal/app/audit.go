@@ -50,6 +50,8 @@ const (
 	AuditWaveReschedule        AuditAction = "wave reschedule"
 	AuditWaveMembers           AuditAction = "wave members"
 	AuditWaveOverrideReadiness AuditAction = "wave override readiness"
+	AuditWaveConfirmRouting    AuditAction = "wave confirm routing"
+	AuditWaveApproveNumbers    AuditAction = "wave approve numbers"
 	AuditWaveUsersRetry        AuditAction = "wave users retry"
 	AuditWaveUsersRollBack     AuditAction = "wave users roll back"
 	AuditUserRetry             AuditAction = "user retry"
@@ -83,6 +85,8 @@ var auditPhrases = map[AuditAction]phrase{
 	AuditWaveReschedule:        {did: "rescheduled %s", try: "reschedule %s"},
 	AuditWaveMembers:           {did: "changed the users of %s", try: "change the users of %s"},
 	AuditWaveOverrideReadiness: {did: "started %s despite the readiness check", try: "start %s despite the readiness check"},
+	AuditWaveConfirmRouting:    {did: "confirmed that the SBC routes the numbers of %s to Direct Routing", try: "confirm the SBC's routing for %s"},
+	AuditWaveApproveNumbers:    {did: "approved moving the numbers of %s to online management", try: "approve moving the numbers of %s"},
 	AuditWaveUsersRetry:        {did: "retried chosen users of %s", try: "retry chosen users of %s"},
 	AuditWaveUsersRollBack:     {did: "rolled back chosen users of %s", try: "roll back chosen users of %s"},
 	AuditUserRetry:             {did: "moved %s again", try: "move %s again"},

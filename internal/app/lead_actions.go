@@ -376,6 +376,75 @@ func (s *Service) WaveOverrideReadiness(ctx context.Context, a Actor, waveID int
 	return w, err
 }
 
+// WaveConfirmRouting records a lead's confirmation that the SBC sends the
+// wave's numbers to Direct Routing instead of the on-premises Mediation
+// Server (outside Microsoft 365, so cutover cannot see it), in the audit
+// log and the wave's timeline; the voice items that waited on it are
+// checked again at once (the timeline says how many).
+func (s *Service) WaveConfirmRouting(ctx context.Context, a Actor, waveID int64) (migration.Wave, error) {
+	return s.waveVoiceDecision(ctx, a, waveID, AuditWaveConfirmRouting, migration.WaveEventRoutingConfirmed,
+		"the SBC's routing of the wave's numbers to Direct Routing confirmed", func(q *store.Queries, ctx context.Context, cur migration.Wave, actor string) (migration.Wave, int, error) {
+			if cur.RoutingConfirmedAt != nil {
+				return cur, 0, migration.Errorf(migration.EConflict, "routing_confirmed",
+					"%s: %s confirmed the SBC's routing already, at %s", cur.Name, cur.RoutingConfirmedBy, cur.RoutingConfirmedAt.UTC().Format(time.RFC3339))
+			}
+			return q.WaveConfirmRouting(ctx, cur.ID, actor)
+		})
+}
+
+// WaveApproveNumbers records a lead's approval of moving the wave's numbers
+// to online management (its number plan online): the number items that
+// waited on it go on, each in the wave's maintenance window (the timeline
+// says how many).
+func (s *Service) WaveApproveNumbers(ctx context.Context, a Actor, waveID int64) (migration.Wave, error) {
+	return s.waveVoiceDecision(ctx, a, waveID, AuditWaveApproveNumbers, migration.WaveEventNumbersApproved,
+		"moving the wave's numbers to online management approved", func(q *store.Queries, ctx context.Context, cur migration.Wave, actor string) (migration.Wave, int, error) {
+			switch {
+			case cur.NumberPlan.Or() != migration.NumbersOnline:
+				return cur, 0, migration.Errorf(migration.EConflict, "numbers_on_premises",
+					"%s keeps its users' numbers managed on premises (its number plan): there are no number moves to approve", cur.Name)
+			case cur.NumbersApprovedAt != nil:
+				return cur, 0, migration.Errorf(migration.EConflict, "numbers_approved",
+					"%s: %s approved its number moves already, at %s", cur.Name, cur.NumbersApprovedBy, cur.NumbersApprovedAt.UTC().Format(time.RFC3339))
+			}
+			return q.WaveApproveNumbers(ctx, cur.ID, actor)
+		})
+}
+
+// waveVoiceDecision records a lead's decision on a wave's voice, with an
+// event in its timeline saying how many users it reopened.
+func (s *Service) waveVoiceDecision(ctx context.Context, a Actor, waveID int64, action AuditAction, kind, says string,
+	record func(q *store.Queries, ctx context.Context, cur migration.Wave, actor string) (migration.Wave, int, error)) (migration.Wave, error) {
+	var w migration.Wave
+	var n int
+	err := s.change(ctx, a, action, waveTarget(waveID), func(tx pgx.Tx, q *store.Queries) (err error) {
+		cur, err := q.WaveLock(ctx, waveID)
+		if err != nil {
+			return err
+		}
+		if cur.State == migration.WaveStateCancelled {
+			return migration.Errorf(migration.EConflict, "wave_cancelled", "%s was cancelled: its users were not all moved, and nothing waits on it", cur.Name)
+		}
+		if w, n, err = record(q, ctx, cur, a.Name); err != nil {
+			return err
+		}
+		_, err = q.WaveEventAdd(ctx, waveID, kind, fmt.Sprintf("%s: %s", says, usersWaiting(n)), a.Name)
+		return err
+	})
+	return w, err
+}
+
+// usersWaiting says how many users a decision reopened.
+func usersWaiting(n int) string {
+	switch n {
+	case 0:
+		return "no user was waiting on it"
+	case 1:
+		return "1 user waiting on it goes on"
+	}
+	return fmt.Sprintf("%d users waiting on it go on", n)
+}
+
 // WaveCancel cancels a wave that has not finished: its moves not started are
 // cancelled, moves in flight finish. Cancelling a halted wave lets the
 // group's blocked waves start.

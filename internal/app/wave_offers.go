@@ -17,11 +17,14 @@ const (
 	ActionReschedule        = "reschedule"         // WaveReschedule
 	ActionMembers           = "members"            // WaveMembers
 	ActionOverrideReadiness = "override-readiness" // WaveOverrideReadiness
+	ActionConfirmRouting    = "confirm-routing"    // WaveConfirmRouting
+	ActionApproveNumbers    = "approve-numbers"    // WaveApproveNumbers
 )
 
 // WaveActions are a lead's actions on a wave, in the order the pages show
 // them.
-var WaveActions = []string{ActionPause, ActionResume, ActionCancel, ActionRetryFailed, ActionRollBack, ActionOverrideReadiness, ActionReschedule, ActionMembers}
+var WaveActions = []string{ActionPause, ActionResume, ActionCancel, ActionRetryFailed, ActionRollBack, ActionOverrideReadiness, ActionReschedule, ActionMembers,
+	ActionApproveNumbers, ActionConfirmRouting}
 
 // offered lists the actions the wave offers now.
 func (v WaveView) offered() []string {
@@ -62,6 +65,10 @@ func (v WaveView) Offers(action string) bool {
 		return v.Unstarted()
 	case ActionOverrideReadiness:
 		return v.HeldByReadiness()
+	case ActionConfirmRouting:
+		return s != migration.WaveStateCancelled && v.RoutingConfirmedAt == nil
+	case ActionApproveNumbers:
+		return s != migration.WaveStateCancelled && v.NumberPlan.Or() == migration.NumbersOnline && v.NumbersApprovedAt == nil
 	}
 	return false
 }

@@ -57,6 +57,8 @@ func TestWaveOffersAreWhatTheUseCasesTake(t *testing.T) {
 		app.ActionCancel:            func(w migration.Wave) error { _, err := svc.WaveCancel(ctx, lead, w.ID); return err },
 		app.ActionRollBack:          func(w migration.Wave) error { _, err := svc.WaveRollBack(ctx, lead, w.ID); return err },
 		app.ActionOverrideReadiness: func(w migration.Wave) error { _, err := svc.WaveOverrideReadiness(ctx, lead, w.ID); return err },
+		app.ActionConfirmRouting:    func(w migration.Wave) error { _, err := svc.WaveConfirmRouting(ctx, lead, w.ID); return err },
+		app.ActionApproveNumbers:    func(w migration.Wave) error { _, err := svc.WaveApproveNumbers(ctx, lead, w.ID); return err },
 		app.ActionRetryFailed: func(w migration.Wave) error {
 			_, err := svc.WaveRetryFailed(ctx, lead, app.WaveScheduleRequest{WaveID: w.ID})
 			return err
@@ -77,14 +79,26 @@ func TestWaveOffersAreWhatTheUseCasesTake(t *testing.T) {
 		situation func(w migration.Wave)
 		offers    []string
 	}{
-		{"scheduled", nil, []string{app.ActionPause, app.ActionCancel, app.ActionReschedule, app.ActionMembers}},
+		{"scheduled", nil, []string{app.ActionPause, app.ActionCancel, app.ActionReschedule, app.ActionMembers, app.ActionConfirmRouting}},
 		{"paused before its start", func(w migration.Wave) {
 			_, err := svc.WavePause(ctx, lead, w.ID)
 			require.NoError(t, err)
-		}, []string{app.ActionResume, app.ActionCancel, app.ActionReschedule, app.ActionMembers}},
+		}, []string{app.ActionResume, app.ActionCancel, app.ActionReschedule, app.ActionMembers, app.ActionConfirmRouting}},
 		{"held by hybrid readiness", func(w migration.Wave) {
 			require.NoError(t, q.WaveReason(ctx, w.ID, migration.WaveStateScheduled, "not started: hybrid readiness check dns fails: no record. Fix: add it.", migration.ReasonReadiness))
-		}, []string{app.ActionPause, app.ActionCancel, app.ActionOverrideReadiness, app.ActionReschedule, app.ActionMembers}},
+		}, []string{app.ActionPause, app.ActionCancel, app.ActionOverrideReadiness, app.ActionReschedule, app.ActionMembers, app.ActionConfirmRouting}},
+		{"numbers to be moved online", func(w migration.Wave) {
+			_, err := pool.Exec(ctx, `UPDATE waves SET number_plan = 'online' WHERE id = $1`, w.ID)
+			require.NoError(t, err)
+		}, []string{app.ActionPause, app.ActionCancel, app.ActionReschedule, app.ActionMembers, app.ActionApproveNumbers, app.ActionConfirmRouting}},
+		{"numbers approved, routing confirmed", func(w migration.Wave) {
+			_, err := pool.Exec(ctx, `UPDATE waves SET number_plan = 'online' WHERE id = $1`, w.ID)
+			require.NoError(t, err)
+			_, err = svc.WaveApproveNumbers(ctx, lead, w.ID)
+			require.NoError(t, err)
+			_, err = svc.WaveConfirmRouting(ctx, lead, w.ID)
+			require.NoError(t, err)
+		}, []string{app.ActionPause, app.ActionCancel, app.ActionReschedule, app.ActionMembers}},
 		{"cancelled", func(w migration.Wave) {
 			_, err := svc.WaveCancel(ctx, lead, w.ID)
 			require.NoError(t, err)

@@ -140,6 +140,7 @@ func runPlan(ctx context.Context, args []string, getenv Env, stdout, stderr io.W
 	f.IntVar(&req.MaxAttempts, "max-attempts", 0, "attempts per user in every wave (0: the default)")
 	f.IntVar(&req.Concurrency, "concurrency", 0, "moves in flight at once per wave (0: the default)")
 	f.StringVar(&req.StartTimeZone, "time-zone", "", "the time zone (IANA, e.g. Europe/London) of start times written without one (default UTC)")
+	f.StringVar((*string)(&req.NumberPlan), "number-plan", "", "where Enterprise Voice users' numbers are managed after the move: on_premises (default) or online (moved once a lead approves, in the wave's window)")
 	f.BoolVar(&req.Preview, "preview", false, "say which waves the plan would make, keeping nothing")
 	f.BoolVar(&asJSON, "json", false, "print the waves as JSON")
 	if err := f.parse(args, 1); err != nil {

@@ -78,6 +78,10 @@ Actions:
   reschedule ID --start T move the start of a wave that has not started
   override-readiness ID   start a scheduled wave although a hybrid readiness check
                           that blocks moves fails (in the audit log)
+  confirm-routing ID      confirm that the SBC sends the wave's numbers to Direct
+                          Routing (its Enterprise Voice users' calling completes)
+  approve-numbers ID      approve moving the wave's numbers to online management
+                          (number plan online; done in the wave's window)
   add ID USER...          add users of the wave's group to a wave not started
   remove ID USER...       remove users from a wave not started`
 
@@ -94,7 +98,8 @@ func runWave(ctx context.Context, args []string, getenv Env, stdout, stderr io.W
 		return err
 	}
 	want := map[string]bool{"show": false, "pause": false, "resume": false, "cancel": false, "rollback": false,
-		"retry-failed": false, "reschedule": false, "override-readiness": false, "add": true, "remove": true}
+		"retry-failed": false, "reschedule": false, "override-readiness": false, "confirm-routing": false, "approve-numbers": false,
+		"add": true, "remove": true}
 	takesUsers, ok := want[action]
 	if !ok || f.NArg() < 1 || (takesUsers && f.NArg() < 2) || (!takesUsers && f.NArg() != 1) {
 		fmt.Fprintf(stderr, "cutover wave: want an action, a wave ID and (for add and remove) users; got %q %v\n", action, f.Args())
@@ -126,7 +131,8 @@ func runWave(ctx context.Context, args []string, getenv Env, stdout, stderr io.W
 	// front end asked.
 	named := map[string]app.AuditAction{"pause": app.AuditWavePause, "resume": app.AuditWaveResume, "cancel": app.AuditWaveCancel,
 		"rollback": app.AuditWaveRollBack, "retry-failed": app.AuditWaveRetryFailed, "reschedule": app.AuditWaveReschedule,
-		"override-readiness": app.AuditWaveOverrideReadiness, "add": app.AuditWaveMembers, "remove": app.AuditWaveMembers}
+		"override-readiness": app.AuditWaveOverrideReadiness, "add": app.AuditWaveMembers, "remove": app.AuditWaveMembers,
+		"confirm-routing": app.AuditWaveConfirmRouting, "approve-numbers": app.AuditWaveApproveNumbers}
 	a := app.Actor{Name: s.actor, Action: named[action], Target: "wave " + f.Arg(0), WaveID: &id, Written: new(bool)}
 	switch action {
 	case "show":
@@ -145,6 +151,10 @@ func runWave(ctx context.Context, args []string, getenv Env, stdout, stderr io.W
 		w, err = s.app.WaveReschedule(ctx, a, app.WaveScheduleRequest{WaveID: id, StartAt: at})
 	case "override-readiness":
 		w, err = s.app.WaveOverrideReadiness(ctx, a, id)
+	case "confirm-routing":
+		w, err = s.app.WaveConfirmRouting(ctx, a, id)
+	case "approve-numbers":
+		w, err = s.app.WaveApproveNumbers(ctx, a, id)
 	case "add":
 		w, err = s.app.WaveMembers(ctx, a, app.WaveMembersRequest{WaveID: id, Add: f.Args()[1:]})
 	case "remove":
@@ -209,6 +219,15 @@ func printWave(ctx context.Context, w io.Writer, svc *app.Service, wave migratio
 	}
 	if wave.BypassEnterpriseVoiceCheck {
 		fmt.Fprintf(tw, "Voice:\tEnterprise Voice users without Teams Phone move with -BypassEnterpriseVoiceCheck\n")
+	}
+	fmt.Fprintf(tw, "Numbers:\t%s\n", wave.NumberPlan.Words())
+	if wave.NumbersApprovedAt != nil {
+		fmt.Fprintf(tw, "Number moves:\tapproved by %s at %s\n", wave.NumbersApprovedBy, wave.NumbersApprovedAt.Format(time.RFC3339))
+	}
+	if wave.RoutingConfirmedAt != nil {
+		fmt.Fprintf(tw, "SBC routing:\tconfirmed by %s at %s\n", wave.RoutingConfirmedBy, wave.RoutingConfirmedAt.Format(time.RFC3339))
+	} else {
+		fmt.Fprintf(tw, "SBC routing:\tnot confirmed (cutover wave confirm-routing %d)\n", wave.ID)
 	}
 	if wave.ReadinessOverride {
 		fmt.Fprintf(tw, "Readiness:\toverridden by a lead: starts although a hybrid readiness check fails\n")

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -124,6 +125,9 @@ func connect(t testing.TB, ctx context.Context) *pgx.Conn {
 
 // buildTemplate makes sure the template for the current migrations and
 // functions exists and returns its name.
+// templateBuilt begins a template's comment, followed by when it was built.
+const templateBuilt = "cutover test template, built "
+
 func buildTemplate(ctx context.Context) (string, error) {
 	migrations, err := store.Migrations()
 	if err != nil {
@@ -170,14 +174,20 @@ func buildTemplate(ctx context.Context) (string, error) {
 	if exists {
 		return name, nil
 	}
-	// Templates of older schemas are of no more use.
-	rows, _ := admin.Query(ctx, "SELECT datname FROM pg_database WHERE datname LIKE 'cutover\\_tpl\\_%'")
-	old, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	// Templates of older schemas are of no more use, once no test run of
+	// another checkout on this server may still be copying them: each says
+	// when it was built, and one older than a day goes.
+	rows, _ := admin.Query(ctx, `SELECT datname, coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname LIKE 'cutover\_tpl\_%'`)
+	old, err := pgx.CollectRows(rows, pgx.RowToStructByPos[struct{ Name, Built string }])
 	if err != nil {
 		return "", err
 	}
 	for _, o := range old {
-		if _, err := admin.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", o)); err != nil {
+		built, err := time.Parse(time.RFC3339, strings.TrimPrefix(o.Built, templateBuilt))
+		if err == nil && time.Since(built) < 24*time.Hour {
+			continue
+		}
+		if _, err := admin.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", o.Name)); err != nil {
 			return "", err
 		}
 	}
@@ -198,6 +208,9 @@ func buildTemplate(ctx context.Context) (string, error) {
 		return "", err
 	}
 	if _, err := admin.Exec(ctx, fmt.Sprintf("ALTER DATABASE %s RENAME TO %s", building, name)); err != nil {
+		return "", err
+	}
+	if _, err := admin.Exec(ctx, fmt.Sprintf("COMMENT ON DATABASE %s IS '%s%s'", name, templateBuilt, time.Now().UTC().Format(time.RFC3339))); err != nil {
 		return "", err
 	}
 	return name, nil

@@ -410,8 +410,9 @@ type VoiceLook struct {
 	Teams TeamsVoice
 	Found bool
 	// NumberMoving: the wave moves the number to online management and that
-	// item is not done yet, so the number may be absent from Teams for a
-	// while, and that is expected.
+	// item is not done yet: the number may be absent from Teams for a
+	// while, and its assignment online turns Enterprise Voice on, so the
+	// calling is looked at once it is done.
 	NumberMoving bool
 	// RoutingConfirmed: a lead confirmed for the wave that the SBC sends
 	// its users' incoming calls to Direct Routing.
@@ -445,7 +446,7 @@ func (t VoiceTiming) Decide(l VoiceLook) ItemStep {
 	case !l.Found:
 		return ItemStep{State: ItemPerson, Fix: "Check that Entra ID has the user under this UPN (the pre-flight's account check), then look again.",
 			Says: "Microsoft Graph did not find the user a day after the move, so cutover could not read their calling in Teams."}
-	case !seen && l.NumberMoving:
+	case l.NumberMoving:
 		return ItemStep{State: ItemPending, CheckAt: l.Now.Add(t.Poll), Evidence: evidence,
 			Says: fmt.Sprintf("The user's number %s is being moved to online management; cutover checks their calling once it is assigned.", number)}
 	case !v.EnterpriseVoice:

@@ -107,6 +107,7 @@ func TestDecideVoice(t *testing.T) {
 		{"number not synchronised yet", at(time.Minute), migration.TeamsVoice{EnterpriseVoice: true}, true, false, true, migration.ItemPending, "+14255550100 is not shown there yet", "", ""},
 		{"number never shown", at(25 * time.Hour), migration.TeamsVoice{EnterpriseVoice: true, Numbers: []string{"+14255550199"}}, true, false, true, migration.ItemPerson, "does not show the user's number", "NumberSource OnPremises", ""},
 		{"number being moved online, for days", at(72 * time.Hour), migration.TeamsVoice{EnterpriseVoice: true}, true, true, false, migration.ItemPending, "being moved to online management", "", ""},
+		{"number to be moved online, Enterprise Voice off until it is assigned", at(time.Minute), migration.TeamsVoice{Numbers: []string{"+14255550100"}}, true, true, false, migration.ItemPending, "being moved to online management", "", ""},
 		{"ready, the SBC's routing not confirmed", at(time.Minute), ready, true, false, false, migration.ItemPerson, "which a migration lead confirms", "Confirm SBC routing", migration.WaitsForRouting},
 		{"calling in Teams", at(time.Minute), ready, true, false, true, migration.ItemDone, "with the user's number +14255550100", "", ""},
 	}

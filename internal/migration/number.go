@@ -213,3 +213,21 @@ func (a NumberAssignment) words(assigned bool) string {
 // Telephone is a LineURI's number: "tel:+14255550100;ext=100" is
 // "+14255550100".
 func Telephone(lineURI string) string { return telephone(lineURI) }
+
+// VoiceSays says a wave's number plan and a lead's decisions on its voice,
+// for its page: "Numbers stay managed on premises (Direct Routing). The
+// SBC's routing to Direct Routing: not confirmed yet."
+func (w Wave) VoiceSays() string {
+	out := strings.ToUpper(w.NumberPlan.Words()[:1]) + w.NumberPlan.Words()[1:] + "."
+	if w.NumberPlan.Or() == NumbersOnline {
+		if w.NumbersApprovedAt != nil {
+			out += fmt.Sprintf(" Number moves approved by %s.", w.NumbersApprovedBy)
+		} else {
+			out += " Number moves not approved yet."
+		}
+	}
+	if w.RoutingConfirmedAt != nil {
+		return out + fmt.Sprintf(" The SBC's routing to Direct Routing confirmed by %s.", w.RoutingConfirmedBy)
+	}
+	return out + " The SBC's routing to Direct Routing: not confirmed yet."
+}

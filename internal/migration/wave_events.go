@@ -25,6 +25,10 @@ const (
 	WaveEventRescheduled  = "rescheduled"
 	WaveEventMembers      = "members_changed"
 	WaveEventRetryPlanned = "retry_planned"
+	// A lead's decisions on the wave's voice: the SBC's routing confirmed,
+	// the number moves approved.
+	WaveEventRoutingConfirmed = "routing_confirmed"
+	WaveEventNumbersApproved  = "numbers_approved"
 
 	// The deployment's holds: every running wave hears of a hold and of
 	// its release.

@@ -95,11 +95,11 @@ func (s *Shell) numberHolder(number string) (id, source string) {
 
 // NumberAssignment is what the simulated Teams shows of a number's
 // assignment (Graph's numberAssignment), with the user's ID as Graph's
-// directory gives it (idOf).
+// directory gives it (idOf, called without the shell's lock held).
 func (s *Shell) NumberAssignment(number string, idOf func(upn string) string) (migration.NumberAssignment, bool) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	id, source := s.numberHolder(strings.TrimSpace(number))
+	s.mu.Unlock() // idOf asks the directory, which asks the shell
 	if id == "" {
 		return migration.NumberAssignment{}, false
 	}

@@ -139,7 +139,7 @@ func (q *Queries) CompletionActed(ctx context.Context, moveID int64, kind migrat
 // wave's numbers to Direct Routing, and reopens its users' voice items
 // that waited on it; it returns the wave and how many items it reopened.
 func (q *Queries) WaveConfirmRouting(ctx context.Context, waveID int64, actor string) (migration.Wave, int, error) {
-	return q.waveDecision(ctx, waveID, migration.WaitsForRouting, func(tx *Queries) (dbsqlc.Wave, error) {
+	return q.waveDecision(ctx, waveID, actor, migration.WaitsForRouting, func(tx *Queries) (dbsqlc.Wave, error) {
 		return tx.gen.WaveConfirmRouting(ctx, dbsqlc.WaveConfirmRoutingParams{ID: waveID, Actor: actor})
 	})
 }
@@ -147,14 +147,14 @@ func (q *Queries) WaveConfirmRouting(ctx context.Context, waveID int64, actor st
 // WaveApproveNumbers records a lead's approval of the wave's number moves,
 // and reopens its users' number items that waited on it.
 func (q *Queries) WaveApproveNumbers(ctx context.Context, waveID int64, actor string) (migration.Wave, int, error) {
-	return q.waveDecision(ctx, waveID, migration.WaitsForApproval, func(tx *Queries) (dbsqlc.Wave, error) {
+	return q.waveDecision(ctx, waveID, actor, migration.WaitsForApproval, func(tx *Queries) (dbsqlc.Wave, error) {
 		return tx.gen.WaveApproveNumbers(ctx, dbsqlc.WaveApproveNumbersParams{ID: waveID, Actor: actor})
 	})
 }
 
 // waveDecision records a lead's decision on a wave and reopens the items
 // that waited on it, in one transaction.
-func (q *Queries) waveDecision(ctx context.Context, waveID int64, waits migration.WaitsFor, record func(*Queries) (dbsqlc.Wave, error)) (migration.Wave, int, error) {
+func (q *Queries) waveDecision(ctx context.Context, waveID int64, actor string, waits migration.WaitsFor, record func(*Queries) (dbsqlc.Wave, error)) (migration.Wave, int, error) {
 	var w migration.Wave
 	var n int
 	err := q.inTx(ctx, func(tx *Queries) error {
@@ -163,7 +163,11 @@ func (q *Queries) waveDecision(ctx context.Context, waveID int64, waits migratio
 			return notFound(err, "wave %d does not exist", waveID)
 		}
 		w = waveOf(r)
-		n, err = tx.gen.CompletionReopen(ctx, dbsqlc.CompletionReopenParams{WaveID: waveID, WaitsFor: string(waits)})
+		says := "A migration lead approved the number moves (" + actor + "): cutover goes on."
+		if waits == migration.WaitsForRouting {
+			says = "A migration lead confirmed the SBC's routing (" + actor + "): cutover checks the user's calling again."
+		}
+		n, err = tx.gen.CompletionReopen(ctx, dbsqlc.CompletionReopenParams{WaveID: waveID, WaitsFor: string(waits), Says: says})
 		return err
 	})
 	return w, n, err

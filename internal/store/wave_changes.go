@@ -20,6 +20,11 @@ func (q *Queries) waveLock(ctx context.Context, waveID int64) (migration.Wave, e
 	return waveOf(r), notFound(err, "wave %d does not exist", waveID)
 }
 
+// WaveLock locks a wave for the rest of the transaction and returns it.
+func (q *Queries) WaveLock(ctx context.Context, waveID int64) (migration.Wave, error) {
+	return q.waveLock(ctx, waveID)
+}
+
 // WaveSetState locks a wave and makes change c if the wave is in a state it
 // starts from, with the reason shown beside it and c's event (none if
 // message is ""). It returns the wave as changed, or an EConflict error

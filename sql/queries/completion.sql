@@ -78,7 +78,7 @@ SELECT m.id, m.state, 'completion: ' || @says::text, @actor FROM acted JOIN move
 -- many it reopened.
 -- name: CompletionReopen :one
 WITH reopened AS (
-    UPDATE completion_items c SET state = 'pending', waits_for = '', check_at = now(), fix = '', updated_at = now()
+    UPDATE completion_items c SET state = 'pending', waits_for = '', check_at = now(), fix = '', says = @says, updated_at = now()
     FROM moves m
     WHERE m.id = c.move_id AND m.wave_id = @wave_id AND m.state = 'moved' AND c.waits_for = @waits_for::text
     RETURNING c.move_id

@@ -194,15 +194,16 @@ func (q *Queries) CompletionOfMoves(ctx context.Context, moveIds []int64) ([]Com
 
 const completionReopen = `-- name: CompletionReopen :one
 WITH reopened AS (
-    UPDATE completion_items c SET state = 'pending', waits_for = '', check_at = now(), fix = '', updated_at = now()
+    UPDATE completion_items c SET state = 'pending', waits_for = '', check_at = now(), fix = '', says = $1, updated_at = now()
     FROM moves m
-    WHERE m.id = c.move_id AND m.wave_id = $1 AND m.state = 'moved' AND c.waits_for = $2::text
+    WHERE m.id = c.move_id AND m.wave_id = $2 AND m.state = 'moved' AND c.waits_for = $3::text
     RETURNING c.move_id
 )
 SELECT count(*)::int AS reopened FROM reopened
 `
 
 type CompletionReopenParams struct {
+	Says     string
 	WaveID   int64
 	WaitsFor string
 }
@@ -211,7 +212,7 @@ type CompletionReopenParams struct {
 // decision (waits_for) back to the completion job, due now, and says how
 // many it reopened.
 func (q *Queries) CompletionReopen(ctx context.Context, arg CompletionReopenParams) (int, error) {
-	row := q.db.QueryRow(ctx, completionReopen, arg.WaveID, arg.WaitsFor)
+	row := q.db.QueryRow(ctx, completionReopen, arg.Says, arg.WaveID, arg.WaitsFor)
 	var reopened int
 	err := row.Scan(&reopened)
 	return reopened, err
