@@ -240,11 +240,18 @@ func (f *fixtures) cases() map[string]func() request {
 			return request{path: wavePath(w, "/members"), contentType: "application/json", body: fmt.Sprintf(`{"add": [%q]}`, upns[2])}
 		},
 		"POST /api/v1/waves/{id}/override-readiness": scheduled("/override-readiness"),
-		"GET /api/v1/tenant/readiness":               func() request { return request{path: "/api/v1/tenant/readiness"} },
-		"GET /api/v1/entra/groups":                   func() request { return request{path: "/api/v1/entra/groups?name=SfB"} },
-		"GET /api/v1/readiness":                      func() request { return request{path: "/api/v1/readiness"} },
-		"POST /api/v1/readiness/check":               func() request { return request{path: "/api/v1/readiness/check"} },
-		"GET /api/v1/settings":                       func() request { return request{path: "/api/v1/settings"} },
+		"POST /api/v1/waves/{id}/confirm-routing":    scheduled("/confirm-routing"),
+		"POST /api/v1/waves/{id}/approve-numbers": func() request {
+			r := scheduled("/approve-numbers")()
+			_, err := f.env.pool.Exec(context.Background(), `UPDATE waves SET number_plan = 'online' WHERE id = $1`, strings.Split(r.path, "/")[4])
+			require.NoError(f.t, err)
+			return r
+		},
+		"GET /api/v1/tenant/readiness": func() request { return request{path: "/api/v1/tenant/readiness"} },
+		"GET /api/v1/entra/groups":     func() request { return request{path: "/api/v1/entra/groups?name=SfB"} },
+		"GET /api/v1/readiness":        func() request { return request{path: "/api/v1/readiness"} },
+		"POST /api/v1/readiness/check": func() request { return request{path: "/api/v1/readiness/check"} },
+		"GET /api/v1/settings":         func() request { return request{path: "/api/v1/settings"} },
 		"PUT /api/v1/settings": func() request {
 			return request{path: "/api/v1/settings", contentType: "application/json", body: `{"max_in_flight": 25}`}
 		},

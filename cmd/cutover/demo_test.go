@@ -86,6 +86,12 @@ func TestDemo(t *testing.T) {
 	require.Positive(t, count(`SELECT count(*) FROM completion_items WHERE state = 'failed'`))
 	require.Positive(t, count(`SELECT count(*) FROM completion_items WHERE kind = 'voice'`), "the seed gives Enterprise Voice users")
 	require.Contains(t, stdout.String(), "After the move (meetings migrated by Microsoft's Meeting Migration Service; Enterprise Voice users' calling in Teams):")
+	// The demo confirms the SBC's routing for the first wave whose voice
+	// users wait on it, as a lead does: theirs complete, the others' wait.
+	require.Contains(t, stdout.String(), "A lead confirms that the SBC sends")
+	require.Positive(t, count(`SELECT count(*) FROM completion_items WHERE kind = 'voice' AND state = 'done'`))
+	require.Positive(t, count(`SELECT count(*) FROM completion_items WHERE kind = 'voice' AND waits_for = 'routing'`))
+	require.Equal(t, 1, count(`SELECT count(*) FROM waves WHERE routing_confirmed_at IS NOT NULL`))
 	byUser := func(state string) int {
 		return count(`SELECT count(*) FROM (SELECT cutover_completion_of(array_agg(c.state)) AS s FROM completion_items c
 			JOIN moves m ON m.id = c.move_id WHERE m.state = 'moved' GROUP BY m.id) u WHERE u.s = '` + state + `'`)

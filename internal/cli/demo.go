@@ -187,6 +187,23 @@ func (p Program) runDemo(ctx context.Context, args []string, getenv Env, stdout,
 	if group, err = waitCompletion(ctx, cl, group.ID, deadline); err != nil {
 		return err
 	}
+	// As a lead does once the SBC sends a wave's numbers to Direct Routing:
+	// confirmed for the first wave whose users wait on it, the others'
+	// wait shows.
+	for _, wv := range group.Waves {
+		if n := wv.Completion.WaitRouting; n > 0 {
+			var confirmed app.WaveView
+			if err := cl.do(ctx, "POST", fmt.Sprintf("/waves/%d/confirm-routing", wv.ID), "", nil, &confirmed); err != nil {
+				return fmt.Errorf("confirm routing: %w", err)
+			}
+			fmt.Fprintf(stdout, "\nA lead confirms that the SBC sends %s's numbers to Direct Routing (POST /api/v1/waves/%d/confirm-routing):\n"+
+				"the calling of its %d Enterprise Voice users waiting on it is checked again.\n", wv.Name, wv.ID, n)
+			if group, err = waitCompletion(ctx, cl, group.ID, deadline); err != nil {
+				return err
+			}
+			break
+		}
+	}
 	printCompletion(stdout, group)
 
 	if err := printExample(ctx, stdout, app.New(pool, nil), group); err != nil {
@@ -382,6 +399,9 @@ func printCompletion(w io.Writer, g app.GroupView) {
 	for _, wv := range g.Waves {
 		if wv.Completion.Needs > 0 {
 			fmt.Fprintf(w, "Those of %s who need someone: GET /api/v1/waves/%d/users?completion=needs (or its page's list)\n", wv.Name, wv.ID)
+		}
+		if n := wv.Completion.WaitRouting; n > 0 {
+			fmt.Fprintf(w, "  of them, %d wait for a lead to confirm the SBC's routing: cutover wave confirm-routing %d\n", n, wv.ID)
 		}
 	}
 }

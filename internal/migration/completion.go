@@ -285,6 +285,11 @@ type CompletionSum struct {
 	Done    int `json:"done"`
 	Pending int `json:"pending"`
 	Needs   int `json:"needs_someone"`
+	// WaitRouting and WaitApproval count the users (among Needs) whose
+	// items wait on a lead: the SBC's routing confirmed, the number moves
+	// approved.
+	WaitRouting  int `json:"waiting_routing"`
+	WaitApproval int `json:"waiting_approval"`
 	// Says is the sum in a sentence (Sentence), once it is summed.
 	Says string `json:"says"`
 }
@@ -314,7 +319,18 @@ func (s CompletionSum) Sentence() string {
 	if s.Users == 0 {
 		return ""
 	}
-	return fmt.Sprintf("After the move: %d done, %d pending, %d needing someone.", s.Done, s.Pending, s.Needs)
+	out := fmt.Sprintf("After the move: %d done, %d pending, %d needing someone", s.Done, s.Pending, s.Needs)
+	var leads []string
+	if s.WaitRouting > 0 {
+		leads = append(leads, fmt.Sprintf("%d wait for a lead to confirm the SBC's routing", s.WaitRouting))
+	}
+	if s.WaitApproval > 0 {
+		leads = append(leads, fmt.Sprintf("%d for a lead to approve their number's move", s.WaitApproval))
+	}
+	if len(leads) > 0 {
+		out += " (" + strings.Join(leads, "; ") + ")"
+	}
+	return out + "."
 }
 
 // ExplainCompletion adds a moved user's completion to what a helpdesk agent

@@ -110,7 +110,10 @@ func (q *Queries) WaveCompletion(ctx context.Context, waveIDs []int64) (map[int6
 	}
 	out := map[int64]migration.CompletionSum{}
 	for _, r := range rows {
-		out[r.WaveID] = out[r.WaveID].Add(migration.Completion(r.Completion), r.Users)
+		sum := out[r.WaveID].Add(migration.Completion(r.Completion), r.Users)
+		sum.WaitRouting += r.WaitingRouting
+		sum.WaitApproval += r.WaitingApproval
+		out[r.WaveID] = sum
 	}
 	return out, nil
 }

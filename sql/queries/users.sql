@@ -143,11 +143,16 @@ ORDER BY move_id, kind;
 
 -- WaveCompletion counts the users of the waves who stand moved by their
 -- move in the wave, by wave and where their completion stands
--- (cutover_completion_of: needs, pending, done).
+-- (cutover_completion_of: needs, pending, done), and of them those with an
+-- item that waits on a lead's decision (the SBC's routing, the number
+-- moves' approval).
 -- name: WaveCompletion :many
-SELECT u.wave_id, u.completion::text AS completion, count(*)::int AS users
+SELECT u.wave_id, u.completion::text AS completion, count(*)::int AS users,
+       (count(*) FILTER (WHERE u.routing))::int AS waiting_routing,
+       (count(*) FILTER (WHERE u.approval))::int AS waiting_approval
 FROM (
-    SELECT m.wave_id, cutover_completion_of(array_agg(c.state)) AS completion
+    SELECT m.wave_id, cutover_completion_of(array_agg(c.state)) AS completion,
+           bool_or(c.waits_for = 'routing') AS routing, bool_or(c.waits_for = 'approval') AS approval
     FROM completion_items c JOIN moves m ON m.id = c.move_id
     WHERE m.wave_id = ANY(@wave_ids::bigint[]) AND m.state = 'moved'
     GROUP BY m.wave_id, m.id

@@ -489,9 +489,12 @@ func (q *Queries) UserTimelines(ctx context.Context, identity string) ([]UserTim
 }
 
 const waveCompletion = `-- name: WaveCompletion :many
-SELECT u.wave_id, u.completion::text AS completion, count(*)::int AS users
+SELECT u.wave_id, u.completion::text AS completion, count(*)::int AS users,
+       (count(*) FILTER (WHERE u.routing))::int AS waiting_routing,
+       (count(*) FILTER (WHERE u.approval))::int AS waiting_approval
 FROM (
-    SELECT m.wave_id, cutover_completion_of(array_agg(c.state)) AS completion
+    SELECT m.wave_id, cutover_completion_of(array_agg(c.state)) AS completion,
+           bool_or(c.waits_for = 'routing') AS routing, bool_or(c.waits_for = 'approval') AS approval
     FROM completion_items c JOIN moves m ON m.id = c.move_id
     WHERE m.wave_id = ANY($1::bigint[]) AND m.state = 'moved'
     GROUP BY m.wave_id, m.id
@@ -500,14 +503,18 @@ GROUP BY u.wave_id, u.completion
 `
 
 type WaveCompletionRow struct {
-	WaveID     int64
-	Completion string
-	Users      int
+	WaveID          int64
+	Completion      string
+	Users           int
+	WaitingRouting  int
+	WaitingApproval int
 }
 
 // WaveCompletion counts the users of the waves who stand moved by their
 // move in the wave, by wave and where their completion stands
-// (cutover_completion_of: needs, pending, done).
+// (cutover_completion_of: needs, pending, done), and of them those with an
+// item that waits on a lead's decision (the SBC's routing, the number
+// moves' approval).
 func (q *Queries) WaveCompletion(ctx context.Context, waveIds []int64) ([]WaveCompletionRow, error) {
 	rows, err := q.db.Query(ctx, waveCompletion, waveIds)
 	if err != nil {
@@ -517,7 +524,13 @@ func (q *Queries) WaveCompletion(ctx context.Context, waveIds []int64) ([]WaveCo
 	var items []WaveCompletionRow
 	for rows.Next() {
 		var i WaveCompletionRow
-		if err := rows.Scan(&i.WaveID, &i.Completion, &i.Users); err != nil {
+		if err := rows.Scan(
+			&i.WaveID,
+			&i.Completion,
+			&i.Users,
+			&i.WaitingRouting,
+			&i.WaitingApproval,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
