@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -252,8 +253,9 @@ func (w *CompletionWorker) lookNumber(ctx context.Context, it store.CompletionDu
 		return step, true
 	}
 	if err != nil {
-		if f := migration.Classify(err); f.Transient || f.Deployment {
-			// No answer: the next look reads what happened.
+		if f := migration.Classify(err); f.Transient || f.Deployment || ctx.Err() != nil || errors.Is(err, context.Canceled) {
+			// No answer, or this process stopping: the next look reads
+			// what happened.
 			w.log.Debug("completion: the shell did not answer", "upn", it.UPN, "action", action, "error", err)
 			return migration.ItemStep{}, false
 		}

@@ -45,6 +45,7 @@ func (s *Shell) ClearLineURI(ctx context.Context, identity string) error {
 	if u.lineCleared.IsZero() {
 		u.lineCleared = time.Now()
 	}
+	u.clears++
 	return nil
 }
 
@@ -107,11 +108,12 @@ func (s *Shell) NumberAssignment(number string, idOf func(upn string) string) (m
 		AssignmentTargetID: idOf(id), ActivationState: "activated"}, true
 }
 
-// LineCleared reports how many times a user's LineURI was cleared on
-// premises, and whether their number is assigned online.
+// LineCleared reports how many clearings of a user's LineURI on premises
+// took effect (a call cancelled before it answered took none), and whether
+// their number is assigned online.
 func (s *Shell) LineCleared(identity string) (clears int, assigned bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u := s.user(identity)
-	return u.calls.ClearLineURI, u.assigned != ""
+	return u.clears, u.assigned != ""
 }

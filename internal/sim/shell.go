@@ -157,6 +157,7 @@ type simUser struct {
 	// assigned the number assigned to them online.
 	lineCleared time.Time
 	assigned    string
+	clears      int // clearings that took effect
 }
 
 // Shell is a simulated Skype for Business management shell. It is safe for
