@@ -367,6 +367,12 @@ func ExplainCompletion(e Explanation, items []CompletionItem) Explanation {
 	case CompletionDone:
 		e.Summary += " Done after the move too: " + words(func(s ItemState) bool { return s == ItemDone }) + "."
 	}
+	for _, it := range items {
+		if (it.Kind == ItemVoice || it.Kind == ItemNumber) && it.State != ItemDone {
+			e.Expect = strings.TrimSpace(e.Expect + " Until their calling in Teams is complete, calls to their number may not reach them in Teams.")
+			break
+		}
+	}
 	return e
 }
 

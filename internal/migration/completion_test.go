@@ -71,6 +71,12 @@ func TestExplainCompletion(t *testing.T) {
 			"Microsoft could not migrate the user's meetings. A migration lead triggers it again."},
 		{"done", []migration.CompletionItem{item(migration.ItemDone, "Meetings migrated to Teams (3).", "")},
 			"Moved online today. Done after the move too: meetings migrated to Teams.", "Nothing to do."},
+		{"calling waits for the SBC's routing", []migration.CompletionItem{item(migration.ItemDone, "Meetings migrated to Teams (3).", ""),
+			{Kind: migration.ItemVoice, State: migration.ItemPerson, WaitsFor: migration.WaitsForRouting,
+				Says: "Teams is ready for the user's calls; their incoming calls reach Teams once the SBC sends them to Direct Routing, which a migration lead confirms for the wave.",
+				Fix:  "A migration lead confirms on the wave's page (Confirm SBC routing)."}},
+			"Moved online today. Needs someone after the move: Enterprise Voice and number in Teams.",
+			"Teams is ready for the user's calls; their incoming calls reach Teams once the SBC sends them to Direct Routing, which a migration lead confirms for the wave. A migration lead confirms on the wave's page (Confirm SBC routing)."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,7 +84,11 @@ func TestExplainCompletion(t *testing.T) {
 			got := migration.ExplainCompletion(moved, tt.items)
 			require.Equal(t, tt.summary, got.Summary)
 			require.Equal(t, tt.next, got.Next)
-			require.Equal(t, moved.Expect, got.Expect)
+			if migration.CompletionOf(tt.items) == migration.CompletionNeeds && tt.items[len(tt.items)-1].Kind == migration.ItemVoice {
+				require.Equal(t, moved.Expect+" Until their calling in Teams is complete, calls to their number may not reach them in Teams.", got.Expect)
+			} else {
+				require.Equal(t, moved.Expect, got.Expect)
+			}
 		})
 	}
 }
