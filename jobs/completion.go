@@ -181,18 +181,7 @@ func (w *CompletionWorker) look(ctx context.Context, it store.CompletionDueItem,
 	case migration.ItemNumber:
 		return w.lookNumber(ctx, it, ids)
 	case migration.ItemMeetings:
-		t := w.cfg.MeetingsTiming
-		if now.Before(t.FirstCheck(it.MovedAt)) {
-			return t.Decide(it.MovedAt, now, migration.MeetingMigration{}, false), true
-		}
-		cctx, cancel := context.WithTimeout(ctx, w.cfg.ShellTimeout)
-		defer cancel()
-		mm, found, err := w.completion.MeetingMigration(cctx, it.UPN)
-		if err != nil {
-			w.log.Debug("completion: Get-CsMeetingMigrationStatus did not answer", "upn", it.UPN, "error", err)
-			return migration.ItemStep{}, false
-		}
-		return t.Decide(it.MovedAt, w.cfg.Now(), mm, found), true
+		return w.lookMeetings(ctx, it, now)
 	}
 	return migration.ItemStep{}, false
 }
@@ -274,3 +263,53 @@ const (
 	numberCleared  = "cleared"
 	numberAssigned = "assigned"
 )
+
+// lookMeetings looks at a moved user's meeting migration, and sends a
+// lead's request that Microsoft migrate them again: at most once, since it
+// sends the meeting invitations again, so the request is recorded as sent
+// before it is sent, and a request whose answer is lost is never repeated.
+func (w *CompletionWorker) lookMeetings(ctx context.Context, it store.CompletionDueItem, now time.Time) (migration.ItemStep, bool) {
+	t := w.cfg.MeetingsTiming
+	from := it.MovedAt
+	switch {
+	case it.Acted == migration.MeetingsTriggerRequested:
+		says := "asked Microsoft to migrate the user's meetings to Teams again (Start-CsExMeetingMigration -TargetMeetingType Teams); the meeting invitations are sent again."
+		if err := store.New(w.pool).CompletionActed(context.WithoutCancel(ctx), it.MoveID, it.Kind, migration.MeetingsTriggered, says, w.actor); err != nil {
+			return migration.ItemStep{}, false
+		}
+		cctx, cancel := context.WithTimeout(ctx, w.cfg.ShellTimeout)
+		defer cancel()
+		if err := w.completion.StartMeetingMigration(cctx, it.UPN); err != nil {
+			w.log.Warn("completion: Start-CsExMeetingMigration did not succeed; it is not sent again", "upn", it.UPN, "error", err)
+			return migration.ItemStep{State: migration.ItemPerson,
+				Says: "cutover could not confirm that Microsoft took the request to migrate the user's meetings again, and does not send it twice.",
+				Fix:  "A Teams administrator reads Get-CsMeetingMigrationStatus -Identity <user>, and runs Start-CsExMeetingMigration -Identity <user> -TargetMeetingType Teams only if no new migration shows."}, true
+		}
+		from = now
+	case it.Acted == migration.MeetingsTriggered && it.ActedAt != nil:
+		from = *it.ActedAt
+	}
+	again := from != it.MovedAt
+	if now.Before(t.FirstCheck(from)) {
+		step := t.Decide(from, now, migration.MeetingMigration{}, false)
+		if again {
+			step.Says = "Microsoft was asked to migrate the user's meetings again; cutover looks at the migration as the service takes it up."
+		}
+		return step, true
+	}
+	cctx, cancel := context.WithTimeout(ctx, w.cfg.ShellTimeout)
+	defer cancel()
+	mm, found, err := w.completion.MeetingMigration(cctx, it.UPN)
+	if err != nil {
+		w.log.Debug("completion: Get-CsMeetingMigrationStatus did not answer", "upn", it.UPN, "error", err)
+		return migration.ItemStep{}, false
+	}
+	if again && found && mm.ModifiedDate.Before(from) {
+		found = false // the migration from before the request
+	}
+	step := t.Decide(from, w.cfg.Now(), mm, found)
+	if again && step.Fix != "" {
+		step.Fix = migration.MeetingsFixAgain
+	}
+	return step, true
+}

@@ -97,6 +97,40 @@ func TestMeetingsCompletion(t *testing.T) {
 	require.True(t, slices.ContainsFunc(said, func(m string) bool {
 		return strings.HasPrefix(m, "completion: Microsoft could not migrate the user's meetings: 0 of ")
 	}), "the timeline says what completion found: %q", said)
+
+	// A lead asks that Microsoft migrate the failed user's meetings again:
+	// cutover sends Start-CsExMeetingMigration once, and the new migration
+	// succeeds. A second request is refused, as is one for a user whose
+	// meetings were migrated.
+	svc := app.New(pool, jobs.NewQueue(client))
+	lead := app.As("lea")
+	_, err = svc.UserMigrateMeetings(ctx, lead, "user001@contoso.com")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return items()["user001@contoso.com"].State == migration.ItemDone }, 30*time.Second, 50*time.Millisecond,
+		"the meetings migrated after the lead's request")
+	require.Equal(t, 1, shell.MeetingsTriggered("user001@contoso.com"))
+	for _, upn := range []string{"user001@contoso.com", "user000@contoso.com"} {
+		_, err = svc.UserMigrateMeetings(ctx, lead, upn)
+		require.Equal(t, migration.EConflict, migration.ErrorKind(err), "%s: %v", upn, err)
+	}
+	st, err := svc.LookUp(ctx, "user002@contoso.com", time.Now())
+	require.NoError(t, err)
+	require.True(t, st.Offers(app.UserMigrateMeetings), "a user whose meetings Microsoft never migrated may be asked for again")
+
+	// The request's answer is lost (the shell stops answering while it is
+	// sent): cutover does not send it again, and hands the user to a person.
+	shell.Freeze()
+	_, err = svc.UserMigrateMeetings(ctx, lead, "user002@contoso.com")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return items()["user002@contoso.com"].State == migration.ItemPerson }, 30*time.Second, 50*time.Millisecond,
+		"a request whose answer was lost goes to a person")
+	shell.Thaw()
+	time.Sleep(time.Second) // several looks of the completion job
+	require.Zero(t, shell.MeetingsTriggered("user002@contoso.com"), "the frozen call took no effect, and was not sent again")
+	require.Contains(t, items()["user002@contoso.com"].Fix, "only if no new migration shows")
+	st, err = svc.LookUp(ctx, "user002@contoso.com", time.Now())
+	require.NoError(t, err)
+	require.False(t, st.Offers(app.UserMigrateMeetings), "asked once: not offered again")
 }
 
 // TestCompletionThroughAnOutage: Microsoft's side stops answering while the

@@ -197,6 +197,13 @@ func (f *fixtures) cases() map[string]func() request {
 			_, upns := f.ended(1)
 			return request{path: "/api/v1/users/" + upns[0] + "/rollback"}
 		},
+		"POST /api/v1/users/{identity}/migrate-meetings": func() request {
+			_, upns := f.ended(1)
+			_, err := f.env.pool.Exec(context.Background(), `UPDATE completion_items c SET state = 'failed', check_at = NULL
+				FROM moves m WHERE m.id = c.move_id AND m.upn = $1 AND c.kind = 'meetings'`, upns[0])
+			require.NoError(f.t, err)
+			return request{path: "/api/v1/users/" + upns[0] + "/migrate-meetings"}
+		},
 		"GET /api/v1/groups": func() request { return request{path: "/api/v1/groups"} },
 		"POST /api/v1/groups": func() request {
 			return request{path: "/api/v1/groups", contentType: "application/json",

@@ -26,6 +26,12 @@ func (s *Server) userRollback(w http.ResponseWriter, r *http.Request) {
 	s.userAction(w, r, "rollback requested", s.app.UserRollBack)
 }
 
+// userMigrateMeetings asks that Microsoft migrate a moved user's meetings
+// again (once).
+func (s *Server) userMigrateMeetings(w http.ResponseWriter, r *http.Request) {
+	s.userAction(w, r, "meetings to be migrated again", s.app.UserMigrateMeetings)
+}
+
 // userAction runs a lead's action on one user and answers with their status.
 func (s *Server) userAction(w http.ResponseWriter, r *http.Request, done string,
 	action func(ctx context.Context, a app.Actor, identity string) (migration.Move, error)) {

@@ -56,6 +56,7 @@ const (
 	AuditWaveUsersRollBack     AuditAction = "wave users roll back"
 	AuditUserRetry             AuditAction = "user retry"
 	AuditUserRollBack          AuditAction = "user roll back"
+	AuditUserMigrateMeetings   AuditAction = "user migrate meetings"
 	AuditReadinessCheck        AuditAction = "readiness check"
 	AuditMaxInFlight           AuditAction = "settings max-in-flight"
 	AuditWebhookAdd            AuditAction = "webhook add"
@@ -91,6 +92,7 @@ var auditPhrases = map[AuditAction]phrase{
 	AuditWaveUsersRollBack:     {did: "rolled back chosen users of %s", try: "roll back chosen users of %s"},
 	AuditUserRetry:             {did: "moved %s again", try: "move %s again"},
 	AuditUserRollBack:          {did: "rolled %s back on premises", try: "roll %s back on premises"},
+	AuditUserMigrateMeetings:   {did: "asked that Microsoft migrate the meetings of %s again", try: "ask that Microsoft migrate the meetings of %s again"},
 	AuditReadinessCheck:        {did: "asked the workers to check readiness now", try: "ask for a readiness check"},
 	AuditMaxInFlight:           {did: "changed the cap on moves in flight", try: "change the cap on moves in flight"},
 	AuditWebhookAdd:            {did: "added a webhook", try: "add a webhook"},

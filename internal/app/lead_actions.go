@@ -245,6 +245,36 @@ func (s *Service) UserRetry(ctx context.Context, a Actor, identity string) (migr
 	return m, err
 }
 
+// UserMigrateMeetings asks that Microsoft migrate a moved user's meetings
+// again (Start-CsExMeetingMigration), once their meetings item failed or
+// was handed to a person: the completion job sends it, at most once per
+// user, since it sends the meeting invitations again. The request is in the
+// audit log and the user's timeline.
+func (s *Service) UserMigrateMeetings(ctx context.Context, a Actor, identity string) (migration.Move, error) {
+	var m migration.Move
+	err := s.change(ctx, a, AuditUserMigrateMeetings, identity, func(tx pgx.Tx, q *store.Queries) error {
+		st, err := standingOf(ctx, q, identity, "migrate the meetings of")
+		if err != nil {
+			return err
+		}
+		by := st.MovedBy
+		if by == nil || by.State != migration.MoveStateMoved || st.Place != migration.PlaceTeams {
+			return migration.Errorf(migration.EConflict, "not_moved", "%s's meetings cannot be migrated again: %s; only a user cutover moved to Teams has a meeting migration", identity, standingWords(st))
+		}
+		ok, err := q.CompletionMeetingsRequest(ctx, by.ID, "a migration lead ("+a.Name+") asked that Microsoft migrate the user's meetings again; cutover sends the request once.", a.Name)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return migration.Errorf(migration.EConflict, "meetings_not_failed",
+				"%s's meetings are not failed, or were asked for again already: Start-CsExMeetingMigration sends the meeting invitations again, so cutover sends it at most once", by.UPN)
+		}
+		m = *by
+		return nil
+	})
+	return m, err
+}
+
 // requeue queues failed move m again in its wave, as a new run. A move or
 // wave that changed since it was read (the wave halted or was cancelled
 // meanwhile) is an EConflict error saying to look again.

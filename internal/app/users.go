@@ -64,8 +64,9 @@ type UserMove struct {
 // A lead's actions on one user, as the pages name them (the API route
 // /api/v1/users/{identity}/<action>).
 const (
-	UserRetry    = "retry"    // Service.UserRetry
-	UserRollBack = "rollback" // Service.UserRollBack
+	UserRetry           = "retry"            // Service.UserRetry
+	UserRollBack        = "rollback"         // Service.UserRollBack
+	UserMigrateMeetings = "migrate-meetings" // Service.UserMigrateMeetings
 )
 
 // retryable reports whether a user standing with this move may be moved
@@ -162,6 +163,9 @@ func (s *Service) LookUp(ctx context.Context, identity string, now time.Time) (U
 		st.Moves = append(st.Moves, um)
 	}
 	st.Actions = userOffers(standing)
+	if standing.Place == migration.PlaceTeams && slices.ContainsFunc(st.Completion, migration.CompletionItem.Retriggerable) {
+		st.Actions = append(st.Actions, UserMigrateMeetings)
+	}
 	st.RollBackMove = standing.MovedBy
 	if slices.Contains(st.Actions, UserRetry) {
 		// Only a retry's kind depends on the wave (rare: read then).

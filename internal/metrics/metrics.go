@@ -111,6 +111,13 @@ func (s *completionShell) MeetingMigration(ctx context.Context, identity string)
 	return mm, found, err
 }
 
+func (s *completionShell) StartMeetingMigration(ctx context.Context, identity string) error {
+	start := time.Now()
+	err := s.ms.StartMeetingMigration(ctx, identity)
+	s.observe("Start-CsExMeetingMigration", start, err)
+	return err
+}
+
 func (s *completionShell) ClearLineURI(ctx context.Context, identity string) error {
 	start := time.Now()
 	err := s.ms.ClearLineURI(ctx, identity)

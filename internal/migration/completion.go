@@ -74,6 +74,22 @@ func (s ItemState) Words() string {
 	return string(s)
 }
 
+// The steps of a meetings item (CompletionItem.Acted): a lead asked that
+// Microsoft migrate the user's meetings again, and cutover asked it
+// (Start-CsExMeetingMigration), which it does at most once per user since it
+// sends the meeting invitations again.
+const (
+	MeetingsTriggerRequested = "trigger_requested"
+	MeetingsTriggered        = "triggered"
+)
+
+// Retriggerable reports whether a lead may ask that Microsoft migrate the
+// user's meetings again: the meetings item failed or was handed to a
+// person, and no one asked before.
+func (it CompletionItem) Retriggerable() bool {
+	return it.Kind == ItemMeetings && (it.State == ItemFailed || it.State == ItemPerson) && it.Acted == ""
+}
+
 // Final reports whether the item needs no more of cutover.
 func (s ItemState) Final() bool { return s != ItemPending }
 
@@ -92,9 +108,13 @@ type CompletionItem struct {
 	// CheckAt is when cutover looks next (pending items).
 	CheckAt *time.Time `json:"check_at,omitempty"`
 	// WaitsFor is the lead's decision the item waits on ("": none).
-	WaitsFor  WaitsFor  `json:"waits_for,omitempty"`
-	Checks    int       `json:"-"`
-	UpdatedAt time.Time `json:"updated_at"`
+	WaitsFor WaitsFor `json:"waits_for,omitempty"`
+	// Acted is the last step cutover took on the item (a lead's request of
+	// it included), at ActedAt.
+	Acted     string     `json:"-"`
+	ActedAt   *time.Time `json:"-"`
+	Checks    int        `json:"-"`
+	UpdatedAt time.Time  `json:"updated_at"`
 }
 
 // MeetingMigration is a user's meeting migration as
@@ -147,6 +167,11 @@ const (
 // sends the updated invitations again, so it is a lead's decision.
 const meetingsFix = "A migration lead triggers the migration again for the user (Start-CsExMeetingMigration; it sends the meeting invitations again), " +
 	"or the user runs the Meeting Migration Tool, or recreates the meetings in Teams."
+
+// MeetingsFixAgain is the fix of a migration that fails again after a
+// lead's request (never sent twice): the remedies left.
+const MeetingsFixAgain = "Microsoft was asked once already to migrate the meetings again (Start-CsExMeetingMigration, which sends the invitations again): " +
+	"the user runs the Meeting Migration Tool, or recreates the meetings in Teams."
 
 // ItemStep is what a look at an item found: its new state, what it says,
 // and when to look next (pending).

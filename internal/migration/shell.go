@@ -67,6 +67,13 @@ type CompletionShell interface {
 	// teams/teams-ps/MicrosoftTeams/Get-CsMeetingMigrationStatus.md);
 	// found is false when it shows none. Read-only.
 	MeetingMigration(ctx context.Context, identity string) (mm MeetingMigration, found bool, err error)
+	// StartMeetingMigration asks Microsoft to migrate a moved user's
+	// meetings to Teams again (Start-CsExMeetingMigration -Identity <user>
+	// -TargetMeetingType Teams: MicrosoftDocs/office-docs-powershell
+	// teams/teams-ps/MicrosoftTeams/Start-CsExMeetingMigration.md, example
+	// 1), which sends the meeting invitations again: only on a lead's
+	// request, at most once.
+	StartMeetingMigration(ctx context.Context, identity string) error
 	// ClearLineURI clears a moved user's number on premises
 	// (Set-CsUser -Identity <user> -LineUri $null:
 	// MicrosoftDocs/OfficeDocs-SkypeForBusiness Teams/direct-routing-enable-users.md).

@@ -263,6 +263,14 @@ func (s *Shell) MeetingMigration(ctx context.Context, identity string) (migratio
 	return *a.Meetings, true, nil
 }
 
+// StartMeetingMigration implements migration.CompletionShell with the
+// script's start-meeting-migration: Start-CsExMeetingMigration -Identity
+// -TargetMeetingType Teams, signed in to Teams.
+func (s *Shell) StartMeetingMigration(ctx context.Context, identity string) error {
+	_, err := s.call(ctx, request{Op: "start-meeting-migration", Identity: identity})
+	return err
+}
+
 // ClearLineURI implements migration.CompletionShell with the script's
 // clear-line-uri: Set-CsUser -Identity -LineURI $null, on premises.
 func (s *Shell) ClearLineURI(ctx context.Context, identity string) error {

@@ -3,7 +3,7 @@
 # Reads one JSON request per line on standard input and writes one JSON
 # answer per line on standard output, until standard input ends. A request:
 #   {"op": "get-user" | "move-online" | "move-to-pool" | "check-host" | "hybrid-config" | "voice-users" | "meeting-migration" |
-#          "clear-line-uri" | "assign-number",
+#          "clear-line-uri" | "assign-number" | "start-meeting-migration",
 #    "identity": "...", "phone_number": "...",
 #    "target": "...", "pool": "...", "bypass_enterprise_voice_check": true,
 #    "domain_controller": "...", "override_url": "...", "pool_fqdn": "...",
@@ -156,6 +156,15 @@ while ($null -ne ($line = [Console]::In.ReadLine())) {
         }
         if ($req.op -eq 'meeting-migration') {
             Write-Answer @{ ok = $true; meetings = (Get-MeetingMigration $req) }
+            continue
+        }
+        if ($req.op -eq 'start-meeting-migration') {
+            # A lead's request that Microsoft migrate a moved user's meetings
+            # to Teams again, as example 1 of MicrosoftDocs/office-docs-powershell
+            # teams/teams-ps/MicrosoftTeams/Start-CsExMeetingMigration.md gives it.
+            Connect-Teams $req
+            Start-CsExMeetingMigration -Identity $req.identity -TargetMeetingType Teams
+            Write-Answer @{ ok = $true }
             continue
         }
         if ($req.op -eq 'assign-number') {

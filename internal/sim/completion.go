@@ -70,25 +70,53 @@ func (s *Shell) MeetingMigration(ctx context.Context, identity string) (migratio
 			fate = MeetingsFail
 		}
 	}
-	if u.movedAt.IsZero() || fate == MeetingsNoRecord {
+	from := u.movedAt
+	if !u.meetingsTriggered.IsZero() {
+		// Asked again (Start-CsExMeetingMigration): the new migration
+		// succeeds.
+		from, fate = u.meetingsTriggered, MeetingsMigrate
+	}
+	if from.IsZero() || fate == MeetingsNoRecord {
 		return migration.MeetingMigration{}, false, nil
 	}
 	t := s.cfg.Meetings.orDefault()
 	total := 1 + int(s.unit(id, "meeting count")*8)
-	mm := migration.MeetingMigration{MigrationType: "SfbToTeams", TotalMeeting: total, ModifiedDate: u.movedAt, State: migration.MeetingsPending}
-	since := time.Since(u.movedAt)
+	mm := migration.MeetingMigration{MigrationType: "SfbToTeams", TotalMeeting: total, ModifiedDate: from, State: migration.MeetingsPending}
+	since := time.Since(from)
 	switch {
 	case since < t.StartAfter:
 	case since < t.StartAfter+t.Takes:
-		mm.State, mm.ModifiedDate = migration.MeetingsInProgress, u.movedAt.Add(t.StartAfter)
+		mm.State, mm.ModifiedDate = migration.MeetingsInProgress, from.Add(t.StartAfter)
 	case fate == MeetingsFail:
 		retries := min(int((since-t.StartAfter-t.Takes)/max(t.RetryEvery, time.Nanosecond)), migration.MeetingsRetries)
 		mm.State, mm.FailedMeeting, mm.RetryCount = migration.MeetingsFailed, total, retries
-		mm.ModifiedDate = u.movedAt.Add(t.StartAfter + t.Takes + time.Duration(retries)*t.RetryEvery)
+		mm.ModifiedDate = from.Add(t.StartAfter + t.Takes + time.Duration(retries)*t.RetryEvery)
 	default:
-		mm.State, mm.SucceededMeeting, mm.ModifiedDate = migration.MeetingsSucceeded, total, u.movedAt.Add(t.StartAfter+t.Takes)
+		mm.State, mm.SucceededMeeting, mm.ModifiedDate = migration.MeetingsSucceeded, total, from.Add(t.StartAfter+t.Takes)
 	}
 	return mm, true, nil
+}
+
+// StartMeetingMigration implements migration.CompletionShell:
+// Start-CsExMeetingMigration for a moved user, whose meetings the
+// simulated service then migrates afresh.
+func (s *Shell) StartMeetingMigration(ctx context.Context, identity string) error {
+	u, err := s.call(ctx, identity, func(c *Calls) *int { return &c.StartMeetings }, 7000)
+	if err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	u.meetingsTriggered = time.Now()
+	u.triggers++
+	return nil
+}
+
+// MeetingsTriggered reports how many of a user's requests that their
+// meetings be migrated again took effect.
+func (s *Shell) MeetingsTriggered(identity string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.user(identity).triggers
 }
 
 // VoiceOffShare is the share of moved Enterprise Voice users whom Teams

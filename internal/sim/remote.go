@@ -36,7 +36,8 @@ type shellReply struct {
 //	POST /shell/get-user      {"identity": "..."}
 //	POST /shell/move-online   {"identity": "..."}
 //	POST /shell/move-to-pool  {"identity": "...", "pool": "..."}
-//	POST /shell/meeting-migration, /shell/clear-line-uri {"identity": "..."}
+//	POST /shell/meeting-migration, /shell/start-meeting-migration,
+//	     /shell/clear-line-uri {"identity": "..."}
 //	POST /shell/assign-number {"identity": "...", "number": "..."}
 //	GET  /shell/stats
 func (s *Shell) Handler() http.Handler {
@@ -78,6 +79,9 @@ func (s *Shell) Handler() http.Handler {
 			return shellReply{}, err
 		}
 		return shellReply{Meetings: &mm}, nil
+	}))
+	mux.Handle("POST /shell/start-meeting-migration", call(func(ctx context.Context, req shellRequest) (shellReply, error) {
+		return shellReply{}, s.StartMeetingMigration(ctx, req.Identity)
 	}))
 	mux.Handle("POST /shell/clear-line-uri", call(func(ctx context.Context, req shellRequest) (shellReply, error) {
 		return shellReply{}, s.ClearLineURI(ctx, req.Identity)
@@ -183,6 +187,12 @@ func (c *RemoteShell) MeetingMigration(ctx context.Context, identity string) (mi
 		return migration.MeetingMigration{}, false, err
 	}
 	return *rep.Meetings, true, nil
+}
+
+// StartMeetingMigration implements migration.CompletionShell.
+func (c *RemoteShell) StartMeetingMigration(ctx context.Context, identity string) error {
+	_, err := c.call(ctx, "/shell/start-meeting-migration", shellRequest{Identity: identity})
+	return err
 }
 
 // ClearLineURI implements migration.CompletionShell.

@@ -125,6 +125,8 @@ type Calls struct {
 	// Set-CsPhoneNumberAssignment.
 	ClearLineURI int `json:"clear_line_uri"`
 	AssignNumber int `json:"assign_number"`
+	// StartMeetings counts Start-CsExMeetingMigration.
+	StartMeetings int `json:"start_meetings"`
 }
 
 // Stats are totals over every simulated user.
@@ -158,6 +160,10 @@ type simUser struct {
 	lineCleared time.Time
 	assigned    string
 	clears      int // clearings that took effect
+	// meetingsTriggered is when Start-CsExMeetingMigration last took
+	// effect for the user, triggers how many times it did.
+	meetingsTriggered time.Time
+	triggers          int
 }
 
 // Shell is a simulated Skype for Business management shell. It is safe for

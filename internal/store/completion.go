@@ -98,7 +98,7 @@ func (q *Queries) CompletionOf(ctx context.Context, moveIDs []int64) (map[int64]
 func completionOf(r dbsqlc.CompletionItem) migration.CompletionItem {
 	return migration.CompletionItem{MoveID: r.MoveID, Kind: migration.ItemKind(r.Kind), State: migration.ItemState(r.State),
 		Says: r.Says, Evidence: r.Evidence, Message: r.Message, Fix: r.Fix, CheckAt: r.CheckAt, Checks: r.Checks, UpdatedAt: r.UpdatedAt,
-		WaitsFor: migration.WaitsFor(r.WaitsFor)}
+		WaitsFor: migration.WaitsFor(r.WaitsFor), Acted: r.Acted, ActedAt: r.ActedAt}
 }
 
 // WaveCompletion counts each wave's users who stand moved by their move in
@@ -174,4 +174,13 @@ func (q *Queries) waveDecision(ctx context.Context, waveID int64, actor string, 
 		return err
 	})
 	return w, n, err
+}
+
+// CompletionMeetingsRequest records a lead's request that Microsoft migrate
+// the meetings of the user moved by moveID again, if their meetings item
+// failed or was handed to a person and was never triggered: it reports
+// whether it was such an item.
+func (q *Queries) CompletionMeetingsRequest(ctx context.Context, moveID int64, says, actor string) (bool, error) {
+	n, err := q.gen.CompletionMeetingsRequest(ctx, dbsqlc.CompletionMeetingsRequestParams{MoveID: moveID, Says: says, Actor: actor})
+	return n == 1, err
 }

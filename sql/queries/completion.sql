@@ -84,3 +84,19 @@ WITH reopened AS (
     RETURNING c.move_id
 )
 SELECT count(*)::int AS reopened FROM reopened;
+
+-- CompletionMeetingsRequest records a lead's request that Microsoft migrate
+-- a moved user's meetings again: the item, failed or handed to a person
+-- and never triggered before, is due now, with the request in the user's
+-- timeline. It returns nothing when the item is not such an item.
+-- name: CompletionMeetingsRequest :one
+WITH requested AS (
+    UPDATE completion_items c SET state = 'pending', waits_for = '', check_at = now(), fix = '', says = @says,
+                                  acted = 'trigger_requested', acted_at = now(), updated_at = now()
+    WHERE c.move_id = @move_id AND c.kind = 'meetings' AND c.state IN ('failed', 'person') AND c.acted = ''
+    RETURNING c.move_id AS id
+), ev AS (
+    INSERT INTO move_events (move_id, state, message, actor)
+    SELECT m.id, m.state, 'completion: ' || @says::text, @actor FROM requested JOIN moves m ON m.id = requested.id
+)
+SELECT count(*)::int AS requested FROM requested;

@@ -152,6 +152,36 @@ func (q *Queries) CompletionLater(ctx context.Context, arg CompletionLaterParams
 	return err
 }
 
+const completionMeetingsRequest = `-- name: CompletionMeetingsRequest :one
+WITH requested AS (
+    UPDATE completion_items c SET state = 'pending', waits_for = '', check_at = now(), fix = '', says = $1,
+                                  acted = 'trigger_requested', acted_at = now(), updated_at = now()
+    WHERE c.move_id = $2 AND c.kind = 'meetings' AND c.state IN ('failed', 'person') AND c.acted = ''
+    RETURNING c.move_id AS id
+), ev AS (
+    INSERT INTO move_events (move_id, state, message, actor)
+    SELECT m.id, m.state, 'completion: ' || $1::text, $3 FROM requested JOIN moves m ON m.id = requested.id
+)
+SELECT count(*)::int AS requested FROM requested
+`
+
+type CompletionMeetingsRequestParams struct {
+	Says   string
+	MoveID int64
+	Actor  string
+}
+
+// CompletionMeetingsRequest records a lead's request that Microsoft migrate
+// a moved user's meetings again: the item, failed or handed to a person
+// and never triggered before, is due now, with the request in the user's
+// timeline. It returns nothing when the item is not such an item.
+func (q *Queries) CompletionMeetingsRequest(ctx context.Context, arg CompletionMeetingsRequestParams) (int, error) {
+	row := q.db.QueryRow(ctx, completionMeetingsRequest, arg.Says, arg.MoveID, arg.Actor)
+	var requested int
+	err := row.Scan(&requested)
+	return requested, err
+}
+
 const completionOfMoves = `-- name: CompletionOfMoves :many
 SELECT move_id, kind, state, says, evidence, message, fix, check_at, checks, updated_at, waits_for, acted, acted_at FROM completion_items WHERE move_id = ANY($1::bigint[]) ORDER BY move_id, kind
 `

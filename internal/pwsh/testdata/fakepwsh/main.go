@@ -51,6 +51,8 @@ type user struct {
 	// Set-CsPhoneNumberAssignment gave the user.
 	Cleared  int    `json:"cleared,omitempty"`
 	Assigned string `json:"assigned,omitempty"`
+	// Triggered counts Start-CsExMeetingMigration.
+	Triggered int `json:"triggered,omitempty"`
 }
 
 // request is what the driver sends (the fields the fake reads).
@@ -168,6 +170,9 @@ func serve(req request) any {
 	switch op {
 	case "meeting-migration":
 		return map[string]any{"ok": true, "meetings": u.Meetings}
+	case "start-meeting-migration":
+		u.Triggered++
+		return map[string]any{"ok": true}
 	case "clear-line-uri":
 		if msg := sim.FailureMessage(kind, id, true); msg != "" {
 			return fail(msg)
