@@ -498,7 +498,8 @@ func TestMeetingMigration(t *testing.T) {
 
 // TestNumberMove moves a moved user's number to online management through
 // the script's clear-line-uri (Set-CsUser -LineUri $null) and
-// assign-number (Set-CsPhoneNumberAssignment), as the fake shell records
+// assign-number (Set-CsPhoneNumberAssignment), and asks that their meetings
+// be migrated again (start-meeting-migration), as the fake shell records
 // them.
 func TestNumberMove(t *testing.T) {
 	t.Parallel()
@@ -509,10 +510,12 @@ func TestNumberMove(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, u.LineURI, "Get-CsUser after the clearing")
 	require.NoError(t, s.AssignNumber(ctx, "ev@contoso.com", "+14255550100"))
+	require.NoError(t, s.StartMeetingMigration(ctx, "ev@contoso.com"))
 	var st struct {
 		Users map[string]struct {
-			Cleared  int    `json:"cleared"`
-			Assigned string `json:"assigned"`
+			Cleared   int    `json:"cleared"`
+			Assigned  string `json:"assigned"`
+			Triggered int    `json:"triggered"`
 		} `json:"users"`
 	}
 	body, err := os.ReadFile(filepath.Join(dir, "state.json"))
@@ -520,6 +523,7 @@ func TestNumberMove(t *testing.T) {
 	require.NoError(t, json.Unmarshal(body, &st))
 	require.Equal(t, 1, st.Users["ev@contoso.com"].Cleared)
 	require.Equal(t, "+14255550100", st.Users["ev@contoso.com"].Assigned)
+	require.Equal(t, 1, st.Users["ev@contoso.com"].Triggered, "Start-CsExMeetingMigration")
 }
 
 // TestFakeSpeaksOnlyPublishedMessages drives the fake PowerShell through every
