@@ -172,8 +172,7 @@ func (w *CompletionWorker) look(ctx context.Context, it store.CompletionDueItem,
 			defer cancel()
 			var err error
 			if v, err = w.cfg.Directory.TeamsVoice(cctx, id); err != nil {
-				w.log.Debug("completion: Microsoft Graph did not answer", "upn", it.UPN, "error", err)
-				return migration.ItemStep{}, false
+				return w.graphRefused(it, err, "TeamsUserConfiguration.Read.All")
 			}
 		}
 		return w.cfg.VoiceTiming.Decide(migration.VoiceLook{MovedAt: it.MovedAt, Now: now, LineURI: it.LineURI, Teams: v, Found: known,
@@ -211,8 +210,7 @@ func (w *CompletionWorker) lookNumber(ctx context.Context, it store.CompletionDu
 	defer gcancel()
 	a, assigned, err := w.cfg.Directory.NumberAssignment(gctx, number)
 	if err != nil {
-		w.log.Debug("completion: Microsoft Graph did not answer", "upn", it.UPN, "error", err)
-		return migration.ItemStep{}, false
+		return w.graphRefused(it, err, "TeamsTelephoneNumber.Read.All")
 	}
 	now := w.cfg.Now()
 	look := migration.NumberLook{Now: now, LineURI: it.LineURI, OnPremLineURI: su.LineURI, UserID: id, Assignment: a, Assigned: assigned,
@@ -312,4 +310,21 @@ func (w *CompletionWorker) lookMeetings(ctx context.Context, it store.Completion
 		step.Fix = migration.MeetingsFixAgain
 	}
 	return step, true
+}
+
+// graphRefused is the look at an item whose read of Microsoft Graph failed:
+// no answer changes nothing (ok false: looked at again soon); a refusal of
+// cutover's credentials or permission is the deployment's, said on the item
+// with the permission to grant (it is looked at again, and goes on once
+// the permission is granted), and logged as a warning, so that it is never
+// silent.
+func (w *CompletionWorker) graphRefused(it store.CompletionDueItem, err error, permission string) (migration.ItemStep, bool) {
+	if migration.Classify(err).Code != migration.CodeGraphAccessDenied {
+		w.log.Debug("completion: Microsoft Graph did not answer", "upn", it.UPN, "error", err)
+		return migration.ItemStep{}, false
+	}
+	w.log.Warn("completion: Microsoft Graph refuses cutover's request: grant the app registration the permission", "permission", permission, "upn", it.UPN, "error", err)
+	return migration.ItemStep{State: migration.ItemPending, CheckAt: w.cfg.Now().Add(w.retryAfter()),
+		Says: fmt.Sprintf("Microsoft Graph refuses cutover's request (it needs the application permission %s, with admin consent): "+
+			"cutover looks again, and goes on once an administrator grants it.", permission)}, true
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -162,4 +163,44 @@ func TestNumbersMovedOnline(t *testing.T) {
 	}
 	require.Contains(t, fmt.Sprint(said), "moving the wave's numbers to online management approved")
 	require.Contains(t, fmt.Sprint(said), "the SBC's routing of the wave's numbers to Direct Routing confirmed")
+}
+
+// TestNumbersGraphRefuses: the app registration lacks the permission to
+// read number assignments (Graph answers 403). No number is cleared, and the
+// number item says so, with the permission to grant, instead of waiting in
+// silence; the move and the other items go on.
+func TestNumbersGraphRefuses(t *testing.T) {
+	t.Parallel()
+	b := setupGraphShell(t, sim.ShellConfig{Mix: sim.Mix{}}, sim.GraphConfig{Faults: []sim.GraphFault{
+		{Path: "/admin/teams/telephoneNumberManagement", Status: 403, NoBody: true}}}, func(c *jobs.Config) {
+		c.CompletionEvery = 200 * time.Millisecond
+		c.NumberTiming = migration.NumberTiming{Poll: 200 * time.Millisecond, SyncWait: time.Hour}
+	})
+	ctx := context.Background()
+	var upn string
+	for i := 0; upn == ""; i++ {
+		u, err := b.shell.GetUser(ctx, fmt.Sprintf("refused%03d@contoso.com", i))
+		require.NoError(t, err)
+		if u.EnterpriseVoiceEnabled {
+			upn = u.Identity
+		}
+	}
+	waves, err := b.q.WaveList(ctx, b.planWith(t, []string{upn}, migration.Controls{NumberPlan: migration.NumbersOnline}))
+	require.NoError(t, err)
+	_, err = b.scheduler.WaveApproveNumbers(ctx, app.As("lea"), waves[0].ID)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		moves, err := b.q.MovesByUser(ctx, upn)
+		require.NoError(t, err)
+		items, err := b.q.CompletionOf(ctx, []int64{moves[0].ID})
+		require.NoError(t, err)
+		for _, it := range items[moves[0].ID] {
+			if it.Kind == migration.ItemNumber {
+				return it.State == migration.ItemPending && strings.Contains(it.Says, "TeamsTelephoneNumber.Read.All")
+			}
+		}
+		return false
+	}, 30*time.Second, 50*time.Millisecond, "the number item names the permission Graph wants")
+	c, _ := b.shell.LineCleared(upn)
+	require.Zero(t, c, "nothing is cleared while the number's assignment cannot be read")
 }
