@@ -176,6 +176,8 @@ func TestDecideNumber(t *testing.T) {
 		{"assigned online: done", look(func(l *migration.NumberLook) { l.OnPremLineURI, l.Assignment = "", online }), migration.ItemDone, "", "managed online", ""},
 		{"assigned to someone else", look(func(l *migration.NumberLook) { l.OnPremLineURI, l.Assignment = "", other }), migration.ItemPerson, "", "someone else", ""},
 		{"another number on premises now", look(func(l *migration.NumberLook) { l.OnPremLineURI = "tel:+14255550199" }), migration.ItemPerson, "", "is now +14255550199", ""},
+		{"cleared by someone else, not approved: nothing is assigned", look(func(l *migration.NumberLook) { l.OnPremLineURI, l.Assigned, l.Approved = "", false, false }),
+			migration.ItemPerson, "", "waits for a migration lead's approval", migration.WaitsForApproval},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -179,7 +179,10 @@ func (t NumberTiming) Decide(l NumberLook) (ItemStep, NumberAction) {
 		return ItemStep{State: ItemPerson, Evidence: evidence,
 			Fix:  "A migration lead decides which number the user keeps, and moves it by hand.",
 			Says: fmt.Sprintf("The user's LineURI on premises is now %s, not the %s they had at the move: cutover does not move it.", onPrem, number)}, NumberNothing
-	case onPrem == number && !l.Approved:
+	case !l.Approved:
+		// Nothing is done without the lead's approval: neither the
+		// clearing nor an assignment (a number cleared by someone else may
+		// have been released on purpose).
 		return ItemStep{State: ItemPerson, Evidence: evidence, Fix: numberApproveFix, WaitsFor: WaitsForApproval,
 			Says: fmt.Sprintf("Moving the number %s to online management waits for a migration lead's approval: the user cannot take calls from its clearing on premises to its assignment online.", number)}, NumberNothing
 	case onPrem == number && !l.WindowOpen:
