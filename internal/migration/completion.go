@@ -59,6 +59,9 @@ const (
 	ItemPerson  ItemState = "person"  // handed to a person, who Fix names
 )
 
+// ItemStates are the states of a completion item.
+var ItemStates = []ItemState{ItemPending, ItemDone, ItemFailed, ItemPerson}
+
 // Words says the state for a person.
 func (s ItemState) Words() string {
 	switch s {
