@@ -59,8 +59,11 @@ func waveAttention(v WaveView) []Attention {
 			Says: fmt.Sprintf("%s: the rollback of %s failed; they are still in Teams", v.Name, users(n))})
 	}
 	if n := v.Completion.Needs; n > 0 {
-		out = append(out, Attention{Kind: AttentionCompletion, Users: n,
-			Says: fmt.Sprintf("%s: after the move, %s %s a person", v.Name, users(n), needNeeds(n))})
+		says := fmt.Sprintf("%s: after the move, %s %s a person", v.Name, users(n), needNeeds(n))
+		if w := v.Completion.Waiting(); w != "" {
+			says += " (" + w + ")"
+		}
+		out = append(out, Attention{Kind: AttentionCompletion, Users: n, Says: says})
 	}
 	if v.State == migration.WaveStateCompleted && o.Users() > 0 && o[migration.OutcomeMoved] == 0 {
 		out = append(out, Attention{Kind: AttentionNobodyMoved, Says: fmt.Sprintf("%s moved nobody: %s", v.Name, o.Words())})

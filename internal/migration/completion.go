@@ -348,6 +348,16 @@ func (s CompletionSum) Sentence() string {
 		return ""
 	}
 	out := fmt.Sprintf("After the move: %d done, %d pending, %d needing someone", s.Done, s.Pending, s.Needs)
+	if w := s.Waiting(); w != "" {
+		out += " (" + w + ")"
+	}
+	return out + "."
+}
+
+// Waiting says how many of those who need someone wait on a lead's
+// decision, and which: "23 wait for a lead to confirm the SBC's routing"
+// ("" for none).
+func (s CompletionSum) Waiting() string {
 	var leads []string
 	if s.WaitRouting > 0 {
 		leads = append(leads, fmt.Sprintf("%d wait for a lead to confirm the SBC's routing", s.WaitRouting))
@@ -355,10 +365,7 @@ func (s CompletionSum) Sentence() string {
 	if s.WaitApproval > 0 {
 		leads = append(leads, fmt.Sprintf("%d for a lead to approve their number's move", s.WaitApproval))
 	}
-	if len(leads) > 0 {
-		out += " (" + strings.Join(leads, "; ") + ")"
-	}
-	return out + "."
+	return strings.Join(leads, "; ")
 }
 
 // ExplainCompletion adds a moved user's completion to what a helpdesk agent

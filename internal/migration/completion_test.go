@@ -193,3 +193,25 @@ func TestDecideNumber(t *testing.T) {
 		})
 	}
 }
+
+// TestCompletionSentence: a wave's completion in a sentence says how many
+// of those who need someone wait on a lead, and for what.
+func TestCompletionSentence(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		sum  migration.CompletionSum
+		says string
+	}{
+		{"none", migration.CompletionSum{}, ""},
+		{"no lead awaited", migration.CompletionSum{Users: 3, Done: 1, Pending: 1, Needs: 1}, "After the move: 1 done, 1 pending, 1 needing someone."},
+		{"the routing and the approval awaited", migration.CompletionSum{Users: 9, Done: 1, Needs: 8, WaitRouting: 5, WaitApproval: 2},
+			"After the move: 1 done, 0 pending, 8 needing someone (5 wait for a lead to confirm the SBC's routing; 2 for a lead to approve their number's move)."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tt.says, tt.sum.Sentence())
+		})
+	}
+}
