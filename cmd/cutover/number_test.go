@@ -152,8 +152,18 @@ func TestNumbersMovedOnline(t *testing.T) {
 	// which the assignment turns on where the move had not); confirmed, it
 	// completes.
 	waitAll(online, migration.ItemVoice, func(it migration.CompletionItem) bool { return it.WaitsFor == migration.WaitsForRouting }, "calling waits on the routing")
+	offers := func(id int64) bool {
+		w, err := b.q.WaveGet(ctx, id)
+		require.NoError(t, err)
+		views, err := b.scheduler.WaveViews(ctx, []migration.Wave{w}, time.Now())
+		require.NoError(t, err)
+		return views[0].Offers(app.ActionConfirmRouting)
+	}
+	require.True(t, offers(waveOnline), "a wave with Enterprise Voice users moved offers the routing's confirmation")
 	_, err = b.scheduler.WaveConfirmRouting(ctx, lead, waveOnline)
 	require.NoError(t, err)
+	require.False(t, offers(waveOnline), "confirmed: not offered again")
+	require.True(t, offers(waveOnPrem), "the other wave's routing is its own")
 	waitAll(online, migration.ItemVoice, func(it migration.CompletionItem) bool { return it.State == migration.ItemDone }, "calling complete")
 	events, err := b.q.WaveEvents(ctx, waveOnline)
 	require.NoError(t, err)

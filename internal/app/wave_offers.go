@@ -66,7 +66,10 @@ func (v WaveView) Offers(action string) bool {
 	case ActionOverrideReadiness:
 		return v.HeldByReadiness()
 	case ActionConfirmRouting:
-		return s != migration.WaveStateCancelled && v.RoutingConfirmedAt == nil
+		// Offered once the wave has moved Enterprise Voice users, whom it
+		// concerns; the use case takes it earlier too (a lead who
+		// confirms ahead, from the API or the command line).
+		return s != migration.WaveStateCancelled && v.RoutingConfirmedAt == nil && v.Completion.Voice > 0
 	case ActionApproveNumbers:
 		return s != migration.WaveStateCancelled && v.NumberPlan.Or() == migration.NumbersOnline && v.NumbersApprovedAt == nil
 	}

@@ -20,8 +20,10 @@ import (
 // the ones its use cases take: for each wave as a lead finds it, every
 // action is tried on a wave of its own, and an action offered must be
 // taken, one not offered refused for the wave's state or users. The one
-// use case wider than its button is the readiness override, which takes
-// any scheduled wave but is offered only to one held by readiness.
+// use cases wider than their buttons are the readiness override, which
+// takes any scheduled wave but is offered only to one held by readiness,
+// and the SBC's routing, which a lead may confirm ahead but is offered once
+// the wave has moved Enterprise Voice users.
 func TestWaveOffersAreWhatTheUseCasesTake(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -79,18 +81,18 @@ func TestWaveOffersAreWhatTheUseCasesTake(t *testing.T) {
 		situation func(w migration.Wave)
 		offers    []string
 	}{
-		{"scheduled", nil, []string{app.ActionPause, app.ActionCancel, app.ActionReschedule, app.ActionMembers, app.ActionConfirmRouting}},
+		{"scheduled", nil, []string{app.ActionPause, app.ActionCancel, app.ActionReschedule, app.ActionMembers}},
 		{"paused before its start", func(w migration.Wave) {
 			_, err := svc.WavePause(ctx, lead, w.ID)
 			require.NoError(t, err)
-		}, []string{app.ActionResume, app.ActionCancel, app.ActionReschedule, app.ActionMembers, app.ActionConfirmRouting}},
+		}, []string{app.ActionResume, app.ActionCancel, app.ActionReschedule, app.ActionMembers}},
 		{"held by hybrid readiness", func(w migration.Wave) {
 			require.NoError(t, q.WaveReason(ctx, w.ID, migration.WaveStateScheduled, "not started: hybrid readiness check dns fails: no record. Fix: add it.", migration.ReasonReadiness))
-		}, []string{app.ActionPause, app.ActionCancel, app.ActionOverrideReadiness, app.ActionReschedule, app.ActionMembers, app.ActionConfirmRouting}},
+		}, []string{app.ActionPause, app.ActionCancel, app.ActionOverrideReadiness, app.ActionReschedule, app.ActionMembers}},
 		{"numbers to be moved online", func(w migration.Wave) {
 			_, err := pool.Exec(ctx, `UPDATE waves SET number_plan = 'online' WHERE id = $1`, w.ID)
 			require.NoError(t, err)
-		}, []string{app.ActionPause, app.ActionCancel, app.ActionReschedule, app.ActionMembers, app.ActionApproveNumbers, app.ActionConfirmRouting}},
+		}, []string{app.ActionPause, app.ActionCancel, app.ActionReschedule, app.ActionMembers, app.ActionApproveNumbers}},
 		{"numbers approved, routing confirmed", func(w migration.Wave) {
 			_, err := pool.Exec(ctx, `UPDATE waves SET number_plan = 'online' WHERE id = $1`, w.ID)
 			require.NoError(t, err)
@@ -119,6 +121,8 @@ func TestWaveOffersAreWhatTheUseCasesTake(t *testing.T) {
 					require.NoError(t, err, "%s is offered: it must be taken", a)
 				case a == app.ActionOverrideReadiness && w.State == migration.WaveStateScheduled:
 					require.NoError(t, err, "a scheduled wave takes an override before any hold")
+				case a == app.ActionConfirmRouting && w.State != migration.WaveStateCancelled && w.RoutingConfirmedAt == nil:
+					require.NoError(t, err, "a wave takes the routing's confirmation ahead of its voice users")
 				default:
 					require.Error(t, err, "%s is not offered: it must be refused", a)
 					require.Equal(t, migration.EConflict, migration.ErrorKind(err), "%s: refused for the wave's state or users: %v", a, err)

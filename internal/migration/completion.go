@@ -318,6 +318,8 @@ type CompletionSum struct {
 	// approved.
 	WaitRouting  int `json:"waiting_routing"`
 	WaitApproval int `json:"waiting_approval"`
+	// Voice counts the users with a voice item (Enterprise Voice users).
+	Voice int `json:"voice"`
 	// Says is the sum in a sentence (Sentence), once it is summed.
 	Says string `json:"says"`
 }

@@ -113,6 +113,7 @@ func (q *Queries) WaveCompletion(ctx context.Context, waveIDs []int64) (map[int6
 		sum := out[r.WaveID].Add(migration.Completion(r.Completion), r.Users)
 		sum.WaitRouting += r.WaitingRouting
 		sum.WaitApproval += r.WaitingApproval
+		sum.Voice += r.Voice
 		out[r.WaveID] = sum
 	}
 	return out, nil

@@ -145,14 +145,16 @@ ORDER BY move_id, kind;
 -- move in the wave, by wave and where their completion stands
 -- (cutover_completion_of: needs, pending, done), and of them those with an
 -- item that waits on a lead's decision (the SBC's routing, the number
--- moves' approval).
+-- moves' approval), and those with a voice item (Enterprise Voice users).
 -- name: WaveCompletion :many
 SELECT u.wave_id, u.completion::text AS completion, count(*)::int AS users,
        (count(*) FILTER (WHERE u.routing))::int AS waiting_routing,
-       (count(*) FILTER (WHERE u.approval))::int AS waiting_approval
+       (count(*) FILTER (WHERE u.approval))::int AS waiting_approval,
+       (count(*) FILTER (WHERE u.voice))::int AS voice
 FROM (
     SELECT m.wave_id, cutover_completion_of(array_agg(c.state)) AS completion,
-           bool_or(c.waits_for = 'routing') AS routing, bool_or(c.waits_for = 'approval') AS approval
+           bool_or(c.waits_for = 'routing') AS routing, bool_or(c.waits_for = 'approval') AS approval,
+           bool_or(c.kind = 'voice') AS voice
     FROM completion_items c JOIN moves m ON m.id = c.move_id
     WHERE m.wave_id = ANY(@wave_ids::bigint[]) AND m.state = 'moved'
     GROUP BY m.wave_id, m.id

@@ -491,10 +491,12 @@ func (q *Queries) UserTimelines(ctx context.Context, identity string) ([]UserTim
 const waveCompletion = `-- name: WaveCompletion :many
 SELECT u.wave_id, u.completion::text AS completion, count(*)::int AS users,
        (count(*) FILTER (WHERE u.routing))::int AS waiting_routing,
-       (count(*) FILTER (WHERE u.approval))::int AS waiting_approval
+       (count(*) FILTER (WHERE u.approval))::int AS waiting_approval,
+       (count(*) FILTER (WHERE u.voice))::int AS voice
 FROM (
     SELECT m.wave_id, cutover_completion_of(array_agg(c.state)) AS completion,
-           bool_or(c.waits_for = 'routing') AS routing, bool_or(c.waits_for = 'approval') AS approval
+           bool_or(c.waits_for = 'routing') AS routing, bool_or(c.waits_for = 'approval') AS approval,
+           bool_or(c.kind = 'voice') AS voice
     FROM completion_items c JOIN moves m ON m.id = c.move_id
     WHERE m.wave_id = ANY($1::bigint[]) AND m.state = 'moved'
     GROUP BY m.wave_id, m.id
@@ -508,13 +510,14 @@ type WaveCompletionRow struct {
 	Users           int
 	WaitingRouting  int
 	WaitingApproval int
+	Voice           int
 }
 
 // WaveCompletion counts the users of the waves who stand moved by their
 // move in the wave, by wave and where their completion stands
 // (cutover_completion_of: needs, pending, done), and of them those with an
 // item that waits on a lead's decision (the SBC's routing, the number
-// moves' approval).
+// moves' approval), and those with a voice item (Enterprise Voice users).
 func (q *Queries) WaveCompletion(ctx context.Context, waveIds []int64) ([]WaveCompletionRow, error) {
 	rows, err := q.db.Query(ctx, waveCompletion, waveIds)
 	if err != nil {
@@ -530,6 +533,7 @@ func (q *Queries) WaveCompletion(ctx context.Context, waveIds []int64) ([]WaveCo
 			&i.Users,
 			&i.WaitingRouting,
 			&i.WaitingApproval,
+			&i.Voice,
 		); err != nil {
 			return nil, err
 		}
