@@ -156,7 +156,14 @@ func (w *MoveWorker) work(ctx context.Context, job *river.Job[MoveArgs]) error {
 		}
 		return nil
 	}
-	a := &attempt{w: w, job: job, move: m, wave: wave, n: job.Attempt, holdSlot: hold}
+	n := job.Attempt
+	if m.State.InFlight() && m.Attempts > 0 {
+		// A run cut off in flight (its worker died, or the database failed
+		// under it and River counted the job's run) goes on as the same
+		// attempt: the interruption is not counted.
+		n = m.Attempts
+	}
+	a := &attempt{w: w, job: job, move: m, wave: wave, n: n, holdSlot: hold}
 	start := a.start()
 	lease, err := w.acquire(ctx, m, closed, start)
 	if errors.Is(err, store.ErrStale) {

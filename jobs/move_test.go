@@ -427,6 +427,16 @@ func TestDatabaseFailuresNotCounted(t *testing.T) {
 	require.NoError(t, b.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE state = 'moved'), max(attempts) FROM moves`).Scan(&moved, &attempts))
 	require.NoError(t, b.pool.QueryRow(ctx, `SELECT count(*) FROM move_events WHERE message LIKE '%not counted: the database failed%'`).Scan(&told))
 	t.Logf("%d cuts; %d moves told of a database failure", cuts, told)
+	if attempts > 1 {
+		rows, err := b.pool.Query(ctx, `SELECT e.at::text || ' ' || e.state || ' ' || coalesce(e.error_code, '') || ' ' || e.message FROM move_events e
+			JOIN moves m ON m.id = e.move_id WHERE m.attempts > 1 ORDER BY e.id`)
+		require.NoError(t, err)
+		for rows.Next() {
+			var line string
+			require.NoError(t, rows.Scan(&line))
+			t.Log(line)
+		}
+	}
 	require.Equal(t, users, moved)
 	require.Equal(t, 1, attempts, "no attempt spent on the database")
 }
