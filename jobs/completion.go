@@ -231,7 +231,7 @@ func (w *CompletionWorker) lookNumber(ctx context.Context, it store.CompletionDu
 		err = w.completion.AssignNumber(sctx, it.UPN, number)
 		says, acted = fmt.Sprintf("assigned the number %s to the user online (Set-CsPhoneNumberAssignment).", number), numberAssigned
 	default:
-		if look.OnPremLineURI == "" && it.Acted == "" && number != "" {
+		if look.OnPremLineURI == "" && it.Acted == "" && number != "" && step.State == migration.ItemPending {
 			// Cleared, by a call whose answer was lost: the wait for
 			// synchronisation counts from now.
 			_ = store.New(w.pool).CompletionActed(context.WithoutCancel(ctx), it.MoveID, it.Kind, numberCleared,

@@ -452,9 +452,8 @@ func (s *Service) waveVoiceDecision(ctx context.Context, a Actor, waveID int64, 
 		if err != nil {
 			return err
 		}
-		if cur.State == migration.WaveStateCancelled {
-			return migration.Errorf(migration.EConflict, "wave_cancelled", "%s was cancelled: its users were not all moved, and nothing waits on it", cur.Name)
-		}
+		// Any wave's state: a cancelled or ended wave's moved users stay in
+		// Teams, and their items wait on the decision all the same.
 		if w, n, err = record(q, ctx, cur, a.Name); err != nil {
 			return err
 		}

@@ -69,9 +69,11 @@ func (v WaveView) Offers(action string) bool {
 		// Offered once the wave has moved Enterprise Voice users, whom it
 		// concerns; the use case takes it earlier too (a lead who
 		// confirms ahead, from the API or the command line).
-		return s != migration.WaveStateCancelled && v.RoutingConfirmedAt == nil && v.Completion.Voice > 0
+		return v.RoutingConfirmedAt == nil && v.Completion.Voice > 0
 	case ActionApproveNumbers:
-		return s != migration.WaveStateCancelled && v.NumberPlan.Or() == migration.NumbersOnline && v.NumbersApprovedAt == nil
+		// Whatever the wave's state: a cancelled wave's moved users wait
+		// on it too.
+		return v.NumberPlan.Or() == migration.NumbersOnline && v.NumbersApprovedAt == nil
 	}
 	return false
 }

@@ -105,6 +105,14 @@ func TestWaveOffersAreWhatTheUseCasesTake(t *testing.T) {
 			_, err := svc.WaveCancel(ctx, lead, w.ID)
 			require.NoError(t, err)
 		}, []string{}},
+		{"cancelled, its numbers to be moved online", func(w migration.Wave) {
+			// A cancelled wave's moved users stay in Teams: their number
+			// moves still wait on the lead.
+			_, err := pool.Exec(ctx, `UPDATE waves SET number_plan = 'online' WHERE id = $1`, w.ID)
+			require.NoError(t, err)
+			_, err = svc.WaveCancel(ctx, lead, w.ID)
+			require.NoError(t, err)
+		}, []string{app.ActionApproveNumbers}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -121,7 +129,7 @@ func TestWaveOffersAreWhatTheUseCasesTake(t *testing.T) {
 					require.NoError(t, err, "%s is offered: it must be taken", a)
 				case a == app.ActionOverrideReadiness && w.State == migration.WaveStateScheduled:
 					require.NoError(t, err, "a scheduled wave takes an override before any hold")
-				case a == app.ActionConfirmRouting && w.State != migration.WaveStateCancelled && w.RoutingConfirmedAt == nil:
+				case a == app.ActionConfirmRouting && w.RoutingConfirmedAt == nil:
 					require.NoError(t, err, "a wave takes the routing's confirmation ahead of its voice users")
 				default:
 					require.Error(t, err, "%s is not offered: it must be refused", a)

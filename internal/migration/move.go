@@ -238,10 +238,17 @@ const (
 	// Skype/SfbOnline/audio-conferencing-in-office-365/setting-up-the-meeting-migration-service-mms.md:
 	// "The meeting migration service can't be used if ... The user is being
 	// migrated from the cloud to Skype for Business Server on-premises."
+	// A rollback is Move-CsUser back (RollbackWorker) and nothing else: a
+	// number cleared on premises and assigned online (number.go) stays so;
+	// MicrosoftDocs/office-docs-powershell documents
+	// teams/teams-ps/MicrosoftTeams/Remove-CsPhoneNumberAssignment.md and
+	// skype/skype-ps/SkypeForBusiness/Set-CsUser.md (-LineURI) for undoing it.
 	ExpectMovedBack = "Moving back on premises brings no contacts from Teams (Microsoft stopped migrating them on 10 November 2023): " +
 		"contacts the user has in Teams must be added again in Skype for Business. " +
 		"Nor are meetings moved back: Microsoft's Meeting Migration Service does not run for a move back on premises, " +
-		"so meetings already migrated to Teams stay Teams meetings, and any the user needs in Skype for Business must be scheduled again there."
+		"so meetings already migrated to Teams stay Teams meetings, and any the user needs in Skype for Business must be scheduled again there. " +
+		"Nor is a number that cutover moved to online management (a wave whose numbers move online) given back: " +
+		"a Teams administrator removes it online (Remove-CsPhoneNumberAssignment) and sets it on premises again (Set-CsUser -LineURI)."
 )
 
 // Explain says where a move stands in words a helpdesk agent can read out.
